@@ -1,0 +1,85 @@
+"""Settings: defaults < ``citywatch.toml`` < ``CITYWATCH_*`` environment < CLI flags.
+
+Loaded once by the shell (CLI, server) and passed down explicitly; stages
+never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from citywatch.correlate import CorrelatorConfig
+from citywatch.enrich import EnrichConfig
+from citywatch.errors import ConfigError
+
+DEFAULT_CONFIG = Path("citywatch.toml")
+
+
+class Settings(BaseSettings):
+    """Everything a run needs to know, validated up front."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITYWATCH_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Field(Path("citywatch-data"), description="where the store and keys live")
+    store_url: str | None = Field(
+        None, description="storage URL; default sqlite:///DATA_DIR/citywatch.db"
+    )
+    pseudonym_key: SecretStr | None = Field(
+        None, description="hex key for pseudonyms; default: created in the data dir"
+    )
+    lateness_s: float = Field(300.0, ge=0, description="allowed lateness of event time, seconds")
+    enrich: EnrichConfig = Field(default_factory=EnrichConfig)
+    correlate: CorrelatorConfig = Field(default_factory=CorrelatorConfig)
+    detectors: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-detector config, by detector name"
+    )
+    disabled: list[str] = Field(default_factory=list, description="detectors not to run")
+
+    @property
+    def store(self) -> str:
+        """The storage URL in force."""
+        return self.store_url or f"sqlite:///{self.data_dir / 'citywatch.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from ``config`` (default ``./citywatch.toml`` if present), env and overrides.
+
+    Raises :class:`ConfigError` naming every invalid setting.
+    """
+    path = config or DEFAULT_CONFIG
+    if config is not None and not config.is_file():
+        raise ConfigError("config file not found", where=str(config))
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return _FromFile(**clean)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(problems, where=str(path)) from exc

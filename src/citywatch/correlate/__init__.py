@@ -1,0 +1,5 @@
+"""Correlation: detections fused into incidents."""
+
+from citywatch.correlate.grouping import CorrelatorConfig, EntityTimeCorrelator
+
+__all__ = ["CorrelatorConfig", "EntityTimeCorrelator"]

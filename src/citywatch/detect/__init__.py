@@ -1,0 +1,12 @@
+"""Detectors: keyed, stateful plug-ins, one folder per silo."""
+
+from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.portal import LoginAbuse
+from citywatch.detect.runner import DetectorRunner, ErrorHandler
+
+DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
+    LoginAbuse.name: LoginAbuse,
+}
+"""The built-in detectors by name (entry points add more)."""
+
+__all__ = ["DETECTORS", "Detector", "DetectorRunner", "Episode", "ErrorHandler", "detection_id"]

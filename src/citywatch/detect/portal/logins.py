@@ -1,0 +1,240 @@
+"""Login abuse on the portal: brute force, credential stuffing, account attacks.
+
+Keyed per client (``src:<pseudonym>``) and per account (``acct:<pseudonym>``)
+over sliding event-time windows of login attempts. An attempt is *suspect*
+when it failed, or when the source cannot tell (``http-jsonl`` mirrors carry
+no response). Rules (ATT&CK T1110):
+
+- credential stuffing (T1110.004): one client, suspect attempts on at least
+  ``stuffing_accounts`` distinct accounts within the window;
+- password guessing (T1110.001): one client, ``failures`` suspect attempts
+  on fewer accounts;
+- account under attack (T1110.001): one account, ``account_failures``
+  suspect attempts from any clients.
+
+Successful logins by a client already flagged are reported as possible
+account takeovers. One episode per key: the attack is one detection whose
+evidence grows, not an alert per request.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field
+
+from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.model import Detection, Event
+
+TARGET = "portal:login"
+_STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
+_GUESSING = ("portal.login.bruteforce", "Password brute force", "attack.T1110.001")
+_ACCOUNT = ("portal.login.account-attack", "Account under password attack", "attack.T1110.001")
+_MEASURES = {
+    _STUFFING[0]: [
+        "Rate-limit or block the flagged client addresses at the portal's reverse proxy",
+        "Require a second factor or a challenge on login while the campaign lasts",
+    ],
+    _GUESSING[0]: ["Rate-limit or block the flagged client address at the portal's reverse proxy"],
+    _ACCOUNT[0]: [
+        "Lock the account temporarily and tell its owner through a channel already on file",
+    ],
+}
+_TAKEOVER = ["Force a password reset and end all sessions of the accounts that logged in"]
+
+
+class LoginAbuseConfig(BaseModel):
+    """Thresholds of the login-abuse rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_s: float = Field(600.0, gt=0, description="sliding window of attempts, seconds")
+    failures: int = Field(10, ge=2, description="suspect attempts from one client to fire")
+    stuffing_accounts: int = Field(8, ge=2, description="distinct accounts that make it stuffing")
+    account_failures: int = Field(10, ge=2, description="suspect attempts on one account to fire")
+    gap_s: float = Field(900.0, gt=0, description="idle time that closes an episode, seconds")
+
+
+class LoginState(msgspec.Struct, kw_only=True):
+    """Login attempts of one client or account within the window, and its open episode."""
+
+    times: list[float] = msgspec.field(default_factory=list)
+    others: list[str] = msgspec.field(default_factory=list)
+    suspect: list[bool] = msgspec.field(default_factory=list)
+    ids: list[str] = msgspec.field(default_factory=list)
+    head: int = 0
+    suspects: int = 0
+    distinct: dict[str, int] = msgspec.field(default_factory=dict)
+    """Suspect attempts per other party (account or client) in the window."""
+    episode: Episode | None = None
+    address: str | None = None
+    """The client's raw address, kept only while it is under an open episode."""
+    ep_attempts: int = 0
+    ep_successes: int = 0
+    ep_others: dict[str, int] = msgspec.field(default_factory=dict)
+    taken_over: list[str] = msgspec.field(default_factory=list)
+
+    def evict(self, before: float) -> None:
+        """Drop attempts older than ``before`` from the window."""
+        head, times = self.head, self.times
+        while head < len(times) and times[head] < before:
+            if self.suspect[head]:
+                self.suspects -= 1
+                other = self.others[head]
+                left = self.distinct[other] - 1
+                if left:
+                    self.distinct[other] = left
+                else:
+                    del self.distinct[other]
+            head += 1
+        self.head = head
+        if head > 256 and head * 2 > len(times):
+            del self.times[:head], self.others[:head], self.suspect[:head], self.ids[:head]
+            self.head = 0
+
+
+class LoginAbuse(Detector[LoginState]):
+    """Brute force, credential stuffing and attacks on one account, from login attempts."""
+
+    name: ClassVar[str] = "login-abuse"
+    description: ClassVar[str] = "portal login brute force, credential stuffing, account attacks"
+    config_model: ClassVar[type[BaseModel]] = LoginAbuseConfig
+    state_type: ClassVar[type[msgspec.Struct]] = LoginState
+
+    def __init__(self, config: BaseModel | None = None) -> None:
+        super().__init__(config)
+        assert isinstance(self.config, LoginAbuseConfig)
+        self.cfg: LoginAbuseConfig = self.config
+
+    def keys(self, event: Event) -> tuple[str, ...]:
+        if event.action != "login":
+            return ()
+        keys: tuple[str, ...] = ()
+        if event.source_pseudonym is not None:
+            keys += (f"src:{event.source_pseudonym}",)
+        if event.user_id is not None:
+            keys += (f"acct:{event.user_id}",)
+        return keys
+
+    def new_state(self, key: str) -> LoginState:
+        return LoginState()
+
+    def update(self, key: str, state: LoginState, event: Event, out: list[Detection]) -> None:
+        by_client = key.startswith("src:")
+        other = (event.user_id if by_client else event.source_pseudonym) or "?"
+        suspect = event.outcome != "success"
+        ts = event.timestamp
+        if state.episode is not None and ts - state.episode.last > self.cfg.gap_s:
+            self._close(key, state, out)  # the sweep has not come by yet: close it first
+        state.evict(ts - self.cfg.window_s)
+        state.times.append(ts)
+        state.others.append(other)
+        state.suspect.append(suspect)
+        state.ids.append(event.id)
+        if suspect:
+            state.suspects += 1
+            state.distinct[other] = state.distinct.get(other, 0) + 1
+        episode = state.episode
+        if episode is not None:
+            self._count(state, other, suspect)
+            if by_client and not suspect and other not in state.taken_over:
+                state.taken_over.append(other)
+            if episode.add(event.id, ts):
+                out.append(self._emit(key, state))
+            return
+        threshold = self.cfg.failures if by_client else self.cfg.account_failures
+        if state.suspects < threshold:
+            return
+        window = range(state.head, len(state.times))
+        state.episode = Episode(
+            id=detection_id(self.name, "login", key, ts),
+            fired=ts,
+            first=state.times[state.head],
+            last=ts,
+            evidence=[state.ids[i] for i in window],
+        )
+        state.address = event.source_ip if by_client else None
+        for i in window:
+            self._count(state, state.others[i], state.suspect[i])
+            if by_client and not state.suspect[i] and state.others[i] not in state.taken_over:
+                state.taken_over.append(state.others[i])
+        out.append(self._emit(key, state))
+
+    def _count(self, state: LoginState, other: str, suspect: bool) -> None:
+        state.ep_attempts += 1
+        state.ep_successes += not suspect
+        state.ep_others[other] = state.ep_others.get(other, 0) + 1
+
+    def expire(self, key: str, state: LoginState, watermark: float, out: list[Detection]) -> bool:
+        state.evict(watermark - self.cfg.window_s)
+        episode = state.episode
+        if episode is not None and watermark - episode.last > self.cfg.gap_s:
+            self._close(key, state, out)
+        return state.episode is None and state.head >= len(state.times)
+
+    def _close(self, key: str, state: LoginState, out: list[Detection]) -> None:
+        """Emit the episode's final version and forget it."""
+        out.append(self._emit(key, state))
+        state.episode = None
+        state.address = None
+        state.ep_attempts = state.ep_successes = 0
+        state.ep_others = {}
+        state.taken_over = []
+
+    def _emit(self, key: str, state: LoginState) -> Detection:
+        episode = state.episode
+        assert episode is not None
+        by_client = key.startswith("src:")
+        n_others = len(state.ep_others)
+        if not by_client:
+            rule, label, tag = _ACCOUNT
+            severity = 55
+            summary = (
+                f"{state.ep_attempts} login attempts on one account from {n_others} clients "
+                f"({state.ep_attempts - state.ep_successes} failed or unconfirmed)"
+            )
+            entity = {"user.id": key[5:], "target": TARGET}
+        else:
+            stuffing = n_others >= self.cfg.stuffing_accounts
+            rule, label, tag = _STUFFING if stuffing else _GUESSING
+            severity = 65 if stuffing else 50
+            accounts = (
+                "unseen accounts" if set(state.ep_others) == {"?"} else f"{n_others} accounts"
+            )
+            summary = (
+                f"{state.ep_attempts} login attempts on {accounts} from "
+                f"{state.address or 'one client'}"
+            )
+            if state.taken_over:
+                severity += 20
+                summary += f"; {len(state.taken_over)} succeeded: possible account takeover"
+            entity = {"target": TARGET}
+            if state.address:
+                entity["source.ip"] = state.address
+            entity["source.pseudonym"] = key[4:]
+        measures = _MEASURES[rule] + (_TAKEOVER if state.taken_over else [])
+        confidence = min(0.99, 0.5 + 0.05 * (state.ep_attempts - state.ep_successes))
+        return self.detection(
+            episode,
+            rule_id=rule,
+            rule_name=label,
+            severity=severity,
+            confidence=confidence,
+            category="cyber",
+            summary=summary,
+            entity=entity,
+            tags=[tag, "attack.credential_access"],
+            attributes={
+                "portal": {
+                    "class": "credential-access",
+                    "attack_technique": tag.removeprefix("attack."),
+                    "location": "login",
+                    "attempts": state.ep_attempts,
+                    "failed_or_unconfirmed": state.ep_attempts - state.ep_successes,
+                    "distinct": n_others,
+                    "taken_over": list(state.taken_over),
+                    "measures": measures,
+                }
+            },
+        )

@@ -1,0 +1,18 @@
+"""Enrichment: pseudonyms for personal identifiers, H3 cells, identities.
+
+After this stage no raw account name is left on an event, and ``source_pseudonym``
+stands for the client address wherever state or storage would otherwise keep it.
+"""
+
+from citywatch.enrich.enricher import EnrichConfig, Enricher
+from citywatch.enrich.identity import login_account, request_path
+from citywatch.enrich.pseudonym import Pseudonymiser, load_or_create_key
+
+__all__ = [
+    "EnrichConfig",
+    "Enricher",
+    "Pseudonymiser",
+    "load_or_create_key",
+    "login_account",
+    "request_path",
+]

@@ -1,0 +1,61 @@
+"""The exception hierarchy of citywatch.
+
+Every error citywatch raises derives from one root and carries where it came
+from as attributes::
+
+    CitywatchError
+    ├── ConfigError          a setting or plug-in config is wrong (fail fast, says what to fix)
+    ├── PluginError          a plug-in cannot be found, loaded or built
+    ├── InputError           an input could not be opened or its format is unknown
+    └── StoreError           the store cannot be opened, migrated or written
+        └── MigrationError   the schema in the store is newer than this code
+
+Bad *records* are not errors: adapters turn them into dead letters
+(:class:`citywatch.model.DeadLetter`) and the run goes on.
+"""
+
+from __future__ import annotations
+
+
+class CitywatchError(Exception):
+    """Root of every error raised by citywatch."""
+
+
+class ConfigError(CitywatchError):
+    """A setting or a plug-in configuration is invalid.
+
+    ``where`` names the setting or file, so the message says what to fix.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+
+
+class PluginError(CitywatchError):
+    """A plug-in cannot be found, loaded or instantiated."""
+
+    def __init__(self, message: str, *, kind: str, name: str) -> None:
+        super().__init__(f"{kind} {name!r}: {message}")
+        self.kind = kind
+        self.name = name
+
+
+class InputError(CitywatchError):
+    """An input cannot be opened or its format is not known."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+
+
+class StoreError(CitywatchError):
+    """The store cannot be opened, migrated or written."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class MigrationError(StoreError):
+    """The store's schema version is not one this code can use."""

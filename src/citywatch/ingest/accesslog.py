@@ -1,0 +1,227 @@
+"""``access-log``: Apache/nginx combined (or common) log format and nginx JSON logs.
+
+The format is detected per line: a line starting with ``{`` is a JSON log
+record, anything else is read as combined/common log format::
+
+    203.0.113.9 - alice [10/Oct/2026:13:55:36 +0200] "GET /tax HTTP/1.1" 200 2326 "ref" "UA"
+
+A well-formed line whose request is not ``METHOD URI VERSION`` (a TLS
+handshake sent to a plain-HTTP port, say) is kept as an event with method
+``-`` and the request text as URI: it is evidence, not noise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import ClassVar
+
+import msgspec
+
+from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
+from citywatch.ingest.fields import (
+    MissingFieldError,
+    decode_json_text,
+    decode_text,
+    parse_clf_time,
+    parse_ip,
+    parse_time,
+)
+from citywatch.model import DeadLetter, Event, HttpRequest
+
+_Q = r'"([^"\\]*(?:\\.[^"\\]*)*)"'  # a quoted field with backslash escapes, in linear time
+_CLF = re.compile(  # ASCII digits only, and a size short enough for int()
+    r"(\S+) \S+ (\S+) \[([^\]]+)\] " + _Q + r" ([0-9]{3}|-) ([0-9]{1,19}|-)(?![0-9])"
+    r"(?: " + _Q + " " + _Q + r")?"
+)
+_ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})|\\(.)")
+
+DATASET = "portal.access"
+
+
+def _unescape(text: str) -> str:
+    r"""Undo the log writer's escaping: nginx ``\x22``, Apache ``\"``.
+
+    Escaped bytes are reassembled before decoding, so escaped UTF-8 comes
+    back as the characters it encodes; invalid bytes stay visible as ``\xHH``.
+
+    >>> _unescape(r"caf\xC3\xA9 \"q\" \xff")
+    'café "q" \\xff'
+    """
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE.finditer(text):
+        out += text[pos : m.start()].encode("utf-8", "surrogatepass")
+        hexpair = m.group(1)
+        out += bytes((int(hexpair, 16),)) if hexpair is not None else m.group(2).encode()
+        pos = m.end()
+    out += text[pos:].encode("utf-8", "surrogatepass")
+    return out.decode("utf-8", "backslashreplace")
+
+
+def split_request(request: str) -> tuple[str, str, str]:
+    """``(method, uri, version)`` from a request line; ``("-", request, "")`` when it is not one."""
+    parts = request.split(" ")
+    if len(parts) == 3 and parts[0].isalpha():
+        return parts[0], parts[1], parts[2]
+    if len(parts) == 2 and parts[0].isalpha():  # HTTP/0.9
+        return parts[0], parts[1], ""
+    return "-", request, ""
+
+
+def _opt(value: str | None) -> str | None:
+    if value is None or value in ("-", ""):
+        return None
+    return _unescape(value) if "\\" in value else value
+
+
+class AccessLogAdapter(Adapter):
+    """Combined/common access logs and nginx JSON logs (auto-detected per line)."""
+
+    name: ClassVar[str] = "access-log"
+    dataset: ClassVar[str] = DATASET
+    description: ClassVar[str] = "Apache/nginx combined or common log format, or nginx JSON logs"
+
+    _json = msgspec.json.Decoder()
+
+    def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
+        match = _CLF.match
+        for lineno, raw in enumerate(lines, 1):
+            if len(raw) > MAX_RECORD_BYTES:
+                yield self.dead_letter(
+                    source, lineno, "too-long", f"line of {len(raw)} bytes exceeds the limit", raw
+                )
+                continue
+            text = decode_text(raw).strip()
+            if not text:
+                continue
+            if text[0] == "{":
+                yield self._json_line(source, lineno, decode_json_text(raw).strip(), raw)
+                continue
+            m = match(text)
+            if m is None:
+                yield self.dead_letter(
+                    source,
+                    lineno,
+                    "bad-line",
+                    "not a combined or common log line: expected "
+                    "'HOST IDENT USER [TIME] \"REQUEST\" STATUS BYTES'",
+                    raw,
+                )
+                continue
+            host, user, when, request, status, size, referrer, agent = m.groups()
+            try:
+                ts = parse_clf_time(when)
+                ip = parse_ip(host) if host[0].isdigit() or ":" in host else None
+            except ValueError as exc:
+                yield self.dead_letter(source, lineno, "bad-field", str(exc), raw)
+                continue
+            method, uri, version = split_request(_unescape(request) if "\\" in request else request)
+            yield Event(
+                id=f"{source}:{lineno}",
+                timestamp=ts,
+                dataset=DATASET,
+                observer=source,
+                outcome=_outcome(status),
+                source_ip=ip,
+                user_id=_opt(user),
+                payload=HttpRequest(
+                    method=method,
+                    uri=uri,
+                    version=version,
+                    status=None if status == "-" else int(status),
+                    bytes_out=None if size == "-" else int(size),
+                    referrer=_opt(referrer),
+                    user_agent=_opt(agent),
+                ),
+            )
+
+    def _json_line(self, source: str, lineno: int, text: str, raw: bytes) -> Event | DeadLetter:
+        try:
+            rec = self._json.decode(text)
+        except msgspec.DecodeError as exc:
+            return self.dead_letter(source, lineno, "bad-json", f"invalid JSON: {exc}", raw)
+        if not isinstance(rec, dict):
+            return self.dead_letter(
+                source, lineno, "bad-json", "JSON log line is not an object", raw
+            )
+        try:
+            return _from_nginx_json(rec, f"{source}:{lineno}", source)
+        except MissingFieldError as exc:
+            return self.dead_letter(source, lineno, "missing-field", str(exc), raw)
+        except ValueError as exc:
+            return self.dead_letter(source, lineno, "bad-field", str(exc), raw)
+
+
+def _text(rec: dict[str, object], *keys: str) -> str | None:
+    for key in keys:
+        value = rec.get(key)
+        if value is None or value in ("", "-"):
+            continue
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ValueError(f"field {key!r} is {type(value).__name__}, expected text")
+    return None
+
+
+def _int(rec: dict[str, object], *keys: str) -> int | None:
+    text = _text(rec, *keys)
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"field {keys[0]!r} is {text[:20]!r}, expected an integer") from None
+
+
+def _from_nginx_json(rec: dict[str, object], default_id: str, source: str) -> Event:
+    """An event from an nginx ``log_format ... escape=json`` record (nginx variable names)."""
+    when = rec.get("time_iso8601", rec.get("@timestamp", rec.get("timestamp")))
+    if when is not None:
+        ts = parse_time(when)
+    elif (local := _text(rec, "time_local")) is not None:
+        ts = parse_clf_time(local)
+    elif (msec := _text(rec, "msec")) is not None:
+        ts = parse_time(msec)
+    else:
+        raise MissingFieldError("missing time: expected time_iso8601, time_local or msec")
+    request = _text(rec, "request")
+    if request is not None:
+        method, uri, version = split_request(request)
+    else:
+        method = _text(rec, "request_method") or "-"
+        uri = _text(rec, "request_uri") or ""
+        version = _text(rec, "server_protocol") or ""
+        if not uri:
+            raise MissingFieldError(
+                "missing request: expected request or request_method + request_uri"
+            )
+    host = _text(rec, "remote_addr", "client_ip")
+    status = _int(rec, "status")
+    if status is not None and not 100 <= status <= 999:
+        raise ValueError(f"status {status} out of range")
+    return Event(
+        id=_text(rec, "id", "request_id") or default_id,
+        timestamp=ts,
+        dataset=DATASET,
+        observer=source,
+        outcome=None if status is None else _outcome(str(status)),
+        source_ip=parse_ip(host) if host is not None else None,
+        user_id=_text(rec, "remote_user"),
+        payload=HttpRequest(
+            method=method,
+            uri=uri,
+            version=version,
+            status=status,
+            bytes_out=_int(rec, "body_bytes_sent", "bytes_sent"),
+            referrer=_text(rec, "http_referer"),
+            user_agent=_text(rec, "http_user_agent"),
+        ),
+    )
+
+
+def _outcome(status: str) -> str | None:
+    """ECS ``event.outcome`` from an HTTP status: 4xx/5xx failure, else success."""
+    if status == "-":
+        return None
+    return "failure" if status[0] in "45" else "success"

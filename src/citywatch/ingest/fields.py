@@ -1,0 +1,161 @@
+"""Field helpers shared by adapters: times, text decoding, addresses, ports.
+
+Each raises ``ValueError`` with a message fit for a dead letter's reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+from citywatch.model.timeutil import parse_iso
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_CLF_CACHE: dict[str, float] = {}
+_CLF_CACHE_MAX = 8192
+
+_IPV4 = re.compile(
+    r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}",
+    re.ASCII,  # \d would also match other scripts' digits
+)
+
+EPOCH_MIN = 0.0
+EPOCH_MAX = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
+class MissingFieldError(ValueError):
+    """A required field is absent: the dead letter's code is ``missing-field``."""
+
+
+def decode_text(raw: bytes) -> str:
+    """Bytes as text: UTF-8, with invalid bytes kept visibly as ``\\xHH`` (as nginx writes them)."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+_JSON_BAD_BYTES = {0xDC00 + b: f"\\\\x{b:02x}" for b in range(0x80, 0x100)}
+
+
+def decode_json_text(raw: bytes) -> str:
+    """A JSON record's bytes as text; invalid UTF-8 bytes are kept as ``\\xHH``, as by decode_text.
+
+    Inside a JSON string such a byte reads back as the four characters ``\\xHH``,
+    so a log writer that copies raw bytes into JSON strings (nginx ``escape=json``)
+    still gives a record; outside a string it is still invalid JSON.
+
+    >>> decode_json_text(b'{"ua": "a\\xffb"}')
+    '{"ua": "a\\\\\\\\xffb"}'
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "surrogateescape").translate(_JSON_BAD_BYTES)
+
+
+def parse_clf_time(text: str) -> float:
+    """Epoch seconds from a Common Log Format time, ``10/Oct/2026:13:55:36 +0200``.
+
+    Cached: log lines repeat the same second many times.
+
+    >>> parse_clf_time("01/Jan/1970:01:00:00 +0100")
+    0.0
+    """
+    cached = _CLF_CACHE.get(text)
+    if cached is not None:
+        return cached
+    try:
+        if len(text) != 26 or text[2] != "/" or text[6] != "/" or text[11] != ":":
+            raise ValueError
+        sign = text[21]
+        if sign not in "+-" or text[20] != " ":
+            raise ValueError
+        offset = timedelta(hours=int(text[22:24]), minutes=int(text[24:26]))
+        tz = timezone(offset if sign == "+" else -offset)
+        value = datetime(
+            int(text[7:11]),
+            _MONTHS[text[3:6]],
+            int(text[0:2]),
+            int(text[12:14]),
+            int(text[15:17]),
+            int(text[18:20]),
+            tzinfo=tz,
+        ).timestamp()
+    except (ValueError, KeyError, OverflowError):
+        raise ValueError(f"bad time {text[:40]!r}: expected dd/Mon/yyyy:HH:MM:SS +hhmm") from None
+    if len(_CLF_CACHE) >= _CLF_CACHE_MAX:
+        _CLF_CACHE.clear()
+    _CLF_CACHE[text] = value
+    return value
+
+
+def parse_time(value: object) -> float:
+    """Epoch seconds from an ISO 8601 string, or from epoch seconds as a number or numeric string.
+
+    >>> parse_time("1970-01-01T00:00:10Z"), parse_time(10), parse_time("10.5")
+    (10.0, 10.0, 10.5)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"bad time {value!r}: expected ISO 8601 or epoch seconds")
+    if isinstance(value, int | float):
+        try:
+            ts = float(value)
+        except OverflowError:  # an int beyond float range
+            raise ValueError(f"time {value!r:.40} out of range") from None
+    elif isinstance(value, str):
+        try:
+            ts = float(value)
+        except ValueError:
+            try:
+                ts = parse_iso(value)
+            except (ValueError, OverflowError):
+                raise ValueError(
+                    f"bad time {value[:40]!r}: expected ISO 8601 or epoch seconds"
+                ) from None
+    else:
+        raise ValueError(f"bad time {value!r:.40}: expected ISO 8601 or epoch seconds")
+    if not EPOCH_MIN <= ts <= EPOCH_MAX:  # also rejects NaN
+        raise ValueError(f"time {value!r:.40} out of range")
+    return ts
+
+
+def parse_ip(value: object) -> str:
+    """A normalised IPv4 or IPv6 address as text.
+
+    >>> parse_ip("2001:DB8::1")
+    '2001:db8::1'
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"bad address {value!r}: expected an IP address as text")
+    if _IPV4.fullmatch(value):  # already canonical: the common case, 6x faster than ipaddress
+        return value
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"bad address {value[:60]!r}: not an IP address") from None
+
+
+def parse_port(value: object) -> int:
+    """A port number 0–65535 from an int or numeric string."""
+    try:
+        port = int(value) if isinstance(value, int | str) and not isinstance(value, bool) else -1
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError(f"bad port {value!r:.40}: expected 0-65535")
+    return port
+
+
+def iso(ts: float) -> str:
+    """ISO 8601 UTC text for epoch seconds, milliseconds kept.
+
+    >>> iso(0.25)
+    '1970-01-01T00:00:00.250Z'
+    """
+    return (
+        datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )

@@ -1,0 +1,28 @@
+"""The core types every stage speaks: events, detections, incidents, dead letters.
+
+Hot-path types are frozen, keyword-only ``msgspec.Struct`` s. Field names in
+Python are snake_case; on the wire they use Elastic Common Schema names
+(``@timestamp``, ``source.ip``, ``rule.id``...) where ECS has one.
+"""
+
+from citywatch.model.deadletter import DeadLetter
+from citywatch.model.detection import Detection
+from citywatch.model.event import Event, GeoPoint, Payload
+from citywatch.model.incident import Incident, IncidentStatus, StatusChange
+from citywatch.model.payloads import Connection, HttpRequest
+from citywatch.model.timeutil import from_epoch, to_epoch
+
+__all__ = [
+    "Connection",
+    "DeadLetter",
+    "Detection",
+    "Event",
+    "GeoPoint",
+    "HttpRequest",
+    "Incident",
+    "IncidentStatus",
+    "Payload",
+    "StatusChange",
+    "from_epoch",
+    "to_epoch",
+]

@@ -1,0 +1,51 @@
+"""Incidents: detections fused by the correlator, with a status lifecycle."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class IncidentStatus(enum.StrEnum):
+    """Lifecycle: new → acknowledged → contained → resolved (or false positive)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    CONTAINED = "contained"
+    RESOLVED = "resolved"
+    FALSE_POSITIVE = "false_positive"
+
+
+class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of an incident's lifecycle: who moved it where, when and why."""
+
+    status: IncidentStatus
+    at: datetime
+    by: str
+    note: str = ""
+
+
+class Incident(msgspec.Struct, frozen=True, kw_only=True):
+    """Detections that belong together, as one situation to handle.
+
+    ``category`` is ``cyber``, ``public_safety`` or ``hybrid``. ``area`` is a
+    GeoJSON geometry when the incident has a place. ``entities`` maps entity
+    keys (``source.ip``...) to the values its detections share.
+    """
+
+    id: str
+    title: str
+    status: IncidentStatus
+    severity: int
+    category: str
+    first_seen: datetime
+    last_seen: datetime
+    detections: list[str]
+    entities: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    area: dict[str, Any] | None = None
+    measures: list[str] = msgspec.field(default_factory=list)
+    alerts: list[str] = msgspec.field(default_factory=list)
+    history: list[StatusChange] = msgspec.field(default_factory=list)

@@ -1,0 +1,211 @@
+"""One pipeline run: inputs → adapters → enrich → detectors → correlate, in event time.
+
+Inputs are merged by event time. The watermark trails the latest event time
+by ``lateness_s``; an event older than the watermark is too late for the
+windows that would have used it and becomes a dead letter (``late``), so it
+is counted and kept, never silently lost. Detections, incidents and dead
+letters are published on the bus, where sinks (the store, output files)
+subscribe.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Iterator, Mapping, Sequence
+
+import msgspec
+
+from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
+from citywatch.correlate import EntityTimeCorrelator
+from citywatch.detect import Detector, DetectorRunner
+from citywatch.enrich import Enricher
+from citywatch.errors import InputError
+from citywatch.ingest import Adapter
+from citywatch.model import DeadLetter, Detection, Event, Incident
+from citywatch.model.deadletter import RAW_LIMIT
+from citywatch.pipeline.inputs import InputSpec, Progress, read_lines
+from citywatch.pipeline.stats import RunStats
+from citywatch.store import Store
+
+_encode = msgspec.json.Encoder().encode
+_DEAD_BATCH = 1000
+
+
+def _ts(event: Event) -> float:
+    return event.timestamp
+
+
+class Job:
+    """Runs the stages over a set of inputs; reusable for several runs in a row."""
+
+    def __init__(
+        self,
+        *,
+        adapters: Mapping[str, Adapter],
+        enricher: Enricher,
+        detectors: Sequence[Detector],  # type: ignore[type-arg]
+        correlator: EntityTimeCorrelator,
+        bus: LocalBus,
+        lateness_s: float = 300.0,
+        sweep_s: float = 60.0,
+    ) -> None:
+        self.adapters = adapters
+        self.enricher = enricher
+        self.runners = [DetectorRunner(d, self._plugin_failed) for d in detectors]
+        self.correlator = correlator
+        self.bus = bus
+        self.lateness_s = lateness_s
+        self.sweep_s = sweep_s
+        self.stats = RunStats()
+        self.latest: dict[str, Detection] = {}
+        self.watermark = -math.inf
+        self._dead: list[DeadLetter] = []
+        bus.subscribe(DETECTIONS, self._correlate)
+
+    def run(self, inputs: Sequence[InputSpec], progress: Progress | None = None) -> RunStats:
+        """Learn from the ``learn`` inputs, then analyse the others merged by event time."""
+        for spec in inputs:
+            if spec.format not in self.adapters:
+                known = ", ".join(sorted(self.adapters))
+                raise InputError(f"unknown format {spec.format!r} (known: {known})")
+            if not spec.path.is_file():
+                raise InputError("no such file", path=spec.source)
+        for spec in inputs:
+            if spec.learn:
+                for event in self._events(spec, progress):
+                    self._learn(event)
+        streams = [self._events(s, progress) for s in inputs if not s.learn]
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_ts)
+        self._analyse(merged)
+        return self.stats
+
+    def _analyse(self, events: Iterator[Event]) -> None:
+        enrich, runners, lateness = self.enricher, self.runners, self.lateness_s
+        out: list[Detection] = []
+        watermark = self.watermark
+        next_sweep = watermark + self.sweep_s
+        for raw_event in events:
+            try:
+                event = enrich(raw_event)
+            except Exception as exc:
+                self._dead_letter(raw_event, "enrich", "enrich-failed", f"enrichment failed: {exc}")
+                continue
+            ts = event.timestamp
+            if ts < watermark:
+                self.stats.late += 1
+                self._dead_letter(
+                    event,
+                    "pipeline",
+                    "late",
+                    f"event time is {watermark - ts:.0f} s behind the watermark "
+                    f"(allowed lateness {lateness:.0f} s)",
+                )
+                continue
+            watermark = max(watermark, ts - lateness)
+            for runner in runners:
+                runner.process(event, out)
+            if watermark >= next_sweep:
+                for runner in runners:
+                    runner.advance(watermark, out)
+                next_sweep = watermark + self.sweep_s
+            if out:
+                self.bus.publish(DETECTIONS, out)
+                out = []
+        self.watermark = watermark
+        for runner in runners:
+            runner.flush(out)
+        self.bus.publish(DETECTIONS, out)
+        self._flush_dead()
+        self.stats.incidents = len(self.correlator.incidents())
+
+    def _learn(self, raw_event: Event) -> None:
+        try:
+            event = self.enricher(raw_event)
+        except Exception as exc:
+            self._dead_letter(raw_event, "enrich", "enrich-failed", f"enrichment failed: {exc}")
+            return
+        for runner in self.runners:
+            runner.learn(event)
+
+    def _events(self, spec: InputSpec, progress: Progress | None) -> Iterator[Event]:
+        adapter = self.adapters[spec.format]
+        counted = self.stats.learned if spec.learn else self.stats.events
+        events = 0
+        records = 0
+        try:
+            for item in adapter.parse(spec.source, read_lines(spec.path, progress)):
+                records += 1
+                if item.__class__ is Event:
+                    events += 1
+                    yield item
+                else:
+                    self._add_dead(item)  # type: ignore[arg-type]
+        finally:
+            self.stats.records[spec.source] += records
+            counted[spec.source] += events
+
+    def _correlate(self, detections: Sequence[Detection]) -> None:
+        changed: dict[str, Incident] = {}
+        for detection in detections:
+            if detection.id not in self.latest:
+                self.stats.detections[detection.detector] += 1
+            self.latest[detection.id] = detection
+            for incident in self.correlator.add(detection):
+                changed[incident.id] = incident
+        self.bus.publish(INCIDENTS, list(changed.values()))
+
+    def _plugin_failed(self, name: str, event: Event | None, exc: Exception) -> None:
+        self.stats.plugin_errors[name] += 1
+        reason = f"detector {name} failed: {type(exc).__name__}: {exc}"
+        if event is not None:
+            self._dead_letter(event, "detect", "plugin-error", reason)
+
+    def _dead_letter(self, event: Event, stage: str, code: str, reason: str) -> None:
+        self._add_dead(
+            DeadLetter(
+                source=event.observer,
+                position=0,
+                stage=stage,
+                format=event.dataset,
+                code=code,
+                reason=reason,
+                raw=_encode(event)[:RAW_LIMIT],
+                received=time.time(),
+            )
+        )
+
+    def _add_dead(self, letter: DeadLetter) -> None:
+        self.stats.dead_letters[f"{letter.source} {letter.code}"] += 1
+        self._dead.append(letter)
+        if len(self._dead) >= _DEAD_BATCH:
+            self._flush_dead()
+
+    def _flush_dead(self) -> None:
+        batch, self._dead = self._dead, []
+        self.bus.publish(DEAD_LETTERS, batch)
+
+    def detections(self) -> list[Detection]:
+        """The latest version of every detection of the run, by time."""
+        return sorted(self.latest.values(), key=lambda d: (d.timestamp, d.id))
+
+    def save(self, store: Store) -> None:
+        """Checkpoint detector and correlator state into the store."""
+        for runner in self.runners:
+            store.save_state(f"detector/{runner.name}", runner.snapshot())
+        store.save_state("correlator", self.correlator.snapshot())
+        store.save_state("watermark", msgspec.msgpack.encode(self.watermark))
+
+    def restore(self, store: Store) -> bool:
+        """Resume from the store's checkpoint; False when there is none."""
+        blob = store.load_state("watermark")
+        if blob is None:
+            return False
+        self.watermark = msgspec.msgpack.decode(blob, type=float)
+        for runner in self.runners:
+            if (state := store.load_state(f"detector/{runner.name}")) is not None:
+                runner.restore(state)
+        if (state := store.load_state("correlator")) is not None:
+            self.correlator.restore(state)
+        return True

@@ -1,0 +1,475 @@
+"""The contract every store implementation passes.
+
+Each test runs once per entry of :data:`STORE_FACTORIES`. A factory takes the
+test's ``tmp_path`` and is a context manager yielding a migrated, empty store;
+it closes (and, for a server, cleans up) on exit. To add an implementation,
+append its factory (the PostgreSQL one can skip itself when no server is set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from citywatch.errors import StoreError
+from citywatch.model import (
+    DeadLetter,
+    Detection,
+    GeoPoint,
+    Incident,
+    IncidentStatus,
+    StatusChange,
+)
+from citywatch.store import DeadLetterCount, RunInfo, Store, open_store
+
+StoreFactory = Callable[[Path], AbstractContextManager[Store]]
+
+
+@contextmanager
+def sqlite_file(tmp_path: Path) -> Iterator[Store]:
+    store = open_store(f"sqlite:///{tmp_path / 'contract.db'}")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def sqlite_memory(tmp_path: Path) -> Iterator[Store]:
+    store = open_store("sqlite:///:memory:")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+STORE_FACTORIES: list[StoreFactory] = [sqlite_file, sqlite_memory]
+
+
+@pytest.fixture(params=STORE_FACTORIES, ids=lambda factory: factory.__name__)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    with request.param(tmp_path) as opened:
+        yield opened
+
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+CEST = timezone(timedelta(hours=2), "CEST")
+
+
+def detection(
+    detection_id: str = "det-1",
+    *,
+    at: datetime = T0,
+    detector: str = "portal.bruteforce",
+    **kw: object,
+) -> Detection:
+    base = Detection(
+        id=detection_id,
+        timestamp=at,
+        detector=detector,
+        rule_id="CW-P-0001",
+        rule_name="Password spraying on the citizen portal",
+        severity=60,
+        confidence=0.8,
+        category="cyber",
+        summary="40 failed logins for 30 accounts from one address",
+        entity={"source.ip": "203.0.113.7"},
+        evidence=["ev-1"],
+        first_seen=at,
+        last_seen=at,
+    )
+    return msgspec.structs.replace(base, **kw)
+
+
+def incident(
+    incident_id: str,
+    *,
+    severity: int = 50,
+    last_seen: datetime = T0,
+    status: IncidentStatus = IncidentStatus.NEW,
+    **kw: object,
+) -> Incident:
+    base = Incident(
+        id=incident_id,
+        title=f"incident {incident_id}",
+        status=status,
+        severity=severity,
+        category="cyber",
+        first_seen=T0 - timedelta(hours=1),
+        last_seen=last_seen,
+        detections=["det-1"],
+    )
+    return msgspec.structs.replace(base, **kw)
+
+
+def letter(source: str, position: int, code: str = "bad-json", *, raw: bytes = b"{") -> DeadLetter:
+    return DeadLetter(
+        source=source,
+        position=position,
+        stage="ingest",
+        format="jsonl",
+        code=code,
+        reason=f"{code} at {position}",
+        raw=raw,
+        received=1772359200.0 + position,
+    )
+
+
+def wire(value: object) -> bytes:
+    """The exact JSON form: catches what ``==`` forgives (UTC offsets, 1 vs 1.0)."""
+    return msgspec.json.encode(value)
+
+
+def ids(items: list[Detection] | list[Incident]) -> list[str]:
+    return [item.id for item in items]
+
+
+# -- schema and protocol --------------------------------------------------------------------
+
+
+def test_implements_the_protocol(store: Store) -> None:
+    assert isinstance(store, Store)
+    assert isinstance(store.url, str)
+
+
+def test_migrate_is_idempotent_and_keeps_data(store: Store) -> None:
+    store.upsert_detections([detection("kept")])
+    store.save_state("detector.x", b"state")
+    store.migrate()
+    store.migrate()
+    assert ids(store.detections()) == ["kept"]
+    assert store.load_state("detector.x") == b"state"
+
+
+def test_a_new_store_is_empty(store: Store) -> None:
+    assert store.runs() == []
+    assert store.detections() == []
+    assert store.incidents() == []
+    assert store.dead_letters() == []
+    assert store.dead_letter_counts() == []
+
+
+# -- detections -----------------------------------------------------------------------------
+
+
+def test_detection_round_trip_preserves_every_field(store: Store) -> None:
+    original = detection(
+        "det-ünïcödé",
+        at=datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=CEST),
+        summary="Õun Müller Ñúñez — 東京 — 🚨 reported twice",
+        entity={"user.id": "Õun Müller Ñúñez", "source.ip": "2001:db8::1"},
+        evidence=[f"ev-{n:06d}" for n in range(100_000)],
+        first_seen=datetime(2026, 3, 1, 9, 0, tzinfo=timezone(timedelta(hours=-5))),
+        last_seen=datetime(2026, 3, 1, 11, 0, 0, 1, tzinfo=UTC),
+        geo=GeoPoint(lat=59.437, lon=24.7536, h3="891f1d48177ffff"),
+        tags=["attack.T1110.003", "attack.t1078"],
+        attributes={
+            "ratio": 1.0,
+            "count": 1,
+            "none": None,
+            "flags": [True, False],
+            "nested": {"paths": {"/login": 40, "/reset": [1, 2.5, "x"]}, "empty": {}},
+            "name": "Õun Müller Ñúñez",
+        },
+    )
+    store.upsert_detections([original])
+    loaded = store.detection(original.id)
+    assert loaded == original
+    assert wire(loaded) == wire(original)
+    assert loaded is not None
+    assert loaded.timestamp.utcoffset() == timedelta(hours=2)
+    assert len(loaded.evidence) == 100_000
+    assert wire(store.detections()) == wire([original])
+
+
+def test_detection_minimal_defaults_round_trip(store: Store) -> None:
+    original = detection("plain")
+    store.upsert_detections([original])
+    loaded = store.detection("plain")
+    assert loaded is not None
+    assert loaded.geo is None
+    assert loaded.tags == []
+    assert loaded.attributes == {}
+    assert wire(loaded) == wire(original)
+
+
+def test_upsert_replaces_by_id_as_evidence_grows(store: Store) -> None:
+    store.upsert_detections([detection("d", evidence=["e1"]), detection("other")])
+    grown = detection("d", evidence=["e1", "e2", "e3"], severity=80, last_seen=T0 + timedelta(1))
+    store.upsert_detections([grown])
+    assert store.detection("d") == grown
+    assert sorted(ids(store.detections())) == ["d", "other"]
+
+
+def test_upsert_moves_a_detection_in_time_and_between_detectors(store: Store) -> None:
+    store.upsert_detections([detection("a", at=T0), detection("b", at=T0 + timedelta(minutes=5))])
+    store.upsert_detections([detection("a", at=T0 + timedelta(minutes=10), detector="iot.telnet")])
+    assert ids(store.detections()) == ["b", "a"]
+    assert ids(store.detections(detector="iot.telnet")) == ["a"]
+    assert ids(store.detections(detector="portal.bruteforce")) == ["b"]
+
+
+def test_upsert_with_the_same_id_twice_in_one_batch_keeps_the_last(store: Store) -> None:
+    store.upsert_detections([detection("d", severity=10), detection("d", severity=90)])
+    loaded = store.detection("d")
+    assert loaded is not None
+    assert loaded.severity == 90
+    assert len(store.detections()) == 1
+
+
+def test_upsert_of_nothing_is_a_no_op(store: Store) -> None:
+    store.upsert_detections([])
+    store.upsert_incidents([])
+    store.add_dead_letters("run-1", [])
+    assert store.detections() == []
+
+
+def test_detections_are_ordered_by_event_time_not_insertion(store: Store) -> None:
+    minutes = [30, 5, 50, 0, 20]
+    store.upsert_detections([detection(f"m{m}", at=T0 + timedelta(minutes=m)) for m in minutes])
+    # 11:10+02:00 is 09:10 UTC: before every other one, though its wall-clock text sorts last.
+    store.upsert_detections([detection("cest", at=datetime(2026, 3, 1, 11, 10, tzinfo=CEST))])
+    assert ids(store.detections()) == ["cest", "m0", "m5", "m20", "m30", "m50"]
+
+
+def test_detections_filters(store: Store) -> None:
+    store.upsert_detections(
+        [
+            detection("p0", at=T0, detector="portal.bruteforce"),
+            detection("i1", at=T0 + timedelta(minutes=1), detector="iot.telnet"),
+            detection("p2", at=T0 + timedelta(minutes=2), detector="portal.bruteforce"),
+            detection("i3", at=T0 + timedelta(minutes=3), detector="iot.telnet"),
+            detection("p4", at=T0 + timedelta(minutes=4), detector="portal.bruteforce"),
+        ]
+    )
+    assert ids(store.detections(detector="iot.telnet")) == ["i1", "i3"]
+    assert ids(store.detections(detector="nobody")) == []
+    # since is inclusive, and compares instants whatever the offset
+    assert ids(store.detections(since=T0 + timedelta(minutes=2))) == ["p2", "i3", "p4"]
+    assert ids(store.detections(since=datetime(2026, 3, 1, 12, 3, tzinfo=CEST))) == ["i3", "p4"]
+    assert ids(store.detections(limit=2)) == ["p0", "i1"]
+    assert ids(store.detections(limit=0)) == []
+    assert ids(store.detections(limit=None)) == ["p0", "i1", "p2", "i3", "p4"]
+    combined = store.detections(
+        detector="portal.bruteforce", since=T0 + timedelta(seconds=1), limit=1
+    )
+    assert ids(combined) == ["p2"]
+
+
+def test_unknown_detection_is_none(store: Store) -> None:
+    store.upsert_detections([detection("known")])
+    assert store.detection("unknown") is None
+    assert store.detection("") is None
+
+
+# -- incidents ------------------------------------------------------------------------------
+
+
+def test_incidents_most_severe_first_then_most_recent(store: Store) -> None:
+    store.upsert_incidents(
+        [
+            incident("low-new", severity=20, last_seen=T0 + timedelta(hours=5)),
+            incident("high-old", severity=90, last_seen=T0),
+            incident("mid-old", severity=50, last_seen=T0),
+            incident("high-new", severity=90, last_seen=T0 + timedelta(hours=2)),
+            # 13:00+02:00 is 11:00 UTC: older than high-new (12:00 UTC)
+            incident("high-cest", severity=90, last_seen=datetime(2026, 3, 1, 13, 0, tzinfo=CEST)),
+            incident("mid-new", severity=50, last_seen=T0 + timedelta(hours=1)),
+        ]
+    )
+    expected = ["high-new", "high-cest", "high-old", "mid-new", "mid-old", "low-new"]
+    assert ids(store.incidents()) == expected
+    assert ids(store.incidents(limit=2)) == expected[:2]
+
+
+def test_incidents_status_filter(store: Store) -> None:
+    store.upsert_incidents(
+        [
+            incident("a", severity=10, status=IncidentStatus.NEW),
+            incident("b", severity=30, status=IncidentStatus.ACKNOWLEDGED),
+            incident("c", severity=20, status=IncidentStatus.NEW),
+            incident("d", severity=40, status=IncidentStatus.FALSE_POSITIVE),
+        ]
+    )
+    assert ids(store.incidents(status=IncidentStatus.NEW)) == ["c", "a"]
+    assert ids(store.incidents(status=IncidentStatus.FALSE_POSITIVE)) == ["d"]
+    assert ids(store.incidents(status=IncidentStatus.RESOLVED)) == []
+    assert ids(store.incidents(status=IncidentStatus.NEW, limit=1)) == ["c"]
+
+
+def test_incident_history_round_trips_and_status_changes_are_upserted(store: Store) -> None:
+    opened = incident(
+        "inc-1",
+        entities={"source.ip": ["203.0.113.7", "198.51.100.2"]},
+        area={"type": "Polygon", "coordinates": [[[24.7, 59.4], [24.8, 59.4], [24.7, 59.5]]]},
+        measures=["block 203.0.113.7 at the WAF"],
+        alerts=["cap-1"],
+        history=[StatusChange(status=IncidentStatus.NEW, at=T0, by="correlator")],
+    )
+    store.upsert_incidents([opened])
+    assert wire(store.incident("inc-1")) == wire(opened)
+
+    acked = msgspec.structs.replace(
+        opened,
+        status=IncidentStatus.ACKNOWLEDGED,
+        history=[
+            *opened.history,
+            StatusChange(
+                status=IncidentStatus.ACKNOWLEDGED,
+                at=datetime(2026, 3, 1, 12, 5, tzinfo=CEST),
+                by="analyst Õun Müller Ñúñez",
+                note="looking into it",
+            ),
+        ],
+    )
+    store.upsert_incidents([acked])
+    loaded = store.incident("inc-1")
+    assert loaded is not None
+    assert wire(loaded) == wire(acked)
+    assert [change.status for change in loaded.history] == ["new", "acknowledged"]
+    assert ids(store.incidents(status=IncidentStatus.NEW)) == []
+    assert ids(store.incidents(status=IncidentStatus.ACKNOWLEDGED)) == ["inc-1"]
+    assert len(store.incidents()) == 1
+
+
+def test_unknown_incident_is_none(store: Store) -> None:
+    store.upsert_incidents([incident("known")])
+    assert store.incident("unknown") is None
+
+
+# -- dead letters ---------------------------------------------------------------------------
+
+EVERY_BYTE = bytes(range(256)) * 256  # 65,536 bytes: every value, NULs, invalid UTF-8
+
+
+def test_dead_letters_keep_raw_bytes_exactly(store: Store) -> None:
+    raws = [b"\xff\xfe\x00\x80 caf\xe9\r\n", b"", EVERY_BYTE, "Õun Müller Ñúñez".encode()]
+    store.add_dead_letters("run-1", [letter("in.log", n, raw=raw) for n, raw in enumerate(raws)])
+    loaded = store.dead_letters()
+    assert [dl.raw for dl in loaded] == raws
+    assert all(type(dl.raw) is bytes for dl in loaded)
+    assert loaded == [letter("in.log", n, raw=raw) for n, raw in enumerate(raws)]
+
+
+def test_dead_letters_in_arrival_order_never_deduplicated(store: Store) -> None:
+    store.add_dead_letters("run-1", [letter("b.log", 7), letter("a.log", 3)])
+    store.add_dead_letters("run-2", [letter("a.log", 1), letter("b.log", 7)])  # same as the first
+    store.add_dead_letters("run-2", [letter("a.log", 2**40)])  # a byte offset in a big file
+    loaded = store.dead_letters()
+    assert [(dl.source, dl.position) for dl in loaded] == [
+        ("b.log", 7),
+        ("a.log", 3),
+        ("a.log", 1),
+        ("b.log", 7),
+        ("a.log", 2**40),
+    ]
+    assert loaded[0] == loaded[3]
+    assert [dl.position for dl in store.dead_letters(source="a.log")] == [3, 1, 2**40]
+    assert store.dead_letters(source="c.log") == []
+    assert [dl.position for dl in store.dead_letters(limit=2)] == [7, 3]
+    assert [dl.position for dl in store.dead_letters(source="a.log", limit=1)] == [3]
+
+
+def test_dead_letters_default_limit_is_100(store: Store) -> None:
+    store.add_dead_letters("run-1", [letter("in.log", n) for n in range(150)])
+    assert [dl.position for dl in store.dead_letters()] == list(range(100))
+    assert len(store.dead_letters(limit=1000)) == 150
+
+
+def test_dead_letter_counts_grouped_largest_first(store: Store) -> None:
+    store.add_dead_letters(
+        "run-1",
+        [letter("a.log", n, "bad-json") for n in range(4)]
+        + [letter("b.log", n, "bad-json") for n in range(3)]
+        + [letter("a.log", 10, "missing-field")],
+    )
+    normaliser = msgspec.structs.replace(letter("a.log", 11), stage="normalise")
+    store.add_dead_letters("run-2", [letter("a.log", 5, "bad-json"), normaliser])
+    counts = store.dead_letter_counts()
+    assert counts[:2] == [
+        DeadLetterCount(source="a.log", stage="ingest", code="bad-json", count=5),
+        DeadLetterCount(source="b.log", stage="ingest", code="bad-json", count=3),
+    ]
+    # two groups of one each: their relative order is not part of the contract
+    assert set(counts[2:]) == {
+        DeadLetterCount(source="a.log", stage="ingest", code="missing-field", count=1),
+        DeadLetterCount(source="a.log", stage="normalise", code="bad-json", count=1),
+    }
+
+
+# -- state ----------------------------------------------------------------------------------
+
+
+def test_state_save_replaces_and_unknown_is_none(store: Store) -> None:
+    assert store.load_state("detector.portal.bruteforce") is None
+    store.save_state("detector.portal.bruteforce", b"\x00first\xff")
+    store.save_state("correlator", EVERY_BYTE)
+    store.save_state("detector.portal.bruteforce", b"\x00second\xff")
+    assert store.load_state("detector.portal.bruteforce") == b"\x00second\xff"
+    assert store.load_state("correlator") == EVERY_BYTE
+    assert store.load_state("detector.portal") is None
+
+
+def test_empty_state_is_not_none(store: Store) -> None:
+    store.save_state("empty", b"")
+    assert store.load_state("empty") == b""
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+def run(run_id: str, started: datetime, **kw: object) -> RunInfo:
+    return msgspec.structs.replace(RunInfo(id=run_id, command="analyse", started=started), **kw)
+
+
+def test_runs_begin_finish_and_most_recent_first(store: Store) -> None:
+    store.begin_run(run("r1", T0, inputs=["portal.log", "/data/Õun/conn.log"]))
+    store.begin_run(run("r3", T0 + timedelta(hours=2)))
+    # 13:00+02:00 is 11:00 UTC: between r1 and r3
+    store.begin_run(run("r2", datetime(2026, 3, 1, 13, 0, tzinfo=CEST)))
+    finished = T0 + timedelta(minutes=3, microseconds=250_000)
+    store.finish_run("r1", finished, {"events": 120_000, "dead_letters": 3})
+
+    runs = store.runs()
+    assert [r.id for r in runs] == ["r3", "r2", "r1"]
+    r1 = runs[2]
+    assert r1.command == "analyse"
+    assert r1.inputs == ["portal.log", "/data/Õun/conn.log"]
+    assert r1.started == T0
+    assert r1.finished == finished
+    assert r1.stats == {"events": 120_000, "dead_letters": 3}
+    assert runs[1].started == datetime(2026, 3, 1, 11, 0, tzinfo=UTC)
+    assert runs[0].finished is None
+    assert runs[0].stats == {}
+    assert runs[0].inputs == []
+    assert [r.id for r in store.runs(limit=2)] == ["r3", "r2"]
+
+
+def test_finishing_an_unknown_run_raises(store: Store) -> None:
+    with pytest.raises(StoreError):
+        store.finish_run("never-started", T0, {})
+
+
+def test_a_run_id_is_used_once(store: Store) -> None:
+    store.begin_run(run("r1", T0))
+    with pytest.raises(StoreError):
+        store.begin_run(run("r1", T0 + timedelta(hours=1)))
+    assert [r.started for r in store.runs()] == [T0]
+
+
+def test_the_store_keeps_working_after_a_failed_write(store: Store) -> None:
+    store.begin_run(run("r1", T0))
+    with pytest.raises(StoreError):
+        store.begin_run(run("r1", T0))
+    with pytest.raises(StoreError):
+        store.finish_run("unknown", T0, {"events": 1})
+    store.begin_run(run("r2", T0 + timedelta(hours=1)))
+    store.finish_run("r2", T0 + timedelta(hours=2), {"events": 2})
+    store.upsert_detections([detection("after")])
+    assert [(r.id, r.stats) for r in store.runs()] == [("r2", {"events": 2}), ("r1", {})]
+    assert ids(store.detections()) == ["after"]

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from citywatch.correlate import CorrelatorConfig, EntityTimeCorrelator
+from citywatch.model import Detection, GeoPoint, IncidentStatus
+
+T0 = datetime(2026, 3, 14, 8, 0, tzinfo=UTC)
+
+
+def _det(
+    did: str,
+    minute: float,
+    entity: dict[str, str],
+    *,
+    severity: int = 50,
+    category: str = "cyber",
+    rule: str = "Credential stuffing",
+    measures: list[str] | None = None,
+    geo: GeoPoint | None = None,
+) -> Detection:
+    at = T0 + timedelta(minutes=minute)
+    return Detection(
+        id=did,
+        timestamp=at,
+        detector="d",
+        rule_id=rule.lower().replace(" ", "-"),
+        rule_name=rule,
+        severity=severity,
+        confidence=0.9,
+        category=category,
+        summary="s",
+        entity=entity,
+        evidence=[f"{did}-e"],
+        first_seen=at,
+        last_seen=at + timedelta(minutes=1),
+        geo=geo,
+        attributes={"portal": {"measures": measures or []}},
+    )
+
+
+def test_shared_entity_within_gap_is_one_incident() -> None:
+    c = EntityTimeCorrelator()
+    c.add(_det("a", 0, {"source.ip": "1.1.1.1", "target": "portal:login"}))
+    c.add(_det("b", 5, {"source.ip": "2.2.2.2", "target": "portal:login"}, measures=["block"]))
+    (inc,) = c.incidents()
+    assert inc.detections == ["a", "b"]
+    assert inc.entities["source.ip"] == ["1.1.1.1", "2.2.2.2"]
+    assert inc.title == "Credential stuffing against portal:login from 2 sources"
+    assert inc.severity == 52 and inc.measures == ["block"]
+    assert inc.status is IncidentStatus.NEW
+
+
+def test_beyond_the_gap_is_a_new_incident() -> None:
+    c = EntityTimeCorrelator(CorrelatorConfig(gap_s=600))
+    c.add(_det("a", 0, {"source.ip": "1.1.1.1"}))
+    c.add(_det("b", 60, {"source.ip": "1.1.1.1"}))
+    assert len(c.incidents()) == 2
+
+
+def test_unshared_entities_stay_apart_and_unjoined_keys_do_not_link() -> None:
+    c = EntityTimeCorrelator()
+    c.add(_det("a", 0, {"source.ip": "1.1.1.1", "http.method": "POST"}))
+    c.add(_det("b", 1, {"source.ip": "2.2.2.2", "http.method": "POST"}))
+    assert len(c.incidents()) == 2
+
+
+def test_a_bridging_detection_merges_incidents_into_the_oldest() -> None:
+    c = EntityTimeCorrelator()
+    first = c.add(_det("a", 0, {"source.ip": "1.1.1.1"}))[0]
+    second = c.add(_det("b", 2, {"user.id": "user:x"}))[0]
+    changed = c.add(_det("c", 3, {"source.ip": "1.1.1.1", "user.id": "user:x"}))
+    (live,) = c.incidents()
+    assert live.id == first.id and live.detections == ["a", "b", "c"]
+    merged = next(i for i in changed if i.id == second.id)
+    assert merged.status is IncidentStatus.RESOLVED
+    assert merged.history[-1].note == f"merged into {first.id}"
+
+
+def test_reemitted_detection_replaces_its_earlier_version() -> None:
+    c = EntityTimeCorrelator()
+    c.add(_det("a", 0, {"source.ip": "1.1.1.1"}, severity=40))
+    c.add(_det("a", 0, {"source.ip": "1.1.1.1"}, severity=80))
+    (inc,) = c.incidents()
+    assert inc.detections == ["a"] and inc.severity == 80
+
+
+def test_categories_and_area() -> None:
+    c = EntityTimeCorrelator()
+    c.add(_det("a", 0, {"target": "x"}, geo=GeoPoint(lat=45.8, lon=15.9)))
+    c.add(_det("b", 1, {"target": "x"}, category="public_safety", rule="Crowd surge"))
+    (inc,) = c.incidents()
+    assert inc.category == "hybrid"
+    assert inc.area == {"type": "MultiPoint", "coordinates": [[15.9, 45.8]]}
+    assert "(+1 related kinds)" in inc.title
+
+
+def test_snapshot_restore_continues_the_same_incidents() -> None:
+    c = EntityTimeCorrelator()
+    c.add(_det("a", 0, {"source.ip": "1.1.1.1"}))
+    restored = EntityTimeCorrelator()
+    restored.restore(c.snapshot())
+    restored.add(_det("b", 1, {"source.ip": "1.1.1.1"}))
+    c.add(_det("b", 1, {"source.ip": "1.1.1.1"}))
+    assert restored.incidents() == c.incidents()
+    assert len(restored.incidents()) == 1

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import msgspec
+
+from citywatch.detect import DetectorRunner
+from citywatch.detect.portal import LoginAbuse, LoginAbuseConfig
+from citywatch.detect.portal.logins import LoginState
+from citywatch.model import Detection, Event
+
+LoginMaker = Callable[..., Event]
+
+
+def _run(events: list[Event], detector: LoginAbuse | None = None) -> tuple[list[Detection], int]:
+    """Final version of each detection, and how many emissions there were."""
+    errors: list[Exception] = []
+    runner = DetectorRunner(detector or LoginAbuse(), lambda n, e, x: errors.append(x))
+    out: list[Detection] = []
+    for event in events:
+        runner.process(event, out)
+        runner.advance(event.timestamp - 60, out)
+    runner.flush(out)
+    assert not errors
+    assert not runner.states, "every state is dropped after the flush"
+    final = {d.id: d for d in out}
+    return list(final.values()), len(out)
+
+
+def test_credential_stuffing_one_source_many_accounts(login: LoginMaker) -> None:
+    events = [login(t * 5, "198.51.100.7", f"user{t}", ok=(t == 30)) for t in range(40)]
+    dets, _ = _run(events)
+    by_rule = {d.rule_id: d for d in dets}
+    stuffing = by_rule["portal.login.stuffing"]
+    assert stuffing.entity["source.ip"] == "198.51.100.7"
+    assert set(stuffing.evidence) == {e.id for e in events}
+    assert "attack.T1110.004" in stuffing.tags
+    assert stuffing.attributes["portal"]["taken_over"], "the successful login is flagged"
+    assert "takeover" in stuffing.summary
+    assert stuffing.severity > 65
+    # each account saw one attempt: no per-account detection
+    assert set(by_rule) == {"portal.login.stuffing"}
+
+
+def test_brute_force_one_account_fires_per_source_and_account(login: LoginMaker) -> None:
+    events = [login(t * 3, "198.51.100.8", "ÕunMari") for t in range(12)]
+    rules = sorted(d.rule_id for d in _run(events)[0])
+    assert rules == ["portal.login.account-attack", "portal.login.bruteforce"]
+
+
+def test_distributed_attack_on_one_account(login: LoginMaker) -> None:
+    events = [login(t * 3, f"198.51.100.{t}", "mayor") for t in range(12)]
+    dets, _ = _run(events)
+    assert [d.rule_id for d in dets] == ["portal.login.account-attack"]
+    assert dets[0].entity["user.id"].startswith("user:")
+    assert "mayor" not in msgspec.json.encode(dets[0]).decode()
+
+
+def test_benign_typos_and_shared_nat_stay_quiet(login: LoginMaker) -> None:
+    events = []
+    for i in range(60):  # a library: 60 people log in from one address over two hours
+        t = i * 120
+        if i % 10 == 0:
+            events.append(login(t, "192.0.2.10", f"reader{i}", ok=False))
+        events.append(login(t + 5, "192.0.2.10", f"reader{i}", ok=True))
+    assert _run(events)[0] == []
+
+
+def test_failures_spread_beyond_the_window_do_not_fire(login: LoginMaker) -> None:
+    events = [login(t * 120, "198.51.100.9", "x") for t in range(30)]  # one per 2 min
+    assert _run(events)[0] == []
+
+
+def test_unknown_outcomes_count_as_suspect(login: LoginMaker) -> None:
+    events = [login(t, "198.51.100.10", f"a{t}", ok=None) for t in range(10)]
+    assert [d.rule_id for d in _run(events)[0]] == ["portal.login.stuffing"]
+
+
+def test_one_episode_many_attempts_few_emissions(login: LoginMaker) -> None:
+    events = [login(t * 0.5, "198.51.100.11", f"u{t % 500}") for t in range(5000)]
+    dets, emissions = _run(events, LoginAbuse(LoginAbuseConfig(account_failures=1000)))
+    assert len(dets) == 1
+    assert len(dets[0].evidence) == 5000
+    assert emissions <= 12, "re-emitted as evidence doubles, not per request"
+
+
+def test_idle_gap_closes_episode_and_a_new_one_opens(login: LoginMaker) -> None:
+    first = [login(t, "198.51.100.12", f"a{t}") for t in range(10)]
+    later = [login(5000 + t, "198.51.100.12", f"b{t}") for t in range(10)]
+    dets, _ = _run(first + later)
+    stuffing = sorted(
+        (d for d in dets if d.rule_id.endswith("stuffing")), key=lambda d: d.timestamp
+    )
+    assert len(stuffing) == 2
+    assert stuffing[0].id != stuffing[1].id
+
+
+def test_fires_at_threshold_event_time(login: LoginMaker) -> None:
+    events = [login(t * 10, "198.51.100.13", f"a{t}") for t in range(15)]
+    dets, _ = _run(events)
+    assert dets[0].timestamp.timestamp() == events[9].timestamp  # the 10th suspect attempt
+
+
+def test_state_snapshot_restores_exactly(login: LoginMaker) -> None:
+    runner = DetectorRunner(LoginAbuse(), lambda *a: None)
+    out: list[Detection] = []
+    for t in range(12):
+        runner.process(login(t, "198.51.100.14", f"a{t}"), out)
+    blob = runner.snapshot()
+    copy = DetectorRunner(LoginAbuse(), lambda *a: None)
+    copy.restore(blob)
+    assert copy.states == runner.states
+    assert all(isinstance(s, LoginState) for s in copy.states.values())
+    a: list[Detection] = []
+    b: list[Detection] = []
+    nxt = login(12, "198.51.100.14", "a12")
+    runner.process(nxt, a)
+    copy.process(nxt, b)
+    runner.flush(a)
+    copy.flush(b)
+    assert a == b

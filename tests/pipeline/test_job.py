@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from citywatch.app import analyse, build_job
+from citywatch.bus import DEAD_LETTERS, LocalBus
+from citywatch.config import load_settings
+from citywatch.errors import InputError
+from citywatch.pipeline import InputSpec
+from citywatch.store import open_store
+
+LINE = '{ip} - - [14/Mar/2026:08:{m:02d}:{s:02d} +0100] "{req} HTTP/1.1" {st} 10 "-" "ua"\n'
+
+
+def _log(path: Path, rows: list[tuple[int, int, str, str, int]]) -> Path:
+    path.write_text(
+        "".join(LINE.format(m=m, s=s, ip=ip, req=req, st=st) for m, s, ip, req, st in rows)
+    )
+    return path
+
+
+def _stuffing(ip: str, minute: int) -> list[tuple[int, int, str, str, int]]:
+    return [(minute, s, ip, "POST /login", 401) for s in range(0, 48, 4)]
+
+
+@pytest.fixture
+def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return load_settings(data_dir=tmp_path / "data")
+
+
+def test_inputs_merge_by_event_time_and_fuse(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a = _log(tmp_path / "a.log", [*_stuffing("198.51.100.1", 1), (50, 0, "10.0.0.1", "GET /", 200)])
+    b = _log(tmp_path / "b.log", _stuffing("198.51.100.2", 3))
+    result = analyse(
+        settings,
+        [InputSpec.parse(f"access-log:{a}"), InputSpec.parse(f"access-log:{b}")],
+        None,
+        command="t",
+    )
+    assert result.stats.late == 0, "the later file is merged by time, not read after the first"
+    assert result.stats.events == {str(a): 13, str(b): 12}
+    (incident,) = result.job.correlator.incidents()
+    assert len(incident.detections) == 2
+    assert sorted(incident.entities["source.ip"]) == ["198.51.100.1", "198.51.100.2"]
+    evidence = {e for d in result.job.detections() for e in d.evidence}
+    assert f"{a}:1" in evidence and f"{b}:12" in evidence
+
+
+def test_late_events_become_dead_letters(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [(30, 0, "10.0.0.1", "GET /", 200), (1, 0, "10.0.0.2", "GET /late", 200)]
+    log = _log(tmp_path / "late.log", rows)
+    bus = LocalBus()
+    dead: list[str] = []
+    bus.subscribe(DEAD_LETTERS, lambda items: dead.extend(d.code for d in items))
+    job = build_job(settings, bus)
+    stats = job.run([InputSpec.parse(f"access-log:{log}")])
+    assert stats.late == 1 and dead == ["late"]
+    assert stats.dead_letters == {f"{log} late": 1}
+
+
+def test_learn_inputs_are_not_analysed(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    learn = _log(tmp_path / "learn.log", _stuffing("198.51.100.3", 1))
+    clean = _log(tmp_path / "clean.log", [(5, 0, "10.0.0.1", "GET /", 200)])
+    result = analyse(
+        settings,
+        [
+            InputSpec.parse(f"access-log:{learn}", learn=True),
+            InputSpec.parse(f"access-log:{clean}"),
+        ],
+        None,
+        command="t",
+    )
+    assert result.job.detections() == []
+    assert result.stats.learned == {str(learn): 12}
+
+
+def test_bad_inputs_fail_fast(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="unknown format"):
+        analyse(settings, [InputSpec.parse(f"nope:{tmp_path}")], None, command="t")
+    with pytest.raises(InputError, match="no such file"):
+        analyse(settings, [InputSpec.parse(f"access-log:{tmp_path}/missing")], None, command="t")
+    with pytest.raises(InputError, match="FORMAT:PATH"):
+        InputSpec.parse("just-a-path")
+
+
+def test_results_and_dead_letters_reach_the_store(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = _log(tmp_path / "s.log", _stuffing("198.51.100.4", 1))
+    with log.open("a") as fh:
+        fh.write("this is not a log line\n")
+    store = open_store(settings.store)
+    try:
+        result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], store, command="t")
+        assert [d.id for d in store.detections()] == [d.id for d in result.job.detections()]
+        assert [i.id for i in store.incidents()] == [
+            i.id for i in result.job.correlator.incidents()
+        ]
+        (letter,) = store.dead_letters()
+        assert letter.code == "bad-line" and letter.position == 13
+        assert letter.raw == b"this is not a log line\n"
+        (run,) = store.runs()
+        assert run.finished is not None and run.stats[f"records.{log}"] == 13
+        assert store.load_state("detector/login-abuse") is not None
+    finally:
+        store.close()
+
+
+def test_checkpoint_resume_gives_the_same_incident(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first = _log(tmp_path / "1.log", _stuffing("198.51.100.5", 1))
+    second = _log(tmp_path / "2.log", _stuffing("198.51.100.6", 3))
+    store = open_store(settings.store)
+    try:
+        job = build_job(settings, LocalBus())
+        job.run([InputSpec.parse(f"access-log:{first}")])
+        job.save(store)
+        resumed = build_job(settings, LocalBus())
+        assert resumed.restore(store)
+        resumed.run([InputSpec.parse(f"access-log:{second}")])
+        (incident,) = resumed.correlator.incidents()
+        assert len(incident.entities["source.ip"]) == 2
+        whole = build_job(settings, LocalBus())
+        whole.run([InputSpec.parse(f"access-log:{first}"), InputSpec.parse(f"access-log:{second}")])
+        assert [i.id for i in whole.correlator.incidents()] == [incident.id]
+    finally:
+        store.close()
