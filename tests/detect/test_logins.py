@@ -7,7 +7,7 @@ import msgspec
 from citywatch.detect import DetectorRunner
 from citywatch.detect.portal import LoginAbuse, LoginAbuseConfig
 from citywatch.detect.portal.logins import LoginState
-from citywatch.model import Detection, Event
+from citywatch.model import Detection, Event, HttpRequest
 
 LoginMaker = Callable[..., Event]
 
@@ -67,7 +67,7 @@ def test_benign_typos_and_shared_nat_stay_quiet(login: LoginMaker) -> None:
 
 
 def test_failures_spread_beyond_the_window_do_not_fire(login: LoginMaker) -> None:
-    events = [login(t * 120, "198.51.100.9", "x") for t in range(30)]  # one per 2 min
+    events = [login(t * 240, "198.51.100.9", "x") for t in range(30)]  # one per 4 min
     assert _run(events)[0] == []
 
 
@@ -119,3 +119,22 @@ def test_state_snapshot_restores_exactly(login: LoginMaker) -> None:
     runner.flush(a)
     copy.flush(b)
     assert a == b
+
+
+def test_sources_without_accounts_are_named_honestly(enricher) -> None:  # type: ignore[no-untyped-def]
+    events = [
+        enricher(
+            Event(
+                id=f"log:{t}",
+                timestamp=float(t * 30),
+                dataset="portal.access",
+                outcome="failure",
+                source_ip="198.51.100.20",
+                payload=HttpRequest(method="POST", uri="/login", status=401),
+            )
+        )
+        for t in range(12)
+    ]
+    (det,) = _run(events)[0]
+    assert det.rule_id == "portal.login.failures"
+    assert "does not show" in det.summary

@@ -207,3 +207,17 @@ def test_too_long_line() -> None:
 
 def test_blank_lines_yield_nothing() -> None:
     assert parse(b"", b"\n", b" \t\r\n") == []
+
+
+def test_optional_ecs_response_fields_give_status_and_outcome() -> None:
+    line = (
+        b'{"id": "r1", "method": "POST", "uri": "/login", "@timestamp": 0,'
+        b' "http.response.status_code": 401, "http.response.body.bytes": 512}'
+    )
+    (event,) = HttpJsonlAdapter().parse("f", [line])
+    assert isinstance(event, Event) and isinstance(event.payload, HttpRequest)
+    assert event.outcome == "failure"
+    assert (event.payload.status, event.payload.bytes_out) == (401, 512)
+    bad = b'{"id": "r2", "method": "GET", "uri": "/", "http.response.status_code": "oops"}'
+    (letter,) = HttpJsonlAdapter().parse("f", [bad])
+    assert isinstance(letter, DeadLetter) and "status" in letter.reason

@@ -23,6 +23,7 @@ from citywatch.ingest.fields import (
     MissingFieldError,
     decode_json_text,
     decode_text,
+    http_outcome,
     parse_clf_time,
     parse_ip,
     parse_time,
@@ -110,6 +111,7 @@ class AccessLogAdapter(Adapter):
                 )
                 continue
             host, user, when, request, status, size, referrer, agent = m.groups()
+            code = None if status == "-" else int(status)
             try:
                 ts = parse_clf_time(when)
                 ip = parse_ip(host) if host[0].isdigit() or ":" in host else None
@@ -122,14 +124,14 @@ class AccessLogAdapter(Adapter):
                 timestamp=ts,
                 dataset=DATASET,
                 observer=source,
-                outcome=_outcome(status),
+                outcome=http_outcome(code),
                 source_ip=ip,
                 user_id=_opt(user),
                 payload=HttpRequest(
                     method=method,
                     uri=uri,
                     version=version,
-                    status=None if status == "-" else int(status),
+                    status=code,
                     bytes_out=None if size == "-" else int(size),
                     referrer=_opt(referrer),
                     user_agent=_opt(agent),
@@ -205,7 +207,7 @@ def _from_nginx_json(rec: dict[str, object], default_id: str, source: str) -> Ev
         timestamp=ts,
         dataset=DATASET,
         observer=source,
-        outcome=None if status is None else _outcome(str(status)),
+        outcome=http_outcome(status),
         source_ip=parse_ip(host) if host is not None else None,
         user_id=_text(rec, "remote_user"),
         payload=HttpRequest(
@@ -218,10 +220,3 @@ def _from_nginx_json(rec: dict[str, object], default_id: str, source: str) -> Ev
             user_agent=_text(rec, "http_user_agent"),
         ),
     )
-
-
-def _outcome(status: str) -> str | None:
-    """ECS ``event.outcome`` from an HTTP status: 4xx/5xx failure, else success."""
-    if status == "-":
-        return None
-    return "failure" if status[0] in "45" else "success"

@@ -159,3 +159,23 @@ def iso(ts: float) -> str:
     return (
         datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
+
+
+def http_outcome(status: int | None) -> str | None:
+    """ECS ``event.outcome`` of an HTTP response: 4xx/5xx failure, else success.
+
+    >>> http_outcome(401), http_outcome(302), http_outcome(None)
+    ('failure', 'success', None)
+    """
+    if status is None:
+        return None
+    return "failure" if status >= 400 else "success"
+
+
+def parse_status(value: object) -> int:
+    """An HTTP status code 100–999 from an int or numeric string."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) == 3:
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 999:
+        return value
+    raise ValueError(f"bad HTTP status {value!r:.40}: expected 100-999")

@@ -10,7 +10,9 @@
 non-text body (a JSON object or array) is kept as its JSON text. The client
 address is ``"source.ip"`` or, in ECS nested form, ``{"source": {"ip": ...}}``.
 The ``User-Agent`` and ``Referer`` headers fill ``user_agent`` and ``referrer``.
-The format has no response, so ``status`` and the event's outcome are None.
+A mirror that knows the response may add it with its ECS names,
+``"http.response.status_code"`` and ``"http.response.body.bytes"``: the status
+then gives the event's outcome (4xx/5xx failure); without it both are None.
 
 Time: ``@timestamp`` is ISO 8601 or epoch seconds. A record without one takes
 the time of the previous event of the same input (requests captured in a burst
@@ -27,7 +29,14 @@ from typing import ClassVar
 import msgspec
 
 from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
-from citywatch.ingest.fields import MissingFieldError, decode_json_text, parse_ip, parse_time
+from citywatch.ingest.fields import (
+    MissingFieldError,
+    decode_json_text,
+    http_outcome,
+    parse_ip,
+    parse_status,
+    parse_time,
+)
 from citywatch.model import DeadLetter, Event, HttpRequest
 
 DATASET = "portal.http"
@@ -115,6 +124,11 @@ def _event(rec: dict[str, object], source: str, last_ts: float | None) -> Event:
         elif lkey == "referer" and referrer is None:
             referrer = value
 
+    raw_status = rec.get("http.response.status_code")
+    status = None if raw_status is None else parse_status(raw_status)
+    raw_bytes = rec.get("http.response.body.bytes")
+    if raw_bytes is not None and (type(raw_bytes) is not int or raw_bytes < 0):
+        raise ValueError(f"bad http.response.body.bytes {raw_bytes!r:.40}: expected a count")
     body = rec.get("body")
     if body is None:
         body = ""
@@ -125,6 +139,7 @@ def _event(rec: dict[str, object], source: str, last_ts: float | None) -> Event:
         timestamp=ts,
         dataset=DATASET,
         observer=source,
+        outcome=http_outcome(status),
         source_ip=None if ip is None else parse_ip(ip),
         payload=HttpRequest(
             method=method,
@@ -132,6 +147,8 @@ def _event(rec: dict[str, object], source: str, last_ts: float | None) -> Event:
             version=version,
             headers=headers,
             body=body,
+            status=status,
+            bytes_out=raw_bytes,
             referrer=referrer,
             user_agent=user_agent,
         ),

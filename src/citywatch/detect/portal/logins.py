@@ -9,6 +9,8 @@ no response). Rules (ATT&CK T1110):
   ``stuffing_accounts`` distinct accounts within the window;
 - password guessing (T1110.001): one client, ``failures`` suspect attempts
   on fewer accounts;
+- repeated failed logins (T1110): the same from a source that does not show
+  the account (access logs), where guessing and stuffing look alike;
 - account under attack (T1110.001): one account, ``account_failures``
   suspect attempts from any clients.
 
@@ -25,11 +27,12 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.portal.hits import TARGET
 from citywatch.model import Detection, Event
 
-TARGET = "portal:login"
 _STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
 _GUESSING = ("portal.login.bruteforce", "Password brute force", "attack.T1110.001")
+_FAILURES = ("portal.login.failures", "Repeated failed logins", "attack.T1110")
 _ACCOUNT = ("portal.login.account-attack", "Account under password attack", "attack.T1110.001")
 _MEASURES = {
     _STUFFING[0]: [
@@ -37,6 +40,10 @@ _MEASURES = {
         "Require a second factor or a challenge on login while the campaign lasts",
     ],
     _GUESSING[0]: ["Rate-limit or block the flagged client address at the portal's reverse proxy"],
+    _FAILURES[0]: [
+        "Rate-limit or block the flagged client addresses at the portal's reverse proxy",
+        "Check the application log for the accounts these clients tried",
+    ],
     _ACCOUNT[0]: [
         "Lock the account temporarily and tell its owner through a channel already on file",
     ],
@@ -49,7 +56,7 @@ class LoginAbuseConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    window_s: float = Field(600.0, gt=0, description="sliding window of attempts, seconds")
+    window_s: float = Field(1800.0, gt=0, description="sliding window of attempts, seconds")
     failures: int = Field(10, ge=2, description="suspect attempts from one client to fire")
     stuffing_accounts: int = Field(8, ge=2, description="distinct accounts that make it stuffing")
     account_failures: int = Field(10, ge=2, description="suspect attempts on one account to fire")
@@ -196,12 +203,11 @@ class LoginAbuse(Detector[LoginState]):
             )
             entity = {"user.id": key[5:], "target": TARGET}
         else:
-            stuffing = n_others >= self.cfg.stuffing_accounts
-            rule, label, tag = _STUFFING if stuffing else _GUESSING
-            severity = 65 if stuffing else 50
-            accounts = (
-                "unseen accounts" if set(state.ep_others) == {"?"} else f"{n_others} accounts"
-            )
+            unseen = set(state.ep_others) == {"?"}  # access logs do not show the account
+            stuffing = not unseen and n_others >= self.cfg.stuffing_accounts
+            rule, label, tag = _FAILURES if unseen else _STUFFING if stuffing else _GUESSING
+            severity = 65 if stuffing else 55 if unseen else 50
+            accounts = "accounts the source does not show" if unseen else f"{n_others} accounts"
             summary = (
                 f"{state.ep_attempts} login attempts on {accounts} from "
                 f"{state.address or 'one client'}"

@@ -1,0 +1,242 @@
+"""The ``citywatch`` command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import structlog
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from citywatch import __version__
+from citywatch.app import Analysis, analyse
+from citywatch.config import Settings, load_settings
+from citywatch.errors import CitywatchError
+from citywatch.pipeline import InputSpec
+from citywatch.plugins import describe
+from citywatch.simulate import Manifest, simulate
+from citywatch.store import open_store
+
+app = typer.Typer(
+    name="citywatch",
+    help="Security and public-safety operations for cities.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file (default ./citywatch.toml)")
+]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="data directory (store, keys, demo city)")
+]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="more logs")] = 0,
+) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
+
+
+@app.command("simulate")
+def simulate_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
+    seed: Annotated[int, typer.Option(help="random seed: same seed, same city")] = 1,
+    hours: Annotated[float, typer.Option(help="hours of traffic")] = 6.0,
+) -> None:
+    """Generate the synthetic city, its traffic and ground truth, in real formats."""
+    with console.status("simulating the city…"):
+        manifest = simulate(seed, out, hours=hours)
+    _print_manifest(manifest, out)
+
+
+@app.command("analyse")
+def analyse_cmd(
+    inputs: Annotated[list[str], typer.Option("--in", help="FORMAT:PATH to analyse (repeatable)")],
+    learn: Annotated[
+        list[str] | None,
+        typer.Option("--learn", help="FORMAT:PATH of normal traffic to learn from (repeatable)"),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="write detections as JSONL")
+    ] = None,
+    incidents: Annotated[
+        Path | None, typer.Option("--incidents", help="write incidents as JSONL")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="storage URL (sqlite:///PATH)")] = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="keep nothing in a store")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Analyse files: every detector, incidents, dead letters; results to files and the store."""
+    settings = load_settings(config, data_dir=data_dir, store_url=db)
+    specs = [InputSpec.parse(s, learn=True) for s in learn or []]
+    specs += [InputSpec.parse(s) for s in inputs]
+    analysis = _run(settings, specs, "analyse", store=not no_store)
+    if output is not None:
+        _write_jsonl(output, analysis.job.detections())
+    if incidents is not None:
+        _write_jsonl(incidents, analysis.job.correlator.incidents())
+    _print_summary(analysis)
+
+
+@app.command("demo")
+def demo_cmd(
+    seed: Annotated[int, typer.Option(help="seed of the synthetic city")] = 1,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="exit after the summary (no dashboard server)")
+    ] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Simulate the city, run every detector into the store, and show the incidents."""
+    settings = load_settings(config, data_dir=data_dir)
+    city = settings.data_dir / "city" / f"seed-{seed}"
+    with console.status(f"simulating the city (seed {seed})…"):
+        manifest = simulate(seed, city)
+    _print_manifest(manifest, city)
+    specs = [InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs]
+    analysis = _run(settings, specs, f"demo --seed {seed}", store=True)
+    _print_summary(analysis)
+    console.print(f"store: [bold]{settings.store}[/]")
+    if not no_serve:
+        console.print(
+            "[dim]The dashboard is not part of this build yet; the results are in the store.[/]"
+        )
+
+
+@app.command("plugins")
+def plugins_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON with config schemas")] = False,
+) -> None:
+    """List adapters, detectors and actions with their config schemas."""
+    infos = describe()
+    if as_json:
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(infos)).decode() + "\n")
+        return
+    table = Table(title="citywatch plug-ins")
+    for column in ("kind", "name", "description", "config", "origin"):
+        table.add_column(column)
+    for info in infos:
+        props = info.config_schema.get("properties", {})
+        table.add_row(info.kind, info.name, info.description, ", ".join(props) or "-", info.origin)
+    console.print(table)
+    kinds = {i.kind for i in infos}
+    for kind in ("adapters", "detectors", "actions"):
+        if kind not in kinds:
+            console.print(f"[dim]{kind}: none registered[/]")
+
+
+@app.command("version")
+def version_cmd() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+def _run(settings: Settings, specs: list[InputSpec], command: str, *, store: bool) -> Analysis:
+    total = sum(s.path.stat().st_size for s in specs if s.path.is_file())
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    target = open_store(settings.store) if store else None
+    try:
+        with progress:
+            task = progress.add_task("analysing", total=total)
+            return analyse(
+                settings,
+                specs,
+                target,
+                command=command,
+                progress=lambda n: progress.advance(task, n),
+            )
+    finally:
+        if target is not None:
+            target.close()
+
+
+def _write_jsonl(path: Path, items: Sequence[msgspec.Struct]) -> None:
+    encoder = msgspec.json.Encoder()
+    with path.open("wb") as fh:
+        for item in items:
+            fh.write(encoder.encode(item) + b"\n")
+
+
+def _print_manifest(manifest: Manifest, where: Path) -> None:
+    city = msgspec.json.decode((where / manifest.city).read_bytes(), type=_CityFile)
+    console.print(
+        f"[bold]{city.properties.get('city', 'the city')}[/] simulated (seed {manifest.seed}, "
+        f"{manifest.start:%Y-%m-%d %H:%M}–{manifest.end:%H:%M}) in {where}: "
+        + ", ".join(f"{i.format}:{i.path}" for i in [*manifest.inputs, *manifest.also])
+    )
+
+
+class _CityFile(msgspec.Struct):
+    properties: dict[str, object]
+
+
+def _print_summary(analysis: Analysis) -> None:
+    stats = analysis.stats
+    table = Table(title="records read", title_justify="left")
+    for column in ("input", "records", "events", "dead letters"):
+        table.add_column(column, justify="right" if column != "input" else "left")
+    for source, records in sorted(stats.records.items()):
+        dead = sum(n for k, n in stats.dead_letters.items() if k.rsplit(" ", 1)[0] == source)
+        events = stats.events.get(source, 0) + stats.learned.get(source, 0)
+        table.add_row(source, f"{records:,}", f"{events:,}", f"{dead:,}")
+    console.print(table)
+    if stats.dead_letters:
+        dead_table = Table(title="dead letters", title_justify="left")
+        dead_table.add_column("source and reason")
+        dead_table.add_column("count", justify="right")
+        for key, n in stats.dead_letters.most_common():
+            dead_table.add_row(key, f"{n:,}")
+        console.print(dead_table)
+    if stats.plugin_errors:
+        console.print(f"[red]plug-in errors[/]: {dict(stats.plugin_errors)}")
+    detections = ", ".join(f"{k}: {v}" for k, v in stats.detections.most_common()) or "none"
+    console.print(f"detections: {detections}")
+    incidents = analysis.job.correlator.incidents()
+    table = Table(title=f"incidents ({len(incidents)})", title_justify="left")
+    table.add_column("sev", justify="right")
+    table.add_column("category")
+    table.add_column("title", min_width=36, ratio=1)
+    table.add_column("detections", justify="right")
+    table.add_column("event time")
+    for inc in incidents:
+        table.add_row(
+            str(inc.severity),
+            inc.category,
+            inc.title,
+            str(len(inc.detections)),
+            f"{inc.first_seen:%Y-%m-%d %H:%M}–{inc.last_seen:%H:%M}",
+        )
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point: run the app, turning citywatch errors into a message and exit code 2."""
+    try:
+        app()
+    except CitywatchError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from exc

@@ -1,0 +1,211 @@
+"""Running the simulation: a directory of inputs with ground truth, or one big access log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from itertools import islice
+from pathlib import Path
+from typing import Final, NamedTuple
+
+import msgspec
+
+from citywatch.errors import ConfigError
+from citywatch.simulate.campaign import SCENARIO, TITLE, Campaign, build_campaign
+from citywatch.simulate.city import City, build_city, geojson
+from citywatch.simulate.manifest import MANIFEST, Manifest, ManifestFile, Phase, Situation
+from citywatch.simulate.rand import substream
+from citywatch.simulate.records import Hit
+from citywatch.simulate.stream import requests
+from citywatch.simulate.writers import (
+    AccessLog,
+    Clock,
+    TruthLines,
+    http_record,
+    request_id,
+)
+
+ALDMERE_TZ: Final = timezone(timedelta(hours=1))
+DEFAULT_START: Final = datetime(2026, 3, 14, 8, 0, 0, tzinfo=ALDMERE_TZ)
+HTTP_JSONL: Final = "portal.http.jsonl"
+ACCESS_LOG: Final = "portal-access.log"
+TRUTH: Final = "truth.jsonl"
+SITUATIONS: Final = "situations.json"
+CITY: Final = "city.geojson"
+# Requests per resident per six daytime hours, a little over what is measured (about 6.1):
+# a benchmark log's nominal span comes out shorter than the time its lines really cover,
+# so the campaign, placed inside the nominal span, is always written.
+_LINES_PER_RESIDENT: Final = 6.5
+_MAX_RESIDENTS: Final = 10_000
+_CHUNK: Final = 4096
+_pretty = msgspec.json.Encoder()
+
+
+def _dump(path: Path, value: object) -> None:
+    path.write_bytes(msgspec.json.format(_pretty.encode(value), indent=2) + b"\n")
+
+
+class _Phases:
+    """Tallies malicious records by (technique, actor) as they are written."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], list[int]] = {}  # first ms, last ms, count
+        self.ips: dict[tuple[str, str], dict[str, None]] = {}
+
+    def add(self, hit: Hit) -> None:
+        label = hit.label
+        key = (label.technique or "", label.actor or "")
+        row = self.rows.get(key)
+        if row is None:
+            self.rows[key] = [hit.ms, hit.ms, 1]
+            self.ips[key] = {hit.ip: None}
+        else:
+            row[1] = hit.ms
+            row[2] += 1
+            self.ips[key][hit.ip] = None
+
+    def situation(self, campaign: Campaign, clock: Clock) -> Situation:
+        phases = [
+            Phase(
+                technique=technique,
+                actor=actor,
+                start=clock.iso(first),
+                end=clock.iso(last),
+                records=count,
+                source_ips=list(self.ips[(technique, actor)]),
+            )
+            for (technique, actor), (first, last, count) in self.rows.items()
+        ]
+        ips = list(dict.fromkeys(ip for phase in phases for ip in phase.source_ips))
+        return Situation(
+            id=SCENARIO,
+            title=TITLE,
+            silo="portal",
+            start=clock.iso(min(row[0] for row in self.rows.values())),
+            end=clock.iso(max(row[1] for row in self.rows.values())),
+            entities={"source.ip": ips, "user.name": list(campaign.compromised)},
+            techniques=[t for t in campaign.techniques if any(p.technique == t for p in phases)],
+            records=sum(p.records for p in phases),
+            phases=phases,
+        )
+
+
+class _Setup(NamedTuple):
+    city: City
+    clock: Clock
+    start_ms: int
+    span_ms: int
+    campaign: Campaign
+
+    def time(self, ms: int) -> datetime:
+        return datetime.fromtimestamp(
+            ms / 1000, tz=timezone(timedelta(seconds=self.clock.offset_s))
+        )
+
+
+def _setup(seed: int, start: datetime | None, hours: float, residents: int) -> _Setup:
+    if hours <= 0:
+        raise ConfigError(f"hours must be positive, got {hours}", where="simulate")
+    if residents < 50:
+        raise ConfigError(f"need at least 50 residents, got {residents}", where="simulate")
+    when = start or DEFAULT_START
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ALDMERE_TZ)
+    offset = when.utcoffset() or timedelta(0)
+    city = build_city(seed, residents)
+    start_ms = int(when.timestamp() * 1000)
+    span_ms = int(hours * 3_600_000)
+    campaign = build_campaign(city, substream(seed, "campaign"), start_ms, span_ms)
+    return _Setup(city, Clock(int(offset.total_seconds()) // 60), start_ms, span_ms, campaign)
+
+
+def simulate(
+    seed: int,
+    out: Path,
+    *,
+    start: datetime | None = None,
+    hours: float = 6.0,
+    residents: int = 4000,
+) -> Manifest:
+    """Write Aldmere's portal traffic with the ``web-campaign`` and its ground truth into ``out``.
+
+    The same seed gives byte-identical files. A naive ``start`` is taken as
+    Aldmere local time (UTC+01:00); the default is 2026-03-14 08:00.
+    """
+    run = _setup(seed, start, hours, residents)
+    clock, end_ms = run.clock, run.start_ms + run.span_ms
+    out.mkdir(parents=True, exist_ok=True)
+    _dump(out / CITY, geojson(run.city))
+    phases = _Phases()
+    access, truths = AccessLog(clock), TruthLines(ACCESS_LOG)
+    encode = msgspec.json.Encoder().encode_lines
+    stream = requests(run.city, seed, run.start_ms, end_ms, campaign=run.campaign)
+    with (
+        (out / HTTP_JSONL).open("wb") as jsonl,
+        (out / ACCESS_LOG).open("w", encoding="utf-8", newline="\n") as log,
+        (out / TRUTH).open("w", encoding="utf-8", newline="\n") as truth,
+    ):
+        n = 0
+        while chunk := list(islice(stream, _CHUNK)):
+            records, lines, labels = [], [], []
+            for hit in chunk:
+                n += 1
+                records.append(http_record(hit, request_id(n), clock))
+                lines.append(access.line(hit))
+                labels.append(truths.line(hit.label, n))
+                if hit.label.scenario is not None:
+                    phases.add(hit)
+            jsonl.write(encode(records))
+            log.write("".join(lines))
+            truth.write("".join(labels))
+    _dump(out / SITUATIONS, [phases.situation(run.campaign, clock)] if phases.rows else [])
+    manifest = Manifest(
+        seed=seed,
+        city=CITY,
+        start=run.time(run.start_ms),
+        end=run.time(end_ms),
+        inputs=[ManifestFile("http-jsonl", HTTP_JSONL)],
+        also=[ManifestFile("access-log", ACCESS_LOG)],
+        truth=TRUTH,
+        situations=SITUATIONS,
+    )
+    _dump(out / MANIFEST, manifest)
+    return manifest
+
+
+def write_access_log(
+    path: Path, lines: int, *, seed: int = 1, truth_path: Path | None = None
+) -> int:
+    """Stream exactly ``lines`` lines of combined access log (the campaign included) to ``path``.
+
+    For benchmarks: the city grows with ``lines`` (4,000 to 10,000 residents)
+    and the time span with it (a million lines cover about six days); the
+    ``web-campaign`` sits inside the first part; memory stays flat.
+    ``truth_path``, if given, gets one ``truth.jsonl`` line per log line.
+    Returns the number of lines written.
+    """
+    if lines <= 0:
+        path.write_bytes(b"")
+        if truth_path is not None:
+            truth_path.write_bytes(b"")
+        return 0
+    residents = min(_MAX_RESIDENTS, max(4000, lines // 100))
+    hours = max(0.05, 6.0 * lines / (residents * _LINES_PER_RESIDENT))
+    run = _setup(seed, None, hours, residents)
+    stream = islice(requests(run.city, seed, run.start_ms, None, campaign=run.campaign), lines)
+    line, truths = AccessLog(run.clock).line, TruthLines(path.name)
+    written = 0
+    with path.open("w", encoding="utf-8", newline="\n") as log:
+        truth = truth_path.open("w", encoding="utf-8", newline="\n") if truth_path else None
+        try:
+            while chunk := list(islice(stream, _CHUNK)):
+                log.write("".join(map(line, chunk)))
+                if truth is not None:
+                    first = written + 1
+                    truth.write(
+                        "".join(truths.line(h.label, n) for n, h in enumerate(chunk, first))
+                    )
+                written += len(chunk)
+        finally:
+            if truth is not None:
+                truth.close()
+    return written

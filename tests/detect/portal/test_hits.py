@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from citywatch.detect import DetectorRunner
+from citywatch.detect.portal.hits import Hit, HitDetector, MergeConfig
+from citywatch.enrich import Enricher
+from citywatch.model import Detection, Event, HttpRequest
+
+
+class _Quotes(HitDetector):
+    """Flags quotes (class a) and angle brackets (class b) anywhere in the URI."""
+
+    name: ClassVar[str] = "quotes"
+    description: ClassVar[str] = "test"
+    config_model: ClassVar[type[BaseModel]] = MergeConfig
+
+    def inspect(self, event: Event) -> list[Hit]:
+        assert isinstance(event.payload, HttpRequest)
+        uri = event.payload.uri
+        hits = []
+        for cls, char, sev in (("a", "'", 40), ("b", "<", 60)):
+            if char in uri:
+                hits.append(
+                    Hit(
+                        attack_class=cls,
+                        rule_id=f"r.{cls}",
+                        rule_name=f"Rule {cls}",
+                        technique="T1190",
+                        location="param:q",
+                        snippet=uri[-8:],
+                        severity=sev,
+                        confidence=0.8,
+                    )
+                )
+        return hits
+
+
+def _events(enricher: Enricher, n: int, ip: str, uri: str, t0: float = 0.0) -> list[Event]:
+    return [
+        enricher(
+            Event(
+                id=f"{ip}-{t0}-{i}",
+                timestamp=t0 + i,
+                dataset="portal.http",
+                source_ip=ip,
+                payload=HttpRequest(method="GET", uri=f"{uri}{i}"),
+            )
+        )
+        for i in range(n)
+    ]
+
+
+def _run(events: list[Event]) -> list[Detection]:
+    runner = DetectorRunner(_Quotes(), lambda *a: (_ for _ in ()).throw(AssertionError(a)))
+    out: list[Detection] = []
+    for event in events:
+        runner.process(event, out)
+    runner.flush(out)
+    return list({d.id: d for d in out}.values())
+
+
+def test_hits_merge_per_client_and_class(enricher: Enricher) -> None:
+    events = (
+        _events(enricher, 1000, "198.51.100.1", "/q?x='")
+        + _events(enricher, 10, "198.51.100.2", "/q?x='<", t0=5)
+        + _events(enricher, 5, "10.0.0.1", "/clean")
+    )
+    events.sort(key=lambda e: e.timestamp)
+    dets = _run(events)
+    assert sorted((d.entity["source.ip"], d.rule_id) for d in dets) == [
+        ("198.51.100.1", "r.a"),
+        ("198.51.100.2", "r.a"),
+        ("198.51.100.2", "r.b"),
+    ]
+    big = next(d for d in dets if d.entity["source.ip"] == "198.51.100.1")
+    assert len(big.evidence) == 1000
+    assert big.attributes["portal"]["requests"] == 1000
+    assert len(big.attributes["portal"]["samples"]) == 5
+    assert big.severity == 50 and big.entity["target"] == "portal"
+
+
+def test_idle_gap_splits_episodes(enricher: Enricher) -> None:
+    events = _events(enricher, 3, "198.51.100.3", "/q?'") + _events(
+        enricher, 3, "198.51.100.3", "/q?'", t0=5000
+    )
+    dets = _run(events)
+    assert len(dets) == 2
+    assert [len(d.evidence) for d in dets] == [3, 3]
