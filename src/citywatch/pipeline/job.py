@@ -49,7 +49,7 @@ class Job:
         correlator: EntityTimeCorrelator,
         bus: LocalBus,
         lateness_s: float = 300.0,
-        sweep_s: float = 60.0,
+        sweep_s: float = 300.0,
     ) -> None:
         self.adapters = adapters
         self.enricher = enricher
