@@ -13,7 +13,8 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import msgspec
 
@@ -31,6 +32,14 @@ from citywatch.store import Store
 
 _encode = msgspec.json.Encoder().encode
 _DEAD_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    """What one batch gave: how many events, and the dead letters with their reasons."""
+
+    events: int
+    dead_letters: list[DeadLetter]
 
 
 def _ts(event: Event) -> float:
@@ -61,6 +70,7 @@ class Job:
         self.stats = RunStats()
         self.latest: dict[str, Detection] = {}
         self.watermark = -math.inf
+        self._next_sweep = -math.inf
         self._dead: list[DeadLetter] = []
         bus.subscribe(DETECTIONS, self._correlate)
 
@@ -68,8 +78,7 @@ class Job:
         """Learn from the ``learn`` inputs, then analyse the others merged by event time."""
         for spec in inputs:
             if spec.format not in self.adapters:
-                known = ", ".join(sorted(self.adapters))
-                raise InputError(f"unknown format {spec.format!r} (known: {known})")
+                raise self._unknown(spec.format)
             if not spec.path.is_file():
                 raise InputError("no such file", path=spec.source)
         for spec in inputs:
@@ -78,18 +87,44 @@ class Job:
                     self._learn(event)
         streams = [self._events(s, progress) for s in inputs if not s.learn]
         merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_ts)
-        self._analyse(merged)
+        self.process(merged)
+        self.flush()
         return self.stats
 
-    def _analyse(self, events: Iterator[Event]) -> None:
+    def feed(self, fmt: str, source: str, lines: Sequence[bytes]) -> FeedResult:
+        """Parse and process one batch of records (a live source); nothing is flushed.
+
+        ``source`` names the batch in record ids and dead letters, so it must be
+        unique per batch (``api/<request id>``).
+        """
+        adapter = self.adapters.get(fmt)
+        if adapter is None:
+            raise self._unknown(fmt)
+        events: list[Event] = []
+        dead: list[DeadLetter] = []
+        for item in adapter.parse(source, lines):
+            if item.__class__ is Event:
+                events.append(item)
+            else:
+                dead.append(item)  # type: ignore[arg-type]
+        self.stats.records[source] += len(events) + len(dead)
+        self.stats.events[source] += len(events)
+        events.sort(key=_ts)  # a batch may be out of order; the watermark handles the rest
+        for letter in dead:
+            self._add_dead(letter)
+        self.process(events)
+        return FeedResult(events=len(events), dead_letters=dead)
+
+    def process(self, events: Iterable[Event]) -> None:
+        """Enrich and detect, in event time; detections are published as they fire."""
         enrich, runners, lateness = self.enricher, self.runners, self.lateness_s
         out: list[Detection] = []
         watermark = self.watermark
-        next_sweep = watermark + self.sweep_s
+        next_sweep = self._next_sweep
         for raw_event in events:
             try:
                 event = enrich(raw_event)
-            except Exception as exc:
+            except Exception as exc:  # a bad record never stops the run
                 self._dead_letter(raw_event, "enrich", "enrich-failed", f"enrichment failed: {exc}")
                 continue
             ts = event.timestamp
@@ -103,7 +138,8 @@ class Job:
                     f"(allowed lateness {lateness:.0f} s)",
                 )
                 continue
-            watermark = max(watermark, ts - lateness)
+            if ts - lateness > watermark:  # noqa: PLR1730 - no call on the hot path
+                watermark = ts - lateness
             for runner in runners:
                 runner.process(event, out)
             if watermark >= next_sweep:
@@ -114,11 +150,20 @@ class Job:
                 self.bus.publish(DETECTIONS, out)
                 out = []
         self.watermark = watermark
-        for runner in runners:
+        self._next_sweep = next_sweep
+        self._flush_dead()
+
+    def flush(self) -> None:
+        """End of stream: close every open episode and publish what is left."""
+        out: list[Detection] = []
+        for runner in self.runners:
             runner.flush(out)
         self.bus.publish(DETECTIONS, out)
         self._flush_dead()
         self.stats.incidents = len(self.correlator.incidents())
+
+    def _unknown(self, fmt: str) -> InputError:
+        return InputError(f"unknown format {fmt!r} (known: {', '.join(sorted(self.adapters))})")
 
     def _learn(self, raw_event: Event) -> None:
         try:

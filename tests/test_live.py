@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from citywatch.config import load_settings
+from citywatch.errors import InputError
+from citywatch.live import LivePipeline, LiveUpdate
+from citywatch.store import open_store
+
+LINE = (
+    '198.51.100.{n} - - [14/Mar/2026:08:{m:02d}:{s:02d} +0100] "POST /login HTTP/1.1" 401 9 "-" "u"'
+)
+
+
+def _batch(n: int, minute: int) -> list[bytes]:
+    return [LINE.format(n=n, m=minute, s=s).encode() for s in range(0, 48, 4)]
+
+
+def test_batches_flow_to_store_and_subscribers_and_survive_restart(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    store = open_store(settings.store)
+    try:
+        live = LivePipeline(settings, store)
+        seen: list[LiveUpdate] = []
+        live.subscribe(seen.append)
+        result = live.ingest("access-log", "api/1", [*_batch(1, 1), b"garbage"])
+        assert (result.accepted, result.dead_letters) == (12, 1)
+        assert result.reasons and result.reasons[0].startswith("13: not a combined")
+        kinds = {u.kind for u in seen}
+        assert kinds == {"detection", "incident", "dead_letter"}
+        assert all("raw" not in u.data for u in seen if u.kind == "dead_letter")
+        assert len(store.detections()) == 1
+        live.close()
+
+        restarted = LivePipeline(settings, store)
+        assert restarted.resumed
+        restarted.ingest("access-log", "api/2", _batch(2, 3))
+        (incident,) = store.incidents()
+        assert len(incident.detections) == 2, "the restart joined the same incident"
+        with pytest.raises(InputError, match="unknown format"):
+            restarted.ingest("nope", "api/3", [b"x"])
+        restarted.close()
+        assert len(store.runs()) == 2
+    finally:
+        store.close()
