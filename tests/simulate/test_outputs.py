@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import citywatch.simulate as sim
 from citywatch.errors import ConfigError
 from citywatch.simulate import Manifest, load_situations, read_truth, simulate
 
@@ -159,26 +158,3 @@ def test_start_in_another_offset_is_kept(tmp_path: Path) -> None:
 def test_bad_settings_fail_fast(tmp_path: Path, hours: float, residents: int) -> None:
     with pytest.raises(ConfigError, match="simulate"):
         simulate(1, tmp_path, hours=hours, residents=residents)
-
-
-def test_public_api_is_pinned() -> None:
-    assert sim.__all__ == [
-        "DEFAULT_START",
-        "Campaign",
-        "City",
-        "District",
-        "Manifest",
-        "ManifestFile",
-        "Phase",
-        "Resident",
-        "Site",
-        "Situation",
-        "TruthRecord",
-        "build_campaign",
-        "build_city",
-        "geojson",
-        "load_situations",
-        "read_truth",
-        "simulate",
-        "write_access_log",
-    ]
