@@ -32,7 +32,11 @@ def test_demo_finds_the_campaign_and_exits(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'citywatch.db'}")
     try:
         (incident,) = store.incidents()
-        assert incident.title == "Credential stuffing against portal from 12 sources"
+        (situation,) = load_situations(tmp_path / "city" / "seed-1")
+        campaign_ips = {ip for phase in situation.phases for ip in phase.source_ips}
+        assert len(campaign_ips) == 13
+        assert campaign_ips <= set(incident.entities["source.ip"]), "one incident, every actor"
+        assert incident.title.startswith("Attack on portal from")
         assert incident.measures and incident.severity >= 65
         (run,) = store.runs()
         assert run.stats["records." + str(tmp_path / "city/seed-1/portal.http.jsonl")] > 20000

@@ -21,9 +21,10 @@ def test_describe_lists_builtins_with_schemas() -> None:
 
 
 def test_detector_config_is_validated_and_applied() -> None:
-    (det,) = build_detectors({"login-abuse": {"failures": 3}})
-    assert det.config.failures == 3  # type: ignore[attr-defined]
-    assert build_detectors({}, disabled=["login-abuse"]) == []
+    built = {d.name: d for d in build_detectors({"login-abuse": {"failures": 3}})}
+    assert built["login-abuse"].config.failures == 3  # type: ignore[attr-defined]
+    names = {d.name for d in build_detectors({}, disabled=["login-abuse"])}
+    assert "login-abuse" not in names and names
     with pytest.raises(ConfigError, match=r"detectors\.login-abuse"):
         build_detectors({"login-abuse": {"failures": "many"}})
     with pytest.raises(ConfigError, match="unknown detector"):

@@ -52,7 +52,7 @@ def test_shared_entity_within_gap_is_one_incident() -> None:
 
 
 def test_beyond_the_gap_is_a_new_incident() -> None:
-    c = EntityTimeCorrelator(CorrelatorConfig(gap_s=600))
+    c = EntityTimeCorrelator(CorrelatorConfig(gap_s=600, key_gap_s={}))
     c.add(_det("a", 0, {"source.ip": "1.1.1.1"}))
     c.add(_det("b", 60, {"source.ip": "1.1.1.1"}))
     assert len(c.incidents()) == 2
@@ -92,7 +92,7 @@ def test_categories_and_area() -> None:
     (inc,) = c.incidents()
     assert inc.category == "hybrid"
     assert inc.area == {"type": "MultiPoint", "coordinates": [[15.9, 45.8]]}
-    assert "(+1 related kinds)" in inc.title
+    assert inc.title == "Attack on x: Credential stuffing and 1 more kinds"
 
 
 def test_snapshot_restore_continues_the_same_incidents() -> None:
@@ -104,3 +104,14 @@ def test_snapshot_restore_continues_the_same_incidents() -> None:
     c.add(_det("b", 1, {"source.ip": "1.1.1.1"}))
     assert restored.incidents() == c.incidents()
     assert len(restored.incidents()) == 1
+
+
+def test_the_same_attacker_links_over_hours_a_shared_target_only_briefly() -> None:
+    c = EntityTimeCorrelator()
+    c.add(_det("scan", 0, {"source.ip": "1.1.1.1", "target": "portal"}, rule="Scanner"))
+    c.add(_det("sqli", 65, {"source.ip": "1.1.1.1", "target": "portal"}, rule="SQL injection"))
+    c.add(_det("stuff", 150, {"source.ip": "2.2.2.2", "target": "portal"}))
+    c.add(_det("late", 600, {"source.ip": "3.3.3.3", "target": "portal"}))
+    incidents = sorted(c.incidents(), key=lambda i: i.first_seen)
+    assert [i.detections for i in incidents] == [["scan", "sqli", "stuff"], ["late"]]
+    assert incidents[0].title == ("Attack on portal from 2 sources: Scanner and 2 more kinds")

@@ -29,7 +29,20 @@ class CorrelatorConfig(BaseModel):
         ("source.ip", "source.pseudonym", "user.id", "device.id", "target"),
         description="entity keys whose shared values put detections in one incident",
     )
-    gap_s: float = Field(1800.0, gt=0, description="largest time gap within one incident, seconds")
+    gap_s: float = Field(
+        1800.0, gt=0, description="largest time gap a shared entity bridges, seconds"
+    )
+    key_gap_s: dict[str, float] = Field(
+        default_factory=lambda: {
+            "source.ip": 21600.0,
+            "source.pseudonym": 21600.0,
+            "user.id": 21600.0,
+            "device.id": 21600.0,
+            "target": 7200.0,
+        },
+        description="per entity key: how far apart in time a shared value still links (the "
+        "same attacker returns hours later; a shared target is a weaker link)",
+    )
 
 
 class _Member(msgspec.Struct, frozen=True):
@@ -68,11 +81,11 @@ class EntityTimeCorrelator:
 
     def add(self, detection: Detection) -> list[Incident]:
         """Fold one detection in; the incidents it changed (merged-away ones included)."""
-        state, gap = self._state, self.config.gap_s
+        state = self._state
         member = _member(detection)
-        links = [f"{k}={v}" for k, v in detection.entity.items() if k in self._join]
+        links = [(f"{k}={v}", self._gap(k)) for k, v in detection.entity.items() if k in self._join]
         found: dict[str, _Group] = {}
-        for link in links:
+        for link, gap in links:
             gid = state.index.get(link)
             group = state.groups.get(gid) if gid else None
             if group and member.first <= group.last + gap and member.last >= group.first - gap:
@@ -108,9 +121,12 @@ class EntityTimeCorrelator:
             changed.append(group)
         target.members[detection.id] = member
         target.first, target.last = min(target.first, member.first), max(target.last, member.last)
-        for link in links:
+        for link, _ in links:
             state.index[link] = target.id
         return [self._incident(g) for g in changed]
+
+    def _gap(self, key: str) -> float:
+        return self.config.key_gap_s.get(key, self.config.gap_s)
 
     def incidents(self) -> list[Incident]:
         """Every incident with members, most severe first."""
@@ -191,15 +207,15 @@ def _member(d: Detection) -> _Member:
 
 
 def _title(rules: Counter[str], entities: dict[str, list[str]]) -> str:
+    """``Credential stuffing against portal from 12 sources``; several kinds: ``Attack on ...``."""
     main = rules.most_common(1)[0][0]
-    parts = [main]
-    if target := entities.get("target"):
-        parts.append(f"against {', '.join(target)}")
+    target = ", ".join(entities.get("target", []))
     sources = entities.get("source.ip") or entities.get("source.pseudonym") or []
+    origin = ""
     if len(sources) > 1:
-        parts.append(f"from {len(sources)} sources")
+        origin = f" from {len(sources)} sources"
     elif len(sources) == 1 and "source.ip" in entities:
-        parts.append(f"from {sources[0]}")
-    if len(rules) > 1:
-        parts.append(f"(+{len(rules) - 1} related kinds)")
-    return " ".join(parts)
+        origin = f" from {sources[0]}"
+    if len(rules) == 1:
+        return f"{main}{f' against {target}' if target else ''}{origin}"
+    return f"Attack on {target or 'several assets'}{origin}: {main} and {len(rules) - 1} more kinds"

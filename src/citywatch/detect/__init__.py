@@ -2,10 +2,12 @@
 
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal import LoginAbuse
+from citywatch.detect.portal.sigma import SigmaRules
 from citywatch.detect.runner import DetectorRunner, ErrorHandler
 
 DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     LoginAbuse.name: LoginAbuse,
+    SigmaRules.name: SigmaRules,
 }
 """The built-in detectors by name (entry points add more)."""
 

@@ -1,0 +1,214 @@
+"""Community and project Sigma rules on portal requests (``webserver`` and ``proxy`` rules).
+
+:class:`SigmaRules` evaluates Sigma rules, such as SigmaHQ's ``rules/web``
+and ``rules/proxy`` folders and the project's own portal rules shipped in
+``citywatch/detect/portal/rules``, on every request of the portal
+(``portal.access`` and ``portal.http``). pySigma only *parses* the rules;
+:mod:`~citywatch.detect.portal.sigma_eval` compiles each detection into a
+Python predicate, and :mod:`~citywatch.detect.portal.sigma_fields` maps the
+W3C and ECS field names onto the request. See
+:mod:`~citywatch.detect.portal.sigma_load` for what is loaded, skipped or
+reported as broken (:meth:`SigmaRules.load_report`), and for how a rule's
+level and tags become a hit's severity, technique and attack class.
+
+Speed: each rule is reduced to what must be true for it to match: one of
+a few literals in one part of the request (``|contains`` values, keywords,
+the longest literal of a regex; the URI for ``cs-uri-query``, the user agent
+for ``c-useragent``) or one of a few exact values of a field
+(``cs-method: TRACE``). One Aho-Corasick pass (a DFA, in Rust) over the
+casefolded request line finds every rule's literals at once, one dict
+lookup per field checks the exact values, and only the rules so selected
+are evaluated: a benign request costs one scan. Parts of the line that no
+literal needs (headers, body) are not even built. Measured on the simulated
+city's benign traffic: about 130,000 full requests or 250,000 access-log
+lines per CPU-second with the shipped rules, 95,000 and 170,000 with 15
+SigmaHQ-style rules more (the reference WAF: 500-750).
+
+>>> from citywatch.model import Event, HttpRequest
+>>> detector = SigmaRules()
+>>> req = HttpRequest(method="GET", uri="/traffic/incidents?district=3%27%20UNION%20SELECT%201")
+>>> hits = detector.inspect(Event(id="r1", timestamp=0.0, dataset="portal.access", payload=req))
+>>> [(h.attack_class, h.location) for h in hits]
+[('sqli', 'query')]
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Final
+
+import ahocorasick_rs
+from pydantic import BaseModel, ConfigDict, Field
+
+from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.sigma_fields import ANYWHERE, SEGMENTS, RequestView
+from citywatch.model import Event, HttpRequest
+
+if TYPE_CHECKING:  # pySigma is imported when rules are loaded, not when citywatch starts
+    from citywatch.detect.portal.sigma_eval import Trace
+    from citywatch.detect.portal.sigma_load import CompiledRule, LoadReport
+
+__all__ = ["SigmaRules", "SigmaRulesConfig", "shipped_rules"]
+
+_MAX_DFA_LITERALS: Final = 5000
+"""Up to this many literals the automaton is a DFA (fastest, memory grows with literals)."""
+_HEADERS_BIT: Final = 1 << SEGMENTS.index("headers")
+_BODY_BIT: Final = 1 << SEGMENTS.index("body")
+
+
+def shipped_rules() -> Path:
+    """The folder of the project's own portal rules (package data)."""
+    return Path(str(files("citywatch.detect.portal") / "rules"))
+
+
+class SigmaRulesConfig(BaseModel):
+    """Which Sigma rules to evaluate on portal requests."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule_dirs: list[Path] = Field(
+        default_factory=lambda: [shipped_rules()],
+        description="rule files or folders (recursive *.yml/*.yaml); default: the shipped rules",
+    )
+    include_categories: list[str] = Field(
+        default_factory=lambda: ["webserver", "proxy"],
+        description="logsource categories evaluated; rules of others are skipped",
+    )
+    strict: bool = Field(
+        False, description="raise on the first invalid rule instead of reporting it and going on"
+    )
+    gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
+
+
+class _Prefilter:
+    """All rules' literals in one automaton, their exact values in one dict per field."""
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        by_literal: dict[str, list[tuple[int, int]]] = {}
+        by_value: dict[str, dict[str, list[int]]] = {}
+        always: list[int] = []
+        masks = 0
+        for index, rule in enumerate(rules):
+            if rule.needs is None:
+                always.append(index)
+                continue
+            for need in rule.needs:
+                if need.key:
+                    by_value.setdefault(need.key, {}).setdefault(need.literal, []).append(index)
+                else:
+                    by_literal.setdefault(need.literal, []).append((need.mask, index))
+                    masks |= need.mask
+        self.always = tuple(always)
+        self.literals = tuple(by_literal)
+        self.targets = tuple(tuple(by_literal[lit]) for lit in self.literals)
+        self.automaton = (
+            ahocorasick_rs.AhoCorasick(
+                self.literals,
+                implementation=ahocorasick_rs.Implementation.DFA
+                if len(self.literals) <= _MAX_DFA_LITERALS
+                else None,
+            )
+            if self.literals
+            else None
+        )
+        self.values = tuple(
+            (key, {v: tuple(r) for v, r in t.items()}) for key, t in by_value.items()
+        )
+        self.headers = bool(masks & _HEADERS_BIT)
+        self.body = bool(masks & _BODY_BIT)
+
+    def candidates(self, view: RequestView) -> list[int]:
+        """Indexes of the rules worth evaluating on this request, in rule order."""
+        picked: set[int] | None = None
+        for key, table in self.values:
+            value = view.request.method.casefold() if key == "method" else view.folded(key)
+            if value is not None and (hit := table.get(value)) is not None:
+                picked = set(hit) if picked is None else picked.union(hit)
+        if self.automaton is not None:
+            text, spans = view.scan_text(self.headers, self.body)
+            found = self.automaton.find_matches_as_indexes(text, overlapping=True)
+            targets = self.targets
+            for pattern, start, end in found:
+                bit = 0
+                for seg in range(len(SEGMENTS)):
+                    if spans[2 * seg] <= start and end <= spans[2 * seg + 1]:
+                        bit = 1 << seg
+                        break
+                for mask, index in targets[pattern]:
+                    if mask & bit or mask == ANYWHERE:
+                        if picked is None:
+                            picked = set()
+                        picked.add(index)
+        if picked is None:
+            return list(self.always)
+        picked.update(self.always)
+        return sorted(picked)
+
+
+class SigmaRules(HitDetector):
+    """Sigma ``webserver``/``proxy`` rules on every portal request, prefiltered by literals."""
+
+    name: ClassVar[str] = "sigma"
+    description: ClassVar[str] = (
+        "Sigma rules (SigmaHQ web and proxy rules, the project's portal rules) on portal requests"
+    )
+    config_model: ClassVar[type[BaseModel]] = SigmaRulesConfig
+    datasets: ClassVar[frozenset[str]] = frozenset({"portal.access", "portal.http"})
+
+    def __init__(self, config: BaseModel | None = None) -> None:
+        super().__init__(config)
+        from citywatch.detect.portal.sigma_load import load_rules  # noqa: PLC0415 - lazy pySigma
+
+        cfg = self.config
+        assert isinstance(cfg, SigmaRulesConfig)
+        self._rules, self._report = load_rules(
+            cfg.rule_dirs, categories=cfg.include_categories, strict=cfg.strict
+        )
+        self._prefilter = _Prefilter(self._rules)
+
+    def load_report(self) -> LoadReport:
+        """What was loaded, skipped (with the reason) and found broken (with file and rule id)."""
+        return self._report
+
+    @property
+    def rules(self) -> tuple[CompiledRule, ...]:
+        """The rules evaluated, in order."""
+        return tuple(self._rules)
+
+    def inspect(self, event: Event) -> list[Hit]:
+        request = event.payload
+        if request.__class__ is not HttpRequest:
+            return []
+        assert isinstance(request, HttpRequest)
+        view = RequestView(event, request)
+        candidates = self._prefilter.candidates(view)
+        if not candidates:
+            return []
+        hits: list[Hit] = []
+        for index in candidates:
+            rule = self._rules[index]
+            trace: Trace = []
+            if rule.predicate(view, trace):
+                hits.append(_hit(rule, trace, request))
+        return hits
+
+
+def _hit(rule: CompiledRule, trace: Trace, request: HttpRequest) -> Hit:
+    if trace:
+        best = max(t[0] for t in trace)
+        _, where, snippet = next(t for t in trace if t[0] == best)
+    else:  # matched through negations only
+        where, snippet = "request", f"{request.method} {request.uri}"[:120]
+    info = rule.info
+    return Hit(
+        attack_class=info.attack_class,
+        rule_id=info.id,
+        rule_name=info.title,
+        technique=info.technique,
+        location=where,
+        snippet=snippet,
+        severity=rule.severity,
+        confidence=rule.confidence,
+        explanation=rule.description,
+    )
