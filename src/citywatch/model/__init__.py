@@ -1,21 +1,36 @@
-"""The core types every stage speaks: events, detections, incidents, dead letters.
+"""The core types every stage speaks: events, detections, incidents, alerts, dead letters.
 
 Hot-path types are frozen, keyword-only ``msgspec.Struct`` s. Field names in
 Python are snake_case; on the wire they use Elastic Common Schema names
 (``@timestamp``, ``source.ip``, ``rule.id``...) where ECS has one.
 """
 
+from citywatch.model.alert import (
+    Alert,
+    AlertArea,
+    AlertCircle,
+    AlertInfo,
+    AlertReference,
+    AlertResource,
+)
 from citywatch.model.deadletter import DeadLetter
 from citywatch.model.detection import Detection
 from citywatch.model.event import Event, GeoPoint, Payload
 from citywatch.model.incident import Incident, IncidentStatus, StatusChange
-from citywatch.model.payloads import Connection, HttpRequest
+from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry
 from citywatch.model.timeutil import from_epoch, to_epoch
 
 __all__ = [
+    "Alert",
+    "AlertArea",
+    "AlertCircle",
+    "AlertInfo",
+    "AlertReference",
+    "AlertResource",
     "Connection",
     "DeadLetter",
     "Detection",
+    "DnsQuery",
     "Event",
     "GeoPoint",
     "HttpRequest",
@@ -23,6 +38,7 @@ __all__ = [
     "IncidentStatus",
     "Payload",
     "StatusChange",
+    "Telemetry",
     "from_epoch",
     "to_epoch",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
-from citywatch.model.payloads import Connection, HttpRequest
+from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry
 
-Payload = HttpRequest | Connection
+Payload = HttpRequest | Connection | Telemetry | DnsQuery
 """Every payload type an event can carry (a tagged union)."""
 
 

@@ -54,3 +54,80 @@ class Connection(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="conn"
     resp_pkts: int | None = None
     orig_ip_bytes: int | None = None
     resp_ip_bytes: int | None = None
+
+
+TELEMETRY_TYPES = ("heartbeat", "metrics", "firmware", "config", "login", "alarm")
+"""The message types of IoT telemetry (``mqtt-jsonl``)."""
+
+ExtraValue = str | int | float | bool
+"""A value of an unknown telemetry field kept as is (nested values as JSON text)."""
+
+
+class Telemetry(
+    msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True, tag="telemetry"
+):
+    """One IoT telemetry message as it came over MQTT (``mqtt-jsonl``).
+
+    ``kind`` is the message's ``type``, one of :data:`TELEMETRY_TYPES` (``type``
+    itself is the payload tag on the wire); it says which fields the device
+    must send. Every typed field is kept whatever the kind (a heartbeat may
+    carry metrics too), None where absent. Units: ``uptime`` seconds, ``rssi``
+    dBm, ``cpu``/``mem``/``disk`` percent, ``temperature`` °C; byte and
+    connection counts as the device reports them.
+
+    ``mac`` is a personal identifier: the adapter puts the device's MAC here
+    (normalised ``aa:bb:cc:dd:ee:ff``) only for the enricher, which replaces it
+    with its keyed pseudonym (``mac:…``) before any detector or store sees it.
+    ``user`` is the account name a login names, raw as the device reports it.
+    ``extra`` keeps a few unknown fields, capped (see the ``mqtt-jsonl`` adapter).
+    """
+
+    topic: str
+    kind: str
+    # heartbeat
+    uptime: float | None = None
+    rssi: float | None = None
+    # metrics
+    cpu: float | None = None
+    mem: float | None = None
+    disk: float | None = None
+    temperature: float | None = None
+    tx_bytes: int | None = None
+    rx_bytes: int | None = None
+    connections: int | None = None
+    # firmware
+    version: str | None = None
+    # config
+    changed: tuple[str, ...] = ()
+    # login
+    user: str | None = None
+    result: str | None = None
+    method: str | None = None
+    # alarm
+    code: str | None = None
+    text: str | None = None
+    mac: str | None = None
+    extra: dict[str, ExtraValue] = msgspec.field(default_factory=dict)
+
+
+class DnsQuery(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="dns"):
+    """One DNS query and its answer, as Zeek's dns.log records it.
+
+    Addresses and ports live on the event (``source.*`` is the client).
+    Names follow Zeek; values are None where Zeek wrote ``-``. ``answers`` are
+    the resource records' data in order (names, addresses, text) and ``ttls``
+    their TTLs in seconds, one per answer.
+    """
+
+    uid: str
+    proto: str
+    trans_id: int | None = None
+    rtt: float | None = None
+    query: str | None = None
+    qtype: int | None = None
+    qtype_name: str | None = None
+    rcode: int | None = None
+    rcode_name: str | None = None
+    answers: tuple[str, ...] = ()
+    ttls: tuple[float, ...] = ()
+    rejected: bool | None = None

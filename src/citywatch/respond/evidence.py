@@ -1,0 +1,186 @@
+"""What the sharing and blocking modules take from an incident: attacker addresses and techniques.
+
+Addresses come from the ``source.ip`` entity of the incident and of its
+detections (pseudonyms are not addresses and are ignored). An address inside
+an allow-list network (the city's own ranges) is never returned, nor a
+loopback, unspecified, link-local or multicast one: blocking or reporting
+those would hurt the city, not the attacker. IPv4-mapped IPv6 addresses count
+as their IPv4 address. ATT&CK technique ids come from detection tags such as
+``attack.T1110.004`` (any case).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Final, NamedTuple
+
+from citywatch.errors import ConfigError
+from citywatch.model import Detection, Incident
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_TECHNIQUE: Final = re.compile(r"attack\.(t\d{4}(?:\.\d{3})?)", re.I)
+_ADDRESS_LIKE: Final = re.compile(r"[0-9A-Fa-f:.]{2,45}")
+
+# Names of the ATT&CK (Enterprise) techniques citywatch's detectors tag.
+TECHNIQUES: Final[dict[str, str]] = {
+    "T1021": "Remote Services",
+    "T1046": "Network Service Discovery",
+    "T1059": "Command and Scripting Interpreter",
+    "T1071": "Application Layer Protocol",
+    "T1078": "Valid Accounts",
+    "T1078.001": "Default Accounts",
+    "T1083": "File and Directory Discovery",
+    "T1105": "Ingress Tool Transfer",
+    "T1110": "Brute Force",
+    "T1110.001": "Password Guessing",
+    "T1110.002": "Password Cracking",
+    "T1110.003": "Password Spraying",
+    "T1110.004": "Credential Stuffing",
+    "T1133": "External Remote Services",
+    "T1189": "Drive-by Compromise",
+    "T1190": "Exploit Public-Facing Application",
+    "T1213": "Data from Information Repositories",
+    "T1498": "Network Denial of Service",
+    "T1498.001": "Direct Network Flood",
+    "T1498.002": "Reflection Amplification",
+    "T1499": "Endpoint Denial of Service",
+    "T1499.001": "OS Exhaustion Flood",
+    "T1499.002": "Service Exhaustion Flood",
+    "T1499.003": "Application Exhaustion Flood",
+    "T1499.004": "Application or System Exploitation",
+    "T1505.003": "Web Shell",
+    "T1565": "Data Manipulation",
+    "T1565.001": "Stored Data Manipulation",
+    "T1595": "Active Scanning",
+    "T1595.001": "Scanning IP Blocks",
+    "T1595.002": "Vulnerability Scanning",
+    "T1595.003": "Wordlist Scanning",
+}
+
+
+class Seen(NamedTuple):
+    """One attacker address: when and how often it was seen, and doing what."""
+
+    address: IPAddress
+    first: datetime
+    last: datetime
+    hits: int
+    techniques: list[str]
+    detections: list[str]
+
+
+def techniques(tags: Iterable[str]) -> list[str]:
+    """ATT&CK technique ids in tags, upper-cased, first-seen order.
+
+    >>> techniques(["attack.T1110.004", "attack.credential_access", "attack.t1190"])
+    ['T1110.004', 'T1190']
+    """
+    out: list[str] = []
+    for tag in tags:
+        match = _TECHNIQUE.fullmatch(tag.strip())
+        if match and (tid := match.group(1).upper()) not in out:
+            out.append(tid)
+    return out
+
+
+def technique_name(tid: str) -> str:
+    """The technique's ATT&CK name, or a neutral one for ids not in the table."""
+    return TECHNIQUES.get(tid, f"ATT&CK technique {tid}")
+
+
+def technique_url(tid: str) -> str:
+    """The technique's page on attack.mitre.org.
+
+    >>> technique_url("T1110.004")
+    'https://attack.mitre.org/techniques/T1110/004/'
+    """
+    return f"https://attack.mitre.org/techniques/{tid.replace('.', '/')}/"
+
+
+def networks(allow: Iterable[str]) -> list[IPNetwork]:
+    """Allow-list networks from CIDR strings; a bad entry is a :class:`ConfigError`."""
+    out: list[IPNetwork] = []
+    for cidr in allow:
+        try:
+            out.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError as exc:
+            raise ConfigError(f"not a network: {cidr!r}", where="respond.allow") from exc
+    return out
+
+
+def address(value: str) -> IPAddress | None:
+    """An IP address from text (IPv4-mapped IPv6 as IPv4), or None if it is not one."""
+    try:
+        ip = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def blockable(ip: IPAddress, allow: Sequence[IPNetwork]) -> bool:
+    """True unless the address is the city's own or a special one no list may hold."""
+    if ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast:
+        return False
+    return not any(ip.version == net.version and ip in net for net in allow)
+
+
+def shareable(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> list[Detection]:
+    """Detections that may leave the city: none whose source address is the city's own."""
+    nets = networks(allow)
+    out = []
+    for d in detections:
+        ip = address(d.entity.get("source.ip", ""))
+        if ip is None or blockable(ip, nets):
+            out.append(d)
+    return out
+
+
+def redact(text: str, allow: Iterable[str] = ()) -> str:
+    """Free text with the city's own and special addresses replaced by ``[city address]``.
+
+    >>> redact("stuffing from 10.1.2.3 and 198.51.100.7", ["10.0.0.0/8"])
+    'stuffing from [city address] and 198.51.100.7'
+    """
+    nets = networks(allow)
+
+    def swap(match: re.Match[str]) -> str:
+        ip = address(match.group(0).strip(".:"))
+        return "[city address]" if ip is not None and not blockable(ip, nets) else match.group(0)
+
+    return _ADDRESS_LIKE.sub(swap, text)
+
+
+def attackers(
+    incident: Incident, detections: Iterable[Detection] = (), *, allow: Iterable[str] = ()
+) -> list[Seen]:
+    """The incident's attacker addresses, sorted (IPv4 first), with what was seen of each."""
+    nets = networks(allow)
+    rows: dict[IPAddress, Seen] = {}
+    for d in detections:
+        ip = address(d.entity.get("source.ip", ""))
+        if ip is None or not blockable(ip, nets):
+            continue
+        old = rows.get(ip)
+        found = techniques(d.tags)
+        if old is None:
+            rows[ip] = Seen(ip, d.first_seen, d.last_seen, len(d.evidence), found, [d.id])
+            continue
+        rows[ip] = Seen(
+            ip,
+            min(old.first, d.first_seen),
+            max(old.last, d.last_seen),
+            old.hits + len(d.evidence),
+            old.techniques + [t for t in found if t not in old.techniques],
+            [*old.detections, d.id],
+        )
+    for value in incident.entities.get("source.ip", []):
+        ip = address(value)
+        if ip is not None and ip not in rows and blockable(ip, nets):
+            rows[ip] = Seen(ip, incident.first_seen, incident.last_seen, 1, [], [])
+    return [rows[ip] for ip in sorted(rows, key=lambda a: (a.version, int(a)))]
