@@ -44,6 +44,7 @@ class Pseudonymiser:
     (True, 'ip:')
     >>> p("ip", "203.0.113.9") != p("user", "203.0.113.9")
     True
+    >>> import hmac
     >>> p._hmac(b"m") == hmac.new(b"k" * 32, b"m", hashlib.sha256).hexdigest()
     True
     """
