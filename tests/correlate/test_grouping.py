@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from citywatch.correlate import CorrelatorConfig, EntityTimeCorrelator
@@ -67,9 +68,13 @@ def test_unshared_entities_stay_apart_and_unjoined_keys_do_not_link() -> None:
 
 def test_a_bridging_detection_merges_incidents_into_the_oldest() -> None:
     c = EntityTimeCorrelator()
-    first = c.add(_det("a", 0, {"source.ip": "1.1.1.1"}))[0]
-    second = c.add(_det("b", 2, {"user.id": "user:x"}))[0]
-    changed = c.add(_det("c", 3, {"source.ip": "1.1.1.1", "user.id": "user:x"}))
+    c.add(_det("a", 0, {"source.ip": "1.1.1.1"}))
+    (first,) = c.changed()
+    c.add(_det("b", 2, {"user.id": "user:x"}))
+    (second,) = c.changed()
+    c.add(_det("c", 3, {"source.ip": "1.1.1.1", "user.id": "user:x"}))
+    changed = c.changed()
+    assert c.changed() == [], "each change is reported once"
     (live,) = c.incidents()
     assert live.id == first.id and live.detections == ["a", "b", "c"]
     merged = next(i for i in changed if i.id == second.id)
@@ -115,3 +120,17 @@ def test_the_same_attacker_links_over_hours_a_shared_target_only_briefly() -> No
     incidents = sorted(c.incidents(), key=lambda i: i.first_seen)
     assert [i.detections for i in incidents] == [["scan", "sqli", "stuff"], ["late"]]
     assert incidents[0].title == ("Attack on portal from 2 sources: Scanner and 2 more kinds")
+
+
+def test_many_detections_in_one_incident_stay_cheap() -> None:
+    c = EntityTimeCorrelator()
+    start = time.process_time()
+    for i in range(5000):
+        c.add(
+            _det(f"d{i}", i * 0.01, {"source.ip": f"10.0.{i // 250}.{i % 250}", "target": "portal"})
+        )
+        if i % 100 == 0:
+            c.changed()
+    (incident,) = c.incidents()
+    assert len(incident.detections) == 5000
+    assert time.process_time() - start < 10, "adding is not quadratic in the incident's size"

@@ -69,6 +69,11 @@ class _Group(msgspec.Struct, kw_only=True):
 class _State(msgspec.Struct):
     groups: dict[str, _Group]
     index: dict[str, str]
+    """``key=value`` link → group id."""
+    members: dict[str, str] = msgspec.field(default_factory=dict)
+    """Detection id → group id."""
+    dirty: dict[str, bool] = msgspec.field(default_factory=dict)
+    """Groups changed since :meth:`EntityTimeCorrelator.changed` last ran (an ordered set)."""
 
 
 class EntityTimeCorrelator:
@@ -79,8 +84,11 @@ class EntityTimeCorrelator:
         self._join = frozenset(self.config.join_on)
         self._state = _State(groups={}, index={})
 
-    def add(self, detection: Detection) -> list[Incident]:
-        """Fold one detection in; the incidents it changed (merged-away ones included)."""
+    def add(self, detection: Detection) -> None:
+        """Fold one detection in (a re-emission replaces its earlier version).
+
+        Cheap: incidents are built once per batch by :meth:`changed`, not per detection.
+        """
         state = self._state
         member = _member(detection)
         links = [(f"{k}={v}", self._gap(k)) for k, v in detection.entity.items() if k in self._join]
@@ -90,20 +98,21 @@ class EntityTimeCorrelator:
             group = state.groups.get(gid) if gid else None
             if group and member.first <= group.last + gap and member.last >= group.first - gap:
                 found[group.id] = group
-        for group in state.groups.values():  # a re-emission belongs where it was
-            if detection.id in group.members:
-                found[group.id] = group
+        if (gid := state.members.get(detection.id)) is not None:  # a re-emission stays put
+            found[gid] = state.groups[gid]
         if not found:
             digest = hashlib.blake2b(detection.id.encode(), digest_size=8).hexdigest()
             target = _Group(id=f"inc-{digest}", first=member.first, last=member.last, members={})
             state.groups[target.id] = target
         else:
             target = min(found.values(), key=lambda g: (g.first, g.id))
-        changed = [target]
+        changed = [target.id]
         for group in found.values():
             if group is target:
                 continue
             target.members.update(group.members)
+            for det_id in group.members:
+                state.members[det_id] = target.id
             target.first, target.last = min(target.first, group.first), max(target.last, group.last)
             for link, gid in state.index.items():
                 if gid == group.id:
@@ -118,12 +127,19 @@ class EntityTimeCorrelator:
                     note=f"merged into {target.id}",
                 )
             )
-            changed.append(group)
+            changed.append(group.id)
         target.members[detection.id] = member
+        state.members[detection.id] = target.id
         target.first, target.last = min(target.first, member.first), max(target.last, member.last)
         for link, _ in links:
             state.index[link] = target.id
-        return [self._incident(g) for g in changed]
+        state.dirty.update(dict.fromkeys(changed, True))
+
+    def changed(self) -> list[Incident]:
+        """The incidents changed since the last call (merged-away ones included), once each."""
+        state = self._state
+        ids, state.dirty = list(state.dirty), {}
+        return [self._incident(state.groups[gid]) for gid in ids]
 
     def _gap(self, key: str) -> float:
         return self.config.key_gap_s.get(key, self.config.gap_s)

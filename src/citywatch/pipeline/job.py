@@ -24,7 +24,7 @@ from citywatch.detect import Detector, DetectorRunner
 from citywatch.enrich import Enricher
 from citywatch.errors import InputError
 from citywatch.ingest import Adapter
-from citywatch.model import DeadLetter, Detection, Event, Incident
+from citywatch.model import DeadLetter, Detection, Event
 from citywatch.model.deadletter import RAW_LIMIT
 from citywatch.pipeline.inputs import InputSpec, Progress, read_lines
 from citywatch.pipeline.stats import RunStats
@@ -146,11 +146,13 @@ class Job:
                 for runner in runners:
                     runner.advance(watermark, out)
                 next_sweep = watermark + self.sweep_s
+                self._publish_incidents()
             if out:
                 self.bus.publish(DETECTIONS, out)
                 out = []
         self.watermark = watermark
         self._next_sweep = next_sweep
+        self._publish_incidents()
         self._flush_dead()
 
     def flush(self) -> None:
@@ -159,6 +161,7 @@ class Job:
         for runner in self.runners:
             runner.flush(out)
         self.bus.publish(DETECTIONS, out)
+        self._publish_incidents()
         self._flush_dead()
         self.stats.incidents = len(self.correlator.incidents())
 
@@ -192,14 +195,14 @@ class Job:
             counted[spec.source] += events
 
     def _correlate(self, detections: Sequence[Detection]) -> None:
-        changed: dict[str, Incident] = {}
         for detection in detections:
             if detection.id not in self.latest:
                 self.stats.detections[detection.detector] += 1
             self.latest[detection.id] = detection
-            for incident in self.correlator.add(detection):
-                changed[incident.id] = incident
-        self.bus.publish(INCIDENTS, list(changed.values()))
+            self.correlator.add(detection)
+
+    def _publish_incidents(self) -> None:
+        self.bus.publish(INCIDENTS, self.correlator.changed())
 
     def _plugin_failed(self, name: str, event: Event | None, exc: Exception) -> None:
         self.stats.plugin_errors[name] += 1
