@@ -13,7 +13,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from citywatch.bench import throughput
+from citywatch.bench import portal_report, throughput
 
 
 def _machine() -> dict[str, str | int]:
@@ -30,9 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000, help="access-log lines")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--work", type=Path, default=Path("bench/work"))
+    parser.add_argument("--only", choices=("throughput", "portal"), help="run one benchmark")
     args = parser.parse_args(argv)
     console = Console()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.only != "throughput":
+        portal_report.report(console, args.out, args.work.resolve() / "portal", _machine())
+    if args.only == "portal":
+        return 0
 
     with console.status("throughput: generating inputs and analysing them…"):
         results = throughput.run(args.work.resolve(), lines=args.lines)

@@ -1,0 +1,330 @@
+"""Portal attack detection side by side: citywatch, OWASP CRS (PL1) and libinjection.
+
+One labelled test file (:mod:`citywatch.bench.portal_corpus`) is inspected by
+every tool. Figures per tool: detection rate per attack class (hand-written
+and evasive variants), false-positive rate on benign requests (the city's and
+the hand-written look-alikes), and requests per CPU-second
+(``time.process_time`` around the inspection loop only, same requests).
+
+citywatch runs every registered detector that reads ``portal.http`` (or every
+dataset), through :func:`citywatch.app.build_job`: first learning from the
+held-out benign half, then analysing the test file end to end (parse,
+enrich, detect, correlate); a request is flagged when its id is in the
+evidence of any detection. The peers get the same requests already parsed.
+A peer that cannot be installed or run is reported with its error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Final, Protocol
+
+import msgspec
+from pydantic import SecretStr
+
+from citywatch import __version__
+from citywatch.app import build_job
+from citywatch.bench.corpus import BENIGN, CLASSES, SIGNATURE_CLASSES
+from citywatch.bench.portal_corpus import HAND, LOOKALIKE, SIM, VARIANT, BenchCorpus, build
+from citywatch.bench.portal_peers import (
+    CrsPeer,
+    LibinjectionPeer,
+    PeerUnavailableError,
+    captured_stderr,
+)
+from citywatch.bus import LocalBus
+from citywatch.config import Settings
+from citywatch.ingest.httpjsonl import DATASET, HttpJsonlAdapter
+from citywatch.model import Event, HttpRequest
+from citywatch.pipeline import InputSpec
+from citywatch.pipeline.inputs import read_lines
+from citywatch.plugins import detector_classes
+
+CITYWATCH: Final = "citywatch"
+TARGET_DETECTION: Final = 0.95
+TARGET_FP_RATE: Final = 0.001
+TARGET_RATE: Final = 20_000.0
+SAMPLES: Final = 50
+
+
+class Peer(Protocol):
+    """What the benchmark needs from a peer."""
+
+    version: str
+
+    def flags(self, ip: str, request: HttpRequest) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class Rate(msgspec.Struct):
+    """``flagged`` of ``total`` requests, and the share."""
+
+    total: int = 0
+    flagged: int = 0
+    rate: float | None = None
+
+
+class ClassFigures(msgspec.Struct, kw_only=True):
+    """One attack class for one tool: all its requests, hand-written ones, variants."""
+
+    all: Rate
+    hand_written: Rate
+    variants: Rate
+
+
+class ToolResult(msgspec.Struct, kw_only=True):
+    """One tool's figures, or why it could not run."""
+
+    name: str
+    version: str = ""
+    status: str = "ok"
+    """``ok``, ``unavailable`` (not installed) or ``failed`` (raised while running)."""
+    error: str | None = None
+    requests: int = 0
+    cpu_s: float = 0.0
+    requests_per_cpu_s: float | None = None
+    classes: dict[str, ClassFigures] = msgspec.field(default_factory=dict)
+    detection: Rate = msgspec.field(default_factory=Rate)
+    """Every attack request (hand-written and variants)."""
+    detection_macro: float | None = None
+    """Mean of the per-class detection rates."""
+    detection_signature_classes: Rate = msgspec.field(default_factory=Rate)
+    false_positives: Rate = msgspec.field(default_factory=Rate)
+    false_positives_sim: Rate = msgspec.field(default_factory=Rate)
+    false_positives_lookalikes: Rate = msgspec.field(default_factory=Rate)
+    missed: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    """Per class, the first :data:`SAMPLES` attack ids not flagged (to find what to improve)."""
+    false_positive_ids: list[str] = msgspec.field(default_factory=list)
+    """The first :data:`SAMPLES` benign ids flagged."""
+    details: dict[str, object] = msgspec.field(default_factory=dict)
+
+
+def _rate(ids: Iterable[str], flagged: set[str]) -> Rate:
+    ids = list(ids)
+    hit = sum(1 for i in ids if i in flagged)
+    return Rate(total=len(ids), flagged=hit, rate=round(hit / len(ids), 4) if ids else None)
+
+
+def score(result: ToolResult, corpus: BenchCorpus, flagged: set[str]) -> None:
+    """Fill ``result``'s detection and false-positive figures from the flagged ids."""
+    by_class: dict[str, list[str]] = {}
+    for rid, cls in corpus.labels.items():
+        by_class.setdefault(cls, []).append(rid)
+    origin = corpus.origin
+    for cls in CLASSES:
+        ids = by_class.get(cls, [])
+        result.classes[cls] = ClassFigures(
+            all=_rate(ids, flagged),
+            hand_written=_rate((i for i in ids if origin[i] == HAND), flagged),
+            variants=_rate((i for i in ids if origin[i] == VARIANT), flagged),
+        )
+    attacks = [i for cls in CLASSES for i in by_class.get(cls, [])]
+    result.detection = _rate(attacks, flagged)
+    rates = [f.all.rate for f in result.classes.values() if f.all.rate is not None]
+    result.detection_macro = round(sum(rates) / len(rates), 4) if rates else None
+    signature = [i for cls in SIGNATURE_CLASSES for i in by_class.get(cls, [])]
+    result.detection_signature_classes = _rate(signature, flagged)
+    result.missed = {
+        cls: missed[:SAMPLES]
+        for cls in CLASSES
+        if (missed := sorted(i for i in by_class.get(cls, []) if i not in flagged))
+    }
+    benign = by_class.get(BENIGN, [])
+    result.false_positive_ids = sorted(i for i in benign if i in flagged)[:SAMPLES]
+    result.false_positives = _rate(benign, flagged)
+    result.false_positives_sim = _rate((i for i in benign if origin[i] == SIM), flagged)
+    result.false_positives_lookalikes = _rate(
+        (i for i in benign if origin[i] == LOOKALIKE), flagged
+    )
+
+
+def portal_detectors() -> tuple[list[str], list[str]]:
+    """(detectors that read portal requests, the other registered detectors)."""
+    mine: list[str] = []
+    others: list[str] = []
+    for name, cls in sorted(detector_classes().items()):
+        (mine if not cls.datasets or DATASET in cls.datasets else others).append(name)
+    return mine, others
+
+
+def run_citywatch(corpus: BenchCorpus, work: Path) -> ToolResult:
+    """citywatch's portal detectors over the test file, after learning from the benign half."""
+    mine, others = portal_detectors()
+    settings = Settings(
+        data_dir=work / "citywatch-data", pseudonym_key=SecretStr("5a" * 32), disabled=others
+    )
+    job = build_job(settings, LocalBus())
+    empty = work / "empty.http.jsonl"
+    empty.write_bytes(b"")
+    job.run([InputSpec("http-jsonl", corpus.learn, learn=True), InputSpec("http-jsonl", empty)])
+    start = time.process_time()
+    stats = job.run([InputSpec("http-jsonl", corpus.test)])
+    cpu = time.process_time() - start
+    flagged: set[str] = set()
+    by_detector: dict[str, set[str]] = {}
+    for detection in job.detections():
+        flagged.update(detection.evidence)
+        by_detector.setdefault(detection.detector, set()).update(detection.evidence)
+    n = stats.events[str(corpus.test)]
+    result = ToolResult(
+        name=CITYWATCH, version=f"citywatch {__version__}", requests=n, cpu_s=round(cpu, 3)
+    )
+    result.requests_per_cpu_s = round(n / cpu) if cpu > 0 else None
+    score(result, corpus, flagged)
+    result.details = {
+        "detectors": mine,
+        "measured": "parse + enrich + detect + correlate, from the http-jsonl file",
+        "learned_requests": stats.learned[str(corpus.learn)],
+        "dead_letters": dict(stats.dead_letters),
+        "plugin_errors": dict(stats.plugin_errors),
+        "detections": {k: v for k, v in stats.detections.items()},
+        "flagged_by_detector": {
+            name: _split(ids, corpus) for name, ids in sorted(by_detector.items())
+        },
+    }
+    return result
+
+
+def _split(ids: set[str], corpus: BenchCorpus) -> dict[str, object]:
+    """What one detector flagged: attacks by class, and benign requests."""
+    classes: dict[str, int] = {}
+    for rid in ids:
+        cls = corpus.labels.get(rid)
+        if cls is not None:
+            classes[cls] = classes.get(cls, 0) + 1
+    benign = classes.pop(BENIGN, 0)
+    return {"attacks": sum(classes.values()), "benign": benign, "by_class": classes}
+
+
+def parse(path: Path) -> tuple[list[Event], int]:
+    """The test file's events (as every tool sees them) and its dead-letter count."""
+    events, dead = [], 0
+    for item in HttpJsonlAdapter().parse(str(path), read_lines(path)):
+        if isinstance(item, Event):
+            events.append(item)
+        else:
+            dead += 1
+    return events, dead
+
+
+def run_peer(
+    make: Callable[[], Peer], name: str, events: list[Event], corpus: BenchCorpus
+) -> ToolResult:
+    """One peer over the parsed test requests; unavailable or failing peers are reported.
+
+    A request the peer raises on counts as not flagged and is reported in
+    ``details.request_errors``; a peer that raises on every request failed.
+    """
+    try:
+        peer = make()
+    except PeerUnavailableError as exc:
+        return ToolResult(name=name, status="unavailable", error=str(exc))
+    except Exception as exc:
+        return ToolResult(name=name, status="unavailable", error=f"{type(exc).__name__}: {exc}")
+    inspected = [e for e in events if isinstance(e.payload, HttpRequest)]
+    requests = [(e.source_ip or "0.0.0.0", e.payload) for e in inspected]  # noqa: S104
+    stderr: list[str] = []
+    errors: list[str] = []
+    hits: list[bool] = []
+    flags, hit, failed = peer.flags, hits.append, errors.append
+    try:
+        with captured_stderr(stderr):
+            start = time.process_time()
+            for ip, request in requests:
+                try:
+                    hit(flags(ip, request))  # type: ignore[arg-type]
+                except Exception as exc:
+                    hit(False)
+                    failed(f"{type(exc).__name__}: {exc}")
+            cpu = time.process_time() - start
+    finally:
+        peer.close()
+    if requests and len(errors) == len(requests):
+        return ToolResult(name=name, version=peer.version, status="failed", error=errors[0])
+    flagged = {e.id for e, flag in zip(inspected, hits, strict=True) if flag}
+    result = ToolResult(
+        name=name, version=peer.version, requests=len(requests), cpu_s=round(cpu, 3)
+    )
+    result.requests_per_cpu_s = round(len(requests) / cpu) if cpu > 0 else None
+    score(result, corpus, flagged)
+    result.details = {
+        **_peer_details(peer),
+        "stderr_lines": len(stderr),
+        "request_errors": len(errors),
+        "first_request_error": errors[0] if errors else None,
+    }
+    return result
+
+
+def _peer_details(peer: Peer) -> dict[str, object]:
+    if isinstance(peer, CrsPeer):
+        return {
+            "rules": str(peer.rules_dir),
+            "crs_version": peer.crs_version,
+            "paranoia_level": peer.paranoia,
+            "inbound_threshold": peer.threshold,
+            "rule_files": peer.loaded,
+            "excluded": peer.excluded,
+            "measured": "ModSecurity transaction phases 1-2 per request, already parsed",
+        }
+    return {
+        "measured": "SQLi and XSS on every parameter name and value (query, form or JSON body, "
+        "cookies); a body that is neither form nor JSON counts as one parameter"
+    }
+
+
+class PortalReport(msgspec.Struct, kw_only=True):
+    """Everything the portal benchmark measured."""
+
+    corpus: dict[str, object]
+    tools: list[ToolResult]
+    ratios: dict[str, float | None]
+    targets: dict[str, float]
+    citywatch_meets: dict[str, bool]
+
+
+def run(work: Path, *, seed: int = 7, hours: float = 6.0, residents: int = 4000) -> PortalReport:
+    """Build the corpus under ``work`` and measure every tool on it."""
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = build(work, seed=seed, hours=hours, residents=residents)
+    events, dead = parse(corpus.test)
+    tools = [
+        run_citywatch(corpus, work),
+        run_peer(CrsPeer, CrsPeer.name, events, corpus),
+        run_peer(LibinjectionPeer, LibinjectionPeer.name, events, corpus),
+    ]
+    mine = tools[0].requests_per_cpu_s
+    ratios = {
+        f"{CITYWATCH}/{t.name}": round(mine / t.requests_per_cpu_s, 2)
+        if mine and t.requests_per_cpu_s
+        else None
+        for t in tools[1:]
+    }
+    classes = {cls: sum(1 for c in corpus.labels.values() if c == cls) for cls in CLASSES}
+    return PortalReport(
+        corpus={
+            "seed": seed,
+            "test_requests": len(corpus.labels),
+            "learn_requests": corpus.learned,
+            "dead_letters": dead,
+            "by_origin": {o: corpus.count(o) for o in (SIM, LOOKALIKE, HAND, VARIANT)},
+            "attacks_by_class": classes,
+            "evasions": sorted(set(corpus.evasion.values())),
+            "attack_addresses_shared_with_benign": corpus.address_clashes,
+        },
+        tools=tools,
+        ratios=ratios,
+        targets={
+            "detection": TARGET_DETECTION,
+            "false_positive_rate": TARGET_FP_RATE,
+            "citywatch_requests_per_cpu_s": TARGET_RATE,
+        },
+        citywatch_meets={
+            "detection": (tools[0].detection.rate or 0.0) >= TARGET_DETECTION,
+            "false_positive_rate": (tools[0].false_positives.rate or 0.0) <= TARGET_FP_RATE,
+            "requests_per_cpu_s": (mine or 0) >= TARGET_RATE,
+        },
+    )
