@@ -93,10 +93,11 @@ class HitDetector(Detector[ClientHits]):
 
     def update(self, key: str, state: ClientHits, event: Event, out: list[Detection]) -> None:
         ts = event.timestamp
-        for cls, open_ in list(state.open.items()):  # close what went idle before this request
-            if ts - open_.episode.last > self.gap_s:
-                out.append(self._emit(key, state, open_))
-                del state.open[cls]
+        if state.open:  # close what went idle before this request
+            for cls, open_ in list(state.open.items()):
+                if ts - open_.episode.last > self.gap_s:
+                    out.append(self._emit(key, state, open_))
+                    del state.open[cls]
         hits = self.inspect(event)
         if not hits:
             return
