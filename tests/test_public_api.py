@@ -68,8 +68,10 @@ PUBLIC = {
         "AccessLogAdapter",
         "Adapter",
         "HttpJsonlAdapter",
+        "MqttJsonlAdapter",
         "NoConfig",
         "ZeekConnAdapter",
+        "ZeekDnsAdapter",
     ],
     "citywatch.enrich": [
         "EnrichConfig",

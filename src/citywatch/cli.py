@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +22,8 @@ from citywatch import __version__
 from citywatch.app import Analysis, analyse
 from citywatch.config import Settings, load_settings
 from citywatch.errors import CitywatchError
+from citywatch.ingest.mqtt import MqttStats, MqttSubscriber, merged_config
+from citywatch.live import LivePipeline
 from citywatch.pipeline import InputSpec
 from citywatch.plugins import describe
 from citywatch.simulate import Manifest, simulate
@@ -120,6 +125,31 @@ def demo_cmd(
         )
 
 
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="PEM certificate: serve HTTPS")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Serve the operations API (and live ingest) on the store; creates an admin if none."""
+    from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only for this command
+
+    settings = load_settings(config, data_dir=data_dir)
+    serve(
+        settings,
+        host=host,
+        port=port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        announce=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True),
+    )
+
+
 @app.command("plugins")
 def plugins_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON with config schemas")] = False,
@@ -146,6 +176,91 @@ def plugins_cmd(
 def version_cmd() -> None:
     """Print the version."""
     console.print(__version__)
+
+
+ingest_app = typer.Typer(
+    name="ingest", help="Ingest a live source into the store until stopped.", no_args_is_help=True
+)
+app.add_typer(ingest_app)
+
+
+@ingest_app.command("mqtt")
+def ingest_mqtt_cmd(
+    topics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic", help="topic filter, e.g. 'city/+/+/telemetry' (repeatable; default: config)"
+        ),
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="broker host (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="broker port (default 1883)")] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(help="MQTT client id; keep it stable: the broker holds messages for it"),
+    ] = None,
+    seconds: Annotated[
+        float | None, typer.Option(help="stop after this many seconds (default: at Ctrl-C)")
+    ] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Subscribe to MQTT telemetry and analyse it live into the store; Ctrl-C stops."""
+    settings = load_settings(config, data_dir=data_dir)
+    mqtt = merged_config(
+        settings.mqtt,
+        topics=tuple(topics) if topics else None,
+        host=host,
+        port=port,
+        client_id=client_id,
+    )
+    stop = threading.Event()
+    store = open_store(settings.store)
+    try:
+        live = LivePipeline(
+            settings, store, command="ingest mqtt", inputs=[f"mqtt:{t}" for t in mqtt.topics]
+        )
+        subscriber = MqttSubscriber(mqtt, live)
+        previous = {
+            sig: signal.signal(sig, lambda *_: stop.set())
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            subscriber.start()
+            where = f"mqtt://{mqtt.host}:{mqtt.port}"
+            if subscriber.wait_connected(5.0 if seconds is None else min(5.0, seconds)):
+                console.print(
+                    f"listening on {where} to {', '.join(mqtt.topics)} as {mqtt.client_id}"
+                    " (Ctrl-C stops)"
+                )
+            else:
+                problem = subscriber.stats().last_error or "no answer yet"
+                err.print(f"[yellow]not connected to {where} ({problem}); retrying…[/]")
+            deadline = None if seconds is None else time.monotonic() + seconds
+            while not stop.wait(0.2):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        finally:
+            final: MqttStats = subscriber.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        live.close()
+    finally:
+        store.close()
+    table = Table(title="MQTT ingestion", title_justify="left")
+    table.add_column("count")
+    table.add_column("", justify="right")
+    for label, value in (
+        ("messages", final.messages),
+        ("batches", final.batches),
+        ("events", final.accepted),
+        ("dead letters", final.dead_letters),
+        ("empty payloads", final.empty),
+        ("failed batches", final.failed_batches),
+        ("reconnects", final.reconnects),
+    ):
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    console.print(f"store: [bold]{settings.store}[/]")
 
 
 def _run(settings: Settings, specs: list[InputSpec], command: str, *, store: bool) -> Analysis:

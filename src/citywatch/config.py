@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,8 +20,31 @@ from pydantic_settings import (
 from citywatch.correlate import CorrelatorConfig
 from citywatch.enrich import EnrichConfig
 from citywatch.errors import ConfigError
+from citywatch.ingest.mqtt import MqttConfig
 
 DEFAULT_CONFIG = Path("citywatch.toml")
+
+
+class ApiConfig(BaseModel):
+    """Limits and lifetimes of the operations API (``[api]`` in ``citywatch.toml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tls: bool = Field(False, description="served over TLS: Secure cookies and HSTS")
+    max_body_bytes: int = Field(
+        1 << 20, gt=0, description="largest request body, bytes (ingest excepted)"
+    )
+    max_ingest_bytes: int = Field(32 << 20, gt=0, description="largest ingest batch, bytes")
+    rate_per_s: float = Field(50.0, gt=0, description="requests per second per token or session")
+    burst: int = Field(200, gt=0, description="requests a token may send at once before limiting")
+    login_rate_per_min: float = Field(
+        10.0, gt=0, description="login attempts per minute per client"
+    )
+    login_burst: int = Field(10, gt=0, description="login attempts at once per client")
+    session_ttl_s: int = Field(12 * 3600, gt=0, description="lifetime of a dashboard session")
+    token_ttl_days: int = Field(90, gt=0, le=3650, description="default lifetime of an API token")
+    sse_queue: int = Field(1000, gt=0, description="live updates buffered per stream client")
+    sse_heartbeat_s: float = Field(15.0, gt=0, description="seconds between keep-alive comments")
 
 
 class Settings(BaseSettings):
@@ -41,6 +64,8 @@ class Settings(BaseSettings):
     lateness_s: float = Field(300.0, ge=0, description="allowed lateness of event time, seconds")
     enrich: EnrichConfig = Field(default_factory=EnrichConfig)
     correlate: CorrelatorConfig = Field(default_factory=CorrelatorConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
     detectors: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-detector config, by detector name"
     )

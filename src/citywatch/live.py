@@ -49,7 +49,15 @@ class LiveUpdate(msgspec.Struct, frozen=True, kw_only=True):
 class LivePipeline:
     """A thread-safe pipeline fed batch by batch, writing to a store as results arrive."""
 
-    def __init__(self, settings: Settings, store: Store, *, checkpoint_every: int = 50) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        command: str = "serve",
+        inputs: Sequence[str] = ("api",),
+        checkpoint_every: int = 50,
+    ) -> None:
         self.store = store
         self.bus = LocalBus()
         self.job = build_job(settings, self.bus)
@@ -64,7 +72,9 @@ class LivePipeline:
         self.bus.subscribe(DEAD_LETTERS, self._on_dead_letters)
         self.resumed = self.job.restore(store)
         store.begin_run(
-            RunInfo(id=self.run_id, command="serve", started=datetime.now(tz=UTC), inputs=["api"])
+            RunInfo(
+                id=self.run_id, command=command, started=datetime.now(tz=UTC), inputs=list(inputs)
+            )
         )
 
     def ingest(self, fmt: str, source: str, lines: Sequence[bytes]) -> IngestResult:

@@ -26,6 +26,14 @@ from citywatch.model import (
     StatusChange,
 )
 from citywatch.store import DeadLetterCount, RunInfo, Store, open_store
+from citywatch.store.base import (
+    ApiToken,
+    AuditEntry,
+    IncidentActivity,
+    IncidentStatusConflictError,
+    Session,
+    User,
+)
 
 StoreFactory = Callable[[Path], AbstractContextManager[Store]]
 
@@ -473,3 +481,246 @@ def test_the_store_keeps_working_after_a_failed_write(store: Store) -> None:
     store.upsert_detections([detection("after")])
     assert [(r.id, r.stats) for r in store.runs()] == [("r2", {"events": 2}), ("r1", {})]
     assert ids(store.detections()) == ["after"]
+
+
+# -- incidents: filters and what people do to them ------------------------------------------
+
+
+def test_incidents_filter_by_severity_category_and_time(store: Store) -> None:
+    store.upsert_incidents(
+        [
+            incident("cyber-low", severity=20, last_seen=T0),
+            incident("cyber-high", severity=80, last_seen=T0 + timedelta(hours=2)),
+            incident("safety", severity=60, category="public_safety", last_seen=T0),
+            incident("hybrid", severity=90, category="hybrid", last_seen=T0 - timedelta(hours=3)),
+        ]
+    )
+    assert ids(store.incidents(min_severity=60)) == ["hybrid", "cyber-high", "safety"]
+    assert ids(store.incidents(min_severity=91)) == []
+    assert ids(store.incidents(category="public_safety")) == ["safety"]
+    assert ids(store.incidents(category="cyber")) == ["cyber-high", "cyber-low"]
+    assert ids(store.incidents(since=T0)) == ["cyber-high", "safety", "cyber-low"]
+    # 12:00+02:00 is 10:00 UTC: inclusive
+    assert ids(store.incidents(since=datetime(2026, 3, 1, 12, 0, tzinfo=CEST))) == [
+        "cyber-high",
+        "safety",
+        "cyber-low",
+    ]
+    combined = store.incidents(category="cyber", min_severity=10, since=T0, limit=1)
+    assert ids(combined) == ["cyber-high"]
+
+
+def change(
+    status: IncidentStatus, by: str = "ana", minutes: int = 5, note: str = ""
+) -> StatusChange:
+    return StatusChange(status=status, at=T0 + timedelta(minutes=minutes), by=by, note=note)
+
+
+def test_changing_status_records_who_and_why(store: Store) -> None:
+    opened = incident("inc-1", history=[StatusChange(status=IncidentStatus.NEW, at=T0, by="c")])
+    store.upsert_incidents([opened, incident("other")])
+    acked = change(IncidentStatus.ACKNOWLEDGED, note="Õun looks into it")
+    moved = store.change_incident_status("inc-1", acked, expected=IncidentStatus.NEW)
+    assert moved is not None
+    assert moved.status == IncidentStatus.ACKNOWLEDGED
+    assert [c.status for c in moved.history] == ["new", "acknowledged"]
+    assert moved.history[-1] == acked
+    assert store.incident("inc-1") == moved
+    assert ids(store.incidents(status=IncidentStatus.ACKNOWLEDGED)) == ["inc-1"]
+    assert ids(store.incidents(status=IncidentStatus.NEW)) == ["other"]
+    assert store.incident_counts() == {"acknowledged": 1, "new": 1}
+    contained = change(IncidentStatus.CONTAINED, by="rui", minutes=9)
+    again = store.change_incident_status("inc-1", contained, expected=IncidentStatus.ACKNOWLEDGED)
+    assert again is not None
+    assert [(c.status, c.by) for c in again.history] == [
+        ("new", "c"),
+        ("acknowledged", "ana"),
+        ("contained", "rui"),
+    ]
+
+
+def test_a_status_change_from_a_stale_status_conflicts_and_writes_nothing(store: Store) -> None:
+    store.upsert_incidents([incident("inc-1")])
+    store.change_incident_status(
+        "inc-1", change(IncidentStatus.ACKNOWLEDGED), expected=IncidentStatus.NEW
+    )
+    with pytest.raises(IncidentStatusConflictError) as caught:
+        store.change_incident_status(
+            "inc-1", change(IncidentStatus.FALSE_POSITIVE, by="bo"), expected=IncidentStatus.NEW
+        )
+    assert isinstance(caught.value, StoreError)
+    assert caught.value.current == IncidentStatus.ACKNOWLEDGED
+    assert caught.value.expected == IncidentStatus.NEW
+    loaded = store.incident("inc-1")
+    assert loaded is not None
+    assert loaded.status == IncidentStatus.ACKNOWLEDGED
+    assert [c.by for c in loaded.history] == ["ana"]
+
+
+def test_changing_the_status_of_an_unknown_incident_is_none(store: Store) -> None:
+    moved = change(IncidentStatus.RESOLVED)
+    assert store.change_incident_status("nope", moved, expected=IncidentStatus.NEW) is None
+    assert store.incidents() == []
+
+
+def test_a_later_upsert_keeps_the_status_people_gave(store: Store) -> None:
+    store.upsert_incidents([incident("inc-1", severity=40)])
+    store.change_incident_status(
+        "inc-1", change(IncidentStatus.CONTAINED), expected=IncidentStatus.NEW
+    )
+    # the correlator re-emits the growing incident with its own idea of the status
+    grown = incident(
+        "inc-1",
+        severity=70,
+        detections=["det-1", "det-2"],
+        last_seen=T0 + timedelta(hours=1),
+        history=[StatusChange(status=IncidentStatus.NEW, at=T0, by="correlator")],
+    )
+    store.upsert_incidents([grown])
+    loaded = store.incident("inc-1")
+    assert loaded is not None
+    assert loaded.status == IncidentStatus.CONTAINED
+    assert loaded.severity == 70
+    assert loaded.detections == ["det-1", "det-2"]
+    assert [(c.status, c.by) for c in loaded.history] == [
+        ("new", "correlator"),
+        ("contained", "ana"),
+    ]
+    assert ids(store.incidents(status=IncidentStatus.CONTAINED)) == ["inc-1"]
+    assert ids(store.incidents(status=IncidentStatus.NEW)) == []
+    assert ids(store.incidents(min_severity=70)) == ["inc-1"]
+
+
+def test_comments_and_assignments_in_order_per_incident(store: Store) -> None:
+    store.upsert_incidents([incident("a"), incident("b")])
+    entries = [
+        IncidentActivity(incident_id="a", kind="comment", at=T0, by="ana", text="Õun? 🚨"),
+        IncidentActivity(incident_id="b", kind="comment", at=T0, by="bo", text="other"),
+        IncidentActivity(incident_id="a", kind="assign", at=T0, by="ana", text="rui"),
+        IncidentActivity(incident_id="a", kind="comment", at=T0, by="rui", text="on it\nline 2"),
+    ]
+    seqs = [store.add_incident_activity(entry) for entry in entries]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 4
+    found = store.incident_activity("a")
+    assert [(x.kind, x.by, x.text) for x in found] == [
+        ("comment", "ana", "Õun? 🚨"),
+        ("assign", "ana", "rui"),
+        ("comment", "rui", "on it\nline 2"),
+    ]
+    assert [x.seq for x in found] == [seqs[0], seqs[2], seqs[3]]
+    assert found[0].at == T0
+    assert [x.text for x in store.incident_activity("a", kind="assign")] == ["rui"]
+    assert store.incident_activity("nope") == []
+
+
+def test_detection_counts_per_detector(store: Store) -> None:
+    assert store.detection_counts() == {}
+    store.upsert_detections(
+        [detection("a"), detection("b"), detection("c", detector="iot.telnet"), detection("a")]
+    )
+    assert store.detection_counts() == {"portal.bruteforce": 2, "iot.telnet": 1}
+
+
+# -- users, tokens, sessions, audit ---------------------------------------------------------
+
+
+def user(name: str = "ana", **kw: object) -> User:
+    base = User(name=name, roles=["analyst"], password_hash="scrypt$x", created=T0)
+    return msgspec.structs.replace(base, **kw)
+
+
+def test_users_round_trip_and_names_are_unique(store: Store) -> None:
+    assert store.users() == []
+    assert store.user("ana") is None
+    store.add_user(user("zoe", roles=["viewer", "responder"], disabled=True))
+    store.add_user(user("ana"))
+    assert store.user("ana") == user("ana")
+    assert store.user("zoe") == user("zoe", roles=["viewer", "responder"], disabled=True)
+    assert [u.name for u in store.users()] == ["ana", "zoe"]
+    with pytest.raises(StoreError):
+        store.add_user(user("ana", roles=["admin"]))
+    assert store.user("ana") == user("ana")
+
+
+def token(token_id: str = "tok-1", digest: str = "d1", **kw: object) -> ApiToken:
+    base = ApiToken(
+        id=token_id,
+        user="ana",
+        label="SIEM forwarder",
+        roles=["ingest"],
+        digest=digest,
+        created=T0,
+    )
+    return msgspec.structs.replace(base, **kw)
+
+
+def test_tokens_are_found_by_digest_listed_and_revoked_once(store: Store) -> None:
+    expiring = token(
+        "tok-2", "d2", user="bo", expires=T0 + timedelta(days=30), created=T0 + timedelta(1)
+    )
+    store.add_token(token())
+    store.add_token(expiring)
+    assert store.token("d1") == token()
+    assert store.token("d2") == expiring
+    assert store.token("tok-1") is None  # looked up by digest, never by id
+    assert [t.id for t in store.tokens()] == ["tok-1", "tok-2"]
+    assert [t.id for t in store.tokens(user="bo")] == ["tok-2"]
+    assert store.revoke_token("tok-1", T0 + timedelta(hours=1)) is True
+    assert store.revoke_token("tok-1", T0 + timedelta(hours=2)) is False
+    assert store.revoke_token("unknown", T0) is False
+    revoked = store.token("d1")
+    assert revoked is not None
+    assert revoked.revoked == T0 + timedelta(hours=1)
+    with pytest.raises(StoreError):
+        store.add_token(token("tok-3", "d2"))  # a digest is used once
+    with pytest.raises(StoreError):
+        store.add_token(token("tok-1", "d9"))
+
+
+def test_sessions_are_found_deleted_and_purged(store: Store) -> None:
+    def session(digest: str, hours: int) -> Session:
+        return Session(
+            digest=digest,
+            user="ana",
+            csrf=f"csrf-{digest}",
+            created=T0,
+            expires=T0 + timedelta(hours=hours),
+        )
+
+    store.add_session(session("s1", 1))
+    store.add_session(session("s2", 8))
+    assert store.session("s1") == session("s1", 1)
+    assert store.session("nope") is None
+    assert store.delete_expired_sessions(T0 + timedelta(hours=2)) == 1
+    assert store.session("s1") is None
+    assert store.session("s2") == session("s2", 8)
+    store.delete_session("s2")
+    store.delete_session("s2")
+    assert store.session("s2") is None
+
+
+def audit_entry(n: int) -> AuditEntry:
+    return AuditEntry(
+        at=T0 + timedelta(seconds=n),
+        actor="ana",
+        role="analyst",
+        action="incident.transition",
+        target=f"incident:inc-{n}",
+        request_id=f"req-{n}",
+        outcome="success" if n % 2 else "denied",
+        status=200 if n % 2 else 403,
+    )
+
+
+def test_audit_is_appended_and_read_newest_first(store: Store) -> None:
+    assert store.audit() == []
+    seqs = [store.append_audit(audit_entry(n)) for n in range(5)]
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 5
+    entries = store.audit()
+    assert [e.request_id for e in entries] == [f"req-{n}" for n in (4, 3, 2, 1, 0)]
+    assert entries[0] == msgspec.structs.replace(audit_entry(4), seq=seqs[4])
+    assert [e.request_id for e in store.audit(limit=2)] == ["req-4", "req-3"]
+    assert [e.request_id for e in store.audit(before=seqs[2])] == ["req-1", "req-0"]
+    assert [e.request_id for e in store.audit(before=seqs[2], limit=1)] == ["req-1"]

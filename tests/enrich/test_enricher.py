@@ -16,7 +16,7 @@ from citywatch.enrich import (
     login_account,
 )
 from citywatch.errors import ConfigError
-from citywatch.model import Event, GeoPoint, HttpRequest
+from citywatch.model import Event, GeoPoint, HttpRequest, Telemetry
 
 
 def _req(**kw: object) -> Event:
@@ -103,3 +103,19 @@ def test_geo_gets_h3_cell(enricher: Enricher) -> None:
 def test_event_without_identifiers_is_unchanged(enricher: Enricher) -> None:
     event = Event(id="e", timestamp=0.0, dataset="x")
     assert enricher(event) is event
+
+
+def test_device_macs_become_pseudonyms(enricher: Enricher, pseudonymiser: Pseudonymiser) -> None:
+    event = Event(
+        id="m1",
+        timestamp=0.0,
+        dataset="iot.telemetry",
+        device_id="cam-1",
+        payload=Telemetry(
+            topic="city/cam/cam-1/telemetry", kind="heartbeat", mac="00:1a:2b:3c:4d:5e"
+        ),
+    )
+    out = enricher(event)
+    assert isinstance(out.payload, Telemetry)
+    assert out.payload.mac == pseudonymiser("mac", "00:1a:2b:3c:4d:5e")
+    assert "4d:5e" not in repr(out)

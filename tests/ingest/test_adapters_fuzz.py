@@ -21,7 +21,7 @@ from citywatch.ingest.fields import decode_text
 from citywatch.model import DeadLetter, Event
 from citywatch.model.deadletter import RAW_LIMIT
 
-HEADER_PREFIX = {"zeek-conn": "#"}
+HEADER_PREFIX = {"zeek-conn": "#", "zeek-dns": "#"}
 """Adapters whose lines starting with this are headers or comments, not records."""
 
 CODES = {"bad-json", "bad-line", "missing-field", "bad-field", "too-long"}
@@ -51,6 +51,9 @@ TSV_SAMPLES = [
     ZEEK_FIELDS,
     b"#fields\tuid\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto",
     b"#close\t2023-09-13-14-26-01",
+    b"1591367999.305988\tCMdzit1AMNsmfAIiQc\t192.168.4.76\t36844\t192.168.4.1\t53\tudp\t8555"
+    b"\t0.066851\twww.example.org\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0"
+    b"\twww.example.org.cdn.example.net,93.184.216.34\t300.000000,60.000000\tF",
 ]
 JSON_SAMPLES = [
     b'{"time_iso8601":"2026-10-10T13:55:36+02:00","remote_addr":"203.0.113.9","request":"POST '
@@ -66,6 +69,15 @@ JSON_SAMPLES = [
     b'"id.orig_p":36844,"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","service":"dns",'
     b'"duration":0.066,"orig_bytes":62,"resp_bytes":141,"conn_state":"SF","history":"Dd",'
     b'"orig_pkts":2,"orig_ip_bytes":118,"resp_pkts":2,"resp_ip_bytes":197}',
+    b'{"topic":"city/camera/cam-1/telemetry","time":"2026-03-14T08:00:00Z","device_id":"cam-1",'
+    b'"type":"login","user":"root","result":"failure","method":"telnet","source.ip":"10.0.0.9",'
+    b'"mac":"00:1a:2b:3c:4d:5e","fw_build":7}',
+    b'{"topic":"city/meter/m-1/telemetry","time":1773475200.5,"device_id":"m-1","type":"metrics",'
+    b'"cpu":97.5,"mem":"41","temperature":-4.5,"tx_bytes":123456789,"connections":3}',
+    b'{"ts":1591367999.3,"uid":"CMdzit1AMNsmfAIiQc","id.orig_h":"192.168.4.76","id.orig_p":36844,'
+    b'"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","trans_id":8555,"query":"a.example",'
+    b'"qtype_name":"A","rcode_name":"NOERROR","answers":["93.184.216.34"],"TTLs":[60.0],'
+    b'"rejected":false}',
 ]
 SAMPLES = TSV_SAMPLES + JSON_SAMPLES
 
@@ -206,7 +218,9 @@ def test_samples_of_its_own_format_are_events(adapter: str) -> None:
     own = {
         "access-log": TSV_SAMPLES[:4] + JSON_SAMPLES[:2],
         "http-jsonl": JSON_SAMPLES[2:4],
-        "zeek-conn": TSV_SAMPLES[4:7] + JSON_SAMPLES[4:],
+        "zeek-conn": TSV_SAMPLES[4:7] + JSON_SAMPLES[4:5],
+        "mqtt-jsonl": JSON_SAMPLES[5:7],
+        "zeek-dns": TSV_SAMPLES[15:16] + JSON_SAMPLES[7:8],
     }.get(adapter)
     if own is None:
         pytest.skip(f"no samples for {adapter}")

@@ -9,12 +9,14 @@ from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from citywatch.errors import MigrationError, StoreError
 from citywatch.model import DeadLetter, Detection, Incident, IncidentStatus
 from citywatch.store import DEFAULT_URL, RunInfo, SqliteStore, Store, open_store
 from citywatch.store import sqlite as sqlite_module
+from citywatch.store.base import AuditEntry
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -50,8 +52,27 @@ def letter(source: str, position: int, *, raw: bytes = b"{") -> DeadLetter:
     )
 
 
+def incident(incident_id: str, category: str) -> Incident:
+    return Incident(
+        id=incident_id,
+        title=incident_id,
+        status=IncidentStatus.NEW,
+        severity=50,
+        category=category,
+        first_seen=T0,
+        last_seen=T0,
+        detections=[],
+    )
+
+
+encode = msgspec.json.Encoder().encode
+
+
 def url_of(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+ALL_VERSIONS = list(range(1, len(sqlite_module.MIGRATIONS) + 1))
 
 
 def versions(path: Path) -> list[int]:
@@ -94,7 +115,7 @@ def test_data_persists_across_close_and_reopen(tmp_path: Path) -> None:
         assert reopened.load_state("correlator") == b"\x01\x02"
     finally:
         reopened.close()
-    assert versions(tmp_path / "city.db") == [len(sqlite_module.MIGRATIONS)]
+    assert versions(tmp_path / "city.db") == ALL_VERSIONS
 
 
 def test_relative_url_is_relative_to_the_working_directory(
@@ -164,7 +185,7 @@ def test_migrate_twice_records_the_version_once(tmp_path: Path) -> None:
     with SqliteStore(url_of(tmp_path / "v.db")) as store:
         store.migrate()
         store.migrate()
-    assert versions(tmp_path / "v.db") == [1]
+    assert versions(tmp_path / "v.db") == ALL_VERSIONS
 
 
 def test_a_newer_schema_version_raises_migration_error(tmp_path: Path) -> None:
@@ -188,7 +209,7 @@ def test_a_new_migration_step_is_applied_once(
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", [*sqlite_module.MIGRATIONS, step])
     open_store(url).close()
     open_store(url).close()
-    assert versions(tmp_path / "up.db") == [1, 2]
+    assert versions(tmp_path / "up.db") == [*ALL_VERSIONS, len(ALL_VERSIONS) + 1]
     with closing(sqlite3.connect(tmp_path / "up.db")) as conn, conn:
         conn.execute("INSERT INTO notes (id) VALUES ('n')")
         assert conn.execute("SELECT body FROM notes").fetchone() == ("a;b",)
@@ -204,7 +225,7 @@ def test_a_failing_migration_step_rolls_back_entirely(
     with pytest.raises(StoreError, match="syntax error") as caught:
         open_store(url)
     assert isinstance(caught.value.__cause__, sqlite3.Error)
-    assert versions(tmp_path / "broken.db") == [1]
+    assert versions(tmp_path / "broken.db") == ALL_VERSIONS
     with closing(sqlite3.connect(tmp_path / "broken.db")) as conn:
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
     assert "half" not in tables
@@ -308,3 +329,45 @@ def test_two_stores_on_one_file_wait_for_each_other(tmp_path: Path) -> None:
     finally:
         for store in stores:
             store.close()
+
+
+def test_upgrading_a_version_1_store_keeps_incidents_and_fills_their_category(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = url_of(tmp_path / "v1.db")
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", sqlite_module.MIGRATIONS[:1])
+    with SqliteStore(url) as old:
+        old.migrate()
+        with closing(sqlite3.connect(tmp_path / "v1.db")) as conn, conn:
+            for inc in (incident("a", "public_safety"), incident("b", "cyber")):
+                conn.execute(
+                    "INSERT INTO incidents VALUES (?, ?, ?, ?, ?)",
+                    (inc.id, inc.status.value, inc.severity, T0.timestamp(), encode(inc)),
+                )
+    monkeypatch.undo()
+    with closing(open_store(url)) as store:
+        assert [i.id for i in store.incidents(category="public_safety")] == ["a"]
+        assert [i.id for i in store.incidents(category="cyber")] == ["b"]
+    assert versions(tmp_path / "v1.db") == ALL_VERSIONS
+
+
+def test_the_audit_log_refuses_update_and_delete(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    with closing(open_store(url_of(path))) as store:
+        store.append_audit(
+            AuditEntry(
+                at=T0,
+                actor="ana",
+                role="analyst",
+                action="incident.transition",
+                target="incident:i1",
+                request_id="r1",
+                outcome="success",
+                status=200,
+            )
+        )
+    with closing(sqlite3.connect(path)) as conn:
+        for sql in ("UPDATE audit SET actor = 'mallory'", "DELETE FROM audit"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(sql)
+        assert conn.execute("SELECT actor FROM audit").fetchall() == [("ana",)]

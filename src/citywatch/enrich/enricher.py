@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.enrich.identity import login_account, request_path
 from citywatch.enrich.pseudonym import Pseudonymiser
-from citywatch.model import Event, GeoPoint, HttpRequest
+from citywatch.model import Event, GeoPoint, HttpRequest, Telemetry
 
 _replace = msgspec.structs.replace
 
@@ -52,6 +52,10 @@ class Enricher:
             and request_path(payload.uri) in self._login_paths
         )
         geo = event.geo
+        if payload.__class__ is Telemetry and payload.mac is not None:
+            # a device MAC identifies its owner's device: only its pseudonym goes further
+            mac = pseudo("mac", payload.mac)
+            event = _replace(event, payload=_replace(payload, mac=mac))
         if not login and account is None and geo is None:  # the common case, kept cheap
             ip = event.source_ip
             return event if ip is None else _replace(event, source_pseudonym=pseudo("ip", ip))

@@ -3,12 +3,16 @@
 from citywatch.ingest.accesslog import AccessLogAdapter
 from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter, NoConfig
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
+from citywatch.ingest.mqttjsonl import MqttJsonlAdapter
 from citywatch.ingest.zeek import ZeekConnAdapter
+from citywatch.ingest.zeekdns import ZeekDnsAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     AccessLogAdapter.name: AccessLogAdapter,
     HttpJsonlAdapter.name: HttpJsonlAdapter,
+    MqttJsonlAdapter.name: MqttJsonlAdapter,
     ZeekConnAdapter.name: ZeekConnAdapter,
+    ZeekDnsAdapter.name: ZeekDnsAdapter,
 }
 """The built-in adapters by format name (entry points add more)."""
 
@@ -18,6 +22,8 @@ __all__ = [
     "AccessLogAdapter",
     "Adapter",
     "HttpJsonlAdapter",
+    "MqttJsonlAdapter",
     "NoConfig",
     "ZeekConnAdapter",
+    "ZeekDnsAdapter",
 ]

@@ -5,6 +5,13 @@ detections, incidents, dead letters, run metadata, and the detectors'
 checkpointed state. Detections and incidents are upserted by id (a detector
 re-emits a detection as its evidence grows). Every implementation passes
 ``tests/contracts/test_store_contract.py``.
+
+For the operations API it also keeps users, API tokens and sessions (only
+SHA-256 digests of their secrets), the append-only audit log, and what people
+did to incidents: status changes, comments and assignments. A status change
+made through :meth:`Store.change_incident_status` wins over the status in a
+later upsert (the correlator re-emits incidents as they grow and does not know
+what an analyst decided); its entries are merged into the incident's history.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
-from citywatch.model import DeadLetter, Detection, Incident, IncidentStatus
+from citywatch.errors import StoreError
+from citywatch.model import DeadLetter, Detection, Incident, IncidentStatus, StatusChange
 
 
 class RunInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,6 +44,94 @@ class DeadLetterCount(msgspec.Struct, frozen=True, kw_only=True):
     stage: str
     code: str
     count: int
+
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
+    """A person (or a service) who may use the API.
+
+    ``password_hash`` is a self-describing scrypt hash (see ``citywatch.api.passwords``);
+    empty means the account cannot log in with a password (a service that only uses tokens).
+    """
+
+    name: str
+    roles: list[str]
+    password_hash: str
+    created: datetime
+    disabled: bool = False
+
+
+class ApiToken(msgspec.Struct, frozen=True, kw_only=True):
+    """An API token's record; the token itself is shown once and never stored.
+
+    ``id`` is the public handle (listed, revoked by); ``digest`` is the SHA-256
+    hex digest of the secret token, the only form in which it is kept.
+    """
+
+    id: str
+    user: str
+    label: str
+    roles: list[str]
+    digest: str
+    created: datetime
+    expires: datetime | None = None
+    revoked: datetime | None = None
+
+
+class Session(msgspec.Struct, frozen=True, kw_only=True):
+    """A dashboard login; ``digest`` is the SHA-256 hex digest of the cookie value."""
+
+    digest: str
+    user: str
+    csrf: str
+    created: datetime
+    expires: datetime
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One action in the append-only audit log: who, as which role, did what to what.
+
+    ``outcome`` is ``success``, ``denied`` or ``failure``; ``status`` the HTTP
+    status answered. ``seq`` is given by the store (0 before it is appended).
+    """
+
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    target: str
+    request_id: str
+    outcome: str
+    status: int
+    seq: int = 0
+
+
+class IncidentActivity(msgspec.Struct, frozen=True, kw_only=True):
+    """A person's comment on an incident (``kind="comment"``) or assignment (``"assign"``).
+
+    For an assignment ``text`` is the assignee's user name ("" unassigns).
+    ``seq`` is given by the store, in order of arrival.
+    """
+
+    incident_id: str
+    kind: str
+    at: datetime
+    by: str
+    text: str
+    seq: int = 0
+
+
+class IncidentStatusConflictError(StoreError):
+    """An incident's status was not the one a status change expected (someone else moved it)."""
+
+    def __init__(
+        self, incident_id: str, expected: IncidentStatus, current: IncidentStatus, *, url: str
+    ) -> None:
+        super().__init__(
+            f"incident {incident_id!r} is {current.value}, not {expected.value}", url=url
+        )
+        self.incident_id = incident_id
+        self.expected = expected
+        self.current = current
 
 
 @runtime_checkable
@@ -81,9 +177,15 @@ class Store(Protocol):
         """Insert incidents, replacing any with the same id."""
 
     def incidents(
-        self, *, status: IncidentStatus | None = None, limit: int | None = None
+        self,
+        *,
+        status: IncidentStatus | None = None,
+        limit: int | None = None,
+        min_severity: int | None = None,
+        category: str | None = None,
+        since: datetime | None = None,
     ) -> list[Incident]:
-        """Incidents, most severe first, then most recent."""
+        """Incidents, most severe first, then most recent; ``since`` bounds ``last_seen``."""
 
     def incident(self, incident_id: str) -> Incident | None:
         """One incident by id."""
@@ -102,3 +204,71 @@ class Store(Protocol):
 
     def load_state(self, name: str) -> bytes | None:
         """The last checkpoint saved under ``name``, or None."""
+
+    # -- what people do to incidents ---------------------------------------------------------
+
+    def change_incident_status(
+        self, incident_id: str, change: StatusChange, *, expected: IncidentStatus
+    ) -> Incident | None:
+        """Move an incident from ``expected`` to ``change.status``, recording ``change``.
+
+        Returns the updated incident, or None if there is no such incident.
+        Raises :class:`IncidentStatusConflictError` if its status is not ``expected``.
+        """
+
+    def add_incident_activity(self, activity: IncidentActivity) -> int:
+        """Append a comment or an assignment; returns its ``seq``."""
+
+    def incident_activity(
+        self, incident_id: str, *, kind: str | None = None
+    ) -> list[IncidentActivity]:
+        """An incident's comments and assignments in order of arrival."""
+
+    def detection_counts(self) -> dict[str, int]:
+        """How many detections each detector has in the store."""
+
+    def incident_counts(self) -> dict[str, int]:
+        """How many incidents are in each status."""
+
+    # -- users, tokens, sessions -------------------------------------------------------------
+
+    def add_user(self, user: User) -> None:
+        """Add a user; a name already taken raises :class:`StoreError`."""
+
+    def user(self, name: str) -> User | None:
+        """One user by name."""
+
+    def users(self) -> list[User]:
+        """Every user, by name."""
+
+    def add_token(self, token: ApiToken) -> None:
+        """Record a new API token; an id or digest already used raises :class:`StoreError`."""
+
+    def token(self, digest: str) -> ApiToken | None:
+        """The token whose secret has this SHA-256 hex digest (revoked and expired ones too)."""
+
+    def tokens(self, *, user: str | None = None) -> list[ApiToken]:
+        """Tokens by creation time, optionally of one user."""
+
+    def revoke_token(self, token_id: str, at: datetime) -> bool:
+        """Revoke a token; False if there is no such token or it was already revoked."""
+
+    def add_session(self, session: Session) -> None:
+        """Record a new dashboard session."""
+
+    def session(self, digest: str) -> Session | None:
+        """The session whose cookie has this SHA-256 hex digest (expired ones too)."""
+
+    def delete_session(self, digest: str) -> None:
+        """End a session (idempotent)."""
+
+    def delete_expired_sessions(self, now: datetime) -> int:
+        """Remove sessions that expired before ``now``; returns how many."""
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def append_audit(self, entry: AuditEntry) -> int:
+        """Append an entry to the audit log (never changed or removed); returns its ``seq``."""
+
+    def audit(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        """Audit entries newest first; ``before`` pages back from a ``seq`` (exclusive)."""

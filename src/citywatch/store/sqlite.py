@@ -27,8 +27,25 @@ from typing import Any
 import msgspec
 
 from citywatch.errors import MigrationError, StoreError
-from citywatch.model import DeadLetter, Detection, Incident, IncidentStatus, from_epoch, to_epoch
-from citywatch.store.base import DeadLetterCount, RunInfo
+from citywatch.model import (
+    DeadLetter,
+    Detection,
+    Incident,
+    IncidentStatus,
+    StatusChange,
+    from_epoch,
+    to_epoch,
+)
+from citywatch.store.base import (
+    ApiToken,
+    AuditEntry,
+    DeadLetterCount,
+    IncidentActivity,
+    IncidentStatusConflictError,
+    RunInfo,
+    Session,
+    User,
+)
 
 PREFIX = "sqlite:///"
 """Every SQLite URL starts with this; the rest is a path or ``:memory:``."""
@@ -66,6 +83,43 @@ MIGRATIONS: list[str] = [
     CREATE INDEX dead_letters_source ON dead_letters (source);
     CREATE TABLE state (name TEXT PRIMARY KEY, blob BLOB NOT NULL, updated REAL NOT NULL);
     """,
+    # 2: the operations API: incident category column, people's incident lifecycle and
+    # activity, users, API tokens and sessions (SHA-256 digests only), the append-only audit log.
+    """
+    ALTER TABLE incidents ADD COLUMN category TEXT NOT NULL DEFAULT '';
+    UPDATE incidents SET category = coalesce(json_extract(CAST(doc AS TEXT), '$.category'), '');
+    CREATE INDEX incidents_last_seen ON incidents (last_seen);
+    CREATE TABLE incident_lifecycle (
+        incident_id TEXT PRIMARY KEY, status TEXT NOT NULL,
+        history BLOB NOT NULL  -- JSON list of the StatusChanges people made
+    );
+    CREATE TABLE incident_activity (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, incident_id TEXT NOT NULL, kind TEXT NOT NULL,
+        at REAL NOT NULL, by TEXT NOT NULL, text TEXT NOT NULL
+    );
+    CREATE INDEX incident_activity_incident ON incident_activity (incident_id, seq);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY, roles TEXT NOT NULL, password_hash TEXT NOT NULL,
+        created REAL NOT NULL, disabled INTEGER NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, user TEXT NOT NULL, label TEXT NOT NULL,
+        roles TEXT NOT NULL, created REAL NOT NULL, expires REAL, revoked REAL
+    );
+    CREATE TABLE sessions (
+        digest TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL,
+        created REAL NOT NULL, expires REAL NOT NULL
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
+        role TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, request_id TEXT NOT NULL,
+        outcome TEXT NOT NULL, status INTEGER NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    """,
 ]
 """Schema steps in order: step ``i`` upgrades version ``i`` to ``i + 1``. Only ever append."""
 
@@ -75,10 +129,19 @@ _UPSERT_DETECTION = """
         severity = excluded.severity, doc = excluded.doc
 """
 _UPSERT_INCIDENT = """
-    INSERT INTO incidents (id, status, severity, last_seen, doc) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT(id) DO UPDATE SET status = excluded.status, severity = excluded.severity,
-        last_seen = excluded.last_seen, doc = excluded.doc
+    INSERT INTO incidents (id, status, severity, last_seen, doc, category) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT(id) DO UPDATE SET
+        status = coalesce(
+            (SELECT l.status FROM incident_lifecycle l WHERE l.incident_id = excluded.id),
+            excluded.status
+        ),
+        severity = excluded.severity, last_seen = excluded.last_seen, doc = excluded.doc,
+        category = excluded.category
 """
+_INCIDENTS = "incidents i LEFT JOIN incident_lifecycle l ON l.incident_id = i.id"
+"""Incidents with the status people gave them, if any (see :meth:`SqliteStore.incident`)."""
+
+_COUNT_INCIDENTS = "SELECT status, count(*) FROM incidents GROUP BY status"
 
 _DEAD_LETTER_FIELDS = ("source", "position", "stage", "format", "code", "reason", "raw", "received")
 
@@ -151,6 +214,8 @@ class SqliteStore:
         self._incident_decoder = msgspec.json.Decoder(type=Incident)
         self._inputs_decoder = msgspec.json.Decoder(type=list[str])
         self._stats_decoder = msgspec.json.Decoder(type=dict[str, int])
+        self._history_decoder = msgspec.json.Decoder(type=list[StatusChange])
+        self._roles_decoder = msgspec.json.Decoder(type=list[str])
 
     def __enter__(self) -> SqliteStore:
         return self
@@ -299,30 +364,124 @@ class SqliteStore:
         return self._detection_decoder.decode(rows[0][0]) if rows else None
 
     def upsert_incidents(self, incidents: Sequence[Incident]) -> None:
-        """Insert incidents, replacing any with the same id (the last of a batch wins)."""
+        """Insert incidents, replacing any with the same id (the last of a batch wins).
+
+        A status that people set through :meth:`change_incident_status` is kept.
+        """
         encode = self._encoder.encode
         rows = [
-            (i.id, i.status.value, i.severity, to_epoch(i.last_seen), encode(i)) for i in incidents
+            (i.id, i.status.value, i.severity, to_epoch(i.last_seen), encode(i), i.category)
+            for i in incidents
         ]
         with self._transaction() as conn:
             conn.executemany(_UPSERT_INCIDENT, rows)
 
     def incidents(
-        self, *, status: IncidentStatus | None = None, limit: int | None = None
+        self,
+        *,
+        status: IncidentStatus | None = None,
+        limit: int | None = None,
+        min_severity: int | None = None,
+        category: str | None = None,
+        since: datetime | None = None,
     ) -> list[Incident]:
-        """Incidents, most severe first, then most recent ``last_seen``."""
-        clauses = [] if status is None else ["status = ?"]
-        params: list[object] = [] if status is None else [status.value]
+        """Incidents, most severe first, then most recent ``last_seen`` (``since`` bounds it)."""
+        clauses: list[str] = []
+        params: list[object] = []
+        for clause, value in (
+            ("i.status = ?", None if status is None else status.value),
+            ("i.severity >= ?", min_severity),
+            ("i.category = ?", category),
+            ("i.last_seen >= ?", None if since is None else to_epoch(since)),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
         params.append(-1 if limit is None else limit)
-        order = "severity DESC, last_seen DESC, id"
-        rows = self._select("doc", "incidents", clauses, order, params)
-        decode = self._incident_decoder.decode
-        return [decode(doc) for (doc,) in rows]
+        order = "i.severity DESC, i.last_seen DESC, i.id"
+        rows = self._select("i.doc, l.status, l.history", _INCIDENTS, clauses, order, params)
+        return [self._incident(*row) for row in rows]
 
     def incident(self, incident_id: str) -> Incident | None:
         """One incident by id, or None."""
-        rows = self._query("SELECT doc FROM incidents WHERE id = ?", (incident_id,))
-        return self._incident_decoder.decode(rows[0][0]) if rows else None
+        rows = self._query(
+            f"SELECT i.doc, l.status, l.history FROM {_INCIDENTS} WHERE i.id = ?",  # noqa: S608
+            (incident_id,),
+        )
+        return self._incident(*rows[0]) if rows else None
+
+    def _incident(self, doc: bytes, status: str | None, history: bytes | None) -> Incident:
+        """The stored incident with the status and history entries people gave it."""
+        found = self._incident_decoder.decode(doc)
+        if status is None or history is None:
+            return found
+        changes = [*found.history, *self._history_decoder.decode(history)]
+        changes.sort(key=lambda change: to_epoch(change.at))
+        return msgspec.structs.replace(found, status=IncidentStatus(status), history=changes)
+
+    def change_incident_status(
+        self, incident_id: str, change: StatusChange, *, expected: IncidentStatus
+    ) -> Incident | None:
+        """Move an incident from ``expected`` to ``change.status`` atomically.
+
+        Raises
+        ------
+        IncidentStatusConflictError
+            The incident's status is not ``expected``; nothing is written.
+        """
+        with self._transaction() as conn:
+            row = conn.execute(
+                f"SELECT i.status, l.history FROM {_INCIDENTS} WHERE i.id = ?",  # noqa: S608
+                (incident_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            current, history = IncidentStatus(row[0]), row[1]
+            if current != expected:
+                raise IncidentStatusConflictError(incident_id, expected, current, url=self.url)
+            changes = [*(self._history_decoder.decode(history) if history else []), change]
+            conn.execute(
+                "INSERT INTO incident_lifecycle VALUES (?, ?, ?) ON CONFLICT(incident_id)"
+                " DO UPDATE SET status = excluded.status, history = excluded.history",
+                (incident_id, change.status.value, self._encoder.encode(changes)),
+            )
+            conn.execute(
+                "UPDATE incidents SET status = ? WHERE id = ?", (change.status.value, incident_id)
+            )
+        return self.incident(incident_id)
+
+    def add_incident_activity(self, activity: IncidentActivity) -> int:
+        """Append a comment or an assignment; returns its ``seq``."""
+        row = (activity.incident_id, activity.kind, to_epoch(activity.at), activity.by)
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO incident_activity (incident_id, kind, at, by, text)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (*row, activity.text),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def incident_activity(
+        self, incident_id: str, *, kind: str | None = None
+    ) -> list[IncidentActivity]:
+        """An incident's comments and assignments in order of arrival."""
+        clauses = ["incident_id = ?"] + ([] if kind is None else ["kind = ?"])
+        params: list[object] = [incident_id] + ([] if kind is None else [kind]) + [-1]
+        columns = "seq, incident_id, kind, at, by, text"
+        rows = self._select(columns, "incident_activity", clauses, "seq", params)
+        return [
+            IncidentActivity(seq=seq, incident_id=inc, kind=k, at=from_epoch(at), by=by, text=text)
+            for seq, inc, k, at, by, text in rows
+        ]
+
+    def detection_counts(self) -> dict[str, int]:
+        """How many detections each detector has in the store."""
+        rows = self._query("SELECT detector, count(*) FROM detections GROUP BY detector")
+        return {detector: n for detector, n in rows}
+
+    def incident_counts(self) -> dict[str, int]:
+        """How many incidents are in each status."""
+        return {status: n for status, n in self._query(_COUNT_INCIDENTS)}
 
     def add_dead_letters(self, run_id: str, letters: Sequence[DeadLetter]) -> None:
         """Append dead letters in the order given; nothing is deduplicated."""
@@ -369,3 +528,158 @@ class SqliteStore:
         """The last checkpoint saved under ``name``, or None."""
         rows = self._query("SELECT blob FROM state WHERE name = ?", (name,))
         return bytes(rows[0][0]) if rows else None
+
+    # -- users, tokens, sessions -------------------------------------------------------------
+
+    def add_user(self, user: User) -> None:
+        """Add a user; a name already taken raises :class:`StoreError`."""
+        row = (user.name, self._json(user.roles), user.password_hash, to_epoch(user.created))
+        with self._transaction() as conn:
+            conn.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)", (*row, int(user.disabled)))
+
+    def user(self, name: str) -> User | None:
+        """One user by name, or None."""
+        users = self._users("WHERE name = ?", (name,))
+        return users[0] if users else None
+
+    def users(self) -> list[User]:
+        """Every user, by name."""
+        return self._users("", ())
+
+    def _users(self, where: str, params: tuple[object, ...]) -> list[User]:
+        rows = self._query(
+            f"SELECT name, roles, password_hash, created, disabled FROM users {where}"  # noqa: S608
+            " ORDER BY name",
+            params,
+        )
+        return [
+            User(
+                name=name,
+                roles=self._roles_decoder.decode(roles),
+                password_hash=password_hash,
+                created=from_epoch(created),
+                disabled=bool(disabled),
+            )
+            for name, roles, password_hash, created, disabled in rows
+        ]
+
+    def add_token(self, token: ApiToken) -> None:
+        """Record a new API token (its digest only)."""
+        row = (token.id, token.digest, token.user, token.label, self._json(token.roles))
+        times = (to_epoch(token.created), _epoch(token.expires), _epoch(token.revoked))
+        with self._transaction() as conn:
+            conn.execute("INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row, *times))
+
+    def token(self, digest: str) -> ApiToken | None:
+        """The token whose secret has this SHA-256 hex digest, or None."""
+        tokens = self._tokens("WHERE digest = ?", (digest,))
+        return tokens[0] if tokens else None
+
+    def tokens(self, *, user: str | None = None) -> list[ApiToken]:
+        """Tokens by creation time, optionally of one user."""
+        return self._tokens("", ()) if user is None else self._tokens("WHERE user = ?", (user,))
+
+    def _tokens(self, where: str, params: tuple[object, ...]) -> list[ApiToken]:
+        rows = self._query(
+            "SELECT id, digest, user, label, roles, created, expires, revoked"  # noqa: S608
+            f" FROM api_tokens {where} ORDER BY created, id",
+            params,
+        )
+        return [
+            ApiToken(
+                id=token_id,
+                digest=digest,
+                user=user,
+                label=label,
+                roles=self._roles_decoder.decode(roles),
+                created=from_epoch(created),
+                expires=None if expires is None else from_epoch(expires),
+                revoked=None if revoked is None else from_epoch(revoked),
+            )
+            for token_id, digest, user, label, roles, created, expires, revoked in rows
+        ]
+
+    def revoke_token(self, token_id: str, at: datetime) -> bool:
+        """Revoke a token; False if there is no such token or it was already revoked."""
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE api_tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
+                (to_epoch(at), token_id),
+            )
+            return cursor.rowcount > 0
+
+    def add_session(self, session: Session) -> None:
+        """Record a new dashboard session (the digest of its cookie only)."""
+        row = (session.digest, session.user, session.csrf)
+        times = (to_epoch(session.created), to_epoch(session.expires))
+        with self._transaction() as conn:
+            conn.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", (*row, *times))
+
+    def session(self, digest: str) -> Session | None:
+        """The session whose cookie has this SHA-256 hex digest, or None."""
+        rows = self._query(
+            "SELECT digest, user, csrf, created, expires FROM sessions WHERE digest = ?", (digest,)
+        )
+        return (
+            Session(
+                digest=rows[0][0],
+                user=rows[0][1],
+                csrf=rows[0][2],
+                created=from_epoch(rows[0][3]),
+                expires=from_epoch(rows[0][4]),
+            )
+            if rows
+            else None
+        )
+
+    def delete_session(self, digest: str) -> None:
+        """End a session (idempotent)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE digest = ?", (digest,))
+
+    def delete_expired_sessions(self, now: datetime) -> int:
+        """Remove sessions that expired before ``now``; returns how many."""
+        with self._transaction() as conn:
+            cursor = conn.execute("DELETE FROM sessions WHERE expires < ?", (to_epoch(now),))
+            return cursor.rowcount
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def append_audit(self, entry: AuditEntry) -> int:
+        """Append an entry to the audit log; triggers refuse any UPDATE or DELETE of it."""
+        row = (to_epoch(entry.at), entry.actor, entry.role, entry.action, entry.target)
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO audit (at, actor, role, action, target, request_id, outcome, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, entry.request_id, entry.outcome, entry.status),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def audit(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+        """Audit entries newest first; ``before`` pages back from a ``seq`` (exclusive)."""
+        clauses = [] if before is None else ["seq < ?"]
+        params: list[object] = [] if before is None else [before]
+        columns = "seq, at, actor, role, action, target, request_id, outcome, status"
+        rows = self._select(columns, "audit", clauses, "seq DESC", [*params, limit])
+        return [
+            AuditEntry(
+                seq=seq,
+                at=from_epoch(at),
+                actor=actor,
+                role=role,
+                action=action,
+                target=target,
+                request_id=request_id,
+                outcome=outcome,
+                status=status,
+            )
+            for seq, at, actor, role, action, target, request_id, outcome, status in rows
+        ]
+
+    def _json(self, value: list[str]) -> str:
+        return self._encoder.encode(value).decode()
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return None if value is None else to_epoch(value)

@@ -1,0 +1,33 @@
+"""What every route reaches through ``request.app.state``: the store, settings and services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import HTTPConnection
+
+from citywatch.api.config import ApiConfig
+from citywatch.api.ratelimit import TokenBuckets
+from citywatch.api.sse import Broadcaster
+from citywatch.config import Settings
+from citywatch.live import LivePipeline
+from citywatch.store import Store
+
+
+@dataclass
+class ApiContext:
+    """The services behind one app; built by :func:`citywatch.api.create_app`."""
+
+    settings: Settings
+    store: Store
+    config: ApiConfig
+    pipeline: LivePipeline | None
+    broadcaster: Broadcaster
+    buckets: TokenBuckets = field(default_factory=TokenBuckets)
+
+
+def context(conn: HTTPConnection) -> ApiContext:
+    """The :class:`ApiContext` of the app serving ``conn``."""
+    ctx = conn.app.state.citywatch
+    assert isinstance(ctx, ApiContext)
+    return ctx

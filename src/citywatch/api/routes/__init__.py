@@ -1,0 +1,30 @@
+"""The API's routes, one module per resource; each adds its routes with ``add_routes``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter
+
+from citywatch.api.routes.access import add_routes as _access
+from citywatch.api.routes.admin import add_routes as _admin
+from citywatch.api.routes.detections import add_routes as _detections
+from citywatch.api.routes.docs import add_routes as _docs
+from citywatch.api.routes.incidents import add_routes as _incidents
+from citywatch.api.routes.ingest import add_routes as _ingest
+from citywatch.api.routes.operations import add_routes as _operations
+from citywatch.api.routes.stream import add_routes as _stream
+
+ROUTE_MODULES: tuple[Callable[[APIRouter], None], ...] = (
+    _docs,
+    _access,
+    _admin,
+    _detections,
+    _incidents,
+    _operations,
+    _ingest,
+    _stream,
+)
+"""Every route module's ``add_routes``, in the order the OpenAPI document lists them."""
+
+__all__ = ["ROUTE_MODULES"]

@@ -1,0 +1,122 @@
+"""How the platform itself is doing: dead letters, counts, runs, plug-ins, health."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Query, Request
+
+from citywatch.api.auth import Principal
+from citywatch.api.context import context
+from citywatch.api.rbac import ADMIN, ANALYST, READERS, allow, public
+from citywatch.api.schemas import (
+    DeadLetterCountOut,
+    DeadLetterOut,
+    Health,
+    PluginOut,
+    RunOut,
+    Stats,
+)
+from citywatch.model import DeadLetter, from_epoch
+from citywatch.plugins import describe
+
+RAW_SHOWN = 4096
+"""Bytes of a dead letter's raw record shown by the API."""
+
+
+def _letter(letter: DeadLetter) -> DeadLetterOut:
+    return DeadLetterOut(
+        source=letter.source,
+        position=letter.position,
+        stage=letter.stage,
+        format=letter.format,
+        code=letter.code,
+        reason=letter.reason,
+        received=from_epoch(letter.received),
+        raw=letter.raw[:RAW_SHOWN].decode("utf-8", "replace"),
+        raw_bytes=len(letter.raw),
+    )
+
+
+def add_routes(api: APIRouter) -> None:
+    """Add the operations routes to ``api``."""
+
+    @api.get(
+        "/api/v1/dead-letters",
+        name="dead_letters.list",
+        tags=["operations"],
+        response_model=list[DeadLetterOut],
+    )
+    def list_dead_letters(
+        request: Request,
+        who: Annotated[Principal, allow(ADMIN, ANALYST)],
+        source: Annotated[str | None, Query(min_length=1, max_length=500)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[DeadLetterOut]:
+        """Dead letters in arrival order, with their raw records (which may hold personal data)."""
+        letters = context(request).store.dead_letters(source=source, limit=limit)
+        return [_letter(x) for x in letters]
+
+    @api.get(
+        "/api/v1/dead-letters/counts",
+        name="dead_letters.counts",
+        tags=["operations"],
+        response_model=list[DeadLetterCountOut],
+    )
+    def dead_letter_counts(
+        request: Request, who: Annotated[Principal, allow(*READERS)]
+    ) -> list[DeadLetterCountOut]:
+        """How many dead letters per source, stage and reason, largest first."""
+        counts = context(request).store.dead_letter_counts()
+        return [DeadLetterCountOut.model_validate(msgspec.to_builtins(c)) for c in counts]
+
+    @api.get("/api/v1/stats", name="stats", tags=["operations"], response_model=Stats)
+    def stats(request: Request, who: Annotated[Principal, allow(*READERS)]) -> Stats:
+        """Counts for the overview: detections per silo and detector, incidents, dead letters."""
+        ctx = context(request)
+        by_detector = ctx.store.detection_counts()
+        by_silo: Counter[str] = Counter()
+        for detector, n in by_detector.items():
+            by_silo[detector.split(".", 1)[0]] += n
+        by_source: Counter[str] = Counter()
+        for count in ctx.store.dead_letter_counts():
+            by_source[count.source] += count.count
+        latest = ctx.store.runs(limit=1)
+        return Stats(
+            detections_by_silo=dict(by_silo),
+            detections_by_detector=by_detector,
+            incidents_by_status=ctx.store.incident_counts(),
+            dead_letters=sum(by_source.values()),
+            dead_letters_by_source=dict(by_source),
+            latest_run=RunOut.of(latest[0]) if latest else None,
+            live_clients=ctx.broadcaster.clients,
+        )
+
+    @api.get("/api/v1/runs", name="runs.list", tags=["operations"], response_model=list[RunOut])
+    def list_runs(
+        request: Request,
+        who: Annotated[Principal, allow(*READERS)],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    ) -> list[RunOut]:
+        """Pipeline runs, most recent first, with their counters."""
+        return [RunOut.of(r) for r in context(request).store.runs(limit=limit)]
+
+    @api.get(
+        "/api/v1/plugins", name="plugins.list", tags=["operations"], response_model=list[PluginOut]
+    )
+    def list_plugins(who: Annotated[Principal, allow(*READERS)]) -> list[PluginOut]:
+        """Every adapter, detector and action with its config schema."""
+        return [PluginOut.model_validate(msgspec.to_builtins(info)) for info in describe()]
+
+    @api.get(
+        "/api/health",
+        name="health",
+        tags=["operations"],
+        response_model=Health,
+        dependencies=[public()],
+    )
+    def health() -> Health:
+        """Whether the server answers (for load balancers); public."""
+        return Health(status="ok")

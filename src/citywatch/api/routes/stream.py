@@ -1,0 +1,57 @@
+"""Live updates: detections, incidents and dead letters as Server-Sent Events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from citywatch.api.auth import Principal
+from citywatch.api.context import context
+from citywatch.api.rbac import READERS, allow
+from citywatch.api.sse import stream
+
+Kind = Literal["detection", "incident", "dead_letter"]
+
+
+def add_routes(api: APIRouter) -> None:
+    """Add the stream route to ``api``."""
+
+    @api.get(
+        "/api/v1/stream",
+        name="stream",
+        tags=["live"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    )
+    async def live(
+        request: Request,
+        who: Annotated[Principal, allow(*READERS)],
+        kind: Annotated[list[Kind] | None, Query(description="only these kinds")] = None,
+        max_events: Annotated[
+            int | None, Query(ge=0, le=100_000, description="close after this many updates")
+        ] = None,
+    ) -> StreamingResponse:
+        """Server-Sent Events: ``event:`` is the kind, ``data:`` ``{"id", "data"}`` as JSON.
+
+        A ``resync`` event says updates were lost (a slow client): re-read the lists.
+        """
+        ctx = context(request)
+        client = ctx.broadcaster.connect(frozenset(kind or ()))
+
+        async def events() -> AsyncIterator[bytes]:
+            sent = 0
+            try:
+                async for chunk in stream(client, ctx.config.sse_heartbeat_s):
+                    yield chunk
+                    sent += chunk.startswith(b"id: ")
+                    if max_events is not None and sent >= max_events:
+                        return
+            finally:
+                ctx.broadcaster.disconnect(client)
+
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+        )

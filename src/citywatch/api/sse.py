@@ -1,0 +1,113 @@
+"""Live updates to browsers and tools as Server-Sent Events.
+
+The pipeline calls :meth:`Broadcaster.publish` from its ingesting thread;
+each connected client has a bounded queue on its event loop. A client that
+falls behind loses updates rather than slowing ingestion, and is told so
+with a ``resync`` event (re-read the lists) once it catches up.
+
+>>> frame(7, "incident", {"id": "inc-1"})
+b'id: 7\\nevent: incident\\ndata: {"id":"inc-1"}\\n\\n'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import msgspec
+
+_encode = msgspec.json.Encoder().encode
+
+
+class Update(Protocol):
+    """What the live pipeline publishes (``citywatch.live.LiveUpdate``)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+def frame(seq: int, event: str, data: object) -> bytes:
+    """One SSE frame; JSON has no raw newlines, so one ``data:`` line suffices."""
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, event.encode(), _encode(data))
+
+
+class Client:
+    """One stream's queue, fed from any thread through its event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, size: int, kinds: frozenset[str]) -> None:
+        self.loop = loop
+        self.kinds = kinds
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=size)
+        self.lost = 0
+
+    def put(self, item: bytes) -> None:
+        """Queue a frame (on the client's loop); count it as lost when the queue is full."""
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.lost += 1
+
+
+class Broadcaster:
+    """Fans live updates out to every connected stream client."""
+
+    def __init__(self, queue_size: int = 1000) -> None:
+        self.queue_size = queue_size
+        self._clients: set[Client] = set()
+        self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+
+    def connect(self, kinds: frozenset[str] = frozenset()) -> Client:
+        """Register a client on the running loop; ``kinds`` filters (empty: every kind)."""
+        client = Client(asyncio.get_running_loop(), self.queue_size, kinds)
+        with self._lock:
+            self._clients.add(client)
+        return client
+
+    def disconnect(self, client: Client) -> None:
+        """Stop sending to ``client`` (idempotent)."""
+        with self._lock:
+            self._clients.discard(client)
+
+    @property
+    def clients(self) -> int:
+        """How many streams are connected."""
+        return len(self._clients)
+
+    def publish(self, update: Update) -> None:
+        """Send ``update`` to every client that wants its kind; safe from any thread."""
+        with self._lock:
+            targets = [c for c in self._clients if not c.kinds or update.kind in c.kinds]
+            seq = next(self._seq)
+        if not targets:
+            return
+        payload = frame(seq, update.kind, {"id": update.id, "data": update.data})
+        for client in targets:
+            try:
+                client.loop.call_soon_threadsafe(client.put, payload)
+            except RuntimeError:  # its loop is closed: the client is gone
+                self.disconnect(client)
+
+
+async def stream(client: Client, heartbeat_s: float) -> AsyncIterator[bytes]:
+    """The frames for one client: updates, ``resync`` after losses, and keep-alive comments."""
+    yield b"retry: 3000\n: connected\n\n"
+    while True:
+        try:
+            item = await asyncio.wait_for(client.queue.get(), timeout=heartbeat_s)
+        except TimeoutError:
+            yield b": keep-alive\n\n"
+            continue
+        if client.lost:
+            lost, client.lost = client.lost, 0
+            yield frame(0, "resync", {"lost": lost})
+        yield item
