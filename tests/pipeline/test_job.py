@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from citywatch.app import analyse, build_job
+from citywatch.correlate import EntityTimeCorrelator
+from citywatch.detect.portal import LoginAbuse
+from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.bus import DEAD_LETTERS, LocalBus
 from citywatch.config import load_settings
 from citywatch.errors import InputError
-from citywatch.pipeline import InputSpec
+from citywatch.model import Event
+from citywatch.pipeline import InputSpec, Job
+from citywatch.plugins import build_adapters
 from citywatch.store import open_store
 
 LINE = '{ip} - - [14/Mar/2026:08:{m:02d}:{s:02d} +0100] "{req} HTTP/1.1" {st} 10 "-" "ua"\n'
@@ -122,5 +128,48 @@ def test_checkpoint_resume_gives_the_same_incident(settings, tmp_path: Path) -> 
         whole = build_job(settings, LocalBus())
         whole.run([InputSpec.parse(f"access-log:{first}"), InputSpec.parse(f"access-log:{second}")])
         assert [i.id for i in whole.correlator.incidents()] == [incident.id]
+    finally:
+        store.close()
+
+
+class _Learner(LoginAbuse):
+    """login-abuse plus a learned counter, to test that learned models are checkpointed."""
+
+    name: ClassVar[str] = "learner"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+
+    def learn(self, event: Event) -> None:
+        self.seen += 1
+
+    def snapshot_model(self) -> bytes | None:
+        return str(self.seen).encode()
+
+    def restore_model(self, blob: bytes) -> None:
+        self.seen = int(blob)
+
+
+def test_learned_models_survive_a_restart(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    learn = _log(tmp_path / "learn.log", [(1, s, "10.0.0.1", "GET /", 200) for s in range(7)])
+
+    def job() -> Job:
+        return Job(
+            adapters=build_adapters(),
+            enricher=Enricher(Pseudonymiser(b"k" * 32)),
+            detectors=[_Learner()],
+            correlator=EntityTimeCorrelator(),
+            bus=LocalBus(),
+        )
+
+    store = open_store(settings.store)
+    try:
+        first = job()
+        first.run([InputSpec.parse(f"access-log:{learn}", learn=True)])
+        first.save(store)
+        second = job()
+        assert second.restore(store)
+        assert second.runners[0].detector.seen == 7  # type: ignore[attr-defined]
     finally:
         store.close()

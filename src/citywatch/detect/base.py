@@ -89,6 +89,14 @@ class Detector(ABC, Generic[S]):
     def learn(self, event: Event) -> None:
         """Learn normal behaviour from a trusted record (``--learn``); by default nothing."""
 
+    def snapshot_model(self) -> bytes | None:
+        """What the detector learned across keys, for a checkpoint; None when it learns nothing."""
+        return None
+
+    def restore_model(self, blob: bytes) -> None:
+        """Take back what :meth:`snapshot_model` saved."""
+        del blob
+
     @abstractmethod
     def expire(self, key: str, state: S, watermark: float, out: list[Detection]) -> bool:
         """Close what the watermark has passed; True when the state can be dropped."""

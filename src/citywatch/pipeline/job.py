@@ -242,6 +242,8 @@ class Job:
         """Checkpoint detector and correlator state into the store."""
         for runner in self.runners:
             store.save_state(f"detector/{runner.name}", runner.snapshot())
+            if (model := runner.detector.snapshot_model()) is not None:
+                store.save_state(f"model/{runner.name}", model)
         store.save_state("correlator", self.correlator.snapshot())
         store.save_state("watermark", msgspec.msgpack.encode(self.watermark))
 
@@ -254,6 +256,8 @@ class Job:
         for runner in self.runners:
             if (state := store.load_state(f"detector/{runner.name}")) is not None:
                 runner.restore(state)
+            if (model := store.load_state(f"model/{runner.name}")) is not None:
+                runner.detector.restore_model(model)
         if (state := store.load_state("correlator")) is not None:
             self.correlator.restore(state)
         return True
