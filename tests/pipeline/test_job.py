@@ -6,11 +6,11 @@ from typing import ClassVar
 import pytest
 
 from citywatch.app import analyse, build_job
+from citywatch.bus import DEAD_LETTERS, LocalBus
+from citywatch.config import load_settings
 from citywatch.correlate import EntityTimeCorrelator
 from citywatch.detect.portal import LoginAbuse
 from citywatch.enrich import Enricher, Pseudonymiser
-from citywatch.bus import DEAD_LETTERS, LocalBus
-from citywatch.config import load_settings
 from citywatch.errors import InputError
 from citywatch.model import Event
 from citywatch.pipeline import InputSpec, Job
