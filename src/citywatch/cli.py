@@ -104,12 +104,14 @@ def analyse_cmd(
 def demo_cmd(
     seed: Annotated[int, typer.Option(help="seed of the synthetic city")] = 1,
     no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="exit after the summary (no dashboard server)")
+        bool, typer.Option("--no-serve", help="exit after the summary (no API server)")
     ] = False,
+    host: Annotated[str, typer.Option(help="address the API listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port the API listens on")] = 8000,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Simulate the city, run every detector into the store, and show the incidents."""
+    """Simulate the city, run every detector into the store, show the incidents, then serve them."""
     settings = load_settings(config, data_dir=data_dir)
     city = settings.data_dir / "city" / f"seed-{seed}"
     with console.status(f"simulating the city (seed {seed})…"):
@@ -120,9 +122,9 @@ def demo_cmd(
     _print_summary(analysis)
     console.print(f"store: [bold]{settings.store}[/]")
     if not no_serve:
-        console.print(
-            "[dim]The dashboard is not part of this build yet; the results are in the store.[/]"
-        )
+        from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only to serve
+
+        serve(settings, host=host, port=port, announce=_announce)
 
 
 @app.command("serve")
@@ -146,8 +148,12 @@ def serve_cmd(
         port=port,
         tls_cert=tls_cert,
         tls_key=tls_key,
-        announce=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True),
+        announce=_announce,
     )
+
+
+def _announce(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("plugins")
