@@ -2,11 +2,17 @@
 
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal import LoginAbuse
+from citywatch.detect.portal.behaviour import PortalBehaviour
+from citywatch.detect.portal.profile import PortalProfile
 from citywatch.detect.portal.sigma import SigmaRules
+from citywatch.detect.portal.signatures import WebAttackSignatures
 from citywatch.detect.runner import DetectorRunner, ErrorHandler
 
 DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     LoginAbuse.name: LoginAbuse,
+    WebAttackSignatures.name: WebAttackSignatures,
+    PortalProfile.name: PortalProfile,
+    PortalBehaviour.name: PortalBehaviour,
     SigmaRules.name: SigmaRules,
 }
 """The built-in detectors by name (entry points add more)."""

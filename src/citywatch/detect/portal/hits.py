@@ -75,6 +75,7 @@ class HitDetector(Detector[ClientHits]):
 
     state_type: ClassVar[type[msgspec.Struct]] = ClientHits
     category: ClassVar[str] = "cyber"
+    _hits: list[Hit] = []  # noqa: RUF012 - per instance once set; hits between keys() and update()
 
     @abstractmethod
     def inspect(self, event: Event) -> list[Hit]:
@@ -86,21 +87,27 @@ class HitDetector(Detector[ClientHits]):
         return float(getattr(self.config, "gap_s", 900.0))
 
     def keys(self, event: Event) -> tuple[str, ...]:
+        # Inspect here, so a clean request touches no state: most requests are clean,
+        # and a state per clean client would be created, swept and dropped for nothing.
+        # The runner calls update() for this same event right after, with the hits.
+        hits = self.inspect(event)
+        if not hits:
+            return ()
+        self._hits = hits
         return (event.source_pseudonym or "unknown-client",)
 
     def new_state(self, key: str) -> ClientHits:
         return ClientHits()
 
     def update(self, key: str, state: ClientHits, event: Event, out: list[Detection]) -> None:
+        """Fold the hits :meth:`keys` found in this request into the client's episodes."""
         ts = event.timestamp
         if state.open:  # close what went idle before this request
             for cls, open_ in list(state.open.items()):
                 if ts - open_.episode.last > self.gap_s:
                     out.append(self._emit(key, state, open_))
                     del state.open[cls]
-        hits = self.inspect(event)
-        if not hits:
-            return
+        hits, self._hits = self._hits, []
         if event.source_ip is not None:
             state.address = event.source_ip
         for cls in dict.fromkeys(h.attack_class for h in hits):  # first-seen order, deterministic

@@ -1,0 +1,487 @@
+"""Abuse of the portal that no single request shows: scanning, floods, enumeration, spraying.
+
+Keyed over event-time windows: per client (``src:<pseudonym>``), per session
+cookie (``sid:<hash>``) and per account (``acct:<pseudonym>``) where a
+request names them, and one key for the whole portal. Rules:
+
+- scanning (T1595.003): a burst of 403/404s on many distinct paths, most of
+  what the client asked in the window;
+- request flood (T1499.002): one client's rate per minute far above its own
+  recent peak and above a floor, from one or two programs; and portal-wide
+  (T1498), the rate far above the learned rate of that hour of the day or
+  the rolling peak, so a normal daily peak never fires;
+- enumeration of citizen records (IDOR, T1190): many distinct ids under
+  ``/tax/returns/``, ``/documents/``... mostly one step after the other,
+  mostly denied, or many per session;
+- password spraying (T1110.003): few attempts on each of many accounts
+  that never succeed, with few passwords, low and slow over hours; with a
+  different password per account it is slow credential stuffing
+  (T1110.004). Kept apart from :mod:`.logins` (which sees fast attacks in
+  its ten minutes): a client whose failures were ever fast enough for that
+  detector within the window is left to it;
+- mass business actions: many address changes, tax filings or complaints
+  in an hour from one session or account, or from one client when they are
+  several per session, all from one program (one user agent acting for many
+  accounts), or simply too many.
+
+Session and account keys report only what rotates addresses (used from two
+clients or more): otherwise the client key has it already. One growing
+detection per key and rule (merge per episode); evidence is capped for floods.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import ClassVar, Final
+
+import msgspec
+from pydantic import BaseModel
+
+from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.portal.behaviour_baseline import HourlyBaseline
+from citywatch.detect.portal.behaviour_config import BehaviourConfig
+from citywatch.detect.portal.behaviour_emit import RULES, describe
+from citywatch.detect.portal.behaviour_request import Facts, RequestFacts
+from citywatch.detect.portal.behaviour_state import (
+    Actions,
+    BehaviourState,
+    Logins,
+    Objects,
+    Rate,
+    RuleEpisode,
+    Scan,
+)
+from citywatch.detect.portal.behaviour_windows import (
+    FAILED,
+    SUCCEEDED,
+    UNKNOWN,
+    add_action,
+    add_login,
+    add_miss,
+    add_object,
+)
+from citywatch.model import Detection, Event, HttpRequest
+
+PORTAL: Final = "portal"
+SCAN, FLOOD, PORTAL_FLOOD = "scan", "flood", "portal-flood"
+IDOR, SPRAY, SLOW_STUFFING, MASS = "enumeration", "spraying", "slow-stuffing", "mass-action"
+_DENIED: Final = frozenset({401, 403, 404})
+_EVIDENCE_CAP: Final = 2000
+_OUTCOMES: Final = {"success": SUCCEEDED, "failure": FAILED}
+_RATE_IDLE_S: Final = 180.0
+"""A client's rate (and its baseline) may be forgotten after this long without a request.
+
+The portal's own rate is kept for two half-lives of its baseline (two days by default).
+"""
+
+
+class PortalBehaviour(Detector[BehaviourState]):
+    """Scanning, floods, record enumeration, password spraying and mass actions on the portal."""
+
+    name: ClassVar[str] = "portal-behaviour"
+    description: ClassVar[str] = (
+        "portal scanning, request floods, record enumeration, password spraying, mass actions"
+    )
+    config_model: ClassVar[type[BaseModel]] = BehaviourConfig
+    state_type: ClassVar[type[msgspec.Struct]] = BehaviourState
+
+    def __init__(self, config: BaseModel | None = None) -> None:
+        super().__init__(config)
+        assert isinstance(self.config, BehaviourConfig)
+        self.cfg: BehaviourConfig = self.config
+        self.baseline = HourlyBaseline()
+        self._facts = RequestFacts(self.cfg)
+
+    def keys(self, event: Event) -> tuple[str, ...]:
+        request = event.payload
+        if request.__class__ is not HttpRequest:
+            return ()
+        assert isinstance(request, HttpRequest)
+        info = self._facts.of(event, request)
+        src = event.source_pseudonym
+        if info.object is None and info.action is None:
+            return (PORTAL,) if src is None else (PORTAL, "src:" + src)
+        keys = [PORTAL] if src is None else [PORTAL, "src:" + src]
+        if info.session:
+            keys.append("sid:" + info.session)
+        if event.user_id is not None:
+            keys.append("acct:" + event.user_id)
+        return tuple(keys)
+
+    def new_state(self, key: str) -> BehaviourState:
+        return BehaviourState()
+
+    # learning -----------------------------------------------------------------
+
+    def learn(self, event: Event) -> None:
+        """Learn the portal's requests per minute by hour of the day."""
+        if event.payload.__class__ is HttpRequest:
+            self.baseline.learn(event.timestamp)
+
+    def snapshot_model(self) -> bytes:
+        """The learned rates as MessagePack (save it beside the detector's checkpoint)."""
+        return self.baseline.snapshot()
+
+    def restore_model(self, blob: bytes) -> None:
+        """Replace the learned rates with those of :meth:`snapshot_model`."""
+        self.baseline.restore(blob)
+
+    # scoring ------------------------------------------------------------------
+
+    def update(self, key: str, state: BehaviourState, event: Event, out: list[Detection]) -> None:
+        ts = event.timestamp
+        if state.open:
+            self._close_idle(key, state, ts, out)
+        if key == PORTAL:
+            self._portal(state, event, ts, out)
+            return
+        request = event.payload
+        assert isinstance(request, HttpRequest)
+        info = self._facts.of(event, request)
+        client = key.startswith("src:")
+        if not client:
+            src = event.source_pseudonym
+            if src is not None and src not in state.sources and len(state.sources) < 4:
+                state.sources.append(src)
+        else:
+            self._rate(key, state, event, request, ts, out)
+            if info.miss or state.scan is not None:
+                self._scan(key, state, event, info, ts, out)
+            if event.action == "login":
+                self._login(key, state, event, info, ts, out)
+        rotating = client or len(state.sources) >= 2
+        if info.object is not None:
+            self._enumeration(key, state, event, info, ts, rotating, out)
+        if info.action is not None:
+            self._mass(key, state, event, info, ts, rotating, out)
+
+    def _rate(
+        self,
+        key: str,
+        state: BehaviourState,
+        event: Event,
+        request: HttpRequest,
+        ts: float,
+        out: list[Detection],
+    ) -> None:
+        cfg = self.cfg
+        rate = state.rate
+        if rate is None:
+            rate = state.rate = Rate()
+        flooding = FLOOD in state.open
+        per_minute = rate.add(ts, cfg.flood_half_life_s, flooding)
+        if flooding:
+            self._more(key, state, FLOOD, event.id, ts, out)
+            return
+        floor = cfg.flood_client_rate
+        if per_minute < floor * 0.5:
+            return
+        agents = rate.agents
+        if len(agents) <= cfg.flood_agents:
+            agent = zlib.crc32((request.user_agent or "").encode())
+            if agent not in agents:
+                agents.append(agent)
+        if (
+            per_minute >= floor
+            and per_minute >= cfg.flood_factor * rate.peak
+            and (len(agents) <= cfg.flood_agents or per_minute >= cfg.flood_hard_rate)
+        ):
+            self._fire(key, state, FLOOD, event, ts, [event.id], int(per_minute), out)
+
+    def _portal(self, state: BehaviourState, event: Event, ts: float, out: list[Detection]) -> None:
+        cfg = self.cfg
+        rate = state.rate
+        if rate is None:
+            rate = state.rate = Rate()
+        flooding = PORTAL_FLOOD in state.open
+        per_minute = rate.add(ts, cfg.portal_half_life_s, flooding)
+        if flooding:
+            _heavy_hitter(state.top, event.source_pseudonym or "?")
+            self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
+            return
+        if per_minute < cfg.portal_rate:
+            return
+        learned = self.baseline.peak(ts)
+        if learned is None and rate.history * 60 < cfg.warmup_s:
+            return
+        baseline = max(rate.peak, learned or 0.0)
+        if per_minute >= cfg.portal_factor * baseline:
+            state.top = {}
+            self._fire(PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out)
+
+    def _scan(
+        self,
+        key: str,
+        state: BehaviourState,
+        event: Event,
+        info: Facts,
+        ts: float,
+        out: list[Detection],
+    ) -> None:
+        cfg = self.cfg
+        scan = state.scan
+        if scan is None:
+            scan = state.scan = Scan()
+        scan.count(ts, cfg.scan_window_s)
+        if not info.miss:
+            return
+        add_miss(scan, ts, info.path, event.id, cfg.scan_window_s, cfg.window_cap)
+        if SCAN in state.open:
+            self._more(key, state, SCAN, event.id, ts, out)
+        elif len(scan.paths) >= cfg.scan_paths:
+            misses = len(scan.misses)
+            if misses >= cfg.scan_share * scan.requests(ts, cfg.scan_window_s):
+                q = scan.misses
+                self._fire(key, state, SCAN, event, ts, q.ids(), misses, out, q.oldest())
+
+    def _enumeration(
+        self,
+        key: str,
+        state: BehaviourState,
+        event: Event,
+        info: Facts,
+        ts: float,
+        rotating: bool,
+        out: list[Detection],
+    ) -> None:
+        cfg = self.cfg
+        objects = state.objects
+        if objects is None:
+            objects = state.objects = Objects()
+        assert info.object is not None
+        denied = info.status in _DENIED
+        window, cap = cfg.idor_window_s, cfg.window_cap
+        add_object(objects, ts, info.object, denied, info.identity, event.id, window, cap)
+        if IDOR in state.open:
+            self._more(key, state, IDOR, event.id, ts, out)
+            return
+        ids = len(objects.ids)
+        if not rotating or ids < cfg.idor_ids:
+            return
+        n = len(objects.q)
+        if (
+            objects.steps >= cfg.idor_sequential * (n - 1)
+            or objects.denied >= cfg.idor_denied * n
+            or ids >= cfg.idor_per_identity * len(objects.identities)
+        ):
+            q = objects.q
+            self._fire(key, state, IDOR, event, ts, q.ids(), n, out, q.oldest())
+
+    def _login(
+        self,
+        key: str,
+        state: BehaviourState,
+        event: Event,
+        info: Facts,
+        ts: float,
+        out: list[Detection],
+    ) -> None:
+        cfg = self.cfg
+        outcome = _OUTCOMES.get(event.outcome or "", UNKNOWN)
+        logins = state.logins
+        if logins is None:
+            if outcome == SUCCEEDED:  # most logins: nothing to spray here, keep no window
+                return
+            logins = state.logins = Logins()
+        add_login(
+            logins,
+            ts,
+            event.user_id or "?",
+            outcome,
+            info.password,
+            event.id,
+            cfg.spray_window_s,
+            cfg.stuffing_window_s,
+            cfg.spray_cap,
+        )
+        if logins.short_suspect >= cfg.stuffing_failures:
+            logins.fast_until = ts  # fast enough for login-abuse: its business, not ours
+        for rule in (SPRAY, SLOW_STUFFING):
+            if rule in state.open:
+                self._more(key, state, rule, event.id, ts, out)
+                return
+        if logins.unresolved < cfg.spray_accounts or ts - logins.fast_until < cfg.spray_window_s:
+            return
+        n = len(logins.q)
+        if n > cfg.spray_per_account * len(logins.accounts):
+            return
+        known = logins.known_outcomes >= 0.8 * n
+        if logins.with_password >= 0.8 * n:
+            few = len(logins.passwords) <= cfg.spray_passwords
+            rule = SPRAY if few else SLOW_STUFFING if known else ""
+        else:  # no passwords to compare: the failures must at least be known failures
+            rule = SPRAY if known else ""
+        if rule:
+            q = logins.q
+            self._fire(key, state, rule, event, ts, q.ids(), n, out, q.oldest())
+
+    def _mass(
+        self,
+        key: str,
+        state: BehaviourState,
+        event: Event,
+        info: Facts,
+        ts: float,
+        rotating: bool,
+        out: list[Detection],
+    ) -> None:
+        cfg = self.cfg
+        actions = state.actions
+        if actions is None:
+            actions = state.actions = Actions()
+        kind = info.action
+        assert kind is not None
+        window, cap = cfg.action_window_s, cfg.window_cap
+        add_action(actions, ts, kind, info.identity, info.agent, event.id, window, cap)
+        if MASS in state.open:
+            self._more(key, state, MASS, event.id, ts, out)
+            return
+        count = actions.kinds[kind]
+        if not rotating or count < cfg.action_count:
+            return
+        if (
+            not key.startswith("src:")  # one session or account is one identity
+            or count >= cfg.action_per_identity * actions.identities[kind]
+            or actions.agents[kind] <= cfg.action_agents  # one program, many sessions
+            or count >= cfg.action_hard
+        ):
+            q = actions.q
+            ids = [item[3] for item in q.items[q.head :] if item[1] == kind]
+            self._fire(key, state, MASS, event, ts, ids, count, out, q.oldest())
+
+    # episodes -------------------------------------------------------------------
+
+    def _fire(
+        self,
+        key: str,
+        state: BehaviourState,
+        rule: str,
+        event: Event,
+        ts: float,
+        evidence: list[str],
+        total: int,
+        out: list[Detection],
+        first: float | None = None,
+    ) -> None:
+        episode = Episode(
+            id=detection_id(self.name, rule, key, ts),
+            fired=ts,
+            first=ts if first is None else min(first, ts),
+            last=ts,
+            evidence=evidence[-_EVIDENCE_CAP:],
+        )
+        state.open[rule] = RuleEpisode(episode=episode, total=max(total, len(evidence)))
+        state.due = min(state.due, ts + self.cfg.gap_s)
+        if key.startswith("src:") and event.source_ip is not None:
+            state.address = event.source_ip
+        out.append(self._emit(key, state, rule))
+
+    def _more(
+        self,
+        key: str,
+        state: BehaviourState,
+        rule: str,
+        event_id: str,
+        ts: float,
+        out: list[Detection],
+    ) -> None:
+        open_ = state.open[rule]
+        open_.total += 1
+        episode = open_.episode
+        if len(episode.evidence) < _EVIDENCE_CAP:
+            if episode.add(event_id, ts):
+                out.append(self._emit(key, state, rule))
+        else:
+            episode.last = max(episode.last, ts)
+
+    def _close_idle(
+        self, key: str, state: BehaviourState, now: float, out: list[Detection]
+    ) -> None:
+        for rule, open_ in list(state.open.items()):
+            if now - open_.episode.last > self.cfg.gap_s:
+                out.append(self._emit(key, state, rule))
+                del state.open[rule]
+        if not state.open:
+            state.address = None
+
+    def _emit(self, key: str, state: BehaviourState, rule: str) -> Detection:
+        open_ = state.open[rule]
+        spec = RULES[rule]
+        summary, entity, stats = describe(key, state, rule, self.cfg, open_.stats)
+        open_.stats = stats
+        return self.detection(
+            open_.episode,
+            rule_id=spec.rule_id,
+            rule_name=spec.name,
+            severity=spec.severity + min(15, open_.total // 100),
+            confidence=spec.confidence,
+            category="cyber",
+            summary=summary,
+            entity=entity,
+            tags=[f"attack.{t}" for t in spec.techniques],
+            attributes={
+                "portal": {
+                    "class": spec.attack_class,
+                    "attack_technique": spec.techniques[0],
+                    "location": "client" if key.startswith("src:") else key.partition(":")[0],
+                    "requests": open_.total,
+                    **open_.stats,
+                    "measures": list(spec.measures),
+                }
+            },
+        )
+
+    def _due(self, key: str, state: BehaviourState) -> float:
+        """When the sweep next has work on ``state``: an episode to close, or all of it to drop.
+
+        Windows are also trimmed as events arrive, so the sweep need not trim
+        them earlier: it comes back when the newest entry of every window has
+        aged out (or an episode's gap has passed).
+        """
+        cfg = self.cfg
+        due = -math.inf
+        if state.scan is not None:
+            due = state.scan.misses.newest() + cfg.scan_window_s
+        if state.objects is not None:
+            due = max(due, state.objects.q.newest() + cfg.idor_window_s)
+        if state.logins is not None:
+            due = max(due, state.logins.q.newest() + cfg.spray_window_s)
+        if state.actions is not None:
+            due = max(due, state.actions.q.newest() + cfg.action_window_s)
+        if state.rate is not None:
+            idle = 2 * cfg.portal_half_life_s if key == PORTAL else _RATE_IDLE_S
+            due = max(due, state.rate.minute * 60 + 60 + idle)
+        for open_ in state.open.values():
+            due = min(due, open_.episode.last + cfg.gap_s)
+        return due
+
+    def expire(
+        self, key: str, state: BehaviourState, watermark: float, out: list[Detection]
+    ) -> bool:
+        """Close idle episodes; drop the key once every window has aged out.
+
+        Windows are trimmed as events arrive (and are capped), so a sweep
+        never trims them: it skips a key until :meth:`_due`, then either
+        closes an episode or drops the whole key.
+        """
+        if watermark < state.due:
+            return False
+        if state.open:
+            self._close_idle(key, state, watermark, out)
+        due = state.due = self._due(key, state)
+        return watermark >= due and not state.open
+
+
+def _heavy_hitter(top: dict[str, int], source: str) -> None:
+    """Misra-Gries: the clients sending most of a flood, in 16 counters."""
+    if source in top:
+        top[source] += 1
+    elif len(top) < 16:
+        top[source] = 1
+    else:
+        for other in list(top):
+            if top[other] <= 1:
+                del top[other]
+            else:
+                top[other] -= 1

@@ -1,0 +1,214 @@
+"""What the behaviour rules say: names, ATT&CK techniques, measures, and the summary of a key."""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+from citywatch.detect.portal.behaviour_config import BehaviourConfig
+from citywatch.detect.portal.behaviour_state import BehaviourState
+from citywatch.detect.portal.hits import TARGET
+
+
+class RuleSpec(NamedTuple):
+    rule_id: str
+    name: str
+    attack_class: str
+    techniques: tuple[str, ...]
+    severity: int
+    confidence: float
+    measures: tuple[str, ...]
+
+
+_BLOCK = "Rate-limit or block the client address at the portal's reverse proxy"
+RULES: Final = {
+    "scan": RuleSpec(
+        "portal.behaviour.scan",
+        "Web scanning",
+        "reconnaissance",
+        ("T1595.003", "T1595"),
+        40,
+        0.8,
+        (_BLOCK, "Check that none of the probed paths answered with content"),
+    ),
+    "flood": RuleSpec(
+        "portal.behaviour.flood",
+        "Request flood from one client",
+        "denial-of-service",
+        ("T1499.002", "T1499"),
+        55,
+        0.75,
+        (_BLOCK,),
+    ),
+    "portal-flood": RuleSpec(
+        "portal.behaviour.portal-flood",
+        "Request flood on the portal",
+        "denial-of-service",
+        ("T1498", "T1499.002"),
+        70,
+        0.7,
+        (
+            "Turn on the upstream DDoS protection or the CDN's challenge mode",
+            "Rate-limit the heaviest sources listed in the detection",
+        ),
+    ),
+    "enumeration": RuleSpec(
+        "portal.behaviour.enumeration",
+        "Enumeration of citizen records (IDOR)",
+        "broken-access-control",
+        ("T1190", "T1213"),
+        70,
+        0.75,
+        (
+            _BLOCK,
+            "Check the record endpoint's authorisation: every id must belong to the session's user",
+            "Find which records were answered with 200 and notify the people concerned",
+        ),
+    ),
+    "spraying": RuleSpec(
+        "portal.behaviour.spraying",
+        "Password spraying",
+        "credential-access",
+        ("T1110.003", "T1110"),
+        60,
+        0.75,
+        (
+            _BLOCK,
+            "Ban the sprayed passwords and make the accounts that used them change password",
+        ),
+    ),
+    "slow-stuffing": RuleSpec(
+        "portal.behaviour.slow-stuffing",
+        "Slow credential stuffing",
+        "credential-access",
+        ("T1110.004", "T1110"),
+        55,
+        0.7,
+        (
+            _BLOCK,
+            "Require a second factor or a challenge on login for the client's address range",
+        ),
+    ),
+    "mass-action": RuleSpec(
+        "portal.behaviour.mass-action",
+        "Mass business actions",
+        "abuse",
+        ("T1565.001", "T1565"),
+        50,
+        0.7,
+        (
+            "Hold the actions for review before they take effect",
+            "Contact the account owners through a channel already on file",
+        ),
+    ),
+}
+
+Stats = dict[str, object]
+
+
+def describe(
+    key: str, state: BehaviourState, rule: str, cfg: BehaviourConfig, last: Stats
+) -> tuple[str, dict[str, str], Stats]:
+    """The summary, entity and figures of a key's detection for ``rule``.
+
+    The figures are taken from the key's window when it still holds the
+    activity, else ``last`` (those of the previous emission) stand.
+    """
+    kind, _, ident = key.partition(":")
+    entity = {"target": TARGET}
+    if kind == "src":
+        entity["source.pseudonym"] = ident
+        if state.address:
+            entity["source.ip"] = state.address
+        who = state.address or "one client"
+    elif kind == "sid":
+        entity["session.id"] = ident
+        who = f"one session used from {len(state.sources)} clients"
+    elif kind == "acct":
+        entity["user.id"] = ident
+        who = f"one account used from {len(state.sources)} clients"
+    else:
+        who = "many clients"
+    stats = _figures(state, rule) or last
+    return _summary(rule, who, stats, cfg), entity, stats
+
+
+def _figures(state: BehaviourState, rule: str) -> Stats | None:
+    """The rule's figures from the key's window now (None when the window is empty)."""
+    if rule == "scan" and state.scan is not None and state.scan.misses:
+        scan = state.scan
+        paths = sorted(scan.paths, key=lambda p: -scan.paths[p])
+        return {"misses": len(scan.misses), "distinct_paths": len(paths), "paths": paths[:8]}
+    if rule in ("flood", "portal-flood") and state.rate is not None:
+        rate = state.rate
+        stats: Stats = {"per_minute": rate.count, "baseline_per_minute": round(rate.peak, 1)}
+        if rule == "portal-flood":
+            stats["top_sources"] = sorted(state.top, key=lambda s: -state.top[s])[:8]
+        return stats
+    if rule == "enumeration" and state.objects is not None and state.objects.q:
+        objects = state.objects
+        n = len(objects.q)
+        return {
+            "requests_in_window": n,
+            "distinct_ids": len(objects.ids),
+            "denied": objects.denied,
+            "sequential": objects.steps,
+            "identities": len(objects.identities),
+        }
+    if rule in ("spraying", "slow-stuffing") and state.logins is not None and state.logins.q:
+        logins = state.logins
+        return {
+            "attempts": len(logins.q),
+            "accounts": len(logins.accounts),
+            "unresolved_accounts": logins.unresolved,
+            "distinct_passwords": len(logins.passwords) if logins.with_password else -1,
+            "succeeded": sorted(logins.succeeded)[:20],
+        }
+    if rule == "mass-action" and state.actions is not None and state.actions.q:
+        actions = state.actions
+        return {
+            "actions": dict(actions.kinds),
+            "identities": dict(actions.identities),
+            "user_agents": dict(actions.agents),
+        }
+    return None
+
+
+def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
+    name = RULES[rule].name
+    if not stats:
+        return f"{name} from {who}"
+    if rule == "scan":
+        return (
+            f"Web scanning from {who}: {stats['misses']} requests answered 4xx "
+            f"on {stats['distinct_paths']} paths in {cfg.scan_window_s / 60:.0f} min"
+        )
+    if rule in ("flood", "portal-flood"):
+        return (
+            f"{name}: {stats['per_minute']} requests per minute from {who} "
+            f"(baseline {stats['baseline_per_minute']})"
+        )
+    if rule == "enumeration":
+        return (
+            f"Enumeration of citizen records from {who}: {stats['distinct_ids']} distinct ids "
+            f"in {cfg.idor_window_s / 60:.0f} min, {stats['denied']} denied, "
+            f"{stats['sequential']} one step after the previous"
+        )
+    if rule in ("spraying", "slow-stuffing"):
+        taken = stats["succeeded"]
+        text = (
+            f"{name} from {who}: {stats['attempts']} attempts on "
+            f"{stats['accounts']} accounts in {cfg.spray_window_s / 3600:.0f} h, "
+            f"{stats['unresolved_accounts']} never logged into"
+        )
+        if isinstance(taken, list) and taken:
+            text += f"; {len(taken)} succeeded: possible account takeover"
+        return text
+    kinds = stats["actions"]
+    identities = stats["identities"]
+    assert isinstance(kinds, dict)
+    assert isinstance(identities, dict)
+    busiest = max(kinds, key=lambda k: kinds[k])
+    return (
+        f"Mass business actions from {who}: {kinds[busiest]} × {busiest} in "
+        f"{cfg.action_window_s / 60:.0f} min by {identities.get(busiest, 0)} sessions or agents"
+    )

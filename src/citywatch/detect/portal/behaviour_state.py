@@ -1,0 +1,220 @@
+"""The explicit, bounded state of :mod:`.behaviour`: event-time windows per key.
+
+Every window is a queue of the events in it (parallel lists with a head
+index, compacted now and then) plus the aggregates a rule reads, kept up to
+date as events enter and leave, so a request costs O(1) amortised and no
+rule ever scans its window. Each queue is capped: past the cap the oldest
+entries leave early, which bounds the memory of a key whatever it sends.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TypeVar
+
+import msgspec
+
+from citywatch.detect.base import Episode
+
+RING = 10
+"""Slots of a request-count ring per window."""
+
+
+Entry = tuple[float, str, int, str]
+"""One event in a window: its time, a key, a number, its event id."""
+
+
+class Queue(msgspec.Struct, kw_only=True, gc=False):
+    """The events in a window, oldest first, behind a head index."""
+
+    items: list[Entry] = msgspec.field(default_factory=list)
+    head: int = 0
+
+    def push(self, t: float, k: str, n: int, e: str) -> None:
+        self.items.append((t, k, n, e))
+
+    def __len__(self) -> int:
+        return len(self.items) - self.head
+
+    def oldest(self) -> float:
+        """The time of the oldest event in the window (-inf when empty: let it go)."""
+        items = self.items
+        return items[self.head][0] if self.head < len(items) else -math.inf
+
+    def newest(self) -> float:
+        """The time of the newest event in the window (-inf when empty)."""
+        items = self.items
+        return items[-1][0] if self.head < len(items) else -math.inf
+
+    def leaving(self, before: float, cap: int) -> list[Entry]:
+        """Move the head past entries older than ``before`` (or beyond ``cap``); those entries."""
+        start = head = self.head
+        items = self.items
+        end = len(items)
+        while head < end and (items[head][0] < before or end - head > cap):
+            head += 1
+        if head == start:
+            return []
+        self.head = head
+        return items[start:head]
+
+    def compact(self) -> int:
+        """Drop the entries behind the head once they are most of the list; how many."""
+        head = self.head
+        if head > 64 and head * 2 > len(self.items):
+            del self.items[:head]
+            self.head = 0
+            return head
+        return 0
+
+    def ids(self) -> list[str]:
+        """The event ids in the window, oldest first."""
+        return [item[3] for item in self.items[self.head :]]
+
+
+K = TypeVar("K", str, int)
+
+
+def bump(counts: dict[K, int], key: K, by: int) -> None:
+    """Add ``by`` to ``counts[key]``; a count that reaches zero is removed."""
+    left = counts.get(key, 0) + by
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
+
+
+class Rate(msgspec.Struct, kw_only=True, gc=False):
+    """Requests per event-time minute, and a decaying peak of past minutes (the baseline)."""
+
+    minute: int = -1
+    count: int = 0
+    prev: int = 0
+    peak: float = 0.0
+    history: int = 0
+    """Completed minutes seen (the baseline's warm-up)."""
+    agents: list[int] = msgspec.field(default_factory=list)
+    """Distinct user agents this minute (tracked only when the rate is high)."""
+
+    def add(self, ts: float, half_life_s: float, flooding: bool) -> float:
+        """Count one request at ``ts``; the sliding one-minute rate."""
+        minute = int(ts // 60)
+        if minute != self.minute:
+            if minute > self.minute:
+                self._roll(minute, half_life_s, flooding)
+            else:  # a late request in an earlier minute: count it in this one
+                minute = self.minute
+        self.count += 1
+        return self.count + self.prev * (1.0 - (ts - minute * 60) / 60.0)
+
+    def _roll(self, minute: int, half_life_s: float, flooding: bool) -> None:
+        gap = minute - self.minute if self.minute >= 0 else 1
+        if self.minute >= 0:
+            self.peak *= math.pow(0.5, gap * 60.0 / half_life_s)
+            if not flooding:  # a flood must not teach the baseline that floods are normal
+                self.peak = max(self.peak, float(self.count))
+            self.history += gap
+        self.prev = self.count if gap == 1 else 0
+        self.count = 0
+        self.minute = minute
+        self.agents = []
+
+
+class Scan(msgspec.Struct, kw_only=True, gc=False):
+    """Missed requests (403/404...) in the window and their distinct paths; all requests too."""
+
+    misses: Queue = msgspec.field(default_factory=Queue)
+    paths: dict[str, int] = msgspec.field(default_factory=dict)
+    ring_slot: list[int] = msgspec.field(default_factory=lambda: [-1] * RING)
+    ring_count: list[int] = msgspec.field(default_factory=lambda: [0] * RING)
+    """All requests per tenth of the window (a ring of slots)."""
+
+    def count(self, ts: float, window_s: float) -> None:
+        """Count one request of any kind."""
+        slot = int(ts * RING // window_s)
+        i = slot % RING
+        if self.ring_slot[i] != slot:
+            self.ring_slot[i] = slot
+            self.ring_count[i] = 0
+        self.ring_count[i] += 1
+
+    def requests(self, ts: float, window_s: float) -> int:
+        """Requests of any kind in the window ending at ``ts``."""
+        now = int(ts * RING // window_s)
+        return sum(
+            c for s, c in zip(self.ring_slot, self.ring_count, strict=True) if now - s < RING
+        )
+
+
+class Objects(msgspec.Struct, kw_only=True, gc=False):
+    """Citizen-record requests in the window: distinct ids, denials, sequential steps."""
+
+    q: Queue = msgspec.field(default_factory=Queue)
+    """k: ``prefix id``; n: bit 1 denied, bit 2 one step after the previous id, rest identity."""
+    ids: dict[str, int] = msgspec.field(default_factory=dict)
+    identities: dict[int, int] = msgspec.field(default_factory=dict)
+    denied: int = 0
+    steps: int = 0
+    last_prefix: str = ""
+    last_number: int = -1
+
+
+class Logins(msgspec.Struct, kw_only=True, gc=False):
+    """Login attempts in the long window: per account, per password bucket, and how fast."""
+
+    q: Queue = msgspec.field(default_factory=Queue)
+    """k: account; n: outcome (0 failed, 1 succeeded, 2 unknown) + 4 × (password bucket + 1)."""
+    short_head: int = 0
+    short_suspect: int = 0
+    fast_until: float = -math.inf
+    """The time the attempts were last fast enough for the login-abuse detector's window."""
+    accounts: dict[str, int] = msgspec.field(default_factory=dict)
+    failed: dict[str, int] = msgspec.field(default_factory=dict)
+    succeeded: dict[str, int] = msgspec.field(default_factory=dict)
+    unresolved: int = 0
+    """Accounts with failed attempts and no success in the window."""
+    passwords: dict[int, int] = msgspec.field(default_factory=dict)
+    known_outcomes: int = 0
+    with_password: int = 0
+
+
+class Actions(msgspec.Struct, kw_only=True, gc=False):
+    """Business actions in the window: per kind, and per kind and identity."""
+
+    q: Queue = msgspec.field(default_factory=Queue)
+    """k: kind; n: identity + 2**32 × user agent (32-bit hashes)."""
+    kinds: dict[str, int] = msgspec.field(default_factory=dict)
+    pairs: dict[str, int] = msgspec.field(default_factory=dict)
+    """Actions per ``kind identity`` and per ``kind aAGENT``."""
+    identities: dict[str, int] = msgspec.field(default_factory=dict)
+    """Distinct identities (sessions, else user agents) per kind."""
+    agents: dict[str, int] = msgspec.field(default_factory=dict)
+    """Distinct user agents per kind."""
+
+
+class RuleEpisode(msgspec.Struct, kw_only=True, gc=False):
+    """One open detection of a rule on a key, with the figures of its last emission."""
+
+    episode: Episode
+    total: int = 0
+    """Events of the episode, beyond the evidence cap too."""
+    stats: dict[str, object] = msgspec.field(default_factory=dict)
+
+
+class BehaviourState(msgspec.Struct, kw_only=True, gc=False):
+    """The state of one key (a client, a session, an account, or the whole portal)."""
+
+    rate: Rate | None = None
+    scan: Scan | None = None
+    objects: Objects | None = None
+    logins: Logins | None = None
+    actions: Actions | None = None
+    sources: list[str] = msgspec.field(default_factory=list)
+    """Distinct clients of a session or account key (a few)."""
+    open: dict[str, RuleEpisode] = msgspec.field(default_factory=dict)
+    address: str | None = None
+    """The client's raw address, kept only while one of its episodes is open."""
+    top: dict[str, int] = msgspec.field(default_factory=dict)
+    """Heavy hitters during a portal-wide flood (Misra-Gries counters)."""
+    due: float = -math.inf
+    """Before this watermark a sweep has nothing to do on the key (see ``_due``)."""

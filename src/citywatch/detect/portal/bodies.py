@@ -1,0 +1,154 @@
+"""Request bodies into parameters, by content type (part of :mod:`.request`).
+
+A body that hides a second HTTP request (``0\\r\\n\\r\\nGET /admin HTTP/1.1``)
+is noted as ``smuggled-request``.
+
+urlencoded forms, JSON (flattened: dotted names, arrays as ``name[]``),
+multipart/form-data parts (a file's name is a parameter ``NAME.filename``)
+and, for XML or anything else, the body as one ``body`` parameter. A body
+without a content type is sniffed from its first character. Every parser is
+capped: body characters, JSON depth, parts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import msgspec
+
+if TYPE_CHECKING:
+    from citywatch.detect.portal.params import Collector
+
+MAX_BODY = 65536
+"""Characters of a body parsed (beyond: anomaly ``body-too-large``)."""
+MAX_DEPTH = 24
+"""Nesting levels of a JSON body flattened (beyond: anomaly ``json-too-deep``)."""
+MAX_ITEMS = 512
+"""Items of one JSON array flattened."""
+MAX_PARTS = 64
+"""Parts of a multipart body parsed (beyond: anomaly ``too-many-parts``)."""
+
+_json = msgspec.json.Decoder()
+_EMBEDDED_REQUEST = re.compile(
+    r"(?:^|\n)(?:GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|CONNECT) \S{1,2048} "
+    r"HTTP/\d(?:\.\d)?\r?\n"
+)
+
+
+def parse_body(body: str, content_type: str, acc: Collector) -> None:
+    """Add the parameters of ``body`` (as its ``content_type`` says) to ``acc``."""
+    if len(body) > MAX_BODY:
+        acc.note("body-too-large")
+        body = body[:MAX_BODY]
+    if "HTTP/" in body and _EMBEDDED_REQUEST.search(body):
+        acc.note("smuggled-request")  # a second request hidden in the body
+    ctype = content_type.partition(";")[0].strip().lower()
+    if not ctype:
+        first = body.lstrip()[:1]
+        if first in ("{", "["):
+            ctype = "application/json"
+        elif first == "<":
+            ctype = "application/xml"
+        elif "=" in body and "\n" not in body:
+            ctype = "application/x-www-form-urlencoded"
+    if ctype == "application/x-www-form-urlencoded":
+        acc.form("body", body)
+    elif ctype == "application/json" or ctype.endswith("+json"):
+        _json_body(body, acc)
+    elif ctype == "multipart/form-data":
+        _multipart(body, content_type, acc)
+    else:
+        acc.add("body", "body", body)
+
+
+def _json_body(body: str, acc: Collector) -> None:
+    try:
+        doc = _json.decode(body)
+    except RecursionError:
+        acc.note("json-too-deep")
+        acc.add("body", "body", body)
+        return
+    except msgspec.DecodeError:
+        acc.note("bad-json")
+        acc.add("body", "body", body)
+        return
+    _flatten(doc, "", acc, 0)
+
+
+def _flatten(node: object, name: str, acc: Collector, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        acc.note("json-too-deep")
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _leaf_or_flatten(value, f"{name}.{key}" if name else key, acc, depth + 1)
+    elif isinstance(node, list):
+        item = f"{name}[]"
+        for value in node[:MAX_ITEMS]:
+            _leaf_or_flatten(value, item, acc, depth + 1)
+    else:
+        _leaf_or_flatten(node, name, acc, depth)
+
+
+def _leaf_or_flatten(node: object, name: str, acc: Collector, depth: int) -> None:
+    cls = node.__class__
+    if cls is dict or cls is list:
+        _flatten(node, name, acc, depth)
+    elif node is None:
+        acc.add("body", name, "")
+    elif cls is bool:
+        acc.add("body", name, "true" if node else "false")
+    else:  # str (returned as it is), int, float
+        acc.add("body", name, str(node))
+
+
+def _multipart(body: str, content_type: str, acc: Collector) -> None:
+    boundary = ""
+    for piece in content_type.split(";")[1:]:
+        key, _, value = piece.strip().partition("=")
+        if key.lower() == "boundary":
+            boundary = value.strip().strip('"')
+    if not boundary or len(boundary) > 200:
+        acc.note("bad-multipart")
+        acc.add("body", "body", body)
+        return
+    delimiter = "--" + boundary
+    chunks = body.split(delimiter, MAX_PARTS + 1)
+    if len(chunks) < 2 or not chunks[-1].startswith("--"):
+        acc.note("bad-multipart")
+    if len(chunks) > MAX_PARTS + 1:
+        acc.note("too-many-parts")
+    for chunk in chunks[1 : MAX_PARTS + 1]:
+        if chunk.startswith("--"):
+            break
+        head, sep, content = chunk.lstrip("\r\n").partition("\r\n\r\n")
+        if not sep:
+            head, sep, content = chunk.lstrip("\n").partition("\n\n")
+        if not sep:
+            acc.note("bad-multipart")
+            continue
+        name, filename = _disposition(head)
+        if filename is not None:
+            acc.add("body", f"{name}.filename", filename)
+        if content.endswith("\r\n"):
+            content = content[:-2]
+        elif content.endswith("\n"):
+            content = content[:-1]
+        acc.add("body", name, content)
+
+
+def _disposition(head: str) -> tuple[str, str | None]:
+    """The ``name`` and ``filename`` of a part's Content-Disposition."""
+    name, filename = "", None
+    for line in head.splitlines():
+        if line[:20].lower().startswith("content-disposition"):
+            for piece in line.split(";")[1:]:
+                key, _, value = piece.strip().partition("=")
+                key = key.lower()
+                value = value.strip().strip('"')
+                if key == "name":
+                    name = value
+                elif key == "filename":
+                    filename = value
+    return name, filename

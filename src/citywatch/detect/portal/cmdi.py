@@ -1,0 +1,109 @@
+"""OS command injection: a shell command after a separator, in a substitution, or Shellshock.
+
+A command word alone is not enough (prose says "cat", "ping" and "echo"): it
+must come after a shell separator or inside ``$(...)``/backticks, and its
+arguments must look like a command line's (a path for ``cat``, a host for
+``wget``, a number for ``sleep``...). Evasions are undone first
+(:func:`~citywatch.detect.portal.normalise.shell_normalise`).
+
+>>> cmdi("127.0.0.1; cat /etc/passwd")
+('cmdi.command', '; cat /etc/passwd')
+>>> cmdi("Cats; cat litter everywhere") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+
+from citywatch.detect.portal.catalog import MAX_TRIES, Found, word_set
+from citywatch.detect.portal.normalise import shell_normalise
+
+_CMD_START = re.compile(
+    r"""(?P<sep>[;&|\n`]|\$\(|^)[ \t]{0,32}+(?:sudo\s++|nohup\s++|exec\s++)?
+    (?:[/\\][\w./\\-]{0,40}?[/\\])?(?P<cmd>[a-z][\w.-]{0,15}?)(?:\.exe)?(?![\w./\\-])
+    (?P<args>[^;&|\n`)]{0,100})""",
+    re.VERBOSE,
+)
+_NO_ARGS = word_set(
+    "id whoami uname pwd ifconfig ipconfig hostname ps env printenv systeminfo ls dir "
+    "netstat lsb_release"
+)
+_PATH_ARGS = word_set(
+    "cat head tail more less type nl tac od xxd strings base64 rm cp mv chmod chown touch tee "
+    "find grep awk sed tar source sh bash zsh ksh dash csh ls dir"
+)
+_HOST_ARGS = word_set(
+    "wget curl fetch tftp ftp certutil bitsadmin nc ncat netcat telnet socat nslookup dig host "
+    "ping traceroute ssh scp"
+)
+_CODE_ARGS = word_set("python python2 python3 perl ruby php node lua powershell pwsh cmd bash sh")
+_ANY_ARGS = word_set("echo printf mkfifo crontab useradd chpasswd busybox eval timeout sleep")
+_PATHISH = re.compile(r"(?:^|[\s<>])(?:[/~\\]|\.{1,2}/|-{1,2}[a-z]|[a-z]:(?:[\w/\\\s]|$))")
+_HOSTISH = re.compile(
+    r"(?:^|\s)(?:-{1,2}[a-z]|[\w-]{1,63}\.[\w.-]{2,}|\d{1,3}(?:\.\d{1,3}){3}|https?:)"
+)
+_CODEISH = re.compile(r"(?:^|\s)(?:[-/](?:c|e|r|enc|encodedcommand|nop|noni|command|w)\b|['\"])")
+_NUMBERISH = re.compile(r"^\s*+-?\d")
+_NOT_PROSE = re.compile(r"[^a-z\s,.!?]")
+_CODE_EXEC = re.compile(
+    r"\b(?:system|shell_exec|passthru|popen|proc_open|pcntl_exec|exec)\s*+\(\s*+['\"`$]"
+)
+_SHELLSHOCK = re.compile(r"\(\s*+\)\s*+\{[^}]{0,100}+\}\s*+;")
+_SUBSTITUTION = re.compile(
+    r"(?:`|\$\()\s*+(?:[/\\][\w./\\-]{0,40}?[/\\])?(?P<cmd>[a-z][\w.-]{0,15}?)(?![\w./\\-])"
+    r"(?P<args>[^`)]{0,80})[`)]"
+)
+
+
+def cmdi(text: str) -> Found | None:
+    """Shell commands after a separator, in ``$(...)``/backticks, Shellshock, reverse shells."""
+    if "() {" in text or "(){" in text or "( ) {" in text:
+        match = _SHELLSHOCK.search(text)
+        if match is not None:
+            return "cmdi.shellshock", text[match.start() : match.start() + 80]
+    if "/dev/tcp/" in text or "/dev/udp/" in text:
+        i = max(text.find("/dev/tcp/"), text.find("/dev/udp/"))
+        return "cmdi.reverse-shell", text[max(0, i - 30) : i + 40]
+    if "(" in text:
+        match = _CODE_EXEC.search(text)
+        if match is not None:
+            return "cmdi.code", text[match.start() : match.start() + 60]
+    shell = shell_normalise(text)
+    for count, sub in enumerate(_SUBSTITUTION.finditer(shell)):
+        if _is_command(sub.group("cmd"), sub.group("args")):
+            return "cmdi.substitution", sub.group()
+        if count >= MAX_TRIES:
+            break
+    for count, match in enumerate(_CMD_START.finditer(shell)):
+        if _is_command(match.group("cmd"), match.group("args"), start=not match.group("sep")):
+            return "cmdi.command", match.group().strip()
+        if count >= MAX_TRIES:
+            break
+    return None
+
+
+def _is_command(cmd: str, args: str, *, start: bool = False) -> bool:
+    """Whether ``cmd args`` reads as a real command line rather than prose.
+
+    At the ``start`` of a value (no separator before it) only a command with
+    telling arguments counts: a value ``id`` or ``ping 3 times`` is not one.
+    """
+    if args and not (args[0].isspace() or args[0] in "<>"):
+        return False  # "host:", "cat,", "id." are words, not commands (cat</etc/passwd is)
+    bare = not args.strip() or args.lstrip().startswith("-")
+    if cmd in _NO_ARGS and bare and not start:
+        return True
+    if cmd in _PATH_ARGS and _PATHISH.search(args):
+        return True
+    if cmd in _HOST_ARGS and _HOSTISH.search(args):
+        return True
+    if cmd in _CODE_ARGS and _CODEISH.search(args):
+        return True
+    if start:
+        return False
+    if cmd in ("sleep", "timeout", "ping") and _NUMBERISH.match(args):
+        return True
+    if cmd in _ANY_ARGS and cmd not in ("sleep", "timeout") and _NOT_PROSE.search(args):
+        return True
+    return cmd == "net" and args.lstrip().startswith(("user", "localgroup", "view", "share"))

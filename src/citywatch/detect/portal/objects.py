@@ -1,0 +1,129 @@
+"""Objects smuggled in values: serialised objects (deserialisation) and NoSQL query objects.
+
+Serialised objects are recognised by format markers (PHP ``O:8:"..."``, Java
+``rO0AB``/``aced0005``, .NET ``AAEAAAD/////``, pickles, Ruby Marshal, YAML
+tags) and by the gadget classes exploits name (``JdbcRowSetImpl``,
+``ObjectDataProvider``...). NoSQL injection is a MongoDB operator where a
+scalar belongs (``password[$ne]=``, ``{"$gt": ""}``) or JavaScript in a
+``$where``.
+
+>>> deserialisation('O:8:"stdClass":0:{}', 'o:8:"stdclass":0:{}')
+('deserialisation.php', 'o:8:"stdclass":0:{')
+>>> nosqli_name("password[$ne]")
+('nosqli.operator-name', 'password[$ne]')
+"""
+
+from __future__ import annotations
+
+import re
+
+from citywatch.detect.portal.catalog import Found
+
+_PHP_OBJECT = re.compile(r"(?:^|[;{(\s\"'=|])[oc]:\d{1,4}:\"[\w\\]{1,200}+\":\d{1,4}:\{")
+_PHP_ARRAY = re.compile(r"^a:\d{1,6}:\{(?:[isdb]:|[sa]:\d|o:\d|\})")
+_TYPE_GADGET = re.compile(
+    r"\"\$type\"\s*+:\s*+\"[^\"]{0,200}?(?:system\.|objectdataprovider|windowsidentity|"
+    r"typeconfusedelegate|textformattingrunproperties|expandedwrapper|psobject)"
+    r"|\"@type\"\s*+:\s*+\"(?:com\.sun\.|org\.apache\.|java\.|com\.alibaba\.|ch\.qos\.|"
+    r"org\.springframework\.|com\.mchange\.|javax\.)"
+)
+_YAML_TAG = re.compile(
+    r"!!(?:python/|javax?\.|com\.sun\.|ruby/)|!ruby/(?:object|hash|struct|marshal)"
+)
+_GADGETS = re.compile(
+    r"com\.sun\.rowset\.jdbcrowsetimpl|org\.apache\.xbean\.propertyeditor\.jndiconverter"
+    r"|org\.apache\.commons\.collections\d?\.functors|java\.beans\.eventhandler|<dynamic-proxy>"
+    r"|ch\.qos\.logback\.core\.db\.jndiconnectionsource|com\.mchange\.v2\.c3p0"
+    r"|sun\.reflect\.annotation\.annotationinvocationhandler|org\.codehaus\.groovy\.runtime"
+    r"|com\.sun\.org\.apache\.xalan\.internal\.xsltc\.trax\.templatesimpl|bsh\.interpreter"
+    r"|org\.springframework\.beans\.factory\.config\.propertypathfactorybean"
+    r"|org\.apache\.tomcat\.dbcp\.dbcp2?\.basicdatasource|javax\.management\.badattributevalue"
+)
+_RUBY_MARSHAL = re.compile(r"^BAh[\w+/]{4,}(?:R2VtOj|dlbTo6|HZW06O)")
+"""Base64 of Ruby Marshal data (``\\x04\\x08``) naming ``Gem::`` classes (the universal gadget)."""
+_PICKLE = re.compile(
+    r"c(?:os|posix|nt|subprocess|builtins|__builtin__)\n(?:system|popen|eval|exec|check_output"
+    r"|getattr|call|run)\b"
+)
+
+
+def deserialisation(value: str, text: str) -> Found | None:
+    """Serialised objects: PHP, Java, .NET gadgets, JSON type gadgets, YAML tags, pickles.
+
+    ``value`` keeps its case (base64 markers are case-sensitive), ``text`` is folded.
+    """
+    for marker, rule in _CASED_MARKERS:
+        i = value.find(marker)
+        if i >= 0:
+            return rule, value[i : i + 60]
+    if value.startswith("BAh") and _RUBY_MARSHAL.match(value):
+        return "deserialisation.ruby", value[:60]
+    if "_$$nd_func$$_" in text:
+        i = text.find("_$$nd_func$$_")
+        return "deserialisation.nodejs", text[i : i + 60]
+    match = _GADGETS.search(text)
+    if match is not None:
+        return "deserialisation.gadget", match.group()
+    if ":" in text:
+        match = _PHP_OBJECT.search(text)
+        if match is not None:
+            return "deserialisation.php", match.group().lstrip(";{( \"'=|")
+        match = _PHP_ARRAY.search(text)
+        if match is not None:
+            return "deserialisation.php-array", text[:60]
+        match = _TYPE_GADGET.search(text)
+        if match is not None:
+            return "deserialisation.json-type" if "@type" in match.group() else (
+                "deserialisation.dotnet"
+            ), match.group()
+    if "!" in text:
+        match = _YAML_TAG.search(text)
+        if match is not None:
+            ruby = "ruby" in match.group()
+            rule = "deserialisation.ruby" if ruby else "deserialisation.yaml"
+            return rule, text[match.start() : match.start() + 60]
+    if "\n" in text:
+        match = _PICKLE.search(text)
+        if match is not None:
+            return "deserialisation.pickle", match.group()
+    return None
+
+
+_CASED_MARKERS = (
+    ("rO0AB", "deserialisation.java"),
+    ("\xac\xed\x00\x05", "deserialisation.java"),
+    ("AAEAAAD/////", "deserialisation.dotnet"),
+    ("gASV", "deserialisation.pickle"),
+    ("\x80\x04\x95", "deserialisation.pickle"),
+    ("aced0005", "deserialisation.java"),
+    ("ACED0005", "deserialisation.java"),
+)
+
+_MONGO_OPS = (
+    r"ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|function|"
+    r"accumulator|jsonschema|size|type|mod|all|options|text|search"
+)
+_NOSQL_NAME = re.compile(rf"(?:^|[.\[])\$(?:{_MONGO_OPS})\]?(?:$|[.\[])")
+_NOSQL_VALUE = re.compile(
+    rf"""(?P<operator_value>\{{\s*+["']?\$(?:{_MONGO_OPS})["']?\s*+:)
+    |(?P<where>["']\$where["']\s*+:|["']\s*+[}})]{{0,3}}\s*+(?:;|\|\||&&)\s*+(?:return\s++(?:true|1)\b|this\.\w
+        |sleep\s*+\(\s*+\d|while\s*+\(\s*+(?:true|1)\))|\|\|\s*+["']?\w{{1,20}}["']?\s*+===?\s*+["']?\w
+        |\bthis\.\w{{1,30}}\s*+(?:===?|\.match\s*+\())""",
+    re.VERBOSE,
+)
+
+
+def nosqli_name(name: str) -> Found | None:
+    """MongoDB operators in a parameter name: ``password[$ne]``, JSON ``password.$ne``."""
+    if "$" not in name:
+        return None
+    match = _NOSQL_NAME.search(name.lower())
+    return None if match is None else ("nosqli.operator-name", name)
+
+
+def nosqli(text: str) -> Found | None:
+    """MongoDB operator objects and ``$where`` JavaScript in a value."""
+    match = _NOSQL_VALUE.search(text)
+    if match is None:
+        return None
+    return f"nosqli.{(match.lastgroup or '').replace('_', '-')}", match.group()

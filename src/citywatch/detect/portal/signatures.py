@@ -1,0 +1,297 @@
+"""``web-attacks``: signature detection of web attacks in every part of a request.
+
+Each request is parsed once (:func:`~citywatch.detect.portal.request.parse_request`)
+and every parameter value, the decoded path and the user agent are checked in
+three steps, each cheaper than the next is precise:
+
+1. a prefilter: values made only of letters, digits and ``_.@-`` (most of
+   them) carry no attack and are skipped; values that add only spaces and
+   commas are checked for SQL words alone;
+2. one Aho-Corasick pass of literal triggers over the folded value picks the
+   candidate classes (a quote for SQL, ``<`` for XSS, ``${`` for Log4Shell...);
+3. the confirming check of each candidate class (SQL fingerprints, linear
+   regexes, URL and IP parsing) decides, and returns what matched.
+
+Findings on a value are memoised (short values repeat: agents, cookies,
+referrers). Hits merge per client and class into one detection
+(:class:`~citywatch.detect.portal.hits.HitDetector`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from citywatch.detect.portal import objects, urls
+from citywatch.detect.portal.catalog import ANOMALY_RULES, CLASSES, RULES, Found
+from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.normalise import fold
+from citywatch.detect.portal.probes import probe_path, scanner_agent, scanner_header
+from citywatch.detect.portal.request import ParsedRequest, parse_request
+from citywatch.detect.portal.sqli import sql_injection
+from citywatch.detect.portal.values import (
+    CASED,
+    CLASS_BITS,
+    PLAIN,
+    RFI,
+    SQL_WORDS,
+    SQLI,
+    SSRF,
+    TEXT,
+    URL_CLASSES,
+    url_findings,
+    value_findings,
+)
+from citywatch.model import Event, HttpRequest
+
+
+class WebAttackConfig(BaseModel):
+    """Settings of the web-attack signatures."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sensitivity: int = Field(
+        1, ge=1, le=4, description="1 fires only on clear attacks; 2-4 add weaker rules"
+    )
+    gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
+    disabled: tuple[str, ...] = Field((), description="attack classes not to report")
+    wordpress: bool = Field(False, description="the portal runs WordPress (wp-* paths are normal)")
+    aspnet: bool = Field(False, description="the portal runs ASP.NET (__VIEWSTATE is normal)")
+    site_hosts: tuple[str, ...] = Field(
+        (),
+        description="the portal's own host names; when given, a Host or X-Forwarded-Host "
+        "naming another site is flagged (password-reset poisoning, cache poisoning)",
+    )
+
+    @field_validator("disabled")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(CLASSES))
+        if unknown:
+            raise ValueError(f"unknown attack classes {unknown}; known: {', '.join(CLASSES)}")
+        return value
+
+
+_PATH_SPECIAL = re.compile(r"[<>'\"${}()`;|\\]|\.\.|//")
+_NAME_OK = re.compile(r"[\w.\[\]-]*").fullmatch
+_NAMES_OF_NOTE = urls.URLISH_NAMES | {"__viewstate"}
+_TYPE_KEYS = ("$type", "@type", "@class", "@c")
+_HOST_HEADERS = frozenset(
+    {"host", "x-forwarded-host", "x-host", "x-forwarded-server", "x-original-host"}
+)
+"""JSON keys that name the class to instantiate (.NET Json.NET, Fastjson, Jackson)."""
+_CACHE_SIZE = 8192
+_CACHE_LEN = 512
+_SNIPPET = 120
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return (
+        f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}" if code < 65536 else f"\\U{code:08x}"
+    )
+
+
+class WebAttackSignatures(HitDetector):
+    """Signatures of web attacks (SQLi, XSS, traversal, RFI, command injection, SSRF,
+    XXE, SSTI, Log4Shell, deserialisation, NoSQLi, protocol abuse, scanners)."""
+
+    name: ClassVar[str] = "web-attacks"
+    description: ClassVar[str] = (
+        "Web attack signatures over every parameter, header, cookie and path of portal requests"
+    )
+    config_model: ClassVar[type[BaseModel]] = WebAttackConfig
+    datasets: ClassVar[frozenset[str]] = frozenset({"portal.http", "portal.access"})
+
+    def __init__(self, config: BaseModel | None = None) -> None:
+        super().__init__(config)
+        cfg = self.config
+        assert isinstance(cfg, WebAttackConfig)
+        self.settings = cfg
+        off = set(cfg.disabled)
+        self._enabled = sum(bit for cls, bit in CLASS_BITS.items() if cls not in off)
+        self._allowed = frozenset(
+            key
+            for key, rule in RULES.items()
+            if rule.level <= cfg.sensitivity and rule.attack_class not in off
+        )
+        self._hosts = frozenset(h.lower() for h in cfg.site_hosts)
+        self._cache: dict[str, tuple[int, tuple[Found, ...]]] = {}
+        self._memo: dict[tuple[str, str, str], tuple[Found, ...]] = {}
+        self._paths: dict[str, tuple[Found, ...]] = {}
+
+    def inspect(self, event: Event) -> list[Hit]:
+        req = event.payload
+        if req.__class__ is not HttpRequest:
+            return []
+        parsed = parse_request(req)
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        if parsed.anomalies or parsed.method == "TRACE":
+            self._protocol(parsed, hits, seen)
+        self._path(parsed, hits, seen)
+        memo = self._memo
+        for param in parsed.params:
+            location, name, value = param.location, param.name, param.value
+            if location != "header" and PLAIN(value) and _NAME_OK(name):
+                if (len(value) < 12 or not CASED.search(value)) and (
+                    name.lower() not in _NAMES_OF_NOTE
+                ):
+                    continue  # the common case: a plain value in a plain parameter
+                found = self._findings(location, name, value)
+            else:
+                key = (location, name, value)
+                cached = memo.get(key)
+                if cached is None:
+                    cached = self._findings(location, name, value)
+                    if len(value) <= _CACHE_LEN:
+                        if len(memo) >= _CACHE_SIZE:
+                            memo.clear()
+                        memo[key] = cached
+                found = cached
+            if found:
+                where = f"header:{name}" if location == "header" else f"param:{name}"
+                for item in found:
+                    self._add(hits, seen, item, where)
+        return hits
+
+    def _add(self, hits: list[Hit], seen: set[str], found: Found, location: str) -> None:
+        key, text = found
+        if key not in self._allowed:
+            return
+        rule = RULES[key]
+        if rule.attack_class in seen:
+            return
+        seen.add(rule.attack_class)
+        hits.append(
+            Hit(
+                attack_class=rule.attack_class,
+                rule_id=f"web.{key}",
+                rule_name=rule.name,
+                technique=rule.technique,
+                location=location,
+                snippet=snippet(text),
+                severity=rule.severity,
+                confidence=rule.confidence,
+            )
+        )
+
+    def _protocol(self, parsed: ParsedRequest, hits: list[Hit], seen: set[str]) -> None:
+        keys: dict[str, list[str]] = {}
+        for code in parsed.anomalies:
+            key = ANOMALY_RULES.get(code)
+            if key is not None and key in self._allowed:
+                keys.setdefault(key, []).append(code)
+        if parsed.method == "TRACE":
+            keys.setdefault("protocol.trace", []).append("TRACE")
+        if not keys:
+            return
+        best = max(keys, key=lambda k: (RULES[k].severity, RULES[k].confidence))
+        self._add(
+            hits, seen, (best, ", ".join(c for codes in keys.values() for c in codes)), "request"
+        )
+
+    def _path(self, parsed: ParsedRequest, hits: list[Hit], seen: set[str]) -> None:
+        decoded = parsed.decoded_path
+        found = self._paths.get(decoded)
+        if found is None:
+            found = self._path_findings(parsed)
+            if len(self._paths) >= _CACHE_SIZE:
+                self._paths.clear()
+            self._paths[decoded] = found
+        for item in found:
+            self._add(hits, seen, item, "path")
+
+    def _path_findings(self, parsed: ParsedRequest) -> tuple[Found, ...]:
+        decoded = parsed.decoded_path
+        found: list[Found] = []
+        slashed = decoded.replace("\\", "/")
+        if "/../" in slashed or "/..;" in slashed or slashed.endswith("/.."):
+            found.append(("traversal.path", decoded))
+        probe = probe_path(parsed.norm_path, wordpress=self.settings.wordpress)
+        if probe is not None:
+            found.append(probe)
+        if _PATH_SPECIAL.search(decoded):
+            found.extend(self._scan(decoded)[1])
+        return tuple(found)
+
+    def _findings(self, location: str, name: str, value: str) -> tuple[Found, ...]:
+        """Everything one parameter shows, whatever the request around it."""
+        found: list[Found] = []
+        header = location == "header"
+        lname = name.lower()
+        if "$" in name:
+            item = objects.nosqli_name(name)
+            if item is not None:
+                found.append(item)
+        if name and not header and not _NAME_OK(name):
+            found.extend(self._scan(name)[1])
+        item = self._named(header, name, lname, value)
+        if item is not None:
+            found.append(item)
+        if len(value) < 2:
+            return tuple(found)
+        urlish = not header and self._enabled & SSRF and lname in urls.URLISH_NAMES
+        if PLAIN(value):
+            if urlish:
+                found.extend(url_findings(value.lower(), name, SSRF))
+            elif len(value) >= 12 and CASED.search(value):
+                found.extend(self._scan(value)[1])
+        elif TEXT(value):
+            if self._enabled & SQLI and SQL_WORDS.search(value.lower()):
+                item = sql_injection(value)
+                if item is not None:
+                    found.append((f"sqli.{item[0]}", item[1]))
+        else:
+            mask, items = self._scan(value)
+            found.extend(items)
+            relative = value.startswith("//")  # protocol-relative: //evil.example/x.php
+            if not header and (mask & URL_CLASSES or urlish or relative):
+                extra = (SSRF if urlish else 0) | (RFI if relative else 0)
+                found.extend(url_findings(fold(value), name, mask | extra))
+        return tuple(found)
+
+    def _named(self, header: bool, name: str, lname: str, value: str) -> Found | None:
+        """What a parameter's name alone makes of its value (agents, hosts, type keys...)."""
+        if header:
+            if lname == "user-agent":
+                return scanner_agent(value)
+            if lname in _HOST_HEADERS:
+                if not self._hosts:
+                    return None
+                host = value.strip().lower()
+                if not host.endswith("]"):
+                    host = host.rsplit(":", 1)[0]
+                return None if host in self._hosts else ("protocol.proxy", f"{name}: {value}")
+            return scanner_header(lname)
+        if lname == "__viewstate" and not self.settings.aspnet and value:
+            return "deserialisation.viewstate", value[:40]
+        if lname.endswith(_TYPE_KEYS):  # a flattened JSON type gadget
+            key = "$type" if lname.endswith("$type") else "@type"
+            return objects.deserialisation(value, f'"{key}":"{fold(value)}"')
+        return None
+
+    def _scan(self, value: str) -> tuple[int, tuple[Found, ...]]:
+        """Candidate mask and context-free findings of a value (memoised for short values)."""
+        if len(value) > _CACHE_LEN:
+            return value_findings(value, self._enabled)
+        cached = self._cache.get(value)
+        if cached is None:
+            cached = value_findings(value, self._enabled)
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[value] = cached
+        return cached
+
+
+def snippet(text: str) -> str:
+    """Matched text for the analyst: unprintable characters escaped, at most 120 characters.
+
+    >>> snippet("a\\x00b\\nc\\u2028")
+    'a\\\\x00b\\\\x0ac\\\\u2028'
+    """
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else _escape(c) for c in text[: 2 * _SNIPPET])
+    return text if len(text) <= _SNIPPET else text[: _SNIPPET - 1] + "…"

@@ -1,0 +1,228 @@
+"""Candidate classes of a value, and the findings that need no context (part of :mod:`.signatures`).
+
+One Aho-Corasick pass of literal triggers over the folded value (NFKC,
+lowercase, HTML entities decoded) gives a bit mask of candidate classes;
+only their confirming checks run.
+
+>>> mask, found = value_findings("1 UNION SELECT 1,2-- -", ENABLED)
+>>> bool(mask & SQLI), found
+(True, (('sqli.union', '1 union select 1,2-- -'),))
+>>> candidates("drop-off point") == 0
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import ahocorasick_rs
+
+from citywatch.detect.portal import cmdi, objects, rules, urls
+from citywatch.detect.portal.catalog import Found
+from citywatch.detect.portal.normalise import fold, html_decode
+from citywatch.detect.portal.sqli import sql_injection
+
+SQLI, XSS, TRAVERSAL, RFI, CMDI, SSRF, XXE, SSTI, JNDI, DESER, NOSQLI, CRLF = (
+    1 << i for i in range(12)
+)
+_QUOTE, _EQUALS = 1 << 12, 1 << 13
+CLASS_BITS = {
+    "sqli": SQLI,
+    "xss": XSS,
+    "traversal": TRAVERSAL,
+    "rfi": RFI,
+    "cmdi": CMDI,
+    "ssrf": SSRF,
+    "xxe": XXE,
+    "ssti": SSTI,
+    "jndi": JNDI,
+    "deserialisation": DESER,
+    "nosqli": NOSQLI,
+    "protocol": CRLF,
+}
+"""Classes with a candidate bit (protocol's is CR/LF injection; scanners have none)."""
+URL_CLASSES = RFI | SSRF
+_TRIGGERS: dict[str, int] = {
+    "'": SQLI | _QUOTE,
+    '"': SQLI | _QUOTE,
+    "`": SQLI | CMDI | _QUOTE,
+    "=": SQLI | _EQUALS,
+    "(": SQLI,
+    ";": SQLI | CMDI,
+    "<": SQLI | XSS,
+    ">": SQLI,
+    "|": SQLI | CMDI,
+    "#": SQLI,
+    "--": SQLI,
+    "/*": SQLI,
+    "&": CMDI,
+    "$(": CMDI,
+    "\n": CMDI | DESER | CRLF,
+    "\r": CRLF,
+    "/dev/": CMDI,
+    "{": SSTI,
+    "${": JNDI | SSTI,
+    "<%": SSTI,
+    "@(": SSTI,
+    "[[": SSTI,
+    "__": SSTI,
+    "java.": SSTI | DESER,
+    "javax.": DESER,
+    "com.sun.": DESER,
+    "org.apache.": DESER,
+    "ch.qos.": DESER,
+    "com.mchange": DESER,
+    "org.springframework": DESER,
+    "sun.reflect": DESER,
+    "org.codehaus": DESER,
+    "bsh.": DESER,
+    "<dynamic-proxy>": DESER,
+    "!ruby/": DESER,
+    "_$$nd_func$$_": DESER,
+    "[%": SSTI,
+    "system.diagnostics": SSTI,
+    "freemarker": SSTI,
+    "getclass": SSTI,
+    "forname": SSTI,
+    "../": TRAVERSAL,
+    "..\\": TRAVERSAL,
+    "..;": TRAVERSAL,
+    "/etc/": TRAVERSAL,
+    "/proc/": TRAVERSAL,
+    "/var/log": TRAVERSAL,
+    "/root/": TRAVERSAL,
+    "/home/": TRAVERSAL,
+    ":/": TRAVERSAL,
+    ":\\": TRAVERSAL | RFI,
+    "\\\\": RFI,
+    "://": RFI | SSRF | TRAVERSAL,
+    "data:": RFI | XSS,
+    "script": XSS,
+    "expression": XSS,
+    "-moz-binding": XSS,
+    "behavior": XSS,
+    "alert": XSS,
+    "prompt": XSS,
+    "confirm": XSS,
+    "eval": XSS,
+    "document.": XSS,
+    "fromcharcode": XSS,
+    "settimeout": XSS,
+    "setinterval": XSS,
+    "<!": XXE,
+    "xi:include": XXE,
+    "xmlns:xi": XXE,
+    "o:": DESER,
+    "c:": DESER,
+    "a:": DESER,
+    "$type": DESER,
+    "@type": DESER,
+    "!!": DESER,
+    "$": NOSQLI,
+    "==": NOSQLI,
+    "this.": NOSQLI,
+    "sleep(": NOSQLI,
+    "return true": NOSQLI,
+    "return 1": NOSQLI,
+    "union": SQLI,
+    "select": SQLI,
+    "sleep": SQLI,
+    "waitfor": SQLI,
+    "benchmark": SQLI,
+    " by ": SQLI,
+    "having": SQLI,
+    "xor": SQLI,
+    "@@": SQLI,
+    "information_schema": SQLI,
+}
+_PATTERNS = list(_TRIGGERS)
+_BITS = [_TRIGGERS[p] for p in _PATTERNS]
+_AUTOMATON = ahocorasick_rs.AhoCorasick(_PATTERNS)
+
+PLAIN = re.compile(r"[\w.@-]*").fullmatch
+TEXT = re.compile(r"[\w.@, -]*").fullmatch
+SQL_WORDS = re.compile(r"union|select|sleep|waitfor|benchmark|order by|group by|schema")
+_CASED_MARKERS = (
+    "rO0AB",
+    "AAEAAAD/////",
+    "gASV",
+    "aced0005",
+    "ACED0005",
+    "BAh",
+    "com.sun.",
+    "org.apache.",
+    "java.lang.",
+    "java.beans.",
+    "ch.qos.",
+    "sun.reflect.",
+    "org.codehaus.",
+    "com.mchange.",
+    "org.springframework.",
+    "bsh.",
+)
+"""Case-sensitive markers of serialised objects and gadget classes, looked for even in
+values that look plain (base64 tokens, class names)."""
+CASED = re.compile("|".join(re.escape(m) for m in _CASED_MARKERS))
+
+
+def candidates(text: str) -> int:
+    mask = 0
+    for index, _, _ in _AUTOMATON.find_matches_as_indexes(text, overlapping=True):
+        mask |= _BITS[index]
+    if mask & _QUOTE and mask & _EQUALS and "on" in text:
+        mask |= XSS  # attribute break-out: " onmouseover=...
+    return mask
+
+
+def url_findings(text: str, name: str, mask: int) -> list[Found]:
+    """SSRF and remote file inclusion findings of a value with URLs in it."""
+    found: list[Found] = []
+    if mask & SSRF:
+        item = urls.ssrf(text, name)
+        if item is not None:
+            found.append(item)
+    if mask & RFI:
+        item = urls.rfi(text, name)
+        if item is not None:
+            found.append(item)
+    return found
+
+
+def value_findings(value: str, enabled: int) -> tuple[int, tuple[Found, ...]]:
+    """Candidate classes of a value, and findings of the classes that need no context."""
+    text = value
+    if "&" in text:
+        text = html_decode(text)
+    text = fold(text)
+    mask = candidates(text) & enabled
+    found: list[Found] = []
+    if mask & SQLI:
+        hit = sql_injection(text)
+        if hit is not None:
+            found.append((f"sqli.{hit[0]}", hit[1]))
+    for bit, check in _TEXT_CHECKS:
+        if mask & bit:
+            hit = check(text)
+            if hit is not None:
+                found.append(hit)
+    if mask & DESER or CASED.search(value):
+        hit = objects.deserialisation(value, text)
+        if hit is not None:
+            found.append(hit)
+    return mask, tuple(found)
+
+
+_TEXT_CHECKS: tuple[tuple[int, Callable[[str], Found | None]], ...] = (
+    (XSS, rules.xss),
+    (TRAVERSAL, rules.traversal),
+    (CMDI, cmdi.cmdi),
+    (JNDI, rules.jndi),
+    (SSTI, rules.ssti),
+    (XXE, rules.xxe),
+    (NOSQLI, objects.nosqli),
+    (CRLF, rules.response_splitting),
+)
+
+ENABLED = sum(CLASS_BITS.values())
+"""Every value class enabled."""

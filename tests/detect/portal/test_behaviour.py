@@ -1,0 +1,438 @@
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from urllib.parse import urlencode
+
+import msgspec
+import pytest
+
+from citywatch.detect import DetectorRunner
+from citywatch.detect.portal import LoginAbuse
+from citywatch.detect.portal.behaviour import PortalBehaviour
+from citywatch.detect.portal.behaviour_config import BehaviourConfig
+from citywatch.detect.portal.behaviour_state import BehaviourState
+from citywatch.enrich import Enricher
+from citywatch.model import Detection, Event, HttpRequest
+
+T0 = 1_773_475_200.0  # 2026-03-14 08:00 UTC
+FORM = "application/x-www-form-urlencoded"
+BROWSERS = [f"Mozilla/5.0 (X11; Linux x86_64) Firefox/{v}.0" for v in range(90, 140)]
+STALE = ("/portal/login.aspx", "/eUprava/index.jsp", "/news/2019/winter", "/alerts/rss.xml")
+ASSETS = ("/static/app.js", "/static/app.css", "/static/logo.svg", "/favicon.ico")
+
+
+class Maker:
+    """Enriched portal requests: ``make(t, ip, uri, status, ...)``, t in seconds after T0."""
+
+    def __init__(self, enricher: Enricher) -> None:
+        self.enricher = enricher
+        self.n = 0
+
+    def __call__(
+        self,
+        t: float,
+        ip: str,
+        uri: str,
+        status: int | None = 200,
+        *,
+        method: str = "GET",
+        form: dict[str, str] | None = None,
+        session: str | None = None,
+        ua: str = BROWSERS[0],
+    ) -> Event:
+        self.n += 1
+        headers: list[tuple[str, str]] = [("User-Agent", ua)]
+        if session is not None:
+            headers.append(("Cookie", f"consent=necessary; aldsid={session}"))
+        body = ""
+        if form is not None:
+            headers.append(("Content-Type", FORM))
+            body = urlencode(form)
+        outcome = None if status is None else ("failure" if status >= 400 else "success")
+        request = HttpRequest(
+            method=method,
+            uri=uri,
+            headers=tuple(headers),
+            body=body,
+            status=status,
+            user_agent=ua,
+        )
+        event = Event(
+            id=f"r{self.n}",
+            timestamp=T0 + t,
+            dataset="portal.http",
+            outcome=outcome,
+            source_ip=ip,
+            payload=request,
+        )
+        return self.enricher(event)
+
+    def login(
+        self, t: float, ip: str, user: str, password: str, ok: bool | None, ua: str = BROWSERS[0]
+    ) -> Event:
+        status = None if ok is None else (302 if ok else 401)
+        form = {"username": user, "password": password}
+        return self(t, ip, "/login", status, method="POST", form=form, ua=ua)
+
+
+@pytest.fixture
+def make(enricher: Enricher) -> Maker:
+    return Maker(enricher)
+
+
+def _run(
+    events: list[Event], detector: PortalBehaviour | None = None, **cfg: float
+) -> list[Detection]:
+    """The final version of each detection; checks the keyed states are all dropped."""
+    detector = detector or PortalBehaviour(BehaviourConfig.model_validate(cfg))
+    errors: list[Exception] = []
+    runner = DetectorRunner(detector, lambda n, e, x: errors.append(x))
+    out: list[Detection] = []
+    watermark = -math.inf
+    for event in sorted(events, key=lambda e: e.timestamp):
+        runner.process(event, out)
+        if event.timestamp - 60 > watermark + 60:  # the pipeline sweeps every minute
+            watermark = event.timestamp - 60
+            runner.advance(watermark, out)
+    runner.flush(out)
+    assert not errors
+    assert runner.states == {}, "every state is dropped after the flush"
+    return list({d.id: d for d in out}.values())
+
+
+def _rules(detections: list[Detection]) -> list[str]:
+    return sorted(d.rule_id for d in detections)
+
+
+def _visit(make: Maker, rng: random.Random, t: float, ip: str, stale: bool) -> list[Event]:
+    """A person's visit through a shared address: a page, its assets, maybe an old link."""
+    ua = rng.choice(BROWSERS)
+    session = uuid.UUID(int=rng.getrandbits(128)).hex
+    events = [make(t, ip, "/", 200, ua=ua, session=session)]
+    events += [make(t + 0.2, ip, a, 200, ua=ua, session=session) for a in ASSETS]
+    if stale:
+        events.append(make(t + 5, ip, rng.choice(STALE), 404, ua=ua, session=session))
+    events.append(make(t + 20, ip, "/traffic/incidents?district=3", 200, ua=ua, session=session))
+    return events
+
+
+# scanning -------------------------------------------------------------------------
+
+
+def test_scanner_bursts_of_404s_on_many_paths(make: Maker) -> None:
+    words = [f"/{w}{ext}" for w in ("admin", "backup", ".env", ".git/config", "wp-login", "db")
+             for ext in ("", ".php", ".bak", ".zip", ".old")]  # fmt: skip
+    events = [
+        make(i * 0.5, "203.0.113.5", p, 403 if ".git" in p else 404) for i, p in enumerate(words)
+    ]
+    events.append(make(20, "203.0.113.5", "/", 200))
+    [scan] = _run(events)
+    assert scan.rule_id == "portal.behaviour.scan"
+    assert "attack.T1595.003" in scan.tags
+    assert scan.entity["source.ip"] == "203.0.113.5"
+    assert len(scan.evidence) == len(words), "every probe, not the one page that worked"
+    assert scan.attributes["portal"]["distinct_paths"] == len(words)
+    assert "30 requests answered 4xx on 30 paths" in scan.summary
+
+
+def test_busy_nat_with_stale_links_and_a_crawler_are_not_scanning(make: Maker) -> None:
+    rng = random.Random(1)
+    events: list[Event] = []
+    for i in range(400):  # a university: 400 visits in an hour, 20 % follow an old link
+        events += _visit(make, rng, i * 9.0, "192.0.2.10", stale=rng.random() < 0.2)
+    for i in range(300):  # a crawler: public pages and the odd dead link, quickly
+        path, status = (rng.choice(STALE), 404) if rng.random() < 0.15 else (f"/news/{i}", 200)
+        events.append(make(i * 2.0, "66.249.66.1", path, status, ua="Googlebot/2.1"))
+    assert _run(events) == []
+
+
+# floods -----------------------------------------------------------------------------
+
+
+def test_one_client_flooding_the_portal(make: Maker) -> None:
+    rng = random.Random(2)
+    events = []
+    for i in range(200):  # normal background from many people
+        events.append(make(i * 3.0, f"10.0.{i % 50}.{i % 200}", "/alerts", 200))
+    for i in range(3000):  # 1500 requests a minute from one program for two minutes
+        events.append(make(300 + i * 0.04, "198.51.100.66", "/traffic/cameras", 200, ua="curl/8.5"))
+    [flood] = _run(events)
+    assert flood.rule_id == "portal.behaviour.flood"
+    assert "attack.T1499.002" in flood.tags
+    assert flood.entity["source.ip"] == "198.51.100.66"
+    assert flood.attributes["portal"]["requests"] >= 2400
+    assert len(flood.evidence) <= 2000, "evidence of a flood is capped"
+    assert rng is not None
+
+
+def test_university_nat_at_its_morning_peak_is_no_flood(make: Maker) -> None:
+    rng = random.Random(3)
+    events = []
+    t = 0.0
+    while t < 3600:  # from 60 to ~2000 requests a minute over an hour, from many browsers
+        per_minute = 60 + 1900 * t / 3600
+        t += 60.0 / per_minute
+        ua = rng.choice(BROWSERS)
+        events.append(make(t, "192.0.2.20", rng.choice((*ASSETS, "/", "/tax")), 200, ua=ua))
+    for i in range(2400):  # a second campus seen first at 1200 a minute: many browsers
+        ua = rng.choice(BROWSERS)
+        events.append(make(1800 + i * 0.05, "192.0.2.21", rng.choice(ASSETS), 200, ua=ua))
+    assert _run(events) == []
+
+
+def _day(make: Maker, rng: random.Random, start_h: float, hours: float, peak: float) -> list[Event]:
+    """Portal-wide traffic following the day: quiet at night, ``peak`` a minute at noon."""
+    events = []
+    t = start_h * 3600
+    while t < (start_h + hours) * 3600:
+        hour = (t / 3600) % 24
+        per_minute = 20 + (peak - 20) * max(0.0, math.sin(math.pi * (hour - 6) / 12)) ** 2
+        t += 60.0 / per_minute * rng.uniform(0.5, 1.5)
+        events.append(make(t - 8 * 3600, f"10.{rng.randrange(20)}.{rng.randrange(250)}.1", "/"))
+    return events
+
+
+def test_portal_wide_daily_peak_is_normal_but_a_botnet_flood_is_not(make: Maker) -> None:
+    rng = random.Random(4)
+    day = _day(make, rng, 5, 9, peak=100)  # 05:00 to 14:00, 100 a minute at noon
+    cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
+    assert _run(day, None, **cfg) == []
+    botnet = [
+        make(4 * 3600 + i * 0.03, f"203.0.{i % 200}.{i % 7}", "/search?q=x", ua="Mozilla/5.0")
+        for i in range(4000)  # 2000 a minute for two minutes, at noon
+    ]
+    detections = _run(day + botnet, None, **cfg)
+    assert _rules(detections) == ["portal.behaviour.portal-flood"]
+    flood = detections[0]
+    assert flood.entity == {"target": "portal"}
+    assert "attack.T1498" in flood.tags
+    assert flood.attributes["portal"]["top_sources"], "the heaviest sources are named"
+
+
+def test_learned_hourly_baseline_keeps_the_first_peak_quiet(make: Maker) -> None:
+    rng = random.Random(5)
+    cfg = BehaviourConfig(portal_rate=40.0, flood_client_rate=10**6, warmup_s=0)
+    detector = PortalBehaviour(cfg)
+    for event in _day(make, rng, 5, 12, peak=100):  # yesterday's day time, learned
+        detector.learn(event)
+    blob = detector.snapshot_model()
+    restored = PortalBehaviour(cfg)
+    restored.restore_model(blob)
+    sudden = [  # the stream starts at 11:30, straight into the busy hours
+        msgspec.structs.replace(e, timestamp=e.timestamp + 86400)
+        for e in _day(make, rng, 11.5, 1.5, peak=105)
+    ]
+    assert _run(sudden, restored) == []
+    assert _run(sudden, PortalBehaviour(cfg)) != [], "without learning a cold start looks bad"
+
+
+# enumeration of citizen records ------------------------------------------------------------
+
+
+def test_sequential_walk_over_tax_returns(make: Maker) -> None:
+    events = [
+        make(i * 4.0, "198.51.100.7", f"/tax/returns/2024-{100 + i:06d}", 403, session="s1")
+        for i in range(40)
+    ]
+    [walk] = _run(events)
+    assert walk.rule_id == "portal.behaviour.enumeration"
+    assert walk.entity["source.ip"] == "198.51.100.7"
+    assert walk.attributes["portal"]["distinct_ids"] >= 15
+    assert len(walk.evidence) == 40
+
+
+def test_walk_that_succeeds_is_still_enumeration(make: Maker) -> None:
+    events = [make(i * 2.0, "198.51.100.8", f"/tax/returns/{500 + i}", 200) for i in range(20)]
+    assert _rules(_run(events)) == ["portal.behaviour.enumeration"]
+
+
+def test_guessing_document_uuids(make: Maker) -> None:
+    rng = random.Random(6)
+    events = []
+    for i in range(30):
+        doc = uuid.UUID(int=rng.getrandbits(128), version=4)
+        events.append(make(i * 3.0, "198.51.100.9", f"/documents/{doc}/download", 404))
+    assert _rules(_run(events)) == ["portal.behaviour.enumeration"]
+
+
+def test_own_documents_and_a_nat_of_people_reading_their_own_are_fine(make: Maker) -> None:
+    rng = random.Random(7)
+    mine = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(3)]
+    events = [
+        make(i * 20.0, "10.1.1.1", f"/documents/{d}/download", 200, session="me")
+        for i, d in enumerate(mine * 2)
+    ]
+    for person in range(60):  # a library: 60 people, each their own returns, in ten minutes
+        session = f"p{person}"
+        own = rng.randrange(1, 200_000)
+        for year in (2023, 2024):
+            t = person * 10.0 + (year - 2023) * 4
+            events.append(
+                make(t, "192.0.2.30", f"/tax/returns/{year}-{own:06d}", 200, session=session)
+            )
+    assert _run(events) == []
+
+
+def test_one_session_walking_ids_from_rotating_addresses(make: Maker) -> None:
+    events = [
+        make(i * 5.0, f"203.0.113.{i // 4}", f"/tax/returns/{900 + i}", 403, session="stolen")
+        for i in range(32)
+    ]
+    detections = _run(events)
+    assert _rules(detections) == ["portal.behaviour.enumeration"]
+    assert "session.id" in detections[0].entity
+    assert "stolen" not in msgspec.json.encode(detections[0]).decode(), "the session is hashed"
+
+
+# password spraying --------------------------------------------------------------------------
+
+
+def test_low_and_slow_spraying_with_one_password(make: Maker) -> None:
+    events = [
+        make.login(i * 270.0, "198.51.100.20", f"citizen{i}", "Spring2026!", ok=(i == 33))
+        for i in range(40)  # one attempt every 4.5 minutes for three hours
+    ]
+    detections = _run(events)
+    assert _rules(detections) == ["portal.behaviour.spraying"]
+    spray = detections[0]
+    assert "attack.T1110.003" in spray.tags
+    assert spray.attributes["portal"]["distinct_passwords"] == 1
+    assert len(spray.attributes["portal"]["succeeded"]) == 1
+    assert "possible account takeover" in spray.summary
+    assert "Spring2026" not in msgspec.json.encode(spray).decode()
+    assert _run_logins(events) == [], "too slow for login-abuse: no double report"
+
+
+def _run_logins(events: list[Event]) -> list[str]:
+    runner = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
+    out: list[Detection] = []
+    for event in events:
+        runner.process(event, out)
+    runner.flush(out)
+    return sorted({d.rule_id for d in out})
+
+
+def test_fast_attacks_are_left_to_login_abuse(make: Maker) -> None:
+    events = [
+        make.login(i * 3.0, "198.51.100.21", f"citizen{i}", "Spring2026!", ok=False)
+        for i in range(40)
+    ]
+    assert _run(events) == []
+    assert _run_logins(events) == ["portal.login.stuffing"]
+
+
+def test_slow_stuffing_with_a_password_per_account(make: Maker) -> None:
+    events = [
+        make.login(i * 240.0, "198.51.100.22", f"leaked{i}@mail.example", f"Old{i}pass", ok=False)
+        for i in range(30)  # a leaked list, one pair every four minutes
+    ]
+    assert _rules(_run(events)) == ["portal.behaviour.slow-stuffing"]
+    assert _run_logins(events) == []
+
+
+def test_nat_logins_with_typos_and_unknown_outcomes_are_not_spraying(make: Maker) -> None:
+    rng = random.Random(8)
+    known, unknown = [], []
+    for i in range(200):  # a campus over three hours: own accounts, own passwords
+        t = i * 54.0
+        password = f"pw-{rng.getrandbits(40):x}"
+        if i % 10 == 0:
+            known.append(make.login(t, "192.0.2.40", f"student{i}", password[:-1], ok=False))
+        known.append(make.login(t + 9, "192.0.2.40", f"student{i}", password, ok=True))
+        slow = i * 240.0  # under login-abuse's rate: only the passwords tell it apart
+        unknown.append(make.login(slow, "192.0.2.41", f"student{i}", password, ok=None))
+    assert _run(known) == []
+    assert _run(unknown) == [], "a password per account is not spraying, outcomes or not"
+
+
+# mass business actions ------------------------------------------------------------------
+
+
+def _change(make: Maker, t: float, ip: str, session: str, ua: str = BROWSERS[0]) -> Event:
+    form = {"street": "Ilica", "number": "12", "district": "3", "moved_on": "2026-03-01"}
+    return make(t, ip, "/address/change", 303, method="POST", form=form, session=session, ua=ua)
+
+
+def test_one_session_changing_many_addresses(make: Maker) -> None:
+    events = [_change(make, i * 120.0, "198.51.100.30", "bot") for i in range(12)]
+    [mass] = _run(events)
+    assert mass.rule_id == "portal.behaviour.mass-action"
+    assert mass.attributes["portal"]["actions"] == {"address change": 12}
+    assert "12 × address change" in mass.summary
+
+
+def test_many_people_behind_one_address_moving_house(make: Maker) -> None:
+    rng = random.Random(9)
+    events = [
+        _change(make, i * 150.0, "192.0.2.50", f"person{i}", ua=rng.choice(BROWSERS))
+        for i in range(24)
+    ]
+    assert _run(events) == []
+
+
+def test_one_program_acting_for_many_accounts(make: Maker) -> None:
+    events = [
+        _change(make, i * 200.0, "198.51.100.32", f"account{i}", ua="python-requests/2.32")
+        for i in range(12)
+    ]
+    assert _rules(_run(events)) == ["portal.behaviour.mass-action"]
+
+
+def test_a_bot_rotating_sessions_and_agents_still_hits_the_hard_limit(make: Maker) -> None:
+    rng = random.Random(10)
+    events = [
+        _change(make, i * 30.0, "198.51.100.31", f"fresh{i}", ua=rng.choice(BROWSERS))
+        for i in range(110)
+    ]
+    assert _rules(_run(events[:90])) == []
+    assert _rules(_run(events)) == ["portal.behaviour.mass-action"]
+
+
+def test_one_account_acting_from_rotating_addresses(make: Maker) -> None:
+    events = []
+    for i in range(12):  # an access log names the account (remote user); the address rotates
+        event = _change(make, i * 200.0, f"203.0.113.{100 + i}", f"s{i}", ua=BROWSERS[i])
+        events.append(make.enricher(msgspec.structs.replace(event, user_id="mayor")))
+    detections = _run(events)
+    assert _rules(detections) == ["portal.behaviour.mass-action"]
+    assert detections[0].entity["user.id"].startswith("user:")
+    assert "mayor" not in msgspec.json.encode(detections[0]).decode()
+
+
+# state ----------------------------------------------------------------------------------
+
+
+def test_windows_stay_bounded_whatever_a_client_sends(make: Maker) -> None:
+    detector = PortalBehaviour()
+    runner = DetectorRunner(detector, lambda n, e, x: None)
+    out: list[Detection] = []
+    for i in range(5000):
+        runner.process(make(i * 0.01, "198.51.100.40", f"/x{i}", 404), out)
+    state = next(s for k, s in runner.states.items() if k.startswith("src:"))
+    assert isinstance(state, BehaviourState)
+    assert state.scan is not None
+    assert len(state.scan.misses) <= detector.cfg.window_cap
+    assert len(state.scan.paths) <= detector.cfg.window_cap
+    assert len(state.scan.misses.items) <= 2 * detector.cfg.window_cap + 64
+
+
+def test_checkpoint_mid_attack_resumes_the_same_detection(make: Maker) -> None:
+    events = [
+        make(i * 4.0, "198.51.100.50", f"/tax/returns/{100 + i}", 403, session="s")
+        for i in range(40)
+    ]
+    whole = _run(events)
+    runner = DetectorRunner(PortalBehaviour(), lambda n, e, x: None)
+    out: list[Detection] = []
+    for event in events[:20]:
+        runner.process(event, out)
+    blob = runner.snapshot()
+    resumed = DetectorRunner(PortalBehaviour(), lambda n, e, x: None)
+    resumed.restore(blob)
+    for event in events[20:]:
+        resumed.process(event, out)
+    resumed.flush(out)
+    final = list({d.id: d for d in out}.values())
+    assert [(d.id, d.evidence) for d in final] == [(d.id, d.evidence) for d in whole]

@@ -1,0 +1,383 @@
+from __future__ import annotations
+
+import random
+import uuid
+from urllib.parse import quote, urlencode
+
+import msgspec
+import pytest
+
+from citywatch.detect import DetectorRunner
+from citywatch.detect.portal.hits import Hit
+from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
+from citywatch.enrich import Enricher, Pseudonymiser
+from citywatch.model import Detection, Event, HttpRequest
+
+T0 = 1_773_475_200.0
+FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
+JSON = (("Content-Type", "application/json"),)
+GIVEN = ("Marija", "Õun", "Seán", "Jürgen", "Ana-Marija", "Zoë", "Đuro", "Ayşe", "John", "Li")
+FAMILY = ("Horvat", "O'Brien", "Müller", "Kovačić", "D'Arcy", "Šimić", "Yıldız", "Novak", "Babić")
+STREETS = ("Ilica", "O'Brien Square", "Savska cesta", "Müllerstraße", "Trg bana Jelačića")
+NOTES = (
+    "",
+    "",
+    "Refund for childcare costs, receipts attached.",
+    "Correction of my {y} return; see letter ref. 2025/{n}.",
+    "Povrat poreza – uzdržavani član obitelji.",
+    "Home office expenses 50% (part-time).",
+    "Student – first return; is 'rent' deductible?",
+)
+TEXTS = (
+    "Please select a date for the bulky waste pickup.",
+    "Street light at O'Brien Square is out <3 thanks!",
+    "Cars park on the cycle lane. 1=1 is obvious to anyone.",
+    "The drop-off point moved; select a district first.",
+    "Die Straßenbeleuchtung ist seit Tagen defekt – bitte prüfen.",
+    "Çöp kutusu taşıyor, lütfen boşaltın.",
+    "Noise from the bar 'Kod Đure' until 3am; OR could the police check?",
+)
+SEARCH = ("park", "škola", "sport club", "knjižnica", "vrtić", "tenis", "pool", "museum", "gym")
+ROLES = ("citizen", "business", "association")
+
+
+def _iban(rng: random.Random) -> str:
+    raw = "HR" + "".join(str(rng.randrange(10)) for _ in range(19))
+    return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def _tax(**fields: str) -> HttpRequest:
+    form = {"year": "2025", "amount": "1250.00", "iban": "HR12 1001 0051 8630 0016 0"}
+    form |= {"full_name": "Mark Test", "note": ""} | fields
+    return HttpRequest(method="POST", uri="/tax/file", body=urlencode(form), headers=FORM)
+
+
+def _benign(rng: random.Random) -> HttpRequest:
+    roll = rng.random()
+    if roll < 0.3:
+        amount = rng.uniform(40, 4200)
+        text = f"{amount:.2f}"
+        if rng.random() < 0.08:  # a decimal comma, as written locally
+            text = f"{amount:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        note = rng.choice(NOTES).format(y=rng.randint(2015, 2024), n=rng.randint(1, 999))
+        name = f"{rng.choice(GIVEN)} {rng.choice(FAMILY)}"
+        return _tax(amount=text, iban=_iban(rng), full_name=name, note=note)
+    if roll < 0.55:
+        page = rng.choice((1, 1, 1, 2, 3))
+        return HttpRequest(
+            method="GET", uri=f"/traffic/incidents?district={rng.randint(1, 12)}&page={page}"
+        )
+    if roll < 0.7:
+        form = [
+            ("category", rng.choice(("roads", "lighting", "waste", "noise"))),
+            ("district", str(rng.randint(1, 12))),
+            ("text", rng.choice(TEXTS) + rng.choice(("", f" Ref {rng.randint(1, 9999)}"))),
+        ]
+        if rng.random() < 0.5:
+            form.append(("contact", f"user{rng.randrange(1000)}@mail.example"))
+        return HttpRequest(method="POST", uri="/complaints", body=urlencode(form), headers=FORM)
+    if roll < 0.8:
+        form = [
+            ("street", rng.choice(STREETS)),
+            ("number", f"{rng.randint(1, 200)}{rng.choice(('', '', 'a'))}"),
+            ("district", str(rng.randint(1, 12))),
+            ("moved_on", f"2026-0{rng.randint(1, 4)}-{rng.randint(1, 28):02d}"),
+        ]
+        return HttpRequest(method="POST", uri="/address/change", body=urlencode(form), headers=FORM)
+    if roll < 0.9:
+        q = rng.choice(SEARCH) + rng.choice(
+            ("", f" {rng.randint(1, 20)}", f" {rng.choice(FAMILY)}")
+        )
+        return HttpRequest(
+            method="GET", uri=f"/api/v1/directory?role={rng.choice(ROLES)}&q={quote(q)}"
+        )
+    if roll < 0.95:
+        doc = uuid.UUID(int=rng.getrandbits(128), version=4)
+        return HttpRequest(method="GET", uri=f"/documents/{doc}/download")
+    body = msgspec.json.encode(
+        {
+            "category": rng.choice(("roads", "waste")),
+            "district": rng.randint(1, 12),
+            "text": rng.choice(TEXTS),
+            "lat": round(45.8 + rng.random() / 10, 5),
+            "lon": round(15.9 + rng.random() / 10, 5),
+        }
+    ).decode()
+    return HttpRequest(method="POST", uri="/api/v1/complaints", body=body, headers=JSON)
+
+
+def _events(enricher: Enricher, seed: int, n: int, clients: int = 150) -> list[Event]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        c = rng.randrange(clients)
+        event = Event(
+            id=f"s{seed}-{i}",
+            timestamp=T0 + seed * 100_000 + i,
+            dataset="portal.http",
+            source_ip=f"10.{seed}.{c // 200}.{c % 200 + 1}",
+            payload=_benign(rng),
+        )
+        out.append(enricher(event))
+    return out
+
+
+ATTACKS = {
+    "amount": (_tax(amount="99999999999999"), "portal.profile.range", "decimal"),
+    "year": (_tax(year="1899"), "portal.profile.range", "1899"),
+    "iban": (_tax(iban="HR12" + "1" * 196), "portal.profile.length", "200 chars"),
+    "extra": (_tax(is_admin="1"), "portal.profile.unknown-param", "is_admin"),
+    "district": (
+        HttpRequest(method="GET", uri="/traffic/incidents?district=../../etc&page=1"),
+        "portal.profile.chars",
+        "slashes",
+    ),
+    "role": (
+        HttpRequest(method="GET", uri="/api/v1/directory?role=admin&q=park"),
+        "portal.profile.enum",
+        "`admin`, a value never seen",
+    ),
+    "quotes": (_tax(amount="1250.00' OR '1'='1"), "portal.profile.chars", "quotes"),
+    "json": (
+        HttpRequest(
+            method="POST",
+            uri="/api/v1/complaints",
+            body='{"category":"roads","district":3,"text":"x","lat":45.8,"lon":15.9,"admin":true}',
+            headers=JSON,
+        ),
+        "portal.profile.unknown-param",
+        "admin",
+    ),
+}
+
+
+def _attack(enricher: Enricher, name: str, ip: str = "203.0.113.9") -> Event:
+    request = ATTACKS[name][0]
+    event = Event(id=f"atk-{name}", timestamp=T0 + 10**6, dataset="portal.http", source_ip=ip)
+    return enricher(msgspec.structs.replace(event, payload=request))
+
+
+def _no_gate(event: Event) -> list[Hit]:
+    return []
+
+
+def _learned(enricher: Enricher, extra: list[Event] | None = None, **cfg: object) -> PortalProfile:
+    detector = PortalProfile(PortalProfileConfig(**cfg), gate=_no_gate)
+    events = _events(enricher, 1, 3000) + (extra or [])
+    for event in sorted(events, key=lambda e: e.timestamp):
+        detector.learn(event)
+    return detector
+
+
+@pytest.fixture(scope="module")
+def enricher_m() -> Enricher:
+    return Enricher(Pseudonymiser(b"test-key-" * 4))
+
+
+@pytest.fixture(scope="module")
+def profile(enricher_m: Enricher) -> PortalProfile:
+    return _learned(enricher_m)
+
+
+def test_learns_types_enumerations_and_ranges(profile: PortalProfile) -> None:
+    summary = profile.describe()
+    assert msgspec.json.decode(msgspec.json.encode(summary)) == summary, "JSON-able"
+    params = {
+        (e["method"], e["template"], p["name"]): p
+        for e in summary["endpoints"]  # type: ignore[attr-defined]
+        for p in e["params"]
+    }
+    tax = {name: p for (m, t, name), p in params.items() if t == "/tax/file"}
+    assert tax["amount"]["type"] == "decimal"
+    assert tax["year"]["type"] == "integer"
+    assert tax["full_name"]["type"] == "alpha", "names with apostrophes and diacritics are letters"
+    assert tax["note"]["type"] == "text"
+    assert tax["iban"]["type"] == "alphanumeric"
+    assert params["GET", "/api/v1/directory", "role"]["values"] == sorted(ROLES)
+    assert params["GET", "/api/v1/directory", "q"]["type"] != "enumeration", "search is open"
+    assert params["POST", "/address/change", "moved_on"]["type"] == "date"
+    assert params["POST", "/complaints", "contact"]["type"] == "email"
+    assert params["POST", "/api/v1/complaints", "lat"]["type"] == "decimal"
+    low, high = tax["year"]["range"]
+    assert low > 1900 and 2026 < high < 2100
+    low_len, high_len = tax["amount"]["length"]
+    assert 4 <= low_len <= high_len <= 8
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_tampering_is_flagged_with_an_explanation(
+    profile: PortalProfile, enricher_m: Enricher, name: str
+) -> None:
+    _, rule, words = ATTACKS[name]
+    hits = profile.inspect(_attack(enricher_m, name))
+    assert [h.rule_id for h in hits] == [rule]
+    hit = hits[0]
+    assert hit.attack_class == "tampering"
+    assert hit.technique == "T1190"
+    assert hit.location.startswith("param:")
+    assert words in hit.explanation
+    assert "normally" in hit.explanation or "never takes" in hit.explanation
+
+
+def test_explanation_reads_like_a_sentence(profile: PortalProfile, enricher_m: Enricher) -> None:
+    hit = profile.inspect(_attack(enricher_m, "quotes"))[0]
+    assert hit.explanation.startswith("parameter `amount` on POST /tax/file is normally a decimal")
+    assert "got 18 chars with quotes" in hit.explanation
+    assert hit.severity >= 60, "quotes in a number are worth more than a long number"
+
+
+def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m: Enricher) -> None:
+    fresh = _events(enricher_m, 2, 3000, clients=400)  # other people, other values
+    flagged = [(e.payload, profile.inspect(e)) for e in fresh if profile.inspect(e)]
+    assert flagged == []
+    look_alikes = [
+        _tax(full_name="Seán O'Brien", note="Student – first return; is 'rent' deductible?"),
+        _tax(full_name="Õun Mari", amount="1.234,56"),
+        _tax(amount="87.10", note="Correction of my 2019 return; see letter ref. 2025/7."),
+        HttpRequest(
+            method="POST",
+            uri="/complaints",
+            body=urlencode({"category": "waste", "district": "4", "text": TEXTS[3] + " <3"}),
+            headers=FORM,
+        ),
+        HttpRequest(method="GET", uri="/api/v1/directory?role=business&q=sport+club+7"),
+    ]
+    for i, request in enumerate(look_alikes):
+        event = Event(id=f"ok-{i}", timestamp=T0, dataset="portal.http", source_ip="10.9.9.9")
+        event = enricher_m(msgspec.structs.replace(event, payload=request))
+        assert profile.inspect(event) == [], request
+
+
+def test_poisoned_learning_does_not_let_the_attacks_pass(enricher_m: Enricher) -> None:
+    rng = random.Random(7)
+    names = sorted(ATTACKS)
+    poison = []
+    for i in range(160):  # 5 % of what is learned, from three addresses
+        event = Event(
+            id=f"poison-{i}",
+            timestamp=T0 + 100_000 + rng.random() * 3000,
+            dataset="portal.http",
+            source_ip=f"198.51.100.{i % 3}",
+        )
+        poison.append(enricher_m(msgspec.structs.replace(event, payload=ATTACKS[names[i % 8]][0])))
+    detector = _learned(enricher_m, poison)
+    for name in names:
+        hits = detector.inspect(_attack(enricher_m, name))
+        assert hits, f"{name} passes after poisoning"
+    summary = msgspec.json.encode(detector.describe())
+    assert b'"admin"' not in summary
+    assert b"is_admin" not in summary
+
+
+def test_signature_gate_keeps_a_flagged_client_out_of_learning(enricher_m: Enricher) -> None:
+    bad = {"203.0.113.50", "203.0.113.51", "203.0.113.52", "203.0.113.53", "203.0.113.54"}
+
+    def gate(event: Event) -> list[Hit]:
+        request = event.payload
+        assert isinstance(request, HttpRequest)
+        if "%27" in request.body and event.source_ip in bad:
+            return [
+                Hit(
+                    attack_class="sqli",
+                    rule_id="x",
+                    rule_name="x",
+                    technique="T1190",
+                    location="body",
+                    snippet="'",
+                    severity=50,
+                    confidence=0.9,
+                )
+            ]
+        return []
+
+    detector = PortalProfile(gate=gate)
+    events = _events(enricher_m, 1, 3000)
+    for i, ip in enumerate(sorted(bad) * 10):  # first caught, then "clean" tampering
+        request = _tax(amount="1' OR 1=1") if i < 5 else _tax(role="admin")
+        event = Event(id=f"g-{i}", timestamp=T0 + 100_000 + i, dataset="portal.http", source_ip=ip)
+        events.append(enricher_m(msgspec.structs.replace(event, payload=request)))
+    for event in events:
+        detector.learn(event)
+    assert detector.model.skipped == 50
+    assert len(detector.model.flagged) == 5
+    tax = next(e for e in detector.describe()["endpoints"] if e["template"] == "/tax/file")  # type: ignore[attr-defined]
+    assert "role" not in {p["name"] for p in tax["params"]}
+
+
+def test_default_gate_is_the_web_attack_signatures(enricher_m: Enricher) -> None:
+    """Five addresses are enough to teach the model, unless a signature caught them first."""
+    events = _events(enricher_m, 1, 3000)
+    for i in range(60):  # an injection from each, then clean-looking tampering
+        name = "quotes" if i < 5 else ("role", "year")[i % 2]
+        ip = f"198.51.100.{10 + i % 5}"
+        event = Event(
+            id=f"gate-{i}", timestamp=T0 + 150_000 + i, dataset="portal.http", source_ip=ip
+        )
+        events.append(enricher_m(msgspec.structs.replace(event, payload=ATTACKS[name][0])))
+    gated, open_ = PortalProfile(), PortalProfile(gate=_no_gate)
+    for event in events:
+        gated.learn(event)
+        open_.learn(event)
+    assert gated.model.skipped == 60, "benign look-alikes pass the signatures and are learned"
+    assert len(gated.model.flagged) == 5
+    for name in ("role", "year"):
+        assert gated.inspect(_attack(enricher_m, name)), name
+        assert not open_.inspect(_attack(enricher_m, name)), "the gate is what stopped it"
+
+
+def test_model_snapshot_round_trips(profile: PortalProfile, enricher_m: Enricher) -> None:
+    blob = profile.snapshot_model()
+    restored = PortalProfile(gate=_no_gate)
+    restored.restore_model(blob)
+    assert restored.describe() == profile.describe()
+    event = _attack(enricher_m, "role")
+    assert restored.inspect(event) == profile.inspect(event)
+
+
+def test_nothing_is_enforced_before_enough_clients(enricher_m: Enricher) -> None:
+    detector = PortalProfile(gate=_no_gate)
+    for event in _events(enricher_m, 1, 400, clients=3):
+        detector.learn(event)
+    assert detector.inspect(_attack(enricher_m, "role")) == []
+    assert not any(e["enforced"] for e in detector.describe()["endpoints"])  # type: ignore[attr-defined]
+
+
+def test_learning_window_at_the_start_of_a_live_stream(enricher_m: Enricher) -> None:
+    detector = PortalProfile(PortalProfileConfig(learn_first_s=3000), gate=_no_gate)
+    for event in _events(enricher_m, 1, 3000):  # one request a second: all inside the window
+        assert detector.inspect(event) == []
+    late = msgspec.structs.replace(_attack(enricher_m, "role"), timestamp=T0 + 200_000)
+    assert [h.rule_id for h in detector.inspect(late)] == ["portal.profile.enum"]
+
+
+def test_unknown_endpoints_only_when_asked(enricher_m: Enricher) -> None:
+    hidden = HttpRequest(method="GET", uri="/admin/export?all=1", status=200)
+    event = Event(id="hidden", timestamp=T0 + 10**6, dataset="portal.http", source_ip="203.0.113.7")
+    event = enricher_m(msgspec.structs.replace(event, payload=hidden))
+    assert _learned(enricher_m).inspect(event) == []
+    detector = _learned(enricher_m, unknown_endpoints=True)
+    hits = detector.inspect(event)
+    assert [(h.rule_id, h.severity) for h in hits] == [("portal.profile.unknown-endpoint", 20)]
+    missing = msgspec.structs.replace(hidden, status=404)
+    assert detector.inspect(msgspec.structs.replace(event, payload=missing)) == []
+
+
+def test_hits_merge_into_one_detection_per_client(
+    profile: PortalProfile, enricher_m: Enricher
+) -> None:
+    errors: list[Exception] = []
+    runner = DetectorRunner(profile, lambda n, e, x: errors.append(x))
+    out: list[Detection] = []
+    for i, name in enumerate(sorted(ATTACKS)):
+        event = msgspec.structs.replace(_attack(enricher_m, name), id=f"m-{i}")
+        runner.process(msgspec.structs.replace(event, timestamp=T0 + 10**6 + i), out)
+    runner.flush(out)
+    assert not errors
+    final = {d.id: d for d in out}
+    assert len(final) == 1
+    detection = next(iter(final.values()))
+    assert detection.detector == "portal-profile"
+    assert "attack.T1190" in detection.tags
+    assert len(detection.evidence) == len(ATTACKS)
+    assert detection.entity["source.ip"] == "203.0.113.9"
+    assert "normally" in detection.summary or "never takes" in detection.summary

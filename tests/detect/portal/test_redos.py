@@ -1,0 +1,203 @@
+"""Adversarial inputs: every check stays linear on 100 kB of its worst shapes.
+
+Each shape repeats the prefix of a pattern (or a near-miss of it) so that a
+backtracking regex would try every start and extend far from each: a
+catastrophic or quadratic pattern takes seconds or hours on these, a linear
+one milliseconds. The limit asserted (0.5 s) is ten times the goal (50 ms),
+so that CI noise does not flake.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+
+from citywatch.detect.portal import cmdi, objects, rules, urls
+from citywatch.detect.portal.normalise import (
+    fold,
+    html_decode,
+    normalise_path,
+    shell_normalise,
+    sql_compact,
+    url_decode,
+)
+from citywatch.detect.portal.probes import probe_path, scanner_agent
+from citywatch.detect.portal.request import parse_request, path_template
+from citywatch.detect.portal.signatures import WebAttackConfig, WebAttackSignatures
+from citywatch.detect.portal.sqli import fingerprint, sql_injection
+from citywatch.model import Event, HttpRequest
+
+SIZE = 100_000
+LIMIT_S = 0.5
+
+
+def _fill(unit: str, tail: str = "") -> str:
+    return unit * (SIZE // len(unit)) + tail
+
+
+SHAPES: dict[str, list[str]] = {
+    "sqli": [
+        _fill("'"),
+        _fill("("),
+        _fill("/*"),
+        _fill("--"),
+        _fill("1 or "),
+        "'" + _fill("\\"),
+        '"' + _fill("''"),
+        _fill("a"),
+        _fill("union select "),
+        _fill("/*!"),
+        _fill("0x"),
+        _fill("1e"),
+        _fill("@@"),
+    ],
+    "xss": [
+        _fill("<a"),
+        _fill("<script"),
+        _fill("<script>"),
+        _fill('" on'),
+        _fill("<a onx"),
+        _fill("javascript:"),
+        _fill("<svg/"),
+        _fill(";alert"),
+        _fill("\t"),
+        _fill("expression"),
+    ],
+    "traversal": [
+        _fill("."),
+        _fill("../"),
+        _fill("..\\"),
+        _fill("/etc/"),
+        _fill("file:/"),
+        _fill("php://"),
+        _fill("=/proc/"),
+        _fill("c:/"),
+    ],
+    "cmdi": [
+        _fill(";"),
+        _fill("; a"),
+        _fill("`a"),
+        _fill("$("),
+        _fill("() {"),
+        _fill("|/"),
+        _fill("; /a/b/c/d/e"),
+        _fill("${IFS}"),
+        _fill("'"),
+        _fill("; cat x"),
+    ],
+    "jndi": [_fill("${"), _fill("${a"), _fill("${::-"), _fill("${lower:"), _fill("}")],
+    "ssti": [
+        _fill("{{"),
+        _fill("{{a"),
+        _fill("${"),
+        _fill("${a"),
+        _fill("{%"),
+        _fill("__"),
+        _fill("t("),
+        _fill("{{7*"),
+    ],
+    "xxe": [
+        _fill("<!entity "),
+        _fill("<!doctype a system '"),
+        _fill("<!entity a '&a;"),
+        _fill("<!"),
+    ],
+    "deserialisation": [
+        _fill("o:1:"),
+        _fill('o:1:"a'),
+        _fill('"$type":"'),
+        _fill("!!"),
+        _fill("a:1:{"),
+    ],
+    "nosqli": [_fill("{$"), _fill("'||"), _fill("this."), _fill('"$where"')],
+    "protocol": [_fill("\r\n"), _fill("\nset-cookie"), _fill("\r\nlocation:")],
+    "urls": [_fill("a"), _fill("a:"), _fill("http://"), _fill("http://a@"), _fill("[::")],
+    "path": [_fill("/a"), _fill("/"), _fill("/."), _fill("/.."), _fill("/.git"), _fill("a")],
+    "agent": [_fill("a"), _fill("nikt"), _fill("sqlma"), _fill("Mozilla/5.0 (")],
+    "decode": [_fill("%"), _fill("%25"), _fill("%u"), _fill("&"), _fill("&#"), _fill("%c0")],
+}
+
+CHECKS: dict[str, list[Callable[[str], object]]] = {
+    "sqli": [sql_injection, fingerprint, sql_compact, lambda s: sql_compact(s, join=True)],
+    "xss": [rules.xss],
+    "traversal": [rules.traversal],
+    "cmdi": [cmdi.cmdi, shell_normalise],
+    "jndi": [rules.jndi],
+    "ssti": [rules.ssti],
+    "xxe": [rules.xxe],
+    "deserialisation": [lambda s: objects.deserialisation(s, s)],
+    "nosqli": [objects.nosqli, objects.nosqli_name],
+    "protocol": [rules.response_splitting],
+    "urls": [lambda s: urls.ssrf(s, "url"), lambda s: urls.rfi(s, "page"), urls.host_ip],
+    "path": [
+        lambda s: probe_path(s, wordpress=False),
+        normalise_path,
+        path_template,
+    ],
+    "agent": [scanner_agent],
+    "decode": [url_decode, html_decode, fold],
+}
+
+
+def _timed(check: Callable[[str], object], text: str) -> float:
+    start = time.perf_counter()
+    check(text)
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize("family", sorted(SHAPES))
+def test_checks_are_linear_on_adversarial_input(family: str) -> None:
+    slow = []
+    for check in CHECKS[family]:
+        for i, text in enumerate(SHAPES[family]):
+            elapsed = _timed(check, text)
+            if elapsed > LIMIT_S:
+                slow.append((getattr(check, "__name__", "?"), i, round(elapsed, 3)))
+    assert not slow, slow
+
+
+def _all_shapes() -> list[str]:
+    return [text for shapes in SHAPES.values() for text in shapes]
+
+
+@pytest.mark.parametrize("where", ["query", "form", "json", "header", "path", "cookie"])
+def test_whole_requests_of_adversarial_input(where: str) -> None:
+    detector = WebAttackSignatures(WebAttackConfig(sensitivity=4))
+    slow = []
+    for i, text in enumerate(_all_shapes()):
+        headers: tuple[tuple[str, str], ...] = ()
+        uri, body = "/search", ""
+        if where == "query":
+            uri = "/search?q=" + text + "&" + text
+        elif where == "form":
+            body = "a=" + text + "&b=" + text
+            headers = (("Content-Type", "application/x-www-form-urlencoded"),)
+        elif where == "json":
+            body = json.dumps({"a": text, "b": [text]})
+            headers = (("Content-Type", "application/json"),)
+        elif where == "header":
+            headers = (("User-Agent", text), ("X-Long", text), ("Referer", text))
+        elif where == "path":
+            uri = "/" + text
+        else:
+            headers = (("Cookie", "a=" + text + "; b=" + text),)
+        req = HttpRequest(method="POST", uri=uri, headers=headers, body=body)
+        event = Event(id="x", timestamp=0.0, dataset="portal.http", payload=req)
+        elapsed = _timed(lambda _, e=event: detector.inspect(e), "")
+        if elapsed > LIMIT_S:
+            slow.append((i, round(elapsed, 3)))
+    assert not slow, slow
+
+
+def test_deep_json_and_many_parts_are_bounded() -> None:
+    deep = "[" * 50_000 + "]" * 50_000
+    many = "--b\r\n" + "Content-Disposition: form-data; name=a\r\n\r\nx\r\n--b\r\n" * 20_000
+    for body, ctype in ((deep, "application/json"), (many, "multipart/form-data; boundary=b")):
+        req = HttpRequest(method="POST", uri="/", headers=(("Content-Type", ctype),), body=body)
+        start = time.perf_counter()
+        parsed = parse_request(req)
+        assert time.perf_counter() - start < LIMIT_S
+        assert parsed.anomalies
