@@ -12,13 +12,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
+import msgspec
 from pydantic import BaseModel, ConfigDict
 
+from citywatch.ingest.fields import MissingFieldError, decode_json_text
 from citywatch.model import DeadLetter, Event
 from citywatch.model.deadletter import RAW_LIMIT
 
 MAX_RECORD_BYTES = 1 << 20
 """A record (line) longer than this is a dead letter, never parsed."""
+
+_decode_json = msgspec.json.Decoder().decode
+
+JsonLine = tuple[int, bytes, dict[str, object]]
+"""A JSON-lines record: its line number, raw bytes and decoded object."""
 
 
 class NoConfig(BaseModel):
@@ -64,3 +71,34 @@ class Adapter(ABC):
             raw=raw[:RAW_LIMIT],
             received=time.time(),
         )
+
+    def json_objects(self, source: str, lines: Iterable[bytes]) -> Iterator[JsonLine | DeadLetter]:
+        """The objects of a JSON-lines input; a dead letter for each line that is not one.
+
+        Blank lines yield nothing; a line over :data:`MAX_RECORD_BYTES` is not decoded.
+        """
+        for lineno, raw in enumerate(lines, 1):
+            if len(raw) > MAX_RECORD_BYTES:
+                yield self.dead_letter(
+                    source, lineno, "too-long", f"line of {len(raw)} bytes exceeds the limit", raw
+                )
+                continue
+            text = decode_json_text(raw).strip()
+            if not text:
+                continue
+            try:
+                rec = _decode_json(text)
+            except msgspec.DecodeError as exc:
+                yield self.dead_letter(source, lineno, "bad-json", f"invalid JSON: {exc}", raw)
+                continue
+            if type(rec) is not dict:
+                yield self.dead_letter(
+                    source, lineno, "bad-json", "line is not a JSON object: expected {...}", raw
+                )
+                continue
+            yield lineno, raw, rec
+
+    def field_error(self, source: str, lineno: int, raw: bytes, exc: ValueError) -> DeadLetter:
+        """The dead letter for a record whose fields are missing (``missing-field``) or wrong."""
+        code = "missing-field" if isinstance(exc, MissingFieldError) else "bad-field"
+        return self.dead_letter(source, lineno, code, str(exc), raw)

@@ -28,10 +28,9 @@ from typing import ClassVar
 
 import msgspec
 
-from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
+from citywatch.ingest.base import Adapter
 from citywatch.ingest.fields import (
     MissingFieldError,
-    decode_json_text,
     http_outcome,
     parse_ip,
     parse_status,
@@ -41,7 +40,6 @@ from citywatch.model import DeadLetter, Event, HttpRequest
 
 DATASET = "portal.http"
 
-_decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.encode
 
 
@@ -54,32 +52,15 @@ class HttpJsonlAdapter(Adapter):
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
         last_ts: float | None = None
-        for lineno, raw in enumerate(lines, 1):
-            if len(raw) > MAX_RECORD_BYTES:
-                yield self.dead_letter(
-                    source, lineno, "too-long", f"line of {len(raw)} bytes exceeds the limit", raw
-                )
+        for item in self.json_objects(source, lines):
+            if isinstance(item, DeadLetter):
+                yield item
                 continue
-            text = decode_json_text(raw).strip()
-            if not text:
-                continue
-            try:
-                rec = _decode(text)
-            except msgspec.DecodeError as exc:
-                yield self.dead_letter(source, lineno, "bad-json", f"invalid JSON: {exc}", raw)
-                continue
-            if not isinstance(rec, dict):
-                yield self.dead_letter(
-                    source, lineno, "bad-json", "line is not a JSON object: expected {...}", raw
-                )
-                continue
+            lineno, raw, rec = item
             try:
                 event = _event(rec, source, last_ts)
-            except MissingFieldError as exc:
-                yield self.dead_letter(source, lineno, "missing-field", str(exc), raw)
-                continue
             except ValueError as exc:
-                yield self.dead_letter(source, lineno, "bad-field", str(exc), raw)
+                yield self.field_error(source, lineno, raw, exc)
                 continue
             last_ts = event.timestamp
             yield event

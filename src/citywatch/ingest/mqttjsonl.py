@@ -49,12 +49,11 @@ from typing import ClassVar
 
 import msgspec
 
-from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
+from citywatch.ingest.base import Adapter
 from citywatch.ingest.fields import (
     EPOCH_MAX,
     EPOCH_MIN,
     MissingFieldError,
-    decode_json_text,
     parse_ip,
     parse_time,
 )
@@ -83,7 +82,6 @@ _MAC = re.compile(
 )
 _COMMON = frozenset(("topic", "time", "device_id", "type", "id", "mac", "source.ip"))
 
-_decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.encode
 
 
@@ -203,31 +201,15 @@ class MqttJsonlAdapter(Adapter):
     description: ClassVar[str] = "IoT telemetry from MQTT, one JSON message per line with its topic"
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
-        for lineno, raw in enumerate(lines, 1):
-            if len(raw) > MAX_RECORD_BYTES:
-                yield self.dead_letter(
-                    source, lineno, "too-long", f"line of {len(raw)} bytes exceeds the limit", raw
-                )
+        for item in self.json_objects(source, lines):
+            if isinstance(item, DeadLetter):
+                yield item
                 continue
-            text = decode_json_text(raw).strip()
-            if not text:
-                continue
-            try:
-                rec = _decode(text)
-            except msgspec.DecodeError as exc:
-                yield self.dead_letter(source, lineno, "bad-json", f"invalid JSON: {exc}", raw)
-                continue
-            if type(rec) is not dict:
-                yield self.dead_letter(
-                    source, lineno, "bad-json", "line is not a JSON object: expected {...}", raw
-                )
-                continue
+            lineno, raw, rec = item
             try:
                 yield _event(rec, source, lineno)
-            except MissingFieldError as exc:
-                yield self.dead_letter(source, lineno, "missing-field", str(exc), raw)
             except ValueError as exc:
-                yield self.dead_letter(source, lineno, "bad-field", str(exc), raw)
+                yield self.field_error(source, lineno, raw, exc)
 
 
 def _event(rec: dict[str, object], source: str, lineno: int) -> Event:

@@ -26,27 +26,15 @@ from typing import Final
 
 import msgspec
 
+from citywatch.detect.portal.catalog import CLASSES as _CATALOGUED
+
 HERE: Final = Path(__file__).parent
 ATTACKS: Final = HERE / "attacks.http.jsonl"
 ATTACK_LABELS: Final = HERE / "attacks.labels.jsonl"
 LOOKALIKES: Final = HERE / "lookalikes.http.jsonl"
 LOOKALIKE_LABELS: Final = HERE / "lookalikes.labels.jsonl"
 
-SIGNATURE_CLASSES: Final = (
-    "sqli",
-    "xss",
-    "traversal",
-    "rfi",
-    "cmdi",
-    "ssrf",
-    "xxe",
-    "ssti",
-    "jndi",
-    "deserialisation",
-    "nosqli",
-    "protocol",
-    "scanner",
-)
+SIGNATURE_CLASSES: Final = _CATALOGUED
 """Attack classes a signature can catch."""
 CLASSES: Final = (*SIGNATURE_CLASSES, "tampering")
 """Every attack class; ``tampering`` is legal-looking abuse that only a learned profile catches."""
