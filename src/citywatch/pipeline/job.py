@@ -146,7 +146,6 @@ class Job:
                 for runner in runners:
                     runner.advance(watermark, out)
                 next_sweep = watermark + self.sweep_s
-                self._publish_incidents()
             if out:
                 self.bus.publish(DETECTIONS, out)
                 out = []
