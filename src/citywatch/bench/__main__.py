@@ -13,7 +13,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from citywatch.bench import portal_report, throughput
+from citywatch.bench import flood, portal_report, throughput
 
 
 def _machine() -> dict[str, str | int]:
@@ -30,13 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000, help="access-log lines")
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--work", type=Path, default=Path("bench/work"))
-    parser.add_argument("--only", choices=("throughput", "portal"), help="run one benchmark")
+    parser.add_argument(
+        "--only", choices=("throughput", "portal", "flood"), help="run one benchmark"
+    )
+    parser.add_argument("--flood", type=int, default=1_000_000, help="attack requests in the flood")
     args = parser.parse_args(argv)
     console = Console()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.only != "throughput":
+    if args.only in (None, "portal"):
         portal_report.report(console, args.out, args.work.resolve() / "portal", _machine())
-    if args.only == "portal":
+    if args.only in (None, "flood"):
+        _flood(console, args.out, args.work.resolve() / "flood", args.flood)
+    if args.only not in (None, "throughput"):
         return 0
 
     with console.status("throughput: generating inputs and analysing them…"):
@@ -68,6 +73,27 @@ def main(argv: list[str] | None = None) -> int:
     path.write_bytes(msgspec.json.format(msgspec.json.encode(doc)) + b"\n")
     console.print(f"written: {path}")
     return 0 if all(r.meets_target is not False for r in results) else 1
+
+
+def _flood(console: Console, out: Path, work: Path, requests: int) -> None:
+    with console.status(f"flood: {requests:,} attack requests from a few clients…"):
+        result = flood.run(work, requests=requests)
+    table = Table(title="flood: attack requests from a few clients (citywatch analyse)")
+    for col in ("requests", "clients", "detections", "by detector", "incidents", "records/s"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        f"{result.requests:,}",
+        str(result.clients),
+        str(result.detections),
+        ", ".join(f"{k} {v}" for k, v in sorted(result.detections_by_detector.items())),
+        str(result.incidents),
+        f"{result.requests / result.wall_s:,.0f}",
+    )
+    console.print(table)
+    doc = {"benchmark": "flood", "machine": _machine(), "result": result}
+    path = out / "flood.json"
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(doc)) + b"\n")
+    console.print(f"written: {path}")
 
 
 if __name__ == "__main__":
