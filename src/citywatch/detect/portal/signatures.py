@@ -94,6 +94,10 @@ def _escape(char: str) -> str:
     )
 
 
+_REQUEST_CACHE = 65536
+"""Header-less requests (access logs) whose findings are remembered."""
+
+
 class WebAttackSignatures(HitDetector):
     """Signatures of web attacks (SQLi, XSS, traversal, RFI, command injection, SSRF,
     XXE, SSTI, Log4Shell, deserialisation, NoSQLi, protocol abuse, scanners)."""
@@ -121,11 +125,27 @@ class WebAttackSignatures(HitDetector):
         self._cache: dict[str, tuple[int, tuple[Found, ...]]] = {}
         self._memo: dict[tuple[str, str, str], tuple[Found, ...]] = {}
         self._paths: dict[str, tuple[Found, ...]] = {}
+        self._requests: dict[tuple[str, str, str, str | None, str | None], tuple[Hit, ...]] = {}
 
     def inspect(self, event: Event) -> list[Hit]:
         req = event.payload
         if req.__class__ is not HttpRequest:
             return []
+        assert isinstance(req, HttpRequest)
+        if req.headers or req.body:
+            return self._inspect(req)
+        # An access-log request: the findings depend on exactly these five fields (parsing
+        # reads nothing else of a request without headers or body), and logs repeat them.
+        key = (req.method, req.uri, req.version, req.user_agent, req.referrer)
+        cached = self._requests.get(key)
+        if cached is None:
+            cached = tuple(self._inspect(req))
+            if len(self._requests) >= _REQUEST_CACHE:
+                self._requests.clear()
+            self._requests[key] = cached
+        return list(cached)
+
+    def _inspect(self, req: HttpRequest) -> list[Hit]:
         parsed = parse_request(req)
         hits: list[Hit] = []
         seen: set[str] = set()
