@@ -144,6 +144,10 @@ class EntityTimeCorrelator:
     def _gap(self, key: str) -> float:
         return self.config.key_gap_s.get(key, self.config.gap_s)
 
+    def __len__(self) -> int:
+        """How many incidents have members (merged-away ones do not count)."""
+        return sum(1 for g in self._state.groups.values() if g.members)
+
     def incidents(self) -> list[Incident]:
         """Every incident with members, most severe first."""
         live = [self._incident(g) for g in self._state.groups.values() if g.members]

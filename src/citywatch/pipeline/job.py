@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -100,18 +101,10 @@ class Job:
         adapter = self.adapters.get(fmt)
         if adapter is None:
             raise self._unknown(fmt)
-        events: list[Event] = []
         dead: list[DeadLetter] = []
-        for item in adapter.parse(source, lines):
-            if item.__class__ is Event:
-                events.append(item)
-            else:
-                dead.append(item)  # type: ignore[arg-type]
-        self.stats.records[source] += len(events) + len(dead)
-        self.stats.events[source] += len(events)
+        accepted = self._accept(adapter.parse(source, lines), source, self.stats.events, dead)
+        events = list(accepted)
         events.sort(key=_ts)  # a batch may be out of order; the watermark handles the rest
-        for letter in dead:
-            self._add_dead(letter)
         self.process(events)
         return FeedResult(events=len(events), dead_letters=dead)
 
@@ -162,7 +155,7 @@ class Job:
         self.bus.publish(DETECTIONS, out)
         self._publish_incidents()
         self._flush_dead()
-        self.stats.incidents = len(self.correlator.incidents())
+        self.stats.incidents = len(self.correlator)
 
     def _unknown(self, fmt: str) -> InputError:
         return InputError(f"unknown format {fmt!r} (known: {', '.join(sorted(self.adapters))})")
@@ -177,21 +170,36 @@ class Job:
             runner.learn(event)
 
     def _events(self, spec: InputSpec, progress: Progress | None) -> Iterator[Event]:
-        adapter = self.adapters[spec.format]
         counted = self.stats.learned if spec.learn else self.stats.events
+        parsed = self.adapters[spec.format].parse(spec.source, read_lines(spec.path, progress))
+        return self._accept(parsed, spec.source, counted)
+
+    def _accept(
+        self,
+        items: Iterable[Event | DeadLetter],
+        source: str,
+        counted: Counter[str],
+        dead: list[DeadLetter] | None = None,
+    ) -> Iterator[Event]:
+        """The events of an adapter's output; dead letters go out (and into ``dead``).
+
+        Records and events are counted per ``source`` when the stream ends.
+        """
         events = 0
         records = 0
         try:
-            for item in adapter.parse(spec.source, read_lines(spec.path, progress)):
+            for item in items:
                 records += 1
                 if item.__class__ is Event:
                     events += 1
                     yield item
                 else:
                     self._add_dead(item)  # type: ignore[arg-type]
+                    if dead is not None:
+                        dead.append(item)  # type: ignore[arg-type]
         finally:
-            self.stats.records[spec.source] += records
-            counted[spec.source] += events
+            self.stats.records[source] += records
+            counted[source] += events
 
     def _correlate(self, detections: Sequence[Detection]) -> None:
         for detection in detections:
