@@ -103,10 +103,7 @@ class HitDetector(Detector[ClientHits]):
         """Fold the hits :meth:`keys` found in this request into the client's episodes."""
         ts = event.timestamp
         if state.open:  # close what went idle before this request
-            for cls, open_ in list(state.open.items()):
-                if ts - open_.episode.last > self.gap_s:
-                    out.append(self._emit(key, state, open_))
-                    del state.open[cls]
+            self._close_idle(key, state, ts, out)
         hits, self._hits = self._hits, []
         if event.source_ip is not None:
             state.address = event.source_ip
@@ -141,13 +138,17 @@ class HitDetector(Detector[ClientHits]):
                 out.append(self._emit(key, state, open_))
 
     def expire(self, key: str, state: ClientHits, watermark: float, out: list[Detection]) -> bool:
-        for cls, open_ in list(state.open.items()):
-            if watermark - open_.episode.last > self.gap_s:
-                out.append(self._emit(key, state, open_))
-                del state.open[cls]
+        self._close_idle(key, state, watermark, out)
         if not state.open:
             state.address = None
         return not state.open
+
+    def _close_idle(self, key: str, state: ClientHits, now: float, out: list[Detection]) -> None:
+        """Emit and forget the episodes idle for more than the gap at event time ``now``."""
+        for cls, open_ in list(state.open.items()):
+            if now - open_.episode.last > self.gap_s:
+                out.append(self._emit(key, state, open_))
+                del state.open[cls]
 
     def _emit(self, key: str, state: ClientHits, open_: ClassEpisode) -> Detection:
         worst = open_.worst
