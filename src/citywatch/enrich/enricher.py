@@ -52,14 +52,13 @@ class Enricher:
             and request_path(payload.uri) in self._login_paths
         )
         geo = event.geo
+        changes: dict[str, object] = {}
         if payload.__class__ is Telemetry and payload.mac is not None:
             # a device MAC identifies its owner's device: only its pseudonym goes further
-            mac = pseudo("mac", payload.mac)
-            event = _replace(event, payload=_replace(payload, mac=mac))
-        if not login and account is None and geo is None:  # the common case, kept cheap
+            changes["payload"] = _replace(payload, mac=pseudo("mac", payload.mac))
+        elif not login and account is None and geo is None:  # the common case, kept cheap
             ip = event.source_ip
             return event if ip is None else _replace(event, source_pseudonym=pseudo("ip", ip))
-        changes: dict[str, object] = {}
         if event.source_ip is not None:
             changes["source_pseudonym"] = pseudo("ip", event.source_ip)
         if login:
@@ -73,4 +72,4 @@ class Enricher:
                 lon=geo.lon,
                 h3=h3.latlng_to_cell(geo.lat, geo.lon, self.config.h3_resolution),
             )
-        return _replace(event, **changes)
+        return _replace(event, **changes) if changes else event
