@@ -45,16 +45,26 @@ def build_job(settings: Settings, bus: LocalBus) -> Job:
     )
 
 
-def attach_store(bus: LocalBus, store: Store, run_id: str) -> None:
-    """Write every detection, incident and dead letter published on ``bus`` to ``store``."""
+def start_run(
+    bus: LocalBus, store: Store, *, kind: str, command: str, inputs: Sequence[str]
+) -> str:
+    """Record a new run in ``store`` and write everything published on ``bus`` to it; its id."""
+    run_id = f"{kind}-{datetime.now(tz=UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     bus.subscribe(DETECTIONS, store.upsert_detections)
     bus.subscribe(INCIDENTS, store.upsert_incidents)
     bus.subscribe(DEAD_LETTERS, lambda letters: store.add_dead_letters(run_id, letters))
+    store.begin_run(
+        RunInfo(id=run_id, command=command, started=datetime.now(tz=UTC), inputs=list(inputs))
+    )
+    return run_id
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """A finished run: its job (detections, incidents) and counters."""
+    """A finished run: its job (detections, incidents) and counters.
+
+    ``run_id`` is the store's run, empty when the run kept no store.
+    """
 
     run_id: str
     job: Job
@@ -72,17 +82,10 @@ def analyse(
     """Run the pipeline over ``inputs``, recording the run and its results in ``store``."""
     bus = LocalBus()
     job = build_job(settings, bus)
-    run_id = f"run-{datetime.now(tz=UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    run_id = ""
     if store is not None:
-        attach_store(bus, store, run_id)
-        store.begin_run(
-            RunInfo(
-                id=run_id,
-                command=command,
-                started=datetime.now(tz=UTC),
-                inputs=[f"{s.format}:{s.path}" + (" (learn)" if s.learn else "") for s in inputs],
-            )
-        )
+        names = [f"{s.format}:{s.path}" + (" (learn)" if s.learn else "") for s in inputs]
+        run_id = start_run(bus, store, kind="run", command=command, inputs=names)
     stats = job.run(inputs, progress)
     if store is not None:
         job.save(store)

@@ -9,7 +9,6 @@ restart neither splits nor duplicates what was open.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -18,11 +17,11 @@ from typing import Any, Literal
 import msgspec
 import structlog
 
-from citywatch.app import attach_store, build_job
+from citywatch.app import build_job, start_run
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
 from citywatch.config import Settings
 from citywatch.model import DeadLetter, Detection, Incident
-from citywatch.store import RunInfo, Store
+from citywatch.store import Store
 
 _log = structlog.get_logger(__name__)
 _REASONS_SHOWN = 5
@@ -61,21 +60,15 @@ class LivePipeline:
         self.store = store
         self.bus = LocalBus()
         self.job = build_job(settings, self.bus)
-        self.run_id = f"live-{datetime.now(tz=UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
         self._lock = threading.Lock()
         self._subscribers: list[Callable[[LiveUpdate], None]] = []
         self._checkpoint_every = checkpoint_every
         self._batches = 0
-        attach_store(self.bus, store, self.run_id)
+        self.resumed = self.job.restore(store)
+        self.run_id = start_run(self.bus, store, kind="live", command=command, inputs=inputs)
         self.bus.subscribe(DETECTIONS, self._on_detections)
         self.bus.subscribe(INCIDENTS, self._on_incidents)
         self.bus.subscribe(DEAD_LETTERS, self._on_dead_letters)
-        self.resumed = self.job.restore(store)
-        store.begin_run(
-            RunInfo(
-                id=self.run_id, command=command, started=datetime.now(tz=UTC), inputs=list(inputs)
-            )
-        )
 
     def ingest(self, fmt: str, source: str, lines: Sequence[bytes]) -> IngestResult:
         """Process one batch of raw records of format ``fmt``; ``source`` unique per batch.
