@@ -24,6 +24,7 @@ from citywatch.config import Settings, load_settings
 from citywatch.errors import CitywatchError
 from citywatch.ingest.mqtt import MqttStats, MqttSubscriber, merged_config
 from citywatch.live import LivePipeline
+from citywatch.model import Incident
 from citywatch.pipeline import InputSpec
 from citywatch.plugins import describe
 from citywatch.simulate import Manifest, simulate
@@ -95,9 +96,10 @@ def analyse_cmd(
     analysis = _run(settings, specs, "analyse", store=not no_store)
     if output is not None:
         _write_jsonl(output, analysis.job.detections())
+    found = analysis.job.correlator.incidents()
     if incidents is not None:
-        _write_jsonl(incidents, analysis.job.correlator.incidents())
-    _print_summary(analysis)
+        _write_jsonl(incidents, found)
+    _print_summary(analysis, found)
 
 
 @app.command("demo")
@@ -119,7 +121,7 @@ def demo_cmd(
     _print_manifest(manifest, city)
     specs = [InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs]
     analysis = _run(settings, specs, f"demo --seed {seed}", store=True)
-    _print_summary(analysis)
+    _print_summary(analysis, analysis.job.correlator.incidents())
     console.print(f"store: [bold]{settings.store}[/]")
     if not no_serve:
         from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only to serve
@@ -315,7 +317,7 @@ class _CityFile(msgspec.Struct):
     properties: dict[str, object]
 
 
-def _print_summary(analysis: Analysis) -> None:
+def _print_summary(analysis: Analysis, incidents: Sequence[Incident]) -> None:
     stats = analysis.stats
     table = Table(title="records read", title_justify="left")
     for column in ("input", "records", "events", "dead letters"):
@@ -336,7 +338,6 @@ def _print_summary(analysis: Analysis) -> None:
         console.print(f"[red]plug-in errors[/]: {dict(stats.plugin_errors)}")
     detections = ", ".join(f"{k}: {v}" for k, v in stats.detections.most_common()) or "none"
     console.print(f"detections: {detections}")
-    incidents = analysis.job.correlator.incidents()
     table = Table(title=f"incidents ({len(incidents)})", title_justify="left")
     table.add_column("sev", justify="right")
     table.add_column("category")
