@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
 from citywatch.config import Settings
-from citywatch.correlate import EntityTimeCorrelator
+from citywatch.correlate import Correlator
 from citywatch.enrich import Enricher, Pseudonymiser, load_or_create_key
 from citywatch.errors import ConfigError
 from citywatch.pipeline import InputSpec, Job, RunStats
 from citywatch.pipeline.inputs import Progress
 from citywatch.plugins import build_adapters, build_detectors
+from citywatch.respond.playbook import load_playbooks
+from citywatch.respond.runner import PlaybookRunner
 from citywatch.store import RunInfo, Store
 
 
@@ -33,25 +35,47 @@ def pseudonymiser(settings: Settings) -> Pseudonymiser:
     return Pseudonymiser(load_or_create_key(settings.data_dir))
 
 
-def build_job(settings: Settings, bus: LocalBus) -> Job:
-    """A job with every enabled plug-in, configured from ``settings``."""
+def build_job(settings: Settings, bus: LocalBus, store: Store | None = None) -> Job:
+    """A job with every enabled plug-in, configured from ``settings``.
+
+    With a ``store``, the suppressions in force now keep their detections out of incidents.
+    """
+    suppressions = store.suppressions(active_at=datetime.now(tz=UTC)) if store else []
     return Job(
         adapters=build_adapters(),
         enricher=Enricher(pseudonymiser(settings), settings.enrich),
         detectors=build_detectors(settings.detectors, settings.disabled),
-        correlator=EntityTimeCorrelator(settings.correlate),
+        correlator=Correlator(settings.correlate, suppressions=suppressions),
         bus=bus,
         lateness_s=settings.lateness_s,
     )
 
 
+def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
+    """The playbook runner the settings ask for, keeping its runs in ``store``."""
+    config = settings.respond
+    books = load_playbooks(list(config.playbooks), builtin=config.builtin_playbooks)
+    return PlaybookRunner(books, store, data_dir=settings.data_dir, dry_run=config.dry_run)
+
+
 def start_run(
-    bus: LocalBus, store: Store, *, kind: str, command: str, inputs: Sequence[str]
+    bus: LocalBus,
+    store: Store,
+    *,
+    kind: str,
+    command: str,
+    inputs: Sequence[str],
+    runner: PlaybookRunner | None = None,
 ) -> str:
-    """Record a new run in ``store`` and write everything published on ``bus`` to it; its id."""
+    """Record a new run in ``store`` and write everything published on ``bus`` to it; its id.
+
+    With a playbook ``runner``, every stored incident goes on to the playbooks it triggers.
+    """
     run_id = f"{kind}-{datetime.now(tz=UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     bus.subscribe(DETECTIONS, store.upsert_detections)
     bus.subscribe(INCIDENTS, store.upsert_incidents)
+    if runner is not None:
+        bus.subscribe(INCIDENTS, runner.start)
     bus.subscribe(DEAD_LETTERS, lambda letters: store.add_dead_letters(run_id, letters))
     store.begin_run(
         RunInfo(id=run_id, command=command, started=datetime.now(tz=UTC), inputs=list(inputs))
@@ -81,11 +105,12 @@ def analyse(
 ) -> Analysis:
     """Run the pipeline over ``inputs``, recording the run and its results in ``store``."""
     bus = LocalBus()
-    job = build_job(settings, bus)
+    job = build_job(settings, bus, store)
     run_id = ""
     if store is not None:
         names = [f"{s.format}:{s.path}" + (" (learn)" if s.learn else "") for s in inputs]
-        run_id = start_run(bus, store, kind="run", command=command, inputs=names)
+        runner = playbook_runner(settings, store)
+        run_id = start_run(bus, store, kind="run", command=command, inputs=names, runner=runner)
     stats = job.run(inputs, progress)
     if store is not None:
         job.save(store)

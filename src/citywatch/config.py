@@ -21,6 +21,7 @@ from citywatch.correlate import CorrelatorConfig
 from citywatch.enrich import EnrichConfig
 from citywatch.errors import ConfigError
 from citywatch.ingest.mqtt import MqttConfig
+from citywatch.respond.playbook import RespondConfig
 
 DEFAULT_CONFIG = Path("citywatch.toml")
 
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     enrich: EnrichConfig = Field(default_factory=EnrichConfig)
     correlate: CorrelatorConfig = Field(default_factory=CorrelatorConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    respond: RespondConfig = Field(default_factory=RespondConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     detectors: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-detector config, by detector name"

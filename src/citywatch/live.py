@@ -17,7 +17,7 @@ from typing import Any, Literal
 import msgspec
 import structlog
 
-from citywatch.app import build_job, start_run
+from citywatch.app import build_job, playbook_runner, start_run
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
 from citywatch.config import Settings
 from citywatch.model import DeadLetter, Detection, Incident
@@ -59,13 +59,20 @@ class LivePipeline:
     ) -> None:
         self.store = store
         self.bus = LocalBus()
-        self.job = build_job(settings, self.bus)
+        self.job = build_job(settings, self.bus, store)
         self._lock = threading.Lock()
         self._subscribers: list[Callable[[LiveUpdate], None]] = []
         self._checkpoint_every = checkpoint_every
         self._batches = 0
         self.resumed = self.job.restore(store)
-        self.run_id = start_run(self.bus, store, kind="live", command=command, inputs=inputs)
+        self.run_id = start_run(
+            self.bus,
+            store,
+            kind="live",
+            command=command,
+            inputs=inputs,
+            runner=playbook_runner(settings, store),
+        )
         self.bus.subscribe(DETECTIONS, self._on_detections)
         self.bus.subscribe(INCIDENTS, self._on_incidents)
         self.bus.subscribe(DEAD_LETTERS, self._on_dead_letters)

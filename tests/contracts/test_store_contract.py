@@ -23,7 +23,11 @@ from citywatch.model import (
     GeoPoint,
     Incident,
     IncidentStatus,
+    PlaybookRun,
     StatusChange,
+    StepRun,
+    StepStatus,
+    Suppression,
 )
 from citywatch.store import DeadLetterCount, RunInfo, Store, open_store
 from citywatch.store.base import (
@@ -724,3 +728,57 @@ def test_audit_is_appended_and_read_newest_first(store: Store) -> None:
     assert [e.request_id for e in store.audit(limit=2)] == ["req-4", "req-3"]
     assert [e.request_id for e in store.audit(before=seqs[2])] == ["req-1", "req-0"]
     assert [e.request_id for e in store.audit(before=seqs[2], limit=1)] == ["req-1"]
+
+
+# -- the response side: suppressions and playbook runs ----------------------------------------
+
+
+def suppression(sid: str, hours: float) -> Suppression:
+    return Suppression(
+        id=sid,
+        owner="ana",
+        reason="pen test",
+        created=T0,
+        expires=T0 + timedelta(hours=hours),
+        detector=["web-attacks"],
+        entity={"source.ip": "192.0.2.7"},
+    )
+
+
+def test_suppressions_round_trip_and_filter_by_expiry(store: Store) -> None:
+    store.save_suppression(suppression("s-long", 48))
+    store.save_suppression(suppression("s-short", 2))
+    assert [s.id for s in store.suppressions()] == ["s-short", "s-long"]
+    assert store.suppressions()[1] == suppression("s-long", 48)
+    assert [s.id for s in store.suppressions(active_at=T0 + timedelta(hours=3))] == ["s-long"]
+    store.save_suppression(suppression("s-long", 1))  # ended early
+    assert store.suppressions(active_at=T0 + timedelta(hours=3)) == []
+
+
+def playbook_run(
+    run_id: str, incident_id: str, playbook: str = "pb", minute: int = 0
+) -> PlaybookRun:
+    return PlaybookRun(
+        id=run_id,
+        playbook=playbook,
+        incident=incident_id,
+        started=T0 + timedelta(minutes=minute),
+        dry_run=False,
+        steps=[StepRun(id="tell", action="notify", approval=None)],
+    )
+
+
+def test_a_playbook_answers_an_incident_once_and_its_progress_is_saved(store: Store) -> None:
+    assert store.add_playbook_run(playbook_run("r1", "inc-1"))
+    assert not store.add_playbook_run(playbook_run("r2", "inc-1")), "same playbook, same incident"
+    assert store.add_playbook_run(playbook_run("r3", "inc-1", playbook="other", minute=5))
+    assert store.add_playbook_run(playbook_run("r4", "inc-2", minute=9))
+    run = playbook_run("r1", "inc-1")
+    run.steps[0].status = StepStatus.DONE
+    run.steps[0].summary = "notified soc"
+    store.update_playbook_run(run)
+    assert store.playbook_run("r1") == run
+    assert store.playbook_run("nope") is None
+    assert [r.id for r in store.playbook_runs()] == ["r4", "r3", "r1"]
+    assert [r.id for r in store.playbook_runs(incident_id="inc-1")] == ["r3", "r1"]
+    assert [r.id for r in store.playbook_runs(limit=1)] == ["r4"]

@@ -8,7 +8,7 @@ import pytest
 from citywatch.app import analyse, build_job
 from citywatch.bus import DEAD_LETTERS, LocalBus
 from citywatch.config import load_settings
-from citywatch.correlate import EntityTimeCorrelator
+from citywatch.correlate import Correlator
 from citywatch.detect.portal import LoginAbuse
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.errors import InputError
@@ -159,7 +159,7 @@ def test_learned_models_survive_a_restart(settings, tmp_path: Path) -> None:  # 
             adapters=build_adapters(),
             enricher=Enricher(Pseudonymiser(b"k" * 32)),
             detectors=[_Learner()],
-            correlator=EntityTimeCorrelator(),
+            correlator=Correlator(),
             bus=LocalBus(),
         )
 

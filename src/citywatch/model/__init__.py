@@ -18,6 +18,7 @@ from citywatch.model.detection import Detection
 from citywatch.model.event import Event, GeoPoint, Payload
 from citywatch.model.incident import Incident, IncidentStatus, StatusChange
 from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry
+from citywatch.model.response import PlaybookRun, StepRun, StepStatus, Suppression
 from citywatch.model.timeutil import from_epoch, to_epoch
 
 __all__ = [
@@ -37,7 +38,11 @@ __all__ = [
     "Incident",
     "IncidentStatus",
     "Payload",
+    "PlaybookRun",
     "StatusChange",
+    "StepRun",
+    "StepStatus",
+    "Suppression",
     "Telemetry",
     "from_epoch",
     "to_epoch",

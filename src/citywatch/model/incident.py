@@ -33,7 +33,10 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
 
     ``category`` is ``cyber``, ``public_safety`` or ``hybrid``. ``area`` is a
     GeoJSON geometry when the incident has a place. ``entities`` maps entity
-    keys (``source.ip``...) to the values its detections share.
+    keys (``source.ip``...) to the values its detections share. ``story`` is
+    the correlation rule whose story it completes (its title comes from it),
+    ``exposure`` what it touches: ``people``, critical ``facilities``, city
+    ``services`` (counts; absent when zero).
     """
 
     id: str
@@ -49,3 +52,5 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     measures: list[str] = msgspec.field(default_factory=list)
     alerts: list[str] = msgspec.field(default_factory=list)
     history: list[StatusChange] = msgspec.field(default_factory=list)
+    story: str | None = None
+    exposure: dict[str, int] = msgspec.field(default_factory=dict)

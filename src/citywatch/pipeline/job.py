@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import msgspec
 
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
-from citywatch.correlate import EntityTimeCorrelator
+from citywatch.correlate import Correlator
 from citywatch.detect import Detector, DetectorRunner
 from citywatch.enrich import Enricher
 from citywatch.errors import InputError
@@ -56,7 +56,7 @@ class Job:
         adapters: Mapping[str, Adapter],
         enricher: Enricher,
         detectors: Sequence[Detector],  # type: ignore[type-arg]
-        correlator: EntityTimeCorrelator,
+        correlator: Correlator,
         bus: LocalBus,
         lateness_s: float = 300.0,
         sweep_s: float = 300.0,

@@ -23,7 +23,15 @@ from typing import Protocol, runtime_checkable
 import msgspec
 
 from citywatch.errors import StoreError
-from citywatch.model import DeadLetter, Detection, Incident, IncidentStatus, StatusChange
+from citywatch.model import (
+    DeadLetter,
+    Detection,
+    Incident,
+    IncidentStatus,
+    PlaybookRun,
+    StatusChange,
+    Suppression,
+)
 
 
 class RunInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -272,3 +280,25 @@ class Store(Protocol):
 
     def audit(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
         """Audit entries newest first; ``before`` pages back from a ``seq`` (exclusive)."""
+
+    # -- the response side ------------------------------------------------------------------
+
+    def save_suppression(self, suppression: Suppression) -> None:
+        """Insert or replace a suppression (ending one early saves it with an earlier expiry)."""
+
+    def suppressions(self, *, active_at: datetime | None = None) -> list[Suppression]:
+        """Every suppression, or those still in force at ``active_at``; soonest expiry first."""
+
+    def add_playbook_run(self, run: PlaybookRun) -> bool:
+        """Record a new run; False (nothing written) if that playbook already answers it."""
+
+    def update_playbook_run(self, run: PlaybookRun) -> None:
+        """Save a run's progress (its steps)."""
+
+    def playbook_run(self, run_id: str) -> PlaybookRun | None:
+        """One run by id."""
+
+    def playbook_runs(
+        self, *, incident_id: str | None = None, limit: int = 100
+    ) -> list[PlaybookRun]:
+        """Runs newest first, optionally of one incident."""

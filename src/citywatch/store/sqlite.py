@@ -46,6 +46,8 @@ from citywatch.store.base import (
     Session,
     User,
 )
+from citywatch.store.sqlite_respond import MIGRATION as RESPOND_MIGRATION
+from citywatch.store.sqlite_respond import RespondTables
 
 PREFIX = "sqlite:///"
 """Every SQLite URL starts with this; the rest is a path or ``:memory:``."""
@@ -120,6 +122,8 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # 3: the response side: suppressions and playbook runs.
+    RESPOND_MIGRATION,
 ]
 """Schema steps in order: step ``i`` upgrades version ``i`` to ``i + 1``. Only ever append."""
 
@@ -179,7 +183,7 @@ def _connect(url: str, path: str) -> sqlite3.Connection:
     return conn
 
 
-class SqliteStore:
+class SqliteStore(RespondTables):
     """A :class:`~citywatch.store.Store` in one SQLite database.
 
     Parameters

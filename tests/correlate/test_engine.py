@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from citywatch.correlate import CorrelatorConfig, EntityTimeCorrelator
+from citywatch.correlate import Correlator, parse_rules
 from citywatch.model import Detection, GeoPoint, IncidentStatus
 
 T0 = datetime(2026, 3, 14, 8, 0, tzinfo=UTC)
@@ -41,7 +41,7 @@ def _det(
 
 
 def test_shared_entity_within_gap_is_one_incident() -> None:
-    c = EntityTimeCorrelator()
+    c = Correlator()
     c.add(_det("a", 0, {"source.ip": "1.1.1.1", "target": "portal"}))
     c.add(_det("b", 5, {"source.ip": "2.2.2.2", "target": "portal"}, measures=["block"]))
     (inc,) = c.incidents()
@@ -53,21 +53,22 @@ def test_shared_entity_within_gap_is_one_incident() -> None:
 
 
 def test_beyond_the_gap_is_a_new_incident() -> None:
-    c = EntityTimeCorrelator(CorrelatorConfig(gap_s=600, key_gap_s={}))
+    rules = "{id: ip, kind: same-entity, match: [{}], keys: [source.ip], window: 10m}"
+    c = Correlator(rules=parse_rules(rules, "test"))
     c.add(_det("a", 0, {"source.ip": "1.1.1.1"}))
     c.add(_det("b", 60, {"source.ip": "1.1.1.1"}))
     assert len(c.incidents()) == 2
 
 
 def test_unshared_entities_stay_apart_and_unjoined_keys_do_not_link() -> None:
-    c = EntityTimeCorrelator()
+    c = Correlator()
     c.add(_det("a", 0, {"source.ip": "1.1.1.1", "http.method": "POST"}))
     c.add(_det("b", 1, {"source.ip": "2.2.2.2", "http.method": "POST"}))
     assert len(c.incidents()) == 2
 
 
 def test_a_bridging_detection_merges_incidents_into_the_oldest() -> None:
-    c = EntityTimeCorrelator()
+    c = Correlator()
     c.add(_det("a", 0, {"source.ip": "1.1.1.1"}))
     (first,) = c.changed()
     c.add(_det("b", 2, {"user.id": "user:x"}))
@@ -83,7 +84,7 @@ def test_a_bridging_detection_merges_incidents_into_the_oldest() -> None:
 
 
 def test_reemitted_detection_replaces_its_earlier_version() -> None:
-    c = EntityTimeCorrelator()
+    c = Correlator()
     c.add(_det("a", 0, {"source.ip": "1.1.1.1"}, severity=40))
     c.add(_det("a", 0, {"source.ip": "1.1.1.1"}, severity=80))
     (inc,) = c.incidents()
@@ -91,7 +92,7 @@ def test_reemitted_detection_replaces_its_earlier_version() -> None:
 
 
 def test_categories_and_area() -> None:
-    c = EntityTimeCorrelator()
+    c = Correlator()
     c.add(_det("a", 0, {"target": "x"}, geo=GeoPoint(lat=45.8, lon=15.9)))
     c.add(_det("b", 1, {"target": "x"}, category="public_safety", rule="Crowd surge"))
     (inc,) = c.incidents()
@@ -101,9 +102,9 @@ def test_categories_and_area() -> None:
 
 
 def test_snapshot_restore_continues_the_same_incidents() -> None:
-    c = EntityTimeCorrelator()
+    c = Correlator()
     c.add(_det("a", 0, {"source.ip": "1.1.1.1"}))
-    restored = EntityTimeCorrelator()
+    restored = Correlator()
     restored.restore(c.snapshot())
     restored.add(_det("b", 1, {"source.ip": "1.1.1.1"}))
     c.add(_det("b", 1, {"source.ip": "1.1.1.1"}))
@@ -112,7 +113,7 @@ def test_snapshot_restore_continues_the_same_incidents() -> None:
 
 
 def test_the_same_attacker_links_over_hours_a_shared_target_only_briefly() -> None:
-    c = EntityTimeCorrelator()
+    c = Correlator()
     c.add(_det("scan", 0, {"source.ip": "1.1.1.1", "target": "portal"}, rule="Scanner"))
     c.add(_det("sqli", 65, {"source.ip": "1.1.1.1", "target": "portal"}, rule="SQL injection"))
     c.add(_det("stuff", 150, {"source.ip": "2.2.2.2", "target": "portal"}))
@@ -123,7 +124,7 @@ def test_the_same_attacker_links_over_hours_a_shared_target_only_briefly() -> No
 
 
 def test_many_detections_in_one_incident_stay_cheap() -> None:
-    c = EntityTimeCorrelator()
+    c = Correlator()
     start = time.process_time()
     for i in range(5000):
         c.add(

@@ -1,0 +1,241 @@
+"""The correlator: detections fused into incidents by declarative rules, on event time.
+
+Each rule turns a detection into link tokens (``rule|value`` for a shared
+entity, ``rule@cell`` for a place, ``rule#step|value`` for a sequence step).
+A detection joins the incident that holds a token it looks up, when their
+event times fall within the rule's window; if it links several incidents they
+merge into the oldest, and the others are resolved with a note saying where
+they went, so a growing situation stays one incident. A re-emitted detection
+(same id) replaces its earlier version; a suppressed one is counted, never
+grouped. The whole state is one msgspec Struct, checkpointed in the store, so
+a restart neither splits nor duplicates incidents; every token carries its
+rule and key, so the state can be partitioned by key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import h3
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field
+
+from citywatch.correlate.build import Member, build_incident, member
+from citywatch.correlate.rules import AnyRule, PlaceTimeRule, SameEntityRule, load_rules
+from citywatch.model import (
+    Detection,
+    Incident,
+    IncidentStatus,
+    StatusChange,
+    Suppression,
+    from_epoch,
+    to_epoch,
+)
+
+
+class CorrelatorConfig(BaseModel):
+    """Which correlation rules run: the built-in ones and the city's own files."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    builtin_rules: bool = Field(True, description="load the rules shipped with citywatch")
+    rules: tuple[Path, ...] = Field((), description="YAML files with more correlation rules")
+
+
+class _Link(msgspec.Struct, array_like=True):
+    group: str
+    first: float
+    last: float
+
+
+class _Group(msgspec.Struct, kw_only=True):
+    id: str
+    first: float
+    last: float
+    members: dict[str, Member]
+    status: IncidentStatus = IncidentStatus.NEW
+    history: list[StatusChange] = msgspec.field(default_factory=list)
+
+
+class _State(msgspec.Struct):
+    groups: dict[str, _Group]
+    index: dict[str, _Link]
+    """Link token → the group that last registered it, and its registrants' time span."""
+    members: dict[str, str] = msgspec.field(default_factory=dict)
+    """Detection id → group id."""
+    dirty: dict[str, bool] = msgspec.field(default_factory=dict)
+    """Groups changed since :meth:`Correlator.changed` last ran (an ordered set)."""
+    suppressed: dict[str, str] = msgspec.field(default_factory=dict)
+    """Detection id → the suppression that held it back."""
+
+
+class Correlator:
+    """Fuses detections into incidents by the configured rules."""
+
+    def __init__(
+        self,
+        config: CorrelatorConfig | None = None,
+        *,
+        rules: Sequence[AnyRule] | None = None,
+        suppressions: Sequence[Suppression] = (),
+    ) -> None:
+        self.config = config or CorrelatorConfig()
+        self.rules = (
+            list(rules)
+            if rules is not None
+            else load_rules(list(self.config.rules), builtin=self.config.builtin_rules)
+        )
+        self.suppressions = list(suppressions)
+        self._state = _State(groups={}, index={})
+
+    def add(self, detection: Detection) -> None:
+        """Fold one detection in. Cheap: incidents are built by :meth:`changed`, once per batch."""
+        state = self._state
+        gid = state.members.get(detection.id)
+        if gid is None and self._suppress(detection):
+            return
+        m = member(detection)
+        lookups, registers = self._tokens(detection, m)
+        found: dict[str, _Group] = {}
+        for token, window, ordered in lookups:
+            link = state.index.get(token)
+            if link is None:
+                continue
+            if ordered:
+                near = link.first <= m.first <= link.last + window
+            else:
+                near = m.first <= link.last + window and m.last >= link.first - window
+            if near:
+                found[link.group] = state.groups[link.group]
+        if gid is not None:  # a re-emission stays put
+            found[gid] = state.groups[gid]
+        target = self._target(detection.id, m, found)
+        target.members[detection.id] = m
+        state.members[detection.id] = target.id
+        target.first, target.last = min(target.first, m.first), max(target.last, m.last)
+        for token in registers:
+            link = state.index.get(token)
+            if link is not None and link.group == target.id:
+                link.first, link.last = min(link.first, m.first), max(link.last, m.last)
+            else:
+                state.index[token] = _Link(target.id, m.first, m.last)
+        state.dirty[target.id] = True
+
+    def _suppress(self, detection: Detection) -> bool:
+        at = to_epoch(detection.last_seen)
+        for suppression in self.suppressions:
+            if suppression.applies(detection, at):
+                self._state.suppressed[detection.id] = suppression.id
+                return True
+        return False
+
+    def _tokens(self, d: Detection, m: Member) -> tuple[list[tuple[str, float, bool]], list[str]]:
+        """What ``d`` looks up (token, window, ordered) and what it registers, rule by rule."""
+        lookups: list[tuple[str, float, bool]] = []
+        registers: list[str] = []
+        for rule in self.rules:
+            steps = [i for i, s in enumerate(rule.selectors()) if s.matches(d)]
+            if not steps:
+                continue
+            if isinstance(rule, PlaceTimeRule):
+                if m.point is None:
+                    continue
+                cell = h3.latlng_to_cell(m.point[0], m.point[1], rule.resolution)
+                lookups += [
+                    (f"{rule.id}@{c}", rule.window, False) for c in h3.grid_disk(cell, rule.rings)
+                ]
+                registers.append(f"{rule.id}@{cell}")
+                continue
+            values = [d.entity[k] for k in rule.keys if k in d.entity]
+            if isinstance(rule, SameEntityRule):
+                tokens = [f"{rule.id}|{v}" for v in values]
+                lookups += [(t, rule.window, False) for t in tokens]
+                registers += tokens
+                continue
+            for i in steps:
+                registers += [f"{rule.id}#{i}|{v}" for v in values]
+                if i > 0:
+                    lookups += [(f"{rule.id}#{i - 1}|{v}", rule.within, True) for v in values]
+        return lookups, registers
+
+    def _target(self, detection_id: str, m: Member, found: dict[str, _Group]) -> _Group:
+        """The group a detection joins: a new one, the one it links, or the oldest of several."""
+        state = self._state
+        if not found:
+            digest = hashlib.blake2b(detection_id.encode(), digest_size=8).hexdigest()
+            target = _Group(id=f"inc-{digest}", first=m.first, last=m.last, members={})
+            state.groups[target.id] = target
+            return target
+        target = min(found.values(), key=lambda g: (g.first, g.id))
+        for group in found.values():
+            if group is not target:
+                self._merge(group, into=target, at=m.last)
+        return target
+
+    def _merge(self, group: _Group, *, into: _Group, at: float) -> None:
+        state = self._state
+        into.members.update(group.members)
+        for det_id in group.members:
+            state.members[det_id] = into.id
+        into.first, into.last = min(into.first, group.first), max(into.last, group.last)
+        for link in state.index.values():
+            if link.group == group.id:
+                link.group = into.id
+        group.members = {}
+        group.status = IncidentStatus.RESOLVED
+        group.history.append(
+            StatusChange(
+                status=IncidentStatus.RESOLVED,
+                at=from_epoch(at),
+                by="correlator",
+                note=f"merged into {into.id}",
+            )
+        )
+        state.dirty[group.id] = True
+
+    def changed(self) -> list[Incident]:
+        """The incidents changed since the last call (merged-away ones included), once each."""
+        state = self._state
+        ids, state.dirty = list(state.dirty), {}
+        return [self._incident(state.groups[gid]) for gid in ids]
+
+    def __len__(self) -> int:
+        """How many incidents have members (merged-away ones do not count)."""
+        return sum(1 for g in self._state.groups.values() if g.members)
+
+    @property
+    def suppressed(self) -> dict[str, str]:
+        """Detection id → id of the suppression that kept it out of incidents."""
+        return dict(self._state.suppressed)
+
+    def incidents(self) -> list[Incident]:
+        """Every incident with members, most severe first."""
+        live = [self._incident(g) for g in self._state.groups.values() if g.members]
+        return sorted(live, key=lambda i: (-i.severity, i.first_seen, i.id))
+
+    def snapshot(self) -> bytes:
+        """The correlator's state as MessagePack."""
+        return msgspec.msgpack.encode(self._state)
+
+    def restore(self, blob: bytes) -> None:
+        """Replace the state with one from :meth:`snapshot`."""
+        self._state = msgspec.msgpack.decode(blob, type=_State)
+
+    def _incident(self, group: _Group) -> Incident:
+        if not group.members:
+            return Incident(
+                id=group.id,
+                title="(merged)",
+                status=group.status,
+                severity=1,
+                category="cyber",
+                first_seen=from_epoch(group.first),
+                last_seen=from_epoch(group.last),
+                detections=[],
+                history=list(group.history),
+            )
+        return build_incident(
+            group.id, group.members, self.rules, status=group.status, history=group.history
+        )

@@ -1,0 +1,203 @@
+"""Declarative correlation rules (YAML), in the three kinds of Sigma's correlation rules.
+
+A rule file holds one rule or a list of them (``rules: [...]`` or a YAML
+list). Every rule has an ``id``, a ``kind`` and selectors saying which
+detections it reads:
+
+- ``same-entity``: detections sharing a value of any of ``keys`` (one
+  namespace: ``[source.ip, device.ip]`` links a portal attacker's address to
+  the device that has it) within ``window`` are one incident;
+- ``place-time``: detections whose places lie within ``rings`` H3 cells of
+  each other at ``resolution``, within ``window``, are one incident;
+- ``sequence``: a detection matching ``steps[i]`` joins the incident of one
+  matching ``steps[i-1]`` that shares a value of ``keys`` and started at most
+  ``within`` before it (A then B within T).
+
+A rule with a ``title`` tells a story: when an incident holds a detection
+for every one of its selectors (in order, for a sequence) it takes the
+rule's title, category and severity floor. Durations are ``90s``, ``30m``,
+``6h``, ``2d`` or seconds.
+
+>>> rules = parse_rules('''
+... - id: ip
+...   kind: same-entity
+...   match: [{}]
+...   keys: [source.ip]
+...   window: 6h
+... ''', "example.yaml")
+>>> rules[0].window
+21600.0
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal, Protocol
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+
+from citywatch.errors import ConfigError
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def _seconds(value: object) -> object:
+    if isinstance(value, str):
+        found = _DURATION.match(value)
+        if found is None:
+            raise ValueError(f"not a duration: {value!r} (use 90s, 30m, 6h, 2d)")
+        return float(found.group(1)) * _UNITS[found.group(2) or "s"]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+"""Seconds, written as a number or ``90s``/``30m``/``6h``/``2d``."""
+
+
+class Labelled(Protocol):
+    """What a selector reads: a detection, or the correlator's summary of one."""
+
+    @property
+    def detector(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Selector(_Strict):
+    """Which detections a rule reads: every field given must match (globs, any of a list)."""
+
+    detector: tuple[str, ...] = ()
+    rule: tuple[str, ...] = Field((), description="rule.id patterns")
+    category: tuple[str, ...] = ()
+    tags: tuple[str, ...] = Field((), description="matches when any tag matches any pattern")
+
+    def matches(self, d: Labelled) -> bool:
+        """True when ``d`` passes every field given."""
+        return (
+            _any(self.detector, (d.detector,))
+            and _any(self.rule, (d.rule_id,))
+            and _any(self.category, (d.category,))
+            and _any(self.tags, d.tags)
+        )
+
+
+def _any(patterns: tuple[str, ...], values: Sequence[str]) -> bool:
+    if not patterns:
+        return True
+    return any(fnmatch.fnmatchcase(v, p) for p in patterns for v in values)
+
+
+class _Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    title: str | None = Field(None, description="the incident's title when the story is complete")
+    description: str = ""
+    category: Literal["cyber", "public_safety", "hybrid"] | None = None
+    severity: int | None = Field(None, ge=1, le=100, description="severity floor of the story")
+
+
+class SameEntityRule(_Rule):
+    """Detections that share a value of any of ``keys`` within ``window``."""
+
+    kind: Literal["same-entity"]
+    match: tuple[Selector, ...] = Field(min_length=1)
+    keys: tuple[str, ...] = Field(min_length=1)
+    window: Duration
+
+    def selectors(self) -> tuple[Selector, ...]:
+        """The selectors whose detections this rule reads."""
+        return self.match
+
+
+class PlaceTimeRule(_Rule):
+    """Detections within ``rings`` H3 cells of each other at ``resolution``, within ``window``."""
+
+    kind: Literal["place-time"]
+    match: tuple[Selector, ...] = Field(min_length=1)
+    resolution: int = Field(8, ge=0, le=15)
+    rings: int = Field(1, ge=0, le=10)
+    window: Duration
+
+    def selectors(self) -> tuple[Selector, ...]:
+        """The selectors whose detections this rule reads."""
+        return self.match
+
+
+class SequenceRule(_Rule):
+    """A detection of ``steps[i]`` after one of ``steps[i-1]`` sharing a key, within ``within``."""
+
+    kind: Literal["sequence"]
+    steps: tuple[Selector, ...] = Field(min_length=2)
+    keys: tuple[str, ...] = Field(min_length=1)
+    within: Duration
+
+    def selectors(self) -> tuple[Selector, ...]:
+        """The steps, in order."""
+        return self.steps
+
+
+AnyRule = SameEntityRule | PlaceTimeRule | SequenceRule
+"""One correlation rule, of any kind."""
+
+_KINDS = ("same-entity", "place-time", "sequence")
+_RULES = TypeAdapter(list[Annotated[AnyRule, Field(discriminator="kind")]])
+
+
+def parse_rules(text: str, where: str) -> list[AnyRule]:
+    """The rules in one YAML document; :class:`ConfigError` naming the file and rule on error."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not YAML: {exc}", where=where) from None
+    if isinstance(doc, dict):
+        doc = doc.get("rules", [doc])
+    if not isinstance(doc, list):
+        raise ConfigError("expected a rule, a list of rules or {rules: [...]}", where=where)
+    try:
+        rules = _RULES.validate_python(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        index = first["loc"][0] if first["loc"] else 0
+        item = doc[index] if isinstance(index, int) and index < len(doc) else None
+        rule_id = item.get("id", f"#{index}") if isinstance(item, dict) else f"#{index}"
+        where_in = [str(p) for p in first["loc"][1:]]
+        if where_in and where_in[0] in _KINDS:  # the discriminator's own level says nothing
+            where_in = where_in[1:]
+        path = ".".join(where_in)
+        raise ConfigError(f"rule {rule_id}: {path}: {first['msg']}", where=where) from None
+    return rules
+
+
+def load_rules(paths: list[Path], *, builtin: bool = True) -> list[AnyRule]:
+    """The built-in rules (unless ``builtin`` is False) and those in ``paths``; unique ids."""
+    rules: list[AnyRule] = []
+    if builtin:
+        folder = resources.files("citywatch.correlate") / "rulesets"
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".yaml"):
+                rules += parse_rules(entry.read_text(encoding="utf-8"), f"built-in {entry.name}")
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", where=str(path)) from None
+        rules += parse_rules(text, str(path))
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise ConfigError(f"rule id {rule.id} defined twice", where="correlation rules")
+        seen.add(rule.id)
+    return rules

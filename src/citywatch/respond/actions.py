@@ -1,0 +1,170 @@
+"""What a playbook step does: each action takes an incident and writes what it produced.
+
+Every action gets the incident, its detections and the step's parameters,
+and returns an :class:`Outcome` saying what it did (or, in a dry run, what it
+would do) and which files it wrote. Actions write into the data dir, where
+the city's integrations pick them up:
+
+- ``notify``: a line in ``outbox/notifications.jsonl`` (channel, incident, text);
+- ``block``: ``blocks/<incident>.nft`` (an nftables ruleset with timeout sets)
+  and ``blocks/<incident>.nginx.conf`` (deny rules) for the attacker addresses;
+- ``draft-alert``: a CAP 1.2 ``Draft`` in ``alerts/drafts/<identifier>.xml``,
+  validated against the official XSD; publishing needs a second person (API);
+- ``share-intel``: a STIX 2.1 bundle and a MISP event in ``intel/``;
+- ``webhook``: a JSON POST of the incident to ``url``.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import msgspec
+
+from citywatch.errors import CitywatchError
+from citywatch.model import Detection, Incident
+from citywatch.respond.blocks import block_entries, nft_ruleset, nginx_deny
+from citywatch.respond.cap import draft_from_incident
+from citywatch.respond.capxml import to_xml, validate
+from citywatch.respond.misp import misp_event
+from citywatch.respond.stix import export_bundle
+
+
+class ActionError(CitywatchError):
+    """An action could not do what its step asks."""
+
+
+class Context(NamedTuple):
+    """What an action works with."""
+
+    incident: Incident
+    detections: Sequence[Detection]
+    params: dict[str, Any]
+    now: datetime
+    data_dir: Path
+    actor: str
+    dry_run: bool
+
+
+class Outcome(NamedTuple):
+    """What an action did (or would do, in a dry run), and the files it wrote."""
+
+    summary: str
+    files: list[str]
+
+
+def _write(ctx: Context, relative: str, data: bytes, *, append: bool = False) -> str:
+    path = ctx.data_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab" if append else "wb") as f:
+        f.write(data)
+    return str(path)
+
+
+def notify(ctx: Context) -> Outcome:
+    """Queue a notification to a channel (the SOC, the duty officer, ...)."""
+    channel = str(ctx.params.get("channel", "soc"))
+    text = str(ctx.params.get("text") or f"[{ctx.incident.severity}] {ctx.incident.title}")
+    if ctx.dry_run:
+        return Outcome(f"would notify {channel}: {text}", [])
+    line = {
+        "at": ctx.now.isoformat(),
+        "channel": channel,
+        "incident": ctx.incident.id,
+        "severity": ctx.incident.severity,
+        "text": text,
+    }
+    path = _write(ctx, "outbox/notifications.jsonl", json.dumps(line).encode() + b"\n", append=True)
+    return Outcome(f"notified {channel}: {text}", [path])
+
+
+def block(ctx: Context) -> Outcome:
+    """Block the incident's attacker addresses for ``ttl_min`` minutes (default 60)."""
+    ttl = timedelta(minutes=float(ctx.params.get("ttl_min", 60)))
+    allow = [str(a) for a in ctx.params.get("allow", [])]
+    entries = block_entries(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl, allow=allow)
+    if not entries:
+        return Outcome("no attacker address to block", [])
+    addresses = ", ".join(e.address for e in entries[:5]) + (" …" if len(entries) > 5 else "")
+    if ctx.dry_run:
+        return Outcome(f"would block {len(entries)} addresses ({addresses}) for {ttl}", [])
+    files = [
+        _write(ctx, f"blocks/{ctx.incident.id}.nft", nft_ruleset(entries, now=ctx.now).encode()),
+        _write(
+            ctx, f"blocks/{ctx.incident.id}.nginx.conf", nginx_deny(entries, now=ctx.now).encode()
+        ),
+    ]
+    return Outcome(f"blocked {len(entries)} addresses ({addresses}) for {ttl}", files)
+
+
+def draft_alert(ctx: Context) -> Outcome:
+    """Draft a CAP 1.2 public alert from the incident, validated against the XSD."""
+    alert = draft_from_incident(
+        ctx.incident,
+        sender=str(ctx.params.get("sender", "alerts@aldmere.example")),
+        drafted_by=ctx.actor,
+        languages=tuple(ctx.params.get("languages", ("en-GB", "de-DE"))),
+        sent=ctx.now,
+    )
+    xml = to_xml(alert)
+    if problems := validate(xml):
+        raise ActionError(f"the CAP draft does not validate: {problems[0]}")
+    if ctx.dry_run:
+        return Outcome(f"would draft CAP alert {alert.identifier}", [])
+    path = _write(ctx, f"alerts/drafts/{alert.identifier}.xml", xml)
+    return Outcome(
+        f"drafted CAP alert {alert.identifier}; publishing needs a second person", [path]
+    )
+
+
+def share_intel(ctx: Context) -> Outcome:
+    """Write the incident as a STIX 2.1 bundle and a MISP event for the CERT and neighbours."""
+    allow = [str(a) for a in ctx.params.get("allow", [])]
+    tlp = str(ctx.params.get("tlp", "amber"))
+    if tlp not in ("white", "green", "amber", "red"):
+        raise ActionError(f"unknown TLP {tlp!r}")
+    bundle = export_bundle(ctx.incident, ctx.detections, allow=allow, tlp=tlp)  # type: ignore[arg-type]
+    event = misp_event(ctx.incident, ctx.detections, allow=allow)
+    if ctx.dry_run:
+        return Outcome(f"would share intel (TLP:{tlp.upper()})", [])
+    files = [
+        _write(ctx, f"intel/{ctx.incident.id}.stix.json", bundle.encode()),
+        _write(ctx, f"intel/{ctx.incident.id}.misp.json", msgspec.json.encode(event)),
+    ]
+    return Outcome(f"shared intel (TLP:{tlp.upper()}): STIX bundle and MISP event", files)
+
+
+def webhook(ctx: Context) -> Outcome:
+    """POST the incident as JSON to ``url`` (http or https), with a timeout."""
+    url = str(ctx.params.get("url", ""))
+    if not url.startswith(("http://", "https://")):
+        raise ActionError(f"webhook url must be http(s), got {url!r}")
+    if ctx.dry_run:
+        return Outcome(f"would POST the incident to {url}", [])
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url,
+        data=msgspec.json.encode(ctx.incident),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=float(ctx.params.get("timeout_s", 5))) as r:  # noqa: S310
+            status = r.status
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise ActionError(f"webhook {url} failed: {exc}") from None
+    return Outcome(f"POSTed the incident to {url}: HTTP {status}", [])
+
+
+ACTIONS: dict[str, Callable[[Context], Outcome]] = {
+    "notify": notify,
+    "block": block,
+    "draft-alert": draft_alert,
+    "share-intel": share_intel,
+    "webhook": webhook,
+}
+"""The actions by the name a playbook step gives."""

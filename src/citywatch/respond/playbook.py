@@ -1,0 +1,170 @@
+"""Playbooks (YAML): which incidents they answer, and the steps, automatic or awaiting approval.
+
+A playbook file holds one playbook or a list. A playbook's ``trigger``
+matches an incident by category, story (the correlation rule it completes),
+lowest severity and place (within ``radius_km`` of a point); every field
+given must match. Each step names an ``action`` (see
+:data:`citywatch.respond.actions.ACTIONS`), its parameters (``with``), and
+``approval``: the role that must approve it first, or none for an automatic
+step. Steps run in order; a step waiting for approval holds the ones after it.
+
+>>> (pb,) = parse_playbooks('''
+... id: contain-botnet
+... name: Contain a city IoT botnet
+... trigger: {category: [cyber], min_severity: 70}
+... steps:
+...   - {id: tell-soc, action: notify, with: {channel: soc}}
+...   - {id: block, action: block, approval: responder}
+... ''', "x.yaml")
+>>> [s.approval for s in pb.steps]
+[None, 'responder']
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from citywatch.errors import ConfigError
+from citywatch.model import Incident
+from citywatch.respond.area import distance_km
+
+ACTION_NAMES = ("notify", "block", "draft-alert", "share-intel", "webhook")
+"""The actions a step may name."""
+
+APPROVER_ROLES = ("admin", "analyst", "responder", "alert-officer")
+"""The roles that may approve a step (the API's roles that act)."""
+
+
+class RespondConfig(BaseModel):
+    """Which playbooks answer incidents (``[respond]`` in ``citywatch.toml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    builtin_playbooks: bool = Field(True, description="use the playbooks shipped with citywatch")
+    playbooks: tuple[Path, ...] = Field((), description="YAML files with the city's own playbooks")
+    dry_run: bool = Field(False, description="steps only say what they would do")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Place(_Strict):
+    """A circle on the map."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_km: float = Field(gt=0, le=500)
+
+
+class Trigger(_Strict):
+    """Which incidents a playbook answers: every field given must match."""
+
+    category: tuple[str, ...] = ()
+    story: tuple[str, ...] = Field((), description="ids of correlation rules whose story it tells")
+    min_severity: int = Field(1, ge=1, le=100)
+    place: Place | None = None
+
+    def matches(self, incident: Incident) -> bool:
+        """True when ``incident`` passes every field given."""
+        if self.category and incident.category not in self.category:
+            return False
+        if self.story and incident.story not in self.story:
+            return False
+        if incident.severity < self.min_severity:
+            return False
+        if self.place is not None:
+            centre = (self.place.lat, self.place.lon)
+            coords = (incident.area or {}).get("coordinates") or []
+            return any(
+                distance_km(centre, (float(c[1]), float(c[0]))) <= self.place.radius_km
+                for c in coords
+                if isinstance(c, list | tuple) and len(c) == 2
+            )
+        return True
+
+
+class Step(_Strict):
+    """One step: an action with its parameters, automatic or awaiting a role's approval."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    action: str
+    params: dict[str, Any] = Field(default_factory=dict, alias="with")
+    approval: str | None = Field(None, description="role that must approve; none: automatic")
+
+    @model_validator(mode="after")
+    def _known(self) -> Step:
+        if self.action not in ACTION_NAMES:
+            raise ValueError(f"unknown action {self.action!r} (known: {', '.join(ACTION_NAMES)})")
+        if self.approval is not None and self.approval not in APPROVER_ROLES:
+            raise ValueError(f"approval must be one of {', '.join(APPROVER_ROLES)}")
+        return self
+
+
+class Playbook(_Strict):
+    """A named response: a trigger and its steps."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    description: str = ""
+    trigger: Trigger
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> Playbook:
+        ids = [s.id for s in self.steps]
+        if len(set(ids)) != len(ids):
+            raise ValueError("step ids must be unique")
+        return self
+
+
+_PLAYBOOKS = TypeAdapter(list[Playbook])
+
+
+def parse_playbooks(text: str, where: str) -> list[Playbook]:
+    """The playbooks in one YAML document; :class:`ConfigError` naming file and playbook."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not YAML: {exc}", where=where) from None
+    if isinstance(doc, dict):
+        doc = doc.get("playbooks", [doc])
+    if not isinstance(doc, list):
+        raise ConfigError("expected a playbook, a list or {playbooks: [...]}", where=where)
+    try:
+        return _PLAYBOOKS.validate_python(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        index = first["loc"][0] if first["loc"] else 0
+        item = doc[index] if isinstance(index, int) and index < len(doc) else None
+        name = item.get("id", f"#{index}") if isinstance(item, dict) else f"#{index}"
+        path = ".".join(str(p) for p in first["loc"][1:])
+        raise ConfigError(f"playbook {name}: {path}: {first['msg']}", where=where) from None
+
+
+def load_playbooks(paths: list[Path], *, builtin: bool = True) -> list[Playbook]:
+    """The shipped playbooks (unless ``builtin`` is False) and those in ``paths``; unique ids."""
+    books: list[Playbook] = []
+    if builtin:
+        folder = resources.files("citywatch.respond") / "playbooks"
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".yaml"):
+                books += parse_playbooks(
+                    entry.read_text(encoding="utf-8"), f"built-in {entry.name}"
+                )
+    for path in paths:
+        try:
+            books += parse_playbooks(path.read_text(encoding="utf-8"), str(path))
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", where=str(path)) from None
+    seen: set[str] = set()
+    for book in books:
+        if book.id in seen:
+            raise ConfigError(f"playbook id {book.id} defined twice", where="playbooks")
+        seen.add(book.id)
+    return books

@@ -1,0 +1,252 @@
+"""Playbooks: loading, triggers, automatic steps, approvals by role, dry runs, the audit trail."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from citywatch.errors import ConfigError
+from citywatch.model import Detection, Incident, IncidentStatus, StepStatus
+from citywatch.respond.capxml import validate
+from citywatch.respond.playbook import load_playbooks, parse_playbooks
+from citywatch.respond.runner import ApprovalError, PlaybookRunner
+from citywatch.store import Store, open_store
+
+T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+
+BOOKS = parse_playbooks(
+    """
+- id: contain
+  name: Contain an attack
+  trigger: {category: [cyber], min_severity: 60}
+  steps:
+    - {id: tell, action: notify, with: {channel: soc}}
+    - {id: block, action: block, approval: responder, with: {ttl_min: 30}}
+    - {id: intel, action: share-intel, approval: analyst}
+- id: warn
+  name: Warn the public near the arena
+  trigger: {category: [public_safety], place: {lat: 45.8262, lon: 15.9585, radius_km: 2}}
+  steps:
+    - {id: draft, action: draft-alert}
+""",
+    "test.yaml",
+)
+
+
+def _incident(
+    iid: str,
+    *,
+    category: str = "cyber",
+    severity: int = 70,
+    where: tuple[float, float] | None = None,
+) -> Incident:
+    return Incident(
+        id=iid,
+        title="Credential stuffing against portal from 2 sources",
+        status=IncidentStatus.NEW,
+        severity=severity,
+        category=category,
+        first_seen=T0,
+        last_seen=T0 + timedelta(minutes=5),
+        detections=[f"{iid}-d"],
+        entities={"source.ip": ["203.0.113.5"], "target": ["portal"]},
+        area={"type": "MultiPoint", "coordinates": [[where[1], where[0]]]} if where else None,
+    )
+
+
+def _detection(iid: str) -> Detection:
+    return Detection(
+        id=f"{iid}-d",
+        timestamp=T0,
+        detector="login-abuse",
+        rule_id="credential-stuffing",
+        rule_name="Credential stuffing",
+        severity=70,
+        confidence=0.9,
+        category="cyber",
+        summary="many accounts tried from one address",
+        entity={"source.ip": "203.0.113.5", "target": "portal"},
+        evidence=["r1", "r2"],
+        first_seen=T0,
+        last_seen=T0 + timedelta(minutes=5),
+        tags=["attack.t1110.004"],
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(f"sqlite:///{tmp_path / 'cw.db'}") as s:
+        yield s
+
+
+def _runner(store: Store, tmp_path: Path, *, dry_run: bool = False) -> PlaybookRunner:
+    return PlaybookRunner(BOOKS, store, data_dir=tmp_path, dry_run=dry_run, clock=lambda: T0)
+
+
+def _seed(store: Store, incident: Incident) -> None:
+    store.upsert_detections([_detection(incident.id)])
+    store.upsert_incidents([incident])
+
+
+def test_automatic_steps_run_and_approvals_wait_for_the_right_role(
+    store: Store, tmp_path: Path
+) -> None:
+    inc = _incident("inc-1")
+    _seed(store, inc)
+    runner = _runner(store, tmp_path)
+    (run,) = runner.runs_for([inc])
+    assert [s.status for s in run.steps] == [
+        StepStatus.DONE,
+        StepStatus.AWAITING_APPROVAL,
+        StepStatus.WAITING,
+    ]
+    note = json.loads((tmp_path / "outbox/notifications.jsonl").read_text())
+    assert note["channel"] == "soc" and note["incident"] == "inc-1"
+    with pytest.raises(ApprovalError, match="responder"):
+        runner.approve(run.id, "block", user="vic", roles=["viewer"])
+    with pytest.raises(ApprovalError, match="not awaiting"):
+        runner.approve(run.id, "intel", user="ana", roles=["analyst"])
+    run = runner.approve(run.id, "block", user="rob", roles=["responder"])
+    assert run.steps[1].status is StepStatus.DONE and run.steps[1].approved_by == "rob"
+    nft = (tmp_path / "blocks/inc-1.nft").read_text()
+    assert "203.0.113.5" in nft and "timeout" in nft
+    run = runner.approve(run.id, "intel", user="ana", roles=["analyst"])
+    assert run.finished
+    bundle = json.loads((tmp_path / "intel/inc-1.stix.json").read_text())
+    assert bundle["type"] == "bundle"
+    assert store.playbook_run(run.id) == run
+    actions = [(e.action, e.actor) for e in reversed(store.audit())]
+    assert actions == [
+        ("playbook.start", "playbook"),
+        ("playbook.notify", "playbook:contain"),
+        ("playbook.await", "playbook"),
+        ("playbook.approve", "rob"),
+        ("playbook.block", "rob"),
+        ("playbook.await", "playbook"),
+        ("playbook.approve", "ana"),
+        ("playbook.share-intel", "ana"),
+    ]
+
+
+def test_a_playbook_starts_once_per_incident_even_after_a_restart(
+    store: Store, tmp_path: Path
+) -> None:
+    inc = _incident("inc-1")
+    _seed(store, inc)
+    assert len(_runner(store, tmp_path).runs_for([inc, inc])) == 1
+    assert _runner(store, tmp_path).runs_for([inc]) == []
+
+
+def test_triggers_check_category_severity_place_and_status(store: Store, tmp_path: Path) -> None:
+    runner = _runner(store, tmp_path)
+    low = _incident("low", severity=40)
+    closed = _incident("closed")
+    closed = Incident(
+        **{
+            **{f: getattr(closed, f) for f in closed.__struct_fields__},
+            "status": IncidentStatus.FALSE_POSITIVE,
+        }
+    )
+    far = _incident("far", category="public_safety", where=(45.70, 16.10))
+    near = _incident("near", category="public_safety", where=(45.8270, 15.9600))
+    for i in (low, closed, far, near):
+        _seed(store, i)
+    runs = runner.runs_for([low, closed, far, near])
+    assert [(r.playbook, r.incident) for r in runs] == [("warn", "near")]
+    (draft,) = (tmp_path / "alerts/drafts").iterdir()
+    assert validate(draft.read_bytes()) == []
+
+
+def test_a_dry_run_only_says_what_it_would_do(store: Store, tmp_path: Path) -> None:
+    inc = _incident("inc-1")
+    _seed(store, inc)
+    runner = _runner(store, tmp_path, dry_run=True)
+    (run,) = runner.runs_for([inc])
+    run = runner.approve(run.id, "block", user="rob", roles=["responder"])
+    assert run.steps[1].status is StepStatus.DRY_RUN
+    assert run.steps[1].summary.startswith("would block 1 addresses (203.0.113.5)")
+    assert not (tmp_path / "blocks").exists() and not (tmp_path / "outbox").exists()
+    assert all(e.action.endswith("(dry run)") for e in store.audit())
+
+
+def test_rejecting_a_step_stops_the_rest(store: Store, tmp_path: Path) -> None:
+    inc = _incident("inc-1")
+    _seed(store, inc)
+    runner = _runner(store, tmp_path)
+    (run,) = runner.runs_for([inc])
+    run = runner.reject(run.id, "block", user="rob", roles=["responder"], reason="our scanner")
+    assert [s.status for s in run.steps[1:]] == [StepStatus.REJECTED] * 2
+    assert run.finished and "our scanner" in run.steps[2].summary
+
+
+RECEIVED: list[dict[str, object]] = []
+
+
+class _Hook(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        RECEIVED.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        del format, args
+
+
+def test_a_webhook_posts_the_incident_and_a_dead_endpoint_fails_the_step(
+    store: Store, tmp_path: Path
+) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        steps = [
+            {"id": "post", "action": "webhook", "with": {"url": url}},
+            {"id": "dead", "action": "webhook", "with": {"url": "http://127.0.0.1:9/x"}},
+        ]
+        book = {"id": "hook", "name": "Hook", "trigger": {}, "steps": steps}
+        books = parse_playbooks(json.dumps([book]), "x")
+        inc = _incident("inc-1")
+        _seed(store, inc)
+        (run,) = PlaybookRunner(books, store, data_dir=tmp_path, clock=lambda: T0).runs_for([inc])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert run.steps[0].status is StepStatus.DONE and "HTTP 204" in run.steps[0].summary
+    assert RECEIVED[-1]["id"] == "inc-1"
+    assert run.steps[1].status is StepStatus.FAILED and "failed" in run.steps[1].summary
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "{id: x, name: X, trigger: {}, steps: [{id: a, action: launch}]}",
+            "unknown action 'launch'",
+        ),
+        (
+            "{id: x, name: X, trigger: {}, steps: [{id: a, action: notify, approval: mayor}]}",
+            "approval",
+        ),
+        (
+            "{id: x, name: X,trigger: {},steps: [{id: a, action: block}, {id: a, action: block}]}",
+            "unique",
+        ),
+        ("{id: x, name: X, trigger: {colour: red}, steps: [{id: a, action: notify}]}", "colour"),
+        ("{id: x, name: X, trigger: {}, steps: []}", "steps"),
+    ],
+)
+def test_bad_playbooks_are_clear_errors(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="playbook x") as info:
+        parse_playbooks(text, "pb.yaml")
+    assert message in str(info.value)
+
+
+def test_the_shipped_playbooks_load() -> None:
+    assert {"contain-web-attack", "warn-the-public"} <= {b.id for b in load_playbooks([])}
