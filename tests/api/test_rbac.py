@@ -44,6 +44,14 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("GET", "/api/v1/stats"): READ,
     ("GET", "/api/v1/runs"): READ,
     ("GET", "/api/v1/plugins"): READ,
+    ("GET", "/api/v1/suppressions"): READ,
+    ("POST", "/api/v1/suppressions"): (A, AN),
+    ("POST", "/api/v1/suppressions/{suppression_id}/end"): (A, AN),
+    ("POST", "/api/v1/incidents/{incident_id}/propose-suppression"): (A, AN),
+    ("GET", "/api/v1/playbook-runs"): READ,
+    ("GET", "/api/v1/playbook-runs/{run_id}"): READ,
+    ("POST", "/api/v1/playbook-runs/{run_id}/steps/{step_id}/approve"): (A, AN, R, AO),
+    ("POST", "/api/v1/playbook-runs/{run_id}/steps/{step_id}/reject"): (A, AN, R, AO),
     ("POST", "/api/v1/ingest/{fmt}"): (A, IN),
     ("GET", "/api/v1/stream"): READ,
 }
@@ -55,6 +63,9 @@ PARAMS = {
     "{token_id}": "no-such-token",
     "{fmt}": "http-jsonl",
     "{path}": "swagger-ui.css",
+    "{suppression_id}": "sup-none",
+    "{run_id}": "run-none",
+    "{step_id}": "tell",
 }
 QUERY = {"/api/v1/stream": "?max_events=0"}
 

@@ -12,7 +12,7 @@ it would do. Every step, approval and rejection is written to the audit log.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,7 +79,9 @@ class PlaybookRunner:
         self._advance(run, incident)
         return run
 
-    def approve(self, run_id: str, step_id: str, *, user: str, roles: Sequence[str]) -> PlaybookRun:
+    def approve(
+        self, run_id: str, step_id: str, *, user: str, roles: Collection[str]
+    ) -> PlaybookRun:
         """Approve a waiting step as ``user`` (who must hold its role) and go on with the run."""
         run, step = self._waiting(run_id, step_id, roles)
         step.approved_by = user
@@ -92,7 +94,7 @@ class PlaybookRunner:
         return run
 
     def reject(
-        self, run_id: str, step_id: str, *, user: str, roles: Sequence[str], reason: str
+        self, run_id: str, step_id: str, *, user: str, roles: Collection[str], reason: str
     ) -> PlaybookRun:
         """Reject a waiting step: it and the steps after it are not done."""
         run, step = self._waiting(run_id, step_id, roles)
@@ -105,7 +107,7 @@ class PlaybookRunner:
         return run
 
     def _waiting(
-        self, run_id: str, step_id: str, roles: Sequence[str]
+        self, run_id: str, step_id: str, roles: Collection[str]
     ) -> tuple[PlaybookRun, StepRun]:
         run = self.store.playbook_run(run_id)
         if run is None:

@@ -13,6 +13,7 @@ from citywatch.api.routes.docs import add_routes as _docs
 from citywatch.api.routes.incidents import add_routes as _incidents
 from citywatch.api.routes.ingest import add_routes as _ingest
 from citywatch.api.routes.operations import add_routes as _operations
+from citywatch.api.routes.respond import add_routes as _respond
 from citywatch.api.routes.stream import add_routes as _stream
 
 ROUTE_MODULES: tuple[Callable[[APIRouter], None], ...] = (
@@ -22,6 +23,7 @@ ROUTE_MODULES: tuple[Callable[[APIRouter], None], ...] = (
     _detections,
     _incidents,
     _operations,
+    _respond,
     _ingest,
     _stream,
 )

@@ -1,0 +1,85 @@
+"""Suppressions and playbook approvals over the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from citywatch.app import playbook_runner
+from citywatch.config import Settings
+from citywatch.model import StepStatus
+from citywatch.store import Store
+
+Auth = Callable[[str], dict[str, str]]
+
+
+def test_an_analyst_suppresses_and_ends_it(client: TestClient, auth: Auth, seeded: Store) -> None:
+    body = {
+        "reason": "weekly QA scan",
+        "days": 7,
+        "detector": ["sigma"],
+        "entity": {"source.ip": "203.0.113.9"},
+    }
+    made = client.post("/api/v1/suppressions", json=body, headers=auth("analyst"))
+    assert made.status_code == 201, made.text
+    sup = made.json()
+    assert sup["owner"] == "role-analyst" and sup["entity"] == {"source.ip": "203.0.113.9"}
+    listed = client.get("/api/v1/suppressions", headers=auth("viewer")).json()
+    assert [s["id"] for s in listed] == [sup["id"]]
+    ended = client.post(f"/api/v1/suppressions/{sup['id']}/end", headers=auth("analyst"))
+    assert ended.status_code == 200
+    assert client.get("/api/v1/suppressions", headers=auth("viewer")).json() == []
+    everything = client.get("/api/v1/suppressions?active=false", headers=auth("viewer")).json()
+    assert [s["id"] for s in everything] == [sup["id"]]
+    too_long = client.post(
+        "/api/v1/suppressions", json={**body, "days": 365}, headers=auth("analyst")
+    )
+    assert too_long.status_code == 422
+    assert client.post("/api/v1/suppressions/sup-x/end", headers=auth("analyst")).status_code == 404
+
+
+def test_a_false_positive_proposes_its_suppressions(
+    client: TestClient, auth: Auth, seeded: Store
+) -> None:
+    got = client.post(
+        "/api/v1/incidents/inc-1/propose-suppression",
+        json={"reason": "our own scanner"},
+        headers=auth("analyst"),
+    )
+    assert got.status_code == 200, got.text
+    (proposal,) = got.json()
+    assert proposal["detector"] == ["portal.sigma"] and proposal["rule"] == ["CW-1"]
+    assert proposal["entity"] == {"source.ip": "203.0.113.9"}
+    assert proposal["source_incident"] == "inc-1"
+    assert seeded.suppressions() == [], "a proposal is not saved"
+
+
+def test_playbook_steps_are_approved_by_their_role(
+    client: TestClient, auth: Auth, seeded: Store, settings: Settings, tmp_path: Path
+) -> None:
+    incident = seeded.incident("inc-1")
+    assert incident is not None
+    incident = type(incident)(
+        **{**{f: getattr(incident, f) for f in incident.__struct_fields__}, "severity": 70}
+    )
+    (run,) = playbook_runner(settings, seeded).runs_for([incident])
+    assert run.steps[1].status is StepStatus.AWAITING_APPROVAL
+    url = f"/api/v1/playbook-runs/{run.id}/steps/{run.steps[1].id}"
+    denied = client.post(f"{url}/approve", headers=auth("alert-officer"))
+    assert denied.status_code == 409 and "responder" in denied.json()["detail"]
+    ok = client.post(f"{url}/approve", headers=auth("responder"))
+    assert ok.status_code == 200, ok.text
+    steps = ok.json()["steps"]
+    assert steps[1]["status"] == "done" and steps[1]["approved_by"] == "role-responder"
+    assert steps[2]["status"] == "awaiting_approval"
+    listed = client.get("/api/v1/playbook-runs?incident_id=inc-1", headers=auth("viewer")).json()
+    assert [r["id"] for r in listed] == [run.id]
+    rejected = client.post(
+        f"/api/v1/playbook-runs/{run.id}/steps/{steps[2]['id']}/reject",
+        json={"reason": "not for the CERT"},
+        headers=auth("analyst"),
+    )
+    assert rejected.json()["finished"] is True
+    assert client.get("/api/v1/playbook-runs/run-x", headers=auth("viewer")).status_code == 404
