@@ -10,16 +10,9 @@ import msgspec
 import pytest
 import stix2  # type: ignore[import-untyped]
 
+from citywatch.enrich.intel import Indicator, IndicatorMatcher, IntelError, import_indicators
 from citywatch.model import Detection, Incident
-from citywatch.respond.errors import IntelError
-from citywatch.respond.stix import (
-    Indicator,
-    IndicatorMatcher,
-    Match,
-    export_bundle,
-    export_sightings,
-    import_indicators,
-)
+from citywatch.respond.stix import Match, export_bundle, export_sightings
 
 DetectionMaker = Callable[..., Detection]
 ALLOW = ["10.0.0.0/8", "2001:db8:c17::/48"]

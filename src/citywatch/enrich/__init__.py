@@ -6,12 +6,17 @@ stands for the client address wherever state or storage would otherwise keep it.
 
 from citywatch.enrich.enricher import EnrichConfig, Enricher
 from citywatch.enrich.identity import login_account, request_path
+from citywatch.enrich.intel import Indicator, IndicatorMatcher, IntelError, import_indicators
 from citywatch.enrich.pseudonym import Pseudonymiser, load_or_create_key
 
 __all__ = [
     "EnrichConfig",
     "Enricher",
+    "Indicator",
+    "IndicatorMatcher",
+    "IntelError",
     "Pseudonymiser",
+    "import_indicators",
     "load_or_create_key",
     "login_account",
     "request_path",

@@ -25,12 +25,12 @@ from citywatch.respond.cap import cancel, draft_from_incident, eu_alert_message_
 from citywatch.respond.capfeed import atom_feed, current_alerts
 from citywatch.respond.capsign import CapSigner, SigningConfig, verify_signature
 from citywatch.respond.capxml import parse, to_xml, validate
-from citywatch.respond.errors import CapError, IntelError, RespondError
+from citywatch.respond.errors import CapError, RespondError
 from citywatch.respond.fiware import fiware_alert
 from citywatch.respond.hazards import HAZARDS, Hazard, infer_hazard
 from citywatch.respond.misp import misp_event
 from citywatch.respond.phrasebook import Instruction, instruction_for
-from citywatch.respond.stix import Indicator, IndicatorMatcher, export_bundle, import_indicators
+from citywatch.respond.stix import export_bundle, export_sightings
 
 __all__ = [
     "HAZARDS",
@@ -38,10 +38,7 @@ __all__ = [
     "CapError",
     "CapSigner",
     "Hazard",
-    "Indicator",
-    "IndicatorMatcher",
     "Instruction",
-    "IntelError",
     "RespondError",
     "SigningConfig",
     "atom_feed",
@@ -51,8 +48,8 @@ __all__ = [
     "draft_from_incident",
     "eu_alert_message_id",
     "export_bundle",
+    "export_sightings",
     "fiware_alert",
-    "import_indicators",
     "infer_hazard",
     "instruction_for",
     "misp_event",

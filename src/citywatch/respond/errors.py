@@ -2,8 +2,9 @@
 
 CitywatchError
 └── RespondError          a response artefact cannot be built or read
-    ├── CapError          a CAP document is malformed or fails the CAP 1.2 schema
-    └── IntelError        a STIX bundle cannot be read
+    └── CapError          a CAP document is malformed or fails the CAP 1.2 schema
+
+(A STIX bundle that cannot be read is an :class:`citywatch.enrich.intel.IntelError`.)
 """
 
 from __future__ import annotations
@@ -22,7 +23,3 @@ class CapError(RespondError):
         self.problems = list(problems or [])
         detail = "; ".join(self.problems[:5])
         super().__init__(f"{message}: {detail}" if detail else message)
-
-
-class IntelError(RespondError):
-    """A threat-intel document (a STIX bundle) cannot be parsed."""
