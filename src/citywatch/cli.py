@@ -20,6 +20,7 @@ from rich.table import Table
 
 from citywatch import __version__
 from citywatch.app import Analysis, analyse
+from citywatch.cli_rules import rules_app
 from citywatch.config import Settings, load_settings
 from citywatch.errors import CitywatchError
 from citywatch.ingest.mqtt import MqttStats, MqttSubscriber, merged_config
@@ -190,6 +191,7 @@ ingest_app = typer.Typer(
     name="ingest", help="Ingest a live source into the store until stopped.", no_args_is_help=True
 )
 app.add_typer(ingest_app)
+app.add_typer(rules_app)
 
 
 @ingest_app.command("mqtt")

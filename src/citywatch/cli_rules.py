@@ -1,0 +1,91 @@
+"""``citywatch rules``: check the correlation rules and playbooks in force, print their schema."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import Field, TypeAdapter
+from rich.console import Console
+from rich.table import Table
+
+from citywatch.config import load_settings
+from citywatch.correlate.rules import AnyRule, Selector, load_rules
+from citywatch.respond.playbook import Playbook, load_playbooks
+
+rules_app = typer.Typer(
+    name="rules",
+    help="Correlation rules and playbooks: check them, print their schema.",
+    no_args_is_help=True,
+)
+
+
+def _span(seconds: float) -> str:
+    """``6h``, ``30m``, ``90s``: the way rule files write durations."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:g}s"
+
+
+def _selectors(selectors: tuple[Selector, ...]) -> str:
+    parts = []
+    for s in selectors:
+        fields = {k: v for k, v in s.model_dump().items() if v}
+        parts.append(" ".join(f"{k}={','.join(v)}" for k, v in fields.items()) or "any")
+    return " | ".join(parts)
+
+
+@rules_app.command("check")
+def check_cmd(
+    files: Annotated[list[Path] | None, typer.Argument(help="more rule or playbook files")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML settings file")] = None,
+    playbooks: Annotated[
+        bool, typer.Option("--playbooks", help="the files are playbooks, not correlation rules")
+    ] = False,
+) -> None:
+    """Load the rules and playbooks in force (and FILES); list them, or fail on the first error."""
+    console = Console()
+    settings = load_settings(config)
+    extra = list(files or [])
+    rule_files = [*settings.correlate.rules, *([] if playbooks else extra)]
+    book_files = [*settings.respond.playbooks, *(extra if playbooks else [])]
+    rules = load_rules(rule_files, builtin=settings.correlate.builtin_rules)
+    books = load_playbooks(book_files, builtin=settings.respond.builtin_playbooks)
+    table = Table(title=f"correlation rules ({len(rules)})")
+    for column in ("id", "kind", "story", "reads", "links"):
+        table.add_column(column)
+    for rule in rules:
+        if rule.kind == "place-time":
+            links = f"H3 res {rule.resolution} ±{rule.rings} ring(s) within {_span(rule.window)}"
+        elif rule.kind == "sequence":
+            links = f"{','.join(rule.keys)}, in order within {_span(rule.within)}"
+        else:
+            links = f"{','.join(rule.keys)} within {_span(rule.window)}"
+        table.add_row(rule.id, rule.kind, rule.title or "-", _selectors(rule.selectors()), links)
+    console.print(table)
+    table = Table(title=f"playbooks ({len(books)})")
+    for column in ("id", "trigger", "steps"):
+        table.add_column(column)
+    for book in books:
+        trigger = {k: v for k, v in book.trigger.model_dump().items() if v not in ((), None)}
+        steps = ", ".join(f"{s.id} ({s.action}, {s.approval or 'auto'})" for s in book.steps)
+        table.add_row(book.id, json.dumps(trigger, default=str), steps)
+    console.print(table)
+
+
+@rules_app.command("schema")
+def schema_cmd(
+    kind: Annotated[str, typer.Argument(help="rules or playbooks")] = "rules",
+) -> None:
+    """Print the JSON Schema of a correlation-rule file or a playbook file."""
+    schemas: dict[str, Any] = {
+        "rules": TypeAdapter(list[Annotated[AnyRule, Field(discriminator="kind")]]),
+        "playbooks": TypeAdapter(list[Playbook]),
+    }
+    if kind not in schemas:
+        raise typer.BadParameter("rules or playbooks", param_hint="KIND")
+    sys.stdout.write(json.dumps(schemas[kind].json_schema(), indent=2) + "\n")

@@ -1,0 +1,45 @@
+"""``citywatch rules``: list what is in force, fail clearly on a bad file, print schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from citywatch.cli import app
+from citywatch.errors import ConfigError
+
+runner = CliRunner()
+
+
+def test_check_lists_the_rules_and_playbooks_in_force(tmp_path: Path) -> None:
+    extra = tmp_path / "city.yaml"
+    extra.write_text(
+        "- {id: scan-then-flood, kind: sequence, title: Scan then flood, keys: [source.ip],"
+        " within: 30m, steps: [{rule: [scan]}, {rule: [flood]}]}\n"
+    )
+    result = runner.invoke(app, ["rules", "check", str(extra)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "scan-then-flood" in result.output and "in order within 30m" in result.output
+    assert "same-source-ip" in result.output and "contain-web-attack" in result.output
+
+
+def test_a_bad_file_fails_with_where_and_why(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- {id: x, kind: same-entity, match: [{}], window: 1h}\n")
+    result = runner.invoke(app, ["rules", "check", str(bad)])
+    assert isinstance(result.exception, ConfigError)  # main() prints it and exits 2
+    assert "bad.yaml: rule x: keys: Field required" in str(result.exception)
+    bad.write_text("- {id: p, name: P, trigger: {}, steps: [{id: a, action: launch}]}\n")
+    with pytest.raises(ConfigError, match="unknown action 'launch'"):
+        runner.invoke(app, ["rules", "check", "--playbooks", str(bad)], catch_exceptions=False)
+
+
+def test_schemas_are_json_schema() -> None:
+    for kind, name in (("rules", "SequenceRule"), ("playbooks", "Step")):
+        result = runner.invoke(app, ["rules", "schema", kind])
+        assert result.exit_code == 0
+        assert name in json.loads(result.output)["$defs"]
+    assert runner.invoke(app, ["rules", "schema", "nope"]).exit_code != 0
