@@ -34,8 +34,9 @@ def _span(seconds: float) -> str:
 def _selectors(selectors: tuple[Selector, ...]) -> str:
     parts = []
     for s in selectors:
-        fields = {k: v for k, v in s.model_dump().items() if v}
-        parts.append(" ".join(f"{k}={','.join(v)}" for k, v in fields.items()) or "any")
+        fields = {k: ",".join(v) for k, v in s.model_dump(exclude={"entity"}).items() if v}
+        fields |= {k: ",".join(v) for k, v in s.entity.items()}
+        parts.append(" ".join(f"{k}={v}" for k, v in fields.items()) or "any")
     return " | ".join(parts)
 
 

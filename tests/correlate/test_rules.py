@@ -69,16 +69,19 @@ def test_duplicate_ids_and_unreadable_files_are_errors(tmp_path: Path) -> None:
 def test_selectors_match_every_field_given_by_glob() -> None:
     (rule,) = parse_rules(
         "{id: r, kind: same-entity, keys: [k], window: 60,"
-        " match: [{detector: [iot-*], tags: ['attack.t08*']}]}",
+        " match: [{detector: [iot-*], tags: ['attack.t08*'], entity: {device.class: [cam*]}}]}",
         "x",
     )
     assert isinstance(rule, SameEntityRule)
     (sel,) = rule.match
 
     class D:
-        def __init__(self, detector: str, tags: list[str]) -> None:
+        def __init__(self, detector: str, tags: list[str], cls: str = "camera") -> None:
             self.detector, self.rule_id, self.category, self.tags = detector, "r", "cyber", tags
+            self.entity = {"device.class": cls} if cls else {}
 
     assert sel.matches(D("iot-scan", ["attack.t0846"]))
     assert not sel.matches(D("iot-scan", ["attack.t1110"]))
     assert not sel.matches(D("web-attacks", ["attack.t0846"]))
+    assert not sel.matches(D("iot-scan", ["attack.t0846"], "meter"))
+    assert not sel.matches(D("iot-scan", ["attack.t0846"], ""))

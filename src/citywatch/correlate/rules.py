@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, Protocol
@@ -71,6 +71,8 @@ class Labelled(Protocol):
     def category(self) -> str: ...
     @property
     def tags(self) -> Sequence[str]: ...
+    @property
+    def entity(self) -> Mapping[str, str]: ...
 
 
 class _Strict(BaseModel):
@@ -84,6 +86,9 @@ class Selector(_Strict):
     rule: tuple[str, ...] = Field((), description="rule.id patterns")
     category: tuple[str, ...] = ()
     tags: tuple[str, ...] = Field((), description="matches when any tag matches any pattern")
+    entity: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="entity key → patterns its value must match"
+    )
 
     def matches(self, d: Labelled) -> bool:
         """True when ``d`` passes every field given."""
@@ -92,6 +97,10 @@ class Selector(_Strict):
             and _any(self.rule, (d.rule_id,))
             and _any(self.category, (d.category,))
             and _any(self.tags, d.tags)
+            and all(
+                key in d.entity and _any(patterns, (d.entity[key],))
+                for key, patterns in self.entity.items()
+            )
         )
 
 
