@@ -27,7 +27,6 @@ zone of kind ``plaza`` is outside the turnstiles. Errors name what to fix.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -36,8 +35,9 @@ import yaml
 
 from citywatch.errors import ConfigError
 
-ARENA_YAML = Path(str(resources.files("citywatch.simulate.crowd").joinpath("arena.yaml")))
-"""The synthetic city's arena (Aldmere Arena), shipped with the package."""
+ARENA_YAML = Path(__file__).resolve().parents[1] / "simulate" / "crowd" / "arena.yaml"
+"""The synthetic city's arena (Aldmere Arena), shipped in the package beside its simulator
+(found by path, so that reading a venue never imports the simulator)."""
 
 SAFE_RATE_PPMM = {"level": 82.0, "stairs": 66.0}
 """Green Guide rates of passage, persons per metre width per minute."""
@@ -149,10 +149,15 @@ class Venue(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
         """
         zone = self.zone(zone_id)
         if zone.kind in ("standing", "seated"):
-            return [(f"the way to {self.zone(other).name}", link.safe_per_min)
-                    for link, other in self.links_of(zone_id)]
-        return [(g.name, g.safe_per_min) for g in self.gates_of(zone_id)
-                if g.exits and g.zones[0] == zone_id]
+            return [
+                (f"the way to {self.zone(other).name}", link.safe_per_min)
+                for link, other in self.links_of(zone_id)
+            ]
+        return [
+            (g.name, g.safe_per_min)
+            for g in self.gates_of(zone_id)
+            if g.exits and g.zones[0] == zone_id
+        ]
 
     def __post_init__(self) -> None:
         ids = [z.id for z in self.zones]
@@ -202,7 +207,9 @@ def _from_geojson(raw: dict[str, object], path: Path) -> dict[str, object]:
     head = raw.get("venue")
     features = raw.get("features")
     if not isinstance(head, dict) or not isinstance(features, list):
-        raise ConfigError("a GeoJSON venue needs 'venue' {id, name, gates} and features", where=str(path))
+        raise ConfigError(
+            "a GeoJSON venue needs 'venue' {id, name, gates} and features", where=str(path)
+        )
     zones = []
     for feature in features:
         if not isinstance(feature, dict):

@@ -206,7 +206,9 @@ class MatchDay:
     ) -> None:
         if alarm or m >= FULL_TIME_MIN:
             urge = 1.0 if alarm else 0.22  # share of the stand that wants out each minute
-            down = min(c.seated * min(1.0, urge * dt_min * (6 if alarm else 1)), c.link_per_min * dt_min)
+            down = min(
+                c.seated * min(1.0, urge * dt_min * (6 if alarm else 1)), c.link_per_min * dt_min
+            )
             c.seated -= down
             c.going_out += down
         caps = {
