@@ -34,7 +34,7 @@ from typing import ClassVar
 
 import msgspec
 
-from citywatch.ingest.base import Adapter
+from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
 from citywatch.ingest.fields import MissingFieldError, decode_text, parse_time
 from citywatch.model import DeadLetter, Event
 from citywatch.model.payloads import CROWD_SOURCES, ZoneCount
@@ -46,7 +46,8 @@ _IDENTIFIER = re.compile(
     rb"(?:[0-9A-Fa-f]{2}[:.-]){5}[0-9A-Fa-f]{2}|(?<![0-9A-Fa-f])[0-9A-Fa-f]{12}(?![0-9A-Fa-f])"
     rb"|(?<!\d)\d{14,15}(?!\d)"
 )
-_DROPPED = b"<record with device identifiers: not kept>"
+DROPPED = b"<record with device identifiers: not kept>"
+"""The raw bytes kept in a dead letter of a record that listed device identifiers."""
 
 Record = tuple[int, bytes, dict[str, object]]
 """A record of a count table: its line number, raw bytes and fields."""
@@ -65,31 +66,52 @@ def table_records(
     adapter: Adapter, source: str, lines: Iterable[bytes]
 ) -> Iterator[Record | DeadLetter]:
     """The records of a CSV-with-header or JSON-lines count table, or dead letters."""
-    it = iter(lines)
+    it = enumerate(lines, 1)
     head: list[bytes] = []
-    for raw in it:
+    columns: list[str] | None = None
+    for lineno, raw in it:
         head.append(raw)
-        if raw.strip():
-            break
-    if not head or not head[-1].strip():
+        text = decode_text(raw).strip()
+        if not text:
+            continue
+        if text.startswith("{"):
+            yield from adapter.json_objects(source, [*head, *(raw for _, raw in it)])
+            return
+        if len(raw) > MAX_RECORD_BYTES:
+            yield adapter.dead_letter(source, lineno, "too-long", "header line too long", raw)
+            continue
+        columns = [c.strip() for c in _split(text) or []]
+        break
+    if columns is None:
         return
-    if head[-1].lstrip().startswith(b"{"):
-        yield from adapter.json_objects(source, [*head, *it])
-        return
-    header_line = len(head)
-    columns = [c.strip() for c in next(csv.reader([decode_text(head[-1])]))]
-    for lineno, raw in enumerate(it, header_line + 1):
+    for lineno, raw in it:
         text = decode_text(raw).rstrip("\r\n")
         if not text.strip():
             continue
-        values = next(csv.reader([text]))
+        if len(raw) > MAX_RECORD_BYTES:
+            yield adapter.dead_letter(
+                source, lineno, "too-long", f"line of {len(raw)} bytes exceeds the limit", raw
+            )
+            continue
+        values = _split(text)
+        if values is None:
+            yield adapter.dead_letter(source, lineno, "bad-line", "not a CSV line", raw)
+            continue
         if len(values) != len(columns):
             yield adapter.dead_letter(
-                source, lineno, "bad-row",
+                source, lineno, "bad-line",
                 f"{len(values)} values for {len(columns)} columns ({', '.join(columns)})", raw,
             )  # fmt: skip
             continue
         yield lineno, raw, {c: v.strip() for c, v in zip(columns, values, strict=True)}
+
+
+def _split(text: str) -> list[str] | None:
+    """The values of one CSV line, or None if it is not one."""
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return None
 
 
 def text_field(rec: dict[str, object], name: str) -> str:
@@ -181,7 +203,7 @@ class ZoneCountsAdapter(Adapter):
             except ValueError as exc:
                 letter = self.field_error(source, lineno, raw, exc)
                 if devices is not None:
-                    yield _replace_raw(letter, _DROPPED)
+                    yield _replace_raw(letter, DROPPED)
                 else:
                     yield _masked(letter)
 
