@@ -46,6 +46,7 @@ _IDENTIFIER = re.compile(
     rb"(?:[0-9A-Fa-f]{2}[:.-]){5}[0-9A-Fa-f]{2}|(?<![0-9A-Fa-f])[0-9A-Fa-f]{12}(?![0-9A-Fa-f])"
     rb"|(?<!\d)\d{14,15}(?!\d)"
 )
+_SEPARATORS = re.compile(r"[\s:.\-]")
 DROPPED = b"<record with device identifiers: not kept>"
 """The raw bytes kept in a dead letter of a record that listed device identifiers."""
 
@@ -173,9 +174,8 @@ class _RotatingSalt:
             if len(self._salts) >= 4:
                 del self._salts[min(self._salts)]
             salt = self._salts[bucket] = secrets.token_bytes(16)
-        return hashlib.blake2b(
-            identifier.strip().lower().encode(), key=salt, digest_size=8
-        ).digest()
+        canonical = _SEPARATORS.sub("", identifier.lower())  # one MAC, however it is written
+        return hashlib.blake2b(canonical.encode(), key=salt, digest_size=8).digest()
 
 
 class ZoneCountsAdapter(Adapter):

@@ -47,6 +47,10 @@ _RULES = {  # rule: (name, severity, confidence)
     "crowd.blocked-exit": ("Blocked exit", 80, 0.8),
     "crowd.exodus": ("Sudden exodus", 85, 0.85),
 }
+_BLANK = dict.fromkeys(
+    ("density_ppm2", "density_band", "los", "flow_ppmm", "time_to_critical_min", "egress_min")
+)
+"""Every figure of ``attributes.crowd`` (FORMATS.md), None where a rule has none."""
 
 
 class CrowdSafety(Detector[CrowdState]):
@@ -214,7 +218,7 @@ class CrowdSafety(Detector[CrowdState]):
                     sum(p[0] for p in points) / len(points),
                     sum(p[1] for p in points) / len(points),
                 )
-        crowd = {"venue": venue.id, **detail.figures, "measures": detail.measures}
+        crowd = {"venue": venue.id, **_BLANK, **detail.figures, "measures": detail.measures}
         detection = self.detection(
             state.episodes[ep_key],
             rule_id=rule,

@@ -227,6 +227,14 @@ class MatchDay:
         c.outside -= away
 
 
+def _cdf(m: float) -> float:
+    return 0.5 * (1 + math.erf((m + 40) / (28 * math.sqrt(2))))
+
+
+_ARRIVING = _cdf(20) - _cdf(-120)  # the share of the curve between gates opening and 20'
+
+
 def _pdf(m: float) -> float:
-    """Arrivals per minute as a share of the tickets: a normal curve 40' before kick-off, sd 28'."""
-    return math.exp(-0.5 * ((m + 40) / 28) ** 2) / (28 * math.sqrt(2 * math.pi)) / 0.998
+    """Arrivals per minute as a share of the tickets: a normal curve 40' before kick-off, sd 28',
+    cut to the two hours before kick-off and the first 20 minutes (every ticket holder comes)."""
+    return math.exp(-0.5 * ((m + 40) / 28) ** 2) / (28 * math.sqrt(2 * math.pi)) / _ARRIVING
