@@ -18,14 +18,14 @@ from hypothesis import strategies as st
 
 from citywatch.ingest import ADAPTERS, MAX_RECORD_BYTES
 from citywatch.ingest.fields import decode_text
-from citywatch.ingest.zonecounts import DROPPED, mask_identifiers
+from citywatch.ingest.zonecounts import DROPPED, csv_header, mask_identifiers
 from citywatch.model import DeadLetter, Event
 from citywatch.model.deadletter import RAW_LIMIT
 
 HEADER_PREFIX = {"zeek-conn": "#", "zeek-dns": "#"}
 """Adapters whose lines starting with this are headers or comments, not records."""
 TABLES = {"zone-counts", "gate-counts"}
-"""CSV-or-JSONL adapters: the first non-blank line is a CSV header unless it starts with ``{``."""
+"""CSV-or-JSONL adapters: a first non-blank line that names a ``time`` column is a CSV header."""
 
 CODES = {"bad-json", "bad-line", "missing-field", "bad-field", "too-long"}
 
@@ -187,13 +187,8 @@ def is_record(adapter: str, raw: bytes) -> bool:
 def records_of(adapter: str, lines: list[bytes]) -> list[int]:
     """The line numbers that must give one item each."""
     records = [n for n, raw in enumerate(lines, 1) if is_record(adapter, raw)]
-    if adapter in TABLES:
-        for n in records:
-            if decode_text(lines[n - 1]).strip().startswith("{"):
-                break
-            if len(lines[n - 1]) <= MAX_RECORD_BYTES:
-                records.remove(n)  # the CSV header
-                break
+    if adapter in TABLES and records and csv_header(lines[records[0] - 1]) is not None:
+        records.pop(0)  # the CSV header
     return records
 
 

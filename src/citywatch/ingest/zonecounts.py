@@ -63,27 +63,36 @@ def mask_identifiers(raw: bytes) -> bytes:
     return _IDENTIFIER.sub(b"<id>", raw)
 
 
+def csv_header(raw: bytes) -> list[str] | None:
+    """The column names if ``raw`` is a CSV header line (it names a ``time`` column), else None.
+
+    >>> csv_header(b"time,venue,gate,in,out"), csv_header(b'{"time": 0}')
+    (['time', 'venue', 'gate', 'in', 'out'], None)
+    """
+    if len(raw) > MAX_RECORD_BYTES:
+        return None
+    columns = [c.strip() for c in _split(decode_text(raw).strip()) or []]
+    return columns if "time" in columns else None
+
+
 def table_records(
     adapter: Adapter, source: str, lines: Iterable[bytes]
 ) -> Iterator[Record | DeadLetter]:
-    """The records of a CSV-with-header or JSON-lines count table, or dead letters."""
+    """The records of a count table, or dead letters.
+
+    CSV when the first non-blank line is a header (:func:`csv_header`), JSON
+    lines otherwise (so a batch of messages from MQTT is never taken for CSV).
+    """
     it = enumerate(lines, 1)
     head: list[bytes] = []
     columns: list[str] | None = None
-    for lineno, raw in it:
+    for _, raw in it:
         head.append(raw)
-        text = decode_text(raw).strip()
-        if not text:
-            continue
-        if text.startswith("{"):
-            yield from adapter.json_objects(source, [*head, *(raw for _, raw in it)])
-            return
-        if len(raw) > MAX_RECORD_BYTES:
-            yield adapter.dead_letter(source, lineno, "too-long", "header line too long", raw)
-            continue
-        columns = [c.strip() for c in _split(text) or []]
-        break
+        if len(raw) > MAX_RECORD_BYTES or decode_text(raw).strip():
+            columns = csv_header(raw)
+            break
     if columns is None:
+        yield from adapter.json_objects(source, [*head, *(raw for _, raw in it)])
         return
     for lineno, raw in it:
         text = decode_text(raw).rstrip("\r\n")
