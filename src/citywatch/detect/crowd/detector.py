@@ -92,7 +92,8 @@ class CrowdSafety(Detector[CrowdState]):
         venue = self.venues[payload.venue]
         ts = event.timestamp
         if state.bucket is not None and ts < state.bucket:
-            return  # an interval already closed: too late to change it
+            state.late += 1  # an interval already closed: too late to change it
+            return
         if state.bucket is None or ts > state.bucket:
             if state.bucket is not None:
                 self._close(venue, state, out)

@@ -27,6 +27,19 @@ class Track(msgspec.Struct, kw_only=True):
             del self.times[0], self.a[0], self.b[0]
 
 
+class Detail(msgspec.Struct, kw_only=True):
+    """What an open episode reports: summary, figures, measures of its worst moment so far.
+
+    A later interval replaces it only with a greater ``weight`` (a higher
+    density, a faster flow): the measures stay those of the worst moment.
+    """
+
+    summary: str
+    figures: dict[str, str | float | list[float] | None]
+    measures: list[str]
+    weight: float = 0.0
+
+
 class CrowdState(msgspec.Struct, kw_only=True):
     """One venue's state.
 
@@ -49,16 +62,5 @@ class CrowdState(msgspec.Struct, kw_only=True):
     session_start: float | None = None
     episodes: dict[str, Episode] = msgspec.field(default_factory=dict)
     details: dict[str, Detail] = msgspec.field(default_factory=dict)
-
-
-class Detail(msgspec.Struct, kw_only=True):
-    """What an open episode reports: summary, figures, measures of its worst moment so far.
-
-    A later interval replaces it only with a greater ``weight`` (a higher
-    density, a faster flow): the measures stay those of the worst moment.
-    """
-
-    summary: str
-    figures: dict[str, str | float | list[float] | None]
-    measures: list[str]
-    weight: float = 0.0
+    late: int = 0
+    """Records for an interval already closed: counted here, not folded in."""
