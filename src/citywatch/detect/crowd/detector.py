@@ -109,7 +109,7 @@ class CrowdSafety(Detector[CrowdState]):
                 return
             entered, left = state.gate_counts.get(payload.gate, (0, 0))
             state.gate_counts[payload.gate] = (entered + payload.entered, left + payload.left)
-            state.ids.setdefault(payload.gate, []).append(event.id)
+            state.ids.setdefault(f"gate:{payload.gate}", []).append(event.id)
 
     def expire(self, key: str, state: CrowdState, watermark: float, out: list[Detection]) -> bool:
         venue = self.venues[key.removeprefix("venue:")]
@@ -153,10 +153,11 @@ class CrowdSafety(Detector[CrowdState]):
             crit = self.cfg.critical_standing if zone.kind in STANDS else self.cfg.critical_moving
             ttc[zone_id] = time_to_critical(density[zone_id], slopes[zone_id], crit)
         stands = [z for z in venue.zones if z.kind in STANDS]
-        if state.session_start is None and sum(people.get(z.id, 0.0) for z in stands) >= (
-            self.cfg.session_fill * sum(z.capacity for z in stands)
-        ):
-            state.session_start = end
+        seated, places = sum(people.get(z.id, 0.0) for z in stands), sum(z.capacity for z in stands)
+        if state.session_start is None and seated >= self.cfg.session_fill * places:
+            state.session_start = end  # the event is under way
+        elif state.session_start is not None and seated < 0.05 * places:
+            state.session_start = None  # it is over: the next one starts afresh
         picture = Picture(venue, end, people, density, ttc, flows, self.cfg)
         fired = zone_rules(picture, errors, slopes)
         fired.update(gate_rules(picture, state))
@@ -171,10 +172,10 @@ class CrowdSafety(Detector[CrowdState]):
         out: list[Detection],
     ) -> None:  # fmt: skip
         subject = ep_key.split("|", 1)[1]
-        ids = list(state.ids.get(subject.removeprefix("gate:"), []))
+        ids = list(state.ids.get(subject, []))
         if subject == "venue":
             ids = [i for z in venue.zones if z.kind in STANDS for i in state.ids.get(z.id, [])]
-            ids += [i for g in venue.gates for i in state.ids.get(g.id, [])]
+            ids += [i for g in venue.gates for i in state.ids.get(f"gate:{g.id}", [])]
         assert state.bucket is not None
         episode = state.episodes.get(ep_key)
         kept = state.details.get(ep_key)

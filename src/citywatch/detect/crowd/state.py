@@ -45,9 +45,12 @@ class CrowdState(msgspec.Struct, kw_only=True):
 
     ``bucket`` is the start of the interval being filled (counts arrive per
     interval; an interval closes when a later one begins, or when the
-    watermark passes its end). ``inside`` is the net count through the
-    gates; ``ratios`` the calibration; ``episodes`` the open detections by
-    ``rule|subject``, each with the measures and figures of its last update.
+    watermark passes its end); ``counts``, ``gate_counts`` and ``ids`` hold
+    its records (ids by zone id or ``gate:<id>``). ``inside`` is the net
+    count through the gates; ``ratios`` the calibration; ``zones`` and
+    ``gates`` the recent tracks; ``session_start`` when the stands filled
+    (the event under way), until they empty again. ``episodes`` are the
+    open detections by ``rule|subject``, ``details`` what each reports.
     """
 
     bucket: float | None = None
