@@ -10,8 +10,10 @@ import pytest
 
 from citywatch.detect import DetectorRunner
 from citywatch.detect.crowd import CrowdConfig, CrowdSafety
+from citywatch.detect.crowd.measures import Picture, zone_measures
 from citywatch.errors import ConfigError
 from citywatch.ingest import GateCountsAdapter, ZoneCountsAdapter
+from citywatch.ingest.venue import ARENA_YAML, load_venue
 from citywatch.model import Detection, Event, to_epoch
 from citywatch.model.payloads import GateCount, ZoneCount
 from citywatch.simulate.crowd.match import SCENARIOS
@@ -173,3 +175,32 @@ def test_unknown_venues_are_ignored_and_bad_venue_files_fail_fast(tmp_path: Path
     assert CrowdSafety().keys(other) == ()
     with pytest.raises(ConfigError, match="cannot read"):
         CrowdSafety(CrowdConfig(venues=(tmp_path / "nope.yaml",)))
+
+
+def test_the_event_ends_when_the_stands_empty(days: dict[str, Day]) -> None:
+    runner = DetectorRunner(CrowdSafety(), _raise)
+    events = days["normal"][1]
+    kickoff = next(i for i, e in enumerate(events) if e.timestamp >= KICKOFF)
+    out: list[Detection] = []
+    for event in events[:kickoff]:
+        runner.process(event, out)
+    assert runner.states["venue:arena"].session_start is not None
+    for event in events[kickoff:]:
+        runner.process(event, out)
+    assert runner.states["venue:arena"].session_start is None
+
+
+def test_a_crowded_concourse_gets_measures_for_its_own_layout() -> None:
+    venue = load_venue(ARENA_YAML)
+    people = {z.id: 0.0 for z in venue.zones} | {"concourse-n": 5000.0, "north-stand": 6000.0}
+    density = {z: p / venue.zone(z).area_m2 for z, p in people.items()}
+    picture = Picture(
+        venue, KICKOFF, people, density, {"concourse-n": 6.0}, {"g1": 0.0}, CrowdConfig()
+    )
+    measures = zone_measures(picture, "concourse-n")
+    assert measures[0].startswith("The North Concourse (2.5 p/m², LOS F) reaches the critical")
+    assert "at about 15:06 (in 6 min)" in measures[0]
+    assert "Stop ingress at Gate 1 and Gate 2 until the North Concourse clears." in measures
+    assert any(m.startswith("Redirect people from the North Concourse to the") for m in measures)
+    assert any(m.startswith("Open Gate 1 and Gate 2 in full") for m in measures)
+    assert any(m.startswith("Hold the North Stand in place") for m in measures)
