@@ -234,6 +234,7 @@ def exodus_measures(p: Picture) -> list[str]:
         concourse = _concourse_of(venue, stand.id)
         timed.append((minutes or 0.0, stand, concourse))
     timed.sort(key=lambda x: -x[0])
+    out.append("Staged evacuation, the stands with the longest way out first:")
     pa_lines = []
     for i, (minutes, stand, concourse) in enumerate(timed, 1):
         route = [g.name for g in _exits(venue, concourse.id)] if concourse else []
