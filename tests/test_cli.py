@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,16 +29,23 @@ def test_demo_finds_the_campaign_and_exits(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "Aldmere" in result.output
-    assert "incidents (1)" in result.output
+    assert "incidents (2)" in result.output, "one per situation: the campaign, the stadium"
     store = open_store(f"sqlite:///{tmp_path / 'citywatch.db'}")
     try:
-        (incident,) = store.incidents()
-        (situation,) = load_situations(tmp_path / "city" / "seed-1")
+        (incident,) = [i for i in store.incidents() if i.category == "cyber"]
+        (situation, stadium) = load_situations(tmp_path / "city" / "seed-1")
         campaign_ips = {ip for phase in situation.phases for ip in phase.source_ips}
         assert len(campaign_ips) == 13
         assert campaign_ips <= set(incident.entities["source.ip"]), "one incident, every actor"
         assert incident.title.startswith("Attack on portal from")
         assert incident.measures and incident.severity >= 65
+        (venue,) = [i for i in store.incidents() if i.category == "public_safety"]
+        assert stadium.id == "stadium-emergency" and venue.entities["venue.id"] == ["arena"]
+        (exodus,) = [d for d in store.detections() if d.id in venue.detections]
+        alarm = datetime.fromisoformat(stadium.start)
+        assert exodus.rule_id == "crowd.exodus"
+        assert timedelta(0) < exodus.timestamp - alarm <= timedelta(minutes=2)
+        assert any(m.startswith("Evacuation order 1:") for m in venue.measures)
         (run,) = store.runs()
         assert run.stats["records." + str(tmp_path / "city/seed-1/portal.http.jsonl")] > 20000
     finally:
@@ -79,7 +87,7 @@ def test_analyse_output_contract_and_truth(city: Path, tmp_path: Path) -> None:
         assert det["@timestamp"].endswith("Z")
         assert det["evidence"] and all(label[e] == "malicious" for e in det["evidence"])
 
-    (situation,) = load_situations(city)
+    (situation,) = [s for s in load_situations(city) if s.silo == "portal"]
     stuffers = {
         ip for p in situation.phases if p.technique == "credential-stuffing" for ip in p.source_ips
     }

@@ -68,11 +68,13 @@ PUBLIC = {
         "MAX_RECORD_BYTES",
         "AccessLogAdapter",
         "Adapter",
+        "GateCountsAdapter",
         "HttpJsonlAdapter",
         "MqttJsonlAdapter",
         "NoConfig",
         "ZeekConnAdapter",
         "ZeekDnsAdapter",
+        "ZoneCountsAdapter",
     ],
     "citywatch.enrich": [
         "EnrichConfig",

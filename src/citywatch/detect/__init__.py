@@ -1,6 +1,7 @@
 """Detectors: keyed, stateful plug-ins, one folder per silo."""
 
 from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.crowd import CrowdSafety
 from citywatch.detect.intel import ThreatIntel
 from citywatch.detect.portal import LoginAbuse
 from citywatch.detect.portal.behaviour import PortalBehaviour
@@ -16,6 +17,7 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     PortalBehaviour.name: PortalBehaviour,
     SigmaRules.name: SigmaRules,
     ThreatIntel.name: ThreatIntel,
+    CrowdSafety.name: CrowdSafety,
 }
 """The built-in detectors by name (entry points add more)."""
 

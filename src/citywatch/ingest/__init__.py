@@ -2,10 +2,12 @@
 
 from citywatch.ingest.accesslog import AccessLogAdapter
 from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter, NoConfig
+from citywatch.ingest.gatecounts import GateCountsAdapter
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
 from citywatch.ingest.mqttjsonl import MqttJsonlAdapter
 from citywatch.ingest.zeek import ZeekConnAdapter
 from citywatch.ingest.zeekdns import ZeekDnsAdapter
+from citywatch.ingest.zonecounts import ZoneCountsAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     AccessLogAdapter.name: AccessLogAdapter,
@@ -13,6 +15,8 @@ ADAPTERS: dict[str, type[Adapter]] = {
     MqttJsonlAdapter.name: MqttJsonlAdapter,
     ZeekConnAdapter.name: ZeekConnAdapter,
     ZeekDnsAdapter.name: ZeekDnsAdapter,
+    ZoneCountsAdapter.name: ZoneCountsAdapter,
+    GateCountsAdapter.name: GateCountsAdapter,
 }
 """The built-in adapters by format name (entry points add more)."""
 
@@ -21,9 +25,11 @@ __all__ = [
     "MAX_RECORD_BYTES",
     "AccessLogAdapter",
     "Adapter",
+    "GateCountsAdapter",
     "HttpJsonlAdapter",
     "MqttJsonlAdapter",
     "NoConfig",
     "ZeekConnAdapter",
     "ZeekDnsAdapter",
+    "ZoneCountsAdapter",
 ]

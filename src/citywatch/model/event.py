@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import msgspec
 
-from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry
+from citywatch.model.payloads import (
+    Connection,
+    DnsQuery,
+    GateCount,
+    HttpRequest,
+    Telemetry,
+    ZoneCount,
+)
 
-Payload = HttpRequest | Connection | Telemetry | DnsQuery
+Payload = HttpRequest | Connection | Telemetry | DnsQuery | ZoneCount | GateCount
 """Every payload type an event can carry (a tagged union)."""
 
 

@@ -131,3 +131,34 @@ class DnsQuery(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="dns"):
     answers: tuple[str, ...] = ()
     ttls: tuple[float, ...] = ()
     rejected: bool | None = None
+
+
+CROWD_SOURCES = ("wifi", "ble", "cell", "ticket", "turnstile", "camera", "manual")
+"""Where a zone count comes from (``zone-counts``): device counts, or counts of people."""
+
+
+class ZoneCount(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="zone-count"):
+    """How many people (or devices) one source counted in one zone of a venue over an interval.
+
+    ``count`` is an aggregate for the interval starting at the event's time,
+    never an identifier: a feed that lists device identifiers is counted by
+    the adapter (distinct salted hashes) and the identifiers are dropped.
+    Device sources (wifi, ble, cell) count devices, not people; the crowd
+    detector calibrates them against the sources that count people.
+    """
+
+    venue: str
+    zone: str
+    source: str
+    count: float
+    interval_s: float
+
+
+class GateCount(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="gate-count"):
+    """People through one gate of a venue over an interval starting at the event's time."""
+
+    venue: str
+    gate: str
+    entered: int = msgspec.field(name="in")
+    left: int = msgspec.field(name="out")
+    interval_s: float

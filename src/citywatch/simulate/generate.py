@@ -12,9 +12,11 @@ import msgspec
 from citywatch.errors import ConfigError
 from citywatch.simulate.campaign import SCENARIO, TITLE, Campaign, build_campaign
 from citywatch.simulate.city import City, build_city, geojson
+from citywatch.simulate.crowd.writer import stadium_situation, write_match_day
 from citywatch.simulate.manifest import MANIFEST, Manifest, ManifestFile, Phase, Situation
 from citywatch.simulate.rand import substream
 from citywatch.simulate.records import Hit
+from citywatch.simulate.schedule import MATCH_KICKOFF, STADIUM_ALARM, at
 from citywatch.simulate.stream import requests
 from citywatch.simulate.writers import (
     AccessLog,
@@ -157,13 +159,20 @@ def simulate(
             jsonl.write(encode(records))
             log.write("".join(lines))
             truth.write("".join(labels))
-    _dump(out / SITUATIONS, [phases.situation(run.campaign, clock)] if phases.rows else [])
+    situations = [phases.situation(run.campaign, clock)] if phases.rows else []
+    arena = write_match_day(
+        out, seed, kickoff_s=at(run.start_ms, run.span_ms, MATCH_KICKOFF) / 1000,
+        start_s=run.start_ms / 1000, end_s=end_ms / 1000, scenario="evacuation",
+        alarm_s=at(run.start_ms, run.span_ms, STADIUM_ALARM) / 1000,
+    )  # fmt: skip
+    situations += [s for s in [stadium_situation(arena)] if s is not None]
+    _dump(out / SITUATIONS, situations)
     manifest = Manifest(
         seed=seed,
         city=CITY,
         start=run.time(run.start_ms),
         end=run.time(end_ms),
-        inputs=[ManifestFile("http-jsonl", HTTP_JSONL)],
+        inputs=[ManifestFile("http-jsonl", HTTP_JSONL), *arena.inputs],
         also=[ManifestFile("access-log", ACCESS_LOG)],
         truth=TRUTH,
         situations=SITUATIONS,
