@@ -34,6 +34,9 @@ from citywatch.model import (
     to_epoch,
 )
 
+_MEMO = 10_000
+"""Distinct detection labels whose rule matches are remembered."""
+
 
 class CorrelatorConfig(BaseModel):
     """Which correlation rules run: the built-in ones and the city's own files."""
@@ -89,6 +92,10 @@ class Correlator:
         )
         self.suppressions = list(suppressions)
         self._state = _State(groups={}, index={})
+        self._plain = [
+            (rule, any(s.entity for s in rule.selectors()) is False) for rule in self.rules
+        ]
+        self._steps: dict[tuple[str, str, str, tuple[str, ...]], list[list[int]]] = {}
 
     def add(self, detection: Detection) -> None:
         """Fold one detection in. Cheap: incidents are built by :meth:`changed`, once per batch."""
@@ -135,8 +142,7 @@ class Correlator:
         """What ``d`` looks up (token, window, ordered) and what it registers, rule by rule."""
         lookups: list[tuple[str, float, bool]] = []
         registers: list[str] = []
-        for rule in self.rules:
-            steps = [i for i, s in enumerate(rule.selectors()) if s.matches(d)]
+        for rule, steps in zip(self.rules, self._matching(d), strict=True):
             if not steps:
                 continue
             if isinstance(rule, PlaceTimeRule):
@@ -159,6 +165,24 @@ class Correlator:
                 if i > 0:
                     lookups += [(f"{rule.id}#{i - 1}|{v}", rule.within, True) for v in values]
         return lookups, registers
+
+    def _matching(self, d: Detection) -> list[list[int]]:
+        """Per rule, the indexes of its selectors ``d`` matches (memoised on the labels)."""
+        label = (d.detector, d.rule_id, d.category, tuple(d.tags))
+        known = self._steps.get(label)
+        if known is None:
+            known = [
+                [i for i, s in enumerate(rule.selectors()) if s.matches(d)] if plain else []
+                for rule, plain in self._plain
+            ]
+            if len(self._steps) < _MEMO:
+                self._steps[label] = known
+        if all(plain for _, plain in self._plain):
+            return known
+        return [  # selectors on entity values depend on more than the labels
+            steps if plain else [i for i, s in enumerate(rule.selectors()) if s.matches(d)]
+            for (rule, plain), steps in zip(self._plain, known, strict=True)
+        ]
 
     def _target(self, detection_id: str, m: Member, found: dict[str, _Group]) -> _Group:
         """The group a detection joins: a new one, the one it links, or the oldest of several."""
