@@ -18,6 +18,7 @@ import pytest
 
 from citywatch.errors import StoreError
 from citywatch.model import (
+    Alert,
     DeadLetter,
     Detection,
     GeoPoint,
@@ -32,6 +33,7 @@ from citywatch.store.base import (
     IncidentActivity,
     IncidentStatusConflictError,
     Session,
+    StoredAlert,
     User,
 )
 
@@ -724,3 +726,35 @@ def test_audit_is_appended_and_read_newest_first(store: Store) -> None:
     assert [e.request_id for e in store.audit(limit=2)] == ["req-4", "req-3"]
     assert [e.request_id for e in store.audit(before=seqs[2])] == ["req-1", "req-0"]
     assert [e.request_id for e in store.audit(before=seqs[2], limit=1)] == ["req-1"]
+
+
+def public_alert(identifier: str, sent: datetime, **kw: object) -> Alert:
+    return Alert(
+        identifier=identifier,
+        sender="alerts@aldmere.example",
+        sent=sent,
+        status="Draft",
+        msg_type="Alert",
+        scope="Public",
+        drafted_by="ana",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_public_alerts_round_trip_replace_and_filter_by_publication(store: Store) -> None:
+    t0 = datetime(2026, 3, 14, 9, 0, tzinfo=timezone(timedelta(hours=1)))
+    draft = public_alert("a1", t0, incidents=["inc-1"])
+    store.save_alert(StoredAlert(alert=draft))
+    store.save_alert(StoredAlert(alert=public_alert("a2", t0 + timedelta(minutes=5))))
+    assert store.alert("a1") == StoredAlert(alert=draft)
+    assert store.alert("nope") is None
+    assert [s.alert.identifier for s in store.alerts()] == ["a2", "a1"]
+    approved = draft.approved("ben")
+    store.save_alert(StoredAlert(alert=approved, published=t0 + timedelta(minutes=1)))
+    found = store.alert("a1")
+    assert found is not None
+    assert found.alert == approved
+    assert found.published == t0 + timedelta(minutes=1)
+    assert [s.alert.identifier for s in store.alerts(published=True)] == ["a1"]
+    assert [s.alert.identifier for s in store.alerts(published=False)] == ["a2"]
+    assert [s.alert.identifier for s in store.alerts(limit=1)] == ["a2"]
