@@ -46,6 +46,17 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("GET", "/api/v1/plugins"): READ,
     ("POST", "/api/v1/ingest/{fmt}"): (A, IN),
     ("GET", "/api/v1/stream"): READ,
+    ("GET", "/api/v1/alerts"): READ,
+    ("POST", "/api/v1/alerts"): (A, AO),
+    ("GET", "/api/v1/alerts/{identifier}"): READ,
+    ("GET", "/api/v1/alerts/{identifier}/cap"): READ,
+    ("POST", "/api/v1/alerts/{identifier}/approve"): (A, AO),
+    ("POST", "/api/v1/alerts/{identifier}/publish"): (A, AO),
+    ("POST", "/api/v1/alerts/{identifier}/update"): (A, AO),
+    ("POST", "/api/v1/alerts/{identifier}/cancel"): (A, AO),
+    ("GET", "/api/v1/public/alerts.atom"): None,
+    ("GET", "/api/v1/public/alerts/{identifier}"): None,
+    ("POST", "/api/v1/public/reports"): None,
 }
 """Who may call what, pinned: changing a route's roles is a decision, not an accident."""
 
@@ -54,6 +65,7 @@ PARAMS = {
     "{detection_id}": "det-1",
     "{token_id}": "no-such-token",
     "{fmt}": "http-jsonl",
+    "{identifier}": "no-such-alert",
     "{path}": "swagger-ui.css",
 }
 QUERY = {"/api/v1/stream": "?max_events=0"}

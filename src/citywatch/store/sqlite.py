@@ -684,7 +684,9 @@ class SqliteStore:
 
     def _stored_alert(self, doc: bytes, published: float | None) -> StoredAlert:
         alert = self._alert_decoder.decode(doc)
-        return StoredAlert(alert=alert, published=None if published is None else from_epoch(published))
+        return StoredAlert(
+            alert=alert, published=None if published is None else from_epoch(published)
+        )
 
     # -- audit -------------------------------------------------------------------------------
 
