@@ -54,6 +54,8 @@ READERS: tuple[str, ...] = (ADMIN, ANALYST, RESPONDER, ALERT_OFFICER, VIEWER)
 PUBLIC_PATHS: dict[tuple[str, str], str] = {
     ("GET", "/api/openapi.json"): "the OpenAPI document",
     ("GET", "/api/docs/static/{path}"): "the API docs' scripts and styles",
+    ("GET", "/assets/{path}"): "the dashboard's scripts and styles",
+    ("GET", "/vendor/leaflet/{path}"): "Leaflet, served from xstatic-leaflet",
 }
 """Routes that FastAPI or Starlette add themselves, public by decision."""
 

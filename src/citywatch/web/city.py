@@ -1,0 +1,47 @@
+"""The map's base layer: the city's district polygons (GeoJSON), no tile server needed.
+
+``citywatch demo`` writes ``city.geojson`` beside its simulated inputs in
+``DATA_DIR/city/seed-N/``; ``serve`` takes the newest one there unless given a
+file. Without one the map shows only the incidents.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from citywatch.errors import ConfigError
+
+CITY_FILE = "city.geojson"
+
+
+def _empty() -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": []}
+
+
+@dataclass(frozen=True)
+class CityMap:
+    """The districts as a FeatureCollection, and the city's name."""
+
+    geojson: dict[str, Any] = field(default_factory=_empty)
+    name: str = "the city"
+
+    @classmethod
+    def load(cls, path: Path) -> CityMap:
+        """Read a ``city.geojson``; a file that is not a FeatureCollection is a ConfigError."""
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read the city map: {exc}", where=str(path)) from exc
+        if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+            raise ConfigError("the city map must be a GeoJSON FeatureCollection", where=str(path))
+        props = doc.get("properties") or {}
+        return cls(geojson=doc, name=str(props.get("city") or "the city"))
+
+    @classmethod
+    def find(cls, data_dir: Path) -> CityMap:
+        """The newest ``city.geojson`` under ``data_dir/city/``, or an empty map."""
+        found = sorted((data_dir / "city").glob(f"*/{CITY_FILE}"), key=lambda p: p.stat().st_mtime)
+        return cls.load(found[-1]) if found else cls()
