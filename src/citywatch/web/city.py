@@ -27,6 +27,7 @@ class CityMap:
 
     geojson: dict[str, Any] = field(default_factory=_empty)
     name: str = "the city"
+    centre: tuple[float, float] | None = None
 
     @classmethod
     def load(cls, path: Path) -> CityMap:
@@ -38,7 +39,13 @@ class CityMap:
         if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
             raise ConfigError("the city map must be a GeoJSON FeatureCollection", where=str(path))
         props = doc.get("properties") or {}
-        return cls(geojson=doc, name=str(props.get("city") or "the city"))
+        centre = props.get("centre") or {}
+        lat, lon = centre.get("lat"), centre.get("lon")
+        return cls(
+            geojson=doc,
+            name=str(props.get("city") or "the city"),
+            centre=(float(lat), float(lon)) if lat is not None and lon is not None else None,
+        )
 
     @classmethod
     def find(cls, data_dir: Path) -> CityMap:

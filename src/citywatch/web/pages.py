@@ -30,6 +30,7 @@ from citywatch.api.rbac import (
     public,
 )
 from citywatch.api.routes.incidents import TRANSITIONS
+from citywatch.api.silos import silo_of, silo_of_detector
 from citywatch.respond import current_alerts
 from citywatch.respond.hazards import HAZARDS
 from citywatch.web import views
@@ -95,7 +96,7 @@ def add_pages(web: APIRouter) -> None:
         incidents = views.open_incidents(store)
         by_silo: dict[str, int] = {}
         for detector, n in store.detection_counts().items():
-            silo = views.silo_of(detector)
+            silo = silo_of_detector(detector)
             by_silo[silo] = by_silo.get(silo, 0) + n
         return render(
             request,
@@ -103,7 +104,9 @@ def add_pages(web: APIRouter) -> None:
             "overview",
             who,
             incidents=incidents,
-            layer=views.collection(views.incident_features(store, incidents)),
+            layer=views.collection(
+                views.incident_features(store, incidents, request.app.state.city.centre)
+            ),
             by_silo=sorted(by_silo.items()),
             by_status=store.incident_counts(),
             dead_letters=store.dead_letter_counts()[:10],
@@ -142,7 +145,7 @@ def add_pages(web: APIRouter) -> None:
             who,
             incident=found,
             evidence=evidence,
-            silo_of=views.silo_of,
+            silo_of=silo_of,
             layer=views.collection(marks),
             activity=store.incident_activity(incident_id),
             moves=sorted(TRANSITIONS[found.status]),

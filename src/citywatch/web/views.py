@@ -5,8 +5,6 @@ so a silo's page fills in as its detectors land; a missing or partial
 attribute is shown as unknown, never an error. Map layers are GeoJSON
 FeatureCollections the page's script draws over the city's districts.
 
->>> silo_of("portal.sqli")
-'portal'
 >>> point_of({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 0]]]})
 (0.5, 1.0)
 """
@@ -24,16 +22,10 @@ from citywatch.model import Detection, Incident, IncidentStatus
 from citywatch.store import Store
 
 OPEN = (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED, IncidentStatus.CONTAINED)
-SILOS = ("portal", "iot", "crowd", "quake", "social")
 SCAN_LIMIT = 5000
 """Most recent detections a silo page looks at."""
 
 Feature = dict[str, Any]
-
-
-def silo_of(detector: str) -> str:
-    """The silo a detector belongs to: the part of its name before the first dot."""
-    return detector.split(".", 1)[0]
 
 
 def _positions(geometry: dict[str, Any]) -> Iterable[tuple[float, float]]:
@@ -85,11 +77,20 @@ def incident_point(store: Store, incident: Incident) -> tuple[float, float] | No
     return None
 
 
-def incident_features(store: Store, incidents: Iterable[Incident]) -> list[Feature]:
-    """One point per incident that has a place, with what the map colours it by."""
+def incident_features(
+    store: Store, incidents: Iterable[Incident], centre: tuple[float, float] | None
+) -> list[Feature]:
+    """One point per incident, with what the map colours it by.
+
+    An incident with no place (an attack on an online service) is pinned at
+    the city ``centre`` and marked ``placed: false``, so it is on the map
+    without pretending to a location.
+    """
     out = []
     for i in incidents:
         where = incident_point(store, i)
+        placed = where is not None
+        where = where or centre
         if where is not None:
             out.append(
                 feature(
@@ -99,6 +100,7 @@ def incident_features(store: Store, incidents: Iterable[Incident]) -> list[Featu
                     severity=i.severity,
                     category=i.category,
                     status=i.status.value,
+                    placed=placed,
                     href=f"/incidents/{i.id}",
                 )
             )

@@ -33,7 +33,8 @@ function marker(kind, p, latlng) {
     color: severity >= 75 ? "#000" : color,
     weight: severity >= 75 ? 3 : 1.5,
     fillColor: color,
-    fillOpacity: 0.75,
+    fillOpacity: p.placed === false ? 0.15 : 0.75,
+    dashArray: p.placed === false ? "4 3" : null,
     className: `marker marker-${kind}`,
   });
 }
@@ -41,7 +42,8 @@ function marker(kind, p, latlng) {
 function label(kind, p) {
   const text = p.title || p.summary || p.place || p.device || p.cell || "";
   const extra = p.severity !== undefined ? ` (severity ${p.severity})` : p.los ? ` (LoS ${p.los})` : "";
-  return `${text}${extra}`;
+  const where = p.placed === false ? " — no location; shown at the city centre" : "";
+  return `${text}${extra}${where}`;
 }
 
 export function drawMaps() {
