@@ -3,8 +3,9 @@
 A citizen report is turned into a record of the format its silo reads
 (``felt-reports`` for felt shaking, ``posts-jsonl`` for something seen) and fed
 to the live pipeline like any ingested record, so a bad one becomes a dead
-letter, never an error. Reports are small (:data:`REPORT_MAX_BYTES`) and
-rate-limited per client address, before the body is looked at.
+letter, never an error. Reports are small (:data:`REPORT_MAX_BYTES`, checked
+by ``Content-Length``; the server-wide body limit caps the rest) and
+rate-limited per client address.
 """
 
 from __future__ import annotations
