@@ -8,7 +8,7 @@ A public alert's ``state`` is what a person needs to know next: ``draft``
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -108,37 +108,49 @@ class AlertOut(BaseModel):
         )
 
 
-class ReportIn(_In):
-    """A citizen's report: felt shaking (coded as "Did you feel it?") or something seen.
-
-    The answers follow FORMATS.md ``felt-reports``; an absent answer is not
-    zero. A report carries no name, address or contact: only where and when.
-    """
-
-    kind: Literal["felt", "incident"]
+class _ReportIn(_In):
     time: AwareDatetime
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    felt: Literal[0, 1] | None = None
+
+
+class FeltReportIn(_ReportIn):
+    """Felt shaking, coded as "Did you feel it?" (FORMATS.md ``felt-reports``).
+
+    Any answer but ``felt`` may be absent, and absent is not zero.
+    """
+
+    kind: Literal["felt"]
+    felt: Literal[0, 1]
     motion: int | None = Field(None, ge=0, le=5)
     reaction: int | None = Field(None, ge=0, le=5)
     stand: Literal[0, 1] | None = None
     shelf: int | None = Field(None, ge=0, le=3)
     picture: Literal[0, 1] | None = None
     furniture: Literal[0, 1] | None = None
-    damage: float | None = Field(None, description="0, 0.5, 0.75, 1, 2 or 3 (DYFI damage code)")
-    category: Literal["fire", "violence", "crowd", "flood", "damage", "other"] | None = None
-    text: str | None = Field(None, min_length=1, max_length=500)
+    damage: float | None = Field(
+        None,
+        description="the DYFI damage code",
+        json_schema_extra={"enum": [*sorted(DAMAGE_CODES), None]},
+    )
 
     @model_validator(mode="after")
-    def _complete(self) -> Self:
+    def _damage_code(self) -> Self:
         if self.damage is not None and self.damage not in DAMAGE_CODES:
             raise ValueError(f"damage must be one of {sorted(DAMAGE_CODES)}")
-        if self.kind == "felt" and self.felt is None:
-            raise ValueError("a felt report needs the answer 'felt' (0 or 1)")
-        if self.kind == "incident" and (self.category is None or self.text is None):
-            raise ValueError("an incident report needs a category and a text")
         return self
+
+
+class IncidentReportIn(_ReportIn):
+    """Something a citizen saw: a category and a short text."""
+
+    kind: Literal["incident"]
+    category: Literal["fire", "violence", "crowd", "flood", "damage", "other"]
+    text: str = Field(min_length=1, max_length=500)
+
+
+ReportIn = Annotated[FeltReportIn | IncidentReportIn, Field(discriminator="kind")]
+"""A citizen's report: no name, address or contact is asked, only where and when."""
 
 
 class ReportOut(BaseModel):

@@ -3,14 +3,16 @@
 A citizen report is turned into a record of the format its silo reads
 (``felt-reports`` for felt shaking, ``posts-jsonl`` for something seen) and fed
 to the live pipeline like any ingested record, so a bad one becomes a dead
-letter, never an error. Reports are small (:data:`REPORT_MAX_BYTES`, checked
-by ``Content-Length``; the server-wide body limit caps the rest) and
-rate-limited per client address.
+letter, never an error; so does a report whose silo's adapter is not
+installed (code ``no-adapter``), kept until it is. Reports are small
+(:data:`REPORT_MAX_BYTES`, checked by ``Content-Length``; the server-wide
+body limit caps the rest) and rate-limited per client address.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -19,12 +21,13 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from citywatch.api.alertschemas import ReportIn, ReportOut
+from citywatch.api.alertschemas import FeltReportIn, IncidentReportIn, ReportIn, ReportOut
 from citywatch.api.context import context
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import public
 from citywatch.api.routes.alerts import CapResponse
 from citywatch.errors import InputError
+from citywatch.model import DeadLetter
 from citywatch.respond import atom_feed, to_xml
 
 ATOM_MIME = "application/atom+xml"
@@ -56,10 +59,10 @@ def report_gate(request: Request) -> None:
         )
 
 
-def record(report: ReportIn, report_id: str) -> bytes:
+def record(report: FeltReportIn | IncidentReportIn, report_id: str) -> bytes:
     """The report as one record of its silo's input format (FORMATS.md)."""
     when = report.time.isoformat()
-    if report.kind == "felt":
+    if isinstance(report, FeltReportIn):
         answers = report.model_dump(
             include={
                 "felt",
@@ -146,7 +149,7 @@ def add_routes(api: APIRouter) -> None:
         responses={
             413: {"description": "a report larger than 4 KiB"},
             429: {"description": "too many reports from this address"},
-            503: {"description": "this server runs without a live pipeline for reports"},
+            503: {"description": "this server runs without a live pipeline"},
         },
     )
     async def report(request: Request, body: ReportIn) -> ReportOut:
@@ -155,11 +158,20 @@ def add_routes(api: APIRouter) -> None:
         if ctx.pipeline is None:
             raise Problem(503, "reports-unavailable", "this server runs without a live pipeline")
         report_id = f"report-{secrets.token_hex(8)}"
-        fmt = FORMATS[body.kind]
+        fmt, source, raw = FORMATS[body.kind], f"public/{report_id}", record(body, report_id)
         try:
-            result = await run_in_threadpool(
-                ctx.pipeline.ingest, fmt, f"public/{report_id}", [record(body, report_id)]
+            result = await run_in_threadpool(ctx.pipeline.ingest, fmt, source, [raw])
+        except InputError as exc:  # that silo's adapter is not installed: keep the report
+            letter = DeadLetter(
+                source=source,
+                position=1,
+                stage="ingest",
+                format=fmt,
+                code="no-adapter",
+                reason=str(exc),
+                raw=raw,
+                received=time.time(),
             )
-        except InputError as exc:
-            raise Problem(503, "reports-unavailable", f"no {fmt} adapter here: {exc}") from exc
+            ctx.store.add_dead_letters(ctx.pipeline.run_id, [letter])
+            return ReportOut(id=report_id, accepted=False, reasons=[f"1: {exc}"])
         return ReportOut(id=report_id, accepted=result.accepted == 1, reasons=result.reasons)
