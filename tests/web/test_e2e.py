@@ -123,3 +123,27 @@ def test_pages_fit_a_wall_screen_and_are_keyboard_reachable(
     assert font == "22px"
     shot(page, "overview-wall")
     page.close()
+
+
+def test_the_overview_shows_live_updates_while_records_arrive(
+    browser: Browser, demo_server: DemoServer
+) -> None:
+    page = log_in(browser, demo_server, "admin", demo_server.admin_password)
+    expect(page.locator("#feed")).to_have_attribute("data-connected", "true")
+    admin = demo_server.session("admin", demo_server.admin_password)
+    try:
+        bad = b'{"id": "r1", "method": "GET"}\n'
+        answer = admin.post(
+            "/api/v1/ingest/http-jsonl?source=e2e",
+            content=bad,
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+        assert answer.status_code == 202
+        assert answer.json()["dead_letters"] == 1
+    finally:
+        admin.close()
+    expect(page.locator("#feed li.feed-dead_letter")).to_have_count(1)
+    expect(page.locator("#feed li.feed-dead_letter")).to_contain_text("api/e2e")
+    shot(page, "overview-live")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.close()

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from citywatch.api import ROLES, route_table
 from citywatch.api.credentials import hash_password
 from citywatch.config import Settings
+from citywatch.detect.portal.profile import PortalProfile
 from citywatch.model import Detection, GeoPoint, Incident, IncidentStatus
 from citywatch.store import Store, open_store
 from citywatch.store.base import User
@@ -245,10 +246,15 @@ def text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_silo_pages_render_from_detection_attributes(login: Callable[[str], TestClient]) -> None:
+def test_silo_pages_render_from_detection_attributes(
+    login: Callable[[str], TestClient], store: Store
+) -> None:
     viewer = login("viewer")
     portal = text(viewer.get("/portal").text)
     assert "sqli" in portal and "203.0.113.7" in portal
+    assert "No model learned yet" in portal
+    store.save_state(f"model/{PortalProfile.name}", PortalProfile().snapshot_model())
+    assert "Learned from 0 requests" in text(viewer.get("/portal").text)
     iot = text(viewer.get("/iot").text)
     assert "cam-0042" in iot and "0.93" in iot and "default password; telnet open" in iot
     venue = text(viewer.get("/venue").text)

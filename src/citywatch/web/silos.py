@@ -19,9 +19,17 @@ def add_silo_pages(web: APIRouter) -> None:
 
     @web.get("/portal", name="web.portal", response_class=HTMLResponse, include_in_schema=False)
     def portal(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:
-        """Attacks on the citizen portal by class, source and hour."""
-        rows = views.silo_detections(context(request).store, "portal")
-        return render(request, "portal.html", "portal", who, view=views.portal_view(rows))
+        """Attacks on the citizen portal by class, source and hour; the learned endpoint model."""
+        store = context(request).store
+        rows = views.silo_detections(store, "portal")
+        return render(
+            request,
+            "portal.html",
+            "portal",
+            who,
+            view=views.portal_view(rows),
+            model=views.portal_model(store),
+        )
 
     @web.get("/iot", name="web.iot", response_class=HTMLResponse, include_in_schema=False)
     def iot(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:

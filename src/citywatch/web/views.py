@@ -18,6 +18,7 @@ from typing import Any
 
 import h3
 
+from citywatch.detect.portal.profile import PortalProfile
 from citywatch.model import Detection, Incident, IncidentStatus
 from citywatch.store import Store
 
@@ -151,6 +152,16 @@ def portal_view(rows: list[tuple[Detection, dict[str, Any]]]) -> dict[str, Any]:
         "by_hour": sorted((h, sum(c.values()), c.most_common(3)) for h, c in by_hour.items()),
         "max_class": max(by_class.values(), default=1),
     }
+
+
+def portal_model(store: Store) -> dict[str, Any] | None:
+    """The portal profile's learned endpoint model, as the detector summarises it (or None)."""
+    blob = store.load_state(f"model/{PortalProfile.name}")
+    if blob is None:
+        return None
+    profile = PortalProfile(gate=lambda event: ())  # only the model is read: no signatures
+    profile.restore_model(blob)
+    return profile.describe()
 
 
 def iot_view(rows: list[tuple[Detection, dict[str, Any]]]) -> list[dict[str, Any]]:
