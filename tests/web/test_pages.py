@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from citywatch.store.base import User
 from citywatch.web import CityMap, create_app
 
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+CET = timezone(timedelta(hours=1))
 PASSWORD = "correct horse battery staple"
 READ = ROLES[:5]
 PAGES: dict[tuple[str, str], tuple[str, ...] | None] = {
@@ -195,11 +196,8 @@ def store() -> Iterator[Store]:
 
 @pytest.fixture
 def app(store: Store, tmp_path: Path) -> FastAPI:
-    return create_app(
-        Settings(data_dir=tmp_path),
-        store,
-        city=CityMap(geojson=CITY, name="Aldmere", centre=(45.815, 15.9819)),
-    )
+    city = CityMap(geojson=CITY, name="Aldmere", centre=(45.815, 15.9819), tz=CET)
+    return create_app(Settings(data_dir=tmp_path), store, city=city)
 
 
 @pytest.fixture
@@ -297,3 +295,18 @@ def test_pages_carry_the_secure_headers_and_no_inline_script(
     assert re.search(r"<script(?![^>]*(src=|application/json))", answer.text) is None
     assert ' style="' not in answer.text
     assert '<meta name="csrf-token"' in answer.text
+
+
+def test_alerts_are_written_in_the_citys_time_and_sent_with_the_csrf_token(
+    login: Callable[[str], TestClient],
+) -> None:
+    officer = login("alert-officer")
+    body = {"incident_id": "inc-1"}
+    assert officer.post("/api/v1/alerts", json=body).status_code == 403  # no CSRF token
+    csrf = officer.get("/api/v1/auth/me").json()["csrf_token"]
+    made = officer.post("/api/v1/alerts", json=body, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201
+    assert made.json()["sent"].endswith("+01:00")
+    assert "since 10:00" in text(
+        officer.get(f"/api/v1/alerts/{made.json()['identifier']}/cap").text
+    )

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 
 from citywatch.api import create_app as create_api
 from citywatch.api.config import ApiConfig
+from citywatch.api.context import ApiContext
 from citywatch.api.problems import http_exception_handler
 from citywatch.api.rbac import route_table
 from citywatch.config import Settings
@@ -52,6 +53,12 @@ async def _login_or_problem(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+def context_of(app: FastAPI) -> ApiContext:
+    ctx = app.state.citywatch
+    assert isinstance(ctx, ApiContext)
+    return ctx
+
+
 def create_app(
     settings: Settings,
     store: Store,
@@ -62,7 +69,8 @@ def create_app(
 ) -> FastAPI:
     """The operations API with the dashboard; ``city`` defaults to the data dir's newest map."""
     app = create_api(settings, store, pipeline=pipeline, config=config)
-    app.state.city = city or CityMap.find(settings.data_dir)
+    app.state.city = city = city or CityMap.find(settings.data_dir)
+    context_of(app).tz = city.tz
     add_pages(app.router)
     add_silo_pages(app.router)
     app.mount("/assets", StaticFiles(directory=ASSETS), name="web.assets")

@@ -8,13 +8,28 @@ file. Without one the map shows only the incidents.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
 from citywatch.errors import ConfigError
 
 CITY_FILE = "city.geojson"
+
+
+def _offset(text: str, path: Path) -> tzinfo:
+    """A fixed offset such as ``+01:00`` as a time zone.
+
+    >>> _offset("-05:30", Path("city.geojson"))
+    datetime.timezone(datetime.timedelta(days=-1, seconds=66600))
+    """
+    found = re.fullmatch(r"([+-])(\d{2}):(\d{2})", text)
+    if found is None:
+        raise ConfigError(f"utc_offset {text!r} is not like +01:00", where=str(path))
+    delta = timedelta(hours=int(found.group(2)), minutes=int(found.group(3)))
+    return timezone(-delta if found.group(1) == "-" else delta)
 
 
 def _empty() -> dict[str, Any]:
@@ -28,6 +43,7 @@ class CityMap:
     geojson: dict[str, Any] = field(default_factory=_empty)
     name: str = "the city"
     centre: tuple[float, float] | None = None
+    tz: tzinfo = UTC
 
     @classmethod
     def load(cls, path: Path) -> CityMap:
@@ -45,6 +61,7 @@ class CityMap:
             geojson=doc,
             name=str(props.get("city") or "the city"),
             centre=(float(lat), float(lon)) if lat is not None and lon is not None else None,
+            tz=_offset(str(props.get("utc_offset") or "+00:00"), path),
         )
 
     @classmethod

@@ -135,6 +135,7 @@ def add_routes(api: APIRouter) -> None:
                 hazard=_hazard(body.hazard),
                 area_desc=body.area_desc,
                 expires_in=expires,
+                tz=ctx.tz,
             )
         except RespondError as exc:
             raise Problem(422, "cannot-draft", str(exc)) from exc
@@ -249,6 +250,7 @@ def _add_replacements(api: APIRouter) -> None:
                 hazard=_hazard(body.hazard),
                 area_desc=body.area_desc,
                 expires_in=expires,
+                tz=ctx.tz,
                 supersedes=original,
             )
         except RespondError as exc:
