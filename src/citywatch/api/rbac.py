@@ -15,7 +15,7 @@ Roles:
 admin       everything, including users, tokens and the audit log
 analyst     reads everything, triages incidents (transition, comment, assign)
 responder   reads, and acts on incidents (transition, comment)
-alert-officer reads; public alerts (draft, approve, publish) when they land
+alert-officer reads; public alerts (draft, approve as a second person, publish, update, cancel)
 viewer      reads the operational picture
 ingest      only sends records to the ingest endpoints (a machine's role)
 ========== =====================================================================
