@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from citywatch.api import siloviews
 from citywatch.api.auth import Principal
 from citywatch.api.context import context
 from citywatch.api.rbac import READERS, allow
@@ -21,7 +22,7 @@ def add_silo_pages(web: APIRouter) -> None:
     def portal(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:
         """Attacks on the citizen portal by class, source and hour; the learned endpoint model."""
         store = context(request).store
-        rows = views.silo_detections(store, "portal")
+        rows = siloviews.silo_rows(store, "portal")
         return render(
             request,
             "portal.html",
@@ -34,22 +35,40 @@ def add_silo_pages(web: APIRouter) -> None:
     @web.get("/iot", name="web.iot", response_class=HTMLResponse, include_in_schema=False)
     def iot(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:
         """The IoT fleet's devices by risk, with their reasons."""
-        devices = views.iot_view(views.silo_detections(context(request).store, "iot"))
-        layer = views.collection(views.points(devices, "device", "score", "class"))
-        return render(request, "iot.html", "iot", who, devices=devices, layer=layer)
+        devices = siloviews.devices(siloviews.silo_rows(context(request).store, "iot"))
+        layer = [
+            f
+            for d in devices
+            for f in views.point(d.geo, title=d.device_id, severity=round(100 * (d.score or 0)))
+        ]
+        return render(
+            request, "iot.html", "iot", who, devices=devices, layer=views.collection(layer)
+        )
 
     @web.get("/venue", name="web.venue", response_class=HTMLResponse, include_in_schema=False)
     def venue(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:
         """Zones and gates by level of service, with time to critical and measures."""
-        zones = views.crowd_view(views.silo_detections(context(request).store, "crowd"))
-        layer = views.collection(views.points(zones, "place", "los", "density", "ttc"))
-        return render(request, "venue.html", "venue", who, zones=zones, layer=layer)
+        zones = siloviews.zones(siloviews.silo_rows(context(request).store, "crowd"))
+        layer = [f for z in zones for f in views.point(z.geo, place=z.place, los=z.los)]
+        return render(
+            request, "venue.html", "venue", who, zones=zones, layer=views.collection(layer)
+        )
 
     @web.get("/quake", name="web.quake", response_class=HTMLResponse, include_in_schema=False)
     def quake(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:
         """Intensity cells (reported and predicted) and the ranked impact list."""
-        quakes = views.quake_view(views.silo_detections(context(request).store, "quake"))
-        cells = [f for q in quakes[:1] for f in q["cells"]]
+        quakes = siloviews.quakes(siloviews.silo_rows(context(request).store, "quake"))
+        cells = []
+        for cell in quakes[0].cells if quakes else []:
+            ring = siloviews.cell_polygon(cell)
+            if ring is not None:
+                cells.append(
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                        "properties": cell.model_dump(),
+                    }
+                )
         return render(
             request, "quake.html", "quake", who, quakes=quakes, layer=views.collection(cells)
         )
@@ -57,6 +76,12 @@ def add_silo_pages(web: APIRouter) -> None:
     @web.get("/social", name="web.social", response_class=HTMLResponse, include_in_schema=False)
     def social(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:
         """Events found in posts, on the map; authors only as counts."""
-        events = views.social_view(views.silo_detections(context(request).store, "social"))
-        layer = views.collection(views.points(events, "summary", "category", "severity"))
-        return render(request, "social.html", "social", who, events=events, layer=layer)
+        events = siloviews.social_events(siloviews.silo_rows(context(request).store, "social"))
+        layer = [
+            f
+            for e in events
+            for f in views.point(e.geo, title=e.summary, category=e.category, severity=e.severity)
+        ]
+        return render(
+            request, "social.html", "social", who, events=events, layer=views.collection(layer)
+        )

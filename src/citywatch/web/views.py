@@ -1,8 +1,8 @@
-"""What each dashboard page shows, shaped from the store's detections and incidents.
+"""What the dashboard's pages show beyond the API's resources: map layers, the portal's view.
 
-Silo pages read only ``Detection.attributes.<silo>`` as FORMATS.md specifies,
-so a silo's page fills in as its detectors land; a missing or partial
-attribute is shown as unknown, never an error. Map layers are GeoJSON
+The silo pages show the API's silo resources (:mod:`citywatch.api.siloviews`),
+read from ``Detection.attributes.<silo>`` as FORMATS.md specifies, so a silo's
+page fills in as its detectors land. Map layers are GeoJSON
 FeatureCollections the page's script draws over the city's districts.
 
 >>> point_of({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 0]]]})
@@ -16,15 +16,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import h3
-
+from citywatch.api.schemas import GeoOut
+from citywatch.api.siloviews import Rows
 from citywatch.detect.portal.profile import PortalProfile
 from citywatch.model import Detection, Incident, IncidentStatus
 from citywatch.store import Store
 
 OPEN = (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED, IncidentStatus.CONTAINED)
-SCAN_LIMIT = 5000
-"""Most recent detections a silo page looks at."""
 
 Feature = dict[str, Any]
 
@@ -118,22 +116,11 @@ def evidence(store: Store, incident: Incident) -> list[Detection]:
     return sorted((d for d in found if d is not None), key=lambda d: (d.timestamp, d.id))
 
 
-def silo_detections(store: Store, silo: str) -> list[tuple[Detection, dict[str, Any]]]:
-    """Recent detections that carry ``attributes.<silo>``, with that attribute, newest first."""
-    found = store.detections(limit=None)[-SCAN_LIMIT:]
-    out = []
-    for d in reversed(found):
-        attrs = d.attributes.get(silo)
-        if isinstance(attrs, dict):
-            out.append((d, attrs))
-    return out
-
-
 def hour(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:00")
 
 
-def portal_view(rows: list[tuple[Detection, dict[str, Any]]]) -> dict[str, Any]:
+def portal_view(rows: Rows) -> dict[str, Any]:
     """Attacks by class, by source and by hour; the top sources with their classes."""
     by_class: Counter[str] = Counter()
     by_source: Counter[str] = Counter()
@@ -164,139 +151,6 @@ def portal_model(store: Store) -> dict[str, Any] | None:
     return profile.describe()
 
 
-def iot_view(rows: list[tuple[Detection, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Devices by risk: the highest score each device reached, with every reason seen."""
-    devices: dict[str, dict[str, Any]] = {}
-    for d, attrs in rows:
-        device = str(attrs.get("device_id") or d.entity.get("device.id") or "unknown")
-        entry = devices.setdefault(
-            device,
-            {
-                "device": device,
-                "class": attrs.get("class", "unknown"),
-                "score": 0.0,
-                "reasons": set(),
-                "last": d.timestamp,
-                "detections": 0,
-                "geo": d.geo,
-            },
-        )
-        score = attrs.get("score")
-        if isinstance(score, int | float):
-            entry["score"] = max(entry["score"], float(score))
-        entry["reasons"].update(str(r) for r in attrs.get("reasons", []) if isinstance(r, str))
-        entry["last"] = max(entry["last"], d.timestamp)
-        entry["detections"] += 1
-    ranked = sorted(devices.values(), key=lambda e: (-e["score"], e["device"]))
-    for e in ranked:
-        e["reasons"] = sorted(e["reasons"])
-    return ranked
-
-
-LOS_ORDER = "ABCDEF"
-
-
-def crowd_view(rows: list[tuple[Detection, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The latest state of each zone or gate: density, level of service, time to critical."""
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for d, attrs in rows:  # newest first: keep the first seen per zone
-        place = str(attrs.get("zone") or attrs.get("gate") or "unknown")
-        key = (str(attrs.get("venue", "unknown")), place)
-        if key in latest:
-            continue
-        los = str(attrs.get("los", "?"))
-        latest[key] = {
-            "venue": key[0],
-            "place": place,
-            "kind": "zone" if attrs.get("zone") else "gate",
-            "density": attrs.get("density_ppm2"),
-            "los": los,
-            "los_rank": LOS_ORDER.find(los),
-            "flow": attrs.get("flow_ppmm"),
-            "ttc": attrs.get("time_to_critical_min"),
-            "egress": attrs.get("egress_min"),
-            "measures": [str(m) for m in attrs.get("measures", [])],
-            "at": d.timestamp,
-            "geo": d.geo,
-            "id": d.id,
-        }
-    return sorted(latest.values(), key=lambda z: (-z["los_rank"], z["venue"], z["place"]))
-
-
-def _cell_feature(cell: dict[str, Any]) -> Feature | None:
-    ident = cell.get("h3")
-    if not isinstance(ident, str) or not h3.is_valid_cell(ident):
-        return None
-    ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(ident)]
-    ring.append(ring[0])
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-        "properties": {
-            "cell": ident,
-            "cdi": cell.get("cdi"),
-            "reports": cell.get("reports"),
-            "predicted": bool(cell.get("predicted")),
-        },
-    }
-
-
-def quake_view(rows: list[tuple[Detection, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Each quake (its latest detection): origin, magnitude, intensity cells, priorities."""
-    seen: set[str] = set()
-    out = []
-    for d, attrs in rows:
-        key = d.entity.get("quake.id") or d.rule_id + str(attrs.get("origin_time"))
-        if key in seen:
-            continue
-        seen.add(key)
-        cells = [c for c in attrs.get("cells", []) if isinstance(c, dict)]
-        shapes = [f for f in (_cell_feature(c) for c in cells) if f is not None]
-        out.append(
-            {
-                "id": d.id,
-                "summary": d.summary,
-                "origin_time": attrs.get("origin_time"),
-                "lat": attrs.get("lat"),
-                "lon": attrs.get("lon"),
-                "depth_km": attrs.get("depth_km"),
-                "magnitude": attrs.get("magnitude"),
-                "magnitude_error": attrs.get("magnitude_error"),
-                "location_error_km": attrs.get("location_error_km"),
-                "cells": shapes,
-                "reported": sum(1 for c in cells if not c.get("predicted")),
-                "predicted": sum(1 for c in cells if c.get("predicted")),
-                "priorities": [p for p in attrs.get("priorities", []) if isinstance(p, dict)],
-            }
-        )
-    return out
-
-
-def social_view(rows: list[tuple[Detection, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Events found in posts: category, place, counts (authors as a count only)."""
-    out = []
-    for d, attrs in rows:
-        out.append(
-            {
-                "id": d.id,
-                "summary": d.summary,
-                "category": attrs.get("category", "unknown"),
-                "place": attrs.get("place"),
-                "first_seen": attrs.get("first_seen"),
-                "posts": attrs.get("posts"),
-                "authors": attrs.get("authors"),
-                "sources": attrs.get("sources"),
-                "severity": d.severity,
-                "geo": d.geo,
-            }
-        )
-    return out
-
-
-def points(items: Iterable[dict[str, Any]], *props: str) -> list[Feature]:
-    """Map points for view rows that have a ``geo`` (GeoPoint), with the named properties."""
-    return [
-        feature(i["geo"].lat, i["geo"].lon, **{p: i.get(p) for p in props})
-        for i in items
-        if i.get("geo") is not None
-    ]
+def point(geo: GeoOut | None, **props: object) -> list[Feature]:
+    """A map point for something with a place, or nothing."""
+    return [] if geo is None else [feature(geo.lat, geo.lon, **props)]

@@ -15,6 +15,7 @@ from citywatch.api.routes.incidents import add_routes as _incidents
 from citywatch.api.routes.ingest import add_routes as _ingest
 from citywatch.api.routes.operations import add_routes as _operations
 from citywatch.api.routes.public import add_routes as _public
+from citywatch.api.routes.silos import add_routes as _silos
 from citywatch.api.routes.stream import add_routes as _stream
 
 ROUTE_MODULES: tuple[Callable[[APIRouter], None], ...] = (
@@ -24,6 +25,7 @@ ROUTE_MODULES: tuple[Callable[[APIRouter], None], ...] = (
     _detections,
     _incidents,
     _operations,
+    _silos,
     _alerts,
     _public,
     _ingest,

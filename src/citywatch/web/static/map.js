@@ -27,7 +27,7 @@ function marker(kind, p, latlng) {
   let color = CATEGORY[p.category] || "#333";
   if (kind === "zones") color = LOS[p.los] || "#333";
   if (kind === "devices") color = "#8a4b00";
-  const severity = Number(p.severity ?? (kind === "devices" ? 100 * (p.score || 0) : 50));
+  const severity = Number(p.severity ?? 50);
   return L.circleMarker(latlng, {
     radius: 6 + severity / 12,
     color: severity >= 75 ? "#000" : color,
