@@ -5,8 +5,6 @@ read from ``Detection.attributes.<silo>`` as FORMATS.md specifies, so a silo's
 page fills in as its detectors land. Map layers are GeoJSON
 FeatureCollections the page's script draws over the city's districts.
 
->>> point_of({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 0]]]})
-(0.5, 1.0)
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from citywatch.api.places import incident_point
 from citywatch.api.schemas import GeoOut
 from citywatch.api.siloviews import Rows
 from citywatch.detect.portal.profile import PortalProfile
@@ -25,31 +24,6 @@ from citywatch.store import Store
 OPEN = (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED, IncidentStatus.CONTAINED)
 
 Feature = dict[str, Any]
-
-
-def _positions(geometry: dict[str, Any]) -> Iterable[tuple[float, float]]:
-    coords: Any = geometry.get("coordinates", [])
-    stack = [coords]
-    while stack:
-        item = stack.pop()
-        if (
-            isinstance(item, list | tuple)
-            and len(item) >= 2
-            and all(isinstance(v, int | float) for v in item[:2])
-        ):
-            yield float(item[0]), float(item[1])
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-
-
-def point_of(geometry: dict[str, Any] | None) -> tuple[float, float] | None:
-    """A representative (lat, lon) of a GeoJSON geometry: the mean of its positions."""
-    if not geometry:
-        return None
-    pts = list(_positions(geometry))
-    if not pts:
-        return None
-    return sum(p[1] for p in pts) / len(pts), sum(p[0] for p in pts) / len(pts)
 
 
 def feature(lat: float, lon: float, **props: object) -> Feature:
@@ -62,18 +36,6 @@ def feature(lat: float, lon: float, **props: object) -> Feature:
 
 def collection(features: Sequence[Feature]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": list(features)}
-
-
-def incident_point(store: Store, incident: Incident) -> tuple[float, float] | None:
-    """Where to pin an incident: its area, or else its first detection with a place."""
-    found = point_of(incident.area)
-    if found is not None:
-        return found
-    for detection_id in incident.detections[:20]:
-        d = store.detection(detection_id)
-        if d is not None and d.geo is not None:
-            return d.geo.lat, d.geo.lon
-    return None
 
 
 def incident_features(
