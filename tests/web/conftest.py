@@ -54,6 +54,15 @@ class DemoServer:
         client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
         return client
 
+    def open_incidents(self) -> int:
+        """How many incidents are open (new, acknowledged or contained), by the API."""
+        admin = self.session("admin", self.admin_password)
+        try:
+            found = admin.get("/api/v1/incidents", params={"limit": 1000}).json()
+        finally:
+            admin.close()
+        return sum(i["status"] in ("new", "acknowledged", "contained") for i in found)
+
     def add_user(self, name: str, roles: list[str]) -> None:
         admin = self.session("admin", self.admin_password)
         try:
