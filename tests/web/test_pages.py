@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.api.test_rbac import EXPECTED as API_MATRIX
 
 from citywatch.api import ROLES, route_table
 from citywatch.api.credentials import hash_password
@@ -213,9 +214,10 @@ def login(app: FastAPI) -> Callable[[str], TestClient]:
     return as_role
 
 
-def test_the_pages_are_in_the_role_table(app: FastAPI) -> None:
+def test_every_route_of_the_served_app_is_in_a_role_matrix(app: FastAPI) -> None:
     table = route_table(app.routes)
     assert {k: v for k, v in table.items() if not k[1].startswith("/api/")} == PAGES
+    assert {k: v for k, v in table.items() if k[1].startswith("/api/")} == API_MATRIX
 
 
 def url(path: str) -> str:

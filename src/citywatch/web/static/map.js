@@ -1,7 +1,7 @@
 // Leaflet maps over the city's districts (no tiles): incidents, evidence, devices, zones, cells.
 
 const CATEGORY = { cyber: "#1f5fbf", public_safety: "#b3261e", hybrid: "#6a1b9a" };
-const LOS = { A: "#1b7f3b", B: "#4f8f1f", C: "#a07800", D: "#c25e00", E: "#b3261e", F: "#6b0f0f" };
+const LOS = { A: "#1b7f3b", B: "#3d7016", C: "#7a5c00", D: "#a34e00", E: "#b3261e", F: "#6b0f0f" };
 
 const json = (id) => {
   const el = document.getElementById(id);
