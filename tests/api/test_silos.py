@@ -111,7 +111,7 @@ def test_quakes_with_cells_and_priorities_and_social_events(
         "lat": 45.7,
         "lon": 16.1,
         "cells": [
-            {"h3": "881e204d11fffff", "cdi": 5.2, "reports": 9},
+            {"h3": "881e130db7fffff", "cdi": 5.2, "reports": 9},
             {"utm_1km": "33TWL1234", "cdi": 4.0, "predicted": True},
             "junk",
         ],
@@ -135,7 +135,7 @@ def test_quakes_with_cells_and_priorities_and_social_events(
     [q] = client.get("/api/v1/quakes", headers=auth("alert-officer")).json()
     assert q["magnitude"] == 4.8
     assert [(c["grid"], c["cell"], c["predicted"]) for c in q["cells"]] == [
-        ("h3", "881e204d11fffff", False),
+        ("h3", "881e130db7fffff", False),
         ("utm_1km", "33TWL1234", True),
     ]
     assert q["priorities"][0]["name"] == "St Anne's"

@@ -45,6 +45,7 @@ class DemoServer:
     url: str
     admin_password: str
     process: subprocess.Popen[str]
+    data_dir: Path
 
     def session(self, name: str, password: str) -> httpx.Client:
         """An HTTP client logged in as ``name``, sending the session's CSRF token."""
@@ -97,7 +98,9 @@ def serve_demo(data_dir: Path) -> DemoServer:
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                return DemoServer(url=url, admin_password=password, process=process)
+                return DemoServer(
+                    url=url, admin_password=password, process=process, data_dir=data_dir
+                )
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()

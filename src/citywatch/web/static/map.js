@@ -27,6 +27,7 @@ function marker(kind, p, latlng) {
   let color = CATEGORY[p.category] || "#333";
   if (kind === "zones") color = LOS[p.los] || "#333";
   if (kind === "devices") color = "#8a4b00";
+  if (kind === "events") color = CATEGORY.public_safety;
   const severity = Number(p.severity ?? 50);
   return L.circleMarker(latlng, {
     radius: 6 + severity / 12,
