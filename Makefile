@@ -17,7 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/citywatch demo
 
-test: $(STAMP)
+# The dashboard's browser tests drive Debian's chromium through Playwright (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  >/dev/null 2>&1 || echo "test: could not install Debian's chromium; the browser tests will fail"
+
+test: $(STAMP) | $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)

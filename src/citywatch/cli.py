@@ -127,7 +127,7 @@ def demo_cmd(
     if not no_serve:
         from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only to serve
 
-        serve(settings, host=host, port=port, announce=_announce)
+        serve(settings, host=host, port=port, city=city / "city.geojson", announce=_announce)
 
 
 @app.command("serve")

@@ -134,3 +134,10 @@ def test_admins_read_the_audit_log_newest_first_and_page_back(
         "outcome",
         "status",
     }
+
+
+def test_paging_back_from_a_seq_beyond_any_integer_is_refused_not_an_error(
+    client: TestClient, auth: Callable[[str], dict[str, str]]
+) -> None:
+    answer = client.get("/api/v1/audit?before=10000000000000000000", headers=auth("admin"))
+    assert answer.status_code == 422

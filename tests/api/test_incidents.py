@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from citywatch.api.routes.incidents import TRANSITIONS
-from citywatch.model import IncidentStatus
+from citywatch.model import GeoPoint, IncidentStatus
 from citywatch.store import Store
 
 Auth = Callable[[str], dict[str, str]]
@@ -184,3 +184,31 @@ def test_assignment_to_users_who_can_act(client: TestClient, seeded: Store, auth
         ("role-analyst", "role-responder"),
         ("role-admin", ""),
     ]
+
+
+def test_incidents_filtered_by_place(
+    client: TestClient, store: Store, build: type, auth: Auth
+) -> None:
+    area = {
+        "type": "Polygon",
+        "coordinates": [[[15.9, 45.8], [16.0, 45.8], [16.0, 45.9], [15.9, 45.8]]],
+    }
+    store.upsert_detections([build.detection("far", geo=GeoPoint(lat=48.2, lon=16.37))])
+    store.upsert_incidents(
+        [
+            build.incident("in-area", area=area),
+            build.incident("by-detection", detections=["far"]),
+            build.incident("nowhere", detections=["missing"]),
+        ]
+    )
+
+    def ids(bbox: str) -> list[str]:
+        answer = client.get(f"/api/v1/incidents?bbox={bbox}", headers=auth("viewer"))
+        assert answer.status_code == 200
+        return sorted(i["id"] for i in answer.json())
+
+    assert ids("15.8,45.7,16.1,46.0") == ["in-area"]
+    assert ids("16.0,48.0,17.0,49.0") == ["by-detection"]
+    assert ids("17,46,16,45") == []  # swapped corners hold nothing
+    bad = client.get("/api/v1/incidents?bbox=1,2,3", headers=auth("viewer"))
+    assert bad.status_code == 422

@@ -18,6 +18,7 @@ import pytest
 
 from citywatch.errors import StoreError
 from citywatch.model import (
+    Alert,
     DeadLetter,
     Detection,
     GeoPoint,
@@ -36,6 +37,7 @@ from citywatch.store.base import (
     IncidentActivity,
     IncidentStatusConflictError,
     Session,
+    StoredAlert,
     User,
 )
 
@@ -782,3 +784,35 @@ def test_a_playbook_answers_an_incident_once_and_its_progress_is_saved(store: St
     assert [r.id for r in store.playbook_runs()] == ["r4", "r3", "r1"]
     assert [r.id for r in store.playbook_runs(incident_id="inc-1")] == ["r3", "r1"]
     assert [r.id for r in store.playbook_runs(limit=1)] == ["r4"]
+
+
+def public_alert(identifier: str, sent: datetime, **kw: object) -> Alert:
+    return Alert(
+        identifier=identifier,
+        sender="alerts@aldmere.example",
+        sent=sent,
+        status="Draft",
+        msg_type="Alert",
+        scope="Public",
+        drafted_by="ana",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_public_alerts_round_trip_replace_and_filter_by_publication(store: Store) -> None:
+    t0 = datetime(2026, 3, 14, 9, 0, tzinfo=timezone(timedelta(hours=1)))
+    draft = public_alert("a1", t0, incidents=["inc-1"])
+    store.save_alert(StoredAlert(alert=draft))
+    store.save_alert(StoredAlert(alert=public_alert("a2", t0 + timedelta(minutes=5))))
+    assert store.alert("a1") == StoredAlert(alert=draft)
+    assert store.alert("nope") is None
+    assert [s.alert.identifier for s in store.alerts()] == ["a2", "a1"]
+    approved = draft.approved("ben")
+    store.save_alert(StoredAlert(alert=approved, published=t0 + timedelta(minutes=1)))
+    found = store.alert("a1")
+    assert found is not None
+    assert found.alert == approved
+    assert found.published == t0 + timedelta(minutes=1)
+    assert [s.alert.identifier for s in store.alerts(published=True)] == ["a1"]
+    assert [s.alert.identifier for s in store.alerts(published=False)] == ["a2"]
+    assert [s.alert.identifier for s in store.alerts(limit=1)] == ["a2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 
 from starlette.requests import HTTPConnection
 
@@ -24,6 +25,8 @@ class ApiContext:
     pipeline: LivePipeline | None
     broadcaster: Broadcaster
     buckets: TokenBuckets = field(default_factory=TokenBuckets)
+    tz: tzinfo = UTC
+    """The city's time zone, for times written in public alerts (the dashboard sets it)."""
 
 
 def context(conn: HTTPConnection) -> ApiContext:

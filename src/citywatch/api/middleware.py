@@ -26,7 +26,7 @@ from citywatch.api.problems import Problem, problem_response
 _log = structlog.get_logger(__name__)
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 INGEST_PREFIX = "/api/v1/ingest/"
-NO_STORE_EXEMPT = "/api/docs/static/"
+NO_STORE_EXEMPT = ("/api/docs/static/", "/assets/", "/vendor/")
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "

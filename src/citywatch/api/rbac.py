@@ -15,7 +15,7 @@ Roles:
 admin       everything, including users, tokens and the audit log
 analyst     reads everything, triages incidents (transition, comment, assign)
 responder   reads, and acts on incidents (transition, comment)
-alert-officer reads; public alerts (draft, approve, publish) when they land
+alert-officer reads; public alerts (draft, approve as a second person, publish, update, cancel)
 viewer      reads the operational picture
 ingest      only sends records to the ingest endpoints (a machine's role)
 ========== =====================================================================
@@ -54,6 +54,8 @@ READERS: tuple[str, ...] = (ADMIN, ANALYST, RESPONDER, ALERT_OFFICER, VIEWER)
 PUBLIC_PATHS: dict[tuple[str, str], str] = {
     ("GET", "/api/openapi.json"): "the OpenAPI document",
     ("GET", "/api/docs/static/{path}"): "the API docs' scripts and styles",
+    ("GET", "/assets/{path}"): "the dashboard's scripts and styles",
+    ("GET", "/vendor/leaflet/{path}"): "Leaflet, served from xstatic-leaflet",
 }
 """Routes that FastAPI or Starlette add themselves, public by decision."""
 

@@ -1,4 +1,4 @@
-"""``citywatch serve``: the API on the embedded store with a live pipeline, under uvicorn."""
+"""``citywatch serve``: the API and dashboard on the embedded store with a live pipeline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import uvicorn
 
-from citywatch.api.app import create_app
 from citywatch.api.credentials import hash_password, new_password
 from citywatch.api.rbac import ADMIN
 from citywatch.config import Settings
@@ -49,9 +48,16 @@ def serve(
     port: int = 8000,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    city: Path | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Run the API until interrupted; prints the URL and, once, a new admin's password."""
+    """Run the API and dashboard until interrupted; prints the URL and a new admin's password.
+
+    ``city`` is the map's ``city.geojson`` (default: the newest under the data dir).
+    """
+    # The dashboard is built on this package, so it is imported when serving, not before.
+    from citywatch.web import CityMap, create_app  # noqa: PLC0415
+
     if (tls_cert is None) != (tls_key is None):
         raise ConfigError("give both --tls-cert and --tls-key, or neither", where="serve")
     for path in (tls_cert, tls_key):
@@ -63,9 +69,11 @@ def serve(
         password = ensure_admin(store)
         pipeline = LivePipeline(settings, store)
         config = settings.api.model_copy(update={"tls": tls_cert is not None})
-        app = create_app(settings, store, pipeline=pipeline, config=config)
+        city_map = CityMap.load(city) if city else CityMap.find(settings.data_dir)
+        app = create_app(settings, store, pipeline=pipeline, config=config, city=city_map)
         scheme = "https" if tls_cert else "http"
-        announce(f"citywatch API on {scheme}://{host}:{port}/api/docs (store {settings.store})")
+        announce(f"citywatch dashboard on {scheme}://{host}:{port}/ (store {settings.store})")
+        announce(f"API docs on {scheme}://{host}:{port}/api/docs")
         if password is not None:
             announce(f"created user {ADMIN_NAME!r} with one-time password: {password}")
         sys.stdout.flush()

@@ -13,7 +13,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from citywatch.bench import crowd_report, flood, portal_report, throughput
+from citywatch.bench import crowd_report, flood, ingest_http, portal_report, throughput
 
 
 def _machine() -> dict[str, str | int]:
@@ -31,7 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--work", type=Path, default=Path("bench/work"))
     parser.add_argument(
-        "--only", choices=("throughput", "portal", "flood", "crowd"), help="run one benchmark"
+        "--only",
+        choices=("throughput", "portal", "flood", "crowd", "ingest-http"),
+        help="run one benchmark",
+    )
+    parser.add_argument(
+        "--ingest-hours", type=float, default=24.0, help="hours of portal traffic sent over HTTP"
     )
     parser.add_argument("--flood", type=int, default=1_000_000, help="attack requests in the flood")
     args = parser.parse_args(argv)
@@ -43,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         _flood(console, args.out, args.work.resolve() / "flood", args.flood)
     if args.only in (None, "crowd"):
         crowd_report.report(console, args.out, args.work.resolve() / "crowd", _machine())
+    ingest_ok = True
+    if args.only in (None, "ingest-http"):
+        work = args.work.resolve() / "ingest-http"
+        ingest_ok = _ingest_http(console, args.out, work, args.ingest_hours)
     if args.only not in (None, "throughput"):
-        return 0
+        return 0 if ingest_ok else 1
 
     with console.status("throughput: generating inputs and analysing them…"):
         results = throughput.run(args.work.resolve(), lines=args.lines)
@@ -74,7 +83,44 @@ def main(argv: list[str] | None = None) -> int:
     path = args.out / "throughput.json"
     path.write_bytes(msgspec.json.format(msgspec.json.encode(doc)) + b"\n")
     console.print(f"written: {path}")
-    return 0 if all(r.meets_target is not False for r in results) else 1
+    return 0 if ingest_ok and all(r.meets_target is not False for r in results) else 1
+
+
+def _ingest_http(console: Console, out: Path, work: Path, hours: float) -> bool:
+    with console.status("ingest-http: NDJSON batches into citywatch serve, pages timed…"):
+        r = ingest_http.run(work, hours=hours)
+    table = Table(title="ingest-http: NDJSON batches over HTTP into a live citywatch serve")
+    for col in ("records", "batches", "accepted", "dead letters", "records/s", "target", "ok"):
+        table.add_column(col, justify="right")
+    ok = "[green]yes[/]" if r.meets_target else "[red]NO[/]"
+    table.add_row(
+        f"{r.records:,}",
+        f"{r.batches} × {r.batch_records:,}",
+        f"{r.accepted:,}",
+        f"{r.dead_letters:,}",
+        f"{r.records_per_s:,.0f}",
+        f"≥{r.target_records_per_s:,}/s",
+        ok,
+    )
+    console.print(table)
+    pages = Table(title="dashboard (overview page + stats) answer times, ms")
+    for col in ("when", "requests", "p50", "p95", "max", "errors"):
+        pages.add_column(col, justify="left" if col == "when" else "right")
+    for when, lat in (("idle", r.pages_idle), ("during ingest", r.pages_during_ingest)):
+        pages.add_row(
+            when,
+            str(lat.requests),
+            f"{lat.p50_ms}",
+            f"{lat.p95_ms}",
+            f"{lat.max_ms}",
+            str(lat.errors),
+        )
+    console.print(pages)
+    doc = {"benchmark": "ingest-http", "machine": _machine(), "result": r}
+    path = out / "ingest-http.json"
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(doc)) + b"\n")
+    console.print(f"written: {path}")
+    return r.meets_target
 
 
 def _flood(console: Console, out: Path, work: Path, requests: int) -> None:

@@ -24,6 +24,7 @@ import msgspec
 
 from citywatch.errors import StoreError
 from citywatch.model import (
+    Alert,
     DeadLetter,
     Detection,
     Incident,
@@ -126,6 +127,17 @@ class IncidentActivity(msgspec.Struct, frozen=True, kw_only=True):
     by: str
     text: str
     seq: int = 0
+
+
+class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
+    """A public alert as kept: the CAP message and when it was published (None: not yet).
+
+    The message's own ``status`` tells a draft from an approved one; publishing
+    is the separate, later step that puts it in the public feed.
+    """
+
+    alert: Alert
+    published: datetime | None = None
 
 
 class IncidentStatusConflictError(StoreError):
@@ -272,6 +284,17 @@ class Store(Protocol):
 
     def delete_expired_sessions(self, now: datetime) -> int:
         """Remove sessions that expired before ``now``; returns how many."""
+
+    # -- public alerts -----------------------------------------------------------------------
+
+    def save_alert(self, stored: StoredAlert) -> None:
+        """Insert a public alert, or replace the one with the same identifier."""
+
+    def alert(self, identifier: str) -> StoredAlert | None:
+        """One public alert by its CAP identifier."""
+
+    def alerts(self, *, published: bool | None = None, limit: int = 100) -> list[StoredAlert]:
+        """Public alerts, most recently sent first; ``published`` keeps only (un)published ones."""
 
     # -- audit -------------------------------------------------------------------------------
 

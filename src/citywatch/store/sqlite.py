@@ -28,6 +28,7 @@ import msgspec
 
 from citywatch.errors import MigrationError, StoreError
 from citywatch.model import (
+    Alert,
     DeadLetter,
     Detection,
     Incident,
@@ -44,6 +45,7 @@ from citywatch.store.base import (
     IncidentStatusConflictError,
     RunInfo,
     Session,
+    StoredAlert,
     User,
 )
 from citywatch.store.sqlite_respond import MIGRATION as RESPOND_MIGRATION
@@ -122,7 +124,14 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
-    # 3: the response side: suppressions and playbook runs.
+    # 3: public alerts (CAP messages as msgspec JSON) and when each was published.
+    """
+    CREATE TABLE public_alerts (
+        identifier TEXT PRIMARY KEY, sent REAL NOT NULL, published REAL, doc BLOB NOT NULL
+    );
+    CREATE INDEX public_alerts_sent ON public_alerts (sent);
+    """,
+    # 4: the response side: suppressions and playbook runs.
     RESPOND_MIGRATION,
 ]
 """Schema steps in order: step ``i`` upgrades version ``i`` to ``i + 1``. Only ever append."""
@@ -220,6 +229,7 @@ class SqliteStore(RespondTables):
         self._stats_decoder = msgspec.json.Decoder(type=dict[str, int])
         self._history_decoder = msgspec.json.Decoder(type=list[StatusChange])
         self._roles_decoder = msgspec.json.Decoder(type=list[str])
+        self._alert_decoder = msgspec.json.Decoder(type=Alert)
 
     def __enter__(self) -> SqliteStore:
         return self
@@ -646,6 +656,41 @@ class SqliteStore(RespondTables):
         with self._transaction() as conn:
             cursor = conn.execute("DELETE FROM sessions WHERE expires < ?", (to_epoch(now),))
             return cursor.rowcount
+
+    # -- public alerts -----------------------------------------------------------------------
+
+    def save_alert(self, stored: StoredAlert) -> None:
+        """Insert a public alert, or replace the one with the same identifier."""
+        a = stored.alert
+        row = (a.identifier, to_epoch(a.sent), _epoch(stored.published), self._encoder.encode(a))
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO public_alerts (identifier, sent, published, doc) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(identifier) DO UPDATE SET sent = excluded.sent,"
+                " published = excluded.published, doc = excluded.doc",
+                row,
+            )
+
+    def alert(self, identifier: str) -> StoredAlert | None:
+        """One public alert by its CAP identifier, or None."""
+        rows = self._query(
+            "SELECT doc, published FROM public_alerts WHERE identifier = ?", (identifier,)
+        )
+        return self._stored_alert(*rows[0]) if rows else None
+
+    def alerts(self, *, published: bool | None = None, limit: int = 100) -> list[StoredAlert]:
+        """Public alerts, most recently sent first; ``published`` keeps only (un)published ones."""
+        clauses = [] if published is None else [f"published IS {'NOT ' if published else ''}NULL"]
+        rows = self._select(
+            "doc, published", "public_alerts", clauses, "sent DESC, identifier", [limit]
+        )
+        return [self._stored_alert(doc, at) for doc, at in rows]
+
+    def _stored_alert(self, doc: bytes, published: float | None) -> StoredAlert:
+        alert = self._alert_decoder.decode(doc)
+        return StoredAlert(
+            alert=alert, published=None if published is None else from_epoch(published)
+        )
 
     # -- audit -------------------------------------------------------------------------------
 

@@ -110,7 +110,9 @@ def add_routes(api: APIRouter) -> None:
         request: Request,
         who: Annotated[Principal, allow(ADMIN)],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before: Annotated[int | None, Query(ge=1, description="page back from this seq")] = None,
+        before: Annotated[
+            int | None, Query(ge=1, le=2**63 - 1, description="page back from this seq")
+        ] = None,
     ) -> list[AuditOut]:
         """The audit log, newest first."""
         entries = context(request).store.audit(limit=limit, before=before)

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from citywatch.api.auth import Principal
 from citywatch.api.context import ApiContext, context
+from citywatch.api.places import BBox, incident_point, inside
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import ADMIN, ANALYST, INGEST, READERS, RESPONDER, allow
 from citywatch.api.schemas import (
@@ -44,6 +45,14 @@ TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
 
 ID = Annotated[str, Path(min_length=1, max_length=200)]
 CATEGORY = r"^[a-z_]{1,40}$"
+_NUM = r"-?\d{1,3}(\.\d{1,12})?"
+BBOX = rf"^{_NUM},{_NUM},{_NUM},{_NUM}$"
+
+
+def _bbox(text: str) -> BBox:
+    """A bounding box from the query (a swapped or empty box simply holds nothing)."""
+    lon0, lat0, lon1, lat1 = (float(v) for v in text.split(","))
+    return lon0, lat0, lon1, lat1
 
 
 def detail(ctx: ApiContext, incident_id: str) -> IncidentDetail:
@@ -77,13 +86,31 @@ def add_routes(api: APIRouter) -> None:
         min_severity: Annotated[int | None, Query(ge=1, le=100)] = None,
         category: Annotated[str | None, Query(pattern=CATEGORY)] = None,
         since: Annotated[datetime | None, Query(description="last seen at or after")] = None,
+        bbox: Annotated[
+            str | None,
+            Query(
+                pattern=BBOX,
+                description="min_lon,min_lat,max_lon,max_lat: incidents placed inside",
+            ),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[IncidentOut]:
-        """Incidents, most severe first, then most recent."""
-        found = context(request).store.incidents(
-            status=status, min_severity=min_severity, category=category, since=since, limit=limit
+        """Incidents, most severe first, then most recent; ``bbox`` keeps those placed inside.
+
+        An incident's place is its area, or else its first detection with one.
+        """
+        store = context(request).store
+        box = _bbox(bbox) if bbox else None
+        found = store.incidents(
+            status=status,
+            min_severity=min_severity,
+            category=category,
+            since=since,
+            limit=None if box else limit,
         )
-        return [IncidentOut.of(i) for i in found]
+        if box is not None:
+            found = [i for i in found if (p := incident_point(store, i)) and inside(p, box)]
+        return [IncidentOut.of(i) for i in found[:limit]]
 
     @api.get(
         "/api/v1/incidents/{incident_id}",

@@ -19,6 +19,7 @@ from citywatch.api.schemas import (
     RunOut,
     Stats,
 )
+from citywatch.api.silos import silo_of_detector
 from citywatch.model import DeadLetter, from_epoch
 from citywatch.plugins import describe
 
@@ -79,7 +80,7 @@ def add_routes(api: APIRouter) -> None:
         by_detector = ctx.store.detection_counts()
         by_silo: Counter[str] = Counter()
         for detector, n in by_detector.items():
-            by_silo[detector.split(".", 1)[0]] += n
+            by_silo[silo_of_detector(detector)] += n
         by_source: Counter[str] = Counter()
         for count in ctx.store.dead_letter_counts():
             by_source[count.source] += count.count

@@ -1,0 +1,281 @@
+"""Public alerts: draft from an incident, approve (a second person), publish, update, cancel.
+
+The lifecycle, each step by an admin or alert officer::
+
+    draft ──approve (not the drafter)──► approved ──publish──► published
+                                                                 │
+                         update / cancel: a new draft that replaces it when published
+
+A published alert is served to everyone as CAP 1.2 and in the Atom feed
+(:mod:`citywatch.api.routes.public`) until an Update or Cancel replaces it or
+it expires. Every step is in the audit log (it is an unsafe request).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from citywatch.api.alertschemas import AlertCancelIn, AlertDraftIn, AlertOut, AlertUpdateIn
+from citywatch.api.auth import Principal
+from citywatch.api.context import ApiContext, context
+from citywatch.api.problems import Problem
+from citywatch.api.rbac import ADMIN, ALERT_OFFICER, READERS, allow
+from citywatch.model import Alert, Incident
+from citywatch.respond import RespondError, cancel, draft_from_incident, to_xml, validate
+from citywatch.respond.capfeed import CAP_MIME
+from citywatch.respond.hazards import HAZARDS
+from citywatch.store.base import StoredAlert
+
+ID = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
+OFFICERS = (ADMIN, ALERT_OFFICER)
+
+
+class CapResponse(Response):
+    """A CAP 1.2 XML document."""
+
+    media_type = CAP_MIME
+
+
+def sender(request: Request) -> str:
+    """The CAP sender: this server's host name (CAP forbids spaces, commas, < and &)."""
+    return f"citywatch@{request.url.hostname or 'localhost'}"
+
+
+def stored(ctx: ApiContext, identifier: str) -> StoredAlert:
+    """The alert with ``identifier``; 404 if unknown."""
+    found = ctx.store.alert(identifier)
+    if found is None:
+        raise Problem(404, "not-found", f"no public alert {identifier!r}")
+    return found
+
+
+def _incident(ctx: ApiContext, incident_id: str) -> Incident:
+    found = ctx.store.incident(incident_id)
+    if found is None:
+        raise Problem(404, "not-found", f"no incident {incident_id!r}")
+    return found
+
+
+def _hazard(hazard: str | None) -> str | None:
+    if hazard is not None and hazard not in HAZARDS:
+        known = ", ".join(sorted(HAZARDS))
+        raise Problem(422, "unknown-hazard", f"no hazard {hazard!r}; known: {known}")
+    return hazard
+
+
+def _free_identifier(ctx: ApiContext, alert: Alert) -> Alert:
+    """``alert`` with an identifier no stored alert has (two drafts in one second)."""
+    ident, n = alert.identifier, 1
+    while ctx.store.alert(ident) is not None:
+        n += 1
+        ident = f"{alert.identifier}-{n}"
+    return alert if n == 1 else msgspec.structs.replace(alert, identifier=ident)
+
+
+def _live(ctx: ApiContext, identifier: str) -> StoredAlert:
+    """A published alert that no later message replaced yet; 409 otherwise."""
+    original = stored(ctx, identifier)
+    if original.published is None or original.alert.msg_type == "Cancel":
+        raise Problem(409, "not-published", "only a published Alert or Update can be replaced")
+    for other in ctx.store.alerts(limit=1000):
+        if identifier in (r.identifier for r in other.alert.references):
+            raise Problem(
+                409,
+                "already-replaced",
+                f"{other.alert.identifier} already replaces it; act on that one",
+            )
+    return original
+
+
+def _save_draft(ctx: ApiContext, draft: Alert) -> AlertOut:
+    saved = StoredAlert(alert=_free_identifier(ctx, draft))
+    ctx.store.save_alert(saved)
+    return AlertOut.of(saved)
+
+
+def add_routes(api: APIRouter) -> None:
+    """Add the public-alert routes to ``api``."""
+
+    @api.get("/api/v1/alerts", name="alerts.list", tags=["alerts"], response_model=list[AlertOut])
+    def list_alerts(
+        request: Request,
+        who: Annotated[Principal, allow(*READERS)],
+        published: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[AlertOut]:
+        """Public alerts, most recently sent first, drafts included."""
+        found = context(request).store.alerts(published=published, limit=limit)
+        return [AlertOut.of(s) for s in found]
+
+    @api.post(
+        "/api/v1/alerts",
+        name="alerts.draft",
+        tags=["alerts"],
+        response_model=AlertOut,
+        status_code=201,
+        responses={422: {"description": "an unknown hazard or language"}},
+    )
+    def draft(
+        request: Request, body: AlertDraftIn, who: Annotated[Principal, allow(*OFFICERS)]
+    ) -> AlertOut:
+        """Draft a CAP alert from an incident; a second person must approve it."""
+        ctx = context(request)
+        incident = _incident(ctx, body.incident_id)
+        expires = timedelta(minutes=body.expires_in_min) if body.expires_in_min else None
+        try:
+            alert = draft_from_incident(
+                incident,
+                sender=sender(request),
+                drafted_by=who.name,
+                languages=body.languages,
+                hazard=_hazard(body.hazard),
+                area_desc=body.area_desc,
+                expires_in=expires,
+                tz=ctx.tz,
+            )
+        except RespondError as exc:
+            raise Problem(422, "cannot-draft", str(exc)) from exc
+        return _save_draft(ctx, alert)
+
+    @api.get(
+        "/api/v1/alerts/{identifier}",
+        name="alerts.get",
+        tags=["alerts"],
+        response_model=AlertOut,
+    )
+    def get_alert(
+        request: Request, identifier: ID, who: Annotated[Principal, allow(*READERS)]
+    ) -> AlertOut:
+        """One public alert, whatever its state."""
+        return AlertOut.of(stored(context(request), identifier))
+
+    @api.get(
+        "/api/v1/alerts/{identifier}/cap",
+        name="alerts.cap",
+        tags=["alerts"],
+        response_class=CapResponse,
+        responses={200: {"content": {CAP_MIME: {"schema": {"type": "string"}}}}},
+    )
+    def alert_cap(
+        request: Request, identifier: ID, who: Annotated[Principal, allow(*READERS)]
+    ) -> CapResponse:
+        """The alert as a CAP 1.2 document, drafts included (for review)."""
+        return CapResponse(to_xml(stored(context(request), identifier).alert))
+
+    @api.post(
+        "/api/v1/alerts/{identifier}/approve",
+        name="alerts.approve",
+        tags=["alerts"],
+        response_model=AlertOut,
+        responses={409: {"description": "not a draft, or approved by the person who drafted it"}},
+    )
+    def approve(
+        request: Request, identifier: ID, who: Annotated[Principal, allow(*OFFICERS)]
+    ) -> AlertOut:
+        """Approve a draft: it must be a second person, not the one who drafted it."""
+        ctx = context(request)
+        found = stored(ctx, identifier)
+        if found.alert.status != "Draft":
+            raise Problem(409, "not-a-draft", f"{identifier} is already {found.alert.status}")
+        approved = found.alert.approved(who.name)
+        if not approved.can_publish():
+            raise Problem(
+                409, "second-person-required", "a second person must approve what you drafted"
+            )
+        saved = StoredAlert(alert=approved)
+        ctx.store.save_alert(saved)
+        return AlertOut.of(saved)
+
+    @api.post(
+        "/api/v1/alerts/{identifier}/publish",
+        name="alerts.publish",
+        tags=["alerts"],
+        response_model=AlertOut,
+        responses={409: {"description": "not approved yet, or already published"}},
+    )
+    def publish(
+        request: Request, identifier: ID, who: Annotated[Principal, allow(*OFFICERS)]
+    ) -> AlertOut:
+        """Publish an approved alert: it appears in the public CAP documents and feed."""
+        ctx = context(request)
+        found = stored(ctx, identifier)
+        if found.published is not None:
+            raise Problem(409, "already-published", f"{identifier} is already published")
+        if not found.alert.can_publish():
+            raise Problem(409, "not-approved", "a second person must approve it first")
+        problems = validate(to_xml(found.alert))
+        if problems:
+            raise Problem(409, "invalid-cap", "; ".join(problems)[:1000])
+        saved = StoredAlert(alert=found.alert, published=datetime.now(tz=UTC))
+        ctx.store.save_alert(saved)
+        return AlertOut.of(saved)
+
+    _add_replacements(api)
+
+
+def _add_replacements(api: APIRouter) -> None:
+    """Add the routes that draft an Update or a Cancel of a published alert."""
+
+    @api.post(
+        "/api/v1/alerts/{identifier}/update",
+        name="alerts.update",
+        tags=["alerts"],
+        response_model=AlertOut,
+        status_code=201,
+        responses={409: {"description": "not published, or already replaced"}},
+    )
+    def update(
+        request: Request,
+        identifier: ID,
+        body: AlertUpdateIn,
+        who: Annotated[Principal, allow(*OFFICERS)],
+    ) -> AlertOut:
+        """Draft an Update of a published alert from its incident as it is now."""
+        ctx = context(request)
+        original = _live(ctx, identifier).alert
+        if not original.incidents:
+            raise Problem(409, "no-incident", f"{identifier} was not drafted from an incident")
+        incident = _incident(ctx, original.incidents[0])
+        expires = timedelta(minutes=body.expires_in_min) if body.expires_in_min else None
+        try:
+            alert = draft_from_incident(
+                incident,
+                sender=original.sender,
+                drafted_by=who.name,
+                languages=[i.language for i in original.infos] or ["en-GB"],
+                hazard=_hazard(body.hazard),
+                area_desc=body.area_desc,
+                expires_in=expires,
+                tz=ctx.tz,
+                supersedes=original,
+            )
+        except RespondError as exc:
+            raise Problem(422, "cannot-draft", str(exc)) from exc
+        return _save_draft(ctx, alert)
+
+    @api.post(
+        "/api/v1/alerts/{identifier}/cancel",
+        name="alerts.cancel",
+        tags=["alerts"],
+        response_model=AlertOut,
+        status_code=201,
+        responses={409: {"description": "not published, or already replaced"}},
+    )
+    def cancel_alert(
+        request: Request,
+        identifier: ID,
+        body: AlertCancelIn,
+        who: Annotated[Principal, allow(*OFFICERS)],
+    ) -> AlertOut:
+        """Draft the all-clear (a Cancel) for a published alert; approve and publish it next."""
+        ctx = context(request)
+        original = _live(ctx, identifier).alert
+        try:
+            message = cancel(original, drafted_by=who.name, note=body.note)
+        except RespondError as exc:
+            raise Problem(422, "cannot-draft", str(exc)) from exc
+        return _save_draft(ctx, message)

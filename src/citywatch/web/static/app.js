@@ -1,0 +1,15 @@
+// The dashboard's entry point: maps, forms and buttons that call the API, the live feed.
+import { drawMaps } from "./map.js";
+import { wireActions } from "./actions.js";
+import { startFeed } from "./live.js";
+
+function ready(fn) {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);
+  else fn();
+}
+
+ready(() => {
+  wireActions();
+  drawMaps();
+  if (document.body.dataset.page === "overview" && document.getElementById("feed")) startFeed();
+});

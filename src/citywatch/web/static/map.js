@@ -1,0 +1,78 @@
+// Leaflet maps over the city's districts (no tiles): incidents, evidence, devices, zones, cells.
+
+const CATEGORY = { cyber: "#1f5fbf", public_safety: "#b3261e", hybrid: "#6a1b9a" };
+const LOS = { A: "#1b7f3b", B: "#3d7016", C: "#7a5c00", D: "#a34e00", E: "#b3261e", F: "#6b0f0f" };
+
+const json = (id) => {
+  const el = document.getElementById(id);
+  return el ? JSON.parse(el.textContent) : null;
+};
+
+function style(kind, p) {
+  if (kind === "cells") {
+    const cdi = Number(p.cdi) || 0;
+    return {
+      color: p.predicted ? "#555" : "#7a1d00",
+      weight: 1,
+      dashArray: p.predicted ? "4 3" : null,
+      fillColor: "#c43c00",
+      fillOpacity: Math.min(0.85, 0.08 * cdi),
+    };
+  }
+  if (p.area) return { color: "#b3261e", weight: 2, fillOpacity: 0.1 };
+  return {};
+}
+
+function marker(kind, p, latlng) {
+  let color = CATEGORY[p.category] || "#333";
+  if (kind === "zones") color = LOS[p.los] || "#333";
+  if (kind === "devices") color = "#8a4b00";
+  if (kind === "events") color = CATEGORY.public_safety;
+  const severity = Number(p.severity ?? 50);
+  return L.circleMarker(latlng, {
+    radius: 6 + severity / 12,
+    color: severity >= 75 ? "#000" : color,
+    weight: severity >= 75 ? 3 : 1.5,
+    fillColor: color,
+    fillOpacity: p.placed === false ? 0.15 : 0.75,
+    dashArray: p.placed === false ? "4 3" : null,
+    className: `marker marker-${kind}`,
+  });
+}
+
+function label(kind, p) {
+  const text = p.title || p.summary || p.place || p.device || p.cell || "";
+  const extra = p.severity !== undefined ? ` (severity ${p.severity})` : p.los ? ` (LoS ${p.los})` : "";
+  const where = p.placed === false ? " — no location; shown at the city centre" : "";
+  return `${text}${extra}${where}`;
+}
+
+export function drawMaps() {
+  if (typeof L === "undefined") return;
+  const city = json("city-data");
+  for (const el of document.querySelectorAll(".map[data-layer]")) {
+    const kind = el.dataset.kind;
+    const map = L.map(el, { zoomControl: true, attributionControl: false, keyboard: true });
+    const base = L.geoJSON(city, {
+      style: { color: "#44546a", weight: 1, fillColor: "#dfe7f0", fillOpacity: 0.5 },
+      onEachFeature: (f, layer) => layer.bindTooltip(f.properties?.name || "", { sticky: true }),
+    }).addTo(map);
+    const data = json(el.dataset.layer) || { type: "FeatureCollection", features: [] };
+    const layer = L.geoJSON(data, {
+      style: (f) => style(kind, f.properties || {}),
+      pointToLayer: (f, latlng) => marker(kind, f.properties || {}, latlng),
+      onEachFeature: (f, lyr) => {
+        const p = f.properties || {};
+        lyr.bindTooltip(label(kind, p));
+        if (p.href) lyr.on("click", () => window.location.assign(p.href));
+      },
+    }).addTo(map);
+    const bounds = base.getBounds().isValid() ? base.getBounds() : layer.getBounds();
+    if (layer.getBounds().isValid()) bounds.extend(layer.getBounds());
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
+    else map.setView([45.815, 15.9819], 12);
+    el.dataset.features = String(data.features.length);
+    el.mapLayer = layer;
+    el.leaflet = map;
+  }
+}

@@ -1,0 +1,118 @@
+"""What the dashboard's pages show beyond the API's resources: map layers, the portal's view.
+
+The silo pages show the API's silo resources (:mod:`citywatch.api.siloviews`),
+read from ``Detection.attributes.<silo>`` as FORMATS.md specifies, so a silo's
+page fills in as its detectors land. Map layers are GeoJSON
+FeatureCollections the page's script draws over the city's districts.
+
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from citywatch.api.places import incident_point
+from citywatch.api.schemas import GeoOut
+from citywatch.api.siloviews import Rows
+from citywatch.detect.portal.profile import PortalProfile
+from citywatch.model import Detection, Incident, IncidentStatus
+from citywatch.store import Store
+
+OPEN = (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED, IncidentStatus.CONTAINED)
+
+Feature = dict[str, Any]
+
+
+def feature(lat: float, lon: float, **props: object) -> Feature:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": props,
+    }
+
+
+def collection(features: Sequence[Feature]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": list(features)}
+
+
+def incident_features(
+    store: Store, incidents: Iterable[Incident], centre: tuple[float, float] | None
+) -> list[Feature]:
+    """One point per incident, with what the map colours it by.
+
+    An incident with no place (an attack on an online service) is pinned at
+    the city ``centre`` and marked ``placed: false``, so it is on the map
+    without pretending to a location.
+    """
+    out = []
+    for i in incidents:
+        where = incident_point(store, i)
+        placed = where is not None
+        where = where or centre
+        if where is not None:
+            out.append(
+                feature(
+                    *where,
+                    id=i.id,
+                    title=i.title,
+                    severity=i.severity,
+                    category=i.category,
+                    status=i.status.value,
+                    placed=placed,
+                    href=f"/incidents/{i.id}",
+                )
+            )
+    return out
+
+
+def open_incidents(store: Store, limit: int = 500) -> list[Incident]:
+    return [i for i in store.incidents(limit=limit) if i.status in OPEN]
+
+
+def evidence(store: Store, incident: Incident) -> list[Detection]:
+    """The incident's detections in event-time order (its timeline across silos)."""
+    found = [store.detection(d) for d in incident.detections]
+    return sorted((d for d in found if d is not None), key=lambda d: (d.timestamp, d.id))
+
+
+def hour(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:00")
+
+
+def portal_view(rows: Rows) -> dict[str, Any]:
+    """Attacks by class, by source and by hour; the top sources with their classes."""
+    by_class: Counter[str] = Counter()
+    by_source: Counter[str] = Counter()
+    classes_of: dict[str, set[str]] = defaultdict(set)
+    by_hour: dict[str, Counter[str]] = defaultdict(Counter)
+    for d, attrs in rows:
+        cls = str(attrs.get("class", "unknown"))
+        src = d.entity.get("source.ip") or d.entity.get("source.pseudonym") or "unknown"
+        by_class[cls] += 1
+        by_source[src] += 1
+        classes_of[src].add(cls)
+        by_hour[hour(d.timestamp)][cls] += 1
+    return {
+        "by_class": by_class.most_common(),
+        "top_sources": [(s, n, sorted(classes_of[s])) for s, n in by_source.most_common(20)],
+        "by_hour": sorted((h, sum(c.values()), c.most_common(3)) for h, c in by_hour.items()),
+        "max_class": max(by_class.values(), default=1),
+    }
+
+
+def portal_model(store: Store) -> dict[str, Any] | None:
+    """The portal profile's learned endpoint model, as the detector summarises it (or None)."""
+    blob = store.load_state(f"model/{PortalProfile.name}")
+    if blob is None:
+        return None
+    profile = PortalProfile(gate=lambda event: ())  # only the model is read: no signatures
+    profile.restore_model(blob)
+    return profile.describe()
+
+
+def point(geo: GeoOut | None, **props: object) -> list[Feature]:
+    """A map point for something with a place, or nothing."""
+    return [] if geo is None else [feature(geo.lat, geo.lon, **props)]

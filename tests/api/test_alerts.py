@@ -1,0 +1,124 @@
+"""Public alerts through the API: draft, second-person approval, publish, update, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import feedparser
+from fastapi.testclient import TestClient
+
+from citywatch.respond import parse, validate
+from citywatch.store import Store
+
+Auth = Callable[[str], dict[str, str]]
+
+
+def officers(make_token: Callable[..., str]) -> tuple[dict[str, str], dict[str, str]]:
+    ana = make_token("ana", ["alert-officer"])
+    ben = make_token("ben", ["alert-officer"])
+    return {"Authorization": f"Bearer {ana}"}, {"Authorization": f"Bearer {ben}"}
+
+
+def draft(client: TestClient, who: dict[str, str], **body: object) -> dict[str, object]:
+    answer = client.post("/api/v1/alerts", json={"incident_id": "inc-2", **body}, headers=who)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def publish(client: TestClient, ident: object, approver: dict[str, str]) -> None:
+    assert client.post(f"/api/v1/alerts/{ident}/approve", headers=approver).status_code == 200
+    assert client.post(f"/api/v1/alerts/{ident}/publish", headers=approver).status_code == 200
+
+
+def feed_ids(client: TestClient) -> list[str]:
+    answer = client.get("/api/v1/public/alerts.atom")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(answer.content)
+    return [e.id.rsplit("/", 1)[-1] for e in parsed.entries]
+
+
+def test_a_draft_needs_a_second_person_before_it_is_published(
+    client: TestClient, seeded: Store, make_token: Callable[..., str]
+) -> None:
+    ana, ben = officers(make_token)
+    made = draft(client, ana, languages=["en-GB", "hr-HR"], area_desc="Arena")
+    ident = made["identifier"]
+    assert made["state"] == "draft"
+    assert made["drafted_by"] == "ana"
+    assert made["incidents"] == ["inc-2"]
+    assert made["languages"] == ["en-GB", "hr-HR"]
+    assert client.post(f"/api/v1/alerts/{ident}/publish", headers=ana).status_code == 409
+    refused = client.post(f"/api/v1/alerts/{ident}/approve", headers=ana)
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("second-person-required")
+    assert feed_ids(client) == []
+    assert client.get(f"/api/v1/public/alerts/{ident}").status_code == 404  # drafts not public
+
+    approved = client.post(f"/api/v1/alerts/{ident}/approve", headers=ben).json()
+    assert (approved["state"], approved["approved_by"], approved["status"]) == (
+        "approved",
+        "ben",
+        "Actual",
+    )
+    assert client.post(f"/api/v1/alerts/{ident}/approve", headers=ben).status_code == 409
+    published = client.post(f"/api/v1/alerts/{ident}/publish", headers=ana).json()
+    assert published["state"] == "published"
+    assert client.post(f"/api/v1/alerts/{ident}/publish", headers=ana).status_code == 409
+
+    cap = client.get(f"/api/v1/public/alerts/{ident}")
+    assert cap.status_code == 200
+    assert cap.headers["content-type"].startswith("application/cap+xml")
+    assert validate(cap.content) == []
+    assert parse(cap.content).identifier == ident
+    assert feed_ids(client) == [ident]
+
+
+def test_an_update_replaces_and_a_cancel_withdraws_the_published_alert(
+    client: TestClient, seeded: Store, make_token: Callable[..., str]
+) -> None:
+    ana, ben = officers(make_token)
+    first = draft(client, ana)["identifier"]
+    publish(client, first, ben)
+    assert client.post("/api/v1/alerts/no-such/update", json={}, headers=ana).status_code == 404
+    update = client.post(f"/api/v1/alerts/{first}/update", json={}, headers=ana)
+    assert update.status_code == 201
+    second = update.json()
+    assert (second["msg_type"], second["references"]) == ("Update", [first])
+    assert feed_ids(client) == [first]  # the update is still a draft
+    again = client.post(f"/api/v1/alerts/{first}/update", json={}, headers=ana)
+    assert again.status_code == 409  # one replacement per message
+    publish(client, second["identifier"], ben)
+    assert feed_ids(client) == [second["identifier"]]
+
+    cancel = client.post(
+        f"/api/v1/alerts/{second['identifier']}/cancel", json={"note": "all clear"}, headers=ben
+    )
+    assert cancel.status_code == 201
+    assert cancel.json()["msg_type"] == "Cancel"
+    assert cancel.json()["references"] == [first, second["identifier"]]
+    publish(client, cancel.json()["identifier"], ana)
+    assert feed_ids(client) == []
+    listed = client.get("/api/v1/alerts?published=true", headers=ana).json()
+    assert len(listed) == 3
+
+
+def test_drafting_checks_the_incident_hazard_and_languages(
+    client: TestClient, seeded: Store, auth: Auth
+) -> None:
+    officer = auth("alert-officer")
+    unknown = client.post("/api/v1/alerts", json={"incident_id": "nope"}, headers=officer)
+    assert unknown.status_code == 404
+    hazard = client.post(
+        "/api/v1/alerts", json={"incident_id": "inc-1", "hazard": "dragons"}, headers=officer
+    )
+    assert hazard.status_code == 422
+    language = client.post(
+        "/api/v1/alerts", json={"incident_id": "inc-1", "languages": ["xx-YY"]}, headers=officer
+    )
+    assert language.status_code == 422
+    two = [draft(client, officer)["identifier"] for _ in range(2)]
+    assert two[0] != two[1]  # two drafts in one second get distinct identifiers
+    cap = client.get(f"/api/v1/alerts/{two[0]}/cap", headers=auth("viewer"))
+    assert cap.status_code == 200
+    assert validate(cap.content) == []
