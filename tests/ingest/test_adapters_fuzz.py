@@ -78,6 +78,15 @@ JSON_SAMPLES = [
     b'"id.resp_h":"192.168.4.1","id.resp_p":53,"proto":"udp","trans_id":8555,"query":"a.example",'
     b'"qtype_name":"A","rcode_name":"NOERROR","answers":["93.184.216.34"],"TTLs":[60.0],'
     b'"rejected":false}',
+    b'{"id":"t-1","time":"2026-03-14T13:06:03.4Z","lat":45.81,"lon":15.98,"pga_g":0.012,'
+    b'"device":"ph-9f2c","device_class":"phone"}',
+    b'{"id":"r-1","time":1773490000,"lat":45.81,"lon":15.98,"felt":1,"motion":3,"reaction":2,'
+    b'"stand":0,"shelf":1,"picture":0,"furniture":0,"damage":0.5}',
+    b'{"id":"r-2","time":"2026-03-14T13:10:00Z","postcode":"10020","felt":1,"motion":"2"}',
+    b'{"type":"Feature","properties":{"kind":"school","id":"s1","name":"North School",'
+    b'"population":600,"vulnerability":"B"},"geometry":{"type":"Point","coordinates":[15.9,45.8]}}',
+    b'{"type":"Feature","properties":{"id":"d1","postcode":"10010","population":21000},'
+    b'"geometry":{"type":"Polygon","coordinates":[[[15.9,45.8],[16.0,45.8],[16.0,45.9]]]}}',
 ]
 SAMPLES = TSV_SAMPLES + JSON_SAMPLES
 
@@ -221,6 +230,9 @@ def test_samples_of_its_own_format_are_events(adapter: str) -> None:
         "zeek-conn": TSV_SAMPLES[4:7] + JSON_SAMPLES[4:5],
         "mqtt-jsonl": JSON_SAMPLES[5:7],
         "zeek-dns": TSV_SAMPLES[15:16] + JSON_SAMPLES[7:8],
+        "phone-triggers": JSON_SAMPLES[8:9],
+        "felt-reports": JSON_SAMPLES[9:11],
+        "exposure": JSON_SAMPLES[11:13],
     }.get(adapter)
     if own is None:
         pytest.skip(f"no samples for {adapter}")

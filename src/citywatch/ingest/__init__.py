@@ -2,8 +2,11 @@
 
 from citywatch.ingest.accesslog import AccessLogAdapter
 from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter, NoConfig
+from citywatch.ingest.exposure import ExposureAdapter
+from citywatch.ingest.feltreports import FeltReportsAdapter
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
 from citywatch.ingest.mqttjsonl import MqttJsonlAdapter
+from citywatch.ingest.phonetriggers import PhoneTriggersAdapter
 from citywatch.ingest.zeek import ZeekConnAdapter
 from citywatch.ingest.zeekdns import ZeekDnsAdapter
 
@@ -13,6 +16,9 @@ ADAPTERS: dict[str, type[Adapter]] = {
     MqttJsonlAdapter.name: MqttJsonlAdapter,
     ZeekConnAdapter.name: ZeekConnAdapter,
     ZeekDnsAdapter.name: ZeekDnsAdapter,
+    PhoneTriggersAdapter.name: PhoneTriggersAdapter,
+    FeltReportsAdapter.name: FeltReportsAdapter,
+    ExposureAdapter.name: ExposureAdapter,
 }
 """The built-in adapters by format name (entry points add more)."""
 
@@ -21,9 +27,12 @@ __all__ = [
     "MAX_RECORD_BYTES",
     "AccessLogAdapter",
     "Adapter",
+    "ExposureAdapter",
+    "FeltReportsAdapter",
     "HttpJsonlAdapter",
     "MqttJsonlAdapter",
     "NoConfig",
+    "PhoneTriggersAdapter",
     "ZeekConnAdapter",
     "ZeekDnsAdapter",
 ]

@@ -17,7 +17,15 @@ from citywatch.model.deadletter import DeadLetter
 from citywatch.model.detection import Detection
 from citywatch.model.event import Event, GeoPoint, Payload
 from citywatch.model.incident import Incident, IncidentStatus, StatusChange
-from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry
+from citywatch.model.payloads import (
+    Connection,
+    DnsQuery,
+    Exposure,
+    FeltReport,
+    HttpRequest,
+    SensorTrigger,
+    Telemetry,
+)
 from citywatch.model.timeutil import from_epoch, to_epoch
 
 __all__ = [
@@ -31,12 +39,15 @@ __all__ = [
     "DeadLetter",
     "Detection",
     "DnsQuery",
+    "Exposure",
+    "FeltReport",
     "Event",
     "GeoPoint",
     "HttpRequest",
     "Incident",
     "IncidentStatus",
     "Payload",
+    "SensorTrigger",
     "StatusChange",
     "Telemetry",
     "from_epoch",

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import msgspec
 
-from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry
+from citywatch.model.payloads import (
+    Connection,
+    DnsQuery,
+    Exposure,
+    FeltReport,
+    HttpRequest,
+    SensorTrigger,
+    Telemetry,
+)
 
-Payload = HttpRequest | Connection | Telemetry | DnsQuery
+Payload = HttpRequest | Connection | Telemetry | DnsQuery | SensorTrigger | FeltReport | Exposure
 """Every payload type an event can carry (a tagged union)."""
 
 
