@@ -6,6 +6,7 @@ from citywatch.detect.portal.behaviour import PortalBehaviour
 from citywatch.detect.portal.profile import PortalProfile
 from citywatch.detect.portal.sigma import SigmaRules
 from citywatch.detect.portal.signatures import WebAttackSignatures
+from citywatch.detect.quake import QuakeDetector
 from citywatch.detect.runner import DetectorRunner, ErrorHandler
 
 DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
@@ -14,6 +15,7 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     PortalProfile.name: PortalProfile,
     PortalBehaviour.name: PortalBehaviour,
     SigmaRules.name: SigmaRules,
+    QuakeDetector.name: QuakeDetector,
 }
 """The built-in detectors by name (entry points add more)."""
 

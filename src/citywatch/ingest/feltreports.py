@@ -28,6 +28,7 @@ stand      0, 1                damage     0, 0.5, 0.75, 1, 2, 3
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from typing import ClassVar, Final
 
@@ -56,10 +57,8 @@ def _answer(record: dict[str, object], name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             value = float(value)
-        except ValueError:
-            pass
     if isinstance(value, bool) or not isinstance(value, int | float) or value not in CODES[name]:
         codes = ", ".join(f"{c:g}" for c in CODES[name])
         raise ValueError(f"bad {name} {value!r:.40}: expected one of {codes}")

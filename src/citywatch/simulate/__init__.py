@@ -6,14 +6,15 @@ was is written beside the records (``truth.jsonl``, ``situations.json``),
 never inside them, so benchmarks can score detectors honestly.
 
 Silos so far: the citizen web portal, with the ``web-campaign`` scenario
-(scanner, SQL injection, credential stuffing).
+(scanner, SQL injection, credential stuffing); connected citizens' phones and
+felt reports, with the ``earthquake`` (``simulate.quake``).
 
 >>> import tempfile
 >>> from pathlib import Path
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     manifest = simulate(1, Path(tmp), hours=0.5, residents=200)
 ...     [i.format for i in manifest.inputs]
-['http-jsonl']
+['http-jsonl', 'exposure', 'phone-triggers', 'felt-reports']
 """
 
 from citywatch.simulate.campaign import Campaign, build_campaign

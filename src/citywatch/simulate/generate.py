@@ -13,6 +13,7 @@ from citywatch.errors import ConfigError
 from citywatch.simulate.campaign import SCENARIO, TITLE, Campaign, build_campaign
 from citywatch.simulate.city import City, build_city, geojson
 from citywatch.simulate.manifest import MANIFEST, Manifest, ManifestFile, Phase, Situation
+from citywatch.simulate.quake import write_quake
 from citywatch.simulate.rand import substream
 from citywatch.simulate.records import Hit
 from citywatch.simulate.stream import requests
@@ -157,13 +158,18 @@ def simulate(
             jsonl.write(encode(records))
             log.write("".join(lines))
             truth.write("".join(labels))
-    _dump(out / SITUATIONS, [phases.situation(run.campaign, clock)] if phases.rows else [])
+    situations = [phases.situation(run.campaign, clock)] if phases.rows else []
+    quake_inputs, quake_situations = write_quake(
+        run.city, seed, out, run.start_ms, run.span_ms, clock
+    )
+    situations += quake_situations
+    _dump(out / SITUATIONS, situations)
     manifest = Manifest(
         seed=seed,
         city=CITY,
         start=run.time(run.start_ms),
         end=run.time(end_ms),
-        inputs=[ManifestFile("http-jsonl", HTTP_JSONL)],
+        inputs=[ManifestFile("http-jsonl", HTTP_JSONL), *quake_inputs],
         also=[ManifestFile("access-log", ACCESS_LOG)],
         truth=TRUTH,
         situations=SITUATIONS,
