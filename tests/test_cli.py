@@ -28,11 +28,14 @@ def test_demo_finds_the_campaign_and_exits(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "Aldmere" in result.output
-    assert "incidents (1)" in result.output
+    assert "incidents (2)" in result.output, "one incident per situation"
     store = open_store(f"sqlite:///{tmp_path / 'citywatch.db'}")
     try:
-        (incident,) = store.incidents()
-        (situation,) = load_situations(tmp_path / "city" / "seed-1")
+        situations = {s.id: s for s in load_situations(tmp_path / "city" / "seed-1")}
+        assert set(situations) == {"web-campaign", "earthquake"}
+        incidents = {i.category: i for i in store.incidents()}
+        assert set(incidents) == {"cyber", "public_safety"}
+        incident, situation = incidents["cyber"], situations["web-campaign"]
         campaign_ips = {ip for phase in situation.phases for ip in phase.source_ips}
         assert len(campaign_ips) == 13
         assert campaign_ips <= set(incident.entities["source.ip"]), "one incident, every actor"
@@ -40,6 +43,14 @@ def test_demo_finds_the_campaign_and_exits(tmp_path: Path) -> None:
         assert incident.measures and incident.severity >= 65
         (run,) = store.runs()
         assert run.stats["records." + str(tmp_path / "city/seed-1/portal.http.jsonl")] > 20000
+        quake = incidents["public_safety"]
+        assert quake.title == "Earthquake" and quake.entities.get("quake.id")
+        (detection,) = [d for d in store.detections() if d.id in quake.detections]
+        truth = json.loads((tmp_path / "city/seed-1/quake-truth.json").read_text())["quake"]
+        q = detection.attributes["quake"]
+        assert abs(q["magnitude"] - truth["magnitude"]) <= 0.3
+        assert detection.timestamp.timestamp() - truth["origin"] <= 10.0
+        assert q["priorities"] and any(c["predicted"] for c in q["cells"])
     finally:
         store.close()
     again = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path)])
@@ -79,7 +90,7 @@ def test_analyse_output_contract_and_truth(city: Path, tmp_path: Path) -> None:
         assert det["@timestamp"].endswith("Z")
         assert det["evidence"] and all(label[e] == "malicious" for e in det["evidence"])
 
-    (situation,) = load_situations(city)
+    (situation,) = [s for s in load_situations(city) if s.id == "web-campaign"]
     stuffers = {
         ip for p in situation.phases if p.technique == "credential-stuffing" for ip in p.source_ips
     }

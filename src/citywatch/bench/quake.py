@@ -55,6 +55,8 @@ class QuakeCase:
     magnitude: float
     distance_km: float
     triggers: int
+    last_trigger_s: float
+    """When the last of the quake's triggers arrived, seconds after origin."""
     detected: bool
     delay_s: float
     alert_location_error_km: float
@@ -126,7 +128,20 @@ def _case(quake: Quake, city: City, phones: Phones, rng: np.random.Generator) ->
     if not found:
         nan = math.nan
         return QuakeCase(
-            quake.magnitude, dist, len(shocks), False, nan, nan, nan, nan, nan, nan, nan, 0, nan
+            quake.magnitude,
+            dist,
+            len(shocks),
+            nan,
+            False,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+            0,
+            nan,
         )
     first, final = found[0], found[-1]
 
@@ -153,6 +168,7 @@ def _case(quake: Quake, city: City, phones: Phones, rng: np.random.Generator) ->
         magnitude=quake.magnitude,
         distance_km=dist,
         triggers=len(shocks),
+        last_trigger_s=float(shocks[-1]["time"]) - quake.origin,  # type: ignore[arg-type]
         detected=True,
         delay_s=to_epoch(first.timestamp) - quake.origin,
         alert_location_error_km=errors(first)[0],

@@ -257,7 +257,11 @@ class QuakeDetector(Detector[QuakeState]):
         layer = cells(quake.reports, state.items, solution)
         strongest = max(
             [float(p["mmi"]) for p in ranked]  # type: ignore[arg-type]
-            + [float(c["cdi"]) for c in layer if c["reports"] or c["predicted"]],  # type: ignore[arg-type]
+            + [
+                float(c["cdi"])  # type: ignore[arg-type]
+                for c in layer
+                if c["predicted"] or int(c["reports"]) >= self.cfg.min_reports  # type: ignore[call-overload]
+            ],
             default=1.0,
         )
         after = quake.id != quake.main_id
@@ -265,8 +269,8 @@ class QuakeDetector(Detector[QuakeState]):
         when = from_epoch(quake.origin).strftime("%H:%M:%S UTC")
         summary = (
             f"{'Aftershock' if after else 'Earthquake'} M{quake.magnitude:.1f} "
-            f"(±{quake.magnitude_error:.1f}) at {quake.lat:.3f} N {quake.lon:.3f} E "
-            f"(±{quake.location_error_km:.0f} km), depth {quake.depth_km:.0f} km, {when}; "
+            f"(±{quake.magnitude_error:.2f}) at {quake.lat:.3f} N {quake.lon:.3f} E "
+            f"(±{quake.location_error_km:.1f} km), depth {quake.depth_km:.0f} km, {when}; "
             f"strongest shaking MMI {strongest:.1f}; {len(quake.triggers)} phone triggers, "
             f"{len(quake.reports)} felt reports"
         )
