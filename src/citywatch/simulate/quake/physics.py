@@ -213,8 +213,9 @@ def answers_for(intensity: float, rng: np.random.Generator) -> dict[str, float]:
 
     The CWS the intensity stands for (the inverse of DYFI's CDI) is spent on
     the questions in the order shaking brings them: felt, motion, reaction,
-    picture, stand, shelf, furniture, damage; each takes the code that fits,
-    rounded up at random in proportion, so the expected CWS is the target.
+    picture, stand, shelf, furniture, damage; each takes the largest code that
+    fits, and the first that cannot take the rest whole takes it at random in
+    proportion (and ends the allocation), so the expected CWS is the target.
     About one answer in ten (felt aside) is left blank.
     """
     if intensity < 2.0:
@@ -235,10 +236,11 @@ def answers_for(intensity: float, rng: np.random.Generator) -> dict[str, float]:
         fit = [c for c in codes if weight * c <= remaining]
         code = fit[-1] if fit else 0.0
         higher = [c for c in codes if c > code]
-        if higher and remaining > weight * code:
+        if higher and remaining > weight * code:  # the fraction is spent here, once
             step = higher[0] - code
             if rng.random() < (remaining - weight * code) / (weight * step):
                 code = higher[0]
+            remaining = 0.0
         remaining -= weight * code
         if name == "felt" or rng.random() >= 0.1:
             answers[name] = code
