@@ -136,20 +136,22 @@ def _case(quake: Quake, city: City, phones: Phones, rng: np.random.Generator) ->
     if not found:
         nan = math.nan
         return QuakeCase(
-            quake.magnitude,
-            dist,
-            len(shocks),
-            nan,
-            False,
-            nan,
-            nan,
-            nan,
-            nan,
-            nan,
-            nan,
-            nan,
-            0,
-            nan,
+            magnitude=quake.magnitude,
+            distance_km=dist,
+            triggers=len(shocks),
+            last_trigger_s=nan,
+            detected=False,
+            delay_s=nan,
+            alert_location_error_km=nan,
+            location_error_10s_km=nan,
+            magnitude_error_10s=nan,
+            location_error_km=nan,
+            alert_magnitude_error=nan,
+            magnitude_error=nan,
+            reported_location_error_km=nan,
+            reported_magnitude_error=nan,
+            cells=0,
+            cdi_abs_error=nan,
         )
     first, final = found[0], found[-1]
     at_10s = [d for t, d in versions if t <= quake.origin + 10.0][-1]

@@ -27,11 +27,11 @@ ROWS: list[tuple[str, str, str, str, float | None]] = [
     ("location error at first alert, median km", "alert_location_error_median_km", ".1f",
      MYSHAKE["location"], None),
     ("location error 10 s after origin, median km", "location_error_10s_median_km", ".1f", "-",
-     None),
+     5.0),
     ("location error, all triggers, median km", "location_error_median_km", ".1f", "-", 5.0),
     ("magnitude error at first alert, median", "alert_magnitude_error_median", ".2f",
      MYSHAKE["magnitude"], None),
-    ("magnitude error 10 s after origin, median", "magnitude_error_10s_median", ".2f", "-", None),
+    ("magnitude error 10 s after origin, median", "magnitude_error_10s_median", ".2f", "-", 0.3),
     ("magnitude error, all triggers, median", "magnitude_error_median", ".2f", "-", 0.3),
     ("CDI error per 1 km cell (≥3 reports), mean", "cdi_abs_error_mean", ".2f", "-", None),
 ]  # fmt: skip
