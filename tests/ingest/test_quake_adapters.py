@@ -53,8 +53,9 @@ def test_exposure_features_and_flat_records() -> None:
         b"[[[15.9,45.8],[16.0,45.8],[16.0,45.9],[15.9,45.8]]]}}",
         b'{"kind":"bridge","id":"b1","lat":45.81,"lon":15.97,"vulnerability":"E"}',
         b'{"type":"Feature","properties":{"kind":"school"},"geometry":{"type":"LineString"}}',
+        b'{"type":"FeatureCollection","features":[]}',
     ]
-    care, district, bad_class, bad_geometry = list(ExposureAdapter().parse("x", lines))
+    care, district, bad_class, bad_geometry, collection = list(ExposureAdapter().parse("x", lines))
     assert isinstance(care, Event) and isinstance(care.payload, Exposure)
     assert (care.payload.kind, care.payload.vulnerability, care.payload.population) == (
         "care_home",
@@ -67,3 +68,4 @@ def test_exposure_features_and_flat_records() -> None:
     assert district.timestamp == 0.0, "exposure holds from the epoch unless it says otherwise"
     assert isinstance(bad_class, DeadLetter) and "vulnerability" in bad_class.reason
     assert isinstance(bad_geometry, DeadLetter) and "geometry" in bad_geometry.reason
+    assert isinstance(collection, DeadLetter) and "one Feature per line" in collection.reason

@@ -6,8 +6,9 @@ with the same fields and ``lat``/``lon``. A feature's ``properties`` give ``kind
 area, usual occupants of a facility), ``vulnerability`` (A–D, EMS-98: A the
 most vulnerable; facilities only) and ``postcode``; the location is a Point,
 or a Polygon's ``properties.centroid`` ``{"lat", "lon"}`` or else its mean
-vertex. Areas with a ``postcode`` are the gazetteer that resolves felt
-reports' postcodes (the city's districts, one feature each).
+vertex. Items with a ``postcode`` are the gazetteer that resolves felt
+reports' postcodes; kind ``postcode`` is such an entry only (a district, say),
+neither mapped nor ranked, while ``area`` items (population per cell) are.
 
 Exposure has no event time of its own: ``time`` (a property) says from when
 it holds, default the epoch, so a batch run reads it before anything else.
@@ -99,6 +100,8 @@ class ExposureAdapter(Adapter):
             lineno, raw, rec = item
             eid = f"{source}:{lineno}"
             try:
+                if rec.get("type") == "FeatureCollection":
+                    raise ValueError("a FeatureCollection: write one Feature per line")
                 if rec.get("type") == "Feature":
                     props = rec.get("properties")
                     if not isinstance(props, dict):

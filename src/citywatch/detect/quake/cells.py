@@ -18,6 +18,8 @@ from typing import Final
 import h3
 import utm  # type: ignore[import-untyped]
 
+from citywatch.detect.quake.relations import Array
+
 EARTH_KM: Final = 6371.0088
 H3_RESOLUTION: Final = 7
 """H3 cells of the intensity map layer (about 5 km² each, a district-scale map)."""
@@ -37,6 +39,18 @@ def utm_cell(lat: float, lon: float, size_km: int) -> str:
     e = int(easting // (size_km * 1000)) * size_km
     n = int(northing // (size_km * 1000)) * size_km
     return f"{zone}{letter}:{e}:{n}"
+
+
+def utm_cells(lat: Array, lon: Array, size_km: int) -> list[str]:
+    """:func:`utm_cell` for many points in one UTM zone at once.
+
+    >>> utm_cells(np.array([45.8150]), np.array([15.9819]), 1)
+    ['33T:576:5073']
+    """
+    easting, northing, zone, letter = utm.from_latlon(lat, lon)
+    e = (easting // (size_km * 1000)).astype(int) * size_km
+    n = (northing // (size_km * 1000)).astype(int) * size_km
+    return [f"{zone}{letter}:{a}:{b}" for a, b in zip(e.tolist(), n.tolist(), strict=True)]
 
 
 def utm_cell_centre(cell: str, size_km: int) -> tuple[float, float]:

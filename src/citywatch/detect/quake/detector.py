@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.quake.cells import distance_km, h3_cell, utm_cell
-from citywatch.detect.quake.intensity import Item, Report, cells, priorities
+from citywatch.detect.quake.intensity import Item, Report, cells, cells_of, priorities
 from citywatch.detect.quake.locate import locate
 from citywatch.detect.quake.relations import CWS_WEIGHTS
 from citywatch.detect.quake.state import MainShock, Quake, QuakeConfig, QuakeState, Trigger
@@ -77,6 +77,7 @@ class QuakeDetector(Detector[QuakeState]):
             self._report(state, event, payload, out)
         elif isinstance(payload, Exposure) and event.geo is not None:
             item = Item(
+                cells=cells_of(event.geo.lat, event.geo.lon),
                 kind=payload.kind,
                 id=payload.item_id,
                 name=payload.name,
@@ -201,7 +202,15 @@ class QuakeDetector(Detector[QuakeState]):
             quake.unlocated += 1
             return
         answers = {name: getattr(payload, name) for name in CWS_WEIGHTS}
-        quake.reports.append(Report(id=event.id, lat=place[0], lon=place[1], answers=answers))
+        quake.reports.append(
+            Report(
+                id=event.id,
+                lat=place[0],
+                lon=place[1],
+                cells=cells_of(*place),
+                answers=answers,
+            )
+        )
         if quake.episode.add(event.id, ts):
             out.append(self._emit(state, quake))
 

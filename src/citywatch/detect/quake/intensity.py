@@ -29,34 +29,40 @@ VULNERABILITY_WEIGHT: Final = {"A": 1.0, "B": 0.7, "C": 0.45, "D": 0.25}
 AREA_CLASS: Final = "B"
 MIN_MMI: Final = 4.0
 SCHEMES: Final = ("utm_1km", "utm_10km", "h3")
+GAZETTEER: Final = "postcode"
+"""The exposure kind that only places postcodes (the gazetteer): neither mapped nor ranked."""
 
 
-class Report(msgspec.Struct, frozen=True, kw_only=True):
+class Placed(msgspec.Struct, frozen=True, kw_only=True):
+    """Something with a place, and the cells it falls in (computed once, when it comes in)."""
+
+    lat: float
+    lon: float
+    cells: tuple[str, str, str]
+    """Its cells in :data:`SCHEMES` order."""
+
+
+def cells_of(lat: float, lon: float) -> tuple[str, str, str]:
+    """The cells of a point in :data:`SCHEMES` order."""
+    return utm_cell(lat, lon, 1), utm_cell(lat, lon, 10), h3_cell(lat, lon)
+
+
+class Report(Placed, frozen=True, kw_only=True):
     """One located felt report: where, and its answers (None where absent)."""
 
     id: str
-    lat: float
-    lon: float
     answers: dict[str, float | None]
 
 
-class Item(msgspec.Struct, frozen=True, kw_only=True):
+class Item(Placed, frozen=True, kw_only=True):
     """One exposed area or facility (from the ``exposure`` input)."""
 
     kind: str
     id: str
     name: str
-    lat: float
-    lon: float
     population: int
     vulnerability: str | None = None
     postcode: str | None = None
-
-
-def _cell(scheme: str, lat: float, lon: float) -> str:
-    if scheme == "h3":
-        return h3_cell(lat, lon)
-    return utm_cell(lat, lon, 1 if scheme == "utm_1km" else 10)
 
 
 def predicted_mmi(
@@ -79,8 +85,9 @@ def cells(
     out: list[dict[str, object]] = []
     for scheme in SCHEMES:
         groups: dict[str, list[Report]] = {}
+        k = SCHEMES.index(scheme)
         for r in reports:
-            groups.setdefault(_cell(scheme, r.lat, r.lon), []).append(r)
+            groups.setdefault(r.cells[k], []).append(r)
         for cell_id in sorted(groups):
             members = groups[cell_id]
             out.append(
@@ -93,7 +100,9 @@ def cells(
             )
         done = set(groups)
         for item in items:
-            cell_id = _cell(scheme, item.lat, item.lon)
+            if item.kind == GAZETTEER:
+                continue
+            cell_id = item.cells[k]
             if cell_id in done:
                 continue
             done.add(cell_id)
@@ -112,14 +121,20 @@ def priorities(
     min_reports: int,
     limit: int,
 ) -> list[dict[str, object]]:
-    """Areas and facilities ranked by expected impact, most urgent first (at most ``limit``)."""
+    """Areas and facilities ranked by expected impact, most urgent first.
+
+    At most ``limit`` areas and ``limit`` facilities: a cell of thousands
+    always outscores a care home, and a responder needs both lists.
+    """
     qlat, qlon, depth, mag = quake
     by_cell: dict[str, list[Report]] = {}
     for r in reports:
-        by_cell.setdefault(utm_cell(r.lat, r.lon, 1), []).append(r)
+        by_cell.setdefault(r.cells[0], []).append(r)
     ranked: list[dict[str, object]] = []
     for item in items:
-        members = by_cell.get(utm_cell(item.lat, item.lon, 1), [])
+        if item.kind == GAZETTEER:
+            continue
+        members = by_cell.get(item.cells[0], [])
         if len(members) >= min_reports:
             mmi, basis = cdi(mean_answers(r.answers for r in members)), "reported"
         else:
@@ -141,4 +156,7 @@ def priorities(
             }
         )
     ranked.sort(key=lambda p: (-float(p["score"]), str(p["id"])))  # type: ignore[arg-type]
-    return ranked[:limit]
+    areas = [p for p in ranked if p["kind"] == "area"][:limit]
+    facilities = [p for p in ranked if p["kind"] != "area"][:limit]
+    keep = {id(p) for p in areas + facilities}
+    return [p for p in ranked if id(p) in keep]

@@ -1,7 +1,10 @@
-"""The city's exposure: districts (population, postcode) and critical facilities.
+"""The city's exposure: population per 1 km cell, critical facilities, and the postcodes.
 
-Written as newline-delimited GeoJSON, the ``exposure`` input format; the
-districts double as the gazetteer that resolves felt reports' postcodes.
+Written as newline-delimited GeoJSON, the ``exposure`` input format: one
+``area`` feature per 1 km UTM cell with its residents (each district's
+residents spread evenly over it), one feature per facility, and one
+``postcode`` feature per district, the gazetteer that resolves felt
+reports' postcodes.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from typing import Final
 
 import numpy as np
 
+from citywatch.detect.quake.cells import utm_cell_centre, utm_cells
 from citywatch.simulate.city import City
 from citywatch.simulate.quake.physics import points_in
 
@@ -30,15 +34,45 @@ _LABEL: Final = {
 }
 
 
-def exposure_features(city: City, rng: np.random.Generator) -> list[dict[str, object]]:
-    """One GeoJSON feature per district (an ``area``) and per facility."""
-    features: list[dict[str, object]] = []
+_SAMPLES: Final = 4000
+"""Points per district that spread its residents over the cells."""
+
+
+def _cells(city: City, rng: np.random.Generator) -> list[dict[str, object]]:
+    """One ``area`` feature per 1 km UTM cell, with the residents living in it."""
+    people: dict[str, float] = {}
+    where: dict[str, str] = {}
     for d in city.districts:
+        for cell in utm_cells(*points_in(d, _SAMPLES, rng), 1):
+            people[cell] = people.get(cell, 0.0) + d.population / _SAMPLES
+            where.setdefault(cell, d.name)
+    features: list[dict[str, object]] = []
+    for cell in sorted(people):
+        clat, clon = utm_cell_centre(cell, 1)
         features.append(
             {
                 "type": "Feature",
                 "properties": {
                     "kind": "area",
+                    "id": cell,
+                    "name": f"{where[cell]} ({cell})",
+                    "population": round(people[cell]),
+                },
+                "geometry": {"type": "Point", "coordinates": [round(clon, 5), round(clat, 5)]},
+            }
+        )
+    return features
+
+
+def exposure_features(city: City, rng: np.random.Generator) -> list[dict[str, object]]:
+    """The exposure's features: cells, the districts' postcodes, then the facilities."""
+    features = _cells(city, rng)
+    for d in city.districts:
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "kind": "postcode",
                     "id": f"district-{d.id}",
                     "name": d.name,
                     "population": d.population,
