@@ -60,6 +60,8 @@ _KM_PER_DEG: Final = 111.195
 _DEPTHS: Final = (5.0, 10.0, 15.0, 20.0)
 _MAG_OUTLIER: Final = 1.5
 PICK_QUANTILE: Final = 0.1
+_BACKGROUND: Final = 0.01
+"""Triggers a place sends anyway while it waits (everyday noise), in the Poisson mean."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,26 @@ class Fit:
     """Mean absolute P-arrival residual of the triggers used, seconds."""
     used: list[int]
     """Indices of the triggers the fit kept (outliers dropped)."""
+
+
+@dataclass(frozen=True)
+class Listening:
+    """Where phones listen: places, the app's active phones expected there, triggers from each.
+
+    A place that should have heard the P wave by ``now`` (epoch seconds) but
+    sent no trigger argues against the nodes that say it should have: the
+    "not yet arrived" evidence early-warning systems use (Rydelek & Pujol
+    2004; ElarmS). Expected triggers at a place are its phones × the chance the
+    picker has fired by ``now`` (exponential delay) × the chance its PGA passes
+    ``threshold_g`` (lognormal about the IPE's); the counts are Poisson.
+    """
+
+    lat: Array
+    lon: Array
+    phones: Array
+    triggered: Array
+    now: float
+    threshold_g: float
 
 
 @dataclass(frozen=True)
@@ -112,6 +134,34 @@ class _Problem:
         self.mmi = mmi_from_pga_array(pga_cm)
         self.log_pga = np.log10(np.maximum(pga_cm, 1e-6))
         self.vp, self.t_scale, self.a_scale = vp, t_scale, a_scale
+        self.listening: tuple[Array, Array, Array, Array, float, float] | None = None
+
+    def listen(self, x: Array, y: Array, listening: Listening, t0: float) -> None:
+        """Add the not-yet-arrived evidence of ``listening`` (places at local x, y km)."""
+        threshold = math.log10(listening.threshold_g * G_CM_S2)
+        self.listening = (
+            x,
+            y,
+            listening.phones,
+            listening.triggered,
+            listening.now - t0,
+            threshold,
+        )
+
+    def _silence(
+        self, gx: Array, gy: Array, depth: float, origin: Array, magnitude: Array
+    ) -> Array:
+        """Minus the Poisson log-likelihood of every place's trigger count, per node."""
+        assert self.listening is not None
+        lx, ly, phones, triggered, now, threshold = self.listening
+        hypo = np.hypot(np.hypot(gx[:, None] - lx[None, :], gy[:, None] - ly[None, :]), depth)
+        elapsed = now - (origin[:, None] + hypo / self.vp)
+        fired = np.where(elapsed > 0, 1 - np.exp(-np.maximum(elapsed, 0) / self.t_scale), 0.0)
+        log_pga = np.log10(pga_from_mmi_array(ipe_array(magnitude[:, None], hypo)))
+        passes = 1 / (1 + np.exp(-1.702 * (log_pga - threshold) / self.a_scale))
+        mu = phones[None, :] * fired * passes + _BACKGROUND
+        result: Array = (mu - triggered[None, :] * np.log(mu)).sum(axis=1)
+        return result
 
     def nodes(self, gx: Array, gy: Array, depth: float) -> _Nodes:
         hypo = np.hypot(
@@ -126,6 +176,8 @@ class _Problem:
         predicted = np.log10(pga_from_mmi_array(ipe_array(magnitude[:, None], hypo)))
         pga_misfit = np.abs(self.log_pga[None, :] - predicted).sum(axis=1)
         misfit = time_misfit / (PICK_QUANTILE * self.t_scale) + pga_misfit / self.a_scale
+        if self.listening is not None:
+            misfit = misfit + self._silence(gx, gy, depth, origin, magnitude)
         return _Nodes(gx, gy, origin, magnitude, misfit, time_misfit)
 
     def residuals(self, bx: float, by: float, depth: float, origin: float) -> tuple[Array, Array]:
@@ -176,10 +228,12 @@ def locate(
     outlier_s: float = 2.0,
     pick_delay_s: float = 0.3,
     amplitude_scale: float = 0.25,
+    listening: Listening | None = None,
 ) -> Fit:
     """The hypocentre, origin time and magnitude that best explain the triggers.
 
-    ``t`` are trigger times (epoch seconds), ``pga_g`` the phones' peaks in g.
+    ``t`` are trigger times (epoch seconds), ``pga_g`` the phones' peaks in g;
+    ``listening`` adds where phones have not triggered yet.
     """
     lat0, lon0 = float(np.mean(lat)), float(np.mean(lon))
     x, y = project(lat, lon, lat0, lon0)
@@ -191,6 +245,8 @@ def locate(
         sub = _Problem(
             x[keep], y[keep], t[keep] - t0, pga_cm[keep], vp_km_s, pick_delay_s, amplitude_scale
         )
+        if listening is not None:
+            sub.listen(*project(listening.lat, listening.lon, lat0, lon0), listening, t0)
         nodes, j, depth, error_km, spread_m = _solve(sub, span_km)
         bx, by = float(nodes.x[j]), float(nodes.y[j])
         origin, mag = float(nodes.origin[j]), float(nodes.magnitude[j])

@@ -24,6 +24,15 @@ class QuakeConfig(BaseModel):
         1.0, gt=0, description="largest mean P-arrival residual of a quake's triggers, seconds"
     )
     vp_km_s: float = Field(6.0, gt=0, description="P-wave velocity of the location, km/s")
+    phones_per_resident: float = Field(
+        0.0006,
+        ge=0,
+        description="app phones listening (still, online) per resident, from the app's heartbeat "
+        "statistics; 0 leaves out the evidence of places not triggered yet",
+    )
+    trigger_threshold_g: float = Field(
+        0.005, gt=0, description="the app's on-phone trigger threshold, peak acceleration in g"
+    )
     search_km: float = Field(100.0, gt=0, description="half-width of the epicentre search, km")
     associate_s: float = Field(
         90.0, gt=0, description="triggers up to this long after the origin belong to the quake"
