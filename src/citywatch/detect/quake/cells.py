@@ -44,6 +44,7 @@ def utm_cell(lat: float, lon: float, size_km: int) -> str:
 def utm_cells(lat: Array, lon: Array, size_km: int) -> list[str]:
     """:func:`utm_cell` for many points in one UTM zone at once.
 
+    >>> import numpy as np
     >>> utm_cells(np.array([45.8150]), np.array([15.9819]), 1)
     ['33T:576:5073']
     """
