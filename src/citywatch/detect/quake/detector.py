@@ -10,12 +10,13 @@ cluster must span ``min_extent_km`` and its arrivals must fit within
 ``max_residual_s`` on average.
 
 Once fired, later triggers and felt reports join the quake; its location,
-origin time and magnitude (:mod:`.locate`) are updated as evidence doubles,
+origin time and magnitude (:mod:`.locate`: P arrivals, amplitudes, and the
+populated cells that have not triggered yet) are updated as evidence doubles,
 and each version carries the intensity map and the ranked impact list
 (:mod:`.intensity`) in ``attributes.quake`` (FORMATS.md). A quake that
 follows an earlier one within ``aftershock_s`` and ``aftershock_km`` is an
 aftershock: a detection of its own with the main shock's ``entity["quake.id"]``,
-so the correlator keeps the sequence one incident.
+so a correlator joining on ``quake.id`` keeps the sequence one incident.
 
 The whole city is one state (key ``city``): a quake spans every district,
 and the exposure (areas with postcodes, facilities) lives there too.
