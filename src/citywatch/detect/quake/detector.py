@@ -34,8 +34,9 @@ from pydantic import BaseModel
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.quake.cells import distance_km, h3_cell, utm_cell
 from citywatch.detect.quake.intensity import Item, Report, cells, cells_of, priorities
-from citywatch.detect.quake.locate import Listening, locate
+from citywatch.detect.quake.locate import locate
 from citywatch.detect.quake.relations import CWS_WEIGHTS
+from citywatch.detect.quake.solve import solve
 from citywatch.detect.quake.state import MainShock, Quake, QuakeConfig, QuakeState, Trigger
 from citywatch.model import Detection, Event, Exposure, FeltReport, GeoPoint, SensorTrigger
 from citywatch.model.timeutil import from_epoch
@@ -231,49 +232,8 @@ class QuakeDetector(Detector[QuakeState]):
         state.mains = [m for m in state.mains if watermark - m.origin <= cfg.aftershock_s]
         return not (state.recent or state.quakes or state.mains or state.items)
 
-    def _listening(self, state: QuakeState, triggers: list[Trigger]) -> Listening | None:
-        """The populated cells as listeners: their expected active phones and trigger counts."""
-        areas = [i for i in state.items if i.kind == "area" and i.population > 0]
-        if not areas:
-            return None
-        counts: dict[str, int] = {}
-        for t in triggers:
-            counts[t.cell] = counts.get(t.cell, 0) + 1
-        return Listening(
-            lat=np.array([a.lat for a in areas]),
-            lon=np.array([a.lon for a in areas]),
-            phones=np.array([a.population * self.cfg.phones_per_resident for a in areas]),
-            triggered=np.array([float(counts.get(a.cells[0], 0)) for a in areas]),
-            now=max(t.ts for t in triggers),
-            threshold_g=self.cfg.trigger_threshold_g,
-        )
-
-    def _solve(self, state: QuakeState, quake: Quake) -> None:
-        """Locate the quake and size it from its triggers (when they have grown since)."""
-        if quake.fitted == len(quake.triggers):
-            return
-        trig = quake.triggers
-        fit = locate(
-            np.array([t.lat for t in trig]),
-            np.array([t.lon for t in trig]),
-            np.array([t.ts for t in trig]),
-            np.array([t.pga_g for t in trig]),
-            vp_km_s=self.cfg.vp_km_s,
-            span_km=self.cfg.search_km,
-            listening=self._listening(state, trig),
-        )
-        quake.lat, quake.lon, quake.depth_km, quake.origin = (
-            fit.lat,
-            fit.lon,
-            fit.depth_km,
-            fit.origin,
-        )
-        quake.magnitude, quake.magnitude_error = fit.magnitude, fit.magnitude_error
-        quake.location_error_km = fit.error_km
-        quake.fitted = len(trig)
-
     def _emit(self, state: QuakeState, quake: Quake) -> Detection:
-        self._solve(state, quake)
+        solve(quake, state.items, self.cfg)
         solution = (quake.lat, quake.lon, quake.depth_km, quake.magnitude)
         ranked = priorities(
             quake.reports,
