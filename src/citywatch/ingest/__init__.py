@@ -2,9 +2,12 @@
 
 from citywatch.ingest.accesslog import AccessLogAdapter
 from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter, NoConfig
+from citywatch.ingest.exposure import ExposureAdapter
+from citywatch.ingest.feltreports import FeltReportsAdapter
 from citywatch.ingest.gatecounts import GateCountsAdapter
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
 from citywatch.ingest.mqttjsonl import MqttJsonlAdapter
+from citywatch.ingest.phonetriggers import PhoneTriggersAdapter
 from citywatch.ingest.zeek import ZeekConnAdapter
 from citywatch.ingest.zeekdns import ZeekDnsAdapter
 from citywatch.ingest.zonecounts import ZoneCountsAdapter
@@ -17,6 +20,9 @@ ADAPTERS: dict[str, type[Adapter]] = {
     ZeekDnsAdapter.name: ZeekDnsAdapter,
     ZoneCountsAdapter.name: ZoneCountsAdapter,
     GateCountsAdapter.name: GateCountsAdapter,
+    PhoneTriggersAdapter.name: PhoneTriggersAdapter,
+    FeltReportsAdapter.name: FeltReportsAdapter,
+    ExposureAdapter.name: ExposureAdapter,
 }
 """The built-in adapters by format name (entry points add more)."""
 
@@ -25,10 +31,13 @@ __all__ = [
     "MAX_RECORD_BYTES",
     "AccessLogAdapter",
     "Adapter",
+    "ExposureAdapter",
+    "FeltReportsAdapter",
     "GateCountsAdapter",
     "HttpJsonlAdapter",
     "MqttJsonlAdapter",
     "NoConfig",
+    "PhoneTriggersAdapter",
     "ZeekConnAdapter",
     "ZeekDnsAdapter",
     "ZoneCountsAdapter",

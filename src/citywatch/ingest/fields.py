@@ -198,3 +198,35 @@ def parse_status(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 999:
         return value
     raise ValueError(f"bad HTTP status {value!r:.40}: expected 100-999")
+
+
+def parse_number(value: object, name: str, low: float, high: float) -> float:
+    """A finite number within ``[low, high]`` from a number or numeric text.
+
+    >>> parse_number("0.5", "pga_g", 0, 10)
+    0.5
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"bad {name} {value!r:.40}: expected a number")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"bad {name} {value!r:.40}: expected a number") from None
+    if not low <= number <= high:  # also rejects NaN
+        raise ValueError(f"{name} {value!r:.40} out of range {low:g}..{high:g}")
+    return number
+
+
+def parse_lat_lon(record: dict[str, object]) -> tuple[float, float]:
+    """WGS84 ``lat`` and ``lon`` of a record, both required.
+
+    >>> parse_lat_lon({"lat": 45.8, "lon": "15.9"})
+    (45.8, 15.9)
+    """
+    for name in ("lat", "lon"):
+        if record.get(name) is None:
+            raise MissingFieldError(f"missing field {name!r}")
+    return (
+        parse_number(record["lat"], "lat", -90.0, 90.0),
+        parse_number(record["lon"], "lon", -180.0, 180.0),
+    )

@@ -17,7 +17,15 @@ from citywatch.model.deadletter import DeadLetter
 from citywatch.model.detection import Detection
 from citywatch.model.event import Event, GeoPoint, Payload
 from citywatch.model.incident import Incident, IncidentStatus, StatusChange
-from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry
+from citywatch.model.payloads import (
+    Connection,
+    DnsQuery,
+    Exposure,
+    FeltReport,
+    HttpRequest,
+    SensorTrigger,
+    Telemetry,
+)
 from citywatch.model.response import PlaybookRun, StepRun, StepStatus, Suppression
 from citywatch.model.timeutil import from_epoch, to_epoch
 
@@ -33,12 +41,15 @@ __all__ = [
     "Detection",
     "DnsQuery",
     "Event",
+    "Exposure",
+    "FeltReport",
     "GeoPoint",
     "HttpRequest",
     "Incident",
     "IncidentStatus",
     "Payload",
     "PlaybookRun",
+    "SensorTrigger",
     "StatusChange",
     "StepRun",
     "StepStatus",

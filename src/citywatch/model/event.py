@@ -7,13 +7,26 @@ import msgspec
 from citywatch.model.payloads import (
     Connection,
     DnsQuery,
+    Exposure,
+    FeltReport,
     GateCount,
     HttpRequest,
+    SensorTrigger,
     Telemetry,
     ZoneCount,
 )
 
-Payload = HttpRequest | Connection | Telemetry | DnsQuery | ZoneCount | GateCount
+Payload = (
+    HttpRequest
+    | Connection
+    | Telemetry
+    | DnsQuery
+    | ZoneCount
+    | GateCount
+    | SensorTrigger
+    | FeltReport
+    | Exposure
+)
 """Every payload type an event can carry (a tagged union)."""
 
 

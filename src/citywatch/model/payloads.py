@@ -162,3 +162,53 @@ class GateCount(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="gate-c
     entered: int = msgspec.field(name="in")
     left: int = msgspec.field(name="out")
     interval_s: float
+
+
+class SensorTrigger(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="trigger"):
+    """One phone's on-device shaking trigger (``phone-triggers``), as MyShake's classifier sends it.
+
+    ``pga_g`` is the peak horizontal acceleration in g the phone measured with
+    the trigger; ``device_class`` the kind of device (``phone``, ``tablet``...),
+    when the app says. The phone's own id is a pseudonym chosen by the app and
+    lives on the event (``device.id``).
+    """
+
+    pga_g: float
+    device_class: str | None = None
+
+
+class FeltReport(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="felt"):
+    """One answered "Did you feel it?" questionnaire (``felt-reports``), coded as DYFI codes it.
+
+    Every answer may be absent (None), which is not the same as zero: DYFI
+    averages each question over the reports that answer it. ``postcode`` is
+    kept when the report gave one instead of (or beside) coordinates.
+    """
+
+    felt: float | None = None
+    motion: float | None = None
+    reaction: float | None = None
+    stand: float | None = None
+    shelf: float | None = None
+    picture: float | None = None
+    furniture: float | None = None
+    damage: float | None = None
+    postcode: str | None = None
+
+
+class Exposure(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="exposure"):
+    """One item of the city's exposure (``exposure``): a populated area or a critical facility.
+
+    ``kind`` is ``area`` for a populated cell or district (``population``
+    residents, ``postcode`` when it has one) or a facility kind (``hospital``,
+    ``school``, ``care_home``, ``fire_station``, ``bridge``...) with its
+    ``vulnerability`` class A–D (EMS-98: A the most vulnerable) and
+    ``population`` the people usually in it. The location is the event's geo.
+    """
+
+    kind: str
+    item_id: str
+    name: str = ""
+    population: int = 0
+    vulnerability: str | None = None
+    postcode: str | None = None

@@ -7,14 +7,15 @@ never inside them, so benchmarks can score detectors honestly.
 
 Silos so far: the citizen web portal, with the ``web-campaign`` scenario
 (scanner, SQL injection, credential stuffing); the arena (``crowd/``), with a
-match day and the ``stadium-emergency`` (an alarm, a sudden evacuation).
+match day and the ``stadium-emergency`` (an alarm, a sudden evacuation);
+connected citizens' phones and felt reports, with the ``earthquake`` (``simulate.quake``).
 
 >>> import tempfile
 >>> from pathlib import Path
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     manifest = simulate(1, Path(tmp), hours=0.5, residents=200)
 ...     [i.format for i in manifest.inputs]
-['http-jsonl', 'zone-counts', 'gate-counts']
+['http-jsonl', 'zone-counts', 'gate-counts', 'exposure', 'phone-triggers', 'felt-reports']
 """
 
 from citywatch.simulate.campaign import Campaign, build_campaign

@@ -14,6 +14,7 @@ from citywatch.simulate.campaign import SCENARIO, TITLE, Campaign, build_campaig
 from citywatch.simulate.city import City, build_city, geojson
 from citywatch.simulate.crowd.writer import stadium_situation, write_match_day
 from citywatch.simulate.manifest import MANIFEST, Manifest, ManifestFile, Phase, Situation
+from citywatch.simulate.quake import write_quake
 from citywatch.simulate.rand import substream
 from citywatch.simulate.records import Hit
 from citywatch.simulate.schedule import MATCH_KICKOFF, STADIUM_ALARM, at
@@ -166,13 +167,17 @@ def simulate(
         alarm_s=at(run.start_ms, run.span_ms, STADIUM_ALARM) / 1000,
     )  # fmt: skip
     situations += [s for s in [stadium_situation(arena)] if s is not None]
+    quake_inputs, quake_situations = write_quake(
+        run.city, seed, out, run.start_ms, run.span_ms, clock
+    )
+    situations += quake_situations
     _dump(out / SITUATIONS, situations)
     manifest = Manifest(
         seed=seed,
         city=CITY,
         start=run.time(run.start_ms),
         end=run.time(end_ms),
-        inputs=[ManifestFile("http-jsonl", HTTP_JSONL), *arena.inputs],
+        inputs=[ManifestFile("http-jsonl", HTTP_JSONL), *arena.inputs, *quake_inputs],
         also=[ManifestFile("access-log", ACCESS_LOG)],
         truth=TRUTH,
         situations=SITUATIONS,

@@ -1,0 +1,115 @@
+"""``exposure``: the city's exposure, populated areas and critical facilities, one per line.
+
+Each line is a GeoJSON Feature (newline-delimited GeoJSON) or a flat object
+with the same fields and ``lat``/``lon``. A feature's ``properties`` give ``kind``
+(``area`` when absent), ``id``, ``name``, ``population`` (residents of an
+area, usual occupants of a facility), ``vulnerability`` (A–D, EMS-98: A the
+most vulnerable; facilities only) and ``postcode``; the location is a Point,
+or a Polygon's ``properties.centroid`` ``{"lat", "lon"}`` or else its mean
+vertex. Items with a ``postcode`` are the gazetteer that resolves felt
+reports' postcodes; kind ``postcode`` is such an entry only (a district, say),
+neither mapped nor ranked, while ``area`` items (population per cell) are.
+
+Exposure has no event time of its own: ``time`` (a property) says from when
+it holds, default the epoch, so a batch run reads it before anything else.
+
+>>> row = b'{"kind":"hospital","id":"h1","name":"General","lat":45.81,"lon":15.98,'
+>>> row += b'"population":400,"vulnerability":"B"}'
+>>> (event,) = ExposureAdapter().parse("x", [row])
+>>> event.payload.kind, event.payload.vulnerability, event.payload.population
+('hospital', 'B', 400)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import ClassVar, Final
+
+from citywatch.ingest.base import Adapter
+from citywatch.ingest.fields import (
+    MissingFieldError,
+    parse_lat_lon,
+    parse_number,
+    parse_time,
+)
+from citywatch.ingest.phonetriggers import optional_text
+from citywatch.model import DeadLetter, Event, Exposure, GeoPoint
+
+DATASET = "quake.exposure"
+VULNERABILITY: Final = ("A", "B", "C", "D")
+
+
+def _location(feature: dict[str, object], props: dict[str, object]) -> tuple[float, float]:
+    centroid = props.get("centroid")
+    if isinstance(centroid, dict):
+        return parse_lat_lon(centroid)
+    geometry = feature.get("geometry")
+    if not isinstance(geometry, dict):
+        raise MissingFieldError("missing field 'geometry'")
+    coords = geometry.get("coordinates")
+    kind = geometry.get("type")
+    if kind == "Point" and isinstance(coords, list) and len(coords) >= 2:
+        return parse_lat_lon({"lat": coords[1], "lon": coords[0]})
+    if kind == "Polygon" and isinstance(coords, list) and coords and isinstance(coords[0], list):
+        ring = [p for p in coords[0] if isinstance(p, list) and len(p) >= 2]
+        if ring:
+            points = [parse_lat_lon({"lat": p[1], "lon": p[0]}) for p in ring]
+            return (
+                sum(p[0] for p in points) / len(points),
+                sum(p[1] for p in points) / len(points),
+            )
+    raise ValueError("bad geometry: expected a Point or a Polygon")
+
+
+def _item(rec: dict[str, object], lat: float, lon: float, ts: float, eid: str) -> Event:
+    kind = optional_text(rec, "kind") or "area"
+    vulnerability = optional_text(rec, "vulnerability")
+    if vulnerability is not None and vulnerability.upper() not in VULNERABILITY:
+        raise ValueError(f"bad vulnerability {vulnerability!r:.40}: expected A, B, C or D")
+    population = rec.get("population")
+    return Event(
+        id=eid,
+        timestamp=ts,
+        dataset=DATASET,
+        geo=GeoPoint(lat=lat, lon=lon),
+        payload=Exposure(
+            kind=kind,
+            item_id=optional_text(rec, "id") or eid,
+            name=optional_text(rec, "name") or "",
+            population=int(parse_number(population, "population", 0, 1e9))
+            if population not in (None, "")
+            else 0,
+            vulnerability=vulnerability.upper() if vulnerability else None,
+            postcode=optional_text(rec, "postcode"),
+        ),
+    )
+
+
+class ExposureAdapter(Adapter):
+    """Exposure (one GeoJSON feature or flat object per line) into ``quake.exposure`` events."""
+
+    name: ClassVar[str] = "exposure"
+    dataset: ClassVar[str] = DATASET
+    description: ClassVar[str] = "population and critical facilities with vulnerability"
+
+    def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
+        for item in self.json_objects(source, lines):
+            if isinstance(item, DeadLetter):
+                yield item
+                continue
+            lineno, raw, rec = item
+            eid = f"{source}:{lineno}"
+            try:
+                if rec.get("type") == "FeatureCollection":
+                    raise ValueError("a FeatureCollection: write one Feature per line")
+                if rec.get("type") == "Feature":
+                    props = rec.get("properties")
+                    if not isinstance(props, dict):
+                        raise MissingFieldError("missing field 'properties'")
+                    lat, lon = _location(rec, props)
+                else:
+                    props = rec
+                    lat, lon = parse_lat_lon(rec)
+                yield _item(props, lat, lon, parse_time(props.get("time", 0.0)), eid)
+            except ValueError as exc:
+                yield self.field_error(source, lineno, raw, exc)
