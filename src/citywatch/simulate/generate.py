@@ -12,6 +12,7 @@ import msgspec
 from citywatch.errors import ConfigError
 from citywatch.simulate.campaign import SCENARIO, TITLE, Campaign, build_campaign
 from citywatch.simulate.city import City, build_city, geojson
+from citywatch.simulate.iot.write import write_iot
 from citywatch.simulate.manifest import MANIFEST, Manifest, ManifestFile, Phase, Situation
 from citywatch.simulate.rand import substream
 from citywatch.simulate.records import Hit
@@ -157,13 +158,16 @@ def simulate(
             jsonl.write(encode(records))
             log.write("".join(lines))
             truth.write("".join(labels))
-    _dump(out / SITUATIONS, [phases.situation(run.campaign, clock)] if phases.rows else [])
+    with (out / TRUTH).open("a", encoding="utf-8", newline="\n") as truth:
+        iot = write_iot(seed, out, run.start_ms, run.span_ms, clock, truth)
+    situations = [phases.situation(run.campaign, clock)] if phases.rows else []
+    _dump(out / SITUATIONS, situations + iot.situations)
     manifest = Manifest(
         seed=seed,
         city=CITY,
         start=run.time(run.start_ms),
         end=run.time(end_ms),
-        inputs=[ManifestFile("http-jsonl", HTTP_JSONL)],
+        inputs=[ManifestFile("http-jsonl", HTTP_JSONL), *iot.inputs],
         also=[ManifestFile("access-log", ACCESS_LOG)],
         truth=TRUTH,
         situations=SITUATIONS,
