@@ -1,6 +1,7 @@
 """Detectors: keyed, stateful plug-ins, one folder per silo."""
 
 from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.iot import IotFleet
 from citywatch.detect.portal import LoginAbuse
 from citywatch.detect.portal.behaviour import PortalBehaviour
 from citywatch.detect.portal.profile import PortalProfile
@@ -14,6 +15,7 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     PortalProfile.name: PortalProfile,
     PortalBehaviour.name: PortalBehaviour,
     SigmaRules.name: SigmaRules,
+    IotFleet.name: IotFleet,
 }
 """The built-in detectors by name (entry points add more)."""
 
