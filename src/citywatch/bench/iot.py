@@ -36,7 +36,7 @@ from citywatch.detect.runner import DetectorRunner
 from citywatch.ingest import ADAPTERS
 from citywatch.model import DeadLetter, Detection, Event
 from citywatch.simulate import load_situations, read_truth, simulate
-from citywatch.simulate.iot.write import CONN, DNS, INVENTORY, TELEMETRY
+from citywatch.simulate.iot.write import CONN, DNS, INVENTORY, TELEMETRY, TRUTH
 from citywatch.simulate.schedule import SITUATION_IOT_BOTNET
 
 TTD_TARGET_S: Final = 60.0
@@ -108,7 +108,7 @@ def quality(work: Path, seed: int = 1) -> Quality:
         *_events(city / TELEMETRY, "mqtt-jsonl"),
     ]
     events.sort(key=lambda e: e.timestamp)
-    truth = {t.id: t.label == "malicious" for t in read_truth(city / "truth.jsonl")}
+    truth = {t.id: t.label == "malicious" for t in read_truth(city / TRUTH)}
     scored: list[tuple[str, float, Features | None]] = []
     detector = IotFleet(IotConfig(inventory=city / INVENTORY))
     detector.on_score = lambda e, s, f: scored.append((e.id, s, f))

@@ -158,8 +158,7 @@ def simulate(
             jsonl.write(encode(records))
             log.write("".join(lines))
             truth.write("".join(labels))
-    with (out / TRUTH).open("a", encoding="utf-8", newline="\n") as truth:
-        iot = write_iot(seed, out, run.start_ms, run.span_ms, clock, truth)
+    iot = write_iot(seed, out, run.start_ms, run.span_ms, clock)
     situations = [phases.situation(run.campaign, clock)] if phases.rows else []
     _dump(out / SITUATIONS, situations + iot.situations)
     manifest = Manifest(

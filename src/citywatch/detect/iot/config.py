@@ -42,12 +42,16 @@ class IotConfig(BaseModel):
     bruteforce_attempts: int = Field(5, ge=2, description="failed or new remote logins that fire")
     bruteforce_window_s: float = Field(600.0, gt=0, description="brute-force window, seconds")
     dns_entropy: float = Field(3.2, ge=0, description="bits per character of a generated name")
-    silent_s: float = Field(1800.0, gt=0, description="a device without telemetry this long is silent")
+    silent_s: float = Field(
+        1800.0, gt=0, description="a device without telemetry this long is silent"
+    )
     silent_fraction: float = Field(
         0.5, gt=0, le=1, description="share of a class silent together that fires"
     )
     silent_min: int = Field(5, ge=2, description="devices silent together that fire at least")
-    unseen_s: float = Field(86400.0, gt=0, description="a device unseen this long is a posture finding")
+    unseen_s: float = Field(
+        86400.0, gt=0, description="a device unseen this long is a posture finding"
+    )
     gap_s: float = Field(900.0, gt=0, description="idle time that closes an episode, seconds")
     default_users: tuple[str, ...] = Field(
         ("", "root", "admin", "default", "support", "guest", "user", "ubnt", "service"),

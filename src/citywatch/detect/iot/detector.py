@@ -46,9 +46,7 @@ class IotFleet(Detector[DeviceState]):
     )
     config_model: ClassVar[type[BaseModel]] = IotConfig
     state_type: ClassVar[type[msgspec.Struct]] = DeviceState
-    datasets: ClassVar[frozenset[str]] = frozenset(
-        ("network.conn", "network.dns", "iot.telemetry")
-    )
+    datasets: ClassVar[frozenset[str]] = frozenset(("network.conn", "network.dns", "iot.telemetry"))
 
     def __init__(self, config: BaseModel | None = None) -> None:
         super().__init__(config)

@@ -56,7 +56,9 @@ class Observer:
         if len(cm.services) < cfg.max_class_known:
             cm.services.add(svc)
 
-    def first_record(self, key: str, state: DeviceState, event: Event, out: list[Detection]) -> None:
+    def first_record(
+        self, key: str, state: DeviceState, event: Event, out: list[Detection]
+    ) -> None:
         """Posture and inventory findings due on a device's first record."""
         if key.startswith("ip:"):
             if self.fleet.inventory is not None:
@@ -152,11 +154,7 @@ class Observer:
                 state.beacons[peer] = Beacon(last=ts)
             return
         beacon.add(ts)
-        if (
-            beacon.n >= cfg.beacon_contacts
-            and beacon.mean >= 10.0
-            and beacon.cv() <= cfg.beacon_cv
-        ):
+        if beacon.n >= cfg.beacon_contacts and beacon.mean >= 10.0 and beacon.cv() <= cfg.beacon_cv:
             note = (f"contacts new destination {peer}:{port} every {beacon.mean:.0f} s "
                     f"(±{beacon.cv() * 100:.0f} %), {beacon.n} times so far")  # fmt: skip
             fire(key, state, "iot.c2", event, note, ip, s, out)
@@ -247,7 +245,9 @@ class Observer:
                 s = 0.6
                 self._attempt(key, state, event, f"failed {msg.method} login as {user!r}",
                               source or state.ip, s, out)  # fmt: skip
-            elif msg.method in ("telnet", "ssh") and (default or "iot.bruteforce" in state.episodes):
+            elif msg.method in ("telnet", "ssh") and (
+                default or "iot.bruteforce" in state.episodes
+            ):
                 s = 0.9
                 if default:
                     self._posture(key, state, "iot.posture.default-credentials", event,

@@ -95,4 +95,3 @@ class ClassModel(msgspec.Struct, kw_only=True):
     talks: set[str] = msgspec.field(default_factory=set)
     """Classes of devices this class connects to (lateral movement is a new one)."""
     domains: set[str] = msgspec.field(default_factory=set)
-

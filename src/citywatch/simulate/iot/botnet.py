@@ -33,8 +33,8 @@ ATTACKER: Final = "45.148.10.77"
 LOADER: Final = "5.188.62.140"
 C2: Final = "91.92.241.17"
 TITLE: Final = "IoT botnet: telnet brute force, C2 beaconing, scanning, spread, portal flood"
-FLOOD_S: Final = 180
-FLOOD_RATE: Final = 8
+FLOOD_S: Final = 120
+FLOOD_RATE: Final = 15
 """HTTP requests per second from each bot during the flood."""
 _FLOOD_UA: Final = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -152,8 +152,12 @@ def _flood(rng: Random, d: Device, t: int, stop: int) -> list[Rec]:
             method="GET",
             uri=path,
             version="HTTP/1.1",
-            headers=[("Host", HOST), ("User-Agent", ua), ("Accept", "*/*"),
-                     ("Connection", "keep-alive")],  # fmt: skip
+            headers=[
+                ("Host", HOST),
+                ("User-Agent", ua),
+                ("Accept", "*/*"),
+                ("Connection", "keep-alive"),
+            ],  # fmt: skip
             status=200,
             bytes_out=5120,
         )

@@ -2,7 +2,7 @@
 
 :func:`write_iot` is what :func:`citywatch.simulate.simulate` calls after the
 portal: it writes the inventory and the inputs into the run's directory,
-appends one ``truth.jsonl`` line per record (``file``, ``line``, label,
+writes one ``iot-truth.jsonl`` line per record (as ``truth.jsonl``) (``file``, ``line``, label,
 technique and the device it concerns as ``actor``), and returns the inputs
 for the manifest and the situations for ``situations.json``.
 """
@@ -37,6 +37,7 @@ CONN: Final = "iot-conn.log"
 DNS: Final = "iot-dns.log"
 TELEMETRY: Final = "iot-telemetry.jsonl"
 FLOOD: Final = "iot-flood.http.jsonl"
+TRUTH: Final = "iot-truth.jsonl"
 VULNERABLE_FIRMWARE: Final = "5.4.0"
 """Patient zero's firmware: listed in the shipped advisory file."""
 _DNS_FIELDS: Final = (
@@ -123,10 +124,8 @@ class _Files:
             fh.close()
 
 
-def write_iot(
-    seed: int, out: Path, start: int, span: int, clock: Clock, truth: TextIO
-) -> IotOutput:
-    """Write the fleet's inputs and inventory into ``out``; truth lines go to ``truth``."""
+def write_iot(seed: int, out: Path, start: int, span: int, clock: Clock) -> IotOutput:
+    """Write the fleet's inputs, inventory and truth (:data:`TRUTH`) into ``out``."""
     devices = build_fleet(seed)
     infections = plan(devices, start, span)
     write_inventory(out / INVENTORY, devices, {infections[0].device.id: VULNERABLE_FIRMWARE})
@@ -136,6 +135,7 @@ def write_iot(
     changes = chain.from_iterable(maintenance(d, start, end) for d in devices[120:124])
     recs = [*benign, *changes, *rogue_traffic(rng, start, end), *botnet(seed, devices, start, span)]
     recs.sort(key=lambda r: r.ms)
+    truth = (out / TRUTH).open("w", encoding="utf-8", newline="\n")
     files = _Files(out, clock, truth)
     phases: dict[tuple[str, str], list[int]] = {}
     ips: dict[tuple[str, str], dict[str, None]] = {}
@@ -149,6 +149,7 @@ def write_iot(
                 ips.setdefault(key, {})[_source(rec)] = None
     finally:
         files.close()
+        truth.close()
     inputs = [
         ManifestFile("zeek-conn", CONN),
         ManifestFile("zeek-dns", DNS),
@@ -217,3 +218,10 @@ def _situation(
         records=sum(p.records for p in phases),
         phases=phases,
     )
+
+
+def with_inventory(detectors: dict[str, dict[str, object]], city: Path) -> dict[str, dict[str, object]]:
+    """Detector configs where ``iot-fleet`` reads the simulated city's inventory (unless set)."""
+    iot = dict(detectors.get("iot-fleet", {}))
+    iot.setdefault("inventory", str(city / INVENTORY))
+    return {**detectors, "iot-fleet": iot}
