@@ -129,7 +129,7 @@ def test_manifest_round_trips(run: Run) -> None:
     manifest = Manifest.load(run.out)
     assert manifest == run.manifest
     assert manifest.seed == 7
-    assert [(f.format, f.path) for f in manifest.inputs][0] == ("http-jsonl", "portal.http.jsonl")
+    assert next((f.format, f.path) for f in manifest.inputs) == ("http-jsonl", "portal.http.jsonl")
     assert [(f.format, f.path) for f in manifest.also] == [("access-log", "portal-access.log")]
     assert manifest.start == datetime(2026, 3, 14, 8, 0, tzinfo=timezone(timedelta(hours=1)))
     for name in (manifest.city, manifest.truth, manifest.situations):

@@ -98,7 +98,7 @@ def _run(detector: IotFleet, events: list[Event]) -> list[Detection]:
 
 def quality(work: Path, seed: int = 1) -> Quality:
     """Run the scenario and score citywatch and the peers against its truth."""
-    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 - bench extra
+    from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]  # noqa: PLC0415
 
     city = work / f"city-{seed}"
     simulate(seed, city)
@@ -152,7 +152,7 @@ def quality(work: Path, seed: int = 1) -> Quality:
 def _peers(features: list[Features]) -> Iterator[tuple[str, list[float], float]]:
     """Each peer's scores of the connections, and the CPU seconds it took."""
     import numpy as np  # noqa: PLC0415 - bench extra
-    from pyod.models.iforest import IForest  # noqa: PLC0415
+    from pyod.models.iforest import IForest  # type: ignore[import-untyped]  # noqa: PLC0415
     from river import anomaly  # noqa: PLC0415
 
     names = [f"f{i}" for i in range(len(features[0]))]
@@ -164,8 +164,8 @@ def _peers(features: list[Features]) -> Iterator[tuple[str, list[float], float]]
         t = time.process_time()
         scores = []
         for x in rows:
-            scores.append(float(model.score_one(x)))
-            model.learn_one(x)
+            scores.append(float(model.score_one(x)))  # type: ignore[no-untyped-call]
+            model.learn_one(x)  # type: ignore[no-untyped-call]
         yield name, scores, time.process_time() - t
     t = time.process_time()
     matrix = np.asarray(features, dtype=float)
@@ -195,7 +195,7 @@ def _with_scanner(src: Path, dst: Path, share: float, seed: int = 2) -> None:
             cols = line.split("\t")
             cols[2] = "10.20.0.7"
             cols[4] = (
-                f"{rng.randint(11, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(1, 254)}"
+                f"{rng.randint(11, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(1, 254)}"  # noqa: E501
             )
             cols[5] = "23" if rng.random() < 0.8 else "2323"
             cols[7], cols[9], cols[10], cols[11], cols[15] = "-", "0", "0", "S0", "S"

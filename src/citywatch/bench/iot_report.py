@@ -49,7 +49,7 @@ def report(console: Console, out: Path, work: Path, machine: dict[str, str | int
         )
     console.print(auc)
     console.print(
-        f"citywatch AUC over all {quality.records:,} records (conn, dns, telemetry): {quality.auc_all:.5f}"
+        f"citywatch AUC over all {quality.records:,} records (conn, dns, telemetry): {quality.auc_all:.5f}"  # noqa: E501
     )
     best_peer = max(v for k, v in quality.auc_conn.items() if k != "citywatch")
     auc_ok = (

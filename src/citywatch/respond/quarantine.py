@@ -149,7 +149,9 @@ class QuarantineConfig(BaseModel):
     password: SecretStr | None = Field(None, description="password")
     topic: str = Field(TOPIC, description="gateway command topic; {device_id} is replaced")
     ttl_s: float = Field(3600.0, gt=0, description="how long a quarantine lasts unless renewed")
-    timeout_s: float = Field(10.0, gt=0, description="longest wait for the broker's acknowledgement")
+    timeout_s: float = Field(
+        10.0, gt=0, description="longest wait for the broker's acknowledgement"
+    )
 
 
 class QuarantineAction:

@@ -74,9 +74,9 @@ class IotFleet(Detector[DeviceState]):
             if dev is None or payload.__class__ is not Telemetry:
                 return ()
             key = f"dev:{dev}"
-            if payload.kind == "heartbeat":  # type: ignore[union-attr]
+            if payload.kind == "heartbeat":
                 member = fleet.by_id.get(dev)
-                cls = member.device_class if member else _topic_class(payload.topic)  # type: ignore[union-attr]
+                cls = member.device_class if member else _topic_class(payload.topic)
                 return (key, f"cls:{cls}") if cls else (key,)
             return (key,)
         src = event.source_ip

@@ -76,7 +76,7 @@ class Observer:
             state.posture.add(rule)
             self.emit.fire(key, state, rule, event, note, state.ip, 0.3, out)
 
-    def outbound(
+    def outbound(  # noqa: PLR0915 - the hot path, in one frame on purpose
         self, key: str, state: DeviceState, event: Event, conn: Connection, out: list[Detection]
     ) -> None:
         """A connection the device opened."""
@@ -163,7 +163,7 @@ class Observer:
         self, key: str, state: DeviceState, event: Event, conn: Connection, out: list[Detection]
     ) -> None:
         """A connection to the device (a server polling it, or someone logging in)."""
-        cfg, ts = self.cfg, event.timestamp
+        ts = event.timestamp
         peer, port = event.source_ip or "", event.destination_port or 0
         svc = f"i{port}"
         cm = self._class(state.device_class)
@@ -208,7 +208,7 @@ class Observer:
             state.brute_start, state.brute_n = ts, 0
         state.brute_n += 1
         if state.brute_n >= cfg.bruteforce_attempts:
-            note = f"{state.brute_n} remote login attempts within {cfg.bruteforce_window_s:.0f} s; {note}"
+            note = f"{state.brute_n} remote login attempts within {cfg.bruteforce_window_s:.0f} s; {note}"  # noqa: E501
             self.emit.fire(key, state, "iot.bruteforce", event, note, peer, s, out)
 
     def dns(
@@ -265,7 +265,7 @@ class Observer:
             if kind == "firmware":
                 for adv in self.fleet.vulnerable(key[4:], msg.version):
                     self._posture(key, state, "iot.posture.vulnerable-firmware", event,
-                                  f"firmware {msg.version} listed in {adv.id}: {adv.summary}", out)  # fmt: skip
+                                  f"firmware {msg.version} listed in {adv.id}: {adv.summary}", out)  # fmt: skip  # noqa: E501
         if self.on_score is not None:
             self.on_score(event, s, None)
 

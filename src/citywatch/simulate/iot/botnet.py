@@ -94,14 +94,14 @@ def botnet(seed: int, devices: list[Device], start: int, span: int) -> list[Rec]
         recs.append(conn(rng, t, inf.source, d.ip, 23, service="telnet", orig=300, resp=900,
                          label=entry))  # fmt: skip
         recs.append(Rec(t + 300, "mqtt", {**base, "type": "login", "method": "telnet",
-                        "user": "root", "result": "success", "source.ip": inf.source}, entry))  # fmt: skip
+                        "user": "root", "result": "success", "source.ip": inf.source}, entry))  # fmt: skip  # noqa: E501
         ms = t + 20_000
         recs.append(Rec(ms, "dns", Dns(uid(rng), d.ip, 41000 + n, RESOLVER, domain, (C2,)),
                         _label("c2-dns", d)))  # fmt: skip
         recs.append(conn(rng, ms + 10_000, d.ip, LOADER, 80, service="http", orig=220,
-                         resp=int(rng.uniform(600_000, 900_000)), label=_label("download", d)))  # fmt: skip
+                         resp=int(rng.uniform(600_000, 900_000)), label=_label("download", d)))  # fmt: skip  # noqa: E501
         recs.append(Rec(ms + 40_000, "mqtt", {**base, "type": "config",
-                        "changed": ["telnet", "dns", "ntp_server"]}, _label("config-change", d)))  # fmt: skip
+                        "changed": ["telnet", "dns", "ntp_server"]}, _label("config-change", d)))  # fmt: skip  # noqa: E501
         beacon = _label("c2-beacon", d)
         ms = t + 90_000
         while ms < end:
@@ -125,7 +125,7 @@ def _scan(rng: Random, d: Device, t: int, seconds: int, fleet: list[str], end: i
             dst = fleet[int(rng.random() * len(fleet))]
             state = "REJ"
         else:
-            dst = f"{rng.randint(11, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(1, 254)}"
+            dst = f"{rng.randint(11, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randint(1, 254)}"  # noqa: E501
             state = "S0"
         port = 23 if rng.random() < 0.8 else 2323
         if dst != d.ip:
@@ -157,7 +157,7 @@ def _flood(rng: Random, d: Device, t: int, stop: int) -> list[Rec]:
                 ("User-Agent", ua),
                 ("Accept", "*/*"),
                 ("Connection", "keep-alive"),
-            ],  # fmt: skip
+            ],
             status=200,
             bytes_out=5120,
         )

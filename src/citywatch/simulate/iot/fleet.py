@@ -48,7 +48,7 @@ class Flow(NamedTuple):
 
 class DeviceClass(NamedTuple):
     name: str
-    count: int
+    size: int
     vendor: str
     model: str
     firmware: str
@@ -111,7 +111,7 @@ def build_fleet(seed: int) -> list[Device]:
     rng = substream(seed, "iot-fleet")
     devices: list[Device] = []
     for c_index, cls in enumerate(CLASSES):
-        for n in range(cls.count):
+        for n in range(cls.size):
             octets = [rng.randrange(256) for _ in range(3)]
             mac = "00:1a:2b:" + ":".join(f"{o:02x}" for o in octets)
             hour = 9 + n % 3  # UTC: inside the default demo day (08:00-14:00 UTC+1)

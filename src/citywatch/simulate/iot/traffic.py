@@ -79,7 +79,7 @@ def _telemetry(rng: Random, device: Device, start: int, end: int) -> Iterator[Re
 
 
 def maintenance(device: Device, start: int, end: int) -> Iterator[Rec]:
-    """A firmware update and a config change inside the device's window (UTC), if the span holds it."""
+    """A firmware update and a config change inside the device's window (UTC), if the span holds it."""  # noqa: E501
     hour = int(device.window[:2])
     day = start // 86_400_000 * 86_400_000
     t = day + hour * 3_600_000 + 300_000

@@ -40,10 +40,11 @@ FLOOD: Final = "iot-flood.http.jsonl"
 TRUTH: Final = "iot-truth.jsonl"
 VULNERABLE_FIRMWARE: Final = "5.4.0"
 """Patient zero's firmware: listed in the shipped advisory file."""
-_DNS_FIELDS: Final = (
-    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto trans_id rtt query qclass qclass_name "
-    "qtype qtype_name rcode rcode_name AA TC RD RA Z answers TTLs rejected"
-).split()
+_DNS_FIELDS: Final = [
+    "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "trans_id", "rtt",
+    "query", "qclass", "qclass_name", "qtype", "qtype_name", "rcode", "rcode_name", "AA", "TC",
+    "RD", "RA", "Z", "answers", "TTLs", "rejected",
+]  # fmt: skip
 
 
 class IotOutput(NamedTuple):
@@ -71,7 +72,7 @@ def _dns_line(ts: str, d: Dns) -> str:
     answers = ",".join(d.answers) or "-"
     ttls = ",".join("300.000000" for _ in d.answers) or "-"
     return (
-        f"{ts}\t{d.uid}\t{d.src}\t{d.sport}\t{d.dst}\t53\tudp\t{sum(map(ord, d.uid)) & 0xFFFF}\t0.012\t"
+        f"{ts}\t{d.uid}\t{d.src}\t{d.sport}\t{d.dst}\t53\tudp\t{sum(map(ord, d.uid)) & 0xFFFF}\t0.012\t"  # noqa: E501
         f"{d.query}\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tT\t0\t{answers}\t{ttls}\tF\n"
     )
 
@@ -220,7 +221,9 @@ def _situation(
     )
 
 
-def with_inventory(detectors: dict[str, dict[str, object]], city: Path) -> dict[str, dict[str, object]]:
+def with_inventory(
+    detectors: dict[str, dict[str, object]], city: Path
+) -> dict[str, dict[str, object]]:
     """Detector configs where ``iot-fleet`` reads the simulated city's inventory (unless set)."""
     iot = dict(detectors.get("iot-fleet", {}))
     iot.setdefault("inventory", str(city / INVENTORY))
