@@ -16,6 +16,7 @@ from citywatch.respond.quarantine import (
     QuarantineConfig,
     QuarantineError,
     command,
+    device_block_ruleset,
     sign,
     verify,
 )
@@ -86,3 +87,21 @@ def test_unreachable_broker_and_bad_device_ids_are_errors() -> None:
         action.send(command("cam-1", reason="x", now=time.time()))
     with pytest.raises(QuarantineError, match="MQTT topic"):
         action.topic("cam/#")
+
+
+def test_device_block_ruleset_isolates_devices_but_keeps_management() -> None:
+    rules = device_block_ruleset(
+        [("cam-1", "10.20.1.15"), ("str-6", "2001:db8::6")], management=["10.30.0.5"], ttl_s=600
+    )
+    assert "elements = { 10.20.1.15 timeout 600s }" in rules
+    assert "elements = { 2001:db8::6 timeout 600s }" in rules
+    assert "elements = { 10.30.0.5 }" in rules
+    lines = [line.strip() for line in rules.splitlines()]
+    accept = lines.index("ip saddr @quarantined ip daddr @management accept")
+    assert accept < lines.index("ip saddr @quarantined counter drop")
+    assert "ip6 daddr @quarantined6 counter drop" in lines
+    assert rules.count("{") == rules.count("}")
+    with pytest.raises(QuarantineError, match="not an IP"):
+        device_block_ruleset([("cam-1", "10.20.1.999")])
+    with pytest.raises(QuarantineError, match="safe nftables name"):
+        device_block_ruleset([], table="x; drop")

@@ -56,13 +56,13 @@ def report(console: Console, out: Path, work: Path, machine: dict[str, str | int
         quality.auc_conn["citywatch"] >= iot.AUC_TARGET
         and quality.auc_conn["citywatch"] > best_peer
     )
-    speed = Table(title="iot: Zeek conn records per CPU-second (zeek-conn adapter + iot-fleet)")
+    speed = Table(title="iot: Zeek conn records per CPU-second")
     for col in ("log", "records", "CPU s", "records/CPU-s", "detector CPU s", "≥50k"):
         speed.add_column(col, justify="left" if col == "log" else "right")
     for s in speeds:
         speed.add_row(
             s.label, f"{s.records:,}", f"{s.cpu_s:.2f}", f"{s.records_per_cpu_s:,.0f}",
-            f"{s.detector_cpu_s:.2f}", _OK[s.meets_target],
+            "-" if s.detector_cpu_s is None else f"{s.detector_cpu_s:.2f}", _OK[s.meets_target],
         )  # fmt: skip
     console.print(speed)
     doc = {"benchmark": "iot", "machine": machine, "quality": quality, "speed": speeds}

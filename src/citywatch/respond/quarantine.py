@@ -16,6 +16,11 @@ gateways, at least 32 bytes. Publishing waits for the broker's QoS 1
 acknowledgement. Whether to quarantine is a responder's decision (approval
 comes with the response workflow); this module only carries it out.
 
+Where the gateway cannot isolate a device itself, :func:`device_block_ruleset`
+writes the same decision for the fleet's firewall: an nftables table whose
+``forward`` chain drops the devices' traffic both ways, except to and from
+their management hosts, each device until its timeout.
+
 >>> key = b"k" * 32
 >>> cmd = command("cam-1", reason="C2 beaconing", now=1000.0)
 >>> verify(sign(cmd, key), key, now=1001.0, device_id="cam-1").device_id
@@ -26,8 +31,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import re
 import secrets
 import threading
+from collections.abc import Iterable
 from typing import Final, Literal
 
 import msgspec
@@ -197,3 +205,69 @@ class QuarantineAction:
             client.disconnect()
             client.loop_stop()
         return topic
+
+
+_NFT_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+
+
+def device_block_ruleset(
+    devices: Iterable[tuple[str, str]],
+    *,
+    ttl_s: int = 3600,
+    management: Iterable[str] = (),
+    table: str = "citywatch_iot",
+) -> str:
+    """An ``nft -f`` file isolating ``devices`` (``(device_id, ip)`` pairs) at a firewall.
+
+    Loading it again replaces the table. Raises :class:`QuarantineError` for a
+    bad address, table name or lifetime.
+
+    >>> print(device_block_ruleset([("cam-1", "10.20.1.15")], management=["10.30.0.5"]))
+    ... # doctest: +ELLIPSIS
+    #!/usr/sbin/nft -f
+    # citywatch IoT quarantine: cam-1 10.20.1.15
+    ...
+            elements = { 10.20.1.15 timeout 3600s }
+    ...
+            ip saddr @quarantined ip daddr @management accept
+    ...
+    """
+    if not _NFT_NAME.fullmatch(table):
+        raise QuarantineError(f"not a safe nftables name: {table!r}")
+    if ttl_s <= 0:
+        raise QuarantineError("ttl_s must be positive")
+    pairs = [(device, _address(ip)) for device, ip in devices]
+    mgmt = [_address(ip) for ip in management]
+    out = [
+        "#!/usr/sbin/nft -f",
+        "# citywatch IoT quarantine: " + ", ".join(f"{d} {ip}" for d, ip in pairs),
+        f"table inet {table} {{}}",
+        f"delete table inet {table}",
+        f"table inet {table} {{",
+    ]
+    for suffix, kind, version in (("", "ipv4_addr", 4), ("6", "ipv6_addr", 6)):
+        held = [f"{ip} timeout {ttl_s}s" for _, ip in pairs if ip.version == version]
+        hosts = [str(ip) for ip in mgmt if ip.version == version]
+        for name, items, timeout in (("quarantined", held, True), ("management", hosts, False)):
+            out += [f"    set {name}{suffix} {{", f"        type {kind}"]
+            out += ["        flags timeout"] if timeout else []
+            out += ["        elements = { " + ", ".join(items) + " }"] if items else []
+            out.append("    }")
+    out += ["    chain forward {", "        type filter hook forward priority -10; policy accept;"]
+    for proto, suffix in (("ip", ""), ("ip6", "6")):
+        q, m = f"@quarantined{suffix}", f"@management{suffix}"
+        out += [
+            f"        {proto} saddr {q} {proto} daddr {m} accept",
+            f"        {proto} daddr {q} {proto} saddr {m} accept",
+            f"        {proto} saddr {q} counter drop",
+            f"        {proto} daddr {q} counter drop",
+        ]
+    out += ["    }", "}"]
+    return "\n".join(out) + "\n"
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError as exc:
+        raise QuarantineError(f"not an IP address: {text!r}") from exc

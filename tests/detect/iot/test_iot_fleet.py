@@ -136,3 +136,18 @@ def test_baselines_survive_a_checkpoint(inventory: Path) -> None:
     assert msgspec.msgpack.encode(again.classes) == model
     restored.process(conn(T0 + 4100, cam, "10.30.0.10", 8883), out)
     assert not [d for d in out if d.rule_id in COMPROMISE]
+
+
+def test_trusted_traffic_teaches_the_class_and_a_silent_device_is_unseen(inventory: Path) -> None:
+    cam = "10.20.1.15"
+    beacons = [conn(T0 + 4000 + 60 * i, cam, "91.92.241.17", 6667) for i in range(10)]
+    det = IotFleet(IotConfig(inventory=inventory))
+    for event in beacons:  # --learn input: the same flows from a trusted capture
+        det.learn(event)
+    rules = {d.rule_id for d in run(det, normal(cam, T0 + 4000) + beacons).values()}
+    assert "iot.c2" not in rules
+    quiet = tele(T0, "cam-0002", "heartbeat", uptime=1.0)
+    later = [tele(T0 + 3600 * h, "cam-0003", "heartbeat", uptime=1.0) for h in range(1, 4)]
+    found = run(IotFleet(IotConfig(inventory=inventory, unseen_s=7200)), [quiet, *later])
+    (unseen,) = [d for d in found.values() if d.rule_id == "iot.posture.unseen"]
+    assert unseen.entity["device.id"] == "cam-0002" and unseen.evidence == [quiet.id]

@@ -29,6 +29,7 @@ from citywatch.detect.iot.config import IotConfig
 from citywatch.detect.iot.emit import Emitter, device_id
 from citywatch.detect.iot.fleet import Fleet, Member
 from citywatch.detect.iot.observe import Observer
+from citywatch.detect.iot.rules import RULES
 from citywatch.detect.iot.score import Features
 from citywatch.detect.iot.state import ClassModel, ClassState, DeviceState
 from citywatch.model import Connection, Detection, DnsQuery, Event, Telemetry
@@ -119,15 +120,14 @@ class IotFleet(Detector[DeviceState]):
             self.observe.first_record(key, state, event, out)
         elif ts > state.last:
             state.last = ts
+        state.last_id = event.id
         if state.episodes:
             self.emit.close_idle(key, state, ts, self.cfg.gap_s, out)
         payload = event.payload
         kind = payload.__class__
         if kind is Connection:
-            outbound = key == "ip:" + (event.source_ip or "") or (
-                self.fleet.by_ip.get(event.source_ip or "") is not None
-                and key == self.fleet.by_ip[event.source_ip or ""].key
-            )
+            origin = self.fleet.by_ip.get(event.source_ip or "")
+            outbound = key.startswith("ip:") or (origin is not None and origin.key == key)
             if outbound:
                 self.observe.outbound(key, state, event, payload, out)  # type: ignore[arg-type]
             else:
@@ -157,7 +157,8 @@ class IotFleet(Detector[DeviceState]):
         ):
             state.posture.add("iot.posture.unseen")
             hours = (watermark - state.last) / 3600
-            probe = Event(id=f"unseen:{key[4:]}", timestamp=watermark, dataset="iot.posture")
+            # evidence: the device's last record (the one it has not been followed by)
+            probe = Event(id=state.last_id, timestamp=watermark, dataset="iot.posture")
             note = f"no record for {hours:.0f} h"
             self.emit.fire(key, state, "iot.posture.unseen", probe, note, state.ip, 0.2, out)
         return False
@@ -193,8 +194,6 @@ class IotFleet(Detector[DeviceState]):
         out.append(self._silent_detection(key, group))
 
     def _silent_detection(self, key: str, group: ClassState) -> Detection:
-        from citywatch.detect.iot.rules import RULES  # noqa: PLC0415
-
         assert group.episode is not None
         rule = RULES["iot.silent"]
         cls = key[4:]

@@ -136,15 +136,17 @@ class Observer:
                 note = (f"tried {len(state.scan_peers)} new addresses within "
                         f"{cfg.scan_window_s:.0f} s (port {port}, {conn.conn_state})")  # fmt: skip
                 fire(key, state, "iot.scan", event, note, ip, s, out)
+        if lateral and not failed:
+            note = f"connected to {target.id} ({target.device_class}) on port {port}"  # type: ignore[union-attr]
+            fire(key, state, "iot.lateral", event, note, ip, s, out)
+        if f_peer < 1.0:
+            return  # its class talks to this peer: no flood target, download source or C2
         if burst >= 1.0 or (burst > 0.25 and "iot.ddos" in state.episodes):
             note = (f"{state.top_n}+ connections in 10 s to {peer}:{port}, a new destination "
                     f"(normally {state.rate:.1f} connections per 10 s in all)")  # fmt: skip
             fire(key, state, "iot.ddos", event, note, ip, s, out)
         if failed:
             return
-        if lateral:
-            note = f"connected to {target.id} ({target.device_class}) on port {port}"  # type: ignore[union-attr]
-            fire(key, state, "iot.lateral", event, note, ip, s, out)
         if (conn.resp_bytes or 0) >= cfg.download_bytes:
             note = f"downloaded {conn.resp_bytes:,} bytes from new destination {peer}:{port}"
             fire(key, state, "iot.download", event, note, ip, s, out)

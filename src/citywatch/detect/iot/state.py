@@ -57,6 +57,7 @@ class DeviceState(msgspec.Struct, kw_only=True):
 
     first: float
     last: float
+    last_id: str = ""
     device_class: str = ""
     ip: str = ""
     peers: set[str] = msgspec.field(default_factory=set)
