@@ -6,14 +6,16 @@ was is written beside the records (``truth.jsonl``, ``situations.json``),
 never inside them, so benchmarks can score detectors honestly.
 
 Silos so far: the citizen web portal, with the ``web-campaign`` scenario
-(scanner, SQL injection, credential stuffing).
+(scanner, SQL injection, credential stuffing); the IoT fleet
+(:mod:`citywatch.simulate.iot`), with the ``iot-botnet`` scenario, whose truth
+is in ``iot-truth.jsonl``.
 
 >>> import tempfile
 >>> from pathlib import Path
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     manifest = simulate(1, Path(tmp), hours=0.5, residents=200)
 ...     [i.format for i in manifest.inputs]
-['http-jsonl']
+['http-jsonl', 'zeek-conn', 'zeek-dns', 'mqtt-jsonl', 'http-jsonl']
 """
 
 from citywatch.simulate.campaign import Campaign, build_campaign
