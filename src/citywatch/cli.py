@@ -29,6 +29,7 @@ from citywatch.model import Incident
 from citywatch.pipeline import InputSpec
 from citywatch.plugins import describe
 from citywatch.simulate import Manifest, simulate
+from citywatch.simulate.iot.write import with_inventory
 from citywatch.store import open_store
 
 app = typer.Typer(
@@ -120,6 +121,7 @@ def demo_cmd(
     with console.status(f"simulating the city (seed {seed})…"):
         manifest = simulate(seed, city)
     _print_manifest(manifest, city)
+    settings = settings.model_copy(update={"detectors": with_inventory(settings.detectors, city)})
     specs = [InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs]
     analysis = _run(settings, specs, f"demo --seed {seed}", store=True)
     _print_summary(analysis, analysis.job.correlator.incidents())

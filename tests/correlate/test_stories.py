@@ -259,3 +259,19 @@ def test_a_restart_anywhere_yields_the_same_incidents() -> None:
             second.add(d)
         assert second.incidents() == whole.incidents()
     assert all(i.status is IncidentStatus.NEW for i in whole.incidents())
+
+
+def test_excluded_detections_are_not_read_by_the_rule() -> None:
+    rules = parse_rules(
+        "- {id: t, kind: same-entity, match: [{}], exclude: [{rule: ['*flood*']}],"
+        " keys: [target], window: 2h}\n"
+        "- {id: f, kind: same-entity, match: [{rule: ['*flood*']}], keys: [target], window: 2h}",
+        "test",
+    )
+    c = Correlator(rules=rules)
+    c.add(_det("stuffing", 0, {"target": "portal"}, rule="login.stuffing"))
+    c.add(_det("flood-a", 15, {"target": "portal"}, rule="behaviour.flood"))
+    c.add(_det("flood-b", 16, {"target": "portal"}, rule="behaviour.portal-flood"))
+    c.add(_det("sqli", 20, {"target": "portal"}, rule="web.sqli"))
+    groups = sorted(tuple(i.detections) for i in c.incidents())
+    assert groups == [("flood-a", "flood-b"), ("stuffing", "sqli")]

@@ -18,6 +18,7 @@ from citywatch.bench import (
     crowd_report,
     flood,
     ingest_http,
+    iot_report,
     portal_report,
     quake_report,
     throughput,
@@ -54,6 +55,7 @@ def _benches() -> dict[str, Bench]:
     return {
         "portal": portal,
         "flood": flood_,
+        "iot": lambda c, a: iot_report.report(c, a.out, a.work / "iot", _machine()),
         "crowd": crowd,
         "quake": lambda c, a: quake_report.report(c, a.out, _machine(), a.quakes, a.quiet_days),
         "ingest-http": lambda c, a: _ingest_http(c, a.out, a.work / "ingest-http", a.ingest_hours),

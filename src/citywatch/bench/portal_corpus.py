@@ -33,6 +33,7 @@ from citywatch.bench.corpus import (
 )
 from citywatch.bench.corpus.evasions import generate
 from citywatch.simulate import Manifest, read_truth, simulate
+from citywatch.simulate.generate import HTTP_JSONL
 
 SIM: Final = "sim"
 LOOKALIKE: Final = "lookalike"
@@ -76,7 +77,7 @@ def build(
     """Simulate the city and write ``learn.http.jsonl`` and ``test.http.jsonl`` under ``work``."""
     city = work / "city"
     manifest = simulate(seed, city, hours=hours, residents=residents)
-    (spec,) = [i for i in manifest.inputs if i.format == "http-jsonl"]
+    (spec,) = [i for i in manifest.inputs if i.path == HTTP_JSONL]  # the portal's own traffic
     benign = _benign_lines(city, manifest, city / spec.path)
     half = len(benign) // 2
     learn, tested = benign[:half], benign[half:]

@@ -18,6 +18,7 @@ from citywatch.bench.runner import run_cli
 from citywatch.bench.zeekgen import write_conn_log
 from citywatch.detect import DETECTORS
 from citywatch.simulate import simulate, write_access_log
+from citywatch.simulate.generate import HTTP_JSONL
 
 TARGETS = {"access-log": {"records_per_s": 50_000.0, "peak_rss_mb": 500.0}}
 
@@ -48,7 +49,7 @@ def _prepare(work: Path, fmt: str, lines: int) -> tuple[Path, int]:
     else:
         city = work / "city-http"
         manifest = simulate(7, city, hours=24.0, residents=12000)
-        (spec,) = [i for i in manifest.inputs if i.format == "http-jsonl"]
+        (spec,) = [i for i in manifest.inputs if i.path == HTTP_JSONL]  # the portal's own traffic
         path = city / spec.path
         return path, sum(1 for _ in path.open("rb"))
     if not path.exists():

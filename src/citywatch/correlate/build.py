@@ -85,11 +85,12 @@ def complete(rule: AnyRule, members: Sequence[Member]) -> bool:
     (True, False)
     """
     selectors = rule.selectors()
+    pool = [m for m in members if not any(x.matches(m) for x in rule.exclude)]
     if not isinstance(rule, SequenceRule):
-        return all(any(s.matches(m) for m in members) for s in selectors)
+        return all(any(s.matches(m) for m in pool) for s in selectors)
     t = float("-inf")
     for step in selectors:
-        starts = [m.first for m in members if m.first >= t and step.matches(m)]
+        starts = [m.first for m in pool if m.first >= t and step.matches(m)]
         if not starts:
             return False
         t = min(starts)

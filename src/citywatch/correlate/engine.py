@@ -93,7 +93,8 @@ class Correlator:
         self.suppressions = list(suppressions)
         self._state = _State(groups={}, index={})
         self._plain = [
-            (rule, any(s.entity for s in rule.selectors()) is False) for rule in self.rules
+            (rule, not any(s.entity for s in (*rule.selectors(), *rule.exclude)))
+            for rule in self.rules
         ]
         self._steps: dict[tuple[str, str, str, tuple[str, ...]], list[list[int]]] = {}
 
@@ -171,16 +172,13 @@ class Correlator:
         label = (d.detector, d.rule_id, d.category, tuple(d.tags))
         known = self._steps.get(label)
         if known is None:
-            known = [
-                [i for i, s in enumerate(rule.selectors()) if s.matches(d)] if plain else []
-                for rule, plain in self._plain
-            ]
+            known = [rule.reads(d) if plain else [] for rule, plain in self._plain]
             if len(self._steps) < _MEMO:
                 self._steps[label] = known
         if all(plain for _, plain in self._plain):
             return known
         return [  # selectors on entity values depend on more than the labels
-            steps if plain else [i for i, s in enumerate(rule.selectors()) if s.matches(d)]
+            steps if plain else rule.reads(d)
             for (rule, plain), steps in zip(self._plain, known, strict=True)
         ]
 

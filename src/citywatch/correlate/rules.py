@@ -13,7 +13,9 @@ detections it reads:
   matching ``steps[i-1]`` that shares a value of ``keys`` and started at most
   ``within`` before it (A then B within T).
 
-A rule with a ``title`` tells a story: when an incident holds a detection
+A detection matching one of a rule's ``exclude`` selectors is not read by it
+(a flood is not part of an intrusion campaign on the same service). A rule
+with a ``title`` tells a story: when an incident holds a detection
 for every one of its selectors (in order, for a sequence) it takes the
 rule's title, category and severity floor. Durations are ``90s``, ``30m``,
 ``6h``, ``2d`` or seconds.
@@ -116,6 +118,19 @@ class _Rule(_Strict):
     description: str = ""
     category: Literal["cyber", "public_safety", "hybrid"] | None = None
     severity: int | None = Field(None, ge=1, le=100, description="severity floor of the story")
+    exclude: tuple[Selector, ...] = Field(
+        (), description="detections matching any of these are not read by the rule"
+    )
+
+    def reads(self, d: Labelled) -> list[int]:
+        """The indexes of the selectors ``d`` matches (none when an ``exclude`` matches it)."""
+        if any(x.matches(d) for x in self.exclude):
+            return []
+        return [i for i, s in enumerate(self.selectors()) if s.matches(d)]
+
+    def selectors(self) -> tuple[Selector, ...]:
+        """The selectors whose detections this rule reads, in order."""
+        raise NotImplementedError
 
 
 class SameEntityRule(_Rule):

@@ -3,6 +3,7 @@
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.crowd import CrowdSafety
 from citywatch.detect.intel import ThreatIntel
+from citywatch.detect.iot import IotFleet
 from citywatch.detect.portal import LoginAbuse
 from citywatch.detect.portal.behaviour import PortalBehaviour
 from citywatch.detect.portal.profile import PortalProfile
@@ -20,6 +21,7 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     ThreatIntel.name: ThreatIntel,
     CrowdSafety.name: CrowdSafety,
     QuakeDetector.name: QuakeDetector,
+    IotFleet.name: IotFleet,
 }
 """The built-in detectors by name (entry points add more)."""
 

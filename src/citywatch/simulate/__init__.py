@@ -8,14 +8,17 @@ never inside them, so benchmarks can score detectors honestly.
 Silos so far: the citizen web portal, with the ``web-campaign`` scenario
 (scanner, SQL injection, credential stuffing); the arena (``crowd/``), with a
 match day and the ``stadium-emergency`` (an alarm, a sudden evacuation);
-connected citizens' phones and felt reports, with the ``earthquake`` (``simulate.quake``).
+connected citizens' phones and felt reports, with the ``earthquake`` (``simulate.quake``);
+the IoT fleet (:mod:`citywatch.simulate.iot`), with the ``iot-botnet`` scenario, whose
+truth is in ``iot-truth.jsonl``.
 
 >>> import tempfile
 >>> from pathlib import Path
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     manifest = simulate(1, Path(tmp), hours=0.5, residents=200)
-...     [i.format for i in manifest.inputs]
-['http-jsonl', 'zone-counts', 'gate-counts', 'exposure', 'phone-triggers', 'felt-reports']
+...     formats = [i.format for i in manifest.inputs]
+>>> formats[0], len(formats), sorted(set(formats))[:4]
+('http-jsonl', 10, ['exposure', 'felt-reports', 'gate-counts', 'http-jsonl'])
 """
 
 from citywatch.simulate.campaign import Campaign, build_campaign

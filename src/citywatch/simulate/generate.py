@@ -13,6 +13,7 @@ from citywatch.errors import ConfigError
 from citywatch.simulate.campaign import SCENARIO, TITLE, Campaign, build_campaign
 from citywatch.simulate.city import City, build_city, geojson
 from citywatch.simulate.crowd.writer import stadium_situation, write_match_day
+from citywatch.simulate.iot.write import write_iot
 from citywatch.simulate.manifest import MANIFEST, Manifest, ManifestFile, Phase, Situation
 from citywatch.simulate.quake import write_quake
 from citywatch.simulate.rand import substream
@@ -171,13 +172,15 @@ def simulate(
         run.city, seed, out, run.start_ms, run.span_ms, clock
     )
     situations += quake_situations
+    iot = write_iot(seed, out, run.start_ms, run.span_ms, clock)
+    situations += iot.situations
     _dump(out / SITUATIONS, situations)
     manifest = Manifest(
         seed=seed,
         city=CITY,
         start=run.time(run.start_ms),
         end=run.time(end_ms),
-        inputs=[ManifestFile("http-jsonl", HTTP_JSONL), *arena.inputs, *quake_inputs],
+        inputs=[ManifestFile("http-jsonl", HTTP_JSONL), *arena.inputs, *quake_inputs, *iot.inputs],
         also=[ManifestFile("access-log", ACCESS_LOG)],
         truth=TRUTH,
         situations=SITUATIONS,

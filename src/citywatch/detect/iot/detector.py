@@ -1,0 +1,241 @@
+"""``iot-fleet``: compromised IoT devices from Zeek conn/dns logs and MQTT telemetry.
+
+Keyed per device (``dev:ID`` from the inventory; ``ip:ADDR`` for a host on
+the fleet network that the inventory does not list) and per class for
+telemetry (``cls:CLASS``, to see a class go silent together). Each record is
+scored against its device's baseline and its class's
+(:mod:`citywatch.detect.iot.score`) in O(1); learning is gated: a device
+learns everything during its trusted warm-up (``learn_s``), afterwards only
+records that scored normal, so an attack in progress is never learned.
+Device baselines are detector state (checkpointed); class baselines are the
+detector's model (``snapshot_model``), and ``--learn`` input feeds them.
+
+Rules and their ATT&CK tags are in :mod:`citywatch.detect.iot.rules`; every
+detection says in plain words what the device did, with the Zeek ``uid`` s
+of the flows, and carries ``attributes.iot`` (FORMATS.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import ClassVar
+
+import msgspec
+from pydantic import BaseModel
+
+from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.iot.config import IotConfig
+from citywatch.detect.iot.emit import Emitter, device_id
+from citywatch.detect.iot.fleet import Fleet, Member
+from citywatch.detect.iot.observe import Observer
+from citywatch.detect.iot.rules import RULES
+from citywatch.detect.iot.score import Features
+from citywatch.detect.iot.state import ClassModel, ClassState, DeviceState
+from citywatch.model import Connection, Detection, DnsQuery, Event, Telemetry
+
+ScoreSink = Callable[[Event, float, Features | None], None]
+"""Called with every scored record (the benchmark's record-level view)."""
+
+
+class IotFleet(Detector[DeviceState]):
+    """Per-device and per-class baselines, attack rules and posture for the IoT fleet."""
+
+    name: ClassVar[str] = "iot-fleet"
+    description: ClassVar[str] = (
+        "IoT fleet: scanning, C2 beaconing, DDoS, lateral movement, DNS, changes, posture"
+    )
+    config_model: ClassVar[type[BaseModel]] = IotConfig
+    state_type: ClassVar[type[msgspec.Struct]] = DeviceState
+    datasets: ClassVar[frozenset[str]] = frozenset(("network.conn", "network.dns", "iot.telemetry"))
+
+    def __init__(self, config: BaseModel | None = None) -> None:
+        super().__init__(config)
+        assert isinstance(self.config, IotConfig)
+        cfg = self.cfg = self.config
+        self.fleet = Fleet.load(cfg.inventory, cfg.inventory_tz, cfg.fleet_networks, cfg.advisories)
+        self.classes: dict[str, ClassModel] = {}
+        self.emit = Emitter(self, self.fleet.inventory)
+        self.observe = Observer(cfg, self.fleet, self.classes, self.emit)
+
+    @property
+    def on_score(self) -> ScoreSink | None:
+        """Where every record's score goes (None: nowhere)."""
+        return self.observe.on_score
+
+    @on_score.setter
+    def on_score(self, sink: ScoreSink | None) -> None:
+        self.observe.on_score = sink
+
+    def keys(self, event: Event) -> tuple[str, ...]:
+        fleet = self.fleet
+        if event.dataset == "iot.telemetry":
+            dev = event.device_id
+            payload = event.payload
+            if dev is None or payload.__class__ is not Telemetry:
+                return ()
+            key = f"dev:{dev}"
+            if payload.kind == "heartbeat":
+                member = fleet.by_id.get(dev)
+                cls = member.device_class if member else _topic_class(payload.topic)
+                return (key, f"cls:{cls}") if cls else (key,)
+            return (key,)
+        src = event.source_ip
+        if src is None:
+            return ()
+        by_ip = fleet.by_ip
+        origin: Member | None = by_ip.get(src)
+        keys: tuple[str, ...] = ()
+        if origin is not None:
+            keys = (origin.key,)
+        elif fleet.on_fleet_network(src):
+            keys = (f"ip:{src}",)
+        if event.dataset == "network.conn" and event.destination_ip is not None:
+            target = by_ip.get(event.destination_ip)
+            if target is not None and target is not origin:
+                keys += (target.key,)
+        return keys
+
+    def new_state(self, key: str) -> DeviceState:
+        state = DeviceState(first=math.nan, last=math.nan)
+        if key.startswith("dev:"):
+            member = self.fleet.by_id.get(key[4:])
+            if member is not None:
+                state.device_class, state.ip = member.device_class, member.ip
+        elif key.startswith("ip:"):
+            state.ip = key[3:]
+        else:
+            state.group = ClassState()
+        return state
+
+    def update(self, key: str, state: DeviceState, event: Event, out: list[Detection]) -> None:
+        ts = event.timestamp
+        if state.group is not None:
+            state.group.seen[event.device_id or ""] = ts
+            state.group.ids[event.device_id or ""] = event.id
+            return
+        fresh = state.first != state.first  # NaN: the device's first record
+        if fresh:
+            state.first = state.last = ts
+            self.observe.first_record(key, state, event, out)
+        elif ts > state.last:
+            state.last = ts
+        state.last_id = event.id
+        if state.episodes:
+            self.emit.close_idle(key, state, ts, self.cfg.gap_s, out)
+        payload = event.payload
+        kind = payload.__class__
+        if kind is Connection:
+            origin = self.fleet.by_ip.get(event.source_ip or "")
+            outbound = key.startswith("ip:") or (origin is not None and origin.key == key)
+            if outbound:
+                self.observe.outbound(key, state, event, payload, out)  # type: ignore[arg-type]
+            else:
+                self.observe.inbound(key, state, event, payload, out)  # type: ignore[arg-type]
+        elif kind is DnsQuery:
+            self.observe.dns(key, state, event, payload, out)  # type: ignore[arg-type]
+        elif kind is Telemetry:
+            if not state.device_class:
+                state.device_class = _topic_class(payload.topic)  # type: ignore[union-attr]
+            self.observe.telemetry(key, state, event, payload, out)  # type: ignore[arg-type]
+
+    def learn(self, event: Event) -> None:
+        """Teach the class baselines from trusted traffic (``--learn``)."""
+        self.observe.learn(event)
+
+    def expire(self, key: str, state: DeviceState, watermark: float, out: list[Detection]) -> bool:
+        if state.group is not None:
+            self._silence(key, state.group, watermark, out)
+            return False
+        if state.episodes:
+            self.emit.close_idle(key, state, watermark, self.cfg.gap_s, out)
+        if (
+            math.isfinite(watermark)
+            and watermark - state.last > self.cfg.unseen_s
+            and "iot.posture.unseen" not in state.posture
+            and key.startswith("dev:")
+        ):
+            state.posture.add("iot.posture.unseen")
+            hours = (watermark - state.last) / 3600
+            # evidence: the device's last record (the one it has not been followed by)
+            probe = Event(id=state.last_id, timestamp=watermark, dataset="iot.posture")
+            note = f"no record for {hours:.0f} h"
+            self.emit.fire(key, state, "iot.posture.unseen", probe, note, state.ip, 0.2, out)
+        return False
+
+    def _silence(self, key: str, group: ClassState, watermark: float, out: list[Detection]) -> None:
+        """Open, grow or close the class's silence episode (never at the end of input)."""
+        if not math.isfinite(watermark):
+            return
+        cfg = self.cfg
+        silent = sorted(d for d, t in group.seen.items() if watermark - t > cfg.silent_s)
+        enough = len(silent) >= cfg.silent_min and len(silent) >= cfg.silent_fraction * len(
+            group.seen
+        )
+        if group.episode is not None and not enough:
+            out.append(self._silent_detection(key, group))
+            group.episode, group.silent = None, []
+            return
+        if not enough or silent == group.silent:
+            return
+        group.silent = silent
+        evidence = [group.ids[d] for d in silent]
+        if group.episode is None:
+            group.episode = Episode(
+                id=detection_id(self.name, "iot.silent", key, watermark),
+                fired=watermark,
+                first=min(group.seen[d] for d in silent),
+                last=watermark,
+                evidence=evidence,
+            )
+        else:
+            group.episode.evidence = evidence
+            group.episode.last = watermark
+        out.append(self._silent_detection(key, group))
+
+    def _silent_detection(self, key: str, group: ClassState) -> Detection:
+        assert group.episode is not None
+        rule = RULES["iot.silent"]
+        cls = key[4:]
+        n = len(group.silent)
+        summary = (
+            f"{n} of {len(group.seen)} {cls} devices sent no telemetry for over "
+            f"{self.cfg.silent_s / 60:.0f} min together: {', '.join(group.silent[:8])}"
+        )
+        return self.detection(
+            group.episode,
+            rule_id=rule.id,
+            rule_name=rule.name,
+            severity=rule.severity + min(20, n),
+            confidence=min(0.95, 0.5 + n / max(1, len(group.seen))),
+            category="cyber",
+            summary=summary,
+            entity={"device.class": cls},
+            tags=list(rule.tags),
+            attributes={
+                "iot": {
+                    "device_id": "",
+                    "class": cls,
+                    "reasons": [summary],
+                    "score": round(n / max(1, len(group.seen)), 3),
+                    "devices": list(group.silent),
+                    "measures": list(rule.measures),
+                }
+            },
+        )
+
+    def snapshot_model(self) -> bytes | None:
+        return msgspec.msgpack.encode(self.classes)
+
+    def restore_model(self, blob: bytes) -> None:
+        self.classes.clear()
+        self.classes.update(msgspec.msgpack.decode(blob, type=dict[str, ClassModel]))
+
+
+def _topic_class(topic: str) -> str:
+    """The class in a ``city/CLASS/ID/telemetry`` topic, else empty."""
+    parts = topic.split("/")
+    return parts[1] if len(parts) >= 3 else ""
+
+
+__all__ = ["IotFleet", "ScoreSink", "device_id"]

@@ -1,0 +1,1 @@
+"""The synthetic city's IoT fleet, its everyday traffic and the ``iot-botnet`` scenario."""

@@ -1,0 +1,153 @@
+"""The iot-fleet detector on the simulated botnet and on hand-made records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from citywatch.detect.iot import IotFleet
+from citywatch.detect.iot.config import IotConfig
+from citywatch.detect.iot.rules import COMPROMISE
+from citywatch.detect.runner import DetectorRunner
+from citywatch.model import Connection, Detection, Event, Telemetry
+from citywatch.simulate.iot.fleet import build_fleet, write_inventory
+
+T0 = 1_773_471_600.0
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    path = tmp_path / "inventory.csv"
+    write_inventory(path, build_fleet(1), {"cam-0006": "5.4.0"})
+    return path
+
+
+def conn(ts: float, src: str, dst: str, port: int, state: str = "SF", resp: int = 100) -> Event:
+    uid = f"C{int(ts * 1000):x}{port}"
+    return Event(
+        id=uid, timestamp=ts, dataset="network.conn", source_ip=src, destination_ip=dst,
+        destination_port=port,
+        payload=Connection(uid=uid, proto="tcp", conn_state=state, resp_bytes=resp),
+    )  # fmt: skip
+
+
+def tele(ts: float, device: str, kind: str, **fields: object) -> Event:
+    payload = Telemetry(topic=f"city/camera/{device}/telemetry", kind=kind, **fields)  # type: ignore[arg-type]
+    return Event(
+        id=f"m{ts}", timestamp=ts, dataset="iot.telemetry", device_id=device, payload=payload
+    )
+
+
+def run(detector: IotFleet, events: list[Event]) -> dict[str, Detection]:
+    errors: list[Exception] = []
+    runner = DetectorRunner(detector, lambda _n, _e, exc: errors.append(exc))
+    out: list[Detection] = []
+    for event in events:
+        runner.process(event, out)
+        runner.advance(event.timestamp - 60, out)
+    runner.flush(out)
+    assert not errors
+    return {d.id: d for d in out}
+
+
+def normal(ip: str, until: float) -> list[Event]:
+    return [conn(T0 + t, ip, "10.30.0.10", 8883) for t in range(0, int(until - T0), 120)]
+
+
+def test_scan_after_warm_up_fires_once_per_device_with_uids(inventory: Path) -> None:
+    cam = "10.20.1.15"  # cam-0006
+    events = normal(cam, T0 + 4000)
+    events += [
+        conn(T0 + 4000 + i, cam, f"203.0.{i // 250}.{i % 250 + 1}", 23, "S0") for i in range(3000)
+    ]
+    found = run(IotFleet(IotConfig(inventory=inventory)), events)
+    scans = [d for d in found.values() if d.rule_id == "iot.scan"]
+    assert len(scans) == 1
+    (scan,) = scans
+    assert scan.entity == {"device.id": "cam-0006", "source.ip": cam}
+    assert "attack.ics.T0846" in scan.tags and scan.attributes["iot"]["class"] == "camera"
+    assert scan.attributes["iot"]["uids"][0] in scan.summary
+    assert len(scan.evidence) > 2900
+    posture = {d.rule_id for d in found.values()}
+    assert "iot.posture.vulnerable-firmware" in posture  # 5.4.0 is in the shipped advisories
+
+
+def test_warm_up_is_learned_and_gated_learning_keeps_an_attack_new(inventory: Path) -> None:
+    cam = "10.20.1.15"
+    beacons = [conn(T0 + 4000 + 60 * i, cam, "91.92.241.17", 6667) for i in range(10)]
+    found = run(IotFleet(IotConfig(inventory=inventory)), normal(cam, T0 + 4000) + beacons)
+    assert [d.rule_id for d in found.values()] == ["iot.posture.vulnerable-firmware", "iot.c2"]
+    # the same beacons inside the trusted warm-up are learned as normal: nothing fires
+    early = [conn(T0 + 60 * i, cam, "91.92.241.17", 6667) for i in range(10)]
+    found = run(IotFleet(IotConfig(inventory=inventory)), early)
+    assert {d.rule_id for d in found.values()} <= {"iot.posture.vulnerable-firmware"}
+
+
+def test_changes_inside_the_maintenance_window_are_normal(inventory: Path) -> None:
+    day = T0 - T0 % 86400
+    inside = tele(day + 9 * 3600 + 600, "cam-0001", "config", changed=("ntp",))  # 09:00-09:30 UTC
+    outside = tele(day + 15 * 3600, "cam-0001", "config", changed=("dns",))
+    found = run(IotFleet(IotConfig(inventory=inventory)), [inside, outside])
+    (change,) = found.values()
+    assert change.rule_id == "iot.change" and change.evidence == [outside.id]
+
+
+def test_brute_force_then_default_login_is_an_intrusion(inventory: Path) -> None:
+    events = normal("10.20.1.15", T0 + 4000)
+    for i in range(6):
+        events.append(tele(T0 + 4000 + i, "cam-0006", "login", user="admin", result="failure",
+                           method="telnet"))  # fmt: skip
+    events.append(
+        tele(T0 + 4010, "cam-0006", "login", user="root", result="success", method="telnet")
+    )
+    rules = {d.rule_id for d in run(IotFleet(IotConfig(inventory=inventory)), events).values()}
+    assert {"iot.bruteforce", "iot.intrusion", "iot.posture.default-credentials"} <= rules
+
+
+def test_unlisted_host_and_a_silent_class(inventory: Path) -> None:
+    cams = [f"cam-{n:04d}" for n in range(1, 11)]
+    events = [tele(T0 + t, c, "heartbeat", uptime=1.0) for t in range(0, 600, 300) for c in cams]
+    events += [
+        tele(T0 + t, c, "heartbeat", uptime=1.0) for t in range(600, 4000, 300) for c in cams[:2]
+    ]
+    events.append(conn(T0 + 100, "10.20.9.99", "10.30.0.10", 8883))
+    found = run(IotFleet(IotConfig(inventory=inventory, silent_s=1200)), events)
+    rules = {d.rule_id: d for d in found.values()}
+    assert rules["iot.unknown"].entity["device.id"] == "unmanaged-10.20.9.99"
+    assert len(rules["iot.silent"].attributes["iot"]["devices"]) == 8
+
+
+def test_baselines_survive_a_checkpoint(inventory: Path) -> None:
+    cam = "10.20.1.15"
+    det = IotFleet(IotConfig(inventory=inventory))
+    runner = DetectorRunner(det, lambda *_: None)
+    out: list[Detection] = []
+    for event in normal(cam, T0 + 4000):
+        runner.process(event, out)
+    blob, model = runner.snapshot(), det.snapshot_model()
+    assert model is not None
+    again = IotFleet(IotConfig(inventory=inventory))
+    restored = DetectorRunner(again, lambda *_: None)
+    restored.restore(blob)
+    again.restore_model(model)
+    assert "10.30.0.10" in restored.states["dev:cam-0006"].peers
+    assert msgspec.msgpack.encode(again.classes) == model
+    restored.process(conn(T0 + 4100, cam, "10.30.0.10", 8883), out)
+    assert not [d for d in out if d.rule_id in COMPROMISE]
+
+
+def test_trusted_traffic_teaches_the_class_and_a_silent_device_is_unseen(inventory: Path) -> None:
+    cam = "10.20.1.15"
+    beacons = [conn(T0 + 4000 + 60 * i, cam, "91.92.241.17", 6667) for i in range(10)]
+    det = IotFleet(IotConfig(inventory=inventory))
+    for event in beacons:  # --learn input: the same flows from a trusted capture
+        det.learn(event)
+    rules = {d.rule_id for d in run(det, normal(cam, T0 + 4000) + beacons).values()}
+    assert "iot.c2" not in rules
+    quiet = tele(T0, "cam-0002", "heartbeat", uptime=1.0)
+    later = [tele(T0 + 3600 * h, "cam-0003", "heartbeat", uptime=1.0) for h in range(1, 4)]
+    found = run(IotFleet(IotConfig(inventory=inventory, unseen_s=7200)), [quiet, *later])
+    (unseen,) = [d for d in found.values() if d.rule_id == "iot.posture.unseen"]
+    assert unseen.entity["device.id"] == "cam-0002" and unseen.evidence == [quiet.id]
