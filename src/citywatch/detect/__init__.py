@@ -7,6 +7,7 @@ from citywatch.detect.portal.profile import PortalProfile
 from citywatch.detect.portal.sigma import SigmaRules
 from citywatch.detect.portal.signatures import WebAttackSignatures
 from citywatch.detect.runner import DetectorRunner, ErrorHandler
+from citywatch.detect.social import SocialEvents
 
 DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     LoginAbuse.name: LoginAbuse,
@@ -14,6 +15,7 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     PortalProfile.name: PortalProfile,
     PortalBehaviour.name: PortalBehaviour,
     SigmaRules.name: SigmaRules,
+    SocialEvents.name: SocialEvents,
 }
 """The built-in detectors by name (entry points add more)."""
 

@@ -4,6 +4,7 @@ from citywatch.ingest.accesslog import AccessLogAdapter
 from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter, NoConfig
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
 from citywatch.ingest.mqttjsonl import MqttJsonlAdapter
+from citywatch.ingest.posts import PostsJsonlAdapter
 from citywatch.ingest.zeek import ZeekConnAdapter
 from citywatch.ingest.zeekdns import ZeekDnsAdapter
 
@@ -11,6 +12,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
     AccessLogAdapter.name: AccessLogAdapter,
     HttpJsonlAdapter.name: HttpJsonlAdapter,
     MqttJsonlAdapter.name: MqttJsonlAdapter,
+    PostsJsonlAdapter.name: PostsJsonlAdapter,
     ZeekConnAdapter.name: ZeekConnAdapter,
     ZeekDnsAdapter.name: ZeekDnsAdapter,
 }
@@ -24,6 +26,7 @@ __all__ = [
     "HttpJsonlAdapter",
     "MqttJsonlAdapter",
     "NoConfig",
+    "PostsJsonlAdapter",
     "ZeekConnAdapter",
     "ZeekDnsAdapter",
 ]

@@ -17,7 +17,7 @@ from citywatch.model.deadletter import DeadLetter
 from citywatch.model.detection import Detection
 from citywatch.model.event import Event, GeoPoint, Payload
 from citywatch.model.incident import Incident, IncidentStatus, StatusChange
-from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry
+from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry, TextPost
 from citywatch.model.timeutil import from_epoch, to_epoch
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "Payload",
     "StatusChange",
     "Telemetry",
+    "TextPost",
     "from_epoch",
     "to_epoch",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
-from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry
+from citywatch.model.payloads import Connection, DnsQuery, HttpRequest, Telemetry, TextPost
 
-Payload = HttpRequest | Connection | Telemetry | DnsQuery
+Payload = HttpRequest | Connection | Telemetry | DnsQuery | TextPost
 """Every payload type an event can carry (a tagged union)."""
 
 

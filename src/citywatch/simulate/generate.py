@@ -15,6 +15,7 @@ from citywatch.simulate.city import City, build_city, geojson
 from citywatch.simulate.manifest import MANIFEST, Manifest, ManifestFile, Phase, Situation
 from citywatch.simulate.rand import substream
 from citywatch.simulate.records import Hit
+from citywatch.simulate.social.writer import write_social
 from citywatch.simulate.stream import requests
 from citywatch.simulate.writers import (
     AccessLog,
@@ -157,13 +158,15 @@ def simulate(
             jsonl.write(encode(records))
             log.write("".join(lines))
             truth.write("".join(labels))
-    _dump(out / SITUATIONS, [phases.situation(run.campaign, clock)] if phases.rows else [])
+    situations = [phases.situation(run.campaign, clock)] if phases.rows else []
+    social_inputs, social_situations = write_social(out, seed, run.start_ms, run.span_ms, clock)
+    _dump(out / SITUATIONS, situations + social_situations)
     manifest = Manifest(
         seed=seed,
         city=CITY,
         start=run.time(run.start_ms),
         end=run.time(end_ms),
-        inputs=[ManifestFile("http-jsonl", HTTP_JSONL)],
+        inputs=[ManifestFile("http-jsonl", HTTP_JSONL), *social_inputs],
         also=[ManifestFile("access-log", ACCESS_LOG)],
         truth=TRUTH,
         situations=SITUATIONS,

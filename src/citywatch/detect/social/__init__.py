@@ -1,0 +1,5 @@
+"""Social media and news: high-risk events found in public posts, placed on the city map."""
+
+from citywatch.detect.social.events import SocialConfig, SocialEvents
+
+__all__ = ["SocialConfig", "SocialEvents"]

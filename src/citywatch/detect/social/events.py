@@ -1,0 +1,287 @@
+"""Social events: high-risk posts clustered by topic, place and time into detections.
+
+Each post is classified and geoparsed (:mod:`.classify`). A high-risk post
+joins the cluster of its category at its district (natural hazards, which
+strike the whole city at once, cluster city-wide); a post that names no place
+joins its category's most recently active placed cluster, else a city-wide
+one. A cluster fires (burst detection) when, within ``window_s``, it holds at
+least ``min_posts`` posts from at least ``min_authors`` independent authors
+and more than ``burst_factor`` times what its key's baseline expects, or as
+soon as a news item corroborates a post. Its first post is the first story:
+the detection's first-seen time. The detection carries the evidence posts,
+the place, the category and a short summary, and grows as posts come in.
+
+Events, not people: authors are keyed pseudonyms counted per cluster (the
+set lives only while its cluster is open); no state is keyed by author and
+no output names one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import ClassVar, Final
+
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field
+
+from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.social.classify import PostClassifier, Verdict
+from citywatch.detect.social.gazetteer import Gazetteer, Place
+from citywatch.detect.social.model import LinearModel
+from citywatch.detect.social.summary import SEVERITY, describe
+from citywatch.model import Detection, Event, GeoPoint, TextPost
+
+DATASETS: Final = frozenset({"social.post", "social.news", "social.mastodon"})
+_GAZETTEER: Final = Path(__file__).with_name("gazetteer.json")
+
+
+class SocialConfig(BaseModel):
+    """Where the gazetteer and weights are, and when a cluster of posts is an event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gazetteer: Path = Field(_GAZETTEER, description="the city gazetteer (JSON); default Aldmere's")
+    weights: Path | None = Field(None, description="classifier weights (JSON); default shipped")
+    threshold: float = Field(0.5, gt=0, lt=1, description="score from which a post is high-risk")
+    window_s: float = Field(900.0, gt=0, description="time window of a burst, seconds")
+    gap_s: float = Field(1800.0, gt=0, description="quiet time that closes an event, seconds")
+    min_posts: int = Field(3, ge=1, description="high-risk posts in the window to fire")
+    min_authors: int = Field(2, ge=1, description="independent authors in the window to fire")
+    burst_factor: float = Field(3.0, ge=1, description="times the baseline a burst must exceed")
+    baseline_halflife_s: float = Field(
+        21600.0, gt=0, description="half-life of each place's and topic's baseline rate, seconds"
+    )
+    city_wide: tuple[str, ...] = Field(
+        ("natural-hazard",), description="categories clustered across the whole city"
+    )
+    annotate: bool = Field(False, description="keep a verdict per post for --annotate")
+
+
+class PostRef(msgspec.Struct, array_like=True, gc=False):
+    ts: float
+    id: str
+    author: str
+    score: float
+    place: str
+    news: bool
+
+
+class SocialState(msgspec.Struct, kw_only=True):
+    """The recent high-risk posts of one (category, place) and its open event."""
+
+    posts: list[PostRef] = msgspec.field(default_factory=list)
+    episode: Episode | None = None
+    authors: list[str] = msgspec.field(default_factory=list)
+    """Distinct author pseudonyms of the open event: counted, never output."""
+    places: dict[str, int] = msgspec.field(default_factory=dict)
+    terms: dict[str, int] = msgspec.field(default_factory=dict)
+    news: int = 0
+    score_sum: float = 0.0
+
+
+class Annotation(msgspec.Struct, omit_defaults=True, gc=False):
+    """One post's line in ``--annotate`` output (FORMATS.md)."""
+
+    id: str
+    high_risk: bool
+    category: str
+    score: float
+    lang: str
+    place: str | None = None
+    event: str | None = None
+
+
+class SocialEvents(Detector[SocialState]):
+    """High-risk events in public posts and news, placed on the city map."""
+
+    name: ClassVar[str] = "social-events"
+    description: ClassVar[str] = "high-risk events in social media and news, geoparsed, clustered"
+    config_model: ClassVar[type[BaseModel]] = SocialConfig
+    state_type: ClassVar[type[msgspec.Struct]] = SocialState
+    datasets: ClassVar[frozenset[str]] = DATASETS
+
+    def __init__(self, config: BaseModel | None = None) -> None:
+        super().__init__(config)
+        assert isinstance(self.config, SocialConfig)
+        self.cfg: SocialConfig = self.config
+        self.gazetteer = Gazetteer.load(self.cfg.gazetteer)
+        self.classify = PostClassifier(
+            LinearModel.load(self.cfg.weights), self.gazetteer, self.cfg.threshold
+        )
+        self.languages: Counter[str] = Counter()
+        self.annotations: dict[str, Annotation] = {}
+        self._verdict: tuple[str, Verdict] | None = None
+        self._recent: dict[str, tuple[str, float]] = {}
+        """Category → its most recently active placed key, and when."""
+        self._baseline: dict[str, tuple[float, float]] = {}
+        """Key → (decayed count of high-risk posts, time of the last update)."""
+        self._places: dict[str, Place] = {}
+        """Place name → place, for the places posts were put at."""
+
+    def keys(self, event: Event) -> tuple[str, ...]:
+        verdict = self.classify(event)
+        if verdict is None:
+            return ()
+        self.languages[verdict.lang] += 1
+        if self.cfg.annotate:
+            self.annotations[event.id] = Annotation(
+                id=event.id,
+                high_risk=verdict.high_risk,
+                category=verdict.category,
+                score=round(verdict.score, 3),
+                lang=verdict.lang,
+                place=verdict.place.name if verdict.place else None,
+            )
+        if not verdict.high_risk:
+            return ()
+        self._verdict = (event.id, verdict)
+        if verdict.place is not None:
+            self._places.setdefault(verdict.place.name, verdict.place)
+        category = verdict.category
+        if category in self.cfg.city_wide:
+            return (f"{category}|{self.gazetteer.city}",)
+        if verdict.place is not None:
+            key = f"{category}|{verdict.place.district}"
+            self._recent[category] = (key, event.timestamp)
+            return (key,)
+        recent = self._recent.get(category)
+        if recent is not None and event.timestamp - recent[1] <= self.cfg.window_s:
+            return (recent[0],)
+        return (f"{category}|{self.gazetteer.city}",)
+
+    def new_state(self, key: str) -> SocialState:
+        return SocialState()
+
+    def update(self, key: str, state: SocialState, event: Event, out: list[Detection]) -> None:
+        assert self._verdict is not None and self._verdict[0] == event.id
+        verdict = self._verdict[1]
+        ts = event.timestamp
+        post = event.payload
+        news = isinstance(post, TextPost) and post.kind == "news"
+        ref = PostRef(
+            ts=ts,
+            id=event.id,
+            author=event.user_id or event.id,
+            score=verdict.score,
+            place=verdict.place.name if verdict.place else "",
+            news=news,
+        )
+        if state.episode is not None and ts - state.episode.last > self.cfg.gap_s:
+            self._close(key, state, out)
+        state.posts = [p for p in state.posts if p.ts >= ts - self.cfg.window_s]
+        state.posts.append(ref)
+        expected = self._observe(key, ts)
+        if state.episode is not None:
+            self._absorb(state, ref, verdict.words)
+            if state.episode.add(event.id, ts):
+                out.append(self._emit(key, state))
+            return
+        authors = {p.author for p in state.posts}
+        corroborated = any(p.news for p in state.posts) and len(state.posts) >= 2
+        burst = (
+            len(state.posts) >= self.cfg.min_posts
+            and len(authors) >= self.cfg.min_authors
+            and len(state.posts) > self.cfg.burst_factor * expected
+        )
+        if not (burst or corroborated):
+            return
+        first = state.posts[0]
+        state.episode = Episode(
+            id=detection_id(self.name, "social", key, first.ts),
+            fired=ts,
+            first=first.ts,
+            last=ts,
+            evidence=[],
+        )
+        for p in state.posts:
+            self._absorb(state, p, verdict.words if p is ref else [])
+            state.episode.evidence.append(p.id)
+        out.append(self._emit(key, state))
+
+    def _observe(self, key: str, ts: float) -> float:
+        """Count a post in its key's baseline; the posts the baseline expected in a window."""
+        count, last = self._baseline.get(key, (0.0, ts))
+        decay = 0.5 ** (max(0.0, ts - last) / self.cfg.baseline_halflife_s)
+        expected = count * decay * self.cfg.window_s / self.cfg.baseline_halflife_s
+        self._baseline[key] = (count * decay + 1.0, ts)
+        return expected
+
+    def _absorb(self, state: SocialState, ref: PostRef, words: list[str]) -> None:
+        if ref.author not in state.authors:
+            state.authors.append(ref.author)
+        if ref.place:
+            state.places[ref.place] = state.places.get(ref.place, 0) + 1
+        state.news += ref.news
+        state.score_sum += ref.score
+        for w in words:
+            if len(w) > 4:
+                state.terms[w] = state.terms.get(w, 0) + 1
+
+    def expire(self, key: str, state: SocialState, watermark: float, out: list[Detection]) -> bool:
+        state.posts = [p for p in state.posts if p.ts >= watermark - self.cfg.window_s]
+        if state.episode is not None and watermark - state.episode.last > self.cfg.gap_s:
+            self._close(key, state, out)
+        return state.episode is None and not state.posts
+
+    def _close(self, key: str, state: SocialState, out: list[Detection]) -> None:
+        out.append(self._emit(key, state))
+        state.episode = None
+        state.authors = []
+        state.places = {}
+        state.terms = {}
+        state.news = 0
+        state.score_sum = 0.0
+
+    def _emit(self, key: str, state: SocialState) -> Detection:
+        episode = state.episode
+        assert episode is not None
+        category, _, where = key.partition("|")
+        top = max(state.places, key=state.places.__getitem__) if state.places else None
+        place = self._places.get(top) if top is not None else self.gazetteer.district(where)
+        city_wide = where == self.gazetteer.city
+        posts = len(episode.evidence)
+        authors = len(state.authors)
+        social = posts - state.news
+        if self.cfg.annotate:
+            for pid in episode.evidence:
+                note = self.annotations.get(pid)
+                if note is not None:
+                    note.event = episode.id
+        terms = sorted(state.terms, key=lambda t: (-state.terms[t], t))[:3]
+        name = where if city_wide or place is None else place.name
+        summary = describe(category, name, posts, authors, state.news)
+        if terms:
+            summary += f" ({', '.join(terms)})"
+        mean = state.score_sum / max(1, posts)
+        confidence = mean * (1 - 0.5 ** min(authors + state.news, 10))
+        entity = {"place": name, "event.category": category}
+        if place is not None:
+            entity["district"] = place.district
+        detection = self.detection(
+            episode,
+            rule_id=f"social.event.{category}",
+            rule_name=f"Social media: {category.replace('-', ' ')}",
+            severity=SEVERITY.get(category, 50) + min(15, 3 * authors),
+            confidence=confidence,
+            category="public_safety",
+            summary=summary,
+            entity=entity,
+            tags=["social", f"social.{category}"],
+            attributes={
+                "social": {
+                    "category": category,
+                    "place": entity["place"],
+                    "district": entity.get("district"),
+                    "first_seen": episode.first,
+                    "posts": posts,
+                    "authors": authors,
+                    "sources": {"social": social, "news": state.news},
+                    "places": dict(sorted(state.places.items(), key=lambda kv: -kv[1])[:5]),
+                }
+            },
+        )
+        if place is None:
+            return detection
+        geo = GeoPoint(lat=place.lat, lon=place.lon, h3=place.h3)
+        return msgspec.structs.replace(detection, geo=geo)
