@@ -21,6 +21,7 @@ from rich.table import Table
 from citywatch import __version__
 from citywatch.app import Analysis, analyse
 from citywatch.config import Settings, load_settings
+from citywatch.detect.social import SocialEvents
 from citywatch.errors import CitywatchError
 from citywatch.ingest.mqtt import MqttStats, MqttSubscriber, merged_config
 from citywatch.live import LivePipeline
@@ -86,16 +87,29 @@ def analyse_cmd(
     ] = None,
     db: Annotated[str | None, typer.Option("--db", help="storage URL (sqlite:///PATH)")] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="keep nothing in a store")] = False,
+    annotate: Annotated[
+        Path | None,
+        typer.Option("--annotate", help="write every post's verdict (high-risk, place…) as JSONL"),
+    ] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Analyse files: every detector, incidents, dead letters; results to files and the store."""
     settings = load_settings(config, data_dir=data_dir, store_url=db)
+    if annotate is not None:
+        social = {**settings.detectors.get(SocialEvents.name, {}), "annotate": True}
+        settings = settings.model_copy(
+            update={"detectors": {**settings.detectors, SocialEvents.name: social}}
+        )
     specs = [InputSpec.parse(s, learn=True) for s in learn or []]
     specs += [InputSpec.parse(s) for s in inputs]
     analysis = _run(settings, specs, "analyse", store=not no_store)
     if output is not None:
         _write_jsonl(output, analysis.job.detections())
+    if annotate is not None:
+        social_runs = [r.detector for r in analysis.job.runners if r.name == SocialEvents.name]
+        notes = social_runs[0].annotations.values() if social_runs else []  # type: ignore[attr-defined]
+        _write_jsonl(annotate, list(notes))
     found = analysis.job.correlator.incidents()
     if incidents is not None:
         _write_jsonl(incidents, found)

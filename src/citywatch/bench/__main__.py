@@ -13,7 +13,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from citywatch.bench import flood, portal_report, throughput
+from citywatch.bench import flood, portal_report, social_report, throughput
 
 
 def _machine() -> dict[str, str | int]:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--work", type=Path, default=Path("bench/work"))
     parser.add_argument(
-        "--only", choices=("throughput", "portal", "flood"), help="run one benchmark"
+        "--only", choices=("throughput", "portal", "flood", "social"), help="run one benchmark"
     )
     parser.add_argument("--flood", type=int, default=1_000_000, help="attack requests in the flood")
     args = parser.parse_args(argv)
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         portal_report.report(console, args.out, args.work.resolve() / "portal", _machine())
     if args.only in (None, "flood"):
         _flood(console, args.out, args.work.resolve() / "flood", args.flood)
+    if args.only in (None, "social"):
+        social_report.report(console, args.out, args.work.resolve() / "social", _machine())
     if args.only not in (None, "throughput"):
         return 0
 

@@ -1,7 +1,8 @@
 """Social events: high-risk posts clustered by topic, place and time into detections.
 
-Each post is classified and geoparsed (:mod:`.classify`). A high-risk post
-joins the cluster of its category at its district (natural hazards, which
+Each post is classified and geoparsed (:mod:`.classify`). A post that is
+surely high-risk (score at least ``sure``; the others are annotated, not
+clustered) joins the cluster of its category at its district (natural hazards, which
 strike the whole city at once, cluster city-wide); a post that names no place
 joins its category's most recently active placed cluster, else a city-wide
 one. A cluster fires (burst detection) when, within ``window_s``, it holds at
@@ -45,9 +46,15 @@ class SocialConfig(BaseModel):
     weights: Path | None = Field(None, description="classifier weights (JSON); default shipped")
     threshold: float = Field(0.5, gt=0, lt=1, description="score from which a post is high-risk")
     window_s: float = Field(900.0, gt=0, description="time window of a burst, seconds")
-    gap_s: float = Field(1800.0, gt=0, description="quiet time that closes an event, seconds")
+    gap_s: float = Field(900.0, gt=0, description="quiet time that closes an event, seconds")
     min_posts: int = Field(3, ge=1, description="high-risk posts in the window to fire")
     min_authors: int = Field(2, ge=1, description="independent authors in the window to fire")
+    sure: float = Field(
+        0.8, gt=0, lt=1, description="score from which a high-risk post joins an event's cluster"
+    )
+    city_factor: int = Field(
+        2, ge=1, description="how many times more posts and authors a city-wide event needs"
+    )
     burst_factor: float = Field(3.0, ge=1, description="times the baseline a burst must exceed")
     baseline_halflife_s: float = Field(
         21600.0, gt=0, description="half-life of each place's and topic's baseline rate, seconds"
@@ -133,7 +140,7 @@ class SocialEvents(Detector[SocialState]):
                 lang=verdict.lang,
                 place=verdict.place.name if verdict.place else None,
             )
-        if not verdict.high_risk:
+        if verdict.score < self.cfg.sure:
             return ()
         self._verdict = (event.id, verdict)
         if verdict.place is not None:
@@ -177,12 +184,14 @@ class SocialEvents(Detector[SocialState]):
             if state.episode.add(event.id, ts):
                 out.append(self._emit(key, state))
             return
-        authors = {p.author for p in state.posts}
-        corroborated = any(p.news for p in state.posts) and len(state.posts) >= 2
+        posts = state.posts
+        authors = {p.author for p in posts}
+        corroborated = any(p.news for p in posts) and len(posts) >= 2
+        scale = self.cfg.city_factor if key.endswith("|" + self.gazetteer.city) else 1
         burst = (
-            len(state.posts) >= self.cfg.min_posts
-            and len(authors) >= self.cfg.min_authors
-            and len(state.posts) > self.cfg.burst_factor * expected
+            len(posts) >= self.cfg.min_posts * scale
+            and len(authors) >= self.cfg.min_authors * scale
+            and len(posts) > self.cfg.burst_factor * expected
         )
         if not (burst or corroborated):
             return

@@ -43,21 +43,23 @@ class Scenario(NamedTuple):
     at: float
     posts: int
     spread_s: float
+    early: int
+    """Posts in the first two minutes: everyone feels an earthquake at once."""
 
 
 def scenarios() -> tuple[Scenario, ...]:
     """The demo's events, in time order (``at`` is the fraction of the span)."""
     return (
         Scenario("social-stabbing", "Stabbing in Kaptolje", "violence", "Kaptolje",
-                 ("Kaptolje", "Kaptol hill", "Aldmere Cathedral", "the cathedral"), 0.30, 14, 1500),
+                 ("Kaptolje", "Kaptol hill", "Aldmere Cathedral", "the cathedral"), 0.30, 14, 1500, 3),
         Scenario("social-fire", "Fire at the Port Market Hall", "fire", "Port d'Aldmere",
-                 ("Port Market Hall", "market hall", "Port d'Aldmere", "the port"), 0.52, 18, 1800),
+                 ("Port Market Hall", "market hall", "Port d'Aldmere", "the port"), 0.52, 18, 1800, 3),
         Scenario(schedule.SITUATION_STADIUM, "Alarm and crush at Aldmere Arena", "crowd-danger",
                  "", ("Aldmere Arena", "the arena", "the stadium", "Aldmere stadium"),
-                 schedule.STADIUM_ALARM, 24, 1200),
+                 schedule.STADIUM_ALARM, 24, 1200, 5),
         Scenario(schedule.SITUATION_QUAKE, "Earthquake: damage and collapsed buildings",
                  "natural-hazard", "", ("Zelena Dolina", "Sveti Đuro", "Novo Polje",
-                 "Port d'Aldmere", "Stari Grad"), schedule.QUAKE_ORIGIN, 36, 1800),
+                 "Port d'Aldmere", "Stari Grad"), schedule.QUAKE_ORIGIN, 36, 1800, 10),
     )  # fmt: skip
 
 
@@ -107,8 +109,8 @@ def scenario_posts(rng: Random, scenario: Scenario, start_ms: int, span_ms: int)
     templates = HIGH_RISK[scenario.category]
     german = GERMAN.get(scenario.category, ())
     for i in range(scenario.posts):
-        if i < 3:
-            offset = 20_000 + i * 40_000 + rng.randrange(20_000)
+        if i < scenario.early:
+            offset = 20_000 + i * 100_000 // scenario.early + rng.randrange(20_000)
         else:
             offset = int(rng.uniform(150_000, scenario.spread_s * 1000))
         place = rng.choice(scenario.places)

@@ -1,0 +1,247 @@
+"""The social benchmark: classification quality, event detection, and speed end to end.
+
+- Classification: per-post precision, recall and F1 of "high-risk" on the
+  held-out part of the project's corpus (held-out templates and every
+  hand-written post), overall and per kind of hard negative, beside a
+  keyword baseline (a post is high-risk when it holds a risk word).
+- Events: simulated runs of Aldmere's posts (one per seed); an event is found
+  when a detection's evidence holds its posts, on time when it fired within
+  :data:`TARGET_LATENCY_S` of the event's first post, placed right when its
+  district is one of the event's.
+- Speed: ``citywatch analyse --in posts-jsonl:FILE --no-store`` as a child
+  process on a long stream of posts; posts per CPU-second of that process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+from citywatch.bench.runner import run_cli
+from citywatch.detect.social.classify import PostClassifier
+from citywatch.detect.social.features import LEXICON
+from citywatch.detect.social.gazetteer import Gazetteer
+from citywatch.detect.social.model import LinearModel
+from citywatch.detect.social.text import tokens
+from citywatch.model import Event, TextPost
+from citywatch.simulate.social.corpus import LabelledPost, corpus
+from citywatch.simulate.social.writer import POSTS, TRUTH, PostTruth, write_social
+from citywatch.simulate.writers import Clock
+
+TARGET_F1: Final = 0.90
+TARGET_LATENCY_S: Final = 300.0
+TARGET_POSTS_PER_CPU_S: Final = 2000.0
+START_MS: Final = 1_773_471_600_000  # 2026-03-14 08:00+01:00
+_GAZETTEER: Final = Path(__file__).resolve().parents[1] / "detect" / "social" / "gazetteer.json"
+
+
+@dataclass
+class Scores:
+    """Confusion counts and the figures from them."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def add(self, predicted: bool, gold: bool) -> None:
+        if predicted and gold:
+            self.tp += 1
+        elif predicted:
+            self.fp += 1
+        elif gold:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    @property
+    def precision(self) -> float:
+        return self.tp / max(1, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return self.tp / max(1, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass
+class Classification:
+    posts: int
+    model: Scores
+    keywords: Scores
+    category_accuracy: float
+    fp_rate_by_kind: dict[str, float]
+    keyword_fp_rate_by_kind: dict[str, float]
+
+
+@dataclass
+class EventResult:
+    id: str
+    seed: int
+    category: str
+    found: bool
+    latency_s: float | None
+    district_ok: bool
+    districts: list[str]
+    placed: str | None
+
+
+@dataclass
+class SocialReport:
+    classification: Classification
+    events: list[EventResult]
+    false_events: int
+    posts: int
+    cpu_s: float
+    wall_s: float
+    posts_per_cpu_s: float
+    targets: dict[str, float] = field(
+        default_factory=lambda: {
+            "f1": TARGET_F1,
+            "latency_s": TARGET_LATENCY_S,
+            "posts_per_cpu_s": TARGET_POSTS_PER_CPU_S,
+        }
+    )
+
+
+def classification(posts: list[LabelledPost]) -> Classification:
+    """Scores of the fast classifier and of the keyword baseline on ``posts``."""
+    classify = PostClassifier(LinearModel.load(), Gazetteer.load(_GAZETTEER))
+    model, keywords = Scores(), Scores()
+    right = positives = 0
+    by_kind: dict[str, list[int]] = {}
+    for n, post in enumerate(posts):
+        event = Event(
+            id=str(n), timestamp=0.0, dataset="social.post",
+            payload=TextPost(text=post.text, lang="en"),
+        )  # fmt: skip
+        verdict = classify(event)
+        assert verdict is not None
+        gold = post.label != "none"
+        words = tokens(post.text)
+        keyword = any(LEXICON.get(w) == "lex:risk" for w in words)
+        model.add(verdict.high_risk, gold)
+        keywords.add(keyword, gold)
+        if gold:
+            positives += 1
+            right += verdict.category == post.label
+        else:
+            row = by_kind.setdefault(post.kind, [0, 0, 0])
+            row[0] += 1
+            row[1] += verdict.high_risk
+            row[2] += keyword
+    return Classification(
+        posts=len(posts),
+        model=model,
+        keywords=keywords,
+        category_accuracy=right / max(1, positives),
+        fp_rate_by_kind={k: r[1] / r[0] for k, r in sorted(by_kind.items())},
+        keyword_fp_rate_by_kind={k: r[2] / r[0] for k, r in sorted(by_kind.items())},
+    )
+
+
+class _Detection(msgspec.Struct):
+    timestamp: datetime = msgspec.field(name="@timestamp")
+    entity: dict[str, str] = {}
+    evidence: list[str] = []
+
+
+def events(work: Path, seeds: list[int], hours: float) -> tuple[list[EventResult], int]:
+    """The simulated events of each seed, found or missed; and detections matching none."""
+    results: list[EventResult] = []
+    false_events = 0
+    for seed in seeds:
+        out = work / f"events-{seed}"
+        out.mkdir(parents=True, exist_ok=True)
+        write_social(out, seed, START_MS, int(hours * 3_600_000), Clock(60))
+        dets_path = out / "detections.jsonl"
+        run_cli(
+            ["analyse", "--in", f"posts-jsonl:{out / POSTS}", "--no-store", "-o", str(dets_path),
+             "--data-dir", str(out / "data")],
+            cwd=out,
+        )  # fmt: skip
+        truths = msgspec.json.Decoder(PostTruth).decode_lines((out / TRUTH).read_bytes())
+        first: dict[str, float] = {}
+        members: dict[str, set[str]] = {}
+        districts: dict[str, set[str]] = {}
+        category: dict[str, str] = {}
+        times = _post_times(out / POSTS)
+        for t in truths:
+            if t.event is None:
+                continue
+            members.setdefault(t.event, set()).add(t.id)
+            first.setdefault(t.event, times[t.id])
+            category[t.event] = t.category
+            if t.district:
+                districts.setdefault(t.event, set()).add(t.district)
+        detections = msgspec.json.Decoder(_Detection).decode_lines(dets_path.read_bytes())
+        matched: set[int] = set()
+        for event_id, ids in members.items():
+            best = None
+            for i, det in enumerate(detections):
+                if len(ids & set(det.evidence)) * 2 >= min(len(det.evidence), len(ids)):
+                    matched.add(i)
+                    if best is None or det.timestamp < best.timestamp:
+                        best = det
+            placed = best.entity.get("district") if best else None
+            results.append(
+                EventResult(
+                    id=event_id,
+                    seed=seed,
+                    category=category[event_id],
+                    found=best is not None,
+                    latency_s=best.timestamp.timestamp() - first[event_id] if best else None,
+                    district_ok=placed in districts.get(event_id, set()),
+                    districts=sorted(districts.get(event_id, set())),
+                    placed=placed,
+                )
+            )
+        false_events += len(detections) - len(matched)
+    return results, false_events
+
+
+def _post_times(path: Path) -> dict[str, float]:
+    class _Post(msgspec.Struct):
+        id: str
+        created_at: datetime
+
+    posts = msgspec.json.Decoder(_Post).decode_lines(path.read_bytes())
+    return {p.id: p.created_at.timestamp() for p in posts}
+
+
+def speed(work: Path, hours: float) -> tuple[int, float, float]:
+    """(posts, CPU seconds, wall seconds) of ``citywatch analyse`` on a long stream of posts."""
+    out = work / "speed"
+    out.mkdir(parents=True, exist_ok=True)
+    write_social(out, 1, START_MS, int(hours * 3_600_000), Clock(60))
+    posts = sum(1 for line in (out / POSTS).read_bytes().splitlines() if line.strip())
+    measured = run_cli(
+        ["analyse", "--in", f"posts-jsonl:{out / POSTS}", "--no-store",
+         "--data-dir", str(out / "data")],
+        cwd=out,
+    )  # fmt: skip
+    return posts, measured.cpu_s, measured.wall_s
+
+
+def run(work: Path, *, seeds: int = 5, hours: float = 6.0, speed_hours: float = 100.0) -> SocialReport:
+    """Every figure of the social benchmark."""
+    _, held_out = corpus(1)
+    found, false_events = events(work, list(range(1, seeds + 1)), hours)
+    posts, cpu_s, wall_s = speed(work, speed_hours)
+    return SocialReport(
+        classification=classification(held_out),
+        events=found,
+        false_events=false_events,
+        posts=posts,
+        cpu_s=cpu_s,
+        wall_s=wall_s,
+        posts_per_cpu_s=posts / cpu_s if cpu_s else 0.0,
+    )
