@@ -28,11 +28,20 @@ def test_demo_finds_the_campaign_and_exits(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "Aldmere" in result.output
-    assert "incidents (1)" in result.output
+    situations = load_situations(tmp_path / "city" / "seed-1")
+    assert f"incidents ({len(situations)})" in result.output, "one incident per situation"
     store = open_store(f"sqlite:///{tmp_path / 'citywatch.db'}")
     try:
-        (incident,) = store.incidents()
-        (situation,) = load_situations(tmp_path / "city" / "seed-1")
+        incidents = store.incidents()
+        (incident,) = [i for i in incidents if i.category == "cyber"]
+        (situation,) = [s for s in situations if s.silo == "portal"]
+        social = [s for s in situations if s.silo == "social"]
+        assert {"stadium-emergency", "earthquake"} <= {s.id for s in social}
+        placed = {
+            d.entity.get("place") for d in store.detections() if d.detector == "social-events"
+        }
+        assert "Aldmere Arena" in placed, "the stadium alarm is placed at the arena"
+        assert len(incidents) == 1 + len(social)
         campaign_ips = {ip for phase in situation.phases for ip in phase.source_ips}
         assert len(campaign_ips) == 13
         assert campaign_ips <= set(incident.entities["source.ip"]), "one incident, every actor"
@@ -79,7 +88,7 @@ def test_analyse_output_contract_and_truth(city: Path, tmp_path: Path) -> None:
         assert det["@timestamp"].endswith("Z")
         assert det["evidence"] and all(label[e] == "malicious" for e in det["evidence"])
 
-    (situation,) = load_situations(city)
+    (situation,) = [s for s in load_situations(city) if s.silo == "portal"]
     stuffers = {
         ip for p in situation.phases if p.technique == "credential-stuffing" for ip in p.source_ips
     }
@@ -111,3 +120,23 @@ def test_errors_are_messages_not_tracebacks(
     err = capsys.readouterr().err
     assert "unknown format 'nope'" in err
     assert "Traceback" not in err
+
+
+def test_analyse_annotates_every_post(city: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "annotated.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "analyse", "--in", f"posts-jsonl:{city / 'posts.jsonl'}", "--no-store",
+            "--annotate", str(notes), "--data-dir", str(tmp_path / "data"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in notes.read_text().splitlines()]
+    posts = (city / "posts.jsonl").read_text().splitlines()
+    assert len(rows) == len(posts), "every post, whatever its language"
+    assert {"id", "high_risk", "category", "score"} <= set(rows[0])
+    clustered = [r for r in rows if r.get("event")]
+    assert clustered and all(r["high_risk"] for r in clustered)
+    assert sum(bool(r.get("place")) for r in clustered) * 2 > len(clustered), "mostly placed"
+    assert {r["lang"] for r in rows} > {"en", "de"}, "other languages are counted too"

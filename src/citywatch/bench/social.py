@@ -231,7 +231,9 @@ def speed(work: Path, hours: float) -> tuple[int, float, float]:
     return posts, measured.cpu_s, measured.wall_s
 
 
-def run(work: Path, *, seeds: int = 5, hours: float = 6.0, speed_hours: float = 100.0) -> SocialReport:
+def run(
+    work: Path, *, seeds: int = 5, hours: float = 6.0, speed_hours: float = 100.0
+) -> SocialReport:
     """Every figure of the social benchmark."""
     _, held_out = corpus(1)
     found, false_events = events(work, list(range(1, seeds + 1)), hours)

@@ -41,7 +41,9 @@ def report(console: Console, out: Path, work: Path, machine: dict[str, str | int
     for kind, rate in c.fp_rate_by_kind.items():
         kinds.add_row(kind, f"{100 * rate:.1f}%", f"{100 * c.keyword_fp_rate_by_kind[kind]:.1f}%")
     console.print(kinds)
-    console.print(f"category accuracy on held-out high-risk posts: {100 * c.category_accuracy:.1f}%")
+    console.print(
+        f"category accuracy on held-out high-risk posts: {100 * c.category_accuracy:.1f}%"
+    )
     ev = Table(title="social: simulated events (first post → detection)")
     for col in ("seed", "event", "found", "latency", "district", "placed", "ok"):
         ev.add_column(col)

@@ -112,5 +112,6 @@ def geo_point(value: object) -> GeoPoint | None:
             raise ValueError(f"geo.{name} is {coord!r:.40}, expected a number")
         if not -bound <= coord <= bound:  # also rejects NaN
             raise ValueError(f"geo.{name} {coord!r:.40} is out of range")
-    assert isinstance(lat, int | float) and isinstance(lon, int | float)
+    assert isinstance(lat, int | float)
+    assert isinstance(lon, int | float)
     return GeoPoint(lat=float(lat), lon=float(lon))

@@ -161,7 +161,8 @@ class SocialEvents(Detector[SocialState]):
         return SocialState()
 
     def update(self, key: str, state: SocialState, event: Event, out: list[Detection]) -> None:
-        assert self._verdict is not None and self._verdict[0] == event.id
+        assert self._verdict is not None
+        assert self._verdict[0] == event.id
         verdict = self._verdict[1]
         ts = event.timestamp
         post = event.payload
@@ -211,7 +212,7 @@ class SocialEvents(Detector[SocialState]):
     def _observe(self, key: str, ts: float) -> float:
         """Count a post in its key's baseline; the posts the baseline expected in a window."""
         count, last = self._baseline.get(key, (0.0, ts))
-        decay = 0.5 ** (max(0.0, ts - last) / self.cfg.baseline_halflife_s)
+        decay: float = 0.5 ** (max(0.0, ts - last) / self.cfg.baseline_halflife_s)
         expected = count * decay * self.cfg.window_s / self.cfg.baseline_halflife_s
         self._baseline[key] = (count * decay + 1.0, ts)
         return expected

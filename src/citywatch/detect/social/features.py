@@ -14,6 +14,7 @@ evidence; words of a hand-written cue lexicon add their group (``lex:risk``,
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Final
 
 _STEM_FROM = 7
@@ -52,5 +53,5 @@ def features(words: list[str]) -> list[str]:
             out.append(cue)
         if len(w) >= _STEM_FROM:
             out.append("s:" + w[:_STEM_LEN])
-    out.extend(a + " " + b for a, b in zip(norm, norm[1:], strict=False))
+    out.extend(a + " " + b for a, b in pairwise(norm))
     return out

@@ -42,5 +42,5 @@ def fold(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """The folded words of ``text`` (letters and digits; punctuation and hashtags' ``#`` dropped)."""
+    """The folded words of ``text``: letters and digits (punctuation and ``#`` dropped)."""
     return _WORD.findall(fold(text))

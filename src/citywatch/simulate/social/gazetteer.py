@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - data tables, one entry a line
 """Aldmere's gazetteer: districts, streets, venues and landmarks, with aliases and misspellings.
 
 Written beside the demo inputs (``gazetteer.json``) and shipped inside the

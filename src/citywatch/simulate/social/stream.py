@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - data tables, one entry a line
 """Aldmere's public posts: everyday chatter, and the posts of the city's high-risk events.
 
 Chatter (ordinary posts, the hard negatives people really write — sports

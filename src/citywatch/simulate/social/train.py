@@ -56,9 +56,13 @@ class Design:
         """The gradient of the weights for per-post gradients ``g`` (shape n or n×C)."""
         rep = np.repeat(g, self.lengths, axis=0)
         if rep.ndim == 1:
-            return np.bincount(self.indices, weights=rep, minlength=size)
+            out: Floats = np.bincount(self.indices, weights=rep, minlength=size).astype(np.float64)
+            return out
         return np.stack(
-            [np.bincount(self.indices, weights=rep[:, c], minlength=size) for c in range(g.shape[1])],
+            [
+                np.bincount(self.indices, weights=rep[:, c], minlength=size)
+                for c in range(g.shape[1])
+            ],
             axis=1,
         )
 
@@ -135,7 +139,7 @@ def train(seed: int = 1) -> dict[str, object]:
     yp = np.array([classes.index(p.label) for p in positives], dtype=np.int64)
     cw, cb = fit_category(xp, yp, len(classes), size)
     return {
-        "made_by": "python -m citywatch.simulate.social.train (seed %d)" % seed,
+        "made_by": f"python -m citywatch.simulate.social.train (seed {seed})",
         "corpus": {"train": len(fit), "calibration": len(calib), "held_out": len(test_posts)},
         "binary": {
             "bias": round(b, 4),

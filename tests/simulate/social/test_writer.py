@@ -1,0 +1,31 @@
+"""The social simulator: deterministic posts, ground truth beside them, shared situations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from citywatch.simulate.social.writer import POSTS, TRUTH, write_social
+from citywatch.simulate.writers import Clock
+
+START = 1_773_471_600_000
+
+
+def test_posts_truth_and_situations(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    inputs, situations = write_social(a, 1, START, 6 * 3_600_000, Clock(60))
+    write_social(b, 1, START, 6 * 3_600_000, Clock(60))
+    assert (a / POSTS).read_bytes() == (b / POSTS).read_bytes(), "same seed, same posts"
+    assert [(i.format, i.path) for i in inputs] == [("posts-jsonl", POSTS)]
+    posts = [json.loads(x) for x in (a / POSTS).read_text().splitlines()]
+    truth = [json.loads(x) for x in (a / TRUTH).read_text().splitlines()]
+    assert [p["id"] for p in posts] == [t["id"] for t in truth]
+    assert all("event" not in p for p in posts), "truth beside the records, never inside"
+    ids = {s.id for s in situations}
+    assert {"stadium-emergency", "earthquake", "social-stabbing", "social-fire"} == ids
+    for s in situations:
+        assert s.records == sum(t["event"] == s.id for t in truth)
+    (stadium,) = [s for s in situations if s.id == "stadium-emergency"]
+    assert stadium.entities["district"] == ["Gornja Vas"]
