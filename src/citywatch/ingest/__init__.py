@@ -3,6 +3,7 @@
 from citywatch.ingest.accesslog import AccessLogAdapter
 from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter, NoConfig
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
+from citywatch.ingest.mastodon import MastodonAdapter
 from citywatch.ingest.mqttjsonl import MqttJsonlAdapter
 from citywatch.ingest.posts import PostsJsonlAdapter
 from citywatch.ingest.zeek import ZeekConnAdapter
@@ -11,6 +12,7 @@ from citywatch.ingest.zeekdns import ZeekDnsAdapter
 ADAPTERS: dict[str, type[Adapter]] = {
     AccessLogAdapter.name: AccessLogAdapter,
     HttpJsonlAdapter.name: HttpJsonlAdapter,
+    MastodonAdapter.name: MastodonAdapter,
     MqttJsonlAdapter.name: MqttJsonlAdapter,
     PostsJsonlAdapter.name: PostsJsonlAdapter,
     ZeekConnAdapter.name: ZeekConnAdapter,
@@ -24,6 +26,7 @@ __all__ = [
     "AccessLogAdapter",
     "Adapter",
     "HttpJsonlAdapter",
+    "MastodonAdapter",
     "MqttJsonlAdapter",
     "NoConfig",
     "PostsJsonlAdapter",
