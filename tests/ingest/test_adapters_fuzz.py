@@ -84,7 +84,12 @@ JSON_SAMPLES = [
     b'"content":"<p>Smoke over <a href=\\"#\\">#Kaptolje</a></p>","account":{"acct":"a@b.c"},'
     b'"url":"https://m.example/@a/109","in_reply_to_id":null,"reblog":null}',
 ]
-SAMPLES = TSV_SAMPLES + JSON_SAMPLES
+FEED_SAMPLES = [
+    b'<rss version="2.0"><channel><title>Aldmere Daily</title><item><guid>n-1</guid>'
+    b"<title>Fire at the Port Market Hall</title><pubDate>Sat, 14 Mar 2026 10:10:00 +0100"
+    b"</pubDate></item></channel></rss>",
+]
+SAMPLES = TSV_SAMPLES + JSON_SAMPLES + FEED_SAMPLES
 
 ODD_VALUES = [
     "", "-", "(empty)", "nan", "NaN", "inf", "-inf", "1e400", "-1", "0", "65536",
@@ -181,7 +186,7 @@ def is_record(adapter: str, raw: bytes) -> bool:
     return bool(text) and not (prefix is not None and text.startswith(prefix))
 
 
-DOCUMENT_START = {"mastodon": b"["}
+DOCUMENT_START = {"mastodon": b"[", "news-feed": b""}
 """Adapters that read the whole input as one document when its first record starts so."""
 
 
@@ -193,7 +198,7 @@ def check(adapter: str, lines: list[bytes]) -> None:
         for item in items:  # one document: any number of records, each an event or dead letter
             assert isinstance(item, Event | DeadLetter)
             if isinstance(item, DeadLetter):
-                assert item.code in CODES and item.reason
+                assert item.code in {*CODES, "bad-feed"} and item.reason
             else:
                 assert item.dataset == ADAPTERS[adapter].dataset
                 assert msgspec.json.decode(msgspec.json.encode(item), type=Event) == item
@@ -243,6 +248,7 @@ def test_samples_of_its_own_format_are_events(adapter: str) -> None:
         "zeek-dns": TSV_SAMPLES[15:16] + JSON_SAMPLES[7:8],
         "posts-jsonl": JSON_SAMPLES[8:9],
         "mastodon": JSON_SAMPLES[9:10],
+        "news-feed": FEED_SAMPLES,
     }.get(adapter)
     if own is None:
         pytest.skip(f"no samples for {adapter}")

@@ -5,6 +5,7 @@ from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter, NoConfig
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
 from citywatch.ingest.mastodon import MastodonAdapter
 from citywatch.ingest.mqttjsonl import MqttJsonlAdapter
+from citywatch.ingest.news import NewsFeedAdapter
 from citywatch.ingest.posts import PostsJsonlAdapter
 from citywatch.ingest.zeek import ZeekConnAdapter
 from citywatch.ingest.zeekdns import ZeekDnsAdapter
@@ -14,6 +15,7 @@ ADAPTERS: dict[str, type[Adapter]] = {
     HttpJsonlAdapter.name: HttpJsonlAdapter,
     MastodonAdapter.name: MastodonAdapter,
     MqttJsonlAdapter.name: MqttJsonlAdapter,
+    NewsFeedAdapter.name: NewsFeedAdapter,
     PostsJsonlAdapter.name: PostsJsonlAdapter,
     ZeekConnAdapter.name: ZeekConnAdapter,
     ZeekDnsAdapter.name: ZeekDnsAdapter,
@@ -28,6 +30,7 @@ __all__ = [
     "HttpJsonlAdapter",
     "MastodonAdapter",
     "MqttJsonlAdapter",
+    "NewsFeedAdapter",
     "NoConfig",
     "PostsJsonlAdapter",
     "ZeekConnAdapter",
