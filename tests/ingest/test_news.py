@@ -33,7 +33,7 @@ def parse(doc: bytes) -> list[Event | DeadLetter]:
 
 
 def test_rss_items_are_news_events_and_an_undated_one_a_dead_letter() -> None:
-    fire, undated = parse(RSS)
+    undated, fire = parse(RSS)  # dead letters first, then the events oldest first
     assert isinstance(fire, Event) and isinstance(fire.payload, TextPost)
     assert fire.id == "news-1" and fire.dataset == "social.news"
     assert fire.timestamp == 1773479400.0

@@ -6,7 +6,7 @@ a ``social.news`` event: its id (``guid``/``id``, else its link), its time
 removed) and its outlet (the feed's title, or the entry's ``author``) as
 the author, so corroboration counts outlets as independent sources. An
 entry without a time or any text is a dead letter; so is a document that is
-no feed at all.
+no feed at all. Entries come out oldest first, whatever the feed's order.
 
 :class:`FeedPoller` fetches a feed URL politely: conditional requests
 (``If-None-Match`` with the last ``ETag``, ``If-Modified-Since`` with the
@@ -60,12 +60,19 @@ class NewsFeedAdapter(Adapter):
             return
         outlet = str(feed.feed.get("title") or source)
         kind = "atom" if str(feed.get("version", "")).startswith("atom") else "rss"
+        events: list[Event] = []
         for n, entry in enumerate(feed.entries, 1):
             try:
-                yield entry_event(entry, source, n, outlet, kind)
+                events.append(entry_event(entry, source, n, outlet, kind))
             except ValueError as exc:
                 raw = str(entry.get("title", ""))[:200].encode()
                 yield self.field_error(source, n, raw, exc)
+        events.sort(key=_time)  # feeds list the newest first; the pipeline reads in event time
+        yield from events
+
+
+def _time(event: Event) -> float:
+    return event.timestamp
 
 
 def entry_event(

@@ -177,6 +177,10 @@ class SocialEvents(Detector[SocialState]):
         )
         if state.episode is not None and ts - state.episode.last > self.cfg.gap_s:
             self._close(key, state, out)
+        if any(p.id == event.id for p in state.posts) or (
+            state.episode is not None and event.id in state.episode.evidence
+        ):
+            return  # the same post or news item delivered again (a feed polled twice)
         state.posts = [p for p in state.posts if p.ts >= ts - self.cfg.window_s]
         state.posts.append(ref)
         expected = self._observe(key, ts)

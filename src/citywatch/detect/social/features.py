@@ -5,11 +5,11 @@ see exactly the same features. Numbers become ``0`` (a year or a count says
 little by itself); words of seven letters or more also give their first five
 letters (``s:explo``), so ``explosion``, ``exploded`` and ``explosions`` share
 evidence; words of a hand-written cue lexicon add their group (``lex:risk``,
-``lex:calm``).
+``lex:calm``) and their category (``cue:fire``).
 
 >>> features(["the", "striker", "exploded", "in", "1995"])  # doctest: +NORMALIZE_WHITESPACE
-['the', 'striker', 'lex:calm', 's:strik', 'exploded', 's:explo', 'in', '0',
- 'the striker', 'striker exploded', 'exploded in', 'in 0']
+['the', 'striker', 'lex:calm', 's:strik', 'exploded', 'lex:risk', 'cue:explosion-terror',
+ 's:explo', 'in', '0', 'the striker', 'striker exploded', 'exploded in', 'in 0']
 """
 
 from __future__ import annotations
@@ -35,11 +35,32 @@ _CALM: Final = (
     "episode series trailer game lol haha match goal goals league striker season fans scored "
     "amazing lovely delicious nice fun love great tasty beautiful recommend"
 )
+_CATEGORY: Final = {
+    "violence": "knife knives stab stabbed stabbing gun guns gunman gunfire shot shots shooting "
+    "armed robbery robbed assault assaulted beaten attacker machete fight wounds knifed",
+    "explosion-terror": "explosion exploded explosive blast bomb device detonated terror "
+    "terrorist suspicious package",
+    "fire": "fire fires burning flames blaze ablaze burnt smoke firefighters arson",
+    "civil-unrest": "riot rioters looting clashes protesters hooligans tear cannon mob",
+    "organised-crime": "gang gangs extortion racket protection drugs dealers mafia torched",
+    "natural-hazard": "earthquake quake tremor aftershock flood flooding flooded landslide storm "
+    "collapsed rubble",
+    "crowd-danger": "crush crushed stampede trampled crowd surge panic fainted exits gates "
+    "barriers",
+    "infrastructure-cyber": "power blackout outage hacked hack ransomware cyber portal main leak "
+    "derailed",
+    "public-health": "poisoning poisoned toxic fumes chemical spill outbreak sick vomiting "
+    "heatstroke",
+}
 LEXICON: Final[dict[str, str]] = {w: "lex:risk" for w in _RISK.split()} | {
     w: "lex:calm" for w in _CALM.split()
 }
 """Hand-written cue words: each also gives its group's feature, so words the corpus rarely
 uses still share the evidence of their group."""
+CATEGORY_CUES: Final[dict[str, str]] = {
+    w: f"cue:{category}" for category, words in _CATEGORY.items() for w in words.split()
+}
+"""Hand-written words typical of each high-risk category (``cue:fire``…)."""
 
 
 def features(words: list[str]) -> list[str]:
@@ -49,6 +70,9 @@ def features(words: list[str]) -> list[str]:
     for w in norm:
         out.append(w)
         cue = LEXICON.get(w)
+        if cue is not None:
+            out.append(cue)
+        cue = CATEGORY_CUES.get(w)
         if cue is not None:
             out.append(cue)
         if len(w) >= _STEM_FROM:

@@ -1,7 +1,8 @@
-"""Writes the social silo's demo inputs: ``posts.jsonl``, its ground truth and the gazetteer.
+"""Writes the social silo's demo inputs: posts, a news feed, their ground truth, the gazetteer.
 
-``posts.jsonl`` is ``posts-jsonl`` (FORMATS.md); ``social.truth.jsonl`` has
-one line per post, ``{"id", "event", "high_risk", "category", "district"}``,
+``posts.jsonl`` is ``posts-jsonl`` (FORMATS.md), ``news.xml`` a local
+outlet's RSS feed (``news-feed``); ``social.truth.jsonl`` has one line per
+post and news item, ``{"id", "event", "high_risk", "category", "district"}``,
 beside it, never inside it; ``gazetteer.json`` is the city's gazetteer, the
 file the social detector reads. Each scenario is a situation in
 ``situations.json`` (the stadium alarm and the earthquake under the shared
@@ -20,10 +21,12 @@ import msgspec
 from citywatch.simulate.manifest import ManifestFile, Situation
 from citywatch.simulate.rand import substream
 from citywatch.simulate.social.gazetteer import gazetteer
+from citywatch.simulate.social.news import items, rss
 from citywatch.simulate.social.stream import Post, chatter, scenario_posts, scenarios
 from citywatch.simulate.writers import Clock
 
 POSTS: Final = "posts.jsonl"
+NEWS: Final = "news.xml"
 TRUTH: Final = "social.truth.jsonl"
 GAZETTEER: Final = "gazetteer.json"
 
@@ -97,6 +100,22 @@ def write_social(
             )
             if post.event is not None:
                 rows.setdefault(post.event, []).append((pid, post))
+        news = items(substream(seed, "social-news"), scenarios(), start_ms, span_ms)
+        for item in news:
+            district = district_of.get(item.place) if item.place else None
+            truth.write(
+                encode(
+                    PostTruth(
+                        id=item.id,
+                        event=item.event,
+                        high_risk=item.event is not None,
+                        category=item.category,
+                        district=district,
+                    )
+                )
+                + b"\n"
+            )
+    (out / NEWS).write_text(rss(news), encoding="utf-8")
     situations = []
     for scenario in scenarios():
         members = rows.get(scenario.id, [])
@@ -112,7 +131,7 @@ def write_social(
                 end=clock.iso(members[-1][1].ms),
                 entities={"district": places, "event.category": [scenario.category]},
                 techniques=[scenario.category],
-                records=len(members),
+                records=len(members) + sum(n.event == scenario.id for n in news),
             )
         )
-    return [ManifestFile("posts-jsonl", POSTS)], situations
+    return [ManifestFile("posts-jsonl", POSTS), ManifestFile("news-feed", NEWS)], situations
