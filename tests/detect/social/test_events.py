@@ -7,13 +7,17 @@ from pathlib import Path
 
 import msgspec
 
+from citywatch.app import analyse
+from citywatch.config import Settings
 from citywatch.detect import DetectorRunner
 from citywatch.detect.social import SocialConfig, SocialEvents
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.ingest.posts import PostsJsonlAdapter
 from citywatch.model import Detection, Event
-from citywatch.simulate.social.writer import POSTS, write_social
+from citywatch.pipeline import InputSpec
+from citywatch.simulate.social.writer import NEWS, POSTS, write_social
 from citywatch.simulate.writers import Clock
+from citywatch.store import open_store
 
 T0 = 1_773_478_800.0
 REPORTS = [
@@ -24,13 +28,17 @@ REPORTS = [
 ]
 
 
-def run(lines: list[bytes], detector: SocialEvents) -> list[Detection]:
+def run(
+    lines: list[bytes], detector: SocialEvents, checkpoints: list[bytes] | None = None
+) -> list[Detection]:
     enrich = Enricher(Pseudonymiser(b"k" * 32))
     runner = DetectorRunner(detector, lambda name, ev, exc: (_ for _ in ()).throw(exc))
     out: list[Detection] = []
-    for item in PostsJsonlAdapter().parse("posts", lines):
+    for n, item in enumerate(PostsJsonlAdapter().parse("posts", lines)):
         assert isinstance(item, Event)
         runner.process(enrich(item), out)
+        if checkpoints is not None and n % 50 == 0:
+            checkpoints.append(runner.snapshot())
     assert all(":" not in key.split("|")[0] for key in runner.states), "keys are topics, not people"
     runner.flush(out)
     return out
@@ -43,7 +51,7 @@ def post(n: int, text: str, author: str, dt: float) -> bytes:
 
 def test_a_burst_of_reports_is_one_placed_event() -> None:
     lines = [post(i, t, f"author-{i}", 40.0 * i) for i, t in enumerate(REPORTS)]
-    detector = SocialEvents(SocialConfig(annotate=True))
+    detector = SocialEvents(SocialConfig(annotate=True, strong=False))
     found = run(lines, detector)
     assert found and len({d.id for d in found}) == 1
     last = found[-1]
@@ -59,7 +67,7 @@ def test_a_burst_of_reports_is_one_placed_event() -> None:
 
 def test_one_author_alone_is_no_event() -> None:
     lines = [post(i, t, "same-person", 40.0 * i) for i, t in enumerate(REPORTS)]
-    assert run(lines, SocialEvents()) == []
+    assert run(lines, SocialEvents(SocialConfig(strong=False))) == []
 
 
 def test_no_author_reaches_any_output(tmp_path: Path) -> None:
@@ -67,7 +75,8 @@ def test_no_author_reaches_any_output(tmp_path: Path) -> None:
     lines = (tmp_path / POSTS).read_bytes().splitlines()
     authors = {json.loads(line)["author"] for line in lines}
     detector = SocialEvents(SocialConfig(annotate=True))
-    found = run(lines, detector)
+    checkpoints: list[bytes] = []
+    found = run(lines, detector, checkpoints)
     assert len({d.id for d in found}) >= 4
     pseudo = Pseudonymiser(b"k" * 32)
     secrets = authors | {pseudo("user", a) for a in authors}
@@ -76,5 +85,36 @@ def test_no_author_reaches_any_output(tmp_path: Path) -> None:
     blobs.append(detector.snapshot_model() or b"")
     text = b"\n".join(blobs).decode()
     assert not any(s in text for s in secrets), "no author, raw or pseudonymised, in any output"
+    states = b"\n".join(checkpoints)
+    assert any(b"violence|Kaptolje" in c for c in checkpoints), "checkpoints were taken mid-event"
+    assert not any(s.encode() in states for s in secrets), "nor in a checkpoint of the state"
+    assert not any(s.split(":", 1)[-1].encode() in states for s in secrets if ":" in s)
     for det in found:
         assert isinstance(det.attributes["social"]["authors"], int), "authors as a count only"
+
+
+def test_no_author_in_the_store(tmp_path: Path) -> None:
+    """A whole run into SQLite: the database file holds no author, raw or pseudonymised."""
+    city = tmp_path / "city"
+    city.mkdir()
+    write_social(city, 2, int(T0 * 1000), 6 * 3_600_000, Clock(60))
+    key = "ab" * 32
+    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=key)
+    store = open_store(settings.store)
+    try:
+        result = analyse(
+            settings,
+            [InputSpec(format="posts-jsonl", path=city / POSTS),
+             InputSpec(format="news-feed", path=city / NEWS)],
+            store,
+            command="test",
+        )  # fmt: skip
+    finally:
+        store.close()
+    assert result.stats.detections["social-events"] >= 4
+    authors = {json.loads(line)["author"] for line in (city / POSTS).read_bytes().splitlines()}
+    pseudo = Pseudonymiser(bytes.fromhex(key))
+    db = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("citywatch.db*"))
+    for author in sorted(authors):
+        assert author.encode() not in db
+        assert pseudo("user", author).split(":", 1)[1].encode() not in db

@@ -12,13 +12,15 @@ soon as a news item corroborates a post. Its first post is the first story:
 the detection's first-seen time. The detection carries the evidence posts,
 the place, the category and a short summary, and grows as posts come in.
 
-Events, not people: authors are keyed pseudonyms counted per cluster (the
-set lives only while its cluster is open); no state is keyed by author and
-no output names one.
+Events, not people: an author is counted in a cluster by a token salted
+per cluster state (see :class:`SocialState`), never by a name or a stable
+pseudonym; no state is keyed by author and no output names one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections import Counter
 from pathlib import Path
 from typing import ClassVar, Final
@@ -83,12 +85,18 @@ class PostRef(msgspec.Struct, array_like=True, gc=False):
 
 
 class SocialState(msgspec.Struct, kw_only=True):
-    """The recent high-risk posts of one (category, place) and its open event."""
+    """The recent high-risk posts of one (category, place) and its open event.
 
+    Authors are kept only as tokens keyed by this state's own random ``salt``:
+    enough to count distinct authors here, useless to follow anyone from one
+    place, topic or event to another, even in a checkpoint.
+    """
+
+    salt: bytes = msgspec.field(default_factory=lambda: os.urandom(16))
     posts: list[PostRef] = msgspec.field(default_factory=list)
     episode: Episode | None = None
     authors: list[str] = msgspec.field(default_factory=list)
-    """Distinct author pseudonyms of the open event: counted, never output."""
+    """Distinct author tokens of the open event: counted, never output."""
     places: dict[str, int] = msgspec.field(default_factory=dict)
     terms: dict[str, int] = msgspec.field(default_factory=dict)
     news: int = 0
@@ -187,7 +195,9 @@ class SocialEvents(Detector[SocialState]):
         ref = PostRef(
             ts=ts,
             id=event.id,
-            author=event.user_id or event.id,
+            author=hashlib.blake2b(
+                (event.user_id or event.id).encode(), key=state.salt, digest_size=8
+            ).hexdigest(),
             score=verdict.score,
             place=verdict.place.name if verdict.place else "",
             news=news,
