@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from citywatch.detect.social.classify import PostClassifier
-from citywatch.detect.social.events import SocialConfig
+from citywatch.detect.social.config import SocialConfig
 from citywatch.detect.social.gazetteer import Gazetteer
 from citywatch.detect.social.model import LinearModel
 from citywatch.model import Event, TextPost

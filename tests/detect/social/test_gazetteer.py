@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from citywatch.detect.social.events import SocialConfig
+from citywatch.detect.social.config import SocialConfig
 from citywatch.detect.social.gazetteer import Gazetteer
 from citywatch.detect.social.text import tokens
 from citywatch.errors import ConfigError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from citywatch.detect.social.classify import PostClassifier
-from citywatch.detect.social.events import SocialConfig
+from citywatch.detect.social.config import SocialConfig
 from citywatch.detect.social.gazetteer import Gazetteer
 from citywatch.detect.social.model import LinearModel
 from citywatch.detect.social.strong import StrongModel, available

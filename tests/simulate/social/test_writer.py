@@ -24,12 +24,19 @@ def test_posts_truth_and_situations(tmp_path: Path) -> None:
     assert [p["id"] for p in posts] == [t["id"] for t in truth][: len(posts)]
     news = [t for t in truth[len(posts) :] if t["event"]]
     assert (
-        len(news) == 4
+        len(news) == 6
         and f'<guid isPermaLink="false">{news[0]["id"]}</guid>' in (a / NEWS).read_text()
     ), "the news items' truth follows the posts'"
     assert all("event" not in p for p in posts), "truth beside the records, never inside"
     ids = {s.id for s in situations}
-    assert {"stadium-emergency", "earthquake", "social-stabbing", "social-fire"} == ids
+    assert {
+        "stadium-emergency",
+        "earthquake",
+        "social-stabbing",
+        "social-fire",
+        "social-unrest",
+        "social-extortion",
+    } == ids
     for s in situations:
         assert s.records == sum(t["event"] == s.id for t in truth)
     (stadium,) = [s for s in situations if s.id == "stadium-emergency"]

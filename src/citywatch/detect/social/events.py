@@ -8,9 +8,13 @@ joins its category's most recently active placed cluster, else a city-wide
 one. A cluster fires (burst detection) when, within ``window_s``, it holds at
 least ``min_posts`` posts from at least ``min_authors`` independent authors
 and more than ``burst_factor`` times what its key's baseline expects, or as
-soon as a news item corroborates a post. Its first post is the first story:
-the detection's first-seen time. The detection carries the evidence posts,
-the place, the category and a short summary, and grows as posts come in.
+soon as a news item corroborates a post; or, for the categories that come as
+slow waves (``slow_categories``: an extortion series), at ``wave_posts``
+posts from ``wave_authors`` authors within ``wave_window_s`` at one place.
+A slow category's event stays open until a whole wave window passes quietly.
+Its first post is the first story: the detection's first-seen time. The
+detection carries the evidence posts, the place, the category and a short
+summary, and grows as posts come in.
 
 Events, not people: an author is counted in a cluster by a token salted
 per cluster state (see :class:`SocialState`), never by a name or a stable
@@ -20,99 +24,21 @@ pseudonym; no state is keyed by author and no output names one.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter
-from pathlib import Path
-from typing import ClassVar, Final
+from typing import ClassVar
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.social.classify import PostClassifier, Verdict
+from citywatch.detect.social.config import DATASETS, SocialConfig
 from citywatch.detect.social.gazetteer import Gazetteer, Place
 from citywatch.detect.social.model import LinearModel
+from citywatch.detect.social.state import Annotation, PostRef, SocialState
 from citywatch.detect.social.strong import StrongModel, available
 from citywatch.detect.social.summary import SEVERITY, describe
 from citywatch.model import Detection, Event, GeoPoint, TextPost
-
-DATASETS: Final = frozenset({"social.post", "social.news", "social.mastodon"})
-_GAZETTEER: Final = Path(__file__).with_name("gazetteer.json")
-
-
-class SocialConfig(BaseModel):
-    """Where the gazetteer and weights are, and when a cluster of posts is an event."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    gazetteer: Path = Field(_GAZETTEER, description="the city gazetteer (JSON); default Aldmere's")
-    weights: Path | None = Field(None, description="classifier weights (JSON); default shipped")
-    threshold: float = Field(0.5, gt=0, lt=1, description="score from which a post is high-risk")
-    window_s: float = Field(900.0, gt=0, description="time window of a burst, seconds")
-    gap_s: float = Field(900.0, gt=0, description="quiet time that closes an event, seconds")
-    min_posts: int = Field(3, ge=1, description="high-risk posts in the window to fire")
-    min_authors: int = Field(2, ge=1, description="independent authors in the window to fire")
-    sure: float = Field(
-        0.8, gt=0, lt=1, description="score from which a high-risk post joins an event's cluster"
-    )
-    city_factor: int = Field(
-        2, ge=1, description="how many times more posts and authors a city-wide event needs"
-    )
-    burst_factor: float = Field(3.0, ge=1, description="times the baseline a burst must exceed")
-    baseline_halflife_s: float = Field(
-        21600.0, gt=0, description="half-life of each place's and topic's baseline rate, seconds"
-    )
-    city_wide: tuple[str, ...] = Field(
-        ("natural-hazard",), description="categories clustered across the whole city"
-    )
-    annotate: bool = Field(False, description="keep a verdict per post for --annotate")
-    strong: bool = Field(
-        True, description="ask the stronger model (all-MiniLM-L6-v2) when installed"
-    )
-    uncertain: tuple[float, float] = Field(
-        (0.3, 0.7), description="fast-model scores [low, high) that the stronger model re-scores"
-    )
-    strong_threads: int = Field(1, ge=1, description="CPU threads of the stronger model")
-
-
-class PostRef(msgspec.Struct, array_like=True, gc=False):
-    ts: float
-    id: str
-    author: str
-    score: float
-    place: str
-    news: bool
-
-
-class SocialState(msgspec.Struct, kw_only=True):
-    """The recent high-risk posts of one (category, place) and its open event.
-
-    Authors are kept only as tokens keyed by this state's own random ``salt``:
-    enough to count distinct authors here, useless to follow anyone from one
-    place, topic or event to another, even in a checkpoint.
-    """
-
-    salt: bytes = msgspec.field(default_factory=lambda: os.urandom(16))
-    posts: list[PostRef] = msgspec.field(default_factory=list)
-    episode: Episode | None = None
-    authors: list[str] = msgspec.field(default_factory=list)
-    """Distinct author tokens of the open event: counted, never output."""
-    places: dict[str, int] = msgspec.field(default_factory=dict)
-    terms: dict[str, int] = msgspec.field(default_factory=dict)
-    news: int = 0
-    score_sum: float = 0.0
-
-
-class Annotation(msgspec.Struct, omit_defaults=True, gc=False):
-    """One post's line in ``--annotate`` output (FORMATS.md)."""
-
-    id: str
-    high_risk: bool
-    category: str
-    score: float
-    lang: str
-    place: str | None = None
-    event: str | None = None
 
 
 class SocialEvents(Detector[SocialState]):
@@ -191,7 +117,6 @@ class SocialEvents(Detector[SocialState]):
         verdict = self._verdict[1]
         ts = event.timestamp
         post = event.payload
-        news = isinstance(post, TextPost) and post.kind == "news"
         ref = PostRef(
             ts=ts,
             id=event.id,
@@ -200,45 +125,64 @@ class SocialEvents(Detector[SocialState]):
             ).hexdigest(),
             score=verdict.score,
             place=verdict.place.name if verdict.place else "",
-            news=news,
+            news=isinstance(post, TextPost) and post.kind == "news",
         )
-        if state.episode is not None and ts - state.episode.last > self.cfg.gap_s:
+        if state.episode is not None and ts - state.episode.last > self._gap(state):
             self._close(key, state, out)
-        if any(p.id == event.id for p in state.posts) or (
+        if any(p.id == event.id for p in state.wave) or (
             state.episode is not None and event.id in state.episode.evidence
         ):
             return  # the same post or news item delivered again (a feed polled twice)
-        state.posts = [p for p in state.posts if p.ts >= ts - self.cfg.window_s]
+        self._window(state, ts)
         state.posts.append(ref)
+        state.wave.append(ref)
         expected = self._observe(key, ts)
         if state.episode is not None:
             self._absorb(state, ref, verdict.words)
             if state.episode.add(event.id, ts):
                 out.append(self._emit(key, state))
             return
-        posts = state.posts
-        authors = {p.author for p in posts}
-        corroborated = any(p.news for p in posts) and len(posts) >= 2
         scale = self.cfg.city_factor if key.endswith("|" + self.gazetteer.city) else 1
+        posts = state.posts
+        corroborated = any(p.news for p in posts) and len(posts) >= 2
         burst = (
             len(posts) >= self.cfg.min_posts * scale
-            and len(authors) >= self.cfg.min_authors * scale
+            and len({p.author for p in posts}) >= self.cfg.min_authors * scale
             and len(posts) > self.cfg.burst_factor * expected
         )
-        if not (burst or corroborated):
+        slow = (
+            scale == 1
+            and key.partition("|")[0] in self.cfg.slow_categories
+            and len(state.wave) >= self.cfg.wave_posts
+            and len({p.author for p in state.wave}) >= self.cfg.wave_authors
+        )
+        if burst or corroborated:
+            members = posts
+        elif slow:
+            members = state.wave
+        else:
             return
-        first = state.posts[0]
+        state.slow = key.partition("|")[0] in self.cfg.slow_categories
         state.episode = Episode(
-            id=detection_id(self.name, "social", key, first.ts),
+            id=detection_id(self.name, "social", key, members[0].ts),
             fired=ts,
-            first=first.ts,
+            first=members[0].ts,
             last=ts,
             evidence=[],
         )
-        for p in state.posts:
+        for p in members:
             self._absorb(state, p, verdict.words if p is ref else [])
             state.episode.evidence.append(p.id)
         out.append(self._emit(key, state))
+
+    def _gap(self, state: SocialState) -> float:
+        """The quiet time that closes the state's event: a slow category's is a wave window."""
+        return self.cfg.wave_window_s if state.slow else self.cfg.gap_s
+
+    def _window(self, state: SocialState, now: float) -> None:
+        """Forget posts older than the burst and the wave windows."""
+        state.posts = [p for p in state.posts if p.ts >= now - self.cfg.window_s]
+        state.wave = [p for p in state.wave if p.ts >= now - self.cfg.wave_window_s]
 
     def _observe(self, key: str, ts: float) -> float:
         """Count a post in its key's baseline; the posts the baseline expected in a window."""
@@ -260,14 +204,16 @@ class SocialEvents(Detector[SocialState]):
                 state.terms[w] = state.terms.get(w, 0) + 1
 
     def expire(self, key: str, state: SocialState, watermark: float, out: list[Detection]) -> bool:
-        state.posts = [p for p in state.posts if p.ts >= watermark - self.cfg.window_s]
-        if state.episode is not None and watermark - state.episode.last > self.cfg.gap_s:
+        self._window(state, watermark)
+        if state.episode is not None and watermark - state.episode.last > self._gap(state):
             self._close(key, state, out)
-        return state.episode is None and not state.posts
+        return state.episode is None and not state.wave
 
     def _close(self, key: str, state: SocialState, out: list[Detection]) -> None:
         out.append(self._emit(key, state))
         state.episode = None
+        state.slow = False
+        state.wave = []  # its posts belonged to the event that just closed
         state.authors = []
         state.places = {}
         state.terms = {}
@@ -318,6 +264,7 @@ class SocialEvents(Detector[SocialState]):
                     "posts": posts,
                     "authors": authors,
                     "sources": {"social": social, "news": state.news},
+                    "pattern": "wave" if state.slow else "burst",
                     "places": dict(sorted(state.places.items(), key=lambda kv: -kv[1])[:5]),
                 }
             },

@@ -27,6 +27,8 @@ ORDINARY: Final = (
     "Film festival at the Old Town brings a record crowd",
 )
 REPORTS: Final = {
+    "organised-crime": "Shop owners in {p} report a gang demanding protection money",
+    "civil-unrest": "Fans clash with police in {p} after the match, shop windows smashed",
     "violence": "Man stabbed in {p}, police search for the attacker",
     "fire": "Firefighters battle a large blaze at {p}, residents told to keep windows shut",
     "crowd-danger": "Alarm at {p} sets off a crush at the exits, several injured",

@@ -3,12 +3,14 @@
 
 Chatter (ordinary posts, the hard negatives people really write — sports
 metaphors around the match, films, idioms, old news — and posts in other
-languages) runs all day at a steady rate. Scenarios add bursts of posts
-about one event at one place: a stabbing, a fire, the stadium alarm
-(``schedule.STADIUM_ALARM``) and the earthquake (``schedule.QUAKE_ORIGIN``,
-posts about damage and collapsed buildings across the city). Each
-scenario's first posts come within a couple of minutes, as they do when
-something happens in a city; more follow over the next half hour.
+languages) runs all day at a steady rate. Scenarios add posts about one
+event at one place: a gang's extortion wave (a slow trickle over three
+hours), a stabbing, a fire, the stadium alarm (``schedule.STADIUM_ALARM``),
+unrest in the old town after the match, and the earthquake
+(``schedule.QUAKE_ORIGIN``, posts about damage and collapsed buildings
+across the city). A sudden event's first posts come within a couple of
+minutes, as they do when something happens in a city; more follow over the
+next half hour.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class Scenario(NamedTuple):
 def scenarios() -> tuple[Scenario, ...]:
     """The demo's events, in time order (``at`` is the fraction of the span)."""
     return (
+        Scenario("social-extortion", "Gang extortion wave in Brückenfeld", "organised-crime",
+                 "Brückenfeld", ("Brückenfeld", "Bruckenfeld", "Vlaška ulica", "Maksimirska cesta"),
+                 0.15, 9, 10800, 0),
         Scenario("social-stabbing", "Stabbing in Kaptolje", "violence", "Kaptolje",
                  ("Kaptolje", "Kaptol hill", "Aldmere Cathedral", "the cathedral"), 0.30, 14, 1500, 3),
         Scenario("social-fire", "Fire at the Port Market Hall", "fire", "Port d'Aldmere",
@@ -58,6 +63,9 @@ def scenarios() -> tuple[Scenario, ...]:
         Scenario(schedule.SITUATION_STADIUM, "Alarm and crush at Aldmere Arena", "crowd-danger",
                  "", ("Aldmere Arena", "the arena", "the stadium", "Aldmere stadium"),
                  schedule.STADIUM_ALARM, 24, 1200, 5),
+        Scenario("social-unrest", "Unrest in the Old Town after the match", "civil-unrest",
+                 "Stari Grad", ("Stari Grad", "Old Town", "Central Station", "Ilica"),
+                 schedule.STADIUM_ALARM + 0.05, 16, 1500, 3),
         Scenario(schedule.SITUATION_QUAKE, "Earthquake: damage and collapsed buildings",
                  "natural-hazard", "", ("Zelena Dolina", "Sveti Đuro", "Novo Polje",
                  "Port d'Aldmere", "Stari Grad"), schedule.QUAKE_ORIGIN, 36, 1800, 10),
