@@ -96,7 +96,7 @@ def test_credential_stuffing_from_a_proxy_pool(run: Run) -> None:
 
 
 def test_taken_over_accounts_are_residents_who_reused_their_password(run: Run) -> None:
-    (situation,) = run.situations
+    (situation,) = [s for s in run.situations if s["silo"] == "portal"]
     residents = {r.email: r for r in build_city(SEED, RESIDENTS).residents}
     taken = situation["entities"]["user.name"]
     assert taken

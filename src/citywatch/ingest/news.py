@@ -5,8 +5,8 @@ a ``social.news`` event: its id (``guid``/``id``, else its link), its time
 (``published``, else ``updated``), its text (title and summary, HTML
 removed) and its outlet (the feed's title, or the entry's ``author``) as
 the author, so corroboration counts outlets as independent sources. An
-entry without a time or any text is a dead letter; so is a document that is
-no feed at all. Entries come out oldest first, whatever the feed's order.
+entry without a time or any text is a dead letter; so is each line of a
+document that is no feed at all. Entries come out oldest first, whatever the feed's order.
 
 :class:`FeedPoller` fetches a feed URL politely: conditional requests
 (``If-None-Match`` with the last ``ETag``, ``If-Modified-Since`` with the
@@ -52,11 +52,11 @@ class NewsFeedAdapter(Adapter):
             return
         feed = feedparser.parse(doc)
         if not feed.entries:
-            reason = str(feed.get("bozo_exception") or "no entries")
             if feed.get("bozo") or not feed.get("version"):
-                yield self.dead_letter(
-                    source, 1, "bad-feed", f"not an RSS or Atom feed: {reason}", doc
-                )
+                reason = f"not part of an RSS or Atom feed ({feed.get('bozo_exception')})"
+                for n, line in enumerate(doc.split(b"\n"), 1):  # each line, kept as it came
+                    if line.strip():
+                        yield self.dead_letter(source, n, "bad-feed", reason, line)
             return
         outlet = str(feed.feed.get("title") or source)
         kind = "atom" if str(feed.get("version", "")).startswith("atom") else "rss"

@@ -13,7 +13,7 @@ Silos so far: the citizen web portal, with the ``web-campaign`` scenario
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     manifest = simulate(1, Path(tmp), hours=0.5, residents=200)
 ...     [i.format for i in manifest.inputs]
-['http-jsonl']
+['http-jsonl', 'posts-jsonl', 'news-feed']
 """
 
 from citywatch.simulate.campaign import Campaign, build_campaign
