@@ -49,22 +49,25 @@ def _events(console: Console, result: SocialReport) -> bool:
     table = Table(title="social: simulated events (first post → detection)")
     for col in ("seed", "event", "found", "latency", "placed", "right district", "ok"):
         table.add_column(col)
-    all_ok = True
     for e in result.events:
         latency = f"{e.latency_s:.0f} s" if e.latency_s is not None else "-"
-        ok = e.found and e.district_ok and (e.latency_s or 0) <= TARGET_LATENCY_S
-        all_ok &= ok
         table.add_row(
-            str(e.seed), e.id, "yes" if e.found else "missed", latency, e.placed or "-",
-            "yes" if e.district_ok else "no", _mark(ok),
+            str(e.seed), e.id, "yes" if e.found else "missed",
+            latency + (" (slow wave)" if e.slow else ""), e.placed or "-",
+            "yes" if e.district_ok else "no", _mark(e.ok),
         )  # fmt: skip
     console.print(table)
     found = sum(e.found for e in result.events)
+    sudden = [e for e in result.events if not e.slow]
+    on_time = sum(e.latency_s is not None and e.latency_s <= TARGET_LATENCY_S for e in sudden)
+    placed = sum(e.district_ok for e in result.events)
     console.print(
         f"events found {found}/{len(result.events)} (missed {len(result.events) - found}), "
+        f"in the right district {placed}/{len(result.events)}, sudden events within "
+        f"{TARGET_LATENCY_S:.0f} s of their first post {on_time}/{len(sudden)}, "
         f"detections matching no event {result.false_events}"
     )
-    return all_ok
+    return all(e.ok for e in result.events)
 
 
 def report(console: Console, out: Path, work: Path, machine: dict[str, str | int]) -> bool:
