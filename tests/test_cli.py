@@ -37,10 +37,9 @@ def test_demo_finds_the_campaign_and_exits(tmp_path: Path) -> None:
         (situation,) = [s for s in situations if s.silo == "portal"]
         social = [s for s in situations if s.silo == "social"]
         assert {"stadium-emergency", "earthquake"} <= {s.id for s in social}
-        placed = {
-            d.entity.get("place") for d in store.detections() if d.detector == "social-events"
-        }
-        assert "Aldmere Arena" in placed, "the stadium alarm is placed at the arena"
+        social_detections = store.detections(detector="social-events")
+        (arena,) = {d.id for d in social_detections if d.entity.get("venue.id") == "arena"}
+        assert {d.entity["place"] for d in social_detections if d.id == arena} == {"Aldmere Arena"}
         assert len(incidents) == 1 + len(social)
         campaign_ips = {ip for phase in situation.phases for ip in phase.source_ips}
         assert len(campaign_ips) == 13
@@ -132,6 +131,7 @@ def test_analyse_annotates_every_post(city: Path, tmp_path: Path) -> None:
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "by language: en" in result.output
     rows = [json.loads(line) for line in notes.read_text().splitlines()]
     posts = (city / "posts.jsonl").read_text().splitlines()
     assert len(rows) == len(posts), "every post, whatever its language"

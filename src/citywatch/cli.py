@@ -97,9 +97,9 @@ def analyse_cmd(
     """Analyse files: every detector, incidents, dead letters; results to files and the store."""
     settings = load_settings(config, data_dir=data_dir, store_url=db)
     if annotate is not None:
-        social = {**settings.detectors.get(SocialEvents.name, {}), "annotate": True}
+        wanted = {**settings.detectors.get(SocialEvents.name, {}), "annotate": True}
         settings = settings.model_copy(
-            update={"detectors": {**settings.detectors, SocialEvents.name: social}}
+            update={"detectors": {**settings.detectors, SocialEvents.name: wanted}}
         )
     specs = [InputSpec.parse(s, learn=True) for s in learn or []]
     specs += [InputSpec.parse(s) for s in inputs]
@@ -107,9 +107,14 @@ def analyse_cmd(
     if output is not None:
         _write_jsonl(output, analysis.job.detections())
     if annotate is not None:
-        social_runs = [r.detector for r in analysis.job.runners if r.name == SocialEvents.name]
-        notes = social_runs[0].annotations.values() if social_runs else []  # type: ignore[attr-defined]
-        _write_jsonl(annotate, list(notes))
+        social = [r.detector for r in analysis.job.runners if isinstance(r.detector, SocialEvents)]
+        notes = list(social[0].annotations.values()) if social else []
+        _write_jsonl(annotate, notes)
+        langs = social[0].languages.most_common() if social else []
+        console.print(
+            f"annotated {len(notes):,} posts into {annotate}; by language: "
+            + (", ".join(f"{lang} {n:,}" for lang, n in langs) or "none")
+        )
     found = analysis.job.correlator.incidents()
     if incidents is not None:
         _write_jsonl(incidents, found)

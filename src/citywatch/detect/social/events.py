@@ -90,6 +90,7 @@ class SocialEvents(Detector[SocialState]):
                 score=round(verdict.score, 3),
                 lang=verdict.lang,
                 place=verdict.place.name if verdict.place else None,
+                h3=verdict.place.h3 if verdict.place else None,
             )
         if verdict.score < self.cfg.sure:
             return ()
@@ -245,6 +246,8 @@ class SocialEvents(Detector[SocialState]):
         entity = {"place": name, "event.category": category}
         if place is not None:
             entity["district"] = place.district
+            if place.id is not None and not city_wide:
+                entity["venue.id"] = place.id
         detection = self.detection(
             episode,
             rule_id=f"social.event.{category}",

@@ -6,7 +6,7 @@ package ships Aldmere's, written by ``citywatch.simulate.social.gazetteer``)::
     {"city": "Aldmere",
      "districts": [{"name", "lat", "lon", "aliases": [...], "polygon": [[lon, lat], ...]}],
      "places": [{"name", "kind": "street|venue|landmark", "district", "lat", "lon",
-                 "aliases": [...]}]}
+                 "aliases": [...], "id"?}]}
 
 Every name and alias is folded (:func:`~citywatch.detect.social.text.fold`)
 and, from seven letters up, also indexed with one letter dropped or two
@@ -44,6 +44,8 @@ class PlaceEntry(msgspec.Struct, frozen=True, kw_only=True):
     lat: float
     lon: float
     aliases: list[str] = []
+    id: str | None = None
+    """A venue's id in the other silos (``arena``), so their detections can meet."""
 
 
 class GazetteerFile(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,7 +55,7 @@ class GazetteerFile(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Place(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """A place a post was put at: its name, kind, district, point and H3 cell."""
+    """A place a post was put at: its name, kind, district, point and H3 cell (and venue id)."""
 
     name: str
     kind: str
@@ -61,6 +63,7 @@ class Place(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     lat: float
     lon: float
     h3: str
+    id: str | None = None
 
 
 def _typos(word: str) -> set[str]:
@@ -94,6 +97,7 @@ class Gazetteer:
                 lat=entry.lat,
                 lon=entry.lon,
                 h3=h3.latlng_to_cell(entry.lat, entry.lon, h3_resolution),
+                id=entry.id,
             )
             if entry.kind == "district":
                 self._by_district[entry.name] = place

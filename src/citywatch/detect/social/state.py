@@ -53,4 +53,5 @@ class Annotation(msgspec.Struct, omit_defaults=True, gc=False):
     score: float
     lang: str
     place: str | None = None
+    h3: str | None = None
     event: str | None = None

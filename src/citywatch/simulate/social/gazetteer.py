@@ -20,7 +20,7 @@ from typing import Final
 
 from citywatch.simulate.city import LAT, build_city
 from citywatch.simulate.names import STREETS, ascii_fold
-from citywatch.simulate.schedule import ARENA_LAT, ARENA_LON, ARENA_NAME
+from citywatch.simulate.schedule import ARENA_ID, ARENA_LAT, ARENA_LON, ARENA_NAME
 
 DISTRICT_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "Stari Grad": ("Old Town", "Altstadt", "old town centre", "Stari Grd"),
@@ -103,6 +103,7 @@ def gazetteer() -> dict[str, object]:
     places.append(
         {
             "name": ARENA_NAME,
+            "id": ARENA_ID,
             "kind": "venue",
             "district": arena_district,
             "lat": ARENA_LAT,
