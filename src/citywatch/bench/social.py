@@ -35,7 +35,7 @@ from citywatch.detect.social.model import LinearModel
 from citywatch.detect.social.strong import StrongModel, available
 from citywatch.detect.social.text import tokens
 from citywatch.model import Event, TextPost
-from citywatch.simulate.social.corpus import LabelledPost, corpus
+from citywatch.simulate.social.corpus import HANDWRITTEN_DE, LabelledPost, corpus, handwritten
 from citywatch.simulate.social.writer import NEWS, POSTS, TRUTH, PostTruth, write_social
 from citywatch.simulate.writers import Clock
 
@@ -90,6 +90,9 @@ class Classification:
     fp_rate_by_kind: dict[str, float]
     cpu_s: float
     strong_calls: int = 0
+    brier: float | None = None
+    ece: float | None = None
+    """Calibration of the scores (None for the keyword baseline, which has none)."""
 
 
 @dataclass
@@ -115,6 +118,7 @@ class EventResult:
 @dataclass
 class SocialReport:
     classification: list[Classification]
+    german: Classification
     events: list[EventResult]
     false_events: int
     speed: list[Speed]
@@ -141,26 +145,28 @@ def classifiers() -> list[tuple[str, PostClassifier | None]]:
 
 
 def classification(
-    name: str, classify: PostClassifier | None, posts: list[LabelledPost]
+    name: str, classify: PostClassifier | None, posts: list[LabelledPost], lang: str = "en"
 ) -> Classification:
     """Scores of one classifier (None: the keyword baseline) on ``posts``."""
     scores = Scores()
     right = positives = 0
     by_kind: dict[str, list[int]] = {}
+    probabilities: list[tuple[float, bool]] = []
     start = time.process_time()
     for n, post in enumerate(posts):
+        gold = post.label != "none"
         if classify is None:
             high = any(LEXICON.get(w) == "lex:risk" for w in tokens(post.text))
             category = "none"
         else:
             event = Event(
                 id=str(n), timestamp=0.0, dataset="social.post",
-                payload=TextPost(text=post.text, lang="en"),
+                payload=TextPost(text=post.text, lang=lang),
             )  # fmt: skip
             verdict = classify(event)
             assert verdict is not None
             high, category = verdict.high_risk, verdict.category
-        gold = post.label != "none"
+            probabilities.append((verdict.score, gold))
         scores.add(high, gold)
         if gold:
             positives += 1
@@ -178,7 +184,32 @@ def classification(
         fp_rate_by_kind={k: r[1] / r[0] for k, r in sorted(by_kind.items())},
         cpu_s=time.process_time() - start,
         strong_calls=strong.calls if strong is not None else 0,
+        brier=_brier(probabilities),
+        ece=_ece(probabilities),
     )
+
+
+def _brier(pairs: list[tuple[float, bool]]) -> float | None:
+    """Mean squared error of the scores as probabilities (0 is perfect)."""
+    return sum((p - y) ** 2 for p, y in pairs) / len(pairs) if pairs else None
+
+
+def _ece(pairs: list[tuple[float, bool]], bins: int = 10) -> float | None:
+    """Expected calibration error: per score decile, |mean score - share high-risk|, weighted."""
+    if not pairs:
+        return None
+    total = 0.0
+    for b in range(bins):
+        inside = [
+            (p, y)
+            for p, y in pairs
+            if b / bins <= p < (b + 1) / bins or (b == bins - 1 and p == 1.0)
+        ]
+        if inside:
+            mean = sum(p for p, _ in inside) / len(inside)
+            share = sum(y for _, y in inside) / len(inside)
+            total += len(inside) * abs(mean - share)
+    return total / len(pairs)
 
 
 class _Detection(msgspec.Struct):
@@ -289,10 +320,13 @@ def run(
 ) -> SocialReport:
     """Every figure of the social benchmark."""
     _, held_out = corpus(1)
+    fast = classifiers()[0][1]
+    german = classification("German (lexicon)", fast, handwritten(HANDWRITTEN_DE), lang="de")
     found, false_events = events(work, list(range(1, seeds + 1)), hours)
     speeds = speed(work, speed_hours)
     return SocialReport(
         classification=[classification(n, c, held_out) for n, c in classifiers()],
+        german=german,
         events=found,
         false_events=false_events,
         speed=speeds,

@@ -23,17 +23,20 @@ def _mark(ok: bool) -> str:
 
 def _classification(console: Console, result: SocialReport) -> None:
     rows = result.classification
-    table = Table(title=f"social: high-risk classification, {rows[0].posts:,} held-out posts")
+    table = Table(
+        title=f"social: high-risk classification, {rows[0].posts:,} held-out posts "
+        f"(German: {result.german.posts} hand-written posts)"
+    )
     for col in ("classifier", "precision", "recall", "F1", f"F1 ≥ {TARGET_F1}", "category",
-                "MiniLM calls", "CPU-s"):  # fmt: skip
+                "ECE", "MiniLM calls", "CPU-s"):  # fmt: skip
         table.add_column(col, justify="left" if col == "classifier" else "right")
-    for c in rows:
+    for c in [*rows, result.german]:
         s = c.scores
         table.add_row(
             c.name, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}",
             _mark(s.f1 >= TARGET_F1),
             f"{100 * c.category_accuracy:.1f}%" if c.category_accuracy else "-",
-            f"{c.strong_calls:,}", f"{c.cpu_s:.2f}",
+            f"{c.ece:.3f}" if c.ece is not None else "-", f"{c.strong_calls:,}", f"{c.cpu_s:.2f}",
         )  # fmt: skip
     console.print(table)
     kinds = Table(title="social: false-positive rate per kind of negative post (held out)")

@@ -5,6 +5,8 @@ Every post has its label (a high-risk category, or ``none``) and its kind
 ``idiom``, ``joke``, ``old-news``, ``advice``). The split is by template:
 every fourth template of each group (and every hand-written post) is held
 out, so a held-out post never shares its phrasing with a training post.
+``handwritten_de.jsonl`` holds German posts for the German lexicon, which
+nothing is trained on.
 The same seed gives the same corpus.
 
 >>> train, test = corpus(1)
@@ -37,6 +39,7 @@ from citywatch.simulate.social.templates import (
 HELD_OUT_EVERY: Final = 4
 PER_TEMPLATE: Final = 40
 HANDWRITTEN: Final = "handwritten.jsonl"
+HANDWRITTEN_DE: Final = "handwritten_de.jsonl"
 
 
 class LabelledPost(msgspec.Struct, frozen=True, kw_only=True):
@@ -88,9 +91,9 @@ def _groups() -> list[tuple[str, str, tuple[str, ...]]]:
     return groups
 
 
-def handwritten() -> list[LabelledPost]:
-    """The hand-written posts shipped with the package (all held out)."""
-    raw = resources.files(__package__).joinpath(HANDWRITTEN).read_bytes()
+def handwritten(name: str = HANDWRITTEN) -> list[LabelledPost]:
+    """The hand-written posts shipped with the package (all held out): English, or German."""
+    raw = resources.files(__package__).joinpath(name).read_bytes()
     return [
         LabelledPost(split="test", template="hand", **msgspec.json.decode(line))
         for line in raw.splitlines()
