@@ -12,7 +12,7 @@ The same seed gives the same corpus.
 >>> train, test = corpus(1)
 >>> len(train) > len(test) > 100
 True
->>> {p.split for p in train} | {p.split for p in test}
+>>> sorted({p.split for p in train} | {p.split for p in test})
 {'test', 'train'}
 """
 
