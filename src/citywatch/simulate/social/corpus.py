@@ -13,7 +13,7 @@ The same seed gives the same corpus.
 >>> len(train) > len(test) > 100
 True
 >>> sorted({p.split for p in train} | {p.split for p in test})
-{'test', 'train'}
+['test', 'train']
 """
 
 from __future__ import annotations
