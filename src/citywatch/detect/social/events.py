@@ -41,6 +41,13 @@ from citywatch.detect.social.summary import SEVERITY, describe
 from citywatch.model import Detection, Event, GeoPoint, TextPost
 
 
+class _Model(msgspec.Struct):
+    """What the detector learns across keys, for checkpoints."""
+
+    baseline: dict[str, tuple[float, float]]
+    recent: dict[str, tuple[str, float]]
+
+
 class SocialEvents(Detector[SocialState]):
     """High-risk events in public posts and news, placed on the city map."""
 
@@ -96,7 +103,10 @@ class SocialEvents(Detector[SocialState]):
             return ()
         self._verdict = (event.id, verdict)
         if verdict.place is not None:
-            self._places.setdefault(verdict.place.name, verdict.place)
+            known = verdict.place
+            if known.kind == "point":  # a post's own coordinates: the event is at its district
+                known = self.gazetteer.district(known.district) or known
+            self._places.setdefault(known.name, known)
         category = verdict.category
         if category in self.cfg.city_wide:
             return (f"{category}|{self.gazetteer.city}",)
@@ -108,6 +118,14 @@ class SocialEvents(Detector[SocialState]):
         if recent is not None and event.timestamp - recent[1] <= self.cfg.window_s:
             return (recent[0],)
         return (f"{category}|{self.gazetteer.city}",)
+
+    def snapshot_model(self) -> bytes | None:
+        """The baselines of every place and topic, and each category's latest placed cluster."""
+        return msgspec.msgpack.encode(_Model(baseline=self._baseline, recent=self._recent))
+
+    def restore_model(self, blob: bytes) -> None:
+        model = msgspec.msgpack.decode(blob, type=_Model)
+        self._baseline, self._recent = model.baseline, model.recent
 
     def new_state(self, key: str) -> SocialState:
         return SocialState()
