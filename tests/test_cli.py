@@ -64,6 +64,9 @@ def _incident_of(
         alarm = datetime.fromisoformat(situation.start)
         assert timedelta(0) < exodus.timestamp - alarm <= timedelta(minutes=2)
         assert any(m.startswith("Evacuation order 1:") for m in incident.measures)
+        posts = [dets[d] for d in incident.detections if dets[d].detector == "social-events"]
+        assert posts and all(p.entity["place"] == "Aldmere Arena" for p in posts)
+        assert incident.story == "stadium-emergency", "crowd sensors and citizens, one story"
         return incident
     if sid == "earthquake":
         (incident,) = [i for i in live if i.entities.get("quake.id")]
@@ -73,6 +76,9 @@ def _incident_of(
         assert abs(q["magnitude"] - truth["magnitude"]) <= 0.3
         assert detection.timestamp.timestamp() - truth["origin"] <= 10.0
         assert q["priorities"] and any(c["predicted"] for c in q["cells"])
+        posts = [dets[d] for d in incident.detections if dets[d].detector == "social-events"]
+        assert [p.entity["event.category"] for p in posts] == ["natural-hazard"]
+        assert incident.story == "earthquake-with-damage"
         return incident
     if sid == "iot-botnet":
         bots = set(situation.entities["device.id"])
@@ -85,6 +91,22 @@ def _incident_of(
     if sid == "iot-unmanaged-device":
         (device,) = situation.entities["device.id"]
         (incident,) = [i for i in live if device in i.entities.get("device.id", [])]
+        return incident
+    if situation.silo == "social":
+        districts, (category,) = (
+            situation.entities["district"],
+            situation.entities["event.category"],
+        )
+        (incident,) = [
+            i
+            for i in live
+            if any(
+                dets[d].detector == "social-events"
+                and dets[d].entity.get("district") in districts
+                and dets[d].entity.get("event.category") == category
+                for d in i.detections
+            )
+        ]
         return incident
     raise AssertionError(f"no check for situation {sid}")
 
@@ -154,3 +176,24 @@ def test_errors_are_messages_not_tracebacks(
     err = capsys.readouterr().err
     assert "unknown format 'nope'" in err
     assert "Traceback" not in err
+
+
+def test_analyse_annotates_every_post(city: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "annotated.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "analyse", "--in", f"posts-jsonl:{city / 'posts.jsonl'}", "--no-store",
+            "--annotate", str(notes), "--data-dir", str(tmp_path / "data"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "by language: en" in result.output
+    rows = [json.loads(line) for line in notes.read_text().splitlines()]
+    posts = (city / "posts.jsonl").read_text().splitlines()
+    assert len(rows) == len(posts), "every post, whatever its language"
+    assert {"id", "high_risk", "category", "score"} <= set(rows[0])
+    clustered = [r for r in rows if r.get("event")]
+    assert clustered and all(r["high_risk"] for r in clustered)
+    assert sum(bool(r.get("place")) for r in clustered) * 2 > len(clustered), "mostly placed"
+    assert {r["lang"] for r in rows} > {"en", "de"}, "other languages are counted too"

@@ -22,6 +22,7 @@ from citywatch import __version__
 from citywatch.app import Analysis, analyse
 from citywatch.cli_rules import rules_app
 from citywatch.config import Settings, load_settings
+from citywatch.detect.social import SocialEvents
 from citywatch.errors import CitywatchError
 from citywatch.ingest.mqtt import MqttStats, MqttSubscriber, merged_config
 from citywatch.live import LivePipeline
@@ -88,16 +89,34 @@ def analyse_cmd(
     ] = None,
     db: Annotated[str | None, typer.Option("--db", help="storage URL (sqlite:///PATH)")] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="keep nothing in a store")] = False,
+    annotate: Annotated[
+        Path | None,
+        typer.Option("--annotate", help="write every post's verdict (high-risk, place…) as JSONL"),
+    ] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Analyse files: every detector, incidents, dead letters; results to files and the store."""
     settings = load_settings(config, data_dir=data_dir, store_url=db)
+    if annotate is not None:
+        wanted = {**settings.detectors.get(SocialEvents.name, {}), "annotate": True}
+        settings = settings.model_copy(
+            update={"detectors": {**settings.detectors, SocialEvents.name: wanted}}
+        )
     specs = [InputSpec.parse(s, learn=True) for s in learn or []]
     specs += [InputSpec.parse(s) for s in inputs]
     analysis = _run(settings, specs, "analyse", store=not no_store)
     if output is not None:
         _write_jsonl(output, analysis.job.detections())
+    if annotate is not None:
+        social = [r.detector for r in analysis.job.runners if isinstance(r.detector, SocialEvents)]
+        notes = list(social[0].annotations.values()) if social else []
+        _write_jsonl(annotate, notes)
+        langs = social[0].languages.most_common() if social else []
+        console.print(
+            f"annotated {len(notes):,} posts into {annotate}; by language: "
+            + (", ".join(f"{lang} {n:,}" for lang, n in langs) or "none")
+        )
     found = analysis.job.correlator.incidents()
     if incidents is not None:
         _write_jsonl(incidents, found)

@@ -21,6 +21,7 @@ from citywatch.bench import (
     iot_report,
     portal_report,
     quake_report,
+    social_report,
     throughput,
 )
 
@@ -58,6 +59,7 @@ def _benches() -> dict[str, Bench]:
         "iot": lambda c, a: iot_report.report(c, a.out, a.work / "iot", _machine()),
         "crowd": crowd,
         "quake": lambda c, a: quake_report.report(c, a.out, _machine(), a.quakes, a.quiet_days),
+        "social": lambda c, a: social_report.report(c, a.out, a.work / "social", _machine()),
         "ingest-http": lambda c, a: _ingest_http(c, a.out, a.work / "ingest-http", a.ingest_hours),
         "throughput": lambda c, a: _throughput(c, a.out, a.work, a.lines),
     }

@@ -133,7 +133,7 @@ def build_incident(
     exposure = {"people": people, "facilities": len(facilities), "services": services}
     return Incident(
         id=incident_id,
-        title=story.title if story is not None and story.title else _title(ms, entities),
+        title=story.title if story is not None and story.title else _title(ms, entities, category),
         status=status,
         severity=min(100, severity),
         category=category,
@@ -153,10 +153,15 @@ def build_incident(
     )
 
 
-def _title(members: Sequence[Member], entities: dict[str, list[str]]) -> str:
-    """``Credential stuffing against portal from 12 sources``; several kinds: ``Attack on ...``."""
+def _title(members: Sequence[Member], entities: dict[str, list[str]], category: str) -> str:
+    """``Credential stuffing against portal from 12 sources``; several kinds: ``Attack on ...``.
+
+    A public-safety incident is named by its main detection: ``Sudden exodus and 2 more``.
+    """
     rules = Counter(m.rule_name for m in members)
     main = rules.most_common(1)[0][0]
+    if category == "public_safety":
+        return main if len(rules) == 1 else f"{main} and {len(rules) - 1} more"
     target = ", ".join(entities.get("target", []))
     sources = entities.get("source.ip") or entities.get("source.pseudonym") or []
     origin = ""

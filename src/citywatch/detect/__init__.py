@@ -11,6 +11,7 @@ from citywatch.detect.portal.sigma import SigmaRules
 from citywatch.detect.portal.signatures import WebAttackSignatures
 from citywatch.detect.quake import QuakeDetector
 from citywatch.detect.runner import DetectorRunner, ErrorHandler
+from citywatch.detect.social import SocialEvents
 
 DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     LoginAbuse.name: LoginAbuse,
@@ -22,6 +23,7 @@ DETECTORS: dict[str, type[Detector]] = {  # type: ignore[type-arg]
     CrowdSafety.name: CrowdSafety,
     QuakeDetector.name: QuakeDetector,
     IotFleet.name: IotFleet,
+    SocialEvents.name: SocialEvents,
 }
 """The built-in detectors by name (entry points add more)."""
 

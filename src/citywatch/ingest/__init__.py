@@ -6,8 +6,11 @@ from citywatch.ingest.exposure import ExposureAdapter
 from citywatch.ingest.feltreports import FeltReportsAdapter
 from citywatch.ingest.gatecounts import GateCountsAdapter
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
+from citywatch.ingest.mastodon import MastodonAdapter
 from citywatch.ingest.mqttjsonl import MqttJsonlAdapter
+from citywatch.ingest.news import NewsFeedAdapter
 from citywatch.ingest.phonetriggers import PhoneTriggersAdapter
+from citywatch.ingest.posts import PostsJsonlAdapter
 from citywatch.ingest.zeek import ZeekConnAdapter
 from citywatch.ingest.zeekdns import ZeekDnsAdapter
 from citywatch.ingest.zonecounts import ZoneCountsAdapter
@@ -15,7 +18,10 @@ from citywatch.ingest.zonecounts import ZoneCountsAdapter
 ADAPTERS: dict[str, type[Adapter]] = {
     AccessLogAdapter.name: AccessLogAdapter,
     HttpJsonlAdapter.name: HttpJsonlAdapter,
+    MastodonAdapter.name: MastodonAdapter,
     MqttJsonlAdapter.name: MqttJsonlAdapter,
+    NewsFeedAdapter.name: NewsFeedAdapter,
+    PostsJsonlAdapter.name: PostsJsonlAdapter,
     ZeekConnAdapter.name: ZeekConnAdapter,
     ZeekDnsAdapter.name: ZeekDnsAdapter,
     ZoneCountsAdapter.name: ZoneCountsAdapter,
@@ -35,9 +41,12 @@ __all__ = [
     "FeltReportsAdapter",
     "GateCountsAdapter",
     "HttpJsonlAdapter",
+    "MastodonAdapter",
     "MqttJsonlAdapter",
+    "NewsFeedAdapter",
     "NoConfig",
     "PhoneTriggersAdapter",
+    "PostsJsonlAdapter",
     "ZeekConnAdapter",
     "ZeekDnsAdapter",
     "ZoneCountsAdapter",

@@ -25,6 +25,7 @@ from citywatch.model.payloads import (
     HttpRequest,
     SensorTrigger,
     Telemetry,
+    TextPost,
 )
 from citywatch.model.response import PlaybookRun, StepRun, StepStatus, Suppression
 from citywatch.model.timeutil import from_epoch, to_epoch
@@ -55,6 +56,7 @@ __all__ = [
     "StepStatus",
     "Suppression",
     "Telemetry",
+    "TextPost",
     "from_epoch",
     "to_epoch",
 ]

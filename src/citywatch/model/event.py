@@ -13,6 +13,7 @@ from citywatch.model.payloads import (
     HttpRequest,
     SensorTrigger,
     Telemetry,
+    TextPost,
     ZoneCount,
 )
 
@@ -26,6 +27,7 @@ Payload = (
     | SensorTrigger
     | FeltReport
     | Exposure
+    | TextPost
 )
 """Every payload type an event can carry (a tagged union)."""
 

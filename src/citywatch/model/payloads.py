@@ -212,3 +212,22 @@ class Exposure(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="exposur
     population: int = 0
     vulnerability: str | None = None
     postcode: str | None = None
+
+
+class TextPost(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True, tag="post"):
+    """One public text: a social-media post or a news item (``posts-jsonl``, Mastodon, RSS/Atom).
+
+    ``kind`` is ``post`` or ``news``; ``platform`` says where it came from
+    (``posts``, ``mastodon``, ``rss``…). ``lang`` is what the source declared
+    (empty when it did not): the detector detects the language of every post
+    itself. The author is not here: the adapter puts it on the event's
+    ``user_id``, which the enricher replaces with its keyed pseudonym, so no
+    raw author name reaches a detector or a store.
+    """
+
+    text: str
+    kind: str = "post"
+    platform: str = "posts"
+    lang: str = ""
+    url: str | None = None
+    reply_to: str | None = None

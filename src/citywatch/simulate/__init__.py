@@ -18,7 +18,7 @@ truth is in ``iot-truth.jsonl``.
 ...     manifest = simulate(1, Path(tmp), hours=0.5, residents=200)
 ...     formats = [i.format for i in manifest.inputs]
 >>> formats[0], len(formats), sorted(set(formats))[:4]
-('http-jsonl', 10, ['exposure', 'felt-reports', 'gate-counts', 'http-jsonl'])
+('http-jsonl', 12, ['exposure', 'felt-reports', 'gate-counts', 'http-jsonl'])
 """
 
 from citywatch.simulate.campaign import Campaign, build_campaign

@@ -14,11 +14,19 @@ from citywatch.simulate.campaign import SCENARIO, TITLE, Campaign, build_campaig
 from citywatch.simulate.city import City, build_city, geojson
 from citywatch.simulate.crowd.writer import stadium_situation, write_match_day
 from citywatch.simulate.iot.write import write_iot
-from citywatch.simulate.manifest import MANIFEST, Manifest, ManifestFile, Phase, Situation
+from citywatch.simulate.manifest import (
+    MANIFEST,
+    Manifest,
+    ManifestFile,
+    Phase,
+    Situation,
+    merge_situations,
+)
 from citywatch.simulate.quake import write_quake
 from citywatch.simulate.rand import substream
 from citywatch.simulate.records import Hit
 from citywatch.simulate.schedule import MATCH_KICKOFF, STADIUM_ALARM, at
+from citywatch.simulate.social.writer import write_social
 from citywatch.simulate.stream import requests
 from citywatch.simulate.writers import (
     AccessLog,
@@ -174,13 +182,21 @@ def simulate(
     situations += quake_situations
     iot = write_iot(seed, out, run.start_ms, run.span_ms, clock)
     situations += iot.situations
-    _dump(out / SITUATIONS, situations)
+    social_inputs, social_situations = write_social(out, seed, run.start_ms, run.span_ms, clock)
+    situations += social_situations
+    _dump(out / SITUATIONS, merge_situations(situations))
     manifest = Manifest(
         seed=seed,
         city=CITY,
         start=run.time(run.start_ms),
         end=run.time(end_ms),
-        inputs=[ManifestFile("http-jsonl", HTTP_JSONL), *arena.inputs, *quake_inputs, *iot.inputs],
+        inputs=[
+            ManifestFile("http-jsonl", HTTP_JSONL),
+            *arena.inputs,
+            *quake_inputs,
+            *iot.inputs,
+            *social_inputs,
+        ],
         also=[ManifestFile("access-log", ACCESS_LOG)],
         truth=TRUTH,
         situations=SITUATIONS,

@@ -67,6 +67,52 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
         return msgspec.json.decode((directory / MANIFEST).read_bytes(), type=cls)
 
 
+def merge_situations(situations: list[Situation]) -> list[Situation]:
+    """One situation per id: the silos that see part of a shared story add up to one.
+
+    Entities and techniques are united, phases and records added up, the span
+    widened; ``silo`` lists every silo that saw it (``crowd+social``), in order.
+
+    >>> a = Situation(id="s", title="Stadium emergency", silo="crowd", start="2026-03-14T09:00Z",
+    ...               end="2026-03-14T09:09Z", entities={"venue.id": ["arena"]}, techniques=[],
+    ...               records=3)
+    >>> b = Situation(id="s", title="Posts", silo="social", start="2026-03-14T10:01+01:00",
+    ...               end="2026-03-14T10:20+01:00",
+    ...               entities={"venue.id": ["arena"], "place": ["Aldmere Arena"]},
+    ...               techniques=["crowd-danger"], records=9)
+    >>> (m,) = merge_situations([a, b])
+    >>> m.silo, m.title, m.start, m.end, m.records
+    ('crowd+social', 'Stadium emergency', '2026-03-14T09:00Z', '2026-03-14T10:20+01:00', 12)
+    >>> sorted(m.entities)
+    ['place', 'venue.id']
+    """
+    merged: dict[str, Situation] = {}
+    for s in situations:
+        seen = merged.get(s.id)
+        if seen is None:
+            merged[s.id] = s
+            continue
+        entities = {k: list(v) for k, v in seen.entities.items()}
+        for key, values in s.entities.items():
+            entities.setdefault(key, []).extend(v for v in values if v not in entities[key])
+        merged[s.id] = Situation(
+            id=s.id,
+            title=seen.title,
+            silo="+".join(dict.fromkeys([*seen.silo.split("+"), s.silo])),
+            start=min(seen.start, s.start, key=_instant),
+            end=max(seen.end, s.end, key=_instant),
+            entities=entities,
+            techniques=list(dict.fromkeys([*seen.techniques, *s.techniques])),
+            records=seen.records + s.records,
+            phases=[*seen.phases, *s.phases],
+        )
+    return list(merged.values())
+
+
+def _instant(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
 def load_situations(directory: Path) -> list[Situation]:
     """The ground-truth situations of the run in ``directory``."""
     manifest = Manifest.load(directory)

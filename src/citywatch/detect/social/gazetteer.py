@@ -1,0 +1,175 @@
+"""Geoparsing against a city gazetteer: place names in a post's text, or its coordinates.
+
+The gazetteer is a JSON file (the detector's ``gazetteer`` setting; the
+package ships Aldmere's, written by ``citywatch.simulate.social.gazetteer``)::
+
+    {"city": "Aldmere",
+     "districts": [{"name", "lat", "lon", "aliases": [...], "polygon": [[lon, lat], ...]}],
+     "places": [{"name", "kind": "street|venue|landmark", "district", "lat", "lon",
+                 "aliases": [...], "id"?}]}
+
+Every name and alias is folded (:func:`~citywatch.detect.social.text.fold`)
+and, from seven letters up, also indexed with one letter dropped or two
+neighbours swapped, so common misspellings still match. Matching looks up
+runs of one to four words, longest first; a street, venue or landmark is
+preferred to a district, and a named place to the post's coordinates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h3
+import msgspec
+
+from citywatch.detect.social.text import tokens
+from citywatch.errors import ConfigError
+
+MAX_WORDS = 4
+_MIN_TYPO_LEN = 7
+
+
+class DistrictEntry(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    lat: float
+    lon: float
+    polygon: list[tuple[float, float]]
+    aliases: list[str] = []
+
+
+class PlaceEntry(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    kind: str
+    district: str
+    lat: float
+    lon: float
+    aliases: list[str] = []
+    id: str | None = None
+    """A venue's id in the other silos (``arena``), so their detections can meet."""
+
+
+class GazetteerFile(msgspec.Struct, frozen=True, kw_only=True):
+    city: str
+    districts: list[DistrictEntry]
+    places: list[PlaceEntry] = []
+
+
+class Place(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A place a post was put at: its name, kind, district, point and H3 cell (and venue id)."""
+
+    name: str
+    kind: str
+    district: str
+    lat: float
+    lon: float
+    h3: str
+    id: str | None = None
+
+
+def _typos(word: str) -> set[str]:
+    """``word`` with one letter dropped or two neighbours swapped (from seven letters up)."""
+    if len(word) < _MIN_TYPO_LEN:
+        return set()
+    drops = {word[:i] + word[i + 1 :] for i in range(len(word)) if word[i] != " "}
+    swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    return {w for w in drops | swaps if "  " not in w and not w.startswith(" ")}
+
+
+class Gazetteer:
+    """Place names and district outlines of one city, for :meth:`find` and :meth:`locate`."""
+
+    def __init__(self, data: GazetteerFile, h3_resolution: int = 9) -> None:
+        self.city = data.city
+        self._districts = data.districts
+        self._by_district: dict[str, Place] = {}
+        exact: dict[str, Place] = {}
+        fuzzy: dict[str, Place] = {}
+        entries: list[tuple[PlaceEntry, int]] = [
+            (PlaceEntry(name=d.name, kind="district", district=d.name, lat=d.lat, lon=d.lon,
+                        aliases=d.aliases), 0)
+            for d in data.districts
+        ] + [(p, 1) for p in data.places]  # fmt: skip
+        for entry, _ in sorted(entries, key=lambda e: e[1]):  # specific places win on clashes
+            place = Place(
+                name=entry.name,
+                kind=entry.kind,
+                district=entry.district,
+                lat=entry.lat,
+                lon=entry.lon,
+                h3=h3.latlng_to_cell(entry.lat, entry.lon, h3_resolution),
+                id=entry.id,
+            )
+            if entry.kind == "district":
+                self._by_district[entry.name] = place
+            for alias in (entry.name, *entry.aliases):
+                key = " ".join(tokens(alias))
+                if not key or len(key.split()) > MAX_WORDS:
+                    continue
+                exact[key] = place
+                for typo in _typos(key):
+                    fuzzy[typo] = place
+        for key in exact:
+            fuzzy.pop(key, None)  # a real name is never read as another's misspelling
+        self._index = fuzzy | exact
+
+    @classmethod
+    def load(cls, path: Path, h3_resolution: int = 9) -> Gazetteer:
+        """The gazetteer in the JSON file at ``path``; a :class:`ConfigError` if it is not one."""
+        try:
+            data = msgspec.json.decode(path.read_bytes(), type=GazetteerFile)
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ConfigError(f"not a gazetteer: {exc}", where=str(path)) from exc
+        return cls(data, h3_resolution)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def find(self, words: list[str]) -> Place | None:
+        """The most specific place named in ``words`` (folded tokens), the first if several."""
+        index = self._index
+        best: Place | None = None
+        n = len(words)
+        i = 0
+        while i < n:
+            for size in range(min(MAX_WORDS, n - i), 0, -1):
+                place = index.get(" ".join(words[i : i + size]) if size > 1 else words[i])
+                if place is not None:
+                    if place.kind != "district":
+                        return place
+                    if best is None:
+                        best = place
+                    i += size - 1
+                    break
+            i += 1
+        return best
+
+    def locate(self, lat: float, lon: float) -> Place | None:
+        """The district that contains a point, as a place at that point; None outside the city."""
+        for district in self._districts:
+            if _inside(lon, lat, district.polygon):
+                known = self._by_district[district.name]
+                cell = h3.latlng_to_cell(lat, lon, h3.get_resolution(known.h3))
+                return Place(
+                    name=district.name,
+                    kind="point",
+                    district=district.name,
+                    lat=lat,
+                    lon=lon,
+                    h3=cell,
+                )
+        return None
+
+    def district(self, name: str) -> Place | None:
+        """The district called ``name`` (its centre), if the gazetteer has it."""
+        return self._by_district.get(name)
+
+
+def _inside(x: float, y: float, ring: list[tuple[float, float]]) -> bool:
+    """Whether ``(x, y)`` lies inside the closed ring (ray casting)."""
+    inside = False
+    x0, y0 = ring[-1]
+    for x1, y1 in ring:
+        if (y1 > y) != (y0 > y) and x < (x0 - x1) * (y - y1) / (y0 - y1) + x1:
+            inside = not inside
+        x0, y0 = x1, y1
+    return inside

@@ -1,0 +1,132 @@
+"""Social events: a burst of reports is one placed detection; no author profile anywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+
+from citywatch.app import analyse
+from citywatch.config import Settings
+from citywatch.detect import DetectorRunner
+from citywatch.detect.social import SocialConfig, SocialEvents
+from citywatch.enrich import Enricher, Pseudonymiser
+from citywatch.ingest.posts import PostsJsonlAdapter
+from citywatch.model import Detection, Event
+from citywatch.pipeline import InputSpec
+from citywatch.simulate.social.writer import NEWS, POSTS, write_social
+from citywatch.simulate.writers import Clock
+from citywatch.store import open_store
+
+T0 = 1_773_478_800.0
+REPORTS = [
+    "Someone just got stabbed outside the bakery in Kaptolje, ambulance is here",
+    "Stabbing at Kaptolje, police have taped off the street",
+    "A man was knifed near the cathedral, there is blood on the pavement",
+    "Witnessed a stabbing at Kaptolje tonight, still shaking",
+]
+
+
+def run(
+    lines: list[bytes], detector: SocialEvents, checkpoints: list[bytes] | None = None
+) -> list[Detection]:
+    enrich = Enricher(Pseudonymiser(b"k" * 32))
+    runner = DetectorRunner(detector, lambda name, ev, exc: (_ for _ in ()).throw(exc))
+    out: list[Detection] = []
+    for n, item in enumerate(PostsJsonlAdapter().parse("posts", lines)):
+        assert isinstance(item, Event)
+        runner.process(enrich(item), out)
+        if checkpoints is not None and n % 50 == 0:
+            checkpoints.append(runner.snapshot())
+    assert all(":" not in key.split("|")[0] for key in runner.states), "keys are topics, not people"
+    runner.flush(out)
+    return out
+
+
+def post(n: int, text: str, author: str, dt: float) -> bytes:
+    rec = {"id": f"p{n}", "created_at": T0 + dt, "text": text, "author": author}
+    return json.dumps(rec).encode()
+
+
+def test_a_burst_of_reports_is_one_placed_event() -> None:
+    lines = [post(i, t, f"author-{i}", 40.0 * i) for i, t in enumerate(REPORTS)]
+    detector = SocialEvents(SocialConfig(annotate=True, strong=False))
+    found = run(lines, detector)
+    assert found and len({d.id for d in found}) == 1
+    last = found[-1]
+    assert last.entity["place"] in ("Kaptolje", "Aldmere Cathedral")
+    assert last.entity["district"] == "Kaptolje"
+    assert last.geo is not None and last.geo.h3
+    assert last.evidence == ["p0", "p1", "p2", "p3"]
+    social = last.attributes["social"]
+    assert (social["category"], social["posts"], social["authors"]) == ("violence", 4, 4)
+    assert found[0].timestamp.timestamp() - T0 <= 300, "within five minutes of the first post"
+    assert {a.event for a in detector.annotations.values()} == {last.id}
+
+
+def test_one_author_alone_is_no_event() -> None:
+    lines = [post(i, t, "same-person", 40.0 * i) for i, t in enumerate(REPORTS)]
+    assert run(lines, SocialEvents(SocialConfig(strong=False))) == []
+
+
+def test_no_author_reaches_any_output(tmp_path: Path) -> None:
+    write_social(tmp_path, 1, int(T0 * 1000), 6 * 3_600_000, Clock(60))
+    lines = (tmp_path / POSTS).read_bytes().splitlines()
+    authors = {json.loads(line)["author"] for line in lines}
+    detector = SocialEvents(SocialConfig(annotate=True))
+    checkpoints: list[bytes] = []
+    found = run(lines, detector, checkpoints)
+    assert len({d.id for d in found}) >= 4
+    pseudo = Pseudonymiser(b"k" * 32)
+    secrets = authors | {pseudo("user", a) for a in authors}
+    blobs = [msgspec.json.encode(d) for d in found]
+    blobs += [msgspec.json.encode(a) for a in detector.annotations.values()]
+    blobs.append(detector.snapshot_model() or b"")
+    text = b"\n".join(blobs)
+    assert not any(s.encode() in text for s in secrets), "no author, raw or pseudonymised"
+    states = b"\n".join(checkpoints)
+    assert any(b"violence|Kaptolje" in c for c in checkpoints), "checkpoints were taken mid-event"
+    assert not any(s.encode() in states for s in secrets), "nor in a checkpoint of the state"
+    assert not any(s.split(":", 1)[-1].encode() in states for s in secrets if ":" in s)
+    for det in found:
+        assert isinstance(det.attributes["social"]["authors"], int), "authors as a count only"
+
+
+def test_no_author_in_the_store(tmp_path: Path) -> None:
+    """A whole run into SQLite: the database file holds no author, raw or pseudonymised."""
+    city = tmp_path / "city"
+    city.mkdir()
+    write_social(city, 2, int(T0 * 1000), 6 * 3_600_000, Clock(60))
+    key = "ab" * 32
+    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=key)
+    store = open_store(settings.store)
+    try:
+        result = analyse(
+            settings,
+            [InputSpec(format="posts-jsonl", path=city / POSTS),
+             InputSpec(format="news-feed", path=city / NEWS)],
+            store,
+            command="test",
+        )  # fmt: skip
+    finally:
+        store.close()
+    assert result.stats.detections["social-events"] >= 4
+    authors = {json.loads(line)["author"] for line in (city / POSTS).read_bytes().splitlines()}
+    pseudo = Pseudonymiser(bytes.fromhex(key))
+    db = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("citywatch.db*"))
+    for author in sorted(authors):
+        assert author.encode() not in db
+        assert pseudo("user", author).split(":", 1)[1].encode() not in db
+
+
+def test_baselines_survive_a_checkpoint() -> None:
+    lines = [post(i, t, f"author-{i}", 40.0 * i) for i, t in enumerate(REPORTS)]
+    first = SocialEvents(SocialConfig(strong=False))
+    run(lines, first)
+    blob = first.snapshot_model()
+    assert blob is not None
+    second = SocialEvents(SocialConfig(strong=False))
+    second.restore_model(blob)
+    assert second.snapshot_model() == blob
+    assert "violence|Kaptolje" in msgspec.msgpack.decode(blob)["baseline"]

@@ -1,0 +1,97 @@
+"""News feeds: RSS and Atom entries become events; the poller asks politely (ETag, 304)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from citywatch.ingest.news import FeedPoller, NewsFeedAdapter
+from citywatch.model import DeadLetter, Event, TextPost
+
+RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Aldmere Daily</title><link>https://news.example/</link>
+<item><guid>news-1</guid><title>Fire at the Port Market Hall</title>
+<description>&lt;p&gt;Firefighters are battling a blaze in Port d'Aldmere.&lt;/p&gt;</description>
+<link>https://news.example/1</link><pubDate>Sat, 14 Mar 2026 10:10:00 +0100</pubDate></item>
+<item><guid>news-2</guid><title>Council meets on Tuesday</title></item>
+</channel></rss>"""
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Aldmere Radio</title><id>urn:radio</id>
+<updated>2026-03-14T12:10:00Z</updated>
+<entry><id>urn:radio:7</id><title>Earthquake shakes Aldmere</title>
+<updated>2026-03-14T12:10:00Z</updated>
+<summary>Buildings damaged in Zelena Dolina.</summary></entry>
+</feed>"""
+
+
+def parse(doc: bytes) -> list[Event | DeadLetter]:
+    return list(NewsFeedAdapter().parse("feed", doc.splitlines(keepends=True)))
+
+
+def test_rss_items_are_news_events_and_an_undated_one_a_dead_letter() -> None:
+    undated, fire = parse(RSS)  # dead letters first, then the events oldest first
+    assert isinstance(fire, Event) and isinstance(fire.payload, TextPost)
+    assert fire.id == "news-1" and fire.dataset == "social.news"
+    assert fire.timestamp == 1773479400.0
+    assert fire.payload.kind == "news" and fire.payload.platform == "rss"
+    assert fire.payload.text.startswith("Fire at the Port Market Hall. Firefighters are battling")
+    assert fire.user_id == "Aldmere Daily", "the outlet is the independent source"
+    assert isinstance(undated, DeadLetter) and undated.code == "missing-field"
+
+
+def test_atom_entries_too() -> None:
+    (quake,) = parse(ATOM)
+    assert isinstance(quake, Event) and isinstance(quake.payload, TextPost)
+    assert quake.payload.platform == "atom" and "Zelena Dolina" in quake.payload.text
+
+
+def test_a_document_that_is_no_feed_is_a_dead_letter() -> None:
+    (dead,) = parse(b"<html><body>not a feed</body></html>")
+    assert isinstance(dead, DeadLetter) and dead.code == "bad-feed"
+
+
+class FakeFeed(BaseHTTPRequestHandler):
+    """A feed server that honours If-None-Match."""
+
+    requests: ClassVar[list[dict[str, str]]] = []
+
+    def do_GET(self) -> None:
+        self.requests.append(dict(self.headers))
+        if self.headers.get("If-None-Match") == '"v1"':
+            self.send_response(304)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("ETag", '"v1"')
+        self.send_header("Last-Modified", "Sat, 14 Mar 2026 09:10:00 GMT")
+        self.end_headers()
+        self.wfile.write(RSS)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def feed_url() -> Iterator[str]:
+    FakeFeed.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeFeed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_poller_uses_etag_and_waits_between_polls(feed_url: str) -> None:
+    poller = FeedPoller(feed_url, every_s=0.0)
+    (doc,) = poller.poll()
+    assert doc == RSS
+    assert poller.poll() == [], "304 Not Modified gives nothing"
+    assert FakeFeed.requests[1]["If-None-Match"] == '"v1"'
+    assert FakeFeed.requests[1]["If-Modified-Since"] == "Sat, 14 Mar 2026 09:10:00 GMT"
+    slow = FeedPoller(feed_url, every_s=3600.0)
+    assert slow.poll() and slow.poll() == []
+    assert len(FakeFeed.requests) == 3, "no request before every_s has passed"
