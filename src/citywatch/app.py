@@ -55,7 +55,13 @@ def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
     """The playbook runner the settings ask for, keeping its runs in ``store``."""
     config = settings.respond
     books = load_playbooks(list(config.playbooks), builtin=config.builtin_playbooks)
-    return PlaybookRunner(books, store, data_dir=settings.data_dir, dry_run=config.dry_run)
+    return PlaybookRunner(
+        books,
+        store,
+        data_dir=settings.data_dir,
+        dry_run=config.dry_run,
+        quarantine=config.quarantine,
+    )
 
 
 def start_run(

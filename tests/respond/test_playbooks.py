@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import SecretStr
 
 from citywatch.errors import ConfigError
 from citywatch.model import Detection, Incident, IncidentStatus, StepStatus
 from citywatch.respond.capxml import validate
 from citywatch.respond.playbook import load_playbooks, parse_playbooks
+from citywatch.respond.quarantine import QuarantineConfig, verify
 from citywatch.respond.runner import ApprovalError, PlaybookRunner
 from citywatch.store import Store, open_store
 
@@ -250,3 +255,72 @@ def test_bad_playbooks_are_clear_errors(text: str, message: str) -> None:
 
 def test_the_shipped_playbooks_load() -> None:
     assert {"contain-web-attack", "warn-the-public"} <= {b.id for b in load_playbooks([])}
+
+
+def test_an_approved_quarantine_reaches_each_device_gateway_signed(
+    store: Store, tmp_path: Path
+) -> None:
+    key = bytes(range(32))
+    devices = [f"cam-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    got: dict[str, bytes] = {}
+    ready, arrived = threading.Event(), threading.Event()
+    gateway = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"gw-{devices[0]}")
+    gateway.on_connect = lambda c, *_: c.subscribe(
+        [(f"city/gateway/{d}/commands", 1) for d in devices]
+    )
+    gateway.on_subscribe = lambda *_: ready.set()
+
+    def on_message(_c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
+        got[msg.topic.split("/")[2]] = msg.payload
+        if len(got) == len(devices):
+            arrived.set()
+
+    gateway.on_message = on_message
+    gateway.connect("127.0.0.1", 1883)
+    gateway.loop_start()
+    try:
+        assert ready.wait(10), "the gateway subscribed (is Mosquitto on 127.0.0.1:1883?)"
+        (book,) = parse_playbooks(
+            "{id: iot, name: Contain devices, trigger: {},"
+            " steps: [{id: q, action: quarantine, approval: responder, with: {ttl_min: 30}}]}",
+            "x",
+        )
+        inc = Incident(
+            **{
+                **{f: getattr(_incident("inc-9"), f) for f in Incident.__struct_fields__},
+                "entities": {"device.id": devices},
+            }
+        )
+        _seed(store, inc)
+        config = QuarantineConfig(key=SecretStr(key.hex()))
+        runner = PlaybookRunner(
+            [book], store, data_dir=tmp_path, quarantine=config, clock=lambda: T0
+        )
+        (run,) = runner.runs_for([inc])
+        assert run.steps[0].status is StepStatus.AWAITING_APPROVAL
+        run = runner.approve(run.id, "q", user="rob", roles=["responder"])
+        assert run.steps[0].status is StepStatus.DONE, run.steps[0].summary
+        assert arrived.wait(10), "every device's gateway got its command"
+    finally:
+        gateway.disconnect()
+        gateway.loop_stop()
+    for device in devices:
+        cmd = verify(got[device], key, now=T0.timestamp() + 60, device_id=device)
+        assert cmd.action == "quarantine" and cmd.incident == "inc-9"
+        assert cmd.expires_at - cmd.issued_at == 1800
+
+
+def test_a_quarantine_without_a_key_fails_the_step_clearly(store: Store, tmp_path: Path) -> None:
+    (book,) = parse_playbooks(
+        "{id: iot, name: Contain devices, trigger: {}, steps: [{id: q, action: quarantine}]}", "x"
+    )
+    inc = Incident(
+        **{
+            **{f: getattr(_incident("inc-8"), f) for f in Incident.__struct_fields__},
+            "entities": {"device.id": ["cam-1"]},
+        }
+    )
+    _seed(store, inc)
+    (run,) = PlaybookRunner([book], store, data_dir=tmp_path, clock=lambda: T0).runs_for([inc])
+    assert run.steps[0].status is StepStatus.FAILED
+    assert "no quarantine key configured" in run.steps[0].summary

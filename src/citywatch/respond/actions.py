@@ -8,6 +8,8 @@ the city's integrations pick them up:
 - ``notify``: a line in ``outbox/notifications.jsonl`` (channel, incident, text);
 - ``block``: ``blocks/<incident>.nft`` (an nftables ruleset with timeout sets)
   and ``blocks/<incident>.nginx.conf`` (deny rules) for the attacker addresses;
+- ``quarantine``: an HMAC-signed command to each of the incident's devices'
+  gateway over MQTT (:mod:`citywatch.respond.quarantine`), acknowledged by the broker;
 - ``draft-alert``: a CAP 1.2 ``Draft`` in ``alerts/drafts/<identifier>.xml``,
   validated against the official XSD; publishing needs a second person (API);
 - ``share-intel``: a STIX 2.1 bundle and a MISP event in ``intel/``;
@@ -32,6 +34,7 @@ from citywatch.respond.blocks import block_entries, nft_ruleset, nginx_deny
 from citywatch.respond.cap import draft_from_incident
 from citywatch.respond.capxml import to_xml, validate
 from citywatch.respond.misp import misp_event
+from citywatch.respond.quarantine import QuarantineAction, QuarantineConfig, command
 from citywatch.respond.stix import export_bundle
 
 
@@ -49,6 +52,7 @@ class Context(NamedTuple):
     data_dir: Path
     actor: str
     dry_run: bool
+    quarantine: QuarantineConfig
 
 
 class Outcome(NamedTuple):
@@ -100,6 +104,38 @@ def block(ctx: Context) -> Outcome:
         ),
     ]
     return Outcome(f"blocked {len(entries)} addresses ({addresses}) for {ttl}", files)
+
+
+def quarantine(ctx: Context) -> Outcome:
+    """Cut the incident's devices off at their gateways for ``ttl_min`` minutes (default 60).
+
+    ``allow`` keeps the devices' management hosts reachable; at most ``max_devices``
+    (default 50) devices, so a mis-correlated incident cannot take down a fleet.
+    """
+    devices = ctx.incident.entities.get("device.id", [])
+    limit = int(ctx.params.get("max_devices", 50))
+    if not devices:
+        return Outcome("no device to quarantine", [])
+    if len(devices) > limit:
+        raise ActionError(f"{len(devices)} devices is more than max_devices={limit}")
+    ttl_s = 60 * float(ctx.params.get("ttl_min", 60))
+    allow = [str(a) for a in ctx.params.get("allow", [])]
+    names = ", ".join(devices[:5]) + (" …" if len(devices) > 5 else "")
+    if ctx.dry_run:
+        return Outcome(f"would quarantine {len(devices)} devices ({names}) for {ttl_s:.0f} s", [])
+    sender = QuarantineAction(ctx.quarantine, ctx.quarantine.key_bytes())
+    now = ctx.now.timestamp()
+    for device in devices:
+        cmd = command(
+            device,
+            reason=ctx.incident.title,
+            now=now,
+            ttl_s=ttl_s,
+            incident=ctx.incident.id,
+            allow=allow,
+        )
+        sender.send(cmd)
+    return Outcome(f"quarantined {len(devices)} devices ({names}) for {ttl_s:.0f} s", [])
 
 
 def draft_alert(ctx: Context) -> Outcome:
@@ -163,6 +199,7 @@ def webhook(ctx: Context) -> Outcome:
 ACTIONS: dict[str, Callable[[Context], Outcome]] = {
     "notify": notify,
     "block": block,
+    "quarantine": quarantine,
     "draft-alert": draft_alert,
     "share-intel": share_intel,
     "webhook": webhook,

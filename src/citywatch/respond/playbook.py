@@ -32,8 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from citywatch.errors import ConfigError
 from citywatch.model import Incident
 from citywatch.respond.area import distance_km
+from citywatch.respond.quarantine import QuarantineConfig
 
-ACTION_NAMES = ("notify", "block", "draft-alert", "share-intel", "webhook")
+ACTION_NAMES = ("notify", "block", "quarantine", "draft-alert", "share-intel", "webhook")
 """The actions a step may name."""
 
 APPROVER_ROLES = ("admin", "analyst", "responder", "alert-officer")
@@ -48,6 +49,9 @@ class RespondConfig(BaseModel):
     builtin_playbooks: bool = Field(True, description="use the playbooks shipped with citywatch")
     playbooks: tuple[Path, ...] = Field((), description="YAML files with the city's own playbooks")
     dry_run: bool = Field(False, description="steps only say what they would do")
+    quarantine: QuarantineConfig = Field(
+        default_factory=QuarantineConfig, description="where quarantine commands go, signed how"
+    )
 
 
 class _Strict(BaseModel):
@@ -67,6 +71,9 @@ class Trigger(_Strict):
 
     category: tuple[str, ...] = ()
     story: tuple[str, ...] = Field((), description="ids of correlation rules whose story it tells")
+    not_story: tuple[str, ...] = Field(
+        (), description="stories another playbook answers: incidents telling them do not match"
+    )
     min_severity: int = Field(1, ge=1, le=100)
     place: Place | None = None
 
@@ -75,6 +82,8 @@ class Trigger(_Strict):
         if self.category and incident.category not in self.category:
             return False
         if self.story and incident.story not in self.story:
+            return False
+        if incident.story is not None and incident.story in self.not_story:
             return False
         if incident.severity < self.min_severity:
             return False

@@ -160,6 +160,20 @@ class QuarantineConfig(BaseModel):
     timeout_s: float = Field(
         10.0, gt=0, description="longest wait for the broker's acknowledgement"
     )
+    key: SecretStr | None = Field(
+        None, description="hex key shared with the gateways (at least 32 bytes) that signs commands"
+    )
+
+    def key_bytes(self) -> bytes:
+        """The signing key; :class:`QuarantineError` when none (or a bad one) is configured."""
+        if self.key is None:
+            raise QuarantineError("no quarantine key configured ([respond.quarantine] key)")
+        try:
+            key = bytes.fromhex(self.key.get_secret_value())
+        except ValueError:
+            raise QuarantineError("the quarantine key is not hex") from None
+        _check_key(key)
+        return key
 
 
 class QuarantineAction:

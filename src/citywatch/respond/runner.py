@@ -20,6 +20,7 @@ from citywatch.errors import CitywatchError
 from citywatch.model import Incident, IncidentStatus, PlaybookRun, StepRun, StepStatus
 from citywatch.respond.actions import ACTIONS, ActionError, Context
 from citywatch.respond.playbook import Playbook
+from citywatch.respond.quarantine import QuarantineConfig, QuarantineError
 from citywatch.store.base import AuditEntry, Store
 
 
@@ -37,12 +38,14 @@ class PlaybookRunner:
         *,
         data_dir: Path,
         dry_run: bool = False,
+        quarantine: QuarantineConfig | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
     ) -> None:
         self.playbooks = list(playbooks)
         self.store = store
         self.data_dir = data_dir
         self.dry_run = dry_run
+        self.quarantine = quarantine or QuarantineConfig()
         self._clock = clock
 
     def start(self, incidents: Sequence[Incident]) -> None:
@@ -145,11 +148,12 @@ class PlaybookRunner:
             data_dir=self.data_dir,
             actor=actor,
             dry_run=run.dry_run,
+            quarantine=self.quarantine,
         )
         step.at = ctx.now
         try:
             outcome = ACTIONS[step.action](ctx)
-        except (ActionError, ValueError, OSError) as exc:
+        except (ActionError, QuarantineError, ValueError, OSError) as exc:
             step.status, step.summary = StepStatus.FAILED, str(exc)
             self._audit(f"playbook.{step.action}", run, step.id, actor, "failure")
             return
