@@ -74,6 +74,10 @@ class Detector(ABC, Generic[S]):
     def __init__(self, config: BaseModel | None = None) -> None:
         self.config = config if config is not None else self.config_model()
 
+    def reads(self, dataset: str) -> bool:
+        """True when events of ``dataset`` can concern this detector (the runtime routes by it)."""
+        return not self.datasets or dataset in self.datasets
+
     @abstractmethod
     def keys(self, event: Event) -> tuple[str, ...]:
         """The state keys this event updates; empty to ignore it."""

@@ -95,6 +95,10 @@ class ThreatIntel(Detector[IntelState]):
         self._last = (event, hits)
         return hits
 
+    def reads(self, dataset: str) -> bool:
+        """Nothing to check without indicators: no event is routed here."""
+        return self._matcher is not None
+
     def keys(self, event: Event) -> tuple[str, ...]:
         if self._matcher is None:
             return ()

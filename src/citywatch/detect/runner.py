@@ -32,14 +32,16 @@ class DetectorRunner(Generic[S]):
         self.detector = detector
         self.name = detector.name
         self.states: dict[str, S] = {}
-        self._datasets = detector.datasets
         self._on_error = on_error
         self._codec_type = _Checkpoint[detector.state_type]  # type: ignore[name-defined]
 
     def process(self, event: Event, out: list[Detection]) -> None:
-        """Fold one event into the states of every key it touches."""
-        if self._datasets and event.dataset not in self._datasets:
-            return
+        """Fold one event into the states of every key it touches (if the detector reads it)."""
+        if self.detector.reads(event.dataset):
+            self.fold(event, out)
+
+    def fold(self, event: Event, out: list[Detection]) -> None:
+        """Fold one event the detector reads (the caller routed it) into its keys' states."""
         detector = self.detector
         try:
             for key in detector.keys(event):
@@ -52,7 +54,7 @@ class DetectorRunner(Generic[S]):
 
     def learn(self, event: Event) -> None:
         """Let the detector learn from a trusted record."""
-        if self._datasets and event.dataset not in self._datasets:
+        if not self.detector.reads(event.dataset):
             return
         try:
             self.detector.learn(event)

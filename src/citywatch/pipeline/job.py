@@ -14,7 +14,7 @@ import heapq
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -64,6 +64,8 @@ class Job:
         self.adapters = adapters
         self.enricher = enricher
         self.runners = [DetectorRunner(d, self._plugin_failed) for d in detectors]
+        self._routes: dict[str, list[Callable[[Event, list[Detection]], None]]] = {}
+        """Per dataset: the detectors that read it (their runners' ``fold``)."""
         self.correlator = correlator
         self.bus = bus
         self.lateness_s = lateness_s
@@ -111,6 +113,7 @@ class Job:
     def process(self, events: Iterable[Event]) -> None:
         """Enrich and detect, in event time; detections are published as they fire."""
         enrich, runners, lateness = self.enricher, self.runners, self.lateness_s
+        routes = self._routes
         out: list[Detection] = []
         watermark = self.watermark
         next_sweep = self._next_sweep
@@ -133,8 +136,13 @@ class Job:
                 continue
             if ts - lateness > watermark:  # noqa: PLR1730 - no call on the hot path
                 watermark = ts - lateness
-            for runner in runners:
-                runner.process(event, out)
+            folds = routes.get(event.dataset)
+            if folds is None:
+                folds = routes[event.dataset] = [
+                    r.fold for r in runners if r.detector.reads(event.dataset)
+                ]
+            for fold in folds:
+                fold(event, out)
             if watermark >= next_sweep:
                 for runner in runners:
                     runner.advance(watermark, out)
