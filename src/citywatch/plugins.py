@@ -15,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from citywatch.detect import DETECTORS, Detector
 from citywatch.errors import ConfigError, PluginError
-from citywatch.ingest import ADAPTERS, Adapter
+from citywatch.ingest import ADAPTERS, Adapter, NoConfig
+from citywatch.respond.actions import ACTIONS
 
 KINDS = ("adapters", "detectors", "actions")
 
@@ -30,7 +31,7 @@ class PluginInfo(msgspec.Struct, frozen=True, kw_only=True):
     config_schema: dict[str, Any]
 
 
-def _discover(kind: str, builtins: dict[str, type[Any]], base: type[Any]) -> dict[str, type[Any]]:
+def _discover(kind: str, builtins: dict[str, Any], base: type[Any]) -> dict[str, Any]:
     found = dict(builtins)
     for ep in entry_points(group=f"citywatch.{kind}"):
         if ep.name in found:
@@ -55,9 +56,9 @@ def detector_classes() -> dict[str, type[Detector]]:  # type: ignore[type-arg]
     return _discover("detectors", DETECTORS, Detector)
 
 
-def action_classes() -> dict[str, type[Any]]:
-    """Every response action by name (the respond stage registers its own)."""
-    return _discover("actions", {}, object)
+def action_classes() -> dict[str, Any]:
+    """Every response action by name: the playbook steps' built-ins, then entry points."""
+    return _discover("actions", dict(ACTIONS), object)
 
 
 def build_adapters() -> dict[str, Adapter]:
@@ -93,15 +94,15 @@ def describe() -> list[PluginInfo]:
     for kind, classes, builtins in (
         ("adapters", adapter_classes(), ADAPTERS),
         ("detectors", detector_classes(), DETECTORS),
-        ("actions", action_classes(), {}),
+        ("actions", action_classes(), ACTIONS),
     ):
         for name, cls in sorted(classes.items()):
-            model: type[BaseModel] = getattr(cls, "config_model", BaseModel)
+            model: type[BaseModel] = getattr(cls, "config_model", NoConfig)
             out.append(
                 PluginInfo(
                     kind=kind,
                     name=name,
-                    description=getattr(cls, "description", cls.__doc__ or ""),
+                    description=getattr(cls, "description", (cls.__doc__ or "").split("\n")[0]),
                     origin="built-in" if name in builtins else cls.__module__,
                     config_schema=model.model_json_schema(),
                 )
