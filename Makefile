@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ml]'
 	touch $@
 
 demo: $(STAMP)
@@ -38,7 +38,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 CRS_RULES   := /usr/share/modsecurity-crs/rules
 
 $(BENCH_STAMP): pyproject.toml | $(STAMP)
-	@$(BIN)/python -m pip install --quiet -e '.[dev,bench]' && touch $@ \
+	@$(BIN)/python -m pip install --quiet -e '.[dev,ml,bench]' && touch $@ \
 	  || echo "bench: the peers' Python packages did not install; the portal benchmark says so"
 
 bench: $(STAMP) $(BENCH_STAMP)
