@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import ClassVar
 
 import msgspec
@@ -24,7 +24,10 @@ MAX_RECORD_BYTES = 1 << 20
 
 _decode_json = msgspec.json.Decoder().decode
 
-JsonLine = tuple[int, bytes, dict[str, object]]
+JsonObject = dict[str, object]
+"""One decoded JSON-lines record."""
+
+JsonLine = tuple[int, bytes, JsonObject]
 """A JSON-lines record: its line number, raw bytes and decoded object."""
 
 
@@ -97,6 +100,24 @@ class Adapter(ABC):
                 )
                 continue
             yield lineno, raw, rec
+
+    def json_events(
+        self, source: str, lines: Iterable[bytes], build: Callable[[JsonObject, str, int], Event]
+    ) -> Iterator[Event | DeadLetter]:
+        """A JSON-lines input's events: ``build(record, source, line)`` for each object.
+
+        A line that is not an object, and a record ``build`` rejects with a
+        ``ValueError`` (a missing or bad field), is a dead letter with the reason.
+        """
+        for item in self.json_objects(source, lines):
+            if isinstance(item, DeadLetter):
+                yield item
+                continue
+            lineno, raw, rec = item
+            try:
+                yield build(rec, source, lineno)
+            except ValueError as exc:
+                yield self.field_error(source, lineno, raw, exc)
 
     def field_error(self, source: str, lineno: int, raw: bytes, exc: ValueError) -> DeadLetter:
         """The dead letter for a record whose fields are missing (``missing-field``) or wrong."""

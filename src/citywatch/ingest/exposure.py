@@ -93,23 +93,18 @@ class ExposureAdapter(Adapter):
     description: ClassVar[str] = "population and critical facilities with vulnerability"
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
-        for item in self.json_objects(source, lines):
-            if isinstance(item, DeadLetter):
-                yield item
-                continue
-            lineno, raw, rec = item
-            eid = f"{source}:{lineno}"
-            try:
-                if rec.get("type") == "FeatureCollection":
-                    raise ValueError("a FeatureCollection: write one Feature per line")
-                if rec.get("type") == "Feature":
-                    props = rec.get("properties")
-                    if not isinstance(props, dict):
-                        raise MissingFieldError("missing field 'properties'")
-                    lat, lon = _location(rec, props)
-                else:
-                    props = rec
-                    lat, lon = parse_lat_lon(rec)
-                yield _item(props, lat, lon, parse_time(props.get("time", 0.0)), eid)
-            except ValueError as exc:
-                yield self.field_error(source, lineno, raw, exc)
+        return self.json_events(source, lines, _event)
+
+
+def _event(rec: dict[str, object], source: str, lineno: int) -> Event:
+    if rec.get("type") == "FeatureCollection":
+        raise ValueError("a FeatureCollection: write one Feature per line")
+    if rec.get("type") == "Feature":
+        props = rec.get("properties")
+        if not isinstance(props, dict):
+            raise MissingFieldError("missing field 'properties'")
+        lat, lon = _location(rec, props)
+    else:
+        props = rec
+        lat, lon = parse_lat_lon(rec)
+    return _item(props, lat, lon, parse_time(props.get("time", 0.0)), f"{source}:{lineno}")

@@ -73,27 +73,23 @@ class FeltReportsAdapter(Adapter):
     description: ClassVar[str] = "'Did you feel it?' reports from citizens (JSON lines)"
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
-        for item in self.json_objects(source, lines):
-            if isinstance(item, DeadLetter):
-                yield item
-                continue
-            lineno, raw, rec = item
-            try:
-                if rec.get("time") is None:
-                    raise MissingFieldError("missing field 'time'")
-                postcode = optional_text(rec, "postcode")
-                geo = None
-                if postcode is None or rec.get("lat") is not None or rec.get("lon") is not None:
-                    lat, lon = parse_lat_lon(rec)
-                    geo = GeoPoint(lat=lat, lon=lon)
-                answers = {name: _answer(rec, name) for name in CODES}
-                yield Event(
-                    id=record_id(rec, source, lineno),
-                    timestamp=parse_time(rec["time"]),
-                    dataset=DATASET,
-                    observer=source,
-                    geo=geo,
-                    payload=FeltReport(postcode=postcode, **answers),
-                )
-            except ValueError as exc:
-                yield self.field_error(source, lineno, raw, exc)
+        return self.json_events(source, lines, _event)
+
+
+def _event(rec: dict[str, object], source: str, lineno: int) -> Event:
+    if rec.get("time") is None:
+        raise MissingFieldError("missing field 'time'")
+    postcode = optional_text(rec, "postcode")
+    geo = None
+    if postcode is None or rec.get("lat") is not None or rec.get("lon") is not None:
+        lat, lon = parse_lat_lon(rec)
+        geo = GeoPoint(lat=lat, lon=lon)
+    answers = {name: _answer(rec, name) for name in CODES}
+    return Event(
+        id=record_id(rec, source, lineno),
+        timestamp=parse_time(rec["time"]),
+        dataset=DATASET,
+        observer=source,
+        geo=geo,
+        payload=FeltReport(postcode=postcode, **answers),
+    )

@@ -201,15 +201,7 @@ class MqttJsonlAdapter(Adapter):
     description: ClassVar[str] = "IoT telemetry from MQTT, one JSON message per line with its topic"
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
-        for item in self.json_objects(source, lines):
-            if isinstance(item, DeadLetter):
-                yield item
-                continue
-            lineno, raw, rec = item
-            try:
-                yield _event(rec, source, lineno)
-            except ValueError as exc:
-                yield self.field_error(source, lineno, raw, exc)
+        return self.json_events(source, lines, _event)
 
 
 def _event(rec: dict[str, object], source: str, lineno: int) -> Event:

@@ -55,28 +55,22 @@ class PhoneTriggersAdapter(Adapter):
     description: ClassVar[str] = "phone shaking triggers from a citizen app (JSON lines)"
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
-        for item in self.json_objects(source, lines):
-            if isinstance(item, DeadLetter):
-                yield item
-                continue
-            lineno, raw, rec = item
-            try:
-                if rec.get("time") is None or rec.get("pga_g") is None:
-                    raise MissingFieldError(
-                        f"missing field {'time' if rec.get('time') is None else 'pga_g'!r}"
-                    )
-                lat, lon = parse_lat_lon(rec)
-                yield Event(
-                    id=record_id(rec, source, lineno),
-                    timestamp=parse_time(rec["time"]),
-                    dataset=DATASET,
-                    observer=source,
-                    device_id=optional_text(rec, "device"),
-                    geo=GeoPoint(lat=lat, lon=lon),
-                    payload=SensorTrigger(
-                        pga_g=parse_number(rec["pga_g"], "pga_g", 0.0, 10.0),
-                        device_class=optional_text(rec, "device_class"),
-                    ),
-                )
-            except ValueError as exc:
-                yield self.field_error(source, lineno, raw, exc)
+        return self.json_events(source, lines, _event)
+
+
+def _event(rec: dict[str, object], source: str, lineno: int) -> Event:
+    if rec.get("time") is None or rec.get("pga_g") is None:
+        raise MissingFieldError(f"missing field {'time' if rec.get('time') is None else 'pga_g'!r}")
+    lat, lon = parse_lat_lon(rec)
+    return Event(
+        id=record_id(rec, source, lineno),
+        timestamp=parse_time(rec["time"]),
+        dataset=DATASET,
+        observer=source,
+        device_id=optional_text(rec, "device"),
+        geo=GeoPoint(lat=lat, lon=lon),
+        payload=SensorTrigger(
+            pga_g=parse_number(rec["pga_g"], "pga_g", 0.0, 10.0),
+            device_class=optional_text(rec, "device_class"),
+        ),
+    )
