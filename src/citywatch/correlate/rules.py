@@ -36,14 +36,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, Protocol
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
-from citywatch.errors import ConfigError
+from citywatch.yamlspecs import SpecKind
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -177,51 +175,17 @@ AnyRule = SameEntityRule | PlaceTimeRule | SequenceRule
 """One correlation rule, of any kind."""
 
 _KINDS = ("same-entity", "place-time", "sequence")
-_RULES = TypeAdapter(list[Annotated[AnyRule, Field(discriminator="kind")]])
+_ADAPTER = TypeAdapter(list[Annotated[AnyRule, Field(discriminator="kind")]])
+
+
+_RULES = SpecKind("rule", "rules", _ADAPTER, tags=_KINDS)
 
 
 def parse_rules(text: str, where: str) -> list[AnyRule]:
     """The rules in one YAML document; :class:`ConfigError` naming the file and rule on error."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not YAML: {exc}", where=where) from None
-    if isinstance(doc, dict):
-        doc = doc.get("rules", [doc])
-    if not isinstance(doc, list):
-        raise ConfigError("expected a rule, a list of rules or {rules: [...]}", where=where)
-    try:
-        rules = _RULES.validate_python(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        index = first["loc"][0] if first["loc"] else 0
-        item = doc[index] if isinstance(index, int) and index < len(doc) else None
-        rule_id = item.get("id", f"#{index}") if isinstance(item, dict) else f"#{index}"
-        where_in = [str(p) for p in first["loc"][1:]]
-        if where_in and where_in[0] in _KINDS:  # the discriminator's own level says nothing
-            where_in = where_in[1:]
-        path = ".".join(where_in)
-        raise ConfigError(f"rule {rule_id}: {path}: {first['msg']}", where=where) from None
-    return rules
+    return _RULES.parse(text, where)
 
 
 def load_rules(paths: list[Path], *, builtin: bool = True) -> list[AnyRule]:
     """The built-in rules (unless ``builtin`` is False) and those in ``paths``; unique ids."""
-    rules: list[AnyRule] = []
-    if builtin:
-        folder = resources.files("citywatch.correlate") / "rulesets"
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if entry.name.endswith(".yaml"):
-                rules += parse_rules(entry.read_text(encoding="utf-8"), f"built-in {entry.name}")
-    for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror}", where=str(path)) from None
-        rules += parse_rules(text, str(path))
-    seen: set[str] = set()
-    for rule in rules:
-        if rule.id in seen:
-            raise ConfigError(f"rule id {rule.id} defined twice", where="correlation rules")
-        seen.add(rule.id)
-    return rules
+    return _RULES.load("citywatch.correlate", "rulesets", paths, builtin=builtin)

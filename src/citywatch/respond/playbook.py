@@ -22,17 +22,15 @@ step. Steps run in order; a step waiting for approval holds the ones after it.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from citywatch.errors import ConfigError
 from citywatch.model import Incident
 from citywatch.respond.area import distance_km
 from citywatch.respond.quarantine import QuarantineConfig
+from citywatch.yamlspecs import SpecKind
 
 ACTION_NAMES = ("notify", "block", "quarantine", "draft-alert", "share-intel", "webhook")
 """The actions a step may name."""
@@ -132,48 +130,14 @@ class Playbook(_Strict):
         return self
 
 
-_PLAYBOOKS = TypeAdapter(list[Playbook])
+_PLAYBOOKS = SpecKind("playbook", "playbooks", TypeAdapter(list[Playbook]))
 
 
 def parse_playbooks(text: str, where: str) -> list[Playbook]:
     """The playbooks in one YAML document; :class:`ConfigError` naming file and playbook."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not YAML: {exc}", where=where) from None
-    if isinstance(doc, dict):
-        doc = doc.get("playbooks", [doc])
-    if not isinstance(doc, list):
-        raise ConfigError("expected a playbook, a list or {playbooks: [...]}", where=where)
-    try:
-        return _PLAYBOOKS.validate_python(doc)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        index = first["loc"][0] if first["loc"] else 0
-        item = doc[index] if isinstance(index, int) and index < len(doc) else None
-        name = item.get("id", f"#{index}") if isinstance(item, dict) else f"#{index}"
-        path = ".".join(str(p) for p in first["loc"][1:])
-        raise ConfigError(f"playbook {name}: {path}: {first['msg']}", where=where) from None
+    return _PLAYBOOKS.parse(text, where)
 
 
 def load_playbooks(paths: list[Path], *, builtin: bool = True) -> list[Playbook]:
     """The shipped playbooks (unless ``builtin`` is False) and those in ``paths``; unique ids."""
-    books: list[Playbook] = []
-    if builtin:
-        folder = resources.files("citywatch.respond") / "playbooks"
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if entry.name.endswith(".yaml"):
-                books += parse_playbooks(
-                    entry.read_text(encoding="utf-8"), f"built-in {entry.name}"
-                )
-    for path in paths:
-        try:
-            books += parse_playbooks(path.read_text(encoding="utf-8"), str(path))
-        except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror}", where=str(path)) from None
-    seen: set[str] = set()
-    for book in books:
-        if book.id in seen:
-            raise ConfigError(f"playbook id {book.id} defined twice", where="playbooks")
-        seen.add(book.id)
-    return books
+    return _PLAYBOOKS.load("citywatch.respond", "playbooks", paths, builtin=builtin)
