@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import feedparser
 from fastapi.testclient import TestClient
 
-from citywatch.respond import parse, validate
+from citywatch.api import create_app
+from citywatch.config import Settings
+from citywatch.live import LivePipeline
+from citywatch.respond import SigningConfig, parse, validate, verify_signature
 from citywatch.store import Store
 
 Auth = Callable[[str], dict[str, str]]
@@ -122,3 +126,28 @@ def test_drafting_checks_the_incident_hazard_and_languages(
     cap = client.get(f"/api/v1/alerts/{two[0]}/cap", headers=auth("viewer"))
     assert cap.status_code == 200
     assert validate(cap.content) == []
+
+
+def test_a_published_alert_is_signed_when_the_city_has_a_key(
+    seeded: Store,
+    settings: Settings,
+    pipeline: LivePipeline,
+    make_token: Callable[..., str],
+    cap_keys: Callable[[str], tuple[bytes, bytes]],
+    tmp_path: Path,
+) -> None:
+    key_pem, cert_pem = cap_keys("ec")
+    (tmp_path / "cap.key").write_bytes(key_pem)
+    (tmp_path / "cap.crt").write_bytes(cert_pem)
+    signing = SigningConfig(key_file=tmp_path / "cap.key", cert_file=tmp_path / "cap.crt")
+    signed_settings = settings.model_copy(
+        update={"respond": settings.respond.model_copy(update={"cap_signing": signing})}
+    )
+    client = TestClient(create_app(signed_settings, seeded, pipeline=pipeline))
+    ana, ben = officers(make_token)
+    ident = draft(client, ana)["identifier"]
+    publish(client, ident, ben)
+    cap = client.get(f"/api/v1/public/alerts/{ident}")
+    assert cap.status_code == 200
+    assert verify_signature(cap.content, cert_pem).startswith(b"<alert")
+    assert validate(cap.content) == [], "a signed alert still validates against the CAP 1.2 XSD"

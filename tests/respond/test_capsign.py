@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from citywatch.errors import ConfigError
@@ -19,37 +15,12 @@ from citywatch.respond.capxml import parse, to_xml, validate
 from citywatch.respond.errors import CapError
 
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
-
-
-def _key_and_cert(kind: str) -> tuple[bytes, bytes]:
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        if kind == "rsa"
-        else ec.generate_private_key(ec.SECP256R1())
-    )
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alerts.aldmere.city")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
+CapKeys = Callable[[str], tuple[bytes, bytes]]
 
 
 @pytest.fixture(scope="module", params=["rsa", "ec"])
-def keys(request: pytest.FixtureRequest) -> tuple[bytes, bytes]:
-    return _key_and_cert(request.param)
+def keys(request: pytest.FixtureRequest, cap_keys: CapKeys) -> tuple[bytes, bytes]:
+    return cap_keys(request.param)
 
 
 def test_signed_alert_still_validates_and_verifies(alert: Alert, keys: tuple[bytes, bytes]) -> None:
@@ -76,11 +47,11 @@ def test_tampered_document_fails_verification(alert: Alert, keys: tuple[bytes, b
 
 
 def test_other_certificate_and_unsigned_document_fail(
-    alert: Alert, keys: tuple[bytes, bytes]
+    alert: Alert, keys: tuple[bytes, bytes], cap_keys: CapKeys
 ) -> None:
     key_pem, cert_pem = keys
     signed = CapSigner(key_pem, cert_pem).sign(to_xml(alert))
-    _, other_cert = _key_and_cert("ec")
+    _, other_cert = cap_keys("ec")
     with pytest.raises(CapError):
         verify_signature(signed, other_cert)
     with pytest.raises(CapError):

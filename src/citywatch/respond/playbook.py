@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from citywatch.model import Incident
 from citywatch.respond.area import distance_km
+from citywatch.respond.capsign import SigningConfig
 from citywatch.respond.quarantine import QuarantineConfig
 from citywatch.yamlspecs import SpecKind
 
@@ -49,6 +50,10 @@ class RespondConfig(BaseModel):
     dry_run: bool = Field(False, description="steps only say what they would do")
     quarantine: QuarantineConfig = Field(
         default_factory=QuarantineConfig, description="where quarantine commands go, signed how"
+    )
+    cap_signing: SigningConfig = Field(
+        default_factory=SigningConfig,
+        description="key and certificate that sign published CAP alerts (XML signature)",
     )
 
 

@@ -1,5 +1,8 @@
 """Public, unauthenticated: published alerts as CAP 1.2 and Atom, and citizens' reports.
 
+A published CAP document carries the city's XML signature when a signing key
+is configured (``[respond.cap_signing]``), so aggregators can check who sent it.
+
 A citizen report is turned into a record of the format its silo reads
 (``felt-reports`` for felt shaking, ``posts-jsonl`` for something seen) and fed
 to the live pipeline like any ingested record, so a bad one becomes a dead
@@ -11,6 +14,7 @@ body limit caps the rest) and rate-limited per client address.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from datetime import UTC, datetime
@@ -28,7 +32,7 @@ from citywatch.api.rbac import public
 from citywatch.api.routes.alerts import CapResponse
 from citywatch.errors import InputError
 from citywatch.model import DeadLetter
-from citywatch.respond import atom_feed, to_xml
+from citywatch.respond import CapSigner, SigningConfig, atom_feed, to_xml
 
 ATOM_MIME = "application/atom+xml"
 REPORT_MAX_BYTES = 4096
@@ -44,6 +48,12 @@ _encode = msgspec.json.Encoder().encode
 
 class AtomResponse(Response):
     media_type = ATOM_MIME
+
+
+@functools.lru_cache(maxsize=4)
+def _signer(config: SigningConfig) -> CapSigner | None:
+    """The city's CAP signer (its key read once), or None when none is configured."""
+    return config.signer()
 
 
 def report_gate(request: Request) -> None:
@@ -134,10 +144,13 @@ def add_routes(api: APIRouter) -> None:
         request: Request, identifier: Annotated[str, Path(min_length=1, max_length=200)]
     ) -> CapResponse:
         """A published alert as a CAP 1.2 document (drafts are never public)."""
-        found = context(request).store.alert(identifier)
+        ctx = context(request)
+        found = ctx.store.alert(identifier)
         if found is None or found.published is None:
             raise Problem(404, "not-found", f"no published alert {identifier!r}")
-        return CapResponse(to_xml(found.alert))
+        xml = to_xml(found.alert)
+        signer = _signer(ctx.settings.respond.cap_signing)
+        return CapResponse(xml if signer is None else signer.sign(xml))
 
     @api.post(
         "/api/v1/public/reports",
