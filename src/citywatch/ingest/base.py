@@ -109,7 +109,16 @@ class Adapter(ABC):
         A line that is not an object, and a record ``build`` rejects with a
         ``ValueError`` (a missing or bad field), is a dead letter with the reason.
         """
-        for item in self.json_objects(source, lines):
+        return self.events(source, self.json_objects(source, lines), build)
+
+    def events(
+        self,
+        source: str,
+        records: Iterable[JsonLine | DeadLetter],
+        build: Callable[[JsonObject, str, int], Event],
+    ) -> Iterator[Event | DeadLetter]:
+        """``build(record, source, line)`` per record; dead letters pass, rejects become ones."""
+        for item in records:
             if isinstance(item, DeadLetter):
                 yield item
                 continue

@@ -1,10 +1,12 @@
 """``exposure``: the city's exposure, populated areas and critical facilities, one per line.
 
 Each line is a GeoJSON Feature (newline-delimited GeoJSON) or a flat object
-with the same fields and ``lat``/``lon``. A feature's ``properties`` give ``kind``
-(``area`` when absent), ``id``, ``name``, ``population`` (residents of an
-area, usual occupants of a facility), ``vulnerability`` (A–D, EMS-98: A the
-most vulnerable; facilities only) and ``postcode``; the location is a Point,
+with the same fields and ``lat``/``lon``; or the input is CSV with a header
+naming ``lat`` and ``lon`` and any of the fields below (one item per row).
+A feature's ``properties`` give ``kind`` (``area`` when absent), ``id``,
+``name``, ``population`` (residents of an area, usual occupants of a
+facility), ``vulnerability`` (A–D, EMS-98: A the most vulnerable; facilities
+only) and ``postcode``; the location is a Point,
 or a Polygon's ``properties.centroid`` ``{"lat", "lon"}`` or else its mean
 vertex. Items with a ``postcode`` are the gazetteer that resolves felt
 reports' postcodes; kind ``postcode`` is such an entry only (a district, say),
@@ -18,6 +20,10 @@ it holds, default the epoch, so a batch run reads it before anything else.
 >>> (event,) = ExposureAdapter().parse("x", [row])
 >>> event.payload.kind, event.payload.vulnerability, event.payload.population
 ('hospital', 'B', 400)
+>>> csv = [b"id,kind,name,lat,lon,population,vulnerability", b"s1,school,North,45.8,15.9,600,b"]
+>>> (event,) = ExposureAdapter().parse("x.csv", csv)
+>>> event.payload.item_id, event.payload.vulnerability, event.geo.lat
+('s1', 'B', 45.8)
 """
 
 from __future__ import annotations
@@ -33,9 +39,12 @@ from citywatch.ingest.fields import (
     parse_time,
 )
 from citywatch.ingest.phonetriggers import optional_text
+from citywatch.ingest.tables import table_records
 from citywatch.model import DeadLetter, Event, Exposure, GeoPoint
 
 DATASET = "quake.exposure"
+CSV_COLUMNS: Final = ("lat", "lon")
+"""A first line naming these columns makes the input a CSV table."""
 VULNERABILITY: Final = ("A", "B", "C", "D")
 
 
@@ -93,7 +102,7 @@ class ExposureAdapter(Adapter):
     description: ClassVar[str] = "population and critical facilities with vulnerability"
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
-        return self.json_events(source, lines, _event)
+        return self.events(source, table_records(self, source, lines, CSV_COLUMNS), _event)
 
 
 def _event(rec: dict[str, object], source: str, lineno: int) -> Event:

@@ -18,11 +18,11 @@ from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 from citywatch.ingest.base import Adapter
+from citywatch.ingest.tables import table_records
 from citywatch.ingest.zonecounts import (
     MAX_NAME,
     interval_field,
     number_field,
-    table_records,
     text_field,
     time_field,
 )

@@ -24,7 +24,6 @@ a record that carried ``devices`` is not kept at all.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
 import re
@@ -34,8 +33,9 @@ from typing import ClassVar
 
 import msgspec
 
-from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
-from citywatch.ingest.fields import MissingFieldError, decode_text, parse_time
+from citywatch.ingest.base import Adapter
+from citywatch.ingest.fields import MissingFieldError, parse_time
+from citywatch.ingest.tables import table_records
 from citywatch.model import DeadLetter, Event
 from citywatch.model.payloads import CROWD_SOURCES, ZoneCount
 
@@ -50,9 +50,6 @@ _SEPARATORS = re.compile(r"[\s:.\-]")
 DROPPED = b"<record with device identifiers: not kept>"
 """The raw bytes kept in a dead letter of a record that listed device identifiers."""
 
-Record = tuple[int, bytes, dict[str, object]]
-"""A record of a count table: its line number, raw bytes and fields."""
-
 
 def mask_identifiers(raw: bytes) -> bytes:
     """``raw`` with MAC- and IMSI-like values replaced by ``<id>``.
@@ -61,67 +58,6 @@ def mask_identifiers(raw: bytes) -> bytes:
     b'x,<id>,<id>'
     """
     return _IDENTIFIER.sub(b"<id>", raw)
-
-
-def csv_header(raw: bytes) -> list[str] | None:
-    """The column names if ``raw`` is a CSV header line (it names a ``time`` column), else None.
-
-    >>> csv_header(b"time,venue,gate,in,out"), csv_header(b'{"time": 0}')
-    (['time', 'venue', 'gate', 'in', 'out'], None)
-    """
-    if len(raw) > MAX_RECORD_BYTES:
-        return None
-    columns = [c.strip() for c in _split(decode_text(raw).strip()) or []]
-    return columns if "time" in columns else None
-
-
-def table_records(
-    adapter: Adapter, source: str, lines: Iterable[bytes]
-) -> Iterator[Record | DeadLetter]:
-    """The records of a count table, or dead letters.
-
-    CSV when the first non-blank line is a header (:func:`csv_header`), JSON
-    lines otherwise (so a batch of messages from MQTT is never taken for CSV).
-    """
-    it = enumerate(lines, 1)
-    head: list[bytes] = []
-    columns: list[str] | None = None
-    for _, raw in it:
-        head.append(raw)
-        if len(raw) > MAX_RECORD_BYTES or decode_text(raw).strip():
-            columns = csv_header(raw)
-            break
-    if columns is None:
-        yield from adapter.json_objects(source, [*head, *(raw for _, raw in it)])
-        return
-    for lineno, raw in it:
-        text = decode_text(raw).rstrip("\r\n")
-        if not text.strip():
-            continue
-        if len(raw) > MAX_RECORD_BYTES:
-            yield adapter.dead_letter(
-                source, lineno, "too-long", f"line of {len(raw)} bytes exceeds the limit", raw
-            )
-            continue
-        values = _split(text)
-        if values is None:
-            yield adapter.dead_letter(source, lineno, "bad-line", "not a CSV line", raw)
-            continue
-        if len(values) != len(columns):
-            yield adapter.dead_letter(
-                source, lineno, "bad-line",
-                f"{len(values)} values for {len(columns)} columns ({', '.join(columns)})", raw,
-            )  # fmt: skip
-            continue
-        yield lineno, raw, {c: v.strip() for c, v in zip(columns, values, strict=True)}
-
-
-def _split(text: str) -> list[str] | None:
-    """The values of one CSV line, or None if it is not one."""
-    try:
-        return next(csv.reader([text]), [])
-    except csv.Error:
-        return None
 
 
 def text_field(rec: dict[str, object], name: str) -> str:

@@ -1,0 +1,82 @@
+"""Tables of records: CSV with a header, or JSON lines, told apart by the first line.
+
+Count tables (``zone-counts``, ``gate-counts``) and the exposure read both;
+each CSV line becomes the same ``{column: value}`` record a JSON line would,
+so the adapter's field parsing is one.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
+from citywatch.ingest.fields import decode_text
+from citywatch.model import DeadLetter
+
+Record = tuple[int, bytes, dict[str, object]]
+"""A record of a table: its line number, raw bytes and fields."""
+
+
+def csv_header(raw: bytes, needs: tuple[str, ...] = ("time",)) -> list[str] | None:
+    """The column names if ``raw`` is a CSV header line (it names the ``needs`` columns), else None.
+
+    >>> csv_header(b"time,venue,gate,in,out"), csv_header(b'{"time": 0}')
+    (['time', 'venue', 'gate', 'in', 'out'], None)
+    >>> csv_header(b"id,kind,lat,lon", needs=("lat", "lon"))
+    ['id', 'kind', 'lat', 'lon']
+    """
+    if len(raw) > MAX_RECORD_BYTES:
+        return None
+    columns = [c.strip() for c in _split(decode_text(raw).strip()) or []]
+    return columns if all(n in columns for n in needs) else None
+
+
+def table_records(
+    adapter: Adapter, source: str, lines: Iterable[bytes], needs: tuple[str, ...] = ("time",)
+) -> Iterator[Record | DeadLetter]:
+    """The records of a table, or dead letters.
+
+    CSV when the first non-blank line is a header naming the ``needs`` columns
+    (:func:`csv_header`), JSON lines otherwise (so a batch of messages from
+    MQTT is never taken for CSV).
+    """
+    it = enumerate(lines, 1)
+    head: list[bytes] = []
+    columns: list[str] | None = None
+    for _, raw in it:
+        head.append(raw)
+        if len(raw) > MAX_RECORD_BYTES or decode_text(raw).strip():
+            columns = csv_header(raw, needs)
+            break
+    if columns is None:
+        yield from adapter.json_objects(source, [*head, *(raw for _, raw in it)])
+        return
+    for lineno, raw in it:
+        text = decode_text(raw).rstrip("\r\n")
+        if not text.strip():
+            continue
+        if len(raw) > MAX_RECORD_BYTES:
+            yield adapter.dead_letter(
+                source, lineno, "too-long", f"line of {len(raw)} bytes exceeds the limit", raw
+            )
+            continue
+        values = _split(text)
+        if values is None:
+            yield adapter.dead_letter(source, lineno, "bad-line", "not a CSV line", raw)
+            continue
+        if len(values) != len(columns):
+            yield adapter.dead_letter(
+                source, lineno, "bad-line",
+                f"{len(values)} values for {len(columns)} columns ({', '.join(columns)})", raw,
+            )  # fmt: skip
+            continue
+        yield lineno, raw, {c: v.strip() for c, v in zip(columns, values, strict=True)}
+
+
+def _split(text: str) -> list[str] | None:
+    """The values of one CSV line, or None if it is not one."""
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return None
