@@ -21,6 +21,7 @@ from rich.table import Table
 from citywatch import __version__
 from citywatch.app import Analysis, analyse
 from citywatch.cli_rules import rules_app
+from citywatch.cli_social import social_app
 from citywatch.config import Settings, load_settings
 from citywatch.detect.social import SocialEvents
 from citywatch.errors import CitywatchError
@@ -213,6 +214,7 @@ ingest_app = typer.Typer(
 )
 app.add_typer(ingest_app)
 app.add_typer(rules_app)
+app.add_typer(social_app)
 
 
 @ingest_app.command("mqtt")

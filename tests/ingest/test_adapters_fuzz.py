@@ -18,14 +18,16 @@ from hypothesis import strategies as st
 
 from citywatch.ingest import ADAPTERS, MAX_RECORD_BYTES
 from citywatch.ingest.fields import decode_text
-from citywatch.ingest.zonecounts import DROPPED, csv_header, mask_identifiers
+from citywatch.ingest.posts import mask_authors
+from citywatch.ingest.tables import csv_header
+from citywatch.ingest.zonecounts import DROPPED, mask_identifiers
 from citywatch.model import DeadLetter, Event
 from citywatch.model.deadletter import RAW_LIMIT
 
 HEADER_PREFIX = {"zeek-conn": "#", "zeek-dns": "#"}
 """Adapters whose lines starting with this are headers or comments, not records."""
-TABLES = {"zone-counts", "gate-counts"}
-"""CSV-or-JSONL adapters: a first non-blank line that names a ``time`` column is a CSV header."""
+TABLES = {"zone-counts": ("time",), "gate-counts": ("time",), "exposure": ("lat", "lon")}
+"""CSV-or-JSONL adapters: a first non-blank line naming these columns is a CSV header."""
 
 CODES = {"bad-json", "bad-line", "missing-field", "bad-field", "too-long"}
 
@@ -206,15 +208,22 @@ def is_record(adapter: str, raw: bytes) -> bool:
 def records_of(adapter: str, lines: list[bytes]) -> list[int]:
     """The line numbers that must give one item each."""
     records = [n for n, raw in enumerate(lines, 1) if is_record(adapter, raw)]
-    if adapter in TABLES and records and csv_header(lines[records[0] - 1]) is not None:
+    needs = TABLES.get(adapter)
+    if needs and records and csv_header(lines[records[0] - 1], needs) is not None:
         records.pop(0)  # the CSV header
     return records
 
 
+AUTHOR_MASKED = {"posts-jsonl", "mastodon"}
+"""Adapters of posts: a dead letter keeps the record with its author identifiers masked."""
+
+
 def kept_raw(adapter: str, raw: bytes) -> set[bytes]:
-    """What a dead letter may keep of ``raw``: zone counts mask device identifiers."""
+    """What a dead letter may keep of ``raw``: zone counts mask devices, posts their authors."""
     if adapter == "zone-counts":
         return {mask_identifiers(raw[:RAW_LIMIT]), DROPPED}
+    if adapter in AUTHOR_MASKED:
+        return {mask_authors(raw)[:RAW_LIMIT]}
     return {raw[:RAW_LIMIT]}
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -12,7 +14,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from citywatch.errors import InputError
-from citywatch.ingest.mastodon import MastodonAdapter, MastodonPoller
+from citywatch.ingest.mastodon import MastodonAdapter, MastodonPoller, html_text
+from citywatch.ingest.posts import DROPPED, MASK
 from citywatch.model import DeadLetter, Event, TextPost
 
 
@@ -117,3 +120,40 @@ def test_the_poller_backs_off_when_told(instance: str) -> None:
 def test_a_missing_timeline_is_an_input_error(instance: str) -> None:
     with pytest.raises(InputError, match="HTTP 404"):
         MastodonPoller(instance).poll()
+
+
+def test_a_dead_letter_masks_the_account_mentions_and_links() -> None:
+    mention = (
+        '<span class="h-card"><a href="https://aldmere.social/@bob_k" class="u-url mention">'
+        "@<span>bob_k</span></a></span>"
+    )
+    private = status(
+        7, f"{mention} meet me, bob_k", visibility="direct",
+        mentions=[{"id": "55", "username": "bob_k", "acct": "bob_k", "url": "https://x/@bob_k"}],
+        in_reply_to_account_id="55", uri="https://aldmere.social/users/user7/statuses/7",
+    )  # fmt: skip
+    as_line = json.dumps(private).encode()
+    as_array = json.dumps([private]).encode()
+    for lines in ([as_line], as_array.splitlines(keepends=True)):
+        (dead,) = MastodonAdapter().parse("m", lines)
+        assert isinstance(dead, DeadLetter) and dead.position == 1 and "not public" in dead.reason
+        kept = json.loads(dead.raw)
+        assert kept["account"] == {"acct": MASK}
+        assert kept["mentions"] == [{"id": MASK, "username": MASK, "acct": MASK, "url": MASK}]
+        assert kept["url"] == kept["uri"] == kept["in_reply_to_account_id"] == MASK
+        assert (kept["id"], kept["visibility"]) == ("7", "direct"), "the rest is kept"
+        assert "meet me" in kept["content"] and 'class="u-url mention"' in kept["content"]
+        assert not re.search(r"user7|bob_k", dead.raw.decode(), re.I), dead.raw
+
+
+def test_broken_json_keeps_no_bytes_and_deep_nesting_is_a_dead_letter() -> None:
+    (cut,) = MastodonAdapter().parse("m", [json.dumps(status(1, "x"))[:-30].encode()])
+    assert isinstance(cut, DeadLetter) and cut.raw == DROPPED and "not kept" in cut.reason
+    (deep,) = MastodonAdapter().parse("m", [b"[" * 5000 + b"]" * 5000])
+    assert isinstance(deep, DeadLetter) and deep.code == "bad-json" and deep.raw == DROPPED
+
+
+def test_html_text_takes_linear_time() -> None:
+    started = time.monotonic()
+    assert html_text("<" * 1_000_000 + "x") == "<" * 1_000_000 + "x"
+    assert time.monotonic() - started < 5.0, "a quadratic pattern would take minutes"

@@ -55,12 +55,20 @@ def test_a_document_that_is_no_feed_is_a_dead_letter() -> None:
 
 
 class FakeFeed(BaseHTTPRequestHandler):
-    """A feed server that honours If-None-Match."""
+    """A feed server that honours If-None-Match (unless ``etag`` is off)."""
 
     requests: ClassVar[list[dict[str, str]]] = []
+    etag: ClassVar[bool] = True
+    doc: ClassVar[bytes] = RSS
 
     def do_GET(self) -> None:
         self.requests.append(dict(self.headers))
+        if not self.etag:
+            self.send_response(200)
+            self.send_header("Last-Modified", "Sat, 14 Mar 2026 09:10:00 GMT")  # and ignore it
+            self.end_headers()
+            self.wfile.write(self.doc)
+            return
         if self.headers.get("If-None-Match") == '"v1"':
             self.send_response(304)
             self.end_headers()
@@ -69,7 +77,7 @@ class FakeFeed(BaseHTTPRequestHandler):
         self.send_header("ETag", '"v1"')
         self.send_header("Last-Modified", "Sat, 14 Mar 2026 09:10:00 GMT")
         self.end_headers()
-        self.wfile.write(RSS)
+        self.wfile.write(self.doc)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -78,6 +86,8 @@ class FakeFeed(BaseHTTPRequestHandler):
 @pytest.fixture
 def feed_url() -> Iterator[str]:
     FakeFeed.requests = []
+    FakeFeed.etag = True
+    FakeFeed.doc = RSS
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeFeed)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
@@ -95,3 +105,17 @@ def test_the_poller_uses_etag_and_waits_between_polls(feed_url: str) -> None:
     slow = FeedPoller(feed_url, every_s=3600.0)
     assert slow.poll() and slow.poll() == []
     assert len(FakeFeed.requests) == 3, "no request before every_s has passed"
+
+
+def test_a_document_with_nothing_new_gives_nothing(feed_url: str) -> None:
+    FakeFeed.etag = False  # a server that answers every request in full
+    poller = FeedPoller(feed_url, every_s=0.0)
+    assert poller.poll() == [RSS]
+    assert poller.poll() == [], "the same entries again are not news"
+    FakeFeed.doc = RSS.replace(
+        b"</channel>", b"<item><guid>news-3</guid><title>Storm</title></item></channel>"
+    )
+    assert poller.poll() == [FakeFeed.doc], "a new entry brings the document"
+    FakeFeed.doc = RSS
+    assert poller.poll() == [], "one gone is not news either"
+    assert len(FakeFeed.requests) == 4

@@ -7,7 +7,8 @@ or one status per line. Each status needs ``id``, ``created_at`` and
 statuses are read: ``visibility`` other than ``public`` or ``unlisted``
 gives a dead letter, never an event. A boost (``reblog``) is read as the
 boosted status's text and author under the boost's id, so a boost never adds
-an independent author.
+an independent author. A dead letter keeps its status with the account,
+mentions and links masked (:class:`~citywatch.ingest.posts.AuthorMaskingAdapter`).
 
 :class:`MastodonPoller` follows an instance's public or hashtag timeline
 politely: ``since_id`` so each status comes once, a ``User-Agent`` that
@@ -30,15 +31,15 @@ from typing import ClassVar, Final
 import msgspec
 
 from citywatch.errors import InputError
-from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
+from citywatch.ingest.base import MAX_RECORD_BYTES
 from citywatch.ingest.fields import MissingFieldError, decode_json_text, parse_time
-from citywatch.ingest.posts import MAX_TEXT, ident
+from citywatch.ingest.posts import MAX_TEXT, AuthorMaskingAdapter, ident
 from citywatch.model import DeadLetter, Event, TextPost
 
 DATASET: Final = "social.mastodon"
 PUBLIC: Final = frozenset({"public", "unlisted"})
 USER_AGENT: Final = "citywatch (public-safety monitoring; +https://citywatch.invalid)"
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"<[^<>]*>")  # not [^>]*: "<<<<…" would take quadratic time
 _BREAK = re.compile(r"<br\s*/?>|</p>", re.IGNORECASE)
 _decode = msgspec.json.Decoder().decode
 
@@ -53,7 +54,7 @@ def html_text(content: str) -> str:
     return " ".join(text.split())
 
 
-class MastodonAdapter(Adapter):
+class MastodonAdapter(AuthorMaskingAdapter):
     """Mastodon statuses: a JSON array (an API response) or one status per line."""
 
     name: ClassVar[str] = "mastodon"
@@ -88,7 +89,7 @@ class MastodonAdapter(Adapter):
             return
         try:
             statuses = _decode(decode_json_text(doc))
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             yield self.dead_letter(source, 1, "bad-json", f"invalid JSON array: {exc}", doc)
             return
         if not isinstance(statuses, list):
@@ -201,7 +202,7 @@ class MastodonPoller:
             raise InputError(f"cannot reach the timeline: {exc}", path=self.url) from exc
         try:
             statuses = _decode(body)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise InputError(f"the timeline is not JSON: {exc}", path=self.url) from exc
         if not isinstance(statuses, list):
             raise InputError("the timeline is not a JSON array", path=self.url)

@@ -11,12 +11,16 @@ document that is no feed at all. Entries come out oldest first, whatever the fee
 :class:`FeedPoller` fetches a feed URL politely: conditional requests
 (``If-None-Match`` with the last ``ETag``, ``If-Modified-Since`` with the
 last ``Last-Modified``; a ``304`` gives nothing), no more often than
-``every_s``, longer when the server says ``Retry-After``.
+``every_s``, longer when the server says ``Retry-After``. A document that
+brings no entry the previous one did not have gives nothing either, so a
+server that ignores conditional requests does not have every entry analysed
+again (as late) at every poll.
 """
 
 from __future__ import annotations
 
 import calendar
+import hashlib
 import time
 import urllib.error
 import urllib.request
@@ -79,7 +83,8 @@ def entry_event(
     entry: feedparser.FeedParserDict, source: str, n: int, outlet: str, kind: str
 ) -> Event:
     """The event for one feed entry; a ValueError says what is wrong with it."""
-    when = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: feedparser's own get maps a missing updated_parsed to published_parsed, warning
+    when = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if when is None:
         raise MissingFieldError(f"entry {n} has no published or updated time")
     title = html_text(str(entry.get("title", "")))
@@ -115,9 +120,13 @@ class FeedPoller:
         self.modified: str | None = None
         self.next_at = 0.0
         """Monotonic time of the next allowed request."""
+        self.seen: frozenset[str] = frozenset()
+        """The entries (ids, else links or titles) of the last document returned."""
+        self.digest = b""
+        """The hash of the last document returned."""
 
     def poll(self) -> list[bytes]:
-        """The feed document if it changed since the last poll (one item), else nothing.
+        """The feed document if it has news since the last poll (one item), else nothing.
 
         Nothing either when called before the next allowed time. A network or
         HTTP failure raises :class:`~citywatch.errors.InputError`.
@@ -148,4 +157,13 @@ class FeedPoller:
             raise InputError(f"HTTP {exc.code} from the feed", path=self.url) from exc
         except (urllib.error.URLError, TimeoutError) as exc:
             raise InputError(f"cannot reach the feed: {exc}", path=self.url) from exc
+        return self._news(body)
+
+    def _news(self, body: bytes) -> list[bytes]:
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        entries = feedparser.parse(body).entries if len(body) <= MAX_FEED_BYTES else []
+        keys = frozenset(str(e.get("id") or e.get("link") or e.get("title")) for e in entries)
+        if digest == self.digest or (keys and keys <= self.seen):
+            return []
+        self.digest, self.seen = digest, keys
         return [body]
