@@ -12,7 +12,7 @@ from citywatch.correlate import Correlator
 from citywatch.detect.portal import LoginAbuse
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.errors import InputError
-from citywatch.model import Event
+from citywatch.model import DeadLetter, Event
 from citywatch.pipeline import InputSpec, Job
 from citywatch.plugins import build_adapters
 from citywatch.store import open_store
@@ -64,6 +64,24 @@ def test_late_events_become_dead_letters(settings, tmp_path: Path) -> None:  # t
     stats = job.run([InputSpec.parse(f"access-log:{log}")])
     assert stats.late == 1 and dead == ["late"]
     assert stats.dead_letters == {f"{log} late": 1}
+
+
+def test_a_late_post_is_a_dead_letter_that_names_nobody(settings) -> None:  # type: ignore[no-untyped-def]
+    bus = LocalBus()
+    dead: list[DeadLetter] = []
+    bus.subscribe(DEAD_LETTERS, dead.extend)
+    job = build_job(settings, bus)
+    first = b'{"id": "p1", "created_at": "2026-03-14T12:00:00Z", "text": "sunny", "author": "bob"}'
+    late = (
+        b'{"id": "p2", "created_at": "2026-03-14T10:00:00Z", "author": "alice_w",'
+        b' "text": "fire near the cathedral, ask @carol_k", "url": "https://m.example/@alice_w/2"}'
+    )
+    job.feed("posts-jsonl", "batch-1", [first])
+    job.feed("posts-jsonl", "batch-2", [late])
+    (letter,) = dead
+    assert letter.code == "late" and b"fire near the cathedral" in letter.raw
+    for handle in (b"alice_w", b"carol_k"):
+        assert handle not in letter.raw.lower() and handle.decode() not in letter.reason
 
 
 def test_learn_inputs_are_not_analysed(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -91,7 +91,7 @@ class Adapter(ABC):
                 continue
             try:
                 rec = _decode_json(text)
-            except msgspec.DecodeError as exc:
+            except (msgspec.DecodeError, RecursionError) as exc:
                 yield self.dead_letter(source, lineno, "bad-json", f"invalid JSON: {exc}", raw)
                 continue
             if type(rec) is not dict:

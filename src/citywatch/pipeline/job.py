@@ -25,6 +25,7 @@ from citywatch.detect import Detector, DetectorRunner
 from citywatch.enrich import Enricher
 from citywatch.errors import InputError
 from citywatch.ingest import Adapter
+from citywatch.ingest.posts import redact
 from citywatch.model import DeadLetter, Detection, Event
 from citywatch.model.deadletter import RAW_LIMIT
 from citywatch.pipeline.inputs import InputSpec, Progress, read_lines
@@ -226,6 +227,12 @@ class Job:
             self._dead_letter(event, "detect", "plugin-error", reason)
 
     def _dead_letter(self, event: Event, stage: str, code: str, reason: str) -> None:
+        """A dead letter for an event the pipeline could not take, with authors' handles masked.
+
+        The raw bytes are the event as JSON; a post's text and links can name
+        people (``@handle``), so they are masked as the posts adapters mask theirs.
+        """
+        raw, reason = redact(_encode(event), reason)
         self._add_dead(
             DeadLetter(
                 source=event.observer,
@@ -234,7 +241,7 @@ class Job:
                 format=event.dataset,
                 code=code,
                 reason=reason,
-                raw=_encode(event)[:RAW_LIMIT],
+                raw=raw[:RAW_LIMIT],
                 received=time.time(),
             )
         )
