@@ -35,7 +35,15 @@ def free_port() -> int:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": SRC, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    # The browser tests log many officers in from one address; rate limits have tests of their own.
+    return {
+        **os.environ,
+        "PYTHONPATH": SRC,
+        "PYTHONUNBUFFERED": "1",
+        "COLUMNS": "200",
+        "CITYWATCH_API__LOGIN_BURST": "100",
+        "CITYWATCH_API__LOGIN_RATE_PER_MIN": "100",
+    }
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 One officer drafts a public alert from a demo incident; a second officer
 approves and publishes it; a citizen (no login) sees it in the public feed.
-Every page is screenshotted into ``test-artifacts/``.
+A responder approves the step of the portal incident's playbook that waits
+for one (and rejects it for the botnet's incident); an analyst creates and
+ends a suppression, and saves one proposed for an incident marked a false
+positive. Every page is screenshotted into ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from tests.web.test_pages import SILO_DETECTIONS
 from citywatch.store import open_store
 
 pytestmark = pytest.mark.slow
-PAGES = ("/", "/portal", "/iot", "/venue", "/quake", "/social", "/alerts")
+PAGES = ("/", "/portal", "/iot", "/venue", "/quake", "/social", "/alerts", "/suppressions")
 DRAWN = {
     "/iot": "path.marker-devices",
     "/venue": "path.marker-zones",
@@ -129,6 +132,94 @@ def test_officers_publish_an_alert_for_a_demo_incident_that_citizens_see(
     citizen.goto(f"{demo_server.url}/login")
     shot(citizen, "login")
     citizen.close()
+
+
+def test_a_responder_approves_a_playbook_step_and_an_analyst_manages_suppressions(
+    browser: Browser, demo_server: DemoServer
+) -> None:
+    demo_server.add_user("rita", ["responder"])
+    demo_server.add_user("anna", ["analyst"])
+    page = log_in(browser, demo_server, "rita", PASSWORD)
+    page.locator("#incidents").get_by_role("link", name=re.compile(r"^Attack on portal")).click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Playbook runs"))).to_be_visible()
+    run = page.locator('article[data-playbook="contain-web-attack"]')
+    block = run.locator('tr[data-step="block-sources"]')
+    expect(block.locator(".step")).to_have_text("awaiting approval")
+    expect(run.locator('tr[data-step="tell-soc"] .step')).to_have_text("done")
+    expect(run.locator('tr[data-step="tell-soc"] .files')).to_contain_text("notifications.jsonl")
+    shot(page, "incident-playbook")
+    approve = block.get_by_role("button", name="Approve")
+    approve.focus()
+    page.keyboard.press("Enter")  # by keyboard
+    expect(block.locator(".step")).to_have_text("done")
+    expect(block.locator(".approver")).to_have_text("rita")
+    expect(block.locator(".summary")).to_contain_text("blocked")
+    expect(block.locator(".files li")).to_have_count(2)  # the nftables set and the nginx deny list
+    share = run.locator('tr[data-step="share-intel"]')
+    expect(share.locator(".step")).to_have_text("awaiting approval")
+    expect(share.get_by_role("button", name="Approve")).to_have_count(0)  # an analyst's decision
+    shot(page, "incident-playbook-approved")
+
+    page.goto(f"{demo_server.url}/")  # the botnet's attack has a playbook run too: reject
+    page.locator("#incidents").get_by_role("link", name=re.compile(r"IoT botnet")).click()
+    run = page.locator("article.run").first
+    pending = run.locator("tr", has=page.locator(".step-awaiting_approval")).first
+    step = run.locator(f'tr[data-step="{pending.get_attribute("data-step")}"]')
+    step.get_by_label("Reason").fill("not before the device owners are told")
+    step.get_by_role("button", name="Reject").click()
+    expect(step.locator(".step")).to_have_text("rejected")
+    expect(step.locator(".summary")).to_have_text(
+        "rejected by rita: not before the device owners are told"
+    )
+    expect(run.locator(".step-waiting, .step-awaiting_approval")).to_have_count(0)  # nor later
+    expect(run.locator(".run-state")).to_have_text("finished")
+    shot(page, "incident-playbook-rejected")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.close()
+
+    page = log_in(browser, demo_server, "anna", PASSWORD)
+    page.get_by_role("navigation", name="Dashboard").get_by_role(
+        "link", name="Suppressions"
+    ).click()
+    expect(page.get_by_role("heading", name="Suppressions", exact=True)).to_be_visible()
+    rows = page.locator("#suppression-list tbody tr[data-suppression]")
+    expect(rows).to_have_count(0)
+    page.get_by_label("Reason").fill("the city's weekly vulnerability scan")
+    page.get_by_label("Detectors").fill("web-attacks, sigma")
+    page.get_by_label("Entity values").fill("source.ip=203.0.113.250")
+    page.get_by_label("Expires after (days)").fill("7")
+    page.get_by_role("button", name="Create suppression").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".owner")).to_have_text("anna")
+    expect(rows.first).to_contain_text("detector web-attacks, sigma; source.ip = 203.0.113.250")
+    shot(page, "suppressions-created")
+    rows.first.get_by_role("button", name="End").click()
+    expect(rows).to_have_count(0)
+    expect(page.locator("#suppression-list")).to_contain_text("No suppressions in force.")
+
+    page.goto(f"{demo_server.url}/")
+    device = re.compile(r"not in the inventory")
+    page.locator("#incidents").get_by_role("link", name=device).click()
+    page.get_by_label("Move to").select_option("false_positive")
+    page.get_by_label("Note").fill("the lab's own test device")
+    page.get_by_role("button", name="Move").click()
+    expect(page.locator("#incident-status")).to_have_text("false_positive")
+    expect(page.get_by_label("Reason")).to_have_value("the lab's own test device")
+    page.get_by_role("button", name="Propose suppressions").click()
+    proposals = page.locator("#proposals li[data-proposal]")
+    expect(proposals).not_to_have_count(0)
+    expect(page.get_by_role("heading", name="Proposed suppressions")).to_be_focused()
+    proposals.first.get_by_role("button", name="Save").click()
+    saved = proposals.first.get_by_role("link", name=re.compile(r"^sup-"))
+    expect(saved).to_be_focused()
+    shot(page, "incident-proposals")
+    saved.click()
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".reason")).to_have_text("the lab's own test device")
+    expect(rows.first.get_by_role("link", name=device)).to_be_visible()
+    shot(page, "suppressions")
+    assert page.errors == []  # type: ignore[attr-defined]
+    page.close()
 
 
 def test_pages_fit_a_wall_screen_and_are_keyboard_reachable(

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import msgspec
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -16,7 +17,17 @@ from citywatch.api import ROLES, route_table
 from citywatch.api.credentials import hash_password
 from citywatch.config import Settings
 from citywatch.detect.portal.profile import PortalProfile
-from citywatch.model import Detection, GeoPoint, Incident, IncidentStatus
+from citywatch.model import (
+    Detection,
+    GeoPoint,
+    Incident,
+    IncidentStatus,
+    PlaybookRun,
+    StatusChange,
+    StepRun,
+    StepStatus,
+    Suppression,
+)
 from citywatch.store import Store, open_store
 from citywatch.store.base import User
 from citywatch.web import CityMap, create_app
@@ -36,6 +47,7 @@ PAGES: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("GET", "/venue"): READ,
     ("GET", "/quake"): READ,
     ("GET", "/social"): READ,
+    ("GET", "/suppressions"): READ,
     ("GET", "/assets/{path}"): None,
     ("GET", "/vendor/leaflet/{path}"): None,
 }
@@ -172,6 +184,8 @@ def store() -> Iterator[Store]:
                 last_seen=T0 + timedelta(minutes=9),
                 detections=["c1", "s1"],
                 measures=["open gate g3"],
+                story="stadium-emergency",
+                exposure={"services": 2, "people": 1200},
             ),
             Incident(
                 id="inc-2",
@@ -289,13 +303,16 @@ def test_the_incident_page_shows_evidence_measures_and_actions_by_role(
     assert "Draft public alert" in officer
 
 
+@pytest.mark.parametrize("path", ["/", "/incidents/inc-1", "/suppressions"])
 def test_pages_carry_the_secure_headers_and_no_inline_script(
-    login: Callable[[str], TestClient],
+    path: str, login: Callable[[str], TestClient]
 ) -> None:
-    answer = login("viewer").get("/")
+    answer = login("admin").get(path)
+    assert answer.status_code == 200
     assert "default-src 'self'" in answer.headers["content-security-policy"]
     assert re.search(r"<script(?![^>]*(src=|application/json))", answer.text) is None
     assert ' style="' not in answer.text
+    assert re.search(r"<[^>]*\son[a-z]+=", answer.text) is None  # no inline event handler
     assert '<meta name="csrf-token"' in answer.text
 
 
@@ -312,3 +329,147 @@ def test_alerts_are_written_in_the_citys_time_and_sent_with_the_csrf_token(
     assert "since 10:00" in text(
         officer.get(f"/api/v1/alerts/{made.json()['identifier']}/cap").text
     )
+
+
+RUN = PlaybookRun(
+    id="run-1",
+    playbook="contain-web-attack",
+    incident="inc-2",
+    started=T0,
+    dry_run=False,
+    steps=[
+        StepRun(
+            id="tell-soc",
+            action="notify",
+            approval=None,
+            status=StepStatus.DONE,
+            at=T0,
+            summary="notified soc: [60] SQL injection on the portal",
+            files=["/data/outbox/notifications.jsonl"],
+        ),
+        StepRun(
+            id="block-sources",
+            action="block",
+            approval="responder",
+            status=StepStatus.AWAITING_APPROVAL,
+        ),
+        StepRun(id="share-intel", action="share-intel", approval="analyst"),
+    ],
+)
+APPROVE = "/api/v1/playbook-runs/run-1/steps/block-sources/approve"
+
+
+def test_the_incident_page_shows_its_playbook_runs_and_who_may_decide(
+    login: Callable[[str], TestClient], store: Store
+) -> None:
+    store.add_playbook_run(RUN)
+    viewer = login("viewer").get("/incidents/inc-2").text
+    steps = text(viewer)
+    assert "Playbook runs (1)" in steps and "contain-web-attack" in steps and "in progress" in steps
+    assert "1. tell-soc notify done automatic" in steps
+    assert "notified soc" in steps and "/data/outbox/notifications.jsonl" in steps
+    assert "2. block-sources block awaiting approval needs a responder" in steps
+    assert "for a responder to decide" in steps
+    assert "3. share-intel share-intel waiting needs an analyst" in steps
+    assert APPROVE not in viewer and "/reject" not in viewer
+    for role in ("responder", "admin"):
+        page = login(role).get("/incidents/inc-2").text
+        assert f'data-post="{APPROVE}"' in page, role
+        assert 'data-action="/api/v1/playbook-runs/run-1/steps/block-sources/reject"' in page
+        assert '<label for="reject-run-1-block-sources">Reason</label>' in page
+        assert "share-intel/approve" not in page  # only the step awaiting approval
+    for role in ("analyst", "alert-officer"):  # not the step's role
+        assert APPROVE not in login(role).get("/incidents/inc-2").text, role
+
+    done = StepRun(
+        id="block-sources",
+        action="block",
+        approval="responder",
+        status=StepStatus.DONE,
+        approved_by="role-responder",
+        at=T0 + timedelta(minutes=5),
+        summary="blocked 1 addresses (203.0.113.7) for 4:00:00",
+        files=["/data/blocks/inc-2.nft"],
+    )
+    store.update_playbook_run(
+        PlaybookRun(**{**msgspec.structs.asdict(RUN), "steps": [RUN.steps[0], done]})
+    )
+    after = text(login("responder").get("/incidents/inc-2").text)
+    assert "block-sources block done needs a responder; approved by role-responder" in after
+    assert "2026-03-14 09:05:00" in after and "/data/blocks/inc-2.nft" in after
+    assert "finished" in after and APPROVE not in after
+    assert "No playbook has run for this incident." in text(
+        login("viewer").get("/incidents/inc-1").text
+    )
+
+
+def test_the_incident_page_shows_the_story_it_completes_and_its_exposure(
+    login: Callable[[str], TestClient],
+) -> None:
+    page = text(login("viewer").get("/incidents/inc-1").text)
+    assert "Story stadium-emergency" in page
+    assert "Exposure people 1200 · services 2" in page
+    assert "Story" not in text(login("viewer").get("/incidents/inc-2").text)
+
+
+def suppression(ident: str, **kw: object) -> Suppression:
+    now = datetime.now(tz=UTC)
+    base: dict[str, object] = {
+        "id": ident,
+        "owner": "role-analyst",
+        "reason": "weekly QA scan",
+        "created": now - timedelta(days=1),
+        "expires": now + timedelta(days=6),
+        "detector": ["web-*"],
+        "rule": ["R-1"],
+        "entity": {"source.ip": "203.0.113.7"},
+        "source_incident": "inc-2",
+    }
+    base.update(kw)
+    return Suppression(**base)  # type: ignore[arg-type]
+
+
+def test_the_suppressions_page_lists_those_in_force_and_lets_analysts_manage_them(
+    login: Callable[[str], TestClient], store: Store
+) -> None:
+    assert "No suppressions in force." in text(login("viewer").get("/suppressions").text)
+    store.save_suppression(suppression("sup-1"))
+    now = datetime.now(tz=UTC)
+    store.save_suppression(
+        suppression("sup-old", created=now - timedelta(days=9), expires=now - timedelta(days=2))
+    )
+    viewer = login("viewer").get("/suppressions").text
+    row = text(viewer)
+    assert "In force (1)" in row and "sup-old" not in viewer
+    assert "detector web-* ; rule R-1 ; source.ip = 203.0.113.7 weekly QA scan role-analyst" in row
+    assert 'href="/incidents/inc-2">SQL injection on the portal</a>' in viewer
+    assert 'href="/suppressions" aria-current="page"' in viewer
+    assert "Create suppression" not in viewer and "/end" not in viewer
+    for role in ("analyst", "admin"):
+        page = login(role).get("/suppressions").text
+        assert 'data-action="/api/v1/suppressions"' in page and "Create suppression" in page
+        assert 'data-post="/api/v1/suppressions/sup-1/end"' in page
+        assert 'name="detector" required data-split="list"' in page
+        assert 'name="entity" rows="3" data-split="map"' in page
+        assert "In the store: crowd.density, iot.telnet" in text(page)
+    for role in ("responder", "alert-officer"):
+        assert "Create suppression" not in login(role).get("/suppressions").text
+
+
+def test_a_false_positive_offers_analysts_to_propose_suppressions(
+    login: Callable[[str], TestClient], store: Store
+) -> None:
+    assert (
+        'id="suppress"' not in login("analyst").get("/incidents/inc-2").text
+    )  # not a false positive
+    change = StatusChange(
+        status=IncidentStatus.FALSE_POSITIVE, at=T0, by="role-analyst", note="our own scanner"
+    )
+    store.change_incident_status("inc-2", change, expected=IncidentStatus.NEW)
+    store.save_suppression(suppression("sup-1"))
+    analyst = login("analyst").get("/incidents/inc-2").text
+    assert 'data-propose="/api/v1/incidents/inc-2/propose-suppression"' in analyst
+    assert re.search(r'id="sup-reason" name="reason" [^>]*value="our own scanner"', analyst)
+    assert "In force from this incident sup-1 : detector web-*" in text(analyst)
+    viewer = login("viewer").get("/incidents/inc-2").text
+    assert 'id="suppress"' in viewer and "data-propose" not in viewer

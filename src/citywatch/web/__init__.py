@@ -1,8 +1,9 @@
 """The dashboard: server-rendered pages over the operations API, Leaflet served locally.
 
 :func:`create_app` is the operations API (:func:`citywatch.api.create_app`)
-with the dashboard's pages and assets added: ``/`` (overview), ``/incidents/ID``,
-the silo pages, ``/alerts``, the public ``/public`` feed and ``/login``.
+with the dashboard's pages and assets added: ``/`` (overview), ``/incidents/ID``
+(with its playbook runs and, for a false positive, proposed suppressions), the
+silo pages, ``/alerts``, ``/suppressions``, the public ``/public`` feed and ``/login``.
 Assets are served from the package (``/assets``) and from ``xstatic-leaflet``
 (``/vendor/leaflet``): nothing comes from a CDN, the dashboard works offline.
 A page asked for without a session redirects to the login page.

@@ -31,6 +31,7 @@ from citywatch.api.rbac import (
 )
 from citywatch.api.routes.incidents import TRANSITIONS
 from citywatch.api.silos import silo_of, silo_of_detector
+from citywatch.model.response import MAX_DAYS
 from citywatch.respond import current_alerts
 from citywatch.respond.hazards import HAZARDS
 from citywatch.web import views
@@ -45,10 +46,12 @@ NAV = (
     ("/quake", "quake", "Quake"),
     ("/social", "social", "Social"),
     ("/alerts", "alerts", "Public alerts"),
+    ("/suppressions", "suppressions", "Suppressions"),
 )
 ID = Annotated[str, PathParam(min_length=1, max_length=200)]
 ACTORS = frozenset({ADMIN, ANALYST, RESPONDER})
 OFFICERS = frozenset({ADMIN, ALERT_OFFICER})
+SUPPRESSORS = frozenset({ADMIN, ANALYST})
 
 
 def render(
@@ -70,13 +73,14 @@ def render(
             "live": ctx.pipeline is not None,
             "can_act": bool(who and who.roles & ACTORS),
             "officer": bool(who and who.roles & OFFICERS),
+            "can_suppress": bool(who and who.roles & SUPPRESSORS),
             **data,
         },
     )
 
 
 def add_pages(web: APIRouter) -> None:
-    """Add the login, overview, incident and public-feed pages to ``web``."""
+    """Add the login, overview, incident, alerts, suppressions and public-feed pages to ``web``."""
 
     @web.get(
         "/login",
@@ -122,7 +126,7 @@ def add_pages(web: APIRouter) -> None:
     def incident(
         request: Request, incident_id: ID, who: Annotated[Principal, allow(*READERS)]
     ) -> HTMLResponse:
-        """One incident: evidence timeline across silos, map, measures, actions, alerts."""
+        """One incident: story, exposure, map, playbook runs, evidence, measures, actions."""
         store = context(request).store
         found = store.incident(incident_id)
         if found is None:
@@ -138,6 +142,8 @@ def add_pages(web: APIRouter) -> None:
         if found.area:
             marks.append({"type": "Feature", "geometry": found.area, "properties": {"area": True}})
         alerts = [s for s in store.alerts(limit=1000) if incident_id in s.alert.incidents]
+        runs = store.playbook_runs(incident_id=incident_id)
+        now = datetime.now(tz=UTC)
         return render(
             request,
             "incident.html",
@@ -151,6 +157,14 @@ def add_pages(web: APIRouter) -> None:
             moves=sorted(TRANSITIONS[found.status]),
             alerts=alerts,
             hazards=sorted(HAZARDS),
+            runs=runs,
+            approvable=views.approvable(who, runs),
+            exposure=views.exposure(found),
+            false_positive=views.false_positive_note(found),
+            suppressions=[
+                s for s in store.suppressions(active_at=now) if s.source_incident == incident_id
+            ],
+            max_days=MAX_DAYS,
         )
 
     @web.get("/alerts", name="web.alerts", response_class=HTMLResponse, include_in_schema=False)
@@ -165,6 +179,28 @@ def add_pages(web: APIRouter) -> None:
             alerts=store.alerts(limit=200),
             incidents=views.open_incidents(store),
             hazards=sorted(HAZARDS),
+        )
+
+    @web.get(
+        "/suppressions",
+        name="web.suppressions",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
+    def suppressions(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:
+        """Suppressions in force (owner, reason, what they match, expiry); new ones; ending one."""
+        store = context(request).store
+        active = store.suppressions(active_at=datetime.now(tz=UTC))
+        sources = {s.source_incident for s in active if s.source_incident}
+        return render(
+            request,
+            "suppressions.html",
+            "suppressions",
+            who,
+            suppressions=active,
+            titles={i: found.title for i in sources if (found := store.incident(i))},
+            detectors=sorted(store.detection_counts()),
+            max_days=MAX_DAYS,
         )
 
     @web.get(

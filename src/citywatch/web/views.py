@@ -14,14 +14,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from citywatch.api.auth import Principal
 from citywatch.api.places import incident_point
+from citywatch.api.rbac import ADMIN
+from citywatch.api.routes.respond import ACTORS as APPROVERS
 from citywatch.api.schemas import GeoOut
 from citywatch.api.siloviews import Rows
 from citywatch.detect.portal.profile import PortalProfile
-from citywatch.model import Detection, Incident, IncidentStatus
+from citywatch.model import Detection, Incident, IncidentStatus, PlaybookRun, StepStatus
 from citywatch.store import Store
 
 OPEN = (IncidentStatus.NEW, IncidentStatus.ACKNOWLEDGED, IncidentStatus.CONTAINED)
+EXPOSURE = ("people", "facilities", "services")
+"""The order the incident page lists what an incident touches in (others follow by name)."""
 
 Feature = dict[str, Any]
 
@@ -76,6 +81,46 @@ def evidence(store: Store, incident: Incident) -> list[Detection]:
     """The incident's detections in event-time order (its timeline across silos)."""
     found = [store.detection(d) for d in incident.detections]
     return sorted((d for d in found if d is not None), key=lambda d: (d.timestamp, d.id))
+
+
+def approvable(who: Principal, runs: Iterable[PlaybookRun]) -> set[tuple[str, str]]:
+    """The (run, step) pairs awaiting approval that ``who`` may approve or reject.
+
+    As the API decides: a role allowed to decide at all, and the step's own
+    role (or admin).
+    """
+    if not who.roles & set(APPROVERS):
+        return set()
+    return {
+        (run.id, step.id)
+        for run in runs
+        for step in run.steps
+        if step.status is StepStatus.AWAITING_APPROVAL
+        and (step.approval in who.roles or ADMIN in who.roles)
+    }
+
+
+def exposure(incident: Incident) -> list[tuple[str, int]]:
+    """What the incident touches, people first, then facilities, then services (then others).
+
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 3, 14, tzinfo=UTC)
+    >>> i = Incident(id="i", title="Quake", status=IncidentStatus.NEW, severity=90,
+    ...              category="public_safety", first_seen=t, last_seen=t, detections=[],
+    ...              exposure={"services": 2, "bridges": 1, "people": 900})
+    >>> exposure(i)
+    [('people', 900), ('services', 2), ('bridges', 1)]
+    """
+    rank = {k: n for n, k in enumerate(EXPOSURE)}
+    return sorted(incident.exposure.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
+
+def false_positive_note(incident: Incident) -> str | None:
+    """Why the incident was marked a false positive (its note, maybe empty); None if it is not."""
+    if incident.status is not IncidentStatus.FALSE_POSITIVE:
+        return None
+    marks = [h for h in incident.history if h.status is IncidentStatus.FALSE_POSITIVE]
+    return marks[-1].note if marks else ""
 
 
 def hour(at: datetime) -> str:

@@ -1,11 +1,21 @@
 // Forms and buttons that call the API with the session's CSRF token; the login form.
 
-const status = (text, isError = false) => {
+export const status = (text, isError = false) => {
   const el = document.getElementById("status");
   if (!el) return;
   el.textContent = text;
   el.classList.toggle("error", isError);
 };
+
+// A problem's detail, with the fields a validation problem names.
+function problemText(response, data) {
+  if (!data || typeof data !== "object") return `${response.status} ${response.statusText}`;
+  const fields = (data.errors || []).map((e) => `${(e.loc || []).filter((p) => p !== "body").join(".")}: ${e.msg}`);
+  return [data.detail || `${response.status} ${response.statusText}`, ...fields].join("; ");
+}
+
+// What an API answer made: an alert, a suppression, a playbook run.
+const made = (result) => (result && (result.identifier || result.id)) || "";
 
 export async function api(method, url, body) {
   const meta = document.querySelector('meta[name="csrf-token"]');
@@ -20,17 +30,33 @@ export async function api(method, url, body) {
   });
   const text = await response.text();
   const data = text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text;
-  if (!response.ok) throw new Error((data && data.detail) || `${response.status} ${response.statusText}`);
+  if (!response.ok) throw new Error(problemText(response, data));
   return data;
 }
 
-function formBody(form) {
+// data-split="list": comma- or line-separated values; data-split="map": one key=value a line.
+function split(el) {
+  const parts = el.value.split(el.dataset.split === "map" ? "\n" : /[,\n]/).map((p) => p.trim()).filter(Boolean);
+  if (el.dataset.split !== "map") return parts;
+  const map = {};
+  for (const line of parts) {
+    const at = line.indexOf("=");
+    if (at < 1) throw new Error(`${el.labels[0]?.textContent || el.name}: "${line}" is not key=value`);
+    map[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return map;
+}
+
+export function formBody(form) {
   const body = {};
   for (const el of form.elements) {
     if (!el.name || el.disabled) continue;
     if (el.type === "checkbox") {
       if (!el.checked) continue;
       (body[el.name] ||= []).push(el.value);
+    } else if (el.dataset.split) {
+      const value = split(el);
+      if (Object.keys(value).length) body[el.name] = value;
     } else if (el.value !== "") {
       body[el.name] = el.type === "number" ? Number(el.value) : el.value;
     }
@@ -62,7 +88,7 @@ export function wireActions() {
       if (button) button.disabled = true;
       try {
         const result = await api("POST", form.dataset.action, formBody(form));
-        status(result && result.identifier ? `Saved ${result.identifier}` : "Done");
+        status(made(result) ? `Saved ${made(result)}` : "Done");
         if (form.dataset.goto) window.location.assign(form.dataset.goto);
         else if ("reload" in form.dataset) window.location.reload();
       } catch (e) {
@@ -76,7 +102,7 @@ export function wireActions() {
       button.disabled = true;
       try {
         const result = await api("POST", button.dataset.post, {});
-        status(`${result.identifier}: ${result.state}`);
+        status(result && result.state ? `${made(result)}: ${result.state}` : `Done: ${made(result)}`);
         window.location.reload();
       } catch (e) {
         status(e.message, true);

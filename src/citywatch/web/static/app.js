@@ -2,6 +2,7 @@
 import { drawMaps } from "./map.js";
 import { wireActions } from "./actions.js";
 import { startFeed } from "./live.js";
+import { wireProposals } from "./suppress.js";
 
 function ready(fn) {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);
@@ -10,6 +11,7 @@ function ready(fn) {
 
 ready(() => {
   wireActions();
+  wireProposals();
   drawMaps();
   if (document.body.dataset.page === "overview" && document.getElementById("feed")) startFeed();
 });
