@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
 from citywatch.errors import ConfigError
-from citywatch.model import Detection, Incident, IncidentStatus, StepStatus
+from citywatch.model import Detection, Incident, IncidentStatus, StatusChange, StepStatus
 from citywatch.respond.capxml import validate
 from citywatch.respond.playbook import load_playbooks, parse_playbooks
 from citywatch.respond.quarantine import QuarantineConfig, verify
@@ -178,6 +178,20 @@ def test_a_dry_run_only_says_what_it_would_do(store: Store, tmp_path: Path) -> N
     assert run.steps[1].summary.startswith("would block 1 addresses (203.0.113.5)")
     assert not (tmp_path / "blocks").exists() and not (tmp_path / "outbox").exists()
     assert all(e.action.endswith("(dry run)") for e in store.audit())
+
+
+def test_nothing_is_approved_once_the_incident_is_a_false_positive(
+    store: Store, tmp_path: Path
+) -> None:
+    inc = _incident("inc-1")
+    _seed(store, inc)
+    runner = _runner(store, tmp_path)
+    (run,) = runner.runs_for([inc])
+    change = StatusChange(status=IncidentStatus.FALSE_POSITIVE, at=T0, by="ana", note="our scan")
+    store.change_incident_status("inc-1", change, expected=IncidentStatus.NEW)
+    with pytest.raises(ApprovalError, match="false_positive"):
+        runner.approve(run.id, "block", user="rob", roles=["responder"])
+    assert not (tmp_path / "blocks").exists()
 
 
 def test_rejecting_a_step_stops_the_rest(store: Store, tmp_path: Path) -> None:

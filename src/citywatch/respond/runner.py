@@ -23,6 +23,8 @@ from citywatch.respond.playbook import Playbook
 from citywatch.respond.quarantine import QuarantineConfig, QuarantineError
 from citywatch.store.base import AuditEntry, Store
 
+_CLOSED = (IncidentStatus.RESOLVED, IncidentStatus.FALSE_POSITIVE)
+
 
 class ApprovalError(CitywatchError):
     """An approval that cannot be given: no such step, not awaiting approval, or the wrong role."""
@@ -56,10 +58,7 @@ class PlaybookRunner:
         """Start the playbooks these incidents trigger (once per incident); the new runs."""
         started = []
         for incident in incidents:
-            if not incident.detections or incident.status in (
-                IncidentStatus.RESOLVED,
-                IncidentStatus.FALSE_POSITIVE,
-            ):
+            if not incident.detections or incident.status in _CLOSED:
                 continue
             for book in self.playbooks:
                 if book.trigger.matches(incident) and (run := self._start(book, incident)):
@@ -92,6 +91,10 @@ class PlaybookRunner:
         incident = self.store.incident(run.incident)
         if incident is None:
             raise ApprovalError(f"incident {run.incident} is gone")
+        if incident.status in _CLOSED:
+            raise ApprovalError(
+                f"incident {run.incident} is {incident.status.value}: nothing more to do for it"
+            )
         self._run_step(run, step, incident, actor=user)
         self._advance(run, incident)
         return run
