@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import stix2  # type: ignore[import-untyped]
 from fastapi.testclient import TestClient
 
 from citywatch.app import playbook_runner
@@ -83,3 +84,25 @@ def test_playbook_steps_are_approved_by_their_role(
     )
     assert rejected.json()["finished"] is True
     assert client.get("/api/v1/playbook-runs/run-x", headers=auth("viewer")).status_code == 404
+
+
+def test_an_incident_is_shared_as_stix_and_misp_and_an_alert_as_fiware(
+    client: TestClient, auth: Auth, seeded: Store
+) -> None:
+    stix = client.get("/api/v1/incidents/inc-1/stix?tlp=green", headers=auth("analyst"))
+    assert stix.status_code == 200 and stix.headers["content-type"].startswith(
+        "application/stix+json"
+    )
+    bundle = stix2.parse(stix.content, allow_custom=False)
+    assert any(o.type == "indicator" and "203.0.113.9" in o.pattern for o in bundle.objects)
+    misp = client.get("/api/v1/incidents/inc-1/misp", headers=auth("analyst")).json()
+    assert any(a["value"] == "203.0.113.9" for a in misp["Event"]["Attribute"])
+    assert client.get("/api/v1/incidents/inc-1/stix", headers=auth("viewer")).status_code == 403
+    drafted = client.post(
+        "/api/v1/alerts", json={"incident_id": "inc-2"}, headers=auth("alert-officer")
+    )
+    assert drafted.status_code == 201, drafted.text
+    ident = drafted.json()["identifier"]
+    entity = client.get(f"/api/v1/alerts/{ident}/fiware", headers=auth("viewer"))
+    assert entity.status_code == 200 and entity.headers["content-type"] == "application/ld+json"
+    assert entity.json()["type"] == "Alert"

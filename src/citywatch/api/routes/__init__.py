@@ -11,6 +11,7 @@ from citywatch.api.routes.admin import add_routes as _admin
 from citywatch.api.routes.alerts import add_routes as _alerts
 from citywatch.api.routes.detections import add_routes as _detections
 from citywatch.api.routes.docs import add_routes as _docs
+from citywatch.api.routes.exports import add_routes as _exports
 from citywatch.api.routes.incidents import add_routes as _incidents
 from citywatch.api.routes.ingest import add_routes as _ingest
 from citywatch.api.routes.operations import add_routes as _operations
@@ -27,6 +28,7 @@ ROUTE_MODULES: tuple[Callable[[APIRouter], None], ...] = (
     _incidents,
     _operations,
     _respond,
+    _exports,
     _silos,
     _alerts,
     _public,
