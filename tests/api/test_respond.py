@@ -44,6 +44,15 @@ def test_an_analyst_suppresses_and_ends_it(client: TestClient, auth: Auth, seede
 def test_a_false_positive_proposes_its_suppressions(
     client: TestClient, auth: Auth, seeded: Store
 ) -> None:
+    url = "/api/v1/incidents/inc-1/propose-suppression"
+    early = client.post(url, json={"reason": "our own scanner"}, headers=auth("analyst"))
+    assert early.status_code == 409, "only for an incident marked a false positive"
+    moved = client.post(
+        "/api/v1/incidents/inc-1/transition",
+        json={"to": "false_positive", "note": "our own scanner"},
+        headers=auth("analyst"),
+    )
+    assert moved.status_code == 200, moved.text
     got = client.post(
         "/api/v1/incidents/inc-1/propose-suppression",
         json={"reason": "our own scanner"},

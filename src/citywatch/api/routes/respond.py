@@ -24,7 +24,7 @@ from citywatch.api.rbac import ADMIN, ALERT_OFFICER, ANALYST, READERS, RESPONDER
 from citywatch.app import playbook_runner
 from citywatch.correlate import propose
 from citywatch.errors import ConfigError
-from citywatch.model import PlaybookRun, StepStatus, Suppression
+from citywatch.model import IncidentStatus, PlaybookRun, StepStatus, Suppression
 from citywatch.model.response import MAX_DAYS
 from citywatch.respond.runner import ApprovalError
 
@@ -226,6 +226,7 @@ def add_routes(api: APIRouter) -> None:
         name="incidents.propose_suppression",
         tags=["suppressions"],
         response_model=list[SuppressionOut],
+        responses={409: {"description": "the incident is not marked a false positive"}},
     )
     def propose_suppression(
         request: Request,
@@ -238,6 +239,8 @@ def add_routes(api: APIRouter) -> None:
         incident = store.incident(incident_id)
         if incident is None:
             raise Problem(404, "not-found", f"no incident {incident_id!r}")
+        if incident.status is not IncidentStatus.FALSE_POSITIVE:
+            raise Problem(409, "not-false-positive", "mark the incident a false positive first")
         detections = [d for i in incident.detections if (d := store.detection(i))]
         proposed = propose(
             incident,
@@ -248,6 +251,12 @@ def add_routes(api: APIRouter) -> None:
             days=body.days,
         )
         return [SuppressionOut.of(s) for s in proposed]
+
+    _add_playbook_routes(api)
+
+
+def _add_playbook_routes(api: APIRouter) -> None:
+    """Add the playbook-run routes: list, read, approve and reject steps."""
 
     @api.get(
         "/api/v1/playbook-runs",
