@@ -1,7 +1,10 @@
 """Running the real ``citywatch`` command as a child and measuring it exactly.
 
-``os.wait4`` gives the child's own CPU time and peak RSS, so the figures
-are those of the command a user runs, not of the benchmark around it.
+``os.wait4`` gives the child's own CPU time, so the figures are those of the
+command a user runs, not of the benchmark around it. Its peak RSS is read
+from ``/proc/PID/status`` (``VmHWM``) while it runs: Linux's ``ru_maxrss``
+of a child starts from the parent's own peak at the fork, so a benchmark that
+has loaded a large model would be counted in every child after it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,21 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+_POLL_S = 0.02
+"""How often the child's peak RSS is read while it runs."""
+
+
+def _hwm_kb(pid: int) -> int:
+    """The process's peak resident set (``VmHWM``) in KiB, or 0 where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 @dataclass(frozen=True)
@@ -31,7 +49,13 @@ def run_cli(args: list[str], cwd: Path) -> Measured:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err)  # noqa: S603
-        _, status, usage = os.wait4(child.pid, 0)
+        peak_kb = 0
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_kb = max(peak_kb, _hwm_kb(child.pid))
+            time.sleep(_POLL_S)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -44,6 +68,6 @@ def run_cli(args: list[str], cwd: Path) -> Measured:
     return Measured(
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        peak_rss_mb=(peak_kb or usage.ru_maxrss) / 1024,
         stdout=stdout,
     )
