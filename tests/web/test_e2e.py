@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 PAGES = ("/", "/portal", "/iot", "/venue", "/quake", "/social", "/alerts", "/suppressions")
 DRAWN = {
     "/iot": "path.marker-devices",
-    "/venue": "path.marker-zones",
+    "/venue": "path.zone-area",
     "/social": "path.marker-events",
 }
 """What each silo page draws on its map for the detections the test adds."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -271,8 +272,15 @@ def test_silo_pages_render_from_detection_attributes(
     assert "Learned from 0 requests" in text(viewer.get("/portal").text)
     iot = text(viewer.get("/iot").text)
     assert "cam-0042" in iot and "0.93" in iot and "default password; telnet open" in iot
-    venue = text(viewer.get("/venue").text)
+    venue_page = viewer.get("/venue").text
+    venue = text(venue_page)
     assert "north-stand" in venue and " E " in venue and "open gate g3" in venue
+    layer = json.loads(re.search(r'id="layer-data">(.*?)</script>', venue_page, re.S).group(1))  # type: ignore[union-attr]
+    areas = {
+        f["properties"]["place"]: f for f in layer["features"] if f["geometry"]["type"] == "Polygon"
+    }
+    assert len(areas) >= 8, "every zone of the arena is drawn as its area"
+    assert areas["Aldmere Arena: North Stand"]["properties"]["los"] == "E", "filled by its LoS"
     quake = viewer.get("/quake").text
     assert "St Anne" in quake and "M 4.8 ± 0.2" in text(quake)
     assert '"cell": "881e130db7fffff"' in quake  # the valid cell is on the map, the bad one not

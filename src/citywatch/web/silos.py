@@ -47,9 +47,17 @@ def add_silo_pages(web: APIRouter) -> None:
 
     @web.get("/venue", name="web.venue", response_class=HTMLResponse, include_in_schema=False)
     def venue(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:
-        """Zones and gates by level of service, with time to critical and measures."""
-        zones = siloviews.zones(siloviews.silo_rows(context(request).store, "crowd"))
-        layer = [f for z in zones for f in views.point(z.geo, place=z.place, los=z.los)]
+        """Zones as a density map by level of service, gates, time to critical and measures."""
+        ctx = context(request)
+        zones = siloviews.zones(siloviews.silo_rows(ctx.store, "crowd"))
+        layouts = views.venue_layouts(ctx.settings.detectors.get("crowd-safety", {}))
+        drawn = {(z.venue, z.place) for z in zones if z.kind == "zone"}
+        layer = views.zone_areas(layouts, zones) + [
+            f
+            for z in zones
+            if (z.venue, z.place) not in drawn or not views.has_polygon(layouts, z)
+            for f in views.point(z.geo, place=z.place, los=z.los)
+        ]
         return render(
             request, "venue.html", "venue", who, zones=zones, layer=views.collection(layer)
         )

@@ -10,17 +10,22 @@ FeatureCollections the page's script draws over the city's districts.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from citywatch.api.auth import Principal
 from citywatch.api.places import incident_point
 from citywatch.api.rbac import ADMIN
 from citywatch.api.routes.respond import ACTORS as APPROVERS
 from citywatch.api.schemas import GeoOut
-from citywatch.api.siloviews import Rows
+from citywatch.api.siloviews import Rows, ZoneOut
+from citywatch.detect.crowd.config import CrowdConfig
 from citywatch.detect.portal.profile import PortalProfile
+from citywatch.errors import ConfigError
+from citywatch.ingest.venue import Venue, load_venue
 from citywatch.model import Detection, Incident, IncidentStatus, PlaybookRun, StepStatus
 from citywatch.store import Store
 
@@ -161,3 +166,57 @@ def portal_model(store: Store) -> dict[str, Any] | None:
 def point(geo: GeoOut | None, **props: object) -> list[Feature]:
     """A map point for something with a place, or nothing."""
     return [] if geo is None else [feature(geo.lat, geo.lon, **props)]
+
+
+def venue_layouts(crowd_config: Mapping[str, Any]) -> list[Venue]:
+    """The venues the crowd detector is configured with (their zones' polygons), readable ones."""
+    try:
+        paths = CrowdConfig.model_validate(crowd_config).venues
+    except ValidationError:
+        return []
+    layouts = []
+    for path in paths:
+        try:
+            layouts.append(load_venue(path))
+        except ConfigError:
+            continue  # the detector reports a bad venue file; the map just lacks its shapes
+    return layouts
+
+
+def has_polygon(layouts: Sequence[Venue], z: ZoneOut) -> bool:
+    """True when the zone's shape is known, so it is drawn as an area rather than a point."""
+    return any(
+        v.id == z.venue and any(zone.id == z.place and zone.polygon for zone in v.zones)
+        for v in layouts
+    )
+
+
+def zone_areas(layouts: Sequence[Venue], zones: Sequence[ZoneOut]) -> list[Feature]:
+    """Every zone of every venue as a polygon, with its latest level of service and density.
+
+    Zones without a crowd detection yet are drawn too (no level of service), so
+    the venue's layout is on the map before anything happens in it.
+    """
+    latest = {(z.venue, z.place): z for z in zones if z.kind == "zone"}
+    out: list[Feature] = []
+    for v in layouts:
+        for zone in v.zones:
+            if len(zone.polygon) < 3:
+                continue
+            ring = [[lon, lat] for lon, lat in zone.polygon]
+            if ring[0] != ring[-1]:
+                ring.append(ring[0])
+            state = latest.get((v.id, zone.id))
+            out.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    "properties": {
+                        "place": f"{v.name}: {zone.name}",
+                        "los": state.los if state else None,
+                        "density": state.density_ppm2 if state else None,
+                        "zone": True,
+                    },
+                }
+            )
+    return out

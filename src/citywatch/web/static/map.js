@@ -19,6 +19,16 @@ function style(kind, p) {
       fillOpacity: Math.min(0.85, 0.08 * cdi),
     };
   }
+  if (kind === "zones" && p.zone) {
+    // the zone's area, filled by its level of service (a density map); grey before any count
+    return {
+      color: "#1d2733",
+      weight: 1,
+      fillColor: LOS[p.los] || "#9aa5b1",
+      fillOpacity: p.los ? 0.7 : 0.25,
+      className: "zone-area",
+    };
+  }
   if (p.area) return { color: "#b3261e", weight: 2, fillOpacity: 0.1 };
   return {};
 }
@@ -42,7 +52,8 @@ function marker(kind, p, latlng) {
 
 function label(kind, p) {
   const text = p.title || p.summary || p.place || p.device || p.cell || "";
-  const extra = p.severity !== undefined ? ` (severity ${p.severity})` : p.los ? ` (LoS ${p.los})` : "";
+  const density = p.density !== undefined && p.density !== null ? `, ${p.density} p/m²` : "";
+  const extra = p.severity !== undefined ? ` (severity ${p.severity})` : p.los ? ` (LoS ${p.los}${density})` : "";
   const where = p.placed === false ? " — no location; shown at the city centre" : "";
   return `${text}${extra}${where}`;
 }
@@ -67,8 +78,10 @@ export function drawMaps() {
         if (p.href) lyr.on("click", () => window.location.assign(p.href));
       },
     }).addTo(map);
-    const bounds = base.getBounds().isValid() ? base.getBounds() : layer.getBounds();
-    if (layer.getBounds().isValid()) bounds.extend(layer.getBounds());
+    // data-focus="layer": frame what the page is about (a venue's zones), not the whole city
+    const focus = el.dataset.focus === "layer" && layer.getBounds().isValid();
+    const bounds = focus || !base.getBounds().isValid() ? layer.getBounds() : base.getBounds();
+    if (!focus && layer.getBounds().isValid()) bounds.extend(layer.getBounds());
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
     else map.setView([45.815, 15.9819], 12);
     el.dataset.features = String(data.features.length);
