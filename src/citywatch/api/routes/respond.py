@@ -14,6 +14,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import msgspec
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,17 +83,7 @@ class SuppressionOut(BaseModel):
 
     @classmethod
     def of(cls, s: Suppression) -> SuppressionOut:
-        return cls(
-            id=s.id,
-            owner=s.owner,
-            reason=s.reason,
-            created=s.created,
-            expires=s.expires,
-            detector=s.detector,
-            rule=s.rule,
-            entity=s.entity,
-            source_incident=s.source_incident,
-        )
+        return cls.model_validate(msgspec.to_builtins(s))
 
 
 class StepOut(BaseModel):
@@ -121,28 +112,7 @@ class PlaybookRunOut(BaseModel):
 
     @classmethod
     def of(cls, run: PlaybookRun) -> PlaybookRunOut:
-        steps = [
-            StepOut(
-                id=s.id,
-                action=s.action,
-                approval=s.approval,
-                status=s.status,
-                approved_by=s.approved_by,
-                at=s.at,
-                summary=s.summary,
-                files=s.files,
-            )
-            for s in run.steps
-        ]
-        return cls(
-            id=run.id,
-            playbook=run.playbook,
-            incident=run.incident,
-            started=run.started,
-            dry_run=run.dry_run,
-            finished=run.finished,
-            steps=steps,
-        )
+        return cls.model_validate({**msgspec.to_builtins(run), "finished": run.finished})
 
 
 def _run(ctx: ApiContext, run_id: str) -> PlaybookRun:
