@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from citywatch.ingest.fields import MissingFieldError, parse_time
 from citywatch.ingest.zeektsv import (
     Layout,
     ZeekAdapter,
     count_field,
-    endpoint,
+    flow_event,
     interval_field,
-    required,
     text_field,
 )
 from citywatch.model import Connection, Event
@@ -51,27 +49,12 @@ class ZeekConnAdapter(ZeekAdapter):
 
     def event(self, rec: dict[str, object], source: str, layout: Layout) -> Event:
         """The event for one conn record (TSV columns or JSON object) by Zeek field name."""
-        uid = text_field(rec, "uid")
-        if uid is None:
-            raise MissingFieldError(
-                "missing field 'uid': a conn record needs Zeek's connection uid"
-            )
-        ts = parse_time(required(rec, "ts"))
-        proto = text_field(rec, "proto")
-        if proto is None:
-            raise MissingFieldError("missing field 'proto'")
-        orig_ip, orig_port = endpoint(rec, "id.orig_h", "id.orig_p")
-        resp_ip, resp_port = endpoint(rec, "id.resp_h", "id.resp_p")
-        return Event(
-            id=uid,
-            timestamp=ts,
-            dataset=DATASET,
-            observer=source,
-            source_ip=orig_ip,
-            source_port=orig_port,
-            destination_ip=resp_ip,
-            destination_port=resp_port,
-            payload=Connection(
+        return flow_event(
+            rec,
+            source,
+            DATASET,
+            "a conn record needs Zeek's connection uid",
+            lambda uid, proto: Connection(
                 uid=uid,
                 proto=proto,
                 service=text_field(rec, "service"),

@@ -22,15 +22,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from citywatch.ingest.fields import MissingFieldError, parse_time
 from citywatch.ingest.zeektsv import (
     NULLS,
     Layout,
     ZeekAdapter,
     count_field,
-    endpoint,
+    flow_event,
     interval_field,
-    required,
     text_field,
 )
 from citywatch.model import DnsQuery, Event
@@ -67,44 +65,34 @@ class ZeekDnsAdapter(ZeekAdapter):
 
     def event(self, rec: dict[str, object], source: str, layout: Layout) -> Event:
         """The event for one dns record (TSV columns or JSON object) by Zeek field name."""
-        uid = text_field(rec, "uid")
-        if uid is None:
-            raise MissingFieldError("missing field 'uid': a dns record needs Zeek's flow uid")
-        ts = parse_time(required(rec, "ts"))
-        proto = text_field(rec, "proto")
-        if proto is None:
-            raise MissingFieldError("missing field 'proto'")
-        orig_ip, orig_port = endpoint(rec, "id.orig_h", "id.orig_p")
-        resp_ip, resp_port = endpoint(rec, "id.resp_h", "id.resp_p")
-        trans_id = count_field(rec, "trans_id")
-        if trans_id is not None and trans_id > 0xFFFF:
-            raise ValueError(f"field 'trans_id' is {trans_id}, expected 0-65535")
-        answers = _answers(rec.get("answers"), layout.set_sep)
-        ttls = _ttls(rec.get("TTLs"), layout.set_sep)
-        return Event(
-            id=uid,
-            timestamp=ts,
-            dataset=DATASET,
-            observer=source,
-            source_ip=orig_ip,
-            source_port=orig_port,
-            destination_ip=resp_ip,
-            destination_port=resp_port,
-            payload=DnsQuery(
-                uid=uid,
-                proto=proto,
-                trans_id=trans_id,
-                rtt=interval_field(rec.get("rtt"), "rtt"),
-                query=text_field(rec, "query"),
-                qtype=_small_count(rec, "qtype"),
-                qtype_name=text_field(rec, "qtype_name"),
-                rcode=_small_count(rec, "rcode"),
-                rcode_name=text_field(rec, "rcode_name"),
-                answers=answers,
-                ttls=ttls,
-                rejected=_bool(rec.get("rejected")),
-            ),
+        return flow_event(
+            rec,
+            source,
+            DATASET,
+            "a dns record needs Zeek's flow uid",
+            lambda uid, proto: _query(rec, uid, proto, layout),
         )
+
+
+def _query(rec: dict[str, object], uid: str, proto: str, layout: Layout) -> DnsQuery:
+    """The dns.log fields of one record, after its flow's are checked."""
+    trans_id = count_field(rec, "trans_id")
+    if trans_id is not None and trans_id > 0xFFFF:
+        raise ValueError(f"field 'trans_id' is {trans_id}, expected 0-65535")
+    return DnsQuery(
+        uid=uid,
+        proto=proto,
+        trans_id=trans_id,
+        rtt=interval_field(rec.get("rtt"), "rtt"),
+        query=text_field(rec, "query"),
+        qtype=_small_count(rec, "qtype"),
+        qtype_name=text_field(rec, "qtype_name"),
+        rcode=_small_count(rec, "rcode"),
+        rcode_name=text_field(rec, "rcode_name"),
+        answers=_answers(rec.get("answers"), layout.set_sep),
+        ttls=_ttls(rec.get("TTLs"), layout.set_sep),
+        rejected=_bool(rec.get("rejected")),
+    )
 
 
 def _small_count(rec: dict[str, object], key: str) -> int | None:

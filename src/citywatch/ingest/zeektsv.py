@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import ClassVar
 
 import msgspec
@@ -33,8 +33,9 @@ from citywatch.ingest.fields import (
     decode_text,
     parse_ip,
     parse_port,
+    parse_time,
 )
-from citywatch.model import DeadLetter, Event
+from citywatch.model import DeadLetter, Event, Payload
 
 NULLS = ("-", "(empty)", "")
 """Zeek's default unset and empty markers, and an empty column."""
@@ -181,6 +182,41 @@ class ZeekAdapter(Adapter):
             return self.dead_letter(source, lineno, "missing-field", str(exc), raw)
         except ValueError as exc:
             return self.dead_letter(source, lineno, "bad-field", str(exc), raw)
+
+
+def flow_event(
+    rec: dict[str, object],
+    source: str,
+    dataset: str,
+    uid_needed: str,
+    payload: Callable[[str, str], Payload],
+) -> Event:
+    """The event of one Zeek record: its uid, time, protocol and endpoints, then its payload.
+
+    Every Zeek log of a flow has these; ``payload(uid, proto)`` reads the
+    log's own fields once they are checked. ``uid_needed`` says why a record
+    without a uid is refused (which log, which uid).
+    """
+    uid = text_field(rec, "uid")
+    if uid is None:
+        raise MissingFieldError(f"missing field 'uid': {uid_needed}")
+    ts = parse_time(required(rec, "ts"))
+    proto = text_field(rec, "proto")
+    if proto is None:
+        raise MissingFieldError("missing field 'proto'")
+    orig_ip, orig_port = endpoint(rec, "id.orig_h", "id.orig_p")
+    resp_ip, resp_port = endpoint(rec, "id.resp_h", "id.resp_p")
+    return Event(
+        id=uid,
+        timestamp=ts,
+        dataset=dataset,
+        observer=source,
+        source_ip=orig_ip,
+        source_port=orig_port,
+        destination_ip=resp_ip,
+        destination_port=resp_port,
+        payload=payload(uid, proto),
+    )
 
 
 def required(rec: dict[str, object], key: str) -> object:
