@@ -51,11 +51,12 @@ def add_silo_pages(web: APIRouter) -> None:
         ctx = context(request)
         zones = siloviews.zones(siloviews.silo_rows(ctx.store, "crowd"))
         layouts = views.venue_layouts(ctx.settings.detectors.get("crowd-safety", {}))
-        drawn = {(z.venue, z.place) for z in zones if z.kind == "zone"}
-        layer = views.zone_areas(layouts, zones) + [
+        areas = views.zone_areas(layouts, zones)
+        shaped = {(a["properties"]["venue"], a["properties"]["zone"]) for a in areas}
+        layer = areas + [  # gates, and zones whose shape no venue file gives, as points
             f
             for z in zones
-            if (z.venue, z.place) not in drawn or not views.has_polygon(layouts, z)
+            if z.kind == "gate" or (z.venue, z.place) not in shaped
             for f in views.point(z.geo, place=z.place, los=z.los)
         ]
         return render(

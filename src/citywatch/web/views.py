@@ -183,14 +183,6 @@ def venue_layouts(crowd_config: Mapping[str, Any]) -> list[Venue]:
     return layouts
 
 
-def has_polygon(layouts: Sequence[Venue], z: ZoneOut) -> bool:
-    """True when the zone's shape is known, so it is drawn as an area rather than a point."""
-    return any(
-        v.id == z.venue and any(zone.id == z.place and zone.polygon for zone in v.zones)
-        for v in layouts
-    )
-
-
 def zone_areas(layouts: Sequence[Venue], zones: Sequence[ZoneOut]) -> list[Feature]:
     """Every zone of every venue as a polygon, with its latest level of service and density.
 
@@ -215,7 +207,8 @@ def zone_areas(layouts: Sequence[Venue], zones: Sequence[ZoneOut]) -> list[Featu
                         "place": f"{v.name}: {zone.name}",
                         "los": state.los if state else None,
                         "density": state.density_ppm2 if state else None,
-                        "zone": True,
+                        "venue": v.id,
+                        "zone": zone.id,
                     },
                 }
             )
