@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import Field, TypeAdapter
+from pydantic import TypeAdapter
 from rich.console import Console
 from rich.table import Table
 
 from citywatch.config import load_settings
-from citywatch.correlate.rules import AnyRule, Selector, load_rules
-from citywatch.respond.playbook import Playbook, load_playbooks
+from citywatch.correlate.rules import RULE_FILES, Selector, load_rules
+from citywatch.respond.playbook import PLAYBOOK_FILES, load_playbooks
 
 rules_app = typer.Typer(
     name="rules",
@@ -83,9 +83,9 @@ def schema_cmd(
     kind: Annotated[str, typer.Argument(help="rules or playbooks")] = "rules",
 ) -> None:
     """Print the JSON Schema of a correlation-rule file or a playbook file."""
-    schemas: dict[str, Any] = {
-        "rules": TypeAdapter(list[Annotated[AnyRule, Field(discriminator="kind")]]),
-        "playbooks": TypeAdapter(list[Playbook]),
+    schemas: dict[str, TypeAdapter[Any]] = {
+        "rules": RULE_FILES.adapter,
+        "playbooks": PLAYBOOK_FILES.adapter,
     }
     if kind not in schemas:
         raise typer.BadParameter("rules or playbooks", param_hint="KIND")

@@ -175,17 +175,22 @@ AnyRule = SameEntityRule | PlaceTimeRule | SequenceRule
 """One correlation rule, of any kind."""
 
 _KINDS = ("same-entity", "place-time", "sequence")
-_ADAPTER = TypeAdapter(list[Annotated[AnyRule, Field(discriminator="kind")]])
 
 
-_RULES = SpecKind("rule", "rules", _ADAPTER, tags=_KINDS)
+RULE_FILES = SpecKind(
+    "rule",
+    "rules",
+    TypeAdapter(list[Annotated[AnyRule, Field(discriminator="kind")]]),
+    tags=_KINDS,
+)
+"""Correlation-rule files: how they are read, and their schema (``RULE_FILES.adapter``)."""
 
 
 def parse_rules(text: str, where: str) -> list[AnyRule]:
     """The rules in one YAML document; :class:`ConfigError` naming the file and rule on error."""
-    return _RULES.parse(text, where)
+    return RULE_FILES.parse(text, where)
 
 
 def load_rules(paths: list[Path], *, builtin: bool = True) -> list[AnyRule]:
     """The built-in rules (unless ``builtin`` is False) and those in ``paths``; unique ids."""
-    return _RULES.load("citywatch.correlate", "rulesets", paths, builtin=builtin)
+    return RULE_FILES.load("citywatch.correlate", "rulesets", paths, builtin=builtin)

@@ -135,14 +135,15 @@ class Playbook(_Strict):
         return self
 
 
-_PLAYBOOKS = SpecKind("playbook", "playbooks", TypeAdapter(list[Playbook]))
+PLAYBOOK_FILES = SpecKind("playbook", "playbooks", TypeAdapter(list[Playbook]))
+"""Playbook files: how they are read, and their schema (``PLAYBOOK_FILES.adapter``)."""
 
 
 def parse_playbooks(text: str, where: str) -> list[Playbook]:
     """The playbooks in one YAML document; :class:`ConfigError` naming file and playbook."""
-    return _PLAYBOOKS.parse(text, where)
+    return PLAYBOOK_FILES.parse(text, where)
 
 
 def load_playbooks(paths: list[Path], *, builtin: bool = True) -> list[Playbook]:
     """The shipped playbooks (unless ``builtin`` is False) and those in ``paths``; unique ids."""
-    return _PLAYBOOKS.load("citywatch.respond", "playbooks", paths, builtin=builtin)
+    return PLAYBOOK_FILES.load("citywatch.respond", "playbooks", paths, builtin=builtin)
