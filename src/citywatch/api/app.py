@@ -24,6 +24,7 @@ from citywatch.api.rbac import GuardedRoute, route_table
 from citywatch.api.routes import ROUTE_MODULES
 from citywatch.api.routes.docs import static_dir
 from citywatch.api.sse import Broadcaster
+from citywatch.app import playbook_runner
 from citywatch.config import Settings
 from citywatch.live import LivePipeline
 from citywatch.store import Store
@@ -70,6 +71,7 @@ def create_app(
         config=config,
         pipeline=pipeline,
         broadcaster=broadcaster,
+        runner=playbook_runner(settings, store),
     )
     app.add_exception_handler(HTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)

@@ -12,6 +12,7 @@ from citywatch.api.ratelimit import TokenBuckets
 from citywatch.api.sse import Broadcaster
 from citywatch.config import Settings
 from citywatch.live import LivePipeline
+from citywatch.respond.runner import PlaybookRunner
 from citywatch.store import Store
 
 
@@ -24,6 +25,8 @@ class ApiContext:
     config: ApiConfig
     pipeline: LivePipeline | None
     broadcaster: Broadcaster
+    runner: PlaybookRunner
+    """The playbooks, read once: approvals and rejections go through it."""
     buckets: TokenBuckets = field(default_factory=TokenBuckets)
     tz: tzinfo = UTC
     """The city's time zone, for times written in public alerts (the dashboard sets it)."""

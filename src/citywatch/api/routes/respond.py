@@ -22,7 +22,6 @@ from citywatch.api.auth import Principal
 from citywatch.api.context import ApiContext, context
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import ADMIN, ALERT_OFFICER, ANALYST, READERS, RESPONDER, allow
-from citywatch.app import playbook_runner
 from citywatch.correlate import propose
 from citywatch.errors import ConfigError
 from citywatch.model import IncidentStatus, PlaybookRun, StepStatus, Suppression
@@ -273,9 +272,7 @@ def _add_playbook_routes(api: APIRouter) -> None:
         ctx = context(request)
         _run(ctx, run_id)
         try:
-            run = playbook_runner(ctx.settings, ctx.store).approve(
-                run_id, step_id, user=who.name, roles=who.roles
-            )
+            run = ctx.runner.approve(run_id, step_id, user=who.name, roles=who.roles)
         except ApprovalError as exc:
             raise Problem(409, "not-approvable", str(exc)) from exc
         return PlaybookRunOut.of(run)
@@ -298,7 +295,7 @@ def _add_playbook_routes(api: APIRouter) -> None:
         ctx = context(request)
         _run(ctx, run_id)
         try:
-            run = playbook_runner(ctx.settings, ctx.store).reject(
+            run = ctx.runner.reject(
                 run_id, step_id, user=who.name, roles=who.roles, reason=body.reason
             )
         except ApprovalError as exc:
