@@ -9,9 +9,11 @@ FeatureCollections the page's script draws over the city's districts.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -177,10 +179,17 @@ def venue_layouts(crowd_config: Mapping[str, Any]) -> list[Venue]:
     layouts = []
     for path in paths:
         try:
-            layouts.append(load_venue(path))
-        except ConfigError:
+            layouts.append(_venue(path, path.stat().st_mtime_ns))
+        except (ConfigError, OSError):
             continue  # the detector reports a bad venue file; the map just lacks its shapes
     return layouts
+
+
+@functools.lru_cache(maxsize=16)
+def _venue(path: Path, mtime_ns: int) -> Venue:
+    """A venue file, read again only when it changes (the venue page asks on every view)."""
+    del mtime_ns
+    return load_venue(path)
 
 
 def zone_areas(layouts: Sequence[Venue], zones: Sequence[ZoneOut]) -> list[Feature]:
