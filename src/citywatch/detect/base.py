@@ -46,6 +46,11 @@ class Episode(msgspec.Struct, kw_only=True):
         self.first = min(self.first, ts)
         return len(self.evidence) >= 2 * self.emitted_at
 
+    @property
+    def unsent(self) -> bool:
+        """Evidence arrived since the last emission (a closing episode without any is not re-sent)."""
+        return len(self.evidence) > self.emitted_at
+
 
 def detection_id(detector: str, rule: str, key: str, fired: float) -> str:
     """A deterministic detection id: re-running the same input gives the same ids.

@@ -131,7 +131,7 @@ class ThreatIntel(Detector[IntelState]):
         if episode is None:
             return True
         if watermark - episode.last > self.cfg.gap_s:
-            if len(episode.evidence) > episode.emitted_at:
+            if episode.unsent:
                 out.append(self._detection(key, state, episode))
             state.episode = None
             return True

@@ -147,7 +147,8 @@ class HitDetector(Detector[ClientHits]):
         """Emit and forget the episodes idle for more than the gap at event time ``now``."""
         for cls, open_ in list(state.open.items()):
             if now - open_.episode.last > self.gap_s:
-                out.append(self._emit(key, state, open_))
+                if open_.episode.unsent:
+                    out.append(self._emit(key, state, open_))
                 del state.open[cls]
 
     def _emit(self, key: str, state: ClientHits, open_: ClassEpisode) -> Detection:
