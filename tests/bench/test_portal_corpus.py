@@ -357,7 +357,8 @@ def test_citywatch_flags_the_requests_in_its_detections_evidence(
     # only the stand-in: what the registered detectors catch is the benchmark's business
     monkeypatch.setattr(citywatch.plugins, "DETECTORS", {_UnionDetector.name: _UnionDetector})
     corpus = build(tmp_path, seed=3, hours=0.5, residents=300)
-    result = portal.run_citywatch(corpus, tmp_path)
+    events, _ = portal.parse(corpus.test)
+    result = portal.run_citywatch(corpus, tmp_path, events)
     assert result.status == "ok"
     assert result.requests == len(corpus.labels)
     assert result.details["detectors"] == [_UnionDetector.name]
@@ -367,6 +368,8 @@ def test_citywatch_flags_the_requests_in_its_detections_evidence(
     assert 0 < sqli.flagged < sqli.total  # each request judged on its own: not all sqli say union
     assert result.classes["scanner"].all.flagged == 0
     assert result.requests_per_cpu_s is not None and result.requests_per_cpu_s > 0
+    assert result.file_requests_per_cpu_s is not None and result.file_requests_per_cpu_s > 0
+    assert result.details["same_requests_flagged_both_ways"] is True
 
 
 def test_portal_detectors_are_chosen_by_dataset() -> None:

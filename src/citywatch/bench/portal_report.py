@@ -90,7 +90,8 @@ def table(report: PortalReport) -> Table:
         lambda t: _pct(t.false_positives_lookalikes, low=True),
         end=True,
     )
-    row("requests/CPU-s", "", _speed)
+    row("requests/CPU-s", "parsed", _speed)
+    row("  from the file", "", _file_speed)
     return table
 
 
@@ -102,13 +103,22 @@ def _sum(tool: ToolResult, part: str) -> Rate:
 
 
 def _speed(tool: ToolResult) -> str:
-    if tool.requests_per_cpu_s is None:
+    """Requests per CPU-second from parsed requests (every tool is timed so)."""
+    return _rate_cell(tool.requests_per_cpu_s, tool.name == "citywatch")
+
+
+def _file_speed(tool: ToolResult) -> str:
+    """citywatch's requests per CPU-second end to end from the file (its own parsing too)."""
+    return _rate_cell(tool.file_requests_per_cpu_s, tool.name == "citywatch")
+
+
+def _rate_cell(rate: float | None, target: bool) -> str:
+    if rate is None:
         return "-"
-    text = f"{tool.requests_per_cpu_s:,.0f}"
-    if tool.name == "citywatch":
-        colour = "green" if tool.requests_per_cpu_s >= TARGET_RATE else "red"
-        return f"[{colour}]{text}[/]"
-    return text
+    text = f"{rate:,.0f}"
+    if not target:
+        return text
+    return f"[{'green' if rate >= TARGET_RATE else 'red'}]{text}[/]"
 
 
 def report(console: Console, out: Path, work: Path, machine: dict[str, str | int]) -> PortalReport:
@@ -127,7 +137,9 @@ def report(console: Console, out: Path, work: Path, machine: dict[str, str | int
     detectors = result.tools[0].details.get("detectors", [])
     console.print(f"  citywatch detectors: {', '.join(detectors) or 'none'}")  # type: ignore[arg-type]
     for name, ratio in result.ratios.items():
-        console.print(f"  speed {name}: {'-' if ratio is None else f'{ratio:,.1f}×'}")
+        console.print(
+            f"  speed {name} (from parsed requests): {'-' if ratio is None else f'{ratio:,.1f}×'}"
+        )
     doc = {"benchmark": "portal", "machine": machine, **msgspec.to_builtins(result)}
     path = out / "portal.json"
     path.write_bytes(msgspec.json.format(msgspec.json.encode(doc)) + b"\n")
