@@ -92,11 +92,18 @@ class Correlator:
         )
         self.suppressions = list(suppressions)
         self._state = _State(groups={}, index={})
-        self._plain = [
-            (rule, not any(s.entity for s in (*rule.selectors(), *rule.exclude)))
-            for rule in self.rules
-        ]
-        self._steps: dict[tuple[str, str, str, tuple[str, ...]], list[list[int]]] = {}
+        self._entity_keys = tuple(
+            sorted(
+                {
+                    k
+                    for rule in self.rules
+                    for s in (*rule.selectors(), *rule.exclude)
+                    for k in s.entity
+                }
+            )
+        )
+        """The entity keys any selector reads: with the labels, all that rule matching depends on."""
+        self._steps: dict[tuple[object, ...], list[list[int]]] = {}
 
     def add(self, detection: Detection) -> None:
         """Fold one detection in. Cheap: incidents are built by :meth:`changed`, once per batch."""
@@ -168,19 +175,21 @@ class Correlator:
         return lookups, registers
 
     def _matching(self, d: Detection) -> list[list[int]]:
-        """Per rule, the indexes of its selectors ``d`` matches (memoised on the labels)."""
-        label = (d.detector, d.rule_id, d.category, tuple(d.tags))
+        """Per rule, the indexes of its selectors ``d`` matches (memoised on what they read)."""
+        entity = d.entity
+        label = (
+            d.detector,
+            d.rule_id,
+            d.category,
+            tuple(d.tags),
+            *[entity.get(k) for k in self._entity_keys],
+        )
         known = self._steps.get(label)
         if known is None:
-            known = [rule.reads(d) if plain else [] for rule, plain in self._plain]
+            known = [rule.reads(d) for rule in self.rules]
             if len(self._steps) < _MEMO:
                 self._steps[label] = known
-        if all(plain for _, plain in self._plain):
-            return known
-        return [  # selectors on entity values depend on more than the labels
-            steps if plain else rule.reads(d)
-            for (rule, plain), steps in zip(self._plain, known, strict=True)
-        ]
+        return known
 
     def _target(self, detection_id: str, m: Member, found: dict[str, _Group]) -> _Group:
         """The group a detection joins: a new one, the one it links, or the oldest of several."""
