@@ -102,7 +102,7 @@ class Correlator:
                 }
             )
         )
-        """The entity keys any selector reads: with the labels, all that rule matching depends on."""
+        """The entity keys any selector reads: with the labels, all rule matching depends on."""
         self._steps: dict[tuple[object, ...], list[list[int]]] = {}
 
     def add(self, detection: Detection) -> None:

@@ -48,7 +48,7 @@ class Episode(msgspec.Struct, kw_only=True):
 
     @property
     def unsent(self) -> bool:
-        """Evidence arrived since the last emission (a closing episode without any is not re-sent)."""
+        """Evidence arrived since the last emission (a closing episode without is not re-sent)."""
         return len(self.evidence) > self.emitted_at
 
 

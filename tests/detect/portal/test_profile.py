@@ -125,6 +125,22 @@ def _events(enricher: Enricher, seed: int, n: int, clients: int = 150) -> list[E
 ATTACKS = {
     "amount": (_tax(amount="99999999999999"), "portal.profile.range", "decimal"),
     "year": (_tax(year="1899"), "portal.profile.range", "1899"),
+    "cents": (_tax(amount="0.0001"), "portal.profile.range", "with 4 decimal places"),
+    "zero": (
+        HttpRequest(method="GET", uri="/traffic/incidents?district=0&page=1"),
+        "portal.profile.range",
+        "the number 0, out of range",
+    ),
+    "moved": (
+        HttpRequest(
+            method="POST",
+            uri="/address/change",
+            body="street=Ilica&number=42&district=2&moved_on=1901-01-01",
+            headers=FORM,
+        ),
+        "portal.profile.range",
+        "the date 1901-01-01, out of range",
+    ),
     "iban": (_tax(iban="HR12" + "1" * 196), "portal.profile.length", "200 chars"),
     "extra": (_tax(is_admin="1"), "portal.profile.unknown-param", "is_admin"),
     "district": (
@@ -241,6 +257,13 @@ def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m:
             headers=FORM,
         ),
         HttpRequest(method="GET", uri="/api/v1/directory?role=business&q=sport+club+7"),
+        HttpRequest(  # a float's repr: more places than ever learned, but the same number
+            method="POST",
+            uri="/api/v1/complaints",
+            body='{"category":"roads","district":3,"text":"x","lat":45.815000000000005,"lon":15.9}',
+            headers=JSON,
+        ),
+        HttpRequest(method="GET", uri="/traffic/incidents?district=12&page=3"),
     ]
     for i, request in enumerate(look_alikes):
         event = Event(id=f"ok-{i}", timestamp=T0, dataset="portal.http", source_ip="10.9.9.9")

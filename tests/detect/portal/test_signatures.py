@@ -555,3 +555,38 @@ def test_site_hosts_flag_foreign_host_headers() -> None:
     forwarded = _event("/", headers=(("X-Forwarded-Host", "evil.example"),))
     assert _classes(foreign, detector) == _classes(forwarded, detector) == {"protocol"}
     assert _classes(foreign) == set(), "without site_hosts no host is foreign"
+
+
+def test_host_names_are_learned_from_several_clients_when_not_configured() -> None:
+    detector = WebAttackSignatures()
+
+    def learned(host: str, client: str) -> Event:
+        request = HttpRequest(method="GET", uri="/", headers=(("Host", host),))
+        return Event(
+            id=f"l-{client}",
+            timestamp=T0,
+            dataset="portal.http",
+            source_pseudonym=client,
+            payload=request,
+        )
+
+    detector.learn(learned("evil.example", "one-client"))
+    detector.learn(learned("evil.example", "one-client"))
+    for client in ("a", "b"):
+        detector.learn(learned("portal.aldmere.city", client))
+    foreign = _event("/password/reset", headers=(("Host", "evil.example"),))
+    assert _classes(foreign, detector) == set(), "two clients do not make a host the portal's"
+    detector.learn(learned("Portal.Aldmere.City:443", "c"))
+    assert _classes(foreign, detector) == {"protocol"}
+    forwarded = _event("/", headers=(("X-Forwarded-Host", "evil.example"),))
+    assert _classes(forwarded, detector) == {"protocol"}
+    own = _event("/", headers=(("Host", "portal.aldmere.city"),))
+    assert _classes(own, detector) == set()
+    blob = detector.snapshot_model()
+    assert blob is not None
+    restored = WebAttackSignatures()
+    restored.restore_model(blob)
+    assert _classes(foreign, restored) == {"protocol"}
+    configured = WebAttackSignatures(WebAttackConfig(site_hosts=("evil.example",)))
+    configured.learn(learned("portal.aldmere.city", "a"))
+    assert configured.snapshot_model() is None, "configured names are not learned over"

@@ -46,7 +46,7 @@ _NAMES: Final = {
     "portal.profile.chars": "Parameter tampering: unexpected characters",
     "portal.profile.type": "Parameter tampering: wrong type",
     "portal.profile.length": "Parameter tampering: value too long",
-    "portal.profile.range": "Parameter tampering: number out of range",
+    "portal.profile.range": "Parameter tampering: number or date out of range",
     "portal.profile.enum": "Parameter tampering: value never seen",
     "portal.profile.unknown-param": "Parameter tampering: unknown parameter",
     "portal.profile.unknown-endpoint": "Request to an endpoint never seen",

@@ -27,6 +27,8 @@ import msgspec
 from citywatch.detect.portal.profile_types import (
     TYPE_BITS,
     TYPES,
+    fraction_digits,
+    iso_day,
     to_number,
     value_facts,
     value_types,
@@ -47,6 +49,7 @@ _NUM_SCALE: Final = 200.0
 """Number buckets per unit of ``log1p``: 0.5 % wide."""
 _CHECKED_TYPES: Final = TYPES[:-1]
 _NUMERIC_BITS: Final = TYPE_BITS["integer"] | TYPE_BITS["decimal"]
+_DATE_BIT: Final = TYPE_BITS["date"]
 
 
 def client_hash(pseudonym: str | None) -> int:
@@ -77,6 +80,10 @@ class ParamModel(msgspec.Struct, kw_only=True):
     nonempty: int = 0
     lengths: dict[int, int] = msgspec.field(default_factory=dict)
     numbers: dict[int, int] = msgspec.field(default_factory=dict)
+    fractions: dict[int, int] = msgspec.field(default_factory=dict)
+    """Numbers by their count of decimal places (an amount has two)."""
+    days: dict[int, int] = msgspec.field(default_factory=dict)
+    """ISO dates by day number."""
     facts: dict[str, Fact] = msgspec.field(default_factory=dict)
     misses: dict[str, Fact] = msgspec.field(default_factory=dict)
     """Per type, the values that were not of that type."""
@@ -121,6 +128,10 @@ class ParamModel(msgspec.Struct, kw_only=True):
             if number is not None:
                 bucket = round(math.copysign(math.log1p(abs(number)) * _NUM_SCALE, number))
                 self.numbers[bucket] = self.numbers.get(bucket, 0) + 1
+                places = fraction_digits(value)
+                self.fractions[places] = self.fractions.get(places, 0) + 1
+        if bits & _DATE_BIT and (day := iso_day(value)) is not None:
+            self.days[day] = self.days.get(day, 0) + 1
         self._value(value[:256], client, keep)
 
     def _value(self, value: str, client: int, keep: int) -> None:

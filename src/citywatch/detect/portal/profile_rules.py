@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from typing import Final, Protocol
 
 from citywatch.detect.portal.profile_model import (
@@ -31,6 +32,8 @@ from citywatch.detect.portal.profile_types import (
     TEXTUAL,
     TYPES,
     describe_chars,
+    fraction_digits,
+    iso_day,
     to_number,
 )
 
@@ -87,6 +90,8 @@ class ParamRule:
 
     __slots__ = (
         "ascii_re",
+        "day_hi",
+        "day_lo",
         "enforced",
         "enum",
         "kind",
@@ -97,6 +102,7 @@ class ParamRule:
         "name",
         "num_hi",
         "num_lo",
+        "places",
         "type_re",
         "uni_re",
     )
@@ -114,6 +120,10 @@ class ParamRule:
         self.enum: frozenset[str] | None = None
         self.num_lo: float | None = None
         self.num_hi = 0.0
+        self.places: int | None = None
+        """Most decimal places a number has (None: not checked)."""
+        self.day_lo: int | None = None
+        self.day_hi = 0
 
     def check(self, value: str) -> bool:
         """True when ``value`` is normal for this parameter (the fast path)."""
@@ -138,6 +148,12 @@ class ParamRule:
                 number = to_number(value)
             if number is None or not self.num_lo <= number <= self.num_hi:
                 return False
+            if self.places is not None and _too_precise(value, number, self.places):
+                return False
+        elif self.day_lo is not None:
+            day = iso_day(value)
+            if day is not None and not self.day_lo <= day <= self.day_hi:
+                return False
         return True
 
     def normally(self) -> str:
@@ -150,6 +166,10 @@ class ParamRule:
         text = f"{_ARTICLE[self.kind]} of {lengths} chars"
         if self.num_lo is not None:
             text += f" between {_num(self.num_lo)} and {_num(self.num_hi)}"
+            if self.places is not None:
+                text += f" with at most {self.places} decimal places"
+        elif self.day_lo is not None:
+            text += f" between {_day(self.day_lo)} and {_day(self.day_hi)}"
         return text
 
     def explain(self, value: str) -> Violation:
@@ -180,6 +200,19 @@ class ParamRule:
             if number is not None and not self.num_lo <= number <= self.num_hi:
                 found.append(Violation("portal.profile.range", 40, 0.55, ""))
                 parts.append(f"the number {_num(number)}, out of range")
+            elif (
+                self.places is not None
+                and number is not None
+                and _too_precise(value, number, self.places)
+            ):
+                found.append(Violation("portal.profile.range", 40, 0.55, ""))
+                places = fraction_digits(value)
+                parts.append(f"`{_short(value)}`, with {places} decimal places")
+        elif not bad and self.day_lo is not None:
+            day = iso_day(value)
+            if day is not None and not self.day_lo <= day <= self.day_hi:
+                found.append(Violation("portal.profile.range", 40, 0.55, ""))
+                parts.append(f"the date {_day(day)}, out of range")
         if not found:
             found.append(Violation("portal.profile.type", 40, 0.5, ""))
         best = max(found, key=lambda v: v.severity)
@@ -206,6 +239,10 @@ class ParamRule:
             out["values"] = sorted(self.enum)
         if self.num_lo is not None:
             out["range"] = [self.num_lo, self.num_hi]
+        if self.places is not None:
+            out["decimal_places"] = self.places
+        if self.day_lo is not None:
+            out["date_range"] = [_day(self.day_lo), _day(self.day_hi)]
         return out
 
 
@@ -289,6 +326,10 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
         rule.max_len = math.ceil(rule.len_hi * 1.25) + 2
     if kind in NUMERIC and model.numbers:
         _range(rule, model.numbers, cfg.quantile)
+        if model.fractions:
+            rule.places = quantiles(model.fractions, (cfg.quantile,))[0]
+    elif kind == "date" and model.days:
+        _days(rule, model.days, cfg.quantile)
     if kind in _ENUM_TYPES and not model.overflow and nonempty >= 30:
         _enumeration(rule, model, keep, cfg.enum_max)
     return rule
@@ -344,15 +385,41 @@ def _range(rule: ParamRule, numbers: dict[int, int], q: float) -> None:
     lo = number_of(max(lo_b, math.floor(med_b - 8 * scale)))
     hi = number_of(min(hi_b, math.ceil(med_b + 8 * scale)))
     margin = max(hi - lo, 0.01 * max(abs(lo), abs(hi)), 1.0)
+    # the margin widens the range, but never across a sign or down to zero the values never
+    # reached: a district numbered from 1 is not 0, an amount is not negative
+    floor = 1.0 if lo >= 1 and rule.kind == "integer" else 0.0 if lo >= 0 else -math.inf
     if rule.kind == "integer":
-        rule.num_lo, rule.num_hi = math.floor(lo - margin), math.ceil(hi + margin)
+        rule.num_lo, rule.num_hi = max(math.floor(lo - margin), floor), math.ceil(hi + margin)
     else:
-        rule.num_lo, rule.num_hi = round(lo - margin, 2), round(hi + margin, 2)
+        rule.num_lo, rule.num_hi = max(round(lo - margin, 2), floor), round(hi + margin, 2)
+
+
+def _days(rule: ParamRule, days: dict[int, int], q: float) -> None:
+    """The date range: the learned quantiles, clipped to the median plus eight robust
+    deviations (as numbers are), widened by their width and at least 30 days."""
+    lo_q, med, hi_q = quantiles(days, (1 - q, 0.5, q))
+    scale = max(1.4826 * mad(days, med), 7.0)
+    lo = max(lo_q, math.floor(med - 8 * scale))
+    hi = min(hi_q, math.ceil(med + 8 * scale))
+    margin = max(hi - lo, 30)
+    rule.day_lo, rule.day_hi = lo - margin, hi + margin
 
 
 def _short(value: str) -> str:
     text = value if len(value) <= 40 else value[:37] + "..."
     return text.replace("`", "'").replace("\n", " ")
+
+
+def _too_precise(value: str, number: float, places: int) -> bool:
+    """More decimal places than ``places`` that are not a float's binary noise
+    (``45.815000000000005`` is 45.815 as an app's JSON writes it; ``0.0001`` is no amount)."""
+    if fraction_digits(value) <= places:
+        return False
+    return abs(round(number, places) - number) > 1e-9 * max(1.0, abs(number))
+
+
+def _day(day: int) -> str:
+    return date.fromordinal(day).isoformat()
 
 
 def _num(x: float) -> str:

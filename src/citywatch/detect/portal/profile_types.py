@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 import string
+from datetime import date as _date
 from typing import Final
 
 TYPES: Final = (
@@ -189,6 +190,36 @@ def to_number(value: str) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
+
+
+def fraction_digits(value: str) -> int:
+    """Digits after the decimal separator of a number, read as :func:`to_number` reads it.
+
+    >>> [fraction_digits(v) for v in ("12.50", "0,0001", "1,234", "7", "1.234,5", "0.125")]
+    [2, 4, 0, 0, 1, 3]
+    """
+    text = value.replace(" ", "").replace("'", "")
+    comma, dot = text.rfind(","), text.rfind(".")
+    if comma >= 0 and dot < 0 and _GROUPED.fullmatch(text) is not None:
+        return 0  # 1,234: grouping
+    if dot >= 0 and comma < 0 and text.count(".") > 1:
+        return 0  # 1.234.567: grouping
+    tail = text[max(comma, dot) + 1 :] if max(comma, dot) >= 0 else ""
+    return len(tail) if tail.isascii() and tail.isdigit() else 0
+
+
+def iso_day(value: str) -> int | None:
+    """The day number (proleptic Gregorian ordinal) of an ISO date or date-time, else None.
+
+    >>> iso_day("2026-03-14"), iso_day("2026-03-14T10:00:00Z"), iso_day("14.03.2026")
+    (739689, 739689, None)
+    """
+    if len(value) < 10 or value[4] != "-" or value[7] != "-":
+        return None
+    try:
+        return _date.fromisoformat(value[:10]).toordinal()
+    except ValueError:
+        return None
 
 
 def describe_chars(chars: set[str]) -> str:

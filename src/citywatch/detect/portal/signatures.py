@@ -22,13 +22,16 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from citywatch.detect.portal import objects, urls
 from citywatch.detect.portal.catalog import ANOMALY_RULES, CLASSES, RULES, Found
 from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.hosts import HostModel, host_name
 from citywatch.detect.portal.normalise import fold
 from citywatch.detect.portal.probes import probe_path, scanner_agent, scanner_header
+from citywatch.detect.portal.profile_model import client_hash
 from citywatch.detect.portal.request import ParsedRequest, parse_request
 from citywatch.detect.portal.sqli import sql_injection
 from citywatch.detect.portal.values import (
@@ -61,8 +64,9 @@ class WebAttackConfig(BaseModel):
     aspnet: bool = Field(False, description="the portal runs ASP.NET (__VIEWSTATE is normal)")
     site_hosts: tuple[str, ...] = Field(
         (),
-        description="the portal's own host names; when given, a Host or X-Forwarded-Host "
-        "naming another site is flagged (password-reset poisoning, cache poisoning)",
+        description="the portal's own host names: a Host or X-Forwarded-Host naming another "
+        "site is flagged (password-reset poisoning, cache poisoning); when not given, they are "
+        "learned from --learn traffic (names sent by at least 3 distinct clients)",
     )
 
     @field_validator("disabled")
@@ -121,11 +125,42 @@ class WebAttackSignatures(HitDetector):
             for key, rule in RULES.items()
             if rule.level <= cfg.sensitivity and rule.attack_class not in off
         )
-        self._hosts = frozenset(h.lower() for h in cfg.site_hosts)
+        self._hosts = frozenset(host_name(h) for h in cfg.site_hosts)
+        self._learned_hosts = HostModel()
         self._cache: dict[str, tuple[int, tuple[Found, ...]]] = {}
         self._memo: dict[tuple[str, str, str], tuple[Found, ...]] = {}
         self._paths: dict[str, tuple[Found, ...]] = {}
         self._requests: dict[tuple[str, str, str, str | None, str | None], tuple[Hit, ...]] = {}
+
+    def learn(self, event: Event) -> None:
+        """Learn the portal's host names from trusted traffic, unless ``site_hosts`` names them."""
+        req = event.payload
+        if self.settings.site_hosts or req.__class__ is not HttpRequest:
+            return
+        assert isinstance(req, HttpRequest)
+        client = client_hash(event.source_pseudonym)
+        for name, value in req.headers:
+            if name.lower() == "host" and self._learned_hosts.learn(value, client):
+                self._use_hosts(self._learned_hosts.trusted())
+
+    def snapshot_model(self) -> bytes | None:
+        """The learned host names (None when they are configured or nothing was learned)."""
+        if self.settings.site_hosts or not self._learned_hosts.clients:
+            return None
+        return msgspec.msgpack.encode(self._learned_hosts)
+
+    def restore_model(self, blob: bytes) -> None:
+        """Take back the host names :meth:`snapshot_model` saved."""
+        if self.settings.site_hosts:
+            return
+        self._learned_hosts = msgspec.msgpack.decode(blob, type=HostModel)
+        self._use_hosts(self._learned_hosts.trusted())
+
+    def _use_hosts(self, hosts: frozenset[str]) -> None:
+        """Check Host headers against ``hosts`` from now on (findings remembered so far go)."""
+        self._hosts = hosts
+        self._memo.clear()
+        self._requests.clear()
 
     def inspect(self, event: Event) -> list[Hit]:
         req = event.payload
@@ -281,10 +316,9 @@ class WebAttackSignatures(HitDetector):
             if lname in _HOST_HEADERS:
                 if not self._hosts:
                     return None
-                host = value.strip().lower()
-                if not host.endswith("]"):
-                    host = host.rsplit(":", 1)[0]
-                return None if host in self._hosts else ("protocol.proxy", f"{name}: {value}")
+                if host_name(value) in self._hosts:
+                    return None
+                return "protocol.proxy", f"{name}: {value}"
             return scanner_header(lname)
         if lname == "__viewstate" and not self.settings.aspnet and value:
             return "deserialisation.viewstate", value[:40]
