@@ -5,6 +5,10 @@ batches of raw records; detections, incidents and dead letters go to the
 store and to live subscribers (Server-Sent Events). State is checkpointed
 into the store every few batches and on close, and restored on start, so a
 restart neither splits nor duplicates what was open.
+
+A :class:`LiveUpdate` is also what the API publishes when a person changes
+something (an alert approved, an incident moved): the same kinds, with a
+:class:`Change` saying who did what.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from citywatch.store import Store
 _log = structlog.get_logger(__name__)
 _REASONS_SHOWN = 5
 
-UpdateKind = Literal["detection", "incident", "dead_letter"]
+UpdateKind = Literal["detection", "incident", "dead_letter", "alert", "suppression", "playbook_run"]
+"""What a live update is about: the pipeline's results, and what people change through the API."""
 
 
 class IngestResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,12 +42,42 @@ class IngestResult(msgspec.Struct, frozen=True, kw_only=True):
     reasons: list[str]
 
 
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    """Who changed an object through the API, and how.
+
+    ``action`` is the verb (``drafted``, ``approved``, ``published``; ``moved``,
+    ``commented``, ``assigned``; ``created``, ``ended``; ``rejected``), ``by``
+    the user's name, ``target`` what the verb names when the object does not
+    say it alone: the status moved to, the assignee (empty: unassigned), the
+    playbook step.
+    """
+
+    action: str
+    by: str
+    target: str = ""
+
+
 class LiveUpdate(msgspec.Struct, frozen=True, kw_only=True):
-    """One change for live subscribers: a detection, an incident or a dead letter."""
+    """One change for live subscribers: the object as it is now, and who changed it.
+
+    ``change`` is None for what the pipeline found (detections, incidents it
+    opened or grew, dead letters).
+    """
 
     kind: UpdateKind
     id: str
     data: dict[str, Any]
+    change: Change | None = None
+
+
+def incident_update(incident: Incident, change: Change | None = None) -> LiveUpdate:
+    """The live update for ``incident`` as it is now (the pipeline's and the API's alike)."""
+    return LiveUpdate(
+        kind="incident",
+        id=incident.id,
+        data=msgspec.to_builtins(incident, builtin_types=None),
+        change=change,
+    )
 
 
 class LivePipeline:
@@ -108,26 +143,32 @@ class LivePipeline:
             self.job.save(self.store)
             self.store.finish_run(self.run_id, datetime.now(tz=UTC), self.job.stats.flat())
 
-    def _notify(self, kind: UpdateKind, items: Sequence[Detection | Incident | DeadLetter]) -> None:
-        for item in items:
-            ident = (
-                item.id if not isinstance(item, DeadLetter) else f"{item.source}:{item.position}"
-            )
-            data = msgspec.to_builtins(item, builtin_types=None)
-            if isinstance(item, DeadLetter):
-                data.pop("raw", None)  # raw bytes stay in the store, not on the live feed
-            update = LiveUpdate(kind=kind, id=ident, data=data)
+    def _notify(self, items: Sequence[LiveUpdate]) -> None:
+        for update in items:
             for handler in list(self._subscribers):
                 try:
                     handler(update)
                 except Exception:  # one subscriber never stops ingestion
-                    _log.exception("live_subscriber_failed", kind=kind)
+                    _log.exception("live_subscriber_failed", kind=update.kind)
 
     def _on_detections(self, items: Sequence[Detection]) -> None:
-        self._notify("detection", items)
+        self._notify(
+            [
+                LiveUpdate(
+                    kind="detection", id=d.id, data=msgspec.to_builtins(d, builtin_types=None)
+                )
+                for d in items
+            ]
+        )
 
     def _on_incidents(self, items: Sequence[Incident]) -> None:
-        self._notify("incident", items)
+        self._notify([incident_update(i) for i in items])
 
     def _on_dead_letters(self, items: Sequence[DeadLetter]) -> None:
-        self._notify("dead_letter", items)
+        updates = []
+        for letter in items:
+            data = msgspec.to_builtins(letter, builtin_types=None)
+            data.pop("raw", None)  # raw bytes stay in the store, not on the live feed
+            ident = f"{letter.source}:{letter.position}"
+            updates.append(LiveUpdate(kind="dead_letter", id=ident, data=data))
+        self._notify(updates)

@@ -5,7 +5,9 @@ approves and publishes it; a citizen (no login) sees it in the public feed.
 A responder approves the step of the portal incident's playbook that waits
 for one (and rejects it for the botnet's incident); an analyst creates and
 ends a suppression, and saves one proposed for an incident marked a false
-positive. Every page is screenshotted into ``test-artifacts/``.
+positive. A viewer's open pages show what colleagues change through the API
+as it happens: the live feed, and a notice with a reload link on the alerts
+and incident pages. Every page is screenshotted into ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -261,3 +263,55 @@ def test_the_overview_shows_live_updates_while_records_arrive(
     shot(page, "overview-live")
     assert page.errors == []  # type: ignore[attr-defined]
     page.close()
+
+
+def test_an_open_page_shows_what_colleagues_change_through_the_api(
+    browser: Browser, demo_server: DemoServer
+) -> None:
+    users = {"ada": "alert-officer", "cem": "alert-officer", "ivo": "analyst", "vera": "viewer"}
+    for name, role in users.items():
+        demo_server.add_user(name, [role])
+    ada, cem, ivo = (demo_server.session(n, PASSWORD) for n in ("ada", "cem", "ivo"))
+    page = log_in(browser, demo_server, "vera", PASSWORD)
+    try:
+        expect(page.locator("#feed")).to_have_attribute("data-connected", "true")
+        listed = ivo.get("/api/v1/incidents", params={"status": "new"}).json()
+        incident = listed[0]
+        made = ada.post("/api/v1/alerts", json={"incident_id": incident["id"]}).json()
+        ident, headline = made["identifier"], made["headline"]
+        assert cem.post(f"/api/v1/alerts/{ident}/approve").status_code == 200
+        feed = page.locator("#feed li.feed-alert")
+        expect(feed).to_have_count(2)
+        expect(feed.first).to_contain_text(f"Alert '{headline}' approved by cem")
+        expect(feed.last).to_contain_text(f"Alert '{headline}' drafted by ada")
+        shot(page, "overview-live-alert")
+
+        page.goto(f"{demo_server.url}/alerts")
+        notice = page.get_by_role("status").filter(has=page.get_by_role("link"))
+        expect(page.locator("#live-notice")).to_have_attribute("data-connected", "true")
+        row = page.locator(f'tr[data-alert="{ident}"]')
+        expect(row.locator(".state")).to_have_text("approved")
+        assert ada.post(f"/api/v1/alerts/{ident}/publish").status_code == 200
+        expect(notice).to_contain_text(f"Alert '{headline}' published by ada")
+        expect(row.locator(".state")).to_have_text("approved")  # the row is as loaded
+        shot(page, "alerts-live-notice")
+        notice.get_by_role("link", name="Reload to see the changes").click()
+        expect(row.locator(".state")).to_have_text("published")
+        expect(page.locator("#live-notice")).to_be_empty()
+
+        page.goto(f"{demo_server.url}/incidents/{incident['id']}")
+        expect(page.locator("#live-notice")).to_have_attribute("data-connected", "true")
+        moved = ivo.post(
+            f"/api/v1/incidents/{incident['id']}/transition", json={"to": "acknowledged"}
+        )
+        assert moved.status_code == 200
+        expect(page.locator("#incident-status")).to_have_text("acknowledged")
+        expect(notice).to_contain_text(
+            f"Incident '{incident['title']}' moved to acknowledged by ivo"
+        )
+        shot(page, "incident-live-notice")
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        page.close()
+        for session in (ada, cem, ivo):
+            session.close()

@@ -1,6 +1,7 @@
 """Live updates to browsers and tools as Server-Sent Events.
 
-The pipeline calls :meth:`Broadcaster.publish` from its ingesting thread;
+The pipeline calls :meth:`Broadcaster.publish` from its ingesting thread,
+and the API's routes after a person's change is stored (:mod:`citywatch.api.changes`);
 each connected client has a bounded queue on its event loop. A client that
 falls behind loses updates rather than slowing ingestion, and is told so
 with a ``resync`` event (re-read the lists) once it catches up.
@@ -15,24 +16,12 @@ import asyncio
 import itertools
 import threading
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
 
 import msgspec
 
+from citywatch.live import LiveUpdate
+
 _encode = msgspec.json.Encoder().encode
-
-
-class Update(Protocol):
-    """What the live pipeline publishes (``citywatch.live.LiveUpdate``)."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def data(self) -> dict[str, Any]: ...
 
 
 def frame(seq: int, event: str, data: object) -> bytes:
@@ -83,14 +72,21 @@ class Broadcaster:
         """How many streams are connected."""
         return len(self._clients)
 
-    def publish(self, update: Update) -> None:
-        """Send ``update`` to every client that wants its kind; safe from any thread."""
+    def publish(self, update: LiveUpdate) -> None:
+        """Send ``update`` to every client that wants its kind; safe from any thread.
+
+        The frame's data is ``{"id", "data"}``, and ``"change"`` (who did what) when a
+        person made the update.
+        """
         with self._lock:
             targets = [c for c in self._clients if not c.kinds or update.kind in c.kinds]
             seq = next(self._seq)
         if not targets:
             return
-        payload = frame(seq, update.kind, {"id": update.id, "data": update.data})
+        body: dict[str, object] = {"id": update.id, "data": update.data}
+        if update.change is not None:
+            body["change"] = update.change
+        payload = frame(seq, update.kind, body)
         for client in targets:
             try:
                 client.loop.call_soon_threadsafe(client.put, payload)

@@ -8,7 +8,8 @@ The lifecycle, each step by an admin or alert officer::
 
 A published alert is served to everyone as CAP 1.2 and in the Atom feed
 (:mod:`citywatch.api.routes.public`) until an Update or Cancel replaces it or
-it expires. Every step is in the audit log (it is an unsafe request).
+it expires. Every step is in the audit log (it is an unsafe request) and,
+once stored, on the live stream as an ``alert`` update.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from citywatch.api.alertschemas import AlertCancelIn, AlertDraftIn, AlertOut, AlertUpdateIn
 from citywatch.api.auth import Principal
+from citywatch.api.changes import announce
 from citywatch.api.context import ApiContext, context
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import ADMIN, ALERT_OFFICER, READERS, allow
+from citywatch.live import Change
 from citywatch.model import Alert, Incident
 from citywatch.respond import RespondError, cancel, draft_from_incident, to_xml, validate
 from citywatch.respond.capfeed import CAP_MIME
@@ -91,10 +94,16 @@ def _live(ctx: ApiContext, identifier: str) -> StoredAlert:
     return original
 
 
-def _save_draft(ctx: ApiContext, draft: Alert) -> AlertOut:
-    saved = StoredAlert(alert=_free_identifier(ctx, draft))
+def _save(ctx: ApiContext, saved: StoredAlert, action: str, by: str) -> AlertOut:
+    """Store ``saved``, then tell the live stream that ``by`` did ``action`` to it."""
     ctx.store.save_alert(saved)
-    return AlertOut.of(saved)
+    out = AlertOut.of(saved)
+    announce(ctx, "alert", out.identifier, out, Change(action=action, by=by))
+    return out
+
+
+def _save_draft(ctx: ApiContext, draft: Alert, by: str) -> AlertOut:
+    return _save(ctx, StoredAlert(alert=_free_identifier(ctx, draft)), "drafted", by)
 
 
 def add_routes(api: APIRouter) -> None:
@@ -139,7 +148,7 @@ def add_routes(api: APIRouter) -> None:
             )
         except RespondError as exc:
             raise Problem(422, "cannot-draft", str(exc)) from exc
-        return _save_draft(ctx, alert)
+        return _save_draft(ctx, alert, who.name)
 
     @api.get(
         "/api/v1/alerts/{identifier}",
@@ -186,9 +195,7 @@ def add_routes(api: APIRouter) -> None:
             raise Problem(
                 409, "second-person-required", "a second person must approve what you drafted"
             )
-        saved = StoredAlert(alert=approved)
-        ctx.store.save_alert(saved)
-        return AlertOut.of(saved)
+        return _save(ctx, StoredAlert(alert=approved), "approved", who.name)
 
     @api.post(
         "/api/v1/alerts/{identifier}/publish",
@@ -211,8 +218,7 @@ def add_routes(api: APIRouter) -> None:
         if problems:
             raise Problem(409, "invalid-cap", "; ".join(problems)[:1000])
         saved = StoredAlert(alert=found.alert, published=datetime.now(tz=UTC))
-        ctx.store.save_alert(saved)
-        return AlertOut.of(saved)
+        return _save(ctx, saved, "published", who.name)
 
     _add_replacements(api)
 
@@ -255,7 +261,7 @@ def _add_replacements(api: APIRouter) -> None:
             )
         except RespondError as exc:
             raise Problem(422, "cannot-draft", str(exc)) from exc
-        return _save_draft(ctx, alert)
+        return _save_draft(ctx, alert, who.name)
 
     @api.post(
         "/api/v1/alerts/{identifier}/cancel",
@@ -278,4 +284,4 @@ def _add_replacements(api: APIRouter) -> None:
             message = cancel(original, drafted_by=who.name, note=body.note)
         except RespondError as exc:
             raise Problem(422, "cannot-draft", str(exc)) from exc
-        return _save_draft(ctx, message)
+        return _save_draft(ctx, message, who.name)

@@ -7,7 +7,9 @@ The lifecycle people drive is::
      └──────────┴─► false_positive
 
 Any other move is a 409 problem, as is a move from a status that someone
-else changed in the meantime.
+else changed in the meantime. A stored move, comment or assignment is
+published on the live stream as an ``incident`` update (the incident as it
+is now, and who did what).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from citywatch.api.auth import Principal
+from citywatch.api.changes import announce_incident
 from citywatch.api.context import ApiContext, context
 from citywatch.api.places import BBox, incident_point, inside
 from citywatch.api.problems import Problem
@@ -30,7 +33,8 @@ from citywatch.api.schemas import (
     IncidentOut,
     TransitionIn,
 )
-from citywatch.model import IncidentStatus, StatusChange
+from citywatch.live import Change
+from citywatch.model import Incident, IncidentStatus, StatusChange
 from citywatch.store.base import IncidentActivity, IncidentStatusConflictError
 
 S = IncidentStatus
@@ -55,11 +59,16 @@ def _bbox(text: str) -> BBox:
     return lon0, lat0, lon1, lat1
 
 
-def detail(ctx: ApiContext, incident_id: str) -> IncidentDetail:
-    """The incident with its assignee and comments; 404 if unknown."""
+def _incident(ctx: ApiContext, incident_id: str) -> Incident:
     found = ctx.store.incident(incident_id)
     if found is None:
         raise Problem(404, "not-found", f"no incident {incident_id!r}")
+    return found
+
+
+def detail(ctx: ApiContext, incident_id: str) -> IncidentDetail:
+    """The incident with its assignee and comments; 404 if unknown."""
+    found = _incident(ctx, incident_id)
     activity = ctx.store.incident_activity(incident_id)
     assigns = [a.text for a in activity if a.kind == "assign"]
     base = IncidentOut.of(found)
@@ -139,9 +148,7 @@ def add_routes(api: APIRouter) -> None:
     ) -> IncidentDetail:
         """Move an incident to its next status, with a note kept in its history."""
         ctx = context(request)
-        current = ctx.store.incident(incident_id)
-        if current is None:
-            raise Problem(404, "not-found", f"no incident {incident_id!r}")
+        current = _incident(ctx, incident_id)
         if body.to not in TRANSITIONS[current.status]:
             allowed = ", ".join(sorted(TRANSITIONS[current.status])) or "none (final)"
             raise Problem(
@@ -159,6 +166,7 @@ def add_routes(api: APIRouter) -> None:
             ) from exc
         if moved is None:
             raise Problem(404, "not-found", f"no incident {incident_id!r}")
+        announce_incident(ctx, moved, Change(action="moved", by=who.name, target=body.to.value))
         return detail(ctx, incident_id)
 
     @api.get(
@@ -172,8 +180,7 @@ def add_routes(api: APIRouter) -> None:
     ) -> list[CommentOut]:
         """An incident's comments, oldest first."""
         ctx = context(request)
-        if ctx.store.incident(incident_id) is None:
-            raise Problem(404, "not-found", f"no incident {incident_id!r}")
+        _incident(ctx, incident_id)
         return [CommentOut.of(a) for a in ctx.store.incident_activity(incident_id, kind="comment")]
 
     @api.post(
@@ -191,8 +198,7 @@ def add_routes(api: APIRouter) -> None:
     ) -> CommentOut:
         """Add a comment to an incident."""
         ctx = context(request)
-        if ctx.store.incident(incident_id) is None:
-            raise Problem(404, "not-found", f"no incident {incident_id!r}")
+        found = _incident(ctx, incident_id)
         entry = IncidentActivity(
             incident_id=incident_id,
             kind="comment",
@@ -201,6 +207,7 @@ def add_routes(api: APIRouter) -> None:
             text=body.text,
         )
         seq = ctx.store.add_incident_activity(entry)
+        announce_incident(ctx, found, Change(action="commented", by=who.name))
         return CommentOut(seq=seq, at=entry.at, by=entry.by, text=entry.text)
 
     @api.post(
@@ -218,8 +225,7 @@ def add_routes(api: APIRouter) -> None:
     ) -> IncidentDetail:
         """Assign an incident to a user (one who can act on it), or unassign it with null."""
         ctx = context(request)
-        if ctx.store.incident(incident_id) is None:
-            raise Problem(404, "not-found", f"no incident {incident_id!r}")
+        found = _incident(ctx, incident_id)
         if body.assignee is not None:
             user = ctx.store.user(body.assignee)
             if user is None or user.disabled or set(user.roles) <= {INGEST}:
@@ -233,4 +239,6 @@ def add_routes(api: APIRouter) -> None:
                 text=body.assignee or "",
             )
         )
+        change = Change(action="assigned", by=who.name, target=body.assignee or "")
+        announce_incident(ctx, found, change)
         return detail(ctx, incident_id)

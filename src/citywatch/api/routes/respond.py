@@ -5,7 +5,8 @@ then asks for the suppressions that would have kept it out
 (``propose-suppression``), reviews them and saves the ones wanted. Playbook
 steps that wait for approval are approved or rejected here by a person who
 holds the step's role; the runner writes every step and approval to the
-audit log.
+audit log. A stored suppression (created or ended) and a decided step are
+published on the live stream (``suppression``, ``playbook_run``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.api.auth import Principal
+from citywatch.api.changes import announce
 from citywatch.api.context import ApiContext, context
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import ADMIN, ALERT_OFFICER, ANALYST, READERS, RESPONDER, allow
 from citywatch.correlate import propose
 from citywatch.errors import ConfigError
+from citywatch.live import Change
 from citywatch.model import IncidentStatus, PlaybookRun, StepStatus, Suppression
 from citywatch.model.response import MAX_DAYS
 from citywatch.respond.runner import ApprovalError
@@ -114,6 +117,13 @@ class PlaybookRunOut(BaseModel):
         return cls.model_validate({**msgspec.to_builtins(run), "finished": run.finished})
 
 
+def _decided(ctx: ApiContext, run: PlaybookRun, change: Change) -> PlaybookRunOut:
+    """The run after a stored decision on one of its steps, announced on the live stream."""
+    out = PlaybookRunOut.of(run)
+    announce(ctx, "playbook_run", run.id, out, change)
+    return out
+
+
 def _run(ctx: ApiContext, run_id: str) -> PlaybookRun:
     run = ctx.store.playbook_run(run_id)
     if run is None:
@@ -165,8 +175,11 @@ def add_routes(api: APIRouter) -> None:
             )
         except ConfigError as exc:
             raise Problem(422, "invalid-suppression", str(exc)) from exc
-        context(request).store.save_suppression(suppression)
-        return SuppressionOut.of(suppression)
+        ctx = context(request)
+        ctx.store.save_suppression(suppression)
+        out = SuppressionOut.of(suppression)
+        announce(ctx, "suppression", out.id, out, Change(action="created", by=who.name))
+        return out
 
     @api.post(
         "/api/v1/suppressions/{suppression_id}/end",
@@ -178,7 +191,8 @@ def add_routes(api: APIRouter) -> None:
         request: Request, suppression_id: ID, who: Annotated[Principal, allow(ADMIN, ANALYST)]
     ) -> SuppressionOut:
         """End a suppression now (it is kept, expired, for the record)."""
-        store = context(request).store
+        ctx = context(request)
+        store = ctx.store
         found = next((s for s in store.suppressions() if s.id == suppression_id), None)
         if found is None:
             raise Problem(404, "not-found", f"no suppression {suppression_id!r}")
@@ -188,7 +202,9 @@ def add_routes(api: APIRouter) -> None:
             expires=max(now, found.created + timedelta(microseconds=1)),
         )
         store.save_suppression(ended)
-        return SuppressionOut.of(ended)
+        out = SuppressionOut.of(ended)
+        announce(ctx, "suppression", out.id, out, Change(action="ended", by=who.name))
+        return out
 
     @api.post(
         "/api/v1/incidents/{incident_id}/propose-suppression",
@@ -275,7 +291,7 @@ def _add_playbook_routes(api: APIRouter) -> None:
             run = ctx.runner.approve(run_id, step_id, user=who.name, roles=who.roles)
         except ApprovalError as exc:
             raise Problem(409, "not-approvable", str(exc)) from exc
-        return PlaybookRunOut.of(run)
+        return _decided(ctx, run, Change(action="approved", by=who.name, target=step_id))
 
     @api.post(
         "/api/v1/playbook-runs/{run_id}/steps/{step_id}/reject",
@@ -300,4 +316,4 @@ def _add_playbook_routes(api: APIRouter) -> None:
             )
         except ApprovalError as exc:
             raise Problem(409, "not-approvable", str(exc)) from exc
-        return PlaybookRunOut.of(run)
+        return _decided(ctx, run, Change(action="rejected", by=who.name, target=step_id))

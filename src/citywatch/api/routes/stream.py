@@ -1,9 +1,14 @@
-"""Live updates: detections, incidents and dead letters as Server-Sent Events."""
+"""Live updates as Server-Sent Events: what the pipeline finds and what people change.
+
+The pipeline sends detections, incidents and dead letters (without their raw
+bytes); the API sends alerts, incidents, suppressions and playbook runs when
+a person changes them (:mod:`citywatch.api.changes`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -12,8 +17,7 @@ from citywatch.api.auth import Principal
 from citywatch.api.context import context
 from citywatch.api.rbac import READERS, allow
 from citywatch.api.sse import stream
-
-Kind = Literal["detection", "incident", "dead_letter"]
+from citywatch.live import UpdateKind
 
 
 def add_routes(api: APIRouter) -> None:
@@ -29,14 +33,17 @@ def add_routes(api: APIRouter) -> None:
     async def live(
         request: Request,
         who: Annotated[Principal, allow(*READERS)],
-        kind: Annotated[list[Kind] | None, Query(description="only these kinds")] = None,
+        kind: Annotated[list[UpdateKind] | None, Query(description="only these kinds")] = None,
         max_events: Annotated[
             int | None, Query(ge=0, le=100_000, description="close after this many updates")
         ] = None,
     ) -> StreamingResponse:
         """Server-Sent Events: ``event:`` is the kind, ``data:`` ``{"id", "data"}`` as JSON.
 
-        A ``resync`` event says updates were lost (a slow client): re-read the lists.
+        ``data`` is the object as it is now. An update a person made through the API
+        also has ``change``: ``{"action", "by", "target"}`` (``approved`` by ``alice``;
+        ``moved`` to ``resolved``). A ``resync`` event says updates were lost (a slow
+        client): re-read the lists.
         """
         ctx = context(request)
         client = ctx.broadcaster.connect(frozenset(kind or ()))

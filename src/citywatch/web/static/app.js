@@ -1,7 +1,7 @@
-// The dashboard's entry point: maps, forms and buttons that call the API, the live feed.
+// The dashboard's entry point: maps, forms and buttons that call the API, live updates.
 import { drawMaps } from "./map.js";
 import { wireActions } from "./actions.js";
-import { startFeed } from "./live.js";
+import { startFeed, watchChanges } from "./live.js";
 import { wireProposals } from "./suppress.js";
 
 function ready(fn) {
@@ -14,4 +14,6 @@ ready(() => {
   wireProposals();
   drawMaps();
   if (document.body.dataset.page === "overview" && document.getElementById("feed")) startFeed();
+  const notice = document.getElementById("live-notice");
+  if (notice) watchChanges(notice);
 });
