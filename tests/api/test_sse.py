@@ -85,7 +85,7 @@ def sqlmap(n: int) -> bytes:
 def test_ingested_records_arrive_as_live_events(base_url: str, store: Store, auth: Auth) -> None:
     with (
         httpx.Client(base_url=base_url, timeout=10) as watcher,
-        watcher.stream("GET", "/api/v1/stream?max_events=3", headers=auth("viewer")) as live,
+        watcher.stream("GET", "/api/v1/stream?max_events=3", headers=auth("analyst")) as live,
     ):
         assert live.status_code == 200
         assert live.headers["content-type"].startswith("text/event-stream")
@@ -282,3 +282,29 @@ def test_a_stream_refuses_an_unknown_kind_as_a_problem(client: TestClient, auth:
     assert problem["type"].endswith(":validation")
     # only "secrets" is refused: "alert" is a kind
     assert [e["loc"] for e in problem["errors"]] == [["query", "kind", "1"]]
+
+
+def test_dead_letters_stream_only_to_those_who_may_read_them(
+    base_url: str, client: TestClient, auth: Auth
+) -> None:
+    answer = client.get("/api/v1/stream?kind=dead_letter", headers=auth("viewer"))
+    assert answer.status_code == 403
+    assert answer.headers["content-type"] == "application/problem+json"
+    url = "/api/v1/stream?kind=dead_letter&kind=incident&max_events=1"
+    with (
+        httpx.Client(base_url=base_url, timeout=10) as watcher,
+        watcher.stream("GET", url, headers=auth("viewer")) as live,
+    ):
+        lines = live.iter_lines()
+        assert next(lines) == "retry: 3000"
+        assert next(lines) == ": connected"
+        for batch in (b"{broken\n", sqlmap(1) + b"\n"):  # a dead letter first, then an incident
+            sent = httpx.post(
+                f"{base_url}/api/v1/ingest/http-jsonl",
+                content=batch,
+                headers={**auth("ingest"), "Content-Type": "application/x-ndjson"},
+                timeout=10,
+            )
+            assert sent.status_code == 202
+        got = events(lines, 1)
+    assert [e["event"] for e in got] == ["incident"]

@@ -8,16 +8,37 @@ a person changes them (:mod:`citywatch.api.changes`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Final, get_args
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from citywatch.api.auth import Principal
 from citywatch.api.context import context
-from citywatch.api.rbac import READERS, allow
+from citywatch.api.problems import Problem
+from citywatch.api.rbac import ADMIN, ANALYST, READERS, allow
 from citywatch.api.sse import stream
 from citywatch.live import UpdateKind
+
+KINDS: Final[frozenset[str]] = frozenset(get_args(UpdateKind))
+DEAD_LETTER_READERS: Final = frozenset({ADMIN, ANALYST})
+"""Who sees dead letters live: those who may read them (``GET /api/v1/dead-letters``)."""
+
+
+def visible_kinds(roles: frozenset[str], asked: list[UpdateKind] | None) -> frozenset[str]:
+    """The kinds a caller with ``roles`` gets: those asked for (all when none), minus dead
+    letters for roles that may not read them; a 403 when nothing asked for is left.
+
+    >>> sorted(visible_kinds(frozenset({"viewer"}), ["incident", "dead_letter"]))
+    ['incident']
+    >>> "dead_letter" in visible_kinds(frozenset({"analyst"}), None)
+    True
+    """
+    kinds = frozenset(asked) if asked else KINDS
+    allowed = kinds if roles & DEAD_LETTER_READERS else kinds - {"dead_letter"}
+    if not allowed:
+        raise Problem(403, "forbidden", f"dead letters need one of: {sorted(DEAD_LETTER_READERS)}")
+    return allowed
 
 
 def add_routes(api: APIRouter) -> None:
@@ -43,10 +64,11 @@ def add_routes(api: APIRouter) -> None:
         ``data`` is the object as it is now. An update a person made through the API
         also has ``change``: ``{"action", "by", "target"}`` (``approved`` by ``alice``;
         ``moved`` to ``resolved``). A ``resync`` event says updates were lost (a slow
-        client): re-read the lists.
+        client): re-read the lists. Dead letters are sent only to admins and analysts,
+        who may read them; asking only for them without that role is a 403.
         """
         ctx = context(request)
-        client = ctx.broadcaster.connect(frozenset(kind or ()))
+        client = ctx.broadcaster.connect(visible_kinds(who.roles, kind))
 
         async def events() -> AsyncIterator[bytes]:
             sent = 0
