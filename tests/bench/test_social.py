@@ -30,15 +30,29 @@ def test_classification_counts_and_hard_negative_rates() -> None:
 
 def test_event_verdicts() -> None:
     sudden = EventResult("e", 1, "fire", True, 400.0, True, ["A"], "A", slow=False)
-    wave = EventResult("w", 1, "organised-crime", True, 4000.0, True, ["B"], "B", slow=True)
+    wave = EventResult("w", 1, "organised-crime", True, 2529.0, True, ["B"], "B", slow=True)
+    quick = EventResult("q", 1, "organised-crime", True, 0.0, True, ["B"], "B", slow=True)
     misplaced = EventResult("m", 1, "fire", True, 60.0, False, ["A"], "C", slow=False)
+    missed = EventResult("x", 1, "fire", False, None, False, ["A"], None, slow=False)
     assert not sudden.ok, "too late"
-    assert wave.ok, "a slow wave has no latency target"
+    assert not wave.ok, "a slow wave has the same latency target"
+    assert quick.ok
     assert not misplaced.ok
+    assert not missed.ok and not missed.on_time
 
 
-def test_one_simulated_run_is_scored(tmp_path: Path) -> None:
-    found, false_events = events(tmp_path, [1], 6.0)
-    assert len(found) == 6
+def test_simulated_runs_are_found_in_time_and_in_place(tmp_path: Path) -> None:
+    """Seeds 1 and 2: every event within five minutes of its first post, at its district.
+
+    The outlet reports seed 1's extortion wave 2 minutes after its first post,
+    seed 2's 21 minutes before it (found 42 minutes late while a report
+    corroborated posts only within a burst window). Chatter is no event.
+    """
+    found, false_events = events(tmp_path, [1, 2], 6.0)
+    assert len(found) == 12
+    late = [(e.seed, e.id, e.latency_s) for e in found if not e.on_time]
+    assert late == [], "every event, the slow wave too, within the latency target"
     assert all(e.found and e.district_ok for e in found)
-    assert false_events == 0
+    waves = [e for e in found if e.id == "social-extortion"]
+    assert [e.placed for e in waves] == ["Brückenfeld", "Brückenfeld"]
+    assert false_events == 0, "no detection on background chatter"

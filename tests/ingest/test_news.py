@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
+import msgspec
 import pytest
 
 from citywatch.ingest.news import FeedPoller, NewsFeedAdapter
+from citywatch.ingest.posts import DROPPED, MASK
 from citywatch.model import DeadLetter, Event, TextPost
 
 RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -52,6 +54,46 @@ def test_atom_entries_too() -> None:
 def test_a_document_that_is_no_feed_is_a_dead_letter() -> None:
     (dead,) = parse(b"<html><body>not a feed</body></html>")
     assert isinstance(dead, DeadLetter) and dead.code == "bad-feed"
+
+
+BYLINES = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Aldmere Daily</title>
+<item><guid>news-3</guid><title>ivo_reporter: smoke over Dolac, cc @kap_watch</title>
+<dc:creator>ivo_reporter</dc:creator><link>https://news.example/3</link></item>
+<item><guid>news-4</guid><title></title><author>mara.k@news.example (Mara Kovač)</author>
+<pubDate>Sat, 14 Mar 2026 10:10:00 +0100</pubDate></item>
+</channel></rss>""".encode()
+HANDLES = (b"ivo_reporter", b"kap_watch", b"mara.k", "Mara Kovač".encode())
+
+
+def test_a_bad_entrys_dead_letter_keeps_it_with_its_authors_masked() -> None:
+    """As a post's: the entry is kept, as JSON, with every byline and handle masked."""
+    undated, untitled = parse(BYLINES)
+    assert isinstance(undated, DeadLetter) and undated.code == "missing-field"
+    assert isinstance(untitled, DeadLetter) and "no title" in untitled.reason
+    kept = msgspec.json.decode(undated.raw)
+    assert kept == {
+        "id": "news-3",
+        "title": f"{MASK}: smoke over Dolac, cc {MASK}",
+        "link": "https://news.example/3",
+        "author": [MASK] * len(kept["author"]),
+    }
+    assert kept["author"], "the byline is kept, masked"
+    authors = msgspec.json.decode(untitled.raw)["author"]
+    assert authors and set(authors) == {MASK}
+    for letter in (undated, untitled):
+        assert not any(h in letter.raw or h.decode() in letter.reason for h in HANDLES)
+
+
+def test_the_lines_of_a_document_that_is_no_feed_are_not_kept() -> None:
+    """Not JSON, so its authors cannot be masked reliably: no byte of it is kept."""
+    doc = b"<html><body>\n<p>by ivo_reporter, mara.k@news.example</p>\n</body></html>"
+    letters = parse(doc)
+    assert len(letters) == 3
+    for letter in letters:
+        assert isinstance(letter, DeadLetter) and letter.code == "bad-feed"
+        assert letter.raw == DROPPED and "not kept" in letter.reason
+        assert not any(h.decode() in letter.reason for h in HANDLES)
 
 
 class FakeFeed(BaseHTTPRequestHandler):

@@ -1,9 +1,9 @@
 """No social author's handle reaches storage, logs or output, not even through a dead letter.
 
-Posts (``posts-jsonl``) and Mastodon statuses (one per line, and an API
-array), good ones among malformed ones that carry handles everywhere a
-handle can be (``author``, account objects, mentions, links, the text, the
-field that is wrong), are analysed by the real ``citywatch analyse`` in a
+Posts (``posts-jsonl``), Mastodon statuses (one per line, and an API
+array) and news feeds, good ones among malformed ones that carry handles
+everywhere a handle can be (``author``, account objects, mentions, links,
+bylines, the text, the field that is wrong), are analysed by the real ``citywatch analyse`` in a
 child process at debug log level, into a real SQLite store and output
 files. Every byte stored, written, printed and logged is then searched for
 every handle and account id. The same run with the masking switched off
@@ -134,10 +134,25 @@ def inputs(tmp_path: Path, s: Secrets) -> list[str]:
     (tmp_path / "statuses.jsonl").write_text("\n".join(one_per_line) + "\n")
     array = [status(8, "ok", s.account()), private, boost, f"@{s.handle()}"]
     (tmp_path / "timeline.json").write_text(json.dumps(array, indent=1))
+
+    writer, editor = s.handle(), s.handle()
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        "<channel><title>Aldmere Daily</title>\n"
+        f"<item><guid>n1</guid><title>{writer}: council meets on Tuesday</title>"
+        f"<dc:creator>{writer}</dc:creator></item>\n"  # undated: a dead letter
+        f"<item><guid>n2</guid><title>Tram line opens, cc @{s.handle()}</title>"
+        f"<author>{editor}@news.example ({editor.title()})</author>"
+        "<pubDate>Sat, 14 Mar 2026 10:10:00 +0100</pubDate></item>\n</channel></rss>\n"
+    )
+    (tmp_path / "news.xml").write_text(feed)
+    (tmp_path / "page.html").write_text(f"<html><p>by {s.handle()}</p></html>\n")  # no feed
     return [
         f"posts-jsonl:{tmp_path / 'posts.jsonl'}",
         f"mastodon:{tmp_path / 'statuses.jsonl'}",
         f"mastodon:{tmp_path / 'timeline.json'}",
+        f"news-feed:{tmp_path / 'news.xml'}",
+        f"news-feed:{tmp_path / 'page.html'}",
     ]
 
 
@@ -176,7 +191,7 @@ def test_no_handle_reaches_store_logs_or_output(tmp_path: Path) -> None:
     finally:
         store.close()
     by_place = {(Path(d.source).name, d.position): d for d in letters}
-    assert len(by_place) == 13, sorted(by_place)
+    assert len(by_place) == 15, sorted(by_place)
     kept = msgspec.json.decode(by_place["posts.jsonl", 5].raw)
     assert kept == {"id": "b1", "created_at": T0, "author": MASK, "text": ""}, "masked, kept"
     assert "empty" in by_place["posts.jsonl", 5].reason
@@ -185,6 +200,9 @@ def test_no_handle_reaches_store_logs_or_output(tmp_path: Path) -> None:
     private = msgspec.json.decode(by_place["statuses.jsonl", 3].raw)
     assert private["account"]["acct"] == MASK and private["visibility"] == "direct"
     assert "not public" in by_place["statuses.jsonl", 3].reason
+    entry = msgspec.json.decode(by_place["news.xml", 1].raw)
+    assert entry["id"] == "n1" and entry["author"] and set(entry["author"]) == {MASK}
+    assert by_place["page.html", 1].raw == DROPPED
 
 
 def test_the_search_finds_handles_when_masking_is_off(tmp_path: Path) -> None:

@@ -60,17 +60,16 @@ def _events(console: Console, result: SocialReport) -> bool:
             "yes" if e.district_ok else "no", _mark(e.ok),
         )  # fmt: skip
     console.print(table)
+    n = len(result.events)
     found = sum(e.found for e in result.events)
-    sudden = [e for e in result.events if not e.slow]
-    on_time = sum(e.latency_s is not None and e.latency_s <= TARGET_LATENCY_S for e in sudden)
+    on_time = sum(e.on_time for e in result.events)
     placed = sum(e.district_ok for e in result.events)
     console.print(
-        f"events found {found}/{len(result.events)} (missed {len(result.events) - found}), "
-        f"in the right district {placed}/{len(result.events)}, sudden events within "
-        f"{TARGET_LATENCY_S:.0f} s of their first post {on_time}/{len(sudden)}, "
+        f"events found {found}/{n} (missed {n - found}), in the right district {placed}/{n}, "
+        f"within {TARGET_LATENCY_S:.0f} s of their first post {on_time}/{n}, "
         f"detections matching no event {result.false_events}"
     )
-    return all(e.ok for e in result.events)
+    return all(e.ok for e in result.events) and result.false_events == 0
 
 
 def report(console: Console, out: Path, work: Path, machine: dict[str, str | int]) -> bool:

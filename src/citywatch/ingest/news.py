@@ -8,6 +8,14 @@ the author, so corroboration counts outlets as independent sources. An
 entry without a time or any text is a dead letter; so is each line of a
 document that is no feed at all. Entries come out oldest first, whatever the feed's order.
 
+A dead letter keeps no author identifier, as the posts' do
+(:class:`~citywatch.ingest.posts.AuthorMaskingAdapter`): a bad entry is kept
+as JSON of its id, title, link, times and authors, the authors (bylines,
+``dc:creator``, e-mail addresses) and any ``@handle`` in it masked; the
+lines of a document that is no feed, or a feed too long to read, are not
+JSON and cannot be masked reliably, so their bytes are not kept (the reason
+says so).
+
 :class:`FeedPoller` fetches a feed URL politely: conditional requests
 (``If-None-Match`` with the last ``ETag``, ``If-Modified-Since`` with the
 last ``Last-Modified``; a ``304`` gives nothing), no more often than
@@ -28,20 +36,21 @@ from collections.abc import Iterable, Iterator
 from typing import ClassVar, Final
 
 import feedparser
+import msgspec
 
 from citywatch.errors import InputError
-from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
+from citywatch.ingest.base import MAX_RECORD_BYTES
 from citywatch.ingest.fields import MissingFieldError
 from citywatch.ingest.mastodon import USER_AGENT, html_text
-from citywatch.ingest.posts import MAX_TEXT
+from citywatch.ingest.posts import MAX_TEXT, AuthorMaskingAdapter
 from citywatch.model import DeadLetter, Event, TextPost
 
 DATASET: Final = "social.news"
 MAX_FEED_BYTES: Final = MAX_RECORD_BYTES * 16
 
 
-class NewsFeedAdapter(Adapter):
-    """News items of one RSS or Atom document."""
+class NewsFeedAdapter(AuthorMaskingAdapter):
+    """News items of one RSS or Atom document; its dead letters keep no author identifier."""
 
     name: ClassVar[str] = "news-feed"
     dataset: ClassVar[str] = DATASET
@@ -69,14 +78,42 @@ class NewsFeedAdapter(Adapter):
             try:
                 events.append(entry_event(entry, source, n, outlet, kind))
             except ValueError as exc:
-                raw = str(entry.get("title", ""))[:200].encode()
-                yield self.field_error(source, n, raw, exc)
+                yield self.field_error(source, n, entry_record(entry), exc)
         events.sort(key=_time)  # feeds list the newest first; the pipeline reads in event time
         yield from events
 
 
 def _time(event: Event) -> float:
     return event.timestamp
+
+
+_KEPT: Final = ("id", "title", "link", "published", "updated")
+"""An entry's fields a dead letter keeps (besides its authors, masked)."""
+_PERSON: Final = ("name", "email", "href")
+
+
+def entry_record(entry: feedparser.FeedParserDict) -> bytes:
+    """A bad entry as JSON for its dead letter: what identifies it, its authors under ``author``.
+
+    Every author identifier is under ``author``, so that
+    :func:`~citywatch.ingest.posts.redact` masks it, and masks it wherever
+    else the entry repeats it (a byline in the title).
+    """
+    record: dict[str, object] = {}
+    for key in _KEPT:
+        value = dict.get(entry, key)  # dict.get: feedparser's own maps keys, warning
+        if value:
+            record[key] = str(value)[:500]
+    people: list[str] = []
+    if dict.get(entry, "author"):
+        people.append(str(dict.get(entry, "author")))
+    for person in [*dict.get(entry, "authors", []), *dict.get(entry, "contributors", [])]:
+        people += [str(person[f]) for f in _PERSON if isinstance(person, dict) and person.get(f)]
+    if dict.get(entry, "publisher"):
+        people.append(str(dict.get(entry, "publisher")))
+    if people:
+        record["author"] = people
+    return msgspec.json.encode(record)
 
 
 def entry_event(

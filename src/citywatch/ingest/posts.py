@@ -10,8 +10,8 @@ and ``reply_to`` are optional. The author goes on the event's ``user_id``
 only for the enricher, which replaces it with its keyed pseudonym: no raw
 author reaches a detector or a store.
 
-Nor does one reach a store through a dead letter: an adapter of posts
-(:class:`AuthorMaskingAdapter`) keeps a bad record's raw bytes only with
+Nor does one reach a store through a dead letter: an adapter of posts or
+news (:class:`AuthorMaskingAdapter`) keeps a bad record's raw bytes only with
 every author identifier masked (:func:`mask_authors`): the values of
 ``author``, ``account``, ``mentions`` and the like, links and ``@handle``
 mentions, and wherever else the record repeats those identifiers. A record

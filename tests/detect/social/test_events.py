@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import msgspec
@@ -12,6 +14,7 @@ from citywatch.config import Settings
 from citywatch.detect import DetectorRunner
 from citywatch.detect.social import SocialConfig, SocialEvents
 from citywatch.enrich import Enricher, Pseudonymiser
+from citywatch.ingest.news import NewsFeedAdapter
 from citywatch.ingest.posts import PostsJsonlAdapter
 from citywatch.model import Detection, Event
 from citywatch.pipeline import InputSpec
@@ -28,14 +31,30 @@ REPORTS = [
 ]
 
 
+EXTORTION = [
+    "Extortion racket hitting restaurants at Maksimirska cesta, owners too scared to talk",
+    "Police raid at Brückenfeld, weapons and drugs seized from a gang hideout",
+    "Masked men smashed up the cafe at Vlaška ulica because the owner would not pay",
+    "Another shop at Brückenfeld torched after the owner refused to pay the gang",
+    "They left a threatening note at my shop at Bruckenfeld demanding money",
+]
+"""A gang's extortion wave in Brückenfeld, as people post about it: at streets and the district."""
+
+
 def run(
-    lines: list[bytes], detector: SocialEvents, checkpoints: list[bytes] | None = None
+    lines: list[bytes],
+    detector: SocialEvents,
+    checkpoints: list[bytes] | None = None,
+    news: list[Event] | None = None,
 ) -> list[Detection]:
+    """The detections of ``lines`` (posts-jsonl) and ``news`` (news-feed events), in time order."""
     enrich = Enricher(Pseudonymiser(b"k" * 32))
     runner = DetectorRunner(detector, lambda name, ev, exc: (_ for _ in ()).throw(exc))
     out: list[Detection] = []
-    for n, item in enumerate(PostsJsonlAdapter().parse("posts", lines)):
-        assert isinstance(item, Event)
+    events = [e for e in PostsJsonlAdapter().parse("posts", lines) if isinstance(e, Event)]
+    assert len(events) == len(lines)
+    events = sorted(events + (news or []), key=lambda e: e.timestamp)
+    for n, item in enumerate(events):
         runner.process(enrich(item), out)
         if checkpoints is not None and n % 50 == 0:
             checkpoints.append(runner.snapshot())
@@ -63,6 +82,67 @@ def test_a_burst_of_reports_is_one_placed_event() -> None:
     assert (social["category"], social["posts"], social["authors"]) == ("violence", 4, 4)
     assert found[0].timestamp.timestamp() - T0 <= 300, "within five minutes of the first post"
     assert {a.event for a in detector.annotations.values()} == {last.id}
+
+
+def report(title: str, dt: float) -> Event:
+    """A local outlet's news item (through the real RSS adapter) at ``T0 + dt``."""
+    when = format_datetime(datetime.fromtimestamp(T0 + dt, tz=UTC))
+    doc = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Aldmere Daily</title>'
+        f"<item><guid>news-1</guid><title>{title}</title><pubDate>{when}</pubDate></item>"
+        "</channel></rss>"
+    )
+    (item,) = NewsFeedAdapter().parse("feed", [doc.encode()])
+    assert isinstance(item, Event)
+    return item
+
+
+def fired(found: list[Detection]) -> float:
+    """Seconds after ``T0`` that the first detection fired."""
+    return found[0].timestamp.timestamp() - T0
+
+
+def test_a_slow_wave_the_news_broke_fires_at_its_first_post() -> None:
+    """An outlet breaks an extortion story; the first post about it comes 25 minutes later.
+
+    The report is older than a burst window, yet it is the same slow wave: the
+    first post corroborates it, and the event fires at once, at its district.
+    """
+    news = [report("Shop owners in Brückenfeld report a gang demanding protection money", 0.0)]
+    lines = [post(0, EXTORTION[0], "author-0", 1500.0)]
+    found = run(lines, SocialEvents(SocialConfig(strong=False)), news=news)
+    assert found and fired(found) == 1500.0, "fired at the first post"
+    first = found[0]
+    assert first.entity["district"] == "Brückenfeld"
+    assert first.attributes["social"]["pattern"] == "wave"
+    assert first.evidence == ["news-1", "p0"]
+    assert first.first_seen.timestamp() == T0, "first seen when the outlet reported it"
+
+
+def test_a_report_an_hour_after_a_slow_waves_first_post_still_corroborates_it() -> None:
+    lines = [post(0, EXTORTION[0], "author-0", 0.0)]
+    news = [report("Shop owners in Brückenfeld report a gang demanding protection money", 3600.0)]
+    found = run(lines, SocialEvents(SocialConfig(strong=False)), news=news)
+    assert found and fired(found) == 3600.0
+    assert found[0].entity["district"] == "Brückenfeld"
+
+
+def test_a_report_does_not_corroborate_a_sudden_event_after_a_burst_window() -> None:
+    """A stabbing reported 25 minutes before a lone post about one: two events, neither sure."""
+    news = [report("Man stabbed in Kaptolje, police search for the attacker", 0.0)]
+    lines = [post(0, REPORTS[0], "author-0", 1500.0)]
+    assert run(lines, SocialEvents(SocialConfig(strong=False)), news=news) == []
+
+
+def test_a_slow_wave_without_news_fires_at_its_wave_of_authors() -> None:
+    """Posts alone, twenty minutes apart: no single post or pair is an event; the wave is."""
+    lines = [post(i, t, f"author-{i}", 1200.0 * i) for i, t in enumerate(EXTORTION)]
+    config = SocialConfig(strong=False)
+    assert run(lines[:4], SocialEvents(config)) == [], "four posts, four authors: not yet"
+    found = run(lines, SocialEvents(config))
+    assert found and fired(found) == 1200.0 * 4, "the fifth post from the fourth author"
+    assert found[0].evidence == [f"p{i}" for i in range(5)]
+    assert found[0].entity["district"] == "Brückenfeld"
 
 
 def test_one_author_alone_is_no_event() -> None:

@@ -49,7 +49,10 @@ class SocialConfig(BaseModel):
         description="categories whose events come as slow waves (an extortion series)",
     )
     wave_window_s: float = Field(
-        14400.0, gt=0, description="time window of a slow wave, and the quiet that ends it, seconds"
+        14400.0,
+        gt=0,
+        description="time window of a slow wave (its posts and the news that corroborates them), "
+        "and the quiet that ends it, seconds",
     )
     wave_posts: int = Field(5, ge=1, description="high-risk posts in the wave window to fire")
     wave_authors: int = Field(4, ge=1, description="independent authors in the wave window")

@@ -8,13 +8,17 @@ joins its category's most recently active placed cluster, else a city-wide
 one. A cluster fires (burst detection) when, within ``window_s``, it holds at
 least ``min_posts`` posts from at least ``min_authors`` independent authors
 and more than ``burst_factor`` times what its key's baseline expects, or as
-soon as a news item corroborates a post; or, for the categories that come as
-slow waves (``slow_categories``: an extortion series), at ``wave_posts``
-posts from ``wave_authors`` authors within ``wave_window_s`` at one place.
-A slow category's event stays open until a whole wave window passes quietly.
-Its first post is the first story: the detection's first-seen time. The
-detection carries the evidence posts, the place, the category and a short
-summary, and grows as posts come in.
+soon as a news item corroborates a post within ``window_s``. The categories
+that come as slow waves (``slow_categories``: an extortion series) are
+reported over hours, a post every twenty minutes or so, and an outlet may
+break the story before anyone posts; at one place their posts and news
+items belong together for ``wave_window_s``: a news item corroborates a post
+within that window, either way round, and ``wave_posts`` posts from
+``wave_authors`` authors within it fire without news. A slow category's
+event holds the wave window's posts and stays open until a whole wave
+window passes quietly. Its first post is the first story: the detection's
+first-seen time. The detection carries the evidence posts, the place, the
+category and a short summary, and grows as posts come in.
 
 Events, not people: an author is counted in a cluster by a token salted
 per cluster state (see :class:`SocialState`), never by a name or a stable
@@ -163,23 +167,21 @@ class SocialEvents(Detector[SocialState]):
             return
         scale = self.cfg.city_factor if key.endswith("|" + self.gazetteer.city) else 1
         posts = state.posts
-        corroborated = any(p.news for p in posts) and len(posts) >= 2
+        slow = scale == 1 and key.partition("|")[0] in self.cfg.slow_categories
+        # a slow wave's posts and reports belong together for a whole wave window, not a burst's
+        members = state.wave if slow else posts
+        corroborated = any(p.news for p in members) and len(members) >= 2
         burst = (
             len(posts) >= self.cfg.min_posts * scale
             and len({p.author for p in posts}) >= self.cfg.min_authors * scale
             and len(posts) > self.cfg.burst_factor * expected
         )
-        slow = (
-            scale == 1
-            and key.partition("|")[0] in self.cfg.slow_categories
+        wave = (
+            slow
             and len(state.wave) >= self.cfg.wave_posts
             and len({p.author for p in state.wave}) >= self.cfg.wave_authors
         )
-        if burst or corroborated:
-            members = posts
-        elif slow:
-            members = state.wave
-        else:
+        if not (burst or corroborated or wave):
             return
         state.slow = key.partition("|")[0] in self.cfg.slow_categories
         state.episode = Episode(

@@ -1,9 +1,12 @@
 """Aldmere's local news feed (RSS 2.0): ordinary stories, and reports on the city's events.
 
-An outlet reports an event some minutes after the first posts about it;
-ordinary stories (council, culture, sport, anniversaries) run through the
-day. Each item is one ``news-feed`` record; its ground truth goes beside it,
-in the social truth file, like the posts'.
+An outlet reports an event four to ten minutes after it begins: after the
+first posts about a sudden event, which come within a couple of minutes;
+for the extortion wave, whose posts trickle in over three hours, often
+before anyone posts (shop owners told a reporter: the outlet breaks the
+story). Ordinary stories (council, culture, sport, anniversaries) run
+through the day. Each item is one ``news-feed`` record; its ground truth
+goes beside it, in the social truth file, like the posts'.
 """
 
 from __future__ import annotations
