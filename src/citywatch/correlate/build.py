@@ -109,12 +109,11 @@ def build_incident(
     ms = list(members.values())
     stories = [r for r in rules if r.title is not None and complete(r, ms)]
     story = max(stories, key=lambda r: r.severity or 0) if stories else None
-    entities: dict[str, list[str]] = {}
+    seen: dict[str, dict[str, None]] = {}  # ordered sets: an incident may have thousands
     for m in ms:
         for key, value in m.entity.items():
-            values = entities.setdefault(key, [])
-            if value not in values:
-                values.append(value)
+            seen.setdefault(key, {})[value] = None
+    entities = {key: list(values) for key, values in seen.items()}
     categories = {_CATEGORY.get(m.category, "public_safety") for m in ms}
     category = categories.pop() if len(categories) == 1 else "hybrid"
     facilities = sorted({f for m in ms for f in m.facilities})

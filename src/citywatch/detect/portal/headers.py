@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from citywatch.detect.portal.params import MAX_NAME, MAX_PARAMS, MAX_VALUE, Collector, Param
+from citywatch.detect.portal.params import MAX_PARAMS, Collector, Param
 
 if TYPE_CHECKING:
     from citywatch.model import HttpRequest
@@ -90,6 +90,18 @@ _CHARSETS_OK = frozenset(
 _MAX_RANGES = 10
 
 
+_Outcome = tuple[int, tuple[Param, ...], tuple[str, ...], int]
+"""What one header gives on its own: its kind, parameters, anomalies and decoding flags."""
+_OUTCOMES: dict[tuple[str, str], _Outcome] = {}
+"""Outcomes of the headers seen (bounded): most requests repeat most of their headers."""
+_MEMO_SIZE = 8192
+_MEMO_LEN = 512
+"""A header value longer than this is worked out each time, not remembered."""
+_MEMO_PIECES = 32
+"""A remembered outcome comes from at most this many ``;``-pieces (cookies), and is used only
+while the request has room for that many more parameters, so the cap acts as without it."""
+
+
 class _Seen:
     """What the headers of one request said so far (framing, host, agent, referrer)."""
 
@@ -100,47 +112,57 @@ class _Seen:
         self.lengths = self.hosts = 0
         self.chunked = self.user_agent = self.referrer = False
 
+    def saw(self, kind: int, value: str) -> None:
+        """Count a header that has a role in framing or is checked after the loop."""
+        if kind == _USER_AGENT:
+            self.user_agent = True
+        elif kind == _HOST:
+            self.hosts += 1
+        elif kind == _REFERER:
+            self.referrer = True
+        elif kind == _CONTENT_TYPE:
+            self.content_type = value
+        elif kind == _CONTENT_LENGTH:
+            self.lengths += 1
+        elif kind == _TRANSFER_ENCODING:
+            self.chunked = True
+
+
+_COUNTED = frozenset(
+    {_USER_AGENT, _HOST, _REFERER, _CONTENT_TYPE, _CONTENT_LENGTH, _TRANSFER_ENCODING}
+)
+
 
 def parse_headers(req: HttpRequest, acc: Collector) -> str:
-    """Inspected headers and cookies into ``acc``; header anomalies; the content type."""
+    """Inspected headers and cookies into ``acc``; header anomalies; the content type.
+
+    Each header's outcome is worked out once and remembered (bounded), as it
+    depends on nothing but its name and value.
+    """
     seen = _Seen()
     params = acc.params
-    for name, value in req.headers:
-        kind = _KINDS.get(name)
-        if kind is None:
-            kind = _kind(name, acc)
-        if kind == _INSPECTED:
-            pass
-        elif kind == _USER_AGENT:
-            seen.user_agent = True
-        elif kind == _HOST:
-            seen.hosts += 1
-        elif kind == _SKIPPED:
-            if len(value) < LONG_HEADER and "{" not in value:
-                if not value.isprintable() and _CONTROL.search(value):
-                    acc.note("header-injection")
+    for header in req.headers:
+        name, value = header
+        near_cap = len(params) > MAX_PARAMS - _MEMO_PIECES
+        outcome = None if near_cap else _OUTCOMES.get(header)
+        if outcome is None:
+            if near_cap or len(value) > _MEMO_LEN or value.count(";") >= _MEMO_PIECES:
+                kind = _header(name, value, acc)  # worked out in place, not remembered
+                if kind in _COUNTED:
+                    seen.saw(kind, value)
                 continue
-        elif kind == _COOKIE:
-            _cookies(value, acc)
-            continue
-        elif kind == _CREDENTIAL:
-            if "{" not in value:  # a credential is no parameter, unless it hides a lookup
-                continue
-        elif not _special(kind, value, seen, acc):
-            continue
-        if value.isprintable():
-            if (  # the common case, inline
-                "%" not in value
-                and value.isascii()
-                and len(value) <= MAX_VALUE
-                and len(name) <= MAX_NAME
-                and len(params) < MAX_PARAMS
-            ):
-                params.append(Param("header", name, value, value))
-                continue
-        elif _CONTROL.search(value):
-            acc.note("header-injection")
-        acc.add("header", name, value)
+            outcome = _outcome(name, value)
+            if len(_OUTCOMES) >= _MEMO_SIZE:
+                _OUTCOMES.clear()
+            _OUTCOMES[header] = outcome
+        kind, found, notes, flags = outcome
+        if found:
+            params += found
+        for code in notes:
+            acc.note(code)
+        acc.flags |= flags
+        if kind in _COUNTED:
+            seen.saw(kind, value)
     if seen.lengths > 1:
         acc.note("duplicate-content-length")
     if seen.chunked and seen.lengths:
@@ -156,21 +178,47 @@ def parse_headers(req: HttpRequest, acc: Collector) -> str:
     return seen.content_type
 
 
-def _special(kind: int, value: str, seen: _Seen, acc: Collector) -> bool:
+def _outcome(name: str, value: str) -> _Outcome:
+    """What one header gives on its own (the request's parameters so far left aside)."""
+    own = Collector()
+    kind = _header(name, value, own)
+    return kind, tuple(own.params), tuple(own.anomalies), own.flags
+
+
+def _header(name: str, value: str, acc: Collector) -> int:
+    """One header into ``acc`` (parameters, anomalies); its kind."""
+    kind = _KINDS.get(name)
+    if kind is None:
+        kind = _kind(name, acc)
+    if kind == _SKIPPED:
+        if len(value) < LONG_HEADER and "{" not in value:
+            if not value.isprintable() and _CONTROL.search(value):
+                acc.note("header-injection")
+            return kind
+    elif kind == _COOKIE:
+        _cookies(value, acc)
+        return kind
+    elif kind == _CREDENTIAL:
+        if "{" not in value:  # a credential is no parameter, unless it hides a lookup
+            return kind
+    elif kind not in (_INSPECTED, _USER_AGENT, _HOST) and not _special(kind, value, acc):
+        return kind
+    if not value.isprintable() and _CONTROL.search(value):
+        acc.note("header-injection")
+    acc.fast("header", name, value)
+    return kind
+
+
+def _special(kind: int, value: str, acc: Collector) -> bool:
     """Note what a header with a role says; True when it is also a parameter."""
     if kind == _CONTENT_TYPE:
-        seen.content_type = value
         if "charset" in value.lower():
             _charset(value, acc)
-    elif kind == _REFERER:
-        seen.referrer = True
     elif kind == _CONTENT_LENGTH:
-        seen.lengths += 1
         if not value.strip().isdigit():
             acc.note("bad-content-length")
         return False
     elif kind == _TRANSFER_ENCODING:
-        seen.chunked = True
         if value.strip().lower() != "chunked":
             acc.note("bad-transfer-encoding")
         return False

@@ -42,7 +42,7 @@ import ahocorasick_rs
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.hits import Hit, HitDetector
-from citywatch.detect.portal.sigma_fields import ANYWHERE, SEGMENTS, RequestView
+from citywatch.detect.portal.sigma_fields import ANYWHERE, SEGMENTS, RequestView, segment_spans
 from citywatch.model import Event, HttpRequest
 
 if TYPE_CHECKING:  # pySigma is imported when rules are loaded, not when citywatch starts
@@ -126,8 +126,9 @@ class _Prefilter:
             if value is not None and (hit := table.get(value)) is not None:
                 picked = set(hit) if picked is None else picked.union(hit)
         if self.automaton is not None:
-            text, spans = view.scan_text(self.headers, self.body)
+            text, pieces = view.scan_text(self.headers, self.body)
             found = self.automaton.find_matches_as_indexes(text, overlapping=True)
+            spans = segment_spans(pieces) if found else ()
             targets = self.targets
             for pattern, start, end in found:
                 bit = 0

@@ -183,20 +183,30 @@ def _unless_in(value: str | None, block: str) -> str:
     return "-" if value is None or (block and value in block) else value
 
 
-def layout(pieces: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
-    """The line from its pieces and the (start, end) of each of :data:`SEGMENTS` in it.
-
-    ``pieces`` are: address, method, uri, version, status, bytes, referrer,
+def join_line(pieces: tuple[str, ...]) -> str:
+    """The line from its pieces: address, method, uri, version, status, bytes, referrer,
     user agent, header block, body.
 
-    >>> line, spans = layout(("ip", "GET", "/a", "HTTP/1.1", "200", "5", "-", "UA", "", ""))
-    >>> line
+    >>> join_line(("ip", "GET", "/a", "HTTP/1.1", "200", "5", "-", "UA", "", ""))
     'ip - - "GET /a HTTP/1.1" 200 5 "-" "UA"'
-    >>> [line[spans[2 * i] : spans[2 * i + 1]] for i in range(4)]
-    ['GET', '/a', '-', 'UA']
     """
     ip, method, uri, version, status, size, ref, agent, headers, body = pieces
     line = f'{ip} - - "{method} {uri} {version}" {status} {size} "{ref}" "{agent}"'
+    return f"{line}\n{headers}\n\n{body}" if headers or body else line
+
+
+def segment_spans(pieces: tuple[str, ...]) -> tuple[int, ...]:
+    """The (start, end) of each of :data:`SEGMENTS` in :func:`join_line` of ``pieces``.
+
+    Only the lengths of the pieces count, so the spans of a line are those of
+    its casefolded copy too, when casefolding kept every length.
+
+    >>> pieces = ("ip", "GET", "/a", "HTTP/1.1", "200", "5", "-", "UA", "H: v", "b")
+    >>> line, spans = join_line(pieces), segment_spans(pieces)
+    >>> [line[spans[2 * i] : spans[2 * i + 1]] for i in range(6)]
+    ['GET', '/a', '-', 'UA', 'H: v', 'b']
+    """
+    ip, method, uri, version, status, size, ref, agent, headers, body = pieces
     s_m = len(ip) + 6
     s_u = s_m + len(method) + 1
     e_u = s_u + len(uri)
@@ -204,11 +214,10 @@ def layout(pieces: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
     e_r = s_r + len(ref)
     e_a = e_r + 3 + len(agent)
     if not headers and not body:
-        return line, (s_m, s_m + len(method), s_u, e_u, s_r, e_r, e_r + 3, e_a, 0, 0, 0, 0)
+        return (s_m, s_m + len(method), s_u, e_u, s_r, e_r, e_r + 3, e_a, 0, 0, 0, 0)
     s_h = e_a + 2
     s_b = s_h + len(headers) + 2
-    line = f"{line}\n{headers}\n\n{body}"
-    return line, (
+    return (
         s_m,
         s_m + len(method),
         s_u,
@@ -220,7 +229,7 @@ def layout(pieces: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
         s_h,
         s_b - 2,
         s_b,
-        len(line),
+        s_b + len(body),
     )
 
 
@@ -234,7 +243,7 @@ class RequestView:
         self.request = request
         self._original: dict[str, str | None] = {}
         self._folded: dict[str, str | None] = {}
-        self._line: tuple[str, tuple[int, ...]] | None = None
+        self._line: tuple[str, tuple[str, ...]] | None = None
         self._ip: IPv4Address | IPv6Address | None = None
         self._ip_done = False
 
@@ -291,14 +300,16 @@ class RequestView:
             self._ip, self._ip_done = address, True
         return address
 
-    def scan_text(self, headers: bool, body: bool) -> tuple[str, tuple[int, ...]]:
-        """The casefolded line (headers and body only if asked) and its segment spans."""
+    def scan_text(self, headers: bool, body: bool) -> tuple[str, tuple[str, ...]]:
+        """The casefolded line (headers and body only if asked), and the pieces it was
+        joined from as long as they are in it (for :func:`segment_spans`, needed only
+        where something matched)."""
         if self._line is not None:
             return self._line
         req = self.request
         uri = req.uri if len(req.uri) <= MAX_VALUE else req.uri[:MAX_VALUE]
         block = "\n".join([f"{k}: {v}" for k, v in req.headers]) if headers and req.headers else ""
-        pieces = (
+        pieces: tuple[str, ...] = (
             self.event.source_ip or "-",
             req.method,
             uri,
@@ -310,14 +321,15 @@ class RequestView:
             block,
             req.body[:MAX_VALUE] if body else "",
         )
-        line, spans = layout(pieces)
+        line = join_line(pieces)
         folded = line.casefold()
         if len(folded) != len(line):  # casefolding expanded a character: fold piece by piece
-            folded, spans = layout(tuple(p.casefold() for p in pieces))
+            pieces = tuple(p.casefold() for p in pieces)
+            folded = join_line(pieces)
         if headers and body:
             self._original[LINE] = line
-            self._line = (folded, spans)
-        return folded, spans
+            self._line = (folded, pieces)
+        return folded, pieces
 
     def folded_line(self) -> str:
         """The whole casefolded line, as keyword detections search it."""
