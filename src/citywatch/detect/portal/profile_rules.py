@@ -195,29 +195,31 @@ class ParamRule:
         if not bad and self.type_re is not None and self.type_re.fullmatch(value) is None:
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
             parts.append(f"`{_short(value)}`, not {_ARTICLE[self.kind]}")
-        elif not bad and self.num_lo is not None:
-            number = to_number(value)
-            if number is not None and not self.num_lo <= number <= self.num_hi:
-                found.append(Violation("portal.profile.range", 40, 0.55, ""))
-                parts.append(f"the number {_num(number)}, out of range")
-            elif (
-                self.places is not None
-                and number is not None
-                and _too_precise(value, number, self.places)
-            ):
-                found.append(Violation("portal.profile.range", 40, 0.55, ""))
-                places = fraction_digits(value)
-                parts.append(f"`{_short(value)}`, with {places} decimal places")
-        elif not bad and self.day_lo is not None:
-            day = iso_day(value)
-            if day is not None and not self.day_lo <= day <= self.day_hi:
-                found.append(Violation("portal.profile.range", 40, 0.55, ""))
-                parts.append(f"the date {_day(day)}, out of range")
+        elif not bad and (why := self._out_of_range(value)) is not None:
+            found.append(Violation("portal.profile.range", 40, 0.55, ""))
+            parts.append(why)
         if not found:
             found.append(Violation("portal.profile.type", 40, 0.5, ""))
         best = max(found, key=lambda v: v.severity)
         best.got = "; ".join(parts) or f"`{_short(value)}`"
         return best
+
+    def _out_of_range(self, value: str) -> str | None:
+        """Why a well-formed ``value`` is outside what was learned (number, places or date)."""
+        if self.num_lo is not None:
+            number = to_number(value)
+            if number is None:
+                return None
+            if not self.num_lo <= number <= self.num_hi:
+                return f"the number {_num(number)}, out of range"
+            if self.places is not None and _too_precise(value, number, self.places):
+                return f"`{_short(value)}`, with {fraction_digits(value)} decimal places"
+            return None
+        if self.day_lo is not None:
+            day = iso_day(value)
+            if day is not None and not self.day_lo <= day <= self.day_hi:
+                return f"the date {_day(day)}, out of range"
+        return None
 
     def _allowed(self, c: str) -> bool:
         pattern = self.ascii_re if c.isascii() else self.uni_re
