@@ -125,6 +125,7 @@ PUBLIC = {
         "DEFAULT_URL",
         "STORES",
         "DeadLetterCount",
+        "PostgresStore",
         "RunInfo",
         "SqliteStore",
         "Store",

@@ -1,4 +1,4 @@
-"""Where citywatch keeps its conclusions, chosen by URL.
+"""Where citywatch keeps its conclusions, chosen by URL: SQLite embedded, PostgreSQL at scale.
 
 >>> store = open_store("sqlite:///:memory:")
 >>> store.runs()
@@ -12,12 +12,17 @@ from collections.abc import Callable
 
 from citywatch.errors import StoreError
 from citywatch.store.base import DeadLetterCount, RunInfo, Store
+from citywatch.store.postgres import PostgresStore
 from citywatch.store.sqlite import SqliteStore
 
 DEFAULT_URL = "sqlite:///citywatch-data/citywatch.db"
 """The embedded default: a SQLite file in ``citywatch-data/`` under the working directory."""
 
-STORES: dict[str, Callable[[str], Store]] = {"sqlite": SqliteStore}
+STORES: dict[str, Callable[[str], Store]] = {
+    "postgres": PostgresStore,
+    "postgresql": PostgresStore,
+    "sqlite": SqliteStore,
+}
 """Store implementations by URL scheme."""
 
 
@@ -27,8 +32,9 @@ def open_store(url: str) -> Store:
     Parameters
     ----------
     url
-        ``sqlite:///PATH`` or ``sqlite:///:memory:``; the scheme picks the
-        implementation from :data:`STORES`.
+        ``sqlite:///PATH``, ``sqlite:///:memory:`` or
+        ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE``; the scheme picks
+        the implementation from :data:`STORES`.
 
     Raises
     ------
@@ -55,6 +61,7 @@ __all__ = [
     "DEFAULT_URL",
     "STORES",
     "DeadLetterCount",
+    "PostgresStore",
     "RunInfo",
     "SqliteStore",
     "Store",
