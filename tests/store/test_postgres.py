@@ -22,7 +22,7 @@ from citywatch.model import DeadLetter, Detection, Incident, IncidentStatus, Sta
 from citywatch.store import PostgresStore, Store, open_store
 from citywatch.store import postgres as postgres_module
 from citywatch.store import sqlite as sqlite_module
-from citywatch.store.base import AuditEntry, IncidentStatusConflictError
+from citywatch.store.base import AuditEntry, IncidentActivity, IncidentStatusConflictError, User
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 ALL_VERSIONS = list(range(1, len(postgres_module.MIGRATIONS) + 1))
@@ -160,6 +160,24 @@ def test_the_password_never_shows_in_the_url_or_errors(postgres_url: str) -> Non
 def test_a_malformed_url_raises_store_error(url: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         PostgresStore(url)
+
+
+def test_text_with_nul_is_stored_as_u_fffd_and_found_by_the_same_value(postgres_url: str) -> None:
+    with closing(open_store(postgres_url)) as store:
+        store.add_user(User(name="ana\x00", roles=["analyst"], password_hash="", created=T0))
+        found = store.user("ana\x00")
+        assert found is not None
+        assert found.name == "ana\ufffd"
+        assert store.user("ana") is None
+        store.upsert_incidents([incident("inc\x00")])
+        assert store.incident("inc\x00") == incident("inc\x00")  # the document keeps it
+        store.add_incident_activity(
+            IncidentActivity(incident_id="inc\x00", kind="comment", at=T0, by="ana", text="a\x00b")
+        )
+        assert [a.text for a in store.incident_activity("inc\x00")] == ["a\ufffdb"]
+        store.add_dead_letters("run\x00", [letter("in\x00.log", 1)])
+        assert [d.source for d in store.dead_letters(source="in\x00.log")] == ["in\ufffd.log"]
+        assert store.detection("\x00") is None
 
 
 def test_an_unmigrated_store_fails_with_store_error(postgres_url: str) -> None:

@@ -10,7 +10,10 @@ numbered like SQLite's. Their types keep the stores alike:
 - times are epoch seconds in ``double precision``, the same float SQLite keeps,
   so a time round-trips to the same microsecond in both;
 - text that results are ordered by is ``COLLATE "C"``, code-point order as in
-  SQLite, whatever the database's locale.
+  SQLite, whatever the database's locale;
+- text cannot hold U+0000 in PostgreSQL: in a text value written or looked up
+  it becomes U+FFFD, so such input is neither refused nor a server error, and
+  is found again by the same value (documents keep it: JSON escapes it).
 
 Connections come from a pool (:data:`MAX_CONNECTIONS`), in autocommit for
 reads, so API threads query in parallel and a connection the server dropped is
@@ -146,13 +149,18 @@ def _placeholders(sql: str) -> bytes:
     return sql.replace("%", "%%").replace("?", "%s").encode()
 
 
+def _storable(params: Sequence[object]) -> list[object]:
+    """``params`` with U+0000, which PostgreSQL text cannot hold, made U+FFFD."""
+    return [p.replace("\x00", "\ufffd") if isinstance(p, str) else p for p in params]
+
+
 def _execute(
     conn: psycopg.Connection[Any], sql: str, params: Sequence[object]
 ) -> psycopg.Cursor[Any]:
     """Run shared SQL; without parameters it is sent as it is (and may hold several statements)."""
     if not params:
         return conn.execute(sql.encode())
-    return conn.execute(_placeholders(sql), params)
+    return conn.execute(_placeholders(sql), _storable(params))
 
 
 def redact(url: str) -> str:
@@ -186,7 +194,7 @@ class _Translated:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[object]], /) -> None:
         with self._conn.cursor() as cursor:
-            cursor.executemany(_placeholders(sql), rows)
+            cursor.executemany(_placeholders(sql), (_storable(row) for row in rows))
 
 
 class PostgresStore(SqlStore):
