@@ -112,6 +112,19 @@ class Postgres:
         return f"{self.url}{'&' if urlsplit(self.url).query else '?'}{options}"
 
 
+def _connect_or_fail(admin: str) -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(admin, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        error = exc
+    pytest.fail(
+        f"PostgreSQL at {admin} is unreachable: {error}\n"
+        f"Start it (.ci/run does), point {POSTGRES_ENV} at a server, or set"
+        f" {POSTGRES_ENV}=off to leave the PostgreSQL store untested.",
+        pytrace=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """A new database on the test server for this session, dropped at its end.
@@ -124,15 +137,7 @@ def postgres() -> Iterator[Postgres]:
     admin = os.environ.get(POSTGRES_ENV, POSTGRES_DEFAULT)
     if admin == "off":
         pytest.skip(f"{POSTGRES_ENV}=off: the PostgreSQL store is not tested in this run")
-    try:
-        server = psycopg.connect(admin, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        pytest.fail(
-            f"PostgreSQL at {admin} is unreachable: {exc}\n"
-            f"Start it (.ci/run does), point {POSTGRES_ENV} at a server, or set"
-            f" {POSTGRES_ENV}=off to leave the PostgreSQL store untested.",
-            pytrace=False,
-        )
+    server = _connect_or_fail(admin)
     name = f"citywatch_test_{os.getpid()}_{secrets.token_hex(4)}"
     database = sql.Identifier(name)
     with server:

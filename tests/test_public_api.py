@@ -125,7 +125,6 @@ PUBLIC = {
         "DEFAULT_URL",
         "STORES",
         "DeadLetterCount",
-        "PostgresStore",
         "RunInfo",
         "SqliteStore",
         "Store",

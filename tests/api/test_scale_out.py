@@ -19,7 +19,8 @@ from citywatch.api.server import serving
 from citywatch.config import load_settings
 from citywatch.detect import DETECTORS
 from citywatch.model import IncidentStatus
-from citywatch.store import PostgresStore, open_store
+from citywatch.store import open_store
+from citywatch.store.postgres import PostgresStore
 
 
 def scanner_requests(count: int) -> bytes:

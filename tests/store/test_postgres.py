@@ -19,10 +19,11 @@ import pytest
 
 from citywatch.errors import MigrationError, StoreError
 from citywatch.model import DeadLetter, Detection, Incident, IncidentStatus, StatusChange
-from citywatch.store import PostgresStore, Store, open_store
+from citywatch.store import Store, open_store
 from citywatch.store import postgres as postgres_module
 from citywatch.store import sqlite as sqlite_module
 from citywatch.store.base import AuditEntry, IncidentActivity, IncidentStatusConflictError, User
+from citywatch.store.postgres import PostgresStore
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 ALL_VERSIONS = list(range(1, len(postgres_module.MIGRATIONS) + 1))

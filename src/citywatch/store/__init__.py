@@ -12,15 +12,22 @@ from collections.abc import Callable
 
 from citywatch.errors import StoreError
 from citywatch.store.base import DeadLetterCount, RunInfo, Store
-from citywatch.store.postgres import PostgresStore
 from citywatch.store.sqlite import SqliteStore
 
 DEFAULT_URL = "sqlite:///citywatch-data/citywatch.db"
 """The embedded default: a SQLite file in ``citywatch-data/`` under the working directory."""
 
+
+def _postgres(url: str) -> Store:
+    """A :class:`~citywatch.store.postgres.PostgresStore`, its driver loaded only when used."""
+    from citywatch.store.postgres import PostgresStore  # noqa: PLC0415 - ~0.2 s, scale-out only
+
+    return PostgresStore(url)
+
+
 STORES: dict[str, Callable[[str], Store]] = {
-    "postgres": PostgresStore,
-    "postgresql": PostgresStore,
+    "postgres": _postgres,
+    "postgresql": _postgres,
     "sqlite": SqliteStore,
 }
 """Store implementations by URL scheme."""
@@ -61,7 +68,6 @@ __all__ = [
     "DEFAULT_URL",
     "STORES",
     "DeadLetterCount",
-    "PostgresStore",
     "RunInfo",
     "SqliteStore",
     "Store",
