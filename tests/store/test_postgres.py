@@ -196,6 +196,24 @@ def test_a_closed_store_raises_store_error_and_closes_twice(postgres_url: str) -
         store.save_state("x", b"")
 
 
+def test_a_connection_the_server_drops_fails_one_call_and_is_replaced(postgres_url: str) -> None:
+    url = f"{postgres_url}&application_name=citywatch-dropped"
+    with (
+        closing(open_store(url)) as store,
+        closing(psycopg.connect(postgres_url, autocommit=True)) as admin,
+    ):
+        store.save_state("kept", b"1")
+        mine = "FROM pg_stat_activity WHERE application_name = 'citywatch-dropped'"
+        admin.execute(f"SELECT pg_terminate_backend(pid) {mine}")  # type: ignore[arg-type]
+        deadline = time.monotonic() + 10
+        while admin.execute(f"SELECT count(*) {mine}").fetchall() != [(0,)]:  # type: ignore[arg-type]
+            assert time.monotonic() < deadline, "the server did not end the connection"
+            time.sleep(0.01)
+        with pytest.raises(StoreError, match="terminating connection"):
+            store.load_state("kept")
+        assert store.load_state("kept") == b"1"
+
+
 # -- schema versions ------------------------------------------------------------------------
 
 

@@ -16,8 +16,9 @@ numbered like SQLite's. Their types keep the stores alike:
   is found again by the same value (documents keep it: JSON escapes it).
 
 Connections come from a pool (:data:`MAX_CONNECTIONS`), in autocommit for
-reads, so API threads query in parallel and a connection the server dropped is
-replaced; each write is one transaction. Transactions that read before they
+reads, so API threads query in parallel; a connection the server dropped fails
+the one call that finds it and is replaced (checking each before use would
+cost every query a round trip). Each write is one transaction. Transactions that read before they
 write the incidents' status take a transaction-level advisory lock, so they run
 one at a time across every process, as SQLite's writers do.
 """
@@ -169,7 +170,7 @@ def redact(url: str) -> str:
     >>> redact("postgresql://cw:s3cret@db.example:5432/citywatch?sslmode=require")
     'postgresql://cw:***@db.example:5432/citywatch?sslmode=require'
     >>> redact("postgres://db/cw?password=s3cret&application_name=api")
-    'postgres://db/cw?password=%2A%2A%2A&application_name=api'
+    'postgres://db/cw?password=***&application_name=api'
     """
     parts = urlsplit(url)
     netloc = parts.netloc
@@ -179,7 +180,7 @@ def redact(url: str) -> str:
     query = parts.query
     pairs = parse_qsl(query, keep_blank_values=True)
     if any(key == "password" for key, _ in pairs):
-        query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs])
+        query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*")
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
