@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import secrets
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode, urlsplit
 
+import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from psycopg import sql
 
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.model import Event, HttpRequest
 
 T0 = datetime(2026, 3, 14, 8, 0, tzinfo=UTC).timestamp()
+
+POSTGRES_ENV = "CITYWATCH_TEST_POSTGRES"
+POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+"""The server the PostgreSQL tests use: a libpq URL of a database to connect to (not written to)."""
 
 LoginMaker = Callable[..., Event]
 
@@ -84,3 +93,69 @@ def _key_and_cert(kind: str) -> tuple[bytes, bytes]:
         serialization.NoEncryption(),
     )
     return key_pem, cert.public_bytes(serialization.Encoding.PEM)
+
+
+class Postgres:
+    """This test session's own database on the PostgreSQL server: a fresh schema per store."""
+
+    def __init__(self, url: str, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        self.url = url
+        self._conn = conn
+        self._schemas = 0
+
+    def fresh_url(self) -> str:
+        """The URL of a new, empty schema (``search_path`` set through libpq's ``options``)."""
+        self._schemas += 1
+        name = f"store_{self._schemas}"
+        self._conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+        options = urlencode({"options": f"-csearch_path={name}"})
+        return f"{self.url}{'&' if urlsplit(self.url).query else '?'}{options}"
+
+
+def _connect_or_fail(admin: str) -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(admin, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        error = exc
+    pytest.fail(
+        f"PostgreSQL at {admin} is unreachable: {error}\n"
+        f"Start it (.ci/run does), point {POSTGRES_ENV} at a server, or set"
+        f" {POSTGRES_ENV}=off to leave the PostgreSQL store untested.",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A new database on the test server for this session, dropped at its end.
+
+    The server is ``$CITYWATCH_TEST_POSTGRES`` (default :data:`POSTGRES_DEFAULT`); an
+    unreachable one fails every test that needs it, and only ``CITYWATCH_TEST_POSTGRES=off``
+    skips them. The database sorts text as ``en-US`` (ICU) does, as production databases
+    often do, so the tests see whether the store still orders results like SQLite.
+    """
+    admin = os.environ.get(POSTGRES_ENV, POSTGRES_DEFAULT)
+    if admin == "off":
+        pytest.skip(f"{POSTGRES_ENV}=off: the PostgreSQL store is not tested in this run")
+    server = _connect_or_fail(admin)
+    name = f"citywatch_test_{os.getpid()}_{secrets.token_hex(4)}"
+    database = sql.Identifier(name)
+    with server:
+        server.execute(
+            sql.SQL(
+                "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'"
+                " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            ).format(database)
+        )
+        try:
+            url = urlsplit(admin)._replace(path=f"/{name}").geturl()
+            with psycopg.connect(url, autocommit=True) as conn:
+                yield Postgres(url, conn)
+        finally:
+            server.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(database))
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres) -> str:
+    """The URL of an empty PostgreSQL store of this test's own."""
+    return postgres.fresh_url()

@@ -88,7 +88,9 @@ def analyse_cmd(
     incidents: Annotated[
         Path | None, typer.Option("--incidents", help="write incidents as JSONL")
     ] = None,
-    db: Annotated[str | None, typer.Option("--db", help="storage URL (sqlite:///PATH)")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="storage URL (sqlite:///PATH, postgresql://…)")
+    ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="keep nothing in a store")] = False,
     annotate: Annotated[
         Path | None,

@@ -57,7 +57,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("citywatch-data"), description="where the store and keys live")
     store_url: str | None = Field(
-        None, description="storage URL; default sqlite:///DATA_DIR/citywatch.db"
+        None,
+        description="storage URL, sqlite:///PATH or postgresql://…;"
+        " default sqlite:///DATA_DIR/citywatch.db",
     )
     pseudonym_key: SecretStr | None = Field(
         None, description="hex key for pseudonyms; default: created in the data dir"

@@ -1,4 +1,4 @@
-"""Fixtures for the API tests: a store, an app over it, users and tokens for every role."""
+"""Fixtures for the API tests: a store of each kind, an app over it, tokens for every role."""
 
 from __future__ import annotations
 
@@ -33,9 +33,15 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", disabled=[n for n in DETECTORS if n != "sigma"])
 
 
-@pytest.fixture
-def store() -> Iterator[Store]:
-    opened = open_store("sqlite:///:memory:")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """An empty store of each kind: SQLite in memory, a fresh PostgreSQL schema."""
+    url = (
+        "sqlite:///:memory:"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    opened = open_store(url)
     yield opened
     opened.close()
 

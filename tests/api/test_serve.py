@@ -1,4 +1,4 @@
-"""``citywatch serve``: a real server process on the embedded store, with a one-time admin."""
+"""``citywatch serve``: a real server process on SQLite or PostgreSQL, with a one-time admin."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,7 @@ import pytest
 from citywatch.api import ensure_admin
 from citywatch.api.credentials import verify_password
 from citywatch.errors import ConfigError
-from citywatch.store import Store
+from citywatch.store import Store, open_store
 
 pytestmark = pytest.mark.slow
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -108,6 +109,32 @@ def test_serve_prints_a_one_time_admin_password_that_logs_in(
         if again.process.poll() is None:
             again.process.kill()
     assert "one-time password" not in second
+
+
+def test_serve_with_a_prod_toml_stores_in_postgresql_and_masks_its_password(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # the test server trusts local logins, so the password is not checked: only shown, or not
+    with_password = postgres_url.replace("postgresql://postgres@", "postgresql://postgres:s3cr3t@")
+    prod = tmp_path / "prod.toml"
+    prod.write_text(f'store_url = "{with_password}"\n')
+    server = Served(tmp_path / "data", "--config", str(prod))
+    try:
+        server.wait_ready()
+        assert httpx.get(f"{server.url}/api/v1/incidents", timeout=10).status_code == 401
+        out = server.stop()
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+    assert "(store postgresql://postgres:***@127.0.0.1:5432/citywatch_test_" in out
+    assert "s3cr3t" not in out
+    match = re.search(r"created user 'admin' with one-time password: (\S+)", out)
+    assert match, out
+    with closing(open_store(postgres_url)) as store:
+        admin = store.user("admin")
+        assert admin is not None
+        assert verify_password(match.group(1), admin.password_hash)
+        assert [run.command for run in store.runs()] == ["serve"]
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")

@@ -1,17 +1,17 @@
 """The contract every store implementation passes.
 
-Each test runs once per entry of :data:`STORE_FACTORIES`. A factory takes the
-test's ``tmp_path`` and is a context manager yielding a migrated, empty store;
-it closes (and, for a server, cleans up) on exit. To add an implementation,
-append its factory (the PostgreSQL one can skip itself when no server is set).
+Each test runs once per entry of :data:`STORE_URLS`: the URL of an empty store
+of the test's own, given the test's request (for its fixtures), which the
+``store`` fixture opens (and migrates) with ``open_store`` and closes. The
+PostgreSQL stores are fresh schemas in the session's database (``postgres`` in
+``tests/conftest.py``): an unreachable server fails them, and only
+``CITYWATCH_TEST_POSTGRES=off`` skips them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -41,34 +41,20 @@ from citywatch.store.base import (
     User,
 )
 
-StoreFactory = Callable[[Path], AbstractContextManager[Store]]
+STORE_URLS: dict[str, Callable[[pytest.FixtureRequest], str]] = {
+    "sqlite_file": lambda request: f"sqlite:///{request.getfixturevalue('tmp_path')}/contract.db",
+    "sqlite_memory": lambda request: "sqlite:///:memory:",
+    "postgresql": lambda request: str(request.getfixturevalue("postgres_url")),
+}
 
 
-@contextmanager
-def sqlite_file(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"sqlite:///{tmp_path / 'contract.db'}")
+@pytest.fixture(params=list(STORE_URLS))
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    opened = open_store(STORE_URLS[request.param](request))
     try:
-        yield store
-    finally:
-        store.close()
-
-
-@contextmanager
-def sqlite_memory(tmp_path: Path) -> Iterator[Store]:
-    store = open_store("sqlite:///:memory:")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-STORE_FACTORIES: list[StoreFactory] = [sqlite_file, sqlite_memory]
-
-
-@pytest.fixture(params=STORE_FACTORIES, ids=lambda factory: factory.__name__)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with request.param(tmp_path) as opened:
         yield opened
+    finally:
+        opened.close()
 
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -816,3 +802,15 @@ def test_public_alerts_round_trip_replace_and_filter_by_publication(store: Store
     assert [s.alert.identifier for s in store.alerts(published=True)] == ["a1"]
     assert [s.alert.identifier for s in store.alerts(published=False)] == ["a2"]
     assert [s.alert.identifier for s in store.alerts(limit=1)] == ["a2"]
+
+
+def test_text_keys_order_by_code_point_whatever_the_locale(store: Store) -> None:
+    # code point order; a locale's collation would put "ab" before "a_c" and "ana" before "Zoe"
+    names = ["ana", "Zoe", "_x", "a_c", "ab", "a-b", "Ñu", "zoe", "10", "9"]
+    for name in names:
+        store.add_user(user(name))
+    assert [u.name for u in store.users()] == sorted(names)
+    store.upsert_detections([detection(name) for name in names])  # one timestamp: ties by id
+    assert ids(store.detections()) == sorted(names)
+    store.upsert_incidents([incident(name) for name in names])
+    assert ids(store.incidents()) == sorted(names)

@@ -169,9 +169,15 @@ SILO_DETECTIONS = [
 ]
 
 
-@pytest.fixture
-def store() -> Iterator[Store]:
-    opened = open_store("sqlite:///:memory:")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """The pages' records in a store of each kind: SQLite in memory, a fresh PostgreSQL schema."""
+    url = (
+        "sqlite:///:memory:"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    opened = open_store(url)
     opened.upsert_detections(SILO_DETECTIONS)
     opened.upsert_incidents(
         [

@@ -1,13 +1,16 @@
-"""``citywatch serve``: the API and dashboard on the embedded store with a live pipeline."""
+"""``citywatch serve``: the API and dashboard with a live pipeline, on SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import uvicorn
+from fastapi import FastAPI
 
 from citywatch.api.credentials import hash_password, new_password
 from citywatch.api.rbac import ADMIN
@@ -41,6 +44,43 @@ def ensure_admin(store: Store) -> str | None:
     return password
 
 
+class Serving(NamedTuple):
+    """What ``citywatch serve`` serves: the app, its store, and a new admin's password."""
+
+    app: FastAPI
+    store: Store
+    admin_password: str | None
+    """The one-time password of the ``admin`` user just created, or None if an admin exists."""
+
+
+@contextmanager
+def serving(
+    settings: Settings, *, tls: bool = False, city: Path | None = None
+) -> Iterator[Serving]:
+    """The API and dashboard on the store at ``settings.store``, with a live pipeline.
+
+    Opens (and migrates) the store, creates an admin if none exists, and on
+    exit closes the pipeline (checkpointing its state) and the store.
+    ``city`` is the map's ``city.geojson`` (default: the newest under the data dir).
+    """
+    # The dashboard is built on this package, so it is imported when serving, not before.
+    from citywatch.web import CityMap, create_app  # noqa: PLC0415
+
+    store = open_store(settings.store)
+    pipeline: LivePipeline | None = None
+    try:
+        password = ensure_admin(store)
+        pipeline = LivePipeline(settings, store)
+        config = settings.api.model_copy(update={"tls": tls})
+        city_map = CityMap.load(city) if city else CityMap.find(settings.data_dir)
+        app = create_app(settings, store, pipeline=pipeline, config=config, city=city_map)
+        yield Serving(app=app, store=store, admin_password=password)
+    finally:
+        if pipeline is not None:
+            pipeline.close()
+        store.close()
+
+
 def serve(
     settings: Settings,
     *,
@@ -55,30 +95,21 @@ def serve(
 
     ``city`` is the map's ``city.geojson`` (default: the newest under the data dir).
     """
-    # The dashboard is built on this package, so it is imported when serving, not before.
-    from citywatch.web import CityMap, create_app  # noqa: PLC0415
-
     if (tls_cert is None) != (tls_key is None):
         raise ConfigError("give both --tls-cert and --tls-key, or neither", where="serve")
     for path in (tls_cert, tls_key):
         if path is not None and not path.is_file():
             raise ConfigError("file not found", where=str(path))
-    store = open_store(settings.store)
-    pipeline: LivePipeline | None = None
-    try:
-        password = ensure_admin(store)
-        pipeline = LivePipeline(settings, store)
-        config = settings.api.model_copy(update={"tls": tls_cert is not None})
-        city_map = CityMap.load(city) if city else CityMap.find(settings.data_dir)
-        app = create_app(settings, store, pipeline=pipeline, config=config, city=city_map)
+    with serving(settings, tls=tls_cert is not None, city=city) as served:
         scheme = "https" if tls_cert else "http"
-        announce(f"citywatch dashboard on {scheme}://{host}:{port}/ (store {settings.store})")
+        # the store's URL as it shows it: a PostgreSQL password is masked
+        announce(f"citywatch dashboard on {scheme}://{host}:{port}/ (store {served.store.url})")
         announce(f"API docs on {scheme}://{host}:{port}/api/docs")
-        if password is not None:
-            announce(f"created user {ADMIN_NAME!r} with one-time password: {password}")
+        if served.admin_password is not None:
+            announce(f"created user {ADMIN_NAME!r} with one-time password: {served.admin_password}")
         sys.stdout.flush()
         uvicorn.run(
-            app,
+            served.app,
             host=host,
             port=port,
             ssl_certfile=str(tls_cert) if tls_cert else None,
@@ -87,7 +118,3 @@ def serve(
             server_header=False,
             timeout_graceful_shutdown=5,
         )
-    finally:
-        if pipeline is not None:
-            pipeline.close()
-        store.close()

@@ -1,4 +1,4 @@
-"""Where citywatch keeps its conclusions, chosen by URL.
+"""Where citywatch keeps its conclusions, chosen by URL: SQLite embedded, PostgreSQL at scale.
 
 >>> store = open_store("sqlite:///:memory:")
 >>> store.runs()
@@ -17,7 +17,19 @@ from citywatch.store.sqlite import SqliteStore
 DEFAULT_URL = "sqlite:///citywatch-data/citywatch.db"
 """The embedded default: a SQLite file in ``citywatch-data/`` under the working directory."""
 
-STORES: dict[str, Callable[[str], Store]] = {"sqlite": SqliteStore}
+
+def _postgres(url: str) -> Store:
+    """A :class:`~citywatch.store.postgres.PostgresStore`, its driver loaded only when used."""
+    from citywatch.store.postgres import PostgresStore  # noqa: PLC0415 - ~0.2 s, scale-out only
+
+    return PostgresStore(url)
+
+
+STORES: dict[str, Callable[[str], Store]] = {
+    "postgres": _postgres,
+    "postgresql": _postgres,
+    "sqlite": SqliteStore,
+}
 """Store implementations by URL scheme."""
 
 
@@ -27,8 +39,9 @@ def open_store(url: str) -> Store:
     Parameters
     ----------
     url
-        ``sqlite:///PATH`` or ``sqlite:///:memory:``; the scheme picks the
-        implementation from :data:`STORES`.
+        ``sqlite:///PATH``, ``sqlite:///:memory:`` or
+        ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE``; the scheme picks
+        the implementation from :data:`STORES`.
 
     Raises
     ------

@@ -1,51 +1,35 @@
-"""The SQLite store's response tables: suppressions and playbook runs, kept as JSON documents.
+"""The SQL stores' response tables: suppressions and playbook runs, kept as JSON documents.
 
-A mixin of :class:`citywatch.store.sqlite.SqliteStore`, which gives it
-``_transaction`` and ``_query``; the tables come with schema version 3.
+A mixin of :class:`citywatch.store.sql.SqlStore`, shared by SQLite and
+PostgreSQL; the tables come with schema version 4.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from citywatch.model import PlaybookRun, Suppression, to_epoch
-
-MIGRATION = """
-CREATE TABLE suppressions (
-    id TEXT PRIMARY KEY, expires REAL NOT NULL, doc BLOB NOT NULL
-);
-CREATE TABLE playbook_runs (
-    id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, playbook TEXT NOT NULL,
-    started REAL NOT NULL, doc BLOB NOT NULL
-);
-CREATE UNIQUE INDEX playbook_runs_once ON playbook_runs (incident_id, playbook);
-"""
-"""Schema step 3: suppressions and playbook runs (one run per incident and playbook)."""
+from citywatch.store.sql_base import SqlBase
 
 _suppression = msgspec.json.Decoder(type=Suppression)
 _run = msgspec.json.Decoder(type=PlaybookRun)
 _encode = msgspec.json.encode
 
 
-class RespondTables:
-    """Suppressions and playbook runs in SQLite."""
-
-    if TYPE_CHECKING:  # given by SqliteStore
-
-        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _query(self, sql: str, params: Sequence[object] = ()) -> list[Any]: ...
+class RespondTables(SqlBase):
+    """Suppressions and playbook runs."""
 
     def save_suppression(self, suppression: Suppression) -> None:
         """Insert or replace a suppression (ending one early saves it with an earlier expiry)."""
         row = (suppression.id, to_epoch(suppression.expires), _encode(suppression))
         with self._transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO suppressions VALUES (?, ?, ?)", row)
+            conn.execute(
+                "INSERT INTO suppressions (id, expires, doc) VALUES (?, ?, ?) ON CONFLICT (id)"
+                " DO UPDATE SET expires = excluded.expires, doc = excluded.doc",
+                row,
+            )
 
     def suppressions(self, *, active_at: datetime | None = None) -> list[Suppression]:
         """Every suppression, or those still in force at ``active_at``; soonest expiry first."""
@@ -61,7 +45,11 @@ class RespondTables:
         """Record a new run; False (nothing written) if that playbook already answers it."""
         row = (run.id, run.incident, run.playbook, to_epoch(run.started), _encode(run))
         with self._transaction() as conn:
-            cursor = conn.execute("INSERT OR IGNORE INTO playbook_runs VALUES (?, ?, ?, ?, ?)", row)
+            cursor = conn.execute(
+                "INSERT INTO playbook_runs (id, incident_id, playbook, started, doc)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                row,
+            )
             return cursor.rowcount == 1
 
     def update_playbook_run(self, run: PlaybookRun) -> None:

@@ -1,43 +1,26 @@
-"""The SQLite store's access tables: users, API tokens, sessions, public alerts, the audit log.
+"""The SQL stores' access tables: users, API tokens, sessions, public alerts, the audit log.
 
-A mixin of :class:`citywatch.store.sqlite.SqliteStore`, which gives it the
-connection helpers and codecs; the tables come with schema versions 2 and 3.
-Only SHA-256 digests of tokens and sessions are kept; the audit table refuses
-UPDATE and DELETE (triggers).
+A mixin of :class:`citywatch.store.sql.SqlStore`, shared by SQLite and
+PostgreSQL; the tables come with schema versions 2 and 3. Only SHA-256
+digests of tokens and sessions are kept; the audit table refuses UPDATE and
+DELETE (triggers).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from citywatch.model import Alert, from_epoch, to_epoch
+from citywatch.model import from_epoch, to_epoch
 from citywatch.store.base import ApiToken, AuditEntry, Session, StoredAlert, User
+from citywatch.store.sql_base import SqlBase
 
 
 def _epoch(value: datetime | None) -> float | None:
     return None if value is None else to_epoch(value)
 
 
-class AccessTables:
-    """Users, tokens, sessions, public alerts and the audit log in SQLite."""
-
-    if TYPE_CHECKING:  # given by SqliteStore
-        _roles_decoder: msgspec.json.Decoder[list[str]]
-        _alert_decoder: msgspec.json.Decoder[Alert]
-        _encoder: msgspec.json.Encoder
-
-        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _query(self, sql: str, params: Sequence[object] = ()) -> list[Any]: ...
-        def _select(
-            self, columns: str, table: str, clauses: list[str], order: str, params: list[object]
-        ) -> list[Any]: ...
-        def _json(self, value: list[str]) -> str: ...
+class AccessTables(SqlBase):
+    """Users, tokens, sessions, public alerts and the audit log."""
 
     # -- users, tokens, sessions -------------------------------------------------------------
 
@@ -45,7 +28,7 @@ class AccessTables:
         """Add a user; a name already taken raises :class:`StoreError`."""
         row = (user.name, self._json(user.roles), user.password_hash, to_epoch(user.created))
         with self._transaction() as conn:
-            conn.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)", (*row, int(user.disabled)))
+            conn.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)", (*row, user.disabled))
 
     def user(self, name: str) -> User | None:
         """One user by name, or None."""
@@ -87,11 +70,11 @@ class AccessTables:
 
     def tokens(self, *, user: str | None = None) -> list[ApiToken]:
         """Tokens by creation time, optionally of one user."""
-        return self._tokens("", ()) if user is None else self._tokens("WHERE user = ?", (user,))
+        return self._tokens("", ()) if user is None else self._tokens('WHERE "user" = ?', (user,))
 
     def _tokens(self, where: str, params: tuple[object, ...]) -> list[ApiToken]:
         rows = self._query(
-            "SELECT id, digest, user, label, roles, created, expires, revoked"  # noqa: S608
+            'SELECT id, digest, "user", label, roles, created, expires, revoked'  # noqa: S608
             f" FROM api_tokens {where} ORDER BY created, id",
             params,
         )
@@ -128,7 +111,8 @@ class AccessTables:
     def session(self, digest: str) -> Session | None:
         """The session whose cookie has this SHA-256 hex digest, or None."""
         rows = self._query(
-            "SELECT digest, user, csrf, created, expires FROM sessions WHERE digest = ?", (digest,)
+            'SELECT digest, "user", csrf, created, expires FROM sessions WHERE digest = ?',
+            (digest,),
         )
         return (
             Session(
@@ -178,7 +162,7 @@ class AccessTables:
         """Public alerts, most recently sent first; ``published`` keeps only (un)published ones."""
         clauses = [] if published is None else [f"published IS {'NOT ' if published else ''}NULL"]
         rows = self._select(
-            "doc, published", "public_alerts", clauses, "sent DESC, identifier", [limit]
+            "doc, published", "public_alerts", clauses, "sent DESC, identifier", [], limit
         )
         return [self._stored_alert(doc, at) for doc, at in rows]
 
@@ -194,19 +178,19 @@ class AccessTables:
         """Append an entry to the audit log; triggers refuse any UPDATE or DELETE of it."""
         row = (to_epoch(entry.at), entry.actor, entry.role, entry.action, entry.target)
         with self._transaction() as conn:
-            cursor = conn.execute(
+            (seq,) = conn.execute(
                 "INSERT INTO audit (at, actor, role, action, target, request_id, outcome, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
                 (*row, entry.request_id, entry.outcome, entry.status),
-            )
-            return int(cursor.lastrowid or 0)
+            ).fetchall()
+            return int(seq[0])
 
     def audit(self, *, limit: int = 100, before: int | None = None) -> list[AuditEntry]:
         """Audit entries newest first; ``before`` pages back from a ``seq`` (exclusive)."""
         clauses = [] if before is None else ["seq < ?"]
         params: list[object] = [] if before is None else [before]
         columns = "seq, at, actor, role, action, target, request_id, outcome, status"
-        rows = self._select(columns, "audit", clauses, "seq DESC", [*params, limit])
+        rows = self._select(columns, "audit", clauses, "seq DESC", params, limit)
         return [
             AuditEntry(
                 seq=seq,
