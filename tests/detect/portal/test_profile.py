@@ -239,6 +239,9 @@ def test_explanation_reads_like_a_sentence(profile: PortalProfile, enricher_m: E
     hit = profile.inspect(_attack(enricher_m, "quotes"))[0]
     assert hit.explanation.startswith("parameter `amount` on POST /tax/file is normally a decimal")
     assert "got 18 chars with quotes" in hit.explanation
+    zero = profile.inspect(_attack(enricher_m, "zero"))[0].explanation
+    assert "is normally an integer" in zero
+    assert "decimal places" not in zero, "an integer's places go without saying"
     assert hit.severity >= 60, "quotes in a number are worth more than a long number"
 
 

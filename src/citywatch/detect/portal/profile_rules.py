@@ -166,7 +166,7 @@ class ParamRule:
         text = f"{_ARTICLE[self.kind]} of {lengths} chars"
         if self.num_lo is not None:
             text += f" between {_num(self.num_lo)} and {_num(self.num_hi)}"
-            if self.places is not None:
+            if self.places is not None and self.kind == "decimal":
                 text += f" with at most {self.places} decimal places"
         elif self.day_lo is not None:
             text += f" between {_day(self.day_lo)} and {_day(self.day_hi)}"
