@@ -381,11 +381,18 @@ def _alphabet(rule: ParamRule, facts: set[str]) -> None:
         rule.uni_re = None
 
 
+def _robust(hist: dict[int, int], q: float, least_scale: float) -> tuple[int, int]:
+    """The ``1 - q`` and ``q`` quantiles of a histogram, clipped to its median plus and minus
+    eight robust deviations (the MAD as a normal's sigma, at least ``least_scale``), so a
+    tail of outliers, or of poison, does not stretch them."""
+    lo, med, hi = quantiles(hist, (1 - q, 0.5, q))
+    scale = max(1.4826 * mad(hist, med), least_scale)
+    return max(lo, math.floor(med - 8 * scale)), min(hi, math.ceil(med + 8 * scale))
+
+
 def _range(rule: ParamRule, numbers: dict[int, int], q: float) -> None:
-    lo_b, med_b, hi_b = quantiles(numbers, (1 - q, 0.5, q))
-    scale = max(1.4826 * mad(numbers, med_b), 20.0)
-    lo = number_of(max(lo_b, math.floor(med_b - 8 * scale)))
-    hi = number_of(min(hi_b, math.ceil(med_b + 8 * scale)))
+    lo_b, hi_b = _robust(numbers, q, 20.0)
+    lo, hi = number_of(lo_b), number_of(hi_b)
     margin = max(hi - lo, 0.01 * max(abs(lo), abs(hi)), 1.0)
     # the margin widens the range, but never across a sign or down to zero the values never
     # reached: a district numbered from 1 is not 0, an amount is not negative
@@ -397,12 +404,9 @@ def _range(rule: ParamRule, numbers: dict[int, int], q: float) -> None:
 
 
 def _days(rule: ParamRule, days: dict[int, int], q: float) -> None:
-    """The date range: the learned quantiles, clipped to the median plus eight robust
-    deviations (as numbers are), widened by their width and at least 30 days."""
-    lo_q, med, hi_q = quantiles(days, (1 - q, 0.5, q))
-    scale = max(1.4826 * mad(days, med), 7.0)
-    lo = max(lo_q, math.floor(med - 8 * scale))
-    hi = min(hi_q, math.ceil(med + 8 * scale))
+    """The date range: the robust bounds of the learned days (as numbers' are), widened by
+    their width and at least 30 days."""
+    lo, hi = _robust(days, q, 7.0)
     margin = max(hi - lo, 30)
     rule.day_lo, rule.day_hi = lo - margin, hi + margin
 
