@@ -11,67 +11,21 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from datetime import UTC, datetime
 
 import msgspec
 import psycopg
 import pytest
+from tests.contracts.test_store_contract import T0, detection, incident, letter
 
 from citywatch.errors import MigrationError, StoreError
-from citywatch.model import DeadLetter, Detection, Incident, IncidentStatus, StatusChange
+from citywatch.model import IncidentStatus, StatusChange
 from citywatch.store import Store, open_store
 from citywatch.store import postgres as postgres_module
 from citywatch.store import sqlite as sqlite_module
 from citywatch.store.base import AuditEntry, IncidentActivity, IncidentStatusConflictError, User
 from citywatch.store.postgres import PostgresStore
 
-T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 ALL_VERSIONS = list(range(1, len(postgres_module.MIGRATIONS) + 1))
-
-
-def detection(detection_id: str) -> Detection:
-    return Detection(
-        id=detection_id,
-        timestamp=T0,
-        detector="portal.bruteforce",
-        rule_id="CW-P-0001",
-        rule_name="Password spraying",
-        severity=60,
-        confidence=0.8,
-        category="cyber",
-        summary="failed logins",
-        entity={"source.ip": "203.0.113.7"},
-        evidence=["e1"],
-        first_seen=T0,
-        last_seen=T0,
-    )
-
-
-def incident(incident_id: str, severity: int = 50) -> Incident:
-    return Incident(
-        id=incident_id,
-        title=incident_id,
-        status=IncidentStatus.NEW,
-        severity=severity,
-        category="cyber",
-        first_seen=T0,
-        last_seen=T0,
-        detections=[],
-        history=[StatusChange(status=IncidentStatus.NEW, at=T0, by="correlator")],
-    )
-
-
-def letter(source: str, position: int) -> DeadLetter:
-    return DeadLetter(
-        source=source,
-        position=position,
-        stage="ingest",
-        format="jsonl",
-        code="bad-json",
-        reason="unexpected end of input",
-        raw=b"{\xff",
-        received=1772359200.0,
-    )
 
 
 def versions(url: str) -> list[int]:
@@ -109,7 +63,7 @@ def test_data_persists_across_close_and_reopen(postgres_url: str) -> None:
     with closing(open_store(postgres_url)) as store:
         store.upsert_detections([detection("d1")])
         store.upsert_incidents([incident("i1")])
-        store.add_dead_letters("r1", [letter("portal.log", 9)])
+        store.add_dead_letters("r1", [letter("portal.log", 9, raw=b"{\xff")])
         store.save_state("correlator", b"\x00\x01\x02")
     with closing(open_store(postgres_url)) as reopened:
         assert reopened.detection("d1") == detection("d1")
