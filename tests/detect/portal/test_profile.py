@@ -91,9 +91,13 @@ def _benign(rng: random.Random) -> HttpRequest:
         return HttpRequest(
             method="GET", uri=f"/api/v1/directory?role={rng.choice(ROLES)}&q={quote(q)}"
         )
-    if roll < 0.95:
+    if roll < 0.93:
         doc = uuid.UUID(int=rng.getrandbits(128), version=4)
         return HttpRequest(method="GET", uri=f"/documents/{doc}/download")
+    if roll < 0.95:
+        return HttpRequest(
+            method="GET", uri=f"/tax/returns/{rng.randint(2019, 2025)}-{rng.randrange(10**6):06d}"
+        )
     body = msgspec.json.encode(
         {
             "category": rng.choice(("roads", "waste")),
@@ -154,6 +158,11 @@ ATTACKS = {
         "`admin`, a value never seen",
     ),
     "quotes": (_tax(amount="1250.00' OR '1'='1"), "portal.profile.chars", "quotes"),
+    "record": (
+        HttpRequest(method="GET", uri="/tax/returns/2024-0001OR1"),
+        "portal.profile.chars",
+        "letters",
+    ),
     "json": (
         HttpRequest(
             method="POST",

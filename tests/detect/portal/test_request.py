@@ -69,6 +69,20 @@ def test_path_template_collapses_ids_uuids_and_tokens() -> None:
     assert path_template("/reset/eyJhbGciOiJIUzI1NiJ9xQ3") == "/reset/{token}"
     assert path_template("/docs/annual-report-2025-final") == "/docs/annual-report-2025-final"
     assert path_template("/parking/zones") == "/parking/zones"
+    assert path_template("/tax/returns/2024-000123/pdf") == "/tax/returns/{id}/pdf"
+    assert path_template("/invoices/INV-20931") == "/invoices/{id}"
+    for kept in ("/api/v2/x", "/auth/2fa", "/topics/covid19", "/help/html5"):
+        assert path_template(kept) == kept
+
+
+def test_collapsed_path_ids_are_path_parameters() -> None:
+    parsed = parse_request(_req("/tax/returns/2024-000123/files/77?x=1"))
+    assert parsed.template == "/tax/returns/{id}/files/{id}"
+    assert [(p.location, p.name, p.value) for p in parsed.params] == [
+        ("path", "{id}", "2024-000123"),
+        ("path", "{id}2", "77"),
+        ("query", "x", "1"),
+    ]
 
 
 def test_json_body_is_flattened_with_dotted_names_and_arrays() -> None:

@@ -1,7 +1,9 @@
 """Paths: decoded, resolved and templated once per distinct path (part of :mod:`.request`).
 
 The template collapses ids so that a detector can key on the endpoint:
-``/tax/returns/123`` and ``/tax/returns/456`` are both ``/tax/returns/{id}``.
+``/tax/returns/123`` and ``/tax/returns/456`` are both ``/tax/returns/{id}``,
+and so are record numbers made of digit groups (``/tax/returns/2024-000123``):
+left whole, every record would be an endpoint of its own, never learned.
 """
 
 from __future__ import annotations
@@ -50,12 +52,15 @@ def path_forms(path: str) -> tuple[str, str, str, int]:
 def path_template(path: str) -> str:
     """The endpoint of a (normalised) path, with ids collapsed.
 
-    Numeric segments become ``{id}``, UUIDs ``{uuid}``, long hex or
-    base64-like tokens (mixed case, or digits in a quarter of 20+
-    characters) ``{token}``.
+    Numeric segments and record numbers (3+ digits making at least half of
+    the segment, as in ``2024-000123`` or ``INV-20931``) become ``{id}``,
+    UUIDs ``{uuid}``, long hex or base64-like tokens (mixed case, or digits
+    in a quarter of 20+ characters) ``{token}``.
 
     >>> path_template("/tax/returns/123/files/0f8fad5b-d9cb-469f-a165-70867728950e")
     '/tax/returns/{id}/files/{uuid}'
+    >>> path_template("/tax/returns/2024-000123")
+    '/tax/returns/{id}'
     >>> path_template("/reset/eyJhbGciOiJIUzI1NiJ9abc123/confirm")
     '/reset/{token}/confirm'
     """
@@ -65,7 +70,7 @@ def path_template(path: str) -> str:
 
 
 _DIGIT = re.compile(r"[0-9]")
-_ID_SEGMENT = re.compile(r"(?<=/)(?:[0-9]+|[A-Za-z0-9_=+~-]{16,})(?=/|$)")
+_ID_SEGMENT = re.compile(r"(?<=/)[A-Za-z_=+~-]*+[0-9][A-Za-z0-9_=+~-]*+(?=/|$)")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-fA-F]{16,}")
 
@@ -78,10 +83,13 @@ def _collapse(match: re.Match[str]) -> str:
         return "{uuid}"
     if _HEX.fullmatch(seg):
         return "{token}"
-    if len(seg) < 20 or _DIGIT.search(seg) is None:
+    digits = sum(c.isdigit() for c in seg)
+    if digits >= 3 and 2 * digits >= len(seg) and "=" not in seg and "+" not in seg:
+        return "{id}"
+    if len(seg) < 20:
         return seg
     if not seg.islower() and not seg.isupper():  # mixed case: base64-like
         return "{token}"
-    if "-" not in seg and sum(c.isdigit() for c in seg) * 4 >= len(seg):
+    if "-" not in seg and digits * 4 >= len(seg):
         return "{token}"
     return seg

@@ -43,7 +43,7 @@ _ARTICLE: Final = {
     "email": "an e-mail address",
     "integer": "an integer",
     "decimal": "a decimal",
-    "phone": "a phone number",
+    "phone": "a phone or record number",
     "alpha": "letters",
     "token": "a token",
     "alphanumeric": "letters and digits",

@@ -10,8 +10,8 @@ identity, because several detectors parse the same request in a row.
 
 >>> from citywatch.model import HttpRequest
 >>> p = parse_request(HttpRequest(method="GET", uri="/tax/returns/123?year=2025&q=a%2Bb+c"))
->>> p.template, [(x.name, x.value) for x in p.params]
-('/tax/returns/{id}', [('year', '2025'), ('q', 'a+b c')])
+>>> p.template, [(x.location, x.name, x.value) for x in p.params]
+('/tax/returns/{id}', [('path', '{id}', '123'), ('query', 'year', '2025'), ('query', 'q', 'a+b c')])
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ def _parse(req: HttpRequest) -> ParsedRequest:
     forms = path_forms(path)
     decoded, norm, template, flags = forms
     acc.flags |= flags
+    if template != norm:  # the ids the template collapsed are the path's parameters
+        _path_ids(norm, template, acc)
     if ";" in norm:  # matrix parameters: /a;jsessionid=x/b
         for segment in norm.split("/"):
             if ";" in segment:
@@ -126,6 +128,16 @@ def _parse(req: HttpRequest) -> ParsedRequest:
         decoded,
         query,
     )
+
+
+def _path_ids(norm: str, template: str, acc: Collector) -> None:
+    """Each collapsed segment as a ``path`` parameter named by its slot (``{id}``, then
+    ``{id}2``...), so the learned model types record ids as it types query values."""
+    seen: dict[str, int] = {}
+    for segment, slot in zip(norm.split("/"), template.split("/"), strict=True):
+        if slot != segment:
+            n = seen[slot] = seen.get(slot, 0) + 1
+            acc.add("path", slot if n == 1 else f"{slot}{n}", segment)
 
 
 __all__ = [
