@@ -188,7 +188,7 @@ def test_analyse_annotates_every_post(city: Path, tmp_path: Path) -> None:
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "by language: en" in result.output
+    assert "by language: en" in " ".join(result.output.split()), "rich wraps at any space"
     rows = [json.loads(line) for line in notes.read_text().splitlines()]
     posts = (city / "posts.jsonl").read_text().splitlines()
     assert len(rows) == len(posts), "every post, whatever its language"
