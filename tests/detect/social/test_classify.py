@@ -62,6 +62,11 @@ def test_hard_negatives_are_not(classify: PostClassifier, text: str) -> None:
     assert not verdict(classify, text).high_risk
 
 
+def test_a_repeated_feature_counts_once_as_in_training(classify: PostClassifier) -> None:
+    model = classify.model
+    assert model.classify(["fire", "fire", "fire"]) == model.classify(["fire", "fire"])
+
+
 def test_german_by_lexicon_other_languages_counted(classify: PostClassifier) -> None:
     de = verdict(classify, "Messerstecherei in Brückenfeld, ein Mann liegt verletzt auf der Straße")
     assert (de.lang, de.high_risk, de.category) == ("de", True, "violence")

@@ -64,7 +64,15 @@ CATEGORY_CUES: Final[dict[str, str]] = {
 
 
 def features(words: list[str]) -> list[str]:
-    """The features of a post's folded words (see :func:`~citywatch.detect.social.text.tokens`)."""
+    """The distinct features of a post's folded words (see :func:`.text.tokens`).
+
+    Each feature once, however often the post has it: a post is a set of
+    features in training, so it must be one in scoring too (two calm words,
+    ``fans`` and ``match``, give ``lex:calm`` once).
+
+    >>> features(["fans", "at", "the", "match"]).count("lex:calm")
+    1
+    """
     norm = ["0" if w.isdigit() else w for w in words]
     out: list[str] = []
     for w in norm:
@@ -78,4 +86,4 @@ def features(words: list[str]) -> list[str]:
         if len(w) >= _STEM_FROM:
             out.append("s:" + w[:_STEM_LEN])
     out.extend(a + " " + b for a, b in pairwise(norm))
-    return out
+    return list(dict.fromkeys(out))

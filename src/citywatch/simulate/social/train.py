@@ -76,7 +76,7 @@ def vocabulary(posts: list[LabelledPost]) -> dict[str, int]:
     """Features seen at least :data:`MIN_COUNT` times, in a fixed order (index 0 is a pad)."""
     counts: dict[str, int] = {}
     for post in posts:
-        for f in set(features(tokens(post.text))):
+        for f in features(tokens(post.text)):
             counts[f] = counts.get(f, 0) + 1
     kept = sorted(f for f, n in counts.items() if n >= MIN_COUNT)
     return {f: i for i, f in enumerate(["<pad>", *kept])}
