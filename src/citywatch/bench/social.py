@@ -2,7 +2,9 @@
 
 - Classification: per-post precision, recall and F1 of "high-risk" on the
   held-out part of the project's corpus (held-out templates and every
-  hand-written post), overall and per kind of hard negative: the fast model
+  hand-written post), overall, recall per kind of high-risk post (people's
+  reports, news headlines) and false positives per kind of negative post
+  (chatter, headlines and each kind of hard negative): the fast model
   alone, with the stronger model on its uncertain posts (when installed),
   and a keyword baseline (a post is high-risk when it holds a risk word).
 - Events: simulated runs of Aldmere's posts and news feed (one per seed); an
@@ -88,6 +90,7 @@ class Classification:
     scores: Scores
     category_accuracy: float
     fp_rate_by_kind: dict[str, float]
+    recall_by_kind: dict[str, float]
     cpu_s: float
     strong_calls: int = 0
     brier: float | None = None
@@ -107,6 +110,8 @@ class EventResult:
     placed: str | None
     slow: bool
     """A slow wave (an extortion series), shown as such; the latency target is the same."""
+    news: bool
+    """The outlet's report of the event is among its detection's evidence."""
 
     @property
     def on_time(self) -> bool:
@@ -155,6 +160,7 @@ def classification(
     scores = Scores()
     right = positives = 0
     by_kind: dict[str, list[int]] = {}
+    found_by_kind: dict[str, list[int]] = {}
     probabilities: list[tuple[float, bool]] = []
     start = time.process_time()
     for n, post in enumerate(posts):
@@ -172,13 +178,12 @@ def classification(
             high, category = verdict.high_risk, verdict.category
             probabilities.append((verdict.score, gold))
         scores.add(high, gold)
+        row = (found_by_kind if gold else by_kind).setdefault(post.kind, [0, 0])
+        row[0] += 1
+        row[1] += high
         if gold:
             positives += 1
             right += category == post.label
-        else:
-            row = by_kind.setdefault(post.kind, [0, 0])
-            row[0] += 1
-            row[1] += high
     strong = classify.strong if classify is not None else None
     return Classification(
         name=name,
@@ -186,6 +191,7 @@ def classification(
         scores=scores,
         category_accuracy=right / max(1, positives),
         fp_rate_by_kind={k: r[1] / r[0] for k, r in sorted(by_kind.items())},
+        recall_by_kind={k: r[1] / r[0] for k, r in sorted(found_by_kind.items())},
         cpu_s=time.process_time() - start,
         strong_calls=strong.calls if strong is not None else 0,
         brier=_brier(probabilities),
@@ -239,6 +245,7 @@ def events(work: Path, seeds: list[int], hours: float) -> tuple[list[EventResult
         truths = msgspec.json.Decoder(PostTruth).decode_lines((out / TRUTH).read_bytes())
         first: dict[str, float] = {}
         members: dict[str, set[str]] = {}
+        news: dict[str, set[str]] = {}
         districts: dict[str, set[str]] = {}
         category: dict[str, str] = {}
         times = _post_times(out / POSTS)
@@ -248,6 +255,8 @@ def events(work: Path, seeds: list[int], hours: float) -> tuple[list[EventResult
             members.setdefault(t.event, set()).add(t.id)
             if t.id in times:  # a post (news items follow the posts in the truth file)
                 first.setdefault(t.event, times[t.id])
+            else:
+                news.setdefault(t.event, set()).add(t.id)
             category[t.event] = t.category
             if t.district:
                 districts.setdefault(t.event, set()).add(t.district)
@@ -255,9 +264,12 @@ def events(work: Path, seeds: list[int], hours: float) -> tuple[list[EventResult
         matched: set[int] = set()
         for event_id, ids in members.items():
             best = None
+            joined = False
             for i, det in enumerate(detections):
-                if len(ids & set(det.evidence)) * 2 >= min(len(det.evidence), len(ids)):
+                evidence = set(det.evidence)
+                if len(ids & evidence) * 2 >= min(len(evidence), len(ids)):
                     matched.add(i)
+                    joined = joined or bool(news.get(event_id, set()) & evidence)
                     if best is None or det.timestamp < best.timestamp:
                         best = det
             placed = best.entity.get("district") if best else None
@@ -272,6 +284,7 @@ def events(work: Path, seeds: list[int], hours: float) -> tuple[list[EventResult
                     districts=sorted(districts.get(event_id, set())),
                     placed=placed,
                     slow=category[event_id] in SocialConfig().slow_categories,
+                    news=joined,
                 )
             )
         false_events += len(detections) - len(matched)

@@ -41,6 +41,15 @@ def verdict(classify: PostClassifier, text: str, lang: str = ""):  # type: ignor
             "Earthquake! A building collapsed in Zelena Dolina, people under the rubble",
             "natural-hazard",
         ),
+        (
+            "Fans clash with police in Stari Grad after the match, shop windows smashed",
+            "civil-unrest",
+        ),
+        ("Rioters set bins on fire at Central Station, police charging the crowd", "civil-unrest"),
+        (
+            "The gang said they will burn down his restaurant in Brückenfeld unless he pays",
+            "organised-crime",
+        ),
     ],
 )
 def test_reports_are_high_risk(classify: PostClassifier, text: str, category: str) -> None:
@@ -56,10 +65,18 @@ def test_reports_are_high_risk(classify: PostClassifier, text: str, category: st
         "Just watched Die Hard again, the explosion scene at the end is insane",
         "This heat is killing me",
         "On this day in 1927 the great fire destroyed half of Stari Grad",
+        "Tram 6 late as usual",
+        "My cooking set off the smoke alarm again, nothing new",
+        "Aldmere FC sign a new striker before the derby",
     ],
 )
 def test_hard_negatives_are_not(classify: PostClassifier, text: str) -> None:
     assert not verdict(classify, text).high_risk
+
+
+def test_a_repeated_feature_counts_once_as_in_training(classify: PostClassifier) -> None:
+    model = classify.model
+    assert model.classify(["fire", "fire", "fire"]) == model.classify(["fire", "fire"])
 
 
 def test_german_by_lexicon_other_languages_counted(classify: PostClassifier) -> None:

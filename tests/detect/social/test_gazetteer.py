@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from citywatch.detect.social.config import SocialConfig
-from citywatch.detect.social.gazetteer import Gazetteer
+from citywatch.detect.social.gazetteer import DistrictEntry, Gazetteer, GazetteerFile, PlaceEntry
 from citywatch.detect.social.text import tokens
 from citywatch.errors import ConfigError
 
@@ -25,6 +25,11 @@ def gaz() -> Gazetteer:
         ("smoke over Bruckenfeld", "Brückenfeld", "Brückenfeld"),
         ("Rauch in Brückenfeld", "Brückenfeld", "Brückenfeld"),
         ("Riot in Kaptolje near the cathedral", "Aldmere Cathedral", "Kaptolje"),
+        ("smoke over Kaptolej", "Kaptolje", "Kaptolje"),
+        ("shop torched on Maksimirksa cesta", "Maksimirska cesta", "Brückenfeld"),
+        ("Mob attacking cars at Old Town, avoid the area", "Stari Grad", "Stari Grad"),
+        ("riot at the riverside", "Riverside", "Riverside"),
+        ("smoke over the Hafen", "Port d'Aldmere", "Port d'Aldmere"),
     ],
 )
 def test_names_aliases_and_misspellings(
@@ -38,6 +43,21 @@ def test_names_aliases_and_misspellings(
 
 def test_no_place_in_ordinary_words(gaz: Gazetteer) -> None:
     assert gaz.find(tokens("what a lovely morning for a walk")) is None
+    assert gaz.find(tokens("avoid the area")) is None, "'the arena' has no word to misspell"
+    assert gaz.find(tokens("a lovely stari gard")) is None, "words under seven letters are exact"
+
+
+def test_a_place_name_is_never_another_place_alias() -> None:
+    centre = DistrictEntry(name="Riverside", lat=45.0, lon=16.0, polygon=[(16.0, 45.0)])
+    walk = PlaceEntry(
+        name="Riverside Walk", kind="street", district="Docks", lat=45.1, lon=16.1,
+        aliases=["Riverside", "the walk"],
+    )  # fmt: skip
+    gaz = Gazetteer(GazetteerFile(city="C", districts=[centre], places=[walk]))
+    found = gaz.find(tokens("smoke at riverside"))
+    assert found is not None and found.name == "Riverside"
+    found = gaz.find(tokens("smoke at the walk"))
+    assert found is not None and found.name == "Riverside Walk"
 
 
 def test_coordinates_give_the_district(gaz: Gazetteer) -> None:

@@ -2,14 +2,14 @@
 
 Shared by training (``citywatch.simulate.social.train``) and scoring, so both
 see exactly the same features. Numbers become ``0`` (a year or a count says
-little by itself); words of seven letters or more also give their first five
-letters (``s:explo``), so ``explosion``, ``exploded`` and ``explosions`` share
-evidence; words of a hand-written cue lexicon add their group (``lex:risk``,
-``lex:calm``) and their category (``cue:fire``).
+little by itself); words of four letters or more also give their first four
+(``s:expl``), so ``explosion``, ``exploded`` and ``explode``, or ``riot`` and
+``rioters``, share evidence; words of a hand-written cue lexicon add their
+group (``lex:risk``, ``lex:calm``) and their category (``cue:fire``).
 
 >>> features(["the", "striker", "exploded", "in", "1995"])  # doctest: +NORMALIZE_WHITESPACE
-['the', 'striker', 'lex:calm', 's:strik', 'exploded', 'lex:risk', 'cue:explosion-terror',
- 's:explo', 'in', '0', 'the striker', 'striker exploded', 'exploded in', 'in 0']
+['the', 'striker', 'lex:calm', 's:stri', 'exploded', 'lex:risk', 'cue:explosion-terror',
+ 's:expl', 'in', '0', 'the striker', 'striker exploded', 'exploded in', 'in 0']
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Final
 
-_STEM_FROM = 7
-_STEM_LEN = 5
+_STEM = 4
 
 _RISK: Final = (
     "knife knives stab stabbed stabbing gun guns gunman gunfire shot shots shooting armed robbery "
@@ -64,7 +63,15 @@ CATEGORY_CUES: Final[dict[str, str]] = {
 
 
 def features(words: list[str]) -> list[str]:
-    """The features of a post's folded words (see :func:`~citywatch.detect.social.text.tokens`)."""
+    """The distinct features of a post's folded words (see :func:`.text.tokens`).
+
+    Each feature once, however often the post has it: a post is a set of
+    features in training, so it must be one in scoring too (two calm words,
+    ``fans`` and ``match``, give ``lex:calm`` once).
+
+    >>> features(["fans", "at", "the", "match"]).count("lex:calm")
+    1
+    """
     norm = ["0" if w.isdigit() else w for w in words]
     out: list[str] = []
     for w in norm:
@@ -75,7 +82,7 @@ def features(words: list[str]) -> list[str]:
         cue = CATEGORY_CUES.get(w)
         if cue is not None:
             out.append(cue)
-        if len(w) >= _STEM_FROM:
-            out.append("s:" + w[:_STEM_LEN])
+        if len(w) >= _STEM:
+            out.append("s:" + w[:_STEM])
     out.extend(a + " " + b for a, b in pairwise(norm))
-    return out
+    return list(dict.fromkeys(out))

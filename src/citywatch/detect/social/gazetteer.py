@@ -9,10 +9,12 @@ package ships Aldmere's, written by ``citywatch.simulate.social.gazetteer``)::
                  "aliases": [...], "id"?}]}
 
 Every name and alias is folded (:func:`~citywatch.detect.social.text.fold`)
-and, from seven letters up, also indexed with one letter dropped or two
-neighbours swapped, so common misspellings still match. Matching looks up
-runs of one to four words, longest first; a street, venue or landmark is
-preferred to a district, and a named place to the post's coordinates.
+and also indexed with one word misspelled (a letter dropped or two neighbours
+swapped, in words of seven letters or more), so common misspellings still
+match. A place's own name is never taken by another place's alias. Matching
+looks up runs of one to four words, longest first; a street, venue or
+landmark is preferred to a district, and a named place to the post's
+coordinates.
 """
 
 from __future__ import annotations
@@ -70,9 +72,29 @@ def _typos(word: str) -> set[str]:
     """``word`` with one letter dropped or two neighbours swapped (from seven letters up)."""
     if len(word) < _MIN_TYPO_LEN:
         return set()
-    drops = {word[:i] + word[i + 1 :] for i in range(len(word)) if word[i] != " "}
+    drops = {word[:i] + word[i + 1 :] for i in range(len(word))}
     swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
-    return {w for w in drops | swaps if "  " not in w and not w.startswith(" ")}
+    return (drops | swaps) - {word}
+
+
+def _misspellings(key: str) -> set[str]:
+    """A folded name with one of its words misspelled (:func:`_typos`), the others as written.
+
+    Per word, so a long name of short words (``the arena``) has none: ``the area``
+    is not the arena.
+
+    >>> sorted(_misspellings("the arena"))
+    []
+    >>> typos = _misspellings("aldmere arena")
+    >>> "aldmre arena" in typos, "aldmere aren" in typos
+    (True, False)
+    """
+    words = key.split()
+    return {
+        " ".join([*words[:i], typo, *words[i + 1 :]])
+        for i, word in enumerate(words)
+        for typo in _typos(word)
+    }
 
 
 class Gazetteer:
@@ -82,14 +104,13 @@ class Gazetteer:
         self.city = data.city
         self._districts = data.districts
         self._by_district: dict[str, Place] = {}
-        exact: dict[str, Place] = {}
-        fuzzy: dict[str, Place] = {}
-        entries: list[tuple[PlaceEntry, int]] = [
-            (PlaceEntry(name=d.name, kind="district", district=d.name, lat=d.lat, lon=d.lon,
-                        aliases=d.aliases), 0)
+        entries = [
+            PlaceEntry(name=d.name, kind="district", district=d.name, lat=d.lat, lon=d.lon,
+                       aliases=d.aliases)
             for d in data.districts
-        ] + [(p, 1) for p in data.places]  # fmt: skip
-        for entry, _ in sorted(entries, key=lambda e: e[1]):  # specific places win on clashes
+        ] + data.places  # fmt: skip
+        names: list[tuple[bool, bool, str, Place]] = []  # (own name?, not a district?, key, place)
+        for entry in entries:
             place = Place(
                 name=entry.name,
                 kind=entry.kind,
@@ -101,13 +122,18 @@ class Gazetteer:
             )
             if entry.kind == "district":
                 self._by_district[entry.name] = place
-            for alias in (entry.name, *entry.aliases):
+            for n, alias in enumerate((entry.name, *entry.aliases)):
                 key = " ".join(tokens(alias))
-                if not key or len(key.split()) > MAX_WORDS:
-                    continue
-                exact[key] = place
-                for typo in _typos(key):
-                    fuzzy[typo] = place
+                if key and len(key.split()) <= MAX_WORDS:
+                    names.append((n == 0, entry.kind != "district", key, place))
+        exact: dict[str, Place] = {}
+        fuzzy: dict[str, Place] = {}
+        # on a clash, a place's own name beats another's alias (a street "Riverside Walk" called
+        # "Riverside" is not the district Riverside), then a specific place beats a district
+        for _, _, key, place in sorted(names, key=lambda n: n[:2]):
+            exact[key] = place
+            for typo in _misspellings(key):
+                fuzzy[typo] = place
         for key in exact:
             fuzzy.pop(key, None)  # a real name is never read as another's misspelling
         self._index = fuzzy | exact

@@ -1,8 +1,9 @@
 """The project's labelled corpus of posts: generated from templates, plus hand-written posts.
 
 Every post has its label (a high-risk category, or ``none``) and its kind
-(``report``, ``chatter`` or the hard-negative kind: ``sports``, ``film``,
-``idiom``, ``joke``, ``old-news``, ``advice``). The split is by template:
+(``report``, ``chatter``, ``news`` for an outlet's headline, high-risk or
+ordinary, or the hard-negative kind: ``sports``, ``film``, ``idiom``,
+``joke``, ``old-news``, ``advice``). The split is by template:
 every fourth template of each group (and every hand-written post) is held
 out, so a held-out post never shares its phrasing with a training post.
 ``handwritten_de.jsonl`` holds German posts for the German lexicon, which
@@ -30,7 +31,9 @@ from citywatch.simulate.social.templates import (
     CHATTER,
     FILMS,
     HARD_NEGATIVE,
+    HEADLINES,
     HIGH_RISK,
+    ORDINARY_HEADLINES,
     TEAMS,
     TIMES,
     YEARS,
@@ -62,8 +65,8 @@ def place_names() -> list[str]:
     return names
 
 
-def render(template: str, rng: Random, places: list[str]) -> str:
-    """``template`` with its slots filled at random."""
+def fill(template: str, rng: Random, places: list[str]) -> str:
+    """``template`` with its slots filled at random (a headline as an outlet writes it)."""
     text = template.format(
         p=rng.choice(places),
         t=rng.choice(TIMES),
@@ -72,7 +75,12 @@ def render(template: str, rng: Random, places: list[str]) -> str:
         y=rng.choice(YEARS),
         film=rng.choice(FILMS),
     )
-    text = " ".join(text.split())
+    return " ".join(text.split())
+
+
+def render(template: str, rng: Random, places: list[str]) -> str:
+    """``template`` with its slots filled at random, as people post: some shouting, some tagged."""
+    text = fill(template, rng, places)
     roll = rng.random()
     if roll < 0.15:
         text = text.lower()
@@ -87,6 +95,8 @@ def _groups() -> list[tuple[str, str, tuple[str, ...]]]:
     """(label, kind, templates) for every template group."""
     groups = [(label, "report", templates) for label, templates in HIGH_RISK.items()]
     groups.append(("none", "chatter", CHATTER))
+    groups += [(label, "news", templates) for label, templates in HEADLINES.items()]
+    groups.append(("none", "news", ORDINARY_HEADLINES))
     groups += [("none", kind, templates) for kind, templates in HARD_NEGATIVE.items()]
     return groups
 
@@ -109,13 +119,14 @@ def corpus(seed: int = 1) -> tuple[list[LabelledPost], list[LabelledPost]]:
     test: list[LabelledPost] = []
     for label, kind, templates in _groups():
         # hard negatives are rarer phrasings: more samples each, so they weigh in training
-        per = PER_TEMPLATE if kind in ("report", "chatter") else PER_TEMPLATE * 2
+        per = PER_TEMPLATE if kind in ("report", "chatter", "news") else PER_TEMPLATE * 2
+        write = fill if kind == "news" else render
         for i, template in enumerate(templates):
             held = i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
             split = "test" if held else "train"
             seen: set[str] = set()
             for _ in range(per):
-                text = render(template, rng, places)
+                text = write(template, rng, places)
                 if text in seen:
                     continue
                 seen.add(text)

@@ -16,8 +16,9 @@ one district near its centre.
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, cast
 
+from citywatch.detect.social.text import tokens
 from citywatch.simulate.city import LAT, build_city
 from citywatch.simulate.names import STREETS, ascii_fold
 from citywatch.simulate.schedule import ARENA_ID, ARENA_LAT, ARENA_LON, ARENA_NAME
@@ -75,12 +76,25 @@ def _inside(x: float, y: float, ring: tuple[tuple[float, float], ...]) -> bool:
     return inside
 
 
-def _street_aliases(name: str) -> list[str]:
+def _key(name: str) -> str:
+    return " ".join(tokens(name))
+
+
+def street_aliases(name: str, taken: set[str]) -> list[str]:
+    """A street's name in plain letters, and its short name unless another place has that name.
+
+    ``taken`` holds the folded names and aliases of the city's other places: a
+    street "Riverside Walk" is not called "Riverside", the district's name.
+
+    >>> street_aliases("Hafenstraße", {"hafen"}), street_aliases("Hafenstraße", set())
+    (['Hafenstrasse'], ['Hafen', 'Hafenstrasse'])
+    """
     folded = ascii_fold(name)
     aliases = {folded} if folded != name else set()
     for suffix in (" ulica", " cesta", "strasse", "straße", " Street", " Lane", " Walk"):
-        if name.endswith(suffix) and len(name) - len(suffix) >= 5:
-            aliases.add(name[: -len(suffix)].strip())
+        short = name[: -len(suffix)].strip()
+        if name.endswith(suffix) and len(short) >= 5 and _key(short) not in taken:
+            aliases.add(short)
     return sorted(aliases)
 
 
@@ -123,6 +137,11 @@ def gazetteer() -> dict[str, object]:
                 "aliases": list(aliases),
             }
         )
+    taken = {
+        _key(str(name))
+        for entry in [*districts, *places]
+        for name in [entry["name"], *cast(list[str], entry["aliases"])]
+    }
     for i, street in enumerate(STREETS):
         d = city.districts[(i * 7) % len(city.districts)]
         angle = math.radians(i * 47 % 360)
@@ -135,7 +154,7 @@ def gazetteer() -> dict[str, object]:
                 "district": d.name,
                 "lat": round(lat, 6),
                 "lon": round(lon, 6),
-                "aliases": _street_aliases(street),
+                "aliases": street_aliases(street, taken),
             }
         )
     return {"city": city.name, "districts": districts, "places": places}

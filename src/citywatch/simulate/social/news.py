@@ -5,8 +5,10 @@ first posts about a sudden event, which come within a couple of minutes;
 for the extortion wave, whose posts trickle in over three hours, often
 before anyone posts (shop owners told a reporter: the outlet breaks the
 story). Ordinary stories (council, culture, sport, anniversaries) run
-through the day. Each item is one ``news-feed`` record; its ground truth
-goes beside it, in the social truth file, like the posts'.
+through the day. Headlines are the corpus's (``HEADLINES`` and
+``ORDINARY_HEADLINES`` in :mod:`.templates`). Each item is one
+``news-feed`` record; its ground truth goes beside it, in the social truth
+file, like the posts'.
 """
 
 from __future__ import annotations
@@ -18,25 +20,13 @@ from typing import Final, NamedTuple
 from xml.sax.saxutils import escape
 
 from citywatch.simulate import schedule
+from citywatch.simulate.social.corpus import fill, place_names
 from citywatch.simulate.social.stream import Scenario
+from citywatch.simulate.social.templates import HEADLINES, ORDINARY_HEADLINES
 
 OUTLET: Final = "Aldmere Daily"
-ORDINARY: Final = (
-    "Council approves the new tram line to Lučko Brdo",
-    "Aldmere FC sign a new striker before the derby",
-    "Museum marks 60 years since the 1964 flood with an exhibition",
-    "Jarun Lake swimming season opens early this year",
-    "Road works on Savska cesta to last until May",
-    "Film festival at the Old Town brings a record crowd",
-)
-REPORTS: Final = {
-    "organised-crime": "Shop owners in {p} report a gang demanding protection money",
-    "civil-unrest": "Fans clash with police in {p} after the match, shop windows smashed",
-    "violence": "Man stabbed in {p}, police search for the attacker",
-    "fire": "Firefighters battle a large blaze at {p}, residents told to keep windows shut",
-    "crowd-danger": "Alarm at {p} sets off a crush at the exits, several injured",
-    "natural-hazard": "Earthquake strikes Aldmere: buildings damaged in {p}, rescue teams deployed",
-}
+ORDINARY: Final = 6
+"""Ordinary stories a run's feed carries."""
 
 
 class NewsItem(NamedTuple):
@@ -52,16 +42,20 @@ def items(
     rng: Random, scenarios: tuple[Scenario, ...], start_ms: int, span_ms: int
 ) -> list[NewsItem]:
     """The feed's items, oldest first."""
+    times = [schedule.at(start_ms, span_ms, s.at) + rng.randrange(240_000, 600_000)
+             for s in scenarios]  # fmt: skip
     out = [
-        NewsItem(start_ms + int(span_ms * (i + 0.5) / len(ORDINARY)), f"aldmere-daily-{i + 1}",
-                 title, None, "none", None)
-        for i, title in enumerate(ORDINARY)
+        NewsItem(ms, f"aldmere-daily-event-{n + 1}",
+                 fill(rng.choice(HEADLINES[s.category]), rng, [s.places[0]]), s.id, s.category,
+                 s.places[0])
+        for n, (s, ms) in enumerate(zip(scenarios, times, strict=True))
     ]  # fmt: skip
-    for n, s in enumerate(scenarios):
-        place = s.places[0]
-        ms = schedule.at(start_ms, span_ms, s.at) + rng.randrange(240_000, 600_000)
-        title = REPORTS[s.category].format(p=place)
-        out.append(NewsItem(ms, f"aldmere-daily-event-{n + 1}", title, s.id, s.category, place))
+    places = place_names()
+    out += [
+        NewsItem(start_ms + int(span_ms * (i + 0.5) / ORDINARY), f"aldmere-daily-{i + 1}",
+                 fill(template, rng, places), None, "none", None)
+        for i, template in enumerate(rng.sample(ORDINARY_HEADLINES, ORDINARY))
+    ]  # fmt: skip
     return sorted(out)
 
 
