@@ -120,7 +120,7 @@ def analyse_cmd(
             f"annotated {len(notes):,} posts into {annotate}; by language: "
             + (", ".join(f"{lang} {n:,}" for lang, n in langs) or "none")
         )
-    found = analysis.job.correlator.incidents()
+    found = analysis.job.incidents()
     if incidents is not None:
         _write_jsonl(incidents, found)
     _print_summary(analysis, found)
@@ -146,7 +146,7 @@ def demo_cmd(
     settings = settings.model_copy(update={"detectors": with_inventory(settings.detectors, city)})
     specs = [InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs]
     analysis = _run(settings, specs, f"demo --seed {seed}", store=True)
-    _print_summary(analysis, analysis.job.correlator.incidents())
+    _print_summary(analysis, analysis.job.incidents())
     console.print(f"store: [bold]{settings.store}[/]")
     if not no_serve:
         from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only to serve
