@@ -1,0 +1,41 @@
+"""Settings of the scale-out bus (``[bus]`` in ``citywatch.toml``; the URL is ``bus_url``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class BusConfig(BaseModel):
+    """Names and limits of the NATS JetStream bus.
+
+    ``subject_prefix`` and ``stream_prefix`` let several cities (or test runs)
+    share one NATS server: the streams are ``<stream_prefix>_EVENTS``,
+    ``_DETECTIONS`` and ``_DEAD``, the subjects ``<subject_prefix>.events.<dataset>``,
+    ``<subject_prefix>.detections`` and ``<subject_prefix>.dead-letters``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject_prefix: str = Field(
+        "cw", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", description="first subject tokens"
+    )
+    stream_prefix: str = Field(
+        "CITYWATCH", pattern=r"^[A-Za-z0-9_-]+$", description="first part of the stream names"
+    )
+    duplicate_window_s: float = Field(
+        600.0, gt=0, description="a message id published again within this time is dropped"
+    )
+    max_age_s: float = Field(
+        7 * 86400.0, gt=0, description="messages older than this leave the streams, seconds"
+    )
+    batch: int = Field(500, gt=0, le=10_000, description="messages a worker fetches at once")
+    ack_wait_s: float = Field(
+        30.0, gt=0, description="a message fetched but not acked is redelivered after this"
+    )
+    max_unacked: int = Field(
+        10_000, gt=0, description="messages a worker processes before it checkpoints and acks"
+    )
+    checkpoint_s: float = Field(
+        5.0, gt=0, description="seconds between a worker's checkpoints (it acks at each)"
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, description="seconds to reach the server")
