@@ -30,7 +30,7 @@ class ConsumerStats(msgspec.Struct, kw_only=True):
     consumer: str
     messages: int = 0
     processed: int = 0
-    """Messages it read (the rest of its filter's messages belong to other detectors)."""
+    """Messages it decoded and handled (the rest were dead letters)."""
     dead_letters: int = 0
     published: int = 0
     """Detections (or incidents) it sent on."""

@@ -4,8 +4,11 @@ The detector runs in a :class:`~citywatch.pipeline.Job` of its own, without
 enricher (the events arrive enriched) or correlator (its detections go out on
 ``cw.detections``), so it keeps the pipeline's event-time rule: a watermark
 trailing the latest event by ``lateness_s``, and an event behind it becomes a
-dead letter (``late``). Each detector has its own watermark, over the events
-it reads.
+dead letter (``late``). Each detector has its own watermark, over every event
+its consumer's filter lets through, also those of datasets it does not read
+(the filter covers several datasets with one wildcard): a detector that fires
+on silence (a device not heard from) keeps time with the city, not only with
+its own feeds.
 
 Its consumer is named ``detect-<detector>``; its checkpoint is kept in the
 store under ``worker/detect-<detector>/``, so a restarted worker, on any
@@ -68,13 +71,9 @@ class DetectPart(Part):
         self.stats.resumed = self.job.restore(store, self.prefix)
 
     async def handle(self, messages: list[Msg]) -> list[Msg]:
-        reads, dataset = self.detector.reads, self.bus.subjects.dataset
         keep: list[Msg] = []
         events: list[Event] = []
         for msg in messages:
-            if not reads(dataset(msg.subject)):  # in the filter, for another detector
-                keep.append(msg)
-                continue
             try:
                 events.append(_decode(msg.data))
             except msgspec.DecodeError as exc:  # ValidationError included
