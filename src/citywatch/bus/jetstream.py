@@ -266,12 +266,25 @@ class JetStreamBus:
             raise BusError(f"cannot read a consumer's state: {exc}", url=self.url) from exc
         return (info.num_pending or 0) + (info.num_ack_pending or 0)
 
-    async def ack(self, messages: Iterable[Msg]) -> None:
-        """Acknowledge ``messages``, then make sure the server has the acks."""
+    async def ack_floor(self, subscription: JetStreamContext.PullSubscription) -> int:
+        """The stream sequence up to which every message of the consumer is acked."""
         try:
-            for msg in messages:
+            info = await subscription.consumer_info()
+        except _NATS_ERRORS as exc:
+            raise BusError(f"cannot read a consumer's state: {exc}", url=self.url) from exc
+        return info.ack_floor.stream_seq if info.ack_floor else 0
+
+    async def ack(self, messages: list[Msg]) -> None:
+        """Acknowledge ``messages``; returns when the server has them all.
+
+        The server takes a consumer's acks in order, so the last one waits for its answer.
+        """
+        if not messages:
+            return
+        try:
+            for msg in messages[:-1]:
                 await msg.ack()
-            await self.client.flush()
+            await messages[-1].ack_sync(timeout=self.config.connect_timeout_s)
         except _NATS_ERRORS as exc:
             raise BusError(f"cannot ack: {exc}", url=self.url) from exc
 

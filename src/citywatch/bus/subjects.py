@@ -35,6 +35,8 @@ def covering(subjects: Iterable[str]) -> str:
     'cw.events.quake.felt'
     >>> covering(["cw.events.a.b", "cw.events.c"])
     'cw.events.>'
+    >>> covering(["cw.events", "cw.events.a"])
+    'cw.>'
     """
     split = [s.split(".") for s in dict.fromkeys(subjects)]
     if not split:
@@ -42,8 +44,9 @@ def covering(subjects: Iterable[str]) -> str:
     if len({len(tokens) for tokens in split}) == 1:
         return ".".join(t[0] if len(set(t)) == 1 else "*" for t in zip(*split, strict=True))
     common: list[str] = []
+    shortest = min(len(tokens) for tokens in split)
     for tokens in zip(*split, strict=False):
-        if len(set(tokens)) > 1:
+        if len(set(tokens)) > 1 or len(common) == shortest - 1:  # ">" stands for one token or more
             break
         common.append(tokens[0])
     return ".".join([*common, ">"])

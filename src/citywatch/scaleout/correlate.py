@@ -5,7 +5,8 @@ into the :class:`~citywatch.correlate.Correlator` and stores the incidents it
 changed (and starts their playbooks), exactly as the embedded pipeline's
 sinks do. The correlator's state is checkpointed in the store under
 ``worker/correlate/``. ``dead-letters`` consumes ``cw.dead-letters`` into the
-store. Run one correlator worker per store: incidents are one city's.
+store (a message there that is not a dead letter is stored as one about it).
+Run one correlator worker per store: incidents are one city's.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from citywatch.store import Store
 
 _detection = msgspec.json.Decoder(Detection).decode
 _dead_letter = msgspec.json.Decoder(DeadLetter).decode
-PREFIX = "worker/correlate/"
 
 
 class CorrelatePart(Part):
@@ -35,12 +35,15 @@ class CorrelatePart(Part):
     ) -> None:
         names = bus.subjects
         super().__init__(
-            bus, consumer="correlate", stream=names.detections_stream, subject=names.detections
+            bus,
+            store,
+            consumer="correlate",
+            stream=names.detections_stream,
+            subject=names.detections,
         )
         self.sinks = sinks
-        self.store = store
         self.correlator = Correlator(config, suppressions=store.suppressions(active_at=_now()))
-        if (state := store.load_state(f"{PREFIX}correlator")) is not None:
+        if (state := store.load_state(f"{self.prefix}correlator")) is not None:
             self.correlator.restore(state)
             self.stats.resumed = True
 
@@ -66,40 +69,40 @@ class CorrelatePart(Part):
         return keep
 
     def checkpoint(self) -> None:
-        self.store.save_state(f"{PREFIX}correlator", self.correlator.snapshot())
+        self.store.save_state(f"{self.prefix}correlator", self.correlator.snapshot())
 
 
 class DeadLetterPart(Part):
-    """Dead letters from the bus into the store."""
+    """Dead letters from the bus into the store, at each checkpoint."""
 
-    def __init__(self, bus: JetStreamBus, sinks: LocalBus) -> None:
+    def __init__(self, bus: JetStreamBus, sinks: LocalBus, store: Store) -> None:
         names = bus.subjects
         super().__init__(
-            bus, consumer="dead-letters", stream=names.dead_stream, subject=names.dead_letters
+            bus,
+            store,
+            consumer="dead-letters",
+            stream=names.dead_stream,
+            subject=names.dead_letters,
         )
         self.sinks = sinks
+        self._letters: list[DeadLetter] = []
 
     async def handle(self, messages: list[Msg]) -> list[Msg]:
         keep: list[Msg] = []
-        bad: list[Msg] = []
-        letters: list[DeadLetter] = []
         for msg in messages:
             try:
-                letters.append(_dead_letter(msg.data))
+                self._letters.append(_dead_letter(msg.data))
             except msgspec.DecodeError as exc:
-                letters.append(poison(msg, "dead letter", exc))
-                bad.append(msg)
-                continue
-            keep.append(msg)
-        self.stats.processed += len(letters)
-        self.stats.dead_letters += len(letters)
-        self.sinks.publish(DEAD_LETTERS, letters)
-        for msg in bad:  # stored first, so a crash here loses nothing
-            await self.bus.term(msg)
+                self._letters.append(poison(msg, "dead letter", exc))
+            keep.append(msg)  # acked once its dead letter (or the one about it) is stored
+        self.stats.processed += len(messages)
+        self.stats.dead_letters += len(messages)
         return keep
 
     def checkpoint(self) -> None:
-        """Nothing to save: each batch is in the store before it is acked."""
+        """Store the dead letters of the messages about to be acked."""
+        letters, self._letters = self._letters, []
+        self.sinks.publish(DEAD_LETTERS, letters)
 
 
 def _now() -> datetime:

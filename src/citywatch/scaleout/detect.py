@@ -48,13 +48,12 @@ class DetectPart(Part):
         names = bus.subjects
         super().__init__(
             bus,
+            store,
             consumer=f"detect-{detector.name}",
             stream=names.events_stream,
             subject=names.events_filter(detector.datasets),
         )
         self.detector = detector
-        self.store = store
-        self.prefix = f"worker/{self.consumer}/"
         self._detections: list[Detection] = []
         self._dead: list[DeadLetter] = []
         local = LocalBus()

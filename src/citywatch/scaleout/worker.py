@@ -90,7 +90,7 @@ async def _correlate(
     )
     correlate = CorrelatePart(bus, sinks, store, settings.correlate)
     stats = await _consume_all(
-        [correlate, DeadLetterPart(bus, sinks)], stop, once, asyncio.get_running_loop()
+        [correlate, DeadLetterPart(bus, sinks, store)], stop, once, asyncio.get_running_loop()
     )
     flat = {"incidents": len(correlate.correlator)}
     for part in stats:

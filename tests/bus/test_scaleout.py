@@ -1,0 +1,172 @@
+"""The scale-out mode end to end on a real NATS server: publish, detect, correlate.
+
+A slice of the synthetic city (every silo but the two largest logs) is
+analysed once by the embedded pipeline and once through the bus by workers;
+both must find the same detections, with the same evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from citywatch.app import analyse
+from citywatch.bus.config import BusConfig
+from citywatch.bus.jetstream import JetStreamBus
+from citywatch.config import Settings, load_settings
+from citywatch.detect import DETECTORS
+from citywatch.errors import ConfigError
+from citywatch.pipeline import InputSpec, Job
+from citywatch.scaleout import publish, run_worker
+from citywatch.simulate import simulate
+from citywatch.simulate.iot.write import with_inventory
+from citywatch.store import open_store
+
+LARGEST = {"iot-conn.log", "iot-flood.http.jsonl", "portal.http.jsonl"}
+Found = dict[str, tuple[str, str, tuple[str, ...]]]
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[InputSpec]]:
+    out = tmp_path_factory.mktemp("city")
+    manifest = simulate(1, out, hours=1.0)
+    specs = [
+        InputSpec(format=i.format, path=out / i.path)
+        for i in [*manifest.inputs, *manifest.also]
+        if i.path not in LARGEST
+    ]
+    assert {s.format for s in specs} >= {"access-log", "zone-counts", "mqtt-jsonl", "posts-jsonl"}
+    return out, specs
+
+
+def settings_for(tmp_path: Path, city: Path, url: str, config: BusConfig) -> Settings:
+    settings = load_settings(data_dir=tmp_path / "data", bus_url=url, bus=config)
+    return settings.model_copy(update={"detectors": with_inventory(settings.detectors, city)})
+
+
+def embedded_job(settings: Settings, specs: list[InputSpec]) -> Job:
+    alone = settings.model_copy(update={"bus_url": ""})
+    return analyse(alone, specs, None, command="test").job
+
+
+def embedded(settings: Settings, specs: list[InputSpec]) -> Found:
+    job = embedded_job(settings, specs)
+    return {d.id: (d.detector, d.rule_id, tuple(d.evidence)) for d in job.detections()}
+
+
+def stored(settings: Settings) -> Found:
+    with open_store(settings.store) as store:
+        return {d.id: (d.detector, d.rule_id, tuple(d.evidence)) for d in store.detections()}
+
+
+@pytest.mark.slow
+def test_workers_find_what_analyse_finds(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    out, specs = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+    job = embedded_job(settings, specs)
+    expected = {d.id: (d.detector, d.rule_id, tuple(d.evidence)) for d in job.detections()}
+    assert len({detector for detector, _, _ in expected.values()}) >= 5, "several silos detect"
+
+    published = publish(settings, specs)
+    assert published.events == sum(published.stats.events.values()) > 5000
+    assert published.duplicates == 0
+    detect = run_worker(settings, "detect", once=True)
+    assert {s.consumer for s in detect} == {f"detect-{name}" for name in DETECTORS}
+    correlate = run_worker(settings, "correlate", once=True)
+
+    assert stored(settings) == expected
+    with open_store(settings.store) as store:
+        incidents = store.incidents()
+        (run,) = store.runs()
+    live = [i for i in incidents if i.detections]  # the rest were merged into others
+    assert {frozenset(i.detections) for i in live} == {
+        frozenset(i.detections) for i in job.incidents()
+    }, "the same detections fused into the same incidents"
+    assert run.command == "worker" and run.finished is not None
+    assert run.stats["incidents"] == len(live) <= correlate[0].published
+
+
+@pytest.mark.slow
+def test_two_workers_with_half_the_detectors_each_find_the_union(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    out, specs = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+    names = sorted(DETECTORS)
+    half = len(names) // 2
+    publish(settings, specs)
+    one = run_worker(settings, "detect", detectors=names[:half], once=True)
+    other = run_worker(settings, "detect", detectors=names[half:], once=True)
+    assert {s.consumer for s in one}.isdisjoint({s.consumer for s in other})
+    run_worker(settings, "correlate", once=True)
+    found = stored(settings)
+    assert {d for d, _, _ in found.values()} & set(names[:half])
+    assert {d for d, _, _ in found.values()} & set(names[half:])
+    assert found == embedded(settings, specs)
+
+
+def test_publishing_the_same_input_again_adds_nothing(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    out, specs = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+    portal = [s for s in specs if s.format == "access-log"]
+    first = publish(settings, portal)
+    again = publish(settings, portal)
+    assert again.events == first.events > 1000
+    assert again.duplicates == first.events, "every event was on the bus already"
+    (login,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    assert login.processed == first.events
+
+
+def test_a_message_that_is_not_an_event_becomes_a_dead_letter_once(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    out, specs = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+    portal = [s for s in specs if s.format == "access-log"]
+    published = publish(settings, portal)
+
+    async def garbage() -> None:
+        bus = await JetStreamBus.connect(nats_url, bus_config)
+        try:
+            subject = bus.subjects.events("portal.access")
+            await bus.js.publish(subject, b'{"id": "x", "@timestamp": "soon"}')
+            await bus.js.publish(subject, b"\xff not json")
+        finally:
+            await bus.close()
+
+    asyncio.run(garbage())
+    (login,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    assert (login.messages, login.processed) == (published.events + 2, published.events)
+    assert login.dead_letters == 2
+    (again,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    assert again.messages == 0, "terminated, never delivered again"
+    run_worker(settings, "correlate", once=True)
+    with open_store(settings.store) as store:
+        letters = store.dead_letters()
+    assert sorted(letter.code for letter in letters) == ["bad-message", "bad-message"]
+    assert all(letter.stage == "bus" and letter.format == "event" for letter in letters)
+    assert {letter.source for letter in letters} == {
+        f"{bus_config.subject_prefix}.events.portal.access"
+    }
+    assert b"\xff not json" in {letter.raw for letter in letters}
+    assert any("Expected `float`" in letter.reason for letter in letters)
+    assert stored(settings) == {
+        k: v for k, v in embedded(settings, portal).items() if v[0] == "login-abuse"
+    }
+
+
+def test_a_worker_needs_a_bus_and_enabled_detectors(tmp_path: Path, nats_url: str) -> None:
+    alone = load_settings(data_dir=tmp_path)
+    with pytest.raises(ConfigError, match="bus_url: no bus"):
+        run_worker(alone, "detect", once=True)
+    settings = load_settings(data_dir=tmp_path, bus_url=nats_url, disabled=["quake"])
+    with pytest.raises(ConfigError, match="not an enabled detector: quake, nope"):
+        run_worker(settings, "detect", detectors=["quake", "nope"], once=True)
+    with pytest.raises(ConfigError, match="--learn"):
+        publish(settings, [InputSpec.parse("access-log:x.log", learn=True)])
