@@ -19,7 +19,9 @@ from citywatch.config import Settings, load_settings
 from citywatch.detect import DETECTORS
 from citywatch.errors import ConfigError
 from citywatch.pipeline import InputSpec, Job
+from citywatch.plugins import build_detectors
 from citywatch.scaleout import publish, run_worker
+from citywatch.scaleout.detect import DetectPart
 from citywatch.simulate import simulate
 from citywatch.simulate.iot.write import with_inventory
 from citywatch.store import open_store
@@ -170,3 +172,40 @@ def test_a_worker_needs_a_bus_and_enabled_detectors(tmp_path: Path, nats_url: st
         run_worker(settings, "detect", detectors=["quake", "nope"], once=True)
     with pytest.raises(ConfigError, match="--learn"):
         publish(settings, [InputSpec.parse("access-log:x.log", learn=True)])
+
+
+def test_messages_checkpointed_but_not_acked_before_a_crash_are_not_counted_twice(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    out, specs = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+    portal = [s for s in specs if s.format == "access-log"]
+    published = publish(settings, portal)
+    (login,) = [d for d in build_detectors({}, []) if d.name == "login-abuse"]
+
+    async def crash_after_checkpoint() -> int:
+        """Handle two batches and checkpoint them, then die before acking."""
+        bus = await JetStreamBus.connect(nats_url, bus_config)
+        try:
+            with open_store(settings.store) as store:
+                part = DetectPart(bus, login, store, lateness_s=settings.lateness_s)
+                subscription = await bus.consumer(part.stream, part.consumer, part.subject)
+                handled = []
+                for _ in range(2):
+                    handled += await part.handle(await bus.fetch(subscription, 2.0))
+                part.save(handled, set())
+                await subscription.unsubscribe()
+                return len(handled)
+        finally:
+            await bus.close()
+
+    before = asyncio.run(crash_after_checkpoint())
+    assert before == 2 * bus_config.batch < published.events
+    (after,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    assert after.resumed
+    assert after.messages == published.events, "the unacked batches came again"
+    assert after.processed == published.events - before, "…and were not handled again"
+    run_worker(settings, "correlate", once=True)
+    assert stored(settings) == {
+        k: v for k, v in embedded(settings, portal).items() if v[0] == "login-abuse"
+    }

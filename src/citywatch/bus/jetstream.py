@@ -214,6 +214,12 @@ class JetStreamBus:
     ) -> JetStreamContext.PullSubscription:
         """Bind to the durable pull consumer ``name`` on ``stream``, creating it if need be.
 
+        One worker owns a consumer. If the last one died holding messages, they
+        would come again only after ``ack_wait_s``, behind newer ones, and be
+        late: so the consumer is made again to deliver everything after its ack
+        floor, in stream order (what was handled and checkpointed but not acked
+        is recognised by the worker and not handled twice).
+
         Raises :class:`BusError` when it exists with another filter: its position
         belongs to other subjects, so it is not silently reused.
         """
@@ -221,17 +227,7 @@ class JetStreamBus:
             try:
                 info = await self.js.consumer_info(stream, name)
             except nats.js.errors.NotFoundError:
-                await self.js.add_consumer(
-                    stream,
-                    ConsumerConfig(
-                        durable_name=name,
-                        filter_subject=filter_subject,
-                        deliver_policy=DeliverPolicy.ALL,
-                        ack_policy=AckPolicy.EXPLICIT,
-                        ack_wait=self.config.ack_wait_s,
-                        max_ack_pending=self.config.max_unacked * 2,
-                    ),
-                )
+                await self.js.add_consumer(stream, self._consumer_config(name, filter_subject, 0))
             else:
                 found = info.config.filter_subject
                 if found != filter_subject:
@@ -240,9 +236,27 @@ class JetStreamBus:
                         f" remove it to start it anew (nats consumer rm {stream} {name})",
                         url=self.url,
                     )
+                if info.num_ack_pending:
+                    floor = info.ack_floor.stream_seq if info.ack_floor else 0
+                    _log.warning("consumer_reclaimed", consumer=name, after=floor)
+                    await self.js.delete_consumer(stream, name)
+                    config = self._consumer_config(name, filter_subject, floor)
+                    await self.js.add_consumer(stream, config)
             return await self.js.pull_subscribe_bind(durable=name, stream=stream)
         except _NATS_ERRORS as exc:
             raise BusError(f"cannot open consumer {name} of {stream}: {exc}", url=self.url) from exc
+
+    def _consumer_config(self, name: str, filter_subject: str, after: int) -> ConsumerConfig:
+        """A durable pull consumer delivering the messages after stream sequence ``after``."""
+        return ConsumerConfig(
+            durable_name=name,
+            filter_subject=filter_subject,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if after else DeliverPolicy.ALL,
+            opt_start_seq=after + 1 if after else None,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.config.ack_wait_s,
+            max_ack_pending=self.config.max_unacked * 2,
+        )
 
     async def fetch(
         self, subscription: JetStreamContext.PullSubscription, wait: float
