@@ -38,6 +38,13 @@ def worker_cmd(
             "--detectors", help="detectors to run, comma-separated (default: every enabled one)"
         ),
     ] = None,
+    partition: Annotated[
+        str | None,
+        typer.Option(
+            "--partition",
+            help="P/N: only partition P of the bus's N (detectors keyed on bus.partition_key)",
+        ),
+    ] = None,
     once: Annotated[
         bool,
         typer.Option(
@@ -73,6 +80,12 @@ def worker_cmd(
     names = [n.strip() for n in (detectors or "").split(",") if n.strip()]
     if names and chosen != "detect":
         raise typer.BadParameter("only the detect role runs detectors", param_hint="--detectors")
+    split = None
+    if partition is not None:
+        part, _, count = partition.partition("/")
+        if not (part.isdigit() and count.isdigit()) or chosen != "detect":
+            raise typer.BadParameter("expected P/N, for the detect role", param_hint="--partition")
+        split = (int(part), int(count))
     settings = load_settings(config, data_dir=data_dir, store_url=db, bus_url=bus)
     console.print(
         f"{chosen} worker on {settings.bus_url}"
@@ -80,7 +93,12 @@ def worker_cmd(
         + (f", store {settings.store}" if chosen == "correlate" else "")
     )
     stats = run_worker(
-        settings, chosen, detectors=names, once=once, command=f"worker --role {chosen}"
+        settings,
+        chosen,
+        detectors=names,
+        partition=split,
+        once=once,
+        command=f"worker --role {chosen}",
     )
     print_consumers(stats)
 

@@ -209,3 +209,48 @@ def test_messages_checkpointed_but_not_acked_before_a_crash_are_not_counted_twic
     assert stored(settings) == {
         k: v for k, v in embedded(settings, portal).items() if v[0] == "login-abuse"
     }
+
+
+def test_a_detector_keyed_by_client_runs_as_one_worker_per_partition(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    out, specs = city
+    split = bus_config.model_copy(update={"partitions": 2})
+    settings = settings_for(tmp_path, out, nats_url, split)
+    portal = [s for s in specs if s.format == "access-log"]
+    published = publish(settings, portal)
+    keyed = ["sigma", "web-attacks"]
+    halves = [
+        run_worker(settings, "detect", detectors=keyed, partition=(p, 2), once=True) for p in (0, 1)
+    ]
+    assert [s.consumer for s in halves[1]] == ["detect-sigma-1of2", "detect-web-attacks-1of2"]
+    for one, other in zip(*halves, strict=True):
+        assert 0 < one.processed < published.events
+        assert one.processed + other.processed == published.events
+    (login,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    assert login.processed == published.events, "an unpartitioned detector reads every partition"
+    run_worker(settings, "correlate", once=True)
+    expected = embedded(settings, portal)
+    assert {d for d, _, _ in expected.values()} >= {*keyed, "login-abuse"}
+    assert stored(settings) == {
+        k: v for k, v in expected.items() if v[0] in {*keyed, "login-abuse"}
+    }
+
+
+def test_only_a_detector_keyed_on_the_partition_key_can_be_partitioned(
+    tmp_path: Path, nats_url: str, bus_config: BusConfig
+) -> None:
+    split = bus_config.model_copy(update={"partitions": 2})
+    settings = load_settings(data_dir=tmp_path, bus_url=nats_url, bus=split)
+    with pytest.raises(ConfigError, match="login-abuse needs all its events in one place"):
+        run_worker(settings, "detect", detectors=["login-abuse"], partition=(0, 2))
+    with pytest.raises(ConfigError, match="portal-profile needs all its events in one place"):
+        run_worker(settings, "detect", detectors=["sigma", "portal-profile"], partition=(0, 2))
+    with pytest.raises(ConfigError, match=r"0/3: the bus has 2 partitions"):
+        run_worker(settings, "detect", detectors=["sigma"], partition=(0, 3))
+    by_device = split.model_copy(update={"partition_key": "device.id"})
+    other = load_settings(data_dir=tmp_path, bus_url=nats_url, bus=by_device)
+    with pytest.raises(ConfigError, match=r"sigma keys its state on source\.pseudonym"):
+        run_worker(other, "detect", detectors=["sigma"], partition=(1, 2))
+    with pytest.raises(ConfigError, match="partition_key: Value error, not an event field"):
+        load_settings(data_dir=tmp_path, bus={"partition_key": "venue"})

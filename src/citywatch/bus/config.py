@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from citywatch.model import Event
+
+EVENT_FIELDS = {f.encode_name: f.name for f in msgspec.structs.fields(Event)}
+"""Event fields by their ECS names (``source.pseudonym`` → ``source_pseudonym``)."""
 
 
 class BusConfig(BaseModel):
@@ -12,6 +18,8 @@ class BusConfig(BaseModel):
     share one NATS server: the streams are ``<stream_prefix>_EVENTS``,
     ``_DETECTIONS`` and ``_DEAD``, the subjects ``<subject_prefix>.events.<dataset>``,
     ``<subject_prefix>.detections`` and ``<subject_prefix>.dead-letters``.
+    With ``partitions`` above 1, event subjects end in the partition,
+    ``<subject_prefix>.events.<dataset>.<partition>``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -21,6 +29,16 @@ class BusConfig(BaseModel):
     )
     stream_prefix: str = Field(
         "CITYWATCH", pattern=r"^[A-Za-z0-9_-]+$", description="first part of the stream names"
+    )
+    partitions: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description="events are split into this many partitions by partition_key (1: not split)",
+    )
+    partition_key: str = Field(
+        "source.pseudonym",
+        description="the event field (ECS name) whose value picks an event's partition",
     )
     duplicate_window_s: float = Field(
         600.0, gt=0, description="a message id published again within this time is dropped"
@@ -39,3 +57,10 @@ class BusConfig(BaseModel):
         5.0, gt=0, description="seconds between a worker's checkpoints (it acks at each)"
     )
     connect_timeout_s: float = Field(5.0, gt=0, description="seconds to reach the server")
+
+    @field_validator("partition_key")
+    @classmethod
+    def _an_event_field(cls, key: str) -> str:
+        if key not in EVENT_FIELDS:
+            raise ValueError(f"not an event field (fields: {', '.join(EVENT_FIELDS)})")
+        return key

@@ -53,8 +53,8 @@ from nats.js.api import (
     StreamConfig,
 )
 
-from citywatch.bus.config import BusConfig
-from citywatch.bus.subjects import Subjects
+from citywatch.bus.config import EVENT_FIELDS, BusConfig
+from citywatch.bus.subjects import Subjects, partition
 from citywatch.errors import BusError
 from citywatch.model import DeadLetter, Detection, Event
 from citywatch.model.deadletter import RAW_LIMIT
@@ -103,6 +103,7 @@ class JetStreamBus:
         self.url = url
         self.config = config
         self.subjects = Subjects.of(config)
+        self._key = EVENT_FIELDS[config.partition_key]
 
     @classmethod
     async def connect(cls, url: str, config: BusConfig) -> JetStreamBus:
@@ -181,8 +182,17 @@ class JetStreamBus:
             raise BusError(f"cannot publish on {subject}: {exc}", url=self.url) from exc
 
     async def publish_event(self, event: Event) -> asyncio.Future[PubAck]:
-        """Publish an enriched event on its dataset's subject; await the future for the ack."""
-        return await self._publish(self.subjects.events(event.dataset), _encode(event), event.id)
+        """Publish an enriched event on its dataset's subject; await the future for the ack.
+
+        On a partitioned bus, the subject ends in the partition of the event's
+        ``bus.partition_key`` field.
+        """
+        names = self.subjects
+        part = 0
+        if names.partitions > 1:
+            value = getattr(event, self._key)
+            part = partition(None if value is None else str(value), names.partitions)
+        return await self._publish(names.events(event.dataset, part), _encode(event), event.id)
 
     async def publish_detection(self, detection: Detection) -> asyncio.Future[PubAck]:
         """Publish one revision of a detection."""

@@ -10,9 +10,10 @@ its consumer's filter lets through, also those of datasets it does not read
 on silence (a device not heard from) keeps time with the city, not only with
 its own feeds.
 
-Its consumer is named ``detect-<detector>``; its checkpoint is kept in the
-store under ``worker/detect-<detector>/``, so a restarted worker, on any
-machine, resumes where the last checkpoint left off.
+Its consumer is named ``detect-<detector>`` (``detect-<detector>-<p>of<N>``
+for partition p of N); its checkpoint is kept in the store under
+``worker/<consumer>/``, so a restarted worker, on any machine, resumes where
+the last checkpoint left off.
 """
 
 from __future__ import annotations
@@ -44,14 +45,18 @@ class DetectPart(Part):
         store: Store,
         *,
         lateness_s: float,
+        part: int | None = None,
     ) -> None:
         names = bus.subjects
+        consumer = f"detect-{detector.name}"
+        if part is not None:
+            consumer += f"-{part}of{names.partitions}"
         super().__init__(
             bus,
             store,
-            consumer=f"detect-{detector.name}",
+            consumer=consumer,
             stream=names.events_stream,
-            subject=names.events_filter(detector.datasets),
+            subject=names.events_filter(detector.datasets, part),
         )
         self.detector = detector
         self._detections: list[Detection] = []

@@ -35,23 +35,34 @@ def run_worker(
     role: Role,
     *,
     detectors: Sequence[str] = (),
+    partition: tuple[int, int] | None = None,
     once: bool = False,
     command: str = "worker",
 ) -> list[ConsumerStats]:
     """Run a worker of ``role`` until SIGINT/SIGTERM (or, ``once``, until its backlog is done).
 
-    Raises :class:`ConfigError` without a bus or for a detector that is not
-    enabled, :class:`~citywatch.errors.BusError` when the bus fails.
+    ``partition`` (p, N) runs the detectors on partition p of the bus's N only.
+    Raises :class:`ConfigError` without a bus, for a detector that is not
+    enabled or cannot be partitioned, :class:`~citywatch.errors.BusError` when
+    the bus fails.
     """
     if not settings.bus_url:
         raise ConfigError("no bus to work on: set it (nats://HOST:PORT)", where="bus_url")
-    return asyncio.run(_run(settings, role, detectors, once, command))
+    chosen = _detectors(settings, detectors) if role == "detect" else []
+    if partition is not None:
+        _check_partition(settings, chosen, partition)
+    part = None if partition is None else partition[0]
+    return asyncio.run(_run(settings, role, chosen, part, once, command))
 
 
 async def _run(
-    settings: Settings, role: Role, names: Sequence[str], once: bool, command: str
+    settings: Settings,
+    role: Role,
+    chosen: Sequence[Detector],  # type: ignore[type-arg]
+    part: int | None,
+    once: bool,
+    command: str,
 ) -> list[ConsumerStats]:
-    chosen = _detectors(settings, names) if role == "detect" else []
     bus = await JetStreamBus.connect(settings.bus_url, settings.bus)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -60,7 +71,8 @@ async def _run(
         try:
             if role == "detect":
                 parts: list[Part] = [
-                    DetectPart(bus, d, store, lateness_s=settings.lateness_s) for d in chosen
+                    DetectPart(bus, d, store, lateness_s=settings.lateness_s, part=part)
+                    for d in chosen
                 ]
                 return await _consume_all(parts, stop, once, loop)
             return await _correlate(settings, bus, store, stop, once, command)
@@ -129,3 +141,30 @@ def _detectors(settings: Settings, names: Sequence[str]) -> list[Detector]:  # t
             where="--detectors",
         )
     return [enabled[n] for n in names] if names else list(enabled.values())
+
+
+def _check_partition(
+    settings: Settings,
+    chosen: Sequence[Detector],  # type: ignore[type-arg]
+    partition: tuple[int, int],
+) -> None:
+    part, count = partition
+    key, partitions = settings.bus.partition_key, settings.bus.partitions
+    if count != partitions or not 0 <= part < count:
+        raise ConfigError(
+            f"{part}/{count}: the bus has {partitions} partitions (bus.partitions),"
+            f" numbered 0 to {partitions - 1}",
+            where="--partition",
+        )
+    for detector in chosen:
+        if detector.partition_key != key:
+            why = (
+                "needs all its events in one place"
+                if detector.partition_key is None
+                else f"keys its state on {detector.partition_key}"
+            )
+            raise ConfigError(
+                f"{detector.name} {why}, and the bus partitions events by {key}"
+                " (bus.partition_key): run it without --partition",
+                where="--partition",
+            )
