@@ -152,7 +152,7 @@ def test_a_message_that_is_not_an_event_becomes_a_dead_letter_once(
     with open_store(settings.store) as store:
         letters = store.dead_letters()
     assert sorted(letter.code for letter in letters) == ["bad-message", "bad-message"]
-    assert all(letter.stage == "bus" and letter.format == "event" for letter in letters)
+    assert all(letter.stage == "bus" and letter.format == "portal.access" for letter in letters)
     assert {letter.source for letter in letters} == {
         f"{bus_config.subject_prefix}.events.portal.access"
     }

@@ -44,7 +44,10 @@ class BusConfig(BaseModel):
         600.0, gt=0, description="a message id published again within this time is dropped"
     )
     max_age_s: float = Field(
-        7 * 86400.0, gt=0, description="messages older than this leave the streams, seconds"
+        86400.0,
+        gt=0,
+        description="messages older than this leave the streams, seconds (events keep"
+        " client addresses for the detectors that block attackers: keep it short)",
     )
     batch: int = Field(500, gt=0, le=10_000, description="messages a worker fetches at once")
     ack_wait_s: float = Field(

@@ -80,13 +80,16 @@ def dead_letter_msg_id(letter: DeadLetter) -> str:
     return h.hexdigest()
 
 
-def poison(msg: Msg, what: str, exc: Exception) -> DeadLetter:
-    """The dead letter for a message on the bus that is not a valid ``what``."""
+def poison(msg: Msg, what: str, exc: Exception, fmt: str = "") -> DeadLetter:
+    """The dead letter for a message on the bus that is not a valid ``what`` (of format ``fmt``).
+
+    Its source is the subject, its position the stream sequence.
+    """
     return DeadLetter(
         source=msg.subject,
         position=msg.metadata.sequence.stream,
         stage="bus",
-        format=what,
+        format=fmt or what,
         code="bad-message",
         reason=f"not a valid {what}: {exc}",
         raw=bytes(msg.data[:RAW_LIMIT]),

@@ -81,7 +81,8 @@ class DetectPart(Part):
             try:
                 events.append(_decode(msg.data))
             except msgspec.DecodeError as exc:  # ValidationError included
-                self._dead.append(poison(msg, "event", exc))
+                dataset = self.bus.subjects.dataset(msg.subject)
+                self._dead.append(poison(msg, "event", exc, dataset))
                 await self._send()
                 await self.bus.term(msg)
                 continue
