@@ -15,18 +15,20 @@ from tests.contracts.test_store_contract import detection, letter
 
 from citywatch.bus.config import BusConfig
 from citywatch.bus.jetstream import JetStreamBus
+from citywatch.bus.seal import Sealer
 from citywatch.config import load_settings
 from citywatch.errors import BusError, ConfigError
 from citywatch.model import Event
 
 EVENT = Event(id="portal-1:7", timestamp=1772359200.0, dataset="portal.access", source_ip="1.2.3.4")
+SEALER = Sealer(b"test-bus-key-" * 3)
 
 
 def on_bus(
     url: str, config: BusConfig, work: Callable[[JetStreamBus], Awaitable[object]]
 ) -> object:
     async def run() -> object:
-        bus = await JetStreamBus.connect(url, config)
+        bus = await JetStreamBus.connect(url, config, SEALER)
         try:
             return await work(bus)
         finally:
@@ -47,8 +49,12 @@ def test_an_event_published_twice_is_stored_once(nats_url: str, bus_config: BusC
         again = await bus.settle([await bus.publish_event(EVENT), await bus.publish_event(EVENT)])
         assert (first, again) == (0, 2)
         assert await stored(bus, names.events_stream) == 1
-        msg = await bus.js.get_last_msg(names.events_stream, names.events("portal.access"))
-        assert msgspec.json.decode(msg.data or b"", type=Event) == EVENT, "the model's own JSON"
+        subject = names.events("portal.access")
+        msg = await bus.js.get_last_msg(names.events_stream, subject)
+        assert b"1.2.3.4" not in (msg.data or b""), "sealed"
+        assert (msg.headers or {})["Citywatch-Key"] == SEALER.key_id
+        opened = SEALER.open(msg.data or b"", subject.encode())
+        assert msgspec.json.decode(opened, type=Event) == EVENT, "the model's own JSON"
 
     on_bus(nats_url, bus_config, work)
 
@@ -128,3 +134,17 @@ def test_bus_url_comes_from_the_config_file_and_the_environment(
     monkeypatch.setenv("CITYWATCH_BUS_URL", "http://nats.city.internal")
     with pytest.raises(ConfigError, match="bus_url"):
         load_settings(prod)
+
+
+def test_a_process_without_the_bus_key_cannot_publish_events(
+    nats_url: str, bus_config: BusConfig
+) -> None:
+    async def work() -> None:
+        bus = await JetStreamBus.connect(nats_url, bus_config)
+        try:
+            with pytest.raises(BusError, match="this process has no bus key"):
+                await bus.publish_event(EVENT)
+        finally:
+            await bus.close()
+
+    asyncio.run(work())

@@ -11,13 +11,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from citywatch.app import analyse
+from citywatch.app import analyse, bus_sealer
 from citywatch.bus.config import BusConfig
 from citywatch.bus.jetstream import JetStreamBus
 from citywatch.config import Settings, load_settings
 from citywatch.detect import DETECTORS
-from citywatch.errors import ConfigError
+from citywatch.errors import BusError, ConfigError
 from citywatch.pipeline import InputSpec, Job
 from citywatch.plugins import build_detectors
 from citywatch.scaleout import publish, run_worker
@@ -134,11 +135,13 @@ def test_a_message_that_is_not_an_event_becomes_a_dead_letter_once(
     published = publish(settings, portal)
 
     async def garbage() -> None:
-        bus = await JetStreamBus.connect(nats_url, bus_config)
+        bus = await JetStreamBus.connect(nats_url, bus_config, bus_sealer(settings))
         try:
             subject = bus.subjects.events("portal.access")
-            await bus.js.publish(subject, b'{"id": "x", "@timestamp": "soon"}')
-            await bus.js.publish(subject, b"\xff not json")
+            sealer = bus_sealer(settings)
+            sealed = sealer.seal(b'{"id": "x", "@timestamp": "soon"}', subject.encode())
+            await bus.js.publish(subject, sealed, headers={"Citywatch-Key": sealer.key_id})
+            await bus.js.publish(subject, b"\xff not sealed")
         finally:
             await bus.close()
 
@@ -156,8 +159,11 @@ def test_a_message_that_is_not_an_event_becomes_a_dead_letter_once(
     assert {letter.source for letter in letters} == {
         f"{bus_config.subject_prefix}.events.portal.access"
     }
-    assert b"\xff not json" in {letter.raw for letter in letters}
-    assert any("Expected `float`" in letter.reason for letter in letters)
+    assert b"\xff not sealed" in {letter.raw for letter in letters}
+    assert sorted(letter.reason for letter in letters) == [
+        "not a valid event: Expected `float`, got `str` - at `$.@timestamp`",
+        "not a valid event: not sealed (no Citywatch-Key header)",
+    ]
     assert stored(settings) == {
         k: v for k, v in embedded(settings, portal).items() if v[0] == "login-abuse"
     }
@@ -185,7 +191,7 @@ def test_messages_checkpointed_but_not_acked_before_a_crash_are_not_counted_twic
 
     async def crash_after_checkpoint() -> int:
         """Handle two batches and checkpoint them, then die before acking."""
-        bus = await JetStreamBus.connect(nats_url, bus_config)
+        bus = await JetStreamBus.connect(nats_url, bus_config, bus_sealer(settings))
         try:
             with open_store(settings.store) as store:
                 part = DetectPart(bus, login, store, lateness_s=settings.lateness_s)
@@ -254,3 +260,41 @@ def test_only_a_detector_keyed_on_the_partition_key_can_be_partitioned(
         run_worker(other, "detect", detectors=["sigma"], partition=(1, 2))
     with pytest.raises(ConfigError, match="partition_key: Value error, not an event field"):
         load_settings(data_dir=tmp_path, bus={"partition_key": "venue"})
+
+
+def test_events_rest_on_the_bus_sealed_and_a_worker_with_another_key_stops(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    out, _ = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+    logins = InputSpec(format="http-jsonl", path=out / "portal.http.jsonl")
+    raw = logins.path.read_bytes()
+    private = [b"username=milos.djordjevic13", b"password="]
+    assert all(s in raw for s in private), "the input has accounts and passwords"
+    published = publish(settings, [logins])
+
+    async def stream_bytes() -> bytes:
+        bus = await JetStreamBus.connect(nats_url, bus_config)
+        try:
+            names = bus.subjects
+            sub = await bus.js.pull_subscribe(names.all_events, stream=names.events_stream)
+            data = b""
+            while messages := await bus.fetch(sub, 1.0):
+                data += b"".join(m.data for m in messages)
+            return data
+        finally:
+            await bus.close()
+
+    on_the_bus = asyncio.run(stream_bytes())
+    assert len(on_the_bus) > published.events * 100
+    assert not any(s in on_the_bus for s in [*private, b"milos", b"portal.http", b"POST"])
+
+    other = settings.model_copy(
+        update={"bus": bus_config.model_copy(update={"key": SecretStr("ab" * 32)})}
+    )
+    with pytest.raises(
+        BusError, match=r"was sealed with bus key \w+, this worker has \w+: give it the publishers'"
+    ):
+        run_worker(other, "detect", detectors=["login-abuse"], once=True)
+    (login,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    assert login.processed == published.events, "the other key's worker discarded nothing"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from citywatch.model import Event
 
@@ -39,6 +39,11 @@ class BusConfig(BaseModel):
     partition_key: str = Field(
         "source.pseudonym",
         description="the event field (ECS name) whose value picks an event's partition",
+    )
+    key: SecretStr | None = Field(
+        None,
+        description="hex key sealing events on the bus, the same for every publisher and"
+        " detector worker; default: bus.key in the data dir, created if absent",
     )
     duplicate_window_s: float = Field(
         600.0, gt=0, description="a message id published again within this time is dropped"

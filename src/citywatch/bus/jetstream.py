@@ -54,6 +54,7 @@ from nats.js.api import (
 )
 
 from citywatch.bus.config import EVENT_FIELDS, BusConfig
+from citywatch.bus.seal import KEY_HEADER, Sealer, SealError
 from citywatch.bus.subjects import Subjects, partition
 from citywatch.errors import BusError
 from citywatch.model import DeadLetter, Detection, Event
@@ -100,8 +101,12 @@ def poison(msg: Msg, what: str, exc: Exception, fmt: str = "") -> DeadLetter:
 class JetStreamBus:
     """One connection to a NATS server with JetStream, and the citywatch streams on it."""
 
-    def __init__(self, client: Client, url: str, config: BusConfig) -> None:
+    def __init__(
+        self, client: Client, url: str, config: BusConfig, sealer: Sealer | None = None
+    ) -> None:
         self.client = client
+        self.sealer = sealer
+        """Seals and opens events; None in a process that handles none (the correlator)."""
         self.js: JetStreamContext = client.jetstream()
         self.url = url
         self.config = config
@@ -109,7 +114,9 @@ class JetStreamBus:
         self._key = EVENT_FIELDS[config.partition_key]
 
     @classmethod
-    async def connect(cls, url: str, config: BusConfig) -> JetStreamBus:
+    async def connect(
+        cls, url: str, config: BusConfig, sealer: Sealer | None = None
+    ) -> JetStreamBus:
         """Connect (reconnecting for ever once connected) and create or update the streams.
 
         Raises :class:`BusError` when the server cannot be reached within
@@ -134,7 +141,7 @@ class JetStreamBus:
         except (TimeoutError, *_NATS_ERRORS) as exc:
             why = problems[-1] if problems else str(exc) or type(exc).__name__
             raise BusError(f"cannot reach the NATS server ({why})", url=url) from exc
-        bus = cls(client, url, config)
+        bus = cls(client, url, config, sealer)
         try:
             await bus._streams()
         except BaseException:
@@ -178,9 +185,11 @@ class JetStreamBus:
 
     # -- publishing -----------------------------------------------------------------------
 
-    async def _publish(self, subject: str, payload: bytes, msg_id: str) -> asyncio.Future[PubAck]:
+    async def _publish(
+        self, subject: str, payload: bytes, headers: dict[str, str]
+    ) -> asyncio.Future[PubAck]:
         try:
-            return await self.js.publish_async(subject, payload, headers={_MSG_ID: msg_id})
+            return await self.js.publish_async(subject, payload, headers=headers)
         except _NATS_ERRORS as exc:
             raise BusError(f"cannot publish on {subject}: {exc}", url=self.url) from exc
 
@@ -195,19 +204,44 @@ class JetStreamBus:
         if names.partitions > 1:
             value = getattr(event, self._key)
             part = partition(None if value is None else str(value), names.partitions)
-        return await self._publish(names.events(event.dataset, part), _encode(event), event.id)
+        subject = names.events(event.dataset, part)
+        sealer = self._sealer()
+        sealed = sealer.seal(_encode(event), subject.encode())
+        return await self._publish(subject, sealed, {_MSG_ID: event.id, KEY_HEADER: sealer.key_id})
+
+    def open_event(self, msg: Msg) -> bytes:
+        """The event JSON in a message; :class:`SealError` when it is not one sealed here.
+
+        Raises :class:`BusError` when it was sealed with another key: the worker
+        is configured wrong, and the message must stay for one that is not.
+        """
+        sealer = self._sealer()
+        key_id = (msg.headers or {}).get(KEY_HEADER)
+        if key_id is None:
+            raise SealError(f"not sealed (no {KEY_HEADER} header)")
+        if key_id != sealer.key_id:
+            raise BusError(
+                f"{msg.subject} #{msg.metadata.sequence.stream} was sealed with bus key {key_id},"
+                f" this worker has {sealer.key_id}: give it the publishers' bus.key",
+                url=self.url,
+            )
+        return sealer.open(msg.data, msg.subject.encode())
+
+    def _sealer(self) -> Sealer:
+        if self.sealer is None:
+            raise BusError("events are sealed, and this process has no bus key", url=self.url)
+        return self.sealer
 
     async def publish_detection(self, detection: Detection) -> asyncio.Future[PubAck]:
         """Publish one revision of a detection."""
         payload = _encode(detection)
         msg_id = detection_msg_id(payload, detection)
-        return await self._publish(self.subjects.detections, payload, msg_id)
+        return await self._publish(self.subjects.detections, payload, {_MSG_ID: msg_id})
 
     async def publish_dead_letter(self, letter: DeadLetter) -> asyncio.Future[PubAck]:
         """Publish a dead letter."""
-        return await self._publish(
-            self.subjects.dead_letters, _encode(letter), dead_letter_msg_id(letter)
-        )
+        headers = {_MSG_ID: dead_letter_msg_id(letter)}
+        return await self._publish(self.subjects.dead_letters, _encode(letter), headers)
 
     async def settle(self, pending: Iterable[asyncio.Future[PubAck]]) -> int:
         """Wait for the server to store what was published; how many it dropped as duplicates.

@@ -26,6 +26,7 @@ from nats.js.api import PubAck
 
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, LocalBus
 from citywatch.bus.jetstream import JetStreamBus, poison
+from citywatch.bus.seal import SealError
 from citywatch.detect import Detector
 from citywatch.model import DeadLetter, Detection, Event
 from citywatch.pipeline import Job
@@ -79,8 +80,8 @@ class DetectPart(Part):
         events: list[Event] = []
         for msg in messages:
             try:
-                events.append(_decode(msg.data))
-            except msgspec.DecodeError as exc:  # ValidationError included
+                events.append(_decode(self.bus.open_event(msg)))
+            except (SealError, msgspec.DecodeError) as exc:  # ValidationError included
                 dataset = self.bus.subjects.dataset(msg.subject)
                 self._dead.append(poison(msg, "event", exc, dataset))
                 await self._send()

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import msgspec
 from nats.js.api import PubAck
 
-from citywatch.app import pseudonymiser
+from citywatch.app import bus_sealer, pseudonymiser
 from citywatch.bus import DEAD_LETTERS, LocalBus
 from citywatch.bus.jetstream import JetStreamBus
 from citywatch.config import Settings
@@ -73,7 +73,7 @@ async def _publish(
     inputs: Sequence[InputSpec],
     progress: Progress | None,
 ) -> Published:
-    bus = await JetStreamBus.connect(settings.bus_url, settings.bus)
+    bus = await JetStreamBus.connect(settings.bus_url, settings.bus, bus_sealer(settings))
     out = Published(stats=job.stats)
     dead: list[DeadLetter] = []
     local.subscribe(DEAD_LETTERS, dead.extend)

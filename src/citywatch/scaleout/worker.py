@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
-from citywatch.app import playbook_runner, start_run
+from citywatch.app import bus_sealer, playbook_runner, start_run
 from citywatch.bus import LocalBus
 from citywatch.bus.jetstream import JetStreamBus
 from citywatch.config import Settings
@@ -63,7 +63,8 @@ async def _run(
     once: bool,
     command: str,
 ) -> list[ConsumerStats]:
-    bus = await JetStreamBus.connect(settings.bus_url, settings.bus)
+    sealer = bus_sealer(settings) if role == "detect" else None  # the correlator reads no events
+    bus = await JetStreamBus.connect(settings.bus_url, settings.bus, sealer)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     try:
