@@ -65,7 +65,6 @@ async def _run(
 ) -> list[ConsumerStats]:
     sealer = bus_sealer(settings) if role == "detect" else None  # the correlator reads no events
     bus = await JetStreamBus.connect(settings.bus_url, settings.bus, sealer)
-    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     try:
         store = open_store(settings.store)
@@ -75,7 +74,7 @@ async def _run(
                     DetectPart(bus, d, store, lateness_s=settings.lateness_s, part=part)
                     for d in chosen
                 ]
-                return await _consume_all(parts, stop, once, loop)
+                return await _consume_all(parts, stop, once)
             return await _correlate(settings, bus, store, stop, once, command)
         finally:
             store.close()
@@ -102,9 +101,7 @@ async def _correlate(
         runner=playbook_runner(settings, store),
     )
     correlate = CorrelatePart(bus, sinks, store, settings.correlate)
-    stats = await _consume_all(
-        [correlate, DeadLetterPart(bus, sinks, store)], stop, once, asyncio.get_running_loop()
-    )
+    stats = await _consume_all([correlate, DeadLetterPart(bus, sinks, store)], stop, once)
     flat = {"incidents": len(correlate.correlator)}
     for part in stats:
         flat[f"messages.{part.consumer}"] = part.messages
@@ -114,8 +111,9 @@ async def _correlate(
 
 
 async def _consume_all(
-    parts: Sequence[Part], stop: asyncio.Event, once: bool, loop: asyncio.AbstractEventLoop
+    parts: Sequence[Part], stop: asyncio.Event, once: bool
 ) -> list[ConsumerStats]:
+    loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
