@@ -174,7 +174,17 @@ NATS_DEFAULT = "nats://127.0.0.1:4222"
 
 
 async def _nats_streams(url: str, config: BusConfig, *, delete: bool) -> None:
-    client = await asyncio.wait_for(nats.connect(url, max_reconnect_attempts=-1), timeout=5)
+    seen: list[Exception] = []
+
+    async def error(exc: Exception) -> None:
+        seen.append(exc)
+
+    try:
+        client = await asyncio.wait_for(
+            nats.connect(url, max_reconnect_attempts=-1, error_cb=error), timeout=5
+        )
+    except TimeoutError:
+        raise seen[-1] if seen else TimeoutError(f"no answer from {url}") from None
     try:
         js = client.jetstream()
         await js.account_info()  # fails without JetStream
