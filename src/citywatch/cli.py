@@ -108,15 +108,16 @@ def analyse_cmd(
     """
     settings = load_settings(config, data_dir=data_dir, store_url=db, bus_url=bus)
     if settings.bus_url:
-        embedded_only = {"--learn": learn, "-o": output, "--incidents": incidents}
-        embedded_only |= {"--annotate": annotate}
+        embedded_only = {"-o": output, "--incidents": incidents, "--annotate": annotate}
         for flag, value in embedded_only.items():
             if value:
                 raise typer.BadParameter("not with a bus: the workers detect", param_hint=flag)
         from citywatch.scaleout import publish  # noqa: PLC0415 - nats loads only for the bus
 
+        specs = [InputSpec.parse(s, learn=True) for s in learn or []]
+        specs += [InputSpec.parse(s) for s in inputs]
         with err.status(f"publishing to {settings.bus_url}…"):
-            published = publish(settings, [InputSpec.parse(s) for s in inputs])
+            published = publish(settings, specs)
         print_published(published, settings.bus_url)
         return
     if annotate is not None:

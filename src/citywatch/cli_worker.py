@@ -129,7 +129,9 @@ def print_published(published: Published, url: str) -> None:
     for source, records in sorted(stats.records.items()):
         table.add_row(source, f"{records:,}", f"{stats.events.get(source, 0):,}")
     console.print(table)
+    learning = f"{published.learning:,} to learn from, " if published.learning else ""
     console.print(
-        f"published {published.events:,} events and {published.dead_letters:,} dead letters"
-        f" to {url} ({published.duplicates:,} the bus already had); the workers detect"
+        f"published {learning}{published.events:,} events and {published.dead_letters:,}"
+        f" dead letters to {url} ({published.duplicates:,} the bus already had);"
+        " the workers detect"
     )

@@ -176,8 +176,6 @@ def test_a_worker_needs_a_bus_and_enabled_detectors(tmp_path: Path, nats_url: st
     settings = load_settings(data_dir=tmp_path, bus_url=nats_url, disabled=["quake"])
     with pytest.raises(ConfigError, match="not an enabled detector: quake, nope"):
         run_worker(settings, "detect", detectors=["quake", "nope"], once=True)
-    with pytest.raises(ConfigError, match="--learn"):
-        publish(settings, [InputSpec.parse("access-log:x.log", learn=True)])
 
 
 def test_messages_checkpointed_but_not_acked_before_a_crash_are_not_counted_twice(
@@ -223,20 +221,22 @@ def test_a_detector_keyed_by_client_runs_as_one_worker_per_partition(
     out, specs = city
     split = bus_config.model_copy(update={"partitions": 2})
     settings = settings_for(tmp_path, out, nats_url, split)
-    portal = [s for s in specs if s.format == "access-log"]
-    published = publish(settings, portal)
+    trusted = InputSpec(format="http-jsonl", path=out / "portal.http.jsonl", learn=True)
+    inputs = [trusted, *[s for s in specs if s.format == "access-log"]]
+    published = publish(settings, inputs)
+    learning = published.learning
     keyed = ["sigma", "web-attacks"]
     halves = [
         run_worker(settings, "detect", detectors=keyed, partition=(p, 2), once=True) for p in (0, 1)
     ]
     assert [s.consumer for s in halves[1]] == ["detect-sigma-1of2", "detect-web-attacks-1of2"]
-    for one, other in zip(*halves, strict=True):
-        assert 0 < one.processed < published.events
-        assert one.processed + other.processed == published.events
+    for one, other in zip(*halves, strict=True):  # each learns from all, analyses its share
+        assert learning < one.processed < learning + published.events
+        assert one.processed + other.processed == 2 * learning + published.events
     (login,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
-    assert login.processed == published.events, "an unpartitioned detector reads every partition"
+    assert login.processed == 2 * learning + published.events, "it reads every partition"
     run_worker(settings, "correlate", once=True)
-    expected = embedded(settings, portal)
+    expected = embedded(settings, inputs)
     assert {d for d, _, _ in expected.values()} >= {*keyed, "login-abuse"}
     assert stored(settings) == {
         k: v for k, v in expected.items() if v[0] in {*keyed, "login-abuse"}
@@ -298,3 +298,22 @@ def test_events_rest_on_the_bus_sealed_and_a_worker_with_another_key_stops(
         run_worker(other, "detect", detectors=["login-abuse"], once=True)
     (login,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
     assert login.processed == published.events, "the other key's worker discarded nothing"
+
+
+def test_workers_learn_from_the_learning_inputs_first_as_analyse_does(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    out, _ = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+    inputs = [
+        InputSpec(format="access-log", path=out / "portal-access.log", learn=True),
+        InputSpec(format="http-jsonl", path=out / "portal.http.jsonl"),
+    ]
+    expected = {k: v for k, v in embedded(settings, inputs).items() if v[0] == "portal-profile"}
+    assert len(expected) > 50, "the profile flags what it did not learn"
+    published = publish(settings, inputs)
+    assert published.learning == sum(published.stats.learned.values()) > 4000
+    (profile,) = run_worker(settings, "detect", detectors=["portal-profile"], once=True)
+    assert profile.processed == published.learning + published.events
+    run_worker(settings, "correlate", once=True)
+    assert stored(settings) == expected

@@ -63,6 +63,8 @@ from citywatch.model.deadletter import RAW_LIMIT
 _log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder().encode
 _MSG_ID = "Nats-Msg-Id"
+LEARN_HEADER = "Citywatch-Learn"
+"""Marks an event to learn normal behaviour from (``analyse --learn``), not to analyse."""
 _NATS_ERRORS = (nats.errors.Error, OSError)
 """What nats-py raises for a failed request (its timeouts are ``OSError`` s too)."""
 
@@ -204,10 +206,34 @@ class JetStreamBus:
         if names.partitions > 1:
             value = getattr(event, self._key)
             part = partition(None if value is None else str(value), names.partitions)
-        subject = names.events(event.dataset, part)
+        return await self._publish_sealed(event, names.events(event.dataset, part), {})
+
+    async def publish_learning(self, event: Event) -> list[asyncio.Future[PubAck]]:
+        """Publish a trusted event to learn from (``--learn``), to every partition.
+
+        Its message id is not the analysed event's, so both are kept.
+        """
+        names = self.subjects
+        return [
+            await self._publish_sealed(
+                event, names.events(event.dataset, part), {LEARN_HEADER: "1"}
+            )
+            for part in range(names.partitions)
+        ]
+
+    async def _publish_sealed(
+        self, event: Event, subject: str, headers: dict[str, str]
+    ) -> asyncio.Future[PubAck]:
         sealer = self._sealer()
         sealed = sealer.seal(_encode(event), subject.encode())
-        return await self._publish(subject, sealed, {_MSG_ID: event.id, KEY_HEADER: sealer.key_id})
+        msg_id = f"learn/{subject}/{event.id}" if headers else event.id
+        headers = {**headers, _MSG_ID: msg_id, KEY_HEADER: sealer.key_id}
+        return await self._publish(subject, sealed, headers)
+
+    @staticmethod
+    def learning(msg: Msg) -> bool:
+        """The message is an event to learn from, not to analyse."""
+        return LEARN_HEADER in (msg.headers or {})
 
     def open_event(self, msg: Msg) -> bytes:
         """The event JSON in a message; :class:`SealError` when it is not one sealed here.

@@ -76,20 +76,27 @@ class DetectPart(Part):
         self.stats.resumed = self.job.restore(store, self.prefix)
 
     async def handle(self, messages: list[Msg]) -> list[Msg]:
+        bus, job = self.bus, self.job
         keep: list[Msg] = []
         events: list[Event] = []
         for msg in messages:
             try:
-                events.append(_decode(self.bus.open_event(msg)))
+                event = _decode(bus.open_event(msg))
             except (SealError, msgspec.DecodeError) as exc:  # ValidationError included
-                dataset = self.bus.subjects.dataset(msg.subject)
+                dataset = bus.subjects.dataset(msg.subject)
                 self._dead.append(poison(msg, "event", exc, dataset))
                 await self._send()
-                await self.bus.term(msg)
+                await bus.term(msg)
                 continue
             keep.append(msg)
-        self.stats.processed += len(events)
-        self.job.process(events)
+            self.stats.processed += 1
+            if bus.learning(msg):  # in stream order: what came before is analysed first
+                job.process(events)
+                events = []
+                job.learn(event)
+            else:
+                events.append(event)
+        job.process(events)
         await self._send()
         return keep
 

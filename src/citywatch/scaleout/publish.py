@@ -4,8 +4,9 @@
 pipeline does (adapters, merged in event time, enriched: personal
 identifiers pseudonymised before anything leaves the process) and publishes
 every event on ``cw.events.<dataset>``, with its id as the message id, so the
-server stores a batch published twice once. Bad input becomes dead letters on
-``cw.dead-letters``. Detection, the event-time rule and correlation are the
+server stores a batch published twice once. Events of ``--learn`` inputs go
+first, marked (``Citywatch-Learn``) for the detectors to learn from. Bad input
+becomes dead letters on ``cw.dead-letters``. Detection, the event-time rule and correlation are the
 workers' (:mod:`citywatch.scaleout.worker`).
 """
 
@@ -36,6 +37,8 @@ class Published(msgspec.Struct, kw_only=True):
     """What a publisher sent: the run's counters, and how many events the server already had."""
 
     stats: RunStats
+    learning: int = 0
+    """Trusted events to learn from (``--learn``), published before the others."""
     events: int = 0
     duplicates: int = 0
     dead_letters: int = 0
@@ -46,14 +49,12 @@ def publish(
 ) -> Published:
     """Read, enrich and publish ``inputs`` on ``settings.bus_url``.
 
-    Raises :class:`ConfigError` for ``learn`` inputs (the workers learn only
-    from what they are configured with), :class:`~citywatch.errors.InputError`
-    for a bad input, :class:`~citywatch.errors.BusError` when the bus fails.
+    The ``learn`` inputs go first, marked to learn from. Raises
+    :class:`~citywatch.errors.InputError` for a bad input,
+    :class:`~citywatch.errors.BusError` when the bus fails.
     """
     if not settings.bus_url:
         raise ConfigError("no bus to publish on: set it (nats://HOST:PORT)", where="bus_url")
-    if any(spec.learn for spec in inputs):
-        raise ConfigError("learning inputs are read by the embedded mode only", where="--learn")
     local = LocalBus()
     job = Job(
         adapters=build_adapters(),
@@ -88,6 +89,11 @@ async def _publish(
         pending.clear()
 
     try:
+        for event in job.enriched(job.read(inputs, progress, learn=True)):  # first, as analyse
+            pending += await bus.publish_learning(event)
+            out.learning += 1
+            if len(pending) >= _WINDOW:
+                await settle()
         for event in job.enriched(job.read(inputs, progress, learn=False)):
             pending.append(await bus.publish_event(event))
             out.events += 1
