@@ -1,6 +1,6 @@
 """One pipeline run: inputs → adapters → enrich → detectors → correlate, in event time.
 
-The scale-out mode runs the same job in parts (:mod:`citywatch.bus.worker`): a
+The scale-out mode runs the same job in parts (:mod:`citywatch.scaleout`): a
 publisher's job has no detectors and only reads and enriches; a detector
 worker's job has no enricher (its events arrive enriched) and no correlator
 (its detections go out on the bus).
@@ -16,6 +16,7 @@ subscribe.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import time
 from collections import Counter
@@ -105,13 +106,13 @@ class Job:
     def read(
         self, inputs: Sequence[InputSpec], progress: Progress | None = None, *, learn: bool
     ) -> Iterator[Event]:
-        """The parsed events of the ``learn`` inputs (or of the others), merged by event time.
+        """The ``learn`` inputs' events one input after the other, or the others' merged in time.
 
         Not yet enriched; the adapters' dead letters go out on the bus as they come.
         """
         streams = [self._events(s, progress) for s in inputs if s.learn is learn]
-        if len(streams) == 1:
-            return streams[0]
+        if learn or len(streams) == 1:
+            return itertools.chain(*streams)
         return heapq.merge(*streams, key=_ts)
 
     def feed(self, fmt: str, source: str, lines: Sequence[bytes]) -> FeedResult:
