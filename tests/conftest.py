@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
+import nats
+import nats.errors
+import nats.js.errors
 import psycopg
 import pytest
 from cryptography import x509
@@ -16,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from psycopg import sql
 
+from citywatch.bus.config import BusConfig
+from citywatch.bus.subjects import Subjects
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.model import Event, HttpRequest
 
@@ -159,3 +166,69 @@ def postgres() -> Iterator[Postgres]:
 def postgres_url(postgres: Postgres) -> str:
     """The URL of an empty PostgreSQL store of this test's own."""
     return postgres.fresh_url()
+
+
+NATS_ENV = "CITYWATCH_TEST_NATS"
+NATS_DEFAULT = "nats://127.0.0.1:4222"
+"""The NATS server (with JetStream) the bus tests use; each test has streams of its own."""
+
+
+async def _nats_streams(url: str, config: BusConfig, *, delete: bool) -> None:
+    seen: list[Exception] = []
+
+    async def error(exc: Exception) -> None:
+        seen.append(exc)
+
+    try:
+        client = await asyncio.wait_for(
+            nats.connect(url, max_reconnect_attempts=-1, error_cb=error), timeout=5
+        )
+    except TimeoutError:
+        raise seen[-1] if seen else TimeoutError(f"no answer from {url}") from None
+    try:
+        js = client.jetstream()
+        await js.account_info()  # fails without JetStream
+        if delete:
+            names = Subjects.of(config)
+            for stream in (names.events_stream, names.detections_stream, names.dead_stream):
+                with contextlib.suppress(nats.js.errors.NotFoundError):
+                    await js.delete_stream(stream)
+    finally:
+        await client.close()
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """``$CITYWATCH_TEST_NATS`` (default :data:`NATS_DEFAULT`), checked to answer with JetStream.
+
+    An unreachable server fails every test that needs it; only ``CITYWATCH_TEST_NATS=off``
+    skips them.
+    """
+    url = os.environ.get(NATS_ENV, NATS_DEFAULT)
+    if url == "off":
+        pytest.skip(f"{NATS_ENV}=off: the NATS JetStream bus is not tested in this run")
+    try:
+        asyncio.run(_nats_streams(url, BusConfig(), delete=False))
+    except (TimeoutError, OSError, nats.errors.Error) as exc:
+        pytest.fail(
+            f"NATS with JetStream at {url} is unreachable: {exc!r}\n"
+            f"Start it (.ci/run does: nats-server -js), point {NATS_ENV} at a server, or set"
+            f" {NATS_ENV}=off to leave the scale-out bus untested.",
+            pytrace=False,
+        )
+    return url
+
+
+@pytest.fixture
+def bus_config(nats_url: str) -> Iterator[BusConfig]:
+    """Streams and subjects of this test's own (deleted after it), quick to redeliver."""
+    token = secrets.token_hex(4)
+    config = BusConfig(
+        subject_prefix=f"test.{token}",
+        stream_prefix=f"TEST_{token}",
+        ack_wait_s=2.0,
+        checkpoint_s=0.2,
+        batch=200,
+    )
+    yield config
+    asyncio.run(_nats_streams(nats_url, config, delete=True))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
+from citywatch.bus.seal import Sealer
 from citywatch.config import Settings
 from citywatch.correlate import Correlator
 from citywatch.enrich import Enricher, Pseudonymiser, load_or_create_key
@@ -23,6 +24,9 @@ from citywatch.respond.playbook import load_playbooks
 from citywatch.respond.runner import PlaybookRunner
 from citywatch.store import RunInfo, Store
 
+BUS_KEY_FILE = "bus.key"
+"""The data dir's key sealing events on the bus, when ``bus.key`` is not set."""
+
 
 def pseudonymiser(settings: Settings) -> Pseudonymiser:
     """The pseudonymiser with the configured key, or the data dir's own."""
@@ -33,6 +37,20 @@ def pseudonymiser(settings: Settings) -> Pseudonymiser:
             raise ConfigError("not a hex string", where="pseudonym_key") from None
         return Pseudonymiser(key)
     return Pseudonymiser(load_or_create_key(settings.data_dir))
+
+
+def bus_sealer(settings: Settings) -> Sealer:
+    """What seals events on the bus: the configured ``bus.key``, or the data dir's own."""
+    if settings.bus.key is not None:
+        try:
+            key = bytes.fromhex(settings.bus.key.get_secret_value())
+        except ValueError:
+            raise ConfigError("not a hex string", where="bus.key") from None
+        if len(key) < 16:
+            raise ConfigError("shorter than 16 bytes", where="bus.key")
+    else:
+        key = load_or_create_key(settings.data_dir, BUS_KEY_FILE)
+    return Sealer(key)
 
 
 def build_job(settings: Settings, bus: LocalBus, store: Store | None = None) -> Job:

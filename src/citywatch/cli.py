@@ -22,6 +22,7 @@ from citywatch import __version__
 from citywatch.app import Analysis, analyse
 from citywatch.cli_rules import rules_app
 from citywatch.cli_social import social_app
+from citywatch.cli_worker import BusOpt, print_published, worker_cmd
 from citywatch.config import Settings, load_settings
 from citywatch.detect.social import SocialEvents
 from citywatch.errors import CitywatchError
@@ -96,11 +97,29 @@ def analyse_cmd(
         Path | None,
         typer.Option("--annotate", help="write every post's verdict (high-risk, place…) as JSONL"),
     ] = None,
+    bus: BusOpt = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Analyse files: every detector, incidents, dead letters; results to files and the store."""
-    settings = load_settings(config, data_dir=data_dir, store_url=db)
+    """Analyse files: every detector, incidents, dead letters; results to files and the store.
+
+    With a bus (``--bus`` or the ``bus_url`` setting), only read, enrich and
+    publish the events: ``citywatch worker`` s detect and correlate.
+    """
+    settings = load_settings(config, data_dir=data_dir, store_url=db, bus_url=bus)
+    if settings.bus_url:
+        embedded_only = {"-o": output, "--incidents": incidents, "--annotate": annotate}
+        for flag, value in embedded_only.items():
+            if value:
+                raise typer.BadParameter("not with a bus: the workers detect", param_hint=flag)
+        from citywatch.scaleout import publish  # noqa: PLC0415 - nats loads only for the bus
+
+        specs = [InputSpec.parse(s, learn=True) for s in learn or []]
+        specs += [InputSpec.parse(s) for s in inputs]
+        with err.status(f"publishing to {settings.bus_url}…"):
+            published = publish(settings, specs)
+        print_published(published, settings.bus_url)
+        return
     if annotate is not None:
         wanted = {**settings.detectors.get(SocialEvents.name, {}), "annotate": True}
         settings = settings.model_copy(
@@ -120,7 +139,7 @@ def analyse_cmd(
             f"annotated {len(notes):,} posts into {annotate}; by language: "
             + (", ".join(f"{lang} {n:,}" for lang, n in langs) or "none")
         )
-    found = analysis.job.correlator.incidents()
+    found = analysis.job.incidents()
     if incidents is not None:
         _write_jsonl(incidents, found)
     _print_summary(analysis, found)
@@ -146,7 +165,7 @@ def demo_cmd(
     settings = settings.model_copy(update={"detectors": with_inventory(settings.detectors, city)})
     specs = [InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs]
     analysis = _run(settings, specs, f"demo --seed {seed}", store=True)
-    _print_summary(analysis, analysis.job.correlator.incidents())
+    _print_summary(analysis, analysis.job.incidents())
     console.print(f"store: [bold]{settings.store}[/]")
     if not no_serve:
         from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only to serve
@@ -210,6 +229,8 @@ def version_cmd() -> None:
     """Print the version."""
     console.print(__version__)
 
+
+app.command("worker")(worker_cmd)
 
 ingest_app = typer.Typer(
     name="ingest", help="Ingest a live source into the store until stopped.", no_args_is_help=True

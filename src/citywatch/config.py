@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from citywatch.bus.config import BusConfig
 from citywatch.correlate import CorrelatorConfig
 from citywatch.enrich import EnrichConfig
 from citywatch.errors import ConfigError
@@ -61,6 +62,13 @@ class Settings(BaseSettings):
         description="storage URL, sqlite:///PATH or postgresql://…;"
         " default sqlite:///DATA_DIR/citywatch.db",
     )
+    bus_url: str = Field(
+        "",
+        pattern=r"^((nats|tls)://\S+)?$",
+        description="NATS JetStream bus of the scale-out mode, nats://HOST:PORT (tls://…);"
+        " empty: the in-process bus of the embedded mode",
+    )
+    bus: BusConfig = Field(default_factory=BusConfig)
     pseudonym_key: SecretStr | None = Field(
         None, description="hex key for pseudonyms; default: created in the data dir"
     )

@@ -7,8 +7,9 @@ from as attributes::
     ├── ConfigError          a setting or plug-in config is wrong (fail fast, says what to fix)
     ├── PluginError          a plug-in cannot be found, loaded or built
     ├── InputError           an input could not be opened or its format is unknown
-    └── StoreError           the store cannot be opened, migrated or written
-        └── MigrationError   the schema in the store is newer than this code
+    ├── StoreError           the store cannot be opened, migrated or written
+    │   └── MigrationError   the schema in the store is newer than this code
+    └── BusError             the NATS JetStream bus cannot be reached or refuses a request
 
 Bad *records* are not errors: adapters turn them into dead letters
 (:class:`citywatch.model.DeadLetter`) and the run goes on.
@@ -59,3 +60,14 @@ class StoreError(CitywatchError):
 
 class MigrationError(StoreError):
     """The store's schema version is not one this code can use."""
+
+
+class BusError(CitywatchError):
+    """The scale-out bus (NATS JetStream) cannot be reached, or refused a request.
+
+    ``url`` is the server's address.
+    """
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(f"{url}: {message}")
+        self.url = url

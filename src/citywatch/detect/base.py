@@ -66,6 +66,11 @@ class Detector(ABC, Generic[S]):
     """A keyed, stateful detector (a plug-in registered by ``name``).
 
     ``datasets`` lists the ``event.dataset`` values it reads (empty: all).
+    ``partition_key`` names the event field (ECS name, ``source.pseudonym``)
+    that decides every state key and every detection of the detector, so its
+    events can be split by that field across workers (``citywatch worker
+    --partition``); None when it needs all its events in one place (several
+    keys per event, or a model learned across keys).
     Subclasses set ``state_type`` and implement ``keys``, ``new_state``,
     ``update`` and ``expire``.
     """
@@ -75,6 +80,7 @@ class Detector(ABC, Generic[S]):
     config_model: ClassVar[type[BaseModel]]
     state_type: ClassVar[type[msgspec.Struct]]
     datasets: ClassVar[frozenset[str]] = frozenset()
+    partition_key: ClassVar[str | None] = None
 
     def __init__(self, config: BaseModel | None = None) -> None:
         self.config = config if config is not None else self.config_model()

@@ -19,9 +19,9 @@ KEY_BYTES = 32
 _CACHE_MAX = 1 << 16
 
 
-def load_or_create_key(data_dir: Path) -> bytes:
-    """The pseudonymisation key in ``data_dir``, created (mode 0600) if absent."""
-    path = data_dir / KEY_FILE
+def load_or_create_key(data_dir: Path, name: str = KEY_FILE) -> bytes:
+    """The key ``name`` in ``data_dir`` (default: pseudonyms'), created (mode 0600) if absent."""
+    path = data_dir / name
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

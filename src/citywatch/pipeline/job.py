@@ -1,5 +1,10 @@
 """One pipeline run: inputs → adapters → enrich → detectors → correlate, in event time.
 
+The scale-out mode runs the same job in parts (:mod:`citywatch.scaleout`): a
+publisher's job has no detectors and only reads and enriches; a detector
+worker's job has no enricher (its events arrive enriched) and no correlator
+(its detections go out on the bus).
+
 Inputs are merged by event time. The watermark trails the latest event time
 by ``lateness_s``; an event older than the watermark is too late for the
 windows that would have used it and becomes a dead letter (``late``), so it
@@ -11,11 +16,13 @@ subscribe.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import msgspec
 
@@ -26,7 +33,7 @@ from citywatch.enrich import Enricher
 from citywatch.errors import InputError
 from citywatch.ingest import Adapter
 from citywatch.ingest.posts import redact
-from citywatch.model import DeadLetter, Detection, Event
+from citywatch.model import DeadLetter, Detection, Event, Incident
 from citywatch.model.deadletter import RAW_LIMIT
 from citywatch.pipeline.inputs import InputSpec, Progress, read_lines
 from citywatch.pipeline.stats import RunStats
@@ -55,9 +62,9 @@ class Job:
         self,
         *,
         adapters: Mapping[str, Adapter],
-        enricher: Enricher,
+        enricher: Enricher | None,
         detectors: Sequence[Detector],  # type: ignore[type-arg]
-        correlator: Correlator,
+        correlator: Correlator | None,
         bus: LocalBus,
         lateness_s: float = 300.0,
         sweep_s: float = 300.0,
@@ -76,24 +83,37 @@ class Job:
         self.watermark = -math.inf
         self._next_sweep = -math.inf
         self._dead: list[DeadLetter] = []
-        bus.subscribe(DETECTIONS, self._correlate)
+        if correlator is not None:
+            bus.subscribe(DETECTIONS, partial(self._correlate, correlator))
 
     def run(self, inputs: Sequence[InputSpec], progress: Progress | None = None) -> RunStats:
         """Learn from the ``learn`` inputs, then analyse the others merged by event time."""
+        self.check(inputs)
+        for event in self.read(inputs, progress, learn=True):
+            self.learn(event)
+        self.process(self.read(inputs, progress, learn=False))
+        self.flush()
+        return self.stats
+
+    def check(self, inputs: Sequence[InputSpec]) -> None:
+        """Fail fast on an input of unknown format or a missing file."""
         for spec in inputs:
             if spec.format not in self.adapters:
                 raise self._unknown(spec.format)
             if not spec.path.is_file():
                 raise InputError("no such file", path=spec.source)
-        for spec in inputs:
-            if spec.learn:
-                for event in self._events(spec, progress):
-                    self._learn(event)
-        streams = [self._events(s, progress) for s in inputs if not s.learn]
-        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_ts)
-        self.process(merged)
-        self.flush()
-        return self.stats
+
+    def read(
+        self, inputs: Sequence[InputSpec], progress: Progress | None = None, *, learn: bool
+    ) -> Iterator[Event]:
+        """The ``learn`` inputs' events one input after the other, or the others' merged in time.
+
+        Not yet enriched; the adapters' dead letters go out on the bus as they come.
+        """
+        streams = [self._events(s, progress) for s in inputs if s.learn is learn]
+        if learn or len(streams) == 1:
+            return itertools.chain(*streams)
+        return heapq.merge(*streams, key=_ts)
 
     def feed(self, fmt: str, source: str, lines: Sequence[bytes]) -> FeedResult:
         """Parse and process one batch of records (a live source); nothing is flushed.
@@ -111,19 +131,31 @@ class Job:
         self.process(events)
         return FeedResult(events=len(events), dead_letters=dead)
 
-    def process(self, events: Iterable[Event]) -> None:
-        """Enrich and detect, in event time; detections are published as they fire."""
-        enrich, runners, lateness = self.enricher, self.runners, self.lateness_s
-        routes = self._routes
-        out: list[Detection] = []
-        watermark = self.watermark
-        next_sweep = self._next_sweep
+    def enriched(self, events: Iterable[Event]) -> Iterator[Event]:
+        """The events enriched; one that fails becomes a dead letter.
+
+        Without an enricher, the events arrive enriched (from the bus) and pass as they are.
+        """
+        enrich = self.enricher
+        if enrich is None:
+            yield from events
+            return
         for raw_event in events:
             try:
                 event = enrich(raw_event)
             except Exception as exc:  # a bad record never stops the run
                 self._dead_letter(raw_event, "enrich", "enrich-failed", f"enrichment failed: {exc}")
                 continue
+            yield event
+
+    def process(self, events: Iterable[Event]) -> None:
+        """Enrich and detect, in event time; detections are published as they fire."""
+        runners, lateness = self.runners, self.lateness_s
+        routes = self._routes
+        out: list[Detection] = []
+        watermark = self.watermark
+        next_sweep = self._next_sweep
+        for event in self.enriched(events):
             ts = event.timestamp
             if ts < watermark:
                 self.stats.late += 1
@@ -164,19 +196,17 @@ class Job:
         self.bus.publish(DETECTIONS, out)
         self._publish_incidents()
         self._flush_dead()
-        self.stats.incidents = len(self.correlator)
+        if self.correlator is not None:
+            self.stats.incidents = len(self.correlator)
 
     def _unknown(self, fmt: str) -> InputError:
         return InputError(f"unknown format {fmt!r} (known: {', '.join(sorted(self.adapters))})")
 
-    def _learn(self, raw_event: Event) -> None:
-        try:
-            event = self.enricher(raw_event)
-        except Exception as exc:
-            self._dead_letter(raw_event, "enrich", "enrich-failed", f"enrichment failed: {exc}")
-            return
-        for runner in self.runners:
-            runner.learn(event)
+    def learn(self, raw_event: Event) -> None:
+        """Let every detector learn from one trusted record (enriched first)."""
+        for event in self.enriched((raw_event,)):
+            for runner in self.runners:
+                runner.learn(event)
 
     def _events(self, spec: InputSpec, progress: Progress | None) -> Iterator[Event]:
         counted = self.stats.learned if spec.learn else self.stats.events
@@ -210,15 +240,16 @@ class Job:
             self.stats.records[source] += records
             counted[source] += events
 
-    def _correlate(self, detections: Sequence[Detection]) -> None:
+    def _correlate(self, correlator: Correlator, detections: Sequence[Detection]) -> None:
         for detection in detections:
             if detection.id not in self.latest:
                 self.stats.detections[detection.detector] += 1
             self.latest[detection.id] = detection
-            self.correlator.add(detection)
+            correlator.add(detection)
 
     def _publish_incidents(self) -> None:
-        self.bus.publish(INCIDENTS, self.correlator.changed())
+        if self.correlator is not None:
+            self.bus.publish(INCIDENTS, self.correlator.changed())
 
     def _plugin_failed(self, name: str, event: Event | None, exc: Exception) -> None:
         self.stats.plugin_errors[name] += 1
@@ -257,29 +288,40 @@ class Job:
         self.bus.publish(DEAD_LETTERS, batch)
 
     def detections(self) -> list[Detection]:
-        """The latest version of every detection of the run, by time."""
+        """The latest version of every detection of the run, by time (none without a correlator)."""
         return sorted(self.latest.values(), key=lambda d: (d.timestamp, d.id))
 
-    def save(self, store: Store) -> None:
-        """Checkpoint detector and correlator state into the store."""
-        for runner in self.runners:
-            store.save_state(f"detector/{runner.name}", runner.snapshot())
-            if (model := runner.detector.snapshot_model()) is not None:
-                store.save_state(f"model/{runner.name}", model)
-        store.save_state("correlator", self.correlator.snapshot())
-        store.save_state("watermark", msgspec.msgpack.encode(self.watermark))
+    def incidents(self) -> list[Incident]:
+        """The incidents of the run (none without a correlator)."""
+        return [] if self.correlator is None else self.correlator.incidents()
 
-    def restore(self, store: Store) -> bool:
-        """Resume from the store's checkpoint; False when there is none."""
-        blob = store.load_state("watermark")
+    def save(self, store: Store, prefix: str = "") -> None:
+        """Checkpoint detector and correlator state into the store, under names led by ``prefix``.
+
+        Jobs sharing a store (the workers of the scale-out mode) each take their own prefix.
+        """
+        for runner in self.runners:
+            store.save_state(f"{prefix}detector/{runner.name}", runner.snapshot())
+            if (model := runner.detector.snapshot_model()) is not None:
+                store.save_state(f"{prefix}model/{runner.name}", model)
+        if self.correlator is not None:
+            store.save_state(f"{prefix}correlator", self.correlator.snapshot())
+        store.save_state(f"{prefix}watermark", msgspec.msgpack.encode(self.watermark))
+
+    def restore(self, store: Store, prefix: str = "") -> bool:
+        """Resume from the store's checkpoint saved under ``prefix``; False when there is none."""
+        blob = store.load_state(f"{prefix}watermark")
         if blob is None:
             return False
         self.watermark = msgspec.msgpack.decode(blob, type=float)
         for runner in self.runners:
-            if (state := store.load_state(f"detector/{runner.name}")) is not None:
+            if (state := store.load_state(f"{prefix}detector/{runner.name}")) is not None:
                 runner.restore(state)
-            if (model := store.load_state(f"model/{runner.name}")) is not None:
+            if (model := store.load_state(f"{prefix}model/{runner.name}")) is not None:
                 runner.detector.restore_model(model)
-        if (state := store.load_state("correlator")) is not None:
+        if (
+            self.correlator is not None
+            and (state := store.load_state(f"{prefix}correlator")) is not None
+        ):
             self.correlator.restore(state)
         return True

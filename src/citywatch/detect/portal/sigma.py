@@ -156,6 +156,7 @@ class SigmaRules(HitDetector):
     )
     config_model: ClassVar[type[BaseModel]] = SigmaRulesConfig
     datasets: ClassVar[frozenset[str]] = frozenset({"portal.access", "portal.http"})
+    partition_key: ClassVar[str | None] = "source.pseudonym"  # one client's requests, no more
 
     def __init__(self, config: BaseModel | None = None) -> None:
         super().__init__(config)

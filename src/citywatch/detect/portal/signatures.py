@@ -112,6 +112,7 @@ class WebAttackSignatures(HitDetector):
     )
     config_model: ClassVar[type[BaseModel]] = WebAttackConfig
     datasets: ClassVar[frozenset[str]] = frozenset({"portal.http", "portal.access"})
+    partition_key: ClassVar[str | None] = "source.pseudonym"  # one client's requests, no more
 
     def __init__(self, config: BaseModel | None = None) -> None:
         super().__init__(config)

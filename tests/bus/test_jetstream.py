@@ -1,0 +1,150 @@
+"""The JetStream bus against a real NATS server: streams, message ids, consumers, errors.
+
+Every test has streams of its own (``bus_config``), deleted after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+from tests.contracts.test_store_contract import detection, letter
+
+from citywatch.bus.config import BusConfig
+from citywatch.bus.jetstream import JetStreamBus
+from citywatch.bus.seal import Sealer
+from citywatch.config import load_settings
+from citywatch.errors import BusError, ConfigError
+from citywatch.model import Event
+
+EVENT = Event(id="portal-1:7", timestamp=1772359200.0, dataset="portal.access", source_ip="1.2.3.4")
+SEALER = Sealer(b"test-bus-key-" * 3)
+
+
+def on_bus(
+    url: str, config: BusConfig, work: Callable[[JetStreamBus], Awaitable[object]]
+) -> object:
+    async def run() -> object:
+        bus = await JetStreamBus.connect(url, config, SEALER)
+        try:
+            return await work(bus)
+        finally:
+            await bus.close()
+
+    return asyncio.run(run())
+
+
+async def stored(bus: JetStreamBus, stream: str) -> int:
+    info = await bus.js.stream_info(stream)
+    return info.state.messages
+
+
+def test_an_event_published_twice_is_stored_once(nats_url: str, bus_config: BusConfig) -> None:
+    async def work(bus: JetStreamBus) -> None:
+        names = bus.subjects
+        first = await bus.settle([await bus.publish_event(EVENT)])
+        again = await bus.settle([await bus.publish_event(EVENT), await bus.publish_event(EVENT)])
+        assert (first, again) == (0, 2)
+        assert await stored(bus, names.events_stream) == 1
+        subject = names.events("portal.access")
+        msg = await bus.js.get_last_msg(names.events_stream, subject)
+        assert b"1.2.3.4" not in (msg.data or b""), "sealed"
+        assert (msg.headers or {})["Citywatch-Key"] == SEALER.key_id
+        opened = SEALER.open(msg.data or b"", subject.encode())
+        assert msgspec.json.decode(opened, type=Event) == EVENT, "the model's own JSON"
+
+    on_bus(nats_url, bus_config, work)
+
+
+def test_each_new_revision_of_a_detection_is_kept_and_a_replay_is_not(
+    nats_url: str, bus_config: BusConfig
+) -> None:
+    first = detection("det-1")
+    grown = detection("det-1", evidence=["ev-1", "ev-2"])
+
+    async def work(bus: JetStreamBus) -> tuple[int, int]:
+        pending = [await bus.publish_detection(d) for d in (first, grown, first, grown)]
+        duplicates = await bus.settle(pending)
+        return duplicates, await stored(bus, bus.subjects.detections_stream)
+
+    assert on_bus(nats_url, bus_config, work) == (2, 2)
+
+
+def test_dead_letters_that_differ_only_in_when_are_one(
+    nats_url: str, bus_config: BusConfig
+) -> None:
+    bad = letter("portal.log", 3)
+    later = msgspec.structs.replace(bad, received=bad.received + 60)
+    other = letter("portal.log", 4)
+
+    async def work(bus: JetStreamBus) -> tuple[int, int]:
+        pending = [await bus.publish_dead_letter(x) for x in (bad, later, other)]
+        return await bus.settle(pending), await stored(bus, bus.subjects.dead_stream)
+
+    assert on_bus(nats_url, bus_config, work) == (1, 2)
+
+
+def test_a_durable_consumer_keeps_its_place_and_refuses_a_new_filter(
+    nats_url: str, bus_config: BusConfig
+) -> None:
+    async def work(bus: JetStreamBus) -> None:
+        names = bus.subjects
+        await bus.settle([await bus.publish_event(EVENT)])
+        sub = await bus.consumer(names.events_stream, "detect-x", names.events("portal.access"))
+        (msg,) = await bus.fetch(sub, 2.0)
+        await bus.ack([msg])
+        await sub.unsubscribe()
+        again = await bus.consumer(names.events_stream, "detect-x", names.events("portal.access"))
+        assert await bus.fetch(again, 0.5) == []
+        assert await bus.backlog(again) == 0
+        await again.unsubscribe()
+        with pytest.raises(
+            BusError, match=r"detect-x .* reads 'test\.\w+\.events\.portal\.access'"
+        ):
+            await bus.consumer(names.events_stream, "detect-x", names.all_events)
+
+    on_bus(nats_url, bus_config, work)
+
+
+def test_an_unreachable_server_is_a_bus_error_saying_so() -> None:
+    url = "nats://127.0.0.1:1"  # nothing listens on port 1
+    with pytest.raises(
+        BusError, match=r"^nats://127\.0\.0\.1:1: cannot reach .*Connect call failed"
+    ) as caught:
+        asyncio.run(JetStreamBus.connect(url, BusConfig(connect_timeout_s=1.0)))
+    assert caught.value.url == url
+
+
+def test_bus_url_comes_from_the_config_file_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(data_dir=tmp_path).bus_url == "", "embedded by default"
+    prod = tmp_path / "prod.toml"
+    prod.write_text('bus_url = "nats://nats.city.internal:4222"\n[bus]\nstream_prefix = "NORTH"\n')
+    settings = load_settings(prod)
+    assert (settings.bus_url, settings.bus.stream_prefix) == (
+        "nats://nats.city.internal:4222",
+        "NORTH",
+    )
+    monkeypatch.setenv("CITYWATCH_BUS_URL", "tls://nats.city.internal:4443")
+    assert load_settings(prod).bus_url == "tls://nats.city.internal:4443"
+    monkeypatch.setenv("CITYWATCH_BUS_URL", "http://nats.city.internal")
+    with pytest.raises(ConfigError, match="bus_url"):
+        load_settings(prod)
+
+
+def test_a_process_without_the_bus_key_cannot_publish_events(
+    nats_url: str, bus_config: BusConfig
+) -> None:
+    async def work() -> None:
+        bus = await JetStreamBus.connect(nats_url, bus_config)
+        try:
+            with pytest.raises(BusError, match="this process has no bus key"):
+                await bus.publish_event(EVENT)
+        finally:
+            await bus.close()
+
+    asyncio.run(work())
