@@ -24,7 +24,7 @@ from citywatch.bus.jetstream import JetStreamBus
 from citywatch.config import Settings
 from citywatch.enrich import Enricher
 from citywatch.errors import ConfigError
-from citywatch.model import DeadLetter
+from citywatch.model import DeadLetter, Event
 from citywatch.pipeline import InputSpec, Job, RunStats
 from citywatch.pipeline.inputs import Progress
 from citywatch.plugins import build_adapters
@@ -44,6 +44,57 @@ class Published(msgspec.Struct, kw_only=True):
     dead_letters: int = 0
 
 
+def publisher_job(settings: Settings, local: LocalBus) -> Job:
+    """A job that only parses and enriches; its dead letters go to ``local``."""
+    return Job(
+        adapters=build_adapters(),
+        enricher=Enricher(pseudonymiser(settings), settings.enrich),
+        detectors=[],
+        correlator=None,
+        bus=local,
+    )
+
+
+class Publisher:
+    """Sends enriched events and dead letters on the bus; every publisher's one way out.
+
+    The server's acks are awaited every :data:`_WINDOW` messages and at :meth:`settle`.
+    """
+
+    def __init__(self, bus: JetStreamBus, out: Published) -> None:
+        self.bus = bus
+        self.out = out
+        self._pending: list[asyncio.Future[PubAck]] = []
+
+    async def event(self, event: Event) -> None:
+        """Publish an enriched event to analyse."""
+        self._pending.append(await self.bus.publish_event(event))
+        self.out.events += 1
+        await self._window()
+
+    async def learning(self, event: Event) -> None:
+        """Publish an enriched, trusted event to learn from."""
+        self._pending += await self.bus.publish_learning(event)
+        self.out.learning += 1
+        await self._window()
+
+    async def dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Publish dead letters."""
+        for letter in letters:
+            self._pending.append(await self.bus.publish_dead_letter(letter))
+        self.out.dead_letters += len(letters)
+        await self._window()
+
+    async def settle(self) -> None:
+        """Wait until the server has stored everything published; raises BusError if not."""
+        pending, self._pending = self._pending, []
+        self.out.duplicates += await self.bus.settle(pending)
+
+    async def _window(self) -> None:
+        if len(self._pending) >= _WINDOW:
+            await self.settle()
+
+
 def publish(
     settings: Settings, inputs: Sequence[InputSpec], progress: Progress | None = None
 ) -> Published:
@@ -56,13 +107,7 @@ def publish(
     if not settings.bus_url:
         raise ConfigError("no bus to publish on: set it (nats://HOST:PORT)", where="bus_url")
     local = LocalBus()
-    job = Job(
-        adapters=build_adapters(),
-        enricher=Enricher(pseudonymiser(settings), settings.enrich),
-        detectors=[],
-        correlator=None,
-        bus=local,
-    )
+    job = publisher_job(settings, local)
     job.check(inputs)
     return asyncio.run(_publish(settings, job, local, inputs, progress))
 
@@ -76,31 +121,25 @@ async def _publish(
 ) -> Published:
     bus = await JetStreamBus.connect(settings.bus_url, settings.bus, bus_sealer(settings))
     out = Published(stats=job.stats)
+    publisher = Publisher(bus, out)
     dead: list[DeadLetter] = []
     local.subscribe(DEAD_LETTERS, dead.extend)
-    pending: list[asyncio.Future[PubAck]] = []
 
-    async def settle() -> None:
-        for letter in dead:
-            pending.append(await bus.publish_dead_letter(letter))
-        out.dead_letters += len(dead)
+    async def send_dead() -> None:
+        letters = dead[:]
         dead.clear()
-        out.duplicates += await bus.settle(pending)
-        pending.clear()
+        await publisher.dead_letters(letters)
 
     try:
         for event in job.enriched(job.read(inputs, progress, learn=True)):  # first, as analyse
-            pending += await bus.publish_learning(event)
-            out.learning += 1
-            if len(pending) >= _WINDOW:
-                await settle()
+            await publisher.learning(event)
+            await send_dead()
         for event in job.enriched(job.read(inputs, progress, learn=False)):
-            pending.append(await bus.publish_event(event))
-            out.events += 1
-            if len(pending) >= _WINDOW:
-                await settle()
+            await publisher.event(event)
+            await send_dead()
         job.flush()  # the last dead letters
-        await settle()
+        await send_dead()
+        await publisher.settle()
     finally:
         await bus.close()
     return out
