@@ -9,6 +9,11 @@ restart neither splits nor duplicates what was open.
 A :class:`LiveUpdate` is also what the API publishes when a person changes
 something (an alert approved, an incident moved): the same kinds, with a
 :class:`Change` saying who did what.
+
+With a bus (``bus_url``), live inputs run no pipeline of their own: they
+publish what they take on the bus for the workers, and an API server follows
+what the correlator worker stores (:mod:`citywatch.scaleout.live`).
+:func:`open_live` picks one or the other; both are a :class:`LiveInput`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import msgspec
 import structlog
@@ -70,6 +75,20 @@ class LiveUpdate(msgspec.Struct, frozen=True, kw_only=True):
     change: Change | None = None
 
 
+def detection_update(detection: Detection) -> LiveUpdate:
+    """The live update for a detection the pipeline found."""
+    return LiveUpdate(
+        kind="detection", id=detection.id, data=msgspec.to_builtins(detection, builtin_types=None)
+    )
+
+
+def dead_letter_update(letter: DeadLetter) -> LiveUpdate:
+    """The live update for a dead letter: without its raw bytes, which stay in the store."""
+    data = msgspec.to_builtins(letter, builtin_types=None)
+    data.pop("raw", None)
+    return LiveUpdate(kind="dead_letter", id=f"{letter.source}:{letter.position}", data=data)
+
+
 def incident_update(incident: Incident, change: Change | None = None) -> LiveUpdate:
     """The live update for ``incident`` as it is now (the pipeline's and the API's alike)."""
     return LiveUpdate(
@@ -78,6 +97,58 @@ def incident_update(incident: Incident, change: Change | None = None) -> LiveUpd
         data=msgspec.to_builtins(incident, builtin_types=None),
         change=change,
     )
+
+
+class LiveInput(Protocol):
+    """Where live inputs (the API's ingest, MQTT, social pollers) hand their batches.
+
+    Thread-safe. ``run_id`` names this process's run (unique: batch names use it).
+    """
+
+    run_id: str
+
+    def ingest(self, fmt: str, source: str, lines: Sequence[bytes]) -> IngestResult:
+        """Take one batch of raw records of format ``fmt``; ``source`` unique per batch.
+
+        Raises :class:`~citywatch.errors.InputError` for an unknown format.
+        """
+
+    def keep(self, letters: Sequence[DeadLetter]) -> None:
+        """Keep dead letters made outside a batch (a report no adapter reads)."""
+
+    def subscribe(self, handler: Callable[[LiveUpdate], None]) -> None:
+        """Call ``handler`` with every update from now on."""
+
+    def unsubscribe(self, handler: Callable[[LiveUpdate], None]) -> None:
+        """Stop calling ``handler``."""
+
+    def close(self) -> None:
+        """Finish: send or checkpoint what is in hand."""
+
+
+def open_live(
+    settings: Settings,
+    store: Store | None,
+    *,
+    command: str,
+    inputs: Sequence[str],
+    follow: bool = False,
+) -> LiveInput:
+    """A live pipeline on ``store``; with a bus, a publisher on it instead.
+
+    On the bus, ``follow`` also turns what the correlator worker stores in
+    ``store`` into updates (for an API server's live feed); ``store`` may be
+    None without it. Raises :class:`~citywatch.errors.BusError` when the bus
+    cannot be reached.
+    """
+    if settings.bus_url:
+        # nats loads only for the bus
+        from citywatch.scaleout.live import BusInput  # noqa: PLC0415
+
+        return BusInput(settings, store if follow else None)
+    if store is None:
+        raise ValueError("an embedded live pipeline needs a store")
+    return LivePipeline(settings, store, command=command, inputs=inputs)
 
 
 class LivePipeline:
@@ -128,6 +199,10 @@ class LivePipeline:
             reasons=[f"{d.position}: {d.reason}" for d in fed.dead_letters[:_REASONS_SHOWN]],
         )
 
+    def keep(self, letters: Sequence[DeadLetter]) -> None:
+        """Store dead letters made outside a batch, in this run."""
+        self.store.add_dead_letters(self.run_id, letters)
+
     def subscribe(self, handler: Callable[[LiveUpdate], None]) -> None:
         """Call ``handler`` with every update from now on (from the ingesting thread)."""
         self._subscribers.append(handler)
@@ -152,23 +227,10 @@ class LivePipeline:
                     _log.exception("live_subscriber_failed", kind=update.kind)
 
     def _on_detections(self, items: Sequence[Detection]) -> None:
-        self._notify(
-            [
-                LiveUpdate(
-                    kind="detection", id=d.id, data=msgspec.to_builtins(d, builtin_types=None)
-                )
-                for d in items
-            ]
-        )
+        self._notify([detection_update(d) for d in items])
 
     def _on_incidents(self, items: Sequence[Incident]) -> None:
         self._notify([incident_update(i) for i in items])
 
     def _on_dead_letters(self, items: Sequence[DeadLetter]) -> None:
-        updates = []
-        for letter in items:
-            data = msgspec.to_builtins(letter, builtin_types=None)
-            data.pop("raw", None)  # raw bytes stay in the store, not on the live feed
-            ident = f"{letter.source}:{letter.position}"
-            updates.append(LiveUpdate(kind="dead_letter", id=ident, data=data))
-        self._notify(updates)
+        self._notify([dead_letter_update(letter) for letter in items])

@@ -26,7 +26,7 @@ from citywatch.api.routes.docs import static_dir
 from citywatch.api.sse import Broadcaster
 from citywatch.app import playbook_runner
 from citywatch.config import Settings
-from citywatch.live import LivePipeline
+from citywatch.live import LiveInput
 from citywatch.store import Store
 
 DESCRIPTION = """The operations API of citywatch: detections, incidents, ingest, live updates.
@@ -43,7 +43,7 @@ def create_app(
     settings: Settings,
     store: Store,
     *,
-    pipeline: LivePipeline | None = None,
+    pipeline: LiveInput | None = None,
     config: ApiConfig | None = None,
 ) -> FastAPI:
     """The operations API over ``store``; ``pipeline`` enables ingest and live updates.

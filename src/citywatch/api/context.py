@@ -11,7 +11,7 @@ from citywatch.api.config import ApiConfig
 from citywatch.api.ratelimit import TokenBuckets
 from citywatch.api.sse import Broadcaster
 from citywatch.config import Settings
-from citywatch.live import LivePipeline
+from citywatch.live import LiveInput
 from citywatch.respond.runner import PlaybookRunner
 from citywatch.store import Store
 
@@ -23,7 +23,7 @@ class ApiContext:
     settings: Settings
     store: Store
     config: ApiConfig
-    pipeline: LivePipeline | None
+    pipeline: LiveInput | None
     broadcaster: Broadcaster
     runner: PlaybookRunner
     """The playbooks, read once: approvals and rejections go through it."""

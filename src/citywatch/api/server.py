@@ -1,4 +1,9 @@
-"""``citywatch serve``: the API and dashboard with a live pipeline, on SQLite or PostgreSQL."""
+"""``citywatch serve``: the API and dashboard with a live pipeline, on SQLite or PostgreSQL.
+
+With a bus (``bus_url``), the server runs no pipeline: what it ingests goes
+out on the bus to the workers, and its live feed follows what the correlator
+worker stores (:mod:`citywatch.scaleout.live`).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from citywatch.api.credentials import hash_password, new_password
 from citywatch.api.rbac import ADMIN
 from citywatch.config import Settings
 from citywatch.errors import ConfigError
-from citywatch.live import LivePipeline
+from citywatch.live import LiveInput, open_live
 from citywatch.store import Store, open_store
 from citywatch.store.base import User
 
@@ -59,18 +64,19 @@ def serving(
 ) -> Iterator[Serving]:
     """The API and dashboard on the store at ``settings.store``, with a live pipeline.
 
-    Opens (and migrates) the store, creates an admin if none exists, and on
-    exit closes the pipeline (checkpointing its state) and the store.
+    With a bus, a publisher that follows the correlator worker instead of the
+    pipeline. Opens (and migrates) the store, creates an admin if none exists,
+    and on exit closes the pipeline (checkpointing its state) and the store.
     ``city`` is the map's ``city.geojson`` (default: the newest under the data dir).
     """
     # The dashboard is built on this package, so it is imported when serving, not before.
     from citywatch.web import CityMap, create_app  # noqa: PLC0415
 
     store = open_store(settings.store)
-    pipeline: LivePipeline | None = None
+    pipeline: LiveInput | None = None
     try:
         password = ensure_admin(store)
-        pipeline = LivePipeline(settings, store)
+        pipeline = open_live(settings, store, command="serve", inputs=["api"], follow=True)
         config = settings.api.model_copy(update={"tls": tls})
         city_map = CityMap.load(city) if city else CityMap.find(settings.data_dir)
         app = create_app(settings, store, pipeline=pipeline, config=config, city=city_map)
@@ -105,6 +111,8 @@ def serve(
         # the store's URL as it shows it: a PostgreSQL password is masked
         announce(f"citywatch dashboard on {scheme}://{host}:{port}/ (store {served.store.url})")
         announce(f"API docs on {scheme}://{host}:{port}/api/docs")
+        if settings.bus_url:
+            announce(f"ingest goes out on the bus {settings.bus_url}: the workers detect")
         if served.admin_password is not None:
             announce(f"created user {ADMIN_NAME!r} with one-time password: {served.admin_password}")
         sys.stdout.flush()

@@ -20,7 +20,10 @@ events can serve them all. Instead:
    ``cw.detections``;
 3. the correlator worker (``citywatch worker --role correlate``) consumes
    ``cw.detections`` and ``cw.dead-letters`` and writes detections, incidents
-   and dead letters to the store, where ``citywatch serve`` shows them.
+   and dead letters to the store, where ``citywatch serve`` shows them; after
+   each store write it sends a notice on ``cw.live.<kind>`` (core NATS, kept
+   by no stream), which a ``citywatch serve`` on the bus turns into its live
+   feed (:mod:`citywatch.scaleout.live`).
 
 A message that cannot be decoded becomes a dead letter with the reason and is
 terminated (``term``): never redelivered for ever, never a crash.
@@ -33,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import msgspec
 import nats
@@ -42,6 +45,7 @@ import nats.js.errors
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -279,6 +283,25 @@ class JetStreamBus:
         except (TimeoutError, *_NATS_ERRORS) as exc:
             raise BusError(f"a message was not stored: {exc}", url=self.url) from exc
         return sum(1 for ack in acks if ack.duplicate)
+
+    # -- notices: core NATS, kept by no stream ---------------------------------------------
+
+    async def notify(self, subject: str, payload: bytes) -> None:
+        """Send a notice to whoever listens now (none listening: it is gone).
+
+        A notice that cannot be sent is logged, not raised: what it tells of is stored.
+        """
+        try:
+            await self.client.publish(subject, payload)
+        except _NATS_ERRORS as exc:
+            _log.warning("bus_notice_lost", subject=subject, error=str(exc))
+
+    async def listen(self, subject: str, handler: Callable[[Msg], Awaitable[None]]) -> Subscription:
+        """Call ``handler`` with every notice on ``subject`` (a filter) from now on."""
+        try:
+            return await self.client.subscribe(subject, cb=handler)
+        except _NATS_ERRORS as exc:
+            raise BusError(f"cannot listen on {subject}: {exc}", url=self.url) from exc
 
     # -- consuming ------------------------------------------------------------------------
 

@@ -12,6 +12,10 @@ Three JetStream streams, named from ``[bus]``'s prefixes (defaults shown):
 ``CITYWATCH_DEAD``
     dead letters, on ``cw.dead-letters``.
 
+Beside the streams, the correlator worker tells the API servers what it has
+just stored, on plain (core NATS) subjects that no stream keeps:
+``cw.live.<kind>`` (:attr:`Subjects.live`), for their live feeds.
+
 A detector reads one or a few datasets; its consumer filters on the one subject
 that covers them all (:func:`covering`), as NATS before 2.10 takes one filter.
 
@@ -158,3 +162,16 @@ class Subjects:
     def dead_letters(self) -> str:
         """The subject of dead letters."""
         return f"{self.subject_prefix}.dead-letters"
+
+    def live(self, kind: str) -> str:
+        """The subject of the notices of what the correlator stored, of ``kind``.
+
+        >>> Subjects().live("incident")
+        'cw.live.incident'
+        """
+        return f"{self.subject_prefix}.live.{kind}"
+
+    @property
+    def all_live(self) -> str:
+        """The filter of every notice subject."""
+        return f"{self.subject_prefix}.live.*"

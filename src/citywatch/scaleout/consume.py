@@ -76,6 +76,9 @@ class Part(ABC):
     async def finish(self) -> None:  # noqa: B027 - a hook: most parts have nothing open
         """The input has ended (``--once``): close what is open."""
 
+    async def saved(self) -> None:  # noqa: B027 - a hook: most parts say nothing of it
+        """A checkpoint was saved and its messages acked."""
+
     def acking(self) -> set[int]:
         """The stream sequences the last checkpoint was about to ack (handled, maybe not acked)."""
         blob = self.store.load_state(f"{self.prefix}acking")
@@ -115,12 +118,14 @@ async def consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerSta
             if unacked and (not messages or due or len(unacked) >= config.max_unacked):
                 part.save(unacked, handled)
                 await bus.ack(unacked)
+                await part.saved()
                 unacked, last = [], time.monotonic()
             if once and not messages and await bus.backlog(subscription) == 0:
                 await part.finish()
                 break
         part.save(unacked, handled)
         await bus.ack(unacked)
+        await part.saved()
     finally:
         await subscription.unsubscribe()
     _log.info("consumer_stopped", consumer=part.consumer, messages=part.stats.messages)

@@ -7,10 +7,16 @@ sinks do. The correlator's state is checkpointed in the store under
 ``worker/correlate/``. ``dead-letters`` consumes ``cw.dead-letters`` into the
 store (a message there that is not a dead letter is stored as one about it).
 Run one correlator worker per store: incidents are one city's.
+
+After each store write, :class:`Notices` tells the API servers on the bus what
+was stored, on ``cw.live.<kind>``: a detection or a dead letter as its live
+update, an incident by its id (an incident can be large; the server reads it
+back from the store).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import msgspec
@@ -19,19 +25,59 @@ from nats.aio.msg import Msg
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
 from citywatch.bus.jetstream import JetStreamBus, poison
 from citywatch.correlate import Correlator, CorrelatorConfig
-from citywatch.model import DeadLetter, Detection
+from citywatch.live import LiveUpdate, dead_letter_update, detection_update
+from citywatch.model import DeadLetter, Detection, Incident
 from citywatch.scaleout.consume import Part
 from citywatch.store import Store
 
 _detection = msgspec.json.Decoder(Detection).decode
 _dead_letter = msgspec.json.Decoder(DeadLetter).decode
+_encode = msgspec.json.Encoder().encode
+
+
+class Notices:
+    """What was stored, sent to the API servers; subscribed to ``sinks`` after the store is."""
+
+    def __init__(self, bus: JetStreamBus, sinks: LocalBus) -> None:
+        self.bus = bus
+        self.sent = 0
+        self._pending: list[tuple[str, bytes]] = []
+        sinks.subscribe(DETECTIONS, self._detections)
+        sinks.subscribe(INCIDENTS, self._incidents)
+        sinks.subscribe(DEAD_LETTERS, self._dead_letters)
+
+    async def send(self) -> None:
+        """Send the notices of what was stored since the last call."""
+        pending, self._pending = self._pending, []
+        for subject, payload in pending:
+            await self.bus.notify(subject, payload)
+        self.sent += len(pending)
+
+    def _updates(self, updates: list[LiveUpdate]) -> None:
+        subjects = self.bus.subjects
+        self._pending += [(subjects.live(u.kind), _encode(u)) for u in updates]
+
+    def _detections(self, items: Sequence[Detection]) -> None:
+        self._updates([detection_update(d) for d in items])
+
+    def _dead_letters(self, items: Sequence[DeadLetter]) -> None:
+        self._updates([dead_letter_update(letter) for letter in items])
+
+    def _incidents(self, items: Sequence[Incident]) -> None:
+        subject = self.bus.subjects.live("incident")
+        self._pending += [(subject, i.id.encode()) for i in items]
 
 
 class CorrelatePart(Part):
     """Detections from the bus into the store and the correlator; incidents into the store."""
 
     def __init__(
-        self, bus: JetStreamBus, sinks: LocalBus, store: Store, config: CorrelatorConfig
+        self,
+        bus: JetStreamBus,
+        sinks: LocalBus,
+        store: Store,
+        config: CorrelatorConfig,
+        notices: Notices,
     ) -> None:
         names = bus.subjects
         super().__init__(
@@ -42,6 +88,7 @@ class CorrelatePart(Part):
             subject=names.detections,
         )
         self.sinks = sinks
+        self.notices = notices
         self.correlator = Correlator(config, suppressions=store.suppressions(active_at=_now()))
         if (state := store.load_state(f"{self.prefix}correlator")) is not None:
             self.correlator.restore(state)
@@ -66,6 +113,7 @@ class CorrelatePart(Part):
         changed = self.correlator.changed()
         self.stats.published += len(changed)
         self.sinks.publish(INCIDENTS, changed)
+        await self.notices.send()
         return keep
 
     def checkpoint(self) -> None:
@@ -75,7 +123,7 @@ class CorrelatePart(Part):
 class DeadLetterPart(Part):
     """Dead letters from the bus into the store, at each checkpoint."""
 
-    def __init__(self, bus: JetStreamBus, sinks: LocalBus, store: Store) -> None:
+    def __init__(self, bus: JetStreamBus, sinks: LocalBus, store: Store, notices: Notices) -> None:
         names = bus.subjects
         super().__init__(
             bus,
@@ -85,6 +133,7 @@ class DeadLetterPart(Part):
             subject=names.dead_letters,
         )
         self.sinks = sinks
+        self.notices = notices
         self._letters: list[DeadLetter] = []
 
     async def handle(self, messages: list[Msg]) -> list[Msg]:
@@ -103,6 +152,9 @@ class DeadLetterPart(Part):
         """Store the dead letters of the messages about to be acked."""
         letters, self._letters = self._letters, []
         self.sinks.publish(DEAD_LETTERS, letters)
+
+    async def saved(self) -> None:
+        await self.notices.send()
 
 
 def _now() -> datetime:

@@ -23,7 +23,7 @@ from citywatch.detect import Detector
 from citywatch.errors import CitywatchError, ConfigError
 from citywatch.plugins import build_detectors
 from citywatch.scaleout.consume import ConsumerStats, Part, consume
-from citywatch.scaleout.correlate import CorrelatePart, DeadLetterPart
+from citywatch.scaleout.correlate import CorrelatePart, DeadLetterPart, Notices
 from citywatch.scaleout.detect import DetectPart
 from citywatch.store import Store, open_store
 
@@ -100,9 +100,11 @@ async def _correlate(
         inputs=[f"{bus.url}/{names.detections}", f"{bus.url}/{names.dead_letters}"],
         runner=playbook_runner(settings, store),
     )
-    correlate = CorrelatePart(bus, sinks, store, settings.correlate)
-    stats = await _consume_all([correlate, DeadLetterPart(bus, sinks, store)], stop, once)
-    flat = {"incidents": len(correlate.correlator)}
+    notices = Notices(bus, sinks)  # after the store: a notice follows its write
+    correlate = CorrelatePart(bus, sinks, store, settings.correlate, notices)
+    dead = DeadLetterPart(bus, sinks, store, notices)
+    stats = await _consume_all([correlate, dead], stop, once)
+    flat = {"incidents": len(correlate.correlator), "notices": notices.sent}
     for part in stats:
         flat[f"messages.{part.consumer}"] = part.messages
         flat[f"dead_letters.{part.consumer}"] = part.dead_letters

@@ -35,7 +35,7 @@ from citywatch.api.context import ApiContext
 from citywatch.api.problems import http_exception_handler
 from citywatch.api.rbac import route_table
 from citywatch.config import Settings
-from citywatch.live import LivePipeline
+from citywatch.live import LiveInput
 from citywatch.store import Store
 from citywatch.web.city import CityMap
 from citywatch.web.pages import add_pages
@@ -64,7 +64,7 @@ def create_app(
     settings: Settings,
     store: Store,
     *,
-    pipeline: LivePipeline | None = None,
+    pipeline: LiveInput | None = None,
     config: ApiConfig | None = None,
     city: CityMap | None = None,
 ) -> FastAPI:

@@ -30,7 +30,7 @@ from citywatch.api.context import context
 from citywatch.api.problems import Problem, request_id
 from citywatch.api.rbac import ADMIN, INGEST, allow
 from citywatch.api.schemas import IngestOut
-from citywatch.errors import InputError
+from citywatch.errors import BusError, InputError
 
 LINE_TYPES = frozenset(
     {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "text/plain"}
@@ -95,7 +95,7 @@ def add_routes(api: APIRouter) -> None:
         responses={
             404: {"description": "no adapter for this format"},
             415: {"description": "a content type not taken"},
-            503: {"description": "this server runs without a live pipeline"},
+            503: {"description": "this server runs without a live pipeline, or its bus is down"},
         },
     )
     async def ingest(
@@ -117,6 +117,8 @@ def add_routes(api: APIRouter) -> None:
             result = await run_in_threadpool(ctx.pipeline.ingest, fmt, batch, lines)
         except InputError as exc:
             raise Problem(404, "unknown-format", str(exc)) from exc
+        except BusError as exc:  # nothing was taken: the sender sends it again
+            raise Problem(503, "bus-unavailable", str(exc)) from exc
         return IngestOut(
             accepted=result.accepted, dead_letters=result.dead_letters, reasons=result.reasons
         )

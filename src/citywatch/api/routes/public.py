@@ -30,7 +30,7 @@ from citywatch.api.context import context
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import public
 from citywatch.api.routes.alerts import CapResponse
-from citywatch.errors import InputError
+from citywatch.errors import BusError, InputError
 from citywatch.model import DeadLetter
 from citywatch.respond import CapSigner, SigningConfig, atom_feed, to_xml
 
@@ -162,7 +162,7 @@ def add_routes(api: APIRouter) -> None:
         responses={
             413: {"description": "a report larger than 4 KiB"},
             429: {"description": "too many reports from this address"},
-            503: {"description": "this server runs without a live pipeline"},
+            503: {"description": "this server runs without a live pipeline, or its bus is down"},
         },
     )
     async def report(request: Request, body: ReportIn) -> ReportOut:
@@ -185,6 +185,8 @@ def add_routes(api: APIRouter) -> None:
                 raw=raw,
                 received=time.time(),
             )
-            ctx.store.add_dead_letters(ctx.pipeline.run_id, [letter])
+            await run_in_threadpool(ctx.pipeline.keep, [letter])
             return ReportOut(id=report_id, accepted=False, reasons=[f"1: {exc}"])
+        except BusError as exc:  # not taken: the citizen is asked to send it again
+            raise Problem(503, "bus-unavailable", "reports cannot be taken now; try again") from exc
         return ReportOut(id=report_id, accepted=result.accepted == 1, reasons=result.reasons)
