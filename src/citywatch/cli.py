@@ -22,12 +22,12 @@ from citywatch import __version__
 from citywatch.app import Analysis, analyse
 from citywatch.cli_rules import rules_app
 from citywatch.cli_social import social_app
-from citywatch.cli_worker import BusOpt, print_published, worker_cmd
+from citywatch.cli_worker import BusOpt, print_destination, print_published, worker_cmd
 from citywatch.config import Settings, load_settings
 from citywatch.detect.social import SocialEvents
 from citywatch.errors import CitywatchError
 from citywatch.ingest.mqtt import MqttStats, MqttSubscriber, merged_config
-from citywatch.live import LivePipeline
+from citywatch.live import open_live
 from citywatch.model import Incident
 from citywatch.pipeline import InputSpec
 from citywatch.plugins import describe
@@ -181,13 +181,18 @@ def serve_cmd(
         Path | None, typer.Option("--tls-cert", help="PEM certificate: serve HTTPS")
     ] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key")] = None,
+    bus: BusOpt = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Serve the operations API (and live ingest) on the store; creates an admin if none."""
+    """Serve the operations API (and live ingest) on the store; creates an admin if none.
+
+    With a bus (``--bus`` or the ``bus_url`` setting), what it ingests goes out on
+    the bus, and its live feed follows what ``citywatch worker --role correlate`` stores.
+    """
     from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only for this command
 
-    settings = load_settings(config, data_dir=data_dir)
+    settings = load_settings(config, data_dir=data_dir, bus_url=bus)
     serve(
         settings,
         host=host,
@@ -257,11 +262,15 @@ def ingest_mqtt_cmd(
     seconds: Annotated[
         float | None, typer.Option(help="stop after this many seconds (default: at Ctrl-C)")
     ] = None,
+    bus: BusOpt = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Subscribe to MQTT telemetry and analyse it live into the store; Ctrl-C stops."""
-    settings = load_settings(config, data_dir=data_dir)
+    """Subscribe to MQTT telemetry and analyse it live into the store; Ctrl-C stops.
+
+    With a bus (``--bus`` or the ``bus_url`` setting), publish it for the workers instead.
+    """
+    settings = load_settings(config, data_dir=data_dir, bus_url=bus)
     mqtt = merged_config(
         settings.mqtt,
         topics=tuple(topics) if topics else None,
@@ -270,9 +279,9 @@ def ingest_mqtt_cmd(
         client_id=client_id,
     )
     stop = threading.Event()
-    store = open_store(settings.store)
+    store = None if settings.bus_url else open_store(settings.store)
     try:
-        live = LivePipeline(
+        live = open_live(
             settings, store, command="ingest mqtt", inputs=[f"mqtt:{t}" for t in mqtt.topics]
         )
         subscriber = MqttSubscriber(mqtt, live)
@@ -301,7 +310,8 @@ def ingest_mqtt_cmd(
                 signal.signal(sig, handler)
         live.close()
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     table = Table(title="MQTT ingestion", title_justify="left")
     table.add_column("count")
     table.add_column("", justify="right")
@@ -316,7 +326,7 @@ def ingest_mqtt_cmd(
     ):
         table.add_row(label, f"{value:,}")
     console.print(table)
-    console.print(f"store: [bold]{settings.store}[/]")
+    print_destination(settings)
 
 
 def _run(settings: Settings, specs: list[InputSpec], command: str, *, store: bool) -> Analysis:

@@ -6,7 +6,8 @@ conditional requests (``ETag``, ``Last-Modified``); both wait as long as the
 server says when told to slow down, and a source that fails is asked again
 later and later (doubling, up to :data:`MAX_BACKOFF_S`). What a poll brings
 is analysed live into the store (:class:`~citywatch.live.LivePipeline`):
-detections, incidents, dead letters. Each source's cursor is kept in the
+detections, incidents, dead letters; with a bus (``--bus`` or ``bus_url``),
+it is published for the workers instead. Each source's cursor is kept in the
 store, so a restart asks only for what is new. A status line comes every
 ``--status-every`` seconds; Ctrl-C or SIGTERM stops cleanly, after
 checkpointing the state and recording the run with its counts.
@@ -31,11 +32,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from citywatch.cli_worker import BusOpt, print_destination
 from citywatch.config import load_settings
 from citywatch.errors import InputError
 from citywatch.ingest.mastodon import MastodonAdapter, MastodonPoller
 from citywatch.ingest.news import FeedPoller, NewsFeedAdapter
-from citywatch.live import LivePipeline
+from citywatch.live import LiveInput, open_live
 from citywatch.store import Store, open_store
 
 MAX_BACKOFF_S = 900.0
@@ -131,7 +133,7 @@ class Follower:
 
     def __init__(
         self,
-        live: LivePipeline,
+        live: LiveInput,
         store: Store,
         sources: Sequence[Source],
         *,
@@ -244,14 +246,15 @@ def _run(
     interval: float,
     seconds: float | None,
     status_every: float,
+    bus: str | None,
     config: Path | None,
     data_dir: Path | None,
 ) -> None:
-    settings = load_settings(config, data_dir=data_dir)
+    settings = load_settings(config, data_dir=data_dir, bus_url=bus)
     stop = threading.Event()
-    store = open_store(settings.store)
+    store = open_store(settings.store)  # the cursors are kept in it, with a bus too
     try:
-        live = LivePipeline(
+        live = open_live(
             settings,
             store,
             command=f"ingest-social {fmt}",
@@ -279,7 +282,7 @@ def _run(
     for f in fields(counts):
         table.add_row(f.name.replace("_", " "), f"{getattr(counts, f.name):,}")
     console.print(table)
-    console.print(f"store: [bold]{settings.store}[/]")
+    print_destination(settings)
 
 
 def _say(line: str) -> None:
@@ -302,6 +305,7 @@ def mastodon_cmd(
     limit: Annotated[int, typer.Option(min=1, max=40, help="statuses per request")] = 40,
     seconds: SecondsOpt = None,
     status_every: StatusOpt = 60.0,
+    bus: BusOpt = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -314,6 +318,7 @@ def mastodon_cmd(
         interval=interval,
         seconds=seconds,
         status_every=status_every,
+        bus=bus,
         config=config,
         data_dir=data_dir,
     )
@@ -325,6 +330,7 @@ def news_cmd(
     interval: Annotated[float, typer.Option(min=1.0, help="seconds between polls")] = 300.0,
     seconds: SecondsOpt = None,
     status_every: StatusOpt = 60.0,
+    bus: BusOpt = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -336,6 +342,7 @@ def news_cmd(
         interval=interval,
         seconds=seconds,
         status_every=status_every,
+        bus=bus,
         config=config,
         data_dir=data_dir,
     )

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from citywatch.config import load_settings
+from citywatch.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from citywatch.scaleout import ConsumerStats, Published
@@ -135,3 +135,11 @@ def print_published(published: Published, url: str) -> None:
         f" dead letters to {url} ({published.duplicates:,} the bus already had);"
         " the workers detect"
     )
+
+
+def print_destination(settings: Settings) -> None:
+    """Where a live input's results went: the store, or the bus for the workers."""
+    if settings.bus_url:
+        console.print(f"published to the bus {settings.bus_url}: the workers detect")
+    else:
+        console.print(f"store: [bold]{settings.store}[/]")
