@@ -24,10 +24,8 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from typer.testing import CliRunner
 
 from citywatch.bus.config import BusConfig
-from citywatch.cli import app
 from citywatch.config import Settings, load_settings
 from citywatch.errors import InputError
 from citywatch.scaleout import run_worker
@@ -57,6 +55,23 @@ def config_file(tmp_path: Path, nats_url: str, bus: BusConfig) -> Path:
         "strong = false\n"
     )
     return path
+
+
+def citywatch(*args: str) -> list[str]:
+    """The command line of ``citywatch args`` from this checkout."""
+    return [sys.executable, "-m", "citywatch", *args]
+
+
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src"), "COLUMNS": "120"}
+
+
+def run(args: list[str], *more: str) -> str:
+    """Run ``citywatch`` to its end; what it printed."""
+    done = subprocess.run(
+        citywatch(*args, *more), capture_output=True, text=True, env=ENV, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
 def counts(out: str) -> dict[str, int]:
@@ -104,12 +119,11 @@ def test_ingest_mqtt_with_a_bus_publishes_events_a_worker_consumes(
         )
         for i in range(7)
     ]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src"), "COLUMNS": "120"}
-    command = [sys.executable, "-m", "citywatch", "ingest", "mqtt", "--topic", topic]
+    command = citywatch("ingest", "mqtt", "--topic", topic)
     command += ["--client-id", f"cw-test-{uuid.uuid4().hex[:10]}", "--data-dir", str(data)]
     command += ["--config", str(config)]
     proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ENV, text=True
     )
     try:
         assert proc.stdout is not None
@@ -167,12 +181,13 @@ def test_ingest_social_with_a_bus_publishes_the_items_for_the_workers(
 ) -> None:
     config = config_file(tmp_path, nats_url, bus_config)
     data = tmp_path / "data"
-    args = ["ingest-social", "news", "--url", feed, "--interval", "60", "--seconds", "1"]
-    result = CliRunner().invoke(app, [*args, "--config", str(config), "--data-dir", str(data)])
-    assert result.exit_code == 0, result.output
-    got = counts(result.output)
-    assert (got["records"], got["events"], got["dead letters"]) == (1, 1, 1), result.output
-    assert f"published to the bus {nats_url}" in result.output
+    out = run(  # a process of its own, as CliRunner's streams would outlive it in the logger
+        ["ingest-social", "news", "--url", feed, "--interval", "60", "--seconds", "1"],
+        "--config", str(config), "--data-dir", str(data),
+    )  # fmt: skip
+    got = counts(out)
+    assert (got["records"], got["events"], got["dead letters"]) == (1, 1, 1), out
+    assert f"published to the bus {nats_url}" in out
     settings: Settings = load_settings(config, data_dir=data)
     with open_store(settings.store) as store:  # the cursor only: no run, no detection
         assert (store.runs(), store.detections(), store.dead_letters()) == ([], [], [])
