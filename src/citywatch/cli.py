@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO, cast
 
 import msgspec
 import structlog
@@ -60,8 +60,19 @@ def _main(
     logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _Stderr())),
     )
+
+
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a log line is written, not when logging was set up
+    (a command run in-process, as tests run them, leaves a closed stream behind)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 @app.command("simulate")

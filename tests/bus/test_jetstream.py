@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from nats.aio.msg import Msg
 from tests.contracts.test_store_contract import detection, letter
 
 from citywatch.bus.config import BusConfig
@@ -19,6 +20,8 @@ from citywatch.bus.seal import Sealer
 from citywatch.config import load_settings
 from citywatch.errors import BusError, ConfigError
 from citywatch.model import Event
+from citywatch.scaleout.consume import Part, consume
+from citywatch.store import open_store
 
 EVENT = Event(id="portal-1:7", timestamp=1772359200.0, dataset="portal.access", source_ip="1.2.3.4")
 SEALER = Sealer(b"test-bus-key-" * 3)
@@ -148,3 +151,34 @@ def test_a_process_without_the_bus_key_cannot_publish_events(
             await bus.close()
 
     asyncio.run(work())
+
+
+def test_messages_redelivered_while_a_slow_batch_waits_for_its_checkpoint_are_handled_once(
+    nats_url: str, bus_config: BusConfig, tmp_path: Path
+) -> None:
+    config = bus_config.model_copy(update={"ack_wait_s": 1.0, "checkpoint_s": 60.0})
+    handled: list[int] = []
+
+    class Slow(Part):
+        async def handle(self, messages: list[Msg]) -> list[Msg]:
+            handled.extend(m.metadata.sequence.stream for m in messages)
+            self.stats.processed += len(messages)
+            await asyncio.sleep(1.5)  # past ack_wait: the server sends them again
+            return messages
+
+        def checkpoint(self) -> None:
+            pass
+
+    async def work(bus: JetStreamBus) -> None:
+        names = bus.subjects
+        events = [msgspec.structs.replace(EVENT, id=f"portal-1:{i}") for i in range(5)]
+        await bus.settle([await bus.publish_event(e) for e in events])
+        store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+        part = Slow(
+            bus, store, consumer="slow", stream=names.events_stream, subject=names.all_events
+        )
+        stats = await consume(part, asyncio.Event(), once=True)
+        assert stats.messages > 5, "redelivered while waiting for the checkpoint"
+
+    on_bus(nats_url, config, work)
+    assert sorted(handled) == sorted(set(handled)) and len(handled) == 5

@@ -102,24 +102,32 @@ async def consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerSta
     floor = await bus.ack_floor(subscription)  # at or below: acked, never delivered again
     handled = {seq for seq in part.acking() if seq > floor}
     unacked: list[Msg] = []
+    held: set[int] = set()
     last = time.monotonic()
     try:
         while not stop.is_set():
             messages = await bus.fetch(subscription, _FETCH_WAIT_S)
             if messages:
                 part.stats.messages += len(messages)
-                if handled:  # come again after a crash: ack them, do not handle them twice
-                    fresh = [m for m in messages if m.metadata.sequence.stream not in handled]
-                    unacked += [m for m in messages if m.metadata.sequence.stream in handled]
+                # Come again after a crash (``handled``), or redelivered because handling
+                # ran past ack_wait while they wait here for a checkpoint (``held``):
+                # ack them with the rest, do not handle them twice.
+                seen = handled | held if handled else held
+                if seen:
+                    fresh = [m for m in messages if m.metadata.sequence.stream not in seen]
+                    unacked += [m for m in messages if m.metadata.sequence.stream in seen]
                     handled -= {m.metadata.sequence.stream for m in messages}
                     messages = fresh
-                unacked += await part.handle(messages) if messages else []
+                done = await part.handle(messages) if messages else []
+                held.update(m.metadata.sequence.stream for m in done)
+                unacked += done
             due = time.monotonic() - last >= config.checkpoint_s
             if unacked and (not messages or due or len(unacked) >= config.max_unacked):
                 part.save(unacked, handled)
                 await bus.ack(unacked)
                 await part.saved()
                 unacked, last = [], time.monotonic()
+                held.clear()
             if once and not messages and await bus.backlog(subscription) == 0:
                 await part.finish()
                 break
