@@ -300,6 +300,20 @@ class RequestView:
             self._ip, self._ip_done = address, True
         return address
 
+    def parts(self, headers: bool, body: bool) -> tuple[str, str, str, str, str, str]:
+        """The text of each of :data:`SEGMENTS` in the line, as :meth:`scan_text` joins them."""
+        req = self.request
+        uri = req.uri if len(req.uri) <= MAX_VALUE else req.uri[:MAX_VALUE]
+        block = "\n".join([f"{k}: {v}" for k, v in req.headers]) if headers and req.headers else ""
+        return (
+            req.method,
+            uri,
+            _unless_in(req.referrer, block),
+            _unless_in(req.user_agent, block),
+            block,
+            req.body[:MAX_VALUE] if body else "",
+        )
+
     def scan_text(self, headers: bool, body: bool) -> tuple[str, tuple[str, ...]]:
         """The casefolded line (headers and body only if asked), and the pieces it was
         joined from as long as they are in it (for :func:`segment_spans`, needed only
