@@ -276,3 +276,30 @@ def test_nginx_escaped_utf8_comes_back_as_characters() -> None:
     assert isinstance(event, Event) and isinstance(event.payload, HttpRequest)
     assert event.payload.uri == "/search?q=café"
     assert event.payload.user_agent == 'Müller-Bot "x"'
+
+
+def test_repeated_times_and_addresses_are_reused_only_when_the_text_is_the_same() -> None:
+    line = '{ip} - - [{when}] "GET / HTTP/1.1" 200 5 "-" "-"'
+    items = parse(
+        *(
+            line.format(ip=ip, when=when).encode()
+            for ip, when in [
+                ("203.0.113.9", "10/Oct/2026:13:55:36 +0200"),
+                ("203.0.113.9", "10/Oct/2026:13:55:36 +0200"),
+                ("203.0.113.9", "10/Oct/2026:13:55:61 +0200"),  # no 61st second
+                ("2001:DB8::1", "10/Oct/2026:13:55:36 +0200"),
+                ("2001:DB8::1", "10/Oct/2026:13:55:37 +0200"),
+                ("999.0.113.9", "10/Oct/2026:13:55:37 +0200"),
+                ("203.0.113.9", "10/Oct/2026:13:55:36 +0000"),
+            ]
+        )
+    )
+    assert [item.code for item in items if isinstance(item, DeadLetter)] == ["bad-field"] * 2
+    events = [item for item in items if isinstance(item, Event)]
+    assert [(e.source_ip, e.timestamp - TS) for e in events] == [
+        ("203.0.113.9", 0.0),
+        ("203.0.113.9", 0.0),
+        ("2001:db8::1", 0.0),
+        ("2001:db8::1", 1.0),
+        ("203.0.113.9", 7200.0),
+    ]
