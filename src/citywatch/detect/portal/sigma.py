@@ -148,12 +148,23 @@ class _Prefilter:
             if value is not None and (hit := table.get(value)) is not None:
                 picked = set(hit) if picked is None else picked.union(hit)
         automaton = self.automaton
-        if automaton is not None and not self.keywords:
-            found = self._in_parts(view)
-            if found:
-                if picked is None:
-                    picked = set()
-                picked.update(found)
+        if automaton is not None and not self.keywords:  # each part on its own
+            texts = view.parts(self.headers, self.body)
+            for seg, seen in self.parts:
+                text = texts[seg]
+                if not text:
+                    continue
+                selected = seen.get(text)
+                if selected is None:
+                    selected = self._in_part(seg, text)
+                    if seg < _UNIQUE and len(text) <= _REMEMBER_LEN:
+                        if len(seen) >= _REMEMBER:
+                            seen.clear()
+                        seen[text] = selected
+                if selected:
+                    if picked is None:
+                        picked = set()
+                    picked.update(selected)
         elif automaton is not None:  # keywords: the whole line in one pass
             text, pieces = view.scan_text(self.headers, self.body)
             matches = automaton.find_matches_as_indexes(text, overlapping=True)
@@ -174,25 +185,6 @@ class _Prefilter:
             return list(self.always)
         picked.update(self.always)
         return sorted(picked)
-
-    def _in_parts(self, view: RequestView) -> list[int]:
-        """The rules the literals in the parts of the request select (no keywords)."""
-        found: list[int] = []
-        texts = view.parts(self.headers, self.body)
-        for seg, seen in self.parts:
-            text = texts[seg]
-            if not text:
-                continue
-            selected = seen.get(text)
-            if selected is None:
-                selected = self._in_part(seg, text)
-                if seg < _UNIQUE and len(text) <= _REMEMBER_LEN:
-                    if len(seen) >= _REMEMBER:
-                        seen.clear()
-                    seen[text] = selected
-            if selected:
-                found += selected
-        return found
 
     def _in_part(self, seg: int, text: str) -> tuple[int, ...]:
         """The rules a literal found in part ``seg`` (its text ``text``) selects."""

@@ -303,13 +303,21 @@ class RequestView:
     def parts(self, headers: bool, body: bool) -> tuple[str, str, str, str, str, str]:
         """The text of each of :data:`SEGMENTS` in the line, as :meth:`scan_text` joins them."""
         req = self.request
-        uri = req.uri if len(req.uri) <= MAX_VALUE else req.uri[:MAX_VALUE]
-        block = "\n".join([f"{k}: {v}" for k, v in req.headers]) if headers and req.headers else ""
+        uri, ref, agent = req.uri, req.referrer, req.user_agent
+        if len(uri) > MAX_VALUE:
+            uri = uri[:MAX_VALUE]
+        block = ""
+        if headers and req.headers:  # a field already in the header block is "-" (_unless_in)
+            block = "\n".join([f"{k}: {v}" for k, v in req.headers])
+            if ref is not None and ref in block:
+                ref = None
+            if agent is not None and agent in block:
+                agent = None
         return (
             req.method,
             uri,
-            _unless_in(req.referrer, block),
-            _unless_in(req.user_agent, block),
+            "-" if ref is None else ref,
+            "-" if agent is None else agent,
             block,
             req.body[:MAX_VALUE] if body else "",
         )
