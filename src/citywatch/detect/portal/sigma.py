@@ -45,7 +45,13 @@ import ahocorasick_rs
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.hits import Hit, HitDetector
-from citywatch.detect.portal.sigma_fields import ANYWHERE, SEGMENTS, RequestView, segment_spans
+from citywatch.detect.portal.sigma_fields import (
+    ANYWHERE,
+    SEGMENTS,
+    RequestView,
+    line_parts,
+    segment_spans,
+)
 from citywatch.model import Event, HttpRequest
 
 if TYPE_CHECKING:  # pySigma is imported when rules are loaded, not when citywatch starts
@@ -140,16 +146,25 @@ class _Prefilter:
         )
         """The parts searched one by one (by segment), with what their texts selected."""
 
-    def candidates(self, view: RequestView) -> list[int]:
-        """Indexes of the rules worth evaluating on this request, in rule order."""
+    def candidates(
+        self, event: Event, request: HttpRequest
+    ) -> tuple[list[int], RequestView | None]:
+        """Indexes of the rules worth evaluating on this request, in rule order, and the
+        view of the request if one was needed (None when the parts alone told)."""
         picked: set[int] | None = None
+        view: RequestView | None = None
         for key, table in self.values:
-            value = view.request.method.casefold() if key == "method" else view.folded(key)
+            if key == "method":
+                value: str | None = request.method.casefold()
+            else:
+                if view is None:
+                    view = RequestView(event, request)
+                value = view.folded(key)
             if value is not None and (hit := table.get(value)) is not None:
                 picked = set(hit) if picked is None else picked.union(hit)
         automaton = self.automaton
         if automaton is not None and not self.keywords:  # each part on its own
-            texts = view.parts(self.headers, self.body)
+            texts = line_parts(request, self.headers, self.body)
             for seg, seen in self.parts:
                 text = texts[seg]
                 if not text:
@@ -166,6 +181,8 @@ class _Prefilter:
                         picked = set()
                     picked.update(selected)
         elif automaton is not None:  # keywords: the whole line in one pass
+            if view is None:
+                view = RequestView(event, request)
             text, pieces = view.scan_text(self.headers, self.body)
             matches = automaton.find_matches_as_indexes(text, overlapping=True)
             spans = segment_spans(pieces) if matches else ()
@@ -182,9 +199,9 @@ class _Prefilter:
                             picked = set()
                         picked.add(index)
         if picked is None:
-            return list(self.always)
+            return list(self.always), view
         picked.update(self.always)
-        return sorted(picked)
+        return sorted(picked), view
 
     def _in_part(self, seg: int, text: str) -> tuple[int, ...]:
         """The rules a literal found in part ``seg`` (its text ``text``) selects."""
@@ -230,10 +247,11 @@ class SigmaRules(HitDetector):
         if request.__class__ is not HttpRequest:
             return []
         assert isinstance(request, HttpRequest)
-        view = RequestView(event, request)
-        candidates = self._prefilter.candidates(view)
+        candidates, view = self._prefilter.candidates(event, request)
         if not candidates:
             return []
+        if view is None:
+            view = RequestView(event, request)
         hits: list[Hit] = []
         for index in candidates:
             rule = self._rules[index]
