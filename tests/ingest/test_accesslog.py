@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citywatch.ingest import MAX_RECORD_BYTES, AccessLogAdapter
+from citywatch.ingest.accesslog import _CLF, _CLF_PLAIN
 from citywatch.model import DeadLetter, Event, HttpRequest
 
 
@@ -303,3 +306,40 @@ def test_repeated_times_and_addresses_are_reused_only_when_the_text_is_the_same(
         ("2001:db8::1", 1.0),
         ("203.0.113.9", 7200.0),
     ]
+
+
+_LINE_PIECES = st.sampled_from(
+    [
+        '"',
+        " ",
+        "-",
+        "[",
+        "]",
+        "200",
+        "12",
+        "GET / HTTP/1.1",
+        "\t",
+        "\u00a0",
+        "x",
+        "é",
+        "\\x22",
+        "\\",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    head=st.lists(_LINE_PIECES, max_size=6).map("".join),
+    fields=st.lists(st.lists(_LINE_PIECES, max_size=5).map("".join), min_size=3, max_size=3),
+    tail=st.lists(_LINE_PIECES, max_size=4).map("".join),
+)
+def test_the_fast_pattern_reads_a_line_without_backslashes_as_the_full_one_does(
+    head: str, fields: list[str], tail: str
+) -> None:
+    request, referrer, agent = fields
+    line = f'1.2.3.4 - {head} [t] "{request}" 200 12 "{referrer}" "{agent}"{tail}'
+    if "\\" in line:
+        line = line.replace("\\", "")
+    full, fast = _CLF.match(line), _CLF_PLAIN.match(line)
+    assert (full and full.groups()) == (fast and fast.groups())
