@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citywatch.ingest import MAX_RECORD_BYTES, AccessLogAdapter
+from citywatch.ingest.accesslog import _CLF, _CLF_PLAIN
 from citywatch.model import DeadLetter, Event, HttpRequest
 
 
@@ -276,3 +279,67 @@ def test_nginx_escaped_utf8_comes_back_as_characters() -> None:
     assert isinstance(event, Event) and isinstance(event.payload, HttpRequest)
     assert event.payload.uri == "/search?q=café"
     assert event.payload.user_agent == 'Müller-Bot "x"'
+
+
+def test_repeated_times_and_addresses_are_reused_only_when_the_text_is_the_same() -> None:
+    line = '{ip} - - [{when}] "GET / HTTP/1.1" 200 5 "-" "-"'
+    items = parse(
+        *(
+            line.format(ip=ip, when=when).encode()
+            for ip, when in [
+                ("203.0.113.9", "10/Oct/2026:13:55:36 +0200"),
+                ("203.0.113.9", "10/Oct/2026:13:55:36 +0200"),
+                ("203.0.113.9", "10/Oct/2026:13:55:61 +0200"),  # no 61st second
+                ("2001:DB8::1", "10/Oct/2026:13:55:36 +0200"),
+                ("2001:DB8::1", "10/Oct/2026:13:55:37 +0200"),
+                ("999.0.113.9", "10/Oct/2026:13:55:37 +0200"),
+                ("203.0.113.9", "10/Oct/2026:13:55:36 +0000"),
+            ]
+        )
+    )
+    assert [item.code for item in items if isinstance(item, DeadLetter)] == ["bad-field"] * 2
+    events = [item for item in items if isinstance(item, Event)]
+    assert [(e.source_ip, e.timestamp - TS) for e in events] == [
+        ("203.0.113.9", 0.0),
+        ("203.0.113.9", 0.0),
+        ("2001:db8::1", 0.0),
+        ("2001:db8::1", 1.0),
+        ("203.0.113.9", 7200.0),
+    ]
+
+
+_LINE_PIECES = st.sampled_from(
+    [
+        '"',
+        " ",
+        "-",
+        "[",
+        "]",
+        "200",
+        "12",
+        "GET / HTTP/1.1",
+        "\t",
+        "\u00a0",
+        "x",
+        "é",
+        "\\x22",
+        "\\",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    head=st.lists(_LINE_PIECES, max_size=6).map("".join),
+    fields=st.lists(st.lists(_LINE_PIECES, max_size=5).map("".join), min_size=3, max_size=3),
+    tail=st.lists(_LINE_PIECES, max_size=4).map("".join),
+)
+def test_the_fast_pattern_reads_a_line_without_backslashes_as_the_full_one_does(
+    head: str, fields: list[str], tail: str
+) -> None:
+    request, referrer, agent = fields
+    line = f'1.2.3.4 - {head} [t] "{request}" 200 12 "{referrer}" "{agent}"{tail}'
+    if "\\" in line:
+        line = line.replace("\\", "")
+    full, fast = _CLF.match(line), _CLF_PLAIN.match(line)
+    assert (full and full.groups()) == (fast and fast.groups())

@@ -12,6 +12,7 @@ from citywatch.detect import DetectorRunner
 from citywatch.detect.portal import LoginAbuse
 from citywatch.detect.portal.behaviour import PortalBehaviour
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
+from citywatch.detect.portal.behaviour_request import RequestFacts
 from citywatch.detect.portal.behaviour_state import BehaviourState
 from citywatch.enrich import Enricher
 from citywatch.model import Detection, Event, HttpRequest
@@ -436,3 +437,24 @@ def test_checkpoint_mid_attack_resumes_the_same_detection(make: Maker) -> None:
     resumed.flush(out)
     final = list({d.id: d for d in out}.values())
     assert [(d.id, d.evidence) for d in final] == [(d.id, d.evidence) for d in whole]
+
+
+def test_facts_of_plain_requests_are_shared_and_a_login_is_always_worked_out(
+    make: Maker,
+) -> None:
+    facts = RequestFacts(BehaviourConfig())
+    first, again = (
+        make(0, "198.51.100.60", "/news?page=2"),
+        make(1, "198.51.100.61", "/news?page=2"),
+    )
+    assert facts.of(first, first.payload) is facts.of(again, again.payload)
+    login = make(
+        2, "198.51.100.62", "/login", 401, method="POST", form={"username": "a", "password": "x"}
+    )
+    assert login.action == "login"
+    unmarked = msgspec.structs.replace(login, id="unmarked", action=None)
+    plain = facts.of(unmarked, unmarked.payload)
+    assert plain.password == -1, "no login: no password bucket"
+    assert isinstance(login.payload, HttpRequest)
+    worked_out = facts.of(login, login.payload)
+    assert worked_out is not plain and worked_out.password >= 0

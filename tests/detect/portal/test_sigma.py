@@ -829,6 +829,24 @@ def test_prefilter_agrees_with_evaluating_every_rule() -> None:
         assert titles(det, event) == brute_force(det, event)
 
 
+def test_prefilter_remembers_each_part_on_its_own(tmp_path: Path) -> None:
+    det = detector(
+        tmp_path,
+        rule_yaml("sel:\n    cs-uri-query|contains: 'needle'\ncondition: sel", title="uri"),
+        rule_yaml("sel:\n    c-useragent|contains: 'needle'\ncondition: sel", title="agent"),
+        rule_yaml("keywords:\n    - 'hay http/1.1'\ncondition: keywords", title="across"),
+    )
+    seen = []
+    for uri in ("/a?q=needle", "/a?q=hay", "/a?q=needle"):
+        for agent in ("needle/1.0", "curl/8", None, "/a?q=needle"):  # the URI part as agent
+            event = req(uri, user_agent=agent, dataset="portal.access")
+            assert titles(det, event) == brute_force(det, event)
+            seen.append(tuple(titles(det, event)))
+    assert seen[:4] == [("uri", "agent"), ("uri",), ("uri",), ("uri", "agent")]
+    assert seen[4:8] == [("agent", "across"), ("across",), ("across",), ("agent", "across")]
+    assert seen[8:] == seen[:4], "a remembered URI selects what it selected the first time"
+
+
 _PIECES = st.sampled_from(
     [
         "union select",

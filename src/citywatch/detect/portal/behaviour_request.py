@@ -24,6 +24,8 @@ MISS: Final = frozenset({400, 403, 404, 405, 410, 501})
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DIGITS: Final = re.compile(r"[0-9]+")
 _SALT: Final = hashlib.blake2b(b"citywatch portal-behaviour password buckets").digest()[:16]
+_PLAIN: Final = 65536
+"""Plain requests (method, URI, status) whose facts are remembered."""
 
 
 class Facts:
@@ -57,7 +59,12 @@ class Facts:
 
 
 class RequestFacts:
-    """Works out :class:`Facts`, remembering the last request (keys and updates ask in a row)."""
+    """Works out :class:`Facts`, remembering the last request (keys and updates ask in a row).
+
+    The facts of a request that names no record, no business action and is
+    no login depend on its method, URI and status alone: those are remembered
+    (and shared, as nobody changes facts once worked out).
+    """
 
     def __init__(self, cfg: BehaviourConfig) -> None:
         self._prefixes = tuple(cfg.object_prefixes)
@@ -66,10 +73,23 @@ class RequestFacts:
         self._passwords = frozenset(cfg.password_fields)
         self._event: Event | None = None
         self._facts = Facts()
+        self._plain: dict[tuple[str, str, int | None], Facts] = {}
 
     def of(self, event: Event, request: HttpRequest) -> Facts:
         if event is self._event:
             return self._facts
+        key = (request.method, request.uri, request.status)
+        facts = self._plain.get(key)
+        if facts is None or event.action == "login":
+            facts = self._work_out(event, request)
+            if facts.object is None and facts.action is None and event.action != "login":
+                if len(self._plain) >= _PLAIN:
+                    self._plain.clear()
+                self._plain[key] = facts
+        self._event, self._facts = event, facts
+        return facts
+
+    def _work_out(self, event: Event, request: HttpRequest) -> Facts:
         facts = Facts()
         uri = request.uri
         q = uri.find("?")
@@ -83,7 +103,6 @@ class RequestFacts:
             facts.action = self._actions.get(f"{request.method} {path_template(path)}")
         if facts.object is not None or facts.action is not None or login:
             self._identify(request, facts, login)
-        self._event, self._facts = event, facts
         return facts
 
     def _object(self, path: str) -> tuple[str, str, int] | None:

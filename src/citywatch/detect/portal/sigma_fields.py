@@ -178,11 +178,6 @@ def _header_lines(request: HttpRequest) -> str:
     return "\n".join(parts)
 
 
-def _unless_in(value: str | None, block: str) -> str:
-    """``value``, or ``-`` when it is missing or already in the header block."""
-    return "-" if value is None or (block and value in block) else value
-
-
 def join_line(pieces: tuple[str, ...]) -> str:
     """The line from its pieces: address, method, uri, version, status, bytes, referrer,
     user agent, header block, body.
@@ -230,6 +225,33 @@ def segment_spans(pieces: tuple[str, ...]) -> tuple[int, ...]:
         s_b - 2,
         s_b,
         s_b + len(body),
+    )
+
+
+def line_parts(req: HttpRequest, headers: bool, body: bool) -> tuple[str, str, str, str, str, str]:
+    """The text of each of :data:`SEGMENTS` in the line of ``req``, headers and body only if
+    asked, as :meth:`RequestView.scan_text` joins them.
+
+    >>> line_parts(HttpRequest(method="GET", uri="/a", user_agent="UA"), True, True)
+    ('GET', '/a', '-', 'UA', '', '')
+    """
+    uri, ref, agent = req.uri, req.referrer, req.user_agent
+    if len(uri) > MAX_VALUE:
+        uri = uri[:MAX_VALUE]
+    block = ""
+    if headers and req.headers:  # a field already in the header block is "-" in its own part
+        block = "\n".join([f"{k}: {v}" for k, v in req.headers])
+        if ref is not None and ref in block:
+            ref = None
+        if agent is not None and agent in block:
+            agent = None
+    return (
+        req.method,
+        uri,
+        "-" if ref is None else ref,
+        "-" if agent is None else agent,
+        block,
+        req.body[:MAX_VALUE] if body else "",
     )
 
 
@@ -307,19 +329,18 @@ class RequestView:
         if self._line is not None:
             return self._line
         req = self.request
-        uri = req.uri if len(req.uri) <= MAX_VALUE else req.uri[:MAX_VALUE]
-        block = "\n".join([f"{k}: {v}" for k, v in req.headers]) if headers and req.headers else ""
+        method, uri, ref, agent, block, body_text = line_parts(req, headers, body)
         pieces: tuple[str, ...] = (
             self.event.source_ip or "-",
-            req.method,
+            method,
             uri,
             req.version,
             "-" if req.status is None else str(req.status),
             "-" if req.bytes_out is None else str(req.bytes_out),
-            _unless_in(req.referrer, block),
-            _unless_in(req.user_agent, block),
+            ref,
+            agent,
             block,
-            req.body[:MAX_VALUE] if body else "",
+            body_text,
         )
         line = join_line(pieces)
         folded = line.casefold()

@@ -13,8 +13,9 @@ three steps, each cheaper than the next is precise:
    regexes, URL and IP parsing) decides, and returns what matched.
 
 Findings on a value are memoised (short values repeat: agents, cookies,
-referrers). Hits merge per client and class into one detection
-(:class:`~citywatch.detect.portal.hits.HitDetector`).
+referrers), and so are those of an access-log request's line, agent and
+referrer, each on its own. Hits merge per client and class into one
+detection (:class:`~citywatch.detect.portal.hits.HitDetector`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from citywatch.detect.portal.catalog import ANOMALY_RULES, CLASSES, RULES, Found
 from citywatch.detect.portal.hits import Hit, HitDetector
 from citywatch.detect.portal.hosts import HostModel, host_name
 from citywatch.detect.portal.normalise import fold
+from citywatch.detect.portal.params import MAX_PARAMS, Collector, Param
 from citywatch.detect.portal.probes import probe_path, scanner_agent, scanner_header
 from citywatch.detect.portal.profile_model import client_hash
 from citywatch.detect.portal.request import ParsedRequest, parse_request
@@ -98,8 +100,9 @@ def _escape(char: str) -> str:
     )
 
 
-_REQUEST_CACHE = 65536
-"""Header-less requests (access logs) whose findings are remembered."""
+_LINE_CACHE = 65536
+"""Request lines (method, URI, version) of header-less requests whose findings are remembered;
+as many user agents and referrers."""
 
 
 class WebAttackSignatures(HitDetector):
@@ -131,7 +134,9 @@ class WebAttackSignatures(HitDetector):
         self._cache: dict[str, tuple[int, tuple[Found, ...]]] = {}
         self._memo: dict[tuple[str, str, str], tuple[Found, ...]] = {}
         self._paths: dict[str, tuple[Found, ...]] = {}
-        self._requests: dict[tuple[str, str, str, str | None, str | None], tuple[Hit, ...]] = {}
+        self._lines: dict[tuple[str, str, str], tuple[tuple[Hit, ...], bool]] = {}
+        self._agents: dict[str, tuple[Hit, ...]] = {}
+        self._referrers: dict[str, tuple[Hit, ...]] = {}
 
     def learn(self, event: Event) -> None:
         """Learn the portal's host names from trusted traffic, unless ``site_hosts`` names them."""
@@ -161,7 +166,9 @@ class WebAttackSignatures(HitDetector):
         """Check Host headers against ``hosts`` from now on (findings remembered so far go)."""
         self._hosts = hosts
         self._memo.clear()
-        self._requests.clear()
+        self._lines.clear()
+        self._agents.clear()
+        self._referrers.clear()
 
     def inspect(self, event: Event) -> list[Hit]:
         req = event.payload
@@ -169,49 +176,108 @@ class WebAttackSignatures(HitDetector):
             return []
         assert isinstance(req, HttpRequest)
         if req.headers or req.body:
-            return self._inspect(req)
-        # An access-log request: the findings depend on exactly these five fields (parsing
-        # reads nothing else of a request without headers or body), and logs repeat them.
-        key = (req.method, req.uri, req.version, req.user_agent, req.referrer)
-        cached = self._requests.get(key)
-        if cached is None:
-            cached = tuple(self._inspect(req))
-            if len(self._requests) >= _REQUEST_CACHE:
-                self._requests.clear()
-            self._requests[key] = cached
-        return list(cached)
+            return self.findings(parse_request(req))
+        return self._logged(req)
 
-    def _inspect(self, req: HttpRequest) -> list[Hit]:
-        parsed = parse_request(req)
+    def _logged(self, req: HttpRequest) -> list[Hit]:
+        """The findings of a request without headers or body (an access log's).
+
+        Parsing it gives its request line's parameters and anomalies, then a
+        ``header`` parameter for its user agent and one for its referrer
+        (:func:`~citywatch.detect.portal.headers.parse_headers`), and findings
+        go in that order, one per attack class. So the findings of the line,
+        of the agent and of the referrer are remembered each on its own (logs
+        repeat each far more than their combination) and merged in that order,
+        unless a field would change the request's anomalies (an encoded agent)
+        or the line leaves no room for two more parameters: then the request is
+        inspected whole.
+        """
+        key = (req.method, req.uri, req.version)
+        line = self._lines.get(key)
+        if line is None:
+            alone = HttpRequest(method=req.method, uri=req.uri, version=req.version)
+            parsed = parse_request(alone)
+            line = (tuple(self.findings(parsed)), len(parsed.params) <= MAX_PARAMS - 2)
+            if len(self._lines) >= _LINE_CACHE:
+                self._lines.clear()
+            self._lines[key] = line
+        hits, room = line
+        agent: tuple[Hit, ...] | None = ()
+        if value := req.user_agent:
+            agent = self._agents.get(value)
+            if agent is None:
+                agent = self._field("User-Agent", value, self._agents)
+        more: tuple[Hit, ...] | None = ()
+        if (value := req.referrer) and value != "-":
+            more = self._referrers.get(value)
+            if more is None:
+                more = self._field("Referer", value, self._referrers)
+        if agent is None or more is None or not room:
+            return self.findings(parse_request(req))
+        if not agent and not more:
+            return list(hits)
+        merged = list(hits)
+        seen = {hit.attack_class for hit in hits}
+        for hit in (*agent, *more):
+            if hit.attack_class not in seen:
+                seen.add(hit.attack_class)
+                merged.append(hit)
+        return merged
+
+    def _field(
+        self, name: str, value: str, known: dict[str, tuple[Hit, ...]]
+    ) -> tuple[Hit, ...] | None:
+        """The findings of a logged field as the header parameter parsing makes of it
+        (remembered in ``known``); None when adding that parameter notes an anomaly or a
+        decoding flag."""
+        acc = Collector()
+        acc.add("header", name, value)
+        if acc.anomalies or acc.flags:
+            return None
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for item in self._param(acc.params[0]):
+            self._add(hits, seen, item, f"header:{name}")
+        if len(known) >= _LINE_CACHE:
+            known.clear()
+        known[value] = found = tuple(hits)
+        return found
+
+    def findings(self, parsed: ParsedRequest) -> list[Hit]:
+        """The findings of one parsed request, in order, one per attack class."""
         hits: list[Hit] = []
         seen: set[str] = set()
         if parsed.anomalies or parsed.method == "TRACE":
             self._protocol(parsed, hits, seen)
         self._path(parsed, hits, seen)
-        memo = self._memo
         for param in parsed.params:
-            location, name, value = param.location, param.name, param.value
-            if location != "header" and PLAIN(value) and _NAME_OK(name):
-                if (len(value) < 12 or not CASED.search(value)) and (
-                    name.lower() not in _NAMES_OF_NOTE
-                ):
-                    continue  # the common case: a plain value in a plain parameter
-                found = self._findings(location, name, value)
-            else:
-                key = (location, name, value)
-                cached = memo.get(key)
-                if cached is None:
-                    cached = self._findings(location, name, value)
-                    if len(value) <= _CACHE_LEN:
-                        if len(memo) >= _CACHE_SIZE:
-                            memo.clear()
-                        memo[key] = cached
-                found = cached
+            found = self._param(param)
             if found:
-                where = f"header:{name}" if location == "header" else f"param:{name}"
+                name = param.name
+                where = f"header:{name}" if param.location == "header" else f"param:{name}"
                 for item in found:
                     self._add(hits, seen, item, where)
         return hits
+
+    def _param(self, param: Param) -> tuple[Found, ...]:
+        """What one parameter shows (memoised for values worth a look)."""
+        location, name, value = param.location, param.name, param.value
+        if location != "header" and PLAIN(value) and _NAME_OK(name):
+            if (len(value) < 12 or not CASED.search(value)) and (
+                name.lower() not in _NAMES_OF_NOTE
+            ):
+                return ()  # the common case: a plain value in a plain parameter
+            return self._findings(location, name, value)
+        memo = self._memo
+        key = (location, name, value)
+        cached = memo.get(key)
+        if cached is None:
+            cached = self._findings(location, name, value)
+            if len(value) <= _CACHE_LEN:
+                if len(memo) >= _CACHE_SIZE:
+                    memo.clear()
+                memo[key] = cached
+        return cached
 
     def _add(self, hits: list[Hit], seen: set[str], found: Found, location: str) -> None:
         key, text = found
