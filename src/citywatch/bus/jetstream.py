@@ -8,7 +8,8 @@ events can serve them all. Instead:
 
 1. a publisher (``citywatch analyse --bus nats://…``) parses and enriches
    (pseudonymises) the input and publishes each enriched event, in the
-   model's own JSON, on ``cw.events.<dataset>``, its id as the message id
+   model's own JSON sealed with ``bus.key`` (:mod:`citywatch.bus.seal`), on
+   ``cw.events.<dataset>``, its id as the message id
    (JetStream drops a second copy within ``bus.duplicate_window_s``); bad
    input goes to ``cw.dead-letters``;
 2. a detector worker (``citywatch worker --detectors a,b``) runs each of its
