@@ -52,13 +52,13 @@ class Enricher:
             and request_path(payload.uri) in self._login_paths
         )
         geo = event.geo
+        if payload.__class__ is not Telemetry and not login and account is None and geo is None:
+            ip = event.source_ip  # the common case, kept cheap
+            return event if ip is None else _replace(event, source_pseudonym=pseudo("ip", ip))
         changes: dict[str, object] = {}
-        if payload.__class__ is Telemetry and payload.mac is not None:
+        if isinstance(payload, Telemetry) and payload.mac is not None:
             # a device MAC identifies its owner's device: only its pseudonym goes further
             changes["payload"] = _replace(payload, mac=pseudo("mac", payload.mac))
-        elif not login and account is None and geo is None:  # the common case, kept cheap
-            ip = event.source_ip
-            return event if ip is None else _replace(event, source_pseudonym=pseudo("ip", ip))
         if event.source_ip is not None:
             changes["source_pseudonym"] = pseudo("ip", event.source_ip)
         if login:

@@ -177,21 +177,14 @@ class WebAttackSignatures(HitDetector):
         assert isinstance(req, HttpRequest)
         if req.headers or req.body:
             return self.findings(parse_request(req))
-        return self._logged(req)
-
-    def _logged(self, req: HttpRequest) -> list[Hit]:
-        """The findings of a request without headers or body (an access log's).
-
-        Parsing it gives its request line's parameters and anomalies, then a
-        ``header`` parameter for its user agent and one for its referrer
-        (:func:`~citywatch.detect.portal.headers.parse_headers`), and findings
-        go in that order, one per attack class. So the findings of the line,
-        of the agent and of the referrer are remembered each on its own (logs
-        repeat each far more than their combination) and merged in that order,
-        unless a field would change the request's anomalies (an encoded agent)
-        or the line leaves no room for two more parameters: then the request is
-        inspected whole.
-        """
+        # A request without headers or body (an access log's, the hot path). Parsing it gives
+        # its request line's parameters and anomalies, then a ``header`` parameter for its
+        # user agent and one for its referrer (headers.parse_headers), and findings go in that
+        # order, one per attack class. So the findings of the line, of the agent and of the
+        # referrer are remembered each on its own (logs repeat each far more than their
+        # combination) and merged in that order, unless a field would change the request's
+        # anomalies (an encoded agent) or the line leaves no room for two more parameters:
+        # then the request is inspected whole.
         key = (req.method, req.uri, req.version)
         line = self._lines.get(key)
         if line is None:
