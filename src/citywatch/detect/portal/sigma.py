@@ -22,10 +22,10 @@ each part of the request is scanned on its own and what a URI, agent or
 referrer selected is remembered, so a benign access-log line mostly costs
 three dict lookups; keywords need one scan of the whole casefolded line.
 Parts of the line that no literal needs (headers, body) are not even built.
-Measured on the simulated city's traffic: about 600,000 access-log lines
-or 170,000 full requests per CPU-second with the shipped rules, 250,000 and
-145,000 with 15 SigmaHQ-style rules more, keywords among them (the
-reference WAF: 500-750).
+Measured on the simulated city's traffic: about 1,000,000 access-log
+lines or 240,000 full requests per CPU-second with the shipped rules,
+300,000 and 180,000 with 15 SigmaHQ-style rules more, keywords among them
+(the reference WAF: 500-750).
 
 >>> from citywatch.model import Event, HttpRequest
 >>> detector = SigmaRules()
@@ -69,6 +69,7 @@ _UNIQUE: Final = SEGMENTS.index("headers")
 _REMEMBER: Final = 65536
 """Texts of one part whose selected rules are remembered."""
 _REMEMBER_LEN: Final = 512
+"""Longer texts are searched each time (they seldom repeat and would hold memory)."""
 
 
 def shipped_rules() -> Path:
