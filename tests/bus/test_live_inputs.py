@@ -11,7 +11,6 @@ import os
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,9 +20,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
+from tests.ingest import test_mqtt_broker as mqtt
 
 from citywatch.bus.config import BusConfig
 from citywatch.config import Settings, load_settings
@@ -32,7 +30,8 @@ from citywatch.scaleout import run_worker
 from citywatch.scaleout.live import BusInput
 from citywatch.store import open_store
 
-MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
+broker = mqtt.broker  # the shared Mosquitto (the test fails when it is down)
+publish = mqtt.publish
 RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Aldmere Daily</title><link>https://news.example/</link>
 <item><guid>news-1</guid><title>Fire at the Port Market Hall</title>
@@ -78,30 +77,6 @@ def counts(out: str) -> dict[str, int]:
     return {
         k: int(v.replace(",", "")) for k, v in re.findall(r"│ ([a-z ]+?)\s+│\s+([\d,]+) │", out)
     }
-
-
-@pytest.fixture
-def broker() -> int:
-    """The shared Mosquitto's port; the test FAILS (not skips) when it is down."""
-    try:
-        socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=0.5).close()
-    except OSError:
-        pytest.fail(f"no MQTT broker on {MQTT_HOST}:{MQTT_PORT}: these tests need Mosquitto")
-    return MQTT_PORT
-
-
-def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
-    """Publish at QoS 1 and return once the broker has acknowledged every message."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"cw-pub-{uuid.uuid4().hex[:10]}")
-    client.connect(MQTT_HOST, port)
-    client.loop_start()
-    try:
-        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-        for info in infos:
-            info.wait_for_publish(10)
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def test_ingest_mqtt_with_a_bus_publishes_events_a_worker_consumes(
