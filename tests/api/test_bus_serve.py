@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.api.served import uvicorn_thread
 
 from citywatch.api.server import serving
 from citywatch.bus.config import BusConfig
@@ -65,21 +64,9 @@ def bus_settings(tmp_path: Path, nats_url: str, bus_config: BusConfig) -> Settin
 @pytest.fixture
 def served(bus_settings: Settings) -> Iterator[tuple[str, str, FastAPI]]:
     """``serve`` on the bus, by uvicorn in a thread: its URL, the admin's password, the app."""
-    with serving(bus_settings) as serve:
-        server = uvicorn.Server(
-            uvicorn.Config(serve.app, host="127.0.0.1", port=0, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
+    with serving(bus_settings) as serve, uvicorn_thread(serve.app) as url:
         assert serve.admin_password is not None
-        yield f"http://127.0.0.1:{port}", serve.admin_password, serve.app
-        server.should_exit = True
-        thread.join(timeout=10)
+        yield url, serve.admin_password, serve.app
 
 
 class Watcher(threading.Thread):

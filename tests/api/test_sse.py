@@ -11,16 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import msgspec
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.api.served import uvicorn_thread
 
 from citywatch.api.alertschemas import AlertOut
 from citywatch.api.sse import Broadcaster, stream
@@ -35,19 +33,8 @@ Auth = Callable[[str], dict[str, str]]
 @pytest.fixture
 def base_url(app: FastAPI) -> Iterator[str]:
     """The app served by uvicorn on a free local port, in a thread."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_thread(app, lifespan="off") as url:
+        yield url
 
 
 def events(lines: Iterator[str], wanted: int) -> list[dict[str, object]]:
