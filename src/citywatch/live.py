@@ -122,6 +122,9 @@ class LiveInput(Protocol):
     def unsubscribe(self, handler: Callable[[LiveUpdate], None]) -> None:
         """Stop calling ``handler``."""
 
+    def on_gap(self, handler: Callable[[], None]) -> None:
+        """Call ``handler`` when updates may have been missed (subscribers re-read)."""
+
     def close(self) -> None:
         """Finish: send or checkpoint what is in hand."""
 
@@ -211,6 +214,9 @@ class LivePipeline:
         """Stop calling ``handler``."""
         if handler in self._subscribers:
             self._subscribers.remove(handler)
+
+    def on_gap(self, handler: Callable[[], None]) -> None:
+        """Never calls ``handler``: in one process, every update reaches its subscribers."""
 
     def close(self) -> None:
         """Checkpoint the state and record the end of the run; open episodes stay open."""

@@ -7,8 +7,12 @@ shared by ``serve`` and the correlator worker, as PostgreSQL is at scale.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +35,7 @@ from citywatch.store import open_store
 from citywatch.web import context_of, create_app
 
 SOCIAL = "social-events"
+NATS_SERVER = "/usr/sbin/nats-server"
 Frame = dict[str, object]
 
 
@@ -182,3 +187,53 @@ def test_a_bus_serve_without_a_bus_server_fails_to_start(tmp_path: Path) -> None
     )
     with pytest.raises(BusError, match="cannot reach the NATS server"), serving(settings):
         pass
+
+
+class PrivateNats:
+    """A NATS server with JetStream of this test's own, to stop and start at will."""
+
+    def __init__(self, store_dir: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self.store_dir = store_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = ["-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+        self.process = subprocess.Popen([NATS_SERVER, *args], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return
+            assert time.monotonic() < deadline, "the private NATS server did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.mark.skipif(not Path(NATS_SERVER).exists(), reason=f"no {NATS_SERVER} here")
+def test_a_bus_serve_that_lost_nats_tells_its_live_clients_to_resync(tmp_path: Path) -> None:
+    # Notices sent while serve's connection was down are gone (core NATS keeps nothing):
+    # once it is back, every live client is told to re-read the lists.
+    server = PrivateNats(tmp_path / "js")
+    server.start()
+    try:
+        settings = settings_for(tmp_path, server.url, BusConfig())
+        with serving(settings) as serve, uvicorn_thread(serve.app) as url:
+            assert serve.admin_password is not None
+            watcher = Watcher(url, serve.admin_password, {"resync"})
+            watcher.start()
+            assert watcher.connected.wait(10), "the live stream did not connect"
+            server.stop()
+            server.start()  # the same server, back
+            watcher.join(timeout=30)
+            assert not watcher.is_alive(), "no resync came after the bus came back"
+            assert watcher.frames == [{"event": "resync", "data": {"lost": None}}]
+    finally:
+        server.stop()

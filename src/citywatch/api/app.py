@@ -65,6 +65,7 @@ def create_app(
     broadcaster = Broadcaster(config.sse_queue)
     if pipeline is not None:
         pipeline.subscribe(broadcaster.publish)
+        pipeline.on_gap(broadcaster.resync)
     app.state.citywatch = ApiContext(
         settings=settings,
         store=store,

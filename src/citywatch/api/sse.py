@@ -4,7 +4,9 @@ The pipeline calls :meth:`Broadcaster.publish` from its ingesting thread,
 and the API's routes after a person's change is stored (:mod:`citywatch.api.changes`);
 each connected client has a bounded queue on its event loop. A client that
 falls behind loses updates rather than slowing ingestion, and is told so
-with a ``resync`` event (re-read the lists) once it catches up.
+with a ``resync`` event (re-read the lists) once it catches up; every client
+is told the same at once when the server's source of updates had a gap (an
+API server on the bus that lost its connection to NATS for a while).
 
 >>> frame(7, "incident", {"id": "inc-1"})
 b'id: 7\\nevent: incident\\ndata: {"id":"inc-1"}\\n\\n'
@@ -71,6 +73,17 @@ class Broadcaster:
     def clients(self) -> int:
         """How many streams are connected."""
         return len(self._clients)
+
+    def resync(self) -> None:
+        """Tell every client to re-read the lists (updates were missed upstream); any thread."""
+        with self._lock:
+            targets = list(self._clients)
+        payload = frame(0, "resync", {"lost": None})
+        for client in targets:
+            try:
+                client.loop.call_soon_threadsafe(client.put, payload)
+            except RuntimeError:  # its loop is closed: the client is gone
+                self.disconnect(client)
 
     def publish(self, update: LiveUpdate) -> None:
         """Send ``update`` to every client that wants its kind; safe from any thread.

@@ -122,10 +122,16 @@ class JetStreamBus:
 
     @classmethod
     async def connect(
-        cls, url: str, config: BusConfig, sealer: Sealer | None = None
+        cls,
+        url: str,
+        config: BusConfig,
+        sealer: Sealer | None = None,
+        on_reconnect: Callable[[], Awaitable[None]] | None = None,
     ) -> JetStreamBus:
         """Connect (reconnecting for ever once connected) and create or update the streams.
 
+        ``on_reconnect`` is awaited each time the connection comes back after a loss:
+        core NATS messages sent meanwhile (the live notices) were not kept.
         Raises :class:`BusError` when the server cannot be reached within
         ``connect_timeout_s`` or has no JetStream.
         """
@@ -135,6 +141,11 @@ class JetStreamBus:
             problems.append(str(exc) or type(exc).__name__)
             _log.warning("bus_connection_error", url=url, error=problems[-1])
 
+        async def reconnected() -> None:
+            _log.warning("bus_reconnected", url=url)
+            if on_reconnect is not None:
+                await on_reconnect()
+
         try:
             client = await asyncio.wait_for(
                 nats.connect(
@@ -142,6 +153,7 @@ class JetStreamBus:
                     connect_timeout=config.connect_timeout_s,
                     max_reconnect_attempts=-1,
                     error_cb=error,
+                    reconnected_cb=reconnected,
                 ),
                 timeout=config.connect_timeout_s,
             )

@@ -11,7 +11,8 @@ sends a notice on ``cw.live.<kind>`` after each store write
 (:mod:`citywatch.scaleout.correlate`), and :class:`BusInput` turns it into the
 same :class:`~citywatch.live.LiveUpdate` as the embedded pipeline's, an
 incident read back from the store, so the live feed's frames are the embedded
-mode's. Notices are not kept: a server that was away re-reads the lists.
+mode's. Notices are not kept: when the connection comes back after a loss,
+the gap handlers are called (the API tells its live clients to re-read the lists).
 
 nats-py is asyncio and the callers are threads (the API's thread pool, the
 MQTT client's), so the connection lives on an event loop of its own thread.
@@ -63,12 +64,15 @@ class BusInput:
         self.job = publisher_job(settings, local)
         self._lock = threading.Lock()
         self._subscribers: list[Callable[[LiveUpdate], None]] = []
+        self._gap_handlers: list[Callable[[], None]] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="bus", daemon=True)
         self._thread.start()
         try:
             self.bus = self._call(
-                JetStreamBus.connect(settings.bus_url, settings.bus, bus_sealer(settings))
+                JetStreamBus.connect(
+                    settings.bus_url, settings.bus, bus_sealer(settings), self._reconnected
+                )
             )
             self.published = Published(stats=self.job.stats)
             self._publisher = Publisher(self.bus, self.published)
@@ -122,6 +126,10 @@ class BusInput:
         if handler in self._subscribers:
             self._subscribers.remove(handler)
 
+    def on_gap(self, handler: Callable[[], None]) -> None:
+        """Call ``handler`` each time the connection to the bus comes back after a loss."""
+        self._gap_handlers.append(handler)
+
     def close(self) -> None:
         """Close the connection (what was published is stored: each call waited for it)."""
         try:
@@ -156,6 +164,14 @@ class BusInput:
                 handler(update)
             except Exception:  # one subscriber never stops the others
                 _log.exception("live_subscriber_failed", kind=update.kind)
+
+    async def _reconnected(self) -> None:
+        """Notices sent while the connection was down are gone: say so to who follows."""
+        for handler in list(self._gap_handlers):
+            try:
+                handler()
+            except Exception:  # one handler never stops the others
+                _log.exception("live_gap_handler_failed")
 
     def _call(self, coroutine: Coroutine[object, object, T]) -> T:
         """Run ``coroutine`` on the bus's loop and wait for it."""

@@ -63,9 +63,11 @@ def add_routes(api: APIRouter) -> None:
 
         ``data`` is the object as it is now. An update a person made through the API
         also has ``change``: ``{"action", "by", "target"}`` (``approved`` by ``alice``;
-        ``moved`` to ``resolved``). A ``resync`` event says updates were lost (a slow
-        client): re-read the lists. Dead letters are sent only to admins and analysts,
-        who may read them; asking only for them without that role is a 403.
+        ``moved`` to ``resolved``). A ``resync`` event says updates were lost: re-read
+        the lists. Its ``lost`` is how many (a slow client), or null when the server
+        itself missed some (on the bus, its connection to NATS was lost for a while).
+        Dead letters are sent only to admins and analysts, who may read them; asking
+        only for them without that role is a 403.
         """
         ctx = context(request)
         client = ctx.broadcaster.connect(visible_kinds(who.roles, kind))
