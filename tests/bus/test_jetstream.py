@@ -20,7 +20,7 @@ from citywatch.bus.seal import Sealer
 from citywatch.config import load_settings
 from citywatch.errors import BusError, ConfigError
 from citywatch.model import Event
-from citywatch.scaleout.consume import Part, consume
+from citywatch.scaleout.consume import Handled, Part, consume
 from citywatch.store import open_store
 
 EVENT = Event(id="portal-1:7", timestamp=1772359200.0, dataset="portal.access", source_ip="1.2.3.4")
@@ -182,3 +182,37 @@ def test_messages_redelivered_while_a_slow_batch_waits_for_its_checkpoint_are_ha
 
     on_bus(nats_url, config, work)
     assert sorted(handled) == sorted(set(handled)) and len(handled) == 5
+
+
+def delivery(seq: int, delivered: int = 1) -> Msg:
+    """A message as JetStream delivers it: its metadata is in the ack subject."""
+    reply = f"$JS.ACK.EVENTS.detect-x.{delivered}.{seq}.{seq}.1764150000000000000.0"
+    return Msg(_client=None, subject="cw.events.portal.http", reply=reply, data=b"")
+
+
+def test_copies_of_held_or_resumed_messages_are_acked_and_of_acked_ones_dropped() -> None:
+    # A slow batch ran past ack_wait: the server sent copies. A delivery can wait in the
+    # client's queue until its copy comes too, or until after the ack.
+    done = Handled(resumed={3}, horizon_s=10.0)
+    fresh, copies = done.sort(
+        [delivery(1), delivery(2), delivery(3, delivered=2), delivery(2, delivered=2)]
+    )
+    assert (
+        [m.metadata.sequence.stream for m in fresh],
+        [m.metadata.sequence.stream for m in copies],
+    ) == ([1, 2], [3, 2]), "a delivery and its copy in one fetch: handled once"
+    done.held.update({1, 2})
+    fresh, copies = done.sort([delivery(2, delivered=2), delivery(4)])
+    assert (
+        [m.metadata.sequence.stream for m in fresh],
+        [m.metadata.sequence.stream for m in copies],
+    ) == ([4], [2])
+    done.acked([1, 2, 3, 2], now=100.0)
+    assert (done.held, done.resumed) == (set(), set())
+    fresh, copies = done.sort([delivery(1, delivered=2), delivery(5)])
+    assert ([m.metadata.sequence.stream for m in fresh], copies) == ([5], []), (
+        "the server has its ack"
+    )
+    done.acked([5], now=111.0)  # 1-3 were acked before the horizon: forgotten
+    fresh, _ = done.sort([delivery(1, delivered=3), delivery(5, delivered=2)])
+    assert [m.metadata.sequence.stream for m in fresh] == [1]

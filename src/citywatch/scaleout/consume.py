@@ -12,7 +12,10 @@ sequences of the messages it is about to ack. If the worker dies after the
 checkpoint but before the server has the acks, those messages come again; the
 next worker finds them in the checkpoint and acks them without handling them.
 (The state is saved before the sequences, so a crash between the two handles
-the batch twice rather than losing it.)
+the batch twice rather than losing it.) A running worker also gets copies of
+messages it holds or has just acked: the server redelivers what was not acked
+within ``ack_wait_s`` (a slow batch), and a delivery can wait in the client's
+queue until its copy comes too, or until after the ack. :class:`Handled` knows them all.
 """
 
 from __future__ import annotations
@@ -45,6 +48,52 @@ class ConsumerStats(msgspec.Struct, kw_only=True):
     """Detections (or incidents) it sent on."""
     resumed: bool = False
     """It started from a checkpoint."""
+
+
+class Handled:
+    """The stream sequences this consumer must not handle again when they come back.
+
+    Those the last checkpoint was about to ack (found on resuming after a crash) and
+    those handled and held for the next checkpoint: a copy of one is acked with the
+    rest. And those acked within ``horizon_s``: a copy of one is dropped, as the server
+    has its ack.
+    """
+
+    def __init__(self, resumed: set[int], horizon_s: float) -> None:
+        self.resumed = resumed
+        self.held: set[int] = set()
+        self.horizon_s = horizon_s
+        self._acked: dict[int, float] = {}  # sequence -> when acked, oldest first
+
+    def sort(self, messages: list[Msg]) -> tuple[list[Msg], list[Msg]]:
+        """(the messages to handle, the copies to ack without handling them)."""
+        fresh: list[Msg] = []
+        copies: list[Msg] = []
+        batch: set[int] = set()  # a delivery left waiting in the client's queue past
+        for msg in messages:  # ack_wait comes with its redelivery, in one fetch
+            seq = msg.metadata.sequence.stream
+            if seq in self._acked:
+                continue
+            if seq in batch or seq in self.held or seq in self.resumed:
+                copies.append(msg)
+            else:
+                batch.add(seq)
+                fresh.append(msg)
+        return fresh, copies
+
+    def acked(self, seqs: list[int], now: float) -> None:
+        """``seqs`` were acked at ``now``; forget what was acked before the horizon."""
+        self.held.clear()
+        self.resumed.difference_update(seqs)
+        acked = self._acked
+        for seq in seqs:
+            acked[seq] = now
+        horizon = now - self.horizon_s
+        while acked:
+            seq, at = next(iter(acked.items()))
+            if at >= horizon:
+                break
+            del acked[seq]
 
 
 class Part(ABC):
@@ -100,41 +149,41 @@ async def consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerSta
     config = bus.config
     subscription = await bus.consumer(part.stream, part.consumer, part.subject)
     floor = await bus.ack_floor(subscription)  # at or below: acked, never delivered again
-    handled = {seq for seq in part.acking() if seq > floor}
+    # A copy may come until its pull request expires, after a redelivery (ack_wait): keep
+    # the acked sequences for longer than both.
+    done = Handled(
+        {seq for seq in part.acking() if seq > floor},
+        horizon_s=2 * (config.ack_wait_s + _FETCH_WAIT_S),
+    )
     unacked: list[Msg] = []
-    held: set[int] = set()
     last = time.monotonic()
     try:
         while not stop.is_set():
             messages = await bus.fetch(subscription, _FETCH_WAIT_S)
             if messages:
                 part.stats.messages += len(messages)
-                # Come again after a crash (``handled``), or redelivered because handling
-                # ran past ack_wait while they wait here for a checkpoint (``held``):
-                # ack them with the rest, do not handle them twice.
-                seen = handled | held if handled else held
-                if seen:
-                    fresh = [m for m in messages if m.metadata.sequence.stream not in seen]
-                    unacked += [m for m in messages if m.metadata.sequence.stream in seen]
-                    handled -= {m.metadata.sequence.stream for m in messages}
-                    messages = fresh
-                done = await part.handle(messages) if messages else []
-                held.update(m.metadata.sequence.stream for m in done)
-                unacked += done
+                messages, copies = done.sort(messages)
+                unacked += copies
+                handled = await part.handle(messages) if messages else []
+                done.held.update(m.metadata.sequence.stream for m in handled)
+                unacked += handled
             due = time.monotonic() - last >= config.checkpoint_s
             if unacked and (not messages or due or len(unacked) >= config.max_unacked):
-                part.save(unacked, handled)
-                await bus.ack(unacked)
-                await part.saved()
+                await _save(part, unacked, done)
                 unacked, last = [], time.monotonic()
-                held.clear()
             if once and not messages and await bus.backlog(subscription) == 0:
                 await part.finish()
                 break
-        part.save(unacked, handled)
-        await bus.ack(unacked)
-        await part.saved()
+        await _save(part, unacked, done)
     finally:
         await subscription.unsubscribe()
     _log.info("consumer_stopped", consumer=part.consumer, messages=part.stats.messages)
     return part.stats
+
+
+async def _save(part: Part, unacked: list[Msg], done: Handled) -> None:
+    """Checkpoint, then ack ``unacked`` (the resumed sequences not come again yet are kept)."""
+    part.save(unacked, done.resumed)
+    await part.bus.ack(unacked)
+    await part.saved()
+    done.acked([m.metadata.sequence.stream for m in unacked], time.monotonic())
