@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from urllib.parse import quote, urlencode
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citywatch.detect import DetectorRunner
 from citywatch.detect.portal.hits import Hit
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
+from citywatch.detect.portal.profile_rules import ParamRule, _alphabet, _too_precise
+from citywatch.detect.portal.profile_types import COMPANIONS, FACT_CLASS, PATTERNS, TYPES
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.model import Detection, Event, HttpRequest
 
@@ -416,3 +421,53 @@ def test_hits_merge_into_one_detection_per_client(
     assert len(detection.evidence) == len(ATTACKS)
     assert detection.entity["source.ip"] == "203.0.113.9"
     assert "normally" in detection.summary or "never takes" in detection.summary
+
+
+# --- fast checks equal what they replace ----------------------------------------------------------
+
+_FACTS = st.sets(
+    st.sampled_from(
+        ["digit", "letter", "space", "ws", "control", "uletter", "usymbol", "'", "-", ".", "@", "]"]
+    )
+)
+_VALUES = st.text(
+    st.one_of(st.characters(max_codepoint=0x7F), st.sampled_from("ÕüßİŠ€😀\u200b\x85"))
+)
+
+
+def _two_patterns(
+    rule: ParamRule, facts: set[str]
+) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """The ASCII and non-ASCII patterns the one character pattern replaced (the reference)."""
+    if rule.kind == "text":
+        return rule.chars_re, rule.chars_re
+    parts = [FACT_CLASS[f] if f in FACT_CLASS else re.escape(f) for f in sorted(facts)]
+    cls = "".join(parts + [re.escape(c) for c in COMPANIONS.get(rule.kind, "")])
+    ascii_re = re.compile(f"[{cls}]*+" if cls else "")
+    if "usymbol" in facts:
+        return ascii_re, re.compile(f"[{cls}\\x80-\\U0010ffff]*+")
+    if "uletter" in facts:
+        ascii_part = f"[{cls}]|" if cls else ""
+        return ascii_re, re.compile(f"(?:{ascii_part}[^\\W\\d_\\x00-\\x7f])*+")
+    return ascii_re, None
+
+
+@settings(max_examples=500, deadline=None)
+@given(kind=st.sampled_from(TYPES), facts=_FACTS, value=_VALUES)
+def test_one_character_pattern_equals_the_ascii_and_other_ones(
+    kind: str, facts: set[str], value: str
+) -> None:
+    rule = ParamRule("query", "p")
+    rule.kind = kind
+    _alphabet(rule, facts)
+    ascii_re, uni_re = _two_patterns(rule, facts)
+    pattern = ascii_re if value.isascii() else uni_re
+    expected = pattern is not None and pattern.fullmatch(value) is not None
+    assert (rule.chars_re.fullmatch(value) is not None) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.from_regex(PATTERNS["integer"], fullmatch=True), places=st.integers(0, 20))
+def test_an_integer_is_never_too_precise(value: str, places: int) -> None:
+    """Why :meth:`ParamRule.check` skips the decimal places of an integer parameter."""
+    assert not _too_precise(value, float(value), places)

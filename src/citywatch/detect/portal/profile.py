@@ -25,6 +25,7 @@ episode states: :meth:`PortalProfile.snapshot_model` and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import ClassVar, Final, cast
 
 import msgspec
@@ -41,6 +42,7 @@ Gate = Callable[[Event], Sequence[Hit]]
 """A signature check: the hits of one request (learning skips requests with any)."""
 
 _NONE: Final[list[Hit]] = []
+_LOCATION: Final = attrgetter("location")
 _TECHNIQUE: Final = "T1190"
 _NAMES: Final = {
     "portal.profile.chars": "Parameter tampering: unexpected characters",
@@ -193,9 +195,12 @@ class PortalProfile(HitDetector):
             return self._unknown_endpoint(payload, parsed.method, parsed.template)
         if not endpoint.enforced:
             return _NONE
+        params, locations = parsed.params, self._locations
+        if locations.isdisjoint(map(_LOCATION, params)):
+            return _NONE  # one C-level pass: most requests carry only headers and cookies
         hits = _NONE
-        known, locations = endpoint.params, self._locations
-        for param in parsed.params:
+        known = endpoint.params
+        for param in params:
             location = param.location
             if location not in locations:
                 continue

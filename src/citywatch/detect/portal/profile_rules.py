@@ -89,7 +89,7 @@ class ParamRule:
     """The compiled check of one parameter."""
 
     __slots__ = (
-        "ascii_re",
+        "chars_re",
         "day_hi",
         "day_lo",
         "enforced",
@@ -103,8 +103,8 @@ class ParamRule:
         "num_hi",
         "num_lo",
         "places",
+        "precision",
         "type_re",
-        "uni_re",
     )
 
     def __init__(self, location: str, name: str) -> None:
@@ -114,14 +114,16 @@ class ParamRule:
         self.kind = "text"
         self.max_len = 1 << 30
         self.len_lo = self.len_hi = 0
-        self.ascii_re: re.Pattern[str] = _ANY
-        self.uni_re: re.Pattern[str] | None = _ANY
+        self.chars_re: re.Pattern[str] = _ANY
+        """The characters a value may have (``fullmatch`` it)."""
         self.type_re: re.Pattern[str] | None = None
         self.enum: frozenset[str] | None = None
         self.num_lo: float | None = None
         self.num_hi = 0.0
         self.places: int | None = None
         """Most decimal places a number has (None: not checked)."""
+        self.precision: int | None = None
+        """``places`` where :meth:`check` must test them: a decimal's (an integer has none)."""
         self.day_lo: int | None = None
         self.day_hi = 0
 
@@ -134,10 +136,7 @@ class ParamRule:
         enum = self.enum
         if enum is not None:
             return value in enum
-        if value.isascii():
-            if self.ascii_re.fullmatch(value) is None:
-                return False
-        elif self.uni_re is None or self.uni_re.fullmatch(value) is None:
+        if self.chars_re.fullmatch(value) is None:
             return False
         if self.type_re is not None and self.type_re.fullmatch(value) is None:
             return False
@@ -148,7 +147,7 @@ class ParamRule:
                 number = to_number(value)
             if number is None or not self.num_lo <= number <= self.num_hi:
                 return False
-            if self.places is not None and _too_precise(value, number, self.places):
+            if self.precision is not None and _too_precise(value, number, self.precision):
                 return False
         elif self.day_lo is not None:
             day = iso_day(value)
@@ -222,8 +221,7 @@ class ParamRule:
         return None
 
     def _allowed(self, c: str) -> bool:
-        pattern = self.ascii_re if c.isascii() else self.uni_re
-        return pattern is not None and pattern.fullmatch(c) is not None
+        return self.chars_re.fullmatch(c) is not None
 
     def describe(self) -> dict[str, object]:
         """A JSON-able summary for the dashboard."""
@@ -330,6 +328,8 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
         _range(rule, model.numbers, cfg.quantile)
         if model.fractions:
             rule.places = quantiles(model.fractions, (cfg.quantile,))[0]
+            if kind == "decimal":  # an integer (its pattern passed) has no decimal places
+                rule.precision = rule.places
     elif kind == "date" and model.days:
         _days(rule, model.days, cfg.quantile)
     if kind in _ENUM_TYPES and not model.overflow and nonempty >= 30:
@@ -363,22 +363,21 @@ def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> No
 
 
 def _alphabet(rule: ParamRule, facts: set[str]) -> None:
-    """The character patterns of a rule from its trusted facts and its type."""
+    """The character pattern of a rule from its trusted facts and its type: one pattern for
+    ASCII and other characters, as every class of ASCII facts holds ASCII characters only."""
     if rule.kind == "text":
-        rule.ascii_re = _ANY if "control" in facts else _NOT_CONTROL
-        rule.uni_re = rule.ascii_re
+        rule.chars_re = _ANY if "control" in facts else _NOT_CONTROL
         return
     parts = [FACT_CLASS[f] if f in FACT_CLASS else re.escape(f) for f in sorted(facts)]
     parts += [re.escape(c) for c in COMPANIONS.get(rule.kind, "")]
     cls = "".join(parts)
-    rule.ascii_re = re.compile(f"[{cls}]*+" if cls else "")
     if "usymbol" in facts:
-        rule.uni_re = re.compile(f"[{cls}\\x80-\\U0010ffff]*+")
+        rule.chars_re = re.compile(f"[{cls}\\x80-\\U0010ffff]*+")
     elif "uletter" in facts:
         ascii_part = f"[{cls}]|" if cls else ""
-        rule.uni_re = re.compile(f"(?:{ascii_part}[^\\W\\d_\\x00-\\x7f])*+")
+        rule.chars_re = re.compile(f"(?:{ascii_part}[^\\W\\d_\\x00-\\x7f])*+")
     else:
-        rule.uni_re = None
+        rule.chars_re = re.compile(f"[{cls}]*+" if cls else "")
 
 
 def _robust(hist: dict[int, int], q: float, least_scale: float) -> tuple[int, int]:

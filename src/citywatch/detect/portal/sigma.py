@@ -38,6 +38,7 @@ lines or 240,000 full requests per CPU-second with the shipped rules,
 from __future__ import annotations
 
 from importlib.resources import files
+from itertools import filterfalse
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
@@ -47,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from citywatch.detect.portal.hits import Hit, HitDetector
 from citywatch.detect.portal.sigma_fields import (
     ANYWHERE,
+    MAX_VALUE,
     SEGMENTS,
     RequestView,
     line_parts,
@@ -146,6 +148,20 @@ class _Prefilter:
             (seg, {}) for seg in range(len(SEGMENTS)) if masks >> seg & 1
         )
         """The parts searched one by one (by segment), with what their texts selected."""
+        self.sweep = (
+            ahocorasick_rs.BytesAhoCorasick(
+                [lit.encode("utf-8", "surrogatepass") for lit in self.literals],
+                implementation=ahocorasick_rs.Implementation.DFA
+                if len(self.literals) <= _MAX_DFA_LITERALS
+                else None,
+            )
+            if self.literals and not self.keywords and not any("\n" in x for x in self.literals)
+            else None
+        )
+        """Every literal, for one search of a request's pieces (see :meth:`_clean`); None with
+        keywords or a literal of several lines."""
+        self.clean: dict[str, None] = {}
+        """Pieces (parts, header lines) found to hold no literal."""
 
     def candidates(
         self, event: Event, request: HttpRequest
@@ -164,7 +180,9 @@ class _Prefilter:
             if value is not None and (hit := table.get(value)) is not None:
                 picked = set(hit) if picked is None else picked.union(hit)
         automaton = self.automaton
-        if automaton is not None and not self.keywords:  # each part on its own
+        if self.sweep is not None and self._clean(request):
+            pass  # no part holds any literal: nothing selected (most requests)
+        elif automaton is not None and not self.keywords:  # each part on its own
             texts = line_parts(request, self.headers, self.body)
             for seg, seen in self.parts:
                 text = texts[seg]
@@ -203,6 +221,43 @@ class _Prefilter:
             return list(self.always), view
         picked.update(self.always)
         return sorted(picked), view
+
+    def _clean(self, request: HttpRequest) -> bool:
+        """True when no part of ``request`` holds any literal, found in one search or none.
+
+        Searching each part on its own costs a call per part, and a full
+        request's header block is long and all but unique, though most of its
+        lines are not (agent, language, encodings). So the request is cut into
+        pieces: ``-``, method, URI, referrer, agent, each header line, body
+        (each text a part can be is one piece or, the header block, lines of
+        pieces joined by newlines, which no literal holds). Pieces already
+        found clean are skipped; the rest are searched in one call, UTF-8
+        encoded (casefolding and encoding map each character on its own, so a
+        literal in a piece is in the text). No match: every piece is clean,
+        and so is every part. A match (even across pieces) sends the request
+        the slow way, which places it.
+        """
+        assert self.sweep is not None
+        clean = self.clean
+        pieces = ["-", request.method, request.uri[:MAX_VALUE]]
+        pieces.append(request.referrer or "-")
+        pieces.append(request.user_agent or "-")
+        if self.headers:
+            pieces += map(": ".join, request.headers)
+        if self.body and request.body:
+            pieces.append(request.body[:MAX_VALUE])
+        fresh = [*filterfalse(clean.__contains__, pieces)]
+        if not fresh:
+            return True
+        text = "\n".join(fresh).casefold().encode("utf-8", "surrogatepass")
+        if self.sweep.find_matches_as_indexes(text):
+            return False
+        if len(clean) >= _REMEMBER:
+            clean.clear()
+        for piece in fresh:
+            if len(piece) <= _REMEMBER_LEN:
+                clean[piece] = None
+        return True
 
     def _in_part(self, seg: int, text: str) -> tuple[int, ...]:
         """The rules a literal found in part ``seg`` (its text ``text``) selects."""
