@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citywatch.detect import DetectorRunner
+from citywatch.detect.portal import profile as profile_module
 from citywatch.detect.portal.hits import Hit
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
 from citywatch.detect.portal.profile_rules import ParamRule, _alphabet, _too_precise
@@ -471,3 +472,64 @@ def test_one_character_pattern_equals_the_ascii_and_other_ones(
 def test_an_integer_is_never_too_precise(value: str, places: int) -> None:
     """Why :meth:`ParamRule.check` skips the decimal places of an integer parameter."""
     assert not _too_precise(value, float(value), places)
+
+
+def _forget(detector: PortalProfile) -> None:
+    for methods in detector._rules.values():
+        for endpoint in methods.values():
+            endpoint.passed.clear()
+
+
+_QUERY_VALUES = st.one_of(
+    st.sampled_from(["1", "2", "12", "0", "-1", "1.5", "roads", "", "3'", "99999"]), _VALUES
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    picks=st.lists(
+        st.one_of(
+            st.integers(0, 99),
+            st.sampled_from(sorted(ATTACKS)),
+            st.tuples(_QUERY_VALUES, _QUERY_VALUES),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_remembered_parameters_change_no_finding(
+    profile: PortalProfile,
+    enricher_m: Enricher,
+    picks: list[int | str | tuple[str, str]],
+) -> None:
+    """Whatever an endpoint remembers having passed, a request gets the hits it gets anew."""
+    benign = _events(enricher_m, 9, 100)
+    for pick in picks:
+        if isinstance(pick, int):
+            event = benign[pick]
+        elif isinstance(pick, str):
+            event = _attack(enricher_m, pick)
+        else:
+            request = HttpRequest(
+                method="GET",
+                uri=f"/traffic/incidents?district={quote(pick[0])}&page={quote(pick[1])}",
+            )
+            event = msgspec.structs.replace(benign[0], payload=request)
+        remembered = profile.inspect(event)
+        _forget(profile)
+        assert remembered == profile.inspect(event)
+        assert remembered == profile.inspect(event), "and again, remembering"
+
+
+def test_remembered_parameters_are_bounded(
+    enricher_m: Enricher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(profile_module, "_REMEMBER", 5)
+    detector = _learned(enricher_m)
+    fresh = _learned(enricher_m)
+    for event in _events(enricher_m, 11, 300):
+        assert detector.inspect(event) == fresh.inspect(event)
+        _forget(fresh)
+        remembered = sum(len(e.passed) for m in detector._rules.values() for e in m.values())
+        assert remembered == detector._remembered <= 5
+    assert remembered > 0

@@ -25,6 +25,7 @@ episode states: :meth:`PortalProfile.snapshot_model` and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import compress, filterfalse
 from operator import attrgetter
 from typing import ClassVar, Final, cast
 
@@ -32,6 +33,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.params import Param
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
 from citywatch.detect.portal.profile_rules import EndpointRule, ParamRule, compile_endpoint
 from citywatch.detect.portal.request import parse_request
@@ -43,6 +45,10 @@ Gate = Callable[[Event], Sequence[Hit]]
 
 _NONE: Final[list[Hit]] = []
 _LOCATION: Final = attrgetter("location")
+_REMEMBER: Final = 32768
+"""Passed parameters remembered over all endpoints (then forgotten at once)."""
+_REMEMBER_LEN: Final = 256
+"""Longer parameters (name aside, raw and decoded value) are judged each time."""
 _TECHNIQUE: Final = "T1190"
 _NAMES: Final = {
     "portal.profile.chars": "Parameter tampering: unexpected characters",
@@ -111,6 +117,8 @@ class PortalProfile(HitDetector):
         self._locations = frozenset(self.cfg.locations)
         self._keep = max(self.cfg.min_clients, self.cfg.value_clients)
         self._rules: dict[str, dict[str, EndpointRule]] = {}
+        self._remembered = 0
+        """Parameters the endpoints remember having passed, in all."""
         self._dirty = False
         self._learn_until: float | None = None
 
@@ -168,6 +176,7 @@ class PortalProfile(HitDetector):
                 endpoint, self.cfg
             )
         self._rules = rules
+        self._remembered = 0
         self._dirty = False
 
     # scoring ----------------------------------------------------------------
@@ -195,22 +204,27 @@ class PortalProfile(HitDetector):
             return self._unknown_endpoint(payload, parsed.method, parsed.template)
         if not endpoint.enforced:
             return _NONE
-        params, locations = parsed.params, self._locations
-        if locations.isdisjoint(map(_LOCATION, params)):
-            return _NONE  # one C-level pass: most requests carry only headers and cookies
+        # The parameters the model judges, less those this endpoint has passed before (ids,
+        # pages, choices recur), picked in C: most requests carry only headers and cookies
+        # or values seen, and are normal without a check. A parameter passes when it makes
+        # no hit, so skipping it changes nothing.
+        params, passed = parsed.params, endpoint.passed
+        fresh = [
+            *filterfalse(
+                passed.__contains__,
+                compress(params, map(self._locations.__contains__, map(_LOCATION, params))),
+            )
+        ]
+        if not fresh:
+            return _NONE
         hits = _NONE
         known = endpoint.params
-        for param in params:
-            location = param.location
-            if location not in locations:
-                continue
-            rule = known.get(location, _NO_PARAMS).get(param.name)
-            if rule is None:
-                if self.cfg.unknown_params and not endpoint.open:
-                    hit = self._unknown_param(endpoint, param.location, param.name, param.value)
-                else:
-                    continue
-            elif not rule.enforced or rule.check(param.value):
+        for param in fresh:
+            rule = known.get(param.location, _NO_PARAMS).get(param.name)
+            if rule is None and self.cfg.unknown_params and not endpoint.open:
+                hit = self._unknown_param(endpoint, param.location, param.name, param.value)
+            elif rule is None or not rule.enforced or rule.check(param.value):
+                self._pass(passed, param)
                 continue
             else:
                 hit = self._violation(endpoint, rule, param.value)
@@ -220,6 +234,18 @@ class PortalProfile(HitDetector):
             if len(hits) >= self.cfg.max_hits:
                 break
         return hits
+
+    def _pass(self, passed: set[Param], param: Param) -> None:
+        """Remember that ``param`` passed its endpoint (short values, so many in all)."""
+        if len(param.raw) + len(param.value) > _REMEMBER_LEN:
+            return
+        if self._remembered >= _REMEMBER:
+            for methods in self._rules.values():
+                for endpoint in methods.values():
+                    endpoint.passed.clear()
+            self._remembered = 0
+        passed.add(param)
+        self._remembered += 1
 
     def _violation(self, endpoint: EndpointRule, rule: ParamRule, value: str) -> Hit:
         found = rule.explain(value)

@@ -14,6 +14,7 @@ import re
 from datetime import date
 from typing import Final, Protocol
 
+from citywatch.detect.portal.params import Param
 from citywatch.detect.portal.profile_model import (
     EndpointModel,
     Fact,
@@ -249,7 +250,7 @@ class ParamRule:
 class EndpointRule:
     """The compiled checks of one endpoint."""
 
-    __slots__ = ("enforced", "method", "open", "params", "requests", "template")
+    __slots__ = ("enforced", "method", "open", "params", "passed", "requests", "template")
 
     def __init__(self, method: str, template: str) -> None:
         self.method = method
@@ -259,6 +260,8 @@ class EndpointRule:
         self.requests = 0
         self.params: dict[str, dict[str, ParamRule]] = {}
         """Known parameters by location, then name."""
+        self.passed: set[Param] = set()
+        """Parameters that passed these checks (the detector bounds them)."""
 
     def known(self, location: str) -> str:
         """The known parameter names at ``location``, for an explanation."""

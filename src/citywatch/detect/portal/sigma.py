@@ -160,8 +160,8 @@ class _Prefilter:
         )
         """Every literal, for one search of a request's pieces (see :meth:`_clean`); None with
         keywords or a literal of several lines."""
-        self.clean: dict[str, None] = {}
-        """Pieces (parts, header lines) found to hold no literal."""
+        self.clean: dict[str | tuple[str, str], None] = {}
+        """Pieces (texts, headers) found to hold no literal."""
 
     def candidates(
         self, event: Event, request: HttpRequest
@@ -228,35 +228,40 @@ class _Prefilter:
         Searching each part on its own costs a call per part, and a full
         request's header block is long and all but unique, though most of its
         lines are not (agent, language, encodings). So the request is cut into
-        pieces: ``-``, method, URI, referrer, agent, each header line, body
-        (each text a part can be is one piece or, the header block, lines of
-        pieces joined by newlines, which no literal holds). Pieces already
-        found clean are skipped; the rest are searched in one call, UTF-8
-        encoded (casefolding and encoding map each character on its own, so a
-        literal in a piece is in the text). No match: every piece is clean,
-        and so is every part. A match (even across pieces) sends the request
-        the slow way, which places it.
+        pieces: ``-``, method, URI, referrer, agent, body and each header (a
+        part is one of these texts, or header lines joined by newlines, which
+        no literal holds). Pieces already found clean are skipped in C, by
+        their text or (name, value) pair; the rest are searched in one call,
+        UTF-8 encoded (casefolding and encoding map each character on its
+        own, so a literal in a piece is in the text). No match: every piece is
+        clean, and so is every part. A match (even across pieces) sends the
+        request the slow way, which places it.
         """
         assert self.sweep is not None
         clean = self.clean
-        pieces = ["-", request.method, request.uri[:MAX_VALUE]]
-        pieces.append(request.referrer or "-")
-        pieces.append(request.user_agent or "-")
-        if self.headers:
-            pieces += map(": ".join, request.headers)
-        if self.body and request.body:
-            pieces.append(request.body[:MAX_VALUE])
-        fresh = [*filterfalse(clean.__contains__, pieces)]
-        if not fresh:
+        texts = (
+            "-",
+            request.method,
+            request.uri[:MAX_VALUE],
+            request.referrer or "-",
+            request.user_agent or "-",
+            request.body[:MAX_VALUE] if self.body else "",
+        )
+        fresh = [*filterfalse(clean.__contains__, texts)]
+        lines = [*filterfalse(clean.__contains__, request.headers)] if self.headers else []
+        if not fresh and not lines:
             return True
-        text = "\n".join(fresh).casefold().encode("utf-8", "surrogatepass")
-        if self.sweep.find_matches_as_indexes(text):
+        text = "\n".join((*fresh, *map(": ".join, lines)))
+        if self.sweep.find_matches_as_indexes(text.casefold().encode("utf-8", "surrogatepass")):
             return False
         if len(clean) >= _REMEMBER:
             clean.clear()
         for piece in fresh:
             if len(piece) <= _REMEMBER_LEN:
                 clean[piece] = None
+        for line in lines:
+            if len(line[0]) + len(line[1]) <= _REMEMBER_LEN:
+                clean[line] = None
         return True
 
     def _in_part(self, seg: int, text: str) -> tuple[int, ...]:
