@@ -14,7 +14,7 @@ from citywatch.detect import DetectorRunner
 from citywatch.detect.portal import profile as profile_module
 from citywatch.detect.portal.hits import Hit
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
-from citywatch.detect.portal.profile_rules import ParamRule, _alphabet, _too_precise
+from citywatch.detect.portal.profile_rules import ParamRule, _alphabet, _too_precise, both
 from citywatch.detect.portal.profile_types import COMPANIONS, FACT_CLASS, PATTERNS, TYPES
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.model import Detection, Event, HttpRequest
@@ -467,6 +467,23 @@ def test_one_character_pattern_equals_the_ascii_and_other_ones(
     assert (rule.chars_re.fullmatch(value) is not None) == expected
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(PATTERNS)),
+    facts=_FACTS,
+    value=st.one_of(_VALUES, st.sampled_from(["12", "-3", "4.5", "2026-03-14", "a@b.hr"])),
+)
+def test_one_value_pattern_equals_the_character_and_type_ones(
+    kind: str, facts: set[str], value: str
+) -> None:
+    rule = ParamRule("query", "p")
+    rule.kind = kind
+    _alphabet(rule, facts)
+    type_re = PATTERNS[kind]
+    expected = rule.chars_re.fullmatch(value) is not None and type_re.fullmatch(value) is not None
+    assert (both(rule.chars_re, type_re).fullmatch(value) is not None) == expected
+
+
 @settings(max_examples=300, deadline=None)
 @given(value=st.from_regex(PATTERNS["integer"], fullmatch=True), places=st.integers(0, 20))
 def test_an_integer_is_never_too_precise(value: str, places: int) -> None:
@@ -474,10 +491,19 @@ def test_an_integer_is_never_too_precise(value: str, places: int) -> None:
     assert not _too_precise(value, float(value), places)
 
 
+def _param_rules(detector: PortalProfile) -> list[ParamRule]:
+    return [
+        rule
+        for methods in detector._rules.values()
+        for endpoint in methods.values()
+        for by_name in endpoint.params.values()
+        for rule in by_name.values()
+    ]
+
+
 def _forget(detector: PortalProfile) -> None:
-    for methods in detector._rules.values():
-        for endpoint in methods.values():
-            endpoint.passed.clear()
+    for rule in _param_rules(detector):
+        rule.passed.clear()
 
 
 _QUERY_VALUES = st.one_of(
@@ -502,7 +528,7 @@ def test_remembered_parameters_change_no_finding(
     enricher_m: Enricher,
     picks: list[int | str | tuple[str, str]],
 ) -> None:
-    """Whatever an endpoint remembers having passed, a request gets the hits it gets anew."""
+    """Whatever values the rules remember having passed, a request gets the hits it gets anew."""
     benign = _events(enricher_m, 9, 100)
     for pick in picks:
         if isinstance(pick, int):
@@ -530,6 +556,6 @@ def test_remembered_parameters_are_bounded(
     for event in _events(enricher_m, 11, 300):
         assert detector.inspect(event) == fresh.inspect(event)
         _forget(fresh)
-        remembered = sum(len(e.passed) for m in detector._rules.values() for e in m.values())
+        remembered = sum(len(rule.passed) for rule in _param_rules(detector))
         assert remembered == detector._remembered <= 5
     assert remembered > 0

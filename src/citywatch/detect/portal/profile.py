@@ -25,15 +25,12 @@ episode states: :meth:`PortalProfile.snapshot_model` and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import compress, filterfalse
-from operator import attrgetter
 from typing import ClassVar, Final, cast
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.hits import Hit, HitDetector
-from citywatch.detect.portal.params import Param
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
 from citywatch.detect.portal.profile_rules import EndpointRule, ParamRule, compile_endpoint
 from citywatch.detect.portal.request import parse_request
@@ -44,11 +41,10 @@ Gate = Callable[[Event], Sequence[Hit]]
 """A signature check: the hits of one request (learning skips requests with any)."""
 
 _NONE: Final[list[Hit]] = []
-_LOCATION: Final = attrgetter("location")
 _REMEMBER: Final = 32768
-"""Passed parameters remembered over all endpoints (then forgotten at once)."""
-_REMEMBER_LEN: Final = 256
-"""Longer parameters (name aside, raw and decoded value) are judged each time."""
+"""Values remembered as passed, over all parameters (then forgotten at once)."""
+_REMEMBER_LEN: Final = 64
+"""Longer values are checked each time."""
 _TECHNIQUE: Final = "T1190"
 _NAMES: Final = {
     "portal.profile.chars": "Parameter tampering: unexpected characters",
@@ -118,7 +114,7 @@ class PortalProfile(HitDetector):
         self._keep = max(self.cfg.min_clients, self.cfg.value_clients)
         self._rules: dict[str, dict[str, EndpointRule]] = {}
         self._remembered = 0
-        """Parameters the endpoints remember having passed, in all."""
+        """Values the parameter rules remember having passed, in all."""
         self._dirty = False
         self._learn_until: float | None = None
 
@@ -204,27 +200,19 @@ class PortalProfile(HitDetector):
             return self._unknown_endpoint(payload, parsed.method, parsed.template)
         if not endpoint.enforced:
             return _NONE
-        # The parameters the model judges, less those this endpoint has passed before (ids,
-        # pages, choices recur), picked in C: most requests carry only headers and cookies
-        # or values seen, and are normal without a check. A parameter passes when it makes
-        # no hit, so skipping it changes nothing.
-        params, passed = parsed.params, endpoint.passed
-        fresh = [
-            *filterfalse(
-                passed.__contains__,
-                compress(params, map(self._locations.__contains__, map(_LOCATION, params))),
-            )
-        ]
-        if not fresh:
-            return _NONE
         hits = _NONE
-        known = endpoint.params
-        for param in fresh:
-            rule = known.get(param.location, _NO_PARAMS).get(param.name)
-            if rule is None and self.cfg.unknown_params and not endpoint.open:
-                hit = self._unknown_param(endpoint, param.location, param.name, param.value)
-            elif rule is None or not rule.enforced or rule.check(param.value):
-                self._pass(passed, param)
+        known, locations = endpoint.params, self._locations
+        for param in parsed.params:
+            location = param.location
+            if location not in locations:
+                continue
+            rule = known.get(location, _NO_PARAMS).get(param.name)
+            if rule is None:
+                if self.cfg.unknown_params and not endpoint.open:
+                    hit = self._unknown_param(endpoint, param.location, param.name, param.value)
+                else:
+                    continue
+            elif not rule.enforced or param.value in rule.passed or self._passes(rule, param.value):
                 continue
             else:
                 hit = self._violation(endpoint, rule, param.value)
@@ -235,17 +223,22 @@ class PortalProfile(HitDetector):
                 break
         return hits
 
-    def _pass(self, passed: set[Param], param: Param) -> None:
-        """Remember that ``param`` passed its endpoint (short values, so many in all)."""
-        if len(param.raw) + len(param.value) > _REMEMBER_LEN:
-            return
-        if self._remembered >= _REMEMBER:
-            for methods in self._rules.values():
-                for endpoint in methods.values():
-                    endpoint.passed.clear()
-            self._remembered = 0
-        passed.add(param)
-        self._remembered += 1
+    def _passes(self, rule: ParamRule, value: str) -> bool:
+        """``rule.check(value)``, remembered when true for a short value: ids, pages and
+        choices recur, and a set lookup is cheaper than the check (which is pure)."""
+        if not rule.check(value):
+            return False
+        if len(value) <= _REMEMBER_LEN:
+            if self._remembered >= _REMEMBER:
+                for methods in self._rules.values():
+                    for endpoint in methods.values():
+                        for by_name in endpoint.params.values():
+                            for known in by_name.values():
+                                known.passed.clear()
+                self._remembered = 0
+            rule.passed.add(value)
+            self._remembered += 1
+        return True
 
     def _violation(self, endpoint: EndpointRule, rule: ParamRule, value: str) -> Hit:
         found = rule.explain(value)

@@ -14,7 +14,6 @@ import re
 from datetime import date
 from typing import Final, Protocol
 
-from citywatch.detect.portal.params import Param
 from citywatch.detect.portal.profile_model import (
     EndpointModel,
     Fact,
@@ -103,9 +102,11 @@ class ParamRule:
         "name",
         "num_hi",
         "num_lo",
+        "passed",
         "places",
         "precision",
         "type_re",
+        "value_re",
     )
 
     def __init__(self, location: str, name: str) -> None:
@@ -118,6 +119,10 @@ class ParamRule:
         self.chars_re: re.Pattern[str] = _ANY
         """The characters a value may have (``fullmatch`` it)."""
         self.type_re: re.Pattern[str] | None = None
+        self.value_re: re.Pattern[str] = _ANY
+        """``chars_re`` and ``type_re`` in one pattern (one match instead of two)."""
+        self.passed: set[str] = set()
+        """Values that passed :meth:`check` (the detector remembers them, and bounds them)."""
         self.enum: frozenset[str] | None = None
         self.num_lo: float | None = None
         self.num_hi = 0.0
@@ -137,9 +142,7 @@ class ParamRule:
         enum = self.enum
         if enum is not None:
             return value in enum
-        if self.chars_re.fullmatch(value) is None:
-            return False
-        if self.type_re is not None and self.type_re.fullmatch(value) is None:
+        if self.value_re.fullmatch(value) is None:
             return False
         if self.num_lo is not None:
             try:
@@ -250,7 +253,7 @@ class ParamRule:
 class EndpointRule:
     """The compiled checks of one endpoint."""
 
-    __slots__ = ("enforced", "method", "open", "params", "passed", "requests", "template")
+    __slots__ = ("enforced", "method", "open", "params", "requests", "template")
 
     def __init__(self, method: str, template: str) -> None:
         self.method = method
@@ -260,8 +263,6 @@ class EndpointRule:
         self.requests = 0
         self.params: dict[str, dict[str, ParamRule]] = {}
         """Known parameters by location, then name."""
-        self.passed: set[Param] = set()
-        """Parameters that passed these checks (the detector bounds them)."""
 
     def known(self, location: str) -> str:
         """The known parameter names at ``location``, for an explanation."""
@@ -313,8 +314,10 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     kind = rule.kind
     facts = {name for name, fact in model.facts.items() if trusted(fact)}
     _alphabet(rule, facts)
+    rule.value_re = rule.chars_re
     if kind not in TEXTUAL:
         rule.type_re = PATTERNS[kind]
+        rule.value_re = both(rule.chars_re, rule.type_re)
     lo_q, med, hi_q = quantiles(model.lengths, (1 - cfg.quantile, 0.5, cfg.quantile))
     scale = max(1.4826 * mad(model.lengths, med), 1.0)
     hi = max(med, min(hi_q, math.ceil(med + 8 * scale)))
@@ -338,6 +341,17 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     if kind in _ENUM_TYPES and not model.overflow and nonempty >= 30:
         _enumeration(rule, model, keep, cfg.enum_max)
     return rule
+
+
+def both(chars: re.Pattern[str], kind: re.Pattern[str]) -> re.Pattern[str]:
+    """One pattern that fully matches what both ``chars`` and ``kind`` fully match.
+
+    ``chars`` is a possessive repetition of single characters, so a lookahead
+    of it up to the end holds exactly when it matches the whole text; the
+    type's own flags (ASCII classes) are kept in a scoped group.
+    """
+    scope = "a" if kind.flags & re.ASCII else ""
+    return re.compile(f"(?={chars.pattern}\\Z)(?{scope}:{kind.pattern})", chars.flags)
 
 
 def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> None:

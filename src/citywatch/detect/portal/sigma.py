@@ -180,8 +180,8 @@ class _Prefilter:
             if value is not None and (hit := table.get(value)) is not None:
                 picked = set(hit) if picked is None else picked.union(hit)
         automaton = self.automaton
-        if self.sweep is not None and self._clean(request):
-            pass  # no part holds any literal: nothing selected (most requests)
+        if self.sweep is not None and request.headers and self._clean(request):
+            pass  # a full request none of whose parts holds a literal: nothing selected
         elif automaton is not None and not self.keywords:  # each part on its own
             texts = line_parts(request, self.headers, self.body)
             for seg, seen in self.parts:
@@ -223,19 +223,20 @@ class _Prefilter:
         return sorted(picked), view
 
     def _clean(self, request: HttpRequest) -> bool:
-        """True when no part of ``request`` holds any literal, found in one search or none.
+        """True when no part of the full ``request`` holds a literal (one search or none).
 
         Searching each part on its own costs a call per part, and a full
         request's header block is long and all but unique, though most of its
-        lines are not (agent, language, encodings). So the request is cut into
-        pieces: ``-``, method, URI, referrer, agent, body and each header (a
-        part is one of these texts, or header lines joined by newlines, which
-        no literal holds). Pieces already found clean are skipped in C, by
-        their text or (name, value) pair; the rest are searched in one call,
-        UTF-8 encoded (casefolding and encoding map each character on its
-        own, so a literal in a piece is in the text). No match: every piece is
-        clean, and so is every part. A match (even across pieces) sends the
-        request the slow way, which places it.
+        lines are not (agent, language, encodings); an access log line has
+        three short parts, remembered one by one with what they select. So a
+        full request is cut into pieces: ``-``, method, URI, referrer, agent,
+        body and each header (a part is one of these texts, or header lines
+        joined by newlines, which no literal holds). Pieces already found
+        clean are skipped in C, by their text or (name, value) pair; the rest
+        are searched in one call, UTF-8 encoded (casefolding and encoding map
+        each character on its own, so a literal in a piece is in the text).
+        No match: every piece is clean, and so is every part. A match (even
+        across pieces) sends the request the slow way, which places it.
         """
         assert self.sweep is not None
         clean = self.clean
