@@ -468,6 +468,18 @@ def test_one_character_pattern_equals_the_ascii_and_other_ones(
 
 
 @settings(max_examples=500, deadline=None)
+@given(kind=st.sampled_from(TYPES), facts=_FACTS, value=_VALUES)
+def test_the_characters_found_bad_are_those_the_alphabet_refuses(
+    kind: str, facts: set[str], value: str
+) -> None:
+    rule = ParamRule("query", "p")
+    rule.kind = kind
+    _alphabet(rule, facts)
+    bad = {c for c in set(value) if rule.chars_re.fullmatch(c) is None}
+    assert set(value).difference(rule.char_re.findall(value)) == bad
+
+
+@settings(max_examples=500, deadline=None)
 @given(
     kind=st.sampled_from(sorted(PATTERNS)),
     facts=_FACTS,

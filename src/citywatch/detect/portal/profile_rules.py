@@ -52,6 +52,7 @@ _ARTICLE: Final = {
 _CONTROL: Final = FACT_CLASS["control"]
 _NOT_CONTROL: Final = re.compile(f"[^{_CONTROL}]*+")
 _ANY: Final = re.compile(r"[\s\S]*+")
+_ANY_CHAR: Final = re.compile(r"[\s\S]")
 _ENUM_TYPES: Final = frozenset({"alpha", "alphanumeric"})
 _ENUM_LEN: Final = 40
 
@@ -89,6 +90,7 @@ class ParamRule:
     """The compiled check of one parameter."""
 
     __slots__ = (
+        "char_re",
         "chars_re",
         "day_hi",
         "day_lo",
@@ -118,6 +120,8 @@ class ParamRule:
         self.len_lo = self.len_hi = 0
         self.chars_re: re.Pattern[str] = _ANY
         """The characters a value may have (``fullmatch`` it)."""
+        self.char_re: re.Pattern[str] = _ANY_CHAR
+        """One character ``chars_re`` allows (``findall`` it)."""
         self.type_re: re.Pattern[str] | None = None
         self.value_re: re.Pattern[str] = _ANY
         """``chars_re`` and ``type_re`` in one pattern (one match instead of two)."""
@@ -183,7 +187,7 @@ class ParamRule:
                 "portal.profile.enum", 45, 0.6, f"`{_short(value)}`, a value never seen"
             )
         found: list[Violation] = []
-        bad = {c for c in set(value) if not self._allowed(c)}
+        bad = set(value).difference(self.char_re.findall(value))
         if bad:
             risky = bool(bad & RISKY) or any(not c.isprintable() for c in bad)
             found.append(Violation("portal.profile.chars", 60 if risky else 45, 0.7, ""))
@@ -223,9 +227,6 @@ class ParamRule:
             if day is not None and not self.day_lo <= day <= self.day_hi:
                 return f"the date {_day(day)}, out of range"
         return None
-
-    def _allowed(self, c: str) -> bool:
-        return self.chars_re.fullmatch(c) is not None
 
     def describe(self) -> dict[str, object]:
         """A JSON-able summary for the dashboard."""
@@ -384,17 +385,25 @@ def _alphabet(rule: ParamRule, facts: set[str]) -> None:
     ASCII and other characters, as every class of ASCII facts holds ASCII characters only."""
     if rule.kind == "text":
         rule.chars_re = _ANY if "control" in facts else _NOT_CONTROL
-        return
+    else:
+        rule.chars_re = _characters(rule.kind, facts)
+    # every alphabet is one character's pattern repeated possessively, or empty (none)
+    pattern = rule.chars_re.pattern
+    one = pattern[:-2] if pattern.endswith("*+") else "(?!)"
+    rule.char_re = re.compile(one, rule.chars_re.flags)
+
+
+def _characters(kind: str, facts: set[str]) -> re.Pattern[str]:
+    """The alphabet of a typed parameter: its trusted facts and its type's companions."""
     parts = [FACT_CLASS[f] if f in FACT_CLASS else re.escape(f) for f in sorted(facts)]
-    parts += [re.escape(c) for c in COMPANIONS.get(rule.kind, "")]
+    parts += [re.escape(c) for c in COMPANIONS.get(kind, "")]
     cls = "".join(parts)
     if "usymbol" in facts:
-        rule.chars_re = re.compile(f"[{cls}\\x80-\\U0010ffff]*+")
-    elif "uletter" in facts:
+        return re.compile(f"[{cls}\\x80-\\U0010ffff]*+")
+    if "uletter" in facts:
         ascii_part = f"[{cls}]|" if cls else ""
-        rule.chars_re = re.compile(f"(?:{ascii_part}[^\\W\\d_\\x00-\\x7f])*+")
-    else:
-        rule.chars_re = re.compile(f"[{cls}]*+" if cls else "")
+        return re.compile(f"(?:{ascii_part}[^\\W\\d_\\x00-\\x7f])*+")
+    return re.compile(f"[{cls}]*+" if cls else "")
 
 
 def _robust(hist: dict[int, int], q: float, least_scale: float) -> tuple[int, int]:
