@@ -22,6 +22,9 @@ each part of the request is scanned on its own and what a URI, agent or
 referrer selected is remembered, so a benign access-log line mostly costs
 three dict lookups; keywords need one scan of the whole casefolded line.
 Parts of the line that no literal needs (headers, body) are not even built.
+A full request is first cut into pieces (URI, body, each header...): those
+not yet found clean are searched in one call, and only a request where a
+literal turns up is searched part by part (3 in 100 of the benchmark's).
 Measured on the simulated city's traffic: about 1,000,000 access-log
 lines or 240,000 full requests per CPU-second with the shipped rules,
 300,000 and 180,000 with 15 SigmaHQ-style rules more, keywords among them
