@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from urllib.parse import quote, urlencode
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citywatch.detect import DetectorRunner
+from citywatch.detect.portal import profile as profile_module
 from citywatch.detect.portal.hits import Hit
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
+from citywatch.detect.portal.profile_rules import ParamRule, _alphabet, _too_precise, both
+from citywatch.detect.portal.profile_types import COMPANIONS, FACT_CLASS, PATTERNS, TYPES
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.model import Detection, Event, HttpRequest
 
@@ -416,3 +422,152 @@ def test_hits_merge_into_one_detection_per_client(
     assert len(detection.evidence) == len(ATTACKS)
     assert detection.entity["source.ip"] == "203.0.113.9"
     assert "normally" in detection.summary or "never takes" in detection.summary
+
+
+# --- fast checks equal what they replace ----------------------------------------------------------
+
+_FACTS = st.sets(
+    st.sampled_from(
+        ["digit", "letter", "space", "ws", "control", "uletter", "usymbol", "'", "-", ".", "@", "]"]
+    )
+)
+_VALUES = st.text(
+    st.one_of(st.characters(max_codepoint=0x7F), st.sampled_from("ÕüßİŠ€😀\u200b\x85"))
+)
+
+
+def _two_patterns(
+    rule: ParamRule, facts: set[str]
+) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """The ASCII and non-ASCII patterns the one character pattern replaced (the reference)."""
+    if rule.kind == "text":
+        return rule.chars_re, rule.chars_re
+    parts = [FACT_CLASS[f] if f in FACT_CLASS else re.escape(f) for f in sorted(facts)]
+    cls = "".join(parts + [re.escape(c) for c in COMPANIONS.get(rule.kind, "")])
+    ascii_re = re.compile(f"[{cls}]*+" if cls else "")
+    if "usymbol" in facts:
+        return ascii_re, re.compile(f"[{cls}\\x80-\\U0010ffff]*+")
+    if "uletter" in facts:
+        ascii_part = f"[{cls}]|" if cls else ""
+        return ascii_re, re.compile(f"(?:{ascii_part}[^\\W\\d_\\x00-\\x7f])*+")
+    return ascii_re, None
+
+
+@settings(max_examples=500, deadline=None)
+@given(kind=st.sampled_from(TYPES), facts=_FACTS, value=_VALUES)
+def test_one_character_pattern_equals_the_ascii_and_other_ones(
+    kind: str, facts: set[str], value: str
+) -> None:
+    rule = ParamRule("query", "p")
+    rule.kind = kind
+    _alphabet(rule, facts)
+    ascii_re, uni_re = _two_patterns(rule, facts)
+    pattern = ascii_re if value.isascii() else uni_re
+    expected = pattern is not None and pattern.fullmatch(value) is not None
+    assert (rule.chars_re.fullmatch(value) is not None) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(kind=st.sampled_from(TYPES), facts=_FACTS, value=_VALUES)
+def test_the_characters_found_bad_are_those_the_alphabet_refuses(
+    kind: str, facts: set[str], value: str
+) -> None:
+    rule = ParamRule("query", "p")
+    rule.kind = kind
+    _alphabet(rule, facts)
+    bad = {c for c in set(value) if rule.chars_re.fullmatch(c) is None}
+    assert set(value).difference(rule.char_re.findall(value)) == bad
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(PATTERNS)),
+    facts=_FACTS,
+    value=st.one_of(_VALUES, st.sampled_from(["12", "-3", "4.5", "2026-03-14", "a@b.hr"])),
+)
+def test_one_value_pattern_equals_the_character_and_type_ones(
+    kind: str, facts: set[str], value: str
+) -> None:
+    rule = ParamRule("query", "p")
+    rule.kind = kind
+    _alphabet(rule, facts)
+    type_re = PATTERNS[kind]
+    expected = rule.chars_re.fullmatch(value) is not None and type_re.fullmatch(value) is not None
+    assert (both(rule.chars_re, type_re).fullmatch(value) is not None) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.from_regex(PATTERNS["integer"], fullmatch=True), places=st.integers(0, 20))
+def test_an_integer_is_never_too_precise(value: str, places: int) -> None:
+    """Why :meth:`ParamRule.check` skips the decimal places of an integer parameter."""
+    assert not _too_precise(value, float(value), places)
+
+
+def _param_rules(detector: PortalProfile) -> list[ParamRule]:
+    return [
+        rule
+        for methods in detector._rules.values()
+        for endpoint in methods.values()
+        for by_name in endpoint.params.values()
+        for rule in by_name.values()
+    ]
+
+
+def _forget(detector: PortalProfile) -> None:
+    for rule in _param_rules(detector):
+        rule.passed.clear()
+
+
+_QUERY_VALUES = st.one_of(
+    st.sampled_from(["1", "2", "12", "0", "-1", "1.5", "roads", "", "3'", "99999"]), _VALUES
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    picks=st.lists(
+        st.one_of(
+            st.integers(0, 99),
+            st.sampled_from(sorted(ATTACKS)),
+            st.tuples(_QUERY_VALUES, _QUERY_VALUES),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_remembered_parameters_change_no_finding(
+    profile: PortalProfile,
+    enricher_m: Enricher,
+    picks: list[int | str | tuple[str, str]],
+) -> None:
+    """Whatever values the rules remember having passed, a request gets the hits it gets anew."""
+    benign = _events(enricher_m, 9, 100)
+    for pick in picks:
+        if isinstance(pick, int):
+            event = benign[pick]
+        elif isinstance(pick, str):
+            event = _attack(enricher_m, pick)
+        else:
+            request = HttpRequest(
+                method="GET",
+                uri=f"/traffic/incidents?district={quote(pick[0])}&page={quote(pick[1])}",
+            )
+            event = msgspec.structs.replace(benign[0], payload=request)
+        remembered = profile.inspect(event)
+        _forget(profile)
+        assert remembered == profile.inspect(event)
+        assert remembered == profile.inspect(event), "and again, remembering"
+
+
+def test_remembered_parameters_are_bounded(
+    enricher_m: Enricher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(profile_module, "_REMEMBER", 5)
+    detector = _learned(enricher_m)
+    fresh = _learned(enricher_m)
+    for event in _events(enricher_m, 11, 300):
+        assert detector.inspect(event) == fresh.inspect(event)
+        _forget(fresh)
+        remembered = sum(len(rule.passed) for rule in _param_rules(detector))
+        assert remembered == detector._remembered <= 5
+    assert remembered > 0

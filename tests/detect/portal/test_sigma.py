@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from citywatch.detect import DetectorRunner
-from citywatch.detect.portal.sigma import SigmaRules, SigmaRulesConfig, shipped_rules
-from citywatch.detect.portal.sigma_fields import RequestView, field_key
+from citywatch.detect.portal.sigma import SigmaRules, SigmaRulesConfig, _Prefilter, shipped_rules
+from citywatch.detect.portal.sigma_fields import RequestView, field_key, line_parts
 from citywatch.detect.portal.sigma_load import attack_meta
 from citywatch.detect.portal.sigma_match import required_literal
 from citywatch.enrich import Enricher
@@ -910,6 +910,72 @@ def test_prefilter_agrees_on_arbitrary_requests(
         dataset="portal.http" if full else "portal.access",
     )
     assert titles(_RULES, event) == brute_force(_RULES, event)
+
+
+class _PartByPart(_Prefilter):
+    """The prefilter without its one search over a full request: each part on its own."""
+
+    def _clean(self, request: HttpRequest) -> bool:
+        return False
+
+
+_FIELDS = SigmaRules(  # no keywords: the one search applies
+    SigmaRulesConfig(
+        rule_dirs=[
+            shipped_rules(),
+            *(f for f in sorted(SAMPLES.glob("*.yml")) if "keywords:" not in f.read_text()),
+        ]
+    )
+)
+_HEADER = st.tuples(st.sampled_from(["Cookie", "User-Agent", "Referer", "X-A", "ß"]), _TEXT)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    uri=_TEXT,
+    referrer=st.one_of(st.none(), _TEXT),
+    agent=st.one_of(st.none(), st.just("-"), _TEXT),
+    headers=st.lists(_HEADER, min_size=1, max_size=4),
+    body=_TEXT,
+    method=st.sampled_from(["GET", "POST", "PROPFIND", "-", "İ"]),
+)
+def test_one_search_of_a_full_request_misses_no_part(
+    uri: str,
+    referrer: str | None,
+    agent: str | None,
+    headers: list[tuple[str, str]],
+    body: str,
+    method: str,
+) -> None:
+    """Nothing found in a full request's parts joined means nothing in any part searched alone,
+    so the candidates are those part by part (with keywords, there is no such search)."""
+    for rules in (_FIELDS, _RULES):
+        fast = rules._prefilter
+        slow = _PartByPart(list(rules.rules))
+        request = HttpRequest(
+            method=method,
+            uri=uri,
+            headers=tuple(headers),
+            body=body,
+            referrer=referrer,
+            user_agent=agent,
+        )
+        event = Event(id="r", timestamp=T0, dataset="portal.http", payload=request)
+        if fast.sweep is not None and fast._clean(request):
+            parts = line_parts(request, fast.headers, fast.body)
+            assert not any(fast._in_part(seg, parts[seg]) for seg, _ in fast.parts)
+        assert fast.candidates(event, request)[0] == slow.candidates(event, request)[0]
+
+
+def test_no_one_search_with_keywords_or_a_literal_of_several_lines(tmp_path: Path) -> None:
+    lines = detector(tmp_path, rule_yaml('sel:\n    c-useragent|contains: "a\\nb"\ncondition: sel'))
+    assert _RULES._prefilter.sweep is None
+    assert lines._prefilter.sweep is None
+    assert _FIELDS._prefilter.sweep is not None
+    across = req("/", headers=(("User-Agent", "a"), ("X", "b")))
+    assert titles(lines, across) == brute_force(lines, across) == []
+    within = req("/", headers=(("User-Agent", "xa\nby"),))
+    assert titles(lines, within) == brute_force(lines, within) == ["Test rule"]
 
 
 # --- end to end ---------------------------------------------------------------------------------

@@ -41,6 +41,10 @@ Gate = Callable[[Event], Sequence[Hit]]
 """A signature check: the hits of one request (learning skips requests with any)."""
 
 _NONE: Final[list[Hit]] = []
+_REMEMBER: Final = 32768
+"""Values remembered as passed, over all parameters (then forgotten at once)."""
+_REMEMBER_LEN: Final = 64
+"""Longer values are checked each time."""
 _TECHNIQUE: Final = "T1190"
 _NAMES: Final = {
     "portal.profile.chars": "Parameter tampering: unexpected characters",
@@ -109,6 +113,8 @@ class PortalProfile(HitDetector):
         self._locations = frozenset(self.cfg.locations)
         self._keep = max(self.cfg.min_clients, self.cfg.value_clients)
         self._rules: dict[str, dict[str, EndpointRule]] = {}
+        self._remembered = 0
+        """Values the parameter rules remember having passed, in all."""
         self._dirty = False
         self._learn_until: float | None = None
 
@@ -166,6 +172,7 @@ class PortalProfile(HitDetector):
                 endpoint, self.cfg
             )
         self._rules = rules
+        self._remembered = 0
         self._dirty = False
 
     # scoring ----------------------------------------------------------------
@@ -205,7 +212,7 @@ class PortalProfile(HitDetector):
                     hit = self._unknown_param(endpoint, param.location, param.name, param.value)
                 else:
                     continue
-            elif not rule.enforced or rule.check(param.value):
+            elif not rule.enforced or param.value in rule.passed or self._passes(rule, param.value):
                 continue
             else:
                 hit = self._violation(endpoint, rule, param.value)
@@ -215,6 +222,23 @@ class PortalProfile(HitDetector):
             if len(hits) >= self.cfg.max_hits:
                 break
         return hits
+
+    def _passes(self, rule: ParamRule, value: str) -> bool:
+        """``rule.check(value)``, remembered when true for a short value: ids, pages and
+        choices recur, and a set lookup is cheaper than the check (which is pure)."""
+        if not rule.check(value):
+            return False
+        if len(value) <= _REMEMBER_LEN:
+            if self._remembered >= _REMEMBER:
+                for methods in self._rules.values():
+                    for endpoint in methods.values():
+                        for by_name in endpoint.params.values():
+                            for known in by_name.values():
+                                known.passed.clear()
+                self._remembered = 0
+            rule.passed.add(value)
+            self._remembered += 1
+        return True
 
     def _violation(self, endpoint: EndpointRule, rule: ParamRule, value: str) -> Hit:
         found = rule.explain(value)

@@ -52,6 +52,7 @@ _ARTICLE: Final = {
 _CONTROL: Final = FACT_CLASS["control"]
 _NOT_CONTROL: Final = re.compile(f"[^{_CONTROL}]*+")
 _ANY: Final = re.compile(r"[\s\S]*+")
+_ANY_CHAR: Final = re.compile(r"[\s\S]")
 _ENUM_TYPES: Final = frozenset({"alpha", "alphanumeric"})
 _ENUM_LEN: Final = 40
 
@@ -89,7 +90,8 @@ class ParamRule:
     """The compiled check of one parameter."""
 
     __slots__ = (
-        "ascii_re",
+        "char_re",
+        "chars_re",
         "day_hi",
         "day_lo",
         "enforced",
@@ -102,9 +104,11 @@ class ParamRule:
         "name",
         "num_hi",
         "num_lo",
+        "passed",
         "places",
+        "precision",
         "type_re",
-        "uni_re",
+        "value_re",
     )
 
     def __init__(self, location: str, name: str) -> None:
@@ -114,14 +118,22 @@ class ParamRule:
         self.kind = "text"
         self.max_len = 1 << 30
         self.len_lo = self.len_hi = 0
-        self.ascii_re: re.Pattern[str] = _ANY
-        self.uni_re: re.Pattern[str] | None = _ANY
+        self.chars_re: re.Pattern[str] = _ANY
+        """The characters a value may have (``fullmatch`` it)."""
+        self.char_re: re.Pattern[str] = _ANY_CHAR
+        """One character ``chars_re`` allows (``findall`` it)."""
         self.type_re: re.Pattern[str] | None = None
+        self.value_re: re.Pattern[str] = _ANY
+        """``chars_re`` and ``type_re`` in one pattern (one match instead of two)."""
+        self.passed: set[str] = set()
+        """Values that passed :meth:`check` (the detector remembers them, and bounds them)."""
         self.enum: frozenset[str] | None = None
         self.num_lo: float | None = None
         self.num_hi = 0.0
         self.places: int | None = None
         """Most decimal places a number has (None: not checked)."""
+        self.precision: int | None = None
+        """``places`` where :meth:`check` must test them: a decimal's (an integer has none)."""
         self.day_lo: int | None = None
         self.day_hi = 0
 
@@ -134,12 +146,7 @@ class ParamRule:
         enum = self.enum
         if enum is not None:
             return value in enum
-        if value.isascii():
-            if self.ascii_re.fullmatch(value) is None:
-                return False
-        elif self.uni_re is None or self.uni_re.fullmatch(value) is None:
-            return False
-        if self.type_re is not None and self.type_re.fullmatch(value) is None:
+        if self.value_re.fullmatch(value) is None:
             return False
         if self.num_lo is not None:
             try:
@@ -148,7 +155,7 @@ class ParamRule:
                 number = to_number(value)
             if number is None or not self.num_lo <= number <= self.num_hi:
                 return False
-            if self.places is not None and _too_precise(value, number, self.places):
+            if self.precision is not None and _too_precise(value, number, self.precision):
                 return False
         elif self.day_lo is not None:
             day = iso_day(value)
@@ -180,7 +187,7 @@ class ParamRule:
                 "portal.profile.enum", 45, 0.6, f"`{_short(value)}`, a value never seen"
             )
         found: list[Violation] = []
-        bad = {c for c in set(value) if not self._allowed(c)}
+        bad = set(value).difference(self.char_re.findall(value))
         if bad:
             risky = bool(bad & RISKY) or any(not c.isprintable() for c in bad)
             found.append(Violation("portal.profile.chars", 60 if risky else 45, 0.7, ""))
@@ -220,10 +227,6 @@ class ParamRule:
             if day is not None and not self.day_lo <= day <= self.day_hi:
                 return f"the date {_day(day)}, out of range"
         return None
-
-    def _allowed(self, c: str) -> bool:
-        pattern = self.ascii_re if c.isascii() else self.uni_re
-        return pattern is not None and pattern.fullmatch(c) is not None
 
     def describe(self) -> dict[str, object]:
         """A JSON-able summary for the dashboard."""
@@ -312,8 +315,10 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     kind = rule.kind
     facts = {name for name, fact in model.facts.items() if trusted(fact)}
     _alphabet(rule, facts)
+    rule.value_re = rule.chars_re
     if kind not in TEXTUAL:
         rule.type_re = PATTERNS[kind]
+        rule.value_re = both(rule.chars_re, rule.type_re)
     lo_q, med, hi_q = quantiles(model.lengths, (1 - cfg.quantile, 0.5, cfg.quantile))
     scale = max(1.4826 * mad(model.lengths, med), 1.0)
     hi = max(med, min(hi_q, math.ceil(med + 8 * scale)))
@@ -330,11 +335,24 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
         _range(rule, model.numbers, cfg.quantile)
         if model.fractions:
             rule.places = quantiles(model.fractions, (cfg.quantile,))[0]
+            if kind == "decimal":  # an integer (its pattern passed) has no decimal places
+                rule.precision = rule.places
     elif kind == "date" and model.days:
         _days(rule, model.days, cfg.quantile)
     if kind in _ENUM_TYPES and not model.overflow and nonempty >= 30:
         _enumeration(rule, model, keep, cfg.enum_max)
     return rule
+
+
+def both(chars: re.Pattern[str], kind: re.Pattern[str]) -> re.Pattern[str]:
+    """One pattern that fully matches what both ``chars`` and ``kind`` fully match.
+
+    ``chars`` is a possessive repetition of single characters, so a lookahead
+    of it up to the end holds exactly when it matches the whole text; the
+    type's own flags (ASCII classes) are kept in a scoped group.
+    """
+    scope = "a" if kind.flags & re.ASCII else ""
+    return re.compile(f"(?={chars.pattern}\\Z)(?{scope}:{kind.pattern})", chars.flags)
 
 
 def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> None:
@@ -363,22 +381,29 @@ def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> No
 
 
 def _alphabet(rule: ParamRule, facts: set[str]) -> None:
-    """The character patterns of a rule from its trusted facts and its type."""
+    """The character pattern of a rule from its trusted facts and its type: one pattern for
+    ASCII and other characters, as every class of ASCII facts holds ASCII characters only."""
     if rule.kind == "text":
-        rule.ascii_re = _ANY if "control" in facts else _NOT_CONTROL
-        rule.uni_re = rule.ascii_re
-        return
-    parts = [FACT_CLASS[f] if f in FACT_CLASS else re.escape(f) for f in sorted(facts)]
-    parts += [re.escape(c) for c in COMPANIONS.get(rule.kind, "")]
-    cls = "".join(parts)
-    rule.ascii_re = re.compile(f"[{cls}]*+" if cls else "")
-    if "usymbol" in facts:
-        rule.uni_re = re.compile(f"[{cls}\\x80-\\U0010ffff]*+")
-    elif "uletter" in facts:
-        ascii_part = f"[{cls}]|" if cls else ""
-        rule.uni_re = re.compile(f"(?:{ascii_part}[^\\W\\d_\\x00-\\x7f])*+")
+        rule.chars_re = _ANY if "control" in facts else _NOT_CONTROL
     else:
-        rule.uni_re = None
+        rule.chars_re = _characters(rule.kind, facts)
+    # every alphabet is one character's pattern repeated possessively, or empty (none)
+    pattern = rule.chars_re.pattern
+    one = pattern[:-2] if pattern.endswith("*+") else "(?!)"
+    rule.char_re = re.compile(one, rule.chars_re.flags)
+
+
+def _characters(kind: str, facts: set[str]) -> re.Pattern[str]:
+    """The alphabet of a typed parameter: its trusted facts and its type's companions."""
+    parts = [FACT_CLASS[f] if f in FACT_CLASS else re.escape(f) for f in sorted(facts)]
+    parts += [re.escape(c) for c in COMPANIONS.get(kind, "")]
+    cls = "".join(parts)
+    if "usymbol" in facts:
+        return re.compile(f"[{cls}\\x80-\\U0010ffff]*+")
+    if "uletter" in facts:
+        ascii_part = f"[{cls}]|" if cls else ""
+        return re.compile(f"(?:{ascii_part}[^\\W\\d_\\x00-\\x7f])*+")
+    return re.compile(f"[{cls}]*+" if cls else "")
 
 
 def _robust(hist: dict[int, int], q: float, least_scale: float) -> tuple[int, int]:

@@ -22,6 +22,9 @@ each part of the request is scanned on its own and what a URI, agent or
 referrer selected is remembered, so a benign access-log line mostly costs
 three dict lookups; keywords need one scan of the whole casefolded line.
 Parts of the line that no literal needs (headers, body) are not even built.
+A full request is first cut into pieces (URI, body, each header...): those
+not yet found clean are searched in one call, and only a request where a
+literal turns up is searched part by part (3 in 100 of the benchmark's).
 Measured on the simulated city's traffic: about 1,000,000 access-log
 lines or 240,000 full requests per CPU-second with the shipped rules,
 300,000 and 180,000 with 15 SigmaHQ-style rules more, keywords among them
@@ -38,6 +41,7 @@ lines or 240,000 full requests per CPU-second with the shipped rules,
 from __future__ import annotations
 
 from importlib.resources import files
+from itertools import filterfalse
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
@@ -47,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from citywatch.detect.portal.hits import Hit, HitDetector
 from citywatch.detect.portal.sigma_fields import (
     ANYWHERE,
+    MAX_VALUE,
     SEGMENTS,
     RequestView,
     line_parts,
@@ -146,6 +151,20 @@ class _Prefilter:
             (seg, {}) for seg in range(len(SEGMENTS)) if masks >> seg & 1
         )
         """The parts searched one by one (by segment), with what their texts selected."""
+        self.sweep = (
+            ahocorasick_rs.BytesAhoCorasick(
+                [lit.encode("utf-8", "surrogatepass") for lit in self.literals],
+                implementation=ahocorasick_rs.Implementation.DFA
+                if len(self.literals) <= _MAX_DFA_LITERALS
+                else None,
+            )
+            if self.literals and not self.keywords and not any("\n" in x for x in self.literals)
+            else None
+        )
+        """Every literal, for one search of a request's pieces (see :meth:`_clean`); None with
+        keywords or a literal of several lines."""
+        self.clean: dict[str | tuple[str, str], None] = {}
+        """Pieces (texts, headers) found to hold no literal."""
 
     def candidates(
         self, event: Event, request: HttpRequest
@@ -164,7 +183,9 @@ class _Prefilter:
             if value is not None and (hit := table.get(value)) is not None:
                 picked = set(hit) if picked is None else picked.union(hit)
         automaton = self.automaton
-        if automaton is not None and not self.keywords:  # each part on its own
+        if self.sweep is not None and request.headers and self._clean(request):
+            pass  # a full request none of whose parts holds a literal: nothing selected
+        elif automaton is not None and not self.keywords:  # each part on its own
             texts = line_parts(request, self.headers, self.body)
             for seg, seen in self.parts:
                 text = texts[seg]
@@ -203,6 +224,49 @@ class _Prefilter:
             return list(self.always), view
         picked.update(self.always)
         return sorted(picked), view
+
+    def _clean(self, request: HttpRequest) -> bool:
+        """True when no part of the full ``request`` holds a literal (one search or none).
+
+        Searching each part on its own costs a call per part, and a full
+        request's header block is long and all but unique, though most of its
+        lines are not (agent, language, encodings); an access log line has
+        three short parts, remembered one by one with what they select. So a
+        full request is cut into pieces: ``-``, method, URI, referrer, agent,
+        body and each header (a part is one of these texts, or header lines
+        joined by newlines, which no literal holds). Pieces already found
+        clean are skipped in C, by their text or (name, value) pair; the rest
+        are searched in one call, UTF-8 encoded (casefolding and encoding map
+        each character on its own, so a literal in a piece is in the text).
+        No match: every piece is clean, and so is every part. A match (even
+        across pieces) sends the request the slow way, which places it.
+        """
+        assert self.sweep is not None
+        clean = self.clean
+        texts = (
+            "-",
+            request.method,
+            request.uri[:MAX_VALUE],
+            request.referrer or "-",
+            request.user_agent or "-",
+            request.body[:MAX_VALUE] if self.body else "",
+        )
+        fresh = [*filterfalse(clean.__contains__, texts)]
+        lines = [*filterfalse(clean.__contains__, request.headers)] if self.headers else []
+        if not fresh and not lines:
+            return True
+        text = "\n".join((*fresh, *map(": ".join, lines)))
+        if self.sweep.find_matches_as_indexes(text.casefold().encode("utf-8", "surrogatepass")):
+            return False
+        if len(clean) >= _REMEMBER:
+            clean.clear()
+        for piece in fresh:
+            if len(piece) <= _REMEMBER_LEN:
+                clean[piece] = None
+        for line in lines:
+            if len(line[0]) + len(line[1]) <= _REMEMBER_LEN:
+                clean[line] = None
+        return True
 
     def _in_part(self, seg: int, text: str) -> tuple[int, ...]:
         """The rules a literal found in part ``seg`` (its text ``text``) selects."""
