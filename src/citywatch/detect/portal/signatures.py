@@ -132,7 +132,7 @@ class WebAttackSignatures(HitDetector):
         self._hosts = frozenset(host_name(h) for h in cfg.site_hosts)
         self._learned_hosts = HostModel()
         self._cache: dict[str, tuple[int, tuple[Found, ...]]] = {}
-        self._memo: dict[tuple[str, str, str], tuple[Found, ...]] = {}
+        self._memo: dict[Param, tuple[Found, ...]] = {}
         self._paths: dict[str, tuple[Found, ...]] = {}
         self._lines: dict[tuple[str, str, str], tuple[tuple[Hit, ...], bool]] = {}
         self._agents: dict[str, tuple[Hit, ...]] = {}
@@ -243,8 +243,14 @@ class WebAttackSignatures(HitDetector):
         if parsed.anomalies or parsed.method == "TRACE":
             self._protocol(parsed, hits, seen)
         self._path(parsed, hits, seen)
+        # Parameters repeat far more than requests do (hosts, agents, session cookies, page
+        # numbers), so what each shows is remembered whole, keyed by the parameter itself:
+        # a known one costs one dict lookup, with no regex run.
+        memo = self._memo
         for param in parsed.params:
-            found = self._param(param)
+            found = memo.get(param)
+            if found is None:
+                found = self._param(param)
             if found:
                 name = param.name
                 where = f"header:{name}" if param.location == "header" else f"param:{name}"
@@ -253,24 +259,26 @@ class WebAttackSignatures(HitDetector):
         return hits
 
     def _param(self, param: Param) -> tuple[Found, ...]:
-        """What one parameter shows (memoised for values worth a look)."""
-        location, name, value = param.location, param.name, param.value
-        if location != "header" and PLAIN(value) and _NAME_OK(name):
-            if (len(value) < 12 or not CASED.search(value)) and (
-                name.lower() not in _NAMES_OF_NOTE
-            ):
-                return ()  # the common case: a plain value in a plain parameter
-            return self._findings(location, name, value)
-        memo = self._memo
-        key = (location, name, value)
-        cached = memo.get(key)
-        if cached is None:
-            cached = self._findings(location, name, value)
-            if len(value) <= _CACHE_LEN:
-                if len(memo) >= _CACHE_SIZE:
-                    memo.clear()
-                memo[key] = cached
-        return cached
+        """What one parameter shows (remembered unless its value is long)."""
+        found = self._param_findings(param.location, param.name, param.value)
+        if len(param.value) <= _CACHE_LEN:
+            memo = self._memo
+            if len(memo) >= _CACHE_SIZE:
+                memo.clear()
+            memo[param] = found
+        return found
+
+    def _param_findings(self, location: str, name: str, value: str) -> tuple[Found, ...]:
+        """What one parameter shows: nothing for a plain value in a plain parameter (most)."""
+        if (
+            location != "header"
+            and PLAIN(value)
+            and _NAME_OK(name)
+            and (len(value) < 12 or not CASED.search(value))
+            and name.lower() not in _NAMES_OF_NOTE
+        ):
+            return ()
+        return self._findings(location, name, value)
 
     def _add(self, hits: list[Hit], seen: set[str], found: Found, location: str) -> None:
         key, text = found
