@@ -90,99 +90,95 @@ _CHARSETS_OK = frozenset(
 _MAX_RANGES = 10
 
 
-_Outcome = tuple[int, tuple[Param, ...], tuple[str, ...], int]
-"""What one header gives on its own: its kind, parameters, anomalies and decoding flags."""
+_COUNTED = (_HOST, _CONTENT_LENGTH, _TRANSFER_ENCODING, _USER_AGENT, _REFERER, _CONTENT_TYPE)
+_WIDTH = 5
+"""Bits of each count in a tally: a small int (one machine digit) while the request has
+fewer than ``2**_WIDTH`` headers, which :func:`parse_headers` checks first."""
+_TALLIES = {kind: 1 << _WIDTH * i for i, kind in enumerate(_COUNTED)}
+"""What a header of each kind adds to the request's tally: one int counts the kinds that
+matter after the loop (framing, host, agent, referrer), each in a field of its own."""
+_FIELD = (1 << _WIDTH) - 1
+_ONE_HOST = _TALLIES[_HOST]
+_HOSTS = _FIELD * _ONE_HOST
+_ONE_LENGTH = _TALLIES[_CONTENT_LENGTH]
+_LENGTHS = _FIELD * _ONE_LENGTH
+_CHUNKED = _FIELD * _TALLIES[_TRANSFER_ENCODING]
+_AGENTS = _FIELD * _TALLIES[_USER_AGENT]
+_REFERRERS = _FIELD * _TALLIES[_REFERER]
+_TYPES = _FIELD * _TALLIES[_CONTENT_TYPE]
+_IN_PLACE = 1 << _WIDTH * len(_COUNTED)
+"""Tally bit of a header that must be worked out in place (see :func:`_remember`)."""
+
+_Outcome = tuple[tuple[Param, ...], int]
+"""What one header gives on its own: its parameters and its tally."""
 _OUTCOMES: dict[tuple[str, str], _Outcome] = {}
 """Outcomes of the headers seen (bounded): most requests repeat most of their headers."""
 _MEMO_SIZE = 8192
 _MEMO_LEN = 512
 """A header value longer than this is worked out each time, not remembered."""
 _MEMO_PIECES = 32
-"""A remembered outcome comes from at most this many ``;``-pieces (cookies), and is used only
-while the request has room for that many more parameters, so the cap acts as without it."""
-
-
-class _Seen:
-    """What the headers of one request said so far (framing, host, agent, referrer)."""
-
-    __slots__ = ("chunked", "content_type", "hosts", "lengths", "referrer", "user_agent")
-
-    def __init__(self) -> None:
-        self.content_type = ""
-        self.lengths = self.hosts = 0
-        self.chunked = self.user_agent = self.referrer = False
-
-    def saw(self, kind: int, value: str) -> None:
-        """Count a header that has a role in framing or is checked after the loop."""
-        if kind == _USER_AGENT:
-            self.user_agent = True
-        elif kind == _HOST:
-            self.hosts += 1
-        elif kind == _REFERER:
-            self.referrer = True
-        elif kind == _CONTENT_TYPE:
-            self.content_type = value
-        elif kind == _CONTENT_LENGTH:
-            self.lengths += 1
-        elif kind == _TRANSFER_ENCODING:
-            self.chunked = True
-
-
-_COUNTED = frozenset(
-    {_USER_AGENT, _HOST, _REFERER, _CONTENT_TYPE, _CONTENT_LENGTH, _TRANSFER_ENCODING}
-)
+"""An outcome is used only for a value of fewer ``;``-pieces than this (cookies) and while
+the request has room for that many more parameters, so the cap acts as without it."""
 
 
 def parse_headers(req: HttpRequest, acc: Collector) -> str:
-    """Inspected headers and cookies into ``acc``; header anomalies; the content type.
-
-    Each header's outcome is worked out once and remembered (bounded), as it
-    depends on nothing but its name and value.
-    """
-    seen = _Seen()
+    """Inspected headers and cookies into ``acc``; header anomalies; the content type."""
+    headers = req.headers
     params = acc.params
-    for header in req.headers:
-        name, value = header
-        near_cap = len(params) > MAX_PARAMS - _MEMO_PIECES
-        outcome = None if near_cap else _OUTCOMES.get(header)
-        if outcome is None:
-            if near_cap or len(value) > _MEMO_LEN or value.count(";") >= _MEMO_PIECES:
-                kind = _header(name, value, acc)  # worked out in place, not remembered
-                if kind in _COUNTED:
-                    seen.saw(kind, value)
-                continue
-            outcome = _outcome(name, value)
-            if len(_OUTCOMES) >= _MEMO_SIZE:
-                _OUTCOMES.clear()
-            _OUTCOMES[header] = outcome
-        kind, found, notes, flags = outcome
-        if found:
+    start = len(params)
+    tally = _IN_PLACE if len(headers) > _FIELD else 0
+    if not tally:
+        # The common request: each header's outcome is remembered (it depends on nothing but
+        # the header), so a header costs a lookup, an append and an addition.
+        get = _OUTCOMES.get
+        for header in headers:
+            found, add = get(header) or _remember(header)
             params += found
-        for code in notes:
-            acc.note(code)
-        acc.flags |= flags
-        if kind in _COUNTED:
-            seen.saw(kind, value)
-    if seen.lengths > 1:
-        acc.note("duplicate-content-length")
-    if seen.chunked and seen.lengths:
-        acc.note("te-and-cl")
-    if seen.hosts > 1:
+            tally += add
+    if tally >= _IN_PLACE or len(params) > MAX_PARAMS - _MEMO_PIECES:
+        # Many headers, anomalies, decoding flags, many cookies or the cap near: one by one, in
+        # place (an outcome equals this while no cap is reached), counts capped at 2.
+        del params[start:]
+        kinds = [_header(name, value, acc) for name, value in headers]
+        tally = sum(one * min(kinds.count(kind), 2) for kind, one in _TALLIES.items())
+    if tally & _LENGTHS:
+        if tally & _LENGTHS > _ONE_LENGTH:
+            acc.note("duplicate-content-length")
+        if tally & _CHUNKED:
+            acc.note("te-and-cl")
+    hosts = tally & _HOSTS
+    if hosts > _ONE_HOST:
         acc.note("duplicate-host")
-    elif not seen.hosts and req.headers and req.version == "HTTP/1.1":
+    elif not hosts and headers and req.version == "HTTP/1.1":
         acc.note("missing-host")
-    if not seen.user_agent and req.user_agent:
+    if req.user_agent and not tally & _AGENTS:
         acc.add("header", "User-Agent", req.user_agent)
-    if not seen.referrer and req.referrer and req.referrer != "-":
+    if req.referrer and req.referrer != "-" and not tally & _REFERRERS:
         acc.add("header", "Referer", req.referrer)
-    return seen.content_type
+    if tally & _TYPES:
+        for name, value in reversed(headers):  # the last one counts
+            if name.lower() == "content-type":
+                return value
+    return ""
 
 
-def _outcome(name: str, value: str) -> _Outcome:
-    """What one header gives on its own (the request's parameters so far left aside)."""
+def _remember(header: tuple[str, str]) -> _Outcome:
+    """The outcome of a header not remembered yet (remembered unless long); an outcome with
+    :data:`_IN_PLACE` when it has anomalies, decoding flags or too many pieces."""
+    name, value = header
+    if value.count(";") >= _MEMO_PIECES:
+        return (), _IN_PLACE
     own = Collector()
     kind = _header(name, value, own)
-    return kind, tuple(own.params), tuple(own.anomalies), own.flags
+    add = _TALLIES.get(kind, 0)
+    if own.anomalies or own.flags:
+        add |= _IN_PLACE
+    outcome = tuple(own.params), add
+    if len(value) <= _MEMO_LEN:
+        if len(_OUTCOMES) >= _MEMO_SIZE:
+            _OUTCOMES.clear()
+        _OUTCOMES[header] = outcome
+    return outcome
 
 
 def _header(name: str, value: str, acc: Collector) -> int:
