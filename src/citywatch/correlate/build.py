@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from operator import attrgetter
 
 import msgspec
 
@@ -50,8 +51,8 @@ def member(d: Detection) -> Member:
         if not isinstance(value, dict):
             continue
         if isinstance(value.get("measures"), list):
-            measures.extend(str(x) for x in value["measures"])
-        if isinstance(value.get("people"), int | float):
+            measures.extend(map(str, value["measures"]))
+        if isinstance(value.get("people"), (int, float)):
             people = max(people, int(value["people"]))
         for p in value.get("priorities") or ():
             if isinstance(p, dict) and p.get("kind") not in (None, "cell"):
@@ -73,6 +74,29 @@ def member(d: Detection) -> Member:
     )
 
 
+_Kinds = dict[tuple[object, ...], list[Member]]
+"""Members grouped by what selectors read of them: a selector matches all of a group or none."""
+
+
+def _kinds(members: Sequence[Member], rules: Sequence[AnyRule]) -> _Kinds:
+    """``members`` grouped by their labels and the entity values the selectors of ``rules`` read.
+
+    An incident may hold thousands of detections of a few kinds: a selector
+    is then matched once per kind, not once per detection.
+    """
+    keys = sorted({k for r in rules for s in (*r.selectors(), *r.exclude) for k in s.entity})
+    groups: _Kinds = {}
+    for m in members:
+        entity = m.entity
+        label = (m.detector, m.rule_id, m.category, tuple(m.tags), *[entity.get(k) for k in keys])
+        found = groups.get(label)
+        if found is None:
+            groups[label] = [m]
+        else:
+            found.append(m)
+    return groups
+
+
 def complete(rule: AnyRule, members: Sequence[Member]) -> bool:
     """True when ``members`` hold a detection for every selector of ``rule`` (in order: sequence).
 
@@ -84,13 +108,18 @@ def complete(rule: AnyRule, members: Sequence[Member]) -> bool:
     >>> complete(rule, [m("a", 1), m("b", 2)]), complete(rule, [m("b", 1), m("a", 2)])
     (True, False)
     """
+    return _complete_kinds(rule, _kinds(members, [rule]))
+
+
+def _complete_kinds(rule: AnyRule, groups: _Kinds) -> bool:
+    """:func:`complete` on members grouped by :func:`_kinds` (over ``rule`` among others)."""
     selectors = rule.selectors()
-    pool = [m for m in members if not any(x.matches(m) for x in rule.exclude)]
+    pool = [g for g in groups.values() if not any(x.matches(g[0]) for x in rule.exclude)]
     if not isinstance(rule, SequenceRule):
-        return all(any(s.matches(m) for m in pool) for s in selectors)
+        return all(any(s.matches(g[0]) for g in pool) for s in selectors)
     t = float("-inf")
     for step in selectors:
-        starts = [m.first for m in pool if m.first >= t and step.matches(m)]
+        starts = [m.first for g in pool if step.matches(g[0]) for m in g if m.first >= t]
         if not starts:
             return False
         t = min(starts)
@@ -107,28 +136,52 @@ def build_incident(
 ) -> Incident:
     """The incident that ``members`` (detection id → member) make."""
     ms = list(members.values())
-    stories = [r for r in rules if r.title is not None and complete(r, ms)]
+    titled = [r for r in rules if r.title is not None]
+    groups = _kinds(ms, titled)
+    stories = [r for r in titled if _complete_kinds(r, groups)]
     story = max(stories, key=lambda r: r.severity or 0) if stories else None
-    seen: dict[str, dict[str, None]] = {}  # ordered sets: an incident may have thousands
+    # One pass over the members for every figure (an incident may have thousands);
+    # the comparisons are max() and min() as the builtins make them.
+    head = ms[0]
+    people, top, first, last = head.people, head.severity, head.first, head.last
+    seen: dict[str, dict[str, None]] = {}  # ordered sets
+    categories: set[str] = set()
+    found_facilities: set[str] = set()
+    found_points: set[tuple[float, float]] = set()
     for m in ms:
         for key, value in m.entity.items():
-            seen.setdefault(key, {})[value] = None
+            values = seen.get(key)
+            if values is None:
+                seen[key] = {value: None}
+            else:
+                values[value] = None
+        categories.add(_CATEGORY.get(m.category, "public_safety"))
+        if m.facilities:
+            found_facilities.update(m.facilities)
+        if m.people > people:  # noqa: PLR1730 - no call on the hot path
+            people = m.people
+        if m.severity > top:  # noqa: PLR1730 - no call on the hot path
+            top = m.severity
+        if m.first < first:  # noqa: PLR1730 - no call on the hot path
+            first = m.first
+        if m.last > last:  # noqa: PLR1730 - no call on the hot path
+            last = m.last
+        if m.point is not None:
+            found_points.add(m.point)
     entities = {key: list(values) for key, values in seen.items()}
-    categories = {_CATEGORY.get(m.category, "public_safety") for m in ms}
     category = categories.pop() if len(categories) == 1 else "hybrid"
-    facilities = sorted({f for m in ms for f in m.facilities})
-    people = max(m.people for m in ms)
+    facilities = sorted(found_facilities)
     services = len(entities.get("target", []))
-    severity = max(m.severity for m in ms) + min(10, 2 * (len(ms) - 1))
+    severity = top + min(10, 2 * (len(ms) - 1))
     severity += 5 * bool(facilities) + 5 * (people >= 1_000) + 5 * (people >= 10_000)
     severity += 2 * max(0, services - 1)
     if story is not None:
         severity = max(severity, story.severity or 0)
         category = story.category or category
-    measures: list[str] = []
-    for m in sorted(ms, key=lambda m: -m.severity):
-        measures.extend(x for x in m.measures if x not in measures)
-    points = sorted({m.point for m in ms if m.point is not None})
+    # the measures of the most severe detections first, each once
+    advised = sorted((m for m in ms if m.measures), key=lambda m: -m.severity)
+    measures = list(dict.fromkeys(x for m in advised for x in m.measures))
+    points = sorted(found_points)
     exposure = {"people": people, "facilities": len(facilities), "services": services}
     return Incident(
         id=incident_id,
@@ -136,9 +189,9 @@ def build_incident(
         status=status,
         severity=min(100, severity),
         category=category,
-        first_seen=from_epoch(min(m.first for m in ms)),
-        last_seen=from_epoch(max(m.last for m in ms)),
-        detections=sorted(members, key=lambda d: (members[d].first, d)),
+        first_seen=from_epoch(first),
+        last_seen=from_epoch(last),
+        detections=[d for _, d in sorted(zip([m.first for m in ms], members, strict=True))],
         entities=entities,
         area=(
             {"type": "MultiPoint", "coordinates": [[lon, lat] for lat, lon in points]}
@@ -157,7 +210,7 @@ def _title(members: Sequence[Member], entities: dict[str, list[str]], category: 
 
     A public-safety incident is named by its main detection: ``Sudden exodus and 2 more``.
     """
-    rules = Counter(m.rule_name for m in members)
+    rules = Counter(map(attrgetter("rule_name"), members))
     main = rules.most_common(1)[0][0]
     if category == "public_safety":
         return main if len(rules) == 1 else f"{main} and {len(rules) - 1} more"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import h3
@@ -45,6 +46,44 @@ class CorrelatorConfig(BaseModel):
 
     builtin_rules: bool = Field(True, description="load the rules shipped with citywatch")
     rules: tuple[Path, ...] = Field((), description="YAML files with more correlation rules")
+
+
+_SAME, _PLACE, _SEQUENCE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Linker:
+    """What one rule needs to link a detection, read from the rule once.
+
+    Reading a pydantic model's fields and ``isinstance`` on its classes cost
+    more than making the tokens, and every detection went through every rule.
+    """
+
+    kind: int
+    id: str
+    keys: tuple[str, ...] = ()
+    window: float = 0.0
+    """The rule's ``window``, or for a sequence its ``within``."""
+    resolution: int = 0
+    rings: int = 0
+
+    @classmethod
+    def of(cls, rule: AnyRule) -> _Linker:
+        """The linker of ``rule``."""
+        if isinstance(rule, PlaceTimeRule):
+            return cls(_PLACE, rule.id, (), rule.window, rule.resolution, rule.rings)
+        if isinstance(rule, SameEntityRule):
+            return cls(_SAME, rule.id, rule.keys, rule.window)
+        return cls(_SEQUENCE, rule.id, rule.keys, rule.within)
+
+
+_Step = tuple[str, str, float, _Linker, list[int]]
+"""One way a detection links: (entity key, token prefix, window, rule, matched selectors).
+
+For a same-entity rule there is one step per key of the rule the detection
+has, and its token is the prefix and the key's value; other rules have an
+empty key and make their tokens from the rule.
+"""
 
 
 class _Link(msgspec.Struct, array_like=True):
@@ -103,40 +142,50 @@ class Correlator:
             )
         )
         """The entity keys any selector reads: with the labels, all rule matching depends on."""
-        self._steps: dict[tuple[object, ...], list[list[int]]] = {}
+        self._linkers = [_Linker.of(rule) for rule in self.rules]
+        self._plans: dict[tuple[object, ...], list[_Step]] = {}
 
     def add(self, detection: Detection) -> None:
         """Fold one detection in. Cheap: incidents are built by :meth:`changed`, once per batch."""
         state = self._state
         gid = state.members.get(detection.id)
-        if gid is None and self._suppress(detection):
+        if gid is None and self.suppressions and self._suppress(detection):
             return
         m = member(detection)
+        first, last = m.first, m.last
         lookups, registers = self._tokens(detection, m)
+        index, groups = state.index, state.groups
         found: dict[str, _Group] = {}
         for token, window, ordered in lookups:
-            link = state.index.get(token)
+            link = index.get(token)
             if link is None:
                 continue
             if ordered:
-                near = link.first <= m.first <= link.last + window
+                near = link.first <= first <= link.last + window
             else:
-                near = m.first <= link.last + window and m.last >= link.first - window
+                near = first <= link.last + window and last >= link.first - window
             if near:
-                found[link.group] = state.groups[link.group]
+                found[link.group] = groups[link.group]
         if gid is not None:  # a re-emission stays put
-            found[gid] = state.groups[gid]
+            found[gid] = groups[gid]
         target = self._target(detection.id, m, found)
         target.members[detection.id] = m
-        state.members[detection.id] = target.id
-        target.first, target.last = min(target.first, m.first), max(target.last, m.last)
+        state.members[detection.id] = target_id = target.id
+        # min() and max() in place, as comparisons: two builtin calls per token add up
+        if first < target.first:  # noqa: PLR1730 - no call on the hot path
+            target.first = first
+        if last > target.last:  # noqa: PLR1730 - no call on the hot path
+            target.last = last
         for token in registers:
-            link = state.index.get(token)
-            if link is not None and link.group == target.id:
-                link.first, link.last = min(link.first, m.first), max(link.last, m.last)
+            link = index.get(token)
+            if link is not None and link.group == target_id:
+                if first < link.first:  # noqa: PLR1730 - no call on the hot path
+                    link.first = first
+                if last > link.last:  # noqa: PLR1730 - no call on the hot path
+                    link.last = last
             else:
-                state.index[token] = _Link(target.id, m.first, m.last)
-        state.dirty[target.id] = True
+                index[token] = _Link(target_id, first, last)
+        state.dirty[target_id] = True
 
     def _suppress(self, detection: Detection) -> bool:
         at = to_epoch(detection.last_seen)
@@ -150,45 +199,62 @@ class Correlator:
         """What ``d`` looks up (token, window, ordered) and what it registers, rule by rule."""
         lookups: list[tuple[str, float, bool]] = []
         registers: list[str] = []
-        for rule, steps in zip(self.rules, self._matching(d), strict=True):
-            if not steps:
+        entity = d.entity
+        for key, prefix, window, link, steps in self._plan(d):
+            if key:  # a same-entity rule's key that d has: the common case, one token
+                token = f"{prefix}{entity[key]}"
+                lookups.append((token, window, False))
+                registers.append(token)
                 continue
-            if isinstance(rule, PlaceTimeRule):
+            if link.kind == _PLACE:
                 if m.point is None:
                     continue
-                cell = h3.latlng_to_cell(m.point[0], m.point[1], rule.resolution)
+                cell = h3.latlng_to_cell(m.point[0], m.point[1], link.resolution)
                 lookups += [
-                    (f"{rule.id}@{c}", rule.window, False) for c in h3.grid_disk(cell, rule.rings)
+                    (f"{link.id}@{c}", window, False) for c in h3.grid_disk(cell, link.rings)
                 ]
-                registers.append(f"{rule.id}@{cell}")
+                registers.append(f"{link.id}@{cell}")
                 continue
-            values = [d.entity[k] for k in rule.keys if k in d.entity]
-            if isinstance(rule, SameEntityRule):
-                tokens = [f"{rule.id}|{v}" for v in values]
-                lookups += [(t, rule.window, False) for t in tokens]
-                registers += tokens
-                continue
+            values = [entity[k] for k in link.keys if k in entity]
             for i in steps:
-                registers += [f"{rule.id}#{i}|{v}" for v in values]
+                registers += [f"{link.id}#{i}|{v}" for v in values]
                 if i > 0:
-                    lookups += [(f"{rule.id}#{i - 1}|{v}", rule.within, True) for v in values]
+                    lookups += [(f"{link.id}#{i - 1}|{v}", window, True) for v in values]
         return lookups, registers
 
-    def _matching(self, d: Detection) -> list[list[int]]:
-        """Per rule, the indexes of its selectors ``d`` matches (memoised on what they read)."""
+    def _plan(self, d: Detection) -> list[_Step]:
+        """How ``d`` links, rule by rule: the rules that read it and what they take from it.
+
+        Memoised on what that depends on: the labels and entity values
+        selectors read, and which entity keys ``d`` has. A detection like one
+        seen before then costs a dict lookup, not a glob match per selector
+        and a pass over every rule's keys.
+        """
         entity = d.entity
         label = (
             d.detector,
             d.rule_id,
             d.category,
             tuple(d.tags),
-            *[entity.get(k) for k in self._entity_keys],
+            tuple(entity),
+            *map(entity.get, self._entity_keys),
         )
-        known = self._steps.get(label)
+        known = self._plans.get(label)
         if known is None:
-            known = [rule.reads(d) for rule in self.rules]
-            if len(self._steps) < _MEMO:
-                self._steps[label] = known
+            known = []
+            for link, rule in zip(self._linkers, self.rules, strict=True):
+                steps = rule.reads(d)
+                if not steps:
+                    continue
+                if link.kind == _SAME:
+                    prefix = f"{link.id}|"
+                    known += [
+                        (k, prefix, link.window, link, steps) for k in link.keys if k in entity
+                    ]
+                else:
+                    known.append(("", "", link.window, link, steps))
+            if len(self._plans) < _MEMO:
+                self._plans[label] = known
         return known
 
     def _target(self, detection_id: str, m: Member, found: dict[str, _Group]) -> _Group:
@@ -199,6 +265,8 @@ class Correlator:
             target = _Group(id=f"inc-{digest}", first=m.first, last=m.last, members={})
             state.groups[target.id] = target
             return target
+        if len(found) == 1:  # the common case: one incident to join, nothing to merge
+            return next(iter(found.values()))
         target = min(found.values(), key=lambda g: (g.first, g.id))
         for group in found.values():
             if group is not target:
