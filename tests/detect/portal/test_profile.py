@@ -15,7 +15,13 @@ from citywatch.detect.portal import profile as profile_module
 from citywatch.detect.portal.hits import Hit
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
 from citywatch.detect.portal.profile_rules import ParamRule, _alphabet, _too_precise, both
-from citywatch.detect.portal.profile_types import COMPANIONS, FACT_CLASS, PATTERNS, TYPES
+from citywatch.detect.portal.profile_types import (
+    COMPANIONS,
+    FACT_CLASS,
+    PATTERNS,
+    TYPES,
+    value_facts,
+)
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.model import Detection, Event, HttpRequest
 
@@ -442,7 +448,8 @@ def _two_patterns(
     """The ASCII and non-ASCII patterns the one character pattern replaced (the reference)."""
     if rule.kind == "text":
         return rule.chars_re, rule.chars_re
-    parts = [FACT_CLASS[f] if f in FACT_CLASS else re.escape(f) for f in sorted(facts)]
+    ascii_facts = sorted(facts - {"uletter", "usymbol"})
+    parts = [FACT_CLASS[f] if f in FACT_CLASS else re.escape(f) for f in ascii_facts]
     cls = "".join(parts + [re.escape(c) for c in COMPANIONS.get(rule.kind, "")])
     ascii_re = re.compile(f"[{cls}]*+" if cls else "")
     if "usymbol" in facts:
@@ -465,6 +472,23 @@ def test_one_character_pattern_equals_the_ascii_and_other_ones(
     pattern = ascii_re if value.isascii() else uni_re
     expected = pattern is not None and pattern.fullmatch(value) is not None
     assert (rule.chars_re.fullmatch(value) is not None) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(TYPES), facts=_FACTS)
+def test_an_ascii_character_is_admitted_only_by_its_own_fact_or_the_types_companions(
+    kind: str, facts: set[str]
+) -> None:
+    """Learned non-ASCII letters (``uletter``) admit no ASCII ``u``, ``l``, ``e``..."""
+    rule = ParamRule("query", "p")
+    rule.kind = kind
+    _alphabet(rule, facts)
+    for c in map(chr, range(128)):
+        if kind == "text":  # free text refuses control characters unless they were learned
+            admitted = "control" in facts or value_facts(c) != {"control"}
+        else:
+            admitted = value_facts(c) <= facts or c in COMPANIONS.get(kind, "")
+        assert (rule.chars_re.fullmatch(c) is not None) == admitted, repr(c)
 
 
 @settings(max_examples=500, deadline=None)

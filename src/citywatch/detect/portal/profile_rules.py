@@ -393,9 +393,13 @@ def _alphabet(rule: ParamRule, facts: set[str]) -> None:
     rule.char_re = re.compile(one, rule.chars_re.flags)
 
 
+_UNICODE_FACTS: Final = frozenset({"uletter", "usymbol"})
+"""Facts of non-ASCII characters: their own alternatives, never members of the ASCII class."""
+
+
 def _characters(kind: str, facts: set[str]) -> re.Pattern[str]:
     """The alphabet of a typed parameter: its trusted facts and its type's companions."""
-    parts = [FACT_CLASS[f] if f in FACT_CLASS else re.escape(f) for f in sorted(facts)]
+    parts = [FACT_CLASS.get(f, re.escape(f)) for f in sorted(facts - _UNICODE_FACTS)]
     parts += [re.escape(c) for c in COMPANIONS.get(kind, "")]
     cls = "".join(parts)
     if "usymbol" in facts:
