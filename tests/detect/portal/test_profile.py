@@ -14,7 +14,14 @@ from citywatch.detect import DetectorRunner
 from citywatch.detect.portal import profile as profile_module
 from citywatch.detect.portal.hits import Hit
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
-from citywatch.detect.portal.profile_rules import ParamRule, _alphabet, _too_precise, both
+from citywatch.detect.portal.profile_model import ParamModel
+from citywatch.detect.portal.profile_rules import (
+    ParamRule,
+    _alphabet,
+    _too_precise,
+    both,
+    compile_param,
+)
 from citywatch.detect.portal.profile_types import (
     COMPANIONS,
     FACT_CLASS,
@@ -141,6 +148,17 @@ def _events(enricher: Enricher, seed: int, n: int, clients: int = 150) -> list[E
 ATTACKS = {
     "amount": (_tax(amount="99999999999999"), "portal.profile.range", "decimal"),
     "year": (_tax(year="1899"), "portal.profile.range", "1899"),
+    "future": (_tax(year="2031"), "portal.profile.range", "the number 2031, out of range"),
+    "house": (
+        HttpRequest(
+            method="POST",
+            uri="/address/change",
+            body="street=Ilica&number=100000&district=2&moved_on=2026-02-14",
+            headers=FORM,
+        ),
+        "portal.profile.range",
+        "its numbers between 1 and",
+    ),
     "cents": (_tax(amount="0.0001"), "portal.profile.range", "with 4 decimal places"),
     "zero": (
         HttpRequest(method="GET", uri="/traffic/incidents?district=0&page=1"),
@@ -288,6 +306,19 @@ def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m:
             headers=JSON,
         ),
         HttpRequest(method="GET", uri="/traffic/incidents?district=12&page=3"),
+        _tax(year="2024", note="A late return, for last year."),
+        HttpRequest(  # a house number past the learned ones, but not absurdly far
+            method="POST",
+            uri="/address/change",
+            body="street=Ilica&number=260b&district=2&moved_on=2026-02-14",
+            headers=FORM,
+        ),
+        HttpRequest(
+            method="POST",
+            uri="/address/change",
+            body="street=Ilica&number=310&district=2&moved_on=2026-02-14",
+            headers=FORM,
+        ),
     ]
     for i, request in enumerate(look_alikes):
         event = Event(id=f"ok-{i}", timestamp=T0, dataset="portal.http", source_ip="10.9.9.9")
@@ -369,7 +400,17 @@ def test_default_gate_is_the_web_attack_signatures(enricher_m: Enricher) -> None
     assert len(gated.model.flagged) == 5
     for name in ("role", "year"):
         assert gated.inspect(_attack(enricher_m, name)), name
-        assert not open_.inspect(_attack(enricher_m, name)), "the gate is what stopped it"
+    assert not open_.inspect(_attack(enricher_m, "role")), "the gate is what stopped it"
+    # 1899 is past even the poisoned model's robust bounds, but the poison stretched them
+    gated_low, gated_high = _year_range(gated)
+    open_low, open_high = _year_range(open_)
+    assert open_low < gated_low <= 2025 <= gated_high < open_high
+
+
+def _year_range(detector: PortalProfile) -> list[int]:
+    endpoints = detector.describe()["endpoints"]
+    tax = next(e for e in endpoints if e["template"] == "/tax/file")  # type: ignore[attr-defined]
+    return next(p["range"] for p in tax["params"] if p["name"] == "year")  # type: ignore[no-any-return]
 
 
 def test_model_snapshot_round_trips(profile: PortalProfile, enricher_m: Enricher) -> None:
@@ -595,3 +636,20 @@ def test_remembered_parameters_are_bounded(
         remembered = sum(len(rule.passed) for rule in _param_rules(detector))
         assert remembered == detector._remembered <= 5
     assert remembered > 0
+
+
+def test_whole_numbers_are_counted_exactly_until_they_are_many() -> None:
+    """A year is bounded to units; ids by the thousand fall back to the number buckets."""
+    cfg = PortalProfileConfig()
+    year, record = ParamModel(location="body", name="year"), ParamModel(location="query", name="id")
+    for i in range(3000):
+        client = i % 300
+        year.learn(str(2024 + i % 2), client, 100, cfg.value_clients)
+        record.learn(str(1 + i * 7), client, 100, cfg.value_clients)
+    assert year.wholes == {2024: 1500, 2025: 1500}
+    assert record.wholes_overflow and not record.wholes
+    years, records = compile_param(year, cfg), compile_param(record, cfg)
+    assert (years.num_lo, years.num_hi) == (2022, 2027)
+    assert not years.check("2031") and years.check("2026")
+    assert records.num_lo is not None and records.num_lo <= 1 and records.num_hi >= 20_994
+    assert records.check("15000") and not records.check("9000000")

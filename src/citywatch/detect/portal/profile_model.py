@@ -49,6 +49,10 @@ _NUM_SCALE: Final = 200.0
 """Number buckets per unit of ``log1p``: 0.5 % wide."""
 _CHECKED_TYPES: Final = TYPES[:-1]
 _NUMERIC_BITS: Final = TYPE_BITS["integer"] | TYPE_BITS["decimal"]
+_INTEGER_BIT: Final = TYPE_BITS["integer"]
+MAX_WHOLES: Final = 1024
+"""Distinct whole numbers a parameter counts exactly (more: its range is wide, log buckets do)."""
+_WHOLE_LIMIT: Final = 1 << 53
 _DATE_BIT: Final = TYPE_BITS["date"]
 
 
@@ -82,6 +86,10 @@ class ParamModel(msgspec.Struct, kw_only=True):
     numbers: dict[int, int] = msgspec.field(default_factory=dict)
     fractions: dict[int, int] = msgspec.field(default_factory=dict)
     """Numbers by their count of decimal places (an amount has two)."""
+    wholes: dict[int, int] = msgspec.field(default_factory=dict)
+    """Whole-number values, exactly, while there are at most :data:`MAX_WHOLES` distinct ones
+    (a year or a house number needs units, not the 0.5 % of a number bucket)."""
+    wholes_overflow: bool = False
     days: dict[int, int] = msgspec.field(default_factory=dict)
     """ISO dates by day number."""
     facts: dict[str, Fact] = msgspec.field(default_factory=dict)
@@ -130,9 +138,19 @@ class ParamModel(msgspec.Struct, kw_only=True):
                 self.numbers[bucket] = self.numbers.get(bucket, 0) + 1
                 places = fraction_digits(value)
                 self.fractions[places] = self.fractions.get(places, 0) + 1
+            if bits & _INTEGER_BIT and not self.wholes_overflow:
+                self._whole(int(value))
         if bits & _DATE_BIT and (day := iso_day(value)) is not None:
             self.days[day] = self.days.get(day, 0) + 1
         self._value(value[:256], client, keep)
+
+    def _whole(self, whole: int) -> None:
+        wholes = self.wholes
+        if abs(whole) >= _WHOLE_LIMIT or (whole not in wholes and len(wholes) >= MAX_WHOLES):
+            wholes.clear()
+            self.wholes_overflow = True
+        else:
+            wholes[whole] = wholes.get(whole, 0) + 1
 
     def _value(self, value: str, client: int, keep: int) -> None:
         values = self.values

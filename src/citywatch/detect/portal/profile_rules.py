@@ -109,6 +109,8 @@ class ParamRule:
         "precision",
         "type_re",
         "value_re",
+        "whole_hi",
+        "whole_lo",
     )
 
     def __init__(self, location: str, name: str) -> None:
@@ -136,6 +138,9 @@ class ParamRule:
         """``places`` where :meth:`check` must test them: a decimal's (an integer has none)."""
         self.day_lo: int | None = None
         self.day_hi = 0
+        self.whole_lo: int | None = None
+        """The range of a mostly numeric parameter's whole-number values (a house number)."""
+        self.whole_hi = 0
 
     def check(self, value: str) -> bool:
         """True when ``value`` is normal for this parameter (the fast path)."""
@@ -161,6 +166,8 @@ class ParamRule:
             day = iso_day(value)
             if day is not None and not self.day_lo <= day <= self.day_hi:
                 return False
+        elif self.whole_lo is not None and value.isdigit() and value.isascii():
+            return self.whole_lo <= int(value) <= self.whole_hi
         return True
 
     def normally(self) -> str:
@@ -177,6 +184,8 @@ class ParamRule:
                 text += f" with at most {self.places} decimal places"
         elif self.day_lo is not None:
             text += f" between {_day(self.day_lo)} and {_day(self.day_hi)}"
+        elif self.whole_lo is not None:
+            text += f", its numbers between {self.whole_lo} and {self.whole_hi}"
         return text
 
     def explain(self, value: str) -> Violation:
@@ -226,6 +235,11 @@ class ParamRule:
             day = iso_day(value)
             if day is not None and not self.day_lo <= day <= self.day_hi:
                 return f"the date {_day(day)}, out of range"
+        lo = self.whole_lo
+        if lo is not None and value.isdigit() and value.isascii():
+            return (
+                None if lo <= int(value) <= self.whole_hi else f"the number {value}, out of range"
+            )
         return None
 
     def describe(self) -> dict[str, object]:
@@ -248,6 +262,8 @@ class ParamRule:
             out["decimal_places"] = self.places
         if self.day_lo is not None:
             out["date_range"] = [_day(self.day_lo), _day(self.day_hi)]
+        if self.whole_lo is not None:
+            out["number_range"] = [self.whole_lo, self.whole_hi]
         return out
 
 
@@ -331,7 +347,10 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
         rule.max_len = max(rule.len_hi, 24)
     else:
         rule.max_len = math.ceil(rule.len_hi * 1.25) + 2
-    if kind in NUMERIC and model.numbers:
+    exact = model.wholes if not model.wholes_overflow else None
+    if kind == "integer" and exact:
+        rule.num_lo, rule.num_hi = _whole_range(exact, cfg.quantile)
+    elif kind in NUMERIC and model.numbers:
         _range(rule, model.numbers, cfg.quantile)
         if model.fractions:
             rule.places = quantiles(model.fractions, (cfg.quantile,))[0]
@@ -339,6 +358,8 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
                 rule.precision = rule.places
     elif kind == "date" and model.days:
         _days(rule, model.days, cfg.quantile)
+    elif kind == "alphanumeric" and exact and sum(exact.values()) >= 0.5 * nonempty:
+        rule.whole_lo, rule.whole_hi = _whole_range(exact, cfg.quantile)
     if kind in _ENUM_TYPES and not model.overflow and nonempty >= 30:
         _enumeration(rule, model, keep, cfg.enum_max)
     return rule
@@ -430,6 +451,16 @@ def _range(rule: ParamRule, numbers: dict[int, int], q: float) -> None:
         rule.num_lo, rule.num_hi = max(math.floor(lo - margin), floor), math.ceil(hi + margin)
     else:
         rule.num_lo, rule.num_hi = max(round(lo - margin, 2), floor), round(hi + margin, 2)
+
+
+def _whole_range(wholes: dict[int, int], q: float) -> tuple[int, int]:
+    """The range of whole numbers counted exactly: their robust bounds widened by their width
+    and at least 2, never across zero they did not reach (tax year 2025 is not 2031; house
+    numbers 1–200 are not 100000)."""
+    lo, hi = _robust(wholes, q, 1.0)
+    margin = max(hi - lo, 2)
+    low = lo - margin if lo < 0 else max(lo - margin, min(lo, 1))
+    return low, hi + margin
 
 
 def _days(rule: ParamRule, days: dict[int, int], q: float) -> None:
