@@ -193,6 +193,11 @@ ATTACKS = {
         "portal.profile.chars",
         "letters",
     ),
+    "epoch": (
+        HttpRequest(method="GET", uri="/tax/returns/1970-000001"),
+        "portal.profile.range",
+        "1970 as its first number, out of range",
+    ),
     "json": (
         HttpRequest(
             method="POST",
@@ -307,6 +312,8 @@ def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m:
         ),
         HttpRequest(method="GET", uri="/traffic/incidents?district=12&page=3"),
         _tax(year="2024", note="A late return, for last year."),
+        HttpRequest(method="GET", uri="/tax/returns/2026-000001"),
+        HttpRequest(method="GET", uri="/tax/returns/2025-1234567"),  # another shape: not judged
         HttpRequest(  # a house number past the learned ones, but not absurdly far
             method="POST",
             uri="/address/change",
@@ -653,3 +660,22 @@ def test_whole_numbers_are_counted_exactly_until_they_are_many() -> None:
     assert not years.check("2031") and years.check("2026")
     assert records.num_lo is not None and records.num_lo <= 1 and records.num_hi >= 20_994
     assert records.check("15000") and not records.check("9000000")
+
+
+def test_a_fixed_format_is_bounded_per_digit_group() -> None:
+    """Record numbers ``2023-004211``: the year group is bounded, the serial by its width."""
+    cfg = PortalProfileConfig()
+    model = ParamModel(location="path", name="{id}")
+    for i in range(600):
+        model.learn(f"{2023 + i % 3}-{i * 37 % 5000:06d}", i % 200, 100, cfg.value_clients)
+    model.learn("2024-12345", 7, 100, cfg.value_clients)  # a few of other shapes are allowed
+    rule = compile_param(model, cfg)
+    assert rule.shape == "9999-999999"
+    assert rule.groups[0] == (2021, 2027)
+    assert rule.check("2024-000815") and rule.check("2026-009000") and rule.check("1970-12345")
+    assert not rule.check("1970-000001")
+    assert rule.explain("1970-000001").got == "1970 as its first number, out of range"
+    assert "shaped `9999-999999` (first number 2021–2027" in rule.normally()
+    for i in range(40):  # no fixed format once a twentieth of the values have other shapes
+        model.learn(f"R{i}", i, 100, cfg.value_clients)
+    assert compile_param(model, cfg).shape is None

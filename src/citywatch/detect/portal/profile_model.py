@@ -27,8 +27,10 @@ import msgspec
 from citywatch.detect.portal.profile_types import (
     TYPE_BITS,
     TYPES,
+    digit_groups,
     fraction_digits,
     iso_day,
+    shape_of,
     to_number,
     value_facts,
     value_types,
@@ -53,6 +55,11 @@ _INTEGER_BIT: Final = TYPE_BITS["integer"]
 MAX_WHOLES: Final = 1024
 """Distinct whole numbers a parameter counts exactly (more: its range is wide, log buckets do)."""
 _WHOLE_LIMIT: Final = 1 << 53
+MAX_GROUP_VALUES: Final = 32
+"""Distinct numbers a digit group of a shape may have to be a closed set."""
+MAX_SHAPES: Final = 8
+"""Value shapes a parameter counts (more: its values have no fixed format)."""
+_SHAPE_LEN: Final = 48
 _DATE_BIT: Final = TYPE_BITS["date"]
 
 
@@ -74,6 +81,31 @@ class Fact(msgspec.Struct, array_like=True):
             clients.append(client)
 
 
+class Shape(msgspec.Struct, array_like=True):
+    """The values of one shape (:func:`~.profile_types.shape_of`): how many, and the numbers
+    of each digit group with the clients that sent them, while few (``None`` once more than
+    :data:`MAX_GROUP_VALUES` distinct: a serial number or an account number is no closed set,
+    a year is)."""
+
+    count: int = 0
+    groups: list[dict[int, Fact] | None] = msgspec.field(default_factory=list)
+
+    def add(self, value: str, client: int, keep: int) -> None:
+        self.count += 1
+        groups = self.groups
+        for i, number in enumerate(digit_groups(value)):
+            numbers = groups[i]
+            if numbers is None:
+                continue
+            fact = numbers.get(number)
+            if fact is None:
+                if len(numbers) >= MAX_GROUP_VALUES:
+                    groups[i] = None
+                    continue
+                fact = numbers[number] = Fact()
+            fact.see(client, keep)
+
+
 class ParamModel(msgspec.Struct, kw_only=True):
     """What one parameter's learned values looked like (all counts are client-capped)."""
 
@@ -90,6 +122,10 @@ class ParamModel(msgspec.Struct, kw_only=True):
     """Whole-number values, exactly, while there are at most :data:`MAX_WHOLES` distinct ones
     (a year or a house number needs units, not the 0.5 % of a number bucket)."""
     wholes_overflow: bool = False
+    shapes: dict[str, Shape] = msgspec.field(default_factory=dict)
+    """Values by shape while there are at most :data:`MAX_SHAPES` (a record number's format:
+    ``2025-004211`` is ``9999-999999``, its first group a year)."""
+    shapes_overflow: bool = False
     days: dict[int, int] = msgspec.field(default_factory=dict)
     """ISO dates by day number."""
     facts: dict[str, Fact] = msgspec.field(default_factory=dict)
@@ -142,6 +178,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
                 self._whole(int(value))
         if bits & _DATE_BIT and (day := iso_day(value)) is not None:
             self.days[day] = self.days.get(day, 0) + 1
+        if not self.shapes_overflow:
+            self._shape(value, client, keep)
         self._value(value[:256], client, keep)
 
     def _whole(self, whole: int) -> None:
@@ -151,6 +189,18 @@ class ParamModel(msgspec.Struct, kw_only=True):
             self.wholes_overflow = True
         else:
             wholes[whole] = wholes.get(whole, 0) + 1
+
+    def _shape(self, value: str, client: int, keep: int) -> None:
+        shapes = self.shapes
+        key = shape_of(value) if len(value) <= _SHAPE_LEN else None
+        shape = None if key is None else shapes.get(key)
+        if shape is None:
+            if key is None or len(shapes) >= MAX_SHAPES:
+                shapes.clear()
+                self.shapes_overflow = True
+                return
+            shape = shapes[key] = Shape(groups=[{} for _ in digit_groups(value)])
+        shape.add(value, client, keep)
 
     def _value(self, value: str, client: int, keep: int) -> None:
         values = self.values

@@ -18,6 +18,7 @@ from citywatch.detect.portal.profile_model import (
     EndpointModel,
     Fact,
     ParamModel,
+    Shape,
     length_of,
     mad,
     number_of,
@@ -32,8 +33,10 @@ from citywatch.detect.portal.profile_types import (
     TEXTUAL,
     TYPES,
     describe_chars,
+    digit_groups,
     fraction_digits,
     iso_day,
+    shape_of,
     to_number,
 )
 
@@ -55,6 +58,13 @@ _ANY: Final = re.compile(r"[\s\S]*+")
 _ANY_CHAR: Final = re.compile(r"[\s\S]")
 _ENUM_TYPES: Final = frozenset({"alpha", "alphanumeric"})
 _ENUM_LEN: Final = 40
+_FORMATTED: Final = frozenset({"phone", "alphanumeric"})
+"""Types whose values may have a fixed format (a record number), bounded per digit group."""
+_FORMAT_SHARE: Final = 0.95
+_FORMAT_REPEATS: Final = 4
+"""Times each number of a digit group recurs, on average, for the group to be a closed set
+(a few dozen serial numbers seen once each are not)."""
+_ORDINAL: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
 class RuleConfig(Protocol):
@@ -96,6 +106,7 @@ class ParamRule:
         "day_lo",
         "enforced",
         "enum",
+        "groups",
         "kind",
         "len_hi",
         "len_lo",
@@ -107,6 +118,7 @@ class ParamRule:
         "passed",
         "places",
         "precision",
+        "shape",
         "type_re",
         "value_re",
         "whole_hi",
@@ -141,6 +153,10 @@ class ParamRule:
         self.whole_lo: int | None = None
         """The range of a mostly numeric parameter's whole-number values (a house number)."""
         self.whole_hi = 0
+        self.shape: str | None = None
+        """The one shape (:func:`shape_of`) of a fixed-format value, such as a record number."""
+        self.groups: tuple[tuple[int, int] | None, ...] = ()
+        """The range of each digit group of a value of that shape (``None``: not bounded)."""
 
     def check(self, value: str) -> bool:
         """True when ``value`` is normal for this parameter (the fast path)."""
@@ -168,7 +184,19 @@ class ParamRule:
                 return False
         elif self.whole_lo is not None and value.isdigit() and value.isascii():
             return self.whole_lo <= int(value) <= self.whole_hi
+        if self.shape is not None:
+            return self._group_out_of_range(value) is None
         return True
+
+    def _group_out_of_range(self, value: str) -> tuple[int, int] | None:
+        """(index, number) of the first digit group of a value of the learned shape that is
+        out of its range, if any."""
+        if shape_of(value) != self.shape:
+            return None
+        for i, (bounds, number) in enumerate(zip(self.groups, digit_groups(value), strict=True)):
+            if bounds is not None and not bounds[0] <= number <= bounds[1]:
+                return i, number
+        return None
 
     def normally(self) -> str:
         """What the parameter normally holds, in words."""
@@ -186,6 +214,11 @@ class ParamRule:
             text += f" between {_day(self.day_lo)} and {_day(self.day_hi)}"
         elif self.whole_lo is not None:
             text += f", its numbers between {self.whole_lo} and {self.whole_hi}"
+        if self.shape is not None:
+            bounded = [
+                f"{_ORDINAL[i]} number {b[0]}–{b[1]}" for i, b in enumerate(self.groups) if b
+            ]
+            text += f" shaped `{self.shape}` ({', '.join(bounded)})"
         return text
 
     def explain(self, value: str) -> Violation:
@@ -221,7 +254,8 @@ class ParamRule:
         return best
 
     def _out_of_range(self, value: str) -> str | None:
-        """Why a well-formed ``value`` is outside what was learned (number, places or date)."""
+        """Why a well-formed ``value`` is outside what was learned (number, places, date or
+        digit group)."""
         if self.num_lo is not None:
             number = to_number(value)
             if number is None:
@@ -240,6 +274,8 @@ class ParamRule:
             return (
                 None if lo <= int(value) <= self.whole_hi else f"the number {value}, out of range"
             )
+        if self.shape is not None and (off := self._group_out_of_range(value)) is not None:
+            return f"{off[1]} as its {_ORDINAL[off[0]]} number, out of range"
         return None
 
     def describe(self) -> dict[str, object]:
@@ -264,6 +300,9 @@ class ParamRule:
             out["date_range"] = [_day(self.day_lo), _day(self.day_hi)]
         if self.whole_lo is not None:
             out["number_range"] = [self.whole_lo, self.whole_hi]
+        if self.shape is not None:
+            out["shape"] = self.shape
+            out["group_ranges"] = [list(b) if b is not None else None for b in self.groups]
         return out
 
 
@@ -360,6 +399,8 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
         _days(rule, model.days, cfg.quantile)
     elif kind == "alphanumeric" and exact and sum(exact.values()) >= 0.5 * nonempty:
         rule.whole_lo, rule.whole_hi = _whole_range(exact, cfg.quantile)
+    if kind in _FORMATTED and model.shapes:
+        _format(rule, model.shapes, nonempty, cfg)
     if kind in _ENUM_TYPES and not model.overflow and nonempty >= 30:
         _enumeration(rule, model, keep, cfg.enum_max)
     return rule
@@ -451,6 +492,25 @@ def _range(rule: ParamRule, numbers: dict[int, int], q: float) -> None:
         rule.num_lo, rule.num_hi = max(math.floor(lo - margin), floor), math.ceil(hi + margin)
     else:
         rule.num_lo, rule.num_hi = max(round(lo - margin, 2), floor), round(hi + margin, 2)
+
+
+def _format(rule: ParamRule, shapes: dict[str, Shape], nonempty: int, cfg: RuleConfig) -> None:
+    """A fixed format: one shape held by all values but a few, with digit groups that are
+    closed sets (a year), each bounded by the numbers enough clients sent."""
+    key, shape = max(shapes.items(), key=lambda item: item[1].count)
+    if shape.count < _FORMAT_SHARE * nonempty or len(shape.groups) > len(_ORDINAL):
+        return
+    groups: list[tuple[int, int] | None] = []
+    for numbers in shape.groups:
+        trusted = {
+            n: fact.count
+            for n, fact in (numbers or {}).items()
+            if len(fact.clients) >= cfg.value_clients
+        }
+        closed = numbers is not None and shape.count >= _FORMAT_REPEATS * len(numbers)
+        groups.append(_whole_range(trusted, cfg.quantile) if closed and trusted else None)
+    if any(groups):
+        rule.shape, rule.groups = key, tuple(groups)
 
 
 def _whole_range(wholes: dict[int, int], q: float) -> tuple[int, int]:

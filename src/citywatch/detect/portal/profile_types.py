@@ -163,6 +163,26 @@ def value_types(value: str) -> int:
     return bits
 
 
+_SHAPE: Final = str.maketrans(
+    dict.fromkeys(string.digits, "9") | dict.fromkeys(string.ascii_letters, "a")
+)
+_DIGITS: Final = re.compile(r"[0-9]+")
+
+
+def shape_of(value: str) -> str:
+    """The shape of a value: ASCII digits as ``9``, ASCII letters as ``a``, the rest as is.
+
+    >>> shape_of("2025-004211"), shape_of("HR-12b")
+    ('9999-999999', 'aa-99a')
+    """
+    return value.translate(_SHAPE)
+
+
+def digit_groups(value: str) -> list[int]:
+    """The numbers of a value's runs of ASCII digits: ``2025-004211`` holds 2025 and 4211."""
+    return [int(run) for run in _DIGITS.findall(value)]
+
+
 _GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+", _A)
 
 
