@@ -168,6 +168,18 @@ def test_one_client_flooding_the_portal(make: Maker) -> None:
     assert rng is not None
 
 
+def test_a_flood_that_starts_mid_minute_is_not_its_own_baseline(make: Maker) -> None:
+    """Its first half minute (500 requests) must not become the peak it is compared with."""
+    events = [make(i * 3.0, f"10.0.{i % 50}.{i % 200}", "/alerts", 200) for i in range(200)]
+    for i in range(3000):  # 1000 a minute for three minutes, from second 30 of a minute
+        events.append(
+            make(330 + i * 0.06, "198.51.100.67", "/traffic", 200, ua="Go-http-client/1.1")
+        )
+    [flood] = _run(events)
+    assert flood.rule_id == "portal.behaviour.flood"
+    assert flood.entity["source.ip"] == "198.51.100.67"
+
+
 def test_university_nat_at_its_morning_peak_is_no_flood(make: Maker) -> None:
     rng = random.Random(3)
     events = []

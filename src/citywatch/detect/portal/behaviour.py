@@ -185,7 +185,7 @@ class PortalBehaviour(Detector[BehaviourState]):
         if (
             per_minute >= floor
             and per_minute >= cfg.flood_factor * rate.peak
-            and (len(agents) <= cfg.flood_agents or per_minute >= cfg.flood_hard_rate)
+            and (_agents(rate) <= cfg.flood_agents or per_minute >= cfg.flood_hard_rate)
         ):
             self._fire(key, state, FLOOD, event, ts, [event.id], int(per_minute), out)
 
@@ -485,3 +485,8 @@ def _heavy_hitter(top: dict[str, int], source: str) -> None:
                 del top[other]
             else:
                 top[other] -= 1
+
+
+def _agents(rate: Rate) -> int:
+    """Distinct user agents of this minute and the one before (the sliding minute's)."""
+    return len(set(rate.agents).union(rate.agents_before))

@@ -10,7 +10,7 @@ entries leave early, which bounds the memory of a key whatever it sends.
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import msgspec
 
@@ -84,6 +84,10 @@ def bump(counts: dict[K, int], key: K, by: int) -> None:
         del counts[key]
 
 
+BASELINE_LAG_MIN: Final = 5
+"""Minutes before a completed minute's rate joins a client's (or the portal's) baseline."""
+
+
 class Rate(msgspec.Struct, kw_only=True, gc=False):
     """Requests per event-time minute, and a decaying peak of past minutes (the baseline)."""
 
@@ -95,6 +99,12 @@ class Rate(msgspec.Struct, kw_only=True, gc=False):
     """Completed minutes seen (the baseline's warm-up)."""
     agents: list[int] = msgspec.field(default_factory=list)
     """Distinct user agents this minute (tracked only when the rate is high)."""
+    agents_before: list[int] = msgspec.field(default_factory=list)
+    """Those of the minute before, if it was the last one: a minute just begun has seen few."""
+    recent: list[tuple[int, int]] = msgspec.field(default_factory=list)
+    """(minute, requests) of the completed minutes not yet in ``peak``: a minute teaches the
+    baseline only :data:`BASELINE_LAG_MIN` minutes later, so the first, partial minute of a
+    flood is not the peak the flood is compared with."""
 
     def add(self, ts: float, half_life_s: float, flooding: bool) -> float:
         """Count one request at ``ts``; the sliding one-minute rate."""
@@ -111,12 +121,16 @@ class Rate(msgspec.Struct, kw_only=True, gc=False):
         gap = minute - self.minute if self.minute >= 0 else 1
         if self.minute >= 0:
             self.peak *= math.pow(0.5, gap * 60.0 / half_life_s)
+            recent = self.recent
             if not flooding:  # a flood must not teach the baseline that floods are normal
-                self.peak = max(self.peak, float(self.count))
+                recent.append((self.minute, self.count))
+            while recent and recent[0][0] <= minute - BASELINE_LAG_MIN:
+                self.peak = max(self.peak, float(recent.pop(0)[1]))
             self.history += gap
         self.prev = self.count if gap == 1 else 0
         self.count = 0
         self.minute = minute
+        self.agents_before = self.agents if gap == 1 else []
         self.agents = []
 
 
