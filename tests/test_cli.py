@@ -32,19 +32,34 @@ def test_demo_makes_one_incident_per_situation_and_exits(tmp_path: Path) -> None
     assert "Aldmere" in result.output
     city = tmp_path / "city" / "seed-1"
     situations = {s.id: s for s in load_situations(city)}
-    assert f"incidents ({len(situations)})" in result.output, "one incident per situation"
+    # one incident per situation, but the two portal scenarios overlap in time on one target:
+    # one intrusion campaign on the portal, and the abuse's request flood an incident of its own
+    incidents = len(situations)
+    assert f"incidents ({incidents})" in result.output
     store = open_store(f"sqlite:///{tmp_path / 'citywatch.db'}")
     try:
         live = [i for i in store.incidents() if i.detections]
         detections = {d.id: d for d in store.detections()}
         found = {sid: _incident_of(sid, s, live, detections, city) for sid, s in situations.items()}
-        assert len({i.id for i in found.values()}) == len(live) == len(situations)
+        assert found["portal-abuse"] == found["web-campaign"]
+        flood = _flood_incident(situations["portal-abuse"], live, detections)
+        assert len({i.id for i in [*found.values(), flood]}) == len(live) == incidents
         (run,) = store.runs()
         assert run.stats["records." + str(city / "portal.http.jsonl")] > 20000
     finally:
         store.close()
     again = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path)])
     assert again.exit_code == 0, "a second demo into the same store works (upserts)"
+
+
+def _flood_incident(
+    situation: Situation, live: list[Incident], dets: dict[str, Detection]
+) -> Incident:
+    """The abuse's one-client flood: an incident of its own, not the botnet's flood an hour on."""
+    (phase,) = [p for p in situation.phases if p.technique == "request-flood"]
+    (incident,) = [i for i in live if set(phase.source_ips) & set(i.entities.get("source.ip", []))]
+    assert [dets[d].rule_id for d in incident.detections] == ["portal.behaviour.flood"]
+    return incident
 
 
 def _incident_of(
@@ -57,6 +72,20 @@ def _incident_of(
         (incident,) = [i for i in live if ips & set(i.entities.get("source.ip", []))]
         assert ips <= set(incident.entities["source.ip"]), "one incident, every actor"
         assert incident.measures and incident.severity >= 65
+        return incident
+    if sid == "portal-abuse":  # every actor but the flooder: in the portal's one campaign
+        phases = [p for p in situation.phases if p.technique != "request-flood"]
+        ips = {ip for phase in phases for ip in phase.source_ips}
+        assert len(ips) == 4
+        (incident,) = [i for i in live if ips & set(i.entities.get("source.ip", []))]
+        assert ips <= set(incident.entities["source.ip"])
+        rules = {dets[d].rule_id for d in incident.detections}
+        assert {
+            "portal.login.bruteforce",
+            "portal.behaviour.spraying",
+            "portal.behaviour.enumeration",
+            "portal.behaviour.mass-action",
+        } <= rules
         return incident
     if sid == "stadium-emergency":
         (incident,) = [i for i in live if "arena" in i.entities.get("venue.id", [])]
@@ -150,9 +179,13 @@ def test_analyse_output_contract_and_truth(city: Path, tmp_path: Path) -> None:
     }
     flagged = {d["entity"].get("source.ip") for d in detections}
     assert stuffers <= flagged, "every stuffing client is found in both formats"
+    (abuse,) = [s for s in load_situations(city) if s.id == "portal-abuse"]
+    assert {ip for p in abuse.phases for ip in p.source_ips} <= flagged, "and every abuser"
     incident_lines = [json.loads(line) for line in incidents.read_text().splitlines()]
-    assert len(incident_lines) == 1
-    assert set(incident_lines[0]["detections"]) == {d["id"] for d in detections}
+    assert len(incident_lines) == 2, "the campaign on the portal, and a flood of its own"
+    (flood,) = [i for i in incident_lines if len(i["detections"]) == 1]
+    assert flood["title"].startswith("Request flood from one client")
+    assert {d for i in incident_lines for d in i["detections"]} == {d["id"] for d in detections}
 
 
 def test_simulate_and_plugins_commands(tmp_path: Path) -> None:

@@ -142,6 +142,7 @@ PUBLIC = {
         "Site",
         "Situation",
         "TruthRecord",
+        "build_abuse",
         "build_campaign",
         "build_city",
         "geojson",

@@ -28,12 +28,16 @@ class Run:
     situations: list[dict[str, Any]]
     city: dict[str, Any]
 
-    def malicious(self, technique: str | None = None) -> list[dict[str, Any]]:
-        """The records whose truth is malicious (of ``technique``, if given)."""
+    def malicious(
+        self, technique: str | None = None, *, scenario: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The records whose truth is malicious (of ``technique`` and ``scenario``, if given)."""
         return [
             rec
             for rec, t in zip(self.records, self.truth, strict=True)
-            if t["label"] == "malicious" and technique in (None, t["technique"])
+            if t["label"] == "malicious"
+            and technique in (None, t["technique"])
+            and scenario in (None, t["scenario"])
         ]
 
     def benign(self) -> list[dict[str, Any]]:

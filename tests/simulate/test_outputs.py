@@ -10,6 +10,7 @@ import pytest
 
 from citywatch.errors import ConfigError
 from citywatch.simulate import Manifest, load_situations, read_truth, simulate
+from citywatch.simulate.abuse import TECHNIQUES as ABUSE
 
 from .conftest import Run
 
@@ -18,6 +19,7 @@ CLF = re.compile(
     r'^(\S+) - - \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "((?:[^"\\]|\\.)*)" '
     r'(\d{3}) (\d+) "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)"$'
 )
+TECHNIQUES = {"web-campaign": ("scanner", "sqli", "credential-stuffing"), "portal-abuse": ABUSE}
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 FILES = (
     "city.geojson",
@@ -95,12 +97,12 @@ def test_truth_sits_beside_the_records_never_inside(run: Run) -> None:
             assert truth["scenario"] is truth["technique"] is truth["actor"] is None
         else:
             assert truth["label"] == "malicious"
-            assert truth["scenario"] == "web-campaign"
-            assert truth["technique"] in {"scanner", "sqli", "credential-stuffing"}
+            assert truth["technique"] in TECHNIQUES[truth["scenario"]]
             assert truth["actor"]
     text = (run.out / "portal.http.jsonl").read_text(encoding="utf-8")
     assert "malicious" not in text
     assert "web-campaign" not in text
+    assert "portal-abuse" not in text
 
 
 def test_read_truth_gives_the_truth_file_back(run: Run) -> None:
@@ -109,20 +111,23 @@ def test_read_truth_gives_the_truth_file_back(run: Run) -> None:
     assert sum(r.label == "malicious" for r in records) == len(run.malicious())
 
 
-def test_situation_matches_the_truth(run: Run) -> None:
-    (situation,) = [s for s in run.situations if s["id"] == "web-campaign"]
-    assert situation["id"] == "web-campaign"
+@pytest.mark.parametrize("scenario", sorted(TECHNIQUES))
+def test_situation_matches_the_truth(run: Run, scenario: str) -> None:
+    (situation,) = [s for s in run.situations if s["id"] == scenario]
     assert situation["silo"] == "portal"
-    assert situation["techniques"] == ["scanner", "sqli", "credential-stuffing"]
-    bad = run.malicious()
+    assert situation["techniques"] == list(TECHNIQUES[scenario])
+    bad = run.malicious(scenario=scenario)
     assert situation["records"] == len(bad)
     assert set(situation["entities"]["source.ip"]) == {r["source.ip"] for r in bad}
     assert situation["start"] == bad[0]["@timestamp"]
     assert situation["end"] == bad[-1]["@timestamp"]
     assert sum(p["records"] for p in situation["phases"]) == len(bad)
-    assert len(situation["entities"]["user.name"]) >= 1  # accounts taken over
+    if scenario == "web-campaign":
+        assert len(situation["entities"]["user.name"]) >= 1  # accounts taken over
     loaded = {s.id: s for s in load_situations(run.out)}
-    assert loaded["web-campaign"].records == len(bad)
+    assert loaded[scenario].records == len(bad)
+    others = [r for s in TECHNIQUES if s != scenario for r in run.malicious(scenario=s)]
+    assert len(run.malicious()) == len(bad) + len(others), "no other scenario is malicious"
 
 
 def test_manifest_round_trips(run: Run) -> None:

@@ -76,6 +76,7 @@ def test_write_access_log_includes_the_campaign_and_is_deterministic(tmp_path: P
     assert techniques["scanner"] >= 150
     assert techniques["sqli"] >= 50
     assert techniques["credential-stuffing"] >= 240  # 12 proxies x 20+ accounts
+    assert techniques["request-flood"] >= 2000 and techniques["record-enumeration"] >= 120
     # lines are time-ordered
     times = [
         datetime.strptime(m.group(2), "%d/%b/%Y:%H:%M:%S %z")

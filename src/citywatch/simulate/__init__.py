@@ -6,7 +6,9 @@ was is written beside the records (``truth.jsonl``, ``situations.json``),
 never inside them, so benchmarks can score detectors honestly.
 
 Silos so far: the citizen web portal, with the ``web-campaign`` scenario
-(scanner, SQL injection, credential stuffing); the arena (``crowd/``), with a
+(scanner, SQL injection, credential stuffing) and the ``portal-abuse`` scenario
+(password guessing and spraying, record enumeration, a request flood, mass
+address changes: :mod:`citywatch.simulate.abuse`); the arena (``crowd/``), with a
 match day and the ``stadium-emergency`` (an alarm, a sudden evacuation);
 connected citizens' phones and felt reports, with the ``earthquake`` (``simulate.quake``);
 the IoT fleet (:mod:`citywatch.simulate.iot`), with the ``iot-botnet`` scenario, whose
@@ -21,6 +23,7 @@ truth is in ``iot-truth.jsonl``.
 ('http-jsonl', 12, ['exposure', 'felt-reports', 'gate-counts', 'http-jsonl'])
 """
 
+from citywatch.simulate.abuse import build_abuse
 from citywatch.simulate.campaign import Campaign, build_campaign
 from citywatch.simulate.city import City, District, Resident, Site, build_city, geojson
 from citywatch.simulate.generate import DEFAULT_START, simulate, write_access_log
@@ -46,6 +49,7 @@ __all__ = [
     "Site",
     "Situation",
     "TruthRecord",
+    "build_abuse",
     "build_campaign",
     "build_city",
     "geojson",

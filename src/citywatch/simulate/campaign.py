@@ -36,11 +36,11 @@ _FORGED_APP: Final = agents.APP_ANDROID.format(v="4.0.2", os="11", model="SM-G99
 
 
 class Campaign(msgspec.Struct, gc=False):
-    """The campaign's requests (time-ordered) and what a defender should find."""
+    """A scenario's requests (time-ordered) and what a defender should find."""
 
     hits: list[Hit]
-    scanner_ip: str
-    proxy_ips: list[str]
+    scenario: str
+    title: str
     compromised: list[str]  # accounts taken over (the login names used)
     techniques: list[str]
 
@@ -56,7 +56,7 @@ def build_campaign(city: City, rng: Random, start_ms: int, span_ms: int) -> Camp
     stuffed, compromised = _stuff(rng, city, proxies, start_ms + int(span_ms * 0.55), window)
     hits += stuffed
     hits.sort(key=lambda h: h.ms)
-    return Campaign(hits, ip, proxies, compromised, ["scanner", "sqli", "credential-stuffing"])
+    return Campaign(hits, SCENARIO, TITLE, compromised, ["scanner", "sqli", "credential-stuffing"])
 
 
 def _scan(rng: Random, ip: str, t: int) -> list[Hit]:

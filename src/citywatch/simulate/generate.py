@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from itertools import islice
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Final, NamedTuple
 import msgspec
 
 from citywatch.errors import ConfigError
-from citywatch.simulate.campaign import SCENARIO, TITLE, Campaign, build_campaign
+from citywatch.simulate.abuse import build_abuse
+from citywatch.simulate.campaign import Campaign, build_campaign
 from citywatch.simulate.city import City, build_city, geojson
 from citywatch.simulate.crowd.writer import stadium_situation, write_match_day
 from citywatch.simulate.iot.write import write_iot
@@ -57,15 +59,15 @@ def _dump(path: Path, value: object) -> None:
 
 
 class _Phases:
-    """Tallies malicious records by (technique, actor) as they are written."""
+    """Tallies malicious records by (scenario, technique, actor) as they are written."""
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], list[int]] = {}  # first ms, last ms, count
-        self.ips: dict[tuple[str, str], dict[str, None]] = {}
+        self.rows: dict[tuple[str, str, str], list[int]] = {}  # first ms, last ms, count
+        self.ips: dict[tuple[str, str, str], dict[str, None]] = {}
 
     def add(self, hit: Hit) -> None:
         label = hit.label
-        key = (label.technique or "", label.actor or "")
+        key = (label.scenario or "", label.technique or "", label.actor or "")
         row = self.rows.get(key)
         if row is None:
             self.rows[key] = [hit.ms, hit.ms, 1]
@@ -75,7 +77,16 @@ class _Phases:
             row[2] += 1
             self.ips[key][hit.ip] = None
 
-    def situation(self, campaign: Campaign, clock: Clock) -> Situation:
+    def situations(self, campaigns: Sequence[Campaign], clock: Clock) -> list[Situation]:
+        """One situation per campaign that has records in what was written."""
+        return [
+            self._situation(campaign, clock)
+            for campaign in campaigns
+            if any(key[0] == campaign.scenario for key in self.rows)
+        ]
+
+    def _situation(self, campaign: Campaign, clock: Clock) -> Situation:
+        rows = {key: row for key, row in self.rows.items() if key[0] == campaign.scenario}
         phases = [
             Phase(
                 technique=technique,
@@ -83,17 +94,17 @@ class _Phases:
                 start=clock.iso(first),
                 end=clock.iso(last),
                 records=count,
-                source_ips=list(self.ips[(technique, actor)]),
+                source_ips=list(self.ips[(scenario, technique, actor)]),
             )
-            for (technique, actor), (first, last, count) in self.rows.items()
+            for (scenario, technique, actor), (first, last, count) in rows.items()
         ]
         ips = list(dict.fromkeys(ip for phase in phases for ip in phase.source_ips))
         return Situation(
-            id=SCENARIO,
-            title=TITLE,
+            id=campaign.scenario,
+            title=campaign.title,
             silo="portal",
-            start=clock.iso(min(row[0] for row in self.rows.values())),
-            end=clock.iso(max(row[1] for row in self.rows.values())),
+            start=clock.iso(min(row[0] for row in rows.values())),
+            end=clock.iso(max(row[1] for row in rows.values())),
             entities={"source.ip": ips, "user.name": list(campaign.compromised)},
             techniques=[t for t in campaign.techniques if any(p.technique == t for p in phases)],
             records=sum(p.records for p in phases),
@@ -106,7 +117,7 @@ class _Setup(NamedTuple):
     clock: Clock
     start_ms: int
     span_ms: int
-    campaign: Campaign
+    campaigns: tuple[Campaign, ...]
 
     def time(self, ms: int) -> datetime:
         return datetime.fromtimestamp(
@@ -126,8 +137,11 @@ def _setup(seed: int, start: datetime | None, hours: float, residents: int) -> _
     city = build_city(seed, residents)
     start_ms = int(when.timestamp() * 1000)
     span_ms = int(hours * 3_600_000)
-    campaign = build_campaign(city, substream(seed, "campaign"), start_ms, span_ms)
-    return _Setup(city, Clock(int(offset.total_seconds()) // 60), start_ms, span_ms, campaign)
+    campaigns = (
+        build_campaign(city, substream(seed, "campaign"), start_ms, span_ms),
+        build_abuse(city, substream(seed, "abuse"), start_ms, span_ms),
+    )
+    return _Setup(city, Clock(int(offset.total_seconds()) // 60), start_ms, span_ms, campaigns)
 
 
 def simulate(
@@ -138,7 +152,7 @@ def simulate(
     hours: float = 6.0,
     residents: int = 4000,
 ) -> Manifest:
-    """Write Aldmere's portal traffic with the ``web-campaign`` and its ground truth into ``out``.
+    """Write Aldmere's portal traffic with its campaigns and their ground truth into ``out``.
 
     The same seed gives byte-identical files. A naive ``start`` is taken as
     Aldmere local time (UTC+01:00); the default is 2026-03-14 08:00.
@@ -150,7 +164,7 @@ def simulate(
     phases = _Phases()
     access, truths = AccessLog(clock), TruthLines(ACCESS_LOG)
     encode = msgspec.json.Encoder().encode_lines
-    stream = requests(run.city, seed, run.start_ms, end_ms, campaign=run.campaign)
+    stream = requests(run.city, seed, run.start_ms, end_ms, campaigns=run.campaigns)
     with (
         (out / HTTP_JSONL).open("wb") as jsonl,
         (out / ACCESS_LOG).open("w", encoding="utf-8", newline="\n") as log,
@@ -169,7 +183,7 @@ def simulate(
             jsonl.write(encode(records))
             log.write("".join(lines))
             truth.write("".join(labels))
-    situations = [phases.situation(run.campaign, clock)] if phases.rows else []
+    situations = phases.situations(run.campaigns, clock)
     arena = write_match_day(
         out, seed, kickoff_s=at(run.start_ms, run.span_ms, MATCH_KICKOFF) / 1000,
         start_s=run.start_ms / 1000, end_s=end_ms / 1000, scenario="evacuation",
@@ -212,7 +226,7 @@ def write_access_log(
 
     For benchmarks: the city grows with ``lines`` (4,000 to 10,000 residents)
     and the time span with it (a million lines cover about six days); the
-    ``web-campaign`` sits inside the first part; memory stays flat.
+    campaigns sit inside the first part; memory stays flat.
     ``truth_path``, if given, gets one ``truth.jsonl`` line per log line.
     Returns the number of lines written.
     """
@@ -224,7 +238,7 @@ def write_access_log(
     residents = min(_MAX_RESIDENTS, max(4000, lines // 100))
     hours = max(0.05, 6.0 * lines / (residents * _LINES_PER_RESIDENT))
     run = _setup(seed, None, hours, residents)
-    stream = islice(requests(run.city, seed, run.start_ms, None, campaign=run.campaign), lines)
+    stream = islice(requests(run.city, seed, run.start_ms, None, campaigns=run.campaigns), lines)
     line, truths = AccessLog(run.clock).line, TruthLines(path.name)
     written = 0
     with path.open("w", encoding="utf-8", newline="\n") as log:

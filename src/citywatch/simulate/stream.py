@@ -11,7 +11,7 @@ in progress.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 from citywatch.simulate.campaign import Campaign
@@ -46,7 +46,7 @@ def requests(
     start_ms: int,
     end_ms: int | None,
     *,
-    campaign: Campaign | None = None,
+    campaigns: Sequence[Campaign] = (),
 ) -> Iterator[Hit]:
     """Every request to the portal from ``start_ms`` on, time-ordered; endless if no ``end_ms``."""
     rng = substream(seed, "portal")
@@ -60,8 +60,9 @@ def requests(
     mean_gap = 1.0 / (peak + background)
     # One heap entry per visit in progress: (next time, visit number, its hits, next index).
     heap: list[tuple[int, int, list[Hit], int]] = []
-    if campaign is not None and campaign.hits:
-        heap.append((campaign.hits[0].ms, 0, campaign.hits, 0))
+    for number, campaign in enumerate(campaigns):  # numbered below every visit
+        if campaign.hits:
+            heapq.heappush(heap, (campaign.hits[0].ms, number - len(campaigns), campaign.hits, 0))
     seq = 1
     push, pop, replace = heapq.heappush, heapq.heappop, heapq.heapreplace
     expo, rand = rng.expovariate, rng.random
