@@ -24,6 +24,8 @@ from citywatch.bench.corpus import (
     CLASSES,
     LOOKALIKE_LABELS,
     LOOKALIKES,
+    REDTEAM,
+    REDTEAM_LABELS,
     SIGNATURE_CLASSES,
     SIGNATURE_MINIMUM,
     TAMPERING_MINIMUM,
@@ -37,7 +39,15 @@ from citywatch.bench.corpus import (
 )
 from citywatch.bench.corpus.evasions import generate
 from citywatch.bench.portal import ToolResult, run_peer, score
-from citywatch.bench.portal_corpus import HAND, LOOKALIKE, SIM, VARIANT, BenchCorpus, build
+from citywatch.bench.portal_corpus import (
+    HAND,
+    LOOKALIKE,
+    REDTEAM_ORIGIN,
+    SIM,
+    VARIANT,
+    BenchCorpus,
+    build,
+)
 from citywatch.bench.portal_peers import PeerUnavailableError, parameters
 from citywatch.detect.portal.hits import Hit, HitDetector, MergeConfig
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
@@ -64,7 +74,9 @@ def variants(
     return generate(*attacks)
 
 
-@pytest.mark.parametrize("path", [ATTACKS, LOOKALIKES], ids=["attacks", "lookalikes"])
+@pytest.mark.parametrize(
+    "path", [ATTACKS, LOOKALIKES, REDTEAM], ids=["attacks", "lookalikes", "red-team"]
+)
 def test_corpus_files_parse_with_no_dead_letters(path: Path) -> None:
     lines = path.read_bytes().splitlines()
     events, dead = _parse(lines)
@@ -80,7 +92,8 @@ def test_variants_parse_with_no_dead_letters(variants: list[tuple[HttpRecord, La
 
 
 @pytest.mark.parametrize(
-    ("records", "labels"), [(ATTACKS, ATTACK_LABELS), (LOOKALIKES, LOOKALIKE_LABELS)]
+    ("records", "labels"),
+    [(ATTACKS, ATTACK_LABELS), (LOOKALIKES, LOOKALIKE_LABELS), (REDTEAM, REDTEAM_LABELS)],
 )
 def test_labels_cover_every_id_exactly(records: Path, labels: Path) -> None:
     ids = [r.id for r in read_records(records)]
@@ -92,7 +105,7 @@ def test_labels_cover_every_id_exactly(records: Path, labels: Path) -> None:
 def test_ids_are_unique_across_the_whole_corpus(
     variants: list[tuple[HttpRecord, Label]],
 ) -> None:
-    ids = [r.id for r in read_records(ATTACKS)] + [r.id for r in read_records(LOOKALIKES)]
+    ids = [r.id for path in (ATTACKS, LOOKALIKES, REDTEAM) for r in read_records(path)]
     ids += [record.id for record, _ in variants]
     assert len(ids) == len(set(ids))
 
@@ -117,6 +130,15 @@ def test_bodies_carry_their_true_length(records: Path, labels: Path) -> None:
         if record.body:
             assert lengths == [str(len(record.body.encode()))], record.id
         assert any(k.lower() == "host" for k, _ in record.headers), record.id
+
+
+def test_the_red_team_covers_every_signature_class_and_some_look_alikes() -> None:
+    counts = Counter(label.cls for label in read_labels(REDTEAM_LABELS))
+    assert set(SIGNATURE_CLASSES) <= set(counts)
+    assert all(counts[cls] >= 25 for cls in SIGNATURE_CLASSES)
+    assert counts[BENIGN] >= 20
+    addresses = [r.source_ip for r in read_records(REDTEAM)]
+    assert len(addresses) == len(set(addresses)), "each request judged on its own"
 
 
 def test_lookalikes_are_all_benign_and_cover_the_hard_cases() -> None:
@@ -230,6 +252,7 @@ def test_the_bench_corpus_splits_learning_from_testing(tmp_path: Path) -> None:
     assert corpus.count(HAND) == len(read_records(ATTACKS))
     assert corpus.count(LOOKALIKE) == len(read_records(LOOKALIKES))
     assert corpus.count(VARIANT) > 500
+    assert corpus.count(REDTEAM_ORIGIN) == len(read_records(REDTEAM))
     assert corpus.count(SIM) > 0
     assert corpus.address_clashes == 0
 

@@ -32,7 +32,15 @@ from pydantic import SecretStr
 from citywatch import __version__
 from citywatch.app import build_job
 from citywatch.bench.corpus import BENIGN, CLASSES, SIGNATURE_CLASSES
-from citywatch.bench.portal_corpus import HAND, LOOKALIKE, SIM, VARIANT, BenchCorpus, build
+from citywatch.bench.portal_corpus import (
+    HAND,
+    LOOKALIKE,
+    REDTEAM_ORIGIN,
+    SIM,
+    VARIANT,
+    BenchCorpus,
+    build,
+)
 from citywatch.bench.portal_peers import (
     CrsPeer,
     LibinjectionPeer,
@@ -73,11 +81,13 @@ class Rate(msgspec.Struct):
 
 
 class ClassFigures(msgspec.Struct, kw_only=True):
-    """One attack class for one tool: all its requests, hand-written ones, variants."""
+    """One attack class for one tool: all its requests, hand-written ones, variants, the red
+    team's."""
 
     all: Rate
     hand_written: Rate
     variants: Rate
+    red_team: Rate
 
 
 class ToolResult(msgspec.Struct, kw_only=True):
@@ -103,6 +113,7 @@ class ToolResult(msgspec.Struct, kw_only=True):
     false_positives: Rate = msgspec.field(default_factory=Rate)
     false_positives_sim: Rate = msgspec.field(default_factory=Rate)
     false_positives_lookalikes: Rate = msgspec.field(default_factory=Rate)
+    false_positives_red_team: Rate = msgspec.field(default_factory=Rate)
     missed: dict[str, list[str]] = msgspec.field(default_factory=dict)
     """Per class, the first :data:`SAMPLES` attack ids not flagged (to find what to improve)."""
     false_positive_ids: list[str] = msgspec.field(default_factory=list)
@@ -128,6 +139,7 @@ def score(result: ToolResult, corpus: BenchCorpus, flagged: set[str]) -> None:
             all=_rate(ids, flagged),
             hand_written=_rate((i for i in ids if origin[i] == HAND), flagged),
             variants=_rate((i for i in ids if origin[i] == VARIANT), flagged),
+            red_team=_rate((i for i in ids if origin[i] == REDTEAM_ORIGIN), flagged),
         )
     attacks = [i for cls in CLASSES for i in by_class.get(cls, [])]
     result.detection = _rate(attacks, flagged)
@@ -146,6 +158,9 @@ def score(result: ToolResult, corpus: BenchCorpus, flagged: set[str]) -> None:
     result.false_positives_sim = _rate((i for i in benign if origin[i] == SIM), flagged)
     result.false_positives_lookalikes = _rate(
         (i for i in benign if origin[i] == LOOKALIKE), flagged
+    )
+    result.false_positives_red_team = _rate(
+        (i for i in benign if origin[i] == REDTEAM_ORIGIN), flagged
     )
 
 
@@ -336,7 +351,9 @@ def run(work: Path, *, seed: int = 7, hours: float = 6.0, residents: int = 4000)
             "test_requests": len(corpus.labels),
             "learn_requests": corpus.learned,
             "dead_letters": dead,
-            "by_origin": {o: corpus.count(o) for o in (SIM, LOOKALIKE, HAND, VARIANT)},
+            "by_origin": {
+                o: corpus.count(o) for o in (SIM, LOOKALIKE, HAND, VARIANT, REDTEAM_ORIGIN)
+            },
             "attacks_by_class": classes,
             "evasions": sorted(set(corpus.evasion.values())),
             "attack_addresses_shared_with_benign": corpus.address_clashes,

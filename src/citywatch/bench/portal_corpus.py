@@ -3,10 +3,10 @@
 Benign traffic is the synthetic city's (``citywatch.simulate``): the requests
 its ground truth labels benign, split in time into a first half that
 detectors may learn from and a second half that is tested. Into the test
-half go the hand-written benign look-alikes, the hand-written attacks and
-their generated evasive variants, at evenly spread times (in a seeded
-order), each attack from its own client address so that every request is
-judged on its own content.
+half go the hand-written benign look-alikes, the hand-written attacks, their
+generated evasive variants and the red team's requests, at evenly spread
+times (in a seeded order), each attack from its own client address so that
+every request is judged on its own content.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from citywatch.bench.corpus import (
     BENIGN,
     LOOKALIKE_LABELS,
     LOOKALIKES,
+    REDTEAM,
+    REDTEAM_LABELS,
     HttpRecord,
     Label,
     encode_line,
@@ -39,6 +41,7 @@ SIM: Final = "sim"
 LOOKALIKE: Final = "lookalike"
 HAND: Final = "hand-written"
 VARIANT: Final = "variant"
+REDTEAM_ORIGIN: Final = "red-team"
 
 
 class _Stamp(msgspec.Struct):
@@ -59,7 +62,7 @@ class BenchCorpus:
     labels: dict[str, str] = field(default_factory=dict)
     """Test request id → class (``benign`` or an attack class)."""
     origin: dict[str, str] = field(default_factory=dict)
-    """Test request id → ``sim``, ``lookalike``, ``hand-written`` or ``variant``."""
+    """Test request id → ``sim``, ``lookalike``, ``hand-written``, ``variant`` or ``red-team``."""
     evasion: dict[str, str] = field(default_factory=dict)
     """Variant id → the evasion it uses."""
     learned: int = 0
@@ -142,4 +145,5 @@ def _extra_records(corpus: BenchCorpus, evasion_seed: int) -> list[HttpRecord]:
     add(attacks, attack_labels, HAND)
     variants = generate(attacks, attack_labels, seed=evasion_seed)
     add([v for v, _ in variants], [label for _, label in variants], VARIANT)
+    add(read_records(REDTEAM), read_labels(REDTEAM_LABELS), REDTEAM_ORIGIN)
     return out

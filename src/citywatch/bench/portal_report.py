@@ -67,7 +67,11 @@ def table(report: PortalReport) -> Table:
         f"{first.detection.total:,}",
         lambda t: _pct(t.detection, good=TARGET_DETECTION),
     )
-    for part, label in (("hand_written", "  hand-written"), ("variants", "  evasive variants")):
+    for part, label in (
+        ("hand_written", "  hand-written"),
+        ("variants", "  evasive variants"),
+        ("red_team", "  red team"),
+    ):
         row(
             label,
             f"{_sum(first, part).total:,}",
@@ -88,6 +92,11 @@ def table(report: PortalReport) -> Table:
         "  look-alikes",
         f"{first.false_positives_lookalikes.total:,}",
         lambda t: _pct(t.false_positives_lookalikes, low=True),
+    )
+    row(
+        "  red-team look-alikes",
+        f"{first.false_positives_red_team.total:,}",
+        lambda t: _pct(t.false_positives_red_team, low=True),
         end=True,
     )
     row("requests/CPU-s", "parsed", _speed)
