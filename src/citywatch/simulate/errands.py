@@ -18,6 +18,9 @@ from citywatch.simulate.rand import Weighted, between, pick
 from citywatch.simulate.site import COMPLAINT_CATEGORIES, COMPLAINTS, SIZE, TAX_NOTES
 from citywatch.simulate.visit import Visit, new_uuid
 
+_HOUSE_SUFFIXES: Final = ("", "", "", "", "", "", "a", "b", "/1", "/2", "/3", "/a", "/II")
+"""House numbers as people write them: 12, 12a, 12/3 (a flat), 56/a, 1/II (a floor)."""
+
 Errand = Callable[[Visit, Resident, City], None]
 
 
@@ -74,7 +77,7 @@ def address(v: Visit, r: Resident, city: City) -> None:
     district = pick(rng, city.districts)
     fields = [
         ("street", pick(rng, STREETS)),
-        ("number", f"{between(rng, 1, 200)}{pick(rng, ('', '', '', 'a', 'b'))}"),
+        ("number", f"{between(rng, 1, 200)}{pick(rng, _HOUSE_SUFFIXES)}"),
         ("postcode", district.postcode),
         ("city", city.name),
         ("district", str(district.id)),
