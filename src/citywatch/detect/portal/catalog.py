@@ -82,6 +82,7 @@ RULES: dict[str, Rule] = {
     "xss.dangerous-tag": Rule("xss", "XSS: active content tag", 60, 0.75),
     "xss.js-call": Rule("xss", "XSS: script call in a value", 60, 0.75),
     "xss.css-expression": Rule("xss", "XSS: CSS expression", 55, 0.7, 2),
+    "xss.style-sheet": Rule("xss", "XSS: style sheet injected from elsewhere", 60, 0.8),
     "xss.data-uri": Rule("xss", "XSS: HTML in a data: URI", 65, 0.85),
     # Path traversal and local file inclusion
     "traversal.dotdot": Rule("traversal", "Path traversal: repeated ../", 70, 0.9),
@@ -145,6 +146,9 @@ RULES: dict[str, Rule] = {
     "deserialisation.ruby": Rule("deserialisation", "Ruby Marshal/YAML object", 85, 0.9),
     "deserialisation.nodejs": Rule("deserialisation", "node-serialize function", 85, 0.95),
     "deserialisation.phar": Rule("deserialisation", "PHP phar:// deserialisation", 80, 0.9),
+    "deserialisation.shiro": Rule(
+        "deserialisation", "Shiro rememberMe cookie on a portal without Shiro", 75, 0.85
+    ),
     "nosqli.operator-name": Rule("nosqli", "NoSQL injection: operator in parameter name", 75, 0.9),
     "nosqli.operator-value": Rule("nosqli", "NoSQL injection: operator object in value", 75, 0.85),
     "nosqli.where": Rule("nosqli", "NoSQL injection: JavaScript $where", 80, 0.85),
@@ -152,6 +156,8 @@ RULES: dict[str, Rule] = {
     "protocol.smuggling": Rule("protocol", "HTTP request smuggling headers", 70, 0.85),
     "protocol.method": Rule("protocol", "Unusual HTTP method", 35, 0.7),
     "protocol.method-override": Rule("protocol", "HTTP method override header", 35, 0.7),
+    "protocol.url-override": Rule("protocol", "URL override header (access rule bypass)", 55, 0.8),
+    "protocol.script-upload": Rule("protocol", "Server script written with PUT", 70, 0.85),
     "protocol.proxy": Rule("protocol", "Request for another site (absolute URI or Host)", 50, 0.8),
     "protocol.hop-by-hop": Rule("protocol", "Hop-by-hop header abuse", 50, 0.8),
     "protocol.range": Rule("protocol", "Range header abuse (denial of service)", 50, 0.85),
@@ -195,6 +201,7 @@ ANOMALY_RULES: dict[str, str] = {
     "range-abuse": "protocol.range",
     "unusual-charset": "protocol.charset",
     "method-override": "protocol.method-override",
+    "url-override": "protocol.url-override",
     "missing-host": "protocol.malformed",
     "unknown-method": "protocol.method",
     "bad-method": "protocol.method",

@@ -38,7 +38,16 @@ _HOST_ARGS = word_set(
     "ping traceroute ssh scp"
 )
 _CODE_ARGS = word_set("python python2 python3 perl ruby php node lua powershell pwsh cmd bash sh")
-_ANY_ARGS = word_set("echo printf mkfifo crontab useradd chpasswd busybox eval timeout sleep")
+_ANY_ARGS = word_set(
+    "echo printf mkfifo crontab useradd chpasswd busybox eval timeout sleep rev xargs"
+)
+_COMMENT = re.compile(r"\s#.*+$")
+_SPELT = re.compile(
+    r"(?:^|[;&|\n`(])[ \t]{0,32}+(?:/[\w?*\[\]]{1,12}){1,4}(?<=[?*\]])[^;&|\n`)]{0,60}"
+    r"|(?:[;&|\n`]|\$\()[ \t]{0,32}+(?:\$\{?[a-z_]\w{0,15}\}?){2,}(?![\w{])"
+)
+"""A command spelt so no word names it: wildcards in its path (``/???/c?t``) or variables
+run together (``a=i;b=d;$a$b``)."""
 _PATHISH = re.compile(r"(?:^|[\s<>])(?:[/~\\]|\.{1,2}/|-{1,2}[a-z]|[a-z]:(?:[\w/\\\s]|$))")
 _HOSTISH = re.compile(
     r"(?:^|\s)(?:-{1,2}[a-z]|[\w-]{1,63}\.[\w.-]{2,}|\d{1,3}(?:\.\d{1,3}){3}|https?:)"
@@ -75,6 +84,9 @@ def cmdi(text: str) -> Found | None:
             return "cmdi.substitution", sub.group()
         if count >= MAX_TRIES:
             break
+    spelt = _SPELT.search(shell)
+    if spelt is not None:
+        return "cmdi.command", spelt.group().strip()
     for count, match in enumerate(_CMD_START.finditer(shell)):
         if _is_command(match.group("cmd"), match.group("args"), start=not match.group("sep")):
             return "cmdi.command", match.group().strip()
@@ -91,6 +103,8 @@ def _is_command(cmd: str, args: str, *, start: bool = False) -> bool:
     """
     if args and not (args[0].isspace() or args[0] in "<>"):
         return False  # "host:", "cat,", "id." are words, not commands (cat</etc/passwd is)
+    if "#" in args:  # "; whoami #": the rest of the line is a comment
+        args = _COMMENT.sub("", args)
     bare = not args.strip() or args.lstrip().startswith("-")
     if cmd in _NO_ARGS and bare and not start:
         return True

@@ -10,12 +10,16 @@ Anomalies noted here: request smuggling (``Content-Length`` twice or beside
 ``Transfer-Encoding``, an obfuscated ``Transfer-Encoding``, whitespace in a
 header name, two ``Host`` headers, an ``h2c`` upgrade), header injection
 (control characters in a value), a missing ``Host``, ``Range`` abuse,
-hop-by-hop abuse in ``Connection``, method-override headers and unusual
-request charsets (``ibm037``, ``utf-7``: WAF evasion).
+hop-by-hop abuse in ``Connection``, method-override headers, URL-override
+headers (``X-Original-URL``: a path the front end's access rules never saw)
+and unusual request charsets (``ibm037``, ``utf-7``: WAF evasion). Basic
+credentials are decoded when they hide a lookup (``${jndi:...}`` as the user name).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import TYPE_CHECKING
 
@@ -42,7 +46,8 @@ LONG_HEADER = 256
     _UPGRADE,
     _OVERRIDE,
     _CREDENTIAL,
-) = range(14)
+    _URL_OVERRIDE,
+) = range(15)
 _ROUTINE = (
     "accept-language accept-encoding accept-charset cache-control pragma keep-alive "
     "upgrade-insecure-requests dnt te priority if-none-match if-modified-since if-match "
@@ -66,6 +71,8 @@ _NAMED_KINDS = {
     "x-method-override": _OVERRIDE,
     "authorization": _CREDENTIAL,
     "proxy-authorization": _CREDENTIAL,
+    "x-original-url": _URL_OVERRIDE,
+    "x-rewrite-url": _URL_OVERRIDE,
 }
 _KINDS: dict[str, int] = {}
 """Kind of each valid header name seen, in its own case (bounded; checking a name is slow)."""
@@ -88,6 +95,9 @@ _CHARSETS_OK = frozenset(
     }
 )
 _MAX_RANGES = 10
+_HUGE_RANGE = re.compile(r"[0-9]{19}")
+"""A range bound past 2**63 (MS15-034's ``bytes=0-18446744073709551615``)."""
+_MAX_BASIC = 1024
 
 
 _COUNTED = (_HOST, _CONTENT_LENGTH, _TRANSFER_ENCODING, _USER_AGENT, _REFERER, _CONTENT_TYPE)
@@ -195,6 +205,9 @@ def _header(name: str, value: str, acc: Collector) -> int:
         _cookies(value, acc)
         return kind
     elif kind == _CREDENTIAL:
+        decoded = _basic(value)
+        if decoded is not None and "${" in decoded:
+            acc.fast("header", name, decoded)
         if "{" not in value:  # a credential is no parameter, unless it hides a lookup
             return kind
     elif kind not in (_INSPECTED, _USER_AGENT, _HOST) and not _special(kind, value, acc):
@@ -219,7 +232,7 @@ def _special(kind: int, value: str, acc: Collector) -> bool:
             acc.note("bad-transfer-encoding")
         return False
     elif kind == _RANGE:
-        if value.count(",") >= _MAX_RANGES:
+        if value.count(",") >= _MAX_RANGES or _HUGE_RANGE.search(value):
             acc.note("range-abuse")
     elif kind == _CONNECTION:
         if any(t.strip() not in _HOP_BY_HOP_OK for t in value.lower().split(",")):
@@ -229,7 +242,20 @@ def _special(kind: int, value: str, acc: Collector) -> bool:
             acc.note("h2c-upgrade")
     elif kind == _OVERRIDE:
         acc.note("method-override")
+    elif kind == _URL_OVERRIDE:
+        acc.note("url-override")
     return True
+
+
+def _basic(value: str) -> str | None:
+    """The decoded ``user:password`` of Basic credentials (short ones), if they are that."""
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "basic" or not 0 < len(token) <= _MAX_BASIC:
+        return None
+    try:
+        return base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _kind(name: str, acc: Collector) -> int:

@@ -33,11 +33,16 @@ def host_name(value: str) -> str:
 
     >>> host_name(" Portal.Example:8443"), host_name("[2001:db8::1]:443")
     ('portal.example', '[2001:db8::1]')
+    >>> host_name("portal.example:@evil.example")
+    'portal.example:@evil.example'
     """
     host = value.strip().lower()
     if host.endswith("]"):
         return host
-    return host.rsplit(":", 1)[0] if host.startswith("[") or host.count(":") == 1 else host
+    if host.startswith("[") or host.count(":") == 1:
+        name, _, port = host.rpartition(":")
+        return name if port.isdigit() or not port else host  # "portal:@evil" is no port
+    return host
 
 
 class HostModel(msgspec.Struct):

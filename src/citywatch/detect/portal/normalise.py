@@ -175,15 +175,23 @@ def html_decode(text: str) -> str:
     return text
 
 
-def fold(text: str) -> str:
-    """Text for case-insensitive matching: NFKC (fullwidth → ASCII...) and case folding.
+_SLASHES = str.maketrans(
+    {"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\", "\u29f9": "\\"}
+)
+"""Slash look-alikes NFKC leaves alone (division and fraction slash, big solidus), which
+some servers map to ``/`` (best fit): ``..∕..∕etc∕passwd``."""
 
-    >>> fold("Õun"), fold("ＵＮＩＯＮ")
-    ('õun', 'union')
+
+def fold(text: str) -> str:
+    """Text for case-insensitive matching: NFKC (fullwidth → ASCII...), case folding, and
+    slash look-alikes as slashes.
+
+    >>> fold("Õun"), fold("ＵＮＩＯＮ"), fold("..∕etc")
+    ('õun', 'union', '../etc')
     """
     if text.isascii():
         return text if text.islower() else text.lower()
-    return unicodedata.normalize("NFKC", text).casefold()
+    return unicodedata.normalize("NFKC", text).casefold().translate(_SLASHES)
 
 
 _SQL_COMMENT = re.compile(r"/\*!?\d*|\*/|(?:--|#)[^\n]*")

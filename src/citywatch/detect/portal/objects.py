@@ -2,8 +2,10 @@
 
 Serialised objects are recognised by format markers (PHP ``O:8:"..."``, Java
 ``rO0AB``/``aced0005``, .NET ``AAEAAAD/////``, pickles, Ruby Marshal, YAML
-tags) and by the gadget classes exploits name (``JdbcRowSetImpl``,
-``ObjectDataProvider``...). NoSQL injection is a MongoDB operator where a
+tags, jsonpickle and funcster keys) and by the gadget classes exploits name
+(``JdbcRowSetImpl``, ``ObjectDataProvider``...); a value that starts like
+base64 of a gzip stream or of a pickle is decoded (bounded) and judged by what
+it holds. NoSQL injection is a MongoDB operator where a
 scalar belongs (``password[$ne]=``, ``{"$gt": ""}``) or JavaScript in a
 ``$where``.
 
@@ -15,7 +17,10 @@ scalar belongs (``password[$ne]=``, ``{"$gt": ""}``) or JavaScript in a
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+import zlib
 
 from citywatch.detect.portal.catalog import Found
 
@@ -29,6 +34,7 @@ _TYPE_GADGET = re.compile(
 )
 _YAML_TAG = re.compile(
     r"!!(?:python/|javax?\.|com\.sun\.|ruby/)|!ruby/(?:object|hash|struct|marshal)"
+    r"|!<tag:yaml\.org,2002:(?:python/|javax?\.|com\.sun\.|ruby/)"
 )
 _GADGETS = re.compile(
     r"com\.sun\.rowset\.jdbcrowsetimpl|org\.apache\.xbean\.propertyeditor\.jndiconverter"
@@ -38,7 +44,20 @@ _GADGETS = re.compile(
     r"|com\.sun\.org\.apache\.xalan\.internal\.xsltc\.trax\.templatesimpl|bsh\.interpreter"
     r"|org\.springframework\.beans\.factory\.config\.propertypathfactorybean"
     r"|org\.apache\.tomcat\.dbcp\.dbcp2?\.basicdatasource|javax\.management\.badattributevalue"
+    r"|[<:]objectdataprovider\b|textformattingrunproperties|system\.windows\.data\.objectdata"
 )
+_SCRIPTED = re.compile(
+    r"_\$\$nd_func\$\$_|\"__js_function\"\s*+:|\"py/(?:reduce|object|function|newobj)\""
+)
+"""node-serialize and funcster functions, jsonpickle objects: code in a JSON document."""
+_WRAPPED = re.compile(
+    r"(?:H4sI|gA[JNSU]|Y(?:29z|3Bvc2l4|250|3N1YnByb2Nlc3|19fYnVpbHRpbl9f|2J1aWx0aW5z)C)"
+    r"[\w+/=-]{8,}"
+)
+"""Base64 that starts like a gzip stream, a pickle (protocol 2, 3, 5) or a protocol 0 pickle
+of ``os``, ``posix``, ``nt``, ``subprocess`` or the builtins."""
+_WRAPPED_MAX = 16384
+_UNZIPPED_MAX = 65536
 _RUBY_MARSHAL = re.compile(r"^BAh[\w+/]{4,}(?:R2VtOj|dlbTo6|HZW06O)")
 """Base64 of Ruby Marshal data (``\\x04\\x08``) naming ``Gem::`` classes (the universal gadget)."""
 _PICKLE = re.compile(
@@ -58,9 +77,14 @@ def deserialisation(value: str, text: str) -> Found | None:
             return rule, value[i : i + 60]
     if value.startswith("BAh") and _RUBY_MARSHAL.match(value):
         return "deserialisation.ruby", value[:60]
-    if "_$$nd_func$$_" in text:
-        i = text.find("_$$nd_func$$_")
-        return "deserialisation.nodejs", text[i : i + 60]
+    if _WRAPPED.match(value) is not None:
+        found = _unwrapped(value)
+        if found is not None:
+            return found
+    match = _SCRIPTED.search(text)
+    if match is not None:
+        rule = "deserialisation.pickle" if "py/" in match.group() else "deserialisation.nodejs"
+        return rule, text[match.start() : match.start() + 60]
     match = _GADGETS.search(text)
     if match is not None:
         return "deserialisation.gadget", match.group()
@@ -89,6 +113,29 @@ def deserialisation(value: str, text: str) -> Found | None:
     return None
 
 
+def _unwrapped(value: str) -> Found | None:
+    """A serialised object inside base64 (and gzip): Java, pickle or PHP, by its bytes."""
+    token = value[:_WRAPPED_MAX].translate(_URLSAFE)
+    try:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = zlib.decompressobj(wbits=31).decompress(raw, _UNZIPPED_MAX)
+        except zlib.error:
+            return None
+    text = raw.decode("latin-1")
+    if text.startswith("\xac\xed\x00\x05"):
+        return "deserialisation.java", f"base64: {value[:40]}"
+    if _PICKLE.search(text) is not None or text.startswith(("\x80\x04\x95", "\x80\x05\x95")):
+        return "deserialisation.pickle", f"base64: {value[:40]}"
+    if _PHP_OBJECT.search(text.lower()) is not None:
+        return "deserialisation.php", f"base64: {value[:40]}"
+    return None
+
+
+_URLSAFE = str.maketrans("-_", "+/")
 _CASED_MARKERS = (
     ("rO0AB", "deserialisation.java"),
     ("\xac\xed\x00\x05", "deserialisation.java"),
@@ -101,12 +148,14 @@ _CASED_MARKERS = (
 
 _MONGO_OPS = (
     r"ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|function|"
-    r"accumulator|jsonschema|size|type|mod|all|options|text|search"
+    r"accumulator|jsonschema|size|type|mod|all|options|text|search|lookup|unionwith|graphlookup"
 )
 _NOSQL_NAME = re.compile(rf"(?:^|[.\[])\$(?:{_MONGO_OPS})\]?(?:$|[.\[])")
 _NOSQL_VALUE = re.compile(
     rf"""(?P<operator_value>\{{\s*+["']?\$(?:{_MONGO_OPS})["']?\s*+:)
-    |(?P<where>["']\$where["']\s*+:|["']\s*+[}})]{{0,3}}\s*+(?:;|\|\||&&)\s*+(?:return\s++(?:true|1)\b|this\.\w
+    |(?P<where>["']\$where["']\s*+:|[{{,]\s*+\$where\s*+:
+        |\bdb\.(?:getcollection\s*+\(|\w{{1,40}}\.(?:drop|remove|insert|update|delete|find)\w{{0,12}}\s*+\()
+        |["']\s*+[}})]{{0,3}}\s*+(?:;|\|\||&&)\s*+(?:return\s++(?:true|1)\b|this\.\w
         |sleep\s*+\(\s*+\d|while\s*+\(\s*+(?:true|1)\))|\|\|\s*+["']?\w{{1,20}}["']?\s*+===?\s*+["']?\w
         |\bthis\.\w{{1,30}}\s*+(?:===?|\.match\s*+\())""",
     re.VERBOSE,

@@ -27,7 +27,7 @@ _TOOLS = word_set(
     "jorgee havij sqlninja fimap webinspect burpsuite burpcollaborator zaproxy jaeles dalfox "
     "xsstrike censysinspect l9explore l9tcpid morfeus projectdiscovery interactsh httprint "
     "grabber bsqlbf struts-pwn log4j-scan joomscan droopescan cmsmap netlab360 "
-    "internet-measurement"
+    "internet-measurement modatscanner"
 )
 _WORD_TOOLS = word_set("dirb ffuf w3af hydra nasl paros vega pangolin brutus")
 """Short names: only as a whole word (``ffuf`` but not ``staffufo``)."""
@@ -38,13 +38,18 @@ _PHRASES = (
     "nmap scripting engine",
     "expanse, a palo alto",
     "fuzz faster u fool",
+    "mozilla/5.0 sf/",  # skipfish's own agent
+    "mozlila/",  # the misspelt agents of Mirai's variants (Mozlila, Bulid, Moblie)
+    " bulid/",
+    "moblie safari",
+    "hello, world",  # Mozi's
 )
 _AGENT_PATTERNS = sorted(_TOOLS | _WORD_TOOLS) + list(_PHRASES)
 _AGENT_AUTOMATON = ahocorasick_rs.AhoCorasick(_AGENT_PATTERNS)
 _WORD_CHAR = re.compile(r"\w")
 
 
-_TOOL_HEADERS = ("acunetix-", "x-scan-memo", "x-request-memo", "x-wipp", "x-scanner")
+_TOOL_HEADERS = ("acunetix-", "x-wvs-", "x-scan-memo", "x-request-memo", "x-wipp", "x-scanner")
 """Headers that scanners add (Acunetix, WebInspect, Netsparker...): their names alone tell."""
 
 
@@ -87,12 +92,15 @@ _ADMIN = re.compile(
     r"server-status|server-info|nginx_status|actuator|jmx-console|web-console|invoker|"
     r"host-manager|telescope|_profiler|elmah\.axd|trace\.axd|solr|jenkins|h2-console|"
     r"druid|nacos|kibana|grafana|portainer|webmin)(?:/|$)"
-    r"|/manager/html|/console/?$|/debug/default/|/_ignition/|/horizon/api"
+    r"|/manager/html|/console/?$|/debug/default/|/_ignition/|/horizon/api|/debug/pprof(?:/|$)"
+    r"|/jolokia(?:/|$)"
 )
 _EXPLOIT = re.compile(
     r"/cgi-bin/|/(?:phpinfo|info|shell|cmd|c99|r57|webshell|backdoor|wso|alfa|up|uploader)"
     r"\.php$|/vendor/phpunit/|/hnap1|/boaform/|/owa/auth|/remote/(?:login|fgt_lang)"
-    r"|/global-protect/|/dana-na/|/mgmt/tm/|/cgi/|/ecp/|/autodiscover/autodiscover\.xml"
+    r"|/global-protect/|/dana-na/|/mgmt/tm/|/cgi/|/ecp/|/autodiscover/autodiscover\.(?:xml|json)"
+    r"|/gponform/|/ctrlt/deviceupgrade|/picsdesc\.xml$|/tmunblock\.cgi$|/setup\.cgi$"
+    r"|/telerik\.web\.ui\.webresource\.axd$|/geoserver/"
     r"|/\.well-known/(?!security\.txt$|acme-challenge/|change-password$|openid|apple-|assetlinks)"
     r"|/struts|\.action$|/wls-wsat/|/_async/|/console/css/|/user/register\?element_parents"
     r"|/index\.php\?s=/?index/\\think|/solr/admin/|/api/jsonws|/(?:setup|install)\.php$"

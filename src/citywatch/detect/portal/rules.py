@@ -25,6 +25,8 @@ _XSS = re.compile(
     |(?P<js_call>(?:^|[;'"`(){}=+\-|&>])\s*+(?:alert|prompt|confirm|eval|settimeout|setinterval)
         \s*+[(`]|document\s*+\.\s*+(?:cookie|domain|write)\b|string\.fromcharcode\s*+\()
     |(?P<css_expression>expression\s*+\(|-moz-binding\s*+:|behavior\s*+:\s*+url)
+    |(?P<style_sheet><style\b[^<>]{0,100}>[^<]{0,200}?(?:@import\b|url\s*+\()
+        |<link\b[^<>]{0,200}?\brel\s*+=\s*+["']?(?:stylesheet|import)\b)
     |(?P<data_uri>data:\s*+(?:text/html|image/svg\+xml|application/xhtml\+xml|text/xml)\s*+[;,])
     """,
     re.VERBOSE,
@@ -101,10 +103,15 @@ _SENSITIVE_FILE = re.compile(
 )
 
 
+_SLASH_RUN = re.compile(r"/{2,}")
+
+
 def traversal(text: str) -> Found | None:
     """``../`` sequences, ``php://filter`` streams, ``file://`` and absolute system files."""
     if "\\" in text:
         text = text.replace("\\", "/")
+    if "//" in text and "://" not in text:  # ////etc//passwd is /etc/passwd
+        text = _SLASH_RUN.sub("/", text)
     at = text.find("../")
     semi = text.find("..;/")
     if semi >= 0:
@@ -179,8 +186,9 @@ _SSTI = re.compile(
     |(?P<java_el>\bt\s*+\(\s*+java\.|java\.lang\.(?:runtime|processbuilder|system)
         |freemarker\.template\.utility|<\#assign\b|\#set\s*+\(\s*+\$|\.getclass\s*+\(\s*+\)
         |\.forname\s*+\()
-    |(?P<block>\{%\s*+(?:import|include|extends|from|macro|call|debug)\b)
-    |(?P<code><%=?\s*+(?:system|exec|eval|`|%x|io\.popen|file\.read)|\{/?php\}
+    |(?P<block>\{%\s*+(?:import|include|extends|from|macro|call|debug|print)\b)
+    |(?P<code><%=?\s*+(?:system|exec|eval|`|%x|io\.popen|file\.read|import\b)|\{/?php\}
+        |\{\$smarty\.
         |\{(?:system|exec|passthru|shell_exec|eval)\s*+\(|@\(\s*+system\.diagnostics
         |system\.diagnostics\.process\.start\s*+\()
     |(?P<probe>\$\{\{<%\[%|\{\{<%\[%|<%\[%'"\}\}%|\$\{\{\s*+<%)
@@ -189,9 +197,15 @@ _SSTI = re.compile(
 )
 _JINJA_OBJECTS = re.compile(
     r"\b(?:config|self|request|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages"
-    r"|constructor|_self|app|system|exec|passthru|popen|shell_exec|attr|getattr)\b"
+    r"|constructor|_self|app|system|exec|passthru|popen|shell_exec|attr|getattr|settings)\b"
 )
-_EL_CODE = re.compile(r"runtime|exec\s*+\(|getclass|forname|processbuilder")
+_EL_CODE = re.compile(
+    r"runtime|exec\s*+\(|getclass|forname|processbuilder|pagecontext\.|\bself\.module\b"
+    r"|\bos\.(?:system|popen)|subprocess|popen\s*+\("
+)
+"""Code in ``${...}``: Java EL and JSP (Runtime, pageContext), Mako (Python's os)."""
+_JS_CODE = re.compile(r"process\.mainmodule|require\s*+\(|child_process|\bconstructor\b")
+"""Code in Pug's ``#{...}``: Node's process and modules."""
 
 
 def ssti(text: str) -> Found | None:
@@ -202,7 +216,7 @@ def ssti(text: str) -> Found | None:
     found = _inside(text, "{{", "}}", 400, _JINJA_OBJECTS)
     if found is not None:
         return "ssti.object", found
-    found = _inside(text, "${", "}", 100, _EL_CODE)
+    found = _inside(text, "${", "}", 100, _EL_CODE) or _inside(text, "#{", "}", 200, _JS_CODE)
     return None if found is None else ("ssti.code", found)
 
 
@@ -242,9 +256,9 @@ def xxe(text: str) -> Found | None:
 
 
 _SPLITTING = re.compile(
-    r"[\r\n][ \t]{0,16}+(?:set-cookie|content-length|content-type|content-security-policy|refresh"
-    r"|access-control-allow-[\w-]{1,20}|x-xss-protection|location\s*+:\s*+(?:https?:)?//"
-    r"|http/1\.[01]\s++\d{3})\s*+[:\s]"
+    r"[\r\n][ \t]{0,16}+(?:(?:set-cookie|content-length|content-type|content-security-policy"
+    r"|refresh|access-control-allow-[\w-]{1,20}|x-xss-protection)\s*+:"
+    r"|location\s*+:\s*+(?:https?:)?//|http/1\.[01]\s++\d{3}\s)"
 )
 
 

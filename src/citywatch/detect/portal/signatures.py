@@ -64,6 +64,9 @@ class WebAttackConfig(BaseModel):
     disabled: tuple[str, ...] = Field((), description="attack classes not to report")
     wordpress: bool = Field(False, description="the portal runs WordPress (wp-* paths are normal)")
     aspnet: bool = Field(False, description="the portal runs ASP.NET (__VIEWSTATE is normal)")
+    shiro: bool = Field(
+        False, description="the portal runs Apache Shiro (a rememberMe cookie is normal)"
+    )
     site_hosts: tuple[str, ...] = Field(
         (),
         description="the portal's own host names: a Host or X-Forwarded-Host naming another "
@@ -80,7 +83,12 @@ class WebAttackConfig(BaseModel):
         return value
 
 
-_PATH_SPECIAL = re.compile(r"[<>'\"${}()`;|\\]|\.\.|//")
+_SHIRO_MIN = 64
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}").fullmatch
+_WRITES = frozenset({"PUT", "MOVE", "COPY"})
+_SERVER_SCRIPT = re.compile(r"\.(?:jspx?|php\d?|phtml|aspx?|ashx|asmx|cgi|pl|war)$")
+"""What a web server would run: written with PUT (or moved there), a web shell."""
+_PATH_SPECIAL = re.compile(r"[<>'\"${}()`;|\\\r\n]|\.\.|//")
 _NAME_OK = re.compile(r"[\w.\[\]-]*").fullmatch
 _NAMES_OF_NOTE = urls.URLISH_NAMES | {"__viewstate"}
 _TYPE_KEYS = ("$type", "@type", "@class", "@c")
@@ -309,6 +317,12 @@ class WebAttackSignatures(HitDetector):
                 keys.setdefault(key, []).append(code)
         if parsed.method == "TRACE":
             keys.setdefault("protocol.trace", []).append("TRACE")
+        elif (
+            parsed.method in _WRITES
+            and "protocol.script-upload" in self._allowed
+            and _SERVER_SCRIPT.search(parsed.norm_path.lower()) is not None
+        ):
+            keys.setdefault("protocol.script-upload", []).append(parsed.method)
         if not keys:
             return
         best = max(keys, key=lambda k: (RULES[k].severity, RULES[k].confidence))
@@ -354,6 +368,8 @@ class WebAttackSignatures(HitDetector):
         item = self._named(header, name, lname, value)
         if item is not None:
             found.append(item)
+        elif lname == "rememberme" and location == "cookie" and self._shiro_cookie(value):
+            found.append(("deserialisation.shiro", value[:40]))
         if len(value) < 2:
             return tuple(found)
         urlish = not header and self._enabled & SSRF and lname in urls.URLISH_NAMES
@@ -376,6 +392,10 @@ class WebAttackSignatures(HitDetector):
                 found.extend(url_findings(fold(value), name, mask | extra))
         return tuple(found)
 
+    def _shiro_cookie(self, value: str) -> bool:
+        """A Shiro rememberMe cookie (CVE-2016-4437 and its kin) on a portal without Shiro."""
+        return not self.settings.shiro and len(value) >= _SHIRO_MIN and _BASE64(value) is not None
+
     def _named(self, header: bool, name: str, lname: str, value: str) -> Found | None:
         """What a parameter's name alone makes of its value (agents, hosts, type keys...)."""
         if header:
@@ -393,6 +413,8 @@ class WebAttackSignatures(HitDetector):
         if lname.endswith(_TYPE_KEYS):  # a flattened JSON type gadget
             key = "$type" if lname.endswith("$type") else "@type"
             return objects.deserialisation(value, f'"{key}":"{fold(value)}"')
+        if "py/" in lname or lname.endswith("__js_function"):  # jsonpickle, funcster
+            return objects.deserialisation(value, f'"{lname.rsplit(".", 1)[-1]}":')
         return None
 
     def _scan(self, value: str) -> tuple[int, tuple[Found, ...]]:

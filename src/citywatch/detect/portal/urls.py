@@ -99,9 +99,17 @@ URLISH_NAMES = word_set(
 """Parameter names that carry a URL or host (a bare internal host in them is SSRF)."""
 INCLUDE_NAMES = word_set(
     "file page include inc path template tpl dir doc document folder root pg style pdf lang "
-    "language module load view content layout theme conf config"
+    "language module load view content layout theme conf config base_dir basedir base_path "
+    "basepath include_path abspath"
 )
 """Parameter names that PHP-style apps include (a script URL in them is RFI)."""
+_UNC = re.compile(r"\\\\[\w.-]{1,64}(?:@ssl)?(?:@\d{1,5})?\\")
+"""A UNC path's server (``\\\\host\\``), WebDAV's ``@SSL`` and port included."""
+_INCLUDED_EXT = re.compile(
+    r"\.(?:inc|tpl|twig|vm|ftl|jinja2?|j2|mustache|hbs|erb|jpe?g|gif|png|ico)(?:[?#\x00]|$)"
+)
+"""What an include parameter may be made to include besides a script: a template, or PHP
+hidden in an image."""
 _SCRIPT_EXT = re.compile(r"\.(?:txt|php\d?|phtml|sh|pl|jsp|aspx?|cgi|py|rb)(?:[?#\x00]|$)")
 
 
@@ -160,6 +168,11 @@ def _host(authority: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+_EMBEDDED_IP = re.compile(r"(?:^|[.-])((?:\d{1,3}[.-]){3}\d{1,3})[.-][a-z]")
+"""An IPv4 address spelt in a host name's labels (``10.0.0.1.nip.io``, ``10-0-0-1.sslip.io``):
+the wildcard DNS services that resolve it to that address, a rebinding trick."""
+
+
 def _classify(host: str) -> str | None:
     """The SSRF rule a host triggers, if any."""
     host = host.lower()
@@ -171,6 +184,11 @@ def _classify(host: str) -> str | None:
         return "ssrf.rebinding"
     ip, obfuscated = host_ip(host)
     if ip is None:
+        embedded = _EMBEDDED_IP.search(host)  # 169.254.169.254.nip.io.evil.example
+        if embedded is not None and not embedded.group(1).startswith("0"):
+            inner, _ = host_ip(embedded.group(1).replace("-", "."))
+            if inner is not None and (str(inner) in _METADATA_HOSTS or not inner.is_global):
+                return "ssrf.rebinding"
         return None
     if str(ip) in _METADATA_HOSTS:
         return "ssrf.metadata"
@@ -223,7 +241,7 @@ def rfi(text: str, name: str) -> Found | None:
     A ``phar://`` URL is reported as deserialisation (PHP unserialises its metadata).
     """
     lname = name.lower()
-    if text.startswith("\\\\") and re.match(r"\\\\[\w.-]{1,64}\\", text):
+    if text.startswith("\\\\") and _UNC.match(text):
         return "rfi.unc", text[:80]
     if text.startswith("data:") and ";base64," in text[:80]:
         return "rfi.wrapper", text[:80]
@@ -244,8 +262,10 @@ def rfi(text: str, name: str) -> Found | None:
             ip, _ = host_ip(_host(match.group("authority")))
             if ip is not None and ip.is_global:
                 return "rfi.ip-url", url
+            if lname in INCLUDE_NAMES and (_SCRIPT_EXT.search(rest) or _INCLUDED_EXT.search(rest)):
+                return "rfi.include-param", url  # a template, or PHP in an image, to include
             if _SCRIPT_EXT.search(rest):
-                return ("rfi.include-param" if lname in INCLUDE_NAMES else "rfi.script-url"), url
+                return "rfi.script-url", url
             return "rfi.offsite", url
         if count + 1 >= _MAX_URLS:
             break
