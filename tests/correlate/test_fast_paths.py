@@ -10,10 +10,12 @@ the same changes in the same order and the same checkpoint.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import h3
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -192,7 +194,7 @@ def plain_incident(
     title = (
         story.title
         if story is not None and story.title
-        else build_module._title(ms, entities, category)
+        else build_module._title(Counter(m.rule_name for m in ms), entities, category)
     )
     return Incident(
         id=incident_id,
@@ -231,6 +233,9 @@ def detections(draw: st.DrawFn) -> list[Detection]:
     """A run of detections with shared entities, places and rules, some re-emitted."""
     out: list[Detection] = []
     for i in range(draw(st.integers(1, 25))):
+        if out and draw(st.integers(0, 3)) == 0:  # an episode that grew: re-emitted, more of it
+            out.append(_grown(draw(st.sampled_from(out)), draw(st.integers(0, 30))))
+            continue
         did = f"d{draw(st.integers(0, i))}"  # now and then an earlier id: a re-emission
         keys = draw(st.lists(st.sampled_from(sorted(ENTITY_VALUES)), max_size=4, unique=True))
         entity = {k: draw(st.sampled_from(ENTITY_VALUES[k])) for k in keys}
@@ -282,6 +287,20 @@ def detections(draw: st.DrawFn) -> list[Detection]:
             )
         )
     return out
+
+
+def _grown(d: Detection, minutes: int) -> Detection:
+    """``d`` re-emitted later with more evidence, more severe, one measure more."""
+    attributes = {k: dict(v) for k, v in d.attributes.items() if isinstance(v, dict)}
+    x = attributes.setdefault("x", {})
+    x["measures"] = [*x.get("measures", []), "escalate"]
+    return msgspec.structs.replace(
+        d,
+        severity=min(100, d.severity + minutes % 7),
+        last_seen=d.last_seen + timedelta(minutes=minutes),
+        evidence=[*d.evidence, f"{d.id}-{minutes}"],
+        attributes=attributes,
+    )
 
 
 @settings(max_examples=200, deadline=None)

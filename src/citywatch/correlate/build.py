@@ -1,7 +1,8 @@
 """An incident from its member detections: title, category, severity, exposure, area, measures.
 
 The correlator keeps a small :class:`Member` per detection (what these need,
-nothing else) and builds the incident from them once per batch.
+nothing else) and, per incident, a :class:`Summary` of them that grows with
+each batch; the incident is built from the summary once per batch.
 
 Severity starts from the most severe detection, grows with corroboration
 (+2 per further detection, at most +10) and with the exposure it touches
@@ -12,9 +13,9 @@ floor of a story rule the incident completes.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Sequence
-from operator import attrgetter
 
 import msgspec
 
@@ -135,82 +136,198 @@ def build_incident(
     history: list[StatusChange],
 ) -> Incident:
     """The incident that ``members`` (detection id → member) make."""
-    ms = list(members.values())
-    titled = [r for r in rules if r.title is not None]
-    groups = _kinds(ms, titled)
-    stories = [r for r in titled if _complete_kinds(r, groups)]
-    story = max(stories, key=lambda r: r.severity or 0) if stories else None
-    # One pass over the members for every figure (an incident may have thousands);
-    # the comparisons are max() and min() as the builtins make them.
-    head = ms[0]
-    people, top, first, last = head.people, head.severity, head.first, head.last
-    seen: dict[str, dict[str, None]] = {}  # ordered sets
-    categories: set[str] = set()
-    found_facilities: set[str] = set()
-    found_points: set[tuple[float, float]] = set()
-    for m in ms:
-        for key, value in m.entity.items():
-            values = seen.get(key)
+    return Summary.of(members, rules).incident(incident_id, status=status, history=history)
+
+
+class Summary:
+    """What an incident's members add up to, kept up to date as members come.
+
+    An incident may hold thousands of detections and be published after every
+    batch: folding in only what a batch brought, then building the incident
+    from these figures, costs the batch and the distinct values, not every
+    member again. :meth:`add` says when it cannot fold a member in (a
+    re-emitted detection that changed more than it grew); the owner then
+    builds the summary afresh with :meth:`of`.
+    """
+
+    __slots__ = (
+        "categories",
+        "entities",
+        "facilities",
+        "first",
+        "keys",
+        "kinds",
+        "last",
+        "latest",
+        "measures",
+        "order",
+        "people",
+        "points",
+        "rule_names",
+        "titled",
+        "top",
+    )
+
+    def __init__(self, rules: Sequence[AnyRule]) -> None:
+        self.titled = [r for r in rules if r.title is not None]
+        self.keys = sorted(
+            {k for r in self.titled for s in (*r.selectors(), *r.exclude) for k in s.entity}
+        )
+        self.latest: dict[str, tuple[int, Member]] = {}
+        """Detection id → (arrival, its member as last folded in)."""
+        self.kinds: _Kinds = {}
+        self.entities: dict[str, dict[str, None]] = {}  # ordered sets
+        self.categories: set[str] = set()
+        self.facilities: set[str] = set()
+        self.points: set[tuple[float, float]] = set()
+        self.people = 0
+        self.top = 0
+        self.first = float("inf")
+        self.last = float("-inf")
+        self.order: list[tuple[float, str]] = []
+        """(first seen, detection id), sorted: the incident's detections in time order."""
+        self.rule_names: Counter[str] = Counter()
+        self.measures: dict[str, tuple[int, int, int]] = {}
+        """Measure → (-severity, arrival, place) of the most severe detection advising it."""
+
+    @classmethod
+    def of(cls, members: dict[str, Member], rules: Sequence[AnyRule]) -> Summary:
+        """The summary of ``members``, in their order."""
+        summary = cls(rules)
+        for detection_id, m in members.items():
+            summary.add(detection_id, m)
+        return summary
+
+    def __len__(self) -> int:
+        return len(self.latest)
+
+    def add(self, detection_id: str, m: Member) -> bool:
+        """Fold a member in; False when it re-emits one that changed in a way only a fresh
+        summary shows (another entity, a lower severity, fewer measures...)."""
+        known = self.latest.get(detection_id)
+        if known is not None:
+            arrival, old = known
+            if not _grew(old, m):
+                return False
+            self.latest[detection_id] = (arrival, m)
+            self._grow(m, arrival)
+            return True
+        arrival = len(self.latest)
+        self.latest[detection_id] = (arrival, m)
+        entity = m.entity
+        label = (m.detector, m.rule_id, m.category, tuple(m.tags), *map(entity.get, self.keys))
+        group = self.kinds.get(label)
+        if group is None:
+            self.kinds[label] = [m]
+        else:
+            group.append(m)
+        entities = self.entities
+        for key, value in entity.items():
+            values = entities.get(key)
             if values is None:
-                seen[key] = {value: None}
+                entities[key] = {value: None}
             else:
                 values[value] = None
-        categories.add(_CATEGORY.get(m.category, "public_safety"))
-        if m.facilities:
-            found_facilities.update(m.facilities)
-        if m.people > people:  # noqa: PLR1730 - no call on the hot path
-            people = m.people
-        if m.severity > top:  # noqa: PLR1730 - no call on the hot path
-            top = m.severity
-        if m.first < first:  # noqa: PLR1730 - no call on the hot path
-            first = m.first
-        if m.last > last:  # noqa: PLR1730 - no call on the hot path
-            last = m.last
+        self.categories.add(_CATEGORY.get(m.category, "public_safety"))
         if m.point is not None:
-            found_points.add(m.point)
-    entities = {key: list(values) for key, values in seen.items()}
-    category = categories.pop() if len(categories) == 1 else "hybrid"
-    facilities = sorted(found_facilities)
-    services = len(entities.get("target", []))
-    severity = top + min(10, 2 * (len(ms) - 1))
-    severity += 5 * bool(facilities) + 5 * (people >= 1_000) + 5 * (people >= 10_000)
-    severity += 2 * max(0, services - 1)
-    if story is not None:
-        severity = max(severity, story.severity or 0)
-        category = story.category or category
-    # the measures of the most severe detections first, each once
-    advised = sorted((m for m in ms if m.measures), key=lambda m: -m.severity)
-    measures = list(dict.fromkeys(x for m in advised for x in m.measures))
-    points = sorted(found_points)
-    exposure = {"people": people, "facilities": len(facilities), "services": services}
-    return Incident(
-        id=incident_id,
-        title=story.title if story is not None and story.title else _title(ms, entities, category),
-        status=status,
-        severity=min(100, severity),
-        category=category,
-        first_seen=from_epoch(first),
-        last_seen=from_epoch(last),
-        detections=[d for _, d in sorted(zip([m.first for m in ms], members, strict=True))],
-        entities=entities,
-        area=(
-            {"type": "MultiPoint", "coordinates": [[lon, lat] for lat, lon in points]}
-            if points
-            else None
-        ),
-        measures=measures,
-        history=list(history),
-        story=story.id if story is not None else None,
-        exposure={k: v for k, v in exposure.items() if v},
+            self.points.add(m.point)
+        if m.first < self.first:  # noqa: PLR1730 - no call on the hot path
+            self.first = m.first
+        self.rule_names[m.rule_name] += 1
+        bisect.insort(self.order, (m.first, detection_id))
+        self._grow(m, arrival)
+        return True
+
+    def _grow(self, m: Member, arrival: int) -> None:
+        """Fold in what a re-emitted detection may grow: severity, people, facilities, last
+        seen, measures."""
+        if m.facilities:
+            self.facilities.update(m.facilities)
+        if m.people > self.people:  # noqa: PLR1730 - no call on the hot path
+            self.people = m.people
+        if m.severity > self.top:  # noqa: PLR1730 - no call on the hot path
+            self.top = m.severity
+        if m.last > self.last:  # noqa: PLR1730 - no call on the hot path
+            self.last = m.last
+        measures = self.measures
+        for place, measure in enumerate(m.measures):
+            key = (-m.severity, arrival, place)
+            best = measures.get(measure)
+            if best is None or key < best:
+                measures[measure] = key
+
+    def incident(
+        self, incident_id: str, *, status: IncidentStatus, history: list[StatusChange]
+    ) -> Incident:
+        """The incident these members make."""
+        stories = [r for r in self.titled if _complete_kinds(r, self.kinds)]
+        story = max(stories, key=lambda r: r.severity or 0) if stories else None
+        entities = {key: list(values) for key, values in self.entities.items()}
+        categories = self.categories
+        category = next(iter(categories)) if len(categories) == 1 else "hybrid"
+        facilities = sorted(self.facilities)
+        services = len(entities.get("target", []))
+        people = self.people
+        severity = self.top + min(10, 2 * (len(self.latest) - 1))
+        severity += 5 * bool(facilities) + 5 * (people >= 1_000) + 5 * (people >= 10_000)
+        severity += 2 * max(0, services - 1)
+        if story is not None:
+            severity = max(severity, story.severity or 0)
+            category = story.category or category
+        # the measures of the most severe detections first, each once
+        measures = sorted(self.measures, key=self.measures.__getitem__)
+        points = sorted(self.points)
+        exposure = {"people": people, "facilities": len(facilities), "services": services}
+        return Incident(
+            id=incident_id,
+            title=story.title
+            if story is not None and story.title
+            else _title(self.rule_names, entities, category),
+            status=status,
+            severity=min(100, severity),
+            category=category,
+            first_seen=from_epoch(self.first),
+            last_seen=from_epoch(self.last),
+            detections=[detection_id for _, detection_id in self.order],
+            entities=entities,
+            area=(
+                {"type": "MultiPoint", "coordinates": [[lon, lat] for lat, lon in points]}
+                if points
+                else None
+            ),
+            measures=measures,
+            history=list(history),
+            story=story.id if story is not None else None,
+            exposure={k: v for k, v in exposure.items() if v},
+        )
+
+
+def _grew(old: Member, new: Member) -> bool:
+    """Whether ``new`` re-emits ``old`` having only grown: the same labels, entity, start and
+    place; no less severity, people, facilities or end; its measures extend the old ones."""
+    return (
+        new.first == old.first
+        and new.severity >= old.severity
+        and new.people >= old.people
+        and new.last >= old.last
+        and new.rule_id == old.rule_id
+        and new.rule_name == old.rule_name
+        and new.detector == old.detector
+        and new.category == old.category
+        and new.tags == old.tags
+        and new.entity == old.entity
+        and new.point == old.point
+        and new.measures[: len(old.measures)] == old.measures
+        and set(old.facilities) <= set(new.facilities)
     )
 
 
-def _title(members: Sequence[Member], entities: dict[str, list[str]], category: str) -> str:
+def _title(rules: Counter[str], entities: dict[str, list[str]], category: str) -> str:
     """``Credential stuffing against portal from 12 sources``; several kinds: ``Attack on ...``.
 
-    A public-safety incident is named by its main detection: ``Sudden exodus and 2 more``.
+    A public-safety incident is named by its main detection (``rules`` counts the members'
+    rule names, in order of first appearance): ``Sudden exodus and 2 more``.
     """
-    rules = Counter(map(attrgetter("rule_name"), members))
     main = rules.most_common(1)[0][0]
     if category == "public_safety":
         return main if len(rules) == 1 else f"{main} and {len(rules) - 1} more"

@@ -23,7 +23,7 @@ import h3
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
-from citywatch.correlate.build import Member, build_incident, member
+from citywatch.correlate.build import Member, Summary, member
 from citywatch.correlate.rules import AnyRule, PlaceTimeRule, SameEntityRule, load_rules
 from citywatch.model import (
     Detection,
@@ -144,6 +144,8 @@ class Correlator:
         """The entity keys any selector reads: with the labels, all rule matching depends on."""
         self._linkers = [_Linker.of(rule) for rule in self.rules]
         self._plans: dict[tuple[object, ...], list[_Step]] = {}
+        self._summaries: dict[str, Summary] = {}
+        """Group id → the summary of its members (derived state: rebuilt when missing)."""
 
     def add(self, detection: Detection) -> None:
         """Fold one detection in. Cheap: incidents are built by :meth:`changed`, once per batch."""
@@ -170,6 +172,9 @@ class Correlator:
             found[gid] = groups[gid]
         target = self._target(detection.id, m, found)
         target.members[detection.id] = m
+        summary = self._summaries.get(target.id)
+        if summary is not None and not summary.add(detection.id, m):
+            del self._summaries[target.id]
         state.members[detection.id] = target_id = target.id
         # min() and max() in place, as comparisons: two builtin calls per token add up
         if first < target.first:  # noqa: PLR1730 - no call on the hot path
@@ -275,6 +280,8 @@ class Correlator:
 
     def _merge(self, group: _Group, *, into: _Group, at: float) -> None:
         state = self._state
+        self._summaries.pop(group.id, None)
+        self._summaries.pop(into.id, None)
         into.members.update(group.members)
         for det_id in group.members:
             state.members[det_id] = into.id
@@ -321,6 +328,7 @@ class Correlator:
     def restore(self, blob: bytes) -> None:
         """Replace the state with one from :meth:`snapshot`."""
         self._state = msgspec.msgpack.decode(blob, type=_State)
+        self._summaries = {}
 
     def _incident(self, group: _Group) -> Incident:
         if not group.members:
@@ -335,6 +343,7 @@ class Correlator:
                 detections=[],
                 history=list(group.history),
             )
-        return build_incident(
-            group.id, group.members, self.rules, status=group.status, history=group.history
-        )
+        summary = self._summaries.get(group.id)
+        if summary is None or len(summary) != len(group.members):
+            summary = self._summaries[group.id] = Summary.of(group.members, self.rules)
+        return summary.incident(group.id, status=group.status, history=group.history)
