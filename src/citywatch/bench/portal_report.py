@@ -99,7 +99,7 @@ def table(report: PortalReport) -> Table:
         lambda t: _pct(t.false_positives_red_team, low=True),
         end=True,
     )
-    row("requests/CPU-s", "parsed", _speed)
+    row("requests/CPU-s", "in turns", _speed)
     row("  from the file", "", _file_speed)
     return table
 
@@ -112,7 +112,7 @@ def _sum(tool: ToolResult, part: str) -> Rate:
 
 
 def _speed(tool: ToolResult) -> str:
-    """Requests per CPU-second from parsed requests (every tool is timed so)."""
+    """Requests per CPU-second from the same parsed requests, the tools taking turns."""
     return _rate_cell(tool.requests_per_cpu_s, tool.name == "citywatch")
 
 
@@ -147,7 +147,8 @@ def report(console: Console, out: Path, work: Path, machine: dict[str, str | int
     console.print(f"  citywatch detectors: {', '.join(detectors) or 'none'}")  # type: ignore[arg-type]
     for name, ratio in result.ratios.items():
         console.print(
-            f"  speed {name} (from parsed requests): {'-' if ratio is None else f'{ratio:,.1f}×'}"
+            f"  speed {name} (same parsed requests, in turns): "
+            f"{'-' if ratio is None else f'{ratio:,.1f}×'}"
         )
     doc = {"benchmark": "portal", "machine": machine, **msgspec.to_builtins(result)}
     path = out / "portal.json"
