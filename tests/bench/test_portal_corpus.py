@@ -48,6 +48,7 @@ from citywatch.bench.portal_corpus import (
     BenchCorpus,
     build,
 )
+from citywatch.bench.portal_pace import paced
 from citywatch.bench.portal_peers import PeerUnavailableError, parameters
 from citywatch.detect.portal.hits import Hit, HitDetector, MergeConfig
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
@@ -393,6 +394,35 @@ def test_citywatch_flags_the_requests_in_its_detections_evidence(
     assert result.requests_per_cpu_s is not None and result.requests_per_cpu_s > 0
     assert result.file_requests_per_cpu_s is not None and result.file_requests_per_cpu_s > 0
     assert result.details["same_requests_flagged_both_ways"] is True
+
+
+class _Counting:
+    """A peer that flags nothing, counts what it saw and raises on one request."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def flags(self, ip: str, request: HttpRequest) -> bool:
+        self.seen.append(request.uri)
+        if len(self.seen) == 3:
+            raise RuntimeError("a peer's bad request")
+        return False
+
+
+def test_tools_take_turns_over_the_same_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(citywatch.plugins, "DETECTORS", {_UnionDetector.name: _UnionDetector})
+    corpus = build(tmp_path, seed=3, hours=0.5, residents=300)
+    events, _ = portal.parse(corpus.test)
+    job = portal._learned_job(corpus, tmp_path, [], "paced")
+    peer = _Counting()
+    cpu = paced(job, "citywatch", {"counting": peer}, events)
+    assert set(cpu) == {"citywatch", "counting"}
+    assert all(seconds > 0 for seconds in cpu.values())
+    assert peer.seen == [e.payload.uri for e in events if isinstance(e.payload, HttpRequest)]
+    flagged = {i for d in job.detections() for i in d.evidence}
+    assert flagged and flagged <= set(corpus.labels), "citywatch inspected them all, in turns"
 
 
 def test_portal_detectors_are_chosen_by_dataset() -> None:
