@@ -39,6 +39,7 @@ from citywatch.bench.corpus import (
 )
 from citywatch.bench.corpus.evasions import generate
 from citywatch.bench.portal import ToolResult, run_peer, score
+from citywatch.bench.portal_abuse import score_abuse
 from citywatch.bench.portal_corpus import (
     HAND,
     LOOKALIKE,
@@ -53,6 +54,8 @@ from citywatch.bench.portal_peers import PeerUnavailableError, parameters
 from citywatch.detect.portal.hits import Hit, HitDetector, MergeConfig
 from citywatch.ingest.httpjsonl import HttpJsonlAdapter
 from citywatch.model import Event, HttpRequest
+from citywatch.simulate import simulate
+from citywatch.simulate.abuse import TECHNIQUES as ABUSE_TECHNIQUES
 
 
 def _parse(lines: list[bytes]) -> tuple[list[Event], list[object]]:
@@ -434,3 +437,23 @@ def test_portal_detectors_are_chosen_by_dataset() -> None:
 @pytest.mark.parametrize("module", [corpus_package, placing, evasions, portal_peers])
 def test_doctests(module: object) -> None:
     assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]
+
+
+def test_the_city_portal_scenarios_are_scored_per_technique(tmp_path: Path) -> None:
+    city = tmp_path / "city"
+    simulate(3, city, hours=1.0, residents=400)
+    abuse = score_abuse(city, tmp_path, portal.portal_detectors()[1])
+    techniques = {(t.scenario, t.technique): t for t in abuse.techniques}
+    assert set(techniques) == {
+        ("web-campaign", "scanner"),
+        ("web-campaign", "sqli"),
+        ("web-campaign", "credential-stuffing"),
+        *(("portal-abuse", t) for t in ABUSE_TECHNIQUES),
+    }
+    for t in abuse.techniques:
+        assert t.found, t
+        assert t.first_after_s is not None and 0 <= t.first_after_s < 3600
+        assert t.rules and t.detectors
+    assert "portal-behaviour" in techniques["portal-abuse", "request-flood"].detectors
+    assert techniques["portal-abuse", "request-flood"].evidence_share < 1, "a flood's is capped"
+    assert abuse.benign_flagged <= 0.01 * abuse.benign_requests

@@ -34,6 +34,7 @@ from pydantic import SecretStr
 from citywatch import __version__
 from citywatch.app import build_job
 from citywatch.bench.corpus import BENIGN, CLASSES, SIGNATURE_CLASSES
+from citywatch.bench.portal_abuse import AbuseFigures, score_abuse
 from citywatch.bench.portal_corpus import (
     HAND,
     LOOKALIKE,
@@ -328,6 +329,8 @@ class PortalReport(msgspec.Struct, kw_only=True):
     ratios: dict[str, float | None]
     targets: dict[str, float]
     citywatch_meets: dict[str, bool]
+    abuse: AbuseFigures
+    """The city's portal scenarios (behaviour that no single request shows), per technique."""
 
 
 def _paced_speeds(
@@ -372,6 +375,7 @@ def run(work: Path, *, seed: int = 7, hours: float = 6.0, residents: int = 4000)
         for t in tools[1:]
     }
     classes = {cls: sum(1 for c in corpus.labels.values() if c == cls) for cls in CLASSES}
+    abuse = score_abuse(work / "city", work, portal_detectors()[1])
     return PortalReport(
         corpus={
             "seed": seed,
@@ -397,4 +401,5 @@ def run(work: Path, *, seed: int = 7, hours: float = 6.0, residents: int = 4000)
             "false_positive_rate": (tools[0].false_positives.rate or 0.0) <= TARGET_FP_RATE,
             "requests_per_cpu_s": (mine or 0) >= TARGET_RATE,
         },
+        abuse=abuse,
     )

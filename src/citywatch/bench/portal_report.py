@@ -19,6 +19,7 @@ from citywatch.bench.portal import (
     ToolResult,
     run,
 )
+from citywatch.bench.portal_abuse import AbuseFigures
 
 
 def _pct(rate: Rate, *, good: float | None = None, low: bool = False) -> str:
@@ -104,6 +105,32 @@ def table(report: PortalReport) -> Table:
     return table
 
 
+def abuse_table(abuse: AbuseFigures) -> Table:
+    """The city's portal techniques as rows: found, how soon, how much of it, by what."""
+    table = Table(title="portal abuse in the synthetic city (its two scenarios, all detectors)")
+    table.add_column("technique", no_wrap=True)
+    table.add_column("requests", justify="right")
+    table.add_column("found", justify="center")
+    table.add_column("after", justify="right")
+    table.add_column("evidence", justify="right")
+    table.add_column("detectors")
+    scenario = ""
+    for t in abuse.techniques:
+        if t.scenario != scenario:
+            scenario = t.scenario
+            table.add_row(f"[bold]{scenario}[/]", "", "", "", "", "")
+        after = "-" if t.first_after_s is None else f"{t.first_after_s / 60:,.1f} min"
+        table.add_row(
+            f"  {t.technique}",
+            f"{t.requests:,}",
+            "[green]yes[/]" if t.found else "[red]no[/]",
+            after,
+            f"{100 * t.evidence_share:.0f}%",
+            ", ".join(t.detectors),
+        )
+    return table
+
+
 def _sum(tool: ToolResult, part: str) -> Rate:
     rates = [getattr(f, part) for f in tool.classes.values()]
     total = sum(r.total for r in rates)
@@ -150,6 +177,12 @@ def report(console: Console, out: Path, work: Path, machine: dict[str, str | int
             f"  speed {name} (same parsed requests, in turns): "
             f"{'-' if ratio is None else f'{ratio:,.1f}×'}"
         )
+    console.print(abuse_table(result.abuse))
+    abuse = result.abuse
+    console.print(
+        f"  benign: {abuse.benign_flagged:,} of {abuse.benign_requests:,} requests in evidence "
+        f"({abuse.benign_sources_flagged} client addresses); {abuse.detections} detections"
+    )
     doc = {"benchmark": "portal", "machine": machine, **msgspec.to_builtins(result)}
     path = out / "portal.json"
     path.write_bytes(msgspec.json.format(msgspec.json.encode(doc)) + b"\n")
