@@ -312,6 +312,7 @@ def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m:
         ),
         HttpRequest(method="GET", uri="/traffic/incidents?district=12&page=3"),
         _tax(year="2024", note="A late return, for last year."),
+        _tax(full_name="María del Carmen Núñez-García de la Torre y Villanueva"),
         HttpRequest(method="GET", uri="/tax/returns/2026-000001"),
         HttpRequest(method="GET", uri="/tax/returns/2025-1234567"),  # another shape: not judged
         HttpRequest(  # a house number past the learned ones, but not absurdly far
