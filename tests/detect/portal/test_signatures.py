@@ -382,6 +382,7 @@ BENIGN: dict[str, list[Event]] = {
         form("Bins missed again & again; find someone to fix it"),
     ],
     "ssrf": [
+        q("http://198.51.100.7/report.pdf", "url"),  # a documentation range: nothing internal
         q("https://portal.aldmere.city/account", "return_url"),
         q("https://aldmere.city/", "url"),
         q("portal.aldmere.city", "host"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Final
 
 from citywatch.detect.portal.catalog import Found, word_set
 
@@ -173,6 +174,13 @@ _EMBEDDED_IP = re.compile(r"(?:^|[.-])((?:\d{1,3}[.-]){3}\d{1,3})[.-][a-z]")
 the wildcard DNS services that resolve it to that address, a rebinding trick."""
 
 
+_DOCUMENTATION: Final = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+"""Documentation ranges (RFC 5737, RFC 3849): not global, yet nothing internal either."""
+
+
 def _classify(host: str) -> str | None:
     """The SSRF rule a host triggers, if any."""
     host = host.lower()
@@ -192,7 +200,7 @@ def _classify(host: str) -> str | None:
         return None
     if str(ip) in _METADATA_HOSTS:
         return "ssrf.metadata"
-    if ip.is_global:
+    if ip.is_global or any(ip in net for net in _DOCUMENTATION):
         return "ssrf.obfuscated-ip" if obfuscated and host.strip("[]").isdigit() else None
     return "ssrf.obfuscated-ip" if obfuscated else "ssrf.internal"
 
