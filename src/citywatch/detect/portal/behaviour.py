@@ -95,9 +95,8 @@ class PortalBehaviour(Detector[BehaviourState]):
 
     def keys(self, event: Event) -> tuple[str, ...]:
         request = event.payload
-        if request.__class__ is not HttpRequest:
+        if not isinstance(request, HttpRequest):
             return ()
-        assert isinstance(request, HttpRequest)
         info = self._facts.of(event, request)
         src = event.source_pseudonym
         if info.object is None and info.action is None:

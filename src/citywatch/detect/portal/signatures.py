@@ -141,9 +141,8 @@ class WebAttackSignatures(HitDetector):
     def learn(self, event: Event) -> None:
         """Learn the portal's host names from trusted traffic, unless ``site_hosts`` names them."""
         req = event.payload
-        if self.settings.site_hosts or req.__class__ is not HttpRequest:
+        if self.settings.site_hosts or not isinstance(req, HttpRequest):
             return
-        assert isinstance(req, HttpRequest)
         client = client_hash(event.source_pseudonym)
         for name, value in req.headers:
             if name.lower() == "host" and self._learned_hosts.learn(value, client):
@@ -172,9 +171,8 @@ class WebAttackSignatures(HitDetector):
 
     def inspect(self, event: Event) -> list[Hit]:
         req = event.payload
-        if req.__class__ is not HttpRequest:
+        if not isinstance(req, HttpRequest):
             return []
-        assert isinstance(req, HttpRequest)
         if req.headers or req.body:
             return self.findings(parse_request(req))
         # A request without headers or body (an access log's, the hot path). Parsing it gives
