@@ -240,7 +240,15 @@ class WebAttackSignatures(HitDetector):
         seen: set[str] = set()
         if parsed.anomalies or parsed.method == "TRACE":
             self._protocol(parsed, hits, seen)
-        self._path(parsed, hits, seen)
+        decoded = parsed.decoded_path  # the path's findings, remembered by the decoded path
+        found = self._paths.get(decoded)
+        if found is None:
+            found = self._path_findings(parsed)
+            if len(self._paths) >= _CACHE_SIZE:
+                self._paths.clear()
+            self._paths[decoded] = found
+        for item in found:
+            self._add(hits, seen, item, "path")
         # Parameters repeat far more than requests do (hosts, agents, session cookies, page
         # numbers), so what each shows is remembered whole, keyed by the parameter itself:
         # a known one costs one dict lookup, with no regex run.
@@ -313,17 +321,6 @@ class WebAttackSignatures(HitDetector):
         self._add(
             hits, seen, (best, ", ".join(c for codes in keys.values() for c in codes)), "request"
         )
-
-    def _path(self, parsed: ParsedRequest, hits: list[Hit], seen: set[str]) -> None:
-        decoded = parsed.decoded_path
-        found = self._paths.get(decoded)
-        if found is None:
-            found = self._path_findings(parsed)
-            if len(self._paths) >= _CACHE_SIZE:
-                self._paths.clear()
-            self._paths[decoded] = found
-        for item in found:
-            self._add(hits, seen, item, "path")
 
     def _path_findings(self, parsed: ParsedRequest) -> tuple[Found, ...]:
         decoded = parsed.decoded_path
