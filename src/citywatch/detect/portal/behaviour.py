@@ -92,13 +92,14 @@ class PortalBehaviour(Detector[BehaviourState]):
         self.cfg: BehaviourConfig = self.config
         self.baseline = HourlyBaseline()
         self._facts = RequestFacts(self.cfg)
+        self._info = Facts()
+        """The facts of the request :meth:`keys` saw last (the runner updates its keys next)."""
 
     def keys(self, event: Event) -> tuple[str, ...]:
         request = event.payload
-        if request.__class__ is not HttpRequest:
+        if not isinstance(request, HttpRequest):
             return ()
-        assert isinstance(request, HttpRequest)
-        info = self._facts.of(event, request)
+        info = self._info = self._facts.of(event, request)
         src = event.source_pseudonym
         if info.object is None and info.action is None:
             return (PORTAL,) if src is None else (PORTAL, "src:" + src)
@@ -136,16 +137,14 @@ class PortalBehaviour(Detector[BehaviourState]):
         if key == PORTAL:
             self._portal(state, event, ts, out)
             return
-        request = event.payload
-        assert isinstance(request, HttpRequest)
-        info = self._facts.of(event, request)
+        info = self._info
         client = key.startswith("src:")
         if not client:
             src = event.source_pseudonym
             if src is not None and src not in state.sources and len(state.sources) < 4:
                 state.sources.append(src)
         else:
-            self._rate(key, state, event, request, ts, out)
+            self._rate(key, state, event, ts, out)
             if info.miss or state.scan is not None:
                 self._scan(key, state, event, info, ts, out)
             if event.action == "login":
@@ -161,7 +160,6 @@ class PortalBehaviour(Detector[BehaviourState]):
         key: str,
         state: BehaviourState,
         event: Event,
-        request: HttpRequest,
         ts: float,
         out: list[Detection],
     ) -> None:
@@ -179,6 +177,8 @@ class PortalBehaviour(Detector[BehaviourState]):
             return
         agents = rate.agents
         if len(agents) <= cfg.flood_agents:
+            request = event.payload
+            assert isinstance(request, HttpRequest)
             agent = zlib.crc32((request.user_agent or "").encode())
             if agent not in agents:
                 agents.append(agent)

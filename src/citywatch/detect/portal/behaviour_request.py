@@ -59,7 +59,7 @@ class Facts:
 
 
 class RequestFacts:
-    """Works out :class:`Facts`, remembering the last request (keys and updates ask in a row).
+    """Works out :class:`Facts`.
 
     The facts of a request that names no record, no business action and is
     no login depend on its method, URI and status alone: those are remembered
@@ -71,13 +71,9 @@ class RequestFacts:
         self._actions = dict(cfg.actions)
         self._sessions = frozenset(c.lower() for c in cfg.session_cookies)
         self._passwords = frozenset(cfg.password_fields)
-        self._event: Event | None = None
-        self._facts = Facts()
         self._plain: dict[tuple[str, str, int | None], Facts] = {}
 
     def of(self, event: Event, request: HttpRequest) -> Facts:
-        if event is self._event:
-            return self._facts
         key = (request.method, request.uri, request.status)
         facts = self._plain.get(key)
         if facts is None or event.action == "login":
@@ -86,7 +82,6 @@ class RequestFacts:
                 if len(self._plain) >= _PLAIN:
                     self._plain.clear()
                 self._plain[key] = facts
-        self._event, self._facts = event, facts
         return facts
 
     def _work_out(self, event: Event, request: HttpRequest) -> Facts:

@@ -77,14 +77,14 @@ class HitDetector(Detector[ClientHits]):
     category: ClassVar[str] = "cyber"
     _hits: list[Hit] = []  # noqa: RUF012 - per instance once set; hits between keys() and update()
 
+    def __init__(self, config: BaseModel | None = None) -> None:
+        super().__init__(config)
+        self.gap_s = float(getattr(self.config, "gap_s", 900.0))
+        """Idle seconds that close an episode (from the config's ``gap_s``)."""
+
     @abstractmethod
     def inspect(self, event: Event) -> list[Hit]:
         """The findings in one request (empty for a clean one)."""
-
-    @property
-    def gap_s(self) -> float:
-        """Idle seconds that close an episode (from the config's ``gap_s``)."""
-        return float(getattr(self.config, "gap_s", 900.0))
 
     def keys(self, event: Event) -> tuple[str, ...]:
         # Inspect here, so a clean request touches no state: most requests are clean,
@@ -145,8 +145,9 @@ class HitDetector(Detector[ClientHits]):
 
     def _close_idle(self, key: str, state: ClientHits, now: float, out: list[Detection]) -> None:
         """Emit and forget the episodes idle for more than the gap at event time ``now``."""
+        gap = self.gap_s
         for cls, open_ in list(state.open.items()):
-            if now - open_.episode.last > self.gap_s:
+            if now - open_.episode.last > gap:
                 if open_.episode.unsent:
                     out.append(self._emit(key, state, open_))
                 del state.open[cls]

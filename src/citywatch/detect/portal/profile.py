@@ -123,9 +123,8 @@ class PortalProfile(HitDetector):
     def learn(self, event: Event) -> None:
         """Learn one trusted request (skipped when a signature or its client's past says no)."""
         payload = event.payload
-        if payload.__class__ is not HttpRequest:
+        if not isinstance(payload, HttpRequest):
             return
-        assert isinstance(payload, HttpRequest)
         model = self.model
         status = payload.status
         if status is not None and (status in (404, 405) or status >= 500):
@@ -179,9 +178,8 @@ class PortalProfile(HitDetector):
 
     def inspect(self, event: Event) -> list[Hit]:
         payload = event.payload
-        if payload.__class__ is not HttpRequest:
+        if not isinstance(payload, HttpRequest):
             return _NONE
-        assert isinstance(payload, HttpRequest)
         if self.cfg.learn_first_s:
             until = self._learn_until
             if until is None:

@@ -70,12 +70,6 @@ def parse_request(req: HttpRequest) -> ParsedRequest:
     last_req, last = _last
     if req is last_req and last is not None:
         return last
-    parsed = _parse(req)
-    _last = (req, parsed)
-    return parsed
-
-
-def _parse(req: HttpRequest) -> ParsedRequest:
     acc = Collector()
     method = req.method
     if method not in KNOWN_METHODS:
@@ -117,7 +111,7 @@ def _parse(req: HttpRequest) -> ParsedRequest:
         for bit, code in _FLAG_CODES:
             if acc.flags & bit:
                 acc.note(code)
-    return ParsedRequest(
+    parsed = ParsedRequest(
         method,
         path,
         norm,
@@ -128,6 +122,8 @@ def _parse(req: HttpRequest) -> ParsedRequest:
         decoded,
         query,
     )
+    _last = (req, parsed)
+    return parsed
 
 
 def _path_ids(norm: str, template: str, acc: Collector) -> None:

@@ -310,9 +310,8 @@ class SigmaRules(HitDetector):
 
     def inspect(self, event: Event) -> list[Hit]:
         request = event.payload
-        if request.__class__ is not HttpRequest:
+        if not isinstance(request, HttpRequest):
             return []
-        assert isinstance(request, HttpRequest)
         candidates, view = self._prefilter.candidates(event, request)
         if not candidates:
             return []

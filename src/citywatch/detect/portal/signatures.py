@@ -149,9 +149,8 @@ class WebAttackSignatures(HitDetector):
     def learn(self, event: Event) -> None:
         """Learn the portal's host names from trusted traffic, unless ``site_hosts`` names them."""
         req = event.payload
-        if self.settings.site_hosts or req.__class__ is not HttpRequest:
+        if self.settings.site_hosts or not isinstance(req, HttpRequest):
             return
-        assert isinstance(req, HttpRequest)
         client = client_hash(event.source_pseudonym)
         for name, value in req.headers:
             if name.lower() == "host" and self._learned_hosts.learn(value, client):
@@ -180,9 +179,8 @@ class WebAttackSignatures(HitDetector):
 
     def inspect(self, event: Event) -> list[Hit]:
         req = event.payload
-        if req.__class__ is not HttpRequest:
+        if not isinstance(req, HttpRequest):
             return []
-        assert isinstance(req, HttpRequest)
         if req.headers or req.body:
             return self.findings(parse_request(req))
         # A request without headers or body (an access log's, the hot path). Parsing it gives
@@ -250,7 +248,15 @@ class WebAttackSignatures(HitDetector):
         seen: set[str] = set()
         if parsed.anomalies or parsed.method == "TRACE":
             self._protocol(parsed, hits, seen)
-        self._path(parsed, hits, seen)
+        decoded = parsed.decoded_path  # the path's findings, remembered by the decoded path
+        found = self._paths.get(decoded)
+        if found is None:
+            found = self._path_findings(parsed)
+            if len(self._paths) >= _CACHE_SIZE:
+                self._paths.clear()
+            self._paths[decoded] = found
+        for item in found:
+            self._add(hits, seen, item, "path")
         # Parameters repeat far more than requests do (hosts, agents, session cookies, page
         # numbers), so what each shows is remembered whole, keyed by the parameter itself:
         # a known one costs one dict lookup, with no regex run.
@@ -329,17 +335,6 @@ class WebAttackSignatures(HitDetector):
         self._add(
             hits, seen, (best, ", ".join(c for codes in keys.values() for c in codes)), "request"
         )
-
-    def _path(self, parsed: ParsedRequest, hits: list[Hit], seen: set[str]) -> None:
-        decoded = parsed.decoded_path
-        found = self._paths.get(decoded)
-        if found is None:
-            found = self._path_findings(parsed)
-            if len(self._paths) >= _CACHE_SIZE:
-                self._paths.clear()
-            self._paths[decoded] = found
-        for item in found:
-            self._add(hits, seen, item, "path")
 
     def _path_findings(self, parsed: ParsedRequest) -> tuple[Found, ...]:
         decoded = parsed.decoded_path
