@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from citywatch.cli import app, main
 from citywatch.model import Detection, Incident
+from citywatch.pipeline import heap
 from citywatch.simulate import Manifest, Situation, load_situations, read_truth, simulate
 from citywatch.store import open_store
 
@@ -203,6 +204,7 @@ def test_errors_are_messages_not_tracebacks(
 ) -> None:
     argv = ["citywatch", "analyse", "--in", f"nope:{tmp_path}", "--no-store"]
     monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(heap, "_owned", False)  # main() owns its process; this one is pytest's
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 2

@@ -29,7 +29,7 @@ from citywatch.errors import CitywatchError
 from citywatch.ingest.mqtt import MqttStats, MqttSubscriber, merged_config
 from citywatch.live import open_live
 from citywatch.model import Incident
-from citywatch.pipeline import InputSpec
+from citywatch.pipeline import InputSpec, heap
 from citywatch.plugins import describe
 from citywatch.simulate import Manifest, simulate
 from citywatch.simulate.iot.write import with_inventory
@@ -426,6 +426,7 @@ def _print_summary(analysis: Analysis, incidents: Sequence[Incident]) -> None:
 
 def main() -> None:
     """Entry point: run the app, turning citywatch errors into a message and exit code 2."""
+    heap.own()  # one job per process: its heap may settle (citywatch.pipeline.heap)
     try:
         app()
     except CitywatchError as exc:

@@ -30,6 +30,7 @@ from citywatch.app import build_job, playbook_runner, start_run
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
 from citywatch.config import Settings
 from citywatch.model import DeadLetter, Detection, Incident
+from citywatch.pipeline import heap
 from citywatch.store import Store
 
 _log = structlog.get_logger(__name__)
@@ -174,6 +175,7 @@ class LivePipeline:
         self._checkpoint_every = checkpoint_every
         self._batches = 0
         self.resumed = self.job.restore(store)
+        heap.settle()
         self.run_id = start_run(
             self.bus,
             store,

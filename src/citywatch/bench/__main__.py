@@ -24,6 +24,7 @@ from citywatch.bench import (
     social_report,
     throughput,
 )
+from citywatch.pipeline import heap
 
 
 def _machine() -> dict[str, str | int]:
@@ -184,4 +185,5 @@ def _flood(console: Console, out: Path, work: Path, requests: int) -> None:
 
 
 if __name__ == "__main__":
+    heap.own()  # as the command line: a job's heap settles once it has learned
     sys.exit(main())

@@ -35,6 +35,7 @@ from citywatch.ingest import Adapter
 from citywatch.ingest.posts import redact
 from citywatch.model import DeadLetter, Detection, Event, Incident
 from citywatch.model.deadletter import RAW_LIMIT
+from citywatch.pipeline import heap
 from citywatch.pipeline.inputs import InputSpec, Progress, read_lines
 from citywatch.pipeline.stats import RunStats
 from citywatch.store import Store
@@ -87,10 +88,12 @@ class Job:
             bus.subscribe(DETECTIONS, partial(self._correlate, correlator))
 
     def run(self, inputs: Sequence[InputSpec], progress: Progress | None = None) -> RunStats:
-        """Learn from the ``learn`` inputs, then analyse the others merged by event time."""
+        """Learn from the ``learn`` inputs, then analyse the others merged by event time
+        (the heap settled in between: :mod:`citywatch.pipeline.heap`)."""
         self.check(inputs)
         for event in self.read(inputs, progress, learn=True):
             self.learn(event)
+        heap.settle()
         self.process(self.read(inputs, progress, learn=False))
         self.flush()
         return self.stats

@@ -29,7 +29,7 @@ from citywatch.bus.jetstream import JetStreamBus, poison
 from citywatch.bus.seal import SealError
 from citywatch.detect import Detector
 from citywatch.model import DeadLetter, Detection, Event
-from citywatch.pipeline import Job
+from citywatch.pipeline import Job, heap
 from citywatch.scaleout.consume import Part
 from citywatch.store import Store
 
@@ -74,6 +74,7 @@ class DetectPart(Part):
             lateness_s=lateness_s,
         )
         self.stats.resumed = self.job.restore(store, self.prefix)
+        heap.settle()
 
     async def handle(self, messages: list[Msg]) -> list[Msg]:
         bus, job = self.bus, self.job

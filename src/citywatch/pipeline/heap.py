@@ -1,0 +1,32 @@
+"""The heap of a process that runs one job: what is alive once it has started lives on.
+
+A full collection of the cyclic garbage collector walks every tracked
+object; a job's code, rules, learned models and restored states are many
+objects, alive as long as the process, and walked again at every full
+collection (the portal detectors spent about a tenth of their time there).
+:func:`settle`, called once a job has started (learned, restored), collects
+what is garbage then and moves the rest out of the collector's reach
+(``gc.freeze``). Only in a process that said, with :func:`own`, that it runs
+one job (the command line, the benchmarks): in a library that builds many
+jobs, frozen objects that later become cyclic garbage would never be freed.
+"""
+
+from __future__ import annotations
+
+import gc
+
+_owned = False
+
+
+def own() -> None:
+    """Declare that this process runs one job at a time and lives as long as it."""
+    global _owned  # noqa: PLW0603 - one flag for the process, set by its entry point
+    _owned = True
+
+
+def settle() -> None:
+    """In an owned process: collect the garbage there is, then keep the collector off what
+    is alive now."""
+    if _owned:
+        gc.collect()
+        gc.freeze()

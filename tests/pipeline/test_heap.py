@@ -1,0 +1,32 @@
+"""A process that runs one job settles its heap once the job has started; a library does not."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from citywatch.pipeline import heap
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_a_library_never_freezes(unfrozen: None) -> None:
+    heap.settle()
+    assert gc.get_freeze_count() == 0
+
+
+def test_an_owned_process_freezes_what_is_alive(
+    unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(heap, "_owned", False)
+    heap.own()
+    alive = [[i] for i in range(1000)]
+    heap.settle()
+    assert gc.get_freeze_count() >= len(alive)
