@@ -277,6 +277,7 @@ ATTACKS: dict[str, list[Event]] = {
         _event("/alerts%0d%0aSet-Cookie:%20aldsid=evil"),
         q("\r\nLocation: https://evil.example", "next"),
         _event("/static/shell.jsp", method="PUT", body="<% Runtime.getRuntime().exec(c); %>"),
+        _event("/up/x.jsp", method="PUT", body="ok", headers=(("Content-Type", "text/plain"),)),
         _event("/", method="TRACK"),
         _event("/", method="DEBUG"),
         _event("/", method="TRACE"),
@@ -448,6 +449,9 @@ BENIGN: dict[str, list[Event]] = {
         api({"price": {"currency": "EUR", "amount": 5}}),
     ],
     "protocol": [
+        _event(
+            "/api/v1/me", method="PUT", body="{}", headers=(("Content-Type", "application/json"),)
+        ),
         _event("/", method="HEAD"),
         _event("/", method="OPTIONS", version="HTTP/2.0"),
         _event("/", version="HTTP/1.0"),

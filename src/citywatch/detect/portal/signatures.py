@@ -86,6 +86,8 @@ class WebAttackConfig(BaseModel):
 _SHIRO_MIN = 64
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}").fullmatch
 _WRITES = frozenset({"PUT", "MOVE", "COPY"})
+_PROTOCOL_METHODS = _WRITES | {"TRACE"}
+"""Methods the protocol rules judge even in a well-formed request."""
 _SERVER_SCRIPT = re.compile(r"\.(?:jspx?|php\d?|phtml|aspx?|ashx|asmx|cgi|pl|war)$")
 """What a web server would run: written with PUT (or moved there), a web shell."""
 _PATH_SPECIAL = re.compile(r"[<>'\"${}()`;|\\\r\n]|\.\.|//")
@@ -246,7 +248,7 @@ class WebAttackSignatures(HitDetector):
         """The findings of one parsed request, in order, one per attack class."""
         hits: list[Hit] = []
         seen: set[str] = set()
-        if parsed.anomalies or parsed.method == "TRACE":
+        if parsed.anomalies or parsed.method in _PROTOCOL_METHODS:
             self._protocol(parsed, hits, seen)
         decoded = parsed.decoded_path  # the path's findings, remembered by the decoded path
         found = self._paths.get(decoded)
