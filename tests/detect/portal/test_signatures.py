@@ -172,6 +172,7 @@ ATTACKS: dict[str, list[Event]] = {
     ],
     "ssrf": [
         q("http://169.254.169.254.nip.io.evil.example/latest/meta-data/", "url"),
+        q("http://0.0.0.0.nip.io/admin", "url"),
         q("http://169.254.169.254/latest/meta-data/", "url"),
         q("http://metadata.google.internal/computeMetadata/v1/", "webhook"),
         q("http://127.0.0.1:8080/admin", "url"),
@@ -383,6 +384,7 @@ BENIGN: dict[str, list[Event]] = {
         form("Bins missed again & again; find someone to fix it"),
     ],
     "ssrf": [
+        q("https://app-1.2.3.4-beta.example/notes", "url"),  # a version, not an address
         q("http://198.51.100.7/report.pdf", "url"),  # a documentation range: nothing internal
         q("https://portal.aldmere.city/account", "return_url"),
         q("https://aldmere.city/", "url"),

@@ -193,7 +193,7 @@ def _classify(host: str) -> str | None:
     ip, obfuscated = host_ip(host)
     if ip is None:
         embedded = _EMBEDDED_IP.search(host)  # 169.254.169.254.nip.io.evil.example
-        if embedded is not None and not embedded.group(1).startswith("0"):
+        if embedded is not None:
             inner, _ = host_ip(embedded.group(1).replace("-", "."))
             if inner is not None and (str(inner) in _METADATA_HOSTS or not inner.is_global):
                 return "ssrf.rebinding"
