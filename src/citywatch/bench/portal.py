@@ -5,8 +5,8 @@ every tool. Figures per tool: detection rate per attack class (hand-written
 and evasive variants), false-positive rate on benign requests (the city's and
 the hand-written look-alikes), and requests per CPU-second over the same
 parsed requests, the tools taking turns so that the machine's load falls on
-all alike (:mod:`citywatch.bench.portal_pace`); each tool's speed timed alone
-is kept in its details.
+all alike (:mod:`citywatch.bench.portal_pace`; the ratios compare these), and
+each timed alone (what the speed target judges).
 
 The peers are given the requests already parsed from the test file, so
 citywatch is timed twice: from the file (parse, enrich, detect, correlate)
@@ -105,7 +105,11 @@ class ToolResult(msgspec.Struct, kw_only=True):
     requests: int = 0
     cpu_s: float = 0.0
     requests_per_cpu_s: float | None = None
-    """In the peers' scope: from requests already parsed (a peer is only ever timed so)."""
+    """In the peers' scope: from requests already parsed (a peer is only ever timed so), the
+    tools taking turns (what the speed ratios compare)."""
+    alone_requests_per_cpu_s: float | None = None
+    """The same, timed alone (a tool as it runs in production: what the speed target judges;
+    in turns, each tool also meets the others' footprint in the caches)."""
     file_requests_per_cpu_s: float | None = None
     """citywatch only: end to end from the http-jsonl file, its own parsing included."""
     classes: dict[str, ClassFigures] = msgspec.field(default_factory=dict)
@@ -365,7 +369,7 @@ def run(work: Path, *, seed: int = 7, hours: float = 6.0, residents: int = 4000)
     speeds = _paced_speeds(corpus, work, events, ok)
     for tool in tools:
         if tool.name in speeds:
-            tool.details["alone_requests_per_cpu_s"] = tool.requests_per_cpu_s
+            tool.alone_requests_per_cpu_s = tool.requests_per_cpu_s
             tool.requests_per_cpu_s = round(speeds[tool.name])
     mine = tools[0].requests_per_cpu_s
     ratios = {
@@ -399,7 +403,7 @@ def run(work: Path, *, seed: int = 7, hours: float = 6.0, residents: int = 4000)
         citywatch_meets={
             "detection": (tools[0].detection.rate or 0.0) >= TARGET_DETECTION,
             "false_positive_rate": (tools[0].false_positives.rate or 0.0) <= TARGET_FP_RATE,
-            "requests_per_cpu_s": (mine or 0) >= TARGET_RATE,
+            "requests_per_cpu_s": (tools[0].alone_requests_per_cpu_s or 0) >= TARGET_RATE,
         },
         abuse=abuse,
     )

@@ -101,6 +101,7 @@ def table(report: PortalReport) -> Table:
         end=True,
     )
     row("requests/CPU-s", "in turns", _speed)
+    row("  timed alone", "", _alone_speed)
     row("  from the file", "", _file_speed)
     return table
 
@@ -140,12 +141,17 @@ def _sum(tool: ToolResult, part: str) -> Rate:
 
 def _speed(tool: ToolResult) -> str:
     """Requests per CPU-second from the same parsed requests, the tools taking turns."""
-    return _rate_cell(tool.requests_per_cpu_s, tool.name == "citywatch")
+    return _rate_cell(tool.requests_per_cpu_s, target=False)
+
+
+def _alone_speed(tool: ToolResult) -> str:
+    """The same, each tool timed alone (the target is judged on citywatch's)."""
+    return _rate_cell(tool.alone_requests_per_cpu_s, tool.name == "citywatch")
 
 
 def _file_speed(tool: ToolResult) -> str:
     """citywatch's requests per CPU-second end to end from the file (its own parsing too)."""
-    return _rate_cell(tool.file_requests_per_cpu_s, tool.name == "citywatch")
+    return _rate_cell(tool.file_requests_per_cpu_s, target=False)
 
 
 def _rate_cell(rate: float | None, target: bool) -> str:
