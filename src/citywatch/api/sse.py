@@ -78,12 +78,7 @@ class Broadcaster:
         """Tell every client to re-read the lists (updates were missed upstream); any thread."""
         with self._lock:
             targets = list(self._clients)
-        payload = frame(0, "resync", {"lost": None})
-        for client in targets:
-            try:
-                client.loop.call_soon_threadsafe(client.put, payload)
-            except RuntimeError:  # its loop is closed: the client is gone
-                self.disconnect(client)
+        self._send(targets, frame(0, "resync", {"lost": None}))
 
     def publish(self, update: LiveUpdate) -> None:
         """Send ``update`` to every client that wants its kind; safe from any thread.
@@ -99,7 +94,10 @@ class Broadcaster:
         body: dict[str, object] = {"id": update.id, "data": update.data}
         if update.change is not None:
             body["change"] = update.change
-        payload = frame(seq, update.kind, body)
+        self._send(targets, frame(seq, update.kind, body))
+
+    def _send(self, targets: list[Client], payload: bytes) -> None:
+        """Queue ``payload`` on each client's own loop; forget those whose loop is closed."""
         for client in targets:
             try:
                 client.loop.call_soon_threadsafe(client.put, payload)
