@@ -79,22 +79,31 @@ _Kinds = dict[tuple[object, ...], list[Member]]
 """Members grouped by what selectors read of them: a selector matches all of a group or none."""
 
 
+def _read_keys(rules: Sequence[AnyRule]) -> list[str]:
+    """The entity keys the selectors of ``rules`` read."""
+    return sorted({k for r in rules for s in (*r.selectors(), *r.exclude) for k in s.entity})
+
+
+def _add_kind(groups: _Kinds, m: Member, keys: list[str]) -> None:
+    """Put ``m`` in its group: its labels and the values of ``keys`` in its entity."""
+    label = (m.detector, m.rule_id, m.category, tuple(m.tags), *map(m.entity.get, keys))
+    found = groups.get(label)
+    if found is None:
+        groups[label] = [m]
+    else:
+        found.append(m)
+
+
 def _kinds(members: Sequence[Member], rules: Sequence[AnyRule]) -> _Kinds:
     """``members`` grouped by their labels and the entity values the selectors of ``rules`` read.
 
     An incident may hold thousands of detections of a few kinds: a selector
     is then matched once per kind, not once per detection.
     """
-    keys = sorted({k for r in rules for s in (*r.selectors(), *r.exclude) for k in s.entity})
+    keys = _read_keys(rules)
     groups: _Kinds = {}
     for m in members:
-        entity = m.entity
-        label = (m.detector, m.rule_id, m.category, tuple(m.tags), *[entity.get(k) for k in keys])
-        found = groups.get(label)
-        if found is None:
-            groups[label] = [m]
-        else:
-            found.append(m)
+        _add_kind(groups, m, keys)
     return groups
 
 
@@ -125,18 +134,6 @@ def _complete_kinds(rule: AnyRule, groups: _Kinds) -> bool:
             return False
         t = min(starts)
     return True
-
-
-def build_incident(
-    incident_id: str,
-    members: dict[str, Member],
-    rules: Sequence[AnyRule],
-    *,
-    status: IncidentStatus,
-    history: list[StatusChange],
-) -> Incident:
-    """The incident that ``members`` (detection id → member) make."""
-    return Summary.of(members, rules).incident(incident_id, status=status, history=history)
 
 
 class Summary:
@@ -170,9 +167,7 @@ class Summary:
 
     def __init__(self, rules: Sequence[AnyRule]) -> None:
         self.titled = [r for r in rules if r.title is not None]
-        self.keys = sorted(
-            {k for r in self.titled for s in (*r.selectors(), *r.exclude) for k in s.entity}
-        )
+        self.keys = _read_keys(self.titled)
         self.latest: dict[str, tuple[int, Member]] = {}
         """Detection id → (arrival, its member as last folded in)."""
         self.kinds: _Kinds = {}
@@ -198,9 +193,6 @@ class Summary:
             summary.add(detection_id, m)
         return summary
 
-    def __len__(self) -> int:
-        return len(self.latest)
-
     def add(self, detection_id: str, m: Member) -> bool:
         """Fold a member in; False when it re-emits one that changed in a way only a fresh
         summary shows (another entity, a lower severity, fewer measures...)."""
@@ -214,15 +206,9 @@ class Summary:
             return True
         arrival = len(self.latest)
         self.latest[detection_id] = (arrival, m)
-        entity = m.entity
-        label = (m.detector, m.rule_id, m.category, tuple(m.tags), *map(entity.get, self.keys))
-        group = self.kinds.get(label)
-        if group is None:
-            self.kinds[label] = [m]
-        else:
-            group.append(m)
+        _add_kind(self.kinds, m, self.keys)
         entities = self.entities
-        for key, value in entity.items():
+        for key, value in m.entity.items():
             values = entities.get(key)
             if values is None:
                 entities[key] = {value: None}

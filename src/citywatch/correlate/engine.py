@@ -344,6 +344,6 @@ class Correlator:
                 history=list(group.history),
             )
         summary = self._summaries.get(group.id)
-        if summary is None or len(summary) != len(group.members):
+        if summary is None:  # new, merged into, restored, or re-emitted other than grown
             summary = self._summaries[group.id] = Summary.of(group.members, self.rules)
         return summary.incident(group.id, status=group.status, history=group.history)
