@@ -358,13 +358,14 @@ def run(work: Path, *, seed: int = 7, hours: float = 6.0, residents: int = 4000)
     work.mkdir(parents=True, exist_ok=True)
     corpus = build(work, seed=seed, hours=hours, residents=residents)
     events, dead = parse(corpus.test)
+    makers: dict[str, Callable[[], Peer]] = {
+        CrsPeer.name: CrsPeer,
+        LibinjectionPeer.name: LibinjectionPeer,
+    }
     tools = [
         run_citywatch(corpus, work, events),
-        run_peer(CrsPeer, CrsPeer.name, events, corpus),
-        run_peer(LibinjectionPeer, LibinjectionPeer.name, events, corpus),
+        *(run_peer(make, name, events, corpus) for name, make in makers.items()),
     ]
-    makers: dict[str, Callable[[], Peer]] = {CrsPeer.name: CrsPeer}
-    makers[LibinjectionPeer.name] = LibinjectionPeer
     ok = {t.name: makers[t.name] for t in tools[1:] if t.status == "ok"}
     speeds = _paced_speeds(corpus, work, events, ok)
     for tool in tools:
