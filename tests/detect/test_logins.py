@@ -138,3 +138,30 @@ def test_sources_without_accounts_are_named_honestly(enricher) -> None:  # type:
     (det,) = _run(events)[0]
     assert det.rule_id == "portal.login.failures"
     assert "does not show" in det.summary
+
+
+def test_the_owners_own_login_is_no_evidence_of_an_attack_on_the_account(
+    login: LoginMaker,
+) -> None:
+    attack = [login(t * 3, f"198.51.100.{t}", "mayor") for t in range(12)]
+    before = login(1, "192.0.2.44", "mayor", ok=True)  # the owner, from home, in the window
+    during = login(40, "192.0.2.44", "mayor", ok=True)  # and again while the attack goes on
+    dets, _ = _run(sorted([*attack, before, during], key=lambda e: e.timestamp))
+    (det,) = [d for d in dets if d.rule_id == "portal.login.account-attack"]
+    assert set(det.evidence) == {e.id for e in attack}
+    portal = det.attributes["portal"]
+    assert portal["owner_logins"] == 2
+    assert portal["attempts"] == 12 and portal["taken_over"] == []
+    assert "takeover" not in det.summary
+
+
+def test_a_client_that_failed_then_logged_in_takes_the_account_over(login: LoginMaker) -> None:
+    attack = [login(t * 3, f"198.51.100.{t % 4}", "mayor") for t in range(12)]
+    entry = login(60, "198.51.100.2", "mayor", ok=True)  # one of the attackers gets in
+    dets, _ = _run([*attack, entry])
+    (det,) = [d for d in dets if d.rule_id == "portal.login.account-attack"]
+    assert entry.id in det.evidence
+    assert len(det.attributes["portal"]["taken_over"]) == 1
+    assert "possible account takeover" in det.summary
+    assert det.severity == 75
+    assert any("password reset" in m for m in det.attributes["portal"]["measures"])

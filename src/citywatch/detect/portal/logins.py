@@ -14,9 +14,12 @@ no response). Rules (ATT&CK T1110):
 - account under attack (T1110.001): one account, ``account_failures``
   suspect attempts from any clients.
 
-Successful logins by a client already flagged are reported as possible
-account takeovers. One episode per key: the attack is one detection whose
-evidence grows, not an alert per request.
+Successful logins by a client already flagged, and on an account under attack
+by a client that failed on it, are reported as possible account takeovers.
+On an account under attack, a successful login from a client that has not
+failed on it within the window is the owner's, most likely: it is counted
+(``owner_logins``) but is no evidence of the attack. One episode per key: the
+attack is one detection whose evidence grows, not an alert per request.
 """
 
 from __future__ import annotations
@@ -81,6 +84,10 @@ class LoginState(msgspec.Struct, kw_only=True):
     ep_successes: int = 0
     ep_others: dict[str, int] = msgspec.field(default_factory=dict)
     taken_over: list[str] = msgspec.field(default_factory=list)
+    """Accounts a flagged client logged in to, or clients that logged in to an attacked
+    account after failing on it."""
+    ep_owner: int = 0
+    """Successful logins to an attacked account from clients that never failed on it."""
 
     def evict(self, before: float) -> None:
         """Drop attempts older than ``before`` from the window."""
@@ -144,8 +151,11 @@ class LoginAbuse(Detector[LoginState]):
             state.distinct[other] = state.distinct.get(other, 0) + 1
         episode = state.episode
         if episode is not None:
+            if not by_client and not suspect and other not in state.distinct:
+                state.ep_owner += 1  # the owner, most likely: no evidence of the attack
+                return
             self._count(state, other, suspect)
-            if by_client and not suspect and other not in state.taken_over:
+            if not suspect and other not in state.taken_over:
                 state.taken_over.append(other)
             if episode.add(event.id, ts):
                 out.append(self._emit(key, state))
@@ -153,18 +163,23 @@ class LoginAbuse(Detector[LoginState]):
         threshold = self.cfg.failures if by_client else self.cfg.account_failures
         if state.suspects < threshold:
             return
-        window = range(state.head, len(state.times))
+        window = [
+            i
+            for i in range(state.head, len(state.times))
+            if by_client or state.suspect[i] or state.others[i] in state.distinct
+        ]
+        state.ep_owner = len(state.times) - state.head - len(window)
         state.episode = Episode(
             id=detection_id(self.name, "login", key, ts),
             fired=ts,
-            first=state.times[state.head],
+            first=state.times[window[0]],
             last=ts,
             evidence=[state.ids[i] for i in window],
         )
         state.address = event.source_ip if by_client else None
         for i in window:
             self._count(state, state.others[i], state.suspect[i])
-            if by_client and not state.suspect[i] and state.others[i] not in state.taken_over:
+            if not state.suspect[i] and state.others[i] not in state.taken_over:
                 state.taken_over.append(state.others[i])
         out.append(self._emit(key, state))
 
@@ -188,6 +203,7 @@ class LoginAbuse(Detector[LoginState]):
         state.ep_attempts = state.ep_successes = 0
         state.ep_others = {}
         state.taken_over = []
+        state.ep_owner = 0
 
     def _emit(self, key: str, state: LoginState) -> Detection:
         episode = state.episode
@@ -201,6 +217,12 @@ class LoginAbuse(Detector[LoginState]):
                 f"{state.ep_attempts} login attempts on one account from {n_others} clients "
                 f"({state.ep_attempts - state.ep_successes} failed or unconfirmed)"
             )
+            if state.taken_over:
+                severity += 20
+                summary += (
+                    f"; {len(state.taken_over)} of them logged in after failing: "
+                    "possible account takeover"
+                )
             entity = {"user.id": key[5:], "target": TARGET}
         else:
             unseen = set(state.ep_others) == {"?"}  # access logs do not show the account
@@ -240,6 +262,7 @@ class LoginAbuse(Detector[LoginState]):
                     "failed_or_unconfirmed": state.ep_attempts - state.ep_successes,
                     "distinct": n_others,
                     "taken_over": list(state.taken_over),
+                    "owner_logins": state.ep_owner,
                     "measures": measures,
                 }
             },
