@@ -3,6 +3,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
 from citywatch.correlate import Correlator, parse_rules
 from citywatch.model import Detection, GeoPoint, IncidentStatus
 
@@ -98,7 +100,7 @@ def test_categories_and_area() -> None:
     (inc,) = c.incidents()
     assert inc.category == "hybrid"
     assert inc.area == {"type": "MultiPoint", "coordinates": [[15.9, 45.8]]}
-    assert inc.title == "Attack on x: Credential stuffing and 1 more kinds"
+    assert inc.title == "Attack on x: Credential stuffing and Crowd surge"
 
 
 def test_snapshot_restore_continues_the_same_incidents() -> None:
@@ -120,7 +122,9 @@ def test_the_same_attacker_links_over_hours_a_shared_target_only_briefly() -> No
     c.add(_det("late", 600, {"source.ip": "3.3.3.3", "target": "portal"}))
     incidents = sorted(c.incidents(), key=lambda i: i.first_seen)
     assert [i.detections for i in incidents] == [["scan", "sqli", "stuff"], ["late"]]
-    assert incidents[0].title == ("Attack on portal from 2 sources: Scanner and 2 more kinds")
+    assert incidents[0].title == (
+        "Attack on portal from 2 sources: Scanner, SQL injection and Credential stuffing"
+    )
 
 
 def test_many_detections_in_one_incident_stay_cheap() -> None:
@@ -135,3 +139,25 @@ def test_many_detections_in_one_incident_stay_cheap() -> None:
     (incident,) = c.incidents()
     assert len(incident.detections) == 5000
     assert time.process_time() - start < 10, "adding is not quadratic in the incident's size"
+
+
+def test_an_attack_of_many_kinds_is_named_by_what_its_detections_do() -> None:
+    c = Correlator()
+    tagged = [
+        ("stuff", "Credential stuffing", "attack.T1110.004"),
+        ("brute", "Password brute force", "attack.T1110.001"),
+        ("spray", "Password spraying", "attack.T1110.003"),
+        ("sqli", "SQL injection", "attack.T1190"),
+        ("xss", "XSS: script element", "attack.T1190"),
+        ("scan", "Web scanning", "attack.T1595.003"),
+        ("idor", "Enumeration of citizen records (IDOR)", "attack.T1190 attack.T1213"),
+        ("odd", "Something new", ""),
+    ]
+    for i, (did, rule, tags) in enumerate(tagged):
+        d = _det(did, i, {"source.ip": f"10.0.0.{i}", "target": "portal"}, rule=rule)
+        c.add(msgspec.structs.replace(d, tags=tags.split()))
+    (inc,) = c.incidents()
+    assert inc.title == (
+        "Attack on portal from 8 sources: password attacks, exploitation attempts, "
+        "scanning and 2 more"  # the most frequent first; a tie, in order of arrival
+    )

@@ -194,7 +194,12 @@ def plain_incident(
     title = (
         story.title
         if story is not None and story.title
-        else build_module._title(Counter(m.rule_name for m in ms), entities, category)
+        else build_module._title(
+            Counter(m.rule_name for m in ms),
+            Counter(map(build_module.doing, ms)),
+            entities,
+            category,
+        )
     )
     return Incident(
         id=incident_id,

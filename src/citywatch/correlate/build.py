@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Sequence
+from typing import Final
 
 import msgspec
 
@@ -149,6 +150,7 @@ class Summary:
 
     __slots__ = (
         "categories",
+        "doings",
         "entities",
         "facilities",
         "first",
@@ -182,6 +184,8 @@ class Summary:
         self.order: list[tuple[float, str]] = []
         """(first seen, detection id), sorted: the incident's detections in time order."""
         self.rule_names: Counter[str] = Counter()
+        self.doings: Counter[str] = Counter()
+        """What the members do, in words (:func:`doing`), counted: a cyber incident's title."""
         self.measures: dict[str, tuple[int, int, int]] = {}
         """Measure → (-severity, arrival, place) of the most severe detection advising it."""
 
@@ -220,6 +224,7 @@ class Summary:
         if m.first < self.first:  # noqa: PLR1730 - no call on the hot path
             self.first = m.first
         self.rule_names[m.rule_name] += 1
+        self.doings[doing(m)] += 1
         bisect.insort(self.order, (m.first, detection_id))
         self._grow(m, arrival)
         return True
@@ -268,7 +273,7 @@ class Summary:
             id=incident_id,
             title=story.title
             if story is not None and story.title
-            else _title(self.rule_names, entities, category),
+            else _title(self.rule_names, self.doings, entities, category),
             status=status,
             severity=min(100, severity),
             category=category,
@@ -308,11 +313,52 @@ def _grew(old: Member, new: Member) -> bool:
     )
 
 
-def _title(rules: Counter[str], entities: dict[str, list[str]], category: str) -> str:
+_DOINGS: Final = {
+    "T1110": "password attacks",
+    "T1213": "harvesting of records",
+    "T1190": "exploitation attempts",
+    "T1595": "scanning",
+    "T1046": "scanning",
+    "T1498": "floods",
+    "T1499": "floods",
+    "T1071": "command and control",
+    "T1568": "command and control",
+    "T1571": "command and control",
+    "T1105": "malware downloads",
+    "T1021": "remote logins",
+    "T1200": "rogue devices",
+}
+"""ATT&CK techniques (their parent ids) in words, in order of precedence: a detection of
+record enumeration is tagged both T1190 and T1213, and the harvest says more."""
+
+
+def doing(m: Member) -> str:
+    """What a member does, in words: its ATT&CK technique's (:data:`_DOINGS`), else its rule.
+
+    >>> m = Member(detector="d", rule_id="r", rule_name="Odd thing", severity=1, category="cyber",
+    ...            tags=["attack.T1190", "attack.T1213"], first=0, last=0, entity={}, measures=[],
+    ...            point=None)
+    >>> doing(m), doing(msgspec.structs.replace(m, tags=[]))
+    ('harvesting of records', 'Odd thing')
+    """
+    parents = {
+        t.removeprefix("attack.").partition(".")[0] for t in m.tags if t.startswith("attack.T")
+    }
+    for technique, words in _DOINGS.items():
+        if technique in parents:
+            return words
+    return m.rule_name
+
+
+def _title(
+    rules: Counter[str], doings: Counter[str], entities: dict[str, list[str]], category: str
+) -> str:
     """``Credential stuffing against portal from 12 sources``; several kinds: ``Attack on ...``.
 
     A public-safety incident is named by its main detection (``rules`` counts the members'
-    rule names, in order of first appearance): ``Sudden exodus and 2 more``.
+    rule names, in order of first appearance): ``Sudden exodus and 2 more``. An attack of
+    several kinds is named by what its members do (``doings``), the most frequent first:
+    ``Attack on portal from 17 sources: password attacks, scanning and 2 more``.
     """
     main = rules.most_common(1)[0][0]
     if category == "public_safety":
@@ -326,4 +372,12 @@ def _title(rules: Counter[str], entities: dict[str, list[str]], category: str) -
         origin = f" from {sources[0]}"
     if len(rules) == 1:
         return f"{main}{f' against {target}' if target else ''}{origin}"
-    return f"Attack on {target or 'several assets'}{origin}: {main} and {len(rules) - 1} more kinds"
+    words = [w for w, _ in doings.most_common()]
+    if len(words) > _NAMED:
+        words[_NAMED - 1 :] = [f"{len(words) - _NAMED + 1} more"]
+    said = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    return f"Attack on {target or 'several assets'}{origin}: {said}"
+
+
+_NAMED: Final = 4
+"""What a title names of an attack at most (the last place says how many more)."""
