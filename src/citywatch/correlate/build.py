@@ -76,36 +76,62 @@ def member(d: Detection) -> Member:
     )
 
 
-_Kinds = dict[tuple[object, ...], list[Member]]
-"""Members grouped by what selectors read of them: a selector matches all of a group or none."""
+class _Stories:
+    """Which titled rules the members so far complete, kept up to date as members come.
 
-
-def _read_keys(rules: Sequence[AnyRule]) -> list[str]:
-    """The entity keys the selectors of ``rules`` read."""
-    return sorted({k for r in rules for s in (*r.selectors(), *r.exclude) for k in s.entity})
-
-
-def _add_kind(groups: _Kinds, m: Member, keys: list[str]) -> None:
-    """Put ``m`` in its group: its labels and the values of ``keys`` in its entity."""
-    label = (m.detector, m.rule_id, m.category, tuple(m.tags), *map(m.entity.get, keys))
-    found = groups.get(label)
-    if found is None:
-        groups[label] = [m]
-    else:
-        found.append(m)
-
-
-def _kinds(members: Sequence[Member], rules: Sequence[AnyRule]) -> _Kinds:
-    """``members`` grouped by their labels and the entity values the selectors of ``rules`` read.
-
-    An incident may hold thousands of detections of a few kinds: a selector
-    is then matched once per kind, not once per detection.
+    Members are grouped by what selectors read of them (labels, and the entity
+    values the selectors read): a selector matches all of a group or none, so
+    each group is matched once, when it appears, and filed under the steps it
+    matches. Whether a rule is complete then costs a look at its steps (and, for
+    a sequence, at the first-seen times of the members filed there), not a glob
+    match per group: an incident of thousands of sources is built in time
+    independent of them.
     """
-    keys = _read_keys(rules)
-    groups: _Kinds = {}
-    for m in members:
-        _add_kind(groups, m, keys)
-    return groups
+
+    __slots__ = ("filed", "groups", "keys", "rules")
+
+    def __init__(self, rules: Sequence[AnyRule]) -> None:
+        self.rules = list(rules)
+        self.keys = sorted(
+            {k for r in self.rules for s in (*r.selectors(), *r.exclude) for k in s.entity}
+        )
+        self.groups: dict[tuple[object, ...], list[Member]] = {}
+        self.filed: list[list[list[list[Member]]]] = [
+            [[] for _ in r.selectors()] for r in self.rules
+        ]
+        """Per rule, per step: the groups whose members match it (and no ``exclude``)."""
+
+    def add(self, m: Member) -> None:
+        """File ``m`` in its group (a new group: under every step it matches)."""
+        label = (m.detector, m.rule_id, m.category, tuple(m.tags), *map(m.entity.get, self.keys))
+        group = self.groups.get(label)
+        if group is not None:
+            group.append(m)
+            return
+        group = self.groups[label] = [m]
+        for rule, steps in zip(self.rules, self.filed, strict=True):
+            if any(x.matches(m) for x in rule.exclude):
+                continue
+            for selector, filed in zip(rule.selectors(), steps, strict=True):
+                if selector.matches(m):
+                    filed.append(group)
+
+    def complete(self) -> list[AnyRule]:
+        """The rules the members complete: every step matched (a sequence: in order)."""
+        return [r for r, steps in zip(self.rules, self.filed, strict=True) if _told(r, steps)]
+
+
+def _told(rule: AnyRule, steps: list[list[list[Member]]]) -> bool:
+    """Whether the groups filed under each step of ``rule`` tell its story."""
+    if not isinstance(rule, SequenceRule):
+        return all(steps)
+    t = float("-inf")
+    for filed in steps:
+        starts = [m.first for group in filed for m in group if m.first >= t]
+        if not starts:
+            return False
+        t = min(starts)
+    return True
 
 
 def complete(rule: AnyRule, members: Sequence[Member]) -> bool:
@@ -119,22 +145,10 @@ def complete(rule: AnyRule, members: Sequence[Member]) -> bool:
     >>> complete(rule, [m("a", 1), m("b", 2)]), complete(rule, [m("b", 1), m("a", 2)])
     (True, False)
     """
-    return _complete_kinds(rule, _kinds(members, [rule]))
-
-
-def _complete_kinds(rule: AnyRule, groups: _Kinds) -> bool:
-    """:func:`complete` on members grouped by :func:`_kinds` (over ``rule`` among others)."""
-    selectors = rule.selectors()
-    pool = [g for g in groups.values() if not any(x.matches(g[0]) for x in rule.exclude)]
-    if not isinstance(rule, SequenceRule):
-        return all(any(s.matches(g[0]) for g in pool) for s in selectors)
-    t = float("-inf")
-    for step in selectors:
-        starts = [m.first for g in pool if step.matches(g[0]) for m in g if m.first >= t]
-        if not starts:
-            return False
-        t = min(starts)
-    return True
+    stories = _Stories([rule])
+    for m in members:
+        stories.add(m)
+    return bool(stories.complete())
 
 
 class Summary:
@@ -154,8 +168,7 @@ class Summary:
         "entities",
         "facilities",
         "first",
-        "keys",
-        "kinds",
+        "ids",
         "last",
         "latest",
         "measures",
@@ -163,16 +176,14 @@ class Summary:
         "people",
         "points",
         "rule_names",
-        "titled",
+        "stories",
         "top",
     )
 
     def __init__(self, rules: Sequence[AnyRule]) -> None:
-        self.titled = [r for r in rules if r.title is not None]
-        self.keys = _read_keys(self.titled)
+        self.stories = _Stories([r for r in rules if r.title is not None])
         self.latest: dict[str, tuple[int, Member]] = {}
         """Detection id → (arrival, its member as last folded in)."""
-        self.kinds: _Kinds = {}
         self.entities: dict[str, dict[str, None]] = {}  # ordered sets
         self.categories: set[str] = set()
         self.facilities: set[str] = set()
@@ -183,6 +194,8 @@ class Summary:
         self.last = float("-inf")
         self.order: list[tuple[float, str]] = []
         """(first seen, detection id), sorted: the incident's detections in time order."""
+        self.ids: list[str] = []
+        """The detection ids of :attr:`order`, in its order (copied, not built, per incident)."""
         self.rule_names: Counter[str] = Counter()
         self.doings: Counter[str] = Counter()
         """What the members do, in words (:func:`doing`), counted: a cyber incident's title."""
@@ -210,7 +223,7 @@ class Summary:
             return True
         arrival = len(self.latest)
         self.latest[detection_id] = (arrival, m)
-        _add_kind(self.kinds, m, self.keys)
+        self.stories.add(m)
         entities = self.entities
         for key, value in m.entity.items():
             values = entities.get(key)
@@ -225,7 +238,9 @@ class Summary:
             self.first = m.first
         self.rule_names[m.rule_name] += 1
         self.doings[doing(m)] += 1
-        bisect.insort(self.order, (m.first, detection_id))
+        at = bisect.bisect(self.order, (m.first, detection_id))
+        self.order.insert(at, (m.first, detection_id))
+        self.ids.insert(at, detection_id)
         self._grow(m, arrival)
         return True
 
@@ -251,7 +266,7 @@ class Summary:
         self, incident_id: str, *, status: IncidentStatus, history: list[StatusChange]
     ) -> Incident:
         """The incident these members make."""
-        stories = [r for r in self.titled if _complete_kinds(r, self.kinds)]
+        stories = self.stories.complete()
         story = max(stories, key=lambda r: r.severity or 0) if stories else None
         entities = {key: list(values) for key, values in self.entities.items()}
         categories = self.categories
@@ -279,7 +294,7 @@ class Summary:
             category=category,
             first_seen=from_epoch(self.first),
             last_seen=from_epoch(self.last),
-            detections=[detection_id for _, detection_id in self.order],
+            detections=self.ids.copy(),
             entities=entities,
             area=(
                 {"type": "MultiPoint", "coordinates": [[lon, lat] for lat, lon in points]}
