@@ -6,7 +6,7 @@ from typing import Final, NamedTuple
 
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.behaviour_state import BehaviourState
-from citywatch.detect.portal.hits import TARGET
+from citywatch.detect.portal.hits import BLOCK_CLIENTS, TARGET
 
 
 class RuleSpec(NamedTuple):
@@ -19,7 +19,7 @@ class RuleSpec(NamedTuple):
     measures: tuple[str, ...]
 
 
-_BLOCK = "Rate-limit or block the client address at the portal's reverse proxy"
+_BLOCK = BLOCK_CLIENTS
 RULES: Final = {
     "scan": RuleSpec(
         "portal.behaviour.scan",
@@ -208,7 +208,9 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
     assert isinstance(kinds, dict)
     assert isinstance(identities, dict)
     busiest = max(kinds, key=lambda k: kinds[k])
+    by = identities.get(busiest, 0)
+    whom = "one session or agent" if by == 1 else f"{by} sessions or agents"
     return (
         f"Mass business actions from {who}: {kinds[busiest]} × {busiest} in "
-        f"{cfg.action_window_s / 60:.0f} min by {identities.get(busiest, 0)} sessions or agents"
+        f"{cfg.action_window_s / 60:.0f} min by {whom}"
     )

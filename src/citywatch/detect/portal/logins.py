@@ -30,7 +30,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.base import Detector, Episode, detection_id
-from citywatch.detect.portal.hits import TARGET
+from citywatch.detect.portal.hits import BLOCK_CLIENTS, TARGET
 from citywatch.model import Detection, Event
 
 _STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
@@ -39,12 +39,12 @@ _FAILURES = ("portal.login.failures", "Repeated failed logins", "attack.T1110")
 _ACCOUNT = ("portal.login.account-attack", "Account under password attack", "attack.T1110.001")
 _MEASURES = {
     _STUFFING[0]: [
-        "Rate-limit or block the flagged client addresses at the portal's reverse proxy",
+        BLOCK_CLIENTS,
         "Require a second factor or a challenge on login while the campaign lasts",
     ],
-    _GUESSING[0]: ["Rate-limit or block the flagged client address at the portal's reverse proxy"],
+    _GUESSING[0]: [BLOCK_CLIENTS],
     _FAILURES[0]: [
-        "Rate-limit or block the flagged client addresses at the portal's reverse proxy",
+        BLOCK_CLIENTS,
         "Check the application log for the accounts these clients tried",
     ],
     _ACCOUNT[0]: [
@@ -213,8 +213,9 @@ class LoginAbuse(Detector[LoginState]):
         if not by_client:
             rule, label, tag = _ACCOUNT
             severity = 55
+            clients = "one client" if n_others == 1 else f"{n_others} clients"
             summary = (
-                f"{state.ep_attempts} login attempts on one account from {n_others} clients "
+                f"{state.ep_attempts} login attempts on one account from {clients} "
                 f"({state.ep_attempts - state.ep_successes} failed or unconfirmed)"
             )
             if state.taken_over:
@@ -229,7 +230,13 @@ class LoginAbuse(Detector[LoginState]):
             stuffing = not unseen and n_others >= self.cfg.stuffing_accounts
             rule, label, tag = _FAILURES if unseen else _STUFFING if stuffing else _GUESSING
             severity = 65 if stuffing else 55 if unseen else 50
-            accounts = "accounts the source does not show" if unseen else f"{n_others} accounts"
+            accounts = (
+                "accounts the source does not show"
+                if unseen
+                else "one account"
+                if n_others == 1
+                else f"{n_others} accounts"
+            )
             summary = (
                 f"{state.ep_attempts} login attempts on {accounts} from "
                 f"{state.address or 'one client'}"
