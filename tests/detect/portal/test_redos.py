@@ -87,6 +87,10 @@ SHAPES: dict[str, list[str]] = {
         _fill("${IFS}"),
         _fill("'"),
         _fill("; cat x"),
+        _fill("'a'.execute"),
+        _fill('"'),
+        _fill("child_process."),
+        _fill("$(id>"),
     ],
     "jndi": [_fill("${"), _fill("${a"), _fill("${::-"), _fill("${lower:"), _fill("}")],
     "ssti": [
@@ -98,12 +102,18 @@ SHAPES: dict[str, list[str]] = {
         _fill("__"),
         _fill("t("),
         _fill("{{7*"),
+        _fill("<%"),
+        _fill("<% a"),
+        _fill("@{"),
+        _fill("@{ system."),
     ],
     "xxe": [
         _fill("<!entity "),
         _fill("<!doctype a system '"),
         _fill("<!entity a '&a;"),
         _fill("<!"),
+        "PD94" + _fill("A"),
+        "PC" + _fill("PCFET0NUWVBF"),
     ],
     "deserialisation": [
         _fill("o:1:"),
@@ -111,10 +121,31 @@ SHAPES: dict[str, list[str]] = {
         _fill('"$type":"'),
         _fill("!!"),
         _fill("a:1:{"),
+        "Tzo0" + _fill("A"),
+        "BAh" + _fill("v"),
+        _fill('"__construct()"'),
+        _fill("$1:__proto__"),
     ],
-    "nosqli": [_fill("{$"), _fill("'||"), _fill("this."), _fill('"$where"')],
+    "nosqli": [
+        _fill("{$"),
+        _fill("'||"),
+        _fill("this."),
+        _fill('"$where"'),
+        _fill("function(){"),
+        _fill("doc['"),
+        _fill('"; while('),
+    ],
     "protocol": [_fill("\r\n"), _fill("\nset-cookie"), _fill("\r\nlocation:")],
-    "urls": [_fill("a"), _fill("a:"), _fill("http://"), _fill("http://a@"), _fill("[::")],
+    "urls": [
+        _fill("a"),
+        _fill("a:"),
+        _fill("http://"),
+        _fill("http://a@"),
+        _fill("[::"),
+        _fill("a.oastify.com"),
+        _fill("-a.a"),
+        _fill("http://127.0.0.1 "),
+    ],
     "path": [_fill("/a"), _fill("/"), _fill("/."), _fill("/.."), _fill("/.git"), _fill("a")],
     "agent": [_fill("a"), _fill("nikt"), _fill("sqlma"), _fill("Mozilla/5.0 (")],
     "decode": [_fill("%"), _fill("%25"), _fill("%u"), _fill("&"), _fill("&#"), _fill("%c0")],
@@ -127,11 +158,18 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
     "cmdi": [cmdi.cmdi, shell_normalise],
     "jndi": [rules.jndi],
     "ssti": [rules.ssti],
-    "xxe": [rules.xxe],
+    "xxe": [rules.xxe, rules.xxe_in_base64],
     "deserialisation": [lambda s: objects.deserialisation(s, s)],
     "nosqli": [objects.nosqli, objects.nosqli_name],
     "protocol": [rules.response_splitting],
-    "urls": [lambda s: urls.ssrf(s, "url"), lambda s: urls.rfi(s, "page"), urls.host_ip],
+    "urls": [
+        lambda s: urls.ssrf(s, "url"),
+        lambda s: urls.ssrf(s, "text"),
+        lambda s: urls.rfi(s, "page"),
+        urls.host_ip,
+        urls.callback_host,
+        rules.php_cgi,
+    ],
     "path": [
         lambda s: probe_path(s, wordpress=False),
         normalise_path,
@@ -195,7 +233,14 @@ def test_whole_requests_of_adversarial_input(where: str) -> None:
 def test_deep_json_and_many_parts_are_bounded() -> None:
     deep = "[" * 50_000 + "]" * 50_000
     many = "--b\r\n" + "Content-Disposition: form-data; name=a\r\n\r\nx\r\n--b\r\n" * 20_000
-    for body, ctype in ((deep, "application/json"), (many, "multipart/form-data; boundary=b")):
+    keys = json.dumps({f"k{i}": 'a\\"b:' for i in range(5_000)})  # keys counted, not parsed twice
+    batch = json.dumps([{"query": "mutation{" + "a:login(" * 2_000 + "}"}] * 20)
+    for body, ctype in (
+        (deep, "application/json"),
+        (many, "multipart/form-data; boundary=b"),
+        (keys[:-1] + ',"k0":1}', "application/json"),
+        (batch, "application/json"),
+    ):
         req = HttpRequest(method="POST", uri="/", headers=(("Content-Type", ctype),), body=body)
         start = time.perf_counter()
         parsed = parse_request(req)

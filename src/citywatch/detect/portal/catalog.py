@@ -102,6 +102,9 @@ RULES: dict[str, Rule] = {
     "rfi.script-url": Rule("rfi", "Remote file inclusion: script URL", 55, 0.6, 2),
     "rfi.unc": Rule("rfi", "Remote file inclusion: UNC path", 70, 0.8),
     "rfi.offsite": Rule("rfi", "Off-site URL in a parameter", 30, 0.3, 3),
+    "rfi.php-cgi": Rule(
+        "rfi", "PHP settings in the request (PHP-CGI, CVE-2012-1823, CVE-2024-4577)", 85, 0.95
+    ),
     # Server-side request forgery
     "ssrf.metadata": Rule("ssrf", "SSRF: cloud metadata service", 85, 0.95),
     "ssrf.internal": Rule("ssrf", "SSRF: internal or loopback address", 75, 0.85),
@@ -127,6 +130,9 @@ RULES: dict[str, Rule] = {
     "ssti.block": Rule("ssti", "Template injection: template tag", 60, 0.7),
     "ssti.code": Rule("ssti", "Template injection: code execution", 85, 0.9),
     "ssti.probe": Rule("ssti", "Template injection: polyglot probe", 70, 0.85),
+    "ssti.class-binding": Rule(
+        "ssti", "Data binding to class internals (Spring4Shell, CVE-2022-22965)", 90, 0.95
+    ),
     "jndi.lookup": Rule("jndi", "Log4Shell: JNDI lookup (CVE-2021-44228)", 95, 0.98),
     "jndi.obfuscated": Rule("jndi", "Log4Shell: obfuscated JNDI lookup", 95, 0.98),
     "jndi.exfil": Rule("jndi", "Log4j lookup in input", 70, 0.85),
@@ -172,6 +178,19 @@ RULES: dict[str, Rule] = {
     "protocol.encoding-weak": Rule("protocol", "Unusual encoding", 25, 0.4, 2),
     "protocol.malformed-weak": Rule("protocol", "Malformed body or header", 25, 0.4, 2),
     "protocol.limits": Rule("protocol", "Request over parsing limits", 20, 0.3, 3),
+    "protocol.ip-spoofing": Rule(
+        "protocol", "Client address header naming the server itself (access rule bypass)", 55, 0.85
+    ),
+    "protocol.auth-bypass": Rule(
+        "protocol", "Internal header that skips authorisation (Next.js CVE-2025-29927)", 70, 0.9
+    ),
+    "protocol.mail-injection": Rule("protocol", "E-mail header injection in a field", 65, 0.9),
+    "protocol.json-duplicate-key": Rule(
+        "protocol", "JSON object with a key twice (parser differential)", 55, 0.8
+    ),
+    "protocol.graphql-batch": Rule(
+        "protocol", "GraphQL request repeating one mutation (brute force)", 60, 0.85, 1, "T1110"
+    ),
     # Scanners
     "scanner.user-agent": Rule("scanner", "Attack tool user agent", 45, 0.95, 1, _VULN_SCAN),
     "scanner.tool-header": Rule("scanner", "Attack tool header", 45, 0.95, 1, _VULN_SCAN),
@@ -185,6 +204,17 @@ RULES: dict[str, Rule] = {
         "scanner", "Probe for a known vulnerable path", 45, 0.85, 1, _VULN_SCAN
     ),
     "scanner.api-docs": Rule("scanner", "Probe for API descriptions", 20, 0.4, 2, _WORDLIST_SCAN),
+    "scanner.graphql-introspection": Rule(
+        "scanner", "GraphQL schema introspection", 35, 0.8, 1, _WORDLIST_SCAN
+    ),
+    "scanner.oast": Rule(
+        "scanner",
+        "Out-of-band test domain (Burp Collaborator, interactsh)",
+        50,
+        0.95,
+        1,
+        _VULN_SCAN,
+    ),
 }
 """Every rule by key."""
 
@@ -223,6 +253,8 @@ ANOMALY_RULES: dict[str, str] = {
     "value-too-long": "protocol.limits",
     "body-too-large": "protocol.limits",
     "json-too-deep": "protocol.limits",
+    "json-duplicate-key": "protocol.json-duplicate-key",
+    "graphql-batch": "protocol.graphql-batch",
     "too-many-parts": "protocol.limits",
 }
 """The rule each parse anomaly of :func:`~citywatch.detect.portal.request.parse_request` maps to."""

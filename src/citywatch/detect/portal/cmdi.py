@@ -10,6 +10,8 @@ arguments must look like a command line's (a path for ``cat``, a host for
 ('cmdi.command', '; cat /etc/passwd')
 >>> cmdi("Cats; cat litter everywhere") is None
 True
+>>> cmdi('println "cat /etc/hosts".execute().text')
+('cmdi.code', '"cat /etc/hosts".execute().text')
 """
 
 from __future__ import annotations
@@ -58,6 +60,15 @@ _NOT_PROSE = re.compile(r"[^a-z\s,.!?]")
 _CODE_EXEC = re.compile(
     r"\b(?:system|shell_exec|passthru|popen|proc_open|pcntl_exec|exec)\s*+\(\s*+['\"`$]"
 )
+_RUNTIME_EXEC = re.compile(
+    r"""["'][^"'\n]{1,200}+["']\s*+\.\s*+execute\s*+\(\s*+\)"""  # Groovy: "id".execute()
+    r"""|\bchild_process['"]?\s*+\)?\s*+\.\s*+(?:exec|execsync|execfile|spawn|spawnsync|fork)\b"""
+    r"""|\brequire\s*+\(\s*+['"]child_process['"]"""
+    r"|\binvokefunction\b|\bcall_user_func(?:_array)?\b"
+)
+"""Code that runs a command in the language of the server: Groovy's ``String.execute()``
+(Jenkins' script console, OFBiz), Node's ``child_process``, PHP callbacks by name
+(ThinkPHP's ``invokefunction``)."""
 _SHELLSHOCK = re.compile(r"\(\s*+\)\s*+\{[^}]{0,100}+\}\s*+;")
 _SUBSTITUTION = re.compile(
     r"(?:`|\$\()\s*+(?:[/\\][\w./\\-]{0,40}?[/\\])?(?P<cmd>[a-z][\w.-]{0,15}?)(?![\w./\\-])"
@@ -74,8 +85,8 @@ def cmdi(text: str) -> Found | None:
     if "/dev/tcp/" in text or "/dev/udp/" in text:
         i = max(text.find("/dev/tcp/"), text.find("/dev/udp/"))
         return "cmdi.reverse-shell", text[max(0, i - 30) : i + 40]
-    if "(" in text:
-        match = _CODE_EXEC.search(text)
+    if "(" in text or "call_user_func" in text or "invokefunction" in text:
+        match = _CODE_EXEC.search(text) or _RUNTIME_EXEC.search(text)
         if match is not None:
             return "cmdi.code", text[match.start() : match.start() + 60]
     shell = shell_normalise(text)
@@ -105,7 +116,7 @@ def _is_command(cmd: str, args: str, *, start: bool = False) -> bool:
         return False  # "host:", "cat,", "id." are words, not commands (cat</etc/passwd is)
     if "#" in args:  # "; whoami #": the rest of the line is a comment
         args = _COMMENT.sub("", args)
-    bare = not args.strip() or args.lstrip().startswith("-")
+    bare = not args.strip() or args.lstrip().startswith(("-", ">", "<", "2>"))  # id>out
     if cmd in _NO_ARGS and bare and not start:
         return True
     if cmd in _PATH_ARGS and _PATHISH.search(args):

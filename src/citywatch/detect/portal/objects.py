@@ -45,21 +45,29 @@ _GADGETS = re.compile(
     r"|org\.springframework\.beans\.factory\.config\.propertypathfactorybean"
     r"|org\.apache\.tomcat\.dbcp\.dbcp2?\.basicdatasource|javax\.management\.badattributevalue"
     r"|[<:]objectdataprovider\b|textformattingrunproperties|system\.windows\.data\.objectdata"
+    r"|\"__construct\(\)\"\s*+:|guzzlehttp\\{1,2}psr7\\{1,2}fnstream"
 )
 _SCRIPTED = re.compile(
     r"_\$\$nd_func\$\$_|\"__js_function\"\s*+:|\"py/(?:reduce|object|function|newobj)\""
+    r"|\$\d{1,4}:(?:__proto__|constructor):"
 )
-"""node-serialize and funcster functions, jsonpickle objects: code in a JSON document."""
+"""node-serialize and funcster functions, jsonpickle objects, React Server Components
+references that walk to ``__proto__`` or ``constructor`` (CVE-2025-55182): code in a JSON
+document."""
 _WRAPPED = re.compile(
-    r"(?:H4sI|gA[JNSU]|Y(?:29z|3Bvc2l4|250|3N1YnByb2Nlc3|19fYnVpbHRpbl9f|2J1aWx0aW5z)C)"
-    r"[\w+/=-]{8,}"
+    r"(?:H4sI|gA[JNSU]|Y(?:29z|3Bvc2l4|250|3N1YnByb2Nlc3|19fYnVpbHRpbl9f|2J1aWx0aW5z)C"
+    r"|[TQ]zo[\dxyz])[\w+/=-]{8,}"
 )
-"""Base64 that starts like a gzip stream, a pickle (protocol 2, 3, 5) or a protocol 0 pickle
-of ``os``, ``posix``, ``nt``, ``subprocess`` or the builtins."""
+"""Base64 that starts like a gzip stream, a pickle (protocol 2, 3, 5), a protocol 0 pickle
+of ``os``, ``posix``, ``nt``, ``subprocess`` or the builtins, or a PHP object (``O:8:``)."""
 _WRAPPED_MAX = 16384
 _UNZIPPED_MAX = 65536
-_RUBY_MARSHAL = re.compile(r"^BAh[\w+/]{4,}(?:R2VtOj|dlbTo6|HZW06O)")
-"""Base64 of Ruby Marshal data (``\\x04\\x08``) naming ``Gem::`` classes (the universal gadget)."""
+_RUBY_GADGETS = re.compile(
+    rb"Gem::|DeprecatedInstanceVariableProxy|Net::(?:WriteAdapter|BufferedIO)|:\x08ERB\b"
+    rb"|ActiveRecord::Associations::Association|Rack::Response|ActiveModel::AttributeMethods"
+)
+"""Classes Ruby Marshal gadget chains instantiate (the universal ``Gem::`` chain, Rails'
+``DeprecatedInstanceVariableProxy`` around an ``ERB`` template...)."""
 _PICKLE = re.compile(
     r"c(?:os|posix|nt|subprocess|builtins|__builtin__)\n(?:system|popen|eval|exec|check_output"
     r"|getattr|call|run)\b"
@@ -75,8 +83,10 @@ def deserialisation(value: str, text: str) -> Found | None:
         i = value.find(marker)
         if i >= 0:
             return rule, value[i : i + 60]
-    if value.startswith("BAh") and _RUBY_MARSHAL.match(value):
-        return "deserialisation.ruby", value[:60]
+    if value.startswith("BAh"):  # base64 of Ruby Marshal data (\x04\x08)
+        raw = _decoded(value)
+        if raw is not None and _RUBY_GADGETS.search(raw) is not None:
+            return "deserialisation.ruby", value[:60]
     if _WRAPPED.match(value) is not None:
         found = _unwrapped(value)
         if found is not None:
@@ -115,10 +125,8 @@ def deserialisation(value: str, text: str) -> Found | None:
 
 def _unwrapped(value: str) -> Found | None:
     """A serialised object inside base64 (and gzip): Java, pickle or PHP, by its bytes."""
-    token = value[:_WRAPPED_MAX].translate(_URLSAFE)
-    try:
-        raw = base64.b64decode(token + "=" * (-len(token) % 4))
-    except (binascii.Error, ValueError):
+    raw = _decoded(value)
+    if raw is None:
         return None
     if raw[:2] == b"\x1f\x8b":
         try:
@@ -135,6 +143,16 @@ def _unwrapped(value: str) -> Found | None:
     return None
 
 
+def _decoded(value: str) -> bytes | None:
+    """The bytes of a base64 (or base64url) value's first :data:`_WRAPPED_MAX` characters."""
+    token = value[:_WRAPPED_MAX].translate(_URLSAFE)
+    token = token[: len(token) - len(token) % 4]
+    try:
+        return base64.b64decode(token)
+    except (binascii.Error, ValueError):
+        return None
+
+
 _URLSAFE = str.maketrans("-_", "+/")
 _CASED_MARKERS = (
     ("rO0AB", "deserialisation.java"),
@@ -148,7 +166,8 @@ _CASED_MARKERS = (
 
 _MONGO_OPS = (
     r"ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|or|and|nor|not|expr|elemmatch|function|"
-    r"accumulator|jsonschema|size|type|mod|all|options|text|search|lookup|unionwith|graphlookup"
+    r"accumulator|jsonschema|size|type|mod|all|options|text|search|lookup|unionwith|graphlookup|"
+    r"out|merge|match|group|project|facet|set|unset|push|pull|inc|rename"
 )
 _NOSQL_NAME = re.compile(rf"(?:^|[.\[])\$(?:{_MONGO_OPS})\]?(?:$|[.\[])")
 _NOSQL_VALUE = re.compile(
@@ -157,7 +176,9 @@ _NOSQL_VALUE = re.compile(
         |\bdb\.(?:getcollection\s*+\(|\w{{1,40}}\.(?:drop|remove|insert|update|delete|find)\w{{0,12}}\s*+\()
         |["']\s*+[}})]{{0,3}}\s*+(?:;|\|\||&&)\s*+(?:return\s++(?:true|1)\b|this\.\w
         |sleep\s*+\(\s*+\d|while\s*+\(\s*+(?:true|1)\))|\|\|\s*+["']?\w{{1,20}}["']?\s*+===?\s*+["']?\w
-        |\bthis\.\w{{1,30}}\s*+(?:===?|\.match\s*+\())""",
+        |\bthis\.\w{{1,30}}\s*+(?:===?|\.match\s*+\()
+        |\bemit\s*+\(\s*+this\.|function\s*+\(\s*+\)\s*+\{{[^}}]{{0,200}}?\bthis\.
+        |\bdoc\s*+\[\s*+['"][\w.]{{1,60}}['"]\s*+\]\s*+\.\s*+value\b|\bctx\._source\b)""",
     re.VERBOSE,
 )
 

@@ -83,6 +83,8 @@ _SECRET = re.compile(
     r"|gemfile(?:\.lock)?|web\.config|config\.(?:php|ya?ml|json|inc|ini)|settings\.py"
     r"|local\.settings\.json|appsettings(?:\.\w{1,20})?\.json|database\.yml|credentials(?:\.json)?"
     r"|id_[rd]sa|secrets?\.(?:ya?ml|json)|wp-config\.php[\w.~-]{0,10}|\.?env\.(?:bak|old|save))$"
+    r"|/(?:web|meta)-inf/|/storage/logs/|/(?:error|debug|access|laravel|php_errors?|npm-debug)"
+    r"\.log$"
 )
 _WORDPRESS = re.compile(
     r"/(?:wp-admin|wp-login\.php|wp-content|wp-includes|xmlrpc\.php|wp-json)(?:/|$)"
@@ -93,7 +95,8 @@ _ADMIN = re.compile(
     r"host-manager|telescope|_profiler|elmah\.axd|trace\.axd|solr|jenkins|h2-console|"
     r"druid|nacos|kibana|grafana|portainer|webmin)(?:/|$)"
     r"|/manager/html|/console/?$|/debug/default/|/_ignition/|/horizon/api|/debug/pprof(?:/|$)"
-    r"|/jolokia(?:/|$)"
+    r"|/jolokia(?:/|$)|/manager/(?:text|status|jmxproxy)(?:/|$)|/reportserver(?:/|$)"
+    r"|/webtools/control/"
 )
 _EXPLOIT = re.compile(
     r"/cgi-bin/|/(?:phpinfo|info|shell|cmd|c99|r57|webshell|backdoor|wso|alfa|up|uploader)"
@@ -104,6 +107,7 @@ _EXPLOIT = re.compile(
     r"|/\.well-known/(?!security\.txt$|acme-challenge/|change-password$|openid|apple-|assetlinks)"
     r"|/struts|\.action$|/wls-wsat/|/_async/|/console/css/|/user/register\?element_parents"
     r"|/index\.php\?s=/?index/\\think|/solr/admin/|/api/jsonws|/(?:setup|install)\.php$"
+    r"|/sdk/weblanguage$|/dana-ws/|/_users/org\.couchdb\.user:"
 )
 _BACKUP = re.compile(
     r"\.(?:bak|old|orig|save|swp|swo|sql|dump|sqlite3?|mdb|backup|tmp|bkp)$|~$"

@@ -107,6 +107,8 @@ def parse_request(req: HttpRequest) -> ParsedRequest:
     content_type = parse_headers(req, acc)
     if req.body:
         parse_body(req.body, content_type, acc)
+    if "_method" in query or "_method" in req.body:
+        _method_override(method, acc)
     if acc.flags:
         for bit, code in _FLAG_CODES:
             if acc.flags & bit:
@@ -124,6 +126,16 @@ def parse_request(req: HttpRequest) -> ParsedRequest:
     )
     _last = (req, parsed)
     return parsed
+
+
+def _method_override(method: str, acc: Collector) -> None:
+    """A ``_method`` parameter asking for another method: the form-field twin of the
+    ``X-HTTP-Method-Override`` header (Rails, Laravel), noted alike."""
+    for param in acc.params:
+        if param.name == "_method" and param.location != "header":
+            if param.value.strip().upper() != method:
+                acc.note("method-override")
+            return
 
 
 def _path_ids(norm: str, template: str, acc: Collector) -> None:

@@ -13,9 +13,12 @@ match the empty string, so a 100 kB value costs what its length costs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 
 from citywatch.detect.portal.catalog import MAX_TRIES, Found
+from citywatch.detect.portal.normalise import fold
 
 _XSS = re.compile(
     r"""
@@ -99,8 +102,11 @@ _SENSITIVE_FILE = re.compile(
     r"(?:^|[\s=:'\"(\x00,;]|file:/{0,3})(?:/etc/(?:passwd|shadow|group|hosts|issue|crontab|sudoers"
     r"|master\.passwd)\b|/proc/(?:self|\d{1,7})/(?:environ|cmdline|maps|fd|status|mem)\b"
     r"|/var/log/[\w.-]{1,64}|/root/\.|/home/[\w.-]{1,64}/\.(?:ssh|bash_history|aws)"
-    r"|[a-z]:/(?:windows|winnt|boot\.ini|inetpub)\b)"
+    r"|[a-z]:/(?:(?:windows|winnt)/(?:win\.ini|system\.ini|repair/|panther/|debug/|system32/"
+    r"(?:drivers/etc/|config/|inetsrv/|license\.rtf))|boot\.ini|inetpub/))"
 )
+"""Files that local file inclusion reads, not every path that mentions them: a complaint
+quoting ``C:\\Windows\\System32\\cmd.exe`` reads nothing."""
 
 
 _SLASH_RUN = re.compile(r"/{2,}")
@@ -206,6 +212,16 @@ _EL_CODE = re.compile(
 """Code in ``${...}``: Java EL and JSP (Runtime, pageContext), Mako (Python's os)."""
 _JS_CODE = re.compile(r"process\.mainmodule|require\s*+\(|child_process|\bconstructor\b")
 """Code in Pug's ``#{...}``: Node's process and modules."""
+_TAG_CODE = re.compile(
+    r"process\.mainmodule|require\s*+\(|child_process|\bglobal\.process\b|getruntime|\bkernel\."
+    r"|\b(?:system|exec|eval|spawn|popen)\s*+\(|io\.popen|file\.(?:read|open)|`|%x\(|open3"
+)
+"""Code in ERB's or EJS's ``<% ... %>``: Ruby's and Node's ways to run a command or read a file."""
+_DOTNET_CODE = re.compile(
+    r"system\.(?:io|diagnostics|net|reflection|runtime|web)\.|process\.start|readalltext"
+    r"|webclient|assembly\.load"
+)
+"""Code in a Razor ``@{ ... }`` block: .NET's files, processes and network."""
 
 
 def ssti(text: str) -> Found | None:
@@ -216,7 +232,12 @@ def ssti(text: str) -> Found | None:
     found = _inside(text, "{{", "}}", 400, _JINJA_OBJECTS)
     if found is not None:
         return "ssti.object", found
-    found = _inside(text, "${", "}", 100, _EL_CODE) or _inside(text, "#{", "}", 200, _JS_CODE)
+    found = (
+        _inside(text, "${", "}", 100, _EL_CODE)
+        or _inside(text, "#{", "}", 200, _JS_CODE)
+        or _inside(text, "<%", "%>", 400, _TAG_CODE)
+        or _inside(text, "@{", "}", 400, _DOTNET_CODE)
+    )
     return None if found is None else ("ssti.code", found)
 
 
@@ -253,6 +274,43 @@ def xxe(text: str) -> Found | None:
         return None
     name = (match.lastgroup or "").replace("_", "-")
     return ("xxe.expansion" if name == "expansion" else f"xxe.{name}"), match.group()
+
+
+_BASE64_XML = re.compile(r"P[C-H][A-Za-z0-9+/]{22,}={0,2}")
+_BASE64_XML_MAX = 65536
+
+
+def xxe_in_base64(value: str) -> Found | None:
+    """:func:`xxe` in XML sent as base64 (a SAML response, a SOAP attachment): a value that
+    starts like base64 of ``<`` is decoded (bounded) and checked.
+
+    >>> xxe_in_base64("PCFET0NUWVBFIHIgWzwhRU5USVRZIHggU1lTVEVNICJmaWxlOi8vL2V0Yy9wYXNzd2QiPl0+")
+    ('xxe.external-entity', 'base64: <!entity x system')
+    """
+    if _BASE64_XML.fullmatch(value[:_BASE64_XML_MAX]) is None:
+        return None
+    token = value[:_BASE64_XML_MAX]
+    try:
+        raw = base64.b64decode(token[: len(token) - len(token) % 4])
+    except (binascii.Error, ValueError):
+        return None
+    found = xxe(fold(raw.decode("utf-8", "replace")))
+    return None if found is None else (found[0], f"base64: {found[1]}")
+
+
+_PHP_SETTINGS = re.compile(
+    r"\b(?:allow_url_include|auto_prepend_file|auto_append_file|open_basedir|disable_functions"
+    r"|safe_mode|cgi\.force_redirect)\s*+="
+)
+
+
+def php_cgi(text: str) -> Found | None:
+    """PHP settings given in a request, as PHP-CGI takes them from its query string
+    (``?-d allow_url_include=1 -d auto_prepend_file=php://input``)."""
+    if "allow_url" not in text and "_file" not in text and "basedir" not in text:
+        return None
+    match = _PHP_SETTINGS.search(text)
+    return None if match is None else ("rfi.php-cgi", text[match.start() : match.start() + 80])
 
 
 _SPLITTING = re.compile(

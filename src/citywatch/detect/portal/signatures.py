@@ -94,10 +94,64 @@ _PATH_SPECIAL = re.compile(r"[<>'\"${}()`;|\\\r\n]|\.\.|//")
 _NAME_OK = re.compile(r"[\w.\[\]-]*").fullmatch
 _NAMES_OF_NOTE = urls.URLISH_NAMES | {"__viewstate"}
 _TYPE_KEYS = ("$type", "@type", "@class", "@c")
-_HOST_HEADERS = frozenset(
-    {"host", "x-forwarded-host", "x-host", "x-forwarded-server", "x-original-host"}
-)
 """JSON keys that name the class to instantiate (.NET Json.NET, Fastjson, Jackson)."""
+_HOST_HEADERS = frozenset(
+    {
+        "host",
+        "x-forwarded-host",
+        "x-host",
+        "x-forwarded-server",
+        "x-original-host",
+        "x-http-host-override",
+        "forwarded",
+    }
+)
+"""Headers that name the site (``Forwarded`` in its ``host=``): another site is flagged."""
+_CLIENT_IP_HEADERS = frozenset(
+    {
+        "x-forwarded-for",
+        "x-real-ip",
+        "x-originating-ip",
+        "x-remote-ip",
+        "x-remote-addr",
+        "x-client-ip",
+        "client-ip",
+        "true-client-ip",
+        "x-cluster-client-ip",
+        "cf-connecting-ip",
+        "fastly-client-ip",
+        "x-custom-ip-authorization",
+    }
+)
+"""Headers that name the client's address to an application behind a proxy."""
+_LOOPBACK = re.compile(
+    r"(?:^|[\s,;=\"\[])(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost|0\.0\.0\.0)\b"
+)
+_MAIL_FIELDS = frozenset(
+    {
+        "email",
+        "e-mail",
+        "mail",
+        "from",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "sender",
+        "reply_to",
+        "replyto",
+        "name",
+        "full_name",
+        "username",
+        "login",
+    }
+)
+"""Single-line fields an application may put into an e-mail's headers."""
+_MAIL_HEADER = re.compile(
+    r"[\r\n][ \t]{0,16}+(?:bcc|cc|to|from|reply-to|subject|content-type|mime-version)\s*+:"
+)
+_NOT_SSRF_HEADERS = frozenset({"referer", "origin"})
+"""Headers whose URLs the browser writes (an intranet referrer is no forgery)."""
 _CACHE_SIZE = 8192
 _CACHE_LEN = 512
 _SNIPPET = 120
@@ -291,7 +345,8 @@ class WebAttackSignatures(HitDetector):
             and PLAIN(value)
             and _NAME_OK(name)
             and (len(value) < 12 or not CASED.search(value))
-            and name.lower() not in _NAMES_OF_NOTE
+            and (lname := name.lower()) not in _NAMES_OF_NOTE
+            and "classloader" not in lname
         ):
             return ()
         return self._findings(location, name, value)
@@ -369,6 +424,17 @@ class WebAttackSignatures(HitDetector):
             found.append(("deserialisation.shiro", value[:40]))
         if len(value) < 2:
             return tuple(found)
+        lower = value.lower()
+        if "." in value and (callback := urls.callback_host(lower)) is not None:
+            found.append(("scanner.oast", callback))
+        if "__schema" in lower:
+            found.append(("scanner.graphql-introspection", value[:80]))
+        if lname in _MAIL_FIELDS and ("\n" in value or "\r" in value):
+            match = _MAIL_HEADER.search(lower)
+            if match is not None:
+                found.append(("protocol.mail-injection", value[:80]))
+        if header and "://" in value and self._enabled & SSRF and lname not in _NOT_SSRF_HEADERS:
+            found.extend(url_findings(fold(value), name, SSRF))
         urlish = not header and self._enabled & SSRF and lname in urls.URLISH_NAMES
         if PLAIN(value):
             if urlish:
@@ -389,6 +455,26 @@ class WebAttackSignatures(HitDetector):
                 found.extend(url_findings(fold(value), name, mask | extra))
         return tuple(found)
 
+    def _other_site(self, name: str, lname: str, value: str) -> Found | None:
+        """A header naming a site other than the portal's own (once they are known)."""
+        if not self._hosts:
+            return None
+        host = value
+        if lname == "forwarded":  # for=192.0.2.60;proto=http;host=example.org
+            host = next(
+                (
+                    p.strip()[5:].strip('"')
+                    for p in value.split(";")
+                    if p.strip()[:5].lower() == "host="
+                ),
+                "",
+            )
+            if not host:
+                return None
+        if host_name(host) in self._hosts:
+            return None
+        return "protocol.proxy", f"{name}: {value}"
+
     def _shiro_cookie(self, value: str) -> bool:
         """A Shiro rememberMe cookie (CVE-2016-4437 and its kin) on a portal without Shiro."""
         return not self.settings.shiro and len(value) >= _SHIRO_MIN and _BASE64(value) is not None
@@ -399,12 +485,16 @@ class WebAttackSignatures(HitDetector):
             if lname == "user-agent":
                 return scanner_agent(value)
             if lname in _HOST_HEADERS:
-                if not self._hosts:
-                    return None
-                if host_name(value) in self._hosts:
-                    return None
-                return "protocol.proxy", f"{name}: {value}"
+                return self._other_site(name, lname, value)
+            if lname in _CLIENT_IP_HEADERS:
+                if lname == "x-custom-ip-authorization" or _LOOPBACK.search(value.lower()):
+                    return "protocol.ip-spoofing", f"{name}: {value[:60]}"
+                return None
+            if lname == "x-middleware-subrequest":  # Next.js' own, never a client's
+                return "protocol.auth-bypass", f"{name}: {value[:60]}"
             return scanner_header(lname)
+        if "classloader" in lname or lname.startswith("class.module"):
+            return "ssti.class-binding", name[:80]
         if lname == "__viewstate" and not self.settings.aspnet and value:
             return "deserialisation.viewstate", value[:40]
         if lname.endswith(_TYPE_KEYS):  # a flattened JSON type gadget

@@ -28,7 +28,8 @@ _URL = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]{0,15}+):(?://|\\\\)(?P<authority>[^/\\?#\s\"'<>]{0,256}+)"
     r"(?P<rest>[^\s\"'<>]{0,512}+)"
 )
-_MAX_URLS = 4
+_MAX_URLS = 64
+"""URLs of one value looked at (a SOAP or SAML document names a dozen namespaces first)."""
 _WEB = frozenset({"http", "https", "ftp", "ftps"})
 _SSRF_SCHEMES = frozenset(
     {"gopher", "dict", "ldap", "ldaps", "tftp", "sftp", "netdoc", "jar", "rmi"}
@@ -205,10 +206,18 @@ def _classify(host: str) -> str | None:
     return "ssrf.obfuscated-ip" if obfuscated else "ssrf.internal"
 
 
+_PROSE_SPACES = 3
+"""Spaces that make a value prose: a plain internal URL in a sentence is not a request to
+fetch it (metadata addresses, odd schemes and obfuscated IPs still are)."""
+_MARKUP = re.compile(r"[<>{}=]")
+"""What prose does not hold and a document (XML, JSON, a query) does."""
+
+
 def ssrf(text: str, name: str) -> Found | None:
     """Server-side request forgery: URLs (or, in URL-ish parameters, bare hosts) to
     internal, loopback, link-local or metadata addresses, odd schemes, rebinding domains."""
     urlish = name.lower() in URLISH_NAMES
+    prose = not urlish and text.count(" ") >= _PROSE_SPACES and _MARKUP.search(text) is None
     for count, match in enumerate(_URL.finditer(text)):
         scheme = match.group("scheme")
         host = _host(match.group("authority"))
@@ -216,6 +225,8 @@ def ssrf(text: str, name: str) -> Found | None:
             return "ssrf.scheme", match.group()
         if scheme in _WEB or (scheme == "file" and host):
             rule = _classify(host)
+            if rule == "ssrf.internal" and prose and match.start() > 0:
+                continue  # "the docs link points to http://localhost:8080/docs": a remark
             if rule is not None:
                 return rule, match.group()
         if count + 1 >= _MAX_URLS:
@@ -278,3 +289,26 @@ def rfi(text: str, name: str) -> Found | None:
         if count + 1 >= _MAX_URLS:
             break
     return None
+
+
+_CALLBACK = re.compile(
+    r"\.(?:oastify\.com|burpcollaborator\.net|interact\.sh|oast\.(?:fun|me|pro|site|online|live)"
+    r"|dnslog\.cn|ceye\.io|requestrepo\.com|canarytokens\.com|pipedream\.net)\b"
+)
+"""Domains of out-of-band testing services: a pingback host a scanner plants anywhere."""
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+
+
+def callback_host(text: str) -> str | None:
+    """An out-of-band testing host in ``text`` (lowercase), if any.
+
+    >>> callback_host("for=x9k2m.oastify.com"), callback_host("oastify.com is a site")
+    ('x9k2m.oastify.com', None)
+    """
+    match = _CALLBACK.search(text)
+    if match is None:
+        return None
+    start = match.start()
+    while start > 0 and text[start - 1] in _HOST_CHARS:
+        start -= 1
+    return text[start : match.end()] if start < match.start() else None

@@ -61,10 +61,15 @@ _TRIGGERS: dict[str, int] = {
     "\n": CMDI | DESER | CRLF,
     "\r": CRLF,
     "/dev/": CMDI,
+    ".execute(": CMDI,
+    "child_process": CMDI,
+    "invokefunction": CMDI,
+    "call_user_func": CMDI,
     "{": SSTI,
     "${": JNDI | SSTI,
     "<%": SSTI,
     "@(": SSTI,
+    "@{": SSTI,
     "[[": SSTI,
     "__": SSTI,
     "java.": SSTI | DESER,
@@ -98,6 +103,10 @@ _TRIGGERS: dict[str, int] = {
     "\\\\": RFI,
     "://": RFI | SSRF | TRAVERSAL,
     "data:": RFI | XSS,
+    "allow_url_include": RFI,
+    "auto_prepend_file": RFI,
+    "auto_append_file": RFI,
+    "open_basedir": RFI,
     "script": XSS,
     "expression": XSS,
     "-moz-binding": XSS,
@@ -124,6 +133,10 @@ _TRIGGERS: dict[str, int] = {
     "textformattingrunproperties": DESER,
     "__js_function": DESER,
     "py/": DESER,
+    "__construct": DESER,
+    "fnstream": DESER,
+    ":__proto__": DESER,
+    ":constructor:": DESER,
     "$": NOSQLI,
     "==": NOSQLI,
     "this.": NOSQLI,
@@ -131,6 +144,11 @@ _TRIGGERS: dict[str, int] = {
     "sleep(": NOSQLI,
     "return true": NOSQLI,
     "return 1": NOSQLI,
+    "while(": NOSQLI,
+    "while (": NOSQLI,
+    "emit(": NOSQLI,
+    "doc[": NOSQLI,
+    "ctx._source": NOSQLI,
     "union": SQLI,
     "select": SQLI,
     "sleep": SQLI,
@@ -156,6 +174,10 @@ _CASED_MARKERS = (
     "aced0005",
     "ACED0005",
     "BAh",
+    "Tzo",
+    "Qzo",
+    "PD94bWwg",
+    "PCFET0NUWVBF",
     "com.sun.",
     "org.apache.",
     "java.lang.",
@@ -226,10 +248,15 @@ def value_findings(value: str, enabled: int) -> tuple[int, tuple[Found, ...]]:
         hit = objects.deserialisation(value, text)
         if hit is not None:
             found.append(hit)
+    if enabled & XXE and value[:1] == "P" and not mask & XXE:
+        hit = rules.xxe_in_base64(value)
+        if hit is not None:
+            found.append(hit)
     return mask, tuple(found)
 
 
 _TEXT_CHECKS: tuple[tuple[int, Callable[[str], Found | None]], ...] = (
+    (RFI, rules.php_cgi),
     (XSS, rules.xss),
     (TRAVERSAL, rules.traversal),
     (CMDI, cmdi.cmdi),
