@@ -680,3 +680,66 @@ def test_a_fixed_format_is_bounded_per_digit_group() -> None:
     for i in range(40):  # no fixed format once a twentieth of the values have other shapes
         model.learn(f"R{i}", i, 100, cfg.value_clients)
     assert compile_param(model, cfg).shape is None
+
+
+def _form(uri: str, body: str) -> HttpRequest:
+    return HttpRequest(method="POST", uri=uri, body=body, headers=FORM)
+
+
+ROUND_TWO = {
+    # held-out tampering that the first model let pass
+    "empty": (_tax(full_name=""), "portal.profile.length", "got an empty value"),
+    "polluted": (
+        HttpRequest(method="GET", uri="/traffic/incidents?district=2&district=11&page=1"),
+        "portal.profile.repeated",
+        "got it twice, `2` then `11`",
+    ),
+    "february": (
+        _form("/address/change", "street=Ilica&number=42&district=2&moved_on=2026-02-31"),
+        "portal.profile.range",
+        "`2026-02-31`, a date no calendar has",
+    ),
+    "negative": (
+        _form("/address/change", "street=Ilica&number=-5&district=2&moved_on=2026-02-14"),
+        "portal.profile.range",
+        "the number -5, out of range",
+    ),
+    "id-kind": (
+        HttpRequest(method="GET", uri="/documents/4410/download"),
+        "portal.profile.type",
+        "GET /documents/{uuid}/download takes ids of that kind in its path",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TWO))
+def test_second_round_tampering_is_flagged_with_an_explanation(
+    profile: PortalProfile, enricher_m: Enricher, name: str
+) -> None:
+    request, rule, words = ROUND_TWO[name]
+    event = Event(id=f"r2-{name}", timestamp=T0 + 10**6, dataset="portal.http", source_ip="x")
+    hits = profile.inspect(enricher_m(msgspec.structs.replace(event, payload=request)))
+    assert [h.rule_id for h in hits] == [rule], hits
+    assert words in hits[0].explanation, hits[0].explanation
+
+
+def test_what_the_learned_traffic_did_stays_allowed(
+    profile: PortalProfile, enricher_m: Enricher
+) -> None:
+    """A note left empty, a parameter sent twice with one value: both seen while learning
+    or harmless; and a model learned before empties and repeats were counted enforces neither."""
+    for request in (
+        _tax(note=""),
+        HttpRequest(method="GET", uri="/traffic/incidents?district=2&district=2&page=1"),
+    ):
+        event = Event(id="ok", timestamp=T0 + 10**6, dataset="portal.http", payload=request)
+        assert profile.inspect(enricher_m(event)) == [], request
+    old = msgspec.msgpack.decode(
+        msgspec.msgpack.encode({"location": "body", "name": "full_name"}), type=ParamModel
+    )
+    assert (old.empty, old.repeats) == (-1, -1)
+    cfg = PortalProfileConfig()
+    for i in range(300):
+        old.learn(f"Name {i % 40}", i % 120, 100, cfg.value_clients)
+    rule = compile_param(old, cfg)
+    assert rule.enforced and not rule.required and not rule.single

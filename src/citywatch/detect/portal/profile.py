@@ -24,6 +24,7 @@ episode states: :meth:`PortalProfile.snapshot_model` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import ClassVar, Final, cast
 
@@ -32,7 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.hits import Hit, HitDetector
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
-from citywatch.detect.portal.profile_rules import EndpointRule, ParamRule, compile_endpoint
+from citywatch.detect.portal.profile_rules import (
+    EndpointRule,
+    ParamRule,
+    compile_endpoint,
+    shown,
+)
 from citywatch.detect.portal.request import parse_request
 from citywatch.detect.portal.signatures import WebAttackSignatures
 from citywatch.model import Event, HttpRequest
@@ -53,6 +59,7 @@ _NAMES: Final = {
     "portal.profile.range": "Parameter tampering: number or date out of range",
     "portal.profile.enum": "Parameter tampering: value never seen",
     "portal.profile.unknown-param": "Parameter tampering: unknown parameter",
+    "portal.profile.repeated": "Parameter tampering: parameter sent twice (parameter pollution)",
     "portal.profile.unknown-endpoint": "Request to an endpoint never seen",
 }
 _BENIGN_ANOMALIES: Final = frozenset({"bad-url-encoding"})
@@ -113,6 +120,8 @@ class PortalProfile(HitDetector):
         self._locations = frozenset(self.cfg.locations)
         self._keep = max(self.cfg.min_clients, self.cfg.value_clients)
         self._rules: dict[str, dict[str, EndpointRule]] = {}
+        self._routes: dict[str, str] = {}
+        """A template with its ids unnamed (``/documents/{}/download``) → the learned one."""
         self._remembered = 0
         """Values the parameter rules remember having passed, in all."""
         self._dirty = False
@@ -147,11 +156,16 @@ class PortalProfile(HitDetector):
         if len(endpoint.clients) < keep and client not in endpoint.clients:
             endpoint.clients.append(client)
         per_client, locations = self.cfg.per_client, self._locations
+        sent: set[int] = set()  # the ids of the parameter models this request fed
         for param in parsed.params:
             if param.location in locations:
                 learned = endpoint.param(param.location, param.name, keep)
                 if learned is not None:
                     learned.learn(param.value, client, per_client, keep)
+                    if id(learned) not in sent:
+                        sent.add(id(learned))
+                    elif learned.repeats >= 0:
+                        learned.repeats += 1
         model.learned += 1
         self._dirty = True
 
@@ -171,6 +185,7 @@ class PortalProfile(HitDetector):
                 endpoint, self.cfg
             )
         self._rules = rules
+        self._routes = {_unnamed(template): template for template in rules}
         self._remembered = 0
         self._dirty = False
 
@@ -195,11 +210,15 @@ class PortalProfile(HitDetector):
         methods = self._rules.get(parsed.template)
         endpoint = None if methods is None else methods.get(parsed.method)
         if endpoint is None:
+            sibling = self._sibling(parsed.method, parsed.template)
+            if sibling is not None:
+                return [self._wrong_ids(sibling, parsed.norm_path)]
             return self._unknown_endpoint(payload, parsed.method, parsed.template)
         if not endpoint.enforced:
             return _NONE
         hits = _NONE
         known, locations = endpoint.params, self._locations
+        once: dict[ParamRule, str] | None = None
         for param in parsed.params:
             location = param.location
             if location not in locations:
@@ -210,9 +229,21 @@ class PortalProfile(HitDetector):
                     hit = self._unknown_param(endpoint, param.location, param.name, param.value)
                 else:
                     continue
-            elif not rule.enforced or param.value in rule.passed or self._passes(rule, param.value):
-                continue
+            elif rule.single and once is not None and rule in once:
+                if once[rule] == param.value:
+                    continue
+                hit = self._repeated(endpoint, rule, once[rule], param.value)
             else:
+                if rule.single:
+                    if once is None:
+                        once = {}
+                    once[rule] = param.value
+                if (
+                    not rule.enforced
+                    or param.value in rule.passed
+                    or self._passes(rule, param.value)
+                ):
+                    continue
                 hit = self._violation(endpoint, rule, param.value)
             if hits is _NONE:
                 hits = []
@@ -252,6 +283,48 @@ class PortalProfile(HitDetector):
             explanation=(
                 f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
                 f"{rule.normally()}; got {found.got}"
+            ),
+        )
+
+    def _repeated(self, endpoint: EndpointRule, rule: ParamRule, first: str, value: str) -> Hit:
+        return Hit(
+            attack_class="tampering",
+            rule_id="portal.profile.repeated",
+            rule_name=_NAMES["portal.profile.repeated"],
+            technique=_TECHNIQUE,
+            location=f"param:{rule.name}",
+            snippet=f"{rule.name}={shown(first)}, {rule.name}={shown(value)}"[:80],
+            severity=45,
+            confidence=0.6,
+            explanation=(
+                f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is sent once "
+                f"per request; got it twice, `{shown(first)}` then `{shown(value)}`"
+            ),
+        )
+
+    def _sibling(self, method: str, template: str) -> EndpointRule | None:
+        """The learned endpoint this unknown ``template`` is, but for the kind of its ids
+        (``/documents/{id}/download`` where ``{uuid}`` was learned), if any."""
+        if "{" not in template:
+            return None
+        learned = self._routes.get(_unnamed(template))
+        methods = None if learned is None else self._rules.get(learned)
+        endpoint = None if methods is None else methods.get(method)
+        return endpoint if endpoint is not None and endpoint.enforced else None
+
+    def _wrong_ids(self, endpoint: EndpointRule, path: str) -> Hit:
+        return Hit(
+            attack_class="tampering",
+            rule_id="portal.profile.type",
+            rule_name=_NAMES["portal.profile.type"],
+            technique=_TECHNIQUE,
+            location="path",
+            snippet=path[:80],
+            severity=50,
+            confidence=0.65,
+            explanation=(
+                f"{endpoint.method} {endpoint.template} takes ids of that kind in its path; "
+                f"got `{shown(path)}`"
             ),
         )
 
@@ -324,3 +397,15 @@ class PortalProfile(HitDetector):
 
 
 _NO_PARAMS: Final[dict[str, ParamRule]] = {}
+
+
+_PLACEHOLDER: Final = re.compile(r"\{(?:id|uuid|token)\}")
+
+
+def _unnamed(template: str) -> str:
+    """``template`` with its id placeholders made one (``{id}``, ``{uuid}``, ``{token}``: ``{}``).
+
+    >>> _unnamed("/documents/{uuid}/download")
+    '/documents/{}/download'
+    """
+    return _PLACEHOLDER.sub("{}", template) if "{" in template else template

@@ -114,6 +114,10 @@ class ParamModel(msgspec.Struct, kw_only=True):
     seen: int = 0
     clients: list[int] = msgspec.field(default_factory=list)
     nonempty: int = 0
+    empty: int = -1
+    """Empty values (``-1``: not counted, a model learned before they were)."""
+    repeats: int = -1
+    """Requests that sent the parameter more than once (``-1``: not counted)."""
     lengths: dict[int, int] = msgspec.field(default_factory=dict)
     numbers: dict[int, int] = msgspec.field(default_factory=dict)
     fractions: dict[int, int] = msgspec.field(default_factory=dict)
@@ -148,6 +152,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
             return
         self.quota[slot] += 1
         if not value:
+            if self.empty >= 0:
+                self.empty += 1
             return
         self.nonempty += 1
         n = len(value)
@@ -243,7 +249,9 @@ class EndpointModel(msgspec.Struct, kw_only=True):
             if len(self.params) >= MAX_PARAMS:
                 self.dropped += 1
                 return None
-        model = self.params[key] = ParamModel(location=location, name=name[:128])
+        model = self.params[key] = ParamModel(
+            location=location, name=name[:128], empty=0, repeats=0
+        )
         return model
 
 

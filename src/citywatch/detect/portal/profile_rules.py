@@ -65,6 +65,8 @@ _FORMAT_REPEATS: Final = 4
 """Times each number of a digit group recurs, on average, for the group to be a closed set
 (a few dozen serial numbers seen once each are not)."""
 _ORDINAL: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_SIGNED: Final = re.compile(r"[+-]?[0-9]{1,18}")
+"""A whole number as written, its sign included (a house number ``-5`` is no house number)."""
 
 
 class RuleConfig(Protocol):
@@ -118,7 +120,9 @@ class ParamRule:
         "passed",
         "places",
         "precision",
+        "required",
         "shape",
+        "single",
         "type_re",
         "value_re",
         "whole_hi",
@@ -157,11 +161,15 @@ class ParamRule:
         """The one shape (:func:`shape_of`) of a fixed-format value, such as a record number."""
         self.groups: tuple[tuple[int, int] | None, ...] = ()
         """The range of each digit group of a value of that shape (``None``: not bounded)."""
+        self.required = False
+        """The parameter was never empty: an empty value is a finding."""
+        self.single = False
+        """The parameter was never sent twice in one request (HTTP parameter pollution)."""
 
     def check(self, value: str) -> bool:
         """True when ``value`` is normal for this parameter (the fast path)."""
         if not value:
-            return True
+            return not self.required
         if len(value) > self.max_len:
             return False
         enum = self.enum
@@ -180,9 +188,9 @@ class ParamRule:
                 return False
         elif self.day_lo is not None:
             day = iso_day(value)
-            if day is not None and not self.day_lo <= day <= self.day_hi:
-                return False
-        elif self.whole_lo is not None and value.isdigit() and value.isascii():
+            if day is None or not self.day_lo <= day <= self.day_hi:
+                return False  # out of range, or a date no calendar has (2026-02-31)
+        elif self.whole_lo is not None and _SIGNED.fullmatch(value) is not None:
             return self.whole_lo <= int(value) <= self.whole_hi
         if self.shape is not None:
             return self._group_out_of_range(value) is None
@@ -224,9 +232,11 @@ class ParamRule:
     def explain(self, value: str) -> Violation:
         """Why ``value`` failed :meth:`check` (call it only then); the worst problem leads."""
         n = len(value)
+        if not value:
+            return Violation("portal.profile.length", 40, 0.55, "an empty value")
         if self.enum is not None and value not in self.enum:
             return Violation(
-                "portal.profile.enum", 45, 0.6, f"`{_short(value)}`, a value never seen"
+                "portal.profile.enum", 45, 0.6, f"`{shown(value)}`, a value never seen"
             )
         found: list[Violation] = []
         bad = set(value).difference(self.char_re.findall(value))
@@ -243,14 +253,15 @@ class ParamRule:
         )
         if not bad and self.type_re is not None and self.type_re.fullmatch(value) is None:
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
-            parts.append(f"`{_short(value)}`, not {_ARTICLE[self.kind]}")
+            parts.append(f"`{shown(value)}`, not {_ARTICLE[self.kind]}")
         elif not bad and (why := self._out_of_range(value)) is not None:
             found.append(Violation("portal.profile.range", 40, 0.55, ""))
             parts.append(why)
+
         if not found:
             found.append(Violation("portal.profile.type", 40, 0.5, ""))
         best = max(found, key=lambda v: v.severity)
-        best.got = "; ".join(parts) or f"`{_short(value)}`"
+        best.got = "; ".join(parts) or f"`{shown(value)}`"
         return best
 
     def _out_of_range(self, value: str) -> str | None:
@@ -263,14 +274,16 @@ class ParamRule:
             if not self.num_lo <= number <= self.num_hi:
                 return f"the number {_num(number)}, out of range"
             if self.places is not None and _too_precise(value, number, self.places):
-                return f"`{_short(value)}`, with {fraction_digits(value)} decimal places"
+                return f"`{shown(value)}`, with {fraction_digits(value)} decimal places"
             return None
         if self.day_lo is not None:
             day = iso_day(value)
-            if day is not None and not self.day_lo <= day <= self.day_hi:
+            if day is None:
+                return f"`{shown(value)}`, a date no calendar has"
+            if not self.day_lo <= day <= self.day_hi:
                 return f"the date {_day(day)}, out of range"
         lo = self.whole_lo
-        if lo is not None and value.isdigit() and value.isascii():
+        if lo is not None and _SIGNED.fullmatch(value) is not None:
             return (
                 None if lo <= int(value) <= self.whole_hi else f"the number {value}, out of range"
             )
@@ -353,6 +366,8 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     )
     if not nonempty:
         return rule
+    rule.required = rule.enforced and model.empty == 0
+    rule.single = rule.enforced and model.repeats == 0
 
     def trusted(fact: Fact) -> bool:
         return len(fact.clients) >= keep
@@ -532,7 +547,8 @@ def _days(rule: ParamRule, days: dict[int, int], q: float) -> None:
     rule.day_lo, rule.day_hi = lo - margin, hi + margin
 
 
-def _short(value: str) -> str:
+def shown(value: str) -> str:
+    """``value`` as an explanation quotes it: at most 40 characters, on one line, no backticks."""
     text = value if len(value) <= 40 else value[:37] + "..."
     return text.replace("`", "'").replace("\n", " ")
 
