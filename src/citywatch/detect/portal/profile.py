@@ -5,11 +5,14 @@ records (``--learn``, or the first ``learn_first_s`` seconds of a live
 stream) it learns, per endpoint (method and path template), which
 parameters exist and what their values look like: a type (integer, decimal,
 date, e-mail, UUID, letters, token, free text...), an enumeration when a few
-values are all there is, robust length and number ranges, and the character
-classes seen. A request that strays from that on an endpoint known well
+values are all there is, robust length and number ranges, the character
+classes seen, whether it was ever empty and whether it was ever sent twice in
+one request. A request that strays from that on an endpoint known well
 enough is reported as tampering (ATT&CK T1190) with a sentence that says
 what is normal and what came: parameter tampering no signature would catch
-(``amount=99999999999999``, ``role=admin``, an extra ``is_admin=1``).
+(``amount=99999999999999``, ``role=admin``, an extra ``is_admin=1``, a
+required name left empty, ``district=2&district=11``, ``2026-02-31``, a
+number where the route's ids are UUIDs).
 
 Learning resists poisoning: a request a signature flags is not learned, nor
 is anything more from its client; each client contributes a few values per
