@@ -704,6 +704,26 @@ ROUND_TWO = {
         "portal.profile.range",
         "the number -5, out of range",
     ),
+    "json-type": (
+        HttpRequest(
+            method="POST",
+            uri="/api/v1/complaints",
+            body='{"category":"roads","district":"5","text":"x","lat":45.8,"lon":15.9}',
+            headers=JSON,
+        ),
+        "portal.profile.type",
+        "is normally a number in JSON; got a string `5`",
+    ),
+    "json-null": (
+        HttpRequest(
+            method="POST",
+            uri="/api/v1/complaints",
+            body='{"category":null,"district":5,"text":"x","lat":45.8,"lon":15.9}',
+            headers=JSON,
+        ),
+        "portal.profile.type",
+        "is normally a string in JSON; got null",
+    ),
     "id-kind": (
         HttpRequest(method="GET", uri="/documents/4410/download"),
         "portal.profile.type",

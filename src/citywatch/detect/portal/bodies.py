@@ -141,12 +141,14 @@ def _leaf_or_flatten(node: object, name: str, acc: Collector, depth: int) -> Non
     cls = node.__class__
     if cls is dict or cls is list:
         _flatten(node, name, acc, depth)
+    elif cls is str:
+        acc.add("body", name, node, json="s")  # type: ignore[arg-type]
     elif node is None:
-        acc.add("body", name, "")
+        acc.add("body", name, "", json="z")
     elif cls is bool:
-        acc.add("body", name, "true" if node else "false")
-    else:  # str (returned as it is), int, float
-        acc.add("body", name, str(node))
+        acc.add("body", name, "true" if node else "false", json="b")
+    else:  # int, float
+        acc.add("body", name, str(node), json="n")
 
 
 def _multipart(body: str, content_type: str, acc: Collector) -> None:

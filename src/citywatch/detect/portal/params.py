@@ -27,13 +27,19 @@ class Param(msgspec.Struct, frozen=True, gc=False):
 
     ``location`` is ``query``, ``body``, ``cookie``, ``header`` or ``path``;
     ``raw`` is the value as sent (capped), ``value`` the URL-decoded one
-    (repeatedly, see :func:`~citywatch.detect.portal.normalise.url_decode`).
+    (repeatedly, see :func:`~citywatch.detect.portal.normalise.url_decode`);
+    ``json`` the JSON type of a JSON body's value (:data:`JSON_TYPES`), else empty.
     """
 
     location: str
     name: str
     raw: str
     value: str
+    json: str = ""
+
+
+JSON_TYPES = {"s": "a string", "n": "a number", "b": "true or false", "z": "null"}
+"""The JSON types a parameter's value may have, by the letter :attr:`Param.json` holds."""
 
 
 class ParsedRequest(msgspec.Struct, frozen=True, gc=False):
@@ -70,7 +76,9 @@ class Collector:
         self.anomalies: list[str] = []
         self.flags = 0
 
-    def add(self, location: str, name: str, raw: str, *, plus: bool = False) -> None:
+    def add(
+        self, location: str, name: str, raw: str, *, plus: bool = False, json: str = ""
+    ) -> None:
         if len(self.params) >= MAX_PARAMS:
             if "too-many-params" not in self.anomalies:
                 self.anomalies.append("too-many-params")
@@ -85,7 +93,7 @@ class Collector:
             value = raw
         if not value.isascii():
             value = _nfkc(value)
-        self.params.append(Param(location, name, raw, value))
+        self.params.append(Param(location, name, raw, value, json))
 
     def fast(self, location: str, name: str, value: str) -> None:
         """Add a parameter: inline when nothing needs decoding or capping (the common case)."""

@@ -1,18 +1,19 @@
 """A learned positive security model of this city's portal: flag what its own traffic never does.
 
-Signatures know attacks; this detector knows the portal. From trusted
-records (``--learn``, or the first ``learn_first_s`` seconds of a live
-stream) it learns, per endpoint (method and path template), which
-parameters exist and what their values look like: a type (integer, decimal,
-date, e-mail, UUID, letters, token, free text...), an enumeration when a few
-values are all there is, robust length and number ranges, the character
-classes seen, whether it was ever empty and whether it was ever sent twice in
-one request. A request that strays from that on an endpoint known well
-enough is reported as tampering (ATT&CK T1190) with a sentence that says
-what is normal and what came: parameter tampering no signature would catch
-(``amount=99999999999999``, ``role=admin``, an extra ``is_admin=1``, a
-required name left empty, ``district=2&district=11``, ``2026-02-31``, a
-number where the route's ids are UUIDs).
+Signatures know attacks; this detector knows the portal. From trusted records
+(``--learn``, or the first ``learn_first_s`` seconds of a live stream) it
+learns, per endpoint (method and path template), which parameters exist and
+what their values look like: a type (integer, decimal, date, e-mail, UUID,
+letters, token, free text...), an enumeration when a few values are all there
+is, robust length and number ranges, the character classes seen, the JSON
+types of a JSON body's values, whether it was ever empty and whether it was
+ever sent twice in one request. A request that strays from that on an endpoint
+known well enough is reported as tampering (ATT&CK T1190) with a sentence that
+says what is normal and what came: parameter tampering no signature would
+catch (``amount=99999999999999``, ``role=admin``, an extra ``is_admin=1``, a
+required name left empty, ``district=2&district=11``, ``2026-02-31``,
+``"password": true`` where a string belongs, a number where the route's ids
+are UUIDs).
 
 Learning resists poisoning: a request a signature flags is not learned, nor
 is anything more from its client; each client contributes a few values per
@@ -35,6 +36,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.params import JSON_TYPES, Param
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
 from citywatch.detect.portal.profile_rules import (
     EndpointRule,
@@ -164,7 +166,7 @@ class PortalProfile(HitDetector):
             if param.location in locations:
                 learned = endpoint.param(param.location, param.name, keep)
                 if learned is not None:
-                    learned.learn(param.value, client, per_client, keep)
+                    learned.learn(param.value, client, per_client, keep, param.json)
                     if id(learned) not in sent:
                         sent.add(id(learned))
                     elif learned.repeats >= 0:
@@ -241,13 +243,16 @@ class PortalProfile(HitDetector):
                     if once is None:
                         once = {}
                     once[rule] = param.value
-                if (
+                if param.json and rule.jsons and param.json not in rule.jsons:
+                    hit = self._json_type(endpoint, rule, param)
+                elif (
                     not rule.enforced
                     or param.value in rule.passed
                     or self._passes(rule, param.value)
                 ):
                     continue
-                hit = self._violation(endpoint, rule, param.value)
+                else:
+                    hit = self._violation(endpoint, rule, param.value)
             if hits is _NONE:
                 hits = []
             hits.append(hit)
@@ -302,6 +307,24 @@ class PortalProfile(HitDetector):
             explanation=(
                 f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is sent once "
                 f"per request; got it twice, `{shown(first)}` then `{shown(value)}`"
+            ),
+        )
+
+    def _json_type(self, endpoint: EndpointRule, rule: ParamRule, param: Param) -> Hit:
+        usual = " or ".join(JSON_TYPES[t] for t in sorted(rule.jsons))
+        got = JSON_TYPES[param.json] + (f" `{shown(param.value)}`" if param.json != "z" else "")
+        return Hit(
+            attack_class="tampering",
+            rule_id="portal.profile.type",
+            rule_name=_NAMES["portal.profile.type"],
+            technique=_TECHNIQUE,
+            location=f"param:{rule.name}",
+            snippet=param.value[:80],
+            severity=50,
+            confidence=0.7,
+            explanation=(
+                f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
+                f"{usual} in JSON; got {got}"
             ),
         )
 

@@ -118,6 +118,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
     """Empty values (``-1``: not counted, a model learned before they were)."""
     repeats: int = -1
     """Requests that sent the parameter more than once (``-1``: not counted)."""
+    jsons: dict[str, Fact] = msgspec.field(default_factory=dict)
+    """The JSON types its values had, in a JSON body (letters of ``params.JSON_TYPES``)."""
     lengths: dict[int, int] = msgspec.field(default_factory=dict)
     numbers: dict[int, int] = msgspec.field(default_factory=dict)
     fractions: dict[int, int] = msgspec.field(default_factory=dict)
@@ -141,8 +143,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
     overflow: bool = False
     quota: bytearray = msgspec.field(default_factory=lambda: bytearray(QUOTA_SLOTS))
 
-    def learn(self, value: str, client: int, per_client: int, keep: int) -> None:
-        """Fold one value sent by ``client`` in."""
+    def learn(self, value: str, client: int, per_client: int, keep: int, json: str = "") -> None:
+        """Fold one value sent by ``client`` in (``json``: its JSON type, in a JSON body)."""
         self.seen += 1
         clients = self.clients
         if len(clients) < keep and client not in clients:
@@ -151,6 +153,11 @@ class ParamModel(msgspec.Struct, kw_only=True):
         if self.quota[slot] >= per_client:
             return
         self.quota[slot] += 1
+        if json:
+            seen = self.jsons.get(json)
+            if seen is None:
+                seen = self.jsons[json] = Fact()
+            seen.see(client, keep)
         if not value:
             if self.empty >= 0:
                 self.empty += 1

@@ -109,6 +109,7 @@ class ParamRule:
         "enforced",
         "enum",
         "groups",
+        "jsons",
         "kind",
         "len_hi",
         "len_lo",
@@ -165,6 +166,8 @@ class ParamRule:
         """The parameter was never empty: an empty value is a finding."""
         self.single = False
         """The parameter was never sent twice in one request (HTTP parameter pollution)."""
+        self.jsons: frozenset[str] = frozenset()
+        """The JSON types its values had (empty: not learned from JSON, or not enforced)."""
 
     def check(self, value: str) -> bool:
         """True when ``value`` is normal for this parameter (the fast path)."""
@@ -366,8 +369,7 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     )
     if not nonempty:
         return rule
-    rule.required = rule.enforced and model.empty == 0
-    rule.single = rule.enforced and model.repeats == 0
+    _habits(rule, model, keep)
 
     def trusted(fact: Fact) -> bool:
         return len(fact.clients) >= keep
@@ -420,6 +422,16 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     if kind in _ENUM_TYPES and not model.overflow and nonempty >= 30:
         _enumeration(rule, model, keep, cfg.enum_max)
     return rule
+
+
+def _habits(rule: ParamRule, model: ParamModel, keep: int) -> None:
+    """How an enforced parameter is sent, beyond its values: never empty, never twice in a
+    request, always of the JSON types enough clients used."""
+    if not rule.enforced:
+        return
+    rule.required = model.empty == 0
+    rule.single = model.repeats == 0
+    rule.jsons = frozenset(t for t, fact in model.jsons.items() if len(fact.clients) >= keep)
 
 
 def both(chars: re.Pattern[str], kind: re.Pattern[str]) -> re.Pattern[str]:
