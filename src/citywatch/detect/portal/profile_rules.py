@@ -305,7 +305,11 @@ class ParamRule:
             "length": [self.len_lo, self.len_hi],
             "max_length": self.max_len if self.max_len < 1 << 30 else None,
             "normally": self.normally(),
+            "required": self.required,
+            "sent_once": self.single,
         }
+        if self.jsons:
+            out["json_types"] = sorted(self.jsons)
         if self.enum is not None:
             out["values"] = sorted(self.enum)
         if self.num_lo is not None:
