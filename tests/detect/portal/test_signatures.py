@@ -734,6 +734,7 @@ ROUND_TWO: list[tuple[str, Event]] = [
     ),
     ("protocol.mail-injection", form("ana@gmail.com\nBcc: list@spam.example", "email")),
     ("protocol.ip-spoofing", header("X-Forwarded-For", "127.0.0.1")),
+    ("protocol.ip-spoofing", header("X-Forwarded-For", "127.0.0.1, 203.0.113.7")),
     ("protocol.ip-spoofing", header("X-Custom-IP-Authorization", "10.0.0.1")),
     ("protocol.auth-bypass", header("x-middleware-subrequest", "middleware:middleware")),
     ("protocol.method-override", _event("/api/v1/complaints/4411?_method=DELETE", method="POST")),
@@ -765,6 +766,7 @@ ROUND_TWO_BENIGN: list[Event] = [
     api({"roles": ["reader"], "name": "Ana", "items": [{"a": 1}, {"a": 2}]}),
     api([{"query": f"mutation{{addItem(n:{i}){{id}}}}"} for i in range(3)]),
     header("X-Forwarded-For", "203.0.113.7, 10.0.0.5"),
+    header("X-Forwarded-For", "203.0.113.7, 127.0.0.1"),  # a local proxy hop appended
     form("ana.kovac@gmail.com", "email"),
     q("PDF version please", "note"),
     _event("/documents/2025/web-info.pdf"),
@@ -792,4 +794,6 @@ def test_a_foreign_host_in_forwarded_or_a_host_override_header_is_flagged() -> N
         assert _rules(header(name, value), detector) == {"protocol.proxy"}, name
     own = header("Forwarded", "for=192.0.2.60;proto=https;host=portal.aldmere.city")
     assert _rules(own, detector) == set()
+    chain = header("Forwarded", "for=192.0.2.60, for=198.51.100.1;host=portal.aldmere.city")
+    assert _rules(chain, detector) == set()
     assert _rules(header("Forwarded", "for=192.0.2.60;proto=https"), detector) == set()

@@ -150,6 +150,8 @@ _MAIL_FIELDS = frozenset(
 _MAIL_HEADER = re.compile(
     r"[\r\n][ \t]{0,16}+(?:bcc|cc|to|from|reply-to|subject|content-type|mime-version)\s*+:"
 )
+_FORWARDED_PAIRS = re.compile(r"[;,]")
+"""What separates the ``key=value`` pairs of a ``Forwarded`` header (RFC 7239)."""
 _NOT_SSRF_HEADERS = frozenset({"referer", "origin"})
 """Headers whose URLs the browser writes (an intranet referrer is no forgery)."""
 _CACHE_SIZE = 8192
@@ -464,7 +466,7 @@ class WebAttackSignatures(HitDetector):
             host = next(
                 (
                     p.strip()[5:].strip('"')
-                    for p in value.split(";")
+                    for p in _FORWARDED_PAIRS.split(value)
                     if p.strip()[:5].lower() == "host="
                 ),
                 "",
@@ -487,7 +489,10 @@ class WebAttackSignatures(HitDetector):
             if lname in _HOST_HEADERS:
                 return self._other_site(name, lname, value)
             if lname in _CLIENT_IP_HEADERS:
-                if lname == "x-custom-ip-authorization" or _LOOPBACK.search(value.lower()):
+                # the client's own claim is the first address: proxies append theirs (a
+                # local hop's 127.0.0.1 at the end is no spoofing)
+                claimed = value.split(",", 1)[0].lower()
+                if lname == "x-custom-ip-authorization" or _LOOPBACK.search(claimed):
                     return "protocol.ip-spoofing", f"{name}: {value[:60]}"
                 return None
             if lname == "x-middleware-subrequest":  # Next.js' own, never a client's
