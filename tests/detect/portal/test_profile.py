@@ -763,3 +763,15 @@ def test_what_the_learned_traffic_did_stays_allowed(
         old.learn(f"Name {i % 40}", i % 120, 100, cfg.value_clients)
     rule = compile_param(old, cfg)
     assert rule.enforced and not rule.required and not rule.single
+
+
+def test_a_date_no_calendar_has_is_out_of_range_but_other_date_forms_are_not() -> None:
+    cfg = PortalProfileConfig()
+    model = ParamModel(location="body", name="moved_on", empty=0, repeats=0)
+    for i in range(400):
+        model.learn(f"2026-0{1 + i % 4}-{1 + i % 28:02d}", i % 150, 100, cfg.value_clients)
+    rule = compile_param(model, cfg)
+    assert rule.kind == "date" and rule.required
+    assert rule.check("2026-02-28") and rule.check("14.03.2026")
+    assert not rule.check("2026-02-31") and not rule.check("")
+    assert rule.explain("2026-02-31").got == "`2026-02-31`, a date no calendar has"

@@ -191,8 +191,11 @@ class ParamRule:
                 return False
         elif self.day_lo is not None:
             day = iso_day(value)
-            if day is None or not self.day_lo <= day <= self.day_hi:
-                return False  # out of range, or a date no calendar has (2026-02-31)
+            if day is None:
+                if _impossible(value):
+                    return False
+            elif not self.day_lo <= day <= self.day_hi:
+                return False
         elif self.whole_lo is not None and _SIGNED.fullmatch(value) is not None:
             return self.whole_lo <= int(value) <= self.whole_hi
         if self.shape is not None:
@@ -260,7 +263,6 @@ class ParamRule:
         elif not bad and (why := self._out_of_range(value)) is not None:
             found.append(Violation("portal.profile.range", 40, 0.55, ""))
             parts.append(why)
-
         if not found:
             found.append(Violation("portal.profile.type", 40, 0.5, ""))
         best = max(found, key=lambda v: v.severity)
@@ -282,7 +284,7 @@ class ParamRule:
         if self.day_lo is not None:
             day = iso_day(value)
             if day is None:
-                return f"`{shown(value)}`, a date no calendar has"
+                return f"`{shown(value)}`, a date no calendar has" if _impossible(value) else None
             if not self.day_lo <= day <= self.day_hi:
                 return f"the date {_day(day)}, out of range"
         lo = self.whole_lo
@@ -561,6 +563,15 @@ def _days(rule: ParamRule, days: dict[int, int], q: float) -> None:
     lo, hi = _robust(days, q, 7.0)
     margin = max(hi - lo, 30)
     rule.day_lo, rule.day_hi = lo - margin, hi + margin
+
+
+def _impossible(value: str) -> bool:
+    """An ISO date no calendar has (``2026-02-31``), which :func:`iso_day` cannot number.
+
+    >>> _impossible("2026-02-31"), _impossible("2026-02-28"), _impossible("14.03.2026")
+    (True, False, False)
+    """
+    return len(value) >= 10 and value[4] == "-" and value[7] == "-" and iso_day(value) is None
 
 
 def shown(value: str) -> str:
