@@ -770,6 +770,8 @@ def test_a_date_no_calendar_has_is_out_of_range_but_other_date_forms_are_not() -
     model = ParamModel(location="body", name="moved_on", empty=0, repeats=0)
     for i in range(400):
         model.learn(f"2026-0{1 + i % 4}-{1 + i % 28:02d}", i % 150, 100, cfg.value_clients)
+    for i in range(12):  # a few clients write dates the local way
+        model.learn(f"{1 + i:02d}.03.2026", 200 + i, 100, cfg.value_clients)
     rule = compile_param(model, cfg)
     assert rule.kind == "date" and rule.required
     assert rule.check("2026-02-28") and rule.check("14.03.2026")
