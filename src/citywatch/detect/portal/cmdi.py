@@ -44,6 +44,8 @@ _ANY_ARGS = word_set(
     "echo printf mkfifo crontab useradd chpasswd busybox eval timeout sleep rev xargs"
 )
 _COMMENT = re.compile(r"\s#.*+$")
+_BARE = ("-", ">", "2>", "</", "<.", "<~")
+"""How arguments that are options or redirections begin (``<3`` is a heart, not one)."""
 _SPELT = re.compile(
     r"(?:^|[;&|\n`(])[ \t]{0,32}+(?:/[\w?*\[\]]{1,12}){1,4}(?<=[?*\]])[^;&|\n`)]{0,60}"
     r"|(?:[;&|\n`]|\$\()[ \t]{0,32}+(?:\$\{?[a-z_]\w{0,15}\}?){2,}(?![\w{])"
@@ -116,7 +118,7 @@ def _is_command(cmd: str, args: str, *, start: bool = False) -> bool:
         return False  # "host:", "cat,", "id." are words, not commands (cat</etc/passwd is)
     if "#" in args:  # "; whoami #": the rest of the line is a comment
         args = _COMMENT.sub("", args)
-    bare = not args.strip() or args.lstrip().startswith(("-", ">", "<", "2>"))  # id>out
+    bare = not args.strip() or args.lstrip().startswith(_BARE)  # id>out, id </dev/null
     if cmd in _NO_ARGS and bare and not start:
         return True
     if cmd in _PATH_ARGS and _PATHISH.search(args):
