@@ -760,6 +760,7 @@ ROUND_TWO_BENIGN: list[Event] = [
     form("The kiosk says 'C:\\Windows\\System32\\cmd.exe is not responding' again"),
     form("Your docs link points to http://localhost:8080/docs which fails from outside"),
     form('I will execute() the plan, and "execute" it well'),
+    form("Thanks for fixing the light; id <3 this city"),  # a heart after a separator
     form("while (the road is closed) we wait; see doc[3] in the annex"),
     form("Subject: pothole\nTo: the mayor\nThe hole on Ilica is back."),  # multi-line text
     form("@{office} hours: 50% off <% sure %>"),
