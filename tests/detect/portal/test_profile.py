@@ -689,6 +689,11 @@ def _form(uri: str, body: str) -> HttpRequest:
 ROUND_TWO = {
     # held-out tampering that the first model let pass
     "empty": (_tax(full_name=""), "portal.profile.length", "got an empty value"),
+    "invisible": (
+        _tax(full_name="\u200b\u200b\u200b"),
+        "portal.profile.length",
+        "got 3 invisible characters and nothing else",
+    ),
     "polluted": (
         HttpRequest(method="GET", uri="/traffic/incidents?district=2&district=11&page=1"),
         "portal.profile.repeated",

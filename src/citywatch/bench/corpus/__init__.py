@@ -26,10 +26,10 @@ it, in a labels file (``{"id", "class", "where"}`` per line), never inside it.
   same way: empty required fields, parameters sent twice, impossible dates,
   negative house numbers, ids of another kind, JSON type changes, homoglyphs,
   cross-field mismatches. Held out, the model caught 45 and flagged no normal
-  one; the seven it still lets pass (a postcode that belongs to another
-  district, zero-width text, a homoglyph in a user name, ``0007``, letters for
-  an IBAN's check digits, full-width digits, one more digit in a record number)
-  are left in on purpose, as the gaps to close.
+  one; the six it still lets pass (a postcode that belongs to another
+  district, a homoglyph in a user name, ``0007``, letters for an IBAN's check
+  digits, full-width digits, one more digit in a record number) are left in on
+  purpose, as the gaps to close.
 - :mod:`citywatch.bench.corpus.evasions` derives evasive variants of the
   attacks (double URL encoding, mixed case, SQL comments, fullwidth, ``%u``,
   HTML entities, whitespace tricks...), deterministically.

@@ -65,6 +65,10 @@ _FORMAT_REPEATS: Final = 4
 """Times each number of a digit group recurs, on average, for the group to be a closed set
 (a few dozen serial numbers seen once each are not)."""
 _ORDINAL: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_INVISIBLE: Final = (
+    " \t\r\n\u00a0\u2000\u2001\u2002\u2003\u2009\u200a\u200b\u200c\u200d\u2060\u3000\ufeff"
+)
+"""Characters a person does not see: a required value of only these is empty to them."""
 _SIGNED: Final = re.compile(r"[+-]?[0-9]{1,18}")
 """A whole number as written, its sign included (a house number ``-5`` is no house number)."""
 
@@ -173,6 +177,8 @@ class ParamRule:
         """True when ``value`` is normal for this parameter (the fast path)."""
         if not value:
             return not self.required
+        if self.required and not value.strip(_INVISIBLE):
+            return False  # only spaces and zero-width characters: empty to a person
         if len(value) > self.max_len:
             return False
         enum = self.enum
@@ -238,8 +244,9 @@ class ParamRule:
     def explain(self, value: str) -> Violation:
         """Why ``value`` failed :meth:`check` (call it only then); the worst problem leads."""
         n = len(value)
-        if not value:
-            return Violation("portal.profile.length", 40, 0.55, "an empty value")
+        if not value or (self.required and not value.strip(_INVISIBLE)):
+            got = "an empty value" if not value else f"{n} invisible characters and nothing else"
+            return Violation("portal.profile.length", 40, 0.55, got)
         if self.enum is not None and value not in self.enum:
             return Violation(
                 "portal.profile.enum", 45, 0.6, f"`{shown(value)}`, a value never seen"
