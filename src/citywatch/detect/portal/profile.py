@@ -279,53 +279,35 @@ class PortalProfile(HitDetector):
 
     def _violation(self, endpoint: EndpointRule, rule: ParamRule, value: str) -> Hit:
         found = rule.explain(value)
-        return Hit(
-            attack_class="tampering",
-            rule_id=found.rule,
-            rule_name=_NAMES[found.rule],
-            technique=_TECHNIQUE,
-            location=f"param:{rule.name}",
-            snippet=value[:80],
-            severity=found.severity,
-            confidence=found.confidence,
-            explanation=(
-                f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
-                f"{rule.normally()}; got {found.got}"
-            ),
+        return _tampering(
+            found.rule,
+            f"param:{rule.name}",
+            value[:80],
+            (found.severity, found.confidence),
+            f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
+            f"{rule.normally()}; got {found.got}",
         )
 
     def _repeated(self, endpoint: EndpointRule, rule: ParamRule, first: str, value: str) -> Hit:
-        return Hit(
-            attack_class="tampering",
-            rule_id="portal.profile.repeated",
-            rule_name=_NAMES["portal.profile.repeated"],
-            technique=_TECHNIQUE,
-            location=f"param:{rule.name}",
-            snippet=f"{rule.name}={shown(first)}, {rule.name}={shown(value)}"[:80],
-            severity=45,
-            confidence=0.6,
-            explanation=(
-                f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is sent once "
-                f"per request; got it twice, `{shown(first)}` then `{shown(value)}`"
-            ),
+        return _tampering(
+            "portal.profile.repeated",
+            f"param:{rule.name}",
+            f"{rule.name}={shown(first)}, {rule.name}={shown(value)}"[:80],
+            (45, 0.6),
+            f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is sent once "
+            f"per request; got it twice, `{shown(first)}` then `{shown(value)}`",
         )
 
     def _json_type(self, endpoint: EndpointRule, rule: ParamRule, param: Param) -> Hit:
         usual = " or ".join(JSON_TYPES[t] for t in sorted(rule.jsons))
         got = JSON_TYPES[param.json] + (f" `{shown(param.value)}`" if param.json != "z" else "")
-        return Hit(
-            attack_class="tampering",
-            rule_id="portal.profile.type",
-            rule_name=_NAMES["portal.profile.type"],
-            technique=_TECHNIQUE,
-            location=f"param:{rule.name}",
-            snippet=param.value[:80],
-            severity=50,
-            confidence=0.7,
-            explanation=(
-                f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
-                f"{usual} in JSON; got {got}"
-            ),
+        return _tampering(
+            "portal.profile.type",
+            f"param:{rule.name}",
+            param.value[:80],
+            (50, 0.7),
+            f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
+            f"{usual} in JSON; got {got}",
         )
 
     def _sibling(self, method: str, template: str) -> EndpointRule | None:
@@ -339,36 +321,24 @@ class PortalProfile(HitDetector):
         return endpoint if endpoint is not None and endpoint.enforced else None
 
     def _wrong_ids(self, endpoint: EndpointRule, path: str) -> Hit:
-        return Hit(
-            attack_class="tampering",
-            rule_id="portal.profile.type",
-            rule_name=_NAMES["portal.profile.type"],
-            technique=_TECHNIQUE,
-            location="path",
-            snippet=path[:80],
-            severity=50,
-            confidence=0.65,
-            explanation=(
-                f"{endpoint.method} {endpoint.template} takes ids of that kind in its path; "
-                f"got `{shown(path)}`"
-            ),
+        return _tampering(
+            "portal.profile.type",
+            "path",
+            path[:80],
+            (50, 0.65),
+            f"{endpoint.method} {endpoint.template} takes ids of that kind in its path; "
+            f"got `{shown(path)}`",
         )
 
     def _unknown_param(self, endpoint: EndpointRule, location: str, name: str, value: str) -> Hit:
-        shown = name[:40]
-        return Hit(
-            attack_class="tampering",
-            rule_id="portal.profile.unknown-param",
-            rule_name=_NAMES["portal.profile.unknown-param"],
-            technique=_TECHNIQUE,
-            location=f"param:{shown}",
-            snippet=f"{shown}={value[:60]}",
-            severity=35,
-            confidence=0.55,
-            explanation=(
-                f"{endpoint.method} {endpoint.template} never takes a {location} parameter "
-                f"`{shown}` (it takes: {endpoint.known(location)}); got `{shown}={value[:40]}`"
-            ),
+        short = name[:40]
+        return _tampering(
+            "portal.profile.unknown-param",
+            f"param:{short}",
+            f"{short}={value[:60]}",
+            (35, 0.55),
+            f"{endpoint.method} {endpoint.template} never takes a {location} parameter "
+            f"`{short}` (it takes: {endpoint.known(location)}); got `{short}={value[:40]}`",
         )
 
     def _unknown_endpoint(self, payload: HttpRequest, method: str, template: str) -> list[Hit]:
@@ -378,16 +348,12 @@ class PortalProfile(HitDetector):
         if self.model.learned < self.cfg.min_requests * 10:
             return _NONE
         return [
-            Hit(
-                attack_class="tampering",
-                rule_id="portal.profile.unknown-endpoint",
-                rule_name=_NAMES["portal.profile.unknown-endpoint"],
-                technique=_TECHNIQUE,
-                location="path",
-                snippet=f"{method} {template}"[:80],
-                severity=20,
-                confidence=0.4,
-                explanation=f"{method} {template} was never seen while learning the portal",
+            _tampering(
+                "portal.profile.unknown-endpoint",
+                "path",
+                f"{method} {template}"[:80],
+                (20, 0.4),
+                f"{method} {template} was never seen while learning the portal",
             )
         ]
 
@@ -423,6 +389,23 @@ class PortalProfile(HitDetector):
 
 
 _NO_PARAMS: Final[dict[str, ParamRule]] = {}
+
+
+def _tampering(
+    rule_id: str, location: str, snippet: str, weight: tuple[int, float], explanation: str
+) -> Hit:
+    """A finding of the profile: tampering (T1190), ``weight`` its severity and confidence."""
+    return Hit(
+        attack_class="tampering",
+        rule_id=rule_id,
+        rule_name=_NAMES[rule_id],
+        technique=_TECHNIQUE,
+        location=location,
+        snippet=snippet,
+        severity=weight[0],
+        confidence=weight[1],
+        explanation=explanation,
+    )
 
 
 _PLACEHOLDER: Final = re.compile(r"\{(?:id|uuid|token)\}")
