@@ -84,7 +84,7 @@ def deserialisation(value: str, text: str) -> Found | None:
         if i >= 0:
             return rule, value[i : i + 60]
     if value.startswith("BAh"):  # base64 of Ruby Marshal data (\x04\x08)
-        raw = _decoded(value)
+        raw = base64_bytes(value)
         if raw is not None and _RUBY_GADGETS.search(raw) is not None:
             return "deserialisation.ruby", value[:60]
     if _WRAPPED.match(value) is not None:
@@ -125,7 +125,7 @@ def deserialisation(value: str, text: str) -> Found | None:
 
 def _unwrapped(value: str) -> Found | None:
     """A serialised object inside base64 (and gzip): Java, pickle or PHP, by its bytes."""
-    raw = _decoded(value)
+    raw = base64_bytes(value)
     if raw is None:
         return None
     if raw[:2] == b"\x1f\x8b":
@@ -143,9 +143,9 @@ def _unwrapped(value: str) -> Found | None:
     return None
 
 
-def _decoded(value: str) -> bytes | None:
-    """The bytes of a base64 (or base64url) value's first :data:`_WRAPPED_MAX` characters."""
-    token = value[:_WRAPPED_MAX].translate(_URLSAFE)
+def base64_bytes(value: str, limit: int = _WRAPPED_MAX) -> bytes | None:
+    """The bytes of a base64 (or base64url) value's first ``limit`` characters (whole quads)."""
+    token = value[:limit].translate(_URLSAFE)
     token = token[: len(token) - len(token) % 4]
     try:
         return base64.b64decode(token)

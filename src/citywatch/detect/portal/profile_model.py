@@ -81,6 +81,14 @@ class Fact(msgspec.Struct, array_like=True):
             clients.append(client)
 
 
+def _see(table: dict[str, Fact], key: str, client: int, keep: int) -> None:
+    """Count ``key`` in ``table`` as shown by ``client`` (a fact made on first sight)."""
+    fact = table.get(key)
+    if fact is None:
+        fact = table[key] = Fact()
+    fact.see(client, keep)
+
+
 class Shape(msgspec.Struct, array_like=True):
     """The values of one shape (:func:`~.profile_types.shape_of`): how many, and the numbers
     of each digit group with the clients that sent them, while few (``None`` once more than
@@ -154,10 +162,7 @@ class ParamModel(msgspec.Struct, kw_only=True):
             return
         self.quota[slot] += 1
         if json:
-            seen = self.jsons.get(json)
-            if seen is None:
-                seen = self.jsons[json] = Fact()
-            seen.see(client, keep)
+            _see(self.jsons, json, client, keep)
         if not value:
             if self.empty >= 0:
                 self.empty += 1
@@ -168,18 +173,12 @@ class ParamModel(msgspec.Struct, kw_only=True):
         self.lengths[key] = self.lengths.get(key, 0) + 1
         facts = self.facts
         for name in value_facts(value):
-            fact = facts.get(name)
-            if fact is None:
-                fact = facts[name] = Fact()
-            fact.see(client, keep)
+            _see(facts, name, client, keep)
         bits = value_types(value)
         misses = self.misses
         for i, name in enumerate(_CHECKED_TYPES):
             if not bits & (1 << i):
-                miss = misses.get(name)
-                if miss is None:
-                    miss = misses[name] = Fact()
-                miss.see(client, keep)
+                _see(misses, name, client, keep)
         if bits & _NUMERIC_BITS:
             number = to_number(value)
             if number is not None:

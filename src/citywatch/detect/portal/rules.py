@@ -13,12 +13,11 @@ match the empty string, so a 100 kB value costs what its length costs.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
 from citywatch.detect.portal.catalog import MAX_TRIES, Found
 from citywatch.detect.portal.normalise import fold
+from citywatch.detect.portal.objects import base64_bytes
 
 _XSS = re.compile(
     r"""
@@ -289,10 +288,8 @@ def xxe_in_base64(value: str) -> Found | None:
     """
     if _BASE64_XML.fullmatch(value[:_BASE64_XML_MAX]) is None:
         return None
-    token = value[:_BASE64_XML_MAX]
-    try:
-        raw = base64.b64decode(token[: len(token) - len(token) % 4])
-    except (binascii.Error, ValueError):
+    raw = base64_bytes(value, _BASE64_XML_MAX)
+    if raw is None:
         return None
     found = xxe(fold(raw.decode("utf-8", "replace")))
     return None if found is None else (found[0], f"base64: {found[1]}")

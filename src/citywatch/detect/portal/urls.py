@@ -72,14 +72,7 @@ _INTERNAL_SUFFIXES = (
     ".home.arpa",
 )
 """Names that only resolve inside a network: cluster DNS, service discovery, LAN suffixes."""
-_REBINDING = (
-    ".nip.io",
-    ".xip.io",
-    ".sslip.io",
-    "localtest.me",
-    ".lvh.me",
-    ".1u.ms",
-    ".rbndr.us",
+_CALLBACKS = (
     ".burpcollaborator.net",
     ".oastify.com",
     ".interact.sh",
@@ -90,8 +83,22 @@ _REBINDING = (
     ".oast.site",
     ".oast.online",
     ".requestbin.net",
+    ".requestrepo.com",
     ".dnslog.cn",
     ".ceye.io",
+    ".canarytokens.com",
+    ".pipedream.net",
+)
+"""Domains of out-of-band testing services: a pingback host a scanner plants anywhere."""
+_REBINDING = (
+    ".nip.io",
+    ".xip.io",
+    ".sslip.io",
+    "localtest.me",
+    ".lvh.me",
+    ".1u.ms",
+    ".rbndr.us",
+    *_CALLBACKS,
 )
 URLISH_NAMES = word_set(
     "url uri link href src source dest destination redirect redirect_uri redirect_url return "
@@ -291,11 +298,8 @@ def rfi(text: str, name: str) -> Found | None:
     return None
 
 
-_CALLBACK = re.compile(
-    r"\.(?:oastify\.com|burpcollaborator\.net|interact\.sh|oast\.(?:fun|me|pro|site|online|live)"
-    r"|dnslog\.cn|ceye\.io|requestrepo\.com|canarytokens\.com|pipedream\.net)\b"
-)
-"""Domains of out-of-band testing services: a pingback host a scanner plants anywhere."""
+_CALLBACK = re.compile("(?:" + "|".join(map(re.escape, _CALLBACKS)) + r")\b")
+"""Any of :data:`_CALLBACKS` in a text."""
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 
 
