@@ -95,8 +95,10 @@ def test_reemitted_detection_replaces_its_earlier_version() -> None:
 
 def test_categories_and_area() -> None:
     c = Correlator()
-    c.add(_det("a", 0, {"target": "x"}, geo=GeoPoint(lat=45.8, lon=15.9)))
-    c.add(_det("b", 1, {"target": "x"}, category="public_safety", rule="Crowd surge"))
+    c.add(_det("a", 0, {"target": "x", "user.id": "u"}, geo=GeoPoint(lat=45.8, lon=15.9)))
+    c.add(
+        _det("b", 1, {"target": "x", "user.id": "u"}, category="public_safety", rule="Crowd surge")
+    )
     (inc,) = c.incidents()
     assert inc.category == "hybrid"
     assert inc.area == {"type": "MultiPoint", "coordinates": [[15.9, 45.8]]}
@@ -114,17 +116,26 @@ def test_snapshot_restore_continues_the_same_incidents() -> None:
     assert len(restored.incidents()) == 1
 
 
-def test_the_same_attacker_links_over_hours_a_shared_target_only_briefly() -> None:
+def test_the_same_attacker_links_over_hours_a_shared_target_one_technique_at_once() -> None:
     c = Correlator()
     c.add(_det("scan", 0, {"source.ip": "1.1.1.1", "target": "portal"}, rule="Scanner"))
     c.add(_det("sqli", 65, {"source.ip": "1.1.1.1", "target": "portal"}, rule="SQL injection"))
-    c.add(_det("stuff", 150, {"source.ip": "2.2.2.2", "target": "portal"}))
+    # another actor on the same service the same hour, with another technique: its own incident
+    c.add(_det("stuff", 70, {"source.ip": "2.2.2.2", "target": "portal"}))
+    # the same technique from another address at once: one campaign
+    c.add(_det("stuff-2", 90, {"source.ip": "4.4.4.4", "target": "portal"}))
+    # ... but not an hour later, nor long after
+    c.add(_det("stuff-3", 160, {"source.ip": "5.5.5.5", "target": "portal"}))
     c.add(_det("late", 600, {"source.ip": "3.3.3.3", "target": "portal"}))
     incidents = sorted(c.incidents(), key=lambda i: i.first_seen)
-    assert [i.detections for i in incidents] == [["scan", "sqli", "stuff"], ["late"]]
-    assert incidents[0].title == (
-        "Attack on portal from 2 sources: Scanner, SQL injection and Credential stuffing"
-    )
+    assert [i.detections for i in incidents] == [
+        ["scan", "sqli"],
+        ["stuff", "stuff-2"],
+        ["stuff-3"],
+        ["late"],
+    ]
+    assert incidents[0].title == "Attack on portal from 1.1.1.1: Scanner and SQL injection"
+    assert incidents[1].title == "Credential stuffing against portal from 2 sources"
 
 
 def test_many_detections_in_one_incident_stay_cheap() -> None:
@@ -154,7 +165,8 @@ def test_an_attack_of_many_kinds_is_named_by_what_its_detections_do() -> None:
         ("odd", "Something new", ""),
     ]
     for i, (did, rule, tags) in enumerate(tagged):
-        d = _det(did, i, {"source.ip": f"10.0.0.{i}", "target": "portal"}, rule=rule)
+        entity = {"source.ip": f"10.0.0.{i}", "target": "portal", "user.id": "u"}
+        d = _det(did, i, entity, rule=rule)
         c.add(msgspec.structs.replace(d, tags=tags.split()))
     (inc,) = c.incidents()
     assert inc.title == (

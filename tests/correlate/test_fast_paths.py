@@ -62,6 +62,20 @@ RULES = [
 ]
 
 
+def _plain_splits(rule: SameEntityRule, d: Detection) -> list[str]:
+    """The token suffixes of ``split-by``, from the rule's description."""
+    suffixes = [""]
+    for by in rule.split_by:
+        if by == "technique":
+            ids = [tag.split(".", 1)[1] for tag in d.tags if tag.startswith("attack.T")]
+            leaves = {i for i in ids if not [o for o in ids if o.startswith(i + ".")]}
+            values = sorted(leaves) if leaves else [d.rule_id]
+        else:
+            values = [d.rule_id if by == "rule" else d.detector]
+        suffixes = [f"{s}|{v}" for s in suffixes for v in values]
+    return suffixes
+
+
 class Plain(Correlator):
     """The correlator's first, plain code for linking and building (the oracle)."""
 
@@ -117,7 +131,7 @@ class Plain(Correlator):
                 continue
             values = [d.entity[k] for k in rule.keys if k in d.entity]
             if isinstance(rule, SameEntityRule):
-                tokens = [f"{rule.id}|{v}" for v in values]
+                tokens = [f"{rule.id}|{v}{s}" for v in values for s in _plain_splits(rule, d)]
                 lookups += [(t, rule.window, False) for t in tokens]
                 registers += tokens
                 continue
@@ -284,8 +298,10 @@ def detections(draw: st.DrawFn) -> list[Detection]:
                 geo=GeoPoint(lat=place[0], lon=place[1]) if place else None,
                 tags=draw(
                     st.lists(
-                        st.sampled_from(["attack.T1190", "attack.T1499.002", "intel.stix"]),
-                        max_size=2,
+                        st.sampled_from(
+                            ["attack.T1190", "attack.T1499.002", "attack.T1499", "intel.stix"]
+                        ),
+                        max_size=3,
                     )
                 ),
                 attributes=attributes,

@@ -13,6 +13,17 @@ def test_builtin_rules_load_with_unique_ids() -> None:
     assert {"same-source-ip", "same-device", "same-target"} <= {r.id for r in rules}
 
 
+def test_the_shared_target_links_one_technique_only() -> None:
+    (rule,) = [r for r in load_rules([]) if r.id == "same-target"]
+    assert isinstance(rule, SameEntityRule) and rule.split_by == ("technique",)
+    (mine,) = parse_rules(
+        "- {id: x, kind: same-entity, match: [{}], keys: [a], window: 1h,"
+        " split-by: [rule, detector]}",
+        "test",
+    )
+    assert isinstance(mine, SameEntityRule) and mine.split_by == ("rule", "detector")
+
+
 def test_a_file_of_rules_adds_to_the_builtins(tmp_path: Path) -> None:
     path = tmp_path / "city.yaml"
     path.write_text(
@@ -47,6 +58,11 @@ def test_a_file_of_rules_adds_to_the_builtins(tmp_path: Path) -> None:
             "rule Bad Id: id",
         ),
         ("- id: x\n  kind: sequence\n  steps: [{}]\n  keys: [a]\n  within: 1h\n", "rule x: steps"),
+        (
+            "- id: x\n  kind: same-entity\n  match: [{}]\n  keys: [a]\n  window: 1h\n"
+            "  split-by: [colour]\n",
+            "rule x: split-by",
+        ),
         ("[unclosed", "not YAML"),
         ("42", "expected a rule"),
     ],

@@ -331,6 +331,7 @@ def _grew(old: Member, new: Member) -> bool:
 _DOINGS: Final = {
     "T1110": "password attacks",
     "T1213": "harvesting of records",
+    "T1565": "mass business actions",
     "T1190": "exploitation attempts",
     "T1595": "scanning",
     "T1046": "scanning",

@@ -77,12 +77,14 @@ class _Linker:
         return cls(_SEQUENCE, rule.id, rule.keys, rule.within)
 
 
-_Step = tuple[str, str, float, _Linker, list[int]]
-"""One way a detection links: (entity key, token prefix, window, rule, matched selectors).
+_Step = tuple[str, str, float, _Linker, list[int], tuple[str, ...]]
+"""One way a detection links: (entity key, token prefix, window, rule, matched selectors,
+token suffixes).
 
 For a same-entity rule there is one step per key of the rule the detection
-has, and its token is the prefix and the key's value; other rules have an
-empty key and make their tokens from the rule.
+has, and its tokens are the prefix, the key's value and each suffix (one,
+empty, without ``split-by``); other rules have an empty key and make their
+tokens from the rule.
 """
 
 
@@ -205,11 +207,12 @@ class Correlator:
         lookups: list[tuple[str, float, bool]] = []
         registers: list[str] = []
         entity = d.entity
-        for key, prefix, window, link, steps in self._plan(d):
+        for key, prefix, window, link, steps, suffixes in self._plan(d):
             if key:  # a same-entity rule's key that d has: the common case, one token
-                token = f"{prefix}{entity[key]}"
-                lookups.append((token, window, False))
-                registers.append(token)
+                for suffix in suffixes:
+                    token = f"{prefix}{entity[key]}{suffix}"
+                    lookups.append((token, window, False))
+                    registers.append(token)
                 continue
             if link.kind == _PLACE:
                 if m.point is None:
@@ -251,13 +254,15 @@ class Correlator:
                 steps = rule.reads(d)
                 if not steps:
                     continue
-                if link.kind == _SAME:
-                    prefix = f"{link.id}|"
+                if isinstance(rule, SameEntityRule):
+                    prefix, suffixes = f"{link.id}|", rule.splits(d)
                     known += [
-                        (k, prefix, link.window, link, steps) for k in link.keys if k in entity
+                        (k, prefix, link.window, link, steps, suffixes)
+                        for k in link.keys
+                        if k in entity
                     ]
                 else:
-                    known.append(("", "", link.window, link, steps))
+                    known.append(("", "", link.window, link, steps, ()))
             if len(self._plans) < _MEMO:
                 self._plans[label] = known
         return known

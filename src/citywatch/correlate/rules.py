@@ -6,7 +6,10 @@ detections it reads:
 
 - ``same-entity``: detections sharing a value of any of ``keys`` (one
   namespace: ``[source.ip, device.ip]`` links a portal attacker's address to
-  the device that has it) within ``window`` are one incident;
+  the device that has it) within ``window`` are one incident; with
+  ``split-by: [technique]`` only those that also share an ATT&CK technique
+  (a weak key, such as the attacked service, then links one campaign, not
+  every actor that touched the service that day);
 - ``place-time``: detections whose places lie within ``rings`` H3 cells of
   each other at ``resolution``, within ``window``, are one incident;
 - ``sequence``: a detection matching ``steps[i]`` joins the incident of one
@@ -76,7 +79,7 @@ class Labelled(Protocol):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Selector(_Strict):
@@ -131,17 +134,58 @@ class _Rule(_Strict):
         raise NotImplementedError
 
 
+Split = Literal["technique", "rule", "detector"]
+"""What else two detections must share for a same-entity rule to link them."""
+
+
 class SameEntityRule(_Rule):
-    """Detections that share a value of any of ``keys`` within ``window``."""
+    """Detections that share a value of any of ``keys`` within ``window``; with ``split-by``,
+    only those that also share the ATT&CK technique, rule or detector."""
 
     kind: Literal["same-entity"]
     match: tuple[Selector, ...] = Field(min_length=1)
     keys: tuple[str, ...] = Field(min_length=1)
     window: Duration
+    split_by: tuple[Split, ...] = Field(
+        (),
+        alias="split-by",
+        description="link only detections that also share these: technique (the most specific "
+        "ATT&CK ids in their tags; the rule id without one), rule, detector",
+    )
 
     def selectors(self) -> tuple[Selector, ...]:
         """The selectors whose detections this rule reads."""
         return self.match
+
+    def splits(self, d: Labelled) -> tuple[str, ...]:
+        """What ``d`` adds to its link tokens (``""`` without ``split-by``): one suffix per
+        combination of its values, so two detections link when they share one.
+
+        >>> rule = SameEntityRule(kind="same-entity", match=[Selector()], keys=["target"],
+        ...                       window=60, split_by=["technique"])
+        >>> class D:
+        ...     detector, rule_id, category, entity = "web", "web.scan", "cyber", {}
+        ...     tags = ["attack.T1595.002", "attack.T1595", "attack.T1190"]
+        >>> rule.splits(D())
+        ('|T1190', '|T1595.002')
+        """
+        suffixes = [""]
+        for by in self.split_by:
+            values = (
+                _techniques(d.tags) or (d.rule_id,)
+                if by == "technique"
+                else (d.rule_id,)
+                if by == "rule"
+                else (d.detector,)
+            )
+            suffixes = [f"{s}|{v}" for s in suffixes for v in values]
+        return tuple(suffixes)
+
+
+def _techniques(tags: Sequence[str]) -> tuple[str, ...]:
+    """The most specific ATT&CK technique ids in ``tags`` (T1595.002, not also T1595)."""
+    ids = {t[len("attack.") :] for t in tags if t.startswith("attack.T")}
+    return tuple(sorted(i for i in ids if not any(o.startswith(f"{i}.") for o in ids)))
 
 
 class PlaceTimeRule(_Rule):
