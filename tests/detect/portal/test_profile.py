@@ -175,7 +175,7 @@ ATTACKS = {
         "portal.profile.range",
         "the date 1901-01-01, out of range",
     ),
-    "iban": (_tax(iban="HR12" + "1" * 196), "portal.profile.length", "200 chars"),
+    "iban": (_tax(iban="HR12" + "1" * 196), "portal.profile.type", "200 chars"),
     "extra": (_tax(is_admin="1"), "portal.profile.unknown-param", "is_admin"),
     "district": (
         HttpRequest(method="GET", uri="/traffic/incidents?district=../../etc&page=1"),
@@ -748,6 +748,67 @@ def test_second_round_tampering_is_flagged_with_an_explanation(
     assert words in hits[0].explanation, hits[0].explanation
 
 
+ROUND_THREE = {
+    # held-out tampering (the fourth red-team round) that the second model let pass
+    "homoglyph": (
+        _tax(full_name="Ana K\u03bfva\u010di\u0107"),
+        "portal.profile.chars",
+        "`Kοvačić`, one word in Greek and Latin letters",
+    ),
+    "full-width": (
+        _tax(year="\uff12\uff10\uff12\uff15"),
+        "portal.profile.chars",
+        "compatibility characters (full-width, superscript) that read as `2025`",
+    ),
+    "iban-form": (
+        _tax(iban="HRAB 1001 0051 8630 0016 0"),
+        "portal.profile.type",
+        "not of an IBAN's form",
+    ),
+    "swapped": (
+        HttpRequest(method="GET", uri="/tax/returns/001863-2024"),
+        "portal.profile.type",
+        "`001863-2024`, shaped `999999-9999`",
+    ),
+    "shorter": (
+        HttpRequest(method="GET", uri="/tax/returns/2024-01863"),
+        "portal.profile.type",
+        "shaped `9999-99999`",
+    ),
+    "body-kind": (
+        HttpRequest(
+            method="POST",
+            uri="/tax/file",
+            body='{"year":"2025","amount":"1250.00","full_name":"Mark Test"}',
+            headers=JSON,
+        ),
+        "portal.profile.body",
+        "normally takes a body of `application/x-www-form-urlencoded`; got `application/json`",
+    ),
+    "no-body": (
+        HttpRequest(method="POST", uri="/api/v1/complaints", headers=JSON),
+        "portal.profile.body",
+        "normally takes a body of `application/json`; got none",
+    ),
+    "method": (
+        HttpRequest(method="PUT", uri="/tax/file", body="year=2025", headers=FORM),
+        "portal.profile.method",
+        "/tax/file is normally requested with POST; got PUT",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_THREE))
+def test_fourth_round_tampering_is_flagged_with_an_explanation(
+    profile: PortalProfile, enricher_m: Enricher, name: str
+) -> None:
+    request, rule, words = ROUND_THREE[name]
+    event = Event(id=f"r4-{name}", timestamp=T0 + 10**6, dataset="portal.http", source_ip="x")
+    hits = profile.inspect(enricher_m(msgspec.structs.replace(event, payload=request)))
+    assert [h.rule_id for h in hits] == [rule], hits
+    assert words in hits[0].explanation, hits[0].explanation
+
+
 def test_what_the_learned_traffic_did_stays_allowed(
     profile: PortalProfile, enricher_m: Enricher
 ) -> None:
@@ -756,18 +817,22 @@ def test_what_the_learned_traffic_did_stays_allowed(
     for request in (
         _tax(note=""),
         HttpRequest(method="GET", uri="/traffic/incidents?district=2&district=2&page=1"),
+        HttpRequest(method="GET", uri="/tax/returns/2024-0018631"),  # ids grow
+        HttpRequest(method="HEAD", uri="/tax/file"),  # a monitor asks
+        _tax(full_name="Дмитрий Ivanov"),  # two scripts, each word in one
+        _tax(iban="HR99 1001 0051 8630 0016 0"),  # a typo in the check digits: the portal's
     ):
         event = Event(id="ok", timestamp=T0 + 10**6, dataset="portal.http", payload=request)
         assert profile.inspect(enricher_m(event)) == [], request
     old = msgspec.msgpack.decode(
         msgspec.msgpack.encode({"location": "body", "name": "full_name"}), type=ParamModel
     )
-    assert (old.empty, old.repeats) == (-1, -1)
+    assert (old.empty, old.repeats, old.ibans) == (-1, -1, -1)
     cfg = PortalProfileConfig()
     for i in range(300):
         old.learn(f"Name {i % 40}", i % 120, 100, cfg.value_clients)
     rule = compile_param(old, cfg)
-    assert rule.enforced and not rule.required and not rule.single
+    assert rule.enforced and not rule.required and not rule.single and not rule.iban
 
 
 def test_a_date_no_calendar_has_is_out_of_range_but_other_date_forms_are_not() -> None:

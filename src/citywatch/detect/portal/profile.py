@@ -36,7 +36,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.hits import Hit, HitDetector
-from citywatch.detect.portal.params import JSON_TYPES, Param
+from citywatch.detect.portal.params import JSON_TYPES, Param, ParsedRequest
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
 from citywatch.detect.portal.profile_rules import (
     EndpointRule,
@@ -44,6 +44,7 @@ from citywatch.detect.portal.profile_rules import (
     compile_endpoint,
     shown,
 )
+from citywatch.detect.portal.profile_types import TEXTUAL, folded, media_type
 from citywatch.detect.portal.request import parse_request
 from citywatch.detect.portal.signatures import WebAttackSignatures
 from citywatch.model import Event, HttpRequest
@@ -66,7 +67,11 @@ _NAMES: Final = {
     "portal.profile.unknown-param": "Parameter tampering: unknown parameter",
     "portal.profile.repeated": "Parameter tampering: parameter sent twice (parameter pollution)",
     "portal.profile.unknown-endpoint": "Request to an endpoint never seen",
+    "portal.profile.body": "Parameter tampering: body of another kind",
+    "portal.profile.method": "Parameter tampering: method the endpoint never takes",
 }
+_PROBES: Final = frozenset({"HEAD", "OPTIONS"})
+"""Methods that ask about an endpoint (monitors, CORS preflight), asked of any."""
 _BENIGN_ANOMALIES: Final = frozenset({"bad-url-encoding"})
 """Parser anomalies that do not stop a request from being learned (``50% off``)."""
 
@@ -160,6 +165,7 @@ class PortalProfile(HitDetector):
         endpoint.seen += 1
         if len(endpoint.clients) < keep and client not in endpoint.clients:
             endpoint.clients.append(client)
+        endpoint.body(media_type(parsed.content_type) if payload.body else "", client, keep)
         per_client, locations = self.cfg.per_client, self._locations
         sent: set[int] = set()  # the ids of the parameter models this request fed
         for param in parsed.params:
@@ -200,13 +206,8 @@ class PortalProfile(HitDetector):
         payload = event.payload
         if not isinstance(payload, HttpRequest):
             return _NONE
-        if self.cfg.learn_first_s:
-            until = self._learn_until
-            if until is None:
-                until = self._learn_until = event.timestamp + self.cfg.learn_first_s
-            if event.timestamp < until:
-                self.learn(event)
-                return _NONE
+        if self.cfg.learn_first_s and self._learning(event):
+            return _NONE
         if self._dirty:
             self._compile()
         if not self._rules:
@@ -215,13 +216,10 @@ class PortalProfile(HitDetector):
         methods = self._rules.get(parsed.template)
         endpoint = None if methods is None else methods.get(parsed.method)
         if endpoint is None:
-            sibling = self._sibling(parsed.method, parsed.template)
-            if sibling is not None:
-                return [self._wrong_ids(sibling, parsed.norm_path)]
-            return self._unknown_endpoint(payload, parsed.method, parsed.template)
+            return self._unlearned(payload, parsed, methods)
         if not endpoint.enforced:
             return _NONE
-        hits = _NONE
+        hits = _NONE if endpoint.media is None else self._body(endpoint, parsed, payload.body)
         known, locations = endpoint.params, self._locations
         once: dict[ParamRule, str] | None = None
         for param in parsed.params:
@@ -245,12 +243,12 @@ class PortalProfile(HitDetector):
                     once[rule] = param.value
                 if param.json and rule.jsons and param.json not in rule.jsons:
                     hit = self._json_type(endpoint, rule, param)
-                elif (
-                    not rule.enforced
-                    or param.value in rule.passed
-                    or self._passes(rule, param.value)
-                ):
+                elif not rule.enforced:
                     continue
+                elif param.value in rule.passed or self._passes(rule, param.value):
+                    if param.raw is param.value or rule.kind in TEXTUAL or not folded(param.raw):
+                        continue
+                    hit = self._folded(endpoint, rule, param)
                 else:
                     hit = self._violation(endpoint, rule, param.value)
             if hits is _NONE:
@@ -259,6 +257,30 @@ class PortalProfile(HitDetector):
             if len(hits) >= self.cfg.max_hits:
                 break
         return hits
+
+    def _learning(self, event: Event) -> bool:
+        """Learn ``event`` if it falls in the learning window at the start of the stream."""
+        until = self._learn_until
+        if until is None:
+            until = self._learn_until = event.timestamp + self.cfg.learn_first_s
+        if event.timestamp >= until:
+            return False
+        self.learn(event)
+        return True
+
+    def _unlearned(
+        self, payload: HttpRequest, parsed: ParsedRequest, methods: dict[str, EndpointRule] | None
+    ) -> list[Hit]:
+        """The finding of a request to no learned endpoint: a learned one with ids of another
+        kind, a learned path asked with another method, or (when asked) an unknown one."""
+        sibling = self._sibling(parsed.method, parsed.template)
+        if sibling is not None:
+            return [self._wrong_ids(sibling, parsed.norm_path)]
+        if methods and parsed.method not in _PROBES:
+            learned = [e for e in methods.values() if e.enforced]
+            if learned:
+                return [self._other_method(learned, parsed.method)]
+        return self._unknown_endpoint(payload, parsed.method, parsed.template)
 
     def _passes(self, rule: ParamRule, value: str) -> bool:
         """``rule.check(value)``, remembered when true for a short value: ids, pages and
@@ -286,6 +308,46 @@ class PortalProfile(HitDetector):
             (found.severity, found.confidence),
             f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
             f"{rule.normally()}; got {found.got}",
+        )
+
+    def _body(self, endpoint: EndpointRule, parsed: ParsedRequest, body: str) -> list[Hit]:
+        """A finding when the request's body is of a media type (or absent, or present) that
+        the endpoint's learned bodies never were."""
+        media = endpoint.media or frozenset()
+        got = media_type(parsed.content_type) if body else ""
+        if got in media:
+            return _NONE
+        usual = " or ".join(f"`{m}`" if m else "none" for m in sorted(media)) or "none"
+        hit = _tampering(
+            "portal.profile.body",
+            "body",
+            got or "(no body)",
+            (40, 0.55),
+            f"{endpoint.method} {endpoint.template} normally takes a body of {usual}; "
+            f"got {f'`{shown(got)}`' if got else 'none'}",
+        )
+        return [hit]
+
+    def _other_method(self, learned: list[EndpointRule], method: str) -> Hit:
+        template = learned[0].template
+        usual = ", ".join(sorted(e.method for e in learned))
+        return _tampering(
+            "portal.profile.method",
+            "request",
+            f"{method} {template}"[:80],
+            (35, 0.5),
+            f"{template} is normally requested with {usual}; got {shown(method)}",
+        )
+
+    def _folded(self, endpoint: EndpointRule, rule: ParamRule, param: Param) -> Hit:
+        return _tampering(
+            "portal.profile.chars",
+            f"param:{rule.name}",
+            param.raw[:80],
+            (45, 0.6),
+            f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
+            f"{rule.normally()} in plain characters; got `{shown(param.raw)}`, compatibility "
+            f"characters (full-width, superscript) that read as `{shown(param.value)}`",
         )
 
     def _repeated(self, endpoint: EndpointRule, rule: ParamRule, first: str, value: str) -> Hit:
@@ -374,6 +436,7 @@ class PortalProfile(HitDetector):
                         "requests": rule.requests,
                         "enforced": rule.enforced,
                         "open": rule.open,
+                        "bodies": None if rule.media is None else sorted(rule.media),
                         "params": sorted(
                             params, key=lambda p: (str(p["location"]), str(p["name"]))
                         ),

@@ -29,6 +29,7 @@ from citywatch.detect.portal.profile_types import (
     TYPES,
     digit_groups,
     fraction_digits,
+    iban_ok,
     iso_day,
     shape_of,
     to_number,
@@ -42,6 +43,8 @@ MAX_VALUES: Final = 64
 """Distinct values a parameter remembers (enumeration candidates)."""
 MAX_PARAMS: Final = 128
 """Parameter names an endpoint remembers."""
+MAX_MEDIA: Final = 8
+"""Media types an endpoint counts (more: it takes anything, and none is checked)."""
 MAX_ENDPOINTS: Final = 4096
 """Endpoints the model remembers."""
 MAX_FLAGGED: Final = 65536
@@ -126,6 +129,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
     """Empty values (``-1``: not counted, a model learned before they were)."""
     repeats: int = -1
     """Requests that sent the parameter more than once (``-1``: not counted)."""
+    ibans: int = -1
+    """Values of an IBAN's form (``-1``: not counted)."""
     jsons: dict[str, Fact] = msgspec.field(default_factory=dict)
     """The JSON types its values had, in a JSON body (letters of ``params.JSON_TYPES``)."""
     lengths: dict[int, int] = msgspec.field(default_factory=dict)
@@ -168,6 +173,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
                 self.empty += 1
             return
         self.nonempty += 1
+        if self.ibans >= 0 and iban_ok(value):
+            self.ibans += 1
         n = len(value)
         key = n if n <= _LEN_CAP else _LEN_CAP + n.bit_length()
         self.lengths[key] = self.lengths.get(key, 0) + 1
@@ -242,6 +249,14 @@ class EndpointModel(msgspec.Struct, kw_only=True):
     """By ``location:name``."""
     dropped: int = 0
     """Parameter names not remembered (the endpoint was full)."""
+    media: dict[str, Fact] = msgspec.field(default_factory=dict)
+    """The media types of its request bodies (``application/json``; ``""``: no body), at most
+    :data:`MAX_MEDIA` (an empty table: a model learned before they were counted)."""
+
+    def body(self, media: str, client: int, keep: int) -> None:
+        """Count one request's body by its media type (``""``: none)."""
+        if media in self.media or len(self.media) < MAX_MEDIA:
+            _see(self.media, media, client, keep)
 
     def param(self, location: str, name: str, keep: int) -> ParamModel | None:
         key = f"{location}:{name}"
@@ -256,7 +271,7 @@ class EndpointModel(msgspec.Struct, kw_only=True):
                 self.dropped += 1
                 return None
         model = self.params[key] = ParamModel(
-            location=location, name=name[:128], empty=0, repeats=0
+            location=location, name=name[:128], empty=0, repeats=0, ibans=0
         )
         return model
 

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Final, Protocol
 
 from citywatch.detect.portal.profile_model import (
+    MAX_MEDIA,
     EndpointModel,
     Fact,
     ParamModel,
@@ -35,7 +36,9 @@ from citywatch.detect.portal.profile_types import (
     describe_chars,
     digit_groups,
     fraction_digits,
+    iban_ok,
     iso_day,
+    mixed_word,
     shape_of,
     to_number,
 )
@@ -64,6 +67,10 @@ _FORMAT_SHARE: Final = 0.95
 _FORMAT_REPEATS: Final = 4
 """Times each number of a digit group recurs, on average, for the group to be a closed set
 (a few dozen serial numbers seen once each are not)."""
+_FIXED_MIN: Final = 30
+"""Values a parameter needs before a fixed length, an IBAN or an enumeration is enforced."""
+_FREE_LENGTH: Final = frozenset({"text", "alpha"})
+"""Types whose values are never held to one length (names, notes)."""
 _ORDINAL: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 _INVISIBLE: Final = (
     " \t\r\n\u00a0\u2000\u2001\u2002\u2003\u2009\u200a\u200b\u200c\u200d\u2060\u3000\ufeff"
@@ -112,11 +119,14 @@ class ParamRule:
         "day_lo",
         "enforced",
         "enum",
+        "form",
         "groups",
+        "iban",
         "jsons",
         "kind",
         "len_hi",
         "len_lo",
+        "length",
         "location",
         "max_len",
         "name",
@@ -172,6 +182,14 @@ class ParamRule:
         """The parameter was never sent twice in one request (HTTP parameter pollution)."""
         self.jsons: frozenset[str] = frozenset()
         """The JSON types its values had (empty: not learned from JSON, or not enforced)."""
+        self.length = 0
+        """The one length every value had (a token, a code; 0: none): a shorter value is a
+        finding (a longer one is judged by :attr:`form` and :attr:`max_len`: ids grow)."""
+        self.form: str | None = None
+        """The one shape every value had: another is a finding unless only its runs grew
+        (``2024-0012345`` after ``9999-999999``: ids grow; ``001234-2024`` is another format)."""
+        self.iban = False
+        """Every value had an IBAN's form: a value must have it."""
 
     def check(self, value: str) -> bool:
         """True when ``value`` is normal for this parameter (the fast path)."""
@@ -185,6 +203,14 @@ class ParamRule:
         if enum is not None:
             return value in enum
         if self.value_re.fullmatch(value) is None:
+            return False
+        if not value.isascii() and mixed_word(value) is not None:
+            return False
+        if len(value) < self.length:
+            return False
+        if self.iban and not iban_ok(value):
+            return False
+        if self.form is not None and reshaped(self.form, value):
             return False
         if self.num_lo is not None:
             try:
@@ -234,6 +260,8 @@ class ParamRule:
             text += f" between {_day(self.day_lo)} and {_day(self.day_hi)}"
         elif self.whole_lo is not None:
             text += f", its numbers between {self.whole_lo} and {self.whole_hi}"
+        if self.iban:
+            text += ", an IBAN"
         if self.shape is not None:
             bounded = [
                 f"{_ORDINAL[i]} number {b[0]}–{b[1]}" for i, b in enumerate(self.groups) if b
@@ -264,6 +292,19 @@ class ParamRule:
         parts = (
             [f"{n} chars" + (f" with {describe_chars(bad)}" if bad else "")] if bad or long else []
         )
+        if (mixed := mixed_word(value)) is not None:
+            found.append(Violation("portal.profile.chars", 55, 0.65, ""))
+            word, scripts = mixed
+            parts.append(f"`{shown(word)}`, one word in {' and '.join(scripts)} letters")
+        if n < self.length:
+            found.append(Violation("portal.profile.length", 40, 0.55, ""))
+            parts.append(f"{n} chars, where it always has {self.length}")
+        if self.iban and not bad and not iban_ok(value):
+            found.append(Violation("portal.profile.type", 50, 0.65, ""))
+            parts.append(f"`{shown(value)}`, not of an IBAN's form")
+        if self.form is not None and not bad and reshaped(self.form, value):
+            found.append(Violation("portal.profile.type", 50, 0.65, ""))
+            parts.append(f"`{shown(value)}`, shaped `{shape_of(value)}`")
         if not bad and self.type_re is not None and self.type_re.fullmatch(value) is None:
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
             parts.append(f"`{shown(value)}`, not {_ARTICLE[self.kind]}")
@@ -319,6 +360,12 @@ class ParamRule:
         }
         if self.jsons:
             out["json_types"] = sorted(self.jsons)
+        if self.length:
+            out["fixed_length"] = self.length
+        if self.form is not None:
+            out["shape"] = self.form
+        if self.iban:
+            out["iban"] = True
         if self.enum is not None:
             out["values"] = sorted(self.enum)
         if self.num_lo is not None:
@@ -338,7 +385,7 @@ class ParamRule:
 class EndpointRule:
     """The compiled checks of one endpoint."""
 
-    __slots__ = ("enforced", "method", "open", "params", "requests", "template")
+    __slots__ = ("enforced", "media", "method", "open", "params", "requests", "template")
 
     def __init__(self, method: str, template: str) -> None:
         self.method = method
@@ -346,6 +393,8 @@ class EndpointRule:
         self.enforced = False
         self.open = False
         self.requests = 0
+        self.media: frozenset[str] | None = None
+        """The media types its bodies come in (``""``: no body; None: not checked)."""
         self.params: dict[str, dict[str, ParamRule]] = {}
         """Known parameters by location, then name."""
 
@@ -369,6 +418,13 @@ def compile_endpoint(model: EndpointModel, cfg: RuleConfig) -> EndpointRule:
         rule.params.setdefault(param.location, {})[param.name] = compiled
     known = sum(len(p) for p in rule.params.values())
     rule.open = model.dropped > 0 or rare > max(8, known)
+    media = model.media
+    if (
+        rule.enforced
+        and len(media) < MAX_MEDIA
+        and sum(f.count for f in media.values()) >= (cfg.min_requests)
+    ):
+        rule.media = frozenset(m for m, f in media.items() if len(f.clients) >= cfg.value_clients)
     return rule
 
 
@@ -432,9 +488,23 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
         rule.whole_lo, rule.whole_hi = _whole_range(exact, cfg.quantile)
     if kind in _FORMATTED and model.shapes:
         _format(rule, model.shapes, nonempty, cfg)
-    if kind in _ENUM_TYPES and not model.overflow and nonempty >= 30:
-        _enumeration(rule, model, keep, cfg.enum_max)
+    if nonempty >= _FIXED_MIN:
+        _fixed(rule, model, keep, cfg)
     return rule
+
+
+def _fixed(rule: ParamRule, model: ParamModel, keep: int, cfg: RuleConfig) -> None:
+    """What every one of enough values had: few values (an enumeration), one length, one
+    shape, an IBAN's form."""
+    kind = rule.kind
+    if kind in _ENUM_TYPES and not model.overflow:
+        _enumeration(rule, model, keep, cfg.enum_max)
+    if kind not in _FREE_LENGTH:
+        if len(model.lengths) == 1:
+            rule.length = length_of(next(iter(model.lengths)))
+        if len(model.shapes) == 1 and not model.shapes_overflow:
+            rule.form = next(iter(model.shapes))
+    rule.iban = model.ibans == model.nonempty
 
 
 def _habits(rule: ParamRule, model: ParamModel, keep: int) -> None:
@@ -445,6 +515,28 @@ def _habits(rule: ParamRule, model: ParamModel, keep: int) -> None:
     rule.required = model.empty == 0
     rule.single = model.repeats == 0
     rule.jsons = frozenset(t for t, fact in model.jsons.items() if len(fact.clients) >= keep)
+
+
+_RUNS: Final = re.compile(r"9++|a++|[\s\S]")
+
+
+def reshaped(form: str, value: str) -> bool:
+    """True when ``value`` is not of shape ``form`` and not that shape with longer runs of
+    digits or letters (an id that grew).
+
+    >>> [reshaped("9999-999999", v) for v in ("2024-001863", "2024-0018631", "001863-2024")]
+    [False, False, True]
+    """
+    shape = shape_of(value)
+    if shape == form:
+        return False
+    learned, got = _RUNS.findall(form), _RUNS.findall(shape)
+    if len(learned) != len(got):
+        return True
+    for old, new in zip(learned, got, strict=True):
+        if old[0] != new[0] or len(new) < len(old) or (old[0] not in "9a" and old != new):
+            return True
+    return False
 
 
 def both(chars: re.Pattern[str], kind: re.Pattern[str]) -> re.Pattern[str]:

@@ -21,8 +21,10 @@ from __future__ import annotations
 import math
 import re
 import string
+import unicodedata
 from datetime import date as _date
 from typing import Final
+from urllib.parse import unquote
 
 TYPES: Final = (
     "uuid",
@@ -240,6 +242,69 @@ def iso_day(value: str) -> int | None:
         return _date.fromisoformat(value[:10]).toordinal()
     except ValueError:
         return None
+
+
+_WORD: Final = re.compile(r"[^\W\d_]++")
+_CONFUSABLE_SCRIPTS: Final = frozenset({"LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE"})
+"""Scripts whose letters pass for each other's (Latin ``a`` and Cyrillic ``а``)."""
+
+
+def mixed_word(value: str) -> tuple[str, list[str]] | None:
+    """The first word of ``value`` written in letters of two look-alike scripts, and those
+    scripts: one Cyrillic or Greek letter in a Latin word is a homoglyph, not a spelling.
+
+    >>> mixed_word("Ana K\u03bfva\u010d"), mixed_word("Müller, Дмитрий Ivanov")
+    (('Kοvač', ['Greek', 'Latin']), None)
+    """
+    for word in _WORD.findall(value):
+        if word.isascii():
+            continue
+        scripts = {
+            "LATIN" if c.isascii() else unicodedata.name(c, "").partition(" ")[0] for c in word
+        }
+        scripts &= _CONFUSABLE_SCRIPTS
+        if len(scripts) > 1:
+            return word, sorted(s.title() for s in scripts)
+    return None
+
+
+def folded(raw: str) -> bool:
+    """True when a value was written in compatibility characters that Unicode normalisation
+    (NFKC) folds into plain ones: full-width or superscript digits, ligatures (``raw`` as
+    sent, percent-encoding and all).
+
+    >>> folded("%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%95"), folded("2025"), folded("Õun")
+    (True, False, False)
+    """
+    text = unquote(raw) if "%" in raw else raw
+    return not text.isascii() and unicodedata.normalize("NFKC", text) != text
+
+
+_IBAN: Final = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", re.ASCII)
+
+
+def iban_ok(value: str) -> bool:
+    """True for a value of an IBAN's form (ISO 13616: country, two check digits, up to 30
+    letters and digits; 15–34 in all), grouped by spaces or not. The check digits are not
+    verified: a citizen's typo is no tampering, and the portal's own check answers it.
+
+    >>> iban_ok("HR12 1001 0051 8630 0016 0"), iban_ok("HRAB 1001 0051 8630 0016 0")
+    (True, False)
+    >>> iban_ok("HR12" + "1" * 31), iban_ok("2025")
+    (False, False)
+    """
+    if len(value) < 15 or not value[:2].isalpha():
+        return False
+    return _IBAN.fullmatch(value.replace(" ", "").upper()) is not None
+
+
+def media_type(content_type: str) -> str:
+    """The media type of a ``Content-Type`` header, without its parameters.
+
+    >>> media_type("Application/JSON; charset=utf-8"), media_type("")
+    ('application/json', '')
+    """
+    return content_type.partition(";")[0].strip().lower()
 
 
 def describe_chars(chars: set[str]) -> str:
