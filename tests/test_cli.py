@@ -27,24 +27,42 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_demo_makes_one_incident_per_situation_and_exits(tmp_path: Path) -> None:
+_PORTAL = ("web-campaign", "portal-abuse")
+"""The portal's scenarios: several actors each, each actor an incident of its own."""
+_ACTOR_RULES = {
+    "recon-host": {"portal.behaviour.scan", "web.scanner.user-agent", "web.sqli.stacked"},
+    "proxy-pool": {"portal.login.stuffing"},
+    "guesser": {"portal.login.bruteforce", "web.scanner.password-tool"},
+    "sprayer": {"portal.behaviour.spraying"},
+    "scraper": {"portal.behaviour.enumeration"},
+    "flooder": {"portal.behaviour.flood"},
+    "mover": {"portal.behaviour.mass-action"},
+}
+
+
+def test_demo_makes_one_incident_per_situation_and_actor_and_exits(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--no-serve", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "Aldmere" in result.output
     city = tmp_path / "city" / "seed-1"
     situations = {s.id: s for s in load_situations(city)}
-    # one incident per situation, but the two portal scenarios overlap in time on one target:
-    # one intrusion campaign on the portal, and the abuse's request flood an incident of its own
-    incidents = len(situations)
+    # one incident per situation; on the portal, where unrelated actors meet on one target,
+    # one per actor (the addresses a detection shares, or one technique at once, link them)
+    actors = {p.actor for sid in _PORTAL for p in situations[sid].phases}
+    incidents = len(situations) - len(_PORTAL) + len(actors)
     assert f"incidents ({incidents})" in result.output
     store = open_store(f"sqlite:///{tmp_path / 'citywatch.db'}")
     try:
         live = [i for i in store.incidents() if i.detections]
         detections = {d.id: d for d in store.detections()}
-        found = {sid: _incident_of(sid, s, live, detections, city) for sid, s in situations.items()}
-        assert found["portal-abuse"] == found["web-campaign"]
-        flood = _flood_incident(situations["portal-abuse"], live, detections)
-        assert len({i.id for i in [*found.values(), flood]}) == len(live) == incidents
+        found = {
+            sid: _incident_of(sid, s, live, detections, city)
+            for sid, s in situations.items()
+            if sid not in _PORTAL
+        }
+        for sid in _PORTAL:
+            found |= _actor_incidents(situations[sid], live, detections)
+        assert len({i.id for i in found.values()}) == len(live) == incidents
         (run,) = store.runs()
         assert run.stats["records." + str(city / "portal.http.jsonl")] > 20000
     finally:
@@ -53,41 +71,28 @@ def test_demo_makes_one_incident_per_situation_and_exits(tmp_path: Path) -> None
     assert again.exit_code == 0, "a second demo into the same store works (upserts)"
 
 
-def _flood_incident(
+def _actor_incidents(
     situation: Situation, live: list[Incident], dets: dict[str, Detection]
-) -> Incident:
-    """The abuse's one-client flood: an incident of its own, not the botnet's flood an hour on."""
-    (phase,) = [p for p in situation.phases if p.technique == "request-flood"]
-    (incident,) = [i for i in live if set(phase.source_ips) & set(i.entities.get("source.ip", []))]
-    assert [dets[d].rule_id for d in incident.detections] == ["portal.behaviour.flood"]
-    return incident
+) -> dict[str, Incident]:
+    """Each actor of a portal scenario: one incident with every address it used and the
+    detections its techniques should bring, and no other actor's addresses."""
+    out: dict[str, Incident] = {}
+    for actor in {p.actor for p in situation.phases}:
+        ips = {ip for p in situation.phases if p.actor == actor for ip in p.source_ips}
+        (incident,) = [i for i in live if ips & set(i.entities.get("source.ip", []))]
+        assert set(incident.entities["source.ip"]) == ips, actor
+        assert _ACTOR_RULES[actor] <= {dets[d].rule_id for d in incident.detections}, actor
+        assert incident.measures, actor
+        out[actor] = incident
+    if situation.id == "web-campaign":
+        assert len(out["proxy-pool"].entities["source.ip"]) == 12, "one stuffing campaign"
+    return out
 
 
 def _incident_of(
     sid: str, situation: Situation, live: list[Incident], dets: dict[str, Detection], city: Path
 ) -> Incident:
     """The one incident that stands for a ground-truth situation, checked against the truth."""
-    if sid == "web-campaign":
-        ips = {ip for phase in situation.phases for ip in phase.source_ips}
-        assert len(ips) == 13
-        (incident,) = [i for i in live if ips & set(i.entities.get("source.ip", []))]
-        assert ips <= set(incident.entities["source.ip"]), "one incident, every actor"
-        assert incident.measures and incident.severity >= 65
-        return incident
-    if sid == "portal-abuse":  # every actor but the flooder: in the portal's one campaign
-        phases = [p for p in situation.phases if p.technique != "request-flood"]
-        ips = {ip for phase in phases for ip in phase.source_ips}
-        assert len(ips) == 4
-        (incident,) = [i for i in live if ips & set(i.entities.get("source.ip", []))]
-        assert ips <= set(incident.entities["source.ip"])
-        rules = {dets[d].rule_id for d in incident.detections}
-        assert {
-            "portal.login.bruteforce",
-            "portal.behaviour.spraying",
-            "portal.behaviour.enumeration",
-            "portal.behaviour.mass-action",
-        } <= rules
-        return incident
     if sid == "stadium-emergency":
         (incident,) = [i for i in live if "arena" in i.entities.get("venue.id", [])]
         (exodus,) = [dets[d] for d in incident.detections if dets[d].rule_id == "crowd.exodus"]
@@ -183,8 +188,22 @@ def test_analyse_output_contract_and_truth(city: Path, tmp_path: Path) -> None:
     (abuse,) = [s for s in load_situations(city) if s.id == "portal-abuse"]
     assert {ip for p in abuse.phases for ip in p.source_ips} <= flagged, "and every abuser"
     incident_lines = [json.loads(line) for line in incidents.read_text().splitlines()]
-    assert len(incident_lines) == 2, "the campaign on the portal, and a flood of its own"
-    (flood,) = [i for i in incident_lines if len(i["detections"]) == 1]
+    actors: dict[str, set[str]] = {}
+    for phase in [*situation.phases, *abuse.phases]:
+        actors.setdefault(phase.actor, set()).update(phase.source_ips)
+    groups = []  # the actors of each incident: each actor in one incident
+    for incident in incident_lines:
+        ips = set(incident["entities"]["source.ip"])
+        group = {actor for actor, used in actors.items() if used & ips}
+        assert ips == set().union(*(actors[a] for a in group)), "whole actors, nobody else"
+        groups.append(frozenset(group))
+    assert sorted(a for g in groups for a in g) == sorted(actors)
+    # an access log names no account: the sprayer's failed logins are failed logins from one
+    # more source while the proxy pool's run, one technique at once on the portal
+    assert set(groups) == {frozenset({a}) for a in actors if a not in ("proxy-pool", "sprayer")} | {
+        frozenset({"proxy-pool", "sprayer"})
+    }
+    (flood,) = [i for i in incident_lines if i["entities"]["source.ip"] == list(actors["flooder"])]
     assert flood["title"].startswith("Request flood from one client")
     assert {d for i in incident_lines for d in i["detections"]} == {d["id"] for d in detections}
 

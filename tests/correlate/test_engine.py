@@ -173,3 +173,15 @@ def test_an_attack_of_many_kinds_is_named_by_what_its_detections_do() -> None:
         "Attack on portal from 8 sources: password attacks, exploitation attempts, "
         "scanning and 2 more"  # the most frequent first; a tie, in order of arrival
     )
+
+
+def test_an_attack_of_several_rules_and_one_technique_is_named_by_it() -> None:
+    c = Correlator()
+    for did, rule, tag in (
+        ("brute", "Password brute force", "attack.T1110.001"),
+        ("tool", "Password-guessing tool user agent", "attack.T1110"),
+    ):
+        d = _det(did, 0, {"source.ip": "5.188.62.79", "target": "portal"}, rule=rule)
+        c.add(msgspec.structs.replace(d, tags=[tag]))
+    (inc,) = c.incidents()
+    assert inc.title == "Password attacks against portal from 5.188.62.79"

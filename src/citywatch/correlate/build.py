@@ -374,7 +374,8 @@ def _title(
     A public-safety incident is named by its main detection (``rules`` counts the members'
     rule names, in order of first appearance): ``Sudden exodus and 2 more``. An attack of
     several kinds is named by what its members do (``doings``), the most frequent first:
-    ``Attack on portal from 17 sources: password attacks, scanning and 2 more``.
+    ``Attack on portal from 17 sources: password attacks, scanning and 2 more``; when they
+    all do one thing, by that: ``Password attacks against portal from 5.188.62.79``.
     """
     main = rules.most_common(1)[0][0]
     if category == "public_safety":
@@ -389,6 +390,8 @@ def _title(
     if len(rules) == 1:
         return f"{main}{f' against {target}' if target else ''}{origin}"
     words = [w for w, _ in doings.most_common()]
+    if len(words) == 1:  # several rules, one technique: "Password attacks against portal"
+        return f"{words[0][:1].upper()}{words[0][1:]} against {target or 'several assets'}{origin}"
     if len(words) > _NAMED:
         words[_NAMED - 1 :] = [f"{len(words) - _NAMED + 1} more"]
     said = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"

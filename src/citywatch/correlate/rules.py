@@ -161,7 +161,7 @@ class SameEntityRule(_Rule):
         """What ``d`` adds to its link tokens (``""`` without ``split-by``): one suffix per
         combination of its values, so two detections link when they share one.
 
-        >>> rule = SameEntityRule(kind="same-entity", match=[Selector()], keys=["target"],
+        >>> rule = SameEntityRule(id="t", kind="same-entity", match=[Selector()], keys=["target"],
         ...                       window=60, split_by=["technique"])
         >>> class D:
         ...     detector, rule_id, category, entity = "web", "web.scan", "cyber", {}

@@ -193,6 +193,9 @@ RULES: dict[str, Rule] = {
     ),
     # Scanners
     "scanner.user-agent": Rule("scanner", "Attack tool user agent", 45, 0.95, 1, _VULN_SCAN),
+    "scanner.password-tool": Rule(
+        "scanner", "Password-guessing tool user agent", 45, 0.95, 1, "T1110"
+    ),
     "scanner.tool-header": Rule("scanner", "Attack tool header", 45, 0.95, 1, _VULN_SCAN),
     "scanner.secret-file": Rule("scanner", "Probe for secret files", 40, 0.85, 1, _WORDLIST_SCAN),
     "scanner.admin-probe": Rule("scanner", "Probe for admin consoles", 35, 0.75, 1, _WORDLIST_SCAN),

@@ -7,6 +7,8 @@ burst of them makes one scanner detection.
 
 >>> scanner_agent("Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:000042)")
 ('scanner.user-agent', 'nikto')
+>>> scanner_agent("Mozilla/5.0 (Hydra)")
+('scanner.password-tool', 'hydra')
 >>> probe_path("/.git/config", wordpress=False)
 ('scanner.secret-file', '/.git/config')
 >>> probe_path("/traffic/incidents.php", wordpress=False) is None
@@ -29,7 +31,9 @@ _TOOLS = word_set(
     "grabber bsqlbf struts-pwn log4j-scan joomscan droopescan cmsmap netlab360 "
     "internet-measurement modatscanner"
 )
-_WORD_TOOLS = word_set("dirb ffuf w3af hydra nasl paros vega pangolin brutus")
+_PASSWORD_TOOLS = word_set("hydra brutus medusa patator ncrack")
+"""Tools that guess passwords: brute force (T1110), not scanning."""
+_WORD_TOOLS = word_set("dirb ffuf w3af nasl paros vega pangolin") | _PASSWORD_TOOLS
 """Short names: only as a whole word (``ffuf`` but not ``staffufo``)."""
 _PHRASES = (
     "owasp zap",
@@ -71,7 +75,7 @@ def scanner_agent(agent: str) -> Found | None:
             (start and _WORD_CHAR.match(low, start - 1)) or _WORD_CHAR.match(low, end)
         ):
             continue
-        return "scanner.user-agent", name
+        return ("scanner.password-tool" if name in _PASSWORD_TOOLS else "scanner.user-agent"), name
     return None
 
 
