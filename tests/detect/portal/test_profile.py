@@ -737,19 +737,8 @@ ROUND_TWO = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(ROUND_TWO))
-def test_second_round_tampering_is_flagged_with_an_explanation(
-    profile: PortalProfile, enricher_m: Enricher, name: str
-) -> None:
-    request, rule, words = ROUND_TWO[name]
-    event = Event(id=f"r2-{name}", timestamp=T0 + 10**6, dataset="portal.http", source_ip="x")
-    hits = profile.inspect(enricher_m(msgspec.structs.replace(event, payload=request)))
-    assert [h.rule_id for h in hits] == [rule], hits
-    assert words in hits[0].explanation, hits[0].explanation
-
-
 ROUND_THREE = {
-    # held-out tampering (the fourth red-team round) that the second model let pass
+    # held-out tampering (the fourth red-team round, tp4-*) that the second model let pass
     "homoglyph": (
         _tax(full_name="Ana K\u03bfva\u010di\u0107"),
         "portal.profile.chars",
@@ -798,12 +787,15 @@ ROUND_THREE = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(ROUND_THREE))
-def test_fourth_round_tampering_is_flagged_with_an_explanation(
+HELD_OUT = ROUND_TWO | ROUND_THREE
+
+
+@pytest.mark.parametrize("name", sorted(HELD_OUT))
+def test_held_out_tampering_is_flagged_with_an_explanation(
     profile: PortalProfile, enricher_m: Enricher, name: str
 ) -> None:
-    request, rule, words = ROUND_THREE[name]
-    event = Event(id=f"r4-{name}", timestamp=T0 + 10**6, dataset="portal.http", source_ip="x")
+    request, rule, words = HELD_OUT[name]
+    event = Event(id=f"held-{name}", timestamp=T0 + 10**6, dataset="portal.http", source_ip="x")
     hits = profile.inspect(enricher_m(msgspec.structs.replace(event, payload=request)))
     assert [h.rule_id for h in hits] == [rule], hits
     assert words in hits[0].explanation, hits[0].explanation
