@@ -14,12 +14,13 @@ from citywatch.detect import DetectorRunner
 from citywatch.detect.portal import profile as profile_module
 from citywatch.detect.portal.hits import Hit
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
-from citywatch.detect.portal.profile_model import ParamModel
+from citywatch.detect.portal.profile_model import EndpointModel, ParamModel
 from citywatch.detect.portal.profile_rules import (
     ParamRule,
     _alphabet,
     _too_precise,
     both,
+    compile_endpoint,
     compile_param,
 )
 from citywatch.detect.portal.profile_types import (
@@ -839,3 +840,14 @@ def test_a_date_no_calendar_has_is_out_of_range_but_other_date_forms_are_not() -
     assert rule.check("2026-02-28") and rule.check("14.03.2026")
     assert not rule.check("2026-02-31") and not rule.check("")
     assert rule.explain("2026-02-31").got == "`2026-02-31`, a date no calendar has"
+
+
+def test_body_kinds_are_held_only_when_enough_clients_sent_them() -> None:
+    cfg = PortalProfileConfig()
+    endpoint = EndpointModel(method="POST", template="/x", seen=200, clients=list(range(50)))
+    for i in range(200):  # a body of one kind, but from too few clients to be the rule
+        endpoint.body("application/json", i % (cfg.value_clients - 1), 50)
+    assert compile_endpoint(endpoint, cfg).media is None
+    for i in range(200):
+        endpoint.body("", i, 50)  # and none, from many: what the endpoint holds to
+    assert compile_endpoint(endpoint, cfg).media == frozenset({""})

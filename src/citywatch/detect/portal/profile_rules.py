@@ -424,7 +424,8 @@ def compile_endpoint(model: EndpointModel, cfg: RuleConfig) -> EndpointRule:
         and len(media) < MAX_MEDIA
         and sum(f.count for f in media.values()) >= (cfg.min_requests)
     ):
-        rule.media = frozenset(m for m, f in media.items() if len(f.clients) >= cfg.value_clients)
+        trusted = frozenset(m for m, f in media.items() if len(f.clients) >= cfg.value_clients)
+        rule.media = trusted or None  # no kind of body enough clients sent: nothing to hold to
     return rule
 
 
