@@ -851,3 +851,18 @@ def test_body_kinds_are_held_only_when_enough_clients_sent_them() -> None:
     for i in range(200):
         endpoint.body("", i, 50)  # and none, from many: what the endpoint holds to
     assert compile_endpoint(endpoint, cfg).media == frozenset({""})
+
+
+def test_look_alike_letters_count_in_names_and_handles_not_in_prose() -> None:
+    cfg = PortalProfileConfig()
+    handle = ParamModel(location="body", name="username", empty=0, repeats=0, ibans=0)
+    prose = ParamModel(location="body", name="text", empty=0, repeats=0, ibans=0)
+    for i in range(300):
+        handle.learn(f"user{i}@mail.example" if i % 2 else f"ana.k{i}", i % 120, 100, 5)
+        prose.learn(TEXTS[i % len(TEXTS)] * 2, i % 120, 100, 5)
+    names, texts = compile_param(handle, cfg), compile_param(prose, cfg)
+    assert names.kind == texts.kind == "text"
+    homoglyph = "\u0430na.k12"  # a Cyrillic а
+    assert not names.check(homoglyph)
+    assert "one word in Cyrillic and Latin letters" in names.explain(homoglyph).got
+    assert texts.check(f"Please fix the {homoglyph} street light, thanks")

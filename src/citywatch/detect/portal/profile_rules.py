@@ -67,10 +67,13 @@ _FORMAT_SHARE: Final = 0.95
 _FORMAT_REPEATS: Final = 4
 """Times each number of a digit group recurs, on average, for the group to be a closed set
 (a few dozen serial numbers seen once each are not)."""
+_PROSE: Final = 64
+"""Free text longer than this, normally, is prose (a complaint), not a name or a handle."""
 _FIXED_MIN: Final = 30
 """Values a parameter needs before a fixed length, an IBAN or an enumeration is enforced."""
-_FREE_LENGTH: Final = frozenset({"text", "alpha"})
-"""Types whose values are never held to one length (names, notes)."""
+_FREE_FORM: Final = frozenset({"text", "alpha", "integer", "decimal"})
+"""Types whose values are never held to one length or shape (names and notes vary; a
+number's range is what is checked, not how many digits it has)."""
 _ORDINAL: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 _INVISIBLE: Final = (
     " \t\r\n\u00a0\u2000\u2001\u2002\u2003\u2009\u200a\u200b\u200c\u200d\u2060\u3000\ufeff"
@@ -132,6 +135,7 @@ class ParamRule:
         "name",
         "num_hi",
         "num_lo",
+        "one_script",
         "passed",
         "places",
         "precision",
@@ -190,6 +194,8 @@ class ParamRule:
         (``2024-0012345`` after ``9999-999999``: ids grow; ``001234-2024`` is another format)."""
         self.iban = False
         """Every value had an IBAN's form: a value must have it."""
+        self.one_script = True
+        """Each word of a value is in one script (not so in prose: a typo is no homoglyph)."""
 
     def check(self, value: str) -> bool:
         """True when ``value`` is normal for this parameter (the fast path)."""
@@ -204,7 +210,7 @@ class ParamRule:
             return value in enum
         if self.value_re.fullmatch(value) is None:
             return False
-        if not value.isascii() and mixed_word(value) is not None:
+        if self.one_script and not value.isascii() and mixed_word(value) is not None:
             return False
         if len(value) < self.length:
             return False
@@ -292,7 +298,7 @@ class ParamRule:
         parts = (
             [f"{n} chars" + (f" with {describe_chars(bad)}" if bad else "")] if bad or long else []
         )
-        if (mixed := mixed_word(value)) is not None:
+        if self.one_script and (mixed := mixed_word(value)) is not None:
             found.append(Violation("portal.profile.chars", 55, 0.65, ""))
             word, scripts = mixed
             parts.append(f"`{shown(word)}`, one word in {' and '.join(scripts)} letters")
@@ -465,6 +471,7 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     scale = max(1.4826 * mad(model.lengths, med), 1.0)
     hi = max(med, min(hi_q, math.ceil(med + 8 * scale)))
     rule.len_lo, rule.len_hi = length_of(lo_q), length_of(hi)
+    rule.one_script = kind != "text" or rule.len_hi <= _PROSE
     if kind == "text":  # notes and complaints run long: only an absurd length is a finding
         rule.max_len = max(4 * rule.len_hi, rule.len_hi + 1024)
     elif kind in TEXTUAL:  # names vary more than a sample shows (María del Carmen Núñez-García
@@ -500,7 +507,7 @@ def _fixed(rule: ParamRule, model: ParamModel, keep: int, cfg: RuleConfig) -> No
     kind = rule.kind
     if kind in _ENUM_TYPES and not model.overflow:
         _enumeration(rule, model, keep, cfg.enum_max)
-    if kind not in _FREE_LENGTH:
+    if kind not in _FREE_FORM:
         if len(model.lengths) == 1:
             rule.length = length_of(next(iter(model.lengths)))
         if len(model.shapes) == 1 and not model.shapes_overflow:
