@@ -19,7 +19,6 @@ class RuleSpec(NamedTuple):
     measures: tuple[str, ...]
 
 
-_BLOCK = BLOCK_CLIENTS
 RULES: Final = {
     "scan": RuleSpec(
         "portal.behaviour.scan",
@@ -28,7 +27,7 @@ RULES: Final = {
         ("T1595.003", "T1595"),
         40,
         0.8,
-        (_BLOCK, "Check that none of the probed paths answered with content"),
+        (BLOCK_CLIENTS, "Check that none of the probed paths answered with content"),
     ),
     "flood": RuleSpec(
         "portal.behaviour.flood",
@@ -37,7 +36,7 @@ RULES: Final = {
         ("T1499.002", "T1499"),
         55,
         0.75,
-        (_BLOCK,),
+        (BLOCK_CLIENTS,),
     ),
     "portal-flood": RuleSpec(
         "portal.behaviour.portal-flood",
@@ -59,7 +58,7 @@ RULES: Final = {
         70,
         0.75,
         (
-            _BLOCK,
+            BLOCK_CLIENTS,
             "Check the record endpoint's authorisation: every id must belong to the session's user",
             "Find which records were answered with 200 and notify the people concerned",
         ),
@@ -72,7 +71,7 @@ RULES: Final = {
         60,
         0.75,
         (
-            _BLOCK,
+            BLOCK_CLIENTS,
             "Ban the sprayed passwords and make the accounts that used them change password",
         ),
     ),
@@ -84,7 +83,7 @@ RULES: Final = {
         55,
         0.7,
         (
-            _BLOCK,
+            BLOCK_CLIENTS,
             "Require a second factor or a challenge on login for the client's address range",
         ),
     ),

@@ -19,10 +19,10 @@ from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.model import Detection, Event
 
 TARGET = "portal"
+"""The ``target`` entity of portal detections: the correlator fuses attacks on it."""
 BLOCK_CLIENTS = "Rate-limit or block the flagged client addresses at the portal's reverse proxy"
 """The measure against the clients of a portal detection, in one wording for every detector,
 so that an incident lists it once."""
-"""The ``target`` entity of portal detections: the correlator fuses attacks on it."""
 
 _MAX_SAMPLES = 5
 
