@@ -36,6 +36,15 @@ _EMBEDDED_REQUEST = re.compile(
 )
 
 
+def media_type(content_type: str) -> str:
+    """The media type of a ``Content-Type`` header, without its parameters.
+
+    >>> media_type("Application/JSON; charset=utf-8"), media_type("")
+    ('application/json', '')
+    """
+    return content_type.partition(";")[0].strip().lower()
+
+
 def parse_body(body: str, content_type: str, acc: Collector) -> None:
     """Add the parameters of ``body`` (as its ``content_type`` says) to ``acc``."""
     if len(body) > MAX_BODY:
@@ -43,7 +52,7 @@ def parse_body(body: str, content_type: str, acc: Collector) -> None:
         body = body[:MAX_BODY]
     if "HTTP/" in body and _EMBEDDED_REQUEST.search(body):
         acc.note("smuggled-request")  # a second request hidden in the body
-    ctype = content_type.partition(";")[0].strip().lower()
+    ctype = media_type(content_type)
     if not ctype:
         first = body.lstrip()[:1]
         if first in ("{", "["):

@@ -35,6 +35,7 @@ from typing import ClassVar, Final, cast
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
+from citywatch.detect.portal.bodies import media_type
 from citywatch.detect.portal.hits import Hit, HitDetector
 from citywatch.detect.portal.params import JSON_TYPES, Param, ParsedRequest
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
@@ -44,7 +45,7 @@ from citywatch.detect.portal.profile_rules import (
     compile_endpoint,
     shown,
 )
-from citywatch.detect.portal.profile_types import TEXTUAL, folded, media_type
+from citywatch.detect.portal.profile_types import TEXTUAL, folded
 from citywatch.detect.portal.request import parse_request
 from citywatch.detect.portal.signatures import WebAttackSignatures
 from citywatch.model import Event, HttpRequest

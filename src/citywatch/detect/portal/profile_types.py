@@ -298,15 +298,6 @@ def iban_ok(value: str) -> bool:
     return _IBAN.fullmatch(value.replace(" ", "").upper()) is not None
 
 
-def media_type(content_type: str) -> str:
-    """The media type of a ``Content-Type`` header, without its parameters.
-
-    >>> media_type("Application/JSON; charset=utf-8"), media_type("")
-    ('application/json', '')
-    """
-    return content_type.partition(";")[0].strip().lower()
-
-
 def describe_chars(chars: set[str]) -> str:
     """Name the unexpected characters of a value for a person: ``quotes and braces``.
 
