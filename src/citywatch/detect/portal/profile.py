@@ -302,13 +302,13 @@ class PortalProfile(HitDetector):
 
     def _violation(self, endpoint: EndpointRule, rule: ParamRule, value: str) -> Hit:
         found = rule.explain(value)
-        return _tampering(
+        return _param_tampering(
             found.rule,
-            f"param:{rule.name}",
+            endpoint,
+            rule,
             value[:80],
             (found.severity, found.confidence),
-            f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
-            f"{rule.normally()}; got {found.got}",
+            f"is normally {rule.normally()}; got {found.got}",
         )
 
     def _body(self, endpoint: EndpointRule, parsed: ParsedRequest, body: str) -> list[Hit]:
@@ -341,36 +341,37 @@ class PortalProfile(HitDetector):
         )
 
     def _folded(self, endpoint: EndpointRule, rule: ParamRule, param: Param) -> Hit:
-        return _tampering(
+        return _param_tampering(
             "portal.profile.chars",
-            f"param:{rule.name}",
+            endpoint,
+            rule,
             param.raw[:80],
             (45, 0.6),
-            f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
-            f"{rule.normally()} in plain characters; got `{shown(param.raw)}`, compatibility "
-            f"characters (full-width, superscript) that read as `{shown(param.value)}`",
+            f"is normally {rule.normally()} in plain characters; got `{shown(param.raw)}`, "
+            f"compatibility characters (full-width, superscript) that read as "
+            f"`{shown(param.value)}`",
         )
 
     def _repeated(self, endpoint: EndpointRule, rule: ParamRule, first: str, value: str) -> Hit:
-        return _tampering(
+        return _param_tampering(
             "portal.profile.repeated",
-            f"param:{rule.name}",
+            endpoint,
+            rule,
             f"{rule.name}={shown(first)}, {rule.name}={shown(value)}"[:80],
             (45, 0.6),
-            f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is sent once "
-            f"per request; got it twice, `{shown(first)}` then `{shown(value)}`",
+            f"is sent once per request; got it twice, `{shown(first)}` then `{shown(value)}`",
         )
 
     def _json_type(self, endpoint: EndpointRule, rule: ParamRule, param: Param) -> Hit:
         usual = " or ".join(JSON_TYPES[t] for t in sorted(rule.jsons))
         got = JSON_TYPES[param.json] + (f" `{shown(param.value)}`" if param.json != "z" else "")
-        return _tampering(
+        return _param_tampering(
             "portal.profile.type",
-            f"param:{rule.name}",
+            endpoint,
+            rule,
             param.value[:80],
             (50, 0.7),
-            f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} is normally "
-            f"{usual} in JSON; got {got}",
+            f"is normally {usual} in JSON; got {got}",
         )
 
     def _sibling(self, method: str, template: str) -> EndpointRule | None:
@@ -469,6 +470,24 @@ def _tampering(
         severity=weight[0],
         confidence=weight[1],
         explanation=explanation,
+    )
+
+
+def _param_tampering(
+    rule_id: str,
+    endpoint: EndpointRule,
+    rule: ParamRule,
+    snippet: str,
+    weight: tuple[int, float],
+    says: str,
+) -> Hit:
+    """A finding about one parameter, explained as "parameter `x` on METHOD /path ``says``"."""
+    return _tampering(
+        rule_id,
+        f"param:{rule.name}",
+        snippet,
+        weight,
+        f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} {says}",
     )
 
 
