@@ -77,6 +77,10 @@ class Fact(msgspec.Struct, array_like=True):
     count: int = 0
     clients: list[int] = msgspec.field(default_factory=list)
 
+    def trusted(self, keep: int) -> bool:
+        """Shown by ``keep`` distinct clients at least: normal, not one client's say-so."""
+        return len(self.clients) >= keep
+
     def see(self, client: int, keep: int) -> None:
         self.count += 1
         clients = self.clients

@@ -17,7 +17,6 @@ from typing import Final, Protocol
 from citywatch.detect.portal.profile_model import (
     MAX_MEDIA,
     EndpointModel,
-    Fact,
     ParamModel,
     Shape,
     length_of,
@@ -430,7 +429,7 @@ def compile_endpoint(model: EndpointModel, cfg: RuleConfig) -> EndpointRule:
         and len(media) < MAX_MEDIA
         and sum(f.count for f in media.values()) >= (cfg.min_requests)
     ):
-        trusted = frozenset(m for m, f in media.items() if len(f.clients) >= cfg.value_clients)
+        trusted = frozenset(m for m, f in media.items() if f.trusted(cfg.value_clients))
         rule.media = trusted or None  # no kind of body enough clients sent: nothing to hold to
     return rule
 
@@ -447,21 +446,18 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
         return rule
     _habits(rule, model, keep)
 
-    def trusted(fact: Fact) -> bool:
-        return len(fact.clients) >= keep
-
     for kind in TYPES:
         miss = model.misses.get(kind)
         if (
             kind == "text"
             or miss is None
-            or not trusted(miss)
+            or not miss.trusted(keep)
             or miss.count <= cfg.type_tolerance * nonempty
         ):
             rule.kind = kind
             break
     kind = rule.kind
-    facts = {name for name, fact in model.facts.items() if trusted(fact)}
+    facts = {name for name, fact in model.facts.items() if fact.trusted(keep)}
     _alphabet(rule, facts)
     rule.value_re = rule.chars_re
     if kind not in TEXTUAL:
@@ -522,7 +518,7 @@ def _habits(rule: ParamRule, model: ParamModel, keep: int) -> None:
         return
     rule.required = model.empty == 0
     rule.single = model.repeats == 0
-    rule.jsons = frozenset(t for t, fact in model.jsons.items() if len(fact.clients) >= keep)
+    rule.jsons = frozenset(t for t, fact in model.jsons.items() if fact.trusted(keep))
 
 
 _RUNS: Final = re.compile(r"9++|a++|[\s\S]")
@@ -572,7 +568,7 @@ def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> No
     for value, fact in model.values.items():
         if fact.count <= 2:
             rare += fact.count
-        elif len(fact.clients) < keep:
+        elif not fact.trusted(keep):
             few_clients += fact.count
         elif len(value) <= _ENUM_LEN:
             common.append(value)
@@ -644,9 +640,7 @@ def _format(rule: ParamRule, shapes: dict[str, Shape], nonempty: int, cfg: RuleC
     groups: list[tuple[int, int] | None] = []
     for numbers in shape.groups:
         trusted = {
-            n: fact.count
-            for n, fact in (numbers or {}).items()
-            if len(fact.clients) >= cfg.value_clients
+            n: fact.count for n, fact in (numbers or {}).items() if fact.trusted(cfg.value_clients)
         }
         closed = numbers is not None and shape.count >= _FORMAT_REPEATS * len(numbers)
         groups.append(_whole_range(trusted, cfg.quantile) if closed and trusted else None)
