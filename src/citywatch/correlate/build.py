@@ -394,7 +394,7 @@ def _title(
         return f"{words[0][:1].upper()}{words[0][1:]} against {target or 'several assets'}{origin}"
     if len(words) > _NAMED:
         words[_NAMED - 1 :] = [f"{len(words) - _NAMED + 1} more"]
-    said = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    said = f"{', '.join(words[:-1])} and {words[-1]}"  # two at least: one returned above
     return f"Attack on {target or 'several assets'}{origin}: {said}"
 
 
