@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import random
 import re
 import uuid
@@ -866,3 +867,114 @@ def test_look_alike_letters_count_in_names_and_handles_not_in_prose() -> None:
     assert not names.check(homoglyph)
     assert "one word in Cyrillic and Latin letters" in names.explain(homoglyph).got
     assert texts.check(f"Please fix the {homoglyph} street light, thanks")
+
+
+def _session(rng: random.Random, request: HttpRequest, client: int) -> HttpRequest:
+    """``request`` as a browser or the app sends it: a session cookie (a random token, one
+    per client), a preference and, to the app's API, a Bearer token."""
+    token = base64.urlsafe_b64encode(random.Random(client).randbytes(16)).decode().rstrip("=")
+    headers = [*request.headers, ("Cookie", f"lang={rng.choice(('hr', 'en'))}; sid={token}")]
+    if request.uri.startswith("/api/"):
+        headers.append(("Authorization", f"Bearer {rng.getrandbits(128):032x}"))
+    return msgspec.structs.replace(request, headers=tuple(headers))
+
+
+def _session_events(enricher: Enricher, n: int) -> list[Event]:
+    rng = random.Random(5)
+    out = []
+    for i in range(n):
+        c = rng.randrange(150)
+        event = Event(
+            id=f"c-{i}",
+            timestamp=T0 + i,
+            dataset="portal.http",
+            source_ip=f"10.5.{c // 200}.{c % 200 + 1}",
+            payload=_session(rng, _benign(rng), c),
+        )
+        out.append(enricher(event))
+    return out
+
+
+@pytest.fixture(scope="module")
+def sessions(enricher_m: Enricher) -> PortalProfile:
+    detector = PortalProfile(gate=_no_gate)
+    for event in _session_events(enricher_m, 3000):
+        detector.learn(event)
+    return detector
+
+
+def _sent(enricher: Enricher, uri: str, *headers: tuple[str, str]) -> Event:
+    event = Event(id="x", timestamp=T0 + 10**6, dataset="portal.http", source_ip="203.0.113.5")
+    return enricher(
+        msgspec.structs.replace(event, payload=HttpRequest(method="GET", uri=uri, headers=headers))
+    )
+
+
+_DIRECTORY = "/api/v1/directory?role=citizen&q=park"
+_SID = ("Cookie", "lang=en; sid=" + "Ab3_d-Fg5hIjKlMn0pQrSt")
+
+
+def test_credentials_of_a_scheme_the_endpoint_never_takes_are_flagged(
+    sessions: PortalProfile, enricher_m: Enricher
+) -> None:
+    basic = ("Authorization", "Basic a2F0YXJpbmE6Y2hvY29sYXRlNTgh")
+    hits = sessions.inspect(_sent(enricher_m, _DIRECTORY, _SID, basic))
+    assert [(h.rule_id, h.location, h.snippet) for h in hits] == [
+        ("portal.profile.auth", "header:Authorization", "basic")
+    ]
+    assert hits[0].explanation == (
+        "GET /api/v1/directory normally takes Bearer credentials; got Basic"
+    )
+    bare = ("Authorization", "a2F0YXJpbmE6Y2hvY29sYXRlNTgh")
+    assert (
+        "got a bare token" in sessions.inspect(_sent(enricher_m, _DIRECTORY, bare))[0].explanation
+    )
+    # the scheme it takes, or none at all (the portal refuses that), is no tampering
+    assert (
+        sessions.inspect(_sent(enricher_m, _DIRECTORY, _SID, ("authorization", "bearer x1"))) == []
+    )
+    assert sessions.inspect(_sent(enricher_m, _DIRECTORY, _SID)) == []
+    # nor is a credential on an endpoint that never took any (the web pages use the session)
+    assert sessions.inspect(_sent(enricher_m, "/traffic/incidents?district=3&page=1", basic)) == []
+    described = {e["template"]: e for e in sessions.describe()["endpoints"]}  # type: ignore[attr-defined]
+    assert described["/api/v1/directory"]["credentials"] == ["bearer"]
+    assert described["/traffic/incidents"]["credentials"] is None
+
+
+def test_the_portals_token_cookies_are_held_to_their_form_and_no_other_cookie_is(
+    sessions: PortalProfile, enricher_m: Enricher
+) -> None:
+    page = "/traffic/incidents?district=3&page=1"
+    hits = sessions.inspect(_sent(enricher_m, page, ("Cookie", "lang=hr; sid=1")))
+    assert [(h.rule_id, h.location, h.snippet) for h in hits] == [
+        ("portal.profile.cookie", "cookie:sid", "1")
+    ]
+    assert hits[0].explanation.startswith(
+        "cookie `sid` (the portal's own) is normally a token of 22 chars; "
+        "got 1 char, where it always has 22"
+    )
+    longer = sessions.inspect(_sent(enricher_m, page, ("Cookie", "sid=" + "Ab3dFg5h" * 4)))
+    assert [h.rule_id for h in longer] == ["portal.profile.cookie"]
+    quoted = sessions.inspect(_sent(enricher_m, page, ("Cookie", "sid=Ab3_d-Fg5hIjKl'n0pQrSt")))
+    assert "quotes" in quoted[0].explanation
+    # a new session of the same form, a preference never seen, a tracker's cookie: all normal
+    assert sessions.inspect(_sent(enricher_m, page, _SID)) == []
+    assert sessions.inspect(_sent(enricher_m, page, ("Cookie", "lang=de; sid=x"[:8]))) == []
+    tracker = ("Cookie", "_ga=GA1.2.1234567.1700000000; consent=eyJhIjp0cnVlfQ")
+    assert sessions.inspect(_sent(enricher_m, page, tracker)) == []
+    cookies = sessions.describe()["cookies"]
+    assert [(c["name"], c["type"], c["fixed_length"]) for c in cookies] == [("sid", "token", 22)]  # type: ignore[index]
+
+
+def test_a_model_learned_before_cookies_and_credentials_checks_nothing_of_them(
+    sessions: PortalProfile, enricher_m: Enricher
+) -> None:
+    old = msgspec.msgpack.decode(sessions.snapshot_model())
+    del old["cookies"]
+    for endpoint in old["endpoints"].values():
+        del endpoint["auth"]
+    restored = PortalProfile(gate=_no_gate)
+    restored.restore_model(msgspec.msgpack.encode(old))
+    basic = ("Authorization", "Basic a2F0YXJpbmE6Y2hvY29sYXRlNTgh")
+    assert restored.inspect(_sent(enricher_m, _DIRECTORY, ("Cookie", "sid=1"), basic)) == []
+    assert sessions.inspect(_sent(enricher_m, _DIRECTORY, ("Cookie", "sid=1"), basic)) != []

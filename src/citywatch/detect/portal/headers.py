@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from citywatch.detect.portal.params import MAX_PARAMS, Collector, Param
@@ -170,6 +171,25 @@ def parse_headers(req: HttpRequest, acc: Collector) -> str:
             if name.lower() == "content-type":
                 return value
     return ""
+
+
+def auth_scheme(headers: Sequence[tuple[str, str]]) -> str:
+    """The scheme of a request's ``Authorization`` credentials, lower-cased; ``""`` without
+    any, ``"-"`` for a credential with no scheme (a bare token).
+
+    >>> auth_scheme([("Host", "x"), ("authorization", "Bearer eyJhbGciOi")])
+    'bearer'
+    >>> auth_scheme([("Authorization", "abc123")]), auth_scheme([])
+    ('-', '')
+    """
+    for name, value in headers:
+        if len(name) == _AUTHORIZATION_LEN and name.lower() == "authorization":
+            scheme, space, _ = value.strip().partition(" ")
+            return scheme.lower()[:32] if space and scheme else "-"
+    return ""
+
+
+_AUTHORIZATION_LEN = len("authorization")
 
 
 def _remember(header: tuple[str, str]) -> _Outcome:

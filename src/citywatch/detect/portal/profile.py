@@ -7,13 +7,16 @@ what their values look like: a type (integer, decimal, date, e-mail, UUID,
 letters, token, free text...), an enumeration when a few values are all there
 is, robust length and number ranges, the character classes seen, the JSON
 types of a JSON body's values, whether it was ever empty and whether it was
-ever sent twice in one request. A request that strays from that on an endpoint
+ever sent twice in one request; also the media types of its bodies and the
+schemes of its credentials, and, portal-wide, the form of the portal's own
+token cookies (a session id). A request that strays from that on an endpoint
 known well enough is reported as tampering (ATT&CK T1190) with a sentence that
 says what is normal and what came: parameter tampering no signature would
 catch (``amount=99999999999999``, ``role=admin``, an extra ``is_admin=1``, a
 required name left empty, ``district=2&district=11``, ``2026-02-31``,
 ``"password": true`` where a string belongs, a number where the route's ids
-are UUIDs).
+are UUIDs, a session cookie ``sid=1``, Basic credentials where the app sends
+Bearer tokens).
 
 Learning resists poisoning: a request a signature flags is not learned, nor
 is anything more from its client; each client contributes a few values per
@@ -36,12 +39,14 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.bodies import media_type
+from citywatch.detect.portal.headers import auth_scheme
 from citywatch.detect.portal.hits import Hit, HitDetector
 from citywatch.detect.portal.params import JSON_TYPES, Param, ParsedRequest
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
 from citywatch.detect.portal.profile_rules import (
     EndpointRule,
     ParamRule,
+    compile_cookies,
     compile_endpoint,
     shown,
 )
@@ -70,6 +75,8 @@ _NAMES: Final = {
     "portal.profile.unknown-endpoint": "Request to an endpoint never seen",
     "portal.profile.body": "Parameter tampering: body of another kind",
     "portal.profile.method": "Parameter tampering: method the endpoint never takes",
+    "portal.profile.auth": "Credential tampering: credentials of a scheme the endpoint never takes",
+    "portal.profile.cookie": "Session tampering: cookie of another form",
 }
 _PROBES: Final = frozenset({"HEAD", "OPTIONS"})
 """Methods that ask about an endpoint (monitors, CORS preflight), asked of any."""
@@ -131,6 +138,8 @@ class PortalProfile(HitDetector):
         self._locations = frozenset(self.cfg.locations)
         self._keep = max(self.cfg.min_clients, self.cfg.value_clients)
         self._rules: dict[str, dict[str, EndpointRule]] = {}
+        self._cookies: dict[str, ParamRule] = {}
+        """The portal's token cookies (:func:`~.profile_rules.compile_cookies`), by name."""
         self._routes: dict[str, str] = {}
         """A template with its ids unnamed (``/documents/{}/download``) → the learned one."""
         self._remembered = 0
@@ -167,17 +176,24 @@ class PortalProfile(HitDetector):
         if len(endpoint.clients) < keep and client not in endpoint.clients:
             endpoint.clients.append(client)
         endpoint.body(media_type(parsed.content_type) if payload.body else "", client, keep)
+        endpoint.credential(auth_scheme(payload.headers), client, keep)
         per_client, locations = self.cfg.per_client, self._locations
         sent: set[int] = set()  # the ids of the parameter models this request fed
         for param in parsed.params:
-            if param.location in locations:
-                learned = endpoint.param(param.location, param.name, keep)
-                if learned is not None:
-                    learned.learn(param.value, client, per_client, keep, param.json)
-                    if id(learned) not in sent:
-                        sent.add(id(learned))
-                    elif learned.repeats >= 0:
-                        learned.repeats += 1
+            location = param.location
+            learned = (
+                endpoint.param(location, param.name, keep)
+                if location in locations
+                else model.cookie(param.name, keep)
+                if location == "cookie"
+                else None
+            )
+            if learned is not None:
+                learned.learn(param.value, client, per_client, keep, param.json)
+                if id(learned) not in sent:
+                    sent.add(id(learned))
+                elif learned.repeats >= 0:
+                    learned.repeats += 1
         model.learned += 1
         self._dirty = True
 
@@ -197,6 +213,7 @@ class PortalProfile(HitDetector):
                 endpoint, self.cfg
             )
         self._rules = rules
+        self._cookies = compile_cookies(self.model.cookies, self.cfg)
         self._routes = {_unnamed(template): template for template in rules}
         self._remembered = 0
         self._dirty = False
@@ -221,14 +238,16 @@ class PortalProfile(HitDetector):
         if not endpoint.enforced:
             return _NONE
         hits = _NONE if endpoint.media is None else self._body(endpoint, parsed, payload.body)
-        known, locations = endpoint.params, self._locations
+        if endpoint.auth is not None:
+            hits = self._credentials(endpoint, payload, hits)
+        known, locations, cookies = endpoint.params, self._locations, self._cookies
         once: dict[ParamRule, str] | None = None
         for param in parsed.params:
             location = param.location
             if location not in locations:
-                continue
-            rule = known.get(location, _NO_PARAMS).get(param.name)
-            if rule is None:
+                if location != "cookie" or not cookies or (hit := self._cookie(param)) is None:
+                    continue
+            elif (rule := known.get(location, _NO_PARAMS).get(param.name)) is None:
                 if self.cfg.unknown_params and not endpoint.open:
                     hit = self._unknown_param(endpoint, param.location, param.name, param.value)
                 else:
@@ -295,6 +314,8 @@ class PortalProfile(HitDetector):
                         for by_name in endpoint.params.values():
                             for known in by_name.values():
                                 known.passed.clear()
+                for known in self._cookies.values():
+                    known.passed.clear()
                 self._remembered = 0
             rule.passed.add(value)
             self._remembered += 1
@@ -328,6 +349,45 @@ class PortalProfile(HitDetector):
             f"got {f'`{shown(got)}`' if got else 'none'}",
         )
         return [hit]
+
+    def _credentials(
+        self, endpoint: EndpointRule, payload: HttpRequest, hits: list[Hit]
+    ) -> list[Hit]:
+        """``hits`` and a finding when the request's credentials are of a scheme the
+        endpoint's learned requests never used (Basic where the app sends Bearer tokens);
+        none sent is for the portal to refuse."""
+        schemes = endpoint.auth or frozenset()
+        got = auth_scheme(payload.headers)
+        if not got or got in schemes:
+            return hits
+        usual = " or ".join(
+            s.capitalize() if s != "-" else "a bare token" for s in sorted(schemes) if s
+        )
+        hit = _tampering(
+            "portal.profile.auth",
+            "header:Authorization",
+            got,
+            (45, 0.6),
+            f"{endpoint.method} {endpoint.template} normally takes {usual} credentials; "
+            f"got {shown(got.capitalize()) if got != '-' else 'a bare token'}",
+        )
+        return [*hits, hit]
+
+    def _cookie(self, param: Param) -> Hit | None:
+        """A finding when a token cookie of the portal's is not of its learned form."""
+        rule = self._cookies.get(param.name)
+        value = param.value
+        if rule is None or value in rule.passed or self._passes(rule, value):
+            return None
+        found = rule.explain(value)
+        return _tampering(
+            "portal.profile.cookie",
+            f"cookie:{rule.name}",
+            value[:80],
+            (found.severity, found.confidence),
+            f"cookie `{rule.name}` (the portal's own) is normally {rule.normally()}; "
+            f"got {found.got}",
+        )
 
     def _other_method(self, learned: list[EndpointRule], method: str) -> Hit:
         template = learned[0].template
@@ -439,6 +499,7 @@ class PortalProfile(HitDetector):
                         "enforced": rule.enforced,
                         "open": rule.open,
                         "bodies": None if rule.media is None else sorted(rule.media),
+                        "credentials": None if rule.auth is None else sorted(rule.auth),
                         "params": sorted(
                             params, key=lambda p: (str(p["location"]), str(p["name"]))
                         ),
@@ -449,6 +510,7 @@ class PortalProfile(HitDetector):
             "learned": self.model.learned,
             "skipped": self.model.skipped,
             "flagged_clients": len(self.model.flagged),
+            "cookies": [rule.describe() for _, rule in sorted(self._cookies.items())],
             "endpoints": endpoints,
         }
 

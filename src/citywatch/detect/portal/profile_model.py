@@ -45,6 +45,10 @@ MAX_PARAMS: Final = 128
 """Parameter names an endpoint remembers."""
 MAX_MEDIA: Final = 8
 """Media types an endpoint counts (more: it takes anything, and none is checked)."""
+MAX_SCHEMES: Final = 8
+"""Credential schemes an endpoint counts (more: it takes any, and none is checked)."""
+MAX_COOKIES: Final = 64
+"""Cookie names the model remembers (the portal's own are few; trackers come and go)."""
 MAX_ENDPOINTS: Final = 4096
 """Endpoints the model remembers."""
 MAX_FLAGGED: Final = 65536
@@ -256,34 +260,55 @@ class EndpointModel(msgspec.Struct, kw_only=True):
     media: dict[str, Fact] = msgspec.field(default_factory=dict)
     """The media types of its request bodies (``application/json``; ``""``: no body), at most
     :data:`MAX_MEDIA` (an empty table: a model learned before they were counted)."""
+    auth: dict[str, Fact] = msgspec.field(default_factory=dict)
+    """The schemes of its ``Authorization`` credentials (``bearer``; ``""``: none), at most
+    :data:`MAX_SCHEMES` (an empty table: a model learned before they were counted)."""
 
     def body(self, media: str, client: int, keep: int) -> None:
         """Count one request's body by its media type (``""``: none)."""
         if media in self.media or len(self.media) < MAX_MEDIA:
             _see(self.media, media, client, keep)
 
+    def credential(self, scheme: str, client: int, keep: int) -> None:
+        """Count one request's ``Authorization`` scheme (``""``: none; see
+        :func:`~.headers.auth_scheme`)."""
+        if scheme in self.auth or len(self.auth) < MAX_SCHEMES:
+            _see(self.auth, scheme, client, keep)
+
     def param(self, location: str, name: str, keep: int) -> ParamModel | None:
-        key = f"{location}:{name}"
-        model = self.params.get(key)
-        if model is not None:
-            return model
-        if len(self.params) >= MAX_PARAMS:
-            for rare in [k for k, p in self.params.items() if len(p.clients) < keep]:
-                del self.params[rare]
-                self.dropped += 1
-            if len(self.params) >= MAX_PARAMS:
-                self.dropped += 1
-                return None
-        model = self.params[key] = ParamModel(
-            location=location, name=name[:128], empty=0, repeats=0, ibans=0
-        )
+        model, dropped = _param(self.params, location, name, keep, MAX_PARAMS)
+        self.dropped += dropped
         return model
+
+
+def _param(
+    table: dict[str, ParamModel], location: str, name: str, keep: int, most: int
+) -> tuple[ParamModel | None, int]:
+    """The model of parameter ``name`` at ``location`` in ``table`` (made on first sight while
+    there is room, after forgetting the ones fewer than ``keep`` clients sent), and how many
+    names were forgotten or refused to make it."""
+    key = f"{location}:{name}"
+    model = table.get(key)
+    if model is not None:
+        return model, 0
+    dropped = 0
+    if len(table) >= most:
+        for rare in [k for k, p in table.items() if len(p.clients) < keep]:
+            del table[rare]
+            dropped += 1
+        if len(table) >= most:
+            return None, dropped + 1
+    model = table[key] = ParamModel(location=location, name=name[:128], empty=0, repeats=0, ibans=0)
+    return model, dropped
 
 
 class ProfileModel(msgspec.Struct, kw_only=True):
     """The whole learned model: endpoints by ``METHOD template``, and learning counters."""
 
     endpoints: dict[str, EndpointModel] = msgspec.field(default_factory=dict)
+    cookies: dict[str, ParamModel] = msgspec.field(default_factory=dict)
+    """The portal's cookies by ``cookie:name``, learned from every endpoint (a browser sends
+    them all everywhere), at most :data:`MAX_COOKIES`."""
     flagged: dict[int, int] = msgspec.field(default_factory=dict)
     """Clients a signature flagged while learning (their requests are not learned)."""
     learned: int = 0
@@ -301,6 +326,10 @@ class ProfileModel(msgspec.Struct, kw_only=True):
                 return None
         model = self.endpoints[key] = EndpointModel(method=method, template=template)
         return model
+
+    def cookie(self, name: str, keep: int) -> ParamModel | None:
+        """The model of cookie ``name`` (None: no room for another)."""
+        return _param(self.cookies, "cookie", name, keep, MAX_COOKIES)[0]
 
     def flag(self, client: int) -> None:
         """Remember a client a signature caught (oldest forgotten first)."""

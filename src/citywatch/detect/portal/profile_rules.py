@@ -16,7 +16,9 @@ from typing import Final, Protocol
 
 from citywatch.detect.portal.profile_model import (
     MAX_MEDIA,
+    MAX_SCHEMES,
     EndpointModel,
+    Fact,
     ParamModel,
     Shape,
     length_of,
@@ -294,16 +296,14 @@ class ParamRule:
             found.append(
                 Violation("portal.profile.length", 30 if self.kind == "text" else 40, 0.5, "")
             )
-        parts = (
-            [f"{n} chars" + (f" with {describe_chars(bad)}" if bad else "")] if bad or long else []
-        )
+        parts = [_chars(n) + (f" with {describe_chars(bad)}" if bad else "")] if bad or long else []
         if self.one_script and (mixed := mixed_word(value)) is not None:
             found.append(Violation("portal.profile.chars", 55, 0.65, ""))
             word, scripts = mixed
             parts.append(f"`{shown(word)}`, one word in {' and '.join(scripts)} letters")
         if n < self.length:
             found.append(Violation("portal.profile.length", 40, 0.55, ""))
-            parts.append(f"{n} chars, where it always has {self.length}")
+            parts.append(f"{_chars(n)}, where it always has {self.length}")
         if self.iban and not bad and not iban_ok(value):
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
             parts.append(f"`{shown(value)}`, not of an IBAN's form")
@@ -390,7 +390,7 @@ class ParamRule:
 class EndpointRule:
     """The compiled checks of one endpoint."""
 
-    __slots__ = ("enforced", "media", "method", "open", "params", "requests", "template")
+    __slots__ = ("auth", "enforced", "media", "method", "open", "params", "requests", "template")
 
     def __init__(self, method: str, template: str) -> None:
         self.method = method
@@ -400,6 +400,9 @@ class EndpointRule:
         self.requests = 0
         self.media: frozenset[str] | None = None
         """The media types its bodies come in (``""``: no body; None: not checked)."""
+        self.auth: frozenset[str] | None = None
+        """The schemes its credentials come in (``""``: none), when it takes credentials at
+        all (None: not checked)."""
         self.params: dict[str, dict[str, ParamRule]] = {}
         """Known parameters by location, then name."""
 
@@ -423,15 +426,46 @@ def compile_endpoint(model: EndpointModel, cfg: RuleConfig) -> EndpointRule:
         rule.params.setdefault(param.location, {})[param.name] = compiled
     known = sum(len(p) for p in rule.params.values())
     rule.open = model.dropped > 0 or rare > max(8, known)
-    media = model.media
-    if (
-        rule.enforced
-        and len(media) < MAX_MEDIA
-        and sum(f.count for f in media.values()) >= (cfg.min_requests)
-    ):
-        trusted = frozenset(m for m, f in media.items() if f.trusted(cfg.value_clients))
-        rule.media = trusted or None  # no kind of body enough clients sent: nothing to hold to
+    if rule.enforced:
+        rule.media = _trusted(model.media, MAX_MEDIA, cfg)
+        schemes = _trusted(model.auth, MAX_SCHEMES, cfg)
+        rule.auth = schemes if schemes is not None and any(schemes) else None
     return rule
+
+
+def _trusted(table: dict[str, Fact], most: int, cfg: RuleConfig) -> frozenset[str] | None:
+    """The kinds (body media types, credential schemes) enough clients sent, once enough
+    requests were counted in a table that did not fill up; None when there is nothing to
+    hold to."""
+    if len(table) >= most or sum(f.count for f in table.values()) < cfg.min_requests:
+        return None
+    return frozenset(k for k, f in table.items() if f.trusted(cfg.value_clients)) or None
+
+
+def compile_cookies(models: dict[str, ParamModel], cfg: RuleConfig) -> dict[str, ParamRule]:
+    """The checks of the portal's token cookies, by name.
+
+    Only a token the portal issues (a session id), which a client does not
+    write itself, is held to its form: a cookie of many distinct values (no
+    enumeration), all of one length or one shape. A random token is held to
+    its one length whatever its type (one without a digit reads as text) and
+    may not grow. A preference (consent, language) is the client's to write,
+    in a form the model may not have seen, and a cookie the portal never set
+    (a tracker's) is not the portal's: neither is checked.
+    """
+    rules: dict[str, ParamRule] = {}
+    for model in models.values():
+        if len(model.clients) < cfg.value_clients:
+            continue
+        rule = compile_param(model, cfg)
+        if not rule.enforced or rule.enum is not None or not (model.overflow or model.pruned):
+            continue
+        if len(model.lengths) == 1 and model.nonempty >= _FIXED_MIN:
+            rule.length = rule.max_len = length_of(next(iter(model.lengths)))
+            rule.kind = "token"  # in words: what is checked is its characters and length
+        if rule.length or rule.form is not None:
+            rules[model.name] = rule
+    return rules
 
 
 def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
@@ -673,6 +707,11 @@ def _impossible(value: str) -> bool:
     (True, False, False)
     """
     return len(value) >= 10 and value[4] == "-" and value[7] == "-" and iso_day(value) is None
+
+
+def _chars(n: int) -> str:
+    """``n`` chars, in words (``1 char``, ``2 chars``)."""
+    return f"{n} char" if n == 1 else f"{n} chars"
 
 
 def shown(value: str) -> str:
