@@ -751,6 +751,13 @@ ROUND_THREE = {
         "portal.profile.chars",
         "compatibility characters (full-width, superscript) that read as `2025`",
     ),
+    "full-width-path": (
+        HttpRequest(
+            method="GET", uri="/tax/returns/2024-" + quote("\uff10\uff10\uff11\uff18\uff16\uff13")
+        ),
+        "portal.profile.chars",
+        "compatibility characters (full-width, superscript) that read as `2024-001863`",
+    ),
     "iban-form": (
         _tax(iban="HRAB 1001 0051 8630 0016 0"),
         "portal.profile.type",

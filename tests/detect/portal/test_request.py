@@ -85,6 +85,18 @@ def test_collapsed_path_ids_are_path_parameters() -> None:
     ]
 
 
+def test_a_path_id_keeps_the_segment_as_sent_when_the_paths_line_up() -> None:
+    full_width = "%EF%BC%90%EF%BC%96%EF%BC%96"  # ０６６
+    parsed = parse_request(_req(f"/tax/returns/2024-{full_width}/files/%37%37"))
+    assert [(p.raw, p.value) for p in parsed.params] == [
+        (f"2024-{full_width}", "2024-066"),
+        ("%37%37", "77"),
+    ]
+    # dot segments resolved: the raw path no longer lines up, the id is its normal form
+    parsed = parse_request(_req("/x/../tax/returns/%31%32"))
+    assert [(p.raw, p.value) for p in parsed.params] == [("12", "12")]
+
+
 def test_json_body_is_flattened_with_dotted_names_and_arrays() -> None:
     body = json.dumps(
         {

@@ -94,7 +94,7 @@ def parse_request(req: HttpRequest) -> ParsedRequest:
     decoded, norm, template, flags = forms
     acc.flags |= flags
     if template != norm:  # the ids the template collapsed are the path's parameters
-        _path_ids(norm, template, acc)
+        _path_ids(path, norm, template, acc)
     if ";" in norm:  # matrix parameters: /a;jsessionid=x/b
         for segment in norm.split("/"):
             if ";" in segment:
@@ -138,14 +138,21 @@ def _method_override(method: str, acc: Collector) -> None:
             return
 
 
-def _path_ids(norm: str, template: str, acc: Collector) -> None:
+def _path_ids(path: str, norm: str, template: str, acc: Collector) -> None:
     """Each collapsed segment as a ``path`` parameter named by its slot (``{id}``, then
-    ``{id}2``...), so the learned model types record ids as it types query values."""
+    ``{id}2``...), so the learned model types record ids as it types query values. Its raw
+    value is the segment as sent when the raw path lines up with the normalised one and
+    decodes to it (``2024-%EF%BC%90...``, full-width digits, is not ``2024-0...`` as sent)."""
     seen: dict[str, int] = {}
-    for segment, slot in zip(norm.split("/"), template.split("/"), strict=True):
+    segments = norm.split("/")
+    raws = path.split("/") if path != norm else segments
+    if len(raws) != len(segments):
+        raws = segments
+    for segment, slot, sent in zip(segments, template.split("/"), raws, strict=True):
         if slot != segment:
             n = seen[slot] = seen.get(slot, 0) + 1
-            acc.add("path", slot if n == 1 else f"{slot}{n}", segment)
+            as_sent = sent == segment or path_forms(sent)[0] == segment
+            acc.add("path", slot if n == 1 else f"{slot}{n}", sent if as_sent else segment)
 
 
 __all__ = [
