@@ -27,7 +27,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-_PORTAL = ("web-campaign", "portal-abuse")
+_PORTAL = ("web-campaign", "portal-abuse", "portal-tampering")
 """The portal's scenarios: several actors each, each actor an incident of its own."""
 _ACTOR_RULES = {
     "recon-host": {"portal.behaviour.scan", "web.scanner.user-agent", "web.sqli.stacked"},
@@ -37,7 +37,17 @@ _ACTOR_RULES = {
     "scraper": {"portal.behaviour.enumeration"},
     "flooder": {"portal.behaviour.flood"},
     "mover": {"portal.behaviour.mass-action"},
+    "tamperer": {"portal.profile.type"},  # learned from the day before: no signature sees it
 }
+_TAMPERING = {
+    "portal.profile.range",
+    "portal.profile.unknown-param",
+    "portal.profile.repeated",
+    "portal.profile.type",
+    "portal.profile.cookie",
+}
+"""What the tamperer does (an amount, a year and a district out of range, ``is_admin=1``, a
+parameter twice, a record number of another shape, a session cookie of its own making)."""
 
 
 def test_demo_makes_one_incident_per_situation_and_actor_and_exits(tmp_path: Path) -> None:
@@ -86,6 +96,9 @@ def _actor_incidents(
         out[actor] = incident
     if situation.id == "web-campaign":
         assert len(out["proxy-pool"].entities["source.ip"]) == 12, "one stuffing campaign"
+    if situation.id == "portal-tampering":
+        (found,) = [dets[d] for d in out["tamperer"].detections]
+        assert set(found.attributes["portal"]["rules"]) == _TAMPERING  # type: ignore[call-overload]
     return out
 
 

@@ -167,14 +167,18 @@ def demo_cmd(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Simulate the city, run every detector into the store, show the incidents, then serve them."""
+    """Simulate the city, learn its portal's day before, run every detector into the store,
+    show the incidents, then serve them."""
     settings = load_settings(config, data_dir=data_dir)
     city = settings.data_dir / "city" / f"seed-{seed}"
     with console.status(f"simulating the city (seed {seed})…"):
         manifest = simulate(seed, city)
     _print_manifest(manifest, city)
     settings = settings.model_copy(update={"detectors": with_inventory(settings.detectors, city)})
-    specs = [InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs]
+    specs = [
+        *(InputSpec(format=i.format, path=city / i.path, learn=True) for i in manifest.learn),
+        *(InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs),
+    ]
     analysis = _run(settings, specs, f"demo --seed {seed}", store=True)
     _print_summary(analysis, analysis.job.incidents())
     console.print(f"store: [bold]{settings.store}[/]")
@@ -379,6 +383,7 @@ def _print_manifest(manifest: Manifest, where: Path) -> None:
         f"[bold]{city.properties.get('city', 'the city')}[/] simulated (seed {manifest.seed}, "
         f"{manifest.start:%Y-%m-%d %H:%M}–{manifest.end:%H:%M}) in {where}: "
         + ", ".join(f"{i.format}:{i.path}" for i in [*manifest.inputs, *manifest.also])
+        + "".join(f"; normal traffic to learn from: {i.format}:{i.path}" for i in manifest.learn)
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -19,11 +20,16 @@ CLF = re.compile(
     r'^(\S+) - - \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "((?:[^"\\]|\\.)*)" '
     r'(\d{3}) (\d+) "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)"$'
 )
-TECHNIQUES = {"web-campaign": ("scanner", "sqli", "credential-stuffing"), "portal-abuse": ABUSE}
+TECHNIQUES = {
+    "web-campaign": ("scanner", "sqli", "credential-stuffing"),
+    "portal-abuse": ABUSE,
+    "portal-tampering": ("parameter-tampering",),
+}
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
 FILES = (
     "city.geojson",
     "portal.http.jsonl",
+    "portal-learn.http.jsonl",
     "portal-access.log",
     "truth.jsonl",
     "situations.json",
@@ -137,6 +143,9 @@ def test_manifest_round_trips(run: Run) -> None:
     first = manifest.inputs[0]
     assert (first.format, first.path) == ("http-jsonl", "portal.http.jsonl")
     assert [(f.format, f.path) for f in manifest.also] == [("access-log", "portal-access.log")]
+    assert [(f.format, f.path) for f in manifest.learn] == [
+        ("http-jsonl", "portal-learn.http.jsonl")
+    ]
     assert manifest.start == datetime(2026, 3, 14, 8, 0, tzinfo=timezone(timedelta(hours=1)))
     for name in (manifest.city, manifest.truth, manifest.situations):
         assert (run.out / name).is_file()
@@ -147,8 +156,26 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
         simulate(seed, tmp_path / name, hours=1.0, residents=300)
     for file in FILES:
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file
-    for file in ("portal.http.jsonl", "portal-access.log", "city.geojson"):
+    for file in (
+        "portal.http.jsonl",
+        "portal-learn.http.jsonl",
+        "portal-access.log",
+        "city.geojson",
+    ):
         assert (tmp_path / "a" / file).read_bytes() != (tmp_path / "c" / file).read_bytes(), file
+
+
+def test_the_day_before_is_the_same_residents_on_other_errands_and_all_benign(run: Run) -> None:
+    text = (run.out / "portal-learn.http.jsonl").read_text(encoding="utf-8")
+    learn = [json.loads(line) for line in text.splitlines()]
+    times = [datetime.fromisoformat(r["@timestamp"]) for r in learn]
+    day = timedelta(days=1)
+    assert run.manifest.start - day <= min(times) and max(times) < run.manifest.end - day
+    assert len(learn) > 0.8 * len(run.benign())
+    assert all(r["id"].startswith("learn-") for r in learn)
+    assert not {r["source.ip"] for r in learn} & {r["source.ip"] for r in run.malicious()}
+    today = {(r["source.ip"], r["uri"]) for r in run.benign()}
+    assert len(today & {(r["source.ip"], r["uri"]) for r in learn}) < 0.2 * len(today)
 
 
 def test_start_in_another_offset_is_kept(tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 """The portal's abuse that no single request shows, scored against the synthetic city's truth.
 
-The city the portal benchmark simulates carries two scenarios on its portal
+The city the portal benchmark simulates carries three scenarios on its portal
 (``web-campaign``: scanning, SQL injection, credential stuffing;
 ``portal-abuse``: password guessing and spraying, record enumeration, a
-request flood, mass address changes). Its whole portal file (benign traffic
-and both scenarios, as a proxy would mirror it) goes through the portal
-detectors once, without learning; per technique the figures are whether any
+request flood, mass address changes; ``portal-tampering``: requests no
+signature flags). Its whole portal file (benign traffic and the scenarios, as
+a proxy would mirror it) goes through the portal detectors once, after they
+learned from the portal's day before (benign); per technique the figures are whether any
 detection's evidence holds its requests, by which rules, how long after the
 technique began the first of them fired, and what share of its requests the
 evidence holds. Benign requests in any evidence, and their client addresses,
@@ -25,7 +26,7 @@ from citywatch.bus import LocalBus
 from citywatch.config import Settings
 from citywatch.pipeline import InputSpec
 from citywatch.simulate import load_situations, read_truth
-from citywatch.simulate.generate import HTTP_JSONL, TRUTH
+from citywatch.simulate.generate import HTTP_JSONL, LEARN_JSONL, TRUTH
 
 
 class Technique(msgspec.Struct, kw_only=True):
@@ -70,7 +71,12 @@ def score_abuse(city: Path, work: Path, disabled: list[str]) -> AbuseFigures:
         disabled=disabled,
     )
     job = build_job(settings, LocalBus())
-    job.run([InputSpec("http-jsonl", city / HTTP_JSONL)])
+    job.run(
+        [
+            InputSpec("http-jsonl", city / LEARN_JSONL, learn=True),
+            InputSpec("http-jsonl", city / HTTP_JSONL),
+        ]
+    )
     detections = job.detections()
     truth = list(read_truth(city / TRUTH))
     by_technique: dict[tuple[str, str], set[str]] = {}

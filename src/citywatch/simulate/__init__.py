@@ -6,9 +6,11 @@ was is written beside the records (``truth.jsonl``, ``situations.json``),
 never inside them, so benchmarks can score detectors honestly.
 
 Silos so far: the citizen web portal, with the ``web-campaign`` scenario
-(scanner, SQL injection, credential stuffing) and the ``portal-abuse`` scenario
+(scanner, SQL injection, credential stuffing), the ``portal-abuse`` scenario
 (password guessing and spraying, record enumeration, a request flood, mass
-address changes: :mod:`citywatch.simulate.abuse`); the arena (``crowd/``), with a
+address changes: :mod:`citywatch.simulate.abuse`) and the ``portal-tampering``
+scenario (requests no signature flags: :mod:`citywatch.simulate.tampering`), and
+the portal's day before to learn from (``portal-learn.http.jsonl``); the arena (``crowd/``), with a
 match day and the ``stadium-emergency`` (an alarm, a sudden evacuation);
 connected citizens' phones and felt reports, with the ``earthquake`` (``simulate.quake``);
 the IoT fleet (:mod:`citywatch.simulate.iot`), with the ``iot-botnet`` scenario, whose

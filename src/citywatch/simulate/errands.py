@@ -38,7 +38,8 @@ def traffic(v: Visit, r: Resident, city: City) -> None:
         v.think(15.0)
 
 
-def _tax_form(rng: Random, r: Resident, amount: str) -> list[tuple[str, str]]:
+def tax_form(rng: Random, r: Resident, amount: str) -> list[tuple[str, str]]:
+    """The tax-filing form as a resident fills it in."""
     return [
         ("year", "2025"),
         ("amount", amount),
@@ -63,9 +64,9 @@ def tax(v: Visit, r: Resident, city: City) -> None:
     if rng.random() < 0.08:  # a decimal comma, as written locally: rejected, then fixed
         v.think(90.0)
         comma = f"{amount:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
-        v.post("/tax/file", _tax_form(rng, r, comma), 422, SIZE["/tax/file"])
+        v.post("/tax/file", tax_form(rng, r, comma), 422, SIZE["/tax/file"])
     v.think(90.0)
-    v.post("/tax/file", _tax_form(rng, r, f"{amount:.2f}"), 303, SIZE["redirect"])
+    v.post("/tax/file", tax_form(rng, r, f"{amount:.2f}"), 303, SIZE["redirect"])
     v.page(f"/tax/returns/2025-{r.id:06d}", SIZE["/tax/return"])
 
 

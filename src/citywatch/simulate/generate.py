@@ -30,6 +30,7 @@ from citywatch.simulate.records import Hit
 from citywatch.simulate.schedule import MATCH_KICKOFF, STADIUM_ALARM, at
 from citywatch.simulate.social.writer import write_social
 from citywatch.simulate.stream import requests
+from citywatch.simulate.tampering import build_tampering
 from citywatch.simulate.writers import (
     AccessLog,
     Clock,
@@ -41,6 +42,8 @@ from citywatch.simulate.writers import (
 ALDMERE_TZ: Final = timezone(timedelta(hours=1))
 DEFAULT_START: Final = datetime(2026, 3, 14, 8, 0, 0, tzinfo=ALDMERE_TZ)
 HTTP_JSONL: Final = "portal.http.jsonl"
+LEARN_JSONL: Final = "portal-learn.http.jsonl"
+"""The portal's day before, benign only: what the demo learns the portal's normal from."""
 ACCESS_LOG: Final = "portal-access.log"
 TRUTH: Final = "truth.jsonl"
 SITUATIONS: Final = "situations.json"
@@ -51,6 +54,7 @@ CITY: Final = "city.geojson"
 _LINES_PER_RESIDENT: Final = 6.5
 _MAX_RESIDENTS: Final = 10_000
 _CHUNK: Final = 4096
+_DAY_MS: Final = 86_400_000
 _pretty = msgspec.json.Encoder()
 
 
@@ -140,6 +144,7 @@ def _setup(seed: int, start: datetime | None, hours: float, residents: int) -> _
     campaigns = (
         build_campaign(city, substream(seed, "campaign"), start_ms, span_ms),
         build_abuse(city, substream(seed, "abuse"), start_ms, span_ms),
+        build_tampering(city, substream(seed, "tampering"), start_ms, span_ms),
     )
     return _Setup(city, Clock(int(offset.total_seconds()) // 60), start_ms, span_ms, campaigns)
 
@@ -183,6 +188,7 @@ def simulate(
             jsonl.write(encode(records))
             log.write("".join(lines))
             truth.write("".join(labels))
+    _write_day_before(run, seed, out / LEARN_JSONL)
     situations = phases.situations(run.campaigns, clock)
     arena = write_match_day(
         out, seed, kickoff_s=at(run.start_ms, run.span_ms, MATCH_KICKOFF) / 1000,
@@ -214,9 +220,26 @@ def simulate(
         also=[ManifestFile("access-log", ACCESS_LOG)],
         truth=TRUTH,
         situations=SITUATIONS,
+        learn=[ManifestFile("http-jsonl", LEARN_JSONL)],
     )
     _dump(out / MANIFEST, manifest)
     return manifest
+
+
+def _write_day_before(run: _Setup, seed: int, path: Path) -> None:
+    """The portal's traffic of the same hours a day earlier: the same residents on other
+    errands, no campaign (ids ``learn-...``)."""
+    start = run.start_ms - _DAY_MS
+    stream = requests(run.city, seed, start, start + run.span_ms, day="portal-day-before")
+    encode = msgspec.json.Encoder().encode_lines
+    with path.open("wb") as jsonl:
+        n = 0
+        while chunk := list(islice(stream, _CHUNK)):
+            records = []
+            for hit in chunk:
+                n += 1
+                records.append(http_record(hit, request_id(n, "learn"), run.clock))
+            jsonl.write(encode(records))
 
 
 def write_access_log(

@@ -1,7 +1,8 @@
 """What a simulation run wrote: the manifest, the ground-truth situations, reading them back.
 
-``manifest.json`` lists the inputs the demo analyses (``inputs``), the same
-traffic in other formats (``also``), and where the ground truth is: one
+``manifest.json`` lists the inputs the demo analyses (``inputs``), the normal
+traffic it learns from first (``learn``), the same traffic in other formats
+(``also``), and where the ground truth is: one
 ``truth.jsonl`` line per record, and ``situations.json`` with what a defender
 should find.
 """
@@ -60,6 +61,8 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     also: list[ManifestFile]
     truth: str
     situations: str
+    learn: list[ManifestFile] = []
+    """Normal traffic to learn from before the inputs (the portal's day before: all benign)."""
 
     @classmethod
     def load(cls, directory: Path) -> Manifest:

@@ -47,9 +47,13 @@ def requests(
     end_ms: int | None,
     *,
     campaigns: Sequence[Campaign] = (),
+    day: str = "portal",
 ) -> Iterator[Hit]:
-    """Every request to the portal from ``start_ms`` on, time-ordered; endless if no ``end_ms``."""
-    rng = substream(seed, "portal")
+    """Every request to the portal from ``start_ms`` on, time-ordered; endless if no ``end_ms``.
+
+    ``day`` names the random stream: another name, another day of the same city's residents.
+    """
+    rng = substream(seed, day)
     portal = Portal(city, rng)
     curve = _by_minute()
     offset_min = city.utc_offset_min

@@ -205,5 +205,5 @@ class TruthLines:
         return f'{{"id":"req-{n:06d}","file":{self._file},"line":{n},{fields}}}\n'
 
 
-def request_id(n: int) -> str:
-    return f"req-{n:06d}"
+def request_id(n: int, prefix: str = "req") -> str:
+    return f"{prefix}-{n:06d}"

@@ -21,13 +21,17 @@ class _Quotes(HitDetector):
         assert isinstance(event.payload, HttpRequest)
         uri = event.payload.uri
         hits = []
-        for cls, char, sev in (("a", "'", 40), ("b", "<", 60)):
+        for cls, rule, char, sev in (
+            ("a", "a", "'", 40),
+            ("a", "a2", '"', 40),
+            ("b", "b", "<", 60),
+        ):
             if char in uri:
                 hits.append(
                     Hit(
                         attack_class=cls,
-                        rule_id=f"r.{cls}",
-                        rule_name=f"Rule {cls}",
+                        rule_id=f"r.{rule}",
+                        rule_name=f"Rule {rule}",
                         technique="T1190",
                         location="param:q",
                         snippet=uri[-8:],
@@ -80,6 +84,17 @@ def test_hits_merge_per_client_and_class(enricher: Enricher) -> None:
     assert big.attributes["portal"]["requests"] == 1000
     assert len(big.attributes["portal"]["samples"]) == 5
     assert big.severity == 50 and big.entity["target"] == "portal"
+
+
+def test_more_kinds_of_finding_from_one_client_are_more_severe(enricher: Enricher) -> None:
+    one_kind = _run(_events(enricher, 4, "198.51.100.4", "/q?x='"))
+    two_kinds = _run(
+        _events(enricher, 2, "198.51.100.5", "/q?x='")
+        + _events(enricher, 2, "198.51.100.5", '/q?x="', t0=10)
+    )
+    assert [d.severity for d in one_kind] == [40]
+    assert [(d.rule_id, d.severity) for d in two_kinds] == [("r.a", 45)]
+    assert two_kinds[0].attributes["portal"]["rules"] == {"r.a": 2, "r.a2": 2}
 
 
 def test_idle_gap_splits_episodes(enricher: Enricher) -> None:

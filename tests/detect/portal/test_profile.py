@@ -985,3 +985,22 @@ def test_a_model_learned_before_cookies_and_credentials_checks_nothing_of_them(
     basic = ("Authorization", "Basic a2F0YXJpbmE6Y2hvY29sYXRlNTgh")
     assert restored.inspect(_sent(enricher_m, _DIRECTORY, ("Cookie", "sid=1"), basic)) == []
     assert sessions.inspect(_sent(enricher_m, _DIRECTORY, ("Cookie", "sid=1"), basic)) != []
+
+
+def test_a_choice_several_clients_sent_keeps_a_small_enumeration_open() -> None:
+    cfg = PortalProfileConfig()
+    choices = ("roads", "lighting", "waste", "noise", "transport", "web")
+
+    def learned(extra: list[tuple[str, int]]) -> ParamRule:
+        model = ParamModel(location="body", name="category", empty=0, repeats=0, ibans=0)
+        for i in range(36):
+            model.learn(choices[i % 6], i, 3, cfg.value_clients)
+        for value, client in extra:
+            model.learn(value, client, 3, cfg.value_clients)
+        return compile_param(model, cfg)
+
+    # four residents, once each: a real category the sample holds too few times to trust
+    assert learned([("parking", 100 + i) for i in range(4)]).enum is None
+    # one client, three times: no evidence either way, and the set stays closed without it
+    closed = learned([("admin", 200)] * 3)
+    assert closed.enum == frozenset(choices) and not closed.check("admin")

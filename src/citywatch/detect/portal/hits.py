@@ -78,6 +78,8 @@ class HitDetector(Detector[ClientHits]):
 
     state_type: ClassVar[type[msgspec.Struct]] = ClientHits
     category: ClassVar[str] = "cyber"
+    measures: ClassVar[tuple[str, ...]] = (BLOCK_CLIENTS,)
+    """What the city can do about a detection of this detector (the incident lists them)."""
     _hits: list[Hit] = []  # noqa: RUF012 - per instance once set; hits between keys() and update()
 
     def __init__(self, config: BaseModel | None = None) -> None:
@@ -167,11 +169,14 @@ class HitDetector(Detector[ClientHits]):
         if state.address:
             entity["source.ip"] = state.address
         confidence = min(0.99, worst.confidence + 0.02 * min(n - 1, 10))
+        # the more requests and the more kinds of finding (one odd value may be a bug; five
+        # kinds of tampering in ten minutes are someone probing), the more it matters
+        breadth = 5 * min(3, len(open_.rules) - 1)
         return self.detection(
             open_.episode,
             rule_id=worst.rule_id,
             rule_name=worst.rule_name,
-            severity=worst.severity + min(10, n // 10),
+            severity=worst.severity + min(10, n // 10) + breadth,
             confidence=confidence,
             category=self.category,
             summary=summary,
@@ -186,6 +191,7 @@ class HitDetector(Detector[ClientHits]):
                     "explanation": worst.explanation,
                     "requests": n,
                     "rules": dict(open_.rules),
+                    "measures": list(self.measures),
                     "samples": [
                         {"location": s.location, "snippet": s.snippet, "rule": s.rule_id}
                         for s in open_.samples

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.bodies import media_type
 from citywatch.detect.portal.headers import auth_scheme
-from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.hits import BLOCK_CLIENTS, Hit, HitDetector
 from citywatch.detect.portal.params import JSON_TYPES, Param, ParsedRequest
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
 from citywatch.detect.portal.profile_rules import (
@@ -128,6 +128,11 @@ class PortalProfile(HitDetector):
     name: ClassVar[str] = "portal-profile"
     description: ClassVar[str] = "learned positive model of the portal: parameter tampering"
     config_model: ClassVar[type[BaseModel]] = PortalProfileConfig
+    measures: ClassVar[tuple[str, ...]] = (
+        "Check that the portal refuses the flagged values itself (each finding says what is "
+        "normal), and review what the client's session changed",
+        BLOCK_CLIENTS,
+    )
 
     def __init__(self, config: BaseModel | None = None, *, gate: Gate | None = None) -> None:
         super().__init__(config)

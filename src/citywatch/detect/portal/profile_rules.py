@@ -592,15 +592,17 @@ def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> No
     """Make the rule an enumeration when the values form a small closed set.
 
     The set is closed when values seen once or twice (the Good-Turing
-    estimate of values not seen yet) are under 2 % of all; values many times
-    from too few clients are not evidence either way (that is what poisoning
-    looks like) but may not be more than a tenth.
+    estimate of values not seen yet), and values several clients sent but too
+    few to trust yet (a real choice a small sample holds a few times), are
+    under 2 % of all; values many times from one client are not evidence
+    either way (that is what poisoning looks like) but may not be more than a
+    tenth.
     """
     common: list[str] = []
     rare = model.pruned
     few_clients = 0
     for value, fact in model.values.items():
-        if fact.count <= 2:
+        if fact.count <= 2 or (len(fact.clients) > 1 and not fact.trusted(keep)):
             rare += fact.count
         elif not fact.trusted(keep):
             few_clients += fact.count
