@@ -441,7 +441,7 @@ def test_doctests(module: object) -> None:
 
 def test_the_city_portal_scenarios_are_scored_per_technique(tmp_path: Path) -> None:
     city = tmp_path / "city"
-    simulate(3, city, hours=1.0, residents=400)
+    simulate(3, city, hours=1.0, residents=1000)
     abuse = score_abuse(city, tmp_path, portal.portal_detectors()[1])
     techniques = {(t.scenario, t.technique): t for t in abuse.techniques}
     assert set(techniques) == {
@@ -449,6 +449,7 @@ def test_the_city_portal_scenarios_are_scored_per_technique(tmp_path: Path) -> N
         ("web-campaign", "sqli"),
         ("web-campaign", "credential-stuffing"),
         *(("portal-abuse", t) for t in ABUSE_TECHNIQUES),
+        ("portal-tampering", "parameter-tampering"),
     }
     for t in abuse.techniques:
         assert t.found, t
@@ -456,4 +457,6 @@ def test_the_city_portal_scenarios_are_scored_per_technique(tmp_path: Path) -> N
         assert t.rules and t.detectors
     assert "portal-behaviour" in techniques["portal-abuse", "request-flood"].detectors
     assert techniques["portal-abuse", "request-flood"].evidence_share < 1, "a flood's is capped"
+    # learned from the day before: the only detector that sees tampering
+    assert techniques["portal-tampering", "parameter-tampering"].detectors == ["portal-profile"]
     assert abuse.benign_flagged <= 0.01 * abuse.benign_requests

@@ -964,8 +964,11 @@ def test_the_portals_token_cookies_are_held_to_their_form_and_no_other_cookie_is
     assert [h.rule_id for h in longer] == ["portal.profile.cookie"]
     quoted = sessions.inspect(_sent(enricher_m, page, ("Cookie", "sid=Ab3_d-Fg5hIjKl'n0pQrSt")))
     assert "quotes" in quoted[0].explanation
-    # a new session of the same form, a preference never seen, a tracker's cookie: all normal
+    # a new session of the same form (with or without a digit: random), a preference never
+    # seen, a tracker's cookie: all normal
     assert sessions.inspect(_sent(enricher_m, page, _SID)) == []
+    digitless = ("Cookie", "sid=AbcdEf_hIjKlMnoPqrStuv")
+    assert sessions.inspect(_sent(enricher_m, page, digitless)) == []
     assert sessions.inspect(_sent(enricher_m, page, ("Cookie", "lang=de; sid=x"[:8]))) == []
     tracker = ("Cookie", "_ga=GA1.2.1234567.1700000000; consent=eyJhIjp0cnVlfQ")
     assert sessions.inspect(_sent(enricher_m, page, tracker)) == []

@@ -447,11 +447,12 @@ def compile_cookies(models: dict[str, ParamModel], cfg: RuleConfig) -> dict[str,
 
     Only a token the portal issues (a session id), which a client does not
     write itself, is held to its form: a cookie of many distinct values (no
-    enumeration), all of one length or one shape. A random token is held to
-    its one length whatever its type (one without a digit reads as text) and
-    may not grow. A preference (consent, language) is the client's to write,
-    in a form the model may not have seen, and a cookie the portal never set
-    (a tracker's) is not the portal's: neither is checked.
+    enumeration), all of one length or one shape. A token is held to its
+    characters, its one length (it may not grow) or shape, not to a type: a
+    random token without a digit reads as letters, another as a token. A
+    preference (consent, language) is the client's to write, in a form the
+    model may not have seen, and a cookie the portal never set (a tracker's)
+    is not the portal's: neither is checked.
     """
     rules: dict[str, ParamRule] = {}
     for model in models.values():
@@ -462,8 +463,8 @@ def compile_cookies(models: dict[str, ParamModel], cfg: RuleConfig) -> dict[str,
             continue
         if len(model.lengths) == 1 and model.nonempty >= _FIXED_MIN:
             rule.length = rule.max_len = length_of(next(iter(model.lengths)))
-            rule.kind = "token"  # in words: what is checked is its characters and length
         if rule.length or rule.form is not None:
+            rule.kind, rule.type_re, rule.value_re = "token", None, rule.chars_re
             rules[model.name] = rule
     return rules
 
