@@ -20,7 +20,9 @@ from citywatch.config import Settings
 from citywatch.detect.portal.profile import PortalProfile
 from citywatch.model import (
     Detection,
+    Event,
     GeoPoint,
+    HttpRequest,
     Incident,
     IncidentStatus,
     PlaybookRun,
@@ -267,6 +269,29 @@ def text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
+def _app_model() -> PortalProfile:
+    """A profile that learned the app's profile call: no body, a Bearer token, a session."""
+    profile = PortalProfile(gate=lambda event: [])
+    for i in range(200):
+        sid = f"{i:04d}abcdefghijklmnopq{i % 7}"[:22]
+        request = HttpRequest(
+            method="GET",
+            uri="/api/v1/me",
+            headers=(("Authorization", f"Bearer t{i}"), ("Cookie", f"sid={sid}")),
+        )
+        pseudonym = f"client-{i % 50}"
+        profile.learn(
+            Event(
+                id=f"l{i}",
+                timestamp=float(i),
+                dataset="portal.http",
+                source_pseudonym=pseudonym,
+                payload=request,
+            )
+        )
+    return profile
+
+
 def test_silo_pages_render_from_detection_attributes(
     login: Callable[[str], TestClient], store: Store
 ) -> None:
@@ -276,6 +301,10 @@ def test_silo_pages_render_from_detection_attributes(
     assert "No model learned yet" in portal
     store.save_state(f"model/{PortalProfile.name}", PortalProfile().snapshot_model())
     assert "Learned from 0 requests" in text(viewer.get("/portal").text)
+    store.save_state(f"model/{PortalProfile.name}", _app_model().snapshot_model())
+    learned = text(viewer.get("/portal").text)
+    assert "The portal's own token cookies: sid a token of 22 chars" in learned
+    assert "GET /api/v1/me 200 yes no body; Bearer" in learned
     iot = text(viewer.get("/iot").text)
     assert "cam-0042" in iot and "0.93" in iot and "default password; telnet open" in iot
     venue_page = viewer.get("/venue").text
