@@ -108,7 +108,9 @@ def table(report: PortalReport) -> Table:
 
 def abuse_table(abuse: AbuseFigures) -> Table:
     """The city's portal techniques as rows: found, how soon, how much of it, by what."""
-    table = Table(title="portal abuse in the synthetic city (its two scenarios, all detectors)")
+    table = Table(
+        title="portal scenarios in the synthetic city (all detectors, the day before learned)"
+    )
     table.add_column("technique", no_wrap=True)
     table.add_column("requests", justify="right")
     table.add_column("found", justify="center")
