@@ -92,6 +92,9 @@ def test_officers_publish_an_alert_for_a_demo_incident_that_citizens_see(
         if path in DRAWN:
             expect(page.locator(f"#map {DRAWN[path]}")).not_to_have_count(0)
         shot(page, path.strip("/"))
+    page.goto(f"{demo_server.url}/portal")  # the demo learned the portal's day before
+    expect(page.locator("#model-h + p")).to_contain_text("endpoints")
+    expect(page.get_by_text("The portal's own token cookies: aldsid")).to_be_visible()
     page.goto(f"{demo_server.url}/quake")
     expect(page.locator("#map")).to_have_attribute("data-features", re.compile(r"^[1-9]\d*$"))
 
