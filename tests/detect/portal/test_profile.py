@@ -1007,3 +1007,14 @@ def test_a_choice_several_clients_sent_keeps_a_small_enumeration_open() -> None:
     # one client, three times: no evidence either way, and the set stays closed without it
     closed = learned([("admin", 200)] * 3)
     assert closed.enum == frozenset(choices) and not closed.check("admin")
+
+
+def test_a_decimal_comma_is_part_of_a_decimal_learned_with_points_only() -> None:
+    cfg = PortalProfileConfig()
+    model = ParamModel(location="body", name="amount", empty=0, repeats=0, ibans=0)
+    for i in range(300):
+        model.learn(f"{40 + i * 13.37:.2f}", i % 120, 3, cfg.value_clients)
+    rule = compile_param(model, cfg)
+    assert rule.kind == "decimal"
+    assert rule.check("1250.00") and rule.check("1250,00"), "how many citizens write it"
+    assert not rule.check("1250;00") and not rule.check("1250'00")

@@ -77,8 +77,10 @@ COMPANIONS: Final = {
     "alpha": " '-.",
     "alphanumeric": " '-.",
     "email": ".-_+@'",
+    "decimal": ".,",
 }
-"""Characters a type always allows, learned or not (a name may have an apostrophe)."""
+"""Characters a type always allows, learned or not (a name may have an apostrophe, an amount
+a decimal comma: ``1250,00`` is how many citizens write it)."""
 
 _ASCII_FACT: Final = {
     **dict.fromkeys(string.digits, "digit"),
