@@ -1018,3 +1018,24 @@ def test_a_decimal_comma_is_part_of_a_decimal_learned_with_points_only() -> None
     assert rule.kind == "decimal"
     assert rule.check("1250.00") and rule.check("1250,00"), "how many citizens write it"
     assert not rule.check("1250;00") and not rule.check("1250'00")
+
+
+def test_an_id_the_portal_issues_in_lower_case_is_flagged_in_upper_case() -> None:
+    cfg = PortalProfileConfig()
+    rng = random.Random(4)
+
+    def learned(upper_too: bool, counted: bool = True) -> ParamRule:
+        model = ParamModel(
+            location="path", name="{uuid}", empty=0, repeats=0, ibans=0, upper=0 if counted else -1
+        )
+        for i in range(200):
+            value = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            model.learn(value.upper() if upper_too and i % 3 == 0 else value, i % 90, 3, 5)
+        return compile_param(model, cfg)
+
+    shouted = "9464C5F7-E872-4E64-8AF3-C0D2F36EE23F"
+    rule = learned(upper_too=False)
+    assert rule.kind == "uuid" and not rule.check(shouted) and rule.check(shouted.lower())
+    assert rule.explain(shouted).got.endswith("in upper case where it always is in lower case")
+    assert learned(upper_too=True).check(shouted), "an app that writes them in upper case"
+    assert learned(upper_too=False, counted=False).check(shouted), "a model from before"

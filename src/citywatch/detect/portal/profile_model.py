@@ -139,6 +139,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
     """Requests that sent the parameter more than once (``-1``: not counted)."""
     ibans: int = -1
     """Values of an IBAN's form (``-1``: not counted)."""
+    upper: int = -1
+    """Values with an upper-case letter (``-1``: not counted)."""
     jsons: dict[str, Fact] = msgspec.field(default_factory=dict)
     """The JSON types its values had, in a JSON body (letters of ``params.JSON_TYPES``)."""
     lengths: dict[int, int] = msgspec.field(default_factory=dict)
@@ -183,6 +185,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
         self.nonempty += 1
         if self.ibans >= 0 and iban_ok(value):
             self.ibans += 1
+        if self.upper >= 0 and value != value.lower():
+            self.upper += 1
         n = len(value)
         key = n if n <= _LEN_CAP else _LEN_CAP + n.bit_length()
         self.lengths[key] = self.lengths.get(key, 0) + 1
@@ -298,7 +302,9 @@ def _param(
             dropped += 1
         if len(table) >= most:
             return None, dropped + 1
-    model = table[key] = ParamModel(location=location, name=name[:128], empty=0, repeats=0, ibans=0)
+    model = table[key] = ParamModel(
+        location=location, name=name[:128], empty=0, repeats=0, ibans=0, upper=0
+    )
     return model, dropped
 
 

@@ -75,6 +75,9 @@ _FIXED_MIN: Final = 30
 _FREE_FORM: Final = frozenset({"text", "alpha", "integer", "decimal"})
 """Types whose values are never held to one length or shape (names and notes vary; a
 number's range is what is checked, not how many digits it has)."""
+_ISSUED: Final = frozenset({"uuid"})
+"""Types of ids the portal issues, written one way (a UUID in lower case: a client that
+writes one in upper case wrote it by hand)."""
 _ORDINAL: Final = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 _INVISIBLE: Final = (
     " \t\r\n\u00a0\u2000\u2001\u2002\u2003\u2009\u200a\u200b\u200c\u200d\u2060\u3000\ufeff"
@@ -132,6 +135,7 @@ class ParamRule:
         "len_lo",
         "length",
         "location",
+        "lower",
         "max_len",
         "name",
         "num_hi",
@@ -195,6 +199,8 @@ class ParamRule:
         (``2024-0012345`` after ``9999-999999``: ids grow; ``001234-2024`` is another format)."""
         self.iban = False
         """Every value had an IBAN's form: a value must have it."""
+        self.lower = False
+        """Every value of an id the portal issues (a UUID) was in lower case: a value must be."""
         self.one_script = True
         """Each word of a value is in one script (not so in prose: a typo is no homoglyph)."""
 
@@ -216,6 +222,8 @@ class ParamRule:
         if len(value) < self.length:
             return False
         if self.iban and not iban_ok(value):
+            return False
+        if self.lower and value != value.lower():
             return False
         if self.form is not None and reshaped(self.form, value):
             return False
@@ -269,6 +277,8 @@ class ParamRule:
             text += f", its numbers between {self.whole_lo} and {self.whole_hi}"
         if self.iban:
             text += ", an IBAN"
+        if self.lower:
+            text += " in lower case"
         if self.shape is not None:
             bounded = [
                 f"{_ORDINAL[i]} number {b[0]}–{b[1]}" for i, b in enumerate(self.groups) if b
@@ -307,6 +317,9 @@ class ParamRule:
         if self.iban and not bad and not iban_ok(value):
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
             parts.append(f"`{shown(value)}`, not of an IBAN's form")
+        if self.lower and value != value.lower():
+            found.append(Violation("portal.profile.chars", 45, 0.6, ""))
+            parts.append(f"`{shown(value)}`, in upper case where it always is in lower case")
         if self.form is not None and not bad and reshaped(self.form, value):
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
             parts.append(f"`{shown(value)}`, shaped `{shape_of(value)}`")
@@ -371,6 +384,8 @@ class ParamRule:
             out["shape"] = self.form
         if self.iban:
             out["iban"] = True
+        if self.lower:
+            out["lower_case"] = True
         if self.enum is not None:
             out["values"] = sorted(self.enum)
         if self.num_lo is not None:
@@ -544,6 +559,7 @@ def _fixed(rule: ParamRule, model: ParamModel, keep: int, cfg: RuleConfig) -> No
         if len(model.shapes) == 1 and not model.shapes_overflow:
             rule.form = next(iter(model.shapes))
     rule.iban = model.ibans == model.nonempty
+    rule.lower = kind in _ISSUED and model.upper == 0
 
 
 def _habits(rule: ParamRule, model: ParamModel, keep: int) -> None:
