@@ -549,7 +549,7 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
 
 def _fixed(rule: ParamRule, model: ParamModel, keep: int, cfg: RuleConfig) -> None:
     """What every one of enough values had: few values (an enumeration), one length, one
-    shape, an IBAN's form."""
+    shape, an IBAN's form, lower case (an issued id)."""
     kind = rule.kind
     if kind in _ENUM_TYPES and not model.overflow:
         _enumeration(rule, model, keep, cfg.enum_max)
