@@ -95,6 +95,12 @@ def test_officers_publish_an_alert_for_a_demo_incident_that_citizens_see(
     page.goto(f"{demo_server.url}/portal")  # the demo learned the portal's day before
     expect(page.locator("#model-h + p")).to_contain_text("endpoints")
     expect(page.get_by_text("The portal's own token cookies: aldsid")).to_be_visible()
+    page.goto(demo_server.url)
+    page.locator("#incidents").get_by_role("link", name=re.compile(r"^Parameter tampering")).click()
+    findings = page.locator("details.findings")
+    findings.locator("summary").click()
+    expect(findings.locator("li")).to_have_count(7)  # each edit the tamperer made, explained
+    expect(findings).to_contain_text("where it always has 22")
     page.goto(f"{demo_server.url}/quake")
     expect(page.locator("#map")).to_have_attribute("data-features", re.compile(r"^[1-9]\d*$"))
 

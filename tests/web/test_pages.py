@@ -100,7 +100,19 @@ SILO_DETECTIONS = [
         "p1",
         "web-attacks",
         "portal",
-        {"class": "sqli", "snippet": "' OR 1=1"},
+        {
+            "class": "sqli",
+            "snippet": "' OR 1=1",
+            "samples": [
+                {"location": "param:q", "snippet": "' OR 1=1", "rule": "web.sqli.tautology"},
+                {
+                    "location": "param:amount",
+                    "snippet": "99999999999999",
+                    "rule": "portal.profile.range",
+                    "explanation": "parameter `amount` on POST /tax/file is normally a decimal",
+                },
+            ],
+        },
         entity={"source.ip": "203.0.113.7"},
         category="cyber",
     ),
@@ -344,6 +356,17 @@ def test_the_incident_page_shows_evidence_measures_and_actions_by_role(
     assert "Add comment" in analyst and "Draft public alert" not in analyst
     officer = text(login("alert-officer").get("/incidents/inc-1").text)
     assert "Draft public alert" in officer
+
+
+def test_the_incident_page_lists_what_each_portal_detection_found(
+    login: Callable[[str], TestClient],
+) -> None:
+    page = text(login("viewer").get("/incidents/inc-2").text)
+    assert "2 distinct findings" in page
+    assert "param:q ' OR 1=1" in page.replace("&#39;", "'")
+    assert "param:amount parameter `amount` on POST /tax/file is normally a decimal" in page
+    one = text(login("viewer").get("/incidents/inc-1").text)
+    assert "distinct findings" not in one  # not for a detection of another silo
 
 
 @pytest.mark.parametrize("path", ["/", "/incidents/inc-1", "/suppressions"])

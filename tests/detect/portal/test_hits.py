@@ -82,7 +82,7 @@ def test_hits_merge_per_client_and_class(enricher: Enricher) -> None:
     big = next(d for d in dets if d.entity["source.ip"] == "198.51.100.1")
     assert len(big.evidence) == 1000
     assert big.attributes["portal"]["requests"] == 1000
-    assert len(big.attributes["portal"]["samples"]) == 5
+    assert len(big.attributes["portal"]["samples"]) == 8
     assert big.severity == 50 and big.entity["target"] == "portal"
 
 

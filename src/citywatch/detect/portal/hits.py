@@ -24,7 +24,8 @@ BLOCK_CLIENTS = "Rate-limit or block the flagged client addresses at the portal'
 """The measure against the clients of a portal detection, in one wording for every detector,
 so that an incident lists it once."""
 
-_MAX_SAMPLES = 5
+_MAX_SAMPLES = 8
+"""Distinct findings a detection keeps as samples, each with its explanation if it has one."""
 
 
 class Hit(msgspec.Struct, frozen=True, kw_only=True):
@@ -192,10 +193,15 @@ class HitDetector(Detector[ClientHits]):
                     "requests": n,
                     "rules": dict(open_.rules),
                     "measures": list(self.measures),
-                    "samples": [
-                        {"location": s.location, "snippet": s.snippet, "rule": s.rule_id}
-                        for s in open_.samples
-                    ],
+                    "samples": [_sample(s) for s in open_.samples],
                 }
             },
         )
+
+
+def _sample(hit: Hit) -> dict[str, str]:
+    """A finding as a detection lists it: where, what matched, the rule, and why (if said)."""
+    out = {"location": hit.location, "snippet": hit.snippet, "rule": hit.rule_id}
+    if hit.explanation:
+        out["explanation"] = hit.explanation
+    return out
