@@ -365,16 +365,14 @@ class PortalProfile(HitDetector):
         got = auth_scheme(payload.headers)
         if not got or got in schemes:
             return hits
-        usual = " or ".join(
-            s.capitalize() if s != "-" else "a bare token" for s in sorted(schemes) if s
-        )
+        usual = " or ".join(_scheme(s) for s in sorted(schemes) if s)
         hit = _tampering(
             "portal.profile.auth",
             "header:Authorization",
             got,
             (45, 0.6),
             f"{endpoint.method} {endpoint.template} normally takes {usual} credentials; "
-            f"got {shown(got.capitalize()) if got != '-' else 'a bare token'}",
+            f"got {_scheme(got)}",
         )
         return [*hits, hit]
 
@@ -556,6 +554,12 @@ def _param_tampering(
         weight,
         f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} {says}",
     )
+
+
+def _scheme(scheme: str) -> str:
+    """A credential scheme (:func:`~.headers.auth_scheme`) in words: ``Bearer``, ``a bare
+    token``."""
+    return "a bare token" if scheme == "-" else shown(scheme.capitalize())
 
 
 _PLACEHOLDER: Final = re.compile(r"\{(?:id|uuid|token)\}")

@@ -100,6 +100,13 @@ def _see(table: dict[str, Fact], key: str, client: int, keep: int) -> None:
     fact.see(client, keep)
 
 
+def _see_within(table: dict[str, Fact], key: str, most: int, client: int, keep: int) -> None:
+    """:func:`_see`, while ``table`` holds ``key`` or fewer than ``most`` kinds (a full table
+    counts no new kind: the compiled rule then holds to none of them)."""
+    if key in table or len(table) < most:
+        _see(table, key, client, keep)
+
+
 class Shape(msgspec.Struct, array_like=True):
     """The values of one shape (:func:`~.profile_types.shape_of`): how many, and the numbers
     of each digit group with the clients that sent them, while few (``None`` once more than
@@ -270,14 +277,12 @@ class EndpointModel(msgspec.Struct, kw_only=True):
 
     def body(self, media: str, client: int, keep: int) -> None:
         """Count one request's body by its media type (``""``: none)."""
-        if media in self.media or len(self.media) < MAX_MEDIA:
-            _see(self.media, media, client, keep)
+        _see_within(self.media, media, MAX_MEDIA, client, keep)
 
     def credential(self, scheme: str, client: int, keep: int) -> None:
         """Count one request's ``Authorization`` scheme (``""``: none; see
         :func:`~.headers.auth_scheme`)."""
-        if scheme in self.auth or len(self.auth) < MAX_SCHEMES:
-            _see(self.auth, scheme, client, keep)
+        _see_within(self.auth, scheme, MAX_SCHEMES, client, keep)
 
     def param(self, location: str, name: str, keep: int) -> ParamModel | None:
         model, dropped = _param(self.params, location, name, keep, MAX_PARAMS)
