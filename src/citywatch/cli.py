@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, TextIO, cast
+from typing import TYPE_CHECKING, Annotated, TextIO, cast
 
 import msgspec
 import structlog
@@ -31,9 +31,10 @@ from citywatch.live import open_live
 from citywatch.model import Incident
 from citywatch.pipeline import InputSpec, heap
 from citywatch.plugins import describe
-from citywatch.simulate import Manifest, simulate
-from citywatch.simulate.iot.write import with_inventory
 from citywatch.store import open_store
+
+if TYPE_CHECKING:
+    from citywatch.simulate import Manifest
 
 app = typer.Typer(
     name="citywatch",
@@ -82,6 +83,8 @@ def simulate_cmd(
     hours: Annotated[float, typer.Option(help="hours of traffic")] = 6.0,
 ) -> None:
     """Generate the synthetic city, its traffic and ground truth, in real formats."""
+    from citywatch.simulate import simulate  # noqa: PLC0415 - the simulator loads only to simulate
+
     with console.status("simulating the city…"):
         manifest = simulate(seed, out, hours=hours)
     _print_manifest(manifest, out)
@@ -169,6 +172,9 @@ def demo_cmd(
 ) -> None:
     """Simulate the city, learn its portal's day before, run every detector into the store,
     show the incidents, then serve them."""
+    from citywatch.simulate import simulate  # noqa: PLC0415 - as in simulate_cmd
+    from citywatch.simulate.iot.write import with_inventory  # noqa: PLC0415
+
     settings = load_settings(config, data_dir=data_dir)
     city = settings.data_dir / "city" / f"seed-{seed}"
     with console.status(f"simulating the city (seed {seed})…"):

@@ -18,8 +18,6 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 import msgspec
-import stix2
-from stix2.exceptions import STIXError
 
 from citywatch.errors import CitywatchError
 
@@ -96,6 +94,9 @@ def import_indicators(
     ``ipv4-addr``, ``ipv6-addr``, ``domain-name`` or ``url``, and revoked
     ones, are skipped; each skip is appended to ``problems`` when given.
     """
+    import stix2  # noqa: PLC0415 - lazy: importing it costs every command a third of a second
+    from stix2.exceptions import STIXError  # noqa: PLC0415
+
     if len(bundle_json) > MAX_BUNDLE_BYTES:
         raise IntelError(f"bundle is larger than {MAX_BUNDLE_BYTES} bytes")
     try:

@@ -33,9 +33,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
-from typing import ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
-import feedparser
 import msgspec
 
 from citywatch.errors import InputError
@@ -44,6 +43,9 @@ from citywatch.ingest.fields import MissingFieldError
 from citywatch.ingest.mastodon import USER_AGENT, html_text
 from citywatch.ingest.posts import MAX_TEXT, AuthorMaskingAdapter
 from citywatch.model import DeadLetter, Event, TextPost
+
+if TYPE_CHECKING:
+    import feedparser
 
 DATASET: Final = "social.news"
 MAX_FEED_BYTES: Final = MAX_RECORD_BYTES * 16
@@ -63,6 +65,8 @@ class NewsFeedAdapter(AuthorMaskingAdapter):
         if len(doc) > MAX_FEED_BYTES:
             yield self.dead_letter(source, 1, "too-long", f"feed of {len(doc)} bytes", doc)
             return
+        import feedparser  # noqa: PLC0415 - lazy: loads only where feeds are read
+
         feed = feedparser.parse(doc)
         if not feed.entries:
             if feed.get("bozo") or not feed.get("version"):
@@ -197,6 +201,8 @@ class FeedPoller:
         return self._news(body)
 
     def _news(self, body: bytes) -> list[bytes]:
+        import feedparser  # noqa: PLC0415 - lazy, as in NewsFeedAdapter.parse
+
         digest = hashlib.blake2b(body, digest_size=16).digest()
         entries = feedparser.parse(body).entries if len(body) <= MAX_FEED_BYTES else []
         keys = frozenset(str(e.get("id") or e.get("link") or e.get("title")) for e in entries)

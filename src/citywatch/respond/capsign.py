@@ -15,10 +15,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
-from signxml.algorithms import SignatureConstructionMethod, SignatureMethod
-from signxml.exceptions import InvalidInput, InvalidSignature
-from signxml.signer import XMLSigner
-from signxml.verifier import XMLVerifier
 
 from citywatch.errors import ConfigError
 from citywatch.respond.capxml import MAX_BYTES
@@ -29,6 +25,8 @@ class CapSigner:
     """Signs CAP documents with one private key and its X.509 certificate (PEM)."""
 
     def __init__(self, key_pem: bytes, cert_pem: bytes, *, password: bytes | None = None) -> None:
+        from signxml.algorithms import SignatureMethod  # noqa: PLC0415 - lazy: loads only to sign
+
         try:
             key = load_pem_private_key(key_pem, password=password)
         except (ValueError, TypeError) as exc:
@@ -61,6 +59,9 @@ class CapSigner:
             root = etree.fromstring(xml, parser)
         except etree.XMLSyntaxError as exc:
             raise CapError("cannot sign a malformed document", problems=[str(exc)]) from exc
+        from signxml.algorithms import SignatureConstructionMethod  # noqa: PLC0415 - lazy
+        from signxml.signer import XMLSigner  # noqa: PLC0415 - lazy
+
         signer = XMLSigner(
             method=SignatureConstructionMethod.enveloped,
             signature_algorithm=self._method,
@@ -75,6 +76,9 @@ def verify_signature(xml: bytes, cert_pem: bytes) -> bytes:
 
     Raises :class:`CapError` when the signature is missing, broken or by another key.
     """
+    from signxml.exceptions import InvalidInput, InvalidSignature  # noqa: PLC0415 - lazy
+    from signxml.verifier import XMLVerifier  # noqa: PLC0415 - lazy: loads only to verify
+
     if len(xml) > MAX_BYTES:
         raise CapError("document too large to verify", problems=[f"{len(xml)} bytes"])
     try:

@@ -23,19 +23,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
-import stix2
-
 from citywatch.enrich.intel import Indicator
 from citywatch.model import Detection, Incident
 from citywatch.respond.evidence import attackers, redact, technique_name, technique_url
 
 NAMESPACE: Final = uuid.UUID("5d0c3a4e-8f21-5b7a-9c1e-3f6b2a9d7e10")
-TLP: Final = {
-    "white": stix2.TLP_WHITE,
-    "green": stix2.TLP_GREEN,
-    "amber": stix2.TLP_AMBER,
-    "red": stix2.TLP_RED,
-}
 # Fixed creation time for objects shared by every incident (identity, techniques).
 _STABLE: Final = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -59,6 +51,8 @@ def _literal(value: str) -> str:
 
 def identity(city: str) -> Any:
     """The city as a STIX identity (same id for the same name)."""
+    import stix2  # noqa: PLC0415 - lazy: importing it costs every command a third of a second
+
     return stix2.Identity(
         id=_id("identity", city),
         name=city,
@@ -82,7 +76,9 @@ def export_bundle(
     if valid_for <= timedelta(0):
         raise ValueError("valid_for must be positive")
     allow = list(allow)
-    marking = TLP[tlp]
+    import stix2  # noqa: PLC0415 - lazy, as in identity()
+
+    marking = getattr(stix2, f"TLP_{tlp.upper()}")
     me = identity(city)
     common = {"created_by_ref": me.id, "object_marking_refs": [marking.id]}
     created, modified = incident.first_seen, max(incident.last_seen, incident.first_seen)
@@ -152,6 +148,8 @@ def export_bundle(
 
 def export_sightings(matches: Iterable[Match], *, city: str = "City of Aldmere") -> str:
     """A bundle of sightings of imported indicators, sighted by the city."""
+    import stix2  # noqa: PLC0415 - lazy, as in identity()
+
     me = identity(city)
     objects: list[Any] = [me]
     for m in matches:
