@@ -17,6 +17,7 @@ from tests.api.test_rbac import EXPECTED as API_MATRIX
 from citywatch.api import ROLES, route_table
 from citywatch.api.credentials import hash_password
 from citywatch.config import Settings
+from citywatch.detect import DETECTORS
 from citywatch.detect.portal.profile import PortalProfile
 from citywatch.model import (
     Detection,
@@ -367,6 +368,16 @@ def test_the_incident_page_lists_what_each_portal_detection_found(
     assert "param:amount parameter `amount` on POST /tax/file is normally a decimal" in page
     one = text(login("viewer").get("/incidents/inc-1").text)
     assert "distinct findings" not in one  # not for a detection of another silo
+
+
+def test_the_timeline_says_which_detector_found_each_detection(
+    login: Callable[[str], TestClient],
+) -> None:
+    page = login("viewer").get("/incidents/inc-2").text
+    says = DETECTORS["web-attacks"].description
+    assert f'by <span class="detector" title="{says}">web-attacks</span>; 1 record)' in page
+    other = login("viewer").get("/incidents/inc-1").text  # detectors not registered here
+    assert re.search(r'by <span class="detector">[a-z.]+</span>; 1 record\)', other)
 
 
 @pytest.mark.parametrize("path", ["/", "/incidents/inc-1", "/suppressions"])

@@ -152,6 +152,7 @@ def add_pages(web: APIRouter) -> None:
             incident=found,
             evidence=evidence,
             silo_of=silo_of,
+            detector_says=views.detector_says,
             layer=views.collection(marks),
             activity=store.incident_activity(incident_id),
             moves=sorted(TRANSITIONS[found.status]),

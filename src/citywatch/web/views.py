@@ -24,6 +24,7 @@ from citywatch.api.rbac import ADMIN
 from citywatch.api.routes.respond import ACTORS as APPROVERS
 from citywatch.api.schemas import GeoOut
 from citywatch.api.siloviews import Rows, ZoneOut
+from citywatch.detect import DETECTORS
 from citywatch.detect.crowd.config import CrowdConfig
 from citywatch.detect.portal.profile import PortalProfile
 from citywatch.errors import ConfigError
@@ -88,6 +89,13 @@ def evidence(store: Store, incident: Incident) -> list[Detection]:
     """The incident's detections in event-time order (its timeline across silos)."""
     found = [store.detection(d) for d in incident.detections]
     return sorted((d for d in found if d is not None), key=lambda d: (d.timestamp, d.id))
+
+
+def detector_says(name: str) -> str:
+    """What the detector registered as ``name`` is, in its own words (how the detection was
+    found: signatures, a learned model, behaviour...); empty for one not registered here."""
+    cls = DETECTORS.get(name)
+    return cls.description if cls is not None else ""
 
 
 def approvable(who: Principal, runs: Iterable[PlaybookRun]) -> set[tuple[str, str]]:
