@@ -54,14 +54,14 @@ class CapSigner:
 
     def sign(self, xml: bytes) -> bytes:
         """The document with an enveloped signature appended to ``alert``."""
+        from signxml.algorithms import SignatureConstructionMethod  # noqa: PLC0415 - lazy
+        from signxml.signer import XMLSigner  # noqa: PLC0415 - lazy
+
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
         try:
             root = etree.fromstring(xml, parser)
         except etree.XMLSyntaxError as exc:
             raise CapError("cannot sign a malformed document", problems=[str(exc)]) from exc
-        from signxml.algorithms import SignatureConstructionMethod  # noqa: PLC0415 - lazy
-        from signxml.signer import XMLSigner  # noqa: PLC0415 - lazy
-
         signer = XMLSigner(
             method=SignatureConstructionMethod.enveloped,
             signature_algorithm=self._method,

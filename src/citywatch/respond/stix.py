@@ -73,11 +73,11 @@ def export_bundle(
     tlp: Literal["white", "green", "amber", "red"] = "amber",
 ) -> str:
     """The incident as a STIX 2.1 bundle (JSON text); addresses in ``allow`` are left out."""
+    import stix2  # noqa: PLC0415 - lazy, as in identity()
+
     if valid_for <= timedelta(0):
         raise ValueError("valid_for must be positive")
     allow = list(allow)
-    import stix2  # noqa: PLC0415 - lazy, as in identity()
-
     marking = getattr(stix2, f"TLP_{tlp.upper()}")
     me = identity(city)
     common = {"created_by_ref": me.id, "object_marking_refs": [marking.id]}
