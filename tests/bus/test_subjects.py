@@ -43,7 +43,9 @@ def test_each_built_in_detector_filters_on_its_silo_where_it_has_one() -> None:
     assert filters["crowd-safety"] == "cw.events.crowd.*"
     assert filters["quake"] == "cw.events.quake.*"
     assert filters["social-events"] == "cw.events.social.*"
-    assert filters["login-abuse"] == "cw.events.>"  # reads every dataset
+    for portal in ("login-abuse", "portal-behaviour", "portal-profile", "sigma"):
+        assert filters[portal] == "cw.events.portal.*"  # the portal's detectors, its requests only
+    assert filters["threat-intel"] == "cw.events.>"  # reads every dataset
     for name, cls in DETECTORS.items():
         for dataset in cls.datasets:
             assert matches(filters[name], names.events(dataset)), (name, dataset)

@@ -61,6 +61,7 @@ from citywatch.detect.portal.behaviour_windows import (
     add_miss,
     add_object,
 )
+from citywatch.detect.portal.hits import DATASETS
 from citywatch.model import Detection, Event, HttpRequest
 
 PORTAL: Final = "portal"
@@ -85,6 +86,7 @@ class PortalBehaviour(Detector[BehaviourState]):
     )
     config_model: ClassVar[type[BaseModel]] = BehaviourConfig
     state_type: ClassVar[type[msgspec.Struct]] = BehaviourState
+    datasets: ClassVar[frozenset[str]] = DATASETS
 
     def __init__(self, config: BaseModel | None = None) -> None:
         super().__init__(config)

@@ -20,6 +20,9 @@ from citywatch.model import Detection, Event
 
 TARGET = "portal"
 """The ``target`` entity of portal detections: the correlator fuses attacks on it."""
+DATASETS: frozenset[str] = frozenset({"portal.access", "portal.http"})
+"""The datasets of the portal's requests (access-log lines, full requests): what every portal
+detector reads, and all that it reads."""
 BLOCK_CLIENTS = "Rate-limit or block the flagged client addresses at the portal's reverse proxy"
 """The measure against the clients of a portal detection, in one wording for every detector,
 so that an incident lists it once."""
@@ -78,6 +81,7 @@ class HitDetector(Detector[ClientHits]):
     """Base of per-request detectors: implement :meth:`inspect`, get merging for free."""
 
     state_type: ClassVar[type[msgspec.Struct]] = ClientHits
+    datasets: ClassVar[frozenset[str]] = DATASETS
     category: ClassVar[str] = "cyber"
     measures: ClassVar[tuple[str, ...]] = (BLOCK_CLIENTS,)
     """What the city can do about a detection of this detector (the incident lists them)."""

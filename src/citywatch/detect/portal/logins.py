@@ -30,7 +30,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.base import Detector, Episode, detection_id
-from citywatch.detect.portal.hits import BLOCK_CLIENTS, TARGET
+from citywatch.detect.portal.hits import BLOCK_CLIENTS, DATASETS, TARGET
 from citywatch.model import Detection, Event
 
 _STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
@@ -115,6 +115,7 @@ class LoginAbuse(Detector[LoginState]):
     description: ClassVar[str] = "portal login brute force, credential stuffing, account attacks"
     config_model: ClassVar[type[BaseModel]] = LoginAbuseConfig
     state_type: ClassVar[type[msgspec.Struct]] = LoginState
+    datasets: ClassVar[frozenset[str]] = DATASETS
 
     def __init__(self, config: BaseModel | None = None) -> None:
         super().__init__(config)

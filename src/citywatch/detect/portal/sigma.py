@@ -285,7 +285,6 @@ class SigmaRules(HitDetector):
         "Sigma rules (SigmaHQ web and proxy rules, the project's portal rules) on portal requests"
     )
     config_model: ClassVar[type[BaseModel]] = SigmaRulesConfig
-    datasets: ClassVar[frozenset[str]] = frozenset({"portal.access", "portal.http"})
     partition_key: ClassVar[str | None] = "source.pseudonym"  # one client's requests, no more
 
     def __init__(self, config: BaseModel | None = None) -> None:

@@ -180,7 +180,6 @@ class WebAttackSignatures(HitDetector):
         "Web attack signatures over every parameter, header, cookie and path of portal requests"
     )
     config_model: ClassVar[type[BaseModel]] = WebAttackConfig
-    datasets: ClassVar[frozenset[str]] = frozenset({"portal.http", "portal.access"})
     partition_key: ClassVar[str | None] = "source.pseudonym"  # one client's requests, no more
 
     def __init__(self, config: BaseModel | None = None) -> None:
