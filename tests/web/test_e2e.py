@@ -101,6 +101,8 @@ def test_officers_publish_an_alert_for_a_demo_incident_that_citizens_see(
     findings.locator("summary").click()
     expect(findings.locator("li")).to_have_count(7)  # each edit the tamperer made, explained
     expect(findings).to_contain_text("where it always has 22")
+    expect(page.locator("ol.timeline .detector")).to_have_text("portal-profile")  # a learned model
+    shot(page, "incident-tampering")
     page.goto(f"{demo_server.url}/quake")
     expect(page.locator("#map")).to_have_attribute("data-features", re.compile(r"^[1-9]\d*$"))
 
