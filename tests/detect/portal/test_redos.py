@@ -9,6 +9,7 @@ so that CI noise does not flake.
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Callable
@@ -181,9 +182,21 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
 
 
 def _timed(check: Callable[[str], object], text: str) -> float:
-    start = time.perf_counter()
-    check(text)
-    return time.perf_counter() - start
+    """CPU seconds of ``check(text)``, the collector held off: the least of two tries when the
+    first is over the limit. A catastrophic pattern is slow every time; a pause of the machine
+    or a full collection of the test process (0.78 s once, on a shared CI machine) is not."""
+    best = float("inf")
+    for _ in range(2):
+        gc.disable()
+        try:
+            start = time.process_time()
+            check(text)
+            best = min(best, time.process_time() - start)
+        finally:
+            gc.enable()
+        if best <= LIMIT_S:
+            break
+    return best
 
 
 @pytest.mark.parametrize("family", sorted(SHAPES))
