@@ -428,6 +428,28 @@ def test_tools_take_turns_over_the_same_requests(
     assert flagged and flagged <= set(corpus.labels), "citywatch inspected them all, in turns"
 
 
+def test_speeds_are_also_taken_over_the_benign_part_and_the_attacks(tmp_path: Path) -> None:
+    corpus = build(tmp_path, seed=3, hours=0.5, residents=300)
+    events, _ = portal.parse(corpus.test)
+    benign, attacks = (portal._part(corpus, events, p) for p in portal.PARTS)
+    assert {e.id for e in benign} == {i for i, c in corpus.labels.items() if c == BENIGN}
+    assert {e.id for e in attacks} == {i for i, c in corpus.labels.items() if c != BENIGN}
+    assert [e.id for e in benign] == [e.id for e in events if e in benign], "in file order"
+    tools = [
+        ToolResult(
+            name="citywatch", requests_per_cpu_s=100, part_requests_per_cpu_s={"benign": 300}
+        ),
+        ToolResult(name="crs-pl1", requests_per_cpu_s=8, part_requests_per_cpu_s={"benign": 20}),
+        ToolResult(name="libinjection", status="unavailable"),
+    ]
+    assert portal._ratios(tools, None) == {
+        "citywatch/crs-pl1": 12.5,
+        "citywatch/libinjection": None,
+    }
+    assert portal._ratios(tools, "benign")["citywatch/crs-pl1"] == 15.0
+    assert portal._ratios(tools, "attacks") == dict.fromkeys(portal._ratios(tools, None))
+
+
 def test_portal_detectors_are_chosen_by_dataset() -> None:
     mine, others = portal.portal_detectors()
     assert "login-abuse" in mine

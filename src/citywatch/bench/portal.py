@@ -112,6 +112,10 @@ class ToolResult(msgspec.Struct, kw_only=True):
     in turns, each tool also meets the others' footprint in the caches)."""
     file_requests_per_cpu_s: float | None = None
     """citywatch only: end to end from the http-jsonl file, its own parsing included."""
+    part_requests_per_cpu_s: dict[str, float] = msgspec.field(default_factory=dict)
+    """In turns as :attr:`requests_per_cpu_s`, over one part of the test file on its own
+    (:data:`PARTS`: its benign requests, its attacks): the speed on clean traffic and under
+    attack."""
     classes: dict[str, ClassFigures] = msgspec.field(default_factory=dict)
     detection: Rate = msgspec.field(default_factory=Rate)
     """Every attack request (hand-written and variants)."""
@@ -325,6 +329,20 @@ def _peer_details(peer: Peer) -> dict[str, object]:
     }
 
 
+def _ratios(tools: list[ToolResult], part: str | None) -> dict[str, float | None]:
+    """citywatch's speed in turns over each peer's (``citywatch/PEER``), over the whole test
+    file or one ``part`` of it; None where either is missing."""
+
+    def speed(tool: ToolResult) -> float | None:
+        return tool.requests_per_cpu_s if part is None else tool.part_requests_per_cpu_s.get(part)
+
+    mine = speed(tools[0])
+    return {
+        f"{CITYWATCH}/{t.name}": round(mine / theirs, 2) if mine and (theirs := speed(t)) else None
+        for t in tools[1:]
+    }
+
+
 class PortalReport(msgspec.Struct, kw_only=True):
     """Everything the portal benchmark measured."""
 
@@ -337,12 +355,27 @@ class PortalReport(msgspec.Struct, kw_only=True):
     """The city's portal scenarios (behaviour that no single request shows), per technique."""
 
 
+PARTS: Final = ("benign", "attacks")
+"""The parts of the test file also timed on their own
+(:attr:`ToolResult.part_requests_per_cpu_s`)."""
+
+
+def _part(corpus: BenchCorpus, events: list[Event], part: str) -> list[Event]:
+    """The test file's benign requests or its attacks, in file order."""
+    benign = part == "benign"
+    return [e for e in events if (corpus.labels.get(e.id) == BENIGN) is benign]
+
+
 def _paced_speeds(
-    corpus: BenchCorpus, work: Path, events: list[Event], makers: dict[str, Callable[[], Peer]]
+    corpus: BenchCorpus,
+    work: Path,
+    events: list[Event],
+    makers: dict[str, Callable[[], Peer]],
+    name: str = "paced",
 ) -> dict[str, float]:
     """Requests per CPU-second of citywatch (learned afresh) and of each peer, taking turns."""
     _, others = portal_detectors()
-    job = _learned_job(corpus, work, others, "citywatch-data-paced")
+    job = _learned_job(corpus, work, others, f"citywatch-data-{name}")
     peers = {name: make() for name, make in makers.items()}
     try:
         cpu = paced(job, CITYWATCH, peers, events)
@@ -368,17 +401,15 @@ def run(work: Path, *, seed: int = 7, hours: float = 6.0, residents: int = 4000)
     ]
     ok = {t.name: makers[t.name] for t in tools[1:] if t.status == "ok"}
     speeds = _paced_speeds(corpus, work, events, ok)
+    by_part = {p: _paced_speeds(corpus, work, _part(corpus, events, p), ok, p) for p in PARTS}
     for tool in tools:
         if tool.name in speeds:
             tool.alone_requests_per_cpu_s = tool.requests_per_cpu_s
             tool.requests_per_cpu_s = round(speeds[tool.name])
-    mine = tools[0].requests_per_cpu_s
-    ratios = {
-        f"{CITYWATCH}/{t.name}": round(mine / t.requests_per_cpu_s, 2)
-        if mine and t.requests_per_cpu_s
-        else None
-        for t in tools[1:]
-    }
+            tool.part_requests_per_cpu_s = {p: round(s[tool.name]) for p, s in by_part.items()}
+    ratios = _ratios(tools, None)
+    for p in PARTS:
+        ratios |= {f"{name}, {p}": ratio for name, ratio in _ratios(tools, p).items()}
     classes = {cls: sum(1 for c in corpus.labels.values() if c == cls) for cls in CLASSES}
     abuse = score_abuse(work / "city", work, portal_detectors()[1])
     return PortalReport(

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from citywatch.bench.corpus import CLASSES
 from citywatch.bench.portal import (
+    PARTS,
     TARGET_DETECTION,
     TARGET_FP_RATE,
     TARGET_RATE,
@@ -101,6 +102,12 @@ def table(report: PortalReport) -> Table:
         end=True,
     )
     row("requests/CPU-s", "in turns", _speed)
+    for part in PARTS:
+        row(
+            f"  {part} only",
+            "in turns",
+            lambda t, p=part: _rate_cell(t.part_requests_per_cpu_s.get(p), target=False),  # type: ignore[misc]
+        )
     row("  timed alone", "", _alone_speed)
     row("  from the file", "", _file_speed)
     return table
