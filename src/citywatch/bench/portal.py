@@ -5,8 +5,10 @@ every tool. Figures per tool: detection rate per attack class (hand-written
 and evasive variants), false-positive rate on benign requests (the city's and
 the hand-written look-alikes), and requests per CPU-second over the same
 parsed requests, the tools taking turns so that the machine's load falls on
-all alike (:mod:`citywatch.bench.portal_pace`; the ratios compare these), and
-each timed alone (what the speed target judges).
+all alike (:mod:`citywatch.bench.portal_pace`; the ratios compare these), the
+same over the benign requests and over the attacks apart (clean traffic and an
+attack cost every tool differently), and each timed alone (what the speed
+target judges).
 
 The peers are given the requests already parsed from the test file, so
 citywatch is timed twice: from the file (parse, enrich, detect, correlate)
