@@ -1039,3 +1039,31 @@ def test_an_id_the_portal_issues_in_lower_case_is_flagged_in_upper_case() -> Non
     assert rule.explain(shouted).got.endswith("in upper case where it always is in lower case")
     assert learned(upper_too=True).check(shouted), "an app that writes them in upper case"
     assert learned(upper_too=False, counted=False).check(shouted), "a model from before"
+
+
+def test_a_number_never_written_with_leading_zeros_is_flagged_with_them() -> None:
+    cfg = PortalProfileConfig()
+
+    def learned(zeros_too: bool, counted: bool = True) -> ParamRule:
+        model = ParamModel(
+            location="body",
+            name="district",
+            empty=0,
+            repeats=0,
+            ibans=0,
+            upper=0,
+            leading_zeros=0 if counted else -1,
+        )
+        for i in range(200):
+            district = i % 15 + 1
+            written = f"{district:02d}" if zeros_too and i % 4 == 0 else str(district)
+            model.learn(written, i % 90, 3, cfg.value_clients)
+        return compile_param(model, cfg)
+
+    rule = learned(zeros_too=False)
+    assert rule.kind == "integer" and rule.check("7") and rule.check("15")
+    assert not rule.check("0007") and not rule.check("07")
+    assert rule.explain("0007").got == "`0007`, a number written with leading zeros"
+    assert rule.describe()["no_leading_zeros"] is True
+    assert learned(zeros_too=True).check("07"), "a form that pads its numbers"
+    assert learned(zeros_too=False, counted=False).check("0007"), "a model from before"

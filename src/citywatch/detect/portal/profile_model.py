@@ -31,6 +31,7 @@ from citywatch.detect.portal.profile_types import (
     fraction_digits,
     iban_ok,
     iso_day,
+    leading_zero,
     shape_of,
     to_number,
     value_facts,
@@ -148,6 +149,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
     """Values of an IBAN's form (``-1``: not counted)."""
     upper: int = -1
     """Values with an upper-case letter (``-1``: not counted)."""
+    leading_zeros: int = -1
+    """Numbers written with a leading zero, ``007`` (``-1``: not counted)."""
     jsons: dict[str, Fact] = msgspec.field(default_factory=dict)
     """The JSON types its values had, in a JSON body (letters of ``params.JSON_TYPES``)."""
     lengths: dict[int, int] = msgspec.field(default_factory=dict)
@@ -206,6 +209,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
             if not bits & (1 << i):
                 _see(misses, name, client, keep)
         if bits & _NUMERIC_BITS:
+            if self.leading_zeros >= 0 and leading_zero(value):
+                self.leading_zeros += 1
             number = to_number(value)
             if number is not None:
                 bucket = round(math.copysign(math.log1p(abs(number)) * _NUM_SCALE, number))
@@ -308,7 +313,7 @@ def _param(
         if len(table) >= most:
             return None, dropped + 1
     model = table[key] = ParamModel(
-        location=location, name=name[:128], empty=0, repeats=0, ibans=0, upper=0
+        location=location, name=name[:128], empty=0, repeats=0, ibans=0, upper=0, leading_zeros=0
     )
     return model, dropped
 

@@ -39,6 +39,7 @@ from citywatch.detect.portal.profile_types import (
     fraction_digits,
     iban_ok,
     iso_day,
+    leading_zero,
     mixed_word,
     shape_of,
     to_number,
@@ -148,6 +149,7 @@ class ParamRule:
         "shape",
         "single",
         "type_re",
+        "unpadded",
         "value_re",
         "whole_hi",
         "whole_lo",
@@ -201,6 +203,9 @@ class ParamRule:
         """Every value had an IBAN's form: a value must have it."""
         self.lower = False
         """Every value of an id the portal issues (a UUID) was in lower case: a value must be."""
+        self.unpadded = False
+        """Every number was written without a leading zero: one with it is a finding (``0007``
+        passes a string comparison that ``7`` fails, and may be read as octal)."""
         self.one_script = True
         """Each word of a value is in one script (not so in prose: a typo is no homoglyph)."""
 
@@ -224,6 +229,8 @@ class ParamRule:
         if self.iban and not iban_ok(value):
             return False
         if self.lower and value != value.lower():
+            return False
+        if self.unpadded and leading_zero(value):
             return False
         if self.form is not None and reshaped(self.form, value):
             return False
@@ -320,6 +327,9 @@ class ParamRule:
         if self.lower and value != value.lower():
             found.append(Violation("portal.profile.chars", 45, 0.6, ""))
             parts.append(f"`{shown(value)}`, in upper case where it always is in lower case")
+        if self.unpadded and not bad and leading_zero(value):
+            found.append(Violation("portal.profile.type", 50, 0.65, ""))
+            parts.append(f"`{shown(value)}`, a number written with leading zeros")
         if self.form is not None and not bad and reshaped(self.form, value):
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
             parts.append(f"`{shown(value)}`, shaped `{shape_of(value)}`")
@@ -386,6 +396,8 @@ class ParamRule:
             out["iban"] = True
         if self.lower:
             out["lower_case"] = True
+        if self.unpadded:
+            out["no_leading_zeros"] = True
         if self.enum is not None:
             out["values"] = sorted(self.enum)
         if self.num_lo is not None:
@@ -560,6 +572,7 @@ def _fixed(rule: ParamRule, model: ParamModel, keep: int, cfg: RuleConfig) -> No
             rule.form = next(iter(model.shapes))
     rule.iban = model.ibans == model.nonempty
     rule.lower = kind in _ISSUED and model.upper == 0
+    rule.unpadded = kind in NUMERIC and model.leading_zeros == 0
 
 
 def _habits(rule: ParamRule, model: ParamModel, keep: int) -> None:

@@ -188,6 +188,16 @@ def digit_groups(value: str) -> list[int]:
 
 
 _GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+", _A)
+_LEADING_ZERO = re.compile(r"[+-]?0[0-9]", _A)
+
+
+def leading_zero(value: str) -> bool:
+    """A number written with a leading zero (``0`` alone and ``0.5`` are not).
+
+    >>> [leading_zero(v) for v in ("0007", "-05", "00.5", "0", "0.5", "0,5", "10", "")]
+    [True, True, True, False, False, False, False, False]
+    """
+    return _LEADING_ZERO.match(value) is not None
 
 
 def to_number(value: str) -> float | None:
