@@ -329,6 +329,16 @@ def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m:
             body="street=Ilica&number=310&district=2&moved_on=2026-02-14",
             headers=FORM,
         ),
+        *(  # house numbers as people write them, learned as letters and digits alone
+            HttpRequest(
+                method="POST",
+                uri="/address/change",
+                body=urlencode({"street": "Ilica", "number": number, "district": "2"})
+                + "&moved_on=2026-02-14",
+                headers=FORM,
+            )
+            for number in ("12/II", "Flat 2, 14", "7 #3")
+        ),
     ]
     for i, request in enumerate(look_alikes):
         event = Event(id=f"ok-{i}", timestamp=T0, dataset="portal.http", source_ip="10.9.9.9")

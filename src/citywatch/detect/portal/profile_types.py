@@ -75,12 +75,13 @@ PATTERNS: Final = _PATTERNS
 
 COMPANIONS: Final = {
     "alpha": " '-.",
-    "alphanumeric": " '-.",
+    "alphanumeric": " '-./,#",
     "email": ".-_+@'",
     "decimal": ".,",
 }
-"""Characters a type always allows, learned or not (a name may have an apostrophe, an amount
-a decimal comma: ``1250,00`` is how many citizens write it)."""
+"""Characters a type always allows, learned or not: the punctuation its own pattern takes (a
+name may have an apostrophe, a house number a slash, a comma or ``#``: ``12/II``, ``Flat 2,
+14``), and an amount's decimal comma (``1250,00`` is how many citizens write it)."""
 
 _ASCII_FACT: Final = {
     **dict.fromkeys(string.digits, "digit"),
