@@ -1077,3 +1077,17 @@ def test_a_number_never_written_with_leading_zeros_is_flagged_with_them() -> Non
     assert rule.describe()["no_leading_zeros"] is True
     assert learned(zeros_too=True).check("07"), "a form that pads its numbers"
     assert learned(zeros_too=False, counted=False).check("0007"), "a model from before"
+
+
+def test_a_name_takes_the_punctuation_of_names_learned_or_not() -> None:
+    cfg = PortalProfileConfig()
+    rng = random.Random(5)
+    model = ParamModel(location="body", name="street", empty=0, repeats=0, ibans=0, upper=0)
+    for i in range(300):
+        name = "".join(rng.choice("aeioubcdfgklmnprstvzčšž") for _ in range(rng.randint(4, 9)))
+        model.learn(f"{name.title()} {rng.choice(('ulica', 'trg', 'cesta'))}", i % 120, 3, 5)
+    rule = compile_param(model, cfg)
+    assert rule.kind == "alpha" and rule.enum is None
+    for written in ("Жарко Шћепановић / Žarko Šćepanović trg", "Trg bana J. Jelačića", "O'Brien"):
+        assert rule.check(written), written
+    assert not rule.check("Ilica 1; stan 3") and not rule.check('Ilica"')

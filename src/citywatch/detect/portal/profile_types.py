@@ -64,7 +64,7 @@ _PATTERNS: Final = {
         _A,
     ),
     "phone": re.compile(r"\+?[0-9][0-9 ()./-]{4,22}[0-9]", _A),
-    "alpha": re.compile(r"(?:[^\W\d_]|[ '.-])++"),
+    "alpha": re.compile(r"(?:[^\W\d_]|[ './-])++"),
     "token": re.compile(
         r"(?=[^0-9]{0,200}[0-9])(?=[^A-Za-z]{0,200}[A-Za-z])[A-Za-z0-9_=+/.~-]{16,}", _A
     ),
@@ -74,14 +74,15 @@ PATTERNS: Final = _PATTERNS
 """The pattern of each type but ``text`` (``fullmatch`` them)."""
 
 COMPANIONS: Final = {
-    "alpha": " '-.",
+    "alpha": " '-./",
     "alphanumeric": " '-./,#",
     "email": ".-_+@'",
     "decimal": ".,",
 }
 """Characters a type always allows, learned or not: the punctuation its own pattern takes (a
-name may have an apostrophe, a house number a slash, a comma or ``#``: ``12/II``, ``Flat 2,
-14``), and an amount's decimal comma (``1250,00`` is how many citizens write it)."""
+name may have an apostrophe, a street two names, ``Жарко Шћепановић / Žarko Šćepanović trg``,
+a house number a slash, a comma or ``#``: ``12/II``, ``Flat 2, 14``), and an amount's
+decimal comma (``1250,00`` is how many citizens write it)."""
 
 _ASCII_FACT: Final = {
     **dict.fromkeys(string.digits, "digit"),
