@@ -255,7 +255,5 @@ def test_deep_json_and_many_parts_are_bounded() -> None:
         (batch, "application/json"),
     ):
         req = HttpRequest(method="POST", uri="/", headers=(("Content-Type", ctype),), body=body)
-        start = time.perf_counter()
-        parsed = parse_request(req)
-        assert time.perf_counter() - start < LIMIT_S
-        assert parsed.anomalies
+        assert _timed(lambda _, r=req: parse_request(r), "") < LIMIT_S  # about 1 ms each
+        assert parse_request(req).anomalies
