@@ -166,8 +166,8 @@ def test_messages_redelivered_while_a_slow_batch_waits_for_its_checkpoint_are_ha
             await asyncio.sleep(1.5)  # past ack_wait: the server sends them again
             return messages
 
-        def checkpoint(self) -> None:
-            pass
+        def states(self) -> dict[str, bytes]:
+            return {}
 
     async def work(bus: JetStreamBus) -> None:
         names = bus.subjects

@@ -415,6 +415,17 @@ def test_state_save_replaces_and_unknown_is_none(store: Store) -> None:
     assert store.load_state("detector.portal") is None
 
 
+def test_states_saved_together_are_all_saved_or_none(store: Store) -> None:
+    store.save_states({"worker/a/detector/x": b"old", "worker/a/acking": b"old"})
+    store.save_states({"worker/a/detector/x": b"new", "worker/a/acking": b"\x91\x07"})
+    assert store.load_state("worker/a/detector/x") == b"new"
+    assert store.load_state("worker/a/acking") == b"\x91\x07"
+    with pytest.raises(StoreError):  # the second blob cannot be stored: neither is
+        store.save_states({"worker/a/detector/x": b"newer", "worker/a/acking": None})  # type: ignore[dict-item]
+    assert store.load_state("worker/a/detector/x") == b"new"
+    assert store.load_state("worker/a/acking") == b"\x91\x07"
+
+
 def test_empty_state_is_not_none(store: Store) -> None:
     store.save_state("empty", b"")
     assert store.load_state("empty") == b""

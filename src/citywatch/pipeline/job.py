@@ -299,17 +299,25 @@ class Job:
         return [] if self.correlator is None else self.correlator.incidents()
 
     def save(self, store: Store, prefix: str = "") -> None:
-        """Checkpoint detector and correlator state into the store, under names led by ``prefix``.
+        """Checkpoint detector and correlator state into the store, under names led by ``prefix``,
+        in one transaction.
 
         Jobs sharing a store (the workers of the scale-out mode) each take their own prefix.
         """
+        store.save_states(self.states(prefix))
+
+    def states(self, prefix: str = "") -> dict[str, bytes]:
+        """What a checkpoint saves, by name: the detectors' states and learned models, the
+        correlator's state and the watermark."""
+        states: dict[str, bytes] = {}
         for runner in self.runners:
-            store.save_state(f"{prefix}detector/{runner.name}", runner.snapshot())
+            states[f"{prefix}detector/{runner.name}"] = runner.snapshot()
             if (model := runner.detector.snapshot_model()) is not None:
-                store.save_state(f"{prefix}model/{runner.name}", model)
+                states[f"{prefix}model/{runner.name}"] = model
         if self.correlator is not None:
-            store.save_state(f"{prefix}correlator", self.correlator.snapshot())
-        store.save_state(f"{prefix}watermark", msgspec.msgpack.encode(self.watermark))
+            states[f"{prefix}correlator"] = self.correlator.snapshot()
+        states[f"{prefix}watermark"] = msgspec.msgpack.encode(self.watermark)
+        return states
 
     def restore(self, store: Store, prefix: str = "") -> bool:
         """Resume from the store's checkpoint saved under ``prefix``; False when there is none."""

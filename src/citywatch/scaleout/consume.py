@@ -7,12 +7,15 @@ only after the state they changed is checkpointed in the store (every
 when stopping), so a worker killed at any point resumes from its last
 checkpoint and the messages after it come again: nothing is lost.
 
-Nor is anything counted twice: with the state, a checkpoint keeps the stream
-sequences of the messages it is about to ack. If the worker dies after the
-checkpoint but before the server has the acks, those messages come again; the
-next worker finds them in the checkpoint and acks them without handling them.
-(The state is saved before the sequences, so a crash between the two handles
-the batch twice rather than losing it.) A running worker also gets copies of
+Nor is anything counted twice: with the state, in the same transaction, a
+checkpoint keeps the stream sequences of the messages it is about to ack. If the
+worker dies after the checkpoint but before the server has the acks, those
+messages come again; the next worker finds them in the checkpoint and acks them
+without handling them. A crash during the checkpoint leaves the last one whole,
+state and sequences alike, and its messages come again to be handled once.
+(Saved one after the other, a crash between the state and the sequences had the
+next worker handle the batch again on top of the state that held it: evidence
+twice in a detection.) A running worker also gets copies of
 messages it holds or has just acked: the server redelivers what was not acked
 within ``ack_wait_s`` (a slow batch), and a delivery can wait in the client's
 queue until its copy comes too, or until after the ack. :class:`Handled` knows them all.
@@ -119,8 +122,11 @@ class Part(ABC):
         """Process a batch; the messages to ack at the next checkpoint (the rest were termed)."""
 
     @abstractmethod
-    def checkpoint(self) -> None:
-        """Save the state the handled messages changed."""
+    def states(self) -> dict[str, bytes]:
+        """The state the handled messages changed, by name, to save with their sequences."""
+
+    def checkpoint(self) -> None:  # noqa: B027 - a hook: most parts keep all in their states
+        """Before the states are saved: store what the handled messages made (dead letters)."""
 
     async def finish(self) -> None:  # noqa: B027 - a hook: most parts have nothing open
         """The input has ended (``--once``): close what is open."""
@@ -134,13 +140,15 @@ class Part(ABC):
         return set() if blob is None else set(msgspec.msgpack.decode(blob, type=list[int]))
 
     def save(self, messages: list[Msg], handled: set[int]) -> None:
-        """Checkpoint the state, then the sequences of ``messages`` (about to be acked).
+        """Checkpoint the state and the sequences of ``messages`` (about to be acked), in one
+        transaction.
 
         ``handled`` are those of the last checkpoint not come again yet: they are kept.
         """
         self.checkpoint()
         seqs = [msg.metadata.sequence.stream for msg in messages] + sorted(handled)
-        self.store.save_state(f"{self.prefix}acking", msgspec.msgpack.encode(seqs))
+        acking = {f"{self.prefix}acking": msgspec.msgpack.encode(seqs)}
+        self.store.save_states(self.states() | acking)
 
 
 async def consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerStats:

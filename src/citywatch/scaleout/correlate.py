@@ -116,8 +116,8 @@ class CorrelatePart(Part):
         await self.notices.send()
         return keep
 
-    def checkpoint(self) -> None:
-        self.store.save_state(f"{self.prefix}correlator", self.correlator.snapshot())
+    def states(self) -> dict[str, bytes]:
+        return {f"{self.prefix}correlator": self.correlator.snapshot()}
 
 
 class DeadLetterPart(Part):
@@ -147,6 +147,9 @@ class DeadLetterPart(Part):
         self.stats.processed += len(messages)
         self.stats.dead_letters += len(messages)
         return keep
+
+    def states(self) -> dict[str, bytes]:
+        return {}
 
     def checkpoint(self) -> None:
         """Store the dead letters of the messages about to be acked."""

@@ -101,8 +101,8 @@ class DetectPart(Part):
         await self._send()
         return keep
 
-    def checkpoint(self) -> None:
-        self.job.save(self.store, self.prefix)
+    def states(self) -> dict[str, bytes]:
+        return self.job.states(self.prefix)
 
     async def finish(self) -> None:
         self.job.flush()

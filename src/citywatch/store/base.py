@@ -16,7 +16,7 @@ what an analyst decided); its entries are merged into the incident's history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -221,6 +221,10 @@ class Store(Protocol):
 
     def save_state(self, name: str, blob: bytes) -> None:
         """Checkpoint one named state blob (a detector's, the correlator's), replacing the last."""
+
+    def save_states(self, states: Mapping[str, bytes]) -> None:
+        """Checkpoint several named state blobs at once: after a crash, all of them are the new
+        ones or none is (a worker's detector states with the stream sequences they cover)."""
 
     def load_state(self, name: str) -> bytes | None:
         """The last checkpoint saved under ``name``, or None."""

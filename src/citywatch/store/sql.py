@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import msgspec
@@ -334,11 +334,16 @@ class SqlStore(AccessTables, RespondTables):
 
     def save_state(self, name: str, blob: bytes) -> None:
         """Checkpoint one named state blob, replacing the last."""
+        self.save_states({name: blob})
+
+    def save_states(self, states: Mapping[str, bytes]) -> None:
+        """Checkpoint several named state blobs in one transaction: all or none."""
+        now = time.time()
         with self._transaction() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO state (name, blob, updated) VALUES (?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET blob = excluded.blob, updated = excluded.updated",
-                (name, blob, time.time()),
+                [(name, blob, now) for name, blob in states.items()],
             )
 
     def load_state(self, name: str) -> bytes | None:
