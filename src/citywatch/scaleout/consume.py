@@ -12,13 +12,12 @@ checkpoint keeps the stream sequences of the messages it is about to ack. If the
 worker dies after the checkpoint but before the server has the acks, those
 messages come again; the next worker finds them in the checkpoint and acks them
 without handling them. A crash during the checkpoint leaves the last one whole,
-state and sequences alike, and its messages come again to be handled once.
-(Saved one after the other, a crash between the state and the sequences had the
-next worker handle the batch again on top of the state that held it: evidence
-twice in a detection.) A running worker also gets copies of
-messages it holds or has just acked: the server redelivers what was not acked
-within ``ack_wait_s`` (a slow batch), and a delivery can wait in the client's
-queue until its copy comes too, or until after the ack. :class:`Handled` knows them all.
+state and sequences alike, and its messages come again to be handled once (saved
+apart, a state could hold a batch that its sequences did not name, and the batch
+would be handled twice). A running worker also gets copies of messages it holds
+or has just acked: the server redelivers what was not acked within
+``ack_wait_s`` (a slow batch), and a delivery can wait in the client's queue
+until its copy comes too, or until after the ack. :class:`Handled` knows them all.
 """
 
 from __future__ import annotations
