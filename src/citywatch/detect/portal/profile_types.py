@@ -45,6 +45,11 @@ TEXTUAL: Final = frozenset({"alpha", "alphanumeric", "text"})
 """Types that are only an alphabet: enforced by their characters, not a pattern."""
 
 _A = re.ASCII
+_WORD_PUNCTUATION: Final = {"alpha": " '-./", "alphanumeric": " '-./,#"}
+"""What a name (letters) or a house number (letters and digits) may have besides its letters
+and digits: its type's pattern takes it, and its alphabet always allows it (a name may have
+an apostrophe, a street two names, ``Жарко Шћепановић / Žarko Šćepanović trg``, a house
+number a slash, a comma or ``#``: ``12/II``, ``Flat 2, 14``)."""
 _PATTERNS: Final = {
     "uuid": re.compile(
         r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -64,25 +69,19 @@ _PATTERNS: Final = {
         _A,
     ),
     "phone": re.compile(r"\+?[0-9][0-9 ()./-]{4,22}[0-9]", _A),
-    "alpha": re.compile(r"(?:[^\W\d_]|[ './-])++"),
+    "alpha": re.compile(f"(?:[^\\W\\d_]|[{re.escape(_WORD_PUNCTUATION['alpha'])}])++"),
     "token": re.compile(
         r"(?=[^0-9]{0,200}[0-9])(?=[^A-Za-z]{0,200}[A-Za-z])[A-Za-z0-9_=+/.~-]{16,}", _A
     ),
-    "alphanumeric": re.compile(r"(?:[^\W_]|[ '.,/#-])++"),
+    "alphanumeric": re.compile(f"(?:[^\\W_]|[{re.escape(_WORD_PUNCTUATION['alphanumeric'])}])++"),
 }
 PATTERNS: Final = _PATTERNS
 """The pattern of each type but ``text`` (``fullmatch`` them)."""
 
-COMPANIONS: Final = {
-    "alpha": " '-./",
-    "alphanumeric": " '-./,#",
-    "email": ".-_+@'",
-    "decimal": ".,",
-}
-"""Characters a type always allows, learned or not: the punctuation its own pattern takes (a
-name may have an apostrophe, a street two names, ``Жарко Шћепановић / Žarko Šćepanović trg``,
-a house number a slash, a comma or ``#``: ``12/II``, ``Flat 2, 14``), and an amount's
-decimal comma (``1250,00`` is how many citizens write it)."""
+COMPANIONS: Final = {**_WORD_PUNCTUATION, "email": ".-_+@'", "decimal": ".,"}
+"""Characters a type always allows, learned or not: a name's or a house number's punctuation
+(:data:`_WORD_PUNCTUATION`), and an amount's decimal comma (``1250,00`` is how many citizens
+write it)."""
 
 _ASCII_FACT: Final = {
     **dict.fromkeys(string.digits, "digit"),
