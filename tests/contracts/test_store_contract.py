@@ -426,6 +426,20 @@ def test_states_saved_together_are_all_saved_or_none(store: Store) -> None:
     assert store.load_state("worker/a/acking") == b"\x91\x07"
 
 
+def test_dead_letters_saved_with_states_are_saved_with_them_or_not_at_all(store: Store) -> None:
+    store.save_states({"worker/d/acking": b"\x91\x01"}, run_id="w-1", dead_letters=[letter("s", 1)])
+    with pytest.raises(StoreError):  # the state cannot be stored: nor are its dead letters
+        store.save_states(
+            {"worker/d/acking": None},  # type: ignore[dict-item]
+            run_id="w-1",
+            dead_letters=[letter("s", 2), letter("s", 3)],
+        )
+    assert store.dead_letters() == [letter("s", 1)]
+    assert store.load_state("worker/d/acking") == b"\x91\x01"
+    store.save_states({"worker/d/acking": b"\x92\x02\x03"}, run_id="w-2", dead_letters=[])
+    assert [dl.position for dl in store.dead_letters()] == [1]
+
+
 def test_empty_state_is_not_none(store: Store) -> None:
     store.save_state("empty", b"")
     assert store.load_state("empty") == b""

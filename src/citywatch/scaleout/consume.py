@@ -8,11 +8,12 @@ when stopping), so a worker killed at any point resumes from its last
 checkpoint and the messages after it come again: nothing is lost.
 
 Nor is anything counted twice: with the state, in the same transaction, a
-checkpoint keeps the stream sequences of the messages it is about to ack. If the
-worker dies after the checkpoint but before the server has the acks, those
-messages come again; the next worker finds them in the checkpoint and acks them
-without handling them. A crash during the checkpoint leaves the last one whole,
-state and sequences alike, and its messages come again to be handled once (saved
+checkpoint keeps the stream sequences of the messages it is about to ack, and
+the dead letters they made. If the worker dies after the checkpoint but before
+the server has the acks, those messages come again; the next worker finds them
+in the checkpoint and acks them without handling them (nor storing their dead
+letters again). A crash during the checkpoint leaves the last one whole, state
+and sequences alike, and its messages come again to be handled once (saved
 apart, a state could hold a batch that its sequences did not name, and the batch
 would be handled twice). A running worker also gets copies of messages it holds
 or has just acked: the server redelivers what was not acked within
@@ -31,6 +32,7 @@ import structlog
 from nats.aio.msg import Msg
 
 from citywatch.bus.jetstream import JetStreamBus
+from citywatch.model import DeadLetter
 from citywatch.store import Store
 
 _log = structlog.get_logger(__name__)
@@ -124,8 +126,10 @@ class Part(ABC):
     def states(self) -> dict[str, bytes]:
         """The state the handled messages changed, by name, to save with their sequences."""
 
-    def checkpoint(self) -> None:  # noqa: B027 - a hook: most parts keep all in their states
-        """Before the states are saved: store what the handled messages made (dead letters)."""
+    def dead_letters(self) -> tuple[str, list[DeadLetter]]:
+        """The dead letters the handled messages made, and the run to store them under: stored
+        in the checkpoint's transaction (most parts keep all they make in their states)."""
+        return "", []
 
     async def finish(self) -> None:  # noqa: B027 - a hook: most parts have nothing open
         """The input has ended (``--once``): close what is open."""
@@ -144,10 +148,10 @@ class Part(ABC):
 
         ``handled`` are those of the last checkpoint not come again yet: they are kept.
         """
-        self.checkpoint()
         seqs = [msg.metadata.sequence.stream for msg in messages] + sorted(handled)
         acking = {f"{self.prefix}acking": msgspec.msgpack.encode(seqs)}
-        self.store.save_states(self.states() | acking)
+        run_id, letters = self.dead_letters()
+        self.store.save_states(self.states() | acking, run_id=run_id, dead_letters=letters)
 
 
 async def consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerStats:

@@ -44,7 +44,7 @@ class Notices:
         self._pending: list[tuple[str, bytes]] = []
         sinks.subscribe(DETECTIONS, self._detections)
         sinks.subscribe(INCIDENTS, self._incidents)
-        sinks.subscribe(DEAD_LETTERS, self._dead_letters)
+        sinks.subscribe(DEAD_LETTERS, self.dead_letters)
 
     async def send(self) -> None:
         """Send the notices of what was stored since the last call."""
@@ -60,7 +60,8 @@ class Notices:
     def _detections(self, items: Sequence[Detection]) -> None:
         self._updates([detection_update(d) for d in items])
 
-    def _dead_letters(self, items: Sequence[DeadLetter]) -> None:
+    def dead_letters(self, items: Sequence[DeadLetter]) -> None:
+        """Tell of dead letters stored."""
         self._updates([dead_letter_update(letter) for letter in items])
 
     def _incidents(self, items: Sequence[Incident]) -> None:
@@ -123,7 +124,7 @@ class CorrelatePart(Part):
 class DeadLetterPart(Part):
     """Dead letters from the bus into the store, at each checkpoint."""
 
-    def __init__(self, bus: JetStreamBus, sinks: LocalBus, store: Store, notices: Notices) -> None:
+    def __init__(self, bus: JetStreamBus, store: Store, notices: Notices, run_id: str) -> None:
         names = bus.subjects
         super().__init__(
             bus,
@@ -132,8 +133,8 @@ class DeadLetterPart(Part):
             stream=names.dead_stream,
             subject=names.dead_letters,
         )
-        self.sinks = sinks
         self.notices = notices
+        self.run_id = run_id
         self._letters: list[DeadLetter] = []
 
     async def handle(self, messages: list[Msg]) -> list[Msg]:
@@ -151,12 +152,13 @@ class DeadLetterPart(Part):
     def states(self) -> dict[str, bytes]:
         return {}
 
-    def checkpoint(self) -> None:
-        """Store the dead letters of the messages about to be acked."""
-        letters, self._letters = self._letters, []
-        self.sinks.publish(DEAD_LETTERS, letters)
+    def dead_letters(self) -> tuple[str, list[DeadLetter]]:
+        """The dead letters of the messages about to be acked, stored with their sequences."""
+        return self.run_id, self._letters
 
     async def saved(self) -> None:
+        letters, self._letters = self._letters, []
+        self.notices.dead_letters(letters)
         await self.notices.send()
 
 

@@ -102,7 +102,7 @@ async def _correlate(
     )
     notices = Notices(bus, sinks)  # after the store: a notice follows its write
     correlate = CorrelatePart(bus, sinks, store, settings.correlate, notices)
-    dead = DeadLetterPart(bus, sinks, store, notices)
+    dead = DeadLetterPart(bus, store, notices, run_id)
     stats = await _consume_all([correlate, dead], stop, once)
     flat = {"incidents": len(correlate.correlator), "notices": notices.sent}
     for part in stats:

@@ -222,9 +222,18 @@ class Store(Protocol):
     def save_state(self, name: str, blob: bytes) -> None:
         """Checkpoint one named state blob (a detector's, the correlator's), replacing the last."""
 
-    def save_states(self, states: Mapping[str, bytes]) -> None:
-        """Checkpoint several named state blobs at once: after a crash, all of them are the new
-        ones or none is (a worker's detector states with the stream sequences they cover)."""
+    def save_states(
+        self,
+        states: Mapping[str, bytes],
+        *,
+        run_id: str = "",
+        dead_letters: Sequence[DeadLetter] = (),
+    ) -> None:
+        """Checkpoint several named state blobs at once, with the dead letters of what they
+        cover (appended for run ``run_id``): after a crash, all of them are the new ones or
+        none is (a worker's detector states with the stream sequences they cover; the
+        dead-letter worker's letters with the sequences it acks, so a redelivery after a crash
+        stores none twice)."""
 
     def load_state(self, name: str) -> bytes | None:
         """The last checkpoint saved under ``name``, or None."""

@@ -302,16 +302,8 @@ class SqlStore(AccessTables, RespondTables):
 
     def add_dead_letters(self, run_id: str, letters: Sequence[DeadLetter]) -> None:
         """Append dead letters in the order given; nothing is deduplicated."""
-        rows = [
-            (run_id, x.source, x.position, x.stage, x.format, x.code, x.reason, x.raw, x.received)
-            for x in letters
-        ]
         with self._transaction() as conn:
-            conn.executemany(
-                "INSERT INTO dead_letters (run_id, source, position, stage, format, code,"
-                " reason, raw, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            _append_dead_letters(conn, run_id, letters)
 
     def dead_letters(self, *, source: str | None = None, limit: int = 100) -> list[DeadLetter]:
         """The oldest ``limit`` dead letters in arrival order, optionally for one source."""
@@ -336,10 +328,19 @@ class SqlStore(AccessTables, RespondTables):
         """Checkpoint one named state blob, replacing the last."""
         self.save_states({name: blob})
 
-    def save_states(self, states: Mapping[str, bytes]) -> None:
-        """Checkpoint several named state blobs in one transaction: all or none."""
+    def save_states(
+        self,
+        states: Mapping[str, bytes],
+        *,
+        run_id: str = "",
+        dead_letters: Sequence[DeadLetter] = (),
+    ) -> None:
+        """Checkpoint several named state blobs, and append the dead letters of what they cover,
+        in one transaction: all or none."""
         now = time.time()
         with self._transaction() as conn:
+            if dead_letters:
+                _append_dead_letters(conn, run_id, dead_letters)
             conn.executemany(
                 "INSERT INTO state (name, blob, updated) VALUES (?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET blob = excluded.blob, updated = excluded.updated",
@@ -350,3 +351,15 @@ class SqlStore(AccessTables, RespondTables):
         """The last checkpoint saved under ``name``, or None."""
         rows = self._query("SELECT blob FROM state WHERE name = ?", (name,))
         return bytes(rows[0][0]) if rows else None
+
+
+def _append_dead_letters(conn: Connection, run_id: str, letters: Sequence[DeadLetter]) -> None:
+    """Append ``letters`` for run ``run_id`` in the transaction of ``conn``, in the order given."""
+    conn.executemany(
+        "INSERT INTO dead_letters (run_id, source, position, stage, format, code,"
+        " reason, raw, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (run_id, x.source, x.position, x.stage, x.format, x.code, x.reason, x.raw, x.received)
+            for x in letters
+        ],
+    )
