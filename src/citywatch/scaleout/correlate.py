@@ -136,6 +136,8 @@ class DeadLetterPart(Part):
         self.notices = notices
         self.run_id = run_id
         self._letters: list[DeadLetter] = []
+        self._stored: list[DeadLetter] = []
+        """Those of the checkpoint being saved: told of once it is."""
 
     async def handle(self, messages: list[Msg]) -> list[Msg]:
         keep: list[Msg] = []
@@ -154,11 +156,12 @@ class DeadLetterPart(Part):
 
     def dead_letters(self) -> tuple[str, list[DeadLetter]]:
         """The dead letters of the messages about to be acked, stored with their sequences."""
-        return self.run_id, self._letters
+        self._stored, self._letters = self._letters, []
+        return self.run_id, self._stored
 
     async def saved(self) -> None:
-        letters, self._letters = self._letters, []
-        self.notices.dead_letters(letters)
+        self.notices.dead_letters(self._stored)
+        self._stored = []
         await self.notices.send()
 
 
