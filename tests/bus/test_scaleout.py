@@ -169,6 +169,36 @@ def test_a_message_that_is_not_an_event_becomes_a_dead_letter_once(
     }
 
 
+def test_a_message_that_is_not_a_detection_becomes_a_dead_letter_once(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    out, _ = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+
+    async def garbage() -> None:
+        bus = await JetStreamBus.connect(nats_url, bus_config)
+        try:
+            await bus.js.publish(bus.subjects.detections, b'{"id": "det-x", "severity": "high"}')
+        finally:
+            await bus.close()
+
+    asyncio.run(garbage())
+    correlate, dead = run_worker(settings, "correlate", once=True)
+    assert (correlate.messages, correlate.processed, correlate.dead_letters) == (1, 0, 1)
+    assert dead.messages == 0
+    with open_store(settings.store) as store:
+        (letter,) = store.dead_letters()
+        assert store.detections() == []
+    assert (letter.stage, letter.format, letter.code) == ("bus", "detection", "bad-message")
+    assert letter.source == bus_config.subject_prefix + ".detections"
+    assert letter.raw == b'{"id": "det-x", "severity": "high"}'
+    assert letter.reason.startswith("not a valid detection: ")
+    again, _ = run_worker(settings, "correlate", once=True)
+    assert again.messages == 0, "acked with its checkpoint, never delivered again"
+    with open_store(settings.store) as store:
+        assert len(store.dead_letters()) == 1
+
+
 def test_a_worker_needs_a_bus_and_enabled_detectors(tmp_path: Path, nats_url: str) -> None:
     alone = load_settings(data_dir=tmp_path)
     with pytest.raises(ConfigError, match="bus_url: no bus"):

@@ -5,8 +5,11 @@ into the :class:`~citywatch.correlate.Correlator` and stores the incidents it
 changed (and starts their playbooks), exactly as the embedded pipeline's
 sinks do. The correlator's state is checkpointed in the store under
 ``worker/correlate/``. ``dead-letters`` consumes ``cw.dead-letters`` into the
-store (a message there that is not a dead letter is stored as one about it).
-Run one correlator worker per store: incidents are one city's.
+store. A message on either that is not what its subject says (a detection, a
+dead letter) is stored as a dead letter about it; each part stores its dead
+letters in its checkpoint's transaction, so a message delivered again after a
+crash is not stored twice. Run one correlator worker per store: incidents are
+one city's.
 
 After each store write, :class:`Notices` tells the API servers on the bus what
 was stored, on ``cw.live.<kind>``: a detection or a dead letter as its live
@@ -22,7 +25,7 @@ from datetime import UTC, datetime
 import msgspec
 from nats.aio.msg import Msg
 
-from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
+from citywatch.bus import DETECTIONS, INCIDENTS, LocalBus
 from citywatch.bus.jetstream import JetStreamBus, poison
 from citywatch.correlate import Correlator, CorrelatorConfig
 from citywatch.live import LiveUpdate, dead_letter_update, detection_update
@@ -44,7 +47,6 @@ class Notices:
         self._pending: list[tuple[str, bytes]] = []
         sinks.subscribe(DETECTIONS, self._detections)
         sinks.subscribe(INCIDENTS, self._incidents)
-        sinks.subscribe(DEAD_LETTERS, self.dead_letters)
 
     async def send(self) -> None:
         """Send the notices of what was stored since the last call."""
@@ -61,7 +63,7 @@ class Notices:
         self._updates([detection_update(d) for d in items])
 
     def dead_letters(self, items: Sequence[DeadLetter]) -> None:
-        """Tell of dead letters stored."""
+        """Tell of dead letters stored (by a part, with its checkpoint)."""
         self._updates([dead_letter_update(letter) for letter in items])
 
     def _incidents(self, items: Sequence[Incident]) -> None:
@@ -69,90 +71,26 @@ class Notices:
         self._pending += [(subject, i.id.encode()) for i in items]
 
 
-class CorrelatePart(Part):
-    """Detections from the bus into the store and the correlator; incidents into the store."""
+class _LetterPart(Part):
+    """A part whose dead letters go into the store with its checkpoint, told of once saved."""
 
     def __init__(
         self,
         bus: JetStreamBus,
-        sinks: LocalBus,
         store: Store,
-        config: CorrelatorConfig,
         notices: Notices,
+        run_id: str,
+        *,
+        consumer: str,
+        stream: str,
+        subject: str,
     ) -> None:
-        names = bus.subjects
-        super().__init__(
-            bus,
-            store,
-            consumer="correlate",
-            stream=names.detections_stream,
-            subject=names.detections,
-        )
-        self.sinks = sinks
-        self.notices = notices
-        self.correlator = Correlator(config, suppressions=store.suppressions(active_at=_now()))
-        if (state := store.load_state(f"{self.prefix}correlator")) is not None:
-            self.correlator.restore(state)
-            self.stats.resumed = True
-
-    async def handle(self, messages: list[Msg]) -> list[Msg]:
-        keep: list[Msg] = []
-        detections: list[Detection] = []
-        for msg in messages:
-            try:
-                detections.append(_detection(msg.data))
-            except msgspec.DecodeError as exc:
-                self.sinks.publish(DEAD_LETTERS, [poison(msg, "detection", exc)])
-                self.stats.dead_letters += 1
-                await self.bus.term(msg)
-                continue
-            keep.append(msg)
-        self.stats.processed += len(detections)
-        self.sinks.publish(DETECTIONS, detections)
-        for detection in detections:
-            self.correlator.add(detection)
-        changed = self.correlator.changed()
-        self.stats.published += len(changed)
-        self.sinks.publish(INCIDENTS, changed)
-        await self.notices.send()
-        return keep
-
-    def states(self) -> dict[str, bytes]:
-        return {f"{self.prefix}correlator": self.correlator.snapshot()}
-
-
-class DeadLetterPart(Part):
-    """Dead letters from the bus into the store, at each checkpoint."""
-
-    def __init__(self, bus: JetStreamBus, store: Store, notices: Notices, run_id: str) -> None:
-        names = bus.subjects
-        super().__init__(
-            bus,
-            store,
-            consumer="dead-letters",
-            stream=names.dead_stream,
-            subject=names.dead_letters,
-        )
+        super().__init__(bus, store, consumer=consumer, stream=stream, subject=subject)
         self.notices = notices
         self.run_id = run_id
         self._letters: list[DeadLetter] = []
         self._stored: list[DeadLetter] = []
         """Those of the checkpoint being saved: told of once it is."""
-
-    async def handle(self, messages: list[Msg]) -> list[Msg]:
-        keep: list[Msg] = []
-        for msg in messages:
-            try:
-                self._letters.append(_dead_letter(msg.data))
-            except msgspec.DecodeError as exc:
-                self._letters.append(poison(msg, "dead letter", exc))
-            keep.append(msg)  # acked once its dead letter (or the one about it) is stored
-        self.stats.processed += len(messages)
-        self.stats.dead_letters += len(messages)
-        return keep
-
-    def states(self) -> dict[str, bytes]:
-        return {}
 
     def dead_letters(self) -> tuple[str, list[DeadLetter]]:
         """The dead letters of the messages about to be acked, stored with their sequences."""
@@ -163,6 +101,88 @@ class DeadLetterPart(Part):
         self.notices.dead_letters(self._stored)
         self._stored = []
         await self.notices.send()
+
+
+class CorrelatePart(_LetterPart):
+    """Detections from the bus into the store and the correlator; incidents into the store.
+
+    A message that is no detection becomes a dead letter, acked with the batch once its
+    letter is stored (with the checkpoint, so a redelivery does not store it twice)."""
+
+    def __init__(
+        self,
+        bus: JetStreamBus,
+        sinks: LocalBus,
+        store: Store,
+        config: CorrelatorConfig,
+        notices: Notices,
+        run_id: str,
+    ) -> None:
+        names = bus.subjects
+        super().__init__(
+            bus,
+            store,
+            notices,
+            run_id,
+            consumer="correlate",
+            stream=names.detections_stream,
+            subject=names.detections,
+        )
+        self.sinks = sinks
+        self.correlator = Correlator(config, suppressions=store.suppressions(active_at=_now()))
+        if (state := store.load_state(f"{self.prefix}correlator")) is not None:
+            self.correlator.restore(state)
+            self.stats.resumed = True
+
+    async def handle(self, messages: list[Msg]) -> list[Msg]:
+        detections: list[Detection] = []
+        for msg in messages:
+            try:
+                detections.append(_detection(msg.data))
+            except msgspec.DecodeError as exc:
+                self._letters.append(poison(msg, "detection", exc))
+                self.stats.dead_letters += 1
+        self.stats.processed += len(detections)
+        self.sinks.publish(DETECTIONS, detections)
+        for detection in detections:
+            self.correlator.add(detection)
+        changed = self.correlator.changed()
+        self.stats.published += len(changed)
+        self.sinks.publish(INCIDENTS, changed)
+        await self.notices.send()
+        return messages
+
+    def states(self) -> dict[str, bytes]:
+        return {f"{self.prefix}correlator": self.correlator.snapshot()}
+
+
+class DeadLetterPart(_LetterPart):
+    """Dead letters from the bus into the store, at each checkpoint."""
+
+    def __init__(self, bus: JetStreamBus, store: Store, notices: Notices, run_id: str) -> None:
+        names = bus.subjects
+        super().__init__(
+            bus,
+            store,
+            notices,
+            run_id,
+            consumer="dead-letters",
+            stream=names.dead_stream,
+            subject=names.dead_letters,
+        )
+
+    async def handle(self, messages: list[Msg]) -> list[Msg]:
+        for msg in messages:
+            try:
+                self._letters.append(_dead_letter(msg.data))
+            except msgspec.DecodeError as exc:
+                self._letters.append(poison(msg, "dead letter", exc))
+        self.stats.processed += len(messages)
+        self.stats.dead_letters += len(messages)
+        return messages  # acked once their dead letters are stored
+
+    def states(self) -> dict[str, bytes]:
+        return {}
 
 
 def _now() -> datetime:

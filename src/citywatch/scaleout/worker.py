@@ -101,7 +101,7 @@ async def _correlate(
         runner=playbook_runner(settings, store),
     )
     notices = Notices(bus, sinks)  # after the store: a notice follows its write
-    correlate = CorrelatePart(bus, sinks, store, settings.correlate, notices)
+    correlate = CorrelatePart(bus, sinks, store, settings.correlate, notices, run_id)
     dead = DeadLetterPart(bus, store, notices, run_id)
     stats = await _consume_all([correlate, dead], stop, once)
     flat = {"incidents": len(correlate.correlator), "notices": notices.sent}
