@@ -232,8 +232,8 @@ class Store(Protocol):
         """Checkpoint several named state blobs at once, with the dead letters of what they
         cover (appended for run ``run_id``): after a crash, all of them are the new ones or
         none is (a worker's detector states with the stream sequences they cover; the
-        dead-letter worker's letters with the sequences it acks, so a redelivery after a crash
-        stores none twice)."""
+        correlator worker's dead letters with the sequences it acks, so a redelivery after a
+        crash stores none twice)."""
 
     def load_state(self, name: str) -> bytes | None:
         """The last checkpoint saved under ``name``, or None."""
