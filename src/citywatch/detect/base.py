@@ -132,9 +132,13 @@ class Detector(ABC, Generic[S]):
     ) -> Detection:
         """The detection an episode stands for now (marks it emitted)."""
         episode.emitted_at = len(episode.evidence)
+        # one datetime for times that are equal (an episode of one record: all three)
+        fired = from_epoch(episode.fired)
+        first = fired if episode.first == episode.fired else from_epoch(episode.first)
+        last = first if episode.last == episode.first else from_epoch(episode.last)
         return Detection(
             id=episode.id,
-            timestamp=from_epoch(episode.fired),
+            timestamp=fired,
             detector=self.name,
             rule_id=rule_id,
             rule_name=rule_name,
@@ -144,8 +148,8 @@ class Detector(ABC, Generic[S]):
             summary=summary,
             entity=entity,
             evidence=list(episode.evidence),
-            first_seen=from_epoch(episode.first),
-            last_seen=from_epoch(episode.last),
+            first_seen=first,
+            last_seen=last,
             tags=tags,
             attributes=dict(attributes),
         )

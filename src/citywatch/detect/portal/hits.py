@@ -10,6 +10,8 @@ lists every request, not a million alerts.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterable
+from operator import attrgetter
 from typing import ClassVar
 
 import msgspec
@@ -117,9 +119,8 @@ class HitDetector(Detector[ClientHits]):
         hits, self._hits = self._hits, []
         if event.source_ip is not None:
             state.address = event.source_ip
-        for cls in dict.fromkeys(h.attack_class for h in hits):  # first-seen order, deterministic
-            mine = [h for h in hits if h.attack_class == cls]
-            worst = max(mine, key=lambda h: (h.severity, h.confidence))
+        for cls, mine in _by_class(hits):
+            worst = mine[0] if len(mine) == 1 else max(mine, key=_rank)
             found = state.open.get(cls)
             if found is None:
                 episode = Episode(
@@ -132,10 +133,7 @@ class HitDetector(Detector[ClientHits]):
                 open_ = state.open[cls] = ClassEpisode(episode=episode, first=worst, worst=worst)
             else:
                 open_ = found
-            if open_.hits and (worst.severity, worst.confidence) > (
-                open_.worst.severity,
-                open_.worst.confidence,
-            ):
+            if open_.hits and _rank(worst) > _rank(open_.worst):
                 open_.worst = worst
             open_.hits += 1
             for hit in mine:
@@ -201,6 +199,20 @@ class HitDetector(Detector[ClientHits]):
                 }
             },
         )
+
+
+_rank = attrgetter("severity", "confidence")
+"""How bad a hit is: (severity, confidence), the worse the greater."""
+
+
+def _by_class(hits: list[Hit]) -> Iterable[tuple[str, list[Hit]]]:
+    """The hits by attack class, classes in first-seen order (deterministic)."""
+    if len(hits) == 1:  # the common case
+        return ((hits[0].attack_class, hits),)
+    by_class: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_class.setdefault(hit.attack_class, []).append(hit)
+    return by_class.items()
 
 
 def _sample(hit: Hit) -> dict[str, str]:
