@@ -221,6 +221,41 @@ def test_analyse_output_contract_and_truth(city: Path, tmp_path: Path) -> None:
     assert {d for i in incident_lines for d in i["detections"]} == {d["id"] for d in detections}
 
 
+def test_the_summary_lists_the_most_severe_incidents_and_says_where_all_are(
+    tmp_path: Path,
+) -> None:
+    # 25 cameras of the inventory each speak MQTT without TLS: 25 incidents
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text(
+        "device_id,ip,class\n" + "".join(f"cam-{i:02d},10.20.0.{i + 1},camera\n" for i in range(25))
+    )
+    conn = tmp_path / "conn.log"
+    conn.write_text(
+        "".join(
+            f"{1772000000 + i}.0\tC{i:05d}\t10.20.0.{i + 1}\t40000\t10.30.0.1\t1883\ttcp\t-\t"
+            "1.0\t100\t100\tSF\t-\t-\t0\tShADadFf\t5\t300\t5\t300\t-\n"
+            for i in range(25)
+        )
+    )
+    config = tmp_path / "citywatch.toml"
+    config.write_text(f'[detectors.iot-fleet]\ninventory = "{inventory}"\n')
+    args = ["analyse", "--config", str(config), "--in", f"zeek-conn:{conn}"]
+    result = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "incidents (25)" in text
+    assert "the 20 most severe; all 25 are in the store (citywatch serve)" in text
+    assert text.count("Unencrypted MQTT from") == 20
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'citywatch.db'}")
+    try:
+        assert len(store.incidents()) == 25
+    finally:
+        store.close()
+    few = runner.invoke(app, [*args, "--no-store", "--data-dir", str(tmp_path / "other")])
+    assert few.exit_code == 0, few.output
+    assert "--incidents FILE (not written)" in " ".join(few.output.split())
+
+
 def test_simulate_and_plugins_commands(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "--seed", "5", "--hours", "1", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

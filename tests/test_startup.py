@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-LAZY = ("stix2", "signxml", "feedparser", "citywatch.simulate", "citywatch.api", "fastapi")
+LAZY = ("stix2", "signxml", "feedparser", "paho", "citywatch.simulate", "citywatch.api", "fastapi")
 
 
 def _modules_after(statement: str) -> set[str]:
@@ -43,6 +43,11 @@ def test_the_cli_leaves_single_feature_libraries_unloaded() -> None:
             "from citywatch.ingest.news import NewsFeedAdapter; "
             "list(NewsFeedAdapter().parse('f', [b'<rss version=\"2.0\"><channel/></rss>']))",
             "feedparser",
+        ),
+        (
+            "from citywatch.ingest.mqtt import MqttConfig, MqttSubscriber\n"
+            "MqttSubscriber(MqttConfig(), sink=None)",
+            "paho",
         ),
         (
             "from citywatch.respond.capsign import verify_signature\nimport contextlib\n"

@@ -156,7 +156,10 @@ def analyse_cmd(
     found = analysis.job.incidents()
     if incidents is not None:
         _write_jsonl(incidents, found)
-    _print_summary(analysis, found)
+    kept = [str(incidents)] if incidents is not None else []
+    if not no_store:
+        kept.append("the store (citywatch serve)")
+    _print_summary(analysis, found, " and ".join(kept) or "--incidents FILE (not written)")
 
 
 @app.command("demo")
@@ -186,7 +189,7 @@ def demo_cmd(
         *(InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs),
     ]
     analysis = _run(settings, specs, f"demo --seed {seed}", store=True)
-    _print_summary(analysis, analysis.job.incidents())
+    _print_summary(analysis, analysis.job.incidents(), "the store (the dashboard below)")
     console.print(f"store: [bold]{settings.store}[/]")
     if not no_serve:
         from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only to serve
@@ -397,7 +400,13 @@ class _CityFile(msgspec.Struct):
     properties: dict[str, object]
 
 
-def _print_summary(analysis: Analysis, incidents: Sequence[Incident]) -> None:
+_LISTED = 20
+"""Incidents the summary lists, the most severe: more is a wall of text, not a summary."""
+
+
+def _print_summary(analysis: Analysis, incidents: Sequence[Incident], kept: str) -> None:
+    """What was read, what went dead, what was found; ``kept`` says where all the incidents
+    are (the summary lists only the most severe)."""
     stats = analysis.stats
     table = Table(title="records read", title_justify="left")
     for column in ("input", "records", "events", "dead letters"):
@@ -418,13 +427,21 @@ def _print_summary(analysis: Analysis, incidents: Sequence[Incident]) -> None:
         console.print(f"[red]plug-in errors[/]: {dict(stats.plugin_errors)}")
     detections = ", ".join(f"{k}: {v}" for k, v in stats.detections.most_common()) or "none"
     console.print(f"detections: {detections}")
-    table = Table(title=f"incidents ({len(incidents)})", title_justify="left")
+    more = len(incidents) - _LISTED
+    table = Table(
+        title=f"incidents ({len(incidents)})",
+        title_justify="left",
+        caption=f"the {_LISTED} most severe; all {len(incidents):,} are in {kept}"
+        if more > 0
+        else None,
+        caption_justify="left",
+    )
     table.add_column("sev", justify="right")
     table.add_column("category")
     table.add_column("title", min_width=36, ratio=1)
     table.add_column("detections", justify="right")
     table.add_column("event time")
-    for inc in incidents:
+    for inc in incidents[:_LISTED]:  # most severe first (Correlator.incidents)
         table.add_row(
             str(inc.severity),
             inc.category,

@@ -25,12 +25,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from citywatch.errors import ConfigError
+
+_SAFE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader, on libyaml when PyYAML has it (the same documents, ten times faster)."""
+
+
+def load_yaml(text: str) -> Any:
+    """The one YAML document in ``text``, safely (plain data only); raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_SAFE)  # noqa: S506 - a safe loader
+
+
+def load_yaml_all(text: str) -> list[Any]:
+    """Every YAML document in ``text``, as :func:`load_yaml` reads one."""
+    return list(yaml.load_all(text, Loader=_SAFE))
 
 
 class _Named(Protocol):
@@ -56,7 +69,7 @@ class SpecKind(Generic[T]):
     def parse(self, text: str, where: str) -> list[T]:
         """The specs in one YAML document."""
         try:
-            doc = yaml.safe_load(text)
+            doc = load_yaml(text)
         except yaml.YAMLError as exc:
             raise ConfigError(f"not YAML: {exc}", where=where) from None
         if isinstance(doc, dict):

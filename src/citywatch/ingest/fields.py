@@ -5,7 +5,6 @@ Each raises ``ValueError`` with a message fit for a dead letter's reason.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -142,16 +141,24 @@ def parse_ip(value: object) -> str:
     """
     if not isinstance(value, str):
         raise ValueError(f"bad address {value!r}: expected an IP address as text")
-    if IPV4_CANONICAL.fullmatch(
-        value
-    ):  # already canonical: the common case, 6x faster than ipaddress
-        return value
-    return _canonical_ip(value)
+    known = _IPS.get(value)  # logs repeat their addresses: a lookup, not a regex
+    if known is not None:
+        return known
+    # already canonical: the common case, 6x faster than ipaddress
+    found = value if IPV4_CANONICAL.fullmatch(value) else _canonical_ip(value)
+    if len(_IPS) >= _IPS_MAX:
+        _IPS.clear()
+    _IPS[value] = found
+    return found
 
 
-@functools.lru_cache(maxsize=4096)
+_IPS: dict[str, str] = {}
+"""Address text → its canonical text, for addresses seen lately (valid ones only)."""
+_IPS_MAX = 16384
+
+
 def _canonical_ip(value: str) -> str:
-    """The canonical text of an address (IPv6 clients repeat: cached)."""
+    """The canonical text of an address that is not canonical IPv4 text (IPv6, say)."""
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
@@ -160,9 +167,14 @@ def _canonical_ip(value: str) -> str:
 
 def parse_port(value: object) -> int:
     """A port number 0–65535 from an int or numeric string."""
-    try:
-        port = int(value) if isinstance(value, int | str) and not isinstance(value, bool) else -1
-    except ValueError:
+    if type(value) is str and value.isdigit() and value.isascii() and len(value) <= 5:
+        port = int(value)  # the common case: a port as a log writes it
+    elif isinstance(value, int | str) and not isinstance(value, bool):
+        try:
+            port = int(value)
+        except ValueError:
+            port = -1
+    else:
         port = -1
     if not 0 <= port <= 65535:
         raise ValueError(f"bad port {value!r:.40}: expected 0-65535")

@@ -31,16 +31,17 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
-import paho.mqtt.client as paho
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from citywatch.errors import ConfigError
+
+if TYPE_CHECKING:  # paho loads only to connect (every command line would pay for it)
+    import paho.mqtt.client as paho
+    from paho.mqtt.reasoncodes import ReasonCode
 
 _log = structlog.get_logger(__name__)
 _encode_topic = msgspec.json.encode
@@ -209,6 +210,9 @@ class MqttSubscriber:
         self._flusher = threading.Thread(target=self._flush_loop, name="mqtt-flush", daemon=True)
 
     def _make_client(self) -> paho.Client:
+        import paho.mqtt.client as paho  # noqa: PLC0415 - see the imports
+        from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
+
         cfg = self.config
         client = paho.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,

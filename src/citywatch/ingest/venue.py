@@ -34,6 +34,7 @@ import msgspec
 import yaml
 
 from citywatch.errors import ConfigError
+from citywatch.yamlspecs import load_yaml
 
 ARENA_YAML = Path(__file__).resolve().parents[1] / "simulate" / "crowd" / "arena.yaml"
 """The synthetic city's arena (Aldmere Arena), shipped in the package beside its simulator
@@ -191,7 +192,7 @@ def load_venue(path: Path) -> Venue:
     except OSError as exc:
         raise ConfigError(f"cannot read the venue file: {exc.strerror}", where=str(path)) from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"not YAML or JSON: {exc}", where=str(path)) from exc
     if isinstance(raw, dict) and raw.get("type") == "FeatureCollection":

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import ClassVar
 
 import msgspec
@@ -66,6 +67,8 @@ class Layout:
             position.setdefault(name, i)
         self.used = tuple(name for name in self._all_used if name in position)
         self.columns = tuple(position[name] for name in self.used)
+        self._pick = _picker(self.columns)
+        """The used columns of a split line, in the order of :attr:`used`."""
 
     def set_nulls(self) -> None:
         self.custom_nulls = frozenset((self.unset, self.empty)).difference(NULLS)
@@ -104,11 +107,18 @@ class Layout:
                 f"line has {found} fields, expected {self.width} (per {origin}); "
                 "truncated line or wrong #separator?"
             )
-        rec: dict[str, object] = dict(zip(self.used, [parts[i] for i in self.columns], strict=True))
+        rec: dict[str, object] = dict(zip(self.used, self._pick(parts), strict=True))
         if self.custom_nulls:
             nulls = self.custom_nulls
             return {name: None if value in nulls else value for name, value in rec.items()}
         return rec
+
+
+def _picker(columns: tuple[int, ...]) -> Callable[[list[str]], tuple[str, ...]]:
+    """The values at ``columns`` of a split line, as a tuple (in C for two or more)."""
+    if len(columns) > 1:
+        return itemgetter(*columns)
+    return lambda parts: tuple(parts[i] for i in columns)
 
 
 def unescape(value: str) -> str:

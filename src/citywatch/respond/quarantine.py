@@ -39,8 +39,6 @@ from collections.abc import Iterable
 from typing import Final, Literal
 
 import msgspec
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from citywatch.respond.errors import RespondError
@@ -193,6 +191,9 @@ class QuarantineAction:
 
     def send(self, cmd: Command) -> str:
         """Publish ``cmd`` to its device's gateway; returns the topic once the broker has it."""
+        import paho.mqtt.client as paho  # noqa: PLC0415 - paho loads only to send
+        from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
+
         cfg = self.config
         topic = self.topic(cmd.device_id)
         client = paho.Client(

@@ -51,6 +51,7 @@ from citywatch.detect.portal.sigma_eval import (
 )
 from citywatch.detect.portal.sigma_fields import field_key
 from citywatch.errors import ConfigError
+from citywatch.yamlspecs import load_yaml_all
 
 SEVERITY: Final = {"informational": 10, "low": 30, "medium": 50, "high": 70, "critical": 90}
 CONFIDENCE: Final = {"stable": 0.8, "test": 0.7}
@@ -181,8 +182,8 @@ class _Loader:
         file = str(path)
         try:
             text = path.read_text(encoding="utf-8")
-            collection = SigmaCollection.from_yaml(
-                text, collect_errors=True, source=SigmaRuleLocation(path)
+            collection = SigmaCollection.from_dicts(  # pySigma's from_yaml, on libyaml
+                load_yaml_all(text), collect_errors=True, source=SigmaRuleLocation(path)
             )
         except Exception as exc:  # any parser failure is this file's error, not a crash
             self.error(file, None, f"cannot parse: {type(exc).__name__}: {exc}", exc)
