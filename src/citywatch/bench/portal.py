@@ -65,6 +65,8 @@ CITYWATCH: Final = "citywatch"
 TARGET_DETECTION: Final = 0.95
 TARGET_FP_RATE: Final = 0.001
 TARGET_RATE: Final = 20_000.0
+TARGET_RATIO: Final = 40.0
+"""citywatch's speed over CRS PL1's on the same parsed requests, in turns."""
 SAMPLES: Final = 50
 
 
@@ -362,6 +364,24 @@ PARTS: Final = ("benign", "attacks")
 (:attr:`ToolResult.part_requests_per_cpu_s`)."""
 
 
+def targets_met(tools: list[ToolResult], ratios: dict[str, float | None]) -> dict[str, bool]:
+    """Whether citywatch meets each target, those against CRS PL1 too (not met when CRS did
+    not run: nothing to compare with)."""
+    mine = tools[0]
+    crs = next((t for t in tools if t.name == CrsPeer.name and t.status == "ok"), None)
+    detection = mine.detection.rate or 0.0
+    fp_rate = mine.false_positives.rate or 0.0
+    return {
+        "detection": detection >= TARGET_DETECTION,
+        "detection_above_crs_pl1": crs is not None and detection > (crs.detection.rate or 0.0),
+        "false_positive_rate": fp_rate <= TARGET_FP_RATE,
+        "false_positives_below_crs_pl1": crs is not None
+        and fp_rate < (crs.false_positives.rate or 0.0),
+        "requests_per_cpu_s": (mine.alone_requests_per_cpu_s or 0) >= TARGET_RATE,
+        "speed_over_crs_pl1": (ratios.get(f"{CITYWATCH}/{CrsPeer.name}") or 0.0) >= TARGET_RATIO,
+    }
+
+
 def _part(corpus: BenchCorpus, events: list[Event], part: str) -> list[Event]:
     """The test file's benign requests or its attacks, in file order."""
     benign = part == "benign"
@@ -433,11 +453,8 @@ def run(work: Path, *, seed: int = 7, hours: float = 6.0, residents: int = 4000)
             "detection": TARGET_DETECTION,
             "false_positive_rate": TARGET_FP_RATE,
             "citywatch_requests_per_cpu_s": TARGET_RATE,
+            "speed_over_crs_pl1": TARGET_RATIO,
         },
-        citywatch_meets={
-            "detection": (tools[0].detection.rate or 0.0) >= TARGET_DETECTION,
-            "false_positive_rate": (tools[0].false_positives.rate or 0.0) <= TARGET_FP_RATE,
-            "requests_per_cpu_s": (tools[0].alone_requests_per_cpu_s or 0) >= TARGET_RATE,
-        },
+        citywatch_meets=targets_met(tools, ratios),
         abuse=abuse,
     )

@@ -192,6 +192,14 @@ def report(console: Console, out: Path, work: Path, machine: dict[str, str | int
             f"  speed {name} (same parsed requests, in turns): "
             f"{'-' if ratio is None else f'{ratio:,.1f}×'}"
         )
+    missed = [name for name, met in result.citywatch_meets.items() if not met]
+    console.print(
+        "  targets: all met"
+        if not missed
+        else f"  [red]targets not met:[/] {', '.join(missed)} (targets: "
+        + ", ".join(f"{k} {v:g}" for k, v in result.targets.items())
+        + ")"
+    )
     console.print(abuse_table(result.abuse))
     abuse = result.abuse
     console.print(
