@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from citywatch.app import analyse
-from citywatch.bench.flood import CLIENTS, write_flood
+from citywatch.bench.flood import CLIENTS, TARGET_PER_CLIENT, write_flood
 from citywatch.config import load_settings
 from citywatch.pipeline import InputSpec
 
@@ -18,7 +18,7 @@ def test_a_flood_from_a_few_clients_is_a_handful_of_detections(tmp_path: Path) -
         command="test",
     )
     detections = result.job.detections()
-    assert 0 < len(detections) <= 10 * len(CLIENTS), "merged per client and class"
+    assert 0 < len(detections) <= TARGET_PER_CLIENT * len(CLIENTS), "merged per client and class"
     supported = {e for d in detections for e in d.evidence}
     assert supported == {f"{log}:{n}" for n in range(1, 6001)}, "every request is evidence"
     (incident,) = result.job.correlator.incidents()

@@ -41,6 +41,18 @@ class FloodResult(msgspec.Struct, kw_only=True):
     peak_rss_mb: float
 
 
+TARGET_PER_CLIENT = 10
+"""At most this many detections per flooding client: a handful, whatever the requests."""
+
+
+def meets(result: FloodResult) -> bool:
+    """A handful of detections per client, and every request in the evidence of one."""
+    return (
+        result.detections <= TARGET_PER_CLIENT * result.clients
+        and result.requests_in_evidence == result.requests
+    )
+
+
 def write_flood(path: Path, requests: int) -> None:
     """The flood as a combined access log, time-ordered, two hours long."""
     step = 7200.0 / max(requests, 1)
