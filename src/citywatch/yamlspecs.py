@@ -32,7 +32,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from citywatch.errors import ConfigError
 
-_SAFE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """PyYAML's safe loader, on libyaml when PyYAML has it (the same documents, ten times faster)."""
 
 
