@@ -158,7 +158,7 @@ def analyse_cmd(
         _write_jsonl(incidents, found)
     kept = [str(incidents)] if incidents is not None else []
     if not no_store:
-        kept.append("the store (citywatch serve)")
+        kept.append(_IN_STORE)
     _print_summary(analysis, found, " and ".join(kept) or "--incidents FILE (not written)")
 
 
@@ -189,7 +189,7 @@ def demo_cmd(
         *(InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs),
     ]
     analysis = _run(settings, specs, f"demo --seed {seed}", store=True)
-    _print_summary(analysis, analysis.job.incidents(), "the store (the dashboard below)")
+    _print_summary(analysis, analysis.job.incidents(), _IN_STORE)
     console.print(f"store: [bold]{settings.store}[/]")
     if not no_serve:
         from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only to serve
@@ -402,6 +402,8 @@ class _CityFile(msgspec.Struct):
 
 _LISTED = 20
 """Incidents the summary lists, the most severe: more is a wall of text, not a summary."""
+_IN_STORE = "the store (citywatch serve)"
+"""Where a run's incidents are, when it kept a store."""
 
 
 def _print_summary(analysis: Analysis, incidents: Sequence[Incident], kept: str) -> None:
