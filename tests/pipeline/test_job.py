@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,7 +13,7 @@ from citywatch.correlate import Correlator
 from citywatch.detect.portal import LoginAbuse
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.errors import InputError
-from citywatch.model import DeadLetter, Event
+from citywatch.model import DeadLetter, Event, HttpRequest
 from citywatch.pipeline import InputSpec, Job
 from citywatch.plugins import build_adapters
 from citywatch.store import open_store
@@ -191,3 +192,24 @@ def test_learned_models_survive_a_restart(settings, tmp_path: Path) -> None:  # 
         assert second.runners[0].detector.seen == 7  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+def test_a_detector_failing_on_text_no_encoder_takes_leaves_a_dead_letter_not_a_crash(
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    # A plug-in adapter may hand over text with a lone surrogate (decoded with surrogateescape,
+    # say); the built-in ones cannot (msgspec refuses it, logs are decoded with replacements).
+    # A detector that trips on it is isolated, and its dead letter keeps the event as JSON.
+    bus = LocalBus()
+    letters: list[DeadLetter] = []
+    bus.subscribe(DEAD_LETTERS, letters.extend)
+    job = build_job(settings, bus)
+    request = HttpRequest(method="GET", uri="/tax/file/\udeff\u5b57", version="HTTP/1.1")
+    job.process([Event(id="odd", timestamp=1.8e9, dataset="portal.http", payload=request)])
+    job.process([Event(id="next", timestamp=1.8e9 + 1, dataset="portal.http",
+                       payload=HttpRequest(method="GET", uri="/alerts"))])  # fmt: skip
+    job.flush()
+    assert job.stats.plugin_errors, "the surrogate trips a detector (else this test is moot)"
+    assert {letter.code for letter in letters} == {"plugin-error"}
+    raw = json.loads(letters[0].raw)
+    assert raw["id"] == "odd" and raw["payload"]["url.original"] == "/tax/file/?\u5b57"

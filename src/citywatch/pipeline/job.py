@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import math
 import time
 from collections import Counter
@@ -41,6 +42,18 @@ from citywatch.pipeline.stats import RunStats
 from citywatch.store import Store
 
 _encode = msgspec.json.Encoder().encode
+
+
+def _event_json(event: Event) -> bytes:
+    """An event as JSON, for its dead letter. Text with a lone surrogate (which a plug-in
+    adapter may make, and no UTF-8 encoder takes) has it replaced by ``?``, not fatal."""
+    try:
+        return _encode(event)
+    except UnicodeEncodeError:
+        text = json.dumps(msgspec.to_builtins(event), ensure_ascii=False)
+        return text.encode("utf-8", "replace")
+
+
 _DEAD_BATCH = 1000
 
 
@@ -266,7 +279,7 @@ class Job:
         The raw bytes are the event as JSON; a post's text and links can name
         people (``@handle``), so they are masked as the posts adapters mask theirs.
         """
-        raw, reason = redact(_encode(event), reason)
+        raw, reason = redact(_event_json(event), reason)
         self._add_dead(
             DeadLetter(
                 source=event.observer,
