@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test check bench fmt clean bytecode
+.PHONY: demo test check bench fuzz fmt clean bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,8 @@ test: $(STAMP) bytecode | $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)
-	$(BIN)/ruff format --check src tests
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests fuzz
+	$(BIN)/ruff check src tests fuzz
 	$(BIN)/mypy
 
 # The portal benchmark's peers: ModSecurity v3 + OWASP CRS, libinjection. A peer that cannot be
@@ -53,9 +53,23 @@ bench: $(STAMP) $(BENCH_STAMP) bytecode
 	  || echo "bench: could not install Debian's modsecurity-crs; the portal benchmark says so"
 	$(BIN)/python -m citywatch.bench
 
+# Coverage-guided fuzzing (atheris): every adapter on any bytes, the learned portal detectors on
+# odd requests; FUZZ_SECONDS each. A failure stops its harness and keeps the input in fuzz/crashes/.
+FUZZ_STAMP   := $(VENV)/.installed-fuzz
+FUZZ_SECONDS ?= 300
+
+$(FUZZ_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,ml,fuzz]'
+	touch $@
+
+fuzz: $(STAMP) $(FUZZ_STAMP) bytecode
+	@mkdir -p fuzz/crashes
+	$(BIN)/python fuzz/adapters.py -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/
+	$(BIN)/python fuzz/portal.py -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/
+
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests fuzz
+	$(BIN)/ruff check --fix src tests fuzz
 
 clean:
 	rm -rf $(VENV) citywatch-data bench/results .pytest_cache .mypy_cache .ruff_cache

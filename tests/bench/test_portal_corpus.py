@@ -418,7 +418,7 @@ def test_tools_take_turns_over_the_same_requests(
     monkeypatch.setattr(citywatch.plugins, "DETECTORS", {_UnionDetector.name: _UnionDetector})
     corpus = build(tmp_path, seed=3, hours=0.5, residents=300)
     events, _ = portal.parse(corpus.test)
-    job = portal._learned_job(corpus, tmp_path, [], "paced")
+    job = portal.learned_job(corpus, tmp_path, [], "paced")
     peer = _Counting()
     cpu = paced(job, "citywatch", {"counting": peer}, events)
     assert set(cpu) == {"citywatch", "counting"}

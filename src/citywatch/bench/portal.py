@@ -189,7 +189,7 @@ def portal_detectors() -> tuple[list[str], list[str]]:
     return mine, others
 
 
-def _learned_job(corpus: BenchCorpus, work: Path, others: list[str], name: str) -> Job:
+def learned_job(corpus: BenchCorpus, work: Path, others: list[str], name: str) -> Job:
     """A job of the portal detectors that has learned from the benign half."""
     settings = Settings(data_dir=work / name, pseudonym_key=SecretStr("5a" * 32), disabled=others)
     job = build_job(settings, LocalBus())
@@ -203,11 +203,11 @@ def run_citywatch(corpus: BenchCorpus, work: Path, events: list[Event]) -> ToolR
     """citywatch's portal detectors over the test file, after learning from the benign half;
     then over ``events`` (the test file already parsed, as the peers get it), timed alone."""
     mine, others = portal_detectors()
-    job = _learned_job(corpus, work, others, "citywatch-data")
+    job = learned_job(corpus, work, others, "citywatch-data")
     start = time.process_time()
     stats = job.run([InputSpec("http-jsonl", corpus.test)])
     cpu = time.process_time() - start
-    parsed_job = _learned_job(corpus, work, others, "citywatch-data-parsed")
+    parsed_job = learned_job(corpus, work, others, "citywatch-data-parsed")
     start = time.process_time()
     parsed_job.process(events)
     parsed_job.flush()
@@ -397,7 +397,7 @@ def _paced_speeds(
 ) -> dict[str, float]:
     """Requests per CPU-second of citywatch (learned afresh) and of each peer, taking turns."""
     _, others = portal_detectors()
-    job = _learned_job(corpus, work, others, f"citywatch-data-{name}")
+    job = learned_job(corpus, work, others, f"citywatch-data-{name}")
     peers = {name: make() for name, make in makers.items()}
     try:
         cpu = paced(job, CITYWATCH, peers, events)
