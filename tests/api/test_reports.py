@@ -72,3 +72,10 @@ def test_a_valid_report_goes_to_its_silos_adapter(
     [letter] = store.dead_letters(source=f"public/{report_id}")
     assert (letter.format, letter.code) == (fmt, "no-adapter")
     assert report_id.encode() in letter.raw
+
+
+def test_a_length_of_odd_digits_is_a_bad_request(client: TestClient) -> None:
+    # "¹" (byte B9) is a digit to str.isdigit, and no int: refused before any gate reads it
+    headers = {"Content-Type": "application/json", "Content-Length": "\xb9".encode("latin-1")}
+    answer = client.post("/api/v1/public/reports", content=b"{}", headers=headers)
+    assert answer.status_code == 400

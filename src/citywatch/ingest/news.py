@@ -192,7 +192,9 @@ class FeedPoller:
                 return []
             if exc.code in (429, 503):
                 retry = exc.headers.get("Retry-After")
-                wait = float(retry) if retry and retry.isdigit() else self.every_s
+                wait = (
+                    float(retry) if retry and retry.isascii() and retry.isdigit() else self.every_s
+                )
                 self.next_at = now + max(self.every_s, wait)
                 return []
             raise InputError(f"HTTP {exc.code} from the feed", path=self.url) from exc

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from citywatch.detect import DetectorRunner
 from citywatch.detect.portal.catalog import CLASSES, RULES
 from citywatch.detect.portal.signatures import WebAttackConfig, WebAttackSignatures, snippet
+from citywatch.detect.portal.urls import ssrf
 from citywatch.enrich import Enricher
 from citywatch.model import Detection, Event, HttpRequest
 
@@ -798,3 +799,14 @@ def test_a_foreign_host_in_forwarded_or_a_host_override_header_is_flagged() -> N
     chain = header("Forwarded", "for=192.0.2.60, for=198.51.100.1;host=portal.aldmere.city")
     assert _rules(chain, detector) == set()
     assert _rules(header("Forwarded", "for=192.0.2.60;proto=https"), detector) == set()
+
+
+def test_a_value_of_superscript_digits_is_no_failure() -> None:
+    # "¹" is a digit to str.isdigit and no int: where a bare host is told from a number
+    assert ssrf("¹", "url") is None and ssrf("¹²³", "redirect") is None
+    request = HttpRequest(method="GET", uri="/p", headers=(("Host", "x"), ("Content-Length", "¹")))
+    event = Event(
+        id="1", timestamp=1.0, dataset="portal.http", source_ip="1.2.3.4", payload=request
+    )
+    (hit,) = WebAttackSignatures().inspect(event)
+    assert (hit.rule_id, hit.snippet) == ("web.protocol.malformed", "bad-content-length")

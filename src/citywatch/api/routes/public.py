@@ -59,7 +59,7 @@ def _signer(config: SigningConfig) -> CapSigner | None:
 def report_gate(request: Request) -> None:
     """Refuse a report that is too large (413) or too frequent from its address (429)."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > REPORT_MAX_BYTES:
+    if length.isascii() and length.isdigit() and int(length) > REPORT_MAX_BYTES:
         raise Problem(413, "body-too-large", f"a report may be at most {REPORT_MAX_BYTES} bytes")
     client = request.client.host if request.client else "-"
     ctx = context(request)

@@ -109,7 +109,7 @@ class RequestFacts:
         for prefix in self._prefixes:
             if path.startswith(prefix):
                 ident = path[len(prefix) :].partition("/")[0][:64]
-                if ident.isdigit():
+                if ident.isascii() and ident.isdigit():  # "1¹" is digits, no int
                     return prefix, ident, int(ident[-18:])
                 digits = _DIGITS.findall(ident)
                 if not digits:

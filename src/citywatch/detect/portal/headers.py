@@ -244,7 +244,8 @@ def _special(kind: int, value: str, acc: Collector) -> bool:
         if "charset" in value.lower():
             _charset(value, acc)
     elif kind == _CONTENT_LENGTH:
-        if not value.strip().isdigit():
+        length = value.strip()
+        if not (length.isascii() and length.isdigit()):
             acc.note("bad-content-length")
         return False
     elif kind == _TRANSFER_ENCODING:

@@ -41,7 +41,8 @@ def host_name(value: str) -> str:
         return host
     if host.startswith("[") or host.count(":") == 1:
         name, _, port = host.rpartition(":")
-        return name if port.isdigit() or not port else host  # "portal:@evil" is no port
+        # "portal:@evil" is no port, nor "portal:¹" (a digit to isdigit)
+        return name if (port.isascii() and port.isdigit()) or not port else host
     return host
 
 

@@ -85,7 +85,11 @@ def _quantifier(pattern: str, i: int) -> tuple[int, int] | None:
         end = pattern.find("}", i)
         body = pattern[i + 1 : end] if end > 0 else ""
         low = body.split(",", 1)[0]
-        if not low.isdigit() or not all(p.isdigit() or p == "" for p in body.split(",", 1)):
+        if (
+            not body.isascii()
+            or not low.isdigit()
+            or not all(p.isdigit() or p == "" for p in body.split(",", 1))
+        ):
             return None
         minimum, i = int(low), end + 1
     else:

@@ -250,7 +250,7 @@ def _hostlike(host: str) -> bool:
     """Whether a bare value reads as a host rather than a number or a word ("0.5", "12")."""
     if host.count(".") == 3 or ":" in host or host.startswith("["):
         return True
-    if host.isdigit():
+    if host.isascii() and host.isdigit():  # "¹" is a digit to isdigit, and no int
         return int(host) >= 1 << 24
     if host[:2] == "0x":
         return True
