@@ -4,8 +4,9 @@ Every request the fuzzer makes goes through a job that has learned the
 synthetic portal's normal traffic (the portal benchmark's corpus), as one
 event. A detector that raises on it leaves a dead letter (the job goes on);
 here that stops the run with the letter's reason and the request (libFuzzer
-writes the input under ``fuzz/crashes/``). Text is
-valid Unicode, as every adapter hands it over (see ``fuzz/adapters.py``).
+writes the input under ``fuzz/crashes/``). Text is valid Unicode, as every
+adapter hands it over (see ``fuzz/adapters.py``). The corpus and the job's
+data live in ``fuzz/work/``, made again at each start.
 
 Run with ``make fuzz`` (``FUZZ_SECONDS`` per harness).
 """
@@ -13,7 +14,6 @@ Run with ``make fuzz`` (``FUZZ_SECONDS`` per harness).
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import atheris
@@ -23,6 +23,7 @@ with atheris.instrument_imports(include=["citywatch"]):
     from citywatch.bench.portal_corpus import build
     from citywatch.bus import DEAD_LETTERS
     from citywatch.model import DeadLetter, Event, HttpRequest
+    from citywatch.pipeline import Job
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS", "get", "PROPFIND", ""]
 PATHS = ["/tax/file", "/address/change", "/login", "/complaints", "/alerts", "/tax/returns/1"]
@@ -40,8 +41,8 @@ TYPES = [
 VERSIONS = ["HTTP/1.1", "HTTP/1.0", "HTTP/2", "", "HTTP/9.9"]
 
 
-def _job():  # type: ignore[no-untyped-def]
-    work = Path(tempfile.mkdtemp(prefix="citywatch-fuzz-"))
+def _job() -> Job:
+    work = Path(__file__).parent / "work"
     corpus = build(work, seed=7, hours=2.0, residents=1000)
     job = learned_job(corpus, work, portal_detectors()[1], "data")
     job.bus.subscribe(DEAD_LETTERS, LETTERS.extend)
