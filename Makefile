@@ -53,8 +53,9 @@ bench: $(STAMP) $(BENCH_STAMP) bytecode
 	  || echo "bench: could not install Debian's modsecurity-crs; the portal benchmark says so"
 	$(BIN)/python -m citywatch.bench
 
-# Coverage-guided fuzzing (atheris): every adapter on any bytes, the learned portal detectors on
-# odd requests; FUZZ_SECONDS each. A failure stops its harness and keeps the input in fuzz/crashes/.
+# Coverage-guided fuzzing (atheris), FUZZ_SECONDS each: the learned portal detectors on odd
+# requests; every adapter on any bytes, and every detector on the events it makes of them.
+# A failure stops its harness and keeps the input in fuzz/crashes/.
 FUZZ_STAMP   := $(VENV)/.installed-fuzz
 FUZZ_SECONDS ?= 300
 
@@ -64,8 +65,8 @@ $(FUZZ_STAMP): pyproject.toml | $(STAMP)
 
 fuzz: $(STAMP) $(FUZZ_STAMP) bytecode
 	@mkdir -p fuzz/crashes
-	$(BIN)/python fuzz/adapters.py -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/
 	$(BIN)/python fuzz/portal.py -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/
+	$(BIN)/python fuzz/pipeline.py -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests fuzz

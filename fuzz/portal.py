@@ -5,7 +5,7 @@ synthetic portal's normal traffic (the portal benchmark's corpus), as one
 event. A detector that raises on it leaves a dead letter (the job goes on);
 here that stops the run with the letter's reason and the request (libFuzzer
 writes the input under ``fuzz/crashes/``). Text is valid Unicode, as every
-adapter hands it over (see ``fuzz/adapters.py``). The corpus and the job's
+adapter hands it over (see ``fuzz/pipeline.py``). The corpus and the job's
 data live in ``fuzz/work/``, made again at each start.
 
 Run with ``make fuzz`` (``FUZZ_SECONDS`` per harness).

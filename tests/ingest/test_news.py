@@ -56,6 +56,14 @@ def test_a_document_that_is_no_feed_is_a_dead_letter() -> None:
     assert isinstance(dead, DeadLetter) and dead.code == "bad-feed"
 
 
+def test_a_document_that_trips_the_feed_parser_is_a_dead_letter() -> None:
+    # an encoding name that is no UTF-8 made feedparser raise (found by make fuzz)
+    doc = b'<?xml version="1.0" encoding="ab\xdacd"?>\n<rss version="2.0"><channel/></rss>'
+    letters = parse(doc)
+    assert [d.code for d in letters if isinstance(d, DeadLetter)] == ["bad-feed", "bad-feed"]
+    assert "the feed parser failed" in letters[0].reason
+
+
 BYLINES = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>Aldmere Daily</title>
 <item><guid>news-3</guid><title>ivo_reporter: smoke over Dolac, cc @kap_watch</title>

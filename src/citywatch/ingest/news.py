@@ -67,13 +67,15 @@ class NewsFeedAdapter(AuthorMaskingAdapter):
             return
         import feedparser  # noqa: PLC0415 - lazy: loads only where feeds are read
 
-        feed = feedparser.parse(doc)
+        try:
+            feed = feedparser.parse(doc)
+        except Exception as exc:  # a hostile document can trip the parser (a bad encoding name)
+            yield from self._bad_feed(source, doc, f"the feed parser failed ({exc!r:.200})")
+            return
         if not feed.entries:
             if feed.get("bozo") or not feed.get("version"):
                 reason = f"not part of an RSS or Atom feed ({feed.get('bozo_exception')})"
-                for n, line in enumerate(doc.split(b"\n"), 1):  # each line, kept as it came
-                    if line.strip():
-                        yield self.dead_letter(source, n, "bad-feed", reason, line)
+                yield from self._bad_feed(source, doc, reason)
             return
         outlet = str(feed.feed.get("title") or source)
         kind = "atom" if str(feed.get("version", "")).startswith("atom") else "rss"
@@ -85,6 +87,12 @@ class NewsFeedAdapter(AuthorMaskingAdapter):
                 yield self.field_error(source, n, entry_record(entry), exc)
         events.sort(key=_time)  # feeds list the newest first; the pipeline reads in event time
         yield from events
+
+    def _bad_feed(self, source: str, doc: bytes, reason: str) -> Iterator[DeadLetter]:
+        """A dead letter for each line of a document that is no feed, kept as it came."""
+        for n, line in enumerate(doc.split(b"\n"), 1):
+            if line.strip():
+                yield self.dead_letter(source, n, "bad-feed", reason, line)
 
 
 def _time(event: Event) -> float:

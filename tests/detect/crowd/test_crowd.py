@@ -11,6 +11,8 @@ import pytest
 from citywatch.detect import DetectorRunner
 from citywatch.detect.crowd import CrowdConfig, CrowdSafety
 from citywatch.detect.crowd.measures import Picture, zone_measures
+from citywatch.detect.crowd.rules import gate_rules
+from citywatch.detect.crowd.state import CrowdState, Track
 from citywatch.errors import ConfigError
 from citywatch.ingest import GateCountsAdapter, ZoneCountsAdapter
 from citywatch.ingest.venue import ARENA_YAML, load_venue
@@ -100,6 +102,28 @@ def test_blocked_exit_detected_with_its_measures(days: dict[str, Day]) -> None:
     assert measures[0].startswith("Gate 3 has stopped passing people while the South Concourse")
     assert any("Redirect the South Concourse to Gate 4" in m for m in measures)
     assert any("-minute norm" in m for m in measures)
+
+
+def test_a_blocked_gate_whose_zone_went_uncounted_this_interval_fires_nothing() -> None:
+    # Gate 3 stops after busy minutes; the South Concourse's last figures rose, but its counters
+    # sent nothing for this interval: whether it fills now is unknown, and the measures (which
+    # need its people now) cannot be worked out. Found by make fuzz, where the detector failed.
+    state = CrowdState()
+    gate = state.gates["g3"] = Track()
+    for t, flow in ((0.0, 100.0), (60.0, 100.0), (120.0, 100.0), (180.0, 0.0)):
+        gate.push(t, flow, flow)
+    zone = state.zones["concourse-s"] = Track()
+    zone.push(60.0, 500.0, 0.1)
+    zone.push(120.0, 800.0, 0.1)
+    venue = load_venue(ARENA_YAML)
+    now = Picture(venue, 180.0, people={}, density={}, ttc={}, flows={"g3": 0.0}, cfg=CrowdConfig())
+    assert gate_rules(now, state) == {}
+    counted = Picture(
+        venue, 180.0, people={"concourse-s": 900.0}, density={"concourse-s": 0.5}, ttc={},
+        flows={"g3": 0.0}, cfg=CrowdConfig(),
+    )  # fmt: skip
+    zone.push(180.0, 900.0, 0.1)
+    assert list(gate_rules(counted, state)) == ["crowd.blocked-exit|gate:g3"]
 
 
 def test_evacuation_is_a_sudden_exodus_with_a_staged_order(days: dict[str, Day]) -> None:

@@ -85,8 +85,9 @@ def gate_rules(p: Picture, state: CrowdState) -> dict[str, Detail]:
         ins, outs = track.a[-4:-1], track.b[-4:-1]
         was = sum(ins) + sum(outs)
         was = was / len(ins) if ins else 0.0
-        filling = (
-            zone_track is not None
+        filling = (  # counted this interval: else its track's last figures are old news
+            inner.id in p.people
+            and zone_track is not None
             and len(zone_track.a) >= 2
             and zone_track.a[-1] > zone_track.a[-2]
         )
