@@ -26,8 +26,10 @@ from msgspec.structs import replace
 from pydantic import SecretStr
 
 with atheris.instrument_imports(include=["citywatch"]):
+    import failures
+
     from citywatch.app import build_job
-    from citywatch.bus import DEAD_LETTERS, LocalBus
+    from citywatch.bus import LocalBus
     from citywatch.config import Settings
     from citywatch.model import DeadLetter, Event
     from citywatch.pipeline import Job
@@ -39,15 +41,11 @@ SEED_BYTES = 4096
 SPAN_S = 3600.0
 """How long one input may last once moved (see :func:`_after_the_last`)."""
 
-LETTERS: list[DeadLetter] = []
-"""The dead letters of the last input: a failed detector's is what the fuzzer looks for."""
-
 
 def _job() -> Job:
     settings = Settings(data_dir=WORK / "data", pseudonym_key=SecretStr("5a" * 32))
     job = build_job(settings, LocalBus())
-    job.bus.subscribe(DEAD_LETTERS, LETTERS.extend)
-    return job
+    return failures.watch(job)
 
 
 def _seeds(names: list[str]) -> Path:
@@ -107,10 +105,7 @@ def one(data: bytes) -> None:
             raise TypeError(f"{name} gave {item!r:.200}")
     events.sort(key=lambda e: e.timestamp)
     JOB.process(_after_the_last(events))
-    failed = [letter for letter in LETTERS if letter.code == "plugin-error"]
-    LETTERS.clear()
-    if failed:
-        raise RuntimeError(f"{failed[0].reason} on {failed[0].raw!r:.3000}")
+    failures.check()
 
 
 if __name__ == "__main__":

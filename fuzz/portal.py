@@ -19,10 +19,11 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["citywatch"]):
+    import failures
+
     from citywatch.bench.portal import learned_job, portal_detectors
     from citywatch.bench.portal_corpus import build
-    from citywatch.bus import DEAD_LETTERS
-    from citywatch.model import DeadLetter, Event, HttpRequest
+    from citywatch.model import Event, HttpRequest
     from citywatch.pipeline import Job
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS", "get", "PROPFIND", ""]
@@ -45,12 +46,7 @@ def _job() -> Job:
     work = Path(__file__).parent / "work"
     corpus = build(work, seed=7, hours=2.0, residents=1000)
     job = learned_job(corpus, work, portal_detectors()[1], "data")
-    job.bus.subscribe(DEAD_LETTERS, LETTERS.extend)
-    return job
-
-
-LETTERS: list[DeadLetter] = []
-"""The dead letters of the last request: a failed detector's is what the fuzzer looks for."""
+    return failures.watch(job)
 
 
 JOB = _job()
@@ -88,10 +84,7 @@ def one(data: bytes) -> None:
         [Event(id=f"fuzz-{_n}", timestamp=START + _n / 100, dataset="portal.http", observer="fuzz",
                source_ip=ip, payload=request)]
     )  # fmt: skip
-    failed = [letter for letter in LETTERS if letter.code == "plugin-error"]
-    LETTERS.clear()
-    if failed:
-        raise RuntimeError(f"{failed[0].reason} on {failed[0].raw!r:.3000}")
+    failures.check()
 
 
 if __name__ == "__main__":
