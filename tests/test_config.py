@@ -41,3 +41,35 @@ def test_bad_settings_fail_fast_naming_the_field(tmp_path: Path) -> None:
     assert "lateness_s" in str(info.value) and "unknown_thing" in str(info.value)
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_a_broken_file_or_variable_is_a_config_error_naming_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # These were tracebacks (TOMLDecodeError, UnicodeDecodeError, SettingsError), and errors
+    # from a variable or a flag were blamed on citywatch.toml.
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('data_dir = "/tmp/x\n')
+    with pytest.raises(ConfigError, match=r"c\.toml: not a valid TOML file: Illegal character"):
+        load_settings(cfg)
+    cfg.write_bytes(b'data_dir = "\xff"\n')
+    with pytest.raises(ConfigError, match=r"c\.toml: not a valid TOML file"):
+        load_settings(cfg)
+    monkeypatch.setenv("CITYWATCH_DETECTORS", "{bad")
+    with pytest.raises(ConfigError, match=r"^environment: .*detectors"):
+        load_settings()
+    monkeypatch.delenv("CITYWATCH_DETECTORS")
+    monkeypatch.setenv("CITYWATCH_LATENESS_S", "abc")
+    with pytest.raises(ConfigError, match=r"^environment \(CITYWATCH_LATENESS_S\): lateness_s"):
+        load_settings()
+    monkeypatch.delenv("CITYWATCH_LATENESS_S")
+    with pytest.raises(ConfigError, match=r"^command line: bus_url: String should match"):
+        load_settings(bus_url="http://foo")
+    cfg.write_text("lateness_s = -1\n")
+    with pytest.raises(ConfigError) as both:
+        load_settings(cfg, bus_url="http://foo")
+    assert set(str(both.value).split("; ")) == {
+        f"{cfg}: lateness_s: Input should be greater than or equal to 0",
+        "command line: bus_url: String should match pattern '^((nats|tls)://\\S+)?$'",
+    }

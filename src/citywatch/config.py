@@ -6,6 +6,8 @@ never read the environment themselves.
 
 from __future__ import annotations
 
+import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -73,6 +76,12 @@ class Settings(BaseSettings):
         None, description="hex key for pseudonyms; default: created in the data dir"
     )
     lateness_s: float = Field(300.0, ge=0, description="allowed lateness of event time, seconds")
+    max_ahead_s: float = Field(
+        120.0,
+        ge=0,
+        description="how far an event may be timed ahead of this machine's clock, seconds;"
+        " beyond it, a dead letter (keep it below lateness_s)",
+    )
     enrich: EnrichConfig = Field(default_factory=EnrichConfig)
     correlate: CorrelatorConfig = Field(default_factory=CorrelatorConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
@@ -115,8 +124,29 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     clean = {k: v for k, v in overrides.items() if v is not None}
     try:
         return _FromFile(**clean)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not a valid TOML file: {exc}", where=str(path)) from exc
+    except SettingsError as exc:  # a CITYWATCH_* variable that is not valid JSON
+        raise ConfigError(str(exc), where="environment") from exc
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(problems, where=str(path)) from exc
+        by_source: dict[str, list[str]] = {}
+        for err in exc.errors():
+            where = _source(err["loc"], clean, path)
+            name = ".".join(str(p) for p in err["loc"])
+            by_source.setdefault(where, []).append(f"{name}: {err['msg']}")
+        where, problems = next(iter(by_source.items()))
+        if len(by_source) > 1:  # each source named before its own problems
+            problems = [f"{w}: {'; '.join(p)}" for w, p in by_source.items()]
+            where = ""
+        raise ConfigError("; ".join(problems), where=where or None) from exc
+
+
+def _source(loc: tuple[int | str, ...], flags: dict[str, Any], path: Path) -> str:
+    """Where the invalid setting at ``loc`` came from: a flag, a variable or the file."""
+    top = str(loc[0]) if loc else ""
+    if top in flags:
+        return "command line"
+    env = f"CITYWATCH_{top.upper()}"
+    if env in os.environ or any(k.startswith(f"{env}__") for k in os.environ):
+        return f"environment ({env})"
+    return str(path)
