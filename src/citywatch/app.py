@@ -66,6 +66,7 @@ def build_job(settings: Settings, bus: LocalBus, store: Store | None = None) -> 
         correlator=Correlator(settings.correlate, suppressions=suppressions),
         bus=bus,
         lateness_s=settings.lateness_s,
+        max_ahead_s=settings.max_ahead_s,
     )
 
 

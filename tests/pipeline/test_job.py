@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import ClassVar
 
@@ -32,6 +33,9 @@ def _stuffing(ip: str, minute: int) -> list[tuple[int, int, str, str, int]]:
     return [(minute, s, ip, "POST /login", 401) for s in range(0, 48, 4)]
 
 
+_GET = HttpRequest(method="GET", uri="/")
+
+
 @pytest.fixture
 def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     return load_settings(data_dir=tmp_path / "data")
@@ -56,8 +60,8 @@ def test_inputs_merge_by_event_time_and_fuse(settings, tmp_path: Path) -> None: 
 
 
 def test_late_events_become_dead_letters(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    rows = [(30, 0, "10.0.0.1", "GET /", 200), (1, 0, "10.0.0.2", "GET /late", 200)]
-    log = _log(tmp_path / "late.log", rows)
+    on_time = [(30, s, "10.0.0.1", "GET /", 200) for s in range(3)]  # the watermark's quorum
+    log = _log(tmp_path / "late.log", [*on_time, (1, 0, "10.0.0.2", "GET /late", 200)])
     bus = LocalBus()
     dead: list[str] = []
     bus.subscribe(DEAD_LETTERS, lambda items: dead.extend(d.code for d in items))
@@ -72,17 +76,54 @@ def test_a_late_post_is_a_dead_letter_that_names_nobody(settings) -> None:  # ty
     dead: list[DeadLetter] = []
     bus.subscribe(DEAD_LETTERS, dead.extend)
     job = build_job(settings, bus)
-    first = b'{"id": "p1", "created_at": "2026-03-14T12:00:00Z", "text": "sunny", "author": "bob"}'
+    first = [
+        b'{"id": "p%d", "created_at": "2026-03-14T12:00:00Z", "text": "sunny", "author": "bob"}' % i
+        for i in range(3)
+    ]
     late = (
-        b'{"id": "p2", "created_at": "2026-03-14T10:00:00Z", "author": "alice_w",'
+        b'{"id": "p9", "created_at": "2026-03-14T10:00:00Z", "author": "alice_w",'
         b' "text": "fire near the cathedral, ask @carol_k", "url": "https://m.example/@alice_w/2"}'
     )
-    job.feed("posts-jsonl", "batch-1", [first])
+    job.feed("posts-jsonl", "batch-1", first)
     job.feed("posts-jsonl", "batch-2", [late])
     (letter,) = dead
     assert letter.code == "late" and b"fire near the cathedral" in letter.raw
     for handle in (b"alice_w", b"carol_k"):
         assert handle not in letter.raw.lower() and handle.decode() not in letter.reason
+
+
+def test_a_record_from_a_wrong_clock_cannot_blind_the_stream(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # One phone's clock a year ahead: before, it moved the watermark and every record after it
+    # was late, so the earthquake those records showed went unseen.
+    rows = [(1, s, "10.0.0.1", "GET /", 200) for s in range(0, 40, 4)]
+    log = _log(tmp_path / "a.log", rows)
+    lines = log.read_text().splitlines(keepends=True)
+    lines.insert(2, lines[0].replace("2026", "2027"))  # far ahead of this machine's clock
+    lines.insert(5, lines[0].replace("08:01", "09:30"))  # ahead of the stream, not of the clock
+    log.write_text("".join(lines))
+    bus = LocalBus()
+    dead: list[DeadLetter] = []
+    bus.subscribe(DEAD_LETTERS, dead.extend)
+    stats = build_job(settings, bus).run([InputSpec.parse(f"access-log:{log}")])
+    (letter,) = dead
+    assert letter.code == "future" and "ahead of this machine's clock" in letter.reason
+    assert stats.future == 1 and stats.late == 0, "the rest of the stream is on time"
+
+
+def test_the_watermark_follows_what_a_quorum_of_records_reached(settings) -> None:  # type: ignore[no-untyped-def]
+    job = build_job(settings, LocalBus(), None)
+    events = [
+        Event(id=f"e{i}", timestamp=ts, dataset="portal.http", observer="t", payload=_GET)
+        for i, ts in enumerate([1000.0, 5000.0, 1001.0, 5001.0, 5002.0, 1002.0, 4800.0])
+    ]
+    job.process(events[:2])
+    assert job.watermark == -math.inf, "until three records have a time, there is none"
+    job.process(events[2:3])
+    assert job.watermark == 1000.0 - job.lateness_s, "one record ahead is not the stream's time"
+    job.process(events[3:5])
+    assert job.watermark == 5000.0 - job.lateness_s
+    job.process(events[5:])
+    assert job.stats.late == 1, "1002 is behind; 4800 is within the lateness"
 
 
 def test_learn_inputs_are_not_analysed(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -205,8 +246,8 @@ def test_a_detector_failing_on_text_no_encoder_takes_leaves_a_dead_letter_not_a_
     bus.subscribe(DEAD_LETTERS, letters.extend)
     job = build_job(settings, bus)
     request = HttpRequest(method="GET", uri="/tax/file/\udeff\u5b57", version="HTTP/1.1")
-    job.process([Event(id="odd", timestamp=1.8e9, dataset="portal.http", payload=request)])
-    job.process([Event(id="next", timestamp=1.8e9 + 1, dataset="portal.http",
+    job.process([Event(id="odd", timestamp=1.7e9, dataset="portal.http", payload=request)])
+    job.process([Event(id="next", timestamp=1.7e9 + 1, dataset="portal.http",
                        payload=HttpRequest(method="GET", uri="/alerts"))])  # fmt: skip
     job.flush()
     assert job.stats.plugin_errors, "the surrogate trips a detector (else this test is moot)"

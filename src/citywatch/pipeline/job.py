@@ -5,16 +5,22 @@ publisher's job has no detectors and only reads and enriches; a detector
 worker's job has no enricher (its events arrive enriched) and no correlator
 (its detections go out on the bus).
 
-Inputs are merged by event time. The watermark trails the latest event time
-by ``lateness_s``; an event older than the watermark is too late for the
-windows that would have used it and becomes a dead letter (``late``), so it
-is counted and kept, never silently lost. Detections, incidents and dead
+Inputs are merged by event time. The watermark trails the event time that
+:data:`QUORUM` records have reached by ``lateness_s``; an event older than the
+watermark is too late for the windows that would have used it and becomes a
+dead letter (``late``), so it is counted and kept, never silently lost. A
+record's clock is the source's word, and sources are not all trusted (phones,
+posts, devices): so a lone record, or two, with a wrong clock cannot move the
+watermark, and a record timed more than ``max_ahead_s`` ahead of this
+machine's clock is a dead letter (``future``), not a jump of the stream's time
+that would make every record after it late. Detections, incidents and dead
 letters are published on the bus, where sinks (the store, output files)
 subscribe.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import json
@@ -24,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Final
 
 import msgspec
 
@@ -42,6 +49,9 @@ from citywatch.pipeline.stats import RunStats
 from citywatch.store import Store
 
 _encode = msgspec.json.Encoder().encode
+
+QUORUM: Final = 3
+"""Records that must reach an event time before the watermark follows it."""
 
 
 def _event_json(event: Event) -> bytes:
@@ -81,7 +91,9 @@ class Job:
         correlator: Correlator | None,
         bus: LocalBus,
         lateness_s: float = 300.0,
+        max_ahead_s: float = 120.0,
         sweep_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.adapters = adapters
         self.enricher = enricher
@@ -91,10 +103,14 @@ class Job:
         self.correlator = correlator
         self.bus = bus
         self.lateness_s = lateness_s
+        self.max_ahead_s = max_ahead_s
         self.sweep_s = sweep_s
+        self._clock = clock
         self.stats = RunStats()
         self.latest: dict[str, Detection] = {}
         self.watermark = -math.inf
+        self._reached = [-math.inf] * QUORUM
+        """The latest event times of the stream, ascending (the first: what the quorum reached)."""
         self._next_sweep = -math.inf
         self._dead: list[DeadLetter] = []
         if correlator is not None:
@@ -170,6 +186,8 @@ class Job:
         routes = self._routes
         out: list[Detection] = []
         watermark = self.watermark
+        reached = self._reached
+        horizon = self._clock() + self.max_ahead_s
         next_sweep = self._next_sweep
         for event in self.enriched(events):
             ts = event.timestamp
@@ -183,8 +201,13 @@ class Job:
                     f"(allowed lateness {lateness:.0f} s)",
                 )
                 continue
-            if ts - lateness > watermark:  # noqa: PLR1730 - no call on the hot path
-                watermark = ts - lateness
+            if ts > reached[0]:  # among the latest times (every in-order record)
+                if ts > horizon and ts > (horizon := self._clock() + self.max_ahead_s):
+                    self._ahead(event, horizon)
+                    continue
+                bisect.insort(reached, ts)
+                del reached[0]
+                watermark = max(watermark, reached[0] - lateness)
             folds = routes.get(event.dataset)
             if folds is None:
                 folds = routes[event.dataset] = [
@@ -203,6 +226,19 @@ class Job:
         self._next_sweep = next_sweep
         self._publish_incidents()
         self._flush_dead()
+
+    def _ahead(self, event: Event, horizon: float) -> None:
+        """A dead letter for an event timed beyond ``horizon`` (this machine's clock ahead by
+        the allowance)."""
+        self.stats.future += 1
+        ahead = event.timestamp - (horizon - self.max_ahead_s)
+        self._dead_letter(
+            event,
+            "pipeline",
+            "future",
+            f"event time is {ahead:.0f} s ahead of this machine's clock (allowed "
+            f"{self.max_ahead_s:.0f} s): the source's clock or time zone is wrong",
+        )
 
     def flush(self) -> None:
         """End of stream: close every open episode and publish what is left."""
@@ -338,6 +374,7 @@ class Job:
         if blob is None:
             return False
         self.watermark = msgspec.msgpack.decode(blob, type=float)
+        self._reached = [self.watermark + self.lateness_s] * QUORUM
         for runner in self.runners:
             if (state := store.load_state(f"{prefix}detector/{runner.name}")) is not None:
                 runner.restore(state)

@@ -17,6 +17,8 @@ class RunStats(msgspec.Struct, kw_only=True):
     dead_letters: Counter[str] = msgspec.field(default_factory=Counter)
     """Dead letters per ``source code``."""
     late: int = 0
+    future: int = 0
+    """Events timed too far ahead of this machine's clock (dead letters)."""
     plugin_errors: Counter[str] = msgspec.field(default_factory=Counter)
     detections: Counter[str] = msgspec.field(default_factory=Counter)
     """Distinct detections per detector."""
@@ -24,7 +26,11 @@ class RunStats(msgspec.Struct, kw_only=True):
 
     def flat(self) -> dict[str, int]:
         """One level of ``name: count`` for storage with the run."""
-        out: dict[str, int] = {"late": self.late, "incidents": self.incidents}
+        out: dict[str, int] = {
+            "late": self.late,
+            "future": self.future,
+            "incidents": self.incidents,
+        }
         for prefix, counter in (
             ("records", self.records),
             ("events", self.events),

@@ -3,12 +3,13 @@
 The detector runs in a :class:`~citywatch.pipeline.Job` of its own, without
 enricher (the events arrive enriched) or correlator (its detections go out on
 ``cw.detections``), so it keeps the pipeline's event-time rule: a watermark
-trailing the latest event by ``lateness_s``, and an event behind it becomes a
-dead letter (``late``). Each detector has its own watermark, over every event
-its consumer's filter lets through, also those of datasets it does not read
-(the filter covers several datasets with one wildcard): a detector that fires
-on silence (a device not heard from) keeps time with the city, not only with
-its own feeds.
+trailing the stream's event time by ``lateness_s``, and an event behind it
+becomes a dead letter (``late``), as does one timed more than ``max_ahead_s``
+ahead of the clock (``future``). Each detector has its own watermark, over
+every event its consumer's filter lets through, also those of datasets it does
+not read (the filter covers several datasets with one wildcard): a detector
+that fires on silence (a device not heard from) keeps time with the city, not
+only with its own feeds.
 
 Its consumer is named ``detect-<detector>`` (``detect-<detector>-<p>of<N>``
 for partition p of N); its checkpoint is kept in the store under
@@ -46,6 +47,7 @@ class DetectPart(Part):
         store: Store,
         *,
         lateness_s: float,
+        max_ahead_s: float = 120.0,
         part: int | None = None,
     ) -> None:
         names = bus.subjects
@@ -72,6 +74,7 @@ class DetectPart(Part):
             correlator=None,
             bus=local,
             lateness_s=lateness_s,
+            max_ahead_s=max_ahead_s,
         )
         self.stats.resumed = self.job.restore(store, self.prefix)
         heap.settle()

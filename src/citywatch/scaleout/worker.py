@@ -71,7 +71,14 @@ async def _run(
         try:
             if role == "detect":
                 parts: list[Part] = [
-                    DetectPart(bus, d, store, lateness_s=settings.lateness_s, part=part)
+                    DetectPart(
+                        bus,
+                        d,
+                        store,
+                        lateness_s=settings.lateness_s,
+                        max_ahead_s=settings.max_ahead_s,
+                        part=part,
+                    )
                     for d in chosen
                 ]
                 return await _consume_all(parts, stop, once)
