@@ -235,3 +235,26 @@ def test_baselines_survive_a_checkpoint() -> None:
     second.restore_model(blob)
     assert second.snapshot_model() == blob
     assert "violence|Kaptolje" in msgspec.msgpack.decode(blob)["baseline"]
+
+
+def test_a_restarted_detector_still_places_what_it_detects() -> None:
+    # The places posts were put at went unsaved: after a worker's restart, a cluster's
+    # detection lost its point and district, and place-time incident rules missed it.
+    lines = [post(i, t, f"author-{i}", 40.0 * i) for i, t in enumerate(REPORTS)]
+    enrich = Enricher(Pseudonymiser(b"k" * 32))
+    events = [enrich(e) for e in PostsJsonlAdapter().parse("posts", lines) if isinstance(e, Event)]
+
+    def failed(name: str, event: Event | None, exc: Exception) -> None:
+        raise exc
+
+    first = DetectorRunner(SocialEvents(SocialConfig(strong=False)), failed)
+    out: list[Detection] = []
+    for event in events:
+        first.process(event, out)
+    second = DetectorRunner(SocialEvents(SocialConfig(strong=False)), failed)
+    second.restore(first.snapshot())
+    second.detector.restore_model(first.detector.snapshot_model() or b"")
+    closing: list[Detection] = []
+    second.flush(closing)  # the episode closes in the restarted detector
+    (last,) = closing
+    assert last.geo is not None and last.entity["district"] == "Kaptolje"

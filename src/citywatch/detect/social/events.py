@@ -50,6 +50,8 @@ class _Model(msgspec.Struct):
 
     baseline: dict[str, tuple[float, float]]
     recent: dict[str, tuple[str, float]]
+    places: dict[str, Place] = msgspec.field(default_factory=dict)
+    """Where posts were put: a cluster's detection is placed by them after a restart too."""
 
 
 class SocialEvents(Detector[SocialState]):
@@ -124,12 +126,15 @@ class SocialEvents(Detector[SocialState]):
         return (f"{category}|{self.gazetteer.city}",)
 
     def snapshot_model(self) -> bytes | None:
-        """The baselines of every place and topic, and each category's latest placed cluster."""
-        return msgspec.msgpack.encode(_Model(baseline=self._baseline, recent=self._recent))
+        """The baselines of every place and topic, each category's latest placed cluster, and
+        the places posts were put at."""
+        return msgspec.msgpack.encode(
+            _Model(baseline=self._baseline, recent=self._recent, places=self._places)
+        )
 
     def restore_model(self, blob: bytes) -> None:
         model = msgspec.msgpack.decode(blob, type=_Model)
-        self._baseline, self._recent = model.baseline, model.recent
+        self._baseline, self._recent, self._places = model.baseline, model.recent, model.places
 
     def new_state(self, key: str) -> SocialState:
         return SocialState()
