@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from citywatch.config import Settings, load_settings
+from citywatch.errors import masked_url
 
 if TYPE_CHECKING:
     from citywatch.scaleout import ConsumerStats, Published
@@ -88,9 +89,9 @@ def worker_cmd(
         split = (int(part), int(count))
     settings = load_settings(config, data_dir=data_dir, store_url=db, bus_url=bus)
     console.print(
-        f"{chosen} worker on {settings.bus_url}"
+        f"{chosen} worker on {masked_url(settings.bus_url)}"
         + ("" if once else " (Ctrl-C stops)")
-        + (f", store {settings.store}" if chosen == "correlate" else "")
+        + (f", store {masked_url(settings.store)}" if chosen == "correlate" else "")
     )
     stats = run_worker(
         settings,
@@ -140,6 +141,6 @@ def print_published(published: Published, url: str) -> None:
 def print_destination(settings: Settings) -> None:
     """Where a live input's results went: the store, or the bus for the workers."""
     if settings.bus_url:
-        console.print(f"published to the bus {settings.bus_url}: the workers detect")
+        console.print(f"published to the bus {masked_url(settings.bus_url)}: the workers detect")
     else:
-        console.print(f"store: [bold]{settings.store}[/]")
+        console.print(f"store: [bold]{masked_url(settings.store)}[/]")

@@ -17,6 +17,8 @@ Bad *records* are not errors: adapters turn them into dead letters
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 
 class CitywatchError(Exception):
     """Root of every error raised by citywatch."""
@@ -51,11 +53,11 @@ class InputError(CitywatchError):
 
 
 class StoreError(CitywatchError):
-    """The store cannot be opened, migrated or written."""
+    """The store cannot be opened, migrated or written (``url`` without its password)."""
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
         super().__init__(message)
-        self.url = url
+        self.url = masked_url(url) if url else url
 
 
 class MigrationError(StoreError):
@@ -65,9 +67,30 @@ class MigrationError(StoreError):
 class BusError(CitywatchError):
     """The scale-out bus (NATS JetStream) cannot be reached, or refused a request.
 
-    ``url`` is the server's address.
+    ``url`` is the server's address, without its password.
     """
 
     def __init__(self, message: str, *, url: str) -> None:
+        url = masked_url(url)
         super().__init__(f"{url}: {message}")
         self.url = url
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***`` (for messages and logs).
+
+    >>> masked_url("postgresql://cw:s3cret@db.example:5432/citywatch?sslmode=require")
+    'postgresql://cw:***@db.example:5432/citywatch?sslmode=require'
+    >>> masked_url("postgres://db/cw?password=s3cret&application_name=api")
+    'postgres://db/cw?password=***&application_name=api'
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        credentials, _, host = netloc.rpartition("@")
+        netloc = f"{credentials.partition(':')[0]}:***@{host}"
+    query = parts.query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if any(key == "password" for key, _ in pairs):
+        query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

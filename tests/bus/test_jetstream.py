@@ -216,3 +216,14 @@ def test_copies_of_held_or_resumed_messages_are_acked_and_of_acked_ones_dropped(
     done.acked([5], now=111.0)  # 1-3 were acked before the horizon: forgotten
     fresh, _ = done.sort([delivery(1, delivered=3), delivery(5, delivered=2)])
     assert [m.metadata.sequence.stream for m in fresh] == [1]
+
+
+def test_the_bus_password_is_never_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    # A worker's logs and errors printed nats://user:password@… in clear.
+    secret = "natsS3cret"
+    url = f"nats://cwuser:{secret}@127.0.0.1:1"
+    with pytest.raises(BusError) as caught:
+        asyncio.run(JetStreamBus.connect(url, BusConfig(connect_timeout_s=1.0)))
+    assert secret not in str(caught.value) and caught.value.url == "nats://cwuser:***@127.0.0.1:1"
+    out = capsys.readouterr()
+    assert secret not in out.out + out.err and "cwuser:***@" in out.out + out.err

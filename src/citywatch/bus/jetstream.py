@@ -61,7 +61,7 @@ from nats.js.api import (
 from citywatch.bus.config import EVENT_FIELDS, BusConfig
 from citywatch.bus.seal import KEY_HEADER, Sealer, SealError
 from citywatch.bus.subjects import Subjects, partition
-from citywatch.errors import BusError
+from citywatch.errors import BusError, masked_url
 from citywatch.model import DeadLetter, Detection, Event
 from citywatch.model.deadletter import RAW_LIMIT
 
@@ -115,7 +115,8 @@ class JetStreamBus:
         self.sealer = sealer
         """Seals and opens events; None in a process that handles none (the correlator)."""
         self.js: JetStreamContext = client.jetstream()
-        self.url = url
+        self.url = masked_url(url)
+        """The server's address, without its password (for messages and logs)."""
         self.config = config
         self.subjects = Subjects.of(config)
         self._key = EVENT_FIELDS[config.partition_key]
@@ -136,13 +137,14 @@ class JetStreamBus:
         ``connect_timeout_s`` or has no JetStream.
         """
         problems: list[str] = []
+        shown = masked_url(url)
 
         async def error(exc: Exception) -> None:
             problems.append(str(exc) or type(exc).__name__)
-            _log.warning("bus_connection_error", url=url, error=problems[-1])
+            _log.warning("bus_connection_error", url=shown, error=problems[-1])
 
         async def reconnected() -> None:
-            _log.warning("bus_reconnected", url=url)
+            _log.warning("bus_reconnected", url=shown)
             if on_reconnect is not None:
                 await on_reconnect()
 

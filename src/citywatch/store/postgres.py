@@ -29,12 +29,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from citywatch.errors import StoreError
+from citywatch.errors import StoreError, masked_url
 from citywatch.store.sql import SqlStore
 from citywatch.store.sql_base import Connection
 
@@ -164,26 +163,6 @@ def _execute(
     return conn.execute(_placeholders(sql), _storable(params))
 
 
-def redact(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***`` (for messages and logs).
-
-    >>> redact("postgresql://cw:s3cret@db.example:5432/citywatch?sslmode=require")
-    'postgresql://cw:***@db.example:5432/citywatch?sslmode=require'
-    >>> redact("postgres://db/cw?password=s3cret&application_name=api")
-    'postgres://db/cw?password=***&application_name=api'
-    """
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        credentials, _, host = netloc.rpartition("@")
-        netloc = f"{credentials.partition(':')[0]}:***@{host}"
-    query = parts.query
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if any(key == "password" for key, _ in pairs):
-        query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*")
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
 class _Translated:
     """A pooled connection inside a transaction, taking the shared SQL's ``?`` placeholders."""
 
@@ -225,10 +204,10 @@ class PostgresStore(SqlStore):
         scheme = url.partition("://")[0]
         if scheme not in SCHEMES or url == f"{scheme}://":
             raise StoreError(
-                f"not a PostgreSQL URL: {redact(url)!r} (expected postgresql://USER@HOST/DB)",
-                url=redact(url),
+                f"not a PostgreSQL URL: {masked_url(url)!r} (expected postgresql://USER@HOST/DB)",
+                url=masked_url(url),
             )
-        super().__init__(redact(url))
+        super().__init__(masked_url(url))
         try:
             psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
         except psycopg.Error as exc:
