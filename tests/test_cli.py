@@ -280,6 +280,66 @@ def test_errors_are_messages_not_tracebacks(
     assert "Traceback" not in err
 
 
+def _exit(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """``citywatch ARGV``'s exit code and what it wrote to stderr, through main()."""
+    monkeypatch.setattr(sys, "argv", ["citywatch", *argv])
+    monkeypatch.setattr(heap, "_owned", False)  # main() owns its process; this one is pytest's
+    code: int | str | None = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    assert isinstance(code, int)
+    err = capsys.readouterr().err.translate(dict.fromkeys(map(ord, "│╭╮╰╯─")))
+    return code, " ".join(err.split())  # rich boxes and wraps the message
+
+
+def test_bad_outputs_and_arguments_are_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before, -o onto the input emptied it; a directory or a missing one gave a traceback
+    # after the whole analysis had run; simulate --hours nan and --out onto a file crashed.
+    log = tmp_path / "a.log"
+    log.write_text('10.0.0.1 - - [14/Mar/2026:08:00:00 +0100] "GET / HTTP/1.1" 200 1 "-" "ua"\n')
+    before = log.read_bytes()
+    analyse = ["analyse", "--in", f"access-log:{log}", "--no-store"]
+    cases = {
+        ("-o", str(log)): f"{log} is the input {log}",
+        ("-o", str(tmp_path)): "is a directory, not a file",
+        ("-o", str(tmp_path / "no" / "x.jsonl")): "no such directory",
+        ("-o", str(tmp_path / "d.jsonl"), "--incidents", str(tmp_path / "d.jsonl")): (
+            "is the output of -o"
+        ),
+        ("--db", "sqlite:///x.db"): "--no-store keeps none",
+    }
+    for extra, message in cases.items():
+        code, err = _exit([*analyse, *extra], monkeypatch, capsys)
+        assert code == 2 and message in err and "Traceback" not in err, (extra, err)
+    assert log.read_bytes() == before
+    for argv, message in (
+        (["simulate", "--out", str(tmp_path / "s"), "--hours", "nan"], "positive and finite"),
+        (["simulate", "--out", str(log), "--hours", "0.1"], "not a directory"),
+    ):
+        code, err = _exit(argv, monkeypatch, capsys)
+        assert code == 2 and message in err and "Traceback" not in err, (argv, err)
+
+
+def test_the_summary_counts_a_record_the_pipeline_turned_back_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = '10.0.0.1 - - [14/Mar/{y}:08:00:0{s} +0100] "GET / HTTP/1.1" 200 1 "-" "ua"\n'
+    monkeypatch.chdir(tmp_path)  # a short path: the table fits in 80 columns
+    log = Path("a.log")
+    log.write_text("".join(line.format(y=2099 if s == 1 else 2026, s=s) for s in range(4)))
+    result = runner.invoke(app, ["analyse", "--in", f"access-log:{log}", "--no-store"])
+    assert result.exit_code == 0, result.output
+    rows = [[c.strip() for c in r.split("│")[1:-1]] for r in result.output.splitlines()]
+    assert ["a.log future", "1"] in rows
+    assert ["a.log", "4", "3", "1"] in rows, "records, events, dead letters"
+
+
 def test_analyse_annotates_every_post(city: Path, tmp_path: Path) -> None:
     notes = tmp_path / "annotated.jsonl"
     result = runner.invoke(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -25,7 +26,7 @@ from citywatch.cli_social import social_app
 from citywatch.cli_worker import BusOpt, print_destination, print_published, worker_cmd
 from citywatch.config import Settings, load_settings
 from citywatch.detect.social import SocialEvents
-from citywatch.errors import CitywatchError
+from citywatch.errors import CitywatchError, masked_url
 from citywatch.ingest.mqtt import MqttStats, MqttSubscriber, merged_config
 from citywatch.live import open_live
 from citywatch.model import Incident
@@ -90,6 +91,25 @@ def simulate_cmd(
     _print_manifest(manifest, out)
 
 
+def _check_outputs(outputs: dict[str, Path | None], specs: list[InputSpec]) -> None:
+    """Refuse, before any work, an output file that cannot be written or would overwrite an
+    input or another output."""
+    taken = {spec.path.resolve(): f"the input {spec.path}" for spec in specs}
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        where = path.resolve()
+        if where in taken:
+            raise typer.BadParameter(f"{path} is {taken[where]}", param_hint=flag)
+        taken[where] = f"the output of {flag}"
+        if where.is_dir():
+            raise typer.BadParameter(f"{path} is a directory, not a file", param_hint=flag)
+        if not where.parent.is_dir():
+            raise typer.BadParameter(f"no such directory: {path.parent}", param_hint=flag)
+        if not os.access(where if where.exists() else where.parent, os.W_OK):
+            raise typer.BadParameter(f"{path} cannot be written", param_hint=flag)
+
+
 @app.command("analyse")
 def analyse_cmd(
     inputs: Annotated[list[str], typer.Option("--in", help="FORMAT:PATH to analyse (repeatable)")],
@@ -130,17 +150,20 @@ def analyse_cmd(
 
         specs = [InputSpec.parse(s, learn=True) for s in learn or []]
         specs += [InputSpec.parse(s) for s in inputs]
-        with err.status(f"publishing to {settings.bus_url}…"):
+        with err.status(f"publishing to {masked_url(settings.bus_url)}…"):
             published = publish(settings, specs)
-        print_published(published, settings.bus_url)
+        print_published(published, masked_url(settings.bus_url))
         return
+    if no_store and db is not None:
+        raise typer.BadParameter("--db names a store, --no-store keeps none", param_hint="--db")
+    specs = [InputSpec.parse(s, learn=True) for s in learn or []]
+    specs += [InputSpec.parse(s) for s in inputs]
+    _check_outputs({"-o": output, "--incidents": incidents, "--annotate": annotate}, specs)
     if annotate is not None:
         wanted = {**settings.detectors.get(SocialEvents.name, {}), "annotate": True}
         settings = settings.model_copy(
             update={"detectors": {**settings.detectors, SocialEvents.name: wanted}}
         )
-    specs = [InputSpec.parse(s, learn=True) for s in learn or []]
-    specs += [InputSpec.parse(s) for s in inputs]
     analysis = _run(settings, specs, "analyse", store=not no_store)
     if output is not None:
         _write_jsonl(output, analysis.job.detections())
@@ -190,7 +213,7 @@ def demo_cmd(
     ]
     analysis = _run(settings, specs, f"demo --seed {seed}", store=True)
     _print_summary(analysis, analysis.job.incidents(), _IN_STORE)
-    console.print(f"store: [bold]{settings.store}[/]")
+    console.print(f"store: [bold]{masked_url(settings.store)}[/]")
     if not no_serve:
         from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only to serve
 
@@ -406,6 +429,10 @@ _IN_STORE = "the store (citywatch serve)"
 """Where a run's incidents are, when it kept a store."""
 
 
+_TURNED_BACK = ("late", "future", "enrich-failed")
+"""Dead-letter codes of events the pipeline took from an adapter but did not analyse."""
+
+
 def _print_summary(analysis: Analysis, incidents: Sequence[Incident], kept: str) -> None:
     """What was read, what went dead, what was found; ``kept`` says where all the incidents
     are (the summary lists only the most severe)."""
@@ -416,6 +443,8 @@ def _print_summary(analysis: Analysis, incidents: Sequence[Incident], kept: str)
     for source, records in sorted(stats.records.items()):
         dead = sum(n for k, n in stats.dead_letters.items() if k.rsplit(" ", 1)[0] == source)
         events = stats.events.get(source, 0) + stats.learned.get(source, 0)
+        # the adapter's events, less those the pipeline turned back (so events + dead = records)
+        events -= sum(stats.dead_letters.get(f"{source} {code}", 0) for code in _TURNED_BACK)
         table.add_row(source, f"{records:,}", f"{events:,}", f"{dead:,}")
     console.print(table)
     if stats.dead_letters:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from itertools import islice
@@ -130,8 +131,8 @@ class _Setup(NamedTuple):
 
 
 def _setup(seed: int, start: datetime | None, hours: float, residents: int) -> _Setup:
-    if hours <= 0:
-        raise ConfigError(f"hours must be positive, got {hours}", where="simulate")
+    if not 0 < hours < math.inf:
+        raise ConfigError(f"hours must be positive and finite, got {hours}", where="simulate")
     if residents < 50:
         raise ConfigError(f"need at least 50 residents, got {residents}", where="simulate")
     when = start or DEFAULT_START
@@ -164,6 +165,8 @@ def simulate(
     """
     run = _setup(seed, start, hours, residents)
     clock, end_ms = run.clock, run.start_ms + run.span_ms
+    if out.exists() and not out.is_dir():
+        raise ConfigError("not a directory: the city's files go in one", where=str(out))
     out.mkdir(parents=True, exist_ok=True)
     _dump(out / CITY, geojson(run.city))
     phases = _Phases()
