@@ -242,7 +242,13 @@ class PortalProfile(HitDetector):
             return self._unlearned(payload, parsed, methods)
         if not endpoint.enforced:
             return _NONE
-        hits = _NONE if endpoint.media is None else self._body(endpoint, parsed, payload.body)
+        # an access log's request (no headers, no body) cannot show the body it carried
+        full = payload.headers or payload.body
+        hits = (
+            _NONE
+            if endpoint.media is None or not full
+            else self._body(endpoint, parsed, payload.body)
+        )
         if endpoint.auth is not None:
             hits = self._credentials(endpoint, payload, hits)
         known, locations, cookies = endpoint.params, self._locations, self._cookies
