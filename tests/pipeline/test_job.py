@@ -110,6 +110,23 @@ def test_a_record_from_a_wrong_clock_cannot_blind_the_stream(settings, tmp_path:
     assert stats.future == 1 and stats.late == 0, "the rest of the stream is on time"
 
 
+def test_a_live_batch_counts_what_the_pipeline_turned_back(settings) -> None:  # type: ignore[no-untyped-def]
+    # The ingest API answered "accepted" for records the pipeline then dropped as late.
+    job = build_job(settings, LocalBus())
+    line = '{"id": "r%d", "method": "GET", "uri": "/", "@timestamp": "%s"}'
+    now = [(line % (i, "2026-03-14T12:00:00Z")).encode() for i in range(3)]
+    assert job.feed("http-jsonl", "b1", now).events == 3
+    fed = job.feed(
+        "http-jsonl",
+        "b2",
+        [
+            (line % (9, "2026-03-14T10:00:00Z")).encode(),
+            (line % (8, "2099-01-01T00:00:00Z")).encode(),
+        ],
+    )
+    assert fed.events == 0 and sorted(d.code for d in fed.dead_letters) == ["future", "late"]
+
+
 def test_the_watermark_follows_what_a_quorum_of_records_reached(settings) -> None:  # type: ignore[no-untyped-def]
     job = build_job(settings, LocalBus(), None)
     events = [

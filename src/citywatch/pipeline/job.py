@@ -69,7 +69,8 @@ _DEAD_BATCH = 1000
 
 @dataclass(frozen=True)
 class FeedResult:
-    """What one batch gave: how many events, and the dead letters with their reasons."""
+    """What one batch gave: how many events were analysed, and the dead letters with their
+    reasons (the adapter's, and those of events the pipeline turned back)."""
 
     events: int
     dead_letters: list[DeadLetter]
@@ -113,6 +114,8 @@ class Job:
         """The latest event times of the stream, ascending (the first: what the quorum reached)."""
         self._next_sweep = -math.inf
         self._dead: list[DeadLetter] = []
+        self._turned: list[DeadLetter] | None = None
+        """While :meth:`feed` runs: the dead letters of events the pipeline did not analyse."""
         if correlator is not None:
             bus.subscribe(DETECTIONS, partial(self._correlate, correlator))
 
@@ -160,8 +163,13 @@ class Job:
         accepted = self._accept(adapter.parse(source, lines), source, self.stats.events, dead)
         events = list(accepted)
         events.sort(key=_ts)  # a batch may be out of order; the watermark handles the rest
-        self.process(events)
-        return FeedResult(events=len(events), dead_letters=dead)
+        turned: list[DeadLetter] = []  # events the pipeline turns back: late, future, enrich
+        self._turned = turned
+        try:
+            self.process(events)
+        finally:
+            self._turned = None
+        return FeedResult(events=len(events) - len(turned), dead_letters=dead + turned)
 
     def enriched(self, events: Iterable[Event]) -> Iterator[Event]:
         """The events enriched; one that fails becomes a dead letter.
@@ -316,18 +324,19 @@ class Job:
         people (``@handle``), so they are masked as the posts adapters mask theirs.
         """
         raw, reason = redact(_event_json(event), reason)
-        self._add_dead(
-            DeadLetter(
-                source=event.observer,
-                position=0,
-                stage=stage,
-                format=event.dataset,
-                code=code,
-                reason=reason,
-                raw=raw[:RAW_LIMIT],
-                received=time.time(),
-            )
+        letter = DeadLetter(
+            source=event.observer,
+            position=0,
+            stage=stage,
+            format=event.dataset,
+            code=code,
+            reason=reason,
+            raw=raw[:RAW_LIMIT],
+            received=time.time(),
         )
+        self._add_dead(letter)
+        if self._turned is not None and stage != "detect":  # a failed detector's event went on
+            self._turned.append(letter)
 
     def _add_dead(self, letter: DeadLetter) -> None:
         self.stats.dead_letters[f"{letter.source} {letter.code}"] += 1
