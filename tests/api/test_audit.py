@@ -51,6 +51,20 @@ def test_actions_are_audited_with_actor_role_target_and_outcome(
     assert "Õun" not in str(log)  # notes and comments stay out of the audit log
 
 
+def test_an_invalid_request_is_audited_as_the_422_it_got(
+    client: TestClient, seeded: Store, auth: Auth
+) -> None:
+    # The audit log said 500 for requests refused as invalid (a server error that never was).
+    for body in ({"to": 5}, []):
+        answer = client.post(
+            "/api/v1/incidents/inc-1/transition", json=body, headers=auth("analyst")
+        )
+        assert answer.status_code == 422
+    assert [(e.action, e.outcome, e.status) for e in entries(seeded)] == [
+        ("incidents.transition", "failure", 422)
+    ] * 2
+
+
 def test_reads_are_not_audited(client: TestClient, seeded: Store, auth: Auth) -> None:
     client.get("/api/v1/incidents", headers=auth("viewer"))
     client.get("/api/v1/incidents/inc-1", headers=auth("viewer"))

@@ -29,6 +29,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response, params
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -149,6 +150,9 @@ class GuardedRoute(APIRoute):
                 return response
             except HTTPException as exc:
                 status = exc.status_code
+                raise
+            except RequestValidationError:
+                status = 422  # as problems.validation_exception_handler answers
                 raise
             finally:
                 if request.method not in SAFE_METHODS and (principal or guard.roles is None):
