@@ -80,6 +80,7 @@ def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
         data_dir=settings.data_dir,
         dry_run=config.dry_run,
         quarantine=config.quarantine,
+        cap_sender=config.cap_sender,
     )
 
 

@@ -151,3 +151,19 @@ def test_a_published_alert_is_signed_when_the_city_has_a_key(
     assert cap.status_code == 200
     assert verify_signature(cap.content, cert_pem).startswith(b"<alert")
     assert validate(cap.content) == [], "a signed alert still validates against the CAP 1.2 XSD"
+
+
+def test_the_sender_is_the_citys_not_the_requests_host(
+    client: TestClient, seeded: Store, make_token: Callable[..., str]
+) -> None:
+    # The sender came from the Host header: anyone reaching the dashboard by another name
+    # put that name on the city's public alerts.
+    ana, ben = officers(make_token)
+    answer = client.post(
+        "/api/v1/alerts", json={"incident_id": "inc-2"}, headers={**ana, "Host": "evil.example"}
+    )
+    assert answer.status_code == 201, answer.text
+    ident = answer.json()["identifier"]
+    publish(client, ident, ben)
+    cap = parse(client.get(f"/api/v1/public/alerts/{ident}").content)
+    assert cap.sender == Settings().respond.cap_sender == "alerts@aldmere.example"

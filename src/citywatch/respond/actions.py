@@ -53,6 +53,8 @@ class Context(NamedTuple):
     actor: str
     dry_run: bool
     quarantine: QuarantineConfig
+    cap_sender: str
+    """The city's CAP sender (``respond.cap_sender``); a step's ``sender`` param overrides it."""
 
 
 class Outcome(NamedTuple):
@@ -142,7 +144,7 @@ def draft_alert(ctx: Context) -> Outcome:
     """Draft a CAP 1.2 public alert from the incident, validated against the XSD."""
     alert = draft_from_incident(
         ctx.incident,
-        sender=str(ctx.params.get("sender", "alerts@aldmere.example")),
+        sender=str(ctx.params.get("sender", ctx.cap_sender)),
         drafted_by=ctx.actor,
         languages=tuple(ctx.params.get("languages", ("en-GB", "de-DE"))),
         sent=ctx.now,

@@ -40,6 +40,10 @@ APPROVER_ROLES = ("admin", "analyst", "responder", "alert-officer")
 """The roles that may approve a step (the API's roles that act)."""
 
 
+CAP_SENDER = "alerts@aldmere.example"
+"""The sender of public alerts where the city has not set its own (the demo city's)."""
+
+
 class RespondConfig(BaseModel):
     """Which playbooks answer incidents (``[respond]`` in ``citywatch.toml``)."""
 
@@ -48,6 +52,12 @@ class RespondConfig(BaseModel):
     builtin_playbooks: bool = Field(True, description="use the playbooks shipped with citywatch")
     playbooks: tuple[Path, ...] = Field((), description="YAML files with the city's own playbooks")
     dry_run: bool = Field(False, description="steps only say what they would do")
+    cap_sender: str = Field(
+        CAP_SENDER,
+        pattern=r"^[^\s,<&]+$",
+        description="the sender of the city's CAP alerts, e.g. alerts@city.example"
+        " (CAP forbids spaces, commas, < and &)",
+    )
     quarantine: QuarantineConfig = Field(
         default_factory=QuarantineConfig, description="where quarantine commands go, signed how"
     )

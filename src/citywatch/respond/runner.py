@@ -19,7 +19,7 @@ from pathlib import Path
 from citywatch.errors import CitywatchError
 from citywatch.model import Incident, IncidentStatus, PlaybookRun, StepRun, StepStatus
 from citywatch.respond.actions import ACTIONS, ActionError, Context
-from citywatch.respond.playbook import Playbook
+from citywatch.respond.playbook import CAP_SENDER, Playbook
 from citywatch.respond.quarantine import QuarantineConfig, QuarantineError
 from citywatch.store.base import AuditEntry, Store
 
@@ -41,6 +41,7 @@ class PlaybookRunner:
         data_dir: Path,
         dry_run: bool = False,
         quarantine: QuarantineConfig | None = None,
+        cap_sender: str = CAP_SENDER,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
     ) -> None:
         self.playbooks = list(playbooks)
@@ -48,6 +49,7 @@ class PlaybookRunner:
         self.data_dir = data_dir
         self.dry_run = dry_run
         self.quarantine = quarantine or QuarantineConfig()
+        self.cap_sender = cap_sender
         self._clock = clock
 
     def start(self, incidents: Sequence[Incident]) -> None:
@@ -152,6 +154,7 @@ class PlaybookRunner:
             actor=actor,
             dry_run=run.dry_run,
             quarantine=self.quarantine,
+            cap_sender=self.cap_sender,
         )
         step.at = ctx.now
         try:

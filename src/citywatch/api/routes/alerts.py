@@ -43,11 +43,6 @@ class CapResponse(Response):
     media_type = CAP_MIME
 
 
-def sender(request: Request) -> str:
-    """The CAP sender: this server's host name (CAP forbids spaces, commas, < and &)."""
-    return f"citywatch@{request.url.hostname or 'localhost'}"
-
-
 def stored(ctx: ApiContext, identifier: str) -> StoredAlert:
     """The alert with ``identifier``; 404 if unknown."""
     found = ctx.store.alert(identifier)
@@ -138,7 +133,7 @@ def add_routes(api: APIRouter) -> None:
         try:
             alert = draft_from_incident(
                 incident,
-                sender=sender(request),
+                sender=ctx.settings.respond.cap_sender,  # never the request's Host
                 drafted_by=who.name,
                 languages=body.languages,
                 hazard=_hazard(body.hazard),
