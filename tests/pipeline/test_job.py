@@ -90,6 +90,7 @@ def test_a_late_post_is_a_dead_letter_that_names_nobody(settings) -> None:  # ty
     assert letter.code == "late" and b"fire near the cathedral" in letter.raw
     for handle in (b"alice_w", b"carol_k"):
         assert handle not in letter.raw.lower() and handle.decode() not in letter.reason
+    assert json.loads(letter.raw)["@timestamp"], "a field name is no handle: the time is kept"
 
 
 def test_a_record_from_a_wrong_clock_cannot_blind_the_stream(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

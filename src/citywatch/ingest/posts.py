@@ -96,10 +96,11 @@ class _Masker:
         return self._repeats.sub(MASK, text) if self._repeats is not None else text
 
     def value(self, value: object, *, person: bool = False) -> object:
-        """``value`` masked; under a person key every string and number is masked."""
+        """``value`` masked; under a person key every string and number is masked. Keys are
+        field names (``@timestamp`` is no handle), kept as they are."""
         if isinstance(value, dict):
             return {
-                self.text(k): self.value(v, person=person or k.lower() in PERSON_KEYS)
+                k: self.value(v, person=person or k.lower() in PERSON_KEYS)
                 for k, v in value.items()
             }
         if isinstance(value, list):
