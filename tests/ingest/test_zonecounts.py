@@ -3,15 +3,38 @@ device identifiers counted per interval and never passed on."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 
 from citywatch.ingest import GateCountsAdapter, ZoneCountsAdapter
 from citywatch.ingest.zonecounts import DROPPED
 from citywatch.model import DeadLetter, Event
 from citywatch.model.payloads import GateCount, ZoneCount
+from citywatch.pipeline.inputs import read_lines
 
 MACS = ["3c:22:fb:01:02:03", "3C-22-FB-01-02-03", "f2:11:22:33:44:55"]
 IMSI = "262011234567890"
+
+
+def test_a_csv_with_a_byte_order_mark_or_a_wrong_header_is_read_or_said_so(
+    tmp_path: Path,
+) -> None:
+    # Excel's "CSV UTF-8" starts with a byte-order mark: every line was a dead letter
+    # saying "invalid JSON", as were the lines under a header naming other columns.
+    path = tmp_path / "z.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbftime,venue,zone,source,count,interval_s\r\n"
+        b"2026-03-14T07:00:00Z,arena,north,wifi,798,60\r\n"
+    )
+    (event,) = ZoneCountsAdapter().parse("z.csv", read_lines(path))
+    assert isinstance(event, Event) and isinstance(event.payload, ZoneCount)
+    wrong = [b"timestamp,venue,zone,source,count\n", b"2026-03-14T07:00:00Z,arena,n,wifi,7\n"]
+    letters = list(ZoneCountsAdapter().parse("z.csv", wrong))
+    assert [(x.position, x.code) for x in letters] == [(1, "bad-header"), (2, "bad-header")]  # type: ignore[union-attr]
+    assert "a CSV header without the column(s) time (it names timestamp, venue" in (
+        letters[0].reason  # type: ignore[union-attr]
+    )
 
 
 def test_csv_rows_become_zone_counts_and_bad_rows_dead_letters() -> None:

@@ -8,6 +8,7 @@ so the adapter's field parsing is one.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 
 from citywatch.ingest.base import MAX_RECORD_BYTES, Adapter
@@ -28,7 +29,7 @@ def csv_header(raw: bytes, needs: tuple[str, ...] = ("time",)) -> list[str] | No
     """
     if len(raw) > MAX_RECORD_BYTES:
         return None
-    columns = [c.strip() for c in _split(decode_text(raw).strip()) or []]
+    columns = [c.strip() for c in _split(decode_text(raw).lstrip("\ufeff").strip()) or []]
     return columns if all(n in columns for n in needs) else None
 
 
@@ -49,6 +50,17 @@ def table_records(
         if len(raw) > MAX_RECORD_BYTES or decode_text(raw).strip():
             columns = csv_header(raw, needs)
             break
+    if columns is None and head and (named := _wrong_header(head[-1], needs)) is not None:
+        # a CSV header, but not the one this table needs: say so for every line
+        missing = ", ".join(n for n in needs if n not in named)
+        why = f"a CSV header without the column(s) {missing} (it names {', '.join(named)})"
+        yield adapter.dead_letter(source, len(head), "bad-header", why, head[-1])
+        for lineno, raw in it:
+            if decode_text(raw).strip():
+                yield adapter.dead_letter(
+                    source, lineno, "bad-header", f"not read: line {len(head)} is {why}", raw
+                )
+        return
     if columns is None:
         yield from adapter.json_objects(source, [*head, *(raw for _, raw in it)])
         return
@@ -72,6 +84,22 @@ def table_records(
             )  # fmt: skip
             continue
         yield lineno, raw, {c: v.strip() for c, v in zip(columns, values, strict=True)}
+
+
+_NAME = re.compile(r"[A-Za-z_][\w.\-]*")
+"""A column name as headers write them (``time``, ``interval_s``, ``source.ip``)."""
+
+
+def _wrong_header(raw: bytes, needs: tuple[str, ...]) -> list[str] | None:
+    """The column names of a line that reads as a CSV header of names (not a JSON record,
+    not numbers), though not one naming every column in ``needs``; else None."""
+    text = decode_text(raw).lstrip("\ufeff").strip()
+    if len(raw) > MAX_RECORD_BYTES or text[:1] in ("{", "["):
+        return None
+    columns = [c.strip() for c in _split(text) or []]
+    if len(columns) < 2 or not all(map(_NAME.fullmatch, columns)):
+        return None
+    return columns
 
 
 def _split(text: str) -> list[str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,10 @@ class InputSpec:
         return str(self.path)
 
 
+_BOM = b"\xef\xbb\xbf"
+"""UTF-8's byte-order mark, which some tools put at the start of a file."""
+
+
 def read_lines(path: Path, progress: Progress | None = None) -> Iterator[bytes]:
     """The lines of a file as bytes, reporting bytes read every few thousand lines."""
     try:
@@ -45,11 +50,16 @@ def read_lines(path: Path, progress: Progress | None = None) -> Iterator[bytes]:
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", path=str(path)) from exc
     with fh:
+        first = fh.readline()
+        pending = len(first)
+        if first.startswith(_BOM):  # Excel's "CSV UTF-8" and some editors: a mark, not data
+            first = first[len(_BOM) :]
+        lines = itertools.chain((first,), fh) if first else fh
         if progress is None:
-            yield from fh
+            yield from lines
             return
-        pending = 0
-        for n, line in enumerate(fh):
+        pending -= len(first)
+        for n, line in enumerate(lines):
             pending += len(line)
             if n & 0x1FFF == 0:
                 progress(pending)
