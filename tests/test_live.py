@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from citywatch.config import load_settings
 from citywatch.errors import InputError
 from citywatch.live import LivePipeline, LiveUpdate
+from citywatch.model import Suppression
 from citywatch.store import open_store
 
 LINE = (
@@ -43,5 +47,35 @@ def test_batches_flow_to_store_and_subscribers_and_survive_restart(tmp_path: Pat
             restarted.ingest("nope", "api/3", [b"x"])
         restarted.close()
         assert len(store.runs()) == 2
+    finally:
+        store.close()
+
+
+def test_a_suppression_made_or_ended_while_serving_holds_at_once(tmp_path: Path) -> None:
+    # The correlator read the suppressions once, at start: one an analyst made while the
+    # server ran held nothing until a restart, and one ended kept holding.
+    settings = load_settings(data_dir=tmp_path)
+    store = open_store(settings.store)
+    try:
+        live = LivePipeline(settings, store)
+        live.ingest("access-log", "api/1", _batch(1, 1))
+        assert [len(i.detections) for i in store.incidents()] == [1]
+        now = datetime.now(tz=UTC)
+        hold = Suppression(
+            id="sup-1",
+            owner="ana",
+            reason="the city's own load test",
+            created=now,
+            expires=now + timedelta(days=1),
+            entity={"source.ip": "198.51.100.2"},
+        )
+        store.save_suppression(hold)
+        live.ingest("access-log", "api/2", _batch(2, 3))
+        assert [len(i.detections) for i in store.incidents()] == [1], "held back"
+        store.save_suppression(msgspec.structs.replace(hold, expires=now + timedelta(seconds=1)))
+        time.sleep(1.1)  # the suppression ends
+        live.ingest("access-log", "api/3", _batch(2, 6))
+        assert [len(i.detections) for i in store.incidents()] == [2], "no longer held back"
+        live.close()
     finally:
         store.close()

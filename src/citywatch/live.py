@@ -194,6 +194,8 @@ class LivePipeline:
         Raises :class:`~citywatch.errors.InputError` for an unknown format.
         """
         with self._lock:
+            if self.job.correlator is not None:  # what analysts suppressed or ended meanwhile
+                self.job.correlator.use(self.store.suppressions(active_at=datetime.now(tz=UTC)))
             fed = self.job.feed(fmt, source, lines)
             self._batches += 1
             if self._batches % self._checkpoint_every == 0:

@@ -149,6 +149,11 @@ class Correlator:
         self._summaries: dict[str, Summary] = {}
         """Group id → the summary of its members (derived state: rebuilt when missing)."""
 
+    def use(self, suppressions: Sequence[Suppression]) -> None:
+        """Hold back detections by ``suppressions`` from now on (those in force now, as the
+        store has them: created, changed or ended while the pipeline runs)."""
+        self.suppressions = list(suppressions)
+
     def add(self, detection: Detection) -> None:
         """Fold one detection in. Cheap: incidents are built by :meth:`changed`, once per batch."""
         state = self._state

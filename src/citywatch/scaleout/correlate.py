@@ -144,6 +144,8 @@ class CorrelatePart(_LetterPart):
                 self.stats.dead_letters += 1
         self.stats.processed += len(detections)
         self.sinks.publish(DETECTIONS, detections)
+        # what analysts suppressed or ended meanwhile, through any API server of the store
+        self.correlator.use(self.store.suppressions(active_at=_now()))
         for detection in detections:
             self.correlator.add(detection)
         changed = self.correlator.changed()
