@@ -119,6 +119,20 @@ def test_unlisted_host_and_a_silent_class(inventory: Path) -> None:
     assert len(rules["iot.silent"].attributes["iot"]["devices"]) == 8
 
 
+def test_records_that_stop_for_every_device_say_nothing_of_the_devices(inventory: Path) -> None:
+    # Telemetry ending before the other inputs (its file, or its collector) raised "10 of 10
+    # camera devices went silent together" at severity 90, and a day's gap in every record
+    # made each device an incident of its own ("no record for 24 h").
+    cams = [f"cam-{n:04d}" for n in range(1, 11)]
+    events = [tele(T0 + t, c, "heartbeat", uptime=1.0) for t in range(0, 600, 300) for c in cams]
+    events += normal("10.20.1.15", T0 + 4000)  # the network's records go on, telemetry does not
+    events.sort(key=lambda e: e.timestamp)
+    events.append(conn(T0 + 5 * 86400, "198.51.100.7", "10.30.0.10", 443))  # days later
+    found = run(IotFleet(IotConfig(inventory=inventory, silent_s=1200, unseen_s=86400)), events)
+    rules = {d.rule_id for d in found.values()}
+    assert "iot.silent" not in rules and "iot.posture.unseen" not in rules, rules
+
+
 def test_baselines_survive_a_checkpoint(inventory: Path) -> None:
     cam = "10.20.1.15"
     det = IotFleet(IotConfig(inventory=inventory))

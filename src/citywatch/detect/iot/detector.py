@@ -57,6 +57,10 @@ class IotFleet(Detector[DeviceState]):
         self.classes: dict[str, ClassModel] = {}
         self.emit = Emitter(self, self.fleet.inventory)
         self.observe = Observer(cfg, self.fleet, self.classes, self.emit)
+        self._heard = -math.inf
+        """The latest telemetry heartbeat of any class (silence is judged against it)."""
+        self._fleet_heard = -math.inf
+        """The latest record of any device (a device is unseen against it)."""
 
     @property
     def on_score(self) -> ScoreSink | None:
@@ -113,7 +117,11 @@ class IotFleet(Detector[DeviceState]):
         if state.group is not None:
             state.group.seen[event.device_id or ""] = ts
             state.group.ids[event.device_id or ""] = event.id
+            if ts > self._heard:  # noqa: PLR1730 - no call on the hot path
+                self._heard = ts
             return
+        if ts > self._fleet_heard:  # noqa: PLR1730 - no call on the hot path
+            self._fleet_heard = ts
         fresh = state.first != state.first  # NaN: the device's first record
         if fresh:
             state.first = state.last = ts
@@ -152,6 +160,8 @@ class IotFleet(Detector[DeviceState]):
         if (
             math.isfinite(watermark)
             and watermark - state.last > self.cfg.unseen_s
+            # unseen among peers still heard: when no device is, the records stopped, not it
+            and watermark - self._fleet_heard <= self.cfg.unseen_s
             and "iot.posture.unseen" not in state.posture
             and key.startswith("dev:")
         ):
@@ -164,8 +174,10 @@ class IotFleet(Detector[DeviceState]):
         return False
 
     def _silence(self, key: str, group: ClassState, watermark: float, out: list[Detection]) -> None:
-        """Open, grow or close the class's silence episode (never at the end of input)."""
-        if not math.isfinite(watermark):
+        """Open, grow or close the class's silence episode; not at the end of input, nor while
+        no class is heard (the telemetry feed stopped, or its file ended before the others:
+        that says nothing of the devices)."""
+        if not math.isfinite(watermark) or watermark - self._heard > self.cfg.silent_s:
             return
         cfg = self.cfg
         silent = sorted(d for d, t in group.seen.items() if watermark - t > cfg.silent_s)
