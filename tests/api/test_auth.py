@@ -265,3 +265,49 @@ def test_password_hashes_are_salted_and_verify() -> None:
     assert not verify_password(PASSWORD, "md5$whatever")
     # a hash whose cost would take the server down is refused, not computed
     assert not verify_password(PASSWORD, first.replace("$16384$", "$1073741824$"))
+
+
+# -- user administration ---------------------------------------------------------------------
+
+
+def test_an_admin_disables_a_user_changes_roles_and_passwords(
+    client: TestClient, store: Store, make_token: Maker, ana: str
+) -> None:
+    # There was no way to disable a departed employee, change a password or change roles:
+    # revoking their tokens left their password login working.
+    admin = bearer(make_token("root", ["admin"]))
+    login(client)  # ana's session
+    assert client.get("/api/v1/auth/me").status_code == 200
+    answer = client.patch("/api/v1/users/ana", json={"disabled": True}, headers=admin)
+    assert answer.status_code == 200 and answer.json()["disabled"] is True
+    assert client.get("/api/v1/auth/me").status_code == 401, "her session ended"
+    assert client.get("/api/v1/incidents", headers=bearer(ana)).status_code == 401, "her token"
+    refused = client.post("/api/v1/auth/login", json={"name": "ana", "password": PASSWORD})
+    assert refused.status_code == 401
+
+    new = "a much longer passphrase"
+    changed = client.patch(
+        "/api/v1/users/ana", json={"disabled": False, "password": new, "roles": ["viewer"]},
+        headers=admin,
+    )  # fmt: skip
+    assert changed.status_code == 200 and changed.json()["roles"] == ["viewer"]
+    old = client.post("/api/v1/auth/login", json={"name": "ana", "password": PASSWORD})
+    assert old.status_code == 401
+    login(client, password=new)
+    assert client.get("/api/v1/auth/me").json()["roles"] == ["viewer"]
+    assert client.patch("/api/v1/users/nobody", json={}, headers=admin).status_code == 404
+    assert client.patch("/api/v1/users/ana", json={}, headers=bearer(ana)).status_code == 403
+
+
+def test_the_last_enabled_admin_cannot_be_disabled_or_demoted(
+    client: TestClient, make_token: Maker
+) -> None:
+    admin = bearer(make_token("root", ["admin"]))
+    for change in ({"disabled": True}, {"roles": ["viewer"]}):
+        answer = client.patch("/api/v1/users/root", json=change, headers=admin)
+        assert answer.status_code == 409 and problem_type(answer).endswith("last-admin")
+    make_token("second", ["admin"])
+    assert (
+        client.patch("/api/v1/users/root", json={"roles": ["viewer"]}, headers=admin).status_code
+        == 200
+    )

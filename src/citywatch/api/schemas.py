@@ -213,6 +213,18 @@ class UserIn(_In):
     )
 
 
+class UserPatch(_In):
+    """What an admin changes of a user; fields left out stay as they are."""
+
+    roles: list[Role] | None = Field(None, min_length=1, max_length=6)
+    password: str | None = Field(
+        None, min_length=12, max_length=1024, description="a new password (ends their sessions)"
+    )
+    disabled: bool | None = Field(
+        None, description="true: no login, token or session of theirs works (ends their sessions)"
+    )
+
+
 class TokenIn(_In):
     user: str = Field(pattern=NAME_PATTERN)
     label: str = Field(min_length=1, max_length=100)

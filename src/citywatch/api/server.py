@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from citywatch.api.credentials import hash_password, new_password
 from citywatch.api.rbac import ADMIN
 from citywatch.config import Settings
-from citywatch.errors import ConfigError
+from citywatch.errors import ConfigError, masked_url
 from citywatch.live import LiveInput, open_live
 from citywatch.store import Store, open_store
 from citywatch.store.base import User
@@ -112,9 +112,12 @@ def serve(
         announce(f"citywatch dashboard on {scheme}://{host}:{port}/ (store {served.store.url})")
         announce(f"API docs on {scheme}://{host}:{port}/api/docs")
         if settings.bus_url:
-            announce(f"ingest goes out on the bus {settings.bus_url}: the workers detect")
+            announce(
+                f"ingest goes out on the bus {masked_url(settings.bus_url)}: the workers detect"
+            )
         if served.admin_password is not None:
             announce(f"created user {ADMIN_NAME!r} with one-time password: {served.admin_password}")
+            announce(f"it is shown once: set your own with PATCH /api/v1/users/{ADMIN_NAME}")
         sys.stdout.flush()
         uvicorn.run(
             served.app,

@@ -271,6 +271,9 @@ class Store(Protocol):
     def user(self, name: str) -> User | None:
         """One user by name."""
 
+    def update_user(self, user: User) -> bool:
+        """Replace a user's roles, password hash and disabled flag; False if there is none."""
+
     def users(self) -> list[User]:
         """Every user, by name."""
 
@@ -294,6 +297,9 @@ class Store(Protocol):
 
     def delete_session(self, digest: str) -> None:
         """End a session (idempotent)."""
+
+    def delete_sessions(self, user: str) -> int:
+        """End every session of ``user``; returns how many."""
 
     def delete_expired_sessions(self, now: datetime) -> int:
         """Remove sessions that expired before ``now``; returns how many."""

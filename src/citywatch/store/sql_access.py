@@ -35,6 +35,15 @@ class AccessTables(SqlBase):
         users = self._users("WHERE name = ?", (name,))
         return users[0] if users else None
 
+    def update_user(self, user: User) -> bool:
+        """Replace a user's roles, password hash and disabled flag; False if there is none."""
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE users SET roles = ?, password_hash = ?, disabled = ? WHERE name = ?",
+                (self._json(user.roles), user.password_hash, user.disabled, user.name),
+            )
+            return cursor.rowcount > 0
+
     def users(self) -> list[User]:
         """Every user, by name."""
         return self._users("", ())
@@ -130,6 +139,11 @@ class AccessTables(SqlBase):
         """End a session (idempotent)."""
         with self._transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE digest = ?", (digest,))
+
+    def delete_sessions(self, user: str) -> int:
+        """End every session of ``user``; returns how many."""
+        with self._transaction() as conn:
+            return conn.execute('DELETE FROM sessions WHERE "user" = ?', (user,)).rowcount
 
     def delete_expired_sessions(self, now: datetime) -> int:
         """Remove sessions that expired before ``now``; returns how many."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import msgspec
 from fastapi import APIRouter, Path, Query, Request
 
 from citywatch.api.auth import Principal
@@ -12,7 +13,16 @@ from citywatch.api.context import context
 from citywatch.api.credentials import digest, hash_password, new_token
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import ADMIN, allow
-from citywatch.api.schemas import AuditOut, TokenCreated, TokenIn, TokenOut, UserIn, UserOut
+from citywatch.api.schemas import (
+    NAME_PATTERN,
+    AuditOut,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+)
 from citywatch.errors import StoreError
 from citywatch.store.base import ApiToken, User
 
@@ -51,6 +61,43 @@ def add_routes(api: APIRouter) -> None:
         except StoreError as exc:
             raise Problem(409, "name-taken", f"there is already a user {body.name!r}") from exc
         return UserOut.of(user)
+
+    @api.patch(
+        "/api/v1/users/{name}",
+        name="users.update",
+        tags=["access"],
+        response_model=UserOut,
+        responses={
+            404: {"description": "no such user"},
+            409: {"description": "it would leave no enabled admin"},
+        },
+    )
+    def update_user(
+        request: Request,
+        name: Annotated[str, Path(pattern=NAME_PATTERN)],
+        body: UserPatch,
+        who: Annotated[Principal, allow(ADMIN)],
+    ) -> UserOut:
+        """Change a user's roles, password or whether they are disabled. A disabled user's
+        tokens and sessions stop working at once; a new password or disabling ends their
+        sessions. The last enabled admin cannot be disabled or lose the admin role."""
+        store = context(request).store
+        user = store.user(name)
+        if user is None:
+            raise Problem(404, "not-found", f"no user {name!r}")
+        changed = msgspec.structs.replace(
+            user,
+            roles=sorted(set(body.roles)) if body.roles is not None else user.roles,
+            password_hash=hash_password(body.password) if body.password else user.password_hash,
+            disabled=body.disabled if body.disabled is not None else user.disabled,
+        )
+        admins = [u for u in store.users() if ADMIN in u.roles and not u.disabled]
+        if admins == [user] and (changed.disabled or ADMIN not in changed.roles):
+            raise Problem(409, "last-admin", f"{name} is the last enabled admin")
+        store.update_user(changed)
+        if body.password or (changed.disabled and not user.disabled):
+            store.delete_sessions(name)
+        return UserOut.of(changed)
 
     @api.get("/api/v1/tokens", name="tokens.list", tags=["access"], response_model=list[TokenOut])
     def list_tokens(
