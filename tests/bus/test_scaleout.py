@@ -126,6 +126,23 @@ def test_publishing_the_same_input_again_adds_nothing(
     assert login.processed == first.events
 
 
+def test_another_record_reusing_an_id_is_not_taken_for_a_repeat(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    # The message id was the record's id alone: a second source numbering its records as
+    # the first did lost every one of them as "already on the bus".
+    out, _ = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+    line = '{"id": "r-%d", "method": "GET", "uri": "/%s", "@timestamp": "2026-03-14T08:00:0%dZ"}'
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("\n".join(line % (i, "alerts", i) for i in range(3)))
+    second.write_text("\n".join(line % (i, "traffic", i) for i in range(3)))
+    one = publish(settings, [InputSpec("http-jsonl", first)])
+    two = publish(settings, [InputSpec("http-jsonl", second)])
+    again = publish(settings, [InputSpec("http-jsonl", second)])
+    assert (one.duplicates, two.duplicates, again.duplicates) == (0, 0, 3)
+
+
 def test_a_message_that_is_not_an_event_becomes_a_dead_letter_once(
     tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
 ) -> None:

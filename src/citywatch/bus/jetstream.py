@@ -244,8 +244,13 @@ class JetStreamBus:
         self, event: Event, subject: str, headers: dict[str, str]
     ) -> asyncio.Future[PubAck]:
         sealer = self._sealer()
-        sealed = sealer.seal(_encode(event), subject.encode())
-        msg_id = f"learn/{subject}/{event.id}" if headers else event.id
+        plain = _encode(event)
+        sealed = sealer.seal(plain, subject.encode())
+        # the id and the content: a batch published twice is kept once, and another record
+        # that reuses an id (a second source's numbering) is not taken for a repeat
+        msg_id = f"{event.id}#{hashlib.blake2b(plain, digest_size=8).hexdigest()}"
+        if headers:
+            msg_id = f"learn/{subject}/{msg_id}"
         headers = {**headers, _MSG_ID: msg_id, KEY_HEADER: sealer.key_id}
         return await self._publish(subject, sealed, headers)
 
