@@ -227,3 +227,71 @@ def test_the_bus_password_is_never_shown(capsys: pytest.CaptureFixture[str]) -> 
     assert secret not in str(caught.value) and caught.value.url == "nats://cwuser:***@127.0.0.1:1"
     out = capsys.readouterr()
     assert secret not in out.out + out.err and "cwuser:***@" in out.out + out.err
+
+
+class _Hop:
+    """A TCP hop to the NATS server that can be cut and put back: a network outage."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = 0
+        self.server: asyncio.Server | None = None
+        self.links: list[asyncio.StreamWriter] = []
+
+    async def up(self) -> None:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for writer in self.links:
+            writer.close()
+        self.links.clear()
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self.links += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except OSError:
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+def test_a_busy_worker_rides_out_a_short_outage(nats_url: str, bus_config: BusConfig) -> None:
+    # An ack during a reconnect raised "cannot ack: outbound buffer limit exceeded" and the
+    # busy worker stopped; an idle one rode the outage out.
+    config = bus_config.model_copy(
+        update={"ack_wait_s": 60.0, "connect_timeout_s": 1.0, "outage_s": 30.0}
+    )
+
+    async def run() -> None:
+        hop = _Hop(int(nats_url.rsplit(":", 1)[1]))
+        await hop.up()
+        bus = await JetStreamBus.connect(f"nats://127.0.0.1:{hop.port}", config, SEALER)
+        try:
+            names = bus.subjects
+            await bus.settle([await bus.publish_event(EVENT)])
+            sub = await bus.consumer(names.events_stream, "detect-y", names.events("portal.access"))
+            (msg,) = await bus.fetch(sub, 2.0)
+            await hop.cut()
+            acking = asyncio.create_task(bus.ack([msg]))
+            await asyncio.sleep(2.5)  # longer than an ack waits for its answer
+            assert not acking.done(), "waiting for the connection, not failed"
+            await hop.up()
+            await asyncio.wait_for(acking, 20)
+            assert await bus.backlog(sub) == 0, "acked"
+        finally:
+            await bus.close()
+            await hop.cut()
+
+    asyncio.run(run())

@@ -65,6 +65,12 @@ class BusConfig(BaseModel):
         5.0, gt=0, description="seconds between a worker's checkpoints (it acks at each)"
     )
     connect_timeout_s: float = Field(5.0, gt=0, description="seconds to reach the server")
+    outage_s: float = Field(
+        300.0,
+        gt=0,
+        description="how long a worker waits for a lost connection to come back, seconds,"
+        " before it stops (it resumes from its checkpoint when started again)",
+    )
 
     @field_validator("partition_key")
     @classmethod

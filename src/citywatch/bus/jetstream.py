@@ -408,15 +408,36 @@ class JetStreamBus:
         """Acknowledge ``messages``; returns when the server has them all.
 
         The server takes a consumer's acks in order, so the last one waits for its answer.
+        A lost connection is waited for (``outage_s``), then the acks not yet sent go again:
+        a busy worker rides out a short outage, as an idle one does.
         """
         if not messages:
             return
-        try:
-            for msg in messages[:-1]:
-                await msg.ack()
-            await messages[-1].ack_sync(timeout=self.config.connect_timeout_s)
-        except _NATS_ERRORS as exc:
-            raise BusError(f"cannot ack: {exc}", url=self.url) from exc
+        deadline = asyncio.get_running_loop().time() + self.config.outage_s
+        while True:
+            try:
+                for msg in messages[:-1]:
+                    if not msg.is_acked:
+                        await msg.ack()
+                await messages[-1].ack_sync(timeout=self.config.connect_timeout_s)
+                return
+            except _NATS_ERRORS as exc:
+                if not await self._reconnected(deadline, "ack", exc):
+                    raise BusError(
+                        f"cannot ack: {exc} (the connection did not come back within"
+                        f" {self.config.outage_s:.0f} s)",
+                        url=self.url,
+                    ) from exc
+
+    async def _reconnected(self, deadline: float, doing: str, exc: Exception) -> bool:
+        """Wait until the client is connected again (True) or ``deadline`` passes (False)."""
+        loop = asyncio.get_running_loop()
+        _log.warning("bus_waiting", url=self.url, doing=doing, error=str(exc) or type(exc).__name__)
+        while loop.time() < deadline:
+            await asyncio.sleep(0.25)
+            if self.client.is_connected:
+                return True
+        return False
 
     async def term(self, msg: Msg) -> None:
         """Tell the server never to deliver ``msg`` again (it is a dead letter now)."""
