@@ -83,6 +83,8 @@ def masked_url(url: str) -> str:
     'postgresql://cw:***@db.example:5432/citywatch?sslmode=require'
     >>> masked_url("postgres://db/cw?password=s3cret&application_name=api")
     'postgres://db/cw?password=***&application_name=api'
+    >>> masked_url("sqlite:////var/lib/citywatch/citywatch.db")  # nothing to mask: as it was
+    'sqlite:////var/lib/citywatch/citywatch.db'
     """
     parts = urlsplit(url)
     netloc = parts.netloc
@@ -93,4 +95,6 @@ def masked_url(url: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     if any(key == "password" for key, _ in pairs):
         query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*")
+    if netloc == parts.netloc and query == parts.query:
+        return url  # rebuilt, an empty host would lose its // (sqlite:////path)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
