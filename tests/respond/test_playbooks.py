@@ -166,6 +166,10 @@ def test_triggers_check_category_severity_place_and_status(store: Store, tmp_pat
     assert [(r.playbook, r.incident) for r in runs] == [("warn", "near")]
     (draft,) = (tmp_path / "alerts/drafts").iterdir()
     assert validate(draft.read_bytes()) == []
+    # and in the store, where officers approve and publish it (it was only the file before)
+    (stored,) = store.alerts()
+    assert stored.published is None and stored.alert.incidents == ["near"]
+    assert draft.name == f"{stored.alert.identifier}.xml"
 
 
 def test_a_dry_run_only_says_what_it_would_do(store: Store, tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from citywatch.errors import CitywatchError
-from citywatch.model import Detection, Incident
+from citywatch.model import Alert, Detection, Incident
 from citywatch.respond.blocks import block_entries, nft_ruleset, nginx_deny
 from citywatch.respond.cap import draft_from_incident
 from citywatch.respond.capxml import to_xml, validate
@@ -62,6 +62,8 @@ class Outcome(NamedTuple):
 
     summary: str
     files: list[str]
+    alert: Alert | None = None
+    """A public alert it drafted, for the store (where officers approve and publish it)."""
 
 
 def _write(ctx: Context, relative: str, data: bytes, *, append: bool = False) -> str:
@@ -156,7 +158,9 @@ def draft_alert(ctx: Context) -> Outcome:
         return Outcome(f"would draft CAP alert {alert.identifier}", [])
     path = _write(ctx, f"alerts/drafts/{alert.identifier}.xml", xml)
     return Outcome(
-        f"drafted CAP alert {alert.identifier}; publishing needs a second person", [path]
+        f"drafted CAP alert {alert.identifier}; publishing needs a second person",
+        [path],
+        alert,
     )
 
 

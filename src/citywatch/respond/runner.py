@@ -16,12 +16,14 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from citywatch.errors import CitywatchError
-from citywatch.model import Incident, IncidentStatus, PlaybookRun, StepRun, StepStatus
+from citywatch.model import Alert, Incident, IncidentStatus, PlaybookRun, StepRun, StepStatus
 from citywatch.respond.actions import ACTIONS, ActionError, Context
 from citywatch.respond.playbook import CAP_SENDER, Playbook
 from citywatch.respond.quarantine import QuarantineConfig, QuarantineError
-from citywatch.store.base import AuditEntry, Store
+from citywatch.store.base import AuditEntry, Store, StoredAlert
 
 _CLOSED = (IncidentStatus.RESOLVED, IncidentStatus.FALSE_POSITIVE)
 
@@ -165,6 +167,8 @@ class PlaybookRunner:
             return
         step.status = StepStatus.DRY_RUN if run.dry_run else StepStatus.DONE
         step.summary, step.files = outcome.summary, outcome.files
+        if outcome.alert is not None:  # a draft officers find among the public alerts
+            self.store.save_alert(StoredAlert(alert=free_identifier(self.store, outcome.alert)))
         self._audit(f"playbook.{step.action}", run, step.id, actor, "success")
 
     def _audit(self, action: str, run: PlaybookRun, step: str, actor: str, outcome: str) -> None:
@@ -181,3 +185,12 @@ class PlaybookRunner:
                 status=0,
             )
         )
+
+
+def free_identifier(store: Store, alert: Alert) -> Alert:
+    """``alert`` with an identifier no stored alert has (two drafts in one second)."""
+    ident, n = alert.identifier, 1
+    while store.alert(ident) is not None:
+        n += 1
+        ident = f"{alert.identifier}-{n}"
+    return alert if n == 1 else msgspec.structs.replace(alert, identifier=ident)
