@@ -167,3 +167,15 @@ def test_the_sender_is_the_citys_not_the_requests_host(
     publish(client, ident, ben)
     cap = parse(client.get(f"/api/v1/public/alerts/{ident}").content)
     assert cap.sender == Settings().respond.cap_sender == "alerts@aldmere.example"
+
+
+def test_an_incident_lists_the_alerts_drafted_for_it(
+    client: TestClient, seeded: Store, make_token: Callable[..., str]
+) -> None:
+    # The incident's alerts stayed [] in the API while its page listed them.
+    ana, _ = officers(make_token)
+    ident = draft(client, ana)["identifier"]
+    one = client.get("/api/v1/incidents/inc-2", headers=ana).json()
+    assert one["alerts"] == [ident]
+    listed = {i["id"]: i["alerts"] for i in client.get("/api/v1/incidents", headers=ana).json()}
+    assert listed["inc-2"] == [ident] and listed["inc-1"] == []

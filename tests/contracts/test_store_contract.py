@@ -308,7 +308,6 @@ def test_incident_history_round_trips_and_status_changes_are_upserted(store: Sto
         entities={"source.ip": ["203.0.113.7", "198.51.100.2"]},
         area={"type": "Polygon", "coordinates": [[[24.7, 59.4], [24.8, 59.4], [24.7, 59.5]]]},
         measures=["block 203.0.113.7 at the WAF"],
-        alerts=["cap-1"],
         history=[StatusChange(status=IncidentStatus.NEW, at=T0, by="correlator")],
     )
     store.upsert_incidents([opened])

@@ -87,8 +87,12 @@ class IncidentOut(_Out):
     history: list[StatusChangeOut] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, incident: Incident) -> Self:
-        return cls.model_validate(msgspec.to_builtins(incident))
+    def of(cls, incident: Incident, alerts: dict[str, list[str]] | None = None) -> Self:
+        """The incident as the API shows it; ``alerts``: incident id → its public alerts."""
+        out = cls.model_validate(msgspec.to_builtins(incident))
+        if alerts and (mine := alerts.get(incident.id)):
+            return out.model_copy(update={"alerts": mine})
+        return out
 
 
 class CommentOut(_Out):

@@ -50,7 +50,6 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     entities: dict[str, list[str]] = msgspec.field(default_factory=dict)
     area: dict[str, Any] | None = None
     measures: list[str] = msgspec.field(default_factory=list)
-    alerts: list[str] = msgspec.field(default_factory=list)
     history: list[StatusChange] = msgspec.field(default_factory=list)
     story: str | None = None
     exposure: dict[str, int] = msgspec.field(default_factory=dict)

@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-import msgspec
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from citywatch.api.alertschemas import AlertCancelIn, AlertDraftIn, AlertOut, AlertUpdateIn
@@ -31,6 +30,7 @@ from citywatch.model import Alert, Incident
 from citywatch.respond import RespondError, cancel, draft_from_incident, to_xml, validate
 from citywatch.respond.capfeed import CAP_MIME
 from citywatch.respond.hazards import HAZARDS
+from citywatch.respond.runner import free_identifier
 from citywatch.store.base import StoredAlert
 
 ID = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -65,15 +65,6 @@ def _hazard(hazard: str | None) -> str | None:
     return hazard
 
 
-def _free_identifier(ctx: ApiContext, alert: Alert) -> Alert:
-    """``alert`` with an identifier no stored alert has (two drafts in one second)."""
-    ident, n = alert.identifier, 1
-    while ctx.store.alert(ident) is not None:
-        n += 1
-        ident = f"{alert.identifier}-{n}"
-    return alert if n == 1 else msgspec.structs.replace(alert, identifier=ident)
-
-
 def _live(ctx: ApiContext, identifier: str) -> StoredAlert:
     """A published alert that no later message replaced yet; 409 otherwise."""
     original = stored(ctx, identifier)
@@ -98,7 +89,7 @@ def _save(ctx: ApiContext, saved: StoredAlert, action: str, by: str) -> AlertOut
 
 
 def _save_draft(ctx: ApiContext, draft: Alert, by: str) -> AlertOut:
-    return _save(ctx, StoredAlert(alert=_free_identifier(ctx, draft)), "drafted", by)
+    return _save(ctx, StoredAlert(alert=free_identifier(ctx.store, draft)), "drafted", by)
 
 
 def add_routes(api: APIRouter) -> None:
