@@ -39,6 +39,16 @@ def test_an_analyst_suppresses_and_ends_it(client: TestClient, auth: Auth, seede
     )
     assert too_long.status_code == 422
     assert client.post("/api/v1/suppressions/sup-x/end", headers=auth("analyst")).status_code == 404
+    # ending it again rewrote its expiry; a bare "*" held back every detection, quakes too
+    again = client.post(f"/api/v1/suppressions/{sup['id']}/end", headers=auth("analyst"))
+    assert again.status_code == 409 and again.json()["type"].endswith("already-ended")
+    for broad in ({"detector": ["*"]}, {"detector": ["?*"], "rule": ["**"]}):
+        refused = client.post(
+            "/api/v1/suppressions",
+            json={"reason": "all", "days": 1, **broad},
+            headers=auth("analyst"),
+        )
+        assert refused.status_code == 422 and "something specific" in refused.text, broad
 
 
 def test_a_false_positive_proposes_its_suppressions(

@@ -23,6 +23,11 @@ MAX_DAYS = 90
 """The longest a suppression may hold: every suppression expires and is reviewed."""
 
 
+def _specific(pattern: str) -> bool:
+    """A glob that names something: more than wildcards (``*``, ``?``, ``[...]``)."""
+    return bool(pattern.strip("*?[]!- "))
+
+
 class Suppression(msgspec.Struct, frozen=True, kw_only=True):
     """Keep matching detections out of incidents until ``expires``."""
 
@@ -39,7 +44,8 @@ class Suppression(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if not self.reason.strip() or not self.owner.strip():
             raise ConfigError("a suppression needs an owner and a reason", where=self.id)
-        if not (self.detector or self.rule or self.entity):
+        if not (self.entity or any(map(_specific, (*self.detector, *self.rule)))):
+            # a bare "*" would hold back every detection, an earthquake's too
             raise ConfigError("a suppression must match something specific", where=self.id)
         if not self.created < self.expires <= self.created + timedelta(days=MAX_DAYS):
             raise ConfigError(f"expiry must lie within {MAX_DAYS} days of creation", where=self.id)

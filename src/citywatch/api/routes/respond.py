@@ -186,6 +186,7 @@ def add_routes(api: APIRouter) -> None:
         name="suppressions.end",
         tags=["suppressions"],
         response_model=SuppressionOut,
+        responses={409: {"description": "it has ended already"}},
     )
     def end_suppression(
         request: Request, suppression_id: ID, who: Annotated[Principal, allow(ADMIN, ANALYST)]
@@ -197,6 +198,8 @@ def add_routes(api: APIRouter) -> None:
         if found is None:
             raise Problem(404, "not-found", f"no suppression {suppression_id!r}")
         now = datetime.now(tz=UTC)
+        if found.expires <= now:
+            raise Problem(409, "already-ended", f"{suppression_id} ended at {found.expires}")
         ended = Suppression(
             **{f: getattr(found, f) for f in found.__struct_fields__ if f != "expires"},
             expires=max(now, found.created + timedelta(microseconds=1)),
