@@ -167,6 +167,15 @@ def test_bad_inputs_fail_fast(settings, tmp_path: Path) -> None:  # type: ignore
         analyse(settings, [InputSpec.parse(f"access-log:{tmp_path}/missing")], None, command="t")
     with pytest.raises(InputError, match="FORMAT:PATH"):
         InputSpec.parse("just-a-path")
+    with pytest.raises(InputError, match="a directory: name the files in it"):  # was "no such"
+        analyse(settings, [InputSpec.parse(f"access-log:{tmp_path}")], None, command="t")
+    log = _log(tmp_path / "a.log", [(1, 0, "10.0.0.1", "GET /", 200)])
+    twice = [
+        InputSpec.parse(f"access-log:{log}"),
+        InputSpec.parse(f"access-log:{tmp_path}/./a.log"),
+    ]
+    with pytest.raises(InputError, match="given twice"):  # its records counted twice
+        analyse(settings, twice, None, command="t")
 
 
 def test_results_and_dead_letters_reach_the_store(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -74,7 +74,8 @@ class NewsFeedAdapter(AuthorMaskingAdapter):
             return
         if not feed.entries:
             if feed.get("bozo") or not feed.get("version"):
-                reason = f"not part of an RSS or Atom feed ({feed.get('bozo_exception')})"
+                why = feed.get("bozo_exception")
+                reason = "not part of an RSS or Atom feed" + (f" ({why})" if why else "")
                 yield from self._bad_feed(source, doc, reason)
             return
         outlet = str(feed.feed.get("title") or source)

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Final
 
 import msgspec
@@ -131,12 +132,22 @@ class Job:
         return self.stats
 
     def check(self, inputs: Sequence[InputSpec]) -> None:
-        """Fail fast on an input of unknown format or a missing file."""
+        """Fail fast on an input of unknown format, a missing file or a directory, and one
+        file given twice to analyse (its records would count twice)."""
+        analysed: set[Path] = set()
         for spec in inputs:
             if spec.format not in self.adapters:
                 raise self._unknown(spec.format)
+            if spec.path.is_dir():
+                raise InputError("a directory: name the files in it", path=spec.source)
             if not spec.path.is_file():
                 raise InputError("no such file", path=spec.source)
+            if spec.learn:
+                continue
+            where = spec.path.resolve()
+            if where in analysed:
+                raise InputError("given twice: each record would count twice", path=spec.source)
+            analysed.add(where)
 
     def read(
         self, inputs: Sequence[InputSpec], progress: Progress | None = None, *, learn: bool
