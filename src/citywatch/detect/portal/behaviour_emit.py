@@ -127,11 +127,11 @@ def describe(
         who = f"one account used from {len(state.sources)} clients"
     else:
         who = "many clients"
-    stats = _figures(state, rule) or last
+    stats = _figures(state, rule, last) or last
     return _summary(rule, who, stats, cfg), entity, stats
 
 
-def _figures(state: BehaviourState, rule: str) -> Stats | None:
+def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
     """The rule's figures from the key's window now (None when the window is empty)."""
     if rule == "scan" and state.scan is not None and state.scan.misses:
         scan = state.scan
@@ -139,7 +139,11 @@ def _figures(state: BehaviourState, rule: str) -> Stats | None:
         return {"misses": len(scan.misses), "distinct_paths": len(paths), "paths": paths[:8]}
     if rule in ("flood", "portal-flood") and state.rate is not None:
         rate = state.rate
-        stats: Stats = {"per_minute": rate.count, "baseline_per_minute": round(rate.peak, 1)}
+        # the busier of the last full minute and this one so far (a minute just begun has
+        # seen few), and never less than an earlier emission of the episode said: its peak
+        earlier = last.get("per_minute")
+        busiest = max(rate.count, rate.prev, earlier if isinstance(earlier, int) else 0)
+        stats: Stats = {"per_minute": busiest, "baseline_per_minute": round(rate.peak, 1)}
         if rule == "portal-flood":
             stats["top_sources"] = sorted(state.top, key=lambda s: -state.top[s])[:8]
         return stats
@@ -183,7 +187,7 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
         )
     if rule in ("flood", "portal-flood"):
         return (
-            f"{name}: {stats['per_minute']} requests per minute from {who} "
+            f"{name}: up to {stats['per_minute']} requests per minute from {who} "
             f"(baseline {stats['baseline_per_minute']})"
         )
     if rule == "enumeration":
