@@ -90,10 +90,18 @@ def test_an_update_replaces_and_a_cancel_withdraws_the_published_alert(
     second = update.json()
     assert (second["msg_type"], second["references"]) == ("Update", [first])
     assert feed_ids(client) == [first]  # the update is still a draft
+    # another draft may replace it too (one left unpublished blocked every other before);
+    # the first published wins, and the other can no longer go out
     again = client.post(f"/api/v1/alerts/{first}/update", json={}, headers=ana)
-    assert again.status_code == 409  # one replacement per message
+    assert again.status_code == 201
     publish(client, second["identifier"], ben)
     assert feed_ids(client) == [second["identifier"]]
+    late = again.json()["identifier"]
+    assert client.post(f"/api/v1/alerts/{late}/approve", headers=ben).status_code == 200
+    refused = client.post(f"/api/v1/alerts/{late}/publish", headers=ben)
+    assert refused.status_code == 409 and refused.json()["type"].endswith("already-replaced")
+    again = client.post(f"/api/v1/alerts/{first}/update", json={}, headers=ana)
+    assert again.status_code == 409, "replaced by a published update: act on that one"
 
     cancel = client.post(
         f"/api/v1/alerts/{second['identifier']}/cancel", json={"note": "all clear"}, headers=ben

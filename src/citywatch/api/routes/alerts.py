@@ -66,11 +66,12 @@ def _hazard(hazard: str | None) -> str | None:
 
 
 def _live(ctx: ApiContext, identifier: str) -> StoredAlert:
-    """A published alert that no later message replaced yet; 409 otherwise."""
+    """A published alert that no published message replaced yet; 409 otherwise (a draft
+    replacing it replaces nothing until it is published, and may be left unpublished)."""
     original = stored(ctx, identifier)
     if original.published is None or original.alert.msg_type == "Cancel":
         raise Problem(409, "not-published", "only a published Alert or Update can be replaced")
-    for other in ctx.store.alerts(limit=1000):
+    for other in ctx.store.alerts(published=True, limit=1000):
         if identifier in (r.identifier for r in other.alert.references):
             raise Problem(
                 409,
@@ -188,7 +189,12 @@ def add_routes(api: APIRouter) -> None:
         name="alerts.publish",
         tags=["alerts"],
         response_model=AlertOut,
-        responses={409: {"description": "not approved yet, or already published"}},
+        responses={
+            409: {
+                "description": "not approved yet, already published, or what it replaces"
+                " was replaced by another message first"
+            }
+        },
     )
     def publish(
         request: Request, identifier: ID, who: Annotated[Principal, allow(*OFFICERS)]
@@ -203,6 +209,8 @@ def add_routes(api: APIRouter) -> None:
         problems = validate(to_xml(found.alert))
         if problems:
             raise Problem(409, "invalid-cap", "; ".join(problems)[:1000])
+        if references := found.alert.references:  # what it replaces (the thread's last) is
+            _live(ctx, references[-1].identifier)  # still live: no other replacement went out
         saved = StoredAlert(alert=found.alert, published=datetime.now(tz=UTC))
         return _save(ctx, saved, "published", who.name)
 
