@@ -96,6 +96,7 @@ def test_an_update_replaces_and_a_cancel_withdraws_the_published_alert(
     assert again.status_code == 201
     publish(client, second["identifier"], ben)
     assert feed_ids(client) == [second["identifier"]]
+    assert client.get(f"/api/v1/alerts/{first}", headers=ana).json()["state"] == "replaced"
     late = again.json()["identifier"]
     assert client.post(f"/api/v1/alerts/{late}/approve", headers=ben).status_code == 200
     refused = client.post(f"/api/v1/alerts/{late}/publish", headers=ben)
@@ -113,6 +114,15 @@ def test_an_update_replaces_and_a_cancel_withdraws_the_published_alert(
     assert feed_ids(client) == []
     listed = client.get("/api/v1/alerts?published=true", headers=ana).json()
     assert len(listed) == 3
+    # what replaced each says so (the original still read "published", with its buttons):
+    # the cancel withdraws the whole thread, the update's original too
+    states = {a["identifier"]: a["state"] for a in listed}
+    assert states == {
+        first: "cancelled",
+        second["identifier"]: "cancelled",
+        cancel.json()["identifier"]: "published",
+    }
+    assert client.get(f"/api/v1/alerts/{first}", headers=ana).json()["state"] == "cancelled"
 
 
 def test_drafting_checks_the_incident_hazard_and_languages(

@@ -2,11 +2,14 @@
 
 A public alert's ``state`` is what a person needs to know next: ``draft``
 (waits for a second person's approval), ``approved`` (may be published),
-``published`` (in the public feed until replaced, cancelled or expired).
+``published`` (in the public feed until replaced, cancelled or expired),
+``replaced`` (a published Update took its place) or ``cancelled`` (a published
+Cancel withdrew it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
@@ -14,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from citywatch.store.base import StoredAlert
 
-AlertState = Literal["draft", "approved", "published"]
+AlertState = Literal["draft", "approved", "published", "replaced", "cancelled"]
 LANGUAGE = r"^[a-z]{2}-[A-Z]{2}$"
 HAZARD = r"^[a-z_]{1,40}$"
 DAMAGE_CODES = frozenset({0.0, 0.5, 0.75, 1.0, 2.0, 3.0})
@@ -76,11 +79,16 @@ class AlertOut(BaseModel):
     area: str | None
 
     @classmethod
-    def of(cls, stored: StoredAlert) -> Self:
+    def of(cls, stored: StoredAlert, replaced: dict[str, str] | None = None) -> Self:
+        """The alert in brief; ``replaced``: identifier → the type of the published message
+        that replaced it (:func:`replacements`)."""
         alert = stored.alert
         info = alert.infos[0] if alert.infos else None
+        by = (replaced or {}).get(alert.identifier)
         state: AlertState = (
-            "published"
+            ("cancelled" if by == "Cancel" else "replaced")
+            if by is not None
+            else "published"
             if stored.published is not None
             else "approved"
             if alert.can_publish()
@@ -159,3 +167,13 @@ class ReportOut(BaseModel):
     id: str = Field(description="the report's id, to quote when asking about it")
     accepted: bool = Field(description="false: kept as a dead letter (see reasons)")
     reasons: list[str]
+
+
+def replacements(published: Iterable[StoredAlert]) -> dict[str, str]:
+    """Identifier → the type (Update, Cancel) of the published message that replaced it."""
+    return {
+        ref.identifier: saved.alert.msg_type
+        for saved in published
+        if saved.published is not None
+        for ref in saved.alert.references
+    }

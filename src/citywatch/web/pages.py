@@ -17,6 +17,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from citywatch.api.alertschemas import replacements
 from citywatch.api.auth import Principal
 from citywatch.api.context import context
 from citywatch.api.problems import Problem
@@ -178,6 +179,7 @@ def add_pages(web: APIRouter) -> None:
             "alerts",
             who,
             alerts=store.alerts(limit=200),
+            replaced=replacements(store.alerts(published=True, limit=1000)),
             incidents=views.open_incidents(store),
             hazards=sorted(HAZARDS),
         )

@@ -19,7 +19,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from citywatch.api.alertschemas import AlertCancelIn, AlertDraftIn, AlertOut, AlertUpdateIn
+from citywatch.api.alertschemas import (
+    AlertCancelIn,
+    AlertDraftIn,
+    AlertOut,
+    AlertUpdateIn,
+    replacements,
+)
 from citywatch.api.auth import Principal
 from citywatch.api.changes import announce
 from citywatch.api.context import ApiContext, context
@@ -104,8 +110,10 @@ def add_routes(api: APIRouter) -> None:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[AlertOut]:
         """Public alerts, most recently sent first, drafts included."""
-        found = context(request).store.alerts(published=published, limit=limit)
-        return [AlertOut.of(s) for s in found]
+        store = context(request).store
+        found = store.alerts(published=published, limit=limit)
+        replaced = replacements(store.alerts(published=True, limit=1000))
+        return [AlertOut.of(s, replaced) for s in found]
 
     @api.post(
         "/api/v1/alerts",
@@ -147,7 +155,9 @@ def add_routes(api: APIRouter) -> None:
         request: Request, identifier: ID, who: Annotated[Principal, allow(*READERS)]
     ) -> AlertOut:
         """One public alert, whatever its state."""
-        return AlertOut.of(stored(context(request), identifier))
+        ctx = context(request)
+        published = ctx.store.alerts(published=True, limit=1000)
+        return AlertOut.of(stored(ctx, identifier), replacements(published))
 
     @api.get(
         "/api/v1/alerts/{identifier}/cap",
