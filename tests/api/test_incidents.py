@@ -104,7 +104,22 @@ def test_the_lifecycle_is_the_documented_one() -> None:
         S.CONTAINED: {S.RESOLVED},
         S.RESOLVED: set(),
         S.FALSE_POSITIVE: set(),
+        S.MERGED: set(),
     } == TRANSITIONS
+
+
+def test_an_incident_merged_into_another_is_listed_only_when_asked_for(
+    client: TestClient, seeded: Store, auth: Auth, build: type
+) -> None:
+    # Merge leftovers were listed as incidents and counted as resolved ("resolved": 9 with
+    # nobody having resolved anything).
+    gone = build.incident("inc-9", detections=[], status=S.MERGED)  # type: ignore[attr-defined]
+    seeded.upsert_incidents([gone])
+    listed = [i["id"] for i in client.get("/api/v1/incidents", headers=auth("viewer")).json()]
+    assert "inc-9" not in listed and listed
+    merged = client.get("/api/v1/incidents?status=merged", headers=auth("viewer")).json()
+    assert [i["id"] for i in merged] == ["inc-9"]
+    assert seeded.incident_counts().get("merged") == 1, "counted as merged, not resolved"
 
 
 def test_a_transition_survives_the_correlator_re_emitting_the_incident(

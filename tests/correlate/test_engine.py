@@ -81,7 +81,7 @@ def test_a_bridging_detection_merges_incidents_into_the_oldest() -> None:
     (live,) = c.incidents()
     assert live.id == first.id and live.detections == ["a", "b", "c"]
     merged = next(i for i in changed if i.id == second.id)
-    assert merged.status is IncidentStatus.RESOLVED
+    assert merged.status is IncidentStatus.MERGED
     assert merged.history[-1].note == f"merged into {first.id}"
 
 

@@ -300,10 +300,10 @@ class Correlator:
             if link.group == group.id:
                 link.group = into.id
         group.members = {}
-        group.status = IncidentStatus.RESOLVED
+        group.status = IncidentStatus.MERGED
         group.history.append(
             StatusChange(
-                status=IncidentStatus.RESOLVED,
+                status=IncidentStatus.MERGED,
                 at=from_epoch(at),
                 by="correlator",
                 note=f"merged into {into.id}",

@@ -10,13 +10,15 @@ import msgspec
 
 
 class IncidentStatus(enum.StrEnum):
-    """Lifecycle: new → acknowledged → contained → resolved (or false positive)."""
+    """Lifecycle: new → acknowledged → contained → resolved (or false positive); ``merged``
+    when the correlator joined it into another incident (kept so that its id leads there)."""
 
     NEW = "new"
     ACKNOWLEDGED = "acknowledged"
     CONTAINED = "contained"
     RESOLVED = "resolved"
     FALSE_POSITIVE = "false_positive"
+    MERGED = "merged"
 
 
 class StatusChange(msgspec.Struct, frozen=True, kw_only=True):

@@ -143,7 +143,12 @@ def _severity(score: int) -> Severity:
 
 
 def _urgency(incident: Incident) -> Urgency:
-    done = (IncidentStatus.CONTAINED, IncidentStatus.RESOLVED, IncidentStatus.FALSE_POSITIVE)
+    done = (
+        IncidentStatus.CONTAINED,
+        IncidentStatus.RESOLVED,
+        IncidentStatus.FALSE_POSITIVE,
+        IncidentStatus.MERGED,
+    )
     return "Past" if incident.status in done else "Immediate"
 
 

@@ -25,7 +25,7 @@ from citywatch.respond.playbook import CAP_SENDER, Playbook
 from citywatch.respond.quarantine import QuarantineConfig, QuarantineError
 from citywatch.store.base import AuditEntry, Store, StoredAlert
 
-_CLOSED = (IncidentStatus.RESOLVED, IncidentStatus.FALSE_POSITIVE)
+_CLOSED = (IncidentStatus.RESOLVED, IncidentStatus.FALSE_POSITIVE, IncidentStatus.MERGED)
 
 
 class ApprovalError(CitywatchError):

@@ -205,7 +205,8 @@ class Store(Protocol):
         category: str | None = None,
         since: datetime | None = None,
     ) -> list[Incident]:
-        """Incidents, most severe first, then most recent; ``since`` bounds ``last_seen``."""
+        """Incidents, most severe first, then most recent; ``since`` bounds ``last_seen``.
+        Those merged into others only when ``status`` asks for them."""
 
     def incident(self, incident_id: str) -> Incident | None:
         """One incident by id."""

@@ -203,11 +203,13 @@ class SqlStore(AccessTables, RespondTables):
         category: str | None = None,
         since: datetime | None = None,
     ) -> list[Incident]:
-        """Incidents, most severe first, then most recent ``last_seen`` (``since`` bounds it)."""
+        """Incidents, most severe first, then most recent ``last_seen`` (``since`` bounds it);
+        those merged into others only when ``status`` asks for them."""
         clauses: list[str] = []
         params: list[object] = []
         for clause, value in (
             ("i.status = ?", None if status is None else status.value),
+            ("i.status <> ?", IncidentStatus.MERGED.value if status is None else None),
             ("i.severity >= ?", min_severity),
             ("i.category = ?", category),
             ("i.last_seen >= ?", None if since is None else to_epoch(since)),

@@ -6,6 +6,9 @@ The lifecycle people drive is::
      │          │  └────────────────────►┘
      └──────────┴─► false_positive
 
+An incident the correlator joined into another is ``merged`` (final, and
+listed only when asked for: ``?status=merged``).
+
 Any other move is a 409 problem, as is a move from a status that someone
 else changed in the meantime. A stored move, comment or assignment is
 published on the live stream as an ``incident`` update (the incident as it
@@ -44,6 +47,7 @@ TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
     S.CONTAINED: frozenset({S.RESOLVED}),
     S.RESOLVED: frozenset(),
     S.FALSE_POSITIVE: frozenset(),
+    S.MERGED: frozenset(),
 }
 """Where each status may go next (see the module doc)."""
 
