@@ -79,8 +79,12 @@ def test_only_current_published_alerts_are_listed(alert: Alert) -> None:
     now = alert.sent + timedelta(minutes=40)
     pool = [live, unapproved, self_approved, expired, exercise, cancelled, cancel_msg]
     assert current_alerts(pool, now=now) == [live]
-    ids = [e.id for e in feedparser.parse(_feed(pool, now)).entries]
-    assert ids == [_url(live)]
+    entries = feedparser.parse(_feed(pool, now)).entries
+    # the feed keeps the cancel for a day: a subscriber holding the alert learns it ended
+    assert [e.id for e in entries] == [_url(cancel_msg), _url(live)]
+    assert entries[0]["cap_msgtype"] == "Cancel"
+    day_later = cancel_msg.sent + timedelta(hours=25)
+    assert [e.id for e in feedparser.parse(_feed(pool, day_later)).entries] == []
     assert [
         a.identifier for a in current_alerts(pool, now=now, statuses=("Actual", "Exercise"))
     ] == [exercise.identifier, live.identifier]

@@ -6,14 +6,16 @@ with a title (the headline), a summary (the description), ``updated`` and
 ``published`` (the ``sent`` time), the CAP category, and the key CAP fields as
 ``cap:`` extension elements for aggregators. An alert is current when it is
 approved, not a draft, not cancelled or superseded by a later message in the
-same set, and not expired. The feed is kept small: at most ``max_entries``
-entries, newest first, and under :data:`MAX_FEED_BYTES`.
+same set, and not expired. A Cancel message stays in the feed for
+:data:`CANCELS_KEPT` (its entry's ``cap:msgType`` says ``Cancel``), so that a
+subscriber holding the alert learns it was withdrawn. The feed is kept small:
+at most ``max_entries`` entries, newest first, and under :data:`MAX_FEED_BYTES`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from lxml import etree
@@ -32,18 +34,25 @@ def _key(alert: Alert) -> tuple[str, str]:
     return alert.sender, alert.identifier
 
 
+CANCELS_KEPT: Final = timedelta(hours=24)
+"""How long the feed keeps a Cancel message (its subscribers learn of the all-clear)."""
+
+
 def current_alerts(
     alerts: Iterable[Alert],
     *,
     now: datetime,
     statuses: Sequence[Status] = ("Actual",),
     require_approval: bool = True,
+    cancels_since: datetime | None = None,
 ) -> list[Alert]:
     """The alerts a citizen should see now, newest first.
 
-    Cancel messages and every message an Update or Cancel references are left
-    out; so are alerts whose every info block has expired, drafts, and (with
-    ``require_approval``) alerts no second person approved.
+    Every message an Update or Cancel references is left out; so are alerts
+    whose every info block has expired, drafts, and (with ``require_approval``)
+    alerts no second person approved. Cancel messages are left out too, but for
+    those sent since ``cancels_since``: a feed keeps them a while, so that its
+    subscribers learn that the alert they hold was withdrawn.
     """
     pool = list(alerts)
     replaced = {
@@ -54,7 +63,10 @@ def current_alerts(
     }
     out = []
     for alert in pool:
-        if alert.msg_type not in ("Alert", "Update") or alert.status not in statuses:
+        kept = alert.msg_type in ("Alert", "Update") or (
+            alert.msg_type == "Cancel" and cancels_since is not None and alert.sent >= cancels_since
+        )
+        if not kept or alert.status not in statuses:
             continue
         if _key(alert) in replaced or (require_approval and not alert.can_publish()):
             continue
@@ -130,12 +142,15 @@ def atom_feed(
     max_entries: int = 50,
     statuses: Sequence[Status] = ("Actual",),
 ) -> bytes:
-    """The Atom feed of the current alerts (see :func:`current_alerts`), as UTF-8 bytes.
+    """The Atom feed of the current alerts (see :func:`current_alerts`) and of the cancels
+    of the last :data:`CANCELS_KEPT`, as UTF-8 bytes.
 
     ``cap_url`` gives the URL where each alert's CAP document is served;
     ``language`` picks which info block titles each entry.
     """
-    current = current_alerts(alerts, now=now, statuses=statuses)[: max(0, max_entries)]
+    current = current_alerts(alerts, now=now, statuses=statuses, cancels_since=now - CANCELS_KEPT)[
+        : max(0, max_entries)
+    ]
     while True:
         feed = etree.Element(_A + "feed", nsmap={None: ATOM_NS, "cap": CAP_NS})
         feed.set("{http://www.w3.org/XML/1998/namespace}lang", language)
