@@ -107,13 +107,15 @@ def worker_cmd(
 def print_consumers(stats: list[ConsumerStats]) -> None:
     """One row per consumer: what it read, processed and sent on."""
     table = Table(title="consumers", title_justify="left")
-    for column in ("consumer", "messages", "processed", "sent on", "dead letters", "resumed"):
+    columns = ("consumer", "messages", "processed", "learned", "sent on", "dead letters", "resumed")
+    for column in columns:
         table.add_column(column, justify="left" if column == "consumer" else "right")
     for part in stats:
         table.add_row(
             part.consumer,
             f"{part.messages:,}",
             f"{part.processed:,}",
+            f"{part.learned:,}",
             f"{part.published:,}",
             f"{part.dead_letters:,}",
             "yes" if part.resumed else "no",

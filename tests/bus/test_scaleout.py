@@ -280,8 +280,11 @@ def test_a_detector_keyed_by_client_runs_as_one_worker_per_partition(
     for one, other in zip(*halves, strict=True):  # each learns from all, analyses its share
         assert learning < one.processed < learning + published.events
         assert one.processed + other.processed == 2 * learning + published.events
+        assert one.learned == other.learned == learning
     (login,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
     assert login.processed == 2 * learning + published.events, "it reads every partition"
+    # and learns from each trusted event once, not once per partition's copy
+    assert login.learned == learning
     run_worker(settings, "correlate", once=True)
     expected = embedded(settings, inputs)
     assert {d for d, _, _ in expected.values()} >= {*keyed, "login-abuse"}

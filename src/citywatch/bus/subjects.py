@@ -134,6 +134,16 @@ class Subjects:
         dataset = subject.removeprefix(f"{self.subject_prefix}.events.")
         return dataset if self.partitions == 1 else dataset.rpartition(".")[0]
 
+    def partition_of(self, subject: str) -> int:
+        """The partition an event subject is in (0 on a bus of one).
+
+        >>> Subjects().partition_of("cw.events.iot.telemetry")
+        0
+        >>> Subjects(partitions=4).partition_of("cw.events.portal.access.3")
+        3
+        """
+        return 0 if self.partitions == 1 else int(subject.rpartition(".")[2])
+
     def events_filter(self, datasets: frozenset[str], part: int | None = None) -> str:
         """The one filter covering the subjects of ``datasets`` (empty: all), in partition ``part``.
 

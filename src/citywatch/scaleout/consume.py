@@ -48,6 +48,8 @@ class ConsumerStats(msgspec.Struct, kw_only=True):
     processed: int = 0
     """Messages it decoded and handled (the rest were dead letters or handled before)."""
     dead_letters: int = 0
+    learned: int = 0
+    """Events it learned from (``--learn``), once each."""
     published: int = 0
     """Detections (or incidents) it sent on."""
     resumed: bool = False

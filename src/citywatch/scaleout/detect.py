@@ -62,6 +62,9 @@ class DetectPart(Part):
             subject=names.events_filter(detector.datasets, part),
         )
         self.detector = detector
+        self.whole = part is None
+        """It reads every partition: of the copies of an event to learn from (one per
+        partition), it learns from the first partition's only."""
         self._detections: list[Detection] = []
         self._dead: list[DeadLetter] = []
         local = LocalBus()
@@ -95,9 +98,12 @@ class DetectPart(Part):
             keep.append(msg)
             self.stats.processed += 1
             if bus.learning(msg):  # in stream order: what came before is analysed first
+                if self.whole and bus.subjects.partition_of(msg.subject) != 0:
+                    continue  # a copy for another partition's workers
                 job.process(events)
                 events = []
                 job.learn(event)
+                self.stats.learned += 1
             else:
                 events.append(event)
         job.process(events)
