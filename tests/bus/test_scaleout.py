@@ -225,6 +225,33 @@ def test_a_worker_needs_a_bus_and_enabled_detectors(tmp_path: Path, nats_url: st
         run_worker(settings, "detect", detectors=["quake", "nope"], once=True)
 
 
+def test_a_consumer_removed_and_made_again_starts_after_the_checkpoint(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    # Removed (as a BusError advises when a filter changed), it was made again from the
+    # stream's start: every event came again into the restored state, 1,561 "late" dead
+    # letters, and those still within the lateness handled twice.
+    out, specs = city
+    settings = settings_for(tmp_path, out, nats_url, bus_config)
+    portal = [s for s in specs if s.format == "access-log"]
+    published = publish(settings, portal)
+    (first,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    assert first.processed == published.events
+
+    async def remove() -> None:
+        bus = await JetStreamBus.connect(nats_url, bus_config, bus_sealer(settings))
+        try:
+            await bus.js.delete_consumer(bus.subjects.events_stream, "detect-login-abuse")
+        finally:
+            await bus.close()
+
+    asyncio.run(remove())
+    (again,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    assert again.resumed and again.messages == 0, "nothing the checkpoint holds comes again"
+    with open_store(settings.store) as store:
+        assert not [d for d in store.dead_letters(limit=10_000) if d.code == "late"]
+
+
 def test_messages_checkpointed_but_not_acked_before_a_crash_are_not_counted_twice(
     tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
 ) -> None:

@@ -326,9 +326,11 @@ class JetStreamBus:
     # -- consuming ------------------------------------------------------------------------
 
     async def consumer(
-        self, stream: str, name: str, filter_subject: str
+        self, stream: str, name: str, filter_subject: str, after: int = 0
     ) -> JetStreamContext.PullSubscription:
-        """Bind to the durable pull consumer ``name`` on ``stream``, creating it if need be.
+        """Bind to the durable pull consumer ``name`` on ``stream``, creating it if need be,
+        to deliver what comes after stream sequence ``after`` (what the worker's checkpoint
+        already holds: a consumer removed and made again does not replay it).
 
         One worker owns a consumer. If the last one died holding messages, they
         would come again only after ``ack_wait_s``, behind newer ones, and be
@@ -343,7 +345,10 @@ class JetStreamBus:
             try:
                 info = await self.js.consumer_info(stream, name)
             except nats.js.errors.NotFoundError:
-                await self.js.add_consumer(stream, self._consumer_config(name, filter_subject, 0))
+                if after:
+                    _log.warning("consumer_created_after_checkpoint", consumer=name, after=after)
+                config = self._consumer_config(name, filter_subject, after)
+                await self.js.add_consumer(stream, config)
             else:
                 found = info.config.filter_subject
                 if found != filter_subject:

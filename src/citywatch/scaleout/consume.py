@@ -114,6 +114,7 @@ class Part(ABC):
         self.subject = subject
         self.prefix = f"worker/{consumer}/"
         self.stats = ConsumerStats(consumer=consumer)
+        self._high = self.high()
 
     @property
     def consumer(self) -> str:
@@ -139,6 +140,11 @@ class Part(ABC):
     async def saved(self) -> None:  # noqa: B027 - a hook: most parts say nothing of it
         """A checkpoint was saved and its messages acked."""
 
+    def high(self) -> int:
+        """The highest stream sequence a checkpoint holds (0: none yet)."""
+        blob = self.store.load_state(f"{self.prefix}high")
+        return 0 if blob is None else msgspec.msgpack.decode(blob, type=int)
+
     def acking(self) -> set[int]:
         """The stream sequences the last checkpoint was about to ack (handled, maybe not acked)."""
         blob = self.store.load_state(f"{self.prefix}acking")
@@ -151,7 +157,11 @@ class Part(ABC):
         ``handled`` are those of the last checkpoint not come again yet: they are kept.
         """
         seqs = [msg.metadata.sequence.stream for msg in messages] + sorted(handled)
-        acking = {f"{self.prefix}acking": msgspec.msgpack.encode(seqs)}
+        self._high = max(self._high, *seqs) if seqs else self._high
+        acking = {
+            f"{self.prefix}acking": msgspec.msgpack.encode(seqs),
+            f"{self.prefix}high": msgspec.msgpack.encode(self._high),
+        }
         run_id, letters = self.dead_letters()
         self.store.save_states(self.states() | acking, run_id=run_id, dead_letters=letters)
 
@@ -160,7 +170,7 @@ async def consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerSta
     """Run ``part`` on its consumer until ``stop`` is set (or, ``once``, its backlog is done)."""
     bus = part.bus
     config = bus.config
-    subscription = await bus.consumer(part.stream, part.consumer, part.subject)
+    subscription = await bus.consumer(part.stream, part.consumer, part.subject, part.high())
     floor = await bus.ack_floor(subscription)  # at or below: acked, never delivered again
     # A copy may come until its pull request expires, after a redelivery (ack_wait): keep
     # the acked sequences for longer than both.
