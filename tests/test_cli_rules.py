@@ -37,6 +37,24 @@ def test_a_bad_file_fails_with_where_and_why(tmp_path: Path) -> None:
         runner.invoke(app, ["rules", "check", "--playbooks", str(bad)], catch_exceptions=False)
 
 
+def test_a_rule_reading_no_detector_and_a_webhook_to_nowhere_are_refused(tmp_path: Path) -> None:
+    # Both passed the check: a typo in a detector's name made a rule that never reads a
+    # detection; a webhook to ftp:// failed only when an incident first ran it.
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(
+        "- {id: cams, kind: same-entity, keys: [device.id], window: 1h,"
+        " match: [{detector: [iot-flet]}, {detector: ['iot-*']}]}\n"
+    )
+    with pytest.raises(ConfigError, match="rule cams: detector 'iot-flet' names no detector"):
+        runner.invoke(app, ["rules", "check", str(typo)], catch_exceptions=False)
+    hook = tmp_path / "hook.yaml"
+    hook.write_text(
+        "- {id: p, name: P, trigger: {}, steps: [{id: a, action: webhook, with: {url: 'ftp://x'}}]}\n"
+    )
+    with pytest.raises(ConfigError, match="a webhook's url must be http"):
+        runner.invoke(app, ["rules", "check", "--playbooks", str(hook)], catch_exceptions=False)
+
+
 def test_schemas_are_json_schema() -> None:
     for kind, name in (("rules", "SequenceRule"), ("playbooks", "Step")):
         result = runner.invoke(app, ["rules", "schema", kind])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from citywatch.config import load_settings
-from citywatch.correlate.rules import RULE_FILES, Selector, load_rules
+from citywatch.correlate.rules import RULE_FILES, AnyRule, Selector, load_rules
+from citywatch.errors import ConfigError
+from citywatch.plugins import detector_classes
 from citywatch.respond.playbook import PLAYBOOK_FILES, load_playbooks
 
 rules_app = typer.Typer(
@@ -40,6 +43,21 @@ def _selectors(selectors: tuple[Selector, ...]) -> str:
     return " | ".join(parts)
 
 
+def _detectors_named(rules: list[AnyRule]) -> None:
+    """Raise :class:`ConfigError` for a selector's detector pattern that names no detector
+    (a typo: the rule would never read a detection, and nothing would say so)."""
+    known = sorted(detector_classes())
+    unknown = [
+        f"rule {rule.id}: detector {pattern!r} names no detector"
+        for rule in rules
+        for selector in (*rule.selectors(), *rule.exclude)
+        for pattern in selector.detector
+        if not fnmatch.filter(known, pattern)
+    ]
+    if unknown:
+        raise ConfigError(f"{'; '.join(unknown)} (detectors: {', '.join(known)})", where="rules")
+
+
 @rules_app.command("check")
 def check_cmd(
     files: Annotated[list[Path] | None, typer.Argument(help="more rule or playbook files")] = None,
@@ -56,6 +74,7 @@ def check_cmd(
     book_files = [*settings.respond.playbooks, *(extra if playbooks else [])]
     rules = load_rules(rule_files, builtin=settings.correlate.builtin_rules)
     books = load_playbooks(book_files, builtin=settings.respond.builtin_playbooks)
+    _detectors_named(rules)
     table = Table(title=f"correlation rules ({len(rules)})")
     for column in ("id", "kind", "story", "reads", "links"):
         table.add_column(column)

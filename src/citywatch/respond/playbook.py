@@ -125,6 +125,10 @@ class Step(_Strict):
             raise ValueError(f"unknown action {self.action!r} (known: {', '.join(ACTION_NAMES)})")
         if self.approval is not None and self.approval not in APPROVER_ROLES:
             raise ValueError(f"approval must be one of {', '.join(APPROVER_ROLES)}")
+        url = self.params.get("url")
+        if self.action == "webhook" and not str(url or "").startswith(("http://", "https://")):
+            # said when the playbook is loaded, not when an incident first runs it
+            raise ValueError(f"a webhook's url must be http(s), got {url!r}")
         return self
 
 
