@@ -357,6 +357,8 @@ def test_the_incident_page_shows_evidence_measures_and_actions_by_role(
     assert "Add comment" in analyst and "Draft public alert" not in analyst
     officer = text(login("alert-officer").get("/incidents/inc-1").text)
     assert "Draft public alert" in officer
+    # times in the city's zone, said (they were UTC, unlabelled, beside alerts in local time)
+    assert re.search(r"first seen \d{4}-\d\d-\d\d \d\d:\d\d UTC\+0100", viewer), viewer[:400]
 
 
 def test_the_incident_page_lists_what_each_portal_detection_found(
@@ -473,7 +475,7 @@ def test_the_incident_page_shows_its_playbook_runs_and_who_may_decide(
     )
     after = text(login("responder").get("/incidents/inc-2").text)
     assert "block-sources block done needs a responder; approved by role-responder" in after
-    assert "2026-03-14 09:05:00" in after and "/data/blocks/inc-2.nft" in after
+    assert "2026-03-14 10:05:00 UTC+0100" in after and "/data/blocks/inc-2.nft" in after
     assert "finished" in after and APPROVE not in after
     assert "No playbook has run for this incident." in text(
         login("viewer").get("/incidents/inc-1").text

@@ -16,6 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context as JinjaContext
 
 from citywatch.api.alertschemas import replacements
 from citywatch.api.auth import Principal
@@ -39,6 +41,23 @@ from citywatch.web import views
 from citywatch.web.city import CityMap
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+
+@pass_context
+def _when(
+    page: JinjaContext, value: datetime, fmt: str = "%Y-%m-%d %H:%M", *, zone: bool = True
+) -> str:
+    """``value`` in the city's time, with its zone: an operator reads the times of alerts and
+    incidents side by side (UTC unlabelled next to a CAP text in local time misled)."""
+    tz = page.get("tz") or UTC
+    local = value.astimezone(tz)
+    if not zone:
+        return local.strftime(fmt)
+    label = f"UTC{local:%z}" if local.utcoffset() else "UTC"  # UTC+0100: the city's offset
+    return f"{local.strftime(fmt)} {label}"
+
+
+TEMPLATES.env.filters["when"] = _when
 NAV = (
     ("/", "overview", "Overview"),
     ("/portal", "portal", "Portal"),
@@ -75,6 +94,7 @@ def render(
             "can_act": bool(who and who.roles & ACTORS),
             "officer": bool(who and who.roles & OFFICERS),
             "can_suppress": bool(who and who.roles & SUPPRESSORS),
+            "tz": ctx.tz,
             **data,
         },
     )
