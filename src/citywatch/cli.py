@@ -471,7 +471,7 @@ def _print_summary(analysis: Analysis, incidents: Sequence[Incident], kept: str)
     table.add_column("category")
     table.add_column("title", min_width=36, ratio=1)
     table.add_column("detections", justify="right")
-    table.add_column("event time")
+    table.add_column("event time (UTC)")
     for inc in incidents[:_LISTED]:  # most severe first (Correlator.incidents)
         table.add_row(
             str(inc.severity),
