@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from pathlib import Path
@@ -15,7 +16,7 @@ from citywatch.detect.portal import LoginAbuse
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.errors import InputError
 from citywatch.model import DeadLetter, Event, HttpRequest
-from citywatch.pipeline import InputSpec, Job
+from citywatch.pipeline import InputSpec, Job, read_lines
 from citywatch.plugins import build_adapters
 from citywatch.store import open_store
 
@@ -142,6 +143,21 @@ def test_the_watermark_follows_what_a_quorum_of_records_reached(settings) -> Non
     assert job.watermark == 5000.0 - job.lateness_s
     job.process(events[5:])
     assert job.stats.late == 1, "1002 is behind; 4800 is within the lateness"
+
+
+def test_a_rotated_gzip_log_is_read_as_it_is(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A gzip log gave 583 dead letters (bad-line) and no hint; logs are rotated as .gz.
+    plain = _log(tmp_path / "a.log", _stuffing("198.51.100.5", 1))
+    zipped = tmp_path / "a.log.1.gz"
+    zipped.write_bytes(gzip.compress(plain.read_bytes()))
+    read: list[int] = []
+    assert list(read_lines(zipped, read.append)) == plain.read_bytes().splitlines(keepends=True)
+    assert sum(read) == zipped.stat().st_size, "progress in the file's own bytes"
+    result = analyse(settings, [InputSpec.parse(f"access-log:{zipped}")], None, command="t")
+    assert result.stats.events[str(zipped)] == 12 and not result.stats.dead_letters
+    zipped.write_bytes(zipped.read_bytes()[:-12])  # cut short, as one still being written
+    with pytest.raises(InputError, match="broken gzip data"):
+        list(read_lines(zipped))
 
 
 def test_learn_inputs_are_not_analysed(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,28 +43,44 @@ class InputSpec:
 
 _BOM = b"\xef\xbb\xbf"
 """UTF-8's byte-order mark, which some tools put at the start of a file."""
+_GZIP = b"\x1f\x8b"
+"""The first bytes of a gzip file."""
 
 
 def read_lines(path: Path, progress: Progress | None = None) -> Iterator[bytes]:
-    """The lines of a file as bytes, reporting bytes read every few thousand lines."""
+    """The lines of a file as bytes (a gzip file's, uncompressed: rotated logs are kept so),
+    reporting the bytes of the file read every few thousand lines.
+
+    Raises :class:`InputError` when the file cannot be opened or its gzip stream is broken.
+    """
     try:
-        fh = path.open("rb")
+        raw = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", path=str(path)) from exc
-    with fh:
-        first = fh.readline()
-        pending = len(first)
-        if first.startswith(_BOM):  # Excel's "CSV UTF-8" and some editors: a mark, not data
-            first = first[len(_BOM) :]
-        lines = itertools.chain((first,), fh) if first else fh
-        if progress is None:
-            yield from lines
-            return
-        pending -= len(first)
-        for n, line in enumerate(lines):
-            pending += len(line)
-            if n & 0x1FFF == 0:
-                progress(pending)
-                pending = 0
-            yield line
-        progress(pending)
+    with raw:
+        zipped = raw.peek(2)[:2] == _GZIP
+        fh: io.BufferedIOBase = gzip.GzipFile(fileobj=raw) if zipped else raw
+        try:
+            yield from _lines(fh, raw, progress)
+        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+            raise InputError(f"broken gzip data: {exc}", path=str(path)) from exc
+
+
+def _lines(
+    fh: io.BufferedIOBase, raw: io.BufferedIOBase, progress: Progress | None
+) -> Iterator[bytes]:
+    first = fh.readline()
+    if first.startswith(_BOM):  # Excel's "CSV UTF-8" and some editors: a mark, not data
+        first = first[len(_BOM) :]
+    lines = itertools.chain((first,), fh) if first else fh
+    if progress is None:
+        yield from lines
+        return
+    done = 0
+    for n, line in enumerate(lines):
+        if n & 0x1FFF == 0:
+            at = raw.tell()
+            progress(at - done)
+            done = at
+        yield line
+    progress(raw.tell() - done)
