@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -338,6 +339,22 @@ def test_the_summary_counts_a_record_the_pipeline_turned_back_once(
     rows = [[c.strip() for c in r.split("│")[1:-1]] for r in result.output.splitlines()]
     assert ["a.log future", "1"] in rows
     assert ["a.log", "4", "3", "1"] in rows, "records, events, dead letters"
+
+
+def test_a_summary_written_to_a_file_keeps_whole_paths(tmp_path: Path) -> None:
+    # Piped, rich took 80 columns: two inputs under one long directory read alike ("…").
+    deep = tmp_path / "a" / "very" / "long" / "directory" / "of" / "the" / "city's" / "logs"
+    deep.mkdir(parents=True)
+    line = '10.0.0.1 - - [14/Mar/2026:08:00:00 +0100] "GET / HTTP/1.1" 200 1 "-" "ua"\n'
+    logs = [deep / "portal-north.log", deep / "portal-south.log"]
+    for log in logs:
+        log.write_text(line)
+    args = [a for log in logs for a in ("--in", f"access-log:{log}")]
+    report = subprocess.run(
+        [sys.executable, "-m", "citywatch", "analyse", *args, "--no-store"],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert all(str(log) in report for log in logs), report
 
 
 def test_analyse_annotates_every_post(city: Path, tmp_path: Path) -> None:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated, TextIO, cast
 import msgspec
 import structlog
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from citywatch import __version__
 from citywatch.app import Analysis, analyse
+from citywatch.cli_console import console, err
 from citywatch.cli_rules import rules_app
 from citywatch.cli_social import social_app
 from citywatch.cli_worker import BusOpt, print_destination, print_published, worker_cmd
@@ -43,8 +43,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-err = Console(stderr=True)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file (default ./citywatch.toml)")

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import TypeAdapter
-from rich.console import Console
 from rich.table import Table
 
+from citywatch.cli_console import console
 from citywatch.config import load_settings
 from citywatch.correlate.rules import RULE_FILES, AnyRule, Selector, load_rules
 from citywatch.errors import ConfigError
@@ -67,7 +67,6 @@ def check_cmd(
     ] = False,
 ) -> None:
     """Load the rules and playbooks in force (and FILES); list them, or fail on the first error."""
-    console = Console()
     settings = load_settings(config)
     extra = list(files or [])
     rule_files = [*settings.correlate.rules, *([] if playbooks else extra)]

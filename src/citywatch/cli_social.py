@@ -29,9 +29,9 @@ from typing import Annotated
 import msgspec
 import structlog
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from citywatch.cli_console import console, err
 from citywatch.cli_worker import BusOpt, print_destination
 from citywatch.config import load_settings
 from citywatch.errors import InputError
@@ -48,8 +48,6 @@ social_app = typer.Typer(
     help="Follow a Mastodon timeline or news feeds into the store until stopped.",
     no_args_is_help=True,
 )
-console = Console()
-err = Console(stderr=True)
 _log = structlog.get_logger(__name__)
 
 Poller = MastodonPoller | FeedPoller

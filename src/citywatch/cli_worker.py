@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from citywatch.cli_console import console
 from citywatch.config import Settings, load_settings
 from citywatch.errors import masked_url
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 ROLES = ("detect", "correlate")
 
-console = Console()
 
 BusOpt = Annotated[
     str | None,
