@@ -108,6 +108,22 @@ def test_the_lifecycle_is_the_documented_one() -> None:
     } == TRANSITIONS
 
 
+def test_incidents_and_detections_come_a_page_at_a_time(
+    client: TestClient, seeded: Store, auth: Auth
+) -> None:
+    # Only limit (at most 1,000) was there: past the first thousand, nothing could be read.
+    every = [i["id"] for i in client.get("/api/v1/incidents", headers=auth("viewer")).json()]
+    paged = [
+        i["id"]
+        for n in range(len(every))
+        for i in client.get(f"/api/v1/incidents?limit=1&offset={n}", headers=auth("viewer")).json()
+    ]
+    assert paged == every and len(every) > 1
+    found = client.get("/api/v1/detections?limit=1000", headers=auth("viewer")).json()
+    later = client.get("/api/v1/detections?offset=1", headers=auth("viewer")).json()
+    assert later == found[1:]
+
+
 def test_an_incident_merged_into_another_is_listed_only_when_asked_for(
     client: TestClient, seeded: Store, auth: Auth, build: type
 ) -> None:

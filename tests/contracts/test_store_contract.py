@@ -255,6 +255,8 @@ def test_detections_filters(store: Store) -> None:
     assert ids(store.detections(limit=2)) == ["p0", "i1"]
     assert ids(store.detections(limit=0)) == []
     assert ids(store.detections(limit=None)) == ["p0", "i1", "p2", "i3", "p4"]
+    assert ids(store.detections(limit=2, offset=2)) == ["p2", "i3"], "the next page"
+    assert ids(store.detections(offset=3)) == ["i3", "p4"]
     combined = store.detections(
         detector="portal.bruteforce", since=T0 + timedelta(seconds=1), limit=1
     )
@@ -285,6 +287,7 @@ def test_incidents_most_severe_first_then_most_recent(store: Store) -> None:
     expected = ["high-new", "high-cest", "high-old", "mid-new", "mid-old", "low-new"]
     assert ids(store.incidents()) == expected
     assert ids(store.incidents(limit=2)) == expected[:2]
+    assert ids(store.incidents(limit=2, offset=2)) == expected[2:4], "the next page"
 
 
 def test_incidents_status_filter(store: Store) -> None:

@@ -187,8 +187,10 @@ class Store(Protocol):
         detector: str | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        offset: int = 0,
     ) -> list[Detection]:
-        """Detections by ``@timestamp`` ascending, optionally filtered."""
+        """Detections by ``@timestamp`` ascending, optionally filtered; ``offset`` skips
+        that many first (a page, with ``limit``)."""
 
     def detection(self, detection_id: str) -> Detection | None:
         """One detection by id."""
@@ -204,9 +206,11 @@ class Store(Protocol):
         min_severity: int | None = None,
         category: str | None = None,
         since: datetime | None = None,
+        offset: int = 0,
     ) -> list[Incident]:
         """Incidents, most severe first, then most recent; ``since`` bounds ``last_seen``.
-        Those merged into others only when ``status`` asks for them."""
+        Those merged into others only when ``status`` asks for them. ``offset`` skips that
+        many first (a page, with ``limit``)."""
 
     def incident(self, incident_id: str) -> Incident | None:
         """One incident by id."""

@@ -161,8 +161,9 @@ class SqlStore(AccessTables, RespondTables):
         detector: str | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        offset: int = 0,
     ) -> list[Detection]:
-        """Detections by ``@timestamp`` ascending; ``since`` is inclusive."""
+        """Detections by ``@timestamp`` ascending; ``since`` is inclusive; ``offset`` skips."""
         clauses: list[str] = []
         params: list[object] = []
         if detector is not None:
@@ -171,7 +172,7 @@ class SqlStore(AccessTables, RespondTables):
         if since is not None:
             clauses.append("timestamp >= ?")
             params.append(to_epoch(since))
-        rows = self._select("doc", "detections", clauses, "timestamp, id", params, limit)
+        rows = self._select("doc", "detections", clauses, "timestamp, id", params, limit, offset)
         decode = self._detection_decoder.decode
         return [decode(doc) for (doc,) in rows]
 
@@ -202,6 +203,7 @@ class SqlStore(AccessTables, RespondTables):
         min_severity: int | None = None,
         category: str | None = None,
         since: datetime | None = None,
+        offset: int = 0,
     ) -> list[Incident]:
         """Incidents, most severe first, then most recent ``last_seen`` (``since`` bounds it);
         those merged into others only when ``status`` asks for them."""
@@ -218,7 +220,9 @@ class SqlStore(AccessTables, RespondTables):
                 clauses.append(clause)
                 params.append(value)
         order = "i.severity DESC, i.last_seen DESC, i.id"
-        rows = self._select("i.doc, l.status, l.history", _INCIDENTS, clauses, order, params, limit)
+        rows = self._select(
+            "i.doc, l.status, l.history", _INCIDENTS, clauses, order, params, limit, offset
+        )
         return [self._incident(*row) for row in rows]
 
     def incident(self, incident_id: str) -> Incident | None:

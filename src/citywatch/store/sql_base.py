@@ -75,13 +75,16 @@ class SqlBase(ABC):
         order: str,
         params: list[object],
         limit: int | None = None,
+        offset: int = 0,
     ) -> list[Any]:
         """Run a SELECT built only from the stores' fixed fragments; values are bound."""
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {columns} FROM {table}{where} ORDER BY {order}"  # noqa: S608
-        if limit is None:
+        if limit is None and not offset:
             return self._query(sql, params)
-        return self._query(f"{sql} LIMIT ?", [*params, limit])
+        # without a limit, a very large one: SQLite takes OFFSET only after a LIMIT
+        rows = 2**62 if limit is None else limit
+        return self._query(f"{sql} LIMIT ? OFFSET ?", [*params, rows, offset])
 
     def _json(self, value: list[str]) -> str:
         return self._encoder.encode(value).decode()

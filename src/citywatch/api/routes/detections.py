@@ -31,10 +31,11 @@ def add_routes(api: APIRouter) -> None:
         detector: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
         since: Annotated[datetime | None, Query(description="event time, inclusive")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, description="skip this many: the next page")] = 0,
     ) -> list[DetectionOut]:
         """Detections by event time, oldest first, optionally of one detector."""
         store = context(request).store
-        found = store.detections(detector=detector, since=since, limit=limit)
+        found = store.detections(detector=detector, since=since, limit=limit, offset=offset)
         return [DetectionOut.of(d) for d in found]
 
     @api.get(

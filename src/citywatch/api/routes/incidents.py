@@ -116,6 +116,7 @@ def add_routes(api: APIRouter) -> None:
             ),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, description="skip this many: the next page")] = 0,
     ) -> list[IncidentOut]:
         """Incidents, most severe first, then most recent; ``bbox`` keeps those placed inside.
 
@@ -129,9 +130,11 @@ def add_routes(api: APIRouter) -> None:
             category=category,
             since=since,
             limit=None if box else limit,
+            offset=0 if box else offset,
         )
         if box is not None:
             found = [i for i in found if (p := incident_point(store, i)) and inside(p, box)]
+            found = found[offset:]
         alerts = alerts_of(store)
         return [IncidentOut.of(i, alerts) for i in found[:limit]]
 
