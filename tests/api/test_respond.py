@@ -103,6 +103,8 @@ def test_playbook_steps_are_approved_by_their_role(
     )
     assert rejected.json()["finished"] is True
     assert client.get("/api/v1/playbook-runs/run-x", headers=auth("viewer")).status_code == 404
+    unknown = f"/api/v1/playbook-runs/{run.id}/steps/no-such-step/approve"
+    assert client.post(unknown, headers=auth("responder")).status_code == 404  # was 409
 
 
 def test_an_incident_is_shared_as_stix_and_misp_and_an_alert_as_fiware(

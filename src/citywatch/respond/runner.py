@@ -32,6 +32,10 @@ class ApprovalError(CitywatchError):
     """An approval that cannot be given: no such step, not awaiting approval, or the wrong role."""
 
 
+class UnknownStepError(ApprovalError):
+    """The run or the step to approve or reject does not exist."""
+
+
 class PlaybookRunner:
     """Starts and advances playbook runs, keeping them in the store."""
 
@@ -121,9 +125,11 @@ class PlaybookRunner:
     ) -> tuple[PlaybookRun, StepRun]:
         run = self.store.playbook_run(run_id)
         if run is None:
-            raise ApprovalError(f"no playbook run {run_id}")
+            raise UnknownStepError(f"no playbook run {run_id}")
         step = next((s for s in run.steps if s.id == step_id), None)
-        if step is None or step.status is not StepStatus.AWAITING_APPROVAL:
+        if step is None:
+            raise UnknownStepError(f"run {run_id} has no step {step_id}")
+        if step.status is not StepStatus.AWAITING_APPROVAL:
             raise ApprovalError(f"step {step_id} of {run_id} is not awaiting approval")
         if step.approval not in roles and "admin" not in roles:
             raise ApprovalError(f"step {step_id} needs the {step.approval} role")

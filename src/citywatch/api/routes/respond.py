@@ -29,7 +29,7 @@ from citywatch.errors import ConfigError
 from citywatch.live import Change
 from citywatch.model import IncidentStatus, PlaybookRun, StepStatus, Suppression
 from citywatch.model.response import MAX_DAYS
-from citywatch.respond.runner import ApprovalError
+from citywatch.respond.runner import ApprovalError, UnknownStepError
 
 ID = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
 ACTORS = (ADMIN, ANALYST, RESPONDER, ALERT_OFFICER)
@@ -279,7 +279,10 @@ def _add_playbook_routes(api: APIRouter) -> None:
         name="playbooks.approve",
         tags=["playbooks"],
         response_model=PlaybookRunOut,
-        responses={409: {"description": "the step is not awaiting approval by your role"}},
+        responses={
+            404: {"description": "no such run or step"},
+            409: {"description": "the step is not awaiting approval by your role"},
+        },
     )
     def approve_step(
         request: Request,
@@ -292,6 +295,8 @@ def _add_playbook_routes(api: APIRouter) -> None:
         _run(ctx, run_id)
         try:
             run = ctx.runner.approve(run_id, step_id, user=who.name, roles=who.roles)
+        except UnknownStepError as exc:
+            raise Problem(404, "not-found", str(exc)) from exc
         except ApprovalError as exc:
             raise Problem(409, "not-approvable", str(exc)) from exc
         return _decided(ctx, run, Change(action="approved", by=who.name, target=step_id))
@@ -301,7 +306,10 @@ def _add_playbook_routes(api: APIRouter) -> None:
         name="playbooks.reject",
         tags=["playbooks"],
         response_model=PlaybookRunOut,
-        responses={409: {"description": "the step is not awaiting approval by your role"}},
+        responses={
+            404: {"description": "no such run or step"},
+            409: {"description": "the step is not awaiting approval by your role"},
+        },
     )
     def reject_step(
         request: Request,
@@ -317,6 +325,8 @@ def _add_playbook_routes(api: APIRouter) -> None:
             run = ctx.runner.reject(
                 run_id, step_id, user=who.name, roles=who.roles, reason=body.reason
             )
+        except UnknownStepError as exc:
+            raise Problem(404, "not-found", str(exc)) from exc
         except ApprovalError as exc:
             raise Problem(409, "not-approvable", str(exc)) from exc
         return _decided(ctx, run, Change(action="rejected", by=who.name, target=step_id))
