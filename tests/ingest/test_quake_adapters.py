@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from citywatch.ingest import ExposureAdapter, FeltReportsAdapter, PhoneTriggersAdapter
 from citywatch.model import DeadLetter, Event, Exposure, FeltReport, SensorTrigger
 
@@ -68,4 +70,26 @@ def test_exposure_features_and_flat_records() -> None:
     assert district.timestamp == 0.0, "exposure holds from the epoch unless it says otherwise"
     assert isinstance(bad_class, DeadLetter) and "vulnerability" in bad_class.reason
     assert isinstance(bad_geometry, DeadLetter) and "geometry" in bad_geometry.reason
-    assert isinstance(collection, DeadLetter) and "one Feature per line" in collection.reason
+    assert isinstance(collection, DeadLetter) and "give it as the whole input" in collection.reason
+
+
+def test_exposure_as_one_feature_collection_as_gis_tools_write_it() -> None:
+    # Pretty-printed, it was 85 dead letters saying "invalid JSON".
+    features = [
+        {"type": "Feature", "properties": {"kind": "school", "id": f"s{n}", "population": 300},
+         "geometry": {"type": "Point", "coordinates": [15.9 + n / 100, 45.8]}}
+        for n in range(3)
+    ] + [7]  # fmt: skip
+    doc = json.dumps({"type": "FeatureCollection", "features": features}, indent=2)
+    lines = [line.encode() + b"\n" for line in doc.splitlines()]
+    *schools, odd = list(ExposureAdapter().parse("x.geojson", lines))
+    assert [s.id for s in schools] == ["x.geojson:1", "x.geojson:2", "x.geojson:3"]
+    assert all(isinstance(s.payload, Exposure) for s in schools)
+    assert isinstance(odd, DeadLetter) and odd.position == 4
+    one_line = [json.dumps({"type": "FeatureCollection", "features": features[:1]}).encode()]
+    (school,) = ExposureAdapter().parse("y", one_line)
+    assert isinstance(school, Event)
+    # a feature per line whose first line is broken: that line is lost, not the rest
+    broken = [b'{"type":"Feature",', *[json.dumps(f).encode() for f in features[:2]]]
+    first, *rest = ExposureAdapter().parse("z", broken)
+    assert isinstance(first, DeadLetter) and [type(r) for r in rest] == [Event, Event]

@@ -2,7 +2,9 @@
 
 Each line is a GeoJSON Feature (newline-delimited GeoJSON) or a flat object
 with the same fields and ``lat``/``lon``; or the input is CSV with a header
-naming ``lat`` and ``lon`` and any of the fields below (one item per row).
+naming ``lat`` and ``lon`` and any of the fields below (one item per row); or
+it is one GeoJSON FeatureCollection, on one line or many (as GIS tools write
+it), whose features are read in order (the N-th is ``PATH:N``).
 A feature's ``properties`` give ``kind`` (``area`` when absent), ``id``,
 ``name``, ``population`` (residents of an area, usual occupants of a
 facility), ``vulnerability`` (A–D, EMS-98: A the most vulnerable; facilities
@@ -28,8 +30,12 @@ it holds, default the epoch, so a batch run reads it before anything else.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import ClassVar, Final
+
+import msgspec
 
 from citywatch.ingest.base import Adapter
 from citywatch.ingest.fields import (
@@ -41,6 +47,7 @@ from citywatch.ingest.fields import (
 from citywatch.ingest.phonetriggers import optional_text
 from citywatch.ingest.tables import table_records
 from citywatch.model import DeadLetter, Event, Exposure, GeoPoint
+from citywatch.model.deadletter import RAW_LIMIT
 
 DATASET = "quake.exposure"
 CSV_COLUMNS: Final = ("lat", "lon")
@@ -102,12 +109,65 @@ class ExposureAdapter(Adapter):
     description: ClassVar[str] = "population and critical facilities with vulnerability"
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
+        rest = iter(lines)
+        head: list[bytes] = []
+        for raw in rest:
+            head.append(raw)
+            if raw.strip():
+                break
+        first = head[-1].strip() if head else b""
+        lines = itertools.chain(head, rest)
+        if first.startswith(b"{") and _a_collection(first):
+            return self._collection(source, list(lines))
         return self.events(source, table_records(self, source, lines, CSV_COLUMNS), _event)
+
+    def _collection(self, source: str, lines: list[bytes]) -> Iterator[Event | DeadLetter]:
+        """The features of one FeatureCollection document; lines read one by one when the
+        document is none (a feature per line, the first one broken) or too long."""
+        doc = b"".join(lines)
+        found: object = None
+        if len(doc) <= MAX_DOCUMENT:
+            with contextlib.suppress(msgspec.DecodeError, RecursionError):
+                found = _decode(doc)
+        if not isinstance(found, dict) or found.get("type") != "FeatureCollection":
+            records = table_records(self, source, lines, CSV_COLUMNS)
+            yield from self.events(source, records, _event)
+            return
+        features = found.get("features")
+        if not isinstance(features, list):
+            yield self.dead_letter(source, 1, "missing-field", "no features list", doc[:RAW_LIMIT])
+            return
+        records = (
+            (n, _encode(f), f) if isinstance(f, dict) else _not_a_feature(self, source, n, f)
+            for n, f in enumerate(features, 1)
+        )
+        yield from self.events(source, records, _event)
+
+
+MAX_DOCUMENT: Final = 64 << 20
+"""The largest FeatureCollection document read whole, bytes."""
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.encode
+
+
+def _a_collection(line: bytes) -> bool:
+    """``line`` starts a document (it is no JSON object on its own) or is a FeatureCollection:
+    not a feature per line."""
+    try:
+        found = _decode(line)
+    except (msgspec.DecodeError, RecursionError):
+        return True
+    return isinstance(found, dict) and found.get("type") == "FeatureCollection"
+
+
+def _not_a_feature(adapter: Adapter, source: str, n: int, value: object) -> DeadLetter:
+    raw = _encode(value)[:RAW_LIMIT]
+    return adapter.dead_letter(source, n, "bad-field", "a feature is not a JSON object", raw)
 
 
 def _event(rec: dict[str, object], source: str, lineno: int) -> Event:
-    if rec.get("type") == "FeatureCollection":
-        raise ValueError("a FeatureCollection: write one Feature per line")
+    if rec.get("type") == "FeatureCollection":  # the whole input may be one, not a line of it
+        raise ValueError("a FeatureCollection among features: give it as the whole input")
     if rec.get("type") == "Feature":
         props = rec.get("properties")
         if not isinstance(props, dict):
