@@ -16,7 +16,7 @@ from citywatch.detect.portal import LoginAbuse
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.errors import InputError
 from citywatch.model import DeadLetter, Event, HttpRequest
-from citywatch.pipeline import InputSpec, Job, read_lines
+from citywatch.pipeline import InputSpec, Job, inputs, read_lines
 from citywatch.plugins import build_adapters
 from citywatch.store import open_store
 
@@ -158,6 +158,17 @@ def test_a_rotated_gzip_log_is_read_as_it_is(settings, tmp_path: Path) -> None: 
     zipped.write_bytes(zipped.read_bytes()[:-12])  # cut short, as one still being written
     with pytest.raises(InputError, match="broken gzip data"):
         list(read_lines(zipped))
+
+
+def test_a_line_without_end_is_cut_not_held_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 100 MB file with no line break was read as one line: 290 MB of memory, and a file
+    # of gigabytes would have filled it.
+    monkeypatch.setattr(inputs, "LINE_CAP", 16)
+    path = tmp_path / "x.log"
+    path.write_bytes(b"a" * 100 + b"\nshort\n" + b"b" * 40)
+    assert list(read_lines(path)) == [b"a" * 16, b"short\n", b"b" * 16]
 
 
 def test_learn_inputs_are_not_analysed(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

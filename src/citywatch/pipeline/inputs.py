@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from citywatch.errors import InputError
 
@@ -45,6 +46,19 @@ _BOM = b"\xef\xbb\xbf"
 """UTF-8's byte-order mark, which some tools put at the start of a file."""
 _GZIP = b"\x1f\x8b"
 """The first bytes of a gzip file."""
+LINE_CAP: Final = 64 << 20
+"""The most of one line kept (a line longer than every adapter's limit is cut there, the rest
+skipped): a file with no line breaks must not fill the memory."""
+
+
+def _capped(fh: io.BufferedIOBase) -> Iterator[bytes]:
+    """The lines of ``fh``, each cut at :data:`LINE_CAP` bytes."""
+    readline = fh.readline
+    while line := readline(LINE_CAP):
+        if len(line) == LINE_CAP and not line.endswith(b"\n"):
+            while (more := readline(LINE_CAP)) and not more.endswith(b"\n"):
+                pass  # the rest of the line, skipped
+        yield line
 
 
 def read_lines(path: Path, progress: Progress | None = None) -> Iterator[bytes]:
@@ -69,10 +83,11 @@ def read_lines(path: Path, progress: Progress | None = None) -> Iterator[bytes]:
 def _lines(
     fh: io.BufferedIOBase, raw: io.BufferedIOBase, progress: Progress | None
 ) -> Iterator[bytes]:
-    first = fh.readline()
+    lines = _capped(fh)
+    first = next(lines, b"")
     if first.startswith(_BOM):  # Excel's "CSV UTF-8" and some editors: a mark, not data
         first = first[len(_BOM) :]
-    lines = itertools.chain((first,), fh) if first else fh
+    lines = itertools.chain((first,), lines) if first else lines
     if progress is None:
         yield from lines
         return
