@@ -31,7 +31,9 @@ def add_routes(api: APIRouter) -> None:
         detector: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
         since: Annotated[datetime | None, Query(description="event time, inclusive")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0, description="skip this many: the next page")] = 0,
+        offset: Annotated[
+            int, Query(ge=0, le=10**9, description="skip this many: the next page")
+        ] = 0,
     ) -> list[DetectionOut]:
         """Detections by event time, oldest first, optionally of one detector."""
         store = context(request).store

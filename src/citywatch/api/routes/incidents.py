@@ -116,7 +116,9 @@ def add_routes(api: APIRouter) -> None:
             ),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0, description="skip this many: the next page")] = 0,
+        offset: Annotated[
+            int, Query(ge=0, le=10**9, description="skip this many: the next page")
+        ] = 0,
     ) -> list[IncidentOut]:
         """Incidents, most severe first, then most recent; ``bbox`` keeps those placed inside.
 
