@@ -7,6 +7,7 @@ position, and parsing goes on with the next record.
 
 from __future__ import annotations
 
+import itertools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +30,24 @@ JsonObject = dict[str, object]
 
 JsonLine = tuple[int, bytes, JsonObject]
 """A JSON-lines record: its line number, raw bytes and decoded object."""
+
+
+def first_line(lines: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first line that is not blank (stripped; empty if none), and every line again, in
+    order, from the first: for adapters that tell a document's kind by how it begins.
+
+    >>> first, again = first_line([b"\\n", b" [1,\\n", b"2]\\n"])
+    >>> first, list(again)
+    (b'[1,', [b'\\n', b' [1,\\n', b'2]\\n'])
+    """
+    rest = iter(lines)
+    head: list[bytes] = []
+    for raw in rest:
+        head.append(raw)
+        if raw.strip():
+            break
+    first = head[-1].strip() if head else b""
+    return first, itertools.chain(head, rest)
 
 
 class NoConfig(BaseModel):

@@ -31,13 +31,12 @@ it holds, default the epoch, so a batch run reads it before anything else.
 from __future__ import annotations
 
 import contextlib
-import itertools
 from collections.abc import Iterable, Iterator
 from typing import ClassVar, Final
 
 import msgspec
 
-from citywatch.ingest.base import Adapter
+from citywatch.ingest.base import Adapter, first_line
 from citywatch.ingest.fields import (
     MissingFieldError,
     parse_lat_lon,
@@ -109,17 +108,10 @@ class ExposureAdapter(Adapter):
     description: ClassVar[str] = "population and critical facilities with vulnerability"
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
-        rest = iter(lines)
-        head: list[bytes] = []
-        for raw in rest:
-            head.append(raw)
-            if raw.strip():
-                break
-        first = head[-1].strip() if head else b""
-        lines = itertools.chain(head, rest)
+        first, again = first_line(lines)
         if first.startswith(b"{") and _a_collection(first):
-            return self._collection(source, list(lines))
-        return self.events(source, table_records(self, source, lines, CSV_COLUMNS), _event)
+            return self._collection(source, list(again))
+        return self.events(source, table_records(self, source, again, CSV_COLUMNS), _event)
 
     def _collection(self, source: str, lines: list[bytes]) -> Iterator[Event | DeadLetter]:
         """The features of one FeatureCollection document; lines read one by one when the
@@ -127,7 +119,7 @@ class ExposureAdapter(Adapter):
         doc = b"".join(lines)
         found: object = None
         if len(doc) <= MAX_DOCUMENT:
-            with contextlib.suppress(msgspec.DecodeError, RecursionError):
+            with contextlib.suppress(msgspec.DecodeError, RecursionError, UnicodeError):
                 found = _decode(doc)
         if not isinstance(found, dict) or found.get("type") != "FeatureCollection":
             records = table_records(self, source, lines, CSV_COLUMNS)
@@ -155,7 +147,7 @@ def _a_collection(line: bytes) -> bool:
     not a feature per line."""
     try:
         found = _decode(line)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeError):
         return True
     return isinstance(found, dict) and found.get("type") == "FeatureCollection"
 

@@ -25,13 +25,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator
-from itertools import chain
 from typing import ClassVar, Final
 
 import msgspec
 
 from citywatch.errors import InputError
-from citywatch.ingest.base import MAX_RECORD_BYTES
+from citywatch.ingest.base import MAX_RECORD_BYTES, first_line
 from citywatch.ingest.fields import MissingFieldError, decode_json_text, parse_time
 from citywatch.ingest.posts import MAX_TEXT, AuthorMaskingAdapter, ident
 from citywatch.model import DeadLetter, Event, TextPost
@@ -62,18 +61,13 @@ class MastodonAdapter(AuthorMaskingAdapter):
     description: ClassVar[str] = "Mastodon statuses (API JSON array or one per line), public only"
 
     def parse(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
-        items = iter(lines)
-        head: list[bytes] = []
-        for line in items:
-            head.append(line)
-            if line.strip():
-                break
-        if not head or not head[-1].strip():
+        first, again = first_line(lines)
+        if not first:
             return  # nothing but blank lines
-        if head[-1].lstrip()[:1] == b"[":
-            yield from self._array(source, b"\n".join(chain(head, items)))
+        if first[:1] == b"[":
+            yield from self._array(source, b"\n".join(again))
         else:
-            yield from self._lines(source, chain(head, items))
+            yield from self._lines(source, again)
 
     def _lines(self, source: str, lines: Iterable[bytes]) -> Iterator[Event | DeadLetter]:
         for item in self.json_objects(source, lines):
