@@ -319,6 +319,10 @@ def test_bad_outputs_and_arguments_are_refused_before_any_work(
         code, err = _exit([*analyse, *extra], monkeypatch, capsys)
         assert code == 2 and message in err and "Traceback" not in err, (extra, err)
     assert log.read_bytes() == before
+    news = tmp_path / "news.xml"
+    news.write_text("<rss/>")
+    code, err = _exit([*analyse, "--learn", f"news-feed:{news}"], monkeypatch, capsys)
+    assert code == 0 and f"no detector learns from news-feed records: {news} was read" in err
     for argv, message in (
         (["simulate", "--out", str(tmp_path / "s"), "--hours", "nan"], "positive and finite"),
         (["simulate", "--out", str(log), "--hours", "0.1"], "not a directory"),

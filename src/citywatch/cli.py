@@ -163,6 +163,10 @@ def analyse_cmd(
             update={"detectors": {**settings.detectors, SocialEvents.name: wanted}}
         )
     analysis = _run(settings, specs, "analyse", store=not no_store)
+    for spec in specs:
+        if spec.learn and not analysis.job.learns(spec.format):
+            note = f"no detector learns from {spec.format} records: {spec.source} was read"
+            err.print(f"note: {note} for nothing")
     if output is not None:
         _write_jsonl(output, analysis.job.detections())
     if annotate is not None:

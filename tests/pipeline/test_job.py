@@ -203,14 +203,8 @@ def test_bad_inputs_fail_fast(settings, tmp_path: Path) -> None:  # type: ignore
     ]
     with pytest.raises(InputError, match="given twice"):  # its records counted twice
         analyse(settings, twice, None, command="t")
-    news = tmp_path / "news.xml"
-    news.write_text("<rss/>")
-    nothing = [
-        InputSpec.parse(f"news-feed:{news}", learn=True),
-        InputSpec.parse(f"access-log:{log}"),
-    ]
-    with pytest.raises(InputError, match="no detector learns from news-feed records"):
-        analyse(settings, nothing, None, command="t")  # was read for nothing, without a word
+    job = build_job(settings, LocalBus())
+    assert job.learns("http-jsonl") and job.learns("zeek-conn") and not job.learns("news-feed")
 
 
 def test_results_and_dead_letters_reach_the_store(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

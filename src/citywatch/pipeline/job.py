@@ -132,9 +132,8 @@ class Job:
         return self.stats
 
     def check(self, inputs: Sequence[InputSpec]) -> None:
-        """Fail fast on an input of unknown format, a missing file or a directory, one file
-        given twice to analyse (its records would count twice), and one to learn from that
-        no detector learns from."""
+        """Fail fast on an input of unknown format, a missing file or a directory, and one
+        file given twice to analyse (its records would count twice)."""
         analysed: set[Path] = set()
         for spec in inputs:
             if spec.format not in self.adapters:
@@ -144,26 +143,19 @@ class Job:
             if not spec.path.is_file():
                 raise InputError("no such file", path=spec.source)
             if spec.learn:
-                if self.runners:  # a publisher's job has none: its workers learn
-                    self._learner_of(spec)
                 continue
             where = spec.path.resolve()
             if where in analysed:
                 raise InputError("given twice: each record would count twice", path=spec.source)
             analysed.add(where)
 
-    def _learner_of(self, spec: InputSpec) -> None:
-        """Raise :class:`InputError` when no detector of the job learns from ``spec``'s
-        records (``--learn`` would be read for nothing)."""
-        dataset = self.adapters[spec.format].dataset
-        if not any(
+    def learns(self, fmt: str) -> bool:
+        """Whether a detector of the job learns from records of format ``fmt`` (``--learn``)."""
+        dataset = self.adapters[fmt].dataset
+        return any(
             type(r.detector).learn is not Detector.learn and r.detector.reads(dataset)
             for r in self.runners
-        ):
-            raise InputError(
-                f"no detector learns from {spec.format} records: give it with --in",
-                path=spec.source,
-            )
+        )
 
     def read(
         self, inputs: Sequence[InputSpec], progress: Progress | None = None, *, learn: bool
