@@ -95,7 +95,6 @@ class Job:
         lateness_s: float = 300.0,
         max_ahead_s: float = 120.0,
         sweep_s: float = 300.0,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.adapters = adapters
         self.enricher = enricher
@@ -107,7 +106,6 @@ class Job:
         self.lateness_s = lateness_s
         self.max_ahead_s = max_ahead_s
         self.sweep_s = sweep_s
-        self._clock = clock
         self.stats = RunStats()
         self.latest: dict[str, Detection] = {}
         self.watermark = -math.inf
@@ -214,7 +212,7 @@ class Job:
         out: list[Detection] = []
         watermark = self.watermark
         reached = self._reached
-        horizon = self._clock() + self.max_ahead_s
+        horizon = time.time() + self.max_ahead_s
         next_sweep = self._next_sweep
         for event in self.enriched(events):
             ts = event.timestamp
@@ -229,7 +227,7 @@ class Job:
                 )
                 continue
             if ts > reached[0]:  # among the latest times (every in-order record)
-                if ts > horizon and ts > (horizon := self._clock() + self.max_ahead_s):
+                if ts > horizon and ts > (horizon := time.time() + self.max_ahead_s):
                     self._ahead(event, horizon)
                     continue
                 bisect.insort(reached, ts)
