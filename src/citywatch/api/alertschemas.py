@@ -170,10 +170,13 @@ class ReportOut(BaseModel):
 
 
 def replacements(published: Iterable[StoredAlert]) -> dict[str, str]:
-    """Identifier → the type (Update, Cancel) of the published message that replaced it."""
-    return {
-        ref.identifier: saved.alert.msg_type
-        for saved in published
-        if saved.published is not None
-        for ref in saved.alert.references
-    }
+    """Identifier → the type (Update, Cancel) of the published message that replaced it; a
+    Cancel wins, whatever the order (it withdraws the thread, the updates' originals too)."""
+    out: dict[str, str] = {}
+    for saved in published:
+        if saved.published is None:
+            continue
+        for ref in saved.alert.references:
+            if out.get(ref.identifier) != "Cancel":
+                out[ref.identifier] = saved.alert.msg_type
+    return out
