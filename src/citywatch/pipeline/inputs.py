@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,16 +75,18 @@ def read_lines(path: Path, progress: Progress | None = None) -> Iterator[bytes]:
     with raw:
         zipped = raw.peek(2)[:2] == _GZIP
         fh: io.BufferedIOBase = gzip.GzipFile(fileobj=raw) if zipped else raw
+        # a plain file no longer than the cap holds no longer line: read it the quick way
+        small = not zipped and os.fstat(raw.fileno()).st_size <= LINE_CAP
         try:
-            yield from _lines(fh, raw, progress)
+            yield from _lines(fh, raw, progress, capped=not small)
         except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
             raise InputError(f"broken gzip data: {exc}", path=str(path)) from exc
 
 
 def _lines(
-    fh: io.BufferedIOBase, raw: io.BufferedIOBase, progress: Progress | None
+    fh: io.BufferedIOBase, raw: io.BufferedIOBase, progress: Progress | None, *, capped: bool
 ) -> Iterator[bytes]:
-    lines = _capped(fh)
+    lines: Iterator[bytes] = _capped(fh) if capped else iter(fh)
     first = next(lines, b"")
     if first.startswith(_BOM):  # Excel's "CSV UTF-8" and some editors: a mark, not data
         first = first[len(_BOM) :]

@@ -20,7 +20,6 @@ subscribe.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import itertools
 import json
@@ -109,8 +108,8 @@ class Job:
         self.stats = RunStats()
         self.latest: dict[str, Detection] = {}
         self.watermark = -math.inf
-        self._reached = [-math.inf] * QUORUM
-        """The latest event times of the stream, ascending (the first: what the quorum reached)."""
+        self._reached = (-math.inf, -math.inf, -math.inf)
+        """The :data:`QUORUM` latest event times, ascending (the first: what they all reached)."""
         self._next_sweep = -math.inf
         self._dead: list[DeadLetter] = []
         self._turned: list[DeadLetter] | None = None
@@ -211,7 +210,7 @@ class Job:
         routes = self._routes
         out: list[Detection] = []
         watermark = self.watermark
-        reached = self._reached
+        first, second, third = self._reached  # the three latest event times, ascending
         horizon = time.time() + self.max_ahead_s
         next_sweep = self._next_sweep
         for event in self.enriched(events):
@@ -226,13 +225,18 @@ class Job:
                     f"(allowed lateness {lateness:.0f} s)",
                 )
                 continue
-            if ts > reached[0]:  # among the latest times (every in-order record)
+            if ts > first:  # among the three latest times (every in-order record)
                 if ts > horizon and ts > (horizon := time.time() + self.max_ahead_s):
                     self._ahead(event, horizon)
                     continue
-                bisect.insort(reached, ts)
-                del reached[0]
-                watermark = max(watermark, reached[0] - lateness)
+                if ts >= third:  # in order, the common case: no call on the hot path
+                    first, second, third = second, third, ts
+                elif ts >= second:
+                    first, second = second, ts
+                else:
+                    first = ts
+                if first - lateness > watermark:  # noqa: PLR1730 - no call on the hot path
+                    watermark = first - lateness
             folds = routes.get(event.dataset)
             if folds is None:
                 folds = routes[event.dataset] = [
@@ -248,6 +252,7 @@ class Job:
                 self.bus.publish(DETECTIONS, out)
                 out = []
         self.watermark = watermark
+        self._reached = (first, second, third)
         self._next_sweep = next_sweep
         self._publish_incidents()
         self._flush_dead()
@@ -400,7 +405,7 @@ class Job:
         if blob is None:
             return False
         self.watermark = msgspec.msgpack.decode(blob, type=float)
-        self._reached = [self.watermark + self.lateness_s] * QUORUM
+        self._reached = (self.watermark + self.lateness_s,) * 3
         for runner in self.runners:
             if (state := store.load_state(f"{prefix}detector/{runner.name}")) is not None:
                 runner.restore(state)
