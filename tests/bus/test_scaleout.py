@@ -23,6 +23,7 @@ from citywatch.pipeline import InputSpec, Job
 from citywatch.plugins import build_detectors
 from citywatch.scaleout import publish, run_worker
 from citywatch.scaleout.detect import DetectPart
+from citywatch.scaleout.publish import Published
 from citywatch.simulate import simulate
 from citywatch.simulate.iot.write import with_inventory
 from citywatch.store import open_store
@@ -47,6 +48,16 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[InputSpec
 def settings_for(tmp_path: Path, city: Path, url: str, config: BusConfig) -> Settings:
     settings = load_settings(data_dir=tmp_path / "data", bus_url=url, bus=config)
     return settings.model_copy(update={"detectors": with_inventory(settings.detectors, city)})
+
+
+def portal_on_the_bus(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], url: str, config: BusConfig
+) -> tuple[Settings, list[InputSpec], Published]:
+    """Settings on the test's bus, the city's access logs, and what publishing them sent."""
+    out, specs = city
+    settings = settings_for(tmp_path, out, url, config)
+    portal = [s for s in specs if s.format == "access-log"]
+    return settings, portal, publish(settings, portal)
 
 
 def embedded_job(settings: Settings, specs: list[InputSpec]) -> Job:
@@ -115,10 +126,7 @@ def test_two_workers_with_half_the_detectors_each_find_the_union(
 def test_publishing_the_same_input_again_adds_nothing(
     tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
 ) -> None:
-    out, specs = city
-    settings = settings_for(tmp_path, out, nats_url, bus_config)
-    portal = [s for s in specs if s.format == "access-log"]
-    first = publish(settings, portal)
+    settings, portal, first = portal_on_the_bus(tmp_path, city, nats_url, bus_config)
     again = publish(settings, portal)
     assert again.events == first.events > 1000
     assert again.duplicates == first.events, "every event was on the bus already"
@@ -146,10 +154,7 @@ def test_another_record_reusing_an_id_is_not_taken_for_a_repeat(
 def test_a_message_that_is_not_an_event_becomes_a_dead_letter_once(
     tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
 ) -> None:
-    out, specs = city
-    settings = settings_for(tmp_path, out, nats_url, bus_config)
-    portal = [s for s in specs if s.format == "access-log"]
-    published = publish(settings, portal)
+    settings, portal, published = portal_on_the_bus(tmp_path, city, nats_url, bus_config)
 
     async def garbage() -> None:
         bus = await JetStreamBus.connect(nats_url, bus_config, bus_sealer(settings))
@@ -231,10 +236,7 @@ def test_a_consumer_removed_and_made_again_starts_after_the_checkpoint(
     # Removed (as a BusError advises when a filter changed), it was made again from the
     # stream's start: every event came again into the restored state, 1,561 "late" dead
     # letters, and those still within the lateness handled twice.
-    out, specs = city
-    settings = settings_for(tmp_path, out, nats_url, bus_config)
-    portal = [s for s in specs if s.format == "access-log"]
-    published = publish(settings, portal)
+    settings, _, published = portal_on_the_bus(tmp_path, city, nats_url, bus_config)
     (first,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
     assert first.processed == published.events
 
@@ -255,10 +257,7 @@ def test_a_consumer_removed_and_made_again_starts_after_the_checkpoint(
 def test_messages_checkpointed_but_not_acked_before_a_crash_are_not_counted_twice(
     tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
 ) -> None:
-    out, specs = city
-    settings = settings_for(tmp_path, out, nats_url, bus_config)
-    portal = [s for s in specs if s.format == "access-log"]
-    published = publish(settings, portal)
+    settings, portal, published = portal_on_the_bus(tmp_path, city, nats_url, bus_config)
     (login,) = [d for d in build_detectors({}, []) if d.name == "login-abuse"]
 
     async def crash_after_checkpoint() -> int:
