@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from citywatch.cli import app
 from citywatch.errors import ConfigError
+from citywatch.respond.actions import ACTIONS
+from citywatch.respond.playbook import ACTION_PARAMS
 
 runner = CliRunner()
 
@@ -53,6 +55,16 @@ def test_a_rule_reading_no_detector_and_a_webhook_to_nowhere_are_refused(tmp_pat
     )
     with pytest.raises(ConfigError, match="a webhook's url must be http"):
         runner.invoke(app, ["rules", "check", "--playbooks", str(hook)], catch_exceptions=False)
+    # a misspelt parameter was ignored: the block went out with the default hour
+    hook.write_text(
+        "- {id: p, name: P, trigger: {}, steps: [{id: b, action: block, with: {ttl_mins: 5}}]}\n"
+    )
+    with pytest.raises(ConfigError, match=r"block takes no ttl_mins \(it takes ttl_min, allow\)"):
+        runner.invoke(app, ["rules", "check", "--playbooks", str(hook)], catch_exceptions=False)
+
+
+def test_every_action_says_which_parameters_it_takes() -> None:
+    assert set(ACTION_PARAMS) == set(ACTIONS)
 
 
 def test_schemas_are_json_schema() -> None:

@@ -18,6 +18,9 @@ def test_describe_lists_builtins_with_schemas() -> None:
         assert infos[key].origin == "built-in"
     schema = infos[("detectors", "login-abuse")].config_schema
     assert {"window_s", "failures", "stuffing_accounts"} <= set(schema["properties"])
+    # an action lists the parameters a step gives it (it said none)
+    block = infos[("actions", "block")].config_schema
+    assert set(block["properties"]) == {"ttl_min", "allow"} and not block["additionalProperties"]
 
 
 def test_detector_config_is_validated_and_applied() -> None:

@@ -17,6 +17,7 @@ from citywatch.detect import DETECTORS, Detector
 from citywatch.errors import ConfigError, PluginError
 from citywatch.ingest import ADAPTERS, Adapter, NoConfig
 from citywatch.respond.actions import ACTIONS
+from citywatch.respond.playbook import ACTION_PARAMS
 
 KINDS = ("adapters", "detectors", "actions")
 
@@ -98,13 +99,17 @@ def describe() -> list[PluginInfo]:
     ):
         for name, cls in sorted(classes.items()):
             model: type[BaseModel] = getattr(cls, "config_model", NoConfig)
+            schema = model.model_json_schema()
+            if kind == "actions" and name in ACTION_PARAMS:  # a step's with: parameters
+                params: dict[str, object] = {key: {} for key in ACTION_PARAMS[name]}
+                schema = {"type": "object", "properties": params, "additionalProperties": False}
             out.append(
                 PluginInfo(
                     kind=kind,
                     name=name,
                     description=getattr(cls, "description", (cls.__doc__ or "").split("\n")[0]),
                     origin="built-in" if name in builtins else cls.__module__,
-                    config_schema=model.model_json_schema(),
+                    config_schema=schema,
                 )
             )
     return out

@@ -23,7 +23,7 @@ step. Steps run in order; a step waiting for approval holds the ones after it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -33,8 +33,17 @@ from citywatch.respond.capsign import SigningConfig
 from citywatch.respond.quarantine import QuarantineConfig
 from citywatch.yamlspecs import SpecKind
 
-ACTION_NAMES = ("notify", "block", "quarantine", "draft-alert", "share-intel", "webhook")
-"""The actions a step may name."""
+ACTION_PARAMS: Final[dict[str, tuple[str, ...]]] = {
+    "notify": ("channel", "text"),
+    "block": ("ttl_min", "allow"),
+    "quarantine": ("ttl_min", "max_devices", "allow"),
+    "draft-alert": ("sender", "languages"),
+    "share-intel": ("tlp", "allow"),
+    "webhook": ("url", "timeout_s"),
+}
+"""The actions a step may name, and the parameters (``with:``) each reads: another one is a
+mistake, refused when the playbook loads (a ``ttl_mins`` would be ignored for the default)."""
+ACTION_NAMES = tuple(ACTION_PARAMS)
 
 APPROVER_ROLES = ("admin", "analyst", "responder", "alert-officer")
 """The roles that may approve a step (the API's roles that act)."""
@@ -125,6 +134,11 @@ class Step(_Strict):
             raise ValueError(f"unknown action {self.action!r} (known: {', '.join(ACTION_NAMES)})")
         if self.approval is not None and self.approval not in APPROVER_ROLES:
             raise ValueError(f"approval must be one of {', '.join(APPROVER_ROLES)}")
+        known = ACTION_PARAMS[self.action]
+        if unknown := sorted(set(self.params) - set(known)):
+            raise ValueError(
+                f"{self.action} takes no {', '.join(unknown)} (it takes {', '.join(known)})"
+            )
         url = self.params.get("url")
         if self.action == "webhook" and not str(url or "").startswith(("http://", "https://")):
             # said when the playbook is loaded, not when an incident first runs it
