@@ -79,14 +79,14 @@ class AlertOut(BaseModel):
     area: str | None
 
     @classmethod
-    def of(cls, stored: StoredAlert, replaced: dict[str, str] | None = None) -> Self:
-        """The alert in brief; ``replaced``: identifier → the type of the published message
-        that replaced it (:func:`replacements`)."""
+    def of(cls, stored: StoredAlert, replaced: dict[str, StoredAlert] | None = None) -> Self:
+        """The alert in brief; ``replaced``: identifier → the published message that replaced
+        it (:func:`replacements`)."""
         alert = stored.alert
         info = alert.infos[0] if alert.infos else None
         by = (replaced or {}).get(alert.identifier)
         state: AlertState = (
-            ("cancelled" if by == "Cancel" else "replaced")
+            ("cancelled" if by.alert.msg_type == "Cancel" else "replaced")
             if by is not None
             else "published"
             if stored.published is not None
@@ -169,14 +169,15 @@ class ReportOut(BaseModel):
     reasons: list[str]
 
 
-def replacements(published: Iterable[StoredAlert]) -> dict[str, str]:
-    """Identifier → the type (Update, Cancel) of the published message that replaced it; a
-    Cancel wins, whatever the order (it withdraws the thread, the updates' originals too)."""
-    out: dict[str, str] = {}
+def replacements(published: Iterable[StoredAlert]) -> dict[str, StoredAlert]:
+    """Identifier → the published message (an Update, a Cancel) that replaced it; a Cancel
+    wins, whatever the order (it withdraws the thread, the updates' originals too)."""
+    out: dict[str, StoredAlert] = {}
     for saved in published:
         if saved.published is None:
             continue
         for ref in saved.alert.references:
-            if out.get(ref.identifier) != "Cancel":
-                out[ref.identifier] = saved.alert.msg_type
+            known = out.get(ref.identifier)
+            if known is None or known.alert.msg_type != "Cancel":
+                out[ref.identifier] = saved
     return out

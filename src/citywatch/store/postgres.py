@@ -205,7 +205,7 @@ class PostgresStore(SqlStore):
         if scheme not in SCHEMES or url == f"{scheme}://":
             raise StoreError(
                 f"not a PostgreSQL URL: {masked_url(url)!r} (expected postgresql://USER@HOST/DB)",
-                url=masked_url(url),
+                url=url,  # StoreError masks it
             )
         super().__init__(masked_url(url))
         try:

@@ -77,13 +77,13 @@ def _live(ctx: ApiContext, identifier: str) -> StoredAlert:
     original = stored(ctx, identifier)
     if original.published is None or original.alert.msg_type == "Cancel":
         raise Problem(409, "not-published", "only a published Alert or Update can be replaced")
-    for other in ctx.store.alerts(published=True, limit=1000):
-        if identifier in (r.identifier for r in other.alert.references):
-            raise Problem(
-                409,
-                "already-replaced",
-                f"{other.alert.identifier} already replaces it; act on that one",
-            )
+    other = replacements(ctx.store.alerts(published=True, limit=1000)).get(identifier)
+    if other is not None:
+        raise Problem(
+            409,
+            "already-replaced",
+            f"{other.alert.identifier} already replaces it; act on that one",
+        )
     return original
 
 
