@@ -27,10 +27,15 @@ def csv_header(raw: bytes, needs: tuple[str, ...] = ("time",)) -> list[str] | No
     >>> csv_header(b"id,kind,lat,lon", needs=("lat", "lon"))
     ['id', 'kind', 'lat', 'lon']
     """
+    columns = _columns(raw)
+    return columns if columns is not None and all(n in columns for n in needs) else None
+
+
+def _columns(raw: bytes) -> list[str] | None:
+    """A line's CSV values, stripped (a byte-order mark too); None for a line over the limit."""
     if len(raw) > MAX_RECORD_BYTES:
         return None
-    columns = [c.strip() for c in _split(decode_text(raw).lstrip("\ufeff").strip()) or []]
-    return columns if all(n in columns for n in needs) else None
+    return [c.strip() for c in _split(decode_text(raw).lstrip("\ufeff").strip()) or []]
 
 
 def table_records(
@@ -93,12 +98,9 @@ _NAME = re.compile(r"[A-Za-z_][\w.\-]*")
 def _wrong_header(raw: bytes, needs: tuple[str, ...]) -> list[str] | None:
     """The column names of a line that reads as a CSV header of names (not a JSON record,
     not numbers), though not one naming every column in ``needs``; else None."""
-    text = decode_text(raw).lstrip("\ufeff").strip()
-    if len(raw) > MAX_RECORD_BYTES or text[:1] in ("{", "["):
-        return None
-    columns = [c.strip() for c in _split(text) or []]
-    if len(columns) < 2 or not all(map(_NAME.fullmatch, columns)):
-        return None
+    columns = _columns(raw)
+    if columns is None or len(columns) < 2 or not all(map(_NAME.fullmatch, columns)):
+        return None  # a JSON record's pieces hold quotes and braces: no names
     return columns
 
 
