@@ -272,7 +272,7 @@ def test_errors_are_messages_not_tracebacks(
 ) -> None:
     argv = ["citywatch", "analyse", "--in", f"nope:{tmp_path}", "--no-store"]
     monkeypatch.setattr(sys, "argv", argv)
-    monkeypatch.setattr(heap, "_owned", False)  # main() owns its process; this one is pytest's
+    monkeypatch.setattr(heap, "own", lambda: None)  # main() owns its process; this one is pytest's
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 2
@@ -286,7 +286,7 @@ def _exit(
 ) -> tuple[int, str]:
     """``citywatch ARGV``'s exit code and what it wrote to stderr, through main()."""
     monkeypatch.setattr(sys, "argv", ["citywatch", *argv])
-    monkeypatch.setattr(heap, "_owned", False)  # main() owns its process; this one is pytest's
+    monkeypatch.setattr(heap, "own", lambda: None)  # main() owns its process; this one is pytest's
     code: int | str | None = 0
     try:
         main()

@@ -12,9 +12,12 @@ from citywatch.pipeline import heap
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    """The collector as pytest's process had it, after the test as before."""
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def test_a_library_never_freezes(unfrozen: None) -> None:
@@ -30,3 +33,12 @@ def test_an_owned_process_freezes_what_is_alive(
     alive = [[i] for i in range(1000)]
     heap.settle()
     assert gc.get_freeze_count() >= len(alive)
+
+
+def test_an_owned_process_collects_its_young_generation_less_often(
+    unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(heap, "_owned", False)
+    gc.set_threshold(700, 10, 10)
+    heap.own()
+    assert gc.get_threshold() == (heap.YOUNG, 10, 10)
