@@ -79,3 +79,25 @@ def test_a_suppression_made_or_ended_while_serving_holds_at_once(tmp_path: Path)
         live.close()
     finally:
         store.close()
+
+
+def test_a_long_running_server_forgets_incidents_quiet_for_a_week_but_the_store_keeps_them(
+    tmp_path: Path,
+) -> None:
+    # The pipeline of `citywatch serve` kept every detection and incident it ever made in
+    # memory (and in each checkpoint): months of running grew without bound.
+    settings = load_settings(data_dir=tmp_path)
+    store = open_store(settings.store)
+    try:
+        live = LivePipeline(settings, store)
+        live.ingest("access-log", "api/1", _batch(1, 1))
+        (first,) = live.job.latest
+        live.ingest("access-log", "api/2", [x.replace(b"14/Mar", b"22/Mar") for x in _batch(2, 1)])
+        assert first not in live.job.latest, "a week and a day later, forgotten in memory"
+        assert len(live.job.latest) == 1
+        assert live.job.correlator is not None and len(live.job.correlator) == 1
+        assert first in {d.id for d in store.detections()}, "the store keeps it"
+        assert len(store.incidents()) == 2
+        live.close()
+    finally:
+        store.close()

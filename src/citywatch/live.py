@@ -197,6 +197,7 @@ class LivePipeline:
             if self.job.correlator is not None:  # what analysts suppressed or ended meanwhile
                 self.job.correlator.use(self.store.suppressions(active_at=datetime.now(tz=UTC)))
             fed = self.job.feed(fmt, source, lines)
+            self.job.tidy()
             self._batches += 1
             if self._batches % self._checkpoint_every == 0:
                 self.job.save(self.store)

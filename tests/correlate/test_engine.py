@@ -185,3 +185,40 @@ def test_an_attack_of_several_rules_and_one_technique_is_named_by_it() -> None:
         c.add(msgspec.structs.replace(d, tags=[tag]))
     (inc,) = c.incidents()
     assert inc.title == "Password attacks against portal from 5.188.62.79"
+
+
+def test_a_long_lived_correlator_forgets_incidents_quiet_for_its_horizon() -> None:
+    """Memory of a pipeline that runs for months stays bounded: an incident that gained
+    nothing for ``forget_after_s`` of event time leaves the state, tokens and all; the
+    others, and those still to be published, stay."""
+    c = Correlator()
+    day = 24 * 60.0
+    c.add(_det("old", 0, {"source.ip": "1.1.1.1", "target": "portal"}))
+    c.add(_det("merged", 1, {"user.id": "user:x"}))
+    c.add(_det("bridge", 2, {"source.ip": "1.1.1.1", "user.id": "user:x"}))
+    c.add(_det("recent", 6 * day, {"source.ip": "3.3.3.3"}))
+    assert c.tidy() == [], "nothing is a week quiet yet"
+    c.add(_det("now", 7 * day + 10, {"source.ip": "4.4.4.4"}))
+    assert c.tidy() == [], "what is not published yet stays"
+    c.changed()
+    c.add(_det("later", 7 * day + 80, {"source.ip": "4.4.4.4"}))
+    c.changed()
+    assert sorted(c.tidy()) == ["bridge", "merged", "old"]
+    assert sorted(i.detections[0] for i in c.incidents()) == ["now", "recent"]
+    state = msgspec.msgpack.decode(c.snapshot())
+    assert "1.1.1.1" not in str(state["index"]), "the forgotten incident's tokens went too"
+    assert set(state["members"]) == {"recent", "now", "later"}
+    # the same attacker back after a week is a new incident, not the forgotten one revived
+    c.add(_det("back", 7 * day + 20, {"source.ip": "1.1.1.1", "target": "portal"}))
+    assert len(c.incidents()) == 3
+    assert c.tidy() == [], "at most one pass an hour of event time"
+
+
+def test_a_restored_correlator_tidies_from_the_time_it_had_reached() -> None:
+    c = Correlator()
+    c.add(_det("old", 0, {"source.ip": "1.1.1.1"}))
+    c.add(_det("new", 8 * 24 * 60, {"source.ip": "2.2.2.2"}))
+    c.changed()
+    again = Correlator()
+    again.restore(c.snapshot())
+    assert again.tidy() == ["old"]

@@ -15,6 +15,7 @@ rule and key, so the state can be partitioned by key.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,9 @@ from citywatch.model import (
 _MEMO = 10_000
 """Distinct detection labels whose rule matches are remembered."""
 
+_TIDY_EVERY_S = 3600.0
+"""Event time between two passes of :meth:`Correlator.tidy` over the state."""
+
 
 class CorrelatorConfig(BaseModel):
     """Which correlation rules run: the built-in ones and the city's own files."""
@@ -46,6 +50,13 @@ class CorrelatorConfig(BaseModel):
 
     builtin_rules: bool = Field(True, description="load the rules shipped with citywatch")
     rules: tuple[Path, ...] = Field((), description="YAML files with more correlation rules")
+    forget_after_s: float = Field(
+        7 * 86400.0,
+        ge=86400.0,
+        description="a long-lived pipeline (serve, the scale-out correlator) forgets an incident"
+        " that gained nothing for this long in event time; it stays in the store, and a later"
+        " detection starts a new incident",
+    )
 
 
 _SAME, _PLACE, _SEQUENCE = 0, 1, 2
@@ -148,6 +159,9 @@ class Correlator:
         self._plans: dict[tuple[object, ...], list[_Step]] = {}
         self._summaries: dict[str, Summary] = {}
         """Group id → the summary of its members (derived state: rebuilt when missing)."""
+        self._reached = -math.inf
+        """The latest event time of a detection added (what :meth:`tidy` measures from)."""
+        self._next_tidy = -math.inf
 
     def use(self, suppressions: Sequence[Suppression]) -> None:
         """Hold back detections by ``suppressions`` from now on (those in force now, as the
@@ -183,6 +197,8 @@ class Correlator:
         if summary is not None and not summary.add(detection.id, m):
             del self._summaries[target.id]
         state.members[detection.id] = target_id = target.id
+        if last > self._reached:  # noqa: PLR1730 - no call on the hot path
+            self._reached = last
         # min() and max() in place, as comparisons: two builtin calls per token add up
         if first < target.first:  # noqa: PLR1730 - no call on the hot path
             target.first = first
@@ -311,6 +327,38 @@ class Correlator:
         )
         state.dirty[group.id] = True
 
+    def tidy(self) -> list[str]:
+        """In a long-lived pipeline, after a batch: forget the incidents that gained nothing for
+        ``forget_after_s`` of event time (at most one pass an hour); the ids of the detections
+        forgotten with them. A batch run never calls it: its outputs list every incident."""
+        if self._reached < self._next_tidy:
+            return []
+        self._next_tidy = self._reached + _TIDY_EVERY_S
+        return self.forget(self._reached - self.config.forget_after_s)
+
+    def forget(self, before: float) -> list[str]:
+        """Drop the incidents whose members all ended before event time ``before`` (and were
+        published since), their members and their link tokens; the detection ids dropped.
+        What the store holds of them stays."""
+        state = self._state
+        gone = [
+            gid
+            for gid, group in state.groups.items()
+            if group.last < before and gid not in state.dirty
+        ]
+        if not gone:
+            return []
+        forgotten: list[str] = []
+        for gid in gone:
+            group = state.groups.pop(gid)
+            self._summaries.pop(gid, None)
+            for det_id in group.members:
+                del state.members[det_id]
+                forgotten.append(det_id)
+        dropped = set(gone)
+        state.index = {t: link for t, link in state.index.items() if link.group not in dropped}
+        return forgotten
+
     def changed(self) -> list[Incident]:
         """The incidents changed since the last call (merged-away ones included), once each."""
         state = self._state
@@ -339,6 +387,8 @@ class Correlator:
         """Replace the state with one from :meth:`snapshot`."""
         self._state = msgspec.msgpack.decode(blob, type=_State)
         self._summaries = {}
+        self._reached = max((g.last for g in self._state.groups.values()), default=-math.inf)
+        self._next_tidy = -math.inf
 
     def _incident(self, group: _Group) -> Incident:
         if not group.members:

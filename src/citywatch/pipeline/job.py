@@ -329,6 +329,14 @@ class Job:
             self.latest[detection.id] = detection
             correlator.add(detection)
 
+    def tidy(self) -> None:
+        """In a long-lived pipeline, after a batch: forget what the correlator forgets of
+        incidents long quiet (:meth:`~citywatch.correlate.Correlator.tidy`), and their
+        detections. The store keeps them; a batch run keeps everything for its outputs."""
+        if self.correlator is not None:
+            for detection_id in self.correlator.tidy():
+                self.latest.pop(detection_id, None)
+
     def _publish_incidents(self) -> None:
         if self.correlator is not None:
             self.bus.publish(INCIDENTS, self.correlator.changed())

@@ -151,6 +151,7 @@ class CorrelatePart(_LetterPart):
         changed = self.correlator.changed()
         self.stats.published += len(changed)
         self.sinks.publish(INCIDENTS, changed)
+        self.correlator.tidy()
         await self.notices.send()
         return messages
 
