@@ -21,6 +21,8 @@ from rich.table import Table
 from citywatch import __version__
 from citywatch.app import Analysis, analyse
 from citywatch.cli_console import console, err
+from citywatch.cli_options import ConfigOpt, DataDirOpt
+from citywatch.cli_prune import prune_cmd
 from citywatch.cli_rules import rules_app
 from citywatch.cli_social import social_app
 from citywatch.cli_worker import BusOpt, print_destination, print_published, worker_cmd
@@ -43,13 +45,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="TOML settings file (default ./citywatch.toml)")
-]
-DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="data directory (store, keys, demo city)")
-]
 
 
 @app.callback()
@@ -285,6 +280,7 @@ def version_cmd() -> None:
 
 
 app.command("worker")(worker_cmd)
+app.command("prune")(prune_cmd)
 
 ingest_app = typer.Typer(
     name="ingest", help="Ingest a live source into the store until stopped.", no_args_is_help=True

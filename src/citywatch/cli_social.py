@@ -32,6 +32,7 @@ import typer
 from rich.table import Table
 
 from citywatch.cli_console import console, err
+from citywatch.cli_options import ConfigOpt, DataDirOpt
 from citywatch.cli_worker import BusOpt, print_destination
 from citywatch.config import load_settings
 from citywatch.errors import InputError
@@ -52,10 +53,6 @@ _log = structlog.get_logger(__name__)
 
 Poller = MastodonPoller | FeedPoller
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="TOML settings file (default ./citywatch.toml)")
-]
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="data directory (store, keys)")]
 SecondsOpt = Annotated[
     float | None,
     typer.Option(min=0.0, help="stop after this many seconds (default: at Ctrl-C)"),

@@ -26,6 +26,7 @@ from citywatch.enrich import EnrichConfig
 from citywatch.errors import ConfigError
 from citywatch.ingest.mqtt import MqttConfig
 from citywatch.respond.playbook import RespondConfig
+from citywatch.store.retention import RetentionConfig
 
 DEFAULT_CONFIG = Path("citywatch.toml")
 
@@ -87,6 +88,7 @@ class Settings(BaseSettings):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     respond: RespondConfig = Field(default_factory=RespondConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     detectors: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-detector config, by detector name"
     )

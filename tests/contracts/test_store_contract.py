@@ -29,6 +29,7 @@ from citywatch.model import (
     StepRun,
     StepStatus,
     Suppression,
+    from_epoch,
 )
 from citywatch.store import DeadLetterCount, RunInfo, Store, open_store
 from citywatch.store.base import (
@@ -841,3 +842,70 @@ def test_text_keys_order_by_code_point_whatever_the_locale(store: Store) -> None
     assert ids(store.detections()) == sorted(names)
     store.upsert_incidents([incident(name) for name in names])
     assert ids(store.incidents()) == sorted(names)
+
+
+def test_prune_keeps_open_and_recently_touched_incidents_and_deletes_the_rest_whole(
+    store: Store,
+) -> None:
+    """The retention policy: closed incidents quiet since the cutoff go with their detections,
+    comments, lifecycle and playbook runs; open ones, ones closed or commented on since, and
+    detections an incident still holds stay. Old dead letters and expired sessions go."""
+    cut = T0 + timedelta(days=30)
+    late = T0 + timedelta(days=40)
+    store.upsert_detections(
+        [
+            detection("d-old"),
+            detection("d-open"),
+            detection("d-recent-comment"),
+            detection("d-reopened"),
+            detection("d-shared"),
+            detection("d-suppressed"),
+            detection("d-new", at=late),
+        ]
+    )
+    store.upsert_incidents(
+        [
+            incident("old", status=IncidentStatus.RESOLVED, detections=["d-old", "d-shared"]),
+            incident("merged", status=IncidentStatus.MERGED, detections=[]),
+            incident("open", detections=["d-open", "d-shared"]),
+            incident(
+                "commented", status=IncidentStatus.FALSE_POSITIVE, detections=["d-recent-comment"]
+            ),
+            incident("reopened", detections=["d-reopened"]),
+        ]
+    )
+    store.add_incident_activity(
+        IncidentActivity(incident_id="old", kind="comment", at=T0, by="ana", text="done")
+    )
+    store.add_incident_activity(
+        IncidentActivity(incident_id="commented", kind="comment", at=late, by="bo", text="again")
+    )
+    closed_late = StatusChange(status=IncidentStatus.RESOLVED, at=late, by="rui")
+    store.change_incident_status("reopened", closed_late, expected=IncidentStatus.NEW)
+    store.add_playbook_run(playbook_run("r-old", "old"))
+    store.add_dead_letters("run-1", [letter("a", 1), letter("a", 2)])
+    store.add_session(
+        Session(digest="s", user="ana", csrf="c", created=T0, expires=T0 + timedelta(hours=1))
+    )
+
+    before = store.prune(closed_before=cut, dead_letters_before=None, now=late, dry_run=True)
+    after = store.prune(closed_before=cut, dead_letters_before=None, now=late)
+    assert before == after, "a dry run counts what the real one deletes"
+    assert (after.incidents, after.detections, after.activity, after.playbook_runs) == (2, 2, 1, 1)
+    assert (after.dead_letters, after.sessions) == (0, 1)
+    assert sorted(i.id for i in store.incidents()) == ["commented", "open", "reopened"]
+    assert sorted(ids(store.detections())) == [
+        "d-new",
+        "d-open",
+        "d-recent-comment",
+        "d-reopened",
+        "d-shared",
+    ]
+    assert store.incident_activity("old") == []
+    assert store.playbook_run("r-old") is None
+    assert len(store.dead_letters()) == 2, "None keeps dead letters"
+    gone = store.prune(
+        closed_before=None, dead_letters_before=from_epoch(1772359200.0 + 1.5), now=late
+    )
+    assert (gone.incidents, gone.detections, gone.dead_letters) == (0, 0, 1)
+    assert [x.position for x in store.dead_letters()] == [2]

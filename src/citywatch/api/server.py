@@ -24,6 +24,7 @@ from citywatch.errors import ConfigError, masked_url
 from citywatch.live import LiveInput, open_live
 from citywatch.store import Store, open_store
 from citywatch.store.base import User
+from citywatch.store.retention import Pruner
 
 ADMIN_NAME = "admin"
 
@@ -119,13 +120,18 @@ def serve(
             announce(f"created user {ADMIN_NAME!r} with one-time password: {served.admin_password}")
             announce(f"it is shown once: set your own with PATCH /api/v1/users/{ADMIN_NAME}")
         sys.stdout.flush()
-        uvicorn.run(
-            served.app,
-            host=host,
-            port=port,
-            ssl_certfile=str(tls_cert) if tls_cert else None,
-            ssl_keyfile=str(tls_key) if tls_key else None,
-            log_level="warning",
-            server_header=False,
-            timeout_graceful_shutdown=5,
-        )
+        pruner = Pruner(served.store, settings.retention)  # the retention policy, every day
+        pruner.start()
+        try:
+            uvicorn.run(
+                served.app,
+                host=host,
+                port=port,
+                ssl_certfile=str(tls_cert) if tls_cert else None,
+                ssl_keyfile=str(tls_key) if tls_key else None,
+                log_level="warning",
+                server_header=False,
+                timeout_graceful_shutdown=5,
+            )
+        finally:
+            pruner.stop()

@@ -140,6 +140,18 @@ class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
     published: datetime | None = None
 
 
+class Pruned(msgspec.Struct, frozen=True, kw_only=True):
+    """What one pass of the retention policy deleted (or would delete), by kind."""
+
+    incidents: int = 0
+    detections: int = 0
+    activity: int = 0
+    """Comments and assignments of the incidents deleted."""
+    playbook_runs: int = 0
+    dead_letters: int = 0
+    sessions: int = 0
+
+
 class IncidentStatusConflictError(StoreError):
     """An incident's status was not the one a status change expected (someone else moved it)."""
 
@@ -308,6 +320,29 @@ class Store(Protocol):
 
     def delete_expired_sessions(self, now: datetime) -> int:
         """Remove sessions that expired before ``now``; returns how many."""
+
+    # -- retention ---------------------------------------------------------------------------
+
+    def prune(
+        self,
+        *,
+        closed_before: datetime | None,
+        dead_letters_before: datetime | None,
+        now: datetime,
+        dry_run: bool = False,
+    ) -> Pruned:
+        """Delete, in one transaction, what the retention policy no longer keeps.
+
+        - Incidents closed (resolved, false positive, merged) whose last detection, last
+          status change and last comment or assignment are all before ``closed_before``,
+          with their detections, lifecycle, comments and playbook runs; and detections in
+          no incident (suppressed ones) from before it. Open incidents stay, however old.
+        - Dead letters (the raw records) received before ``dead_letters_before``.
+        - Sessions expired before ``now``.
+
+        None keeps that kind. Public alerts and the audit log are never deleted. With
+        ``dry_run``, counts what it would delete and deletes nothing.
+        """
 
     # -- public alerts -----------------------------------------------------------------------
 

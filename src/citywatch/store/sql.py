@@ -36,6 +36,7 @@ from citywatch.store.base import (
 from citywatch.store.sql_access import AccessTables
 from citywatch.store.sql_base import Connection
 from citywatch.store.sql_respond import RespondTables
+from citywatch.store.sql_retention import RetentionTables
 
 _UPSERT_DETECTION = """
     INSERT INTO detections (id, timestamp, detector, severity, doc) VALUES (?, ?, ?, ?, ?)
@@ -60,7 +61,7 @@ _COUNT_INCIDENTS = "SELECT status, count(*) FROM incidents GROUP BY status"
 _DEAD_LETTER_FIELDS = ("source", "position", "stage", "format", "code", "reason", "raw", "received")
 
 
-class SqlStore(AccessTables, RespondTables):
+class SqlStore(AccessTables, RespondTables, RetentionTables):
     """A :class:`~citywatch.store.Store` in a SQL database; a dialect subclasses it.
 
     Besides the connection hooks of :class:`~citywatch.store.sql_base.SqlBase`, a
