@@ -52,6 +52,12 @@ LINE_CAP: Final = 64 << 20
 skipped): a file with no line breaks must not fill the memory."""
 
 
+def without_bom(first: bytes) -> bytes:
+    """The first line of a file or a batch without UTF-8's byte-order mark (Excel's "CSV UTF-8"
+    and some editors put one there: a mark, not data)."""
+    return first[len(_BOM) :] if first.startswith(_BOM) else first
+
+
 def _capped(fh: io.BufferedIOBase) -> Iterator[bytes]:
     """The lines of ``fh``, each cut at :data:`LINE_CAP` bytes."""
     readline = fh.readline
@@ -87,9 +93,7 @@ def _lines(
     fh: io.BufferedIOBase, raw: io.BufferedIOBase, progress: Progress | None, *, capped: bool
 ) -> Iterator[bytes]:
     lines: Iterator[bytes] = _capped(fh) if capped else iter(fh)
-    first = next(lines, b"")
-    if first.startswith(_BOM):  # Excel's "CSV UTF-8" and some editors: a mark, not data
-        first = first[len(_BOM) :]
+    first = without_bom(next(lines, b""))
     lines = itertools.chain((first,), lines) if first else lines
     if progress is None:
         yield from lines
