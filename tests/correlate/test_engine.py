@@ -222,3 +222,30 @@ def test_a_restored_correlator_tidies_from_the_time_it_had_reached() -> None:
     again = Correlator()
     again.restore(c.snapshot())
     assert again.tidy() == ["old"]
+
+
+def _web(did: str, minute: float, ip: str, rule: str, tags: list[str]) -> Detection:
+    return msgspec.structs.replace(
+        _det(did, minute, {"source.ip": ip, "target": "portal"}, rule=rule),
+        detector="web-attacks",
+        rule_id=rule,
+        tags=tags,
+    )
+
+
+def test_unrelated_exploiters_of_one_service_do_not_chain_into_one_actor() -> None:
+    # Every web attack is T1190: a scanner, a record harvester and a tamperer, each within
+    # 30 min of the last, were one incident (and the IoT botnet's story took them all in).
+    c = Correlator()
+    c.add(_web("scan", 0, "5.188.62.238", "web.sqli.stacked", ["attack.T1190"]))
+    c.add(_web("idor", 20, "93.138.83.70", "portal.enumeration", ["attack.T1190", "attack.T1213"]))
+    c.add(_web("tamper", 45, "46.188.99.4", "portal.profile.type", ["attack.T1190"]))
+    assert sorted(i.detections for i in c.incidents()) == [["idor"], ["scan"], ["tamper"]]
+
+
+def test_one_exploit_sprayed_from_many_addresses_at_once_is_one_campaign() -> None:
+    c = Correlator()
+    for n in range(5):
+        c.add(_web(f"jndi-{n}", n, f"198.51.100.{n}", "web.jndi.lookup", ["attack.T1190"]))
+    c.add(_web("other", 3, "198.51.100.9", "web.xss.script-tag", ["attack.T1190"]))
+    assert sorted(len(i.detections) for i in c.incidents()) == [1, 5]
