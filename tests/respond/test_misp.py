@@ -76,3 +76,21 @@ def test_city_addresses_in_free_text_are_redacted(
     det = msgspec.structs.replace(det, summary="Seen with 10.1.2.3 and 198.51.100.7")
     text = json.dumps(misp_event(titled, [det], allow=["10.0.0.0/8"]))
     assert "10.1.2.3" not in text and "[city address]" in text and "198.51.100.7" in text
+
+
+def test_a_botnet_event_names_its_c2_and_never_the_city_devices(
+    cyber_incident: Incident, make_detection: Callable[..., Detection]
+) -> None:
+    c2 = make_detection("10.20.1.15", ["attack.T1071"], **{"device.id": "cam-0006"})
+    c2 = msgspec.structs.replace(
+        c2,
+        rule_id="iot.c2",
+        summary="cam-0006 at 10.20.1.15 contacts 91.92.241.17:6667",
+        attributes={"iot": {"remote": ["91.92.241.17", "cdn.example.org"]}},
+    )
+    attrs = misp_event(cyber_incident, [c2], allow=["10.20.0.0/16"])["Event"]["Attribute"]
+    shared = {(a["type"], a["value"]): a for a in attrs}
+    assert shared[("ip-dst", "91.92.241.17")]["to_ids"] is True
+    assert shared[("ip-dst", "91.92.241.17")]["comment"] == "Command and control server"
+    assert ("domain", "cdn.example.org") in shared
+    assert not any("10.20." in str(a["value"]) for a in attrs)

@@ -184,3 +184,47 @@ def test_city_addresses_in_the_title_are_redacted(
     titled = msgspec.structs.replace(cyber_incident, title="Scan from 10.1.2.3 and 198.51.100.7")
     text = export_bundle(titled, detections, allow=ALLOW)
     assert "10.1.2.3" not in text and "[city address] and 198.51.100.7" in text
+
+
+def _botnet(make_detection: DetectionMaker) -> list[Detection]:
+    """An IoT botnet's detections: city devices (internal addresses) reaching a C2 server."""
+    c2 = make_detection("10.20.1.15", ["attack.ics.T0869"], **{"device.id": "cam-0006"})
+    c2 = msgspec.structs.replace(
+        c2, rule_id="iot.c2", attributes={"iot": {"remote": ["91.92.241.17"]}}
+    )
+    dga = make_detection("10.20.1.27", ["attack.T1071"], **{"device.id": "cam-0018"})
+    dga = msgspec.structs.replace(
+        dga,
+        rule_id="iot.dns",
+        attributes={"iot": {"remote": ["942cld8m6j9yhj.TOP", "91.92.241.17", "10.20.0.53"]}},
+    )
+    return [c2, dga]
+
+
+def test_a_botnet_is_shared_by_what_it_reached_never_by_the_city_devices_it_took(
+    cyber_incident: Incident, make_detection: DetectionMaker
+) -> None:
+    # The bundle named the city's own cameras (10.20.x) as "attacker addresses" for partners
+    # to block, and left the C2 server and its generated domain out.
+    objs = _objects(export_bundle(cyber_incident, _botnet(make_detection)))
+    names = {i.name for i in objs["indicator"]}
+    assert {
+        "Command and control server: 91.92.241.17",
+        "Generated (DGA) domain and its addresses: 942cld8m6j9yhj.top",
+    } <= names
+    patterns = {i.pattern for i in objs["indicator"]}
+    assert "[domain-name:value = '942cld8m6j9yhj.top']" in patterns
+    c2 = next(i for i in objs["indicator"] if "91.92" in i.pattern)
+    assert next(s for s in objs["sighting"] if s.sighting_of_ref == c2.id).count == 2
+    assert "10.20." not in json.dumps([str(o) for v in objs.values() for o in v])
+
+
+def test_one_incident_at_two_tlp_levels_is_two_versions_apart(
+    cyber_incident: Incident, detections: list[Detection]
+) -> None:
+    # Same id and modified with another marking: a platform keeping the first one it got
+    # would hold the amber copy as the white one.
+    white = _objects(export_bundle(cyber_incident, detections, allow=ALLOW, tlp="white"))
+    amber = _objects(export_bundle(cyber_incident, detections, allow=ALLOW, tlp="amber"))
+    ids = {o.id for kind in ("indicator", "sighting", "attack-pattern") for o in white[kind]}
+    assert not ids & {o.id for kind in ("indicator", "sighting") for o in amber[kind]}

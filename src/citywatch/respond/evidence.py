@@ -1,11 +1,16 @@
-"""What the sharing and blocking modules take from an incident: attacker addresses and techniques.
+"""What the sharing and blocking modules take from an incident: attacker addresses, the outside
+addresses and names compromised devices reached, and techniques.
 
 Addresses come from the ``source.ip`` entity of the incident and of its
 detections (pseudonyms are not addresses and are ignored). An address inside
 an allow-list network (the city's own ranges) is never returned, nor a
 loopback, unspecified, link-local or multicast one: blocking or reporting
-those would hurt the city, not the attacker. IPv4-mapped IPv6 addresses count
-as their IPv4 address. ATT&CK technique ids come from detection tags such as
+those would hurt the city, not the attacker. What is shared with partners
+(:func:`attackers` with ``shared``, :func:`remotes`) leaves out internal
+addresses too (RFC 1918, shared address space, unique local): a city device
+that attacks is a victim, and its address means nothing, or someone else's
+device, on a partner's network. IPv4-mapped IPv6 addresses count as their
+IPv4 address. ATT&CK technique ids come from detection tags such as
 ``attack.T1110.004`` (any case).
 """
 
@@ -24,6 +29,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TECHNIQUE: Final = re.compile(r"attack\.(t\d{4}(?:\.\d{3})?)", re.I)
 _ADDRESS_LIKE: Final = re.compile(r"[0-9A-Fa-f:.]{2,45}")
+_DOMAIN: Final = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 # Names of the ATT&CK (Enterprise) techniques citywatch's detectors tag.
 TECHNIQUES: Final[dict[str, str]] = {
@@ -62,6 +68,20 @@ TECHNIQUES: Final[dict[str, str]] = {
 }
 
 
+_INTERNAL: Final = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
+"""Networks no partner can reach the city's hosts in: private, shared and unique-local."""
+
+_ROLES: Final = {
+    "iot.c2": "Command and control server",
+    "iot.download": "Malware download host",
+    "iot.dns": "Generated (DGA) domain and its addresses",
+}
+"""What a rule's outside addresses and names are, as a partner reads it."""
+
+
 class Seen(NamedTuple):
     """One attacker address: when and how often it was seen, and doing what."""
 
@@ -69,6 +89,19 @@ class Seen(NamedTuple):
     first: datetime
     last: datetime
     hits: int
+    techniques: list[str]
+    detections: list[str]
+
+
+class Remote(NamedTuple):
+    """An outside address or name that city devices reached: a C2 server, a download host."""
+
+    value: str
+    kind: str
+    """``ipv4-addr``, ``ipv6-addr`` or ``domain-name``."""
+    role: str
+    first: datetime
+    last: datetime
     techniques: list[str]
     detections: list[str]
 
@@ -130,6 +163,15 @@ def blockable(ip: IPAddress, allow: Sequence[IPNetwork]) -> bool:
     return not any(ip.version == net.version and ip in net for net in allow)
 
 
+def internal(ip: IPAddress) -> bool:
+    """Whether the address is in a network no partner reaches (:data:`_INTERNAL`).
+
+    >>> internal(address("10.20.1.15")), internal(address("91.92.241.17"))
+    (True, False)
+    """
+    return any(ip.version == net.version and ip in net for net in _INTERNAL)
+
+
 def shareable(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> list[Detection]:
     """Detections that may leave the city: none whose source address is the city's own."""
     nets = networks(allow)
@@ -142,29 +184,41 @@ def shareable(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> 
 
 
 def redact(text: str, allow: Iterable[str] = ()) -> str:
-    """Free text with the city's own and special addresses replaced by ``[city address]``.
+    """Free text with the city's own, internal and special addresses replaced by
+    ``[city address]`` (what leaves the city says nothing of its networks).
 
-    >>> redact("stuffing from 10.1.2.3 and 198.51.100.7", ["10.0.0.0/8"])
-    'stuffing from [city address] and 198.51.100.7'
+    >>> redact("stuffing from 172.16.2.3 and 198.51.100.7 via 91.0.0.1", ["91.0.0.0/24"])
+    'stuffing from [city address] and 198.51.100.7 via [city address]'
     """
     nets = networks(allow)
 
     def swap(match: re.Match[str]) -> str:
         ip = address(match.group(0).strip(".:"))
-        return "[city address]" if ip is not None and not blockable(ip, nets) else match.group(0)
+        if ip is not None and (not blockable(ip, nets) or internal(ip)):
+            return "[city address]"
+        return match.group(0)
 
     return _ADDRESS_LIKE.sub(swap, text)
 
 
 def attackers(
-    incident: Incident, detections: Iterable[Detection] = (), *, allow: Iterable[str] = ()
+    incident: Incident,
+    detections: Iterable[Detection] = (),
+    *,
+    allow: Iterable[str] = (),
+    shared: bool = False,
 ) -> list[Seen]:
-    """The incident's attacker addresses, sorted (IPv4 first), with what was seen of each."""
+    """The incident's attacker addresses, sorted (IPv4 first), with what was seen of each;
+    ``shared``: for partners, without internal addresses."""
     nets = networks(allow)
+
+    def wanted(ip: IPAddress | None) -> bool:
+        return ip is not None and blockable(ip, nets) and not (shared and internal(ip))
+
     rows: dict[IPAddress, Seen] = {}
     for d in detections:
         ip = address(d.entity.get("source.ip", ""))
-        if ip is None or not blockable(ip, nets):
+        if ip is None or not wanted(ip):
             continue
         old = rows.get(ip)
         found = techniques(d.tags)
@@ -181,6 +235,37 @@ def attackers(
         )
     for value in incident.entities.get("source.ip", []):
         ip = address(value)
-        if ip is not None and ip not in rows and blockable(ip, nets):
+        if ip is not None and ip not in rows and wanted(ip):
             rows[ip] = Seen(ip, incident.first_seen, incident.last_seen, 1, [], [])
     return [rows[ip] for ip in sorted(rows, key=lambda a: (a.version, int(a)))]
+
+
+def remotes(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> list[Remote]:
+    """The outside addresses and names the detections name as what devices reached
+    (``attributes.<detector>.remote``), in first-seen order; none of the city's own."""
+    nets = networks(allow)
+    rows: dict[str, Remote] = {}
+    for d in detections:
+        for attrs in d.attributes.values():
+            values = attrs.get("remote") if isinstance(attrs, dict) else None
+            for value in values if isinstance(values, list) else ():
+                ip = address(str(value))
+                if ip is not None and (not blockable(ip, nets) or internal(ip)):
+                    continue
+                kind = "domain-name" if ip is None else f"ipv{ip.version}-addr"
+                text = str(value).lower() if ip is None else str(ip)
+                if ip is None and not _DOMAIN.fullmatch(text):
+                    continue
+                old = rows.get(text)
+                found = techniques(d.tags)
+                if old is None:
+                    role = _ROLES.get(d.rule_id, "Outside host reached by compromised devices")
+                    rows[text] = Remote(text, kind, role, d.first_seen, d.last_seen, found, [d.id])
+                    continue
+                rows[text] = old._replace(
+                    first=min(old.first, d.first_seen),
+                    last=max(old.last, d.last_seen),
+                    techniques=old.techniques + [t for t in found if t not in old.techniques],
+                    detections=[*old.detections, d.id],
+                )
+    return list(rows.values())

@@ -3,7 +3,9 @@
 Built with plain dicts (no ``pymisp`` needed): an ``Event`` with ``Orgc``, a
 TLP tag and one MITRE ATT&CK galaxy tag per technique
 (``misp-galaxy:mitre-attack-pattern="Credential Stuffing - T1110.004"``), and
-an ``Attribute`` list: ``ip-src`` for every attacker address (``to_ids``),
+an ``Attribute`` list: ``ip-src`` for every attacker address and ``ip-dst`` or
+``domain`` for every outside address or name the city's compromised devices
+reached (a C2 server, a download host; ``to_ids``; never an internal address),
 ``url`` and ``user-agent`` values the detections carry (``url.original``,
 ``user_agent.original`` entities; context only, not for IDS), and one
 ``comment`` per detection summary. UUIDs are UUIDv5 over stable inputs, so
@@ -21,6 +23,7 @@ from citywatch.model import Detection, Incident
 from citywatch.respond.evidence import (
     attackers,
     redact,
+    remotes,
     shareable,
     technique_name,
     techniques,
@@ -86,12 +89,12 @@ def misp_event(
 
     Detections from addresses in ``allow`` (the city's own) are left out entirely.
     """
-    allow = list(allow)
+    allow, detections = list(allow), list(detections)
     dets = shareable(detections, allow=allow)
     event_uuid = _uuid("event", incident.id)
     when = incident.last_seen
     attrs: list[dict[str, Any]] = []
-    for seen in attackers(incident, dets, allow=allow):
+    for seen in attackers(incident, dets, allow=allow, shared=True):
         used = ", ".join(seen.techniques) or "see event"
         attrs.append(
             _attribute(
@@ -104,6 +107,20 @@ def misp_event(
                 comment=f"attacker address, {seen.hits} records ({used})",
                 first=seen.first,
                 last=seen.last,
+            )
+        )
+    for reached in remotes(detections, allow=allow):  # a city device's detections name them
+        attrs.append(
+            _attribute(
+                event_uuid,
+                "domain" if reached.kind == "domain-name" else "ip-dst",
+                "Network activity",
+                reached.value,
+                to_ids=True,
+                when=when,
+                comment=reached.role,
+                first=reached.first,
+                last=reached.last,
             )
         )
     context: dict[tuple[str, str], None] = {}

@@ -3,12 +3,17 @@
 :func:`export_bundle` shares an incident with the national CERT and
 neighbouring cities: the city as an ``identity``; one ``indicator`` per
 attacker address (``[ipv4-addr:value = '…']``, valid from first sight until
-``valid_for`` after the last); a ``sighting`` of each (count, first and last
-seen, sighted by the city); ``attack-pattern`` objects with the MITRE ATT&CK
-id from the detections' tags; and ``indicates`` relationships from each
-indicator to the techniques its address was seen using. Ids are UUIDv5 over
-stable inputs, so re-exporting an incident gives the same ids, and every
-object carries a TLP marking. Objects are built and checked by the ``stix2``
+``valid_for`` after the last) and per outside address or name the city's
+compromised devices reached (a C2 server, a download host, a generated
+domain: ``[domain-name:value = '…']``), never an internal address; a
+``sighting`` of each (count, first and last seen, sighted by the city);
+``attack-pattern`` objects with the MITRE ATT&CK id from the detections'
+tags; and ``indicates`` relationships from each indicator to the techniques
+it was seen in. Ids are UUIDv5 over stable inputs (the TLP level among them),
+so re-exporting an incident at one level gives the same ids, and every object
+carries a TLP marking. (UUIDv5 ids are why ``stix2-validator --strict`` warns:
+the standard says ids SHOULD be UUIDv4; stable ids let a partner's platform
+update what it holds instead of piling up copies.) Objects are built and checked by the ``stix2``
 library.
 
 Importing indicators and matching them to events happens at enrichment
@@ -25,11 +30,29 @@ from typing import Any, Final, Literal, NamedTuple
 
 from citywatch.enrich.intel import Indicator
 from citywatch.model import Detection, Incident
-from citywatch.respond.evidence import attackers, redact, technique_name, technique_url
+from citywatch.respond.evidence import (
+    attackers,
+    redact,
+    remotes,
+    technique_name,
+    technique_url,
+)
 
 NAMESPACE: Final = uuid.UUID("5d0c3a4e-8f21-5b7a-9c1e-3f6b2a9d7e10")
 # Fixed creation time for objects shared by every incident (identity, techniques).
 _STABLE: Final = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class _Shown(NamedTuple):
+    """One indicator the bundle shares: an attacker address, or what devices reached."""
+
+    kind: str
+    value: str
+    name: str
+    first: datetime
+    last: datetime
+    hits: int
+    techniques: list[str]
 
 
 class Match(NamedTuple):
@@ -83,11 +106,17 @@ def export_bundle(
     common = {"created_by_ref": me.id, "object_marking_refs": [marking.id]}
     created, modified = incident.first_seen, max(incident.last_seen, incident.first_seen)
     objects: list[Any] = [marking, me]
+    detections = list(detections)
+    seen_list = attackers(incident, detections, allow=allow, shared=True)
+    reached = remotes(detections, allow=allow)
     patterns: dict[str, Any] = {}
-    seen_list = attackers(incident, detections, allow=allow)
-    for tid in dict.fromkeys(t for s in seen_list for t in s.techniques):
+    used = [
+        *(t for s in seen_list for t in s.techniques),
+        *(t for r in reached for t in r.techniques),
+    ]
+    for tid in dict.fromkeys(used):
         patterns[tid] = stix2.AttackPattern(
-            id=_id("attack-pattern", tid),
+            id=_id("attack-pattern", tid, tlp),
             name=technique_name(tid),
             external_references=[
                 {"source_name": "mitre-attack", "external_id": tid, "url": technique_url(tid)}
@@ -97,17 +126,34 @@ def export_bundle(
             **common,
         )
     objects.extend(patterns.values())
-    for seen in seen_list:
-        kind = "ipv4-addr" if seen.address.version == 4 else "ipv6-addr"
-        value = str(seen.address)
+    about = redact(f"Seen in incident {incident.id}: {incident.title}", allow)
+    shown: list[_Shown] = [
+        _Shown(
+            "ipv4-addr" if seen.address.version == 4 else "ipv6-addr",
+            str(seen.address),
+            f"Attacker address {seen.address}",
+            seen.first,
+            seen.last,
+            seen.hits,
+            seen.techniques,
+        )
+        for seen in seen_list
+    ]
+    shown += [
+        _Shown(r.kind, r.value, f"{r.role}: {r.value}", r.first, r.last, len(r.detections),
+               r.techniques)
+        for r in reached
+    ]  # fmt: skip
+    for item in shown:
+        key = (incident.id, item.value, tlp)
         indicator = stix2.Indicator(
-            id=_id("indicator", incident.id, value),
-            name=f"Attacker address {value}",
-            description=redact(f"Seen in incident {incident.id}: {incident.title}", allow),
-            pattern=f"[{kind}:value = {_literal(value)}]",
+            id=_id("indicator", *key),
+            name=item.name,
+            description=about,
+            pattern=f"[{item.kind}:value = {_literal(item.value)}]",
             pattern_type="stix",
-            valid_from=seen.first,
-            valid_until=seen.last + valid_for,
+            valid_from=item.first,
+            valid_until=item.last + valid_for,
             indicator_types=["malicious-activity"],
             labels=["citywatch", incident.category],
             created=created,
@@ -117,11 +163,11 @@ def export_bundle(
         objects.append(indicator)
         objects.append(
             stix2.Sighting(
-                id=_id("sighting", incident.id, value),
+                id=_id("sighting", *key),
                 sighting_of_ref=indicator.id,
-                count=max(1, min(seen.hits, 999_999_999)),
-                first_seen=seen.first,
-                last_seen=seen.last,
+                count=max(1, min(item.hits, 999_999_999)),
+                first_seen=item.first,
+                last_seen=item.last,
                 where_sighted_refs=[me.id],
                 created=created,
                 modified=modified,
@@ -138,10 +184,12 @@ def export_bundle(
                 modified=modified,
                 **common,
             )
-            for tid in seen.techniques
+            for tid in item.techniques
         )
     bundle = stix2.Bundle(
-        id=_id("bundle", incident.id, modified.isoformat()), objects=objects, allow_custom=False
+        id=_id("bundle", incident.id, modified.isoformat(), tlp),
+        objects=objects,
+        allow_custom=False,
     )
     return str(bundle.serialize(pretty=True))
 

@@ -11,7 +11,7 @@ from citywatch.detect.iot import IotFleet
 from citywatch.detect.iot.config import IotConfig
 from citywatch.detect.iot.rules import COMPROMISE
 from citywatch.detect.runner import DetectorRunner
-from citywatch.model import Connection, Detection, Event, Telemetry
+from citywatch.model import Connection, Detection, DnsQuery, Event, Telemetry
 from citywatch.simulate.iot.fleet import build_fleet, write_inventory
 
 T0 = 1_773_471_600.0
@@ -83,6 +83,22 @@ def test_warm_up_is_learned_and_gated_learning_keeps_an_attack_new(inventory: Pa
     early = [conn(T0 + 60 * i, cam, "91.92.241.17", 6667) for i in range(10)]
     found = run(IotFleet(IotConfig(inventory=inventory)), early)
     assert {d.rule_id for d in found.values()} <= {"iot.posture.vulnerable-firmware"}
+
+
+def test_a_generated_name_and_a_refused_fan_out_fire_even_in_the_warm_up(inventory: Path) -> None:
+    # A device compromised in its first hour of monitoring had its DGA lookup and its scan
+    # learned as normal: the botnet's C2 domain never reached an incident.
+    cam = "10.20.1.15"
+    lookup = Event(
+        id="D1", timestamp=T0 + 60, dataset="network.dns", source_ip=cam,
+        payload=DnsQuery(uid="D1", proto="udp", query="942cld8m6j9yhj.top",
+                         answers=("91.92.241.17",)),
+    )  # fmt: skip
+    scan = [conn(T0 + 120 + i, cam, f"203.0.113.{i + 1}", 23, "S0") for i in range(30)]
+    found = run(IotFleet(IotConfig(inventory=inventory)), [lookup, *scan])
+    by_rule = {d.rule_id: d for d in found.values()}
+    assert {"iot.dns", "iot.scan"} <= set(by_rule)
+    assert by_rule["iot.dns"].attributes["iot"]["remote"] == ["942cld8m6j9yhj.top", "91.92.241.17"]
 
 
 def test_changes_inside_the_maintenance_window_are_normal(inventory: Path) -> None:

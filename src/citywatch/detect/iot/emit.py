@@ -9,6 +9,8 @@ devices' incidents into one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 
 from citywatch.detect.base import Detector, Episode, detection_id
@@ -19,6 +21,7 @@ from citywatch.model import Detection, Event, GeoPoint
 
 _NOTES_KEPT = 6
 _UIDS_SHOWN = 3
+_REMOTE_KEPT = 8
 
 
 def device_id(key: str) -> str:
@@ -43,8 +46,10 @@ class Emitter:
         source: str,
         score: float,
         out: list[Detection],
+        remote: Sequence[str] = (),
     ) -> None:
-        """Open the rule's episode on this device, or add the record to the open one."""
+        """Open the rule's episode on this device, or add the record to the open one;
+        ``remote``: the outside addresses and names the record involves."""
         ts = event.timestamp
         episode = state.episodes.get(rule)
         if episode is None:
@@ -58,11 +63,16 @@ class Emitter:
             state.notes[rule] = [note]
             state.sources[rule] = source
             state.scores[rule] = score
+            if remote:
+                state.remote[rule] = list(dict.fromkeys(remote))[:_REMOTE_KEPT]
             out.append(self.render(key, state, rule))
             return
         notes = state.notes[rule]
         if len(notes) < _NOTES_KEPT and note not in notes:
             notes.append(note)
+        if remote:
+            known = state.remote.setdefault(rule, [])
+            known += [r for r in remote if r not in known][: _REMOTE_KEPT - len(known)]
         state.scores[rule] = max(state.scores[rule], score)
         if episode.add(event.id, ts):
             out.append(self.render(key, state, rule))
@@ -82,6 +92,7 @@ class Emitter:
         for rule in [r for r, ep in state.episodes.items() if now - ep.last > gap]:
             out.append(self.render(key, state, rule))
             del state.episodes[rule], state.notes[rule], state.sources[rule], state.scores[rule]
+            state.remote.pop(rule, None)
 
     def render(self, key: str, state: DeviceState, rule_id: str) -> Detection:
         episode = state.episodes[rule_id]
@@ -113,6 +124,7 @@ class Emitter:
                     "score": round(score, 3),
                     "uids": [e for e in episode.evidence[:20] if e[:1] in ("C", "D")],
                     "measures": list(rule.measures),
+                    "remote": list(state.remote.get(rule_id, ())),
                 }
             },
         )

@@ -122,6 +122,10 @@ class Observer:
             self._posture(key, state, "iot.posture.mqtt-plaintext", event,
                           f"MQTT without TLS to {peer}:1883", out)  # fmt: skip
         if self._learning(state, ts, s):
+            if failed:  # refused: no peer to learn; a fan-out of them is a scan even in warm-up
+                if f_peer:
+                    self._scan(key, state, event, conn, s, out)
+                return
             self._know(state, cm, peer, svc)
             if target is not None:
                 cm.talks.add(target.device_class)
@@ -130,12 +134,7 @@ class Observer:
             return
         ip, fire = state.ip, self.emit.fire
         if failed or port in REMOTE_ACCESS:
-            if "iot.scan" in state.episodes:
-                self.emit.evidence(key, state, "iot.scan", event, out)
-            elif len(state.scan_peers) >= cfg.scan_fanout:
-                note = (f"tried {len(state.scan_peers)} new addresses within "
-                        f"{cfg.scan_window_s:.0f} s (port {port}, {conn.conn_state})")  # fmt: skip
-                fire(key, state, "iot.scan", event, note, ip, s, out)
+            self._scan(key, state, event, conn, s, out)
         if lateral and not failed:
             note = f"connected to {target.id} ({target.device_class}) on port {port}"  # type: ignore[union-attr]
             fire(key, state, "iot.lateral", event, note, ip, s, out)
@@ -149,7 +148,7 @@ class Observer:
             return
         if (conn.resp_bytes or 0) >= cfg.download_bytes:
             note = f"downloaded {conn.resp_bytes:,} bytes from new destination {peer}:{port}"
-            fire(key, state, "iot.download", event, note, ip, s, out)
+            fire(key, state, "iot.download", event, note, ip, s, out, (peer,))
         beacon = state.beacons.get(peer)
         if beacon is None:
             if len(state.beacons) < _BEACONS_KEPT:
@@ -159,7 +158,21 @@ class Observer:
         if beacon.n >= cfg.beacon_contacts and beacon.mean >= 10.0 and beacon.cv() <= cfg.beacon_cv:
             note = (f"contacts new destination {peer}:{port} every {beacon.mean:.0f} s "
                     f"(±{beacon.cv() * 100:.0f} %), {beacon.n} times so far")  # fmt: skip
-            fire(key, state, "iot.c2", event, note, ip, s, out)
+            fire(key, state, "iot.c2", event, note, ip, s, out, (peer,))
+
+    def _scan(
+        self, key: str, state: DeviceState, event: Event, conn: Connection, s: float,
+        out: list[Detection],
+    ) -> None:  # fmt: skip
+        """A connection to a new address, failed or to a remote-access port: a scan once the
+        window holds ``scan_fanout`` new addresses."""
+        if "iot.scan" in state.episodes:
+            self.emit.evidence(key, state, "iot.scan", event, out)
+        elif len(state.scan_peers) >= self.cfg.scan_fanout:
+            note = (f"tried {len(state.scan_peers)} new addresses within "
+                    f"{self.cfg.scan_window_s:.0f} s (port {event.destination_port or 0}, "
+                    f"{conn.conn_state})")  # fmt: skip
+            self.emit.fire(key, state, "iot.scan", event, note, state.ip, s, out)
 
     def inbound(
         self, key: str, state: DeviceState, event: Event, conn: Connection, out: list[Detection]
@@ -224,15 +237,16 @@ class Observer:
         s = 0.0 if known else 0.3 + (0.6 if generated else 0.0)
         if self.on_score is not None:
             self.on_score(event, s, None)
-        if self._learning(state, event.timestamp, s):
+        if generated:  # a generated name is never normal, not even in a device's warm-up
+            answers = ", ".join(query.answers[:3]) or "no answer"
+            note = f"looked up never-seen name {name} ({bits:.1f} bits/char) → {answers}"
+            remote = (name, *query.answers[:3])
+            self.emit.fire(key, state, "iot.dns", event, note, state.ip, s, out, remote)
+        elif self._learning(state, event.timestamp, s):
             if len(state.domains) < self.cfg.max_known:
                 state.domains.add(name)
             if len(cm.domains) < self.cfg.max_class_known:
                 cm.domains.add(name)
-        elif generated:
-            answers = ", ".join(query.answers[:3]) or "no answer"
-            note = f"looked up never-seen name {name} ({bits:.1f} bits/char) → {answers}"
-            self.emit.fire(key, state, "iot.dns", event, note, state.ip, s, out)
 
     def telemetry(
         self, key: str, state: DeviceState, event: Event, msg: Telemetry, out: list[Detection]

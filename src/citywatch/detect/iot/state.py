@@ -82,6 +82,9 @@ class DeviceState(msgspec.Struct, kw_only=True):
     sources: dict[str, str] = msgspec.field(default_factory=dict)
     """Per open episode, the address the activity came from."""
     scores: dict[str, float] = msgspec.field(default_factory=dict)
+    remote: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    """Per open episode, the outside addresses and names it involves (a C2 server, a download
+    host, a generated name and what it resolved to): what the city can share and block."""
     posture: set[str] = msgspec.field(default_factory=set)
     """Posture findings already reported for this device."""
     group: ClassState | None = None
