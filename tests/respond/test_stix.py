@@ -148,6 +148,48 @@ def test_import_of_foreign_patterns() -> None:
     assert matcher.match_url("https://evil.example/a'b", at)
 
 
+def test_bundles_as_platforms_write_them_import() -> None:
+    # A STIX 2.0 bundle crashed analyse (AttributeError: no pattern_type); OpenCTI's custom
+    # properties rejected the whole bundle; [a] OR [b] was an "unsupported pattern".
+    now = "2026-03-14T00:00:00.000Z"
+    legacy = {
+        "type": "bundle",
+        "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+        "spec_version": "2.0",
+        "objects": [
+            {
+                "type": "indicator",
+                "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+                "created": now,
+                "modified": now,
+                "labels": ["malicious-activity"],
+                "pattern": "[ipv4-addr:value = '5.188.62.238']",
+                "valid_from": now,
+            }
+        ],
+    }
+    assert [i.value for i in import_indicators(json.dumps(legacy))] == ["5.188.62.238"]
+    current = {
+        "type": "bundle",
+        "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56e",
+        "objects": [
+            {
+                "type": "indicator",
+                "spec_version": "2.1",
+                "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3e",
+                "created": now,
+                "modified": now,
+                "pattern": "[ipv4-addr:value = '198.51.100.1'] OR [domain-name:value = 'c2.example']",
+                "pattern_type": "stix",
+                "valid_from": now,
+                "x_opencti_score": 80,
+            }
+        ],
+    }
+    got = import_indicators(json.dumps(current))
+    assert [(i.type, i.value) for i in got] == [("ipv4", "198.51.100.1"), ("domain", "c2.example")]
+
+
 @pytest.mark.parametrize(
     "bad",
     [

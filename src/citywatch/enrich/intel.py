@@ -63,7 +63,8 @@ def _values(pattern: str) -> list[tuple[IndicatorType, str]] | None:
     if len(text) > 100_000 or not (text.startswith("[") and text.endswith("]")):
         return None
     out: list[tuple[IndicatorType, str]] = []
-    for part in re.split(r"\s+OR\s+", text[1:-1]):
+    # one observation ([a = 'x' OR a = 'y']) or several ([a = 'x'] OR [a = 'y']) alike
+    for part in re.split(r"\s*\]\s+OR\s+\[\s*|\s+OR\s+", text[1:-1]):
         match = _COMPARISON.fullmatch(part)
         if match is None:
             return None
@@ -88,11 +89,13 @@ def _when(value: Any) -> datetime | None:
 def import_indicators(
     bundle_json: str | bytes, *, problems: list[str] | None = None
 ) -> list[Indicator]:
-    """The shareable indicators of a STIX 2.1 bundle (checked by ``stix2``, no custom content).
+    """The shareable indicators of a STIX 2.1 (or 2.0) bundle, checked by ``stix2``.
 
     Indicators whose pattern is not a plain ``OR`` of value equalities on
-    ``ipv4-addr``, ``ipv6-addr``, ``domain-name`` or ``url``, and revoked
-    ones, are skipped; each skip is appended to ``problems`` when given.
+    ``ipv4-addr``, ``ipv6-addr``, ``domain-name`` or ``url`` (in one
+    observation or several), and revoked ones, are skipped; each skip is
+    appended to ``problems`` when given. Custom properties (``x_opencti_score``)
+    and custom objects, which platforms add, are ignored.
     """
     import stix2  # noqa: PLC0415 - lazy: importing it costs every command a third of a second
     from stix2.exceptions import STIXError  # noqa: PLC0415
@@ -100,27 +103,29 @@ def import_indicators(
     if len(bundle_json) > MAX_BUNDLE_BYTES:
         raise IntelError(f"bundle is larger than {MAX_BUNDLE_BYTES} bytes")
     try:
-        bundle = stix2.parse(bundle_json, allow_custom=False)
+        bundle = stix2.parse(bundle_json, allow_custom=True)
     except (STIXError, ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
         raise IntelError(f"not a valid STIX 2.1 bundle: {exc}") from exc
     if getattr(bundle, "type", None) != "bundle":
         raise IntelError("expected a STIX bundle")
     out: list[Indicator] = []
     for obj in getattr(bundle, "objects", None) or []:
-        if obj.type != "indicator":
+        if obj.get("type") != "indicator":
             continue
-        values = _values(obj.pattern) if obj.pattern_type == "stix" else None
+        pattern = str(obj.get("pattern", ""))
+        # STIX 2.0 has no pattern_type: its patterns are all STIX patterns
+        values = _values(pattern) if obj.get("pattern_type", "stix") == "stix" else None
         if obj.get("revoked", False) or values is None:
             if problems is not None:
                 reason = "revoked" if obj.get("revoked", False) else "unsupported pattern"
-                problems.append(f"{obj.id}: {reason}: {str(obj.pattern)[:120]}")
+                problems.append(f"{obj.get('id')}: {reason}: {pattern[:120]}")
             continue
         for kind, value in values:
             out.append(
                 Indicator(
                     type=kind,
                     value=value,
-                    id=obj.id,
+                    id=str(obj.get("id")),
                     valid_from=_when(obj.get("valid_from")),
                     valid_until=_when(obj.get("valid_until")),
                     name=obj.get("name"),
