@@ -37,6 +37,13 @@ class ApiConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tls: bool = Field(False, description="served over TLS: Secure cookies and HSTS")
+    public_url: str = Field(
+        "",
+        pattern=r"^(https?://[^\s/?#@]+(/[^\s?#]*)?)?$",
+        description="where citizens reach the server, e.g. https://alerts.city.example: the ids"
+        " and links of the public alert feed; empty: root-relative links, and a feed id from"
+        " respond.cap_sender (never from a request's Host header)",
+    )
     max_body_bytes: int = Field(
         1 << 20, gt=0, description="largest request body, bytes (ingest excepted)"
     )

@@ -199,3 +199,29 @@ def test_an_incident_lists_the_alerts_drafted_for_it(
     assert one["alerts"] == [ident]
     listed = {i["id"]: i["alerts"] for i in client.get("/api/v1/incidents", headers=ana).json()}
     assert listed["inc-2"] == [ident] and listed["inc-1"] == []
+
+
+def test_the_feed_takes_no_address_from_the_request(
+    client: TestClient,
+    seeded: Store,
+    make_token: Callable[..., str],
+    settings: Settings,
+    pipeline: LivePipeline,
+) -> None:
+    # Ids and links came from the Host header: a cache in front of the server would keep a
+    # public warning whose links lead wherever a request said.
+    ana, ben = officers(make_token)
+    ident = draft(client, ana)["identifier"]
+    publish(client, ident, ben)
+    text = client.get("/api/v1/public/alerts.atom", headers={"Host": "evil.example"}).text
+    assert "evil.example" not in text
+    parsed = feedparser.parse(text)
+    assert parsed.feed.id == "tag:aldmere.example,2026:citywatch/public-alerts"
+    assert parsed.entries[0].id == f"{parsed.feed.id}/{ident}"
+    assert f'href="/api/v1/public/alerts/{ident}"' in text  # root-relative: the server it came from
+    public = settings.api.model_copy(update={"public_url": "https://alerts.city.example/"})
+    app = create_app(settings, seeded, pipeline=pipeline, config=public)
+    text = TestClient(app).get("/api/v1/public/alerts.atom", headers={"Host": "evil.example"}).text
+    parsed = feedparser.parse(text)
+    assert parsed.feed.id == "https://alerts.city.example/api/v1/public/alerts.atom"
+    assert parsed.entries[0].link == f"https://alerts.city.example/api/v1/public/alerts/{ident}"

@@ -88,9 +88,11 @@ def _text(parent: etree._Element, tag: str, text: str, **attrs: str) -> etree._E
     return el
 
 
-def _entry(feed: etree._Element, alert: Alert, info: AlertInfo | None, url: str) -> None:
+def _entry(
+    feed: etree._Element, alert: Alert, info: AlertInfo | None, url: str, entry_id: str
+) -> None:
     entry = etree.SubElement(feed, _A + "entry")
-    _text(entry, _A + "id", url)
+    _text(entry, _A + "id", entry_id)
     title = (info.headline or info.event) if info else alert.identifier
     _text(entry, _A + "title", title)
     _text(entry, _A + "updated", _atom_time(alert.sent))
@@ -136,6 +138,7 @@ def atom_feed(
     self_url: str,
     cap_url: Callable[[Alert], str],
     now: datetime,
+    entry_id: Callable[[Alert], str] | None = None,
     title: str = "Public alerts",
     author: str = "citywatch",
     language: str = "en-GB",
@@ -145,7 +148,8 @@ def atom_feed(
     """The Atom feed of the current alerts (see :func:`current_alerts`) and of the cancels
     of the last :data:`CANCELS_KEPT`, as UTF-8 bytes.
 
-    ``cap_url`` gives the URL where each alert's CAP document is served;
+    ``cap_url`` gives the URL where each alert's CAP document is served, and
+    ``entry_id`` each entry's id (an absolute IRI that never changes; default: the URL);
     ``language`` picks which info block titles each entry.
     """
     current = current_alerts(alerts, now=now, statuses=statuses, cancels_since=now - CANCELS_KEPT)[
@@ -161,7 +165,9 @@ def atom_feed(
         _text(etree.SubElement(feed, _A + "author"), _A + "name", author)
         etree.SubElement(feed, _A + "link", rel="self", href=self_url)
         for alert in current:
-            _entry(feed, alert, _pick_info(alert, language), cap_url(alert))
+            url = cap_url(alert)
+            ident = url if entry_id is None else entry_id(alert)
+            _entry(feed, alert, _pick_info(alert, language), url, ident)
         data = etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True)
         if len(data) < MAX_FEED_BYTES or not current:
             return data

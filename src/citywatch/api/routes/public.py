@@ -118,13 +118,21 @@ def add_routes(api: APIRouter) -> None:
     def feed(request: Request) -> AtomResponse:
         """The Atom feed of the current public alerts, each linking to its CAP document."""
         ctx = context(request)
-        base = str(request.base_url).rstrip("/")
+        # never from the request's Host header: a cache in front would keep links anyone chose
+        base = ctx.config.public_url.rstrip("/")
+        sender = ctx.settings.respond.cap_sender
+        ids = (  # absolute and fixed (RFC 4287): the public address, or a tag URI (RFC 4151)
+            f"{base}/api/v1/public/alerts"
+            if base
+            else f"tag:{sender.rpartition('@')[2] or sender},2026:citywatch/public-alerts"
+        )
         alerts = [s.alert for s in ctx.store.alerts(published=True, limit=FEED_SIZE)]
         data = atom_feed(
             alerts,
-            feed_id=f"{base}/api/v1/public/alerts.atom",
+            feed_id=f"{base}/api/v1/public/alerts.atom" if base else ids,
             self_url=f"{base}/api/v1/public/alerts.atom",
             cap_url=lambda a: f"{base}/api/v1/public/alerts/{a.identifier}",
+            entry_id=lambda a: f"{ids}/{a.identifier}",
             now=datetime.now(tz=UTC),
         )
         return AtomResponse(data)
