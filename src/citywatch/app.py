@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
 from citywatch.bus.seal import Sealer
+from citywatch.city import CityMap
 from citywatch.config import Settings
 from citywatch.correlate import Correlator
 from citywatch.enrich import Enricher, Pseudonymiser, load_or_create_key
@@ -71,7 +72,8 @@ def build_job(settings: Settings, bus: LocalBus, store: Store | None = None) -> 
 
 
 def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
-    """The playbook runner the settings ask for, keeping its runs in ``store``."""
+    """The playbook runner the settings ask for, keeping its runs in ``store``, writing public
+    alerts' times in the city's time zone (its map's, :class:`~citywatch.city.CityMap`)."""
     config = settings.respond
     books = load_playbooks(list(config.playbooks), builtin=config.builtin_playbooks)
     return PlaybookRunner(
@@ -81,6 +83,7 @@ def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
         dry_run=config.dry_run,
         quarantine=config.quarantine,
         cap_sender=config.cap_sender,
+        tz=CityMap.find(settings.data_dir).tz,
     )
 
 

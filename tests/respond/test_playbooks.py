@@ -6,10 +6,11 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import msgspec
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -170,6 +171,27 @@ def test_triggers_check_category_severity_place_and_status(store: Store, tmp_pat
     (stored,) = store.alerts()
     assert stored.published is None and stored.alert.incidents == ["near"]
     assert draft.name == f"{stored.alert.identifier}.xml"
+
+
+def test_a_playbook_draft_writes_the_city_time_and_names_the_place(
+    store: Store, tmp_path: Path
+) -> None:
+    # It said "since 08:48" for a violent incident that began 09:48 in the city (UTC, no
+    # label) and "Fire – Affected area" for every alert, though the place was known.
+    near = _incident("near", category="public_safety", where=(45.8270, 15.9600))
+    near = msgspec.structs.replace(
+        near, entities={"place": ["Aldmere Arena"], "district": ["Gornja Vas"]}
+    )
+    _seed(store, near)
+    cet = timezone(timedelta(hours=1))
+    runner = PlaybookRunner(BOOKS, store, data_dir=tmp_path, tz=cet, clock=lambda: T0)
+    runner.runs_for([near])
+    (stored,) = store.alerts()
+    info = stored.alert.infos[0]
+    assert info.areas[0].area_desc == "Aldmere Arena"
+    assert info.headline.endswith("– Aldmere Arena")
+    assert "10:00" in info.description and "09:00" not in info.description
+    assert stored.alert.sent.utcoffset() == timedelta(hours=1)
 
 
 def test_a_dry_run_only_says_what_it_would_do(store: Store, tmp_path: Path) -> None:

@@ -179,7 +179,8 @@ def test_bundles_as_platforms_write_them_import() -> None:
                 "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3e",
                 "created": now,
                 "modified": now,
-                "pattern": "[ipv4-addr:value = '198.51.100.1'] OR [domain-name:value = 'c2.example']",
+                "pattern": "[ipv4-addr:value = '198.51.100.1']"
+                " OR [domain-name:value = 'c2.example']",
                 "pattern_type": "stix",
                 "valid_from": now,
                 "x_opencti_score": 80,

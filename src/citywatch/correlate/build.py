@@ -372,14 +372,17 @@ def _title(
     """``Credential stuffing against portal from 12 sources``; several kinds: ``Attack on ...``.
 
     A public-safety incident is named by its main detection (``rules`` counts the members'
-    rule names, in order of first appearance): ``Sudden exodus and 2 more``. An attack of
+    rule names, in order of first appearance) and where it is: ``Sudden exodus and 2 more in
+    Aldmere Arena``. An attack of
     several kinds is named by what its members do (``doings``), the most frequent first:
     ``Attack on portal from 17 sources: password attacks, scanning and 2 more``; when they
     all do one thing, by that: ``Password attacks against portal from 5.188.62.79``.
     """
     main = rules.most_common(1)[0][0]
-    if category == "public_safety":
-        return main if len(rules) == 1 else f"{main} and {len(rules) - 1} more"
+    if category == "public_safety":  # where it is happens first to a duty officer
+        named = main if len(rules) == 1 else f"{main} and {len(rules) - 1} more"
+        where = places(entities)
+        return f"{named} in {where}" if where else named
     target = ", ".join(entities.get("target", []))
     sources = entities.get("source.ip") or entities.get("source.pseudonym") or []
     origin = ""
@@ -396,6 +399,20 @@ def _title(
         words[_NAMED - 1 :] = [f"{len(words) - _NAMED + 1} more"]
     said = f"{', '.join(words[:-1])} and {words[-1]}"  # two at least: one returned above
     return f"Attack on {target or 'several assets'}{origin}: {said}"
+
+
+def places(entities: dict[str, list[str]]) -> str:
+    """Where an incident is, in words: its places (or else its districts), two at most.
+
+    >>> places({"place": ["Kaptolje"], "district": ["Kaptolje"]})
+    'Kaptolje'
+    >>> places({"district": ["Trnje", "Stari Grad", "Maksimir"]})
+    'Trnje, Stari Grad and 1 more'
+    """
+    named = entities.get("place") or entities.get("district") or []
+    if len(named) <= 2:
+        return " and ".join(named)
+    return f"{', '.join(named[:2])} and {len(named) - 2} more"
 
 
 _NAMED: Final = 4

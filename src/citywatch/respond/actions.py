@@ -22,7 +22,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -55,6 +55,8 @@ class Context(NamedTuple):
     quarantine: QuarantineConfig
     cap_sender: str
     """The city's CAP sender (``respond.cap_sender``); a step's ``sender`` param overrides it."""
+    tz: tzinfo = UTC
+    """The city's time zone, which public alerts write their times in."""
 
 
 class Outcome(NamedTuple):
@@ -150,6 +152,7 @@ def draft_alert(ctx: Context) -> Outcome:
         drafted_by=ctx.actor,
         languages=tuple(ctx.params.get("languages", ("en-GB", "de-DE"))),
         sent=ctx.now,
+        tz=ctx.tz,
     )
     xml = to_xml(alert)
     if problems := validate(xml):

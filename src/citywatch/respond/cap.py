@@ -21,6 +21,7 @@ from typing import Final
 
 import msgspec
 
+from citywatch.correlate.build import places
 from citywatch.model import Incident, IncidentStatus
 from citywatch.model.alert import (
     Alert,
@@ -192,7 +193,8 @@ def draft_from_incident(
     ``hazard`` names an entry of :data:`~citywatch.respond.hazards.HAZARDS`
     (inferred from the incident when omitted). Times are written in ``tz``
     (the city's offset). ``area_desc`` is one text or a mapping from the
-    primary language subtag (``"de"``) to a text. With ``supersedes`` the
+    primary language subtag (``"de"``) to a text; by default, the incident's
+    places (or districts), else "Affected area" in each language. With ``supersedes`` the
     draft is an ``Update`` of that alert and references it and everything it
     referenced. Measures the phrasebook does not know are left out of the
     public text (see :func:`~citywatch.respond.phrasebook.instruction_for`).
@@ -209,7 +211,7 @@ def draft_from_incident(
     for tag, lang in langs:
         text = _TEXT[lang]
         event = kind.event[lang]
-        where = _pick(area_desc, lang, text["area"])
+        where = _pick(area_desc, lang, places(incident.entities) or text["area"])
         areas = [AlertArea(area_desc=where, polygons=rings, circles=circles)]
         instruction = instruction_for(incident.measures, tag, defaults=kind.instructions)
         infos.append(

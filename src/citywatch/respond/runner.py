@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import msgspec
@@ -48,6 +48,7 @@ class PlaybookRunner:
         dry_run: bool = False,
         quarantine: QuarantineConfig | None = None,
         cap_sender: str = CAP_SENDER,
+        tz: tzinfo = UTC,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
     ) -> None:
         self.playbooks = list(playbooks)
@@ -56,6 +57,8 @@ class PlaybookRunner:
         self.dry_run = dry_run
         self.quarantine = quarantine or QuarantineConfig()
         self.cap_sender = cap_sender
+        self.tz = tz
+        """The city's time zone: the times public alerts write."""
         self._clock = clock
 
     def start(self, incidents: Sequence[Incident]) -> None:
@@ -163,6 +166,7 @@ class PlaybookRunner:
             dry_run=run.dry_run,
             quarantine=self.quarantine,
             cap_sender=self.cap_sender,
+            tz=self.tz,
         )
         step.at = ctx.now
         try:

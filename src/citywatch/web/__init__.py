@@ -34,10 +34,10 @@ from citywatch.api.config import ApiConfig
 from citywatch.api.context import ApiContext
 from citywatch.api.problems import http_exception_handler
 from citywatch.api.rbac import route_table
+from citywatch.city import CityMap
 from citywatch.config import Settings
 from citywatch.live import LiveInput
 from citywatch.store import Store
-from citywatch.web.city import CityMap
 from citywatch.web.pages import add_pages
 from citywatch.web.silos import add_silo_pages
 
@@ -71,7 +71,8 @@ def create_app(
     """The operations API with the dashboard; ``city`` defaults to the data dir's newest map."""
     app = create_api(settings, store, pipeline=pipeline, config=config)
     app.state.city = city = city or CityMap.find(settings.data_dir)
-    context_of(app).tz = city.tz
+    ctx = context_of(app)
+    ctx.tz = ctx.runner.tz = city.tz
     add_pages(app.router)
     add_silo_pages(app.router)
     app.mount("/assets", StaticFiles(directory=ASSETS), name="web.assets")

@@ -34,11 +34,11 @@ from citywatch.api.rbac import (
 )
 from citywatch.api.routes.incidents import TRANSITIONS
 from citywatch.api.silos import silo_of, silo_of_detector
+from citywatch.city import CityMap
 from citywatch.model.response import MAX_DAYS
 from citywatch.respond import current_alerts
 from citywatch.respond.hazards import HAZARDS
 from citywatch.web import views
-from citywatch.web.city import CityMap
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 

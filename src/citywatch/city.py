@@ -1,4 +1,4 @@
-"""The map's base layer: the city's district polygons (GeoJSON), no tile server needed.
+"""The city: its district polygons (GeoJSON, the map's base layer), its name and its time zone.
 
 ``citywatch demo`` writes ``city.geojson`` beside its simulated inputs in
 ``DATA_DIR/city/seed-N/``; ``serve`` takes the newest one there unless given a
