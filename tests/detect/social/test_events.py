@@ -84,6 +84,30 @@ def test_a_burst_of_reports_is_one_placed_event() -> None:
     assert {a.event for a in detector.annotations.values()} == {last.id}
 
 
+QUAKE = [
+    "Earthquake!! Everything is shaking at Port d'Aldmere",
+    "Strong earthquake just now, a building collapsed at Port d'Aldmere",
+    "The quake cracked the walls of our house at Stari Grad, we are outside",
+    "Felt a strong tremor at Port d'Aldmere, things fell off the shelves",
+    "Roof collapsed at Kaptolje in the earthquake, rescue teams needed",
+    "Facade collapsed onto parked cars at Trnje after the quake",
+]
+
+
+def test_a_city_wide_hazard_is_at_the_city_not_at_its_most_named_district() -> None:
+    # The earthquake incident said it was in Port d'Aldmere, the district most posts named.
+    lines = [post(i, t, f"author-{i}", 20.0 * i) for i, t in enumerate(QUAKE)]
+    detector = SocialEvents(SocialConfig(strong=False))
+    found = run(lines, detector)
+    assert found, "the posts are one event"
+    last = found[-1]
+    assert last.entity["event.category"] == "natural-hazard"
+    assert last.entity["place"] == detector.gazetteer.city
+    assert "district" not in last.entity
+    centre = detector.gazetteer.centre
+    assert last.geo is not None and (last.geo.lat, last.geo.lon) == (centre.lat, centre.lon)
+
+
 def report(title: str, dt: float) -> Event:
     """A local outlet's news item (through the real RSS adapter) at ``T0 + dt``."""
     when = format_datetime(datetime.fromtimestamp(T0 + dt, tz=UTC))

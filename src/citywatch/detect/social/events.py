@@ -253,6 +253,8 @@ class SocialEvents(Detector[SocialState]):
         top = max(state.places, key=state.places.__getitem__) if state.places else None
         place = self._places.get(top) if top is not None else self.gazetteer.district(where)
         city_wide = where == self.gazetteer.city
+        if city_wide and category in self.cfg.city_wide:  # a quake: the city, not a street of it
+            place = self.gazetteer.centre
         posts = len(episode.evidence)
         authors = len(state.authors)
         social = posts - state.news
@@ -269,7 +271,7 @@ class SocialEvents(Detector[SocialState]):
         mean = state.score_sum / max(1, posts)
         confidence = mean * (1 - 0.5 ** min(authors + state.news, 10))
         entity = {"place": name, "event.category": category}
-        if place is not None:
+        if place is not None and place.district:
             entity["district"] = place.district
             if place.id is not None and not city_wide:
                 entity["venue.id"] = place.id

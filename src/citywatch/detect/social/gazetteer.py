@@ -137,6 +137,17 @@ class Gazetteer:
         for key in exact:
             fuzzy.pop(key, None)  # a real name is never read as another's misspelling
         self._index = fuzzy | exact
+        lat = sum(d.lat for d in data.districts) / max(1, len(data.districts))
+        lon = sum(d.lon for d in data.districts) / max(1, len(data.districts))
+        self.centre = Place(
+            name=data.city,
+            kind="city",
+            district="",
+            lat=lat,
+            lon=lon,
+            h3=h3.latlng_to_cell(lat, lon, h3_resolution),
+        )
+        """The city as a whole, at the middle of its districts (a city-wide event's place)."""
 
     @classmethod
     def load(cls, path: Path, h3_resolution: int = 9) -> Gazetteer:
