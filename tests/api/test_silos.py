@@ -91,12 +91,18 @@ def test_zones_latest_state_worst_first(
                 detector="crowd.flow",
                 attributes={"crowd": {"venue": "arena", "gate": "g3", "los": "B", "flow_ppmm": 40}},
             ),
+            build.detection(  # an evacuation: the whole venue, no zone (was "unknown zone")
+                "c4",
+                detector="crowd.exodus",
+                attributes={"crowd": {"venue": "arena", "egress_min": 5.8, "measures": ["open"]}},
+            ),
         ]
     )
     got = client.get("/api/v1/zones", headers=auth("responder")).json()
     assert [(z["place"], z["kind"], z["los"]) for z in got] == [
         ("north", "zone", "F"),
         ("g3", "gate", "B"),
+        ("whole venue", "venue", None),
     ]
     assert got[0]["density_ppm2"] == 4.9 and got[0]["measures"] == ["close the north stairs"]
     assert got[0]["detection_id"] == "c2"
@@ -124,7 +130,8 @@ def test_quakes_with_cells_and_priorities_and_social_events(
         "place": "Market Square",
         "posts": ["fight!", {"text": "police"}],
         "authors": 2,
-        "sources": ["mastodon"],
+        "first_seen": 1773482280.0,
+        "sources": {"social": 1, "news": 1},
     }
     store.upsert_detections(
         [
@@ -141,4 +148,6 @@ def test_quakes_with_cells_and_priorities_and_social_events(
     assert q["priorities"][0]["name"] == "St Anne's"
     [s] = client.get("/api/v1/social-events", headers=auth("analyst")).json()
     assert (s["posts"], s["texts"], s["authors"]) == (2, ["fight!", "police"], 2)
+    # both were dropped: the detector keeps an epoch and counts by kind of source
+    assert (s["first_seen"], s["sources"]) == ("2026-03-14T09:58:00Z", {"social": 1, "news": 1})
     assert client.get("/api/v1/social-events", headers=auth("ingest")).status_code == 403

@@ -174,10 +174,10 @@ SILO_DETECTIONS = [
         {
             "category": "violence",
             "place": "Market Square",
-            "first_seen": "2026-03-14T09:58:00Z",
+            "first_seen": 1773482280.0,  # epoch seconds, as the detector keeps it
             "posts": 17,
             "authors": 11,
-            "sources": ["mastodon", "rss"],
+            "sources": {"social": 15, "news": 2},
         },
         geo=GeoPoint(lat=45.813, lon=15.977),
     ),
@@ -334,7 +334,8 @@ def test_silo_pages_render_from_detection_attributes(
     assert '"cell": "881e130db7fffff"' in quake  # the valid cell is on the map, the bad one not
     assert "not-a-cell" not in quake
     social = text(viewer.get("/social").text)
-    assert "Market Square" in social and "mastodon, rss" in social and " 11 " in social
+    assert "Market Square" in social and "15 social, 2 news" in social and " 11 " in social
+    assert "2026-03-14 10:58 UTC+0100" in social, "first seen, in the city's time"
 
 
 def test_the_overview_maps_every_open_incident(login: Callable[[str], TestClient]) -> None:

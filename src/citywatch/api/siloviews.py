@@ -20,7 +20,7 @@ import h3
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.api.schemas import GeoOut
-from citywatch.model import Detection, GeoPoint
+from citywatch.model import Detection, GeoPoint, from_epoch
 from citywatch.store import Store
 
 SCAN_LIMIT = 5000
@@ -47,11 +47,11 @@ class DeviceOut(_Out):
 
 
 class ZoneOut(_Out):
-    """The latest state of a venue's zone or gate."""
+    """The latest state of a venue's zone or gate, or of the whole venue (an evacuation)."""
 
     venue: str
     place: str
-    kind: Literal["zone", "gate"]
+    kind: Literal["zone", "gate", "venue"]
     density_ppm2: float | None
     los: str | None = Field(description="level of service, A (free) to F (critical)")
     flow_ppmm: float | None
@@ -84,7 +84,7 @@ class QuakeOut(_Out):
 
     detection_id: str
     summary: str
-    origin_time: str | None
+    origin_time: datetime | None
     lat: float | None
     lon: float | None
     depth_km: float | None
@@ -103,11 +103,11 @@ class SocialEventOut(_Out):
     severity: int
     category: str | None
     place: str | None
-    first_seen: str | None
+    first_seen: datetime | None
     posts: int | None = Field(description="how many posts")
     texts: list[str] = Field(description="post texts, when the detector keeps them")
     authors: int | None = Field(description="how many distinct (pseudonymous) authors")
-    sources: list[str]
+    sources: dict[str, int] = Field(description="posts by kind of source: social, news")
     geo: GeoOut | None
 
 
@@ -123,6 +123,23 @@ def _int(value: object) -> int | None:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _when(value: object) -> datetime | None:
+    """A time from an epoch or an ISO 8601 text (detectors keep times either way)."""
+    number = _num(value)
+    if number is not None:
+        return from_epoch(number)
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _counts(value: object) -> dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if _int(v) is not None}
 
 
 def _strs(value: object) -> list[str]:
@@ -173,13 +190,13 @@ def zones(rows: Rows) -> list[ZoneOut]:
     latest: dict[tuple[str, str], ZoneOut] = {}
     for d, attrs in rows:
         zone, gate = _str(attrs.get("zone")), _str(attrs.get("gate"))
-        key = (_str(attrs.get("venue")) or "unknown", zone or gate or "unknown")
+        key = (_str(attrs.get("venue")) or "unknown", zone or gate or "whole venue")
         if key in latest:
             continue
         latest[key] = ZoneOut(
             venue=key[0],
             place=key[1],
-            kind="zone" if zone or not gate else "gate",
+            kind="zone" if zone else "gate" if gate else "venue",
             density_ppm2=_num(attrs.get("density_ppm2")),
             los=_str(attrs.get("los")),
             flow_ppmm=_num(attrs.get("flow_ppmm")),
@@ -222,7 +239,7 @@ def quakes(rows: Rows) -> list[QuakeOut]:
         out[key] = QuakeOut(
             detection_id=d.id,
             summary=d.summary,
-            origin_time=_str(attrs.get("origin_time")),
+            origin_time=_when(attrs.get("origin_time")),
             lat=_num(attrs.get("lat")),
             lon=_num(attrs.get("lon")),
             depth_km=_num(attrs.get("depth_km")),
@@ -261,11 +278,11 @@ def social_events(rows: Rows) -> list[SocialEventOut]:
                 severity=d.severity,
                 category=_str(attrs.get("category")),
                 place=_str(attrs.get("place")),
-                first_seen=_str(attrs.get("first_seen")),
+                first_seen=_when(attrs.get("first_seen")),
                 posts=len(posts) if isinstance(posts, list) else _int(posts),
                 texts=texts,
                 authors=_int(attrs.get("authors")),
-                sources=_strs(attrs.get("sources")),
+                sources=_counts(attrs.get("sources")),
                 geo=_geo(d.geo),
             )
         )
