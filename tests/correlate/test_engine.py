@@ -249,3 +249,30 @@ def test_one_exploit_sprayed_from_many_addresses_at_once_is_one_campaign() -> No
         c.add(_web(f"jndi-{n}", n, f"198.51.100.{n}", "web.jndi.lookup", ["attack.T1190"]))
     c.add(_web("other", 3, "198.51.100.9", "web.xss.script-tag", ["attack.T1190"]))
     assert sorted(len(i.detections) for i in c.incidents()) == [1, 5]
+
+
+def test_severity_ranks_harm_to_people_above_one_attackers_many_findings() -> None:
+    # One scanner's probing (16 findings by four detectors over the same requests) was 100,
+    # above an M4.8 earthquake (73) and a stadium evacuation: each finding counted as
+    # corroboration, and the quake's populated areas counted as facilities.
+    c = Correlator()
+    for n, detector in enumerate(("web-attacks", "sigma", "portal-profile", "portal-behaviour")):
+        d = _web(f"scan-{n}", n, "5.188.62.238", f"rule-{n}", ["attack.T1595"])
+        c.add(msgspec.structs.replace(d, detector=detector, severity=90))
+    (attack,) = c.incidents()
+    assert attack.severity == 90, "one attacker, however many detectors, corroborates nothing"
+    quake = _det(
+        "quake", 0, {"quake.id": "q1"}, category="public_safety", rule="Earthquake", severity=85
+    )
+    areas = [{"kind": "area", "id": f"a{i}", "population": 7000, "mmi": 5.5} for i in range(3)]
+    school = {"kind": "school", "id": "s1", "name": "Gornja Vas school", "mmi": 5.5}
+    quake = msgspec.structs.replace(
+        quake,
+        detector="quake",
+        attributes={"quake": {"priorities": [*areas, school], "people": 21000, "measures": []}},
+    )
+    c.add(quake)
+    (inc,) = [i for i in c.incidents() if i.id != attack.id]
+    assert inc.exposure == {"people": 21000, "facilities": 1}
+    assert inc.severity == 85 + 5 + 5 + 5, "a facility, 1,000 and 10,000 people"
+    assert inc.severity > attack.severity

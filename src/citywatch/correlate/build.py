@@ -5,7 +5,11 @@ nothing else) and, per incident, a :class:`Summary` of them that grows with
 each batch; the incident is built from the summary once per batch.
 
 Severity starts from the most severe detection, grows with corroboration
-(+2 per further detection, at most +10) and with the exposure it touches
+(+2 per further witness, at most +10: a witness is a party involved (a
+source, device, venue or place) and, in public safety, the detector that saw
+it: crowd sensors, phones and posts are each their own evidence, while one
+attacker's findings by several detectors are read off the same traffic and
+add nothing) and with the exposure it touches
 (+5 when critical facilities are in it, +5 from 1,000 people, +5 more from
 10,000; +2 per city service beyond the first), and never falls below the
 floor of a story rule the incident completes.
@@ -56,8 +60,8 @@ def member(d: Detection) -> Member:
             measures.extend(map(str, value["measures"]))
         if isinstance(value.get("people"), (int, float)):
             people = max(people, int(value["people"]))
-        for p in value.get("priorities") or ():
-            if isinstance(p, dict) and p.get("kind") not in (None, "cell"):
+        for p in value.get("priorities") or ():  # facilities, not the populated areas ranked
+            if isinstance(p, dict) and p.get("kind") not in (None, "cell", "area"):
                 facilities.append(str(p.get("name") or p.get("id")))
     return Member(
         detector=d.detector,
@@ -178,6 +182,7 @@ class Summary:
         "rule_names",
         "stories",
         "top",
+        "witnesses",
     )
 
     def __init__(self, rules: Sequence[AnyRule]) -> None:
@@ -201,6 +206,8 @@ class Summary:
         """What the members do, in words (:func:`doing`), counted: a cyber incident's title."""
         self.measures: dict[str, tuple[int, int, int]] = {}
         """Measure → (-severity, arrival, place) of the most severe detection advising it."""
+        self.witnesses: set[str] = set()
+        """Who saw what (:func:`witness`): what corroborates the incident."""
 
     @classmethod
     def of(cls, members: dict[str, Member], rules: Sequence[AnyRule]) -> Summary:
@@ -238,6 +245,7 @@ class Summary:
             self.first = m.first
         self.rule_names[m.rule_name] += 1
         self.doings[doing(m)] += 1
+        self.witnesses.add(witness(m))
         at = bisect.bisect(self.order, (m.first, detection_id))
         self.order.insert(at, (m.first, detection_id))
         self.ids.insert(at, detection_id)
@@ -274,7 +282,7 @@ class Summary:
         facilities = sorted(self.facilities)
         services = len(entities.get("target", []))
         people = self.people
-        severity = self.top + min(10, 2 * (len(self.latest) - 1))
+        severity = self.top + min(10, 2 * (len(self.witnesses) - 1))
         severity += 5 * bool(facilities) + 5 * (people >= 1_000) + 5 * (people >= 10_000)
         severity += 2 * max(0, services - 1)
         if story is not None:
@@ -399,6 +407,18 @@ def _title(
         words[_NAMED - 1 :] = [f"{len(words) - _NAMED + 1} more"]
     said = f"{', '.join(words[:-1])} and {words[-1]}"  # two at least: one returned above
     return f"Attack on {target or 'several assets'}{origin}: {said}"
+
+
+def witness(m: Member) -> str:
+    """What one detection adds to an incident's corroboration: the party it is about (its
+    source, device, account, venue or place) and, outside cyber, its detector."""
+    entity = m.entity
+    party = ""
+    for key in ("source.ip", "source.pseudonym", "device.id", "user.id", "venue.id", "place"):
+        if value := entity.get(key):
+            party = value
+            break
+    return party if m.category == "cyber" else f"{m.detector}|{party}"
 
 
 def places(entities: dict[str, list[str]]) -> str:

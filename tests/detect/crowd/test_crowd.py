@@ -133,6 +133,7 @@ def test_evacuation_is_a_sudden_exodus_with_a_staged_order(days: dict[str, Day])
     onset = written.day.onset_s()
     assert onset is not None and 0 < to_epoch(exodus.timestamp) - onset <= 2 * 60
     assert {d.rule_id for d in detections} == {"crowd.exodus"}
+    assert exodus.attributes["crowd"]["people"] > 10_000, "who was in the stands: its exposure"
     measures = exodus.attributes["crowd"]["measures"]
     orders = [m for m in measures if m.startswith("Evacuation order")]
     assert len(orders) == 4 and all(" min, clear by " in m for m in orders)

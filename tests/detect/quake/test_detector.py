@@ -101,6 +101,8 @@ def test_a_quake_is_detected_located_sized_and_mapped(city: City, phones: Phones
         (p["score"] for p in ranked), reverse=True
     )
     assert {"kind", "id", "name", "score", "mmi"} <= set(ranked[0])
+    felt = [p for p in ranked if p["kind"] == "area" and p["mmi"] >= 5.0]
+    assert q["people"] == sum(p["population"] for p in felt), "the people the shaking reaches"
     assert q["reports"] > 100 and q["unlocated_reports"] == 0, "postcodes resolve via exposure"
 
 

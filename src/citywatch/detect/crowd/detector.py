@@ -48,7 +48,15 @@ _RULES = {  # rule: (name, severity, confidence)
     "crowd.exodus": ("Sudden exodus", 85, 0.85),
 }
 _BLANK = dict.fromkeys(
-    ("density_ppm2", "density_band", "los", "flow_ppmm", "time_to_critical_min", "egress_min")
+    (
+        "density_ppm2",
+        "density_band",
+        "los",
+        "flow_ppmm",
+        "time_to_critical_min",
+        "egress_min",
+        "people",
+    )
 )
 """Every figure of ``attributes.crowd`` (FORMATS.md), None where a rule has none."""
 

@@ -40,6 +40,7 @@ def zone_rules(p: Picture, errors: dict[str, float], slopes: dict[str, float]) -
             "los": los(d),
             "time_to_critical_min": _round(ttc),
             "egress_min": _round(zone_egress_min(p.venue, zone_id, p.people[zone_id])),
+            "people": round(p.people[zone_id]),
         }
         if d >= p.critical(zone):
             summary = f"{zone.name}: critical density {d:.1f} p/m² ({band[0]}–{band[1]})"
@@ -124,6 +125,7 @@ def exodus_rule(p: Picture, state: CrowdState) -> dict[str, Detail]:
             figures={
                 "flow_ppmm": round(outflow, 1),
                 "egress_min": _round(venue_egress_min(venue, p.people)),
+                "people": round(before),  # in the stands as the exodus began
             },
             measures=exodus_measures(p),
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterable
 from operator import attrgetter
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
@@ -179,7 +179,7 @@ class HitDetector(Detector[ClientHits]):
             open_.episode,
             rule_id=worst.rule_id,
             rule_name=worst.rule_name,
-            severity=worst.severity + min(10, n // 10) + breadth,
+            severity=min(ATTEMPT_CEILING, worst.severity + min(10, n // 10) + breadth),
             confidence=confidence,
             category=self.category,
             summary=summary,
@@ -200,6 +200,10 @@ class HitDetector(Detector[ClientHits]):
             },
         )
 
+
+ATTEMPT_CEILING: Final = 90
+"""The most severe a portal finding is alone: requests show an attempt, never its outcome (a
+quake that damages the city or a crowd crush ranks above one attacker's SQL injection)."""
 
 _rank = attrgetter("severity", "confidence")
 """How bad a hit is: (severity, confidence), the worse the greater."""

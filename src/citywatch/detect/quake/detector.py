@@ -25,7 +25,7 @@ and the exposure (areas with postcodes, facilities) lives there too.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import msgspec
 import numpy as np
@@ -253,7 +253,7 @@ class QuakeDetector(Detector[QuakeState]):
             default=1.0,
         )
         after = quake.id != quake.main_id
-        severity = round(15 * strongest - 25)
+        severity = shaking_severity(strongest)
         when = from_epoch(quake.origin).strftime("%H:%M:%S UTC")
         summary = (
             f"{'Aftershock' if after else 'Earthquake'} M{quake.magnitude:.1f} "
@@ -288,6 +288,13 @@ class QuakeDetector(Detector[QuakeState]):
                     "unlocated_reports": quake.unlocated,
                     "cells": layer,
                     "priorities": ranked,
+                    # people where the shaking is felt by nearly all (MMI V+), among the areas
+                    # ranked: what the incident's exposure counts
+                    "people": sum(
+                        int(p.get("population") or 0)  # type: ignore[call-overload]
+                        for p in ranked
+                        if p.get("kind") == "area" and float(p.get("mmi") or 0) >= FELT_BY_ALL  # type: ignore[arg-type]
+                    ),
                     "measures": _MEASURES,
                 }
             },
@@ -295,3 +302,18 @@ class QuakeDetector(Detector[QuakeState]):
         return msgspec.structs.replace(
             detection, geo=GeoPoint(lat=quake.lat, lon=quake.lon, h3=h3_cell(quake.lat, quake.lon))
         )
+
+
+FELT_BY_ALL: Final = 5.0
+"""MMI V: felt by nearly everyone, some dishes and windows broken (where people count)."""
+
+
+def shaking_severity(mmi: float) -> int:
+    """An incident severity (1-100) for the strongest shaking in the city, on the scale the
+    other silos use: felt by all with slight damage (MMI VI) ranks with a crowd emergency,
+    damage (VII and up) above everything.
+
+    >>> [shaking_severity(m) for m in (2.0, 4.0, 5.0, 6.0, 7.0, 8.5)]
+    [5, 45, 65, 85, 100, 100]
+    """
+    return max(1, min(100, round(20 * mmi - 35)))
