@@ -126,7 +126,7 @@ def _incident_of(
         assert detection.timestamp.timestamp() - truth["origin"] <= 10.0
         assert q["priorities"] and any(c["predicted"] for c in q["cells"])
         posts = [dets[d] for d in incident.detections if dets[d].detector == "social-events"]
-        assert [p.entity["event.category"] for p in posts] == ["natural-hazard"]
+        assert [p.entity["social.category"] for p in posts] == ["natural-hazard"]
         assert incident.story == "earthquake-with-damage"
         return incident
     if sid == "iot-botnet":
@@ -144,7 +144,7 @@ def _incident_of(
     if situation.silo == "social":
         districts, (category,) = (
             situation.entities["district"],
-            situation.entities["event.category"],
+            situation.entities["social.category"],
         )
         (incident,) = [
             i
@@ -152,7 +152,7 @@ def _incident_of(
             if any(
                 dets[d].detector == "social-events"
                 and dets[d].entity.get("district") in districts
-                and dets[d].entity.get("event.category") == category
+                and dets[d].entity.get("social.category") == category
                 for d in i.detections
             )
         ]

@@ -52,7 +52,7 @@ RULES = [
   category: public_safety
   match:
     - {detector: [crowd-safety]}
-    - {detector: [social-events], entity: {event.category: [fire, "crowd-*"]}}
+    - {detector: [social-events], entity: {social.category: [fire, "crowd-*"]}}
   resolution: 8
   rings: 1
   window: 45m
@@ -244,7 +244,7 @@ ENTITY_VALUES = {
     "source.pseudonym": ["ip:a", "ip:b"],
     "user.id": ["user:x", "user:y"],
     "target": ["portal", "wifi"],
-    "event.category": ["fire", "crowd-danger", "natural-hazard", "other"],
+    "social.category": ["fire", "crowd-danger", "natural-hazard", "other"],
 }
 
 

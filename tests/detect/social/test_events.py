@@ -101,7 +101,7 @@ def test_a_city_wide_hazard_is_at_the_city_not_at_its_most_named_district() -> N
     found = run(lines, detector)
     assert found, "the posts are one event"
     last = found[-1]
-    assert last.entity["event.category"] == "natural-hazard"
+    assert last.entity["social.category"] == "natural-hazard"
     assert last.entity["place"] == detector.gazetteer.city
     assert "district" not in last.entity
     centre = detector.gazetteer.centre

@@ -270,7 +270,8 @@ class SocialEvents(Detector[SocialState]):
             summary += f" ({', '.join(terms)})"
         mean = state.score_sum / max(1, posts)
         confidence = mean * (1 - 0.5 ** min(authors + state.news, 10))
-        entity = {"place": name, "event.category": category}
+        # not ECS's event.category, whose values are fixed (web, network...): SIEMs reject others
+        entity = {"place": name, "social.category": category}
         if place is not None and place.district:
             entity["district"] = place.district
             if place.id is not None and not city_wide:

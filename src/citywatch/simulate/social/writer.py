@@ -129,7 +129,7 @@ def write_social(
                 silo="social",
                 start=clock.iso(members[0][1].ms),
                 end=clock.iso(members[-1][1].ms),
-                entities={"district": places, "event.category": [scenario.category]},
+                entities={"district": places, "social.category": [scenario.category]},
                 techniques=[scenario.category],
                 records=len(members) + sum(n.event == scenario.id for n in news),
             )
