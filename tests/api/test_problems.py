@@ -79,6 +79,10 @@ def test_405_says_what_is_allowed(client: TestClient) -> None:
     response = client.delete("/api/v1/incidents")
     assert_problem(response, 405)
     assert response.headers["allow"] == "GET"
+    # a path two routes serve (list and create) said only the first one's method
+    response = client.delete("/api/v1/alerts")
+    assert_problem(response, 405)
+    assert response.headers["allow"] == "GET, POST"
 
 
 def test_409_invalid_transition(client: TestClient, seeded: Store, auth: Auth) -> None:

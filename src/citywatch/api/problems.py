@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -103,6 +104,9 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
     else:
         type_, title, extra = "about:blank", _phrase(exc.status_code), {}
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else ""
+    headers = exc.headers
+    if exc.status_code == 405:  # RFC 9110 §15.5.6: every method the resource serves
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed(request))}
     return problem_response(
         request_id(request),
         request.url.path,
@@ -110,9 +114,19 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
         type_=type_,
         title=title,
         detail=detail,
-        headers=exc.headers,
+        headers=headers,
         extra=extra,
     )
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods of every route whose path matches the request's (routing reports only the
+    first route it matched, so a path served by GET and POST said ``Allow: GET``)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def validation_exception_handler(request: Request, exc: Exception) -> JSONResponse:
