@@ -9,7 +9,7 @@ import h3
 import msgspec
 import pytest
 
-from citywatch.model import Alert, AlertInfo, Incident, IncidentStatus
+from citywatch.model import Alert, AlertInfo, Detection, Incident, IncidentStatus
 from citywatch.respond.cap import cancel, draft_from_incident, eu_alert_message_id
 from citywatch.respond.capxml import to_xml, validate
 from citywatch.respond.errors import RespondError
@@ -171,6 +171,30 @@ def test_points_become_circles(make_incident: IncidentMaker) -> None:
     many = {"type": "MultiPoint", "coordinates": [[15.98 + i / 1000, 45.81] for i in range(30)]}
     (one,) = _draft(make_incident, area=many).infos[0].areas[0].circles
     assert 45.80 < one.lat < 45.82 and one.radius_km > 1.0  # encloses all 30 points
+
+
+def test_a_quake_alert_covers_where_it_was_felt(make_incident: IncidentMaker) -> None:
+    # It drew 0.5 km circles round the epicentre (15 km out of town) and the city centre,
+    # and left out the districts that shook hardest.
+    points = {"type": "MultiPoint", "coordinates": [[16.0945, 45.7166], [15.98, 45.815]]}
+    quake = Detection(
+        id="q1", timestamp=T0, detector="quake", rule_id="quake.detected", rule_name="Earthquake",
+        severity=85, confidence=0.9, category="public_safety", summary="M4.8", entity={},
+        evidence=[], first_seen=T0, last_seen=T0,
+        attributes={"quake": {"circle": {"lat": 45.7166, "lon": 16.0945, "radius_km": 21.4}}},
+    )  # fmt: skip
+    alert = draft_from_incident(
+        make_incident(area=points),
+        sender=SENDER,
+        drafted_by="ana",
+        sent=T0,
+        tz=CITY_TZ,
+        hazard="earthquake",
+        detections=[quake],
+    )
+    (circle,) = alert.infos[0].areas[0].circles
+    assert (circle.lat, circle.lon, circle.radius_km) == (45.7166, 16.0945, 21.4)
+    assert validate(to_xml(alert)) == []
 
 
 def test_h3_cells_become_their_outline(make_incident: IncidentMaker) -> None:

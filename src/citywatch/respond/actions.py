@@ -153,6 +153,7 @@ def draft_alert(ctx: Context) -> Outcome:
         languages=tuple(ctx.params.get("languages", ("en-GB", "de-DE"))),
         sent=ctx.now,
         tz=ctx.tz,
+        detections=ctx.detections,
     )
     xml = to_xml(alert)
     if problems := validate(xml):

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import h3
 
+from citywatch.model import Detection
 from citywatch.model.alert import AlertCircle
 from citywatch.respond.errors import RespondError
 
@@ -73,6 +74,37 @@ def circles_for(points: Sequence[tuple[float, float]], radius_km: float) -> list
     centre = (round(lat, 6), round(lon, 6))
     reach = max(distance_km(centre, p) for p in points) + radius_km
     return [AlertCircle(lat=centre[0], lon=centre[1], radius_km=round(reach, 3))]
+
+
+def declared_circles(detections: Iterable[Detection]) -> list[AlertCircle]:
+    """The circles detections say they affect (``attributes.<silo>.circle``: ``lat``, ``lon``,
+    ``radius_km``; a quake's felt area), each once; malformed ones are skipped.
+
+    >>> from citywatch.model import Detection
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 3, 14, tzinfo=UTC)
+    >>> d = Detection(id="q", timestamp=t, detector="quake", rule_id="r", rule_name="r",
+    ...     severity=80, confidence=0.9, category="public_safety", summary="s", entity={},
+    ...     evidence=[], first_seen=t, last_seen=t,
+    ...     attributes={"quake": {"circle": {"lat": 45.7, "lon": 16.1, "radius_km": 21.4}}})
+    >>> declared_circles([d, d])
+    [AlertCircle(lat=45.7, lon=16.1, radius_km=21.4)]
+    """
+    out: list[AlertCircle] = []
+    for d in detections:
+        for attrs in d.attributes.values():
+            circle = attrs.get("circle") if isinstance(attrs, dict) else None
+            if not isinstance(circle, dict):
+                continue
+            try:
+                lat, lon = _point([circle["lon"], circle["lat"]])
+                radius = float(circle["radius_km"])
+            except (KeyError, TypeError, ValueError, RespondError):
+                continue
+            found = AlertCircle(lat=lat, lon=lon, radius_km=round(radius, 3))
+            if radius > 0 and found not in out:
+                out.append(found)
+    return out[:MAX_CIRCLES]
 
 
 def cell_polygons(cells: Iterable[str]) -> list[Ring]:

@@ -22,7 +22,7 @@ from typing import Final
 import msgspec
 
 from citywatch.correlate.build import places
-from citywatch.model import Incident, IncidentStatus
+from citywatch.model import Detection, Incident, IncidentStatus
 from citywatch.model.alert import (
     Alert,
     AlertArea,
@@ -33,7 +33,7 @@ from citywatch.model.alert import (
     Status,
     Urgency,
 )
-from citywatch.respond.area import shapes
+from citywatch.respond.area import declared_circles, shapes
 from citywatch.respond.capxml import cap_time, parse, to_xml, validate
 from citywatch.respond.errors import RespondError
 from citywatch.respond.hazards import HAZARDS, Hazard, infer_hazard
@@ -187,6 +187,7 @@ def draft_from_incident(
     web: str | None = None,
     contact: str | None = None,
     supersedes: Alert | None = None,
+    detections: Sequence[Detection] = (),
 ) -> Alert:
     """A ``Draft`` CAP alert for an incident, one info block per language.
 
@@ -194,7 +195,10 @@ def draft_from_incident(
     (inferred from the incident when omitted). Times are written in ``tz``
     (the city's offset). ``area_desc`` is one text or a mapping from the
     primary language subtag (``"de"``) to a text; by default, the incident's
-    places (or districts), else "Affected area" in each language. With ``supersedes`` the
+    places (or districts), else "Affected area" in each language. The area is
+    the incident's place; where its ``detections`` say what they reach
+    (:func:`~citywatch.respond.area.declared_circles`: a quake's felt area),
+    those circles instead of small ones round each point. With ``supersedes`` the
     draft is an ``Update`` of that alert and references it and everything it
     referenced. Measures the phrasebook does not know are left out of the
     public text (see :func:`~citywatch.respond.phrasebook.instruction_for`).
@@ -206,6 +210,8 @@ def draft_from_incident(
     when = (sent or datetime.now(tz)).astimezone(tz).replace(microsecond=0)
     ident = identifier or _UNSAFE.sub("_", f"{incident.id}.{when:%Y%m%dT%H%M%S}")
     rings, circles = shapes(incident.area, radius_km=radius_km)
+    if declared := declared_circles(detections):  # what the detections say they reach (a quake)
+        circles = declared
     since = incident.first_seen.astimezone(tz)
     infos = []
     for tag, lang in langs:

@@ -103,6 +103,8 @@ def test_a_quake_is_detected_located_sized_and_mapped(city: City, phones: Phones
     assert {"kind", "id", "name", "score", "mmi"} <= set(ranked[0])
     felt = [p for p in ranked if p["kind"] == "area" and p["mmi"] >= 5.0]
     assert q["people"] == sum(p["population"] for p in felt), "the people the shaking reaches"
+    circle = q["circle"]  # what a public warning covers: out to where all felt it
+    assert (circle["lat"], circle["lon"]) == (q["lat"], q["lon"]) and circle["radius_km"] > 10
     assert q["reports"] > 100 and q["unlocated_reports"] == 0, "postcodes resolve via exposure"
 
 

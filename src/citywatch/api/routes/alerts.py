@@ -15,7 +15,7 @@ once stored, on the live stream as an ``alert`` update.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -32,7 +32,7 @@ from citywatch.api.context import ApiContext, context
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import ADMIN, ALERT_OFFICER, READERS, allow
 from citywatch.live import Change
-from citywatch.model import Alert, Incident
+from citywatch.model import Alert, Detection, Incident
 from citywatch.respond import RespondError, cancel, draft_from_incident, to_xml, validate
 from citywatch.respond.capfeed import CAP_MIME
 from citywatch.respond.hazards import HAZARDS
@@ -140,6 +140,7 @@ def add_routes(api: APIRouter) -> None:
                 area_desc=body.area_desc,
                 expires_in=expires,
                 tz=ctx.tz,
+                detections=_members(ctx, incident),
             )
         except RespondError as exc:
             raise Problem(422, "cannot-draft", str(exc)) from exc
@@ -262,6 +263,7 @@ def _add_replacements(api: APIRouter) -> None:
                 expires_in=expires,
                 tz=ctx.tz,
                 supersedes=original,
+                detections=_members(ctx, incident),
             )
         except RespondError as exc:
             raise Problem(422, "cannot-draft", str(exc)) from exc
@@ -289,3 +291,12 @@ def _add_replacements(api: APIRouter) -> None:
         except RespondError as exc:
             raise Problem(422, "cannot-draft", str(exc)) from exc
         return _save_draft(ctx, message, who.name)
+
+
+_MEMBERS_READ: Final = 200
+"""Detections of an incident a draft reads for the area they reach (a quake's are few)."""
+
+
+def _members(ctx: ApiContext, incident: Incident) -> list[Detection]:
+    """The incident's detections, the first :data:`_MEMBERS_READ`, as the store has them."""
+    return [d for i in incident.detections[:_MEMBERS_READ] if (d := ctx.store.detection(i))]

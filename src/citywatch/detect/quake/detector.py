@@ -32,10 +32,10 @@ import numpy as np
 from pydantic import BaseModel
 
 from citywatch.detect.base import Detector, Episode, detection_id
-from citywatch.detect.quake.cells import distance_km, h3_cell, utm_cell
+from citywatch.detect.quake.cells import distance_km, h3_cell, utm_cell, utm_cell_centre
 from citywatch.detect.quake.intensity import Item, Report, cells, cells_of, priorities
 from citywatch.detect.quake.locate import locate
-from citywatch.detect.quake.relations import CWS_WEIGHTS
+from citywatch.detect.quake.relations import CWS_WEIGHTS, ipe
 from citywatch.detect.quake.solve import solve
 from citywatch.detect.quake.state import MainShock, Quake, QuakeConfig, QuakeState, Trigger
 from citywatch.model import Detection, Event, Exposure, FeltReport, GeoPoint, SensorTrigger
@@ -290,6 +290,7 @@ class QuakeDetector(Detector[QuakeState]):
                     "priorities": ranked,
                     # people where the shaking is felt by nearly all (MMI V+), among the areas
                     # ranked: what the incident's exposure counts
+                    "circle": felt_circle(quake, layer),
                     "people": sum(
                         int(p.get("population") or 0)  # type: ignore[call-overload]
                         for p in ranked
@@ -302,6 +303,42 @@ class QuakeDetector(Detector[QuakeState]):
         return msgspec.structs.replace(
             detection, geo=GeoPoint(lat=quake.lat, lon=quake.lon, h3=h3_cell(quake.lat, quake.lon))
         )
+
+
+def felt_circle(quake: Quake, layer: list[dict[str, object]]) -> dict[str, float]:
+    """The area a public warning covers: a circle round the epicentre out to where the shaking
+    is felt by nearly all (MMI V), by the intensity relation or by the reports of a cell that
+    felt it farther, widened by the location's uncertainty."""
+    reach = felt_distance_km(quake.magnitude, quake.depth_km)
+    for cell in layer:
+        grid = next((g for g in ("utm_1km", "utm_10km") if g in cell), None)
+        if grid is None or float(cell["cdi"]) < FELT_BY_ALL or cell["predicted"]:  # type: ignore[arg-type]
+            continue
+        lat, lon = utm_cell_centre(str(cell[grid]), 1 if grid == "utm_1km" else 10)
+        reach = max(reach, distance_km(lat, lon, quake.lat, quake.lon))
+    return {
+        "lat": round(quake.lat, 4),
+        "lon": round(quake.lon, 4),
+        "radius_km": round(reach + quake.location_error_km, 1),
+    }
+
+
+def felt_distance_km(magnitude: float, depth_km: float) -> float:
+    """How far from the epicentre the intensity relation still gives MMI V (0 if nowhere).
+
+    >>> round(felt_distance_km(4.8, 10.0)), felt_distance_km(2.0, 10.0)
+    (21, 0.0)
+    """
+    if ipe(magnitude, depth_km) < FELT_BY_ALL:
+        return 0.0
+    low, high = 0.0, 1000.0
+    for _ in range(40):  # bisection: the relation falls with distance
+        mid = (low + high) / 2
+        if ipe(magnitude, math.hypot(mid, depth_km)) >= FELT_BY_ALL:
+            low = mid
+        else:
+            high = mid
+    return low
 
 
 FELT_BY_ALL: Final = 5.0
