@@ -169,6 +169,7 @@ def test_one_client_flooding_the_portal(make: Maker) -> None:
     # the rate at its busiest, not that of the minute of its last request (a client of
     # 1,846 requests in 1.5 min was "1 requests per minute")
     assert "up to 1500 requests per minute from 198.51.100.66" in flood.summary
+    assert flood.summary.endswith("(none before)"), "not '(baseline 0.0)'"
     assert rng is not None
 
 

@@ -689,6 +689,10 @@ def test_a_fixed_format_is_bounded_per_digit_group() -> None:
     assert not rule.check("1970-000001")
     assert rule.explain("1970-000001").got == "1970 as its first number, out of range"
     assert "shaped `9999-999999` (first number 2021–2027" in rule.normally()
+    digit = ParamModel(location="query", name="page")
+    for i in range(600):
+        digit.learn(str(i % 9 + 1), i % 200, 100, cfg.value_clients)
+    assert compile_param(digit, cfg).normally().startswith("an integer of 1 char "), "not chars"
     for i in range(40):  # no fixed format once a twentieth of the values have other shapes
         model.learn(f"R{i}", i, 100, cfg.value_clients)
     assert compile_param(model, cfg).shape is None

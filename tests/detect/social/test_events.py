@@ -106,6 +106,9 @@ def test_a_city_wide_hazard_is_at_the_city_not_at_its_most_named_district() -> N
     assert "district" not in last.entity
     centre = detector.gazetteer.centre
     assert last.geo is not None and (last.geo.lat, last.geo.lon) == (centre.lat, centre.lon)
+    # its key terms say what happened, not where, nor filler ("aldmere, after, dolina")
+    terms = last.summary.rpartition("(")[2].rstrip(")").split(", ")
+    assert terms and not set(terms) & (detector.gazetteer.words | {"after", "there", "which"})
 
 
 def report(title: str, dt: float) -> Event:

@@ -186,9 +186,9 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
             f"on {stats['distinct_paths']} paths in {cfg.scan_window_s / 60:.0f} min"
         )
     if rule in ("flood", "portal-flood"):
-        return (
-            f"{name}: up to {stats['per_minute']} requests per minute from {who} "
-            f"(baseline {stats['baseline_per_minute']})"
+        usual = stats["baseline_per_minute"]
+        return f"{name}: up to {stats['per_minute']} requests per minute from {who} " + (
+            f"(usually {usual})" if usual else "(none before)"
         )
     if rule == "enumeration":
         return (

@@ -272,8 +272,12 @@ class ParamRule:
             shown = ", ".join(f"`{v}`" for v in sorted(self.enum)[:6])
             more = f" ({len(self.enum)} values)" if len(self.enum) > 6 else ""
             return f"one of {shown}{more}"
-        lengths = f"{self.len_lo}–{self.len_hi}" if self.len_lo != self.len_hi else f"{self.len_hi}"
-        text = f"{_ARTICLE[self.kind]} of {lengths} chars"
+        lengths = (
+            f"{self.len_lo}–{self.len_hi} chars"
+            if self.len_lo != self.len_hi
+            else _chars(self.len_hi)
+        )
+        text = f"{_ARTICLE[self.kind]} of {lengths}"
         if self.num_lo is not None:
             text += f" between {_num(self.num_lo)} and {_num(self.num_hi)}"
             if self.places is not None and self.kind == "decimal":

@@ -238,7 +238,7 @@ class _Loader:
         out = CompiledRule(
             info, predicate, needs, SEVERITY.get(level, 50), CONFIDENCE.get(status, 0.6)
         )
-        out.description = " ".join((rule.description or "").split())[:160]
+        out.description = _clip(" ".join((rule.description or "").split()), 160)
         self.rules.append(out)
         self.report.loaded.append(info)
         return None
@@ -271,3 +271,15 @@ __all__ = [
     "load_rules",
     "rule_files",
 ]
+
+
+def _clip(text: str, most: int) -> str:
+    """``text`` in at most ``most`` characters, cut at a word with an ellipsis (not mid-word).
+
+    >>> _clip("Detects SQL injection in the traffic incident search", 40)
+    'Detects SQL injection in the traffic…'
+    """
+    if len(text) <= most:
+        return text
+    cut = text[: most - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "…"

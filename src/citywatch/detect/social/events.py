@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import msgspec
 from pydantic import BaseModel
@@ -43,6 +43,16 @@ from citywatch.detect.social.state import Annotation, PostRef, SocialState
 from citywatch.detect.social.strong import StrongModel, available
 from citywatch.detect.social.summary import SEVERITY, describe
 from citywatch.model import Detection, Event, GeoPoint, TextPost
+
+_FILLERS: Final = frozenset({
+    "about", "above", "after", "again", "against", "along", "among", "around", "because",
+    "before", "behind", "being", "below", "beside", "between", "could", "during", "every",
+    "everyone", "everything", "first", "going", "never", "other", "outside", "people", "please",
+    "really", "right", "since", "still", "their", "there", "these", "thing", "things", "think",
+    "those", "through", "today", "tonight", "under", "until", "where", "which", "while", "whose",
+    "would",
+})  # fmt: skip
+"""Words of more than four letters that say nothing of an event (a summary's key terms)."""
 
 
 class _Model(msgspec.Struct):
@@ -225,8 +235,9 @@ class SocialEvents(Detector[SocialState]):
             state.places[ref.place] = state.places.get(ref.place, 0) + 1
         state.news += ref.news
         state.score_sum += ref.score
+        names = self.gazetteer.words
         for w in words:
-            if len(w) > 4:
+            if len(w) > 4 and w not in _FILLERS and w not in names:
                 state.terms[w] = state.terms.get(w, 0) + 1
 
     def expire(self, key: str, state: SocialState, watermark: float, out: list[Detection]) -> bool:

@@ -137,6 +137,8 @@ class Gazetteer:
         for key in exact:
             fuzzy.pop(key, None)  # a real name is never read as another's misspelling
         self._index = fuzzy | exact
+        self.words = frozenset(w for key in exact for w in key.split()) | set(tokens(data.city))
+        """Every word of a place name: what says where, not what happened."""
         lat = sum(d.lat for d in data.districts) / max(1, len(data.districts))
         lon = sum(d.lon for d in data.districts) / max(1, len(data.districts))
         self.centre = Place(
