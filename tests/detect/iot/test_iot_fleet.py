@@ -181,3 +181,13 @@ def test_trusted_traffic_teaches_the_class_and_a_silent_device_is_unseen(invento
     found = run(IotFleet(IotConfig(inventory=inventory, unseen_s=7200)), [quiet, *later])
     (unseen,) = [d for d in found.values() if d.rule_id == "iot.posture.unseen"]
     assert unseen.entity["device.id"] == "cam-0002" and unseen.evidence == [quiet.id]
+
+
+def test_a_finding_repeated_with_new_figures_is_one_reason(inventory: Path) -> None:
+    # The device page listed "40+ ... 41+ ... 45+ connections in 10 s" ahead of the C2 lines.
+    cam = "10.20.1.15"
+    flood = [conn(T0 + 4000 + i * 0.2, cam, "198.51.100.80", 80) for i in range(400)]
+    found = run(IotFleet(IotConfig(inventory=inventory)), normal(cam, T0 + 4000) + flood)
+    (ddos,) = [d for d in found.values() if d.rule_id == "iot.ddos"]
+    reasons = ddos.attributes["iot"]["reasons"]
+    assert len(reasons) == 1 and "198.51.100.80:80" in reasons[0]

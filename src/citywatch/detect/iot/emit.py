@@ -9,6 +9,7 @@ devices' incidents into one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import msgspec
@@ -22,6 +23,10 @@ from citywatch.model import Detection, Event, GeoPoint
 _NOTES_KEPT = 6
 _UIDS_SHOWN = 3
 _REMOTE_KEPT = 8
+_NUMBERS = re.compile(r"(?<![\d.:])\d[\d,]*(?:\.\d+)?(?![\d.:])")
+"""The figures in a note, not its addresses and ports: two notes that differ only there say
+one thing (``40+ connections in 10 s`` and ``45+ connections in 10 s``), but two
+destinations (``10.30.0.10:443``, ``10.30.0.11:443``) are two."""
 
 
 def device_id(key: str) -> str:
@@ -68,8 +73,13 @@ class Emitter:
             out.append(self.render(key, state, rule))
             return
         notes = state.notes[rule]
-        if len(notes) < _NOTES_KEPT and note not in notes:
-            notes.append(note)
+        if note not in notes:
+            shape = _NUMBERS.sub("#", note)
+            same = next((i for i, n in enumerate(notes) if _NUMBERS.sub("#", n) == shape), None)
+            if same is not None:  # the same finding with new figures: the latest says it
+                notes[same] = note
+            elif len(notes) < _NOTES_KEPT:
+                notes.append(note)
         if remote:
             known = state.remote.setdefault(rule, [])
             known += [r for r in remote if r not in known][: _REMOTE_KEPT - len(known)]
