@@ -273,6 +273,8 @@ def events(work: Path, seeds: list[int], hours: float) -> tuple[list[EventResult
                     if best is None or det.timestamp < best.timestamp:
                         best = det
             placed = best.entity.get("district") if best else None
+            # a city-wide hazard (an earthquake) is placed at the city, in no district
+            city_wide = category[event_id] in SocialConfig().city_wide
             results.append(
                 EventResult(
                     id=event_id,
@@ -280,7 +282,11 @@ def events(work: Path, seeds: list[int], hours: float) -> tuple[list[EventResult
                     category=category[event_id],
                     found=best is not None,
                     latency_s=best.timestamp.timestamp() - first[event_id] if best else None,
-                    district_ok=placed in districts.get(event_id, set()),
+                    district_ok=(
+                        best is not None and placed is None
+                        if city_wide
+                        else placed in districts.get(event_id, set())
+                    ),
                     districts=sorted(districts.get(event_id, set())),
                     placed=placed,
                     slow=category[event_id] in SocialConfig().slow_categories,

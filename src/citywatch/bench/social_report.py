@@ -71,7 +71,8 @@ def _events(console: Console, results: list[EventResult], false_events: int) -> 
         latency = f"{e.latency_s:.0f} s" if e.latency_s is not None else "-"
         table.add_row(
             str(e.seed), e.id, e.category, "yes" if e.found else "missed",
-            latency + (" (slow wave)" if e.slow else ""), e.placed or "-",
+            latency + (" (slow wave)" if e.slow else ""),
+            e.placed or ("the city" if e.found else "-"),
             "yes" if e.district_ok else "no", "yes" if e.news else "no", _mark(e.ok),
         )  # fmt: skip
     console.print(table)
