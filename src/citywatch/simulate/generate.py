@@ -28,7 +28,7 @@ from citywatch.simulate.manifest import (
 from citywatch.simulate.quake import write_quake
 from citywatch.simulate.rand import substream
 from citywatch.simulate.records import Hit
-from citywatch.simulate.schedule import MATCH_KICKOFF, STADIUM_ALARM, at
+from citywatch.simulate.schedule import MATCH_KICKOFF, at, stadium_alarm
 from citywatch.simulate.social.writer import write_social
 from citywatch.simulate.stream import requests
 from citywatch.simulate.tampering import build_tampering
@@ -196,7 +196,7 @@ def simulate(
     arena = write_match_day(
         out, seed, kickoff_s=at(run.start_ms, run.span_ms, MATCH_KICKOFF) / 1000,
         start_s=run.start_ms / 1000, end_s=end_ms / 1000, scenario="evacuation",
-        alarm_s=at(run.start_ms, run.span_ms, STADIUM_ALARM) / 1000,
+        alarm_s=at(run.start_ms, run.span_ms, stadium_alarm(run.span_ms)) / 1000,
     )  # fmt: skip
     situations += [s for s in [stadium_situation(arena)] if s is not None]
     quake_inputs, quake_situations = write_quake(

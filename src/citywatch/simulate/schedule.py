@@ -22,7 +22,10 @@ IOT_FLOOD: Final = 0.70
 MATCH_KICKOFF: Final = 0.45
 """Kick-off at the arena (gates open well before, per the venue simulator)."""
 STADIUM_ALARM: Final = 0.62
-"""An alarm in the arena: sudden exodus, posts from the stands, phones shaken by the rush."""
+"""An alarm in the arena: sudden exodus, posts from the stands, phones shaken by the rush
+(at this fraction of the span, kept within the match: :func:`stadium_alarm`)."""
+ALARM_AFTER_KICKOFF_MS: Final = (15 * 60_000, 70 * 60_000)
+"""How long after kick-off the alarm may come: while the stands are full."""
 QUAKE_ORIGIN: Final = 0.85
 """An earthquake near the city: phone triggers, felt reports, posts about damage."""
 
@@ -42,6 +45,19 @@ QUAKE_MAGNITUDE: Final = 4.8
 SITUATION_IOT_BOTNET: Final = "iot-botnet"
 SITUATION_STADIUM: Final = "stadium-emergency"
 SITUATION_QUAKE: Final = "earthquake"
+
+
+def stadium_alarm(span_ms: int) -> float:
+    """The fraction of the span at which the arena's alarm goes off: :data:`STADIUM_ALARM`,
+    moved into the match when the span is so short or long that it would fall outside (in a
+    12 h run it came after the arena had emptied).
+
+    >>> round(stadium_alarm(6 * 3_600_000), 2), round(stadium_alarm(12 * 3_600_000), 3)
+    (0.62, 0.547)
+    """
+    lo, hi = ALARM_AFTER_KICKOFF_MS
+    after = min(max((STADIUM_ALARM - MATCH_KICKOFF) * span_ms, lo), hi)
+    return MATCH_KICKOFF + after / span_ms
 
 
 def at(start_ms: int, span_ms: int, fraction: float) -> int:

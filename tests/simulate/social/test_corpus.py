@@ -22,9 +22,9 @@ def test_every_category_has_posts_and_headlines_in_both_splits() -> None:
 
 
 def test_the_outlet_reports_each_event_in_a_headline_of_its_category() -> None:
-    news = items(substream(3, "social-news"), scenarios(), 0, 6 * 3_600_000)
+    news = items(substream(3, "social-news"), scenarios(6 * 3_600_000), 0, 6 * 3_600_000)
     reports = [n for n in news if n.event is not None]
-    assert len(reports) == len(scenarios())
+    assert len(reports) == len(scenarios(6 * 3_600_000))
     for n in reports:
         assert n.place is not None
         templates = {t.format(p=n.place) for t in HEADLINES[n.category]}

@@ -78,7 +78,7 @@ def write_quake(
         magnitude=schedule.QUAKE_MAGNITUDE,
     )
     kickoff = schedule.at(start_ms, span_ms, schedule.MATCH_KICKOFF) / 1000
-    alarm = schedule.at(start_ms, span_ms, schedule.STADIUM_ALARM) / 1000
+    alarm = schedule.at(start_ms, span_ms, schedule.stadium_alarm(span_ms)) / 1000
     arena = (schedule.ARENA_LAT, schedule.ARENA_LON)
     street = city.districts[3].centroid
     shocks = quake_triggers(quake, phones, rng)

@@ -5,7 +5,7 @@ Chatter (ordinary posts, the hard negatives people really write — sports
 metaphors around the match, films, idioms, old news — and posts in other
 languages) runs all day at a steady rate. Scenarios add posts about one
 event at one place: a gang's extortion wave (a slow trickle over three
-hours), a stabbing, a fire, the stadium alarm (``schedule.STADIUM_ALARM``),
+hours), a stabbing, a fire, the stadium alarm (``schedule.stadium_alarm``),
 unrest in the old town after the match, and the earthquake
 (``schedule.QUAKE_ORIGIN``, posts about damage and collapsed buildings
 across the city). A sudden event's first posts come within a couple of
@@ -50,8 +50,9 @@ class Scenario(NamedTuple):
     """Posts in the first two minutes: everyone feels an earthquake at once."""
 
 
-def scenarios() -> tuple[Scenario, ...]:
+def scenarios(span_ms: int) -> tuple[Scenario, ...]:
     """The demo's events, in time order (``at`` is the fraction of the span)."""
+    alarm = schedule.stadium_alarm(span_ms)
     return (
         Scenario("social-extortion", "Gang extortion wave in Brückenfeld", "organised-crime",
                  "Brückenfeld", ("Brückenfeld", "Bruckenfeld", "Vlaška ulica", "Maksimirska cesta"),
@@ -62,10 +63,10 @@ def scenarios() -> tuple[Scenario, ...]:
                  ("Port Market Hall", "market hall", "Port d'Aldmere", "the port"), 0.52, 18, 1800, 3),
         Scenario(schedule.SITUATION_STADIUM, "Alarm and crush at Aldmere Arena", "crowd-danger",
                  "", ("Aldmere Arena", "the arena", "the stadium", "Aldmere stadium"),
-                 schedule.STADIUM_ALARM, 24, 1200, 5),
+                 alarm, 24, 1200, 5),
         Scenario("social-unrest", "Unrest in the Old Town after the match", "civil-unrest",
                  "Stari Grad", ("Stari Grad", "Old Town", "Central Station", "Ilica"),
-                 schedule.STADIUM_ALARM + 0.05, 16, 1500, 3),
+                 alarm + 0.05, 16, 1500, 3),
         Scenario(schedule.SITUATION_QUAKE, "Earthquake: damage and collapsed buildings",
                  "natural-hazard", "", ("Zelena Dolina", "Sveti Đuro", "Novo Polje",
                  "Port d'Aldmere", "Stari Grad"), schedule.QUAKE_ORIGIN, 36, 1800, 10),

@@ -57,7 +57,7 @@ def districts_by_name() -> dict[str, str]:
 def posts(seed: int, start_ms: int, span_ms: int) -> list[Post]:
     """Every post of the run, in time order."""
     streams = [chatter(substream(seed, "social-chatter"), start_ms, start_ms + span_ms)]
-    for i, scenario in enumerate(scenarios()):
+    for i, scenario in enumerate(scenarios(span_ms)):
         rng = substream(seed, f"social-scenario-{i}")
         streams.append(iter(sorted(scenario_posts(rng, scenario, start_ms, span_ms))))
     return list(heapq.merge(*streams))
@@ -100,7 +100,7 @@ def write_social(
             )
             if post.event is not None:
                 rows.setdefault(post.event, []).append((pid, post))
-        news = items(substream(seed, "social-news"), scenarios(), start_ms, span_ms)
+        news = items(substream(seed, "social-news"), scenarios(span_ms), start_ms, span_ms)
         for item in news:
             district = district_of.get(item.place) if item.place else None
             truth.write(
@@ -117,7 +117,7 @@ def write_social(
             )
     (out / NEWS).write_text(rss(news), encoding="utf-8")
     situations = []
-    for scenario in scenarios():
+    for scenario in scenarios(span_ms):
         members = rows.get(scenario.id, [])
         if not members:
             continue
