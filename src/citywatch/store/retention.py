@@ -13,7 +13,7 @@ records) and the audit log (append-only) are never deleted.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,10 +77,12 @@ class Pruner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                pruned = prune(self.store, self.config, datetime.now().astimezone())
+                pruned = prune(self.store, self.config, datetime.now(tz=UTC))
                 _log.info("retention_pruned", **{k: v for k, v in _fields(pruned) if v})
             except StoreError as exc:  # the next pass tries again; serving goes on
                 _log.warning("retention_failed", error=str(exc))
+            except Exception:  # a thread that dies prunes nothing more, silently
+                _log.exception("retention_failed")
             self._stop.wait(self.config.every_h * 3600)
 
 

@@ -90,7 +90,6 @@ def _closed_incidents(conn: Connection, before: datetime | None) -> dict[str, in
             continue  # someone closed or reopened it since
         gone.append(incident_id)
         held.update(_members.decode(doc).detections)
-    kept: set[str] = set()
     if gone:
         ids = [(i,) for i in gone]
         counts = {
@@ -101,10 +100,13 @@ def _closed_incidents(conn: Connection, before: datetime | None) -> dict[str, in
         _delete_each(conn, "incident_lifecycle", "incident_id", ids)
     else:
         counts = {}
-    for (doc,) in conn.execute("SELECT doc FROM incidents").fetchall():
-        kept.update(_members.decode(doc).detections)
-    old = conn.execute("SELECT id FROM detections WHERE timestamp < ?", (cut,)).fetchall()
-    doomed = {i for (i,) in old if i not in kept} | (held - kept)
+    rows = conn.execute("SELECT id FROM detections WHERE timestamp < ?", (cut,)).fetchall()
+    old = {i for (i,) in rows}
+    kept: set[str] = set()  # what the incidents left hold: read only when something may go
+    if old or held:
+        for (doc,) in conn.execute("SELECT doc FROM incidents").fetchall():
+            kept.update(_members.decode(doc).detections)
+    doomed = (old | held) - kept
     counts["detections"] = _delete_each(conn, "detections", "id", [(i,) for i in sorted(doomed)])
     return counts
 

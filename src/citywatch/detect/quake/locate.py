@@ -186,6 +186,10 @@ class _Problem:
         return self.t - origin - hypo / self.vp, magnitude_array(self.mmi, hypo)
 
 
+MODEL_ERROR_KM: Final = 1.0
+"""The location error the model adds whatever the phones: a uniform velocity, pick delays."""
+
+
 def _posterior(nodes: _Nodes, k: int) -> tuple[float, float]:
     """Spread (km) and magnitude spread of a grid's posterior around node ``k``."""
     weight = np.exp(-(nodes.misfit - nodes.misfit[k]))
@@ -214,7 +218,10 @@ def _solve(problem: _Problem, span_km: float) -> tuple[_Nodes, int, float, float
     )
     best = (finest, int(np.argmin(finest.misfit)), depth)
     fine_km, fine_m = _posterior(best[0], best[1])
-    return best[0], best[1], best[2], max(fine_km, spread_km, 0.5), max(fine_m, spread_m)
+    # the posterior of hundreds of phones is sharper than the model behind it (one crustal
+    # velocity, the phones' pick delays): its own error adds, in quadrature
+    error_km = math.hypot(max(fine_km, spread_km), MODEL_ERROR_KM)
+    return best[0], best[1], best[2], error_km, max(fine_m, spread_m)
 
 
 def locate(
