@@ -139,10 +139,12 @@ def export_bundle(
         )
         for seen in seen_list
     ]
+    attacking = {item.value for item in shown}  # one indicator per value: the attacker's
     shown += [
         _Shown(r.kind, r.value, f"{r.role}: {r.value}", r.first, r.last, len(r.detections),
                r.techniques)
         for r in reached
+        if r.value not in attacking
     ]  # fmt: skip
     for item in shown:
         key = (incident.id, item.value, tlp)
