@@ -260,6 +260,9 @@ def test_a_botnet_is_shared_by_what_it_reached_never_by_the_city_devices_it_took
     c2 = next(i for i in objs["indicator"] if "91.92" in i.pattern)
     assert next(s for s in objs["sighting"] if s.sighting_of_ref == c2.id).count == 2
     assert "10.20." not in json.dumps([str(o) for v in objs.values() for o in v])
+    # the C2 server is named as one whichever detection named its address first
+    backwards = _objects(export_bundle(cyber_incident, _botnet(make_detection)[::-1]))
+    assert "Command and control server: 91.92.241.17" in {i.name for i in backwards["indicator"]}
 
 
 def test_one_incident_at_two_tlp_levels_is_two_versions_apart(

@@ -28,7 +28,7 @@ from citywatch.model import Detection, Incident
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TECHNIQUE: Final = re.compile(r"attack\.(t\d{4}(?:\.\d{3})?)", re.I)
-_ADDRESS_LIKE: Final = re.compile(r"[0-9A-Fa-f:.]{2,45}")
+_ADDRESS_LIKE: Final = re.compile(r"\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})?|[0-9A-Fa-f:.]{2,45}")
 _DOMAIN: Final = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 # Names of the ATT&CK (Enterprise) techniques citywatch's detectors tag.
@@ -80,6 +80,9 @@ _ROLES: Final = {
     "iot.dns": "Generated (DGA) domain and its addresses",
 }
 """What a rule's outside addresses and names are, as a partner reads it."""
+_REACHED: Final = "Outside host reached by compromised devices"
+_RANKED: Final = (*_ROLES.values(), _REACHED)
+"""The roles, the most telling first: a value several rules name takes the first of them."""
 
 
 class Seen(NamedTuple):
@@ -189,14 +192,24 @@ def redact(text: str, allow: Iterable[str] = ()) -> str:
 
     >>> redact("stuffing from 172.16.2.3 and 198.51.100.7 via 91.0.0.1", ["91.0.0.0/24"])
     'stuffing from [city address] and 198.51.100.7 via [city address]'
+    >>> redact("flood to 10.20.1.39:80, login from [fd00::1]:443 and 198.51.100.7:22")
+    'flood to [city address]:80, login from [city address]:443 and 198.51.100.7:22'
     """
     nets = networks(allow)
 
     def swap(match: re.Match[str]) -> str:
-        ip = address(match.group(0).strip(".:"))
+        text = match.group(0)
+        host, port = text, ""
+        if text.startswith("["):  # [v6]:port
+            host, _, rest = text[1:].partition("]")
+            port = rest
+        elif text.count(":") == 1:  # v4:port
+            host, _, rest = text.partition(":")
+            port = f":{rest}"
+        ip = address(host.strip(".:"))
         if ip is not None and (not blockable(ip, nets) or internal(ip)):
-            return "[city address]"
-        return match.group(0)
+            return f"[city address]{port}"
+        return text
 
     return _ADDRESS_LIKE.sub(swap, text)
 
@@ -258,11 +271,12 @@ def remotes(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> li
                     continue
                 old = rows.get(text)
                 found = techniques(d.tags)
+                role = _ROLES.get(d.rule_id, _REACHED)
                 if old is None:
-                    role = _ROLES.get(d.rule_id, "Outside host reached by compromised devices")
                     rows[text] = Remote(text, kind, role, d.first_seen, d.last_seen, found, [d.id])
                     continue
                 rows[text] = old._replace(
+                    role=min(old.role, role, key=_RANKED.index),  # a C2 server above all
                     first=min(old.first, d.first_seen),
                     last=max(old.last, d.last_seen),
                     techniques=old.techniques + [t for t in found if t not in old.techniques],

@@ -237,16 +237,18 @@ class Observer:
         s = 0.0 if known else 0.3 + (0.6 if generated else 0.0)
         if self.on_score is not None:
             self.on_score(event, s, None)
-        if generated:  # a generated name is never normal, not even in a device's warm-up
-            answers = ", ".join(query.answers[:3]) or "no answer"
-            note = f"looked up never-seen name {name} ({bits:.1f} bits/char) → {answers}"
-            remote = (name, *query.answers[:3])
-            self.emit.fire(key, state, "iot.dns", event, note, state.ip, s, out, remote)
-        elif self._learning(state, event.timestamp, s):
+        # learned in the warm-up even when it looks generated: device clouds do too
+        # (global.azure-devices-provisioning.net, a3k7...-ats.iot.eu-central-1.amazonaws.com)
+        if self._learning(state, event.timestamp, s):
             if len(state.domains) < self.cfg.max_known:
                 state.domains.add(name)
             if len(cm.domains) < self.cfg.max_class_known:
                 cm.domains.add(name)
+        elif generated:
+            answers = ", ".join(query.answers[:3]) or "no answer"
+            note = f"looked up never-seen name {name} ({bits:.1f} bits/char) → {answers}"
+            remote = (name, *query.answers[:3])
+            self.emit.fire(key, state, "iot.dns", event, note, state.ip, s, out, remote)
 
     def telemetry(
         self, key: str, state: DeviceState, event: Event, msg: Telemetry, out: list[Detection]
