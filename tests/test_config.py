@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from citywatch.app import city_tz
 from citywatch.config import load_settings
 from citywatch.errors import ConfigError
 
@@ -73,3 +75,15 @@ def test_a_broken_file_or_variable_is_a_config_error_naming_its_source(
         f"{cfg}: lateness_s: Input should be greater than or equal to 0",
         "command line: bus_url: String should match pattern '^((nats|tls)://\\S+)?$'",
     }
+
+
+def test_the_city_time_zone_is_a_setting_with_summer_time(tmp_path: Path) -> None:
+    # Public alerts took the city's time from a demo map's fixed offset, else UTC: a real
+    # deployment wrote UTC without a label, and summer time never.
+    settings = load_settings(data_dir=tmp_path, tz="Europe/Zagreb")
+    zone = city_tz(settings)
+    summer, winter = (datetime(2026, m, 1, 12, tzinfo=UTC).astimezone(zone) for m in (7, 1))
+    assert (summer.utcoffset(), winter.utcoffset()) == (timedelta(hours=2), timedelta(hours=1))
+    assert city_tz(load_settings(data_dir=tmp_path)) is UTC, "no map, no setting: UTC"
+    with pytest.raises(ConfigError, match="unknown time zone"):
+        load_settings(data_dir=tmp_path, tz="Europe/Atlantis")

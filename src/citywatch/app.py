@@ -9,7 +9,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
 from citywatch.bus.seal import Sealer
@@ -71,9 +72,17 @@ def build_job(settings: Settings, bus: LocalBus, store: Store | None = None) -> 
     )
 
 
+def city_tz(settings: Settings, city: CityMap | None = None) -> tzinfo:
+    """The city's time zone: the ``tz`` setting, else the offset of its map (``city``, or the
+    newest under the data dir), else UTC."""
+    if settings.tz:
+        return ZoneInfo(settings.tz)
+    return (city or CityMap.find(settings.data_dir)).tz
+
+
 def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
     """The playbook runner the settings ask for, keeping its runs in ``store``, writing public
-    alerts' times in the city's time zone (its map's, :class:`~citywatch.city.CityMap`)."""
+    alerts' times in the city's time zone (:func:`city_tz`)."""
     config = settings.respond
     books = load_playbooks(list(config.playbooks), builtin=config.builtin_playbooks)
     return PlaybookRunner(
@@ -83,7 +92,7 @@ def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
         dry_run=config.dry_run,
         quarantine=config.quarantine,
         cap_sender=config.cap_sender,
-        tz=CityMap.find(settings.data_dir).tz,
+        tz=city_tz(settings),
     )
 
 

@@ -10,8 +10,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -90,6 +91,11 @@ class Settings(BaseSettings):
         description="how far an event may be timed ahead of this machine's clock, seconds;"
         " beyond it, a dead letter (keep it below lateness_s)",
     )
+    tz: str = Field(
+        "",
+        description="the city's time zone (IANA, e.g. Europe/Zagreb): the times of public"
+        " alerts and the dashboard, summer time included; empty: the city map's offset, else UTC",
+    )
     enrich: EnrichConfig = Field(default_factory=EnrichConfig)
     correlate: CorrelatorConfig = Field(default_factory=CorrelatorConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
@@ -100,6 +106,18 @@ class Settings(BaseSettings):
         default_factory=dict, description="per-detector config, by detector name"
     )
     disabled: list[str] = Field(default_factory=list, description="detectors not to run")
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ValueError, ZoneInfoNotFoundError) as exc:
+                raise ValueError(
+                    f"unknown time zone {value!r} (IANA names: Europe/Zagreb)"
+                ) from exc
+        return value
 
     @property
     def store(self) -> str:

@@ -34,6 +34,7 @@ from citywatch.api.config import ApiConfig
 from citywatch.api.context import ApiContext
 from citywatch.api.problems import http_exception_handler
 from citywatch.api.rbac import route_table
+from citywatch.app import city_tz
 from citywatch.city import CityMap
 from citywatch.config import Settings
 from citywatch.live import LiveInput
@@ -72,7 +73,7 @@ def create_app(
     app = create_api(settings, store, pipeline=pipeline, config=config)
     app.state.city = city = city or CityMap.find(settings.data_dir)
     ctx = context_of(app)
-    ctx.tz = ctx.runner.tz = city.tz
+    ctx.tz = ctx.runner.tz = city_tz(settings, city)
     add_pages(app.router)
     add_silo_pages(app.router)
     app.mount("/assets", StaticFiles(directory=ASSETS), name="web.assets")
