@@ -295,3 +295,36 @@ def test_dead_letters_stream_only_to_those_who_may_read_them(
             assert sent.status_code == 202
         got = events(lines, 1)
     assert [e["event"] for e in got] == ["incident"]
+
+
+def test_a_user_disabled_while_watching_stops_seeing_updates(
+    base_url: str,
+    seeded: Store,
+    make_token: Callable[..., str],
+    auth: Auth,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The stream checked the user once, at connect: someone who had left kept watching
+    # incidents, alerts and addresses until they closed the tab.
+    from citywatch.api.routes import stream as stream_route  # noqa: PLC0415
+
+    monkeypatch.setattr(stream_route, "RECHECK_S", 0.0, raising=False)
+    leaver = bearer(make_token, "leaver", ["viewer"])
+    admin, analyst = auth("admin"), auth("analyst")
+    with (
+        httpx.Client(base_url=base_url, timeout=10) as http,
+        watch(http, "kind=incident", leaver) as lines,
+    ):
+        moved = {"to": "acknowledged", "note": "looking"}
+        assert http.post(
+            "/api/v1/incidents/inc-1/transition", json=moved, headers=analyst
+        ).is_success
+        (first,) = events(lines, 1)
+        assert first["event"] == "incident"
+        disabled = http.patch("/api/v1/users/leaver", json={"disabled": True}, headers=admin)
+        assert disabled.status_code == 200
+        comment = {"text": "still there?"}
+        http.post("/api/v1/incidents/inc-1/comments", json=comment, headers=analyst)
+        (last,) = events(lines, 1)
+    assert last["event"] == "ended"
+    assert last["data"] == {"reason": "credentials no longer valid"}

@@ -81,6 +81,10 @@ export function startFeed() {
     });
   }
   source.addEventListener("resync", () => add("resync", "Updates were missed; reload for the full picture."));
+  source.addEventListener("ended", () => {
+    source.close();
+    add("resync", "Your session ended: log in again for live updates.");
+  });
   source.addEventListener("open", () => { feed.dataset.connected = "true"; });
 }
 
@@ -118,5 +122,9 @@ export function watchChanges(notice) {
     });
   }
   source.addEventListener("resync", () => tell(notice, "Some updates were missed", count));
+  source.addEventListener("ended", () => {
+    source.close();
+    tell(notice, "Your session ended: log in again for live updates", count);
+  });
   source.addEventListener("open", () => { notice.dataset.connected = "true"; });
 }
