@@ -278,6 +278,14 @@ def test_page_role_matrix(
         assert status == (200 if role in allowed else 403), (role, status)
 
 
+def test_a_login_link_leads_only_to_a_page_of_this_site(app: FastAPI) -> None:
+    # /login?next=/%5Cevil.example/phish sent the user to http://evil.example/phish after login
+    client = TestClient(app)
+    for evil in ("/%5Cevil.example/phish", "//evil.example", "https://evil.example/"):
+        assert 'data-next="/"' in client.get(f"/login?next={evil}").text
+    assert 'data-next="/incidents/inc-1"' in client.get("/login?next=/incidents/inc-1").text
+
+
 def text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
@@ -100,6 +101,21 @@ def render(
     )
 
 
+def own_path(target: str) -> str:
+    """Where to go after logging in: a path on this site, else ``/`` (a login link must not
+    lead to another site: ``/\\evil.example`` is ``//evil.example`` to a browser).
+
+    >>> own_path("/incidents/inc-1?x=1"), own_path("//evil.example"), own_path("/\\\\evil.example")
+    ('/incidents/inc-1?x=1', '/', '/')
+    >>> own_path("https://evil.example/"), own_path("/%5Cevil"), own_path("javascript:alert(1)")
+    ('/', '/%5Cevil', '/')
+    """
+    if not target.startswith("/") or target[1:2] in ("/", "\\") or any(c < " " for c in target):
+        return "/"
+    parts = urlsplit(target.replace("\\", "/"))
+    return target if not parts.scheme and not parts.netloc else "/"
+
+
 def add_pages(web: APIRouter) -> None:
     """Add the login, overview, incident, alerts, suppressions and public-feed pages to ``web``."""
 
@@ -112,7 +128,8 @@ def add_pages(web: APIRouter) -> None:
     )
     def login(request: Request) -> HTMLResponse:
         """The login form (it posts to the API's login with a script)."""
-        return render(request, "login.html", "login", None)
+        back = own_path(request.query_params.get("next", "/"))
+        return render(request, "login.html", "login", None, back=back)
 
     @web.get("/", name="web.overview", response_class=HTMLResponse, include_in_schema=False)
     def overview(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:

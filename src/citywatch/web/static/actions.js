@@ -69,8 +69,9 @@ async function login(form) {
   error.textContent = "";
   try {
     await api("POST", "/api/v1/auth/login", formBody(form));
-    const next = form.dataset.next || "/";
-    window.location.assign(next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    const next = new URL(form.dataset.next || "/", window.location.origin);
+    // only a page of this site: "/\\evil.example" is another site to a browser
+    window.location.assign(next.origin === window.location.origin ? next.href : "/");
   } catch (e) {
     error.textContent = e.message;
   }
