@@ -225,3 +225,26 @@ def test_the_feed_takes_no_address_from_the_request(
     parsed = feedparser.parse(text)
     assert parsed.feed.id == "https://alerts.city.example/api/v1/public/alerts.atom"
     assert parsed.entries[0].link == f"https://alerts.city.example/api/v1/public/alerts/{ident}"
+
+
+def test_a_playbook_draft_needs_two_officers_one_to_approve_one_to_publish(
+    client: TestClient, seeded: Store, make_token: Callable[..., str]
+) -> None:
+    # A playbook's draft (drafted by "playbook:warn-the-public") was approved and published
+    # by one officer alone: the four-eyes rule did not hold for drafts written in a crisis.
+    from citywatch.respond.cap import draft_from_incident  # noqa: PLC0415
+    from citywatch.store.base import StoredAlert  # noqa: PLC0415
+
+    incident = seeded.incident("inc-2")
+    assert incident is not None
+    made = draft_from_incident(
+        incident, sender="alerts@aldmere.example", drafted_by="playbook:warn-the-public"
+    )
+    seeded.save_alert(StoredAlert(alert=made))
+    ana, ben = officers(make_token)
+    ident = made.identifier
+    assert client.post(f"/api/v1/alerts/{ident}/approve", headers=ana).status_code == 200
+    refused = client.post(f"/api/v1/alerts/{ident}/publish", headers=ana)
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("second-person-required")
+    assert client.post(f"/api/v1/alerts/{ident}/publish", headers=ben).status_code == 200

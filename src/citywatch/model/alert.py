@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import msgspec
 
@@ -54,6 +54,10 @@ _TOKEN = re.compile(r"[^\s,<&]+")
 def _aware(value: datetime | None, name: str) -> None:
     if value is not None and value.utcoffset() is None:
         raise ValueError(f"{name} needs a UTC offset (an aware datetime), got {value.isoformat()}")
+
+
+MACHINE_DRAFTER: Final = "playbook:"
+"""How a draft a playbook wrote names its drafter (``playbook:warn-the-public``)."""
 
 
 class AlertReference(msgspec.Struct, frozen=True, kw_only=True):
@@ -197,6 +201,20 @@ class Alert(msgspec.Struct, frozen=True, kw_only=True):
         drafter = self.drafted_by.strip().casefold()
         approver = (self.approved_by or "").strip().casefold()
         return bool(drafter) and bool(approver) and approver != drafter and self.status != "Draft"
+
+    @property
+    def machine_drafted(self) -> bool:
+        """Whether a playbook drafted it (``playbook:ID``): then one person approves and
+        another publishes, so that two people decide, as for a draft a person wrote."""
+        return self.drafted_by.startswith(MACHINE_DRAFTER)
+
+    def may_publish(self, by: str) -> bool:
+        """Whether ``by`` may publish it: approved (:meth:`can_publish`), and for a playbook's
+        draft by someone other than its approver."""
+        if not self.can_publish():
+            return False
+        other = by.strip().casefold() != (self.approved_by or "").strip().casefold()
+        return other or not self.machine_drafted
 
     def approved(self, by: str, *, status: Status = "Actual") -> Alert:
         """This alert approved by ``by`` and set to ``status`` (``Actual`` unless an exercise)."""

@@ -11,7 +11,7 @@ the city's integrations pick them up:
 - ``quarantine``: an HMAC-signed command to each of the incident's devices'
   gateway over MQTT (:mod:`citywatch.respond.quarantine`), acknowledged by the broker;
 - ``draft-alert``: a CAP 1.2 ``Draft`` in ``alerts/drafts/<identifier>.xml``,
-  validated against the official XSD; publishing needs a second person (API);
+  validated against the official XSD; one officer approves it, another publishes it (API);
 - ``share-intel``: a STIX 2.1 bundle and a MISP event in ``intel/``;
 - ``webhook``: a JSON POST of the incident to ``url``.
 """
@@ -162,7 +162,7 @@ def draft_alert(ctx: Context) -> Outcome:
         return Outcome(f"would draft CAP alert {alert.identifier}", [])
     path = _write(ctx, f"alerts/drafts/{alert.identifier}.xml", xml)
     return Outcome(
-        f"drafted CAP alert {alert.identifier}; publishing needs a second person",
+        f"drafted CAP alert {alert.identifier}; one officer approves it, another publishes it",
         [path],
         alert,
     )

@@ -20,6 +20,7 @@ import msgspec
 
 from citywatch.errors import CitywatchError
 from citywatch.model import Alert, Incident, IncidentStatus, PlaybookRun, StepRun, StepStatus
+from citywatch.model.alert import MACHINE_DRAFTER
 from citywatch.respond.actions import ACTIONS, ActionError, Context
 from citywatch.respond.playbook import CAP_SENDER, Playbook
 from citywatch.respond.quarantine import QuarantineConfig, QuarantineError
@@ -149,7 +150,7 @@ class PlaybookRunner:
                 step.status = StepStatus.AWAITING_APPROVAL
                 self._audit("playbook.await", run, step.id, "playbook", "success")
                 break
-            self._run_step(run, step, incident, actor=f"playbook:{run.playbook}")
+            self._run_step(run, step, incident, actor=f"{MACHINE_DRAFTER}{run.playbook}")
         self.store.update_playbook_run(run)
 
     def _run_step(self, run: PlaybookRun, step: StepRun, incident: Incident, *, actor: str) -> None:

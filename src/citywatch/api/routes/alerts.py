@@ -217,6 +217,12 @@ def add_routes(api: APIRouter) -> None:
             raise Problem(409, "already-published", f"{identifier} is already published")
         if not found.alert.can_publish():
             raise Problem(409, "not-approved", "a second person must approve it first")
+        if not found.alert.may_publish(who.name):
+            raise Problem(
+                409,
+                "second-person-required",
+                "a playbook drafted it and you approved it: a second person must publish it",
+            )
         problems = validate(to_xml(found.alert))
         if problems:
             raise Problem(409, "invalid-cap", "; ".join(problems)[:1000])
