@@ -161,6 +161,8 @@ SILO_DETECTIONS = [
             "cells": [
                 {"h3": "881e130db7fffff", "cdi": 5.1, "reports": 12, "predicted": False},
                 {"h3": "not-a-cell", "cdi": 3},
+                {"utm_1km": "33T:573:5074", "cdi": 6.3, "reports": 9, "predicted": False},
+                {"utm_1km": "33T:574:5071", "cdi": 4.4, "reports": 0, "predicted": True},
             ],
             "priorities": [
                 {"kind": "hospital", "id": "h1", "name": "St Anne's", "score": 0.9, "mmi": 6}
@@ -339,7 +341,13 @@ def test_silo_pages_render_from_detection_attributes(
     assert areas["Aldmere Arena: North Stand"]["properties"]["los"] == "E", "filled by its LoS"
     quake = viewer.get("/quake").text
     assert "St Anne" in quake and "M 4.8 ± 0.2" in text(quake)
-    assert '"cell": "881e130db7fffff"' in quake  # the valid cell is on the map, the bad one not
+    # the map drew only H3 cells: the 1 km UTM cells the reports fill (and the ranked areas
+    # name), the strongest among them, were left out; now one grid, the finest, and the epicentre
+    layer = json.loads(re.search(r'id="layer-data">(.*?)</script>', quake, re.S).group(1))  # type: ignore[union-attr]
+    drawn = [f["properties"].get("cell") for f in layer["features"]]
+    assert drawn == ["33T:573:5074", "33T:574:5071", None], "1 km cells, then the epicentre"
+    assert layer["features"][-1]["properties"]["title"] == "Epicentre, M 4.8"
+    assert "1 reported, 1 predicted (1 km UTM cells)" in text(quake)
     assert "not-a-cell" not in quake
     social = text(viewer.get("/social").text)
     assert "Market Square" in social and "15 social, 2 news" in social and " 11 " in social

@@ -20,6 +20,7 @@ import h3
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.api.schemas import GeoOut
+from citywatch.detect.quake.cells import utm_cell_ring
 from citywatch.model import Detection, GeoPoint, from_epoch
 from citywatch.store import Store
 
@@ -290,8 +291,16 @@ def social_events(rows: Rows) -> list[SocialEventOut]:
 
 
 def cell_polygon(cell: CellOut) -> list[list[float]] | None:
-    """The ring of an H3 cell as GeoJSON ``[lon, lat]`` positions (None for other grids)."""
-    if cell.grid != "h3" or not h3.is_valid_cell(cell.cell):
+    """The ring of an H3 or UTM cell as GeoJSON ``[lon, lat]`` positions (None for an id that
+    is not one)."""
+    if cell.grid == "h3":
+        if not h3.is_valid_cell(cell.cell):
+            return None
+        ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell.cell)]
+        return [*ring, ring[0]]
+    size = {"utm_1km": 1, "utm_10km": 10}.get(cell.grid)
+    try:
+        corners = utm_cell_ring(cell.cell, size) if size else None
+    except ValueError:  # not a cell id, or out of the UTM range
         return None
-    ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell.cell)]
-    return [*ring, ring[0]]
+    return None if corners is None else [[lon, lat] for lat, lon in corners]

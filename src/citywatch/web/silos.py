@@ -67,10 +67,15 @@ def add_silo_pages(web: APIRouter) -> None:
     def quake(request: Request, who: Annotated[Principal, allow(*READERS)]) -> HTMLResponse:
         """Intensity cells (reported and predicted) and the ranked impact list."""
         quakes = siloviews.quakes(siloviews.silo_rows(context(request).store, "quake"))
+        shown = quakes[0].cells if quakes else []
+        # one grid, the finest the reports fill (the schemes overlap): 1 km UTM, as the
+        # ranked areas name them, else H3, else 10 km UTM
+        rings = [(cell, siloviews.cell_polygon(cell)) for cell in shown]
+        grids = {cell.grid for cell, ring in rings if ring is not None}
+        grid = next((g for g in ("utm_1km", "h3", "utm_10km") if g in grids), None)
         cells = []
-        for cell in quakes[0].cells if quakes else []:
-            ring = siloviews.cell_polygon(cell)
-            if ring is not None:
+        for cell, ring in rings:
+            if ring is not None and cell.grid == grid:
                 cells.append(
                     {
                         "type": "Feature",
@@ -78,8 +83,24 @@ def add_silo_pages(web: APIRouter) -> None:
                         "properties": cell.model_dump(),
                     }
                 )
+        if quakes and quakes[0].lat is not None and quakes[0].lon is not None:
+            q = quakes[0]
+            title = f"Epicentre, M {q.magnitude}" if q.magnitude is not None else "Epicentre"
+            cells.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [q.lon, q.lat]},
+                    "properties": {"title": title, "epicentre": True, "severity": 90},
+                }
+            )
         return render(
-            request, "quake.html", "quake", who, quakes=quakes, layer=views.collection(cells)
+            request,
+            "quake.html",
+            "quake",
+            who,
+            quakes=quakes,
+            grid=grid,
+            layer=views.collection(cells),
         )
 
     @web.get("/social", name="web.social", response_class=HTMLResponse, include_in_schema=False)

@@ -67,6 +67,23 @@ def utm_cell_centre(cell: str, size_km: int) -> tuple[float, float]:
     return float(lat), float(lon)
 
 
+def utm_cell_ring(cell: str, size_km: int) -> list[tuple[float, float]]:
+    """The corners of the ``size_km`` UTM cell ``cell`` as (lat, lon), closed.
+
+    >>> [tuple(round(v, 3) for v in c) for c in utm_cell_ring("33T:576:5073", 1)][:2]
+    [(45.806, 15.978), (45.806, 15.991)]
+    """
+    zone, e_km, n_km = cell.split(":")
+    e0, n0 = int(e_km) * 1000, int(n_km) * 1000
+    step = size_km * 1000
+    corners = [(e0, n0), (e0 + step, n0), (e0 + step, n0 + step), (e0, n0 + step), (e0, n0)]
+    out = []
+    for e, n in corners:
+        lat, lon = utm.to_latlon(e, n, int(zone[:-1]), zone[-1])
+        out.append((float(lat), float(lon)))
+    return out
+
+
 def h3_cell(lat: float, lon: float) -> str:
     """The H3 cell of the intensity map layer holding the point."""
     return str(h3.latlng_to_cell(lat, lon, H3_RESOLUTION))

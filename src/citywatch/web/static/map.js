@@ -8,15 +8,21 @@ const json = (id) => {
   return el ? JSON.parse(el.textContent) : null;
 };
 
+// the shaking's intensity (CDI/MMI), a colour per step from weak to destructive (as the
+// quake page's legend shows): II-III, IV, V, VI, VII, VIII and up
+const INTENSITY = [[8, "#c8101f"], [7, "#ff5a1f"], [6, "#ffb000"], [5, "#f6e94b"], [4, "#7fe3c5"], [0, "#bfe6ff"]];
+
+const intensityColour = (cdi) => INTENSITY.find(([floor]) => cdi >= floor)[1];
+
 function style(kind, p) {
   if (kind === "cells") {
     const cdi = Number(p.cdi) || 0;
     return {
-      color: p.predicted ? "#555" : "#7a1d00",
+      color: p.predicted ? "#555" : "#5a1a00",
       weight: 1,
       dashArray: p.predicted ? "4 3" : null,
-      fillColor: "#c43c00",
-      fillOpacity: Math.min(0.85, 0.08 * cdi),
+      fillColor: intensityColour(cdi),
+      fillOpacity: p.predicted ? 0.45 : 0.75,
     };
   }
   if (kind === "zones" && p.zone) {
