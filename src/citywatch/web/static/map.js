@@ -15,6 +15,7 @@ const INTENSITY = [[8, "#c8101f"], [7, "#ff5a1f"], [6, "#ffb000"], [5, "#f6e94b"
 const intensityColour = (cdi) => INTENSITY.find(([floor]) => cdi >= floor)[1];
 
 function style(kind, p) {
+  if (kind === "cells" && p.epicentre) return { color: "#000", weight: 3, fillColor: "#000", fillOpacity: 0.9 };
   if (kind === "cells") {
     const cdi = Number(p.cdi) || 0;
     return {
