@@ -34,7 +34,7 @@ from citywatch.model import (
 )
 from citywatch.store import Store, open_store
 from citywatch.store.base import User
-from citywatch.web import CityMap, create_app
+from citywatch.web import CityMap, create_app, views
 
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 CET = timezone(timedelta(hours=1))
@@ -569,3 +569,26 @@ def test_a_false_positive_offers_analysts_to_propose_suppressions(
     assert "In force from this incident sup-1 : detector web-*" in text(analyst)
     viewer = login("viewer").get("/incidents/inc-2").text
     assert 'id="suppress"' in viewer and "data-propose" not in viewer
+
+
+def test_incidents_with_no_place_are_one_point_and_the_worst_is_drawn_last() -> None:
+    # Ten incidents with no place piled on the city centre hid a real one there (civil
+    # unrest in the old town) under the least severe of them.
+    t = datetime(2026, 3, 14, tzinfo=UTC)
+
+    def incident(iid: str, severity: int, where: tuple[float, float] | None) -> Incident:
+        area = {"type": "Point", "coordinates": [where[1], where[0]]} if where else None
+        return Incident(
+            id=iid, title=iid, status=IncidentStatus.NEW, severity=severity, category="cyber",
+            first_seen=t, last_seen=t, detections=[], area=area,
+        )  # fmt: skip
+
+    centre = (45.815, 15.982)
+    incidents = [incident(f"web-{n}", 50 + n, None) for n in range(9)]
+    incidents += [incident("unrest", 75, centre), incident("quake", 100, (45.8, 16.0))]
+    with open_store("sqlite:///:memory:") as store:
+        features = views.incident_features(store, incidents, centre)
+    props = [f["properties"] for f in features]
+    assert [p["id"] for p in props] == ["web-8", "unrest", "quake"], "the group, then by severity"
+    assert props[0]["placed"] is False and props[0]["count"] == 9
+    assert props[0]["title"].startswith("9 incidents with no place, the worst: web-8")

@@ -54,30 +54,54 @@ def collection(features: Sequence[Feature]) -> dict[str, Any]:
 def incident_features(
     store: Store, incidents: Iterable[Incident], centre: tuple[float, float] | None
 ) -> list[Feature]:
-    """One point per incident, with what the map colours it by.
+    """One point per incident with a place, with what the map colours it by, the most severe
+    last (drawn on top).
 
-    An incident with no place (an attack on an online service) is pinned at
-    the city ``centre`` and marked ``placed: false``, so it is on the map
-    without pretending to a location.
+    The incidents with no place (attacks on online services) are one point at
+    the city ``centre``, marked ``placed: false`` and saying how many: ten of
+    them piled there hid a real incident at the centre under the least severe.
     """
-    out = []
+    placed: list[tuple[int, Feature]] = []
+    unplaced: list[Incident] = []
     for i in incidents:
         where = incident_point(store, i)
-        placed = where is not None
-        where = where or centre
-        if where is not None:
-            out.append(
-                feature(
-                    *where,
-                    id=i.id,
-                    title=i.title,
-                    severity=i.severity,
-                    category=i.category,
-                    status=i.status.value,
-                    placed=placed,
-                    href=f"/incidents/{i.id}",
-                )
+        if where is None:
+            unplaced.append(i)
+            continue
+        point = feature(
+            *where,
+            id=i.id,
+            title=i.title,
+            severity=i.severity,
+            category=i.category,
+            status=i.status.value,
+            placed=True,
+            href=f"/incidents/{i.id}",
+        )
+        placed.append((i.severity, point))
+    out: list[Feature] = []
+    if unplaced and centre is not None:
+        worst = max(unplaced, key=lambda i: i.severity)
+        title = (
+            worst.title
+            if len(unplaced) == 1
+            else f"{len(unplaced)} incidents with no place, the worst: {worst.title}"
+        )
+        categories = {i.category for i in unplaced}
+        out.append(
+            feature(
+                *centre,
+                id=worst.id,
+                title=title,
+                severity=worst.severity,
+                category=categories.pop() if len(categories) == 1 else "hybrid",
+                status=worst.status.value,
+                placed=False,
+                count=len(unplaced),
+                href=f"/incidents/{worst.id}" if len(unplaced) == 1 else "#inc-h",
             )
+        )
+    out += [point for _, point in sorted(placed, key=lambda sp: sp[0])]
     return out
 
 

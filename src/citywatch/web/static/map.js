@@ -61,7 +61,7 @@ function label(kind, p) {
   const text = p.title || p.summary || p.place || p.device || p.cell || "";
   const density = p.density !== undefined && p.density !== null ? `, ${p.density} p/m²` : "";
   const extra = p.severity !== undefined ? ` (severity ${p.severity})` : p.los ? ` (LoS ${p.los}${density})` : "";
-  const where = p.placed === false ? " — no location; shown at the city centre" : "";
+  const where = p.placed === false ? (p.count > 1 ? " — no location; listed below" : " — no location; shown at the city centre") : "";
   return `${text}${extra}${where}`;
 }
 
