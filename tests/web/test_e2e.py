@@ -276,6 +276,22 @@ def test_the_overview_shows_live_updates_while_records_arrive(
         admin.close()
     expect(page.locator("#feed li.feed-dead_letter")).to_have_count(1)
     expect(page.locator("#feed li.feed-dead_letter")).to_contain_text("api/e2e")
+    # stamped in the city's time with its offset, as the page writes times (it took the
+    # browser's clock, an hour off, unlabelled)
+    expect(page.locator("#feed li.feed-dead_letter time")).to_have_text(
+        re.compile(r"^\d\d:\d\d:\d\d UTC(\+0100)?$")
+    )
+    # an incident resolved meanwhile leaves the list of open incidents (it stayed, "resolved")
+    row = page.locator("#incidents tbody tr").first
+    incident = row.get_attribute("data-incident")
+    admin = demo_server.session("admin", demo_server.admin_password)
+    try:
+        for step in ("acknowledged", "contained", "resolved"):
+            moved = admin.post(f"/api/v1/incidents/{incident}/transition", json={"to": step})
+            assert moved.status_code == 200, moved.text
+    finally:
+        admin.close()
+    expect(page.locator(f'#incidents tbody tr[data-incident="{incident}"]')).to_have_count(0)
     shot(page, "overview-live")
     assert page.errors == []  # type: ignore[attr-defined]
     page.close()

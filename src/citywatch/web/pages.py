@@ -8,7 +8,7 @@ called by the scripts with the session's CSRF token.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -81,6 +81,7 @@ def render(
     """A page in the dashboard's layout, with the user and the map's base layer."""
     ctx = context(request)
     city: CityMap = request.app.state.city
+    offset = datetime.now(tz=ctx.tz).utcoffset() or timedelta(0)
     return TEMPLATES.TemplateResponse(
         request,
         template,
@@ -96,6 +97,8 @@ def render(
             "officer": bool(who and who.roles & OFFICERS),
             "can_suppress": bool(who and who.roles & SUPPRESSORS),
             "tz": ctx.tz,
+            # for the scripts: the city's offset now, to write live times as the page does
+            "tz_offset_min": int(offset.total_seconds() // 60),
             **data,
         },
     )

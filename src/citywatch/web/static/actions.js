@@ -17,6 +17,17 @@ function problemText(response, data) {
 // What an API answer made: an alert, a suppression, a playbook run.
 const made = (result) => (result && (result.identifier || result.id)) || "";
 
+// A time in the city's zone with its offset, as the pages write them: "2026-03-14 15:21 UTC+0100".
+export function cityTime(value, seconds = false) {
+  const minutes = Number(document.body.dataset.tzOffsetMin || 0);
+  const local = new Date(new Date(value).getTime() + minutes * 60000).toISOString();
+  const sign = minutes < 0 ? "-" : "+";
+  const abs = Math.abs(minutes);
+  const hhmm = `${String(Math.floor(abs / 60)).padStart(2, "0")}${String(abs % 60).padStart(2, "0")}`;
+  const label = minutes ? `UTC${sign}${hhmm}` : "UTC";
+  return `${local.slice(0, seconds ? 19 : 16).replace("T", " ")} ${label}`;
+}
+
 export async function api(method, url, body) {
   const meta = document.querySelector('meta[name="csrf-token"]');
   const headers = { Accept: "application/json" };

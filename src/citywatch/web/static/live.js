@@ -3,6 +3,8 @@
 // are shown in the incident table too. A page that shows what people change (an incident, the
 // public alerts, the suppressions) says when someone changes it, with a link to reload.
 
+import { cityTime } from "./actions.js";
+
 const MAX_ITEMS = 50;
 const FEED_KINDS = ["incident", "detection", "dead_letter", "alert", "suppression", "playbook_run"];
 const ALERT_NOUNS = { Alert: "Alert", Update: "Alert update", Cancel: "Alert cancellation" };
@@ -41,10 +43,16 @@ export function describe(kind, data, change) {
   return kind;
 }
 
+const CLOSED = new Set(["resolved", "false_positive", "merged"]);
+
 function showIncident(data) {
   const body = document.querySelector("#incidents tbody");
   if (!body || !data.id) return;
   let row = body.querySelector(`tr[data-incident="${CSS.escape(data.id)}"]`);
+  if (CLOSED.has(data.status)) {  // no longer open: off the list of open incidents
+    if (row) row.remove();
+    return;
+  }
   if (!row) {
     row = document.createElement("tr");
     row.dataset.incident = data.id;
@@ -54,11 +62,14 @@ function showIncident(data) {
     row.cells[1].append(link);
     body.prepend(row);
   }
-  row.cells[0].textContent = data.severity;
+  const badge = document.createElement("span");
+  badge.className = `sev sev-${Math.floor(Number(data.severity) / 25)}`;
+  badge.textContent = data.severity;
+  row.cells[0].replaceChildren(badge);
   row.cells[1].firstElementChild.textContent = data.title;
   row.cells[2].textContent = data.category;
   row.cells[3].textContent = data.status;
-  row.cells[4].textContent = String(data.last_seen).slice(0, 16).replace("T", " ");
+  row.cells[4].textContent = cityTime(data.last_seen);
 }
 
 export function startFeed() {
@@ -68,7 +79,7 @@ export function startFeed() {
     const li = document.createElement("li");
     li.className = `feed-${kind}`;
     const time = document.createElement("time");
-    time.textContent = new Date().toLocaleTimeString();
+    time.textContent = cityTime(Date.now(), true).slice(11);  // the city's clock, not the browser's
     li.append(time, " ", text);
     feed.prepend(li);
     while (feed.children.length > MAX_ITEMS) feed.lastElementChild.remove();

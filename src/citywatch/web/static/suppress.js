@@ -1,6 +1,6 @@
 // An incident marked a false positive: ask the API for the suppressions that would have kept it
 // out, show them, and save the ones the analyst wants (each with the session's CSRF token).
-import { api, formBody, status } from "./actions.js";
+import { api, cityTime, formBody, status } from "./actions.js";
 
 const DAY_MS = 86400000;
 
@@ -53,7 +53,7 @@ async function save(proposal, button) {
     done.append("saved as ", link);
     button.replaceWith(done);
     link.focus();
-    status(`Saved ${saved.id}, until ${saved.expires.slice(0, 16).replace("T", " ")}`);
+    status(`Saved ${saved.id}, until ${cityTime(saved.expires)}`);
   } catch (e) {
     status(e.message, true);
     button.disabled = false;
