@@ -333,6 +333,8 @@ def test_silo_pages_render_from_detection_attributes(
     venue_page = viewer.get("/venue").text
     venue = text(venue_page)
     assert "north-stand" in venue and " E " in venue and "open gate g3" in venue
+    assert "<li>open gate g3</li>" in venue_page, "measures as a list, not run together"
+    assert "no reading" in venue, "the legend says what grey is"
     layer = json.loads(re.search(r'id="layer-data">(.*?)</script>', venue_page, re.S).group(1))  # type: ignore[union-attr]
     areas = {
         f["properties"]["place"]: f for f in layer["features"] if f["geometry"]["type"] == "Polygon"
