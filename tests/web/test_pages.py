@@ -33,7 +33,7 @@ from citywatch.model import (
     Suppression,
 )
 from citywatch.store import Store, open_store
-from citywatch.store.base import User
+from citywatch.store.base import StoredAlert, User
 from citywatch.web import CityMap, create_app, views
 
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
@@ -427,6 +427,35 @@ def test_alerts_are_written_in_the_citys_time_and_sent_with_the_csrf_token(
     assert "since 10:00" in text(
         officer.get(f"/api/v1/alerts/{made.json()['identifier']}/cap").text
     )
+
+
+def test_a_draft_whose_original_was_replaced_first_offers_no_publish(
+    login: Callable[[str], TestClient], store: Store
+) -> None:
+    # After an Update went out, the "All clear" Cancel drafted beside it still offered
+    # Publish, which failed: "...already replaces it; act on that one".
+    from citywatch.respond import cancel, draft_from_incident  # noqa: PLC0415
+
+    incident = store.incident("inc-1")
+    assert incident is not None
+    original = draft_from_incident(incident, sender="alerts@aldmere.example", drafted_by="ana")
+    original = original.approved("ben")
+    update = draft_from_incident(
+        incident,
+        sender="alerts@aldmere.example",
+        drafted_by="ana",
+        supersedes=original,
+        identifier="upd-1",
+    ).approved("ben")
+    moot = cancel(original, drafted_by="ana", identifier="can-1").approved("ben")
+    now = datetime.now(tz=UTC)
+    store.save_alert(StoredAlert(alert=original, published=now))
+    store.save_alert(StoredAlert(alert=update, published=now))
+    store.save_alert(StoredAlert(alert=moot))
+    page = login("alert-officer").get("/alerts").text
+    row = re.search(r'<tr id="alert-can-1".*?</tr>', page, re.S)
+    assert row is not None
+    assert "superseded" in row.group(0) and "/publish" not in row.group(0)
 
 
 RUN = PlaybookRun(
