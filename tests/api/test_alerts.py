@@ -82,12 +82,14 @@ def test_an_update_replaces_and_a_cancel_withdraws_the_published_alert(
     client: TestClient, seeded: Store, make_token: Callable[..., str]
 ) -> None:
     ana, ben = officers(make_token)
-    first = draft(client, ana)["identifier"]
+    first = draft(client, ana, area_desc="Port d'Aldmere harbour")["identifier"]
     publish(client, first, ben)
     assert client.post("/api/v1/alerts/no-such/update", json={}, headers=ana).status_code == 404
     update = client.post(f"/api/v1/alerts/{first}/update", json={}, headers=ana)
     assert update.status_code == 201
     second = update.json()
+    cap = client.get(f"/api/v1/alerts/{second['identifier']}/cap", headers=ana).text
+    assert "<areaDesc>Port d'Aldmere harbour</areaDesc>" in cap, "the officer's wording stays"
     assert (second["msg_type"], second["references"]) == ("Update", [first])
     assert feed_ids(client) == [first]  # the update is still a draft
     # another draft may replace it too (one left unpublished blocked every other before);

@@ -265,7 +265,8 @@ def _add_replacements(api: APIRouter) -> None:
                 drafted_by=who.name,
                 languages=[i.language for i in original.infos] or ["en-GB"],
                 hazard=_hazard(body.hazard),
-                area_desc=body.area_desc,
+                # the officer's wording of the area, unless this update says otherwise
+                area_desc=body.area_desc or _areas_of(original),
                 expires_in=expires,
                 tz=ctx.tz,
                 supersedes=original,
@@ -306,3 +307,12 @@ _MEMBERS_READ: Final = 200
 def _members(ctx: ApiContext, incident: Incident) -> list[Detection]:
     """The incident's detections, the first :data:`_MEMBERS_READ`, as the store has them."""
     return [d for i in incident.detections[:_MEMBERS_READ] if (d := ctx.store.detection(i))]
+
+
+def _areas_of(alert: Alert) -> dict[str, str]:
+    """How ``alert`` described its area, per language (primary subtag: ``de``)."""
+    return {
+        info.language.split("-")[0].lower(): info.areas[0].area_desc
+        for info in alert.infos
+        if info.areas
+    }
