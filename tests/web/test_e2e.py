@@ -350,3 +350,28 @@ def test_an_open_page_shows_what_colleagues_change_through_the_api(
         page.close()
         for session in (ada, cem, ivo):
             session.close()
+
+
+def test_a_failed_action_says_so_where_the_user_looks_and_offers_to_log_in_again(
+    browser: Browser, demo_server: DemoServer
+) -> None:
+    # With the session ended, "Add comment" wrote its error at the top of the page, far above
+    # the form: on screen nothing changed, and there was no way back but retyping the URL.
+    demo_server.add_user("ida", ["analyst"])
+    page = log_in(browser, demo_server, "ida", PASSWORD)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.locator("#incidents a").first.click()
+    store = open_store(f"sqlite:///{demo_server.data_dir / 'citywatch.db'}")
+    try:
+        store.delete_sessions("ida")
+    finally:
+        store.close()
+    page.fill("#comment", "on it")
+    page.get_by_role("button", name="Add comment").click()
+    notice = page.locator("#status")
+    expect(notice).to_contain_text("credentials")
+    expect(notice.get_by_role("link", name="Log in again")).to_have_attribute(
+        "href", re.compile(r"^/login\?next=%2Fincidents%2F")
+    )
+    expect(notice).to_be_in_viewport()
+    page.close()

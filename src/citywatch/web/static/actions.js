@@ -5,6 +5,15 @@ export const status = (text, isError = false) => {
   if (!el) return;
   el.textContent = text;
   el.classList.toggle("error", isError);
+  if (!isError) return;
+  if (/credentials/.test(text)) {  // the session ended: back here after logging in again
+    const again = document.createElement("a");
+    again.href = `/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`;
+    again.textContent = "Log in again";
+    el.append(" ", again);
+  }
+  // the message is at the top of the page; the form that failed may be far below it
+  el.scrollIntoView({ block: "center" });
 };
 
 // A problem's detail, with the fields a validation problem names.
