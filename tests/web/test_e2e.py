@@ -85,6 +85,11 @@ def test_officers_publish_an_alert_for_a_demo_incident_that_citizens_see(
     expect(markers).to_have_count(len(points))
     districts = page.locator("#map path:not(.marker)")
     assert districts.count() >= 15  # the city's districts are the base layer
+    # keyboard users: the districts are no tab stops (15 came before the first incident); a
+    # marker says what it is and is a link
+    expect(districts.first).to_have_attribute("tabindex", "-1")
+    expect(markers.first).to_have_attribute("role", "link")
+    expect(markers.first).to_have_attribute("aria-label", re.compile(r"\(severity \d+\)"))
     shot(page, "overview")
     store = open_store(f"sqlite:///{demo_server.data_dir / 'citywatch.db'}")
     try:  # one detection of every silo, whichever silos the demo has

@@ -91,6 +91,21 @@ export function drawMaps() {
     if (!focus && layer.getBounds().isValid()) bounds.extend(layer.getBounds());
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
     else map.setView([45.815, 15.9819], 12);
+    // keyboard: the districts are the backdrop, not stops (15 of them came before the first
+    // incident); each marker or area says what it is, and Enter opens what it links to
+    base.eachLayer((l) => l.getElement?.()?.setAttribute("tabindex", "-1"));
+    layer.eachLayer((l) => {
+      const shape = l.getElement?.();
+      const p = l.feature?.properties || {};
+      if (!shape) return;
+      shape.setAttribute("aria-label", label(kind, p));
+      if (p.href) {
+        shape.setAttribute("role", "link");
+        shape.addEventListener("keydown", (e) => { if (e.key === "Enter") window.location.assign(p.href); });
+      } else {
+        shape.setAttribute("tabindex", "-1");
+      }
+    });
     el.dataset.features = String(data.features.length);
     el.mapLayer = layer;
     el.leaflet = map;
