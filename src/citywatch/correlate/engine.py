@@ -307,7 +307,11 @@ class Correlator:
     def _merge(self, group: _Group, *, into: _Group, at: float) -> None:
         state = self._state
         self._summaries.pop(group.id, None)
-        self._summaries.pop(into.id, None)
+        # fold the smaller group into the summary of the one it joins, as its members came
+        # (rebuilding a 3,000-member summary at every merge cost more than the detections)
+        summary = self._summaries.get(into.id)
+        if summary is not None and not all(summary.add(i, m) for i, m in group.members.items()):
+            del self._summaries[into.id]
         into.members.update(group.members)
         for det_id in group.members:
             state.members[det_id] = into.id
