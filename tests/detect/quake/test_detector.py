@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import cast
 
 import msgspec
 import numpy as np
@@ -11,7 +13,9 @@ import pytest
 
 from citywatch.detect import DetectorRunner
 from citywatch.detect.quake import QuakeConfig, QuakeDetector
-from citywatch.detect.quake.cells import distance_km
+from citywatch.detect.quake.cells import distance_km, utm_cell
+from citywatch.detect.quake.detector import felt_circle
+from citywatch.detect.quake.state import Quake as TrackedQuake
 from citywatch.detect.quake.state import QuakeState
 from citywatch.ingest import ExposureAdapter, FeltReportsAdapter, PhoneTriggersAdapter
 from citywatch.model import Detection, Event
@@ -184,3 +188,25 @@ def test_reports_with_unknown_postcodes_are_counted_not_placed(city: City, phone
     )
     q = run(stream)[-1].attributes["quake"]
     assert q["unlocated_reports"] == 1 and q["reports"] == 0
+
+
+def test_the_felt_circle_reaches_reported_shaking_but_not_one_odd_report() -> None:
+    quake = cast(
+        TrackedQuake,
+        SimpleNamespace(lat=45.708, lon=16.105, depth_km=10.0, magnitude=4.8,
+                        location_error_km=1.0),
+    )  # fmt: skip
+    near = utm_cell(45.80, 16.105, 1)  # ~10 km: inside the relation's reach anyway
+    far = utm_cell(46.10, 16.105, 1)  # ~44 km
+    base = felt_circle(quake, [], 3)["radius_km"]
+    assert 20 < base < 25, "M4.8 at 10 km: MMI V out to about 21 km, plus the location error"
+    odd = [{"utm_1km": far, "cdi": 6.0, "reports": 1, "predicted": False}]
+    assert felt_circle(quake, odd, 3)["radius_km"] == base, "one odd report does not widen it"
+    felt = [{"utm_1km": far, "cdi": 5.5, "reports": 4, "predicted": False}]
+    assert felt_circle(quake, felt, 3)["radius_km"] > 40, "reports of strong shaking far out do"
+    assert (
+        felt_circle(quake, [{"utm_1km": near, "cdi": 7, "reports": 9, "predicted": False}], 3)[
+            "radius_km"
+        ]
+        == base
+    )

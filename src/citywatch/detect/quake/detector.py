@@ -288,9 +288,9 @@ class QuakeDetector(Detector[QuakeState]):
                     "unlocated_reports": quake.unlocated,
                     "cells": layer,
                     "priorities": ranked,
+                    "circle": felt_circle(quake, layer, self.cfg.min_reports),
                     # people where the shaking is felt by nearly all (MMI V+), among the areas
                     # ranked: what the incident's exposure counts
-                    "circle": felt_circle(quake, layer),
                     "people": sum(
                         int(p.get("population") or 0)  # type: ignore[call-overload]
                         for p in ranked
@@ -305,14 +305,17 @@ class QuakeDetector(Detector[QuakeState]):
         )
 
 
-def felt_circle(quake: Quake, layer: list[dict[str, object]]) -> dict[str, float]:
+def felt_circle(quake: Quake, layer: list[dict[str, object]], min_reports: int) -> dict[str, float]:
     """The area a public warning covers: a circle round the epicentre out to where the shaking
-    is felt by nearly all (MMI V), by the intensity relation or by the reports of a cell that
-    felt it farther, widened by the location's uncertainty."""
+    is felt by nearly all (MMI V), by the intensity relation or by the reports of a cell (with
+    ``min_reports`` at least: one odd report far away does not widen it) that felt it farther,
+    widened by the location's uncertainty."""
     reach = felt_distance_km(quake.magnitude, quake.depth_km)
     for cell in layer:
         grid = next((g for g in ("utm_1km", "utm_10km") if g in cell), None)
-        if grid is None or float(cell["cdi"]) < FELT_BY_ALL or cell["predicted"]:  # type: ignore[arg-type]
+        if grid is None or cell["predicted"] or float(cell["cdi"]) < FELT_BY_ALL:  # type: ignore[arg-type]
+            continue
+        if int(cell["reports"]) < min_reports:  # type: ignore[call-overload]
             continue
         lat, lon = utm_cell_centre(str(cell[grid]), 1 if grid == "utm_1km" else 10)
         reach = max(reach, distance_km(lat, lon, quake.lat, quake.lon))
