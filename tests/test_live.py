@@ -101,20 +101,3 @@ def test_a_long_running_server_forgets_incidents_quiet_for_a_week_but_the_store_
         live.close()
     finally:
         store.close()
-
-
-def test_a_batch_starting_with_a_byte_order_mark_loses_no_record(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path)
-    store = open_store(settings.store)
-    try:
-        live = LivePipeline(settings, store)
-        record = (
-            '{"id": "r%d", "@timestamp": "2026-03-14T08:00:01Z", "source.ip": "198.51.100.7",'
-            ' "method": "GET", "uri": "/traffic?district=3"}'
-        )
-        lines = [(record % n).encode() for n in range(3)]
-        result = live.ingest("http-jsonl", "api/1", [b"\xef\xbb\xbf" + lines[0], *lines[1:]])
-        assert (result.accepted, result.dead_letters, result.reasons) == (3, 0, [])
-        live.close()
-    finally:
-        store.close()

@@ -87,6 +87,26 @@ def test_single_json_records_and_arrays(client: TestClient, store: Store, auth: 
     assert store.dead_letters()[-1].raw == b'{"id": '
 
 
+def test_a_body_starting_with_a_byte_order_mark_loses_no_record(
+    client: TestClient, auth: Auth
+) -> None:
+    # Files dropped the mark; a body sent to ingest lost its first record to a dead letter
+    # (a JSON body all of them), on either kind of pipeline.
+    bom = b"\xef\xbb\xbf"
+    lines = client.post(
+        "/api/v1/ingest/http-jsonl",
+        content=bom + ndjson([request(n) for n in range(3)]),
+        headers={**auth("ingest"), **NDJSON},
+    )
+    assert lines.json() == {"accepted": 3, "dead_letters": 0, "reasons": []}
+    whole = client.post(
+        "/api/v1/ingest/http-jsonl",
+        content=bom + json.dumps([request(n) for n in range(3, 6)]).encode(),
+        headers={**auth("ingest"), "Content-Type": "application/json"},
+    )
+    assert whole.json() == {"accepted": 3, "dead_letters": 0, "reasons": []}
+
+
 def test_text_formats_take_lines(client: TestClient, auth: Auth) -> None:
     line = (
         b"203.0.113.9 - - [01/Mar/2026:10:00:00 +0000]"

@@ -53,8 +53,8 @@ skipped): a file with no line breaks must not fill the memory."""
 
 
 def without_bom(first: bytes) -> bytes:
-    """The first line of a file or a batch without UTF-8's byte-order mark (Excel's "CSV UTF-8"
-    and some editors put one there: a mark, not data)."""
+    """The start of a file or of a body sent to ingest without UTF-8's byte-order mark (Excel's
+    "CSV UTF-8" and some editors put one there: a mark, not data)."""
     return first[len(_BOM) :] if first.startswith(_BOM) else first
 
 

@@ -44,7 +44,7 @@ from citywatch.ingest.posts import redact
 from citywatch.model import DeadLetter, Detection, Event, Incident
 from citywatch.model.deadletter import RAW_LIMIT
 from citywatch.pipeline import heap
-from citywatch.pipeline.inputs import InputSpec, Progress, read_lines, without_bom
+from citywatch.pipeline.inputs import InputSpec, Progress, read_lines
 from citywatch.pipeline.stats import RunStats
 from citywatch.store import Store
 
@@ -175,8 +175,6 @@ class Job:
         adapter = self.adapters.get(fmt)
         if adapter is None:
             raise self._unknown(fmt)
-        if lines and (first := without_bom(lines[0])) is not lines[0]:
-            lines = [first, *lines[1:]]
         dead: list[DeadLetter] = []
         accepted = self._accept(adapter.parse(source, lines), source, self.stats.events, dead)
         events = list(accepted)

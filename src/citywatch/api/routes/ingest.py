@@ -31,6 +31,7 @@ from citywatch.api.problems import Problem, request_id
 from citywatch.api.rbac import ADMIN, INGEST, allow
 from citywatch.api.schemas import IngestOut
 from citywatch.errors import BusError, InputError
+from citywatch.pipeline.inputs import without_bom
 
 LINE_TYPES = frozenset(
     {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "text/plain"}
@@ -64,8 +65,10 @@ def split_records(media_type: str, body: bytes) -> list[bytes]:
     """The raw records of a body of ``media_type``; 415 for a type not taken.
 
     A JSON body that does not parse is passed on whole, as one record, so it
-    becomes a dead letter with the parser's reason.
+    becomes a dead letter with the parser's reason. A byte-order mark at the start (Excel's
+    "CSV UTF-8", some editors) is a mark, not data, as in files (:func:`without_bom`).
     """
+    body = without_bom(body)
     if media_type in LINE_TYPES:
         return [line.rstrip(b"\r") for line in body.split(b"\n") if line.strip()]
     if media_type == JSON_TYPE:
