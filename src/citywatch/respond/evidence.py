@@ -159,20 +159,25 @@ def address(value: str) -> IPAddress | None:
     return ip
 
 
+def _within(ip: IPAddress, nets: Sequence[IPNetwork]) -> bool:
+    return any(ip.version == net.version and ip in net for net in nets)
+
+
 def blockable(ip: IPAddress, allow: Sequence[IPNetwork]) -> bool:
     """True unless the address is the city's own or a special one no list may hold."""
     if ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast:
         return False
-    return not any(ip.version == net.version and ip in net for net in allow)
+    return not _within(ip, allow)
 
 
-def internal(ip: IPAddress) -> bool:
-    """Whether the address is in a network no partner reaches (:data:`_INTERNAL`).
+def outside(ip: IPAddress, allow: Sequence[IPNetwork]) -> bool:
+    """Whether the address may leave the city: :func:`blockable`, and in no network a
+    partner cannot reach (:data:`_INTERNAL`).
 
-    >>> internal(address("10.20.1.15")), internal(address("91.92.241.17"))
-    (True, False)
+    >>> outside(address("10.20.1.15"), []), outside(address("91.92.241.17"), [])
+    (False, True)
     """
-    return any(ip.version == net.version and ip in net for net in _INTERNAL)
+    return blockable(ip, allow) and not _within(ip, _INTERNAL)
 
 
 def shareable(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> list[Detection]:
@@ -207,7 +212,7 @@ def redact(text: str, allow: Iterable[str] = ()) -> str:
             host, _, rest = text.partition(":")
             port = f":{rest}"
         ip = address(host.strip(".:"))
-        if ip is not None and (not blockable(ip, nets) or internal(ip)):
+        if ip is not None and not outside(ip, nets):
             return f"[city address]{port}"
         return text
 
@@ -226,7 +231,7 @@ def attackers(
     nets = networks(allow)
 
     def wanted(ip: IPAddress | None) -> bool:
-        return ip is not None and blockable(ip, nets) and not (shared and internal(ip))
+        return ip is not None and (outside if shared else blockable)(ip, nets)
 
     rows: dict[IPAddress, Seen] = {}
     for d in detections:
@@ -263,7 +268,7 @@ def remotes(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> li
             values = attrs.get("remote") if isinstance(attrs, dict) else None
             for value in values if isinstance(values, list) else ():
                 ip = address(str(value))
-                if ip is not None and (not blockable(ip, nets) or internal(ip)):
+                if ip is not None and not outside(ip, nets):
                     continue
                 kind = "domain-name" if ip is None else f"ipv{ip.version}-addr"
                 text = str(value).lower() if ip is None else str(ip)
