@@ -13,8 +13,8 @@ jobs, frozen objects that later become cyclic garbage would never be freed.
 Such a process also collects its youngest generation less often
 (:data:`YOUNG`): a request's analysis makes thousands of short-lived
 containers, freed by reference counting, and a collection every 700 of them
-(Python's default) mostly finds nothing (about 4 % of the portal benchmark's
-time).
+(Python's default) mostly finds nothing (about 4 % of the portal job's time, timed
+alone in alternating runs; within the noise of the benchmark's figures).
 """
 
 from __future__ import annotations
