@@ -41,9 +41,9 @@ class ApiConfig(BaseModel):
     public_url: str = Field(
         "",
         pattern=r"^(https?://[^\s/?#@]+(/[^\s?#]*)?)?$",
-        description="where citizens reach the server, e.g. https://alerts.city.example: the ids"
-        " and links of the public alert feed; empty: root-relative links, and a feed id from"
-        " respond.cap_sender (never from a request's Host header)",
+        description="where citizens reach the server, e.g. https://alerts.city.example: the"
+        " links of the public alert feed (its ids come from respond.cap_sender); empty:"
+        " root-relative links (never from a request's Host header)",
     )
     max_body_bytes: int = Field(
         1 << 20, gt=0, description="largest request body, bytes (ingest excepted)"

@@ -224,9 +224,12 @@ def test_the_feed_takes_no_address_from_the_request(
     public = settings.api.model_copy(update={"public_url": "https://alerts.city.example/"})
     app = create_app(settings, seeded, pipeline=pipeline, config=public)
     text = TestClient(app).get("/api/v1/public/alerts.atom", headers={"Host": "evil.example"}).text
-    parsed = feedparser.parse(text)
-    assert parsed.feed.id == "https://alerts.city.example/api/v1/public/alerts.atom"
-    assert parsed.entries[0].link == f"https://alerts.city.example/api/v1/public/alerts/{ident}"
+    moved = feedparser.parse(text)
+    (cap,) = (link.href for link in moved.entries[0].links if link.rel == "alternate")
+    assert cap == f"https://alerts.city.example/api/v1/public/alerts/{ident}"
+    # the ids stay: setting the public address made every alert in a reader new again
+    assert moved.feed.id == parsed.feed.id
+    assert moved.entries[0].id == parsed.entries[0].id
 
 
 def test_a_playbook_draft_needs_two_officers_one_to_approve_one_to_publish(

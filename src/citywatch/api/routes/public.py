@@ -121,15 +121,14 @@ def add_routes(api: APIRouter) -> None:
         # never from the request's Host header: a cache in front would keep links anyone chose
         base = ctx.config.public_url.rstrip("/")
         sender = ctx.settings.respond.cap_sender
-        ids = (  # absolute and fixed (RFC 4287): the public address, or a tag URI (RFC 4151)
-            f"{base}/api/v1/public/alerts"
-            if base
-            else f"tag:{sender.rpartition('@')[2] or sender},2026:citywatch/public-alerts"
-        )
+        # ids are absolute and never change (RFC 4287): a tag URI (RFC 4151) of the CAP
+        # sender, which names the alert with its identifier (CAP 1.2); not the public address,
+        # whose later setting would make every alert already in a reader new again
+        ids = f"tag:{sender.rpartition('@')[2] or sender},2026:citywatch/public-alerts"
         alerts = [s.alert for s in ctx.store.alerts(published=True, limit=FEED_SIZE)]
         data = atom_feed(
             alerts,
-            feed_id=f"{base}/api/v1/public/alerts.atom" if base else ids,
+            feed_id=ids,
             self_url=f"{base}/api/v1/public/alerts.atom",
             cap_url=lambda a: f"{base}/api/v1/public/alerts/{a.identifier}",
             entry_id=lambda a: f"{ids}/{a.identifier}",
