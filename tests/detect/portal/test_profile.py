@@ -17,6 +17,7 @@ from citywatch.detect.portal.hits import Hit
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
 from citywatch.detect.portal.profile_model import EndpointModel, ParamModel
 from citywatch.detect.portal.profile_rules import (
+    NOT_SHOWN,
     ParamRule,
     _alphabet,
     _too_precise,
@@ -977,12 +978,13 @@ def test_the_portals_token_cookies_are_held_to_their_form_and_no_other_cookie_is
 ) -> None:
     page = "/traffic/incidents?district=3&page=1"
     hits = sessions.inspect(_sent(enricher_m, page, ("Cookie", "lang=hr; sid=1")))
+    # a session id is a secret: a finding never shows it (a viewer could take the session)
     assert [(h.rule_id, h.location, h.snippet) for h in hits] == [
-        ("portal.profile.cookie", "cookie:sid", "1")
+        ("portal.profile.cookie", "cookie:sid", NOT_SHOWN)
     ]
     assert hits[0].explanation.startswith(
         "cookie `sid` (the portal's own) is normally a token of 22 chars; "
-        "got 1 char, where it always has 22"
+        "got 1 char, where it always has 22 (a secret's value: not shown)"
     )
     longer = sessions.inspect(_sent(enricher_m, page, ("Cookie", "sid=" + "Ab3dFg5h" * 4)))
     assert [h.rule_id for h in longer] == ["portal.profile.cookie"]

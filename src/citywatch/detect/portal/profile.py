@@ -44,13 +44,14 @@ from citywatch.detect.portal.hits import BLOCK_CLIENTS, Hit, HitDetector
 from citywatch.detect.portal.params import JSON_TYPES, Param, ParsedRequest
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
 from citywatch.detect.portal.profile_rules import (
+    NOT_SHOWN,
     EndpointRule,
     ParamRule,
     compile_cookies,
     compile_endpoint,
     shown,
 )
-from citywatch.detect.portal.profile_types import TEXTUAL, folded
+from citywatch.detect.portal.profile_types import TEXTUAL, folded, secret_name
 from citywatch.detect.portal.request import parse_request
 from citywatch.detect.portal.signatures import WebAttackSignatures
 from citywatch.model import Event, HttpRequest
@@ -207,8 +208,15 @@ class PortalProfile(HitDetector):
         return msgspec.msgpack.encode(self.model)
 
     def restore_model(self, blob: bytes) -> None:
-        """Replace the learned model with one from :meth:`snapshot_model`."""
-        self.model = msgspec.msgpack.decode(blob, type=ProfileModel)
+        """Replace the learned model with one from :meth:`snapshot_model` (one saved before
+        values were hidden is sealed: see :meth:`ParamModel.seal`)."""
+        model = msgspec.msgpack.decode(blob, type=ProfileModel)
+        for endpoint in model.endpoints.values():
+            for param in endpoint.params.values():
+                param.seal(self._keep)
+        for cookie in model.cookies.values():
+            cookie.seal(self._keep)
+        self.model = model
         self._dirty = True
 
     def _compile(self) -> None:
@@ -318,7 +326,7 @@ class PortalProfile(HitDetector):
         choices recur, and a set lookup is cheaper than the check (which is pure)."""
         if not rule.check(value):
             return False
-        if len(value) <= _REMEMBER_LEN:
+        if len(value) <= _REMEMBER_LEN and not rule.secret:
             if self._remembered >= _REMEMBER:
                 for methods in self._rules.values():
                     for endpoint in methods.values():
@@ -338,7 +346,7 @@ class PortalProfile(HitDetector):
             found.rule,
             endpoint,
             rule,
-            value[:80],
+            _snippet(rule, value),
             (found.severity, found.confidence),
             f"is normally {rule.normally()}; got {found.got}",
         )
@@ -392,7 +400,7 @@ class PortalProfile(HitDetector):
         return _tampering(
             "portal.profile.cookie",
             f"cookie:{rule.name}",
-            value[:80],
+            _snippet(rule, value),
             (found.severity, found.confidence),
             f"cookie `{rule.name}` (the portal's own) is normally {rule.normally()}; "
             f"got {found.got}",
@@ -414,11 +422,11 @@ class PortalProfile(HitDetector):
             "portal.profile.chars",
             endpoint,
             rule,
-            param.raw[:80],
+            _snippet(rule, param.raw),
             (45, 0.6),
-            f"is normally {rule.normally()} in plain characters; got `{shown(param.raw)}`, "
+            f"is normally {rule.normally()} in plain characters; got {_quoted(rule, param.raw)}, "
             f"compatibility characters (full-width, superscript) that read as "
-            f"`{shown(param.value)}`",
+            f"{_quoted(rule, param.value)}",
         )
 
     def _repeated(self, endpoint: EndpointRule, rule: ParamRule, first: str, value: str) -> Hit:
@@ -426,19 +434,24 @@ class PortalProfile(HitDetector):
             "portal.profile.repeated",
             endpoint,
             rule,
-            f"{rule.name}={shown(first)}, {rule.name}={shown(value)}"[:80],
+            f"{rule.name}={NOT_SHOWN}"
+            if rule.secret
+            else f"{rule.name}={shown(first)}, {rule.name}={shown(value)}"[:80],
             (45, 0.6),
-            f"is sent once per request; got it twice, `{shown(first)}` then `{shown(value)}`",
+            f"is sent once per request; got it twice, {_quoted(rule, first)} then "
+            f"{_quoted(rule, value)}",
         )
 
     def _json_type(self, endpoint: EndpointRule, rule: ParamRule, param: Param) -> Hit:
         usual = " or ".join(JSON_TYPES[t] for t in sorted(rule.jsons))
-        got = JSON_TYPES[param.json] + (f" `{shown(param.value)}`" if param.json != "z" else "")
+        got = JSON_TYPES[param.json] + (
+            f" {_quoted(rule, param.value)}" if param.json != "z" else ""
+        )
         return _param_tampering(
             "portal.profile.type",
             endpoint,
             rule,
-            param.value[:80],
+            _snippet(rule, param.value),
             (50, 0.7),
             f"is normally {usual} in JSON; got {got}",
         )
@@ -465,13 +478,14 @@ class PortalProfile(HitDetector):
 
     def _unknown_param(self, endpoint: EndpointRule, location: str, name: str, value: str) -> Hit:
         short = name[:40]
+        got = NOT_SHOWN if secret_name(name) else f"`{short}={value[:40]}`"
         return _tampering(
             "portal.profile.unknown-param",
             f"param:{short}",
-            f"{short}={value[:60]}",
+            f"{short}={NOT_SHOWN if secret_name(name) else value[:60]}",
             (35, 0.55),
             f"{endpoint.method} {endpoint.template} never takes a {location} parameter "
-            f"`{short}` (it takes: {endpoint.known(location)}); got `{short}={value[:40]}`",
+            f"`{short}` (it takes: {endpoint.known(location)}); got {got}",
         )
 
     def _unknown_endpoint(self, payload: HttpRequest, method: str, template: str) -> list[Hit]:
@@ -560,6 +574,16 @@ def _param_tampering(
         weight,
         f"parameter `{rule.name}` on {endpoint.method} {endpoint.template} {says}",
     )
+
+
+def _snippet(rule: ParamRule, value: str) -> str:
+    """What a finding shows of ``value``: its start, or that it is a secret's."""
+    return NOT_SHOWN if rule.secret else value[:80]
+
+
+def _quoted(rule: ParamRule, value: str) -> str:
+    """``value`` as an explanation quotes it, or that it is a secret's."""
+    return NOT_SHOWN if rule.secret else f"`{shown(value)}`"
 
 
 def _scheme(scheme: str) -> str:

@@ -18,7 +18,9 @@ The model is compiled into fast checks by :mod:`.profile_rules`.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import zlib
 from typing import Final
 
@@ -32,6 +34,7 @@ from citywatch.detect.portal.profile_types import (
     iban_ok,
     iso_day,
     leading_zero,
+    secret_name,
     shape_of,
     to_number,
     value_facts,
@@ -171,6 +174,14 @@ class ParamModel(msgspec.Struct, kw_only=True):
     misses: dict[str, Fact] = msgspec.field(default_factory=dict)
     """Per type, the values that were not of that type."""
     values: dict[str, Fact] = msgspec.field(default_factory=dict)
+    """Values that ``keep`` clients sent (a choice many make, an enumeration's candidates)."""
+    hidden: dict[str, Fact] = msgspec.field(default_factory=dict)
+    """Values fewer clients sent, by a salted digest: one person's e-mail or name is counted,
+    never kept readable (it moves to :attr:`values` once ``keep`` clients sent it)."""
+    salt: bytes = msgspec.field(default_factory=lambda: os.urandom(8))
+    secret: bool = False
+    """A secret's parameter (:func:`~.profile_types.secret_name`): its values, their numbers,
+    shapes and dates are never kept; only their lengths, characters and types."""
     pruned: int = 0
     """Values seen once and forgotten to make room: evidence of an open set."""
     overflow: bool = False
@@ -208,6 +219,8 @@ class ParamModel(msgspec.Struct, kw_only=True):
         for i, name in enumerate(_CHECKED_TYPES):
             if not bits & (1 << i):
                 _see(misses, name, client, keep)
+        if self.secret:
+            return
         if bits & _NUMERIC_BITS:
             if self.leading_zeros >= 0 and leading_zero(value):
                 self.leading_zeros += 1
@@ -246,20 +259,55 @@ class ParamModel(msgspec.Struct, kw_only=True):
         shape.add(value, client, keep)
 
     def _value(self, value: str, client: int, keep: int) -> None:
-        values = self.values
-        fact = values.get(value)
+        fact = self.values.get(value)
+        if fact is not None:
+            fact.see(client, keep)
+            return
+        hidden = self.hidden
+        key = self._digest(value)
+        fact = hidden.get(key)
         if fact is None:
-            if self.overflow:
+            if self.overflow or not self._room():
                 return
-            if len(values) >= MAX_VALUES:
-                for rare in [v for v, f in values.items() if f.count < 2]:
-                    del values[rare]
-                    self.pruned += 1
-                if len(values) >= MAX_VALUES:
-                    self.overflow = True
-                    return
-            fact = values[value] = Fact()
+            fact = hidden[key] = Fact()
         fact.see(client, keep)
+        if fact.trusted(keep):
+            self.values[value] = hidden.pop(key)
+
+    def _digest(self, value: str) -> str:
+        data = value.encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(data, digest_size=12, salt=self.salt).hexdigest()
+
+    def _room(self) -> bool:
+        """Room for one more distinct value, after forgetting those seen once (False, and
+        :attr:`overflow` set, when there is none: the values are an open set)."""
+        if len(self.values) + len(self.hidden) < MAX_VALUES:
+            return True
+        for table in (self.values, self.hidden):
+            for rare in [v for v, f in table.items() if f.count < 2]:
+                del table[rare]
+                self.pruned += 1
+        if len(self.values) + len(self.hidden) < MAX_VALUES:
+            return True
+        self.overflow = True
+        return False
+
+    def seal(self, keep: int) -> None:
+        """Bring a model learned before values were hidden to the rules of :meth:`learn`:
+        a secret's parameter keeps no values, and values fewer than ``keep`` clients sent
+        are hidden."""
+        self.secret = secret_name(self.name)
+        if self.secret:
+            self.values.clear()
+            self.hidden.clear()
+            self.shapes.clear()
+            self.wholes.clear()
+            self.numbers.clear()
+            self.fractions.clear()
+            self.days.clear()
+            return
+        for value in [v for v, f in self.values.items() if not f.trusted(keep)]:
+            self.hidden[self._digest(value)] = self.values.pop(value)
 
 
 class EndpointModel(msgspec.Struct, kw_only=True):
@@ -313,7 +361,14 @@ def _param(
         if len(table) >= most:
             return None, dropped + 1
     model = table[key] = ParamModel(
-        location=location, name=name[:128], empty=0, repeats=0, ibans=0, upper=0, leading_zeros=0
+        location=location,
+        name=name[:128],
+        empty=0,
+        repeats=0,
+        ibans=0,
+        upper=0,
+        leading_zeros=0,
+        secret=secret_name(name),
     )
     return model, dropped
 

@@ -146,6 +146,7 @@ class ParamRule:
         "places",
         "precision",
         "required",
+        "secret",
         "shape",
         "single",
         "type_re",
@@ -189,6 +190,7 @@ class ParamRule:
         """The range of each digit group of a value of that shape (``None``: not bounded)."""
         self.required = False
         """The parameter was never empty: an empty value is a finding."""
+        self.secret = False  # a secret's parameter (a password): never quoted nor remembered
         self.single = False
         """The parameter was never sent twice in one request (HTTP parameter pollution)."""
         self.jsons: frozenset[str] = frozenset()
@@ -346,8 +348,19 @@ class ParamRule:
         if not found:
             found.append(Violation("portal.profile.type", 40, 0.5, ""))
         best = max(found, key=lambda v: v.severity)
-        best.got = "; ".join(parts) or f"`{shown(value)}`"
+        best.got = self._secret(n, bad) if self.secret else "; ".join(parts) or f"`{shown(value)}`"
         return best
+
+    def _secret(self, n: int, bad: set[str]) -> str:
+        """What an explanation says of a secret's value that failed: its length and the
+        injection's punctuation, never the secret."""
+        says = [_chars(n)]
+        if bad:
+            risky = bad & RISKY
+            says.append(f"with {describe_chars(risky) if risky else 'characters it never has'}")
+        if n < self.length:
+            says.append(f"where it always has {self.length}")
+        return f"{', '.join(says)} {NOT_SHOWN}"
 
     def _out_of_range(self, value: str) -> str | None:
         """Why a well-formed ``value`` is outside what was learned (number, places, date or
@@ -490,7 +503,8 @@ def compile_cookies(models: dict[str, ParamModel], cfg: RuleConfig) -> dict[str,
         if len(model.clients) < cfg.value_clients:
             continue
         rule = compile_param(model, cfg)
-        if not rule.enforced or rule.enum is not None or not (model.overflow or model.pruned):
+        open_set = model.secret or model.overflow or model.pruned  # a secret's is never closed
+        if not rule.enforced or rule.enum is not None or not open_set:
             continue
         if len(model.lengths) == 1 and model.nonempty >= _FIXED_MIN:
             rule.length = rule.max_len = length_of(next(iter(model.lengths)))
@@ -503,6 +517,7 @@ def compile_cookies(models: dict[str, ParamModel], cfg: RuleConfig) -> dict[str,
 def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     """The check of one learned parameter."""
     rule = ParamRule(model.location, model.name)
+    rule.secret = model.secret
     keep = cfg.value_clients
     nonempty = model.nonempty
     rule.enforced = (
@@ -635,12 +650,14 @@ def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> No
     common: list[str] = []
     rare = model.pruned
     few_clients = 0
-    for value, fact in model.values.items():
+    # a hidden value (fewer clients sent it than the model makes readable) is one
+    # this rule cannot list: trusted here, it leaves the set open
+    for value, fact in [*model.values.items(), *((None, f) for f in model.hidden.values())]:
         if fact.count <= 2 or (len(fact.clients) > 1 and not fact.trusted(keep)):
             rare += fact.count
         elif not fact.trusted(keep):
             few_clients += fact.count
-        elif len(value) <= _ENUM_LEN:
+        elif value is not None and len(value) <= _ENUM_LEN:
             common.append(value)
         else:
             return
@@ -748,6 +765,9 @@ def _impossible(value: str) -> bool:
 def _chars(n: int) -> str:
     """``n`` chars, in words (``1 char``, ``2 chars``)."""
     return f"{n} char" if n == 1 else f"{n} chars"
+
+
+NOT_SHOWN: Final = "(a secret's value: not shown)"
 
 
 def shown(value: str) -> str:
