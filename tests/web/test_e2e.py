@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 
 import httpx
+import msgspec
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.web.conftest import ARTIFACTS, CHROMIUM, PASSWORD, DemoServer
@@ -91,9 +92,15 @@ def test_officers_publish_an_alert_for_a_demo_incident_that_citizens_see(
     expect(markers.first).to_have_attribute("role", "link")
     expect(markers.first).to_have_attribute("aria-label", re.compile(r"\(severity \d+\)"))
     shot(page, "overview")
+    # a device id is what the device (or its attacker) says: Leaflet made a tooltip's text
+    # HTML, and a planted link showed inside the dashboard
+    planted = '<a id="planted" href="https://evil.example/">SESSION EXPIRED</a>'
+    device = SILO_DETECTIONS[1]
+    iot = device.attributes["iot"] | {"device_id": planted}  # type: ignore[operator]
+    hostile = msgspec.structs.replace(device, id="i-hostile", attributes={"iot": iot})
     store = open_store(f"sqlite:///{demo_server.data_dir / 'citywatch.db'}")
     try:  # one detection of every silo, whichever silos the demo has
-        store.upsert_detections(SILO_DETECTIONS)
+        store.upsert_detections([*SILO_DETECTIONS, hostile])
     finally:
         store.close()
     for path in PAGES[1:]:
@@ -102,6 +109,11 @@ def test_officers_publish_an_alert_for_a_demo_incident_that_citizens_see(
         if path in DRAWN:
             expect(page.locator(f"#map {DRAWN[path]}")).not_to_have_count(0)
         shot(page, path.strip("/"))
+        if path == "/iot":
+            for marker in page.locator(f"#map {DRAWN[path]}").all():
+                marker.hover(force=True)
+            expect(page.locator(".leaflet-tooltip", has_text=planted)).to_have_count(1)
+            expect(page.locator("#planted")).to_have_count(0)
     page.goto(f"{demo_server.url}/portal")  # the demo learned the portal's day before
     expect(page.locator("#model-h + p")).to_contain_text("endpoints")
     expect(page.get_by_text("The portal's own token cookies: aldsid")).to_be_visible()

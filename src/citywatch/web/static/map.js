@@ -57,6 +57,14 @@ function marker(kind, p, latlng) {
   });
 }
 
+// Leaflet sets a tooltip given as a string as HTML; titles, summaries and device ids come
+// from what was ingested (an attacker's login name on a device), so a tooltip is text
+function tip(text) {
+  const el = document.createElement("span");
+  el.textContent = text;
+  return el;
+}
+
 function label(kind, p) {
   const text = p.title || p.summary || p.place || p.device || p.cell || "";
   const density = p.density !== undefined && p.density !== null ? `, ${p.density} p/m²` : "";
@@ -73,7 +81,7 @@ export function drawMaps() {
     const map = L.map(el, { zoomControl: true, attributionControl: false, keyboard: true });
     const base = L.geoJSON(city, {
       style: { color: "#44546a", weight: 1, fillColor: "#dfe7f0", fillOpacity: 0.5 },
-      onEachFeature: (f, layer) => layer.bindTooltip(f.properties?.name || "", { sticky: true }),
+      onEachFeature: (f, layer) => layer.bindTooltip(tip(f.properties?.name || ""), { sticky: true }),
     }).addTo(map);
     const data = json(el.dataset.layer) || { type: "FeatureCollection", features: [] };
     const layer = L.geoJSON(data, {
@@ -81,7 +89,7 @@ export function drawMaps() {
       pointToLayer: (f, latlng) => marker(kind, f.properties || {}, latlng),
       onEachFeature: (f, lyr) => {
         const p = f.properties || {};
-        lyr.bindTooltip(label(kind, p));
+        lyr.bindTooltip(tip(label(kind, p)));
         if (p.href) lyr.on("click", () => window.location.assign(p.href));
       },
     }).addTo(map);
