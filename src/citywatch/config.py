@@ -52,9 +52,14 @@ class ApiConfig(BaseModel):
     rate_per_s: float = Field(50.0, gt=0, description="requests per second per token or session")
     burst: int = Field(200, gt=0, description="requests a token may send at once before limiting")
     login_rate_per_min: float = Field(
-        10.0, gt=0, description="login attempts per minute per client"
+        10.0,
+        gt=0,
+        description="login attempts per minute per client (failed ones per user name: ten"
+        " times as many, so that one address cannot lock an officer out)",
     )
-    login_burst: int = Field(10, gt=0, description="login attempts at once per client")
+    login_burst: int = Field(
+        10, gt=0, description="login attempts at once per client (failed ones per name: ×10)"
+    )
     session_ttl_s: int = Field(12 * 3600, gt=0, description="lifetime of a dashboard session")
     token_ttl_days: int = Field(90, gt=0, le=3650, description="default lifetime of an API token")
     sse_queue: int = Field(1000, gt=0, description="live updates buffered per stream client")

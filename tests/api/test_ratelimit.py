@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from citywatch.api import ApiConfig
@@ -47,6 +48,23 @@ def test_logins_are_rate_limited(client: TestClient, ana: str) -> None:
     # the right password does not get through the limit either
     right = client.post("/api/v1/auth/login", json={"name": "ana", "password": PASSWORD})
     assert right.status_code == 429
+
+
+def test_one_address_cannot_lock_an_officer_out(app: FastAPI, ana: str) -> None:
+    # Every attempt spent the name's bucket too: ten wrong passwords from one address locked
+    # the real admin out everywhere, for as long as the attacker kept it up.
+    attacker = TestClient(app, client=("198.51.100.7", 4000))
+    officer = TestClient(app, client=("10.1.2.3", 4000))
+    wrong = {"name": "ana", "password": "guess"}
+    answers = [attacker.post("/api/v1/auth/login", json=wrong).status_code for _ in range(4)]
+    assert answers == [401, 401, 429, 429]
+    right = officer.post("/api/v1/auth/login", json={"name": "ana", "password": PASSWORD})
+    assert right.status_code == 200
+    # guesses at one name from many addresses are still slowed: its failures have a bucket
+    # (20 failures: ten times an address's 2, of which the first address spent 2)
+    guessers = [TestClient(app, client=(f"203.0.113.{i}", 4000)) for i in range(20)]
+    answers = [g.post("/api/v1/auth/login", json=wrong).status_code for g in guessers]
+    assert answers == [401] * 18 + [429] * 2
 
 
 def test_buckets_refill_at_their_rate_up_to_the_burst() -> None:

@@ -37,6 +37,14 @@ class TokenBuckets:
                 self._forget_idle(at, rate, burst)
             return 0.0
 
+    def wait(self, key: str, *, rate: float, burst: int, now: float | None = None) -> float:
+        """Seconds until ``key``'s bucket holds a token (0.0: it does), spending none."""
+        at = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(burst), at))
+        tokens = min(float(burst), tokens + (at - last) * rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
+
     def _forget_idle(self, at: float, rate: float, burst: int) -> None:
         idle = [
             k for k, (tokens, last) in self._buckets.items() if tokens + (at - last) * rate >= burst

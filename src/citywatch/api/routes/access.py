@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Request, Response
 
@@ -15,6 +15,10 @@ from citywatch.api.schemas import LoginIn, Me
 
 UNKNOWN_USER = "(unknown user)"
 """The audit log's actor for a failed login with a name that is no user (not echoed)."""
+
+
+USER_FACTOR: Final = 10
+"""A name's bucket of failed logins holds this many times an address's bucket."""
 
 
 def _client(request: Request) -> str:
@@ -39,18 +43,25 @@ def add_routes(api: APIRouter) -> None:
         """Log in to the dashboard: sets an HttpOnly session cookie and returns the CSRF token."""
         ctx = context(request)
         rate, burst = ctx.config.login_rate_per_min / 60, ctx.config.login_burst
-        for key in (f"login:{_client(request)}", f"login-user:{body.name}"):
-            if ctx.buckets.take(key, rate=rate, burst=burst):
-                raise Problem(
-                    429,
-                    "rate-limited",
-                    "too many logins; wait a minute",
-                    headers={"Retry-After": "60"},
-                )
+        # every attempt spends from its address's bucket; only a failed one from the name's,
+        # which holds USER_FACTOR times more: one address cannot lock an officer out, and
+        # guesses at one name from many addresses are still slowed
+        name_key, name_rate, name_burst = (
+            f"login-user:{body.name}",
+            rate * USER_FACTOR,
+            burst * USER_FACTOR,
+        )
+        if ctx.buckets.take(f"login:{_client(request)}", rate=rate, burst=burst) or (
+            ctx.buckets.wait(name_key, rate=name_rate, burst=name_burst)
+        ):
+            raise Problem(
+                429, "rate-limited", "too many logins; wait a minute", headers={"Retry-After": "60"}
+            )
         user = ctx.store.user(body.name)
         request.state.audit_actor = user.name if user else UNKNOWN_USER
         ok = verify_password(body.password, user.password_hash if user else "")
         if user is None or user.disabled or not ok:
+            ctx.buckets.take(name_key, rate=name_rate, burst=name_burst)
             raise Problem(401, "login-failed", "wrong name or password")
         session = start_session(ctx, user, response)
         return Me(name=user.name, roles=user.roles, via="session", csrf_token=session.csrf)
