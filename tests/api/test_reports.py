@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from citywatch.api.routes.public import REPORT_BURST, REPORT_MAX_BYTES
+from citywatch.api.middleware import REPORT_MAX_BYTES
+from citywatch.api.routes.public import REPORT_BURST
 from citywatch.ingest import ADAPTERS
 from citywatch.store import Store
 
@@ -45,6 +46,10 @@ def test_a_large_report_is_refused_before_it_is_read(client: TestClient) -> None
     headers = {"Content-Type": "application/json"}
     answer = client.post("/api/v1/public/reports", content=body, headers=headers)
     assert answer.status_code == 413
+    # a chunked body declares no length: it was held only to the server-wide 1 MiB
+    chunked = client.post("/api/v1/public/reports", content=iter([body]), headers=headers)
+    assert "content-length" not in chunked.request.headers
+    assert chunked.status_code == 413
 
 
 def test_reports_are_rate_limited_per_address(client: TestClient) -> None:

@@ -26,6 +26,9 @@ from citywatch.api.problems import Problem, problem_response
 _log = structlog.get_logger(__name__)
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 INGEST_PREFIX = "/api/v1/ingest/"
+REPORTS_PATH = "/api/v1/public/reports"
+REPORT_MAX_BYTES = 4096
+"""Largest citizen report body (anyone may send one: the limit is its own)."""
 NO_STORE_EXEMPT = ("/api/docs/static/", "/assets/", "/vendor/")
 
 CSP = (
@@ -86,6 +89,8 @@ class SecurityMiddleware:
         limit = (
             self.config.max_ingest_bytes
             if path.startswith(INGEST_PREFIX)
+            else REPORT_MAX_BYTES
+            if path == REPORTS_PATH
             else self.config.max_body_bytes
         )
         length = _header(scope, b"content-length")

@@ -8,8 +8,8 @@ A citizen report is turned into a record of the format its silo reads
 to the live pipeline like any ingested record, so a bad one becomes a dead
 letter, never an error; so does a report whose silo's adapter is not
 installed (code ``no-adapter``), kept until it is. Reports are small
-(:data:`REPORT_MAX_BYTES`, checked by ``Content-Length``; the server-wide
-body limit caps the rest) and rate-limited per client address.
+(:data:`~citywatch.api.middleware.REPORT_MAX_BYTES`, by ``Content-Length`` and
+as a chunked body streams in) and rate-limited per client address.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ from citywatch.model import DeadLetter
 from citywatch.respond import CapSigner, SigningConfig, atom_feed, to_xml
 
 ATOM_MIME = "application/atom+xml"
-REPORT_MAX_BYTES = 4096
-"""Largest citizen report body."""
 REPORTS_PER_MIN = 6.0
 REPORT_BURST = 10
 FEED_SIZE = 200
@@ -57,10 +55,7 @@ def _signer(config: SigningConfig) -> CapSigner | None:
 
 
 def report_gate(request: Request) -> None:
-    """Refuse a report that is too large (413) or too frequent from its address (429)."""
-    length = request.headers.get("content-length", "")
-    if length.isascii() and length.isdigit() and int(length) > REPORT_MAX_BYTES:
-        raise Problem(413, "body-too-large", f"a report may be at most {REPORT_MAX_BYTES} bytes")
+    """Refuse a report too frequent from its address (429; the middleware limits its size)."""
     client = request.client.host if request.client else "-"
     ctx = context(request)
     if ctx.buckets.take(f"report:{client}", rate=REPORTS_PER_MIN / 60, burst=REPORT_BURST):
