@@ -380,3 +380,27 @@ def test_analyse_annotates_every_post(city: Path, tmp_path: Path) -> None:
     assert clustered and all(r["high_risk"] for r in clustered)
     assert sum(bool(r.get("place")) for r in clustered) * 2 > len(clustered), "mostly placed"
     assert {r["lang"] for r in rows} > {"en", "de"}, "other languages are counted too"
+
+
+def test_a_logged_error_shows_no_local_variables(capsys: pytest.CaptureFixture[str]) -> None:
+    # A server error's log printed every frame's locals (rich's traceback): an officer's
+    # password at login, and the store URL with its password, which the banner masks.
+    import structlog  # noqa: PLC0415
+
+    from citywatch.cli import _main  # noqa: PLC0415
+
+    _main(verbose=0)
+
+    password = "-".join(("Officer", "Pw", "123"))  # not as one literal: a source line shows
+
+    def login(password: str) -> None:
+        store_url = "postgresql://postgres:" + "S3cret" + "PW@127.0.0.1/citywatch"
+        raise RuntimeError(f"store unreachable ({len(store_url)})")
+
+    try:
+        login(password)
+    except RuntimeError:
+        structlog.get_logger("test").exception("api_unhandled_error", request_id="r1")
+    logged = capsys.readouterr().err
+    assert "api_unhandled_error" in logged and "RuntimeError: store unreachable" in logged
+    assert "Officer-Pw-123" not in logged and "S3cretPW" not in logged
