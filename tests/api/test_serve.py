@@ -80,6 +80,15 @@ def test_serve_prints_a_one_time_admin_password_that_logs_in(
         assert client.get("/api/openapi.json").status_code == 200
         assert client.get("/api/v1/incidents").status_code == 401
         out = served.stop()
+    # SIGTERM (systemd's, Docker's) stops it as Ctrl-C does: uvicorn sent it again after its
+    # shutdown, the process died there, and the live pipeline's state was never saved
+    assert served.process.returncode == 0, served.process.stderr.read()  # type: ignore[union-attr]
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'citywatch.db'}")
+    try:
+        (run,) = store.runs()
+        assert run.command == "serve" and run.finished is not None
+    finally:
+        store.close()
     match = re.search(r"created user 'admin' with one-time password: (\S+)", out)
     assert match, out
     password = match.group(1)

@@ -7,11 +7,14 @@ worker stores (:mod:`citywatch.scaleout.live`).
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import NamedTuple
 
 import uvicorn
@@ -122,6 +125,7 @@ def serve(
         sys.stdout.flush()
         pruner = Pruner(served.store, settings.retention)  # the retention policy, every day
         pruner.start()
+        before = _stop_on_term()
         try:
             uvicorn.run(
                 served.app,
@@ -135,3 +139,22 @@ def serve(
             )
         finally:
             pruner.stop()
+            if before is not None:
+                signal.signal(signal.SIGTERM, before)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_term() -> Callable[[int, FrameType | None], object] | int | None:
+    """Make SIGTERM (what systemd, Docker and Kubernetes send) stop the server as Ctrl-C does;
+    the handler it replaces (None: not the main thread, where handlers cannot be set).
+
+    uvicorn shuts down on it, then sends it to the process again: its default action ended
+    the process there, before the live pipeline's checkpoint and the store's close, and a
+    restart split what it was following (an attacker's attempts into two detections).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
