@@ -150,7 +150,8 @@ def test_a_closed_store_raises_store_error_and_closes_twice(postgres_url: str) -
         store.save_state("x", b"")
 
 
-def test_a_connection_the_server_drops_fails_one_call_and_is_replaced(postgres_url: str) -> None:
+def test_a_connection_the_server_drops_is_replaced_before_use(postgres_url: str) -> None:
+    # A dropped connection failed the next call: every scale-out worker exited on it.
     url = f"{postgres_url}&application_name=citywatch-dropped"
     with (
         closing(open_store(url)) as store,
@@ -163,8 +164,6 @@ def test_a_connection_the_server_drops_fails_one_call_and_is_replaced(postgres_u
         while admin.execute(f"SELECT count(*) {mine}").fetchall() != [(0,)]:  # type: ignore[arg-type]
             assert time.monotonic() < deadline, "the server did not end the connection"
             time.sleep(0.01)
-        with pytest.raises(StoreError, match="terminating connection"):
-            store.load_state("kept")
         assert store.load_state("kept") == b"1"
 
 

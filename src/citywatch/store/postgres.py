@@ -219,6 +219,9 @@ class PostgresStore(SqlStore):
             kwargs={"autocommit": True},
             open=False,
             name="citywatch-store",
+            # a connection the server ended (a restart, a failover, an administrator) is
+            # replaced before use: one stale connection failed a call, and every worker died
+            check=ConnectionPool.check_connection,
         )
         try:
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
