@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from citywatch.api import ApiConfig
+from citywatch.errors import StoreError
 from citywatch.store import Store
 
 Auth = Callable[[str], dict[str, str]]
@@ -217,3 +218,17 @@ def test_the_openapi_document_describes_problems_and_security(client: TestClient
     for code in ("401", "403", "409", "422", "429", "default"):
         content = operation["responses"][code]["content"]
         assert list(content) == ["application/problem+json"], code
+
+
+def test_health_says_when_the_store_does_not_answer(
+    client: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Health said ok while every login failed with 500 on a store that was gone: a load
+    # balancer kept sending users to it.
+    assert client.get("/api/health").json() == {"status": "ok"}
+
+    def gone(**kw: object) -> None:
+        raise StoreError("store postgresql://citywatch@db/citywatch: connection refused")
+
+    monkeypatch.setattr(store, "runs", gone)
+    assert_problem(client.get("/api/health"), 503, "urn:citywatch:problem:store-unavailable")

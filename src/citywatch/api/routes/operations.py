@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from citywatch.api.auth import Principal
 from citywatch.api.context import context
+from citywatch.api.problems import Problem
 from citywatch.api.rbac import ADMIN, ANALYST, READERS, allow, public
 from citywatch.api.schemas import (
     DeadLetterCountOut,
@@ -20,6 +21,7 @@ from citywatch.api.schemas import (
     Stats,
 )
 from citywatch.api.silos import silo_of_detector
+from citywatch.errors import StoreError
 from citywatch.model import DeadLetter, from_epoch
 from citywatch.plugins import describe
 
@@ -117,7 +119,12 @@ def add_routes(api: APIRouter) -> None:
         tags=["operations"],
         response_model=Health,
         dependencies=[public()],
+        responses={503: {"description": "the store does not answer"}},
     )
-    def health() -> Health:
-        """Whether the server answers (for load balancers); public."""
+    def health(request: Request) -> Health:
+        """Whether the server answers and reaches its store (for load balancers); public."""
+        try:
+            context(request).store.runs(limit=1)
+        except StoreError as exc:
+            raise Problem(503, "store-unavailable", "the store does not answer") from exc
         return Health(status="ok")
