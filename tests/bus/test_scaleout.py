@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from citywatch.app import analyse, bus_sealer
 from citywatch.bus.config import BusConfig
 from citywatch.bus.jetstream import JetStreamBus
+from citywatch.bus.subjects import Subjects
 from citywatch.config import Settings, load_settings
 from citywatch.detect import DETECTORS
 from citywatch.errors import BusError, ConfigError
@@ -228,6 +229,23 @@ def test_a_worker_needs_a_bus_and_enabled_detectors(tmp_path: Path, nats_url: st
     settings = load_settings(data_dir=tmp_path, bus_url=nats_url, disabled=["quake"])
     with pytest.raises(ConfigError, match="not an enabled detector: quake, nope"):
         run_worker(settings, "detect", detectors=["quake", "nope"], once=True)
+
+
+def test_a_second_worker_for_the_same_detector_waits_for_the_first(
+    tmp_path: Path, city: tuple[Path, list[InputSpec]], nats_url: str, bus_config: BusConfig
+) -> None:
+    # Two replicas of one detector's worker each took about half of the messages into a state
+    # of its own: an attacker's 160 login attempts became two detections of 42 and 26.
+    settings, _, published = portal_on_the_bus(tmp_path, city, nats_url, bus_config)
+    consumer = f"consumer {Subjects.of(bus_config).events_stream}/detect-login-abuse"
+    with open_store(settings.store) as store:
+        first = store.claim(consumer)  # a worker at work on it
+        assert first is not None
+        with pytest.raises(ConfigError, match="detect-login-abuse: another worker runs it"):
+            run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+        first.release()
+    (alone,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    assert alone.processed == published.events
 
 
 def test_a_consumer_removed_and_made_again_starts_after_the_checkpoint(

@@ -24,6 +24,7 @@ until its copy comes too, or until after the ack. :class:`Handled` knows them al
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from abc import ABC, abstractmethod
 
@@ -32,11 +33,15 @@ import structlog
 from nats.aio.msg import Msg
 
 from citywatch.bus.jetstream import JetStreamBus
+from citywatch.errors import ConfigError
 from citywatch.model import DeadLetter
 from citywatch.store import Store
+from citywatch.store.claims import Claim
 
 _log = structlog.get_logger(__name__)
 _FETCH_WAIT_S = 1.0
+_CLAIM_S = 5.0
+"""Seconds between tries to claim a consumer another worker holds."""
 """How long one fetch waits for messages: also how long a stop request may wait."""
 
 
@@ -167,7 +172,40 @@ class Part(ABC):
 
 
 async def consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerStats:
-    """Run ``part`` on its consumer until ``stop`` is set (or, ``once``, its backlog is done)."""
+    """Run ``part`` on its consumer until ``stop`` is set (or, ``once``, its backlog is done).
+
+    One worker runs a consumer: another that holds it is waited for (``once``: an error).
+    """
+    claim = await _claim(part, stop, once=once)
+    if claim is None:
+        return part.stats
+    try:
+        return await _consume(part, stop, once=once)
+    finally:
+        claim.release()
+
+
+async def _claim(part: Part, stop: asyncio.Event, *, once: bool) -> Claim | None:
+    """``part``'s consumer, claimed in the store the workers share, once no other worker
+    holds it (None: stopped while waiting)."""
+    name = f"consumer {part.stream}/{part.consumer}"
+    while not stop.is_set():
+        claim = part.store.claim(name)
+        if claim is not None:
+            return claim
+        if once:
+            raise ConfigError(
+                "another worker runs it: one worker per detector (a worker not run --once"
+                " waits for the other to stop)",
+                where=part.consumer,
+            )
+        _log.warning("consumer_held_by_another_worker", consumer=part.consumer, waiting_s=_CLAIM_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=_CLAIM_S)
+    return None
+
+
+async def _consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerStats:
     bus = part.bus
     config = bus.config
     subscription = await bus.consumer(part.stream, part.consumer, part.subject, part.high())

@@ -33,6 +33,7 @@ from citywatch.model import (
     StatusChange,
     Suppression,
 )
+from citywatch.store.claims import Claim
 
 
 class RunInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -180,6 +181,10 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
+
+    def claim(self, name: str) -> Claim | None:
+        """Hold ``name`` for this process until released or the process ends, a crash
+        included; None when another process holds it (one worker per consumer)."""
 
     def begin_run(self, run: RunInfo) -> None:
         """Record that a run started."""

@@ -34,6 +34,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from citywatch.errors import StoreError, masked_url
+from citywatch.store.claims import Claim, SessionClaim
 from citywatch.store.sql import SqlStore
 from citywatch.store.sql_base import Connection
 
@@ -208,6 +209,7 @@ class PostgresStore(SqlStore):
                 url=url,  # StoreError masks it
             )
         super().__init__(masked_url(url))
+        self._conninfo = url  # with its password: for connections of its own (a claim's)
         try:
             psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
         except psycopg.Error as exc:
@@ -252,6 +254,14 @@ class PostgresStore(SqlStore):
                 return _execute(conn, sql, params).fetchall()
         except psycopg.Error as exc:
             raise StoreError(f"store {self.url}: {exc}", url=self.url) from exc
+
+    def claim(self, name: str) -> Claim | None:
+        """Hold ``name`` until released or this process ends (see :mod:`.claims`); None
+        when another session holds it."""
+        try:
+            return SessionClaim.take(self._conninfo, name, CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            raise StoreError(f"store {self.url}: cannot claim {name}: {exc}", url=self.url) from exc
 
     def _migrations(self) -> Sequence[str]:
         return MIGRATIONS

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from citywatch.errors import StoreError
+from citywatch.store.claims import Claim, FileClaim, NoClaim
 from citywatch.store.sql import SqlStore
 from citywatch.store.sql_base import Connection
 
@@ -221,6 +222,17 @@ class SqliteStore(SqlStore):
     def _apply(self, conn: Connection, script: str) -> None:
         for statement in _statements(script):
             conn.execute(statement)
+
+    def claim(self, name: str) -> Claim | None:
+        """Hold ``name`` until released or this process ends (see :mod:`.claims`); None
+        when another process holds it."""
+        path = self.url[len(PREFIX) :]
+        if path == ":memory:":
+            return NoClaim()
+        try:
+            return FileClaim.take(Path(path), name)
+        except OSError as exc:
+            raise StoreError(f"store {self.url}: cannot claim {name}: {exc}", url=self.url) from exc
 
     def close(self) -> None:
         """Close the connection (idempotent); the store is unusable afterwards."""
