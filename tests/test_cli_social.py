@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from typer.testing import CliRunner
 
+from citywatch.app import city_store
 from citywatch.cli import app
 from citywatch.cli_social import Follower, Source
 from citywatch.config import load_settings
@@ -176,7 +177,8 @@ def counts(out: str) -> dict[str, int]:
 
 
 def store_of(data: Path) -> Store:
-    return open_store(load_settings(None, data_dir=data).store)
+    """The store as the commands open it (raw records sealed with the data dir's key)."""
+    return city_store(load_settings(None, data_dir=data))
 
 
 def test_mastodon_until_ctrl_c_leaves_detections_and_counts_in_the_store(

@@ -24,7 +24,7 @@ from citywatch.pipeline.inputs import Progress
 from citywatch.plugins import build_adapters, build_detectors
 from citywatch.respond.playbook import load_playbooks
 from citywatch.respond.runner import PlaybookRunner
-from citywatch.store import RunInfo, Store
+from citywatch.store import RunInfo, Store, open_store
 
 BUS_KEY_FILE = "bus.key"
 """The data dir's key sealing events on the bus, when ``bus.key`` is not set."""
@@ -41,18 +41,31 @@ def pseudonymiser(settings: Settings) -> Pseudonymiser:
     return Pseudonymiser(load_or_create_key(settings.data_dir))
 
 
+def _bus_key(settings: Settings) -> bytes:
+    """The configured ``bus.key``, or the data dir's own."""
+    if settings.bus.key is None:
+        return load_or_create_key(settings.data_dir, BUS_KEY_FILE)
+    try:
+        key = bytes.fromhex(settings.bus.key.get_secret_value())
+    except ValueError:
+        raise ConfigError("not a hex string", where="bus.key") from None
+    if len(key) < 16:
+        raise ConfigError("shorter than 16 bytes", where="bus.key")
+    return key
+
+
 def bus_sealer(settings: Settings) -> Sealer:
     """What seals events on the bus: the configured ``bus.key``, or the data dir's own."""
-    if settings.bus.key is not None:
-        try:
-            key = bytes.fromhex(settings.bus.key.get_secret_value())
-        except ValueError:
-            raise ConfigError("not a hex string", where="bus.key") from None
-        if len(key) < 16:
-            raise ConfigError("shorter than 16 bytes", where="bus.key")
-    else:
-        key = load_or_create_key(settings.data_dir, BUS_KEY_FILE)
-    return Sealer(key)
+    return Sealer(_bus_key(settings))
+
+
+def city_store(settings: Settings) -> Store:
+    """The store at ``settings.store``, sealing the raw records of its dead letters with a
+    key derived from the bus key (what publishes, detects and serves holds it)."""
+    sealer = Sealer(_bus_key(settings), purpose=b"cw-store-raw")
+    store = open_store(settings.store)
+    store.seal_raw(sealer)
+    return store
 
 
 def build_job(settings: Settings, bus: LocalBus, store: Store | None = None) -> Job:

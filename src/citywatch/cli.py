@@ -19,7 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from citywatch import __version__
-from citywatch.app import Analysis, analyse
+from citywatch.app import Analysis, analyse, city_store
 from citywatch.cli_console import console, err
 from citywatch.cli_options import ConfigOpt, DataDirOpt
 from citywatch.cli_prune import prune_cmd
@@ -34,7 +34,6 @@ from citywatch.live import open_live
 from citywatch.model import Incident
 from citywatch.pipeline import InputSpec, heap
 from citywatch.plugins import describe
-from citywatch.store import open_store
 
 if TYPE_CHECKING:
     from citywatch.simulate import Manifest
@@ -334,7 +333,7 @@ def ingest_mqtt_cmd(
         client_id=client_id,
     )
     stop = threading.Event()
-    store = None if settings.bus_url else open_store(settings.store)
+    store = None if settings.bus_url else city_store(settings)
     try:
         live = open_live(
             settings, store, command="ingest mqtt", inputs=[f"mqtt:{t}" for t in mqtt.topics]
@@ -394,7 +393,7 @@ def _run(settings: Settings, specs: list[InputSpec], command: str, *, store: boo
         console=err,
         transient=True,
     )
-    target = open_store(settings.store) if store else None
+    target = city_store(settings) if store else None
     try:
         with progress:
             task = progress.add_task("analysing", total=total)

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from citywatch.app import city_store
 from citywatch.cli_console import console
 from citywatch.cli_options import ConfigOpt, DataDirOpt
 from citywatch.config import load_settings
 from citywatch.errors import masked_url
-from citywatch.store import open_store
 from citywatch.store.retention import prune
 
 
@@ -30,7 +30,7 @@ def prune_cmd(
     sessions. Open incidents, public alerts and the audit log stay.
     """
     settings = load_settings(config, data_dir=data_dir)
-    store = open_store(settings.store)
+    store = city_store(settings)
     try:
         pruned = prune(store, settings.retention, datetime.now(tz=UTC), dry_run=dry_run)
     finally:

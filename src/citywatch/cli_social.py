@@ -31,6 +31,7 @@ import structlog
 import typer
 from rich.table import Table
 
+from citywatch.app import city_store
 from citywatch.cli_console import console, err
 from citywatch.cli_options import ConfigOpt, DataDirOpt
 from citywatch.cli_worker import BusOpt, print_destination
@@ -39,7 +40,7 @@ from citywatch.errors import InputError
 from citywatch.ingest.mastodon import MastodonAdapter, MastodonPoller
 from citywatch.ingest.news import FeedPoller, NewsFeedAdapter
 from citywatch.live import LiveInput, open_live
-from citywatch.store import Store, open_store
+from citywatch.store import Store
 
 MAX_BACKOFF_S = 900.0
 """The longest wait before asking a failing source again, seconds."""
@@ -247,7 +248,7 @@ def _run(
 ) -> None:
     settings = load_settings(config, data_dir=data_dir, bus_url=bus)
     stop = threading.Event()
-    store = open_store(settings.store)  # the cursors are kept in it, with a bus too
+    store = city_store(settings)  # the cursors are kept in it, with a bus too
     try:
         live = open_live(
             settings,

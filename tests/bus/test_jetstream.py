@@ -90,6 +90,21 @@ def test_dead_letters_that_differ_only_in_when_are_one(
     assert on_bus(nats_url, bus_config, work) == (1, 2)
 
 
+def test_a_dead_letter_rests_on_the_bus_sealed(nats_url: str, bus_config: BusConfig) -> None:
+    # Events were sealed and their dead letters not: a login that could not be parsed lay on
+    # the server's disk with its password for bus.max_age_s.
+    login = letter("portal.http.jsonl", 3, raw=b'{"body":"username=ana&password=Tajna123!"')
+
+    async def work(bus: JetStreamBus) -> None:
+        names = bus.subjects
+        await bus.settle([await bus.publish_dead_letter(login)])
+        msg = await bus.js.get_last_msg(names.dead_stream, names.dead_letters)
+        assert b"Tajna123!" not in (msg.data or b"")
+        assert (msg.headers or {})["Citywatch-Key"] == SEALER.key_id
+
+    on_bus(nats_url, bus_config, work)
+
+
 def test_a_durable_consumer_keeps_its_place_and_refuses_a_new_filter(
     nats_url: str, bus_config: BusConfig
 ) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from tests.ingest import test_mqtt_broker as mqtt
 
+from citywatch.app import city_store
 from citywatch.bus.config import BusConfig
 from citywatch.config import Settings, load_settings
 from citywatch.errors import InputError
@@ -124,7 +125,7 @@ def test_ingest_mqtt_with_a_bus_publishes_events_a_worker_consumes(
     (fleet,) = run_worker(settings, "detect", detectors=["iot-fleet"], once=True)
     assert (fleet.messages, fleet.processed, fleet.dead_letters) == (7, 7, 0)
     run_worker(settings, "correlate", once=True)
-    with open_store(settings.store) as store:
+    with city_store(settings) as store:  # raw records are sealed with the bus key
         (letter,) = store.dead_letters()
     assert letter.raw.startswith(b"{oops") and letter.format == "mqtt-jsonl"
 

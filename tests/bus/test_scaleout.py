@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from citywatch.app import analyse, bus_sealer
+from citywatch.app import analyse, bus_sealer, city_store
 from citywatch.bus.config import BusConfig
 from citywatch.bus.jetstream import JetStreamBus
 from citywatch.bus.subjects import Subjects
@@ -175,7 +175,7 @@ def test_a_message_that_is_not_an_event_becomes_a_dead_letter_once(
     (again,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
     assert again.messages == 0, "terminated, never delivered again"
     run_worker(settings, "correlate", once=True)
-    with open_store(settings.store) as store:
+    with city_store(settings) as store:  # the raw records are sealed with the bus key
         letters = store.dead_letters()
     assert sorted(letter.code for letter in letters) == ["bad-message", "bad-message"]
     assert all(letter.stage == "bus" and letter.format == "portal.access" for letter in letters)
@@ -209,7 +209,7 @@ def test_a_message_that_is_not_a_detection_becomes_a_dead_letter_once(
     correlate, dead = run_worker(settings, "correlate", once=True)
     assert (correlate.messages, correlate.processed, correlate.dead_letters) == (1, 0, 1)
     assert dead.messages == 0
-    with open_store(settings.store) as store:
+    with city_store(settings) as store:
         (letter,) = store.dead_letters()
         assert store.detections() == []
     assert (letter.stage, letter.format, letter.code) == ("bus", "detection", "bad-message")

@@ -22,10 +22,11 @@ from fastapi import FastAPI
 
 from citywatch.api.credentials import hash_password, new_password
 from citywatch.api.rbac import ADMIN
+from citywatch.app import city_store
 from citywatch.config import Settings
 from citywatch.errors import ConfigError, masked_url
 from citywatch.live import LiveInput, open_live
-from citywatch.store import Store, open_store
+from citywatch.store import Store
 from citywatch.store.base import User
 from citywatch.store.retention import Pruner
 
@@ -76,7 +77,7 @@ def serving(
     # The dashboard is built on this package, so it is imported when serving, not before.
     from citywatch.web import CityMap, create_app  # noqa: PLC0415
 
-    store = open_store(settings.store)
+    store = city_store(settings)
     pipeline: LiveInput | None = None
     try:
         password = ensure_admin(store)

@@ -11,7 +11,7 @@ events can serve them all. Instead:
    model's own JSON sealed with ``bus.key`` (:mod:`citywatch.bus.seal`), on
    ``cw.events.<dataset>``, its id as the message id
    (JetStream drops a second copy within ``bus.duplicate_window_s``); bad
-   input goes to ``cw.dead-letters``;
+   input goes to ``cw.dead-letters``, sealed too;
 2. a detector worker (``citywatch worker --detectors a,b``) runs each of its
    detectors on a **durable pull consumer** named after the detector and
    filtered on the datasets it reads, so every detector sees every event of
@@ -259,8 +259,9 @@ class JetStreamBus:
         """The message is an event to learn from, not to analyse."""
         return LEARN_HEADER in (msg.headers or {})
 
-    def open_event(self, msg: Msg) -> bytes:
-        """The event JSON in a message; :class:`SealError` when it is not one sealed here.
+    def opened(self, msg: Msg) -> bytes:
+        """The JSON sealed in a message (an event, a dead letter); :class:`SealError` when it
+        is not one sealed here.
 
         Raises :class:`BusError` when it was sealed with another key: the worker
         is configured wrong, and the message must stay for one that is not.
@@ -289,9 +290,11 @@ class JetStreamBus:
         return await self._publish(self.subjects.detections, payload, {_MSG_ID: msg_id})
 
     async def publish_dead_letter(self, letter: DeadLetter) -> asyncio.Future[PubAck]:
-        """Publish a dead letter."""
-        headers = {_MSG_ID: dead_letter_msg_id(letter)}
-        return await self._publish(self.subjects.dead_letters, _encode(letter), headers)
+        """Publish a dead letter, sealed: its raw record may be a login with its password."""
+        sealer, subject = self._sealer(), self.subjects.dead_letters
+        sealed = sealer.seal(_encode(letter), subject.encode())
+        headers = {_MSG_ID: dead_letter_msg_id(letter), KEY_HEADER: sealer.key_id}
+        return await self._publish(subject, sealed, headers)
 
     async def settle(self, pending: Iterable[asyncio.Future[PubAck]]) -> int:
         """Wait for the server to store what was published; how many it dropped as duplicates.

@@ -7,8 +7,9 @@ events in memory only; on the bus they rest on the server's disk for
 ``bus.max_age_s``, readable by any NATS user with access to the stream. So a
 publisher seals each event with ``bus.key`` (hex, 16 bytes or more), with its subject
 as associated data, and only the detector workers, which hold the same key,
-open them. Detections and dead letters are not sealed: the store keeps them
-as they are in the embedded mode too.
+open them. Detections are not sealed; the raw record of a dead letter is, in
+the store, with a key of its own derived from the same one (a login's body
+may be what could not be read; see :mod:`citywatch.store.sql`).
 
 Each message names the key that sealed it (``Citywatch-Key``, a digest of
 the key), so a worker with another key stops and says so instead of
@@ -43,8 +44,10 @@ class Sealer:
     citywatch.bus.seal.SealError: it was changed, or sealed with another key
     """
 
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(hashlib.blake2b(key, digest_size=32, person=b"cw-bus-seal").digest())
+    def __init__(self, key: bytes, purpose: bytes = b"cw-bus-seal") -> None:
+        """``purpose`` (at most 16 bytes) derives a key of its own from ``key``: what one
+        purpose sealed, another cannot open."""
+        self._aead = AESGCM(hashlib.blake2b(key, digest_size=32, person=purpose).digest())
         self.key_id = hashlib.blake2b(key, digest_size=6, person=b"cw-bus-key").hexdigest()
         """Names the key without giving it away."""
 

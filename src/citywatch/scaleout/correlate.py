@@ -27,6 +27,7 @@ from nats.aio.msg import Msg
 
 from citywatch.bus import DETECTIONS, INCIDENTS, LocalBus
 from citywatch.bus.jetstream import JetStreamBus, poison
+from citywatch.bus.seal import KEY_HEADER, SealError
 from citywatch.correlate import Correlator, CorrelatorConfig
 from citywatch.live import LiveUpdate, dead_letter_update, detection_update
 from citywatch.model import DeadLetter, Detection, Incident
@@ -176,9 +177,10 @@ class DeadLetterPart(_LetterPart):
 
     async def handle(self, messages: list[Msg]) -> list[Msg]:
         for msg in messages:
-            try:
-                self._letters.append(_dead_letter(msg.data))
-            except msgspec.DecodeError as exc:
+            try:  # sealed (one published before dead letters were is not: it is taken as is)
+                data = self.bus.opened(msg) if KEY_HEADER in (msg.headers or {}) else msg.data
+                self._letters.append(_dead_letter(data))
+            except (msgspec.DecodeError, SealError) as exc:
                 self._letters.append(poison(msg, "dead letter", exc))
         self.stats.processed += len(messages)
         self.stats.dead_letters += len(messages)

@@ -88,7 +88,7 @@ class DetectPart(Part):
         events: list[Event] = []
         for msg in messages:
             try:
-                event = _decode(bus.open_event(msg))
+                event = _decode(bus.opened(msg))
             except (SealError, msgspec.DecodeError) as exc:  # ValidationError included
                 dataset = bus.subjects.dataset(msg.subject)
                 self._dead.append(poison(msg, "event", exc, dataset))

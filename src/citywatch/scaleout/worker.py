@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
-from citywatch.app import bus_sealer, playbook_runner, start_run
+from citywatch.app import bus_sealer, city_store, playbook_runner, start_run
 from citywatch.bus import LocalBus
 from citywatch.bus.jetstream import JetStreamBus
 from citywatch.config import Settings
@@ -25,7 +25,7 @@ from citywatch.plugins import build_detectors
 from citywatch.scaleout.consume import ConsumerStats, Part, consume
 from citywatch.scaleout.correlate import CorrelatePart, DeadLetterPart, Notices
 from citywatch.scaleout.detect import DetectPart
-from citywatch.store import Store, open_store
+from citywatch.store import Store
 
 Role = Literal["detect", "correlate"]
 
@@ -63,11 +63,11 @@ async def _run(
     once: bool,
     command: str,
 ) -> list[ConsumerStats]:
-    sealer = bus_sealer(settings) if role == "detect" else None  # the correlator reads no events
-    bus = await JetStreamBus.connect(settings.bus_url, settings.bus, sealer)
+    # events and dead letters are sealed: a detector opens events, the correlator dead letters
+    bus = await JetStreamBus.connect(settings.bus_url, settings.bus, bus_sealer(settings))
     stop = asyncio.Event()
     try:
-        store = open_store(settings.store)
+        store = city_store(settings)
         try:
             if role == "detect":
                 parts: list[Part] = [

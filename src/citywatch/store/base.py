@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from citywatch.bus.seal import Sealer
 from citywatch.errors import StoreError
 from citywatch.model import (
     Alert,
@@ -181,6 +182,10 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
+
+    def seal_raw(self, sealer: Sealer) -> None:
+        """Seal the raw records of the dead letters written from now on with ``sealer``,
+        and open those it sealed when read (others read as a notice that they are sealed)."""
 
     def claim(self, name: str) -> Claim | None:
         """Hold ``name`` for this process until released or the process ends, a crash

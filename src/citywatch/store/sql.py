@@ -14,9 +14,11 @@ import time
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Final
 
 import msgspec
 
+from citywatch.bus.seal import Sealer, SealError
 from citywatch.errors import MigrationError, StoreError
 from citywatch.model import (
     DeadLetter,
@@ -307,10 +309,15 @@ class SqlStore(AccessTables, RespondTables, RetentionTables):
         """How many incidents are in each status."""
         return {status: n for status, n in self._query(_COUNT_INCIDENTS)}
 
+    def seal_raw(self, sealer: Sealer) -> None:
+        """Seal the raw records of the dead letters written from now on with ``sealer``,
+        and open those it sealed when read."""
+        self._raw_sealer = sealer
+
     def add_dead_letters(self, run_id: str, letters: Sequence[DeadLetter]) -> None:
         """Append dead letters in the order given; nothing is deduplicated."""
         with self._transaction() as conn:
-            _append_dead_letters(conn, run_id, letters)
+            _append_dead_letters(conn, run_id, letters, self._raw_sealer)
 
     def dead_letters(self, *, source: str | None = None, limit: int = 100) -> list[DeadLetter]:
         """The oldest ``limit`` dead letters in arrival order, optionally for one source."""
@@ -318,7 +325,8 @@ class SqlStore(AccessTables, RespondTables, RetentionTables):
         params: list[object] = [] if source is None else [source]
         columns = ", ".join(_DEAD_LETTER_FIELDS)
         rows = self._select(columns, "dead_letters", clauses, "seq", params, limit)
-        return [DeadLetter(**dict(zip(_DEAD_LETTER_FIELDS, row, strict=True))) for row in rows]
+        letters = [DeadLetter(**dict(zip(_DEAD_LETTER_FIELDS, row, strict=True))) for row in rows]
+        return [_opened(letter, self._raw_sealer) for letter in letters]
 
     def dead_letter_counts(self) -> list[DeadLetterCount]:
         """Counts per source, stage and reason code, largest first (ties by name)."""
@@ -347,7 +355,7 @@ class SqlStore(AccessTables, RespondTables, RetentionTables):
         now = time.time()
         with self._transaction() as conn:
             if dead_letters:
-                _append_dead_letters(conn, run_id, dead_letters)
+                _append_dead_letters(conn, run_id, dead_letters, self._raw_sealer)
             conn.executemany(
                 "INSERT INTO state (name, blob, updated) VALUES (?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET blob = excluded.blob, updated = excluded.updated",
@@ -360,13 +368,39 @@ class SqlStore(AccessTables, RespondTables, RetentionTables):
         return bytes(rows[0][0]) if rows else None
 
 
-def _append_dead_letters(conn: Connection, run_id: str, letters: Sequence[DeadLetter]) -> None:
-    """Append ``letters`` for run ``run_id`` in the transaction of ``conn``, in the order given."""
+SEALED: Final = b"cw-sealed-1:"
+"""How a sealed raw record starts in the store (one stored before sealing does not)."""
+_RAW_CONTEXT: Final = b"dead-letter"
+UNREADABLE: Final = b"(sealed with another key: not shown)"
+
+
+def _append_dead_letters(
+    conn: Connection, run_id: str, letters: Sequence[DeadLetter], sealer: Sealer | None
+) -> None:
+    """Append ``letters`` for run ``run_id`` in the transaction of ``conn``, in the order
+    given; ``sealer`` seals each raw record (the record of a login may hold its password)."""
+
+    def raw(letter: DeadLetter) -> bytes:
+        return letter.raw if sealer is None else SEALED + sealer.seal(letter.raw, _RAW_CONTEXT)
+
     conn.executemany(
         "INSERT INTO dead_letters (run_id, source, position, stage, format, code,"
         " reason, raw, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (run_id, x.source, x.position, x.stage, x.format, x.code, x.reason, x.raw, x.received)
+            (run_id, x.source, x.position, x.stage, x.format, x.code, x.reason, raw(x), x.received)
             for x in letters
         ],
     )
+
+
+def _opened(letter: DeadLetter, sealer: Sealer | None) -> DeadLetter:
+    """``letter`` with its raw record opened, or :data:`UNREADABLE` when no key here opens
+    it (a store read without the key, or with another)."""
+    raw = letter.raw
+    if not raw.startswith(SEALED):
+        return letter
+    try:
+        opened = UNREADABLE if sealer is None else sealer.open(raw[len(SEALED) :], _RAW_CONTEXT)
+    except SealError:
+        opened = UNREADABLE
+    return msgspec.structs.replace(letter, raw=opened)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from citywatch.bus.seal import Sealer
 from citywatch.model import Alert, Detection, Incident, StatusChange
 
 
@@ -44,6 +45,8 @@ class SqlBase(ABC):
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._raw_sealer: Sealer | None = None
+        """Seals the raw records of dead letters (None: kept as they came)."""
         self._encoder = msgspec.json.Encoder()
         self._detection_decoder = msgspec.json.Decoder(type=Detection)
         self._incident_decoder = msgspec.json.Decoder(type=Incident)
