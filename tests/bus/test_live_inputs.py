@@ -90,7 +90,7 @@ def test_ingest_mqtt_with_a_bus_publishes_events_a_worker_consumes(
         (
             topic,
             json.dumps(
-                {"time": time.time(), "device_id": f"cam-{i}", "type": "heartbeat", "seq": i}
+                {"time": time.time(), "device_id": "l-1", "type": "heartbeat", "seq": i}
             ).encode(),
         )
         for i in range(7)

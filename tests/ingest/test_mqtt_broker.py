@@ -109,7 +109,8 @@ def publish(port: int, messages: Sequence[tuple[str, bytes]]) -> None:
 
 
 def telemetry(topic: str, seq: int, **fields: object) -> tuple[str, bytes]:
-    rec = {"time": time.time(), "device_id": f"cam-{seq % 5}", "type": "heartbeat", "seq": seq}
+    device = topic.split("/")[-2]  # a device publishes on its own topic only
+    rec = {"time": time.time(), "device_id": device, "type": "heartbeat", "seq": seq}
     rec.update(fields)
     return topic, json.dumps(rec).encode()
 
@@ -163,8 +164,11 @@ def test_messages_reach_the_pipeline_and_bad_payloads_become_dead_letters(
     bad = [
         (topic, b"\x00\x01 not json"),
         (topic, b"[1, 2, 3]"),
-        (topic, json.dumps({"time": time.time(), "type": "heartbeat"}).encode()),
-        (topic, json.dumps({"time": time.time(), "device_id": "c", "type": "x"}).encode()),
+        (
+            topic,
+            json.dumps({"time": time.time(), "device_id": "cam-2", "type": "heartbeat"}).encode(),
+        ),
+        (topic, json.dumps({"time": time.time(), "device_id": "cam-1", "type": "x"}).encode()),
         telemetry(topic, 99, type="metrics", cpu=250),
     ]
     publish(broker, [*good[:20], *bad, *good[20:], (topic, b"")])
@@ -184,7 +188,7 @@ def test_messages_reach_the_pipeline_and_bad_payloads_become_dead_letters(
     assert all(d.format == "mqtt-jsonl" and d.stage == "ingest" for d in letters)
     assert any(r.startswith("invalid JSON") for r in reasons)
     assert "line is not a JSON object: expected {...}" in reasons
-    assert "missing field 'device_id'" in reasons
+    assert any("'cam-2' but the topic is device 'cam-1'" in r for r in reasons)
     assert any("'type' is 'x'" in r for r in reasons)
     assert any("'cpu' is 250, expected 0 to 100" in r for r in reasons)
     bad_cpu = next(d for d in letters if "'cpu'" in d.reason)

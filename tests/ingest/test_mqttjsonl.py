@@ -18,6 +18,8 @@ from citywatch.model.deadletter import RAW_LIMIT
 T = "2026-03-14T08:00:00Z"
 TS = 1773475200.0
 TOPIC = "city/camera/cam-0042/telemetry"
+BARE = "city/alarms"
+"""A topic that names no device: the payload's device_id is all there is."""
 
 
 def msg(**fields: object) -> bytes:
@@ -98,7 +100,7 @@ def test_typed_fields_of_other_types_are_read_too() -> None:
 
 
 def test_own_id_epoch_time_and_integer_device_id() -> None:
-    e = event(msg(type="heartbeat", id="m-991", time=1773475200.5, device_id=4711))
+    e = event(msg(type="heartbeat", id="m-991", time=1773475200.5, device_id=4711, topic=BARE))
     assert (e.id, e.timestamp, e.device_id) == ("m-991", 1773475200.5, "4711")
     assert event(msg(type="heartbeat", id=17)).id == "17"
 
@@ -160,8 +162,8 @@ def test_blank_lines_yield_nothing_and_positions_count_them() -> None:
         (b'"heartbeat"', "bad-json", "not a JSON object"),
         (msg(type="heartbeat", topic=...), "missing-field", "'topic'"),
         (msg(type="heartbeat", time=...), "missing-field", "'time'"),
-        (msg(type="heartbeat", device_id=...), "missing-field", "'device_id'"),
-        (msg(type="heartbeat", device_id=None), "missing-field", "'device_id'"),
+        (msg(type="heartbeat", device_id=..., topic=BARE), "missing-field", "'device_id'"),
+        (msg(type="heartbeat", device_id=None, topic=BARE), "missing-field", "'device_id'"),
         (msg(), "missing-field", "'type'"),
         (msg(type="firmware"), "missing-field", "'version': a firmware message needs it"),
         (msg(type="firmware", version=None), "missing-field", "'version'"),
@@ -217,6 +219,26 @@ def test_bad_messages_are_dead_letters(line: bytes, code: str, reason: str) -> N
     assert (dead.code, dead.position, dead.raw) == (code, 1, line)
     assert reason in dead.reason, dead.reason
     assert (dead.source, dead.stage, dead.format) == ("mqtt.jsonl", "ingest", "mqtt-jsonl")
+
+
+def test_a_device_cannot_send_telemetry_for_another() -> None:
+    # the device_id was taken from the payload unchecked: cam-0042, allowed by the broker to
+    # publish on its own topic only, could send a firmware change or heartbeat as any device
+    line = msg(type="firmware", version="0.0.1", device_id="tra-0001")
+    dead, ok = parse(line, msg(type="firmware", version="0.0.1"))
+    assert isinstance(dead, DeadLetter) and isinstance(ok, Event)
+    assert (dead.code, dead.raw) == ("bad-field", line)
+    assert "'tra-0001' but the topic is device 'cam-0042'" in dead.reason, dead.reason
+    assert ok.device_id == "cam-0042"
+
+
+def test_the_topic_names_the_device_when_the_payload_does_not() -> None:
+    # a message without device_id on a device's own topic was a dead letter (missing field)
+    assert event(msg(type="heartbeat", device_id=...)).device_id == "cam-0042"
+    assert event(msg(type="heartbeat", device_id=None)).device_id == "cam-0042"
+    too_long = f"city/camera/{'d' * 129}/telemetry"
+    (dead,) = parse(msg(type="heartbeat", device_id=..., topic=too_long))
+    assert isinstance(dead, DeadLetter) and "at most 128" in dead.reason
 
 
 def test_too_long_line() -> None:

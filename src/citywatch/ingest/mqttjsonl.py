@@ -8,7 +8,12 @@ Each line is one JSON object (FORMATS.md)::
 
 Every message needs ``topic`` (text), ``time`` (ISO 8601 or epoch seconds),
 ``device_id`` (text or an integer, at most 128 characters) and ``type``; the
-type says which fields must be there too:
+type says which fields must be there too. A topic laid out as
+``ROOT/CLASS/ID/telemetry`` names its device (:func:`topic_device`): broker ACLs
+are per topic, so that is the device that sent it. There ``device_id`` may be
+left out (the topic's is used), and a ``device_id`` naming another device makes
+a dead letter: one compromised device must not speak for others (fake their
+heartbeats, or frame them with firmware and config changes).
 
 =========  ==============================  =========================================
 type       required                        optional, typed
@@ -212,7 +217,18 @@ def _event(rec: dict[str, object], source: str, lineno: int) -> Event:
         raise MissingFieldError("missing field 'time'")
     ts = _time(when)
     device = rec.get("device_id")
-    device_id = str(device) if type(device) is int else _required_text(rec, "device_id", 128)
+    sender = topic_device(topic)
+    if device is None and sender:
+        if len(sender) > 128:
+            raise ValueError(f"the topic's device is {len(sender)} characters long, at most 128")
+        device_id = sender
+    else:
+        device_id = str(device) if type(device) is int else _required_text(rec, "device_id", 128)
+        if sender and device_id != sender:
+            raise ValueError(
+                f"field 'device_id' is {device_id!r:.40} but the topic is device {sender!r:.40}"
+                " (a device may only send its own telemetry)"
+            )
     kind = rec.get("type")
     if kind is None:
         raise MissingFieldError("missing field 'type'")
@@ -260,6 +276,20 @@ def _event(rec: dict[str, object], source: str, lineno: int) -> Event:
             **typed,  # type: ignore[arg-type]  # each value checked by its field's check
         ),
     )
+
+
+def topic_device(topic: str) -> str:
+    """The device a ``ROOT/CLASS/ID/telemetry`` topic names (the simulator's and README's
+    layout; the root may have several levels), else empty: other layouts say nothing of the
+    sender.
+
+    >>> topic_device("city/camera/cam-0042/telemetry"), topic_device("city/alarms")
+    ('cam-0042', '')
+    """
+    parts = topic.split("/")
+    if len(parts) >= 4 and parts[-1] == "telemetry" and all(parts[:-1]):
+        return parts[-2]
+    return ""
 
 
 def _time(value: object) -> float:
