@@ -157,6 +157,44 @@ def test_records_that_stop_for_every_device_say_nothing_of_the_devices(inventory
     assert "iot.silent" not in rules and "iot.posture.unseen" not in rules, rules
 
 
+def test_a_gap_in_the_telemetry_feed_is_one_low_finding_not_silent_classes(
+    inventory: Path,
+) -> None:
+    # 45 min without any telemetry (a broker outage) while the network's records went on raised
+    # "camera devices went silent together" at severity 90: the devices last heard a
+    # few minutes before the feed's last message crossed silent_s before the feed's own guard
+    cams = [f"cam-{n:04d}" for n in range(11, 21)]
+    beats = [(t, c) for t in range(0, 7200, 300) for c in cams]
+    events = [
+        tele(T0 + t + 30 * i, c, "heartbeat", uptime=1.0)
+        for t, c in beats
+        for i in [cams.index(c)]
+        if not 3000 <= t < 5700  # the feed is down from T0+2970 to T0+5700
+    ]
+    events += normal("10.20.1.15", T0 + 7200)  # cam-0006's flows go on throughout
+    events.sort(key=lambda e: e.timestamp)
+    found = run(IotFleet(IotConfig(inventory=inventory)), events)
+    rules = [d.rule_id for d in found.values()]
+    assert "iot.silent" not in rules, rules
+    (feed,) = [d for d in found.values() if d.rule_id == "iot.feed"]
+    assert feed.severity < 30 and feed.category == "cyber"
+    assert feed.summary.startswith("no telemetry from any device for 46 min until it came back")
+
+
+def test_a_device_still_on_the_network_is_not_silent(inventory: Path) -> None:
+    # Cameras whose telemetry stopped while their own flows went on counted as silent
+    cams = [f"cam-{n:04d}" for n in range(1, 11)]  # 10.20.1.10 to .19
+    events = [tele(T0 + t, c, "heartbeat", uptime=1.0) for t in range(0, 600, 300) for c in cams]
+    events += [
+        tele(T0 + t, c, "heartbeat", uptime=1.0) for t in range(600, 4000, 300) for c in cams[:2]
+    ]
+    events += [e for n in range(12, 20) for e in normal(f"10.20.1.{n}", T0 + 4000)]
+    events.sort(key=lambda e: e.timestamp)
+    found = run(IotFleet(IotConfig(inventory=inventory, silent_s=1200)), events)
+    rules = {d.rule_id for d in found.values()}
+    assert "iot.silent" not in rules and "iot.feed" not in rules, rules
+
+
 def test_baselines_survive_a_checkpoint(inventory: Path) -> None:
     cam = "10.20.1.15"
     det = IotFleet(IotConfig(inventory=inventory))

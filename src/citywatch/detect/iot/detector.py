@@ -10,6 +10,14 @@ records that scored normal, so an attack in progress is never learned.
 Device baselines are detector state (checkpointed); class baselines are the
 detector's model (``snapshot_model``), and ``--learn`` input feeds them.
 
+A class is silent when enough of its devices sent no telemetry for ``silent_s``
+while the feed itself went on. When no device at all is heard for half of
+``silent_s`` the feed stopped (a broker or collector outage): that is one
+low-severity ``iot.feed`` finding, and silence is judged again only
+``silent_s`` after the feed comes back (each device needs time to report).
+A device whose own conn or dns records go on is not silent either: its
+telemetry is what stopped.
+
 Rules and their ATT&CK tags are in :mod:`citywatch.detect.iot.rules`; every
 detection says in plain words what the device did, with the Zeek ``uid`` s
 of the flows, and carries ``attributes.iot`` (FORMATS.md).
@@ -59,6 +67,13 @@ class IotFleet(Detector[DeviceState]):
         self.observe = Observer(cfg, self.fleet, self.classes, self.emit)
         self._heard = -math.inf
         """The latest telemetry heartbeat of any class (silence is judged against it)."""
+        self._heard_id = ""
+        self._resumed = -math.inf
+        """When the telemetry feed came back after its last gap: silence counts from then."""
+        self._outage: Episode | None = None
+        """The open "telemetry feed interrupted" finding, while the feed is down."""
+        self._active: dict[str, float] = {}
+        """Each listed device's latest conn or dns record of its own (one per inventory device)."""
         self._fleet_heard = -math.inf
         """The latest record of any device (a device is unseen against it)."""
 
@@ -117,8 +132,10 @@ class IotFleet(Detector[DeviceState]):
         if state.group is not None:
             state.group.seen[event.device_id or ""] = ts
             state.group.ids[event.device_id or ""] = event.id
-            if ts > self._heard:  # noqa: PLR1730 - no call on the hot path
-                self._heard = ts
+            if ts > self._heard:
+                if ts - self._heard > self.cfg.silent_s / 2:  # the feed is back after a gap
+                    self._feed_back(ts, out)
+                self._heard, self._heard_id = ts, event.id
             return
         if ts > self._fleet_heard:  # noqa: PLR1730 - no call on the hot path
             self._fleet_heard = ts
@@ -137,10 +154,14 @@ class IotFleet(Detector[DeviceState]):
             origin = self.fleet.by_ip.get(event.source_ip or "")
             outbound = key.startswith("ip:") or (origin is not None and origin.key == key)
             if outbound:
+                if key.startswith("dev:"):
+                    self._active[key[4:]] = ts
                 self.observe.outbound(key, state, event, payload, out)  # type: ignore[arg-type]
             else:
                 self.observe.inbound(key, state, event, payload, out)  # type: ignore[arg-type]
         elif kind is DnsQuery:
+            if key.startswith("dev:"):
+                self._active[key[4:]] = ts
             self.observe.dns(key, state, event, payload, out)  # type: ignore[arg-type]
         elif kind is Telemetry:
             if not state.device_class:
@@ -176,11 +197,23 @@ class IotFleet(Detector[DeviceState]):
     def _silence(self, key: str, group: ClassState, watermark: float, out: list[Detection]) -> None:
         """Open, grow or close the class's silence episode; not at the end of input, nor while
         no class is heard (the telemetry feed stopped, or its file ended before the others:
-        that says nothing of the devices)."""
-        if not math.isfinite(watermark) or watermark - self._heard > self.cfg.silent_s:
-            return
+        that says nothing of the devices, and is one ``iot.feed`` finding)."""
+        if not math.isfinite(watermark) or not math.isfinite(self._heard):
+            return  # the end, or no heartbeat since a restart
         cfg = self.cfg
-        silent = sorted(d for d, t in group.seen.items() if watermark - t > cfg.silent_s)
+        if watermark - self._heard > cfg.silent_s / 2:
+            self._feed_down(watermark, out)
+            return
+        # silent since before the cut-off, by telemetry and by its own network records; devices
+        # last heard before the feed's latest gap get silent_s from its end to report again
+        cutoff = watermark - cfg.silent_s
+        if self._resumed >= cutoff:
+            silent: list[str] = []
+        else:
+            active, never = self._active, -math.inf
+            silent = sorted(
+                d for d, t in group.seen.items() if t < cutoff and active.get(d, never) < cutoff
+            )
         enough = len(silent) >= cfg.silent_min and len(silent) >= cfg.silent_fraction * len(
             group.seen
         )
@@ -204,6 +237,55 @@ class IotFleet(Detector[DeviceState]):
             group.episode.evidence = evidence
             group.episode.last = watermark
         out.append(self._silent_detection(key, group))
+
+    def _feed_down(self, watermark: float, out: list[Detection]) -> None:
+        """Report the stopped telemetry feed once per gap."""
+        if self._outage is None:
+            self._outage = Episode(
+                id=detection_id(self.name, "iot.feed", "feed", self._heard),
+                fired=watermark,
+                first=self._heard,
+                last=watermark,
+                evidence=[self._heard_id] if self._heard_id else [],
+            )
+            out.append(self._feed_detection(self._outage, back=False))
+
+    def _feed_back(self, ts: float, out: list[Detection]) -> None:
+        """The feed came back at ``ts``: restart the silence clock, close the finding."""
+        self._resumed = ts
+        if self._outage is not None:
+            self._outage.last = ts
+            out.append(self._feed_detection(self._outage, back=True))
+            self._outage = None
+
+    def _feed_detection(self, episode: Episode, *, back: bool) -> Detection:
+        rule = RULES["iot.feed"]
+        minutes = (episode.last - episode.first) / 60
+        summary = (
+            f"no telemetry from any device for {minutes:.0f} min"
+            + (" until it came back" if back else " while other records go on")
+            + ": a broker or collector outage, not the devices; their silence is not judged"
+            " meanwhile"
+        )
+        return self.detection(
+            episode,
+            rule_id=rule.id,
+            rule_name=rule.name,
+            severity=rule.severity,
+            confidence=0.9,
+            category="cyber",
+            summary=summary,
+            entity={"feed": "iot.telemetry"},
+            tags=list(rule.tags),
+            attributes={
+                "iot": {
+                    "device_id": "",
+                    "reasons": [summary],
+                    "score": 0.0,
+                    "measures": list(rule.measures),
+                }
+            },
+        )
 
     def _silent_detection(self, key: str, group: ClassState) -> Detection:
         assert group.episode is not None
