@@ -16,8 +16,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 
+from citywatch.correlate import Correlator
 from citywatch.errors import ConfigError
 from citywatch.model import Detection, Incident, IncidentStatus, StatusChange, StepStatus
+from citywatch.respond.blocks import block_entries
 from citywatch.respond.capxml import validate
 from citywatch.respond.playbook import load_playbooks, parse_playbooks
 from citywatch.respond.quarantine import QuarantineConfig, verify
@@ -295,6 +297,40 @@ def test_bad_playbooks_are_clear_errors(text: str, message: str) -> None:
 
 def test_the_shipped_playbooks_load() -> None:
     assert {"contain-web-attack", "warn-the-public"} <= {b.id for b in load_playbooks([])}
+
+
+def _iot(did: str, rule: str, source: str, minute: int) -> Detection:
+    at = T0 + timedelta(minutes=minute)
+    return msgspec.structs.replace(
+        _detection(did),
+        detector="iot-fleet",
+        rule_id=rule,
+        entity={"device.id": "cam-0006", "source.ip": source},
+        first_seen=at,
+        last_seen=at,
+        tags=[],
+    )
+
+
+def test_compromised_devices_are_quarantined_and_their_own_addresses_never_blocked() -> None:
+    # A device beaconing to C2 and scanning without touching the portal told no story: its
+    # incident got contain-web-attack (no quarantine), whose block listed the device's own 10.20.x
+    dets = [
+        _iot("brute", "iot.bruteforce", "198.51.100.7", 0),
+        _iot("c2", "iot.c2", "10.20.1.15", 5),
+        _iot("scan", "iot.scan", "10.20.1.15", 9),
+    ]
+    correlator = Correlator()  # the shipped rules, with the shipped playbooks
+    for d in dets:
+        correlator.add(d)
+    (incident,) = correlator.incidents()
+    assert incident.story == "iot-compromised-devices"
+    books = [b.id for b in load_playbooks([]) if b.trigger.matches(incident)]
+    assert books == ["contain-iot-botnet"]
+    entries = block_entries(incident, dets, now=T0)
+    assert [e.address for e in entries] == ["198.51.100.7"]  # the stranger who logged in
+    portal = msgspec.structs.replace(incident, story="iot-botnet-attacks-portal")
+    assert [b.id for b in load_playbooks([]) if b.trigger.matches(portal)] == books
 
 
 def test_an_approved_quarantine_reaches_each_device_gateway_signed(

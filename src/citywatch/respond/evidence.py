@@ -9,7 +9,10 @@ those would hurt the city, not the attacker. What is shared with partners
 (:func:`attackers` with ``shared``, :func:`remotes`) leaves out internal
 addresses too (RFC 1918, shared address space, unique local): a city device
 that attacks is a victim, and its address means nothing, or someone else's
-device, on a partner's network. IPv4-mapped IPv6 addresses count as their
+device, on a partner's network. Nor is one blocked when the incident names
+city devices (``device.id``): its internal addresses are then the devices'
+own, which quarantine cuts off, and a block would cut the city off from its
+own devices. IPv4-mapped IPv6 addresses count as their
 IPv4 address. ATT&CK technique ids come from detection tags such as
 ``attack.T1110.004`` (any case).
 """
@@ -227,11 +230,15 @@ def attackers(
     shared: bool = False,
 ) -> list[Seen]:
     """The incident's attacker addresses, sorted (IPv4 first), with what was seen of each;
-    ``shared``: for partners, without internal addresses."""
+    ``shared``: for partners, without internal addresses, as for an incident of city devices
+    (their own addresses are the internal ones)."""
     nets = networks(allow)
+    detections = list(detections)
+    devices = "device.id" in incident.entities or any("device.id" in d.entity for d in detections)
+    check = outside if shared or devices else blockable
 
     def wanted(ip: IPAddress | None) -> bool:
-        return ip is not None and (outside if shared else blockable)(ip, nets)
+        return ip is not None and check(ip, nets)
 
     rows: dict[IPAddress, Seen] = {}
     for d in detections:
