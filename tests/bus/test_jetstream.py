@@ -90,6 +90,22 @@ def test_dead_letters_that_differ_only_in_when_are_one(
     assert on_bus(nats_url, bus_config, work) == (1, 2)
 
 
+def test_a_late_event_turned_back_by_several_detectors_is_one_dead_letter(
+    nats_url: str, bus_config: BusConfig
+) -> None:
+    # Each detector worker wrote its own, differing only in its clock: two or more per record.
+    late = msgspec.structs.replace(
+        letter("portal.log", 3, "late"), stage="pipeline", reason="event time is 21296 s behind"
+    )
+    other_clock = msgspec.structs.replace(late, reason="event time is 21299 s behind")
+
+    async def work(bus: JetStreamBus) -> tuple[int, int]:
+        pending = [await bus.publish_dead_letter(x) for x in (late, other_clock)]
+        return await bus.settle(pending), await stored(bus, bus.subjects.dead_stream)
+
+    assert on_bus(nats_url, bus_config, work) == (1, 1)
+
+
 def test_a_dead_letter_rests_on_the_bus_sealed(nats_url: str, bus_config: BusConfig) -> None:
     # Events were sealed and their dead letters not: a login that could not be parsed lay on
     # the server's disk with its password for bus.max_age_s.
