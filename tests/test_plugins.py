@@ -30,5 +30,8 @@ def test_detector_config_is_validated_and_applied() -> None:
     assert "login-abuse" not in names and names
     with pytest.raises(ConfigError, match=r"detectors\.login-abuse"):
         build_detectors({"login-abuse": {"failures": "many"}})
-    with pytest.raises(ConfigError, match="unknown detector"):
+    with pytest.raises(ConfigError, match=r"detectors\.nope: unknown detector"):
         build_detectors({"nope": {}})
+    # a misspelt name in `disabled` was blamed on a [detectors.web-atacks] section
+    with pytest.raises(ConfigError, match="disabled: 'web-atacks': unknown detector"):
+        build_detectors({}, disabled=["web-atacks"])

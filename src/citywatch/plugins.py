@@ -72,10 +72,12 @@ def build_detectors(
 ) -> list[Detector]:  # type: ignore[type-arg]
     """Every enabled detector, built from its validated config; fails fast on bad config."""
     classes = detector_classes()
-    for name in [*configs, *(disabled or [])]:
+    named = [(name, f"detectors.{name}") for name in configs]
+    named += [(name, f"disabled: {name!r}") for name in disabled or []]
+    for name, where in named:
         if name not in classes:
             raise ConfigError(
-                f"unknown detector (known: {', '.join(sorted(classes))})", where=f"detectors.{name}"
+                f"unknown detector (known: {', '.join(sorted(classes))})", where=where
             )
     built = []
     for name, cls in classes.items():
