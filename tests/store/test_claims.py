@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from citywatch.store import open_store
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-URLS: dict[str, Callable[[pytest.FixtureRequest], str]] = {
-    "sqlite": lambda request: f"sqlite:///{request.getfixturevalue('tmp_path')}/claims.db",
-    "postgresql": lambda request: str(request.getfixturevalue("postgres_url")),
-}
-
-
-@pytest.fixture(params=list(URLS))
-def url(request: pytest.FixtureRequest) -> str:
-    return URLS[request.param](request)
 
 
 def test_a_name_is_held_by_one_store_until_released(url: str) -> None:

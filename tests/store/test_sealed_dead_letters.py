@@ -3,11 +3,9 @@ password) verbatim in the store, which DESIGN.md says keeps raw values encrypted
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-import pytest
 from tests.contracts.test_store_contract import letter
 
 from citywatch.app import city_store
@@ -17,15 +15,6 @@ from citywatch.store import open_store
 from citywatch.store.sql import UNREADABLE
 
 SECRET = b"username=marija.kovac%40gmail.com&password=Tajna123!"
-URLS: dict[str, Callable[[pytest.FixtureRequest], str]] = {
-    "sqlite": lambda request: f"sqlite:///{request.getfixturevalue('tmp_path')}/sealed.db",
-    "postgresql": lambda request: str(request.getfixturevalue("postgres_url")),
-}
-
-
-@pytest.fixture(params=list(URLS))
-def url(request: pytest.FixtureRequest) -> str:
-    return URLS[request.param](request)
 
 
 def stored_raw(url: str) -> list[bytes]:
