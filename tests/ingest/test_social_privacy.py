@@ -20,9 +20,9 @@ from pathlib import Path
 
 import msgspec
 
+from citywatch.app import city_store
 from citywatch.config import load_settings
 from citywatch.ingest.posts import DROPPED, MASK
-from citywatch.store import open_store
 
 T0 = 1_773_478_800  # 2026-03-14 09:00 UTC
 REPORTS = [
@@ -176,6 +176,8 @@ def analyse(tmp_path: Path, *, masked: bool) -> tuple[bytes, Path]:
     written = [child.stdout, child.stderr, out.read_bytes(), incidents.read_bytes()]
     stored = [p.read_bytes() for p in data.rglob("*") if p.is_file()]
     assert any(b"missing-field" in b for b in stored), "the dead letters are stored"
+    with city_store(load_settings(None, data_dir=data)) as store:  # raw records as opened
+        stored += [d.raw for d in store.dead_letters(limit=1000)]
     assert len(s.all) > 30
     everything = b"\n".join(written + stored).lower()
     leaked = sorted(h for h in s.all if h.lower().encode() in everything)
@@ -185,7 +187,7 @@ def analyse(tmp_path: Path, *, masked: bool) -> tuple[bytes, Path]:
 def test_no_handle_reaches_store_logs_or_output(tmp_path: Path) -> None:
     leaked, data = analyse(tmp_path, masked=True)
     assert leaked == b"", f"handles leaked: {leaked[:200]!r}"
-    store = open_store(load_settings(None, data_dir=data).store)
+    store = city_store(load_settings(None, data_dir=data))
     try:
         letters = store.dead_letters(limit=1000)
     finally:
