@@ -180,6 +180,30 @@ def test_serve_wants_both_tls_files(tmp_path: Path) -> None:
     assert "--tls-key" in result.stderr
 
 
+def test_serve_on_a_port_another_server_holds_fails_before_making_the_admin(
+    tmp_path: Path,
+) -> None:
+    # It made the admin and printed the one-time password, then failed to bind; the next
+    # start printed no password, and nobody had one.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        command = [sys.executable, "-m", "citywatch", "serve", "--data-dir", str(tmp_path)]
+        result = subprocess.run(
+            [*command, "--port", str(port)],
+            check=False,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": SRC},
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"127.0.0.1:{port}: cannot listen there" in result.stderr
+    assert "one-time password" not in result.stdout
+    assert not (tmp_path / "citywatch.db").exists()
+
+
 def test_ensure_admin_creates_one_only_when_none_exists(store: Store) -> None:
     password = ensure_admin(store)
     assert password is not None

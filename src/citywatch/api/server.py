@@ -8,6 +8,7 @@ worker stores (:mod:`citywatch.scaleout.live`).
 from __future__ import annotations
 
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -111,6 +112,7 @@ def serve(
     for path in (tls_cert, tls_key):
         if path is not None and not path.is_file():
             raise ConfigError("file not found", where=str(path))
+    _bindable(host, port)
     with serving(settings, tls=tls_cert is not None, city=city) as served:
         scheme = "https" if tls_cert else "http"
         # the store's URL as it shows it: a PostgreSQL password is masked
@@ -142,6 +144,22 @@ def serve(
             pruner.stop()
             if before is not None:
                 signal.signal(signal.SIGTERM, before)
+
+
+def _bindable(host: str, port: int) -> None:
+    """Raise :class:`ConfigError` when ``host:port`` cannot be listened on (another server
+    holds it): before the admin is made, whose one-time password a failed start printed
+    and the next start did not print again."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen there: {exc.strerror or exc}", where=f"{host}:{port}"
+        ) from exc
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
