@@ -74,6 +74,23 @@ def test_scan_after_warm_up_fires_once_per_device_with_uids(inventory: Path) -> 
     assert "iot.posture.vulnerable-firmware" in posture  # 5.4.0 is in the shipped advisories
 
 
+def test_a_c2_beacon_on_a_remote_access_port_is_not_scanning(inventory: Path) -> None:
+    # A beacon to one C2 host on 6667 (IRC, a remote-access port) was taken for scanning: each
+    # contact was scan evidence and kept the episode open, five hours of "scanning" for ten
+    # minutes of scan, and the C2's flows were in the scan's evidence as well as the C2's.
+    cam = "10.20.1.15"
+    events = normal(cam, T0 + 4000)
+    scan = [conn(T0 + 4000 + i, cam, f"203.0.113.{i + 1}", 23, "S0") for i in range(40)]
+    beacons = [conn(T0 + 4100 + 60 * i, cam, "91.92.241.17", 6667) for i in range(60)]
+    found = run(IotFleet(IotConfig(inventory=inventory)), events + scan + beacons)
+    (detected,) = [d for d in found.values() if d.rule_id == "iot.scan"]
+    # the first contact is a new address on a remote-access port like any probe; no more
+    assert len(set(detected.evidence) - {e.id for e in scan}) <= 1
+    assert detected.last_seen.timestamp() <= T0 + 4100
+    (c2,) = [d for d in found.values() if d.rule_id == "iot.c2"]
+    assert set(c2.evidence) <= {e.id for e in beacons}
+
+
 def test_warm_up_is_learned_and_gated_learning_keeps_an_attack_new(inventory: Path) -> None:
     cam = "10.20.1.15"
     beacons = [conn(T0 + 4000 + 60 * i, cam, "91.92.241.17", 6667) for i in range(10)]

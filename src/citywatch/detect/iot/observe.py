@@ -86,7 +86,6 @@ class Observer:
         cm = self._class(state.device_class)
         f_peer = novelty(peer, state.peers, cm.peers)
         f_svc = novelty(svc, state.services, cm.services)
-        failed = conn.conn_state in FAILED
         if ts >= state.bucket + 10.0:  # a new 10 s bucket
             if state.bucket_n < cfg.flood_conns:
                 state.rate += 0.05 * (state.bucket_n - state.rate)
@@ -100,6 +99,11 @@ class Observer:
             state.top_n -= 1
         burst = min(1.0, state.top_n / cfg.flood_conns) if peer == state.top_peer else 0.0
         fanout = 0.0
+        failed = conn.conn_state in FAILED
+        # a scan is fan-out to many peers: an answered peer contacted again (in the window, or
+        # followed as a possible beacon, like a 60 s beacon to a C2 host on 6667) is a session,
+        # not a probe; a refused one tried again is still the scan knocking
+        repeat = peer in state.beacons or (not failed and peer in state.scan_peers)
         if f_peer:
             if ts - state.scan_start > cfg.scan_window_s:
                 state.scan_start = ts
@@ -123,7 +127,7 @@ class Observer:
                           f"MQTT without TLS to {peer}:1883", out)  # fmt: skip
         if self._learning(state, ts, s):
             if failed:  # refused: no peer to learn; a fan-out of them is a scan even in warm-up
-                if f_peer:
+                if f_peer and not repeat:
                     self._scan(key, state, event, conn, s, out)
                 return
             self._know(state, cm, peer, svc)
@@ -133,7 +137,7 @@ class Observer:
         if not f_peer:
             return
         ip, fire = state.ip, self.emit.fire
-        if failed or port in REMOTE_ACCESS:
+        if (failed or port in REMOTE_ACCESS) and not repeat:
             self._scan(key, state, event, conn, s, out)
         if lateral and not failed:
             note = f"connected to {target.id} ({target.device_class}) on port {port}"  # type: ignore[union-attr]
@@ -165,7 +169,8 @@ class Observer:
         out: list[Detection],
     ) -> None:  # fmt: skip
         """A connection to a new address, failed or to a remote-access port: a scan once the
-        window holds ``scan_fanout`` new addresses."""
+        window holds ``scan_fanout`` new addresses. An answered peer contacted again (a beacon)
+        never reaches here, so an open scan episode grows only while the fan-out goes on."""
         if "iot.scan" in state.episodes:
             self.emit.evidence(key, state, "iot.scan", event, out)
         elif len(state.scan_peers) >= self.cfg.scan_fanout:
