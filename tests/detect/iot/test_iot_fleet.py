@@ -254,3 +254,61 @@ def test_a_finding_repeated_with_new_figures_is_one_reason(inventory: Path) -> N
     (ddos,) = [d for d in found.values() if d.rule_id == "iot.ddos"]
     reasons = ddos.attributes["iot"]["reasons"]
     assert len(reasons) == 1 and "198.51.100.80:80" in reasons[0]
+
+
+def _city_day(inventory: Path, cut: set[str], network_too: bool) -> list[Detection]:
+    """Every device of the fleet heartbeats and connects every 10 min for 2 h; from 30 min
+    the devices in ``cut`` send no more telemetry and, ``network_too``, no records at all."""
+    fleet = build_fleet(1)
+    events: list[Event] = []
+    for t in range(0, 7200, 600):
+        for i, d in enumerate(fleet):
+            ts = T0 + t + i
+            if d.id in cut and t >= 1800:
+                if not network_too:
+                    events.append(conn(ts, d.ip, "10.30.0.10", 8883))
+                continue
+            events.append(tele(ts, d.id, "heartbeat"))
+            events.append(conn(ts + 0.5, d.ip, "10.30.0.10", 8883))
+    errors: list[Exception] = []
+    detector = IotFleet(IotConfig(inventory=inventory, unseen_s=3600))
+    runner = DetectorRunner(detector, lambda _n, _e, exc: errors.append(exc))
+    out: list[Detection] = []
+    for event in events:
+        runner.process(event, out)
+        if event.timestamp % 60 < 1:
+            runner.advance(event.timestamp - 60, out)
+    runner.advance(T0 + 7200 + 1800, out)  # other records would go on: the area stays dark
+    assert not errors
+    return list({d.id: d for d in out}.values())
+
+
+def _district(n: int) -> set[str]:
+    """The ``n`` devices nearest the first camera (a district's worth)."""
+    fleet = build_fleet(1)
+    lat, lon = fleet[0].lat, fleet[0].lon
+    near = sorted(fleet, key=lambda d: (d.lat - lat) ** 2 + ((d.lon - lon) * 0.7) ** 2)
+    return {d.id for d in near[:n]}
+
+
+def test_a_district_power_cut_is_one_outage_not_one_finding_per_device(inventory: Path) -> None:
+    # A district's 16 devices going dark together raised nothing (class silence needs half a
+    # class; a district is a fifteenth of each), then, once unseen, 16 separate incidents.
+    cut = _district(16)
+    found = _city_day(inventory, cut, network_too=True)
+    (outage,) = [d for d in found if d.rule_id == "iot.outage"]
+    assert set(outage.attributes["iot"]["devices"]) == cut
+    assert outage.attributes["iot"]["classes"] == [
+        "camera", "env-sensor", "smart-meter", "street-light", "traffic-controller",
+    ]  # fmt: skip
+    assert outage.category == "public_safety" and outage.geo is not None
+    assert "went offline together" in outage.summary
+    assert not [d for d in found if d.rule_id in ("iot.posture.unseen", "iot.silent")]
+
+
+def test_an_area_whose_telemetry_stops_while_its_network_goes_on_is_no_outage(
+    inventory: Path,
+) -> None:
+    # The guard the outage keeps: devices still on the network are not offline.
+    found = _city_day(inventory, _district(16), network_too=False)
+    assert not [d for d in found if d.rule_id in ("iot.outage", "iot.silent")]

@@ -49,6 +49,15 @@ class IotConfig(BaseModel):
         0.5, gt=0, le=1, description="share of a class silent together that fires"
     )
     silent_min: int = Field(5, ge=2, description="devices silent together that fire at least")
+    outage_min: int = Field(
+        5, ge=2, description="devices offline together in one area that fire an outage at least"
+    )
+    outage_fraction: float = Field(
+        0.6, gt=0, le=1, description="share of an H3 cell's devices offline that darkens it"
+    )
+    outage_h3: int = Field(
+        8, ge=0, le=15, description="H3 resolution of the cells devices are grouped in for outages"
+    )
     unseen_s: float = Field(
         86400.0, gt=0, description="a device unseen this long is a posture finding"
     )

@@ -16,7 +16,9 @@ while the feed itself went on. When no device at all is heard for half of
 low-severity ``iot.feed`` finding, and silence is judged again only
 ``silent_s`` after the feed comes back (each device needs time to report).
 A device whose own conn or dns records go on is not silent either: its
-telemetry is what stopped.
+telemetry is what stopped. Devices of one area offline together (no telemetry,
+no network) are one ``iot.outage`` (:mod:`citywatch.detect.iot.area`), not
+one ``unseen`` finding per device.
 
 Rules and their ATT&CK tags are in :mod:`citywatch.detect.iot.rules`; every
 detection says in plain words what the device did, with the Zeek ``uid`` s
@@ -29,10 +31,12 @@ import math
 from collections.abc import Callable
 from typing import ClassVar
 
+import h3
 import msgspec
 from pydantic import BaseModel
 
 from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.iot.area import AreaOutage, areas
 from citywatch.detect.iot.config import IotConfig
 from citywatch.detect.iot.emit import Emitter, device_id
 from citywatch.detect.iot.fleet import Fleet, Member
@@ -40,7 +44,7 @@ from citywatch.detect.iot.observe import Observer
 from citywatch.detect.iot.rules import RULES
 from citywatch.detect.iot.score import Features
 from citywatch.detect.iot.state import ClassModel, ClassState, DeviceState
-from citywatch.model import Connection, Detection, DnsQuery, Event, Telemetry
+from citywatch.model import Connection, Detection, DnsQuery, Event, GeoPoint, Telemetry
 
 ScoreSink = Callable[[Event, float, Features | None], None]
 """Called with every scored record (the benchmark's record-level view)."""
@@ -76,6 +80,18 @@ class IotFleet(Detector[DeviceState]):
         """Each listed device's latest conn or dns record of its own (one per inventory device)."""
         self._fleet_heard = -math.inf
         """The latest record of any device (a device is unseen against it)."""
+        self._cells = {
+            d.id: h3.latlng_to_cell(d.lat, d.lon, cfg.outage_h3)
+            for d in self.fleet.inventory or ()
+            if d.lat is not None and d.lon is not None
+        }
+        """Each placed device's H3 cell (devices offline together in an area are an outage)."""
+        self._beats: dict[str, tuple[float, str]] = {}
+        """Each placed device's latest heartbeat: when, and its record id (an outage's evidence)."""
+        self._outages: list[AreaOutage] = []
+        self._down: set[str] = set()
+        """The devices of the open outages (their ``unseen`` findings are the outage's)."""
+        self._areas_at = -math.inf
 
     @property
     def on_score(self) -> ScoreSink | None:
@@ -130,8 +146,11 @@ class IotFleet(Detector[DeviceState]):
     def update(self, key: str, state: DeviceState, event: Event, out: list[Detection]) -> None:
         ts = event.timestamp
         if state.group is not None:
-            state.group.seen[event.device_id or ""] = ts
-            state.group.ids[event.device_id or ""] = event.id
+            dev = event.device_id or ""
+            state.group.seen[dev] = ts
+            state.group.ids[dev] = event.id
+            if dev in self._cells and ts >= self._beats.get(dev, (-math.inf, ""))[0]:
+                self._beats[dev] = (ts, event.id)
             if ts > self._heard:
                 if ts - self._heard > self.cfg.silent_s / 2:  # the feed is back after a gap
                     self._feed_back(ts, out)
@@ -173,6 +192,9 @@ class IotFleet(Detector[DeviceState]):
         self.observe.learn(event)
 
     def expire(self, key: str, state: DeviceState, watermark: float, out: list[Detection]) -> bool:
+        if math.isfinite(watermark) and watermark >= self._areas_at + 60.0:  # once a minute
+            self._areas_at = watermark
+            self._areas(watermark, out)
         if state.group is not None:
             self._silence(key, state.group, watermark, out)
             return False
@@ -185,6 +207,7 @@ class IotFleet(Detector[DeviceState]):
             and watermark - self._fleet_heard <= self.cfg.unseen_s
             and "iot.posture.unseen" not in state.posture
             and key.startswith("dev:")
+            and key[4:] not in self._down  # its area went offline: one outage says it
         ):
             state.posture.add("iot.posture.unseen")
             hours = (watermark - state.last) / 3600
@@ -237,6 +260,112 @@ class IotFleet(Detector[DeviceState]):
             group.episode.evidence = evidence
             group.episode.last = watermark
         out.append(self._silent_detection(key, group))
+
+    def _areas(self, watermark: float, out: list[Detection]) -> None:
+        """Open, grow or close the area outages; not while a feed stopped (that says nothing
+        of the devices) nor before the telemetry feed has been back for ``silent_s``."""
+        cfg = self.cfg
+        cutoff, half = watermark - cfg.silent_s, cfg.silent_s / 2
+        if (
+            watermark - self._heard > half
+            or watermark - self._fleet_heard > half
+            or self._resumed >= cutoff
+        ):
+            return
+        beats, active, never = self._beats, self._active, (-math.inf, "")
+        cells = {d: c for d, c in self._cells.items() if d in beats or d in active}
+        offline = {
+            d
+            for d in cells
+            if beats.get(d, never)[0] < cutoff and active.get(d, -math.inf) < cutoff
+        }
+        found = areas(cells, offline, cfg.outage_fraction, cfg.outage_min) if offline else []
+        kept: list[AreaOutage] = []
+        for devices, dark in found:
+            # the open outage it shares devices with is the same one, grown or shrunk
+            outage = next(
+                (
+                    o
+                    for o in self._outages
+                    if o not in kept and not set(o.devices).isdisjoint(devices)
+                ),
+                None,
+            )
+            evidence = [beats[d][1] for d in devices if d in beats]
+            if outage is None:
+                heard = [max(beats.get(d, never)[0], active.get(d, -math.inf)) for d in devices]
+                outage = AreaOutage(
+                    episode=Episode(
+                        id=detection_id(self.name, "iot.outage", dark[0], watermark),
+                        fired=watermark,
+                        first=min(heard),
+                        last=watermark,
+                        evidence=evidence,
+                    ),
+                    devices=devices,
+                    cells=dark,
+                )
+                self._outages.append(outage)
+                out.append(self._outage_detection(outage, back=False))
+            elif outage.devices != devices:
+                outage.devices, outage.cells = devices, dark
+                outage.episode.evidence, outage.episode.last = evidence, watermark
+                out.append(self._outage_detection(outage, back=False))
+            kept.append(outage)
+        for outage in self._outages:
+            if outage not in kept:  # the area is back
+                outage.episode.last = watermark
+                out.append(self._outage_detection(outage, back=True))
+        self._outages = kept
+        self._down = {d for o in kept for d in o.devices}
+
+    def _outage_detection(self, outage: AreaOutage, *, back: bool) -> Detection:
+        rule = RULES["iot.outage"]
+        devices, n = outage.devices, len(outage.devices)
+        classes = sorted(
+            {self.fleet.by_id[d].device_class for d in devices if d in self.fleet.by_id}
+        )
+        inventory = self.fleet.inventory
+        placed = [inventory.get(d) for d in devices] if inventory is not None else []
+        points = [
+            (p.lat, p.lon)
+            for p in placed
+            if p is not None and p.lat is not None and p.lon is not None
+        ]
+        lat = sum(p[0] for p in points) / max(1, len(points))
+        lon = sum(p[1] for p in points) / max(1, len(points))
+        more = f" and {n - 8} more" if n > 8 else ""
+        summary = (
+            f"{n} devices around {lat:.4f}, {lon:.4f} ({len(classes)} classes: "
+            f"{', '.join(classes)}) went offline together: no telemetry and no network records"
+            f" for over {self.cfg.silent_s / 60:.0f} min"
+            + (", until they came back" if back else "")
+            + f"; a possible power or network outage: {', '.join(devices[:8])}{more}"
+        )
+        det = self.detection(
+            outage.episode,
+            rule_id=rule.id,
+            rule_name=rule.name,
+            severity=rule.severity + min(15, n),
+            confidence=min(0.95, 0.5 + 0.03 * n),
+            category="public_safety",
+            summary=summary,
+            entity={"area.h3": outage.cells[0]},
+            tags=list(rule.tags),
+            attributes={
+                "iot": {
+                    "device_id": "",
+                    "reasons": [summary],
+                    "score": 0.0,
+                    "devices": list(devices),
+                    "classes": classes,
+                    "cells": list(outage.cells),
+                    "measures": list(rule.measures),
+                }
+            },
+        )
+        geo = GeoPoint(lat=lat, lon=lon, h3=h3.latlng_to_cell(lat, lon, 9)) if points else None
+        return det if geo is None else msgspec.structs.replace(det, geo=geo)
 
     def _feed_down(self, watermark: float, out: list[Detection]) -> None:
         """Report the stopped telemetry feed once per gap."""

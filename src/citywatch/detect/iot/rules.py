@@ -51,6 +51,9 @@ RULES: Final = {
         Rule("iot.silent", "Many devices of a class went silent together", 70,
              ("attack.ics.T0813", "attack.ics.T0826", "attack.ics.T0881"),
              ("Check power and network to the area; check the devices for tampering",)),
+        Rule("iot.outage", "Devices in one area went offline together", 35, (),
+             ("Ask the power and network operators about the area; send a patrol if the "
+              "cameras there are out",)),
         Rule("iot.feed", "Telemetry feed interrupted", 15, (),
              ("Check the MQTT broker and the telemetry collector (citywatch ingest mqtt)",)),
         Rule("iot.unknown", "Device on the fleet network that is not in the inventory", 45,
@@ -71,5 +74,7 @@ RULES: Final = {
 """Every rule of the IoT detector, by id."""
 
 POSTURE: Final = frozenset(r for r in RULES if r.startswith("iot.posture."))
-COMPROMISE: Final = frozenset(RULES) - POSTURE - {"iot.silent", "iot.feed", "iot.unknown"}
+COMPROMISE: Final = (
+    frozenset(RULES) - POSTURE - {"iot.silent", "iot.outage", "iot.feed", "iot.unknown"}
+)
 """The rules that say a device is compromised (what device precision and recall count)."""
