@@ -342,27 +342,17 @@ class IotFleet(Detector[DeviceState]):
             + (", until they came back" if back else "")
             + f"; a possible power or network outage: {', '.join(devices[:8])}{more}"
         )
-        det = self.detection(
+        det = self._fleet_finding(
             outage.episode,
-            rule_id=rule.id,
-            rule_name=rule.name,
+            "iot.outage",
+            summary,
             severity=rule.severity + min(15, n),
             confidence=min(0.95, 0.5 + 0.03 * n),
             category="public_safety",
-            summary=summary,
             entity={"area.h3": outage.cells[0]},
-            tags=list(rule.tags),
-            attributes={
-                "iot": {
-                    "device_id": "",
-                    "reasons": [summary],
-                    "score": 0.0,
-                    "devices": list(devices),
-                    "classes": classes,
-                    "cells": list(outage.cells),
-                    "measures": list(rule.measures),
-                }
-            },
+            devices=list(devices),
+            classes=classes,
+            cells=list(outage.cells),
         )
         geo = GeoPoint(lat=lat, lon=lon, h3=h3.latlng_to_cell(lat, lon, 9)) if points else None
         return det if geo is None else msgspec.structs.replace(det, geo=geo)
@@ -388,7 +378,6 @@ class IotFleet(Detector[DeviceState]):
             self._outage = None
 
     def _feed_detection(self, episode: Episode, *, back: bool) -> Detection:
-        rule = RULES["iot.feed"]
         minutes = (episode.last - episode.first) / 60
         summary = (
             f"no telemetry from any device for {minutes:.0f} min"
@@ -396,24 +385,14 @@ class IotFleet(Detector[DeviceState]):
             + ": a broker or collector outage, not the devices; their silence is not judged"
             " meanwhile"
         )
-        return self.detection(
+        return self._fleet_finding(
             episode,
-            rule_id=rule.id,
-            rule_name=rule.name,
-            severity=rule.severity,
+            "iot.feed",
+            summary,
+            severity=RULES["iot.feed"].severity,
             confidence=0.9,
             category="cyber",
-            summary=summary,
             entity={"feed": "iot.telemetry"},
-            tags=list(rule.tags),
-            attributes={
-                "iot": {
-                    "device_id": "",
-                    "reasons": [summary],
-                    "score": 0.0,
-                    "measures": list(rule.measures),
-                }
-            },
         )
 
     def _silent_detection(self, key: str, group: ClassState) -> Detection:
@@ -425,23 +404,51 @@ class IotFleet(Detector[DeviceState]):
             f"{n} of {len(group.seen)} {cls} devices sent no telemetry for over "
             f"{self.cfg.silent_s / 60:.0f} min together: {', '.join(group.silent[:8])}"
         )
-        return self.detection(
+        return self._fleet_finding(
             group.episode,
-            rule_id=rule.id,
-            rule_name=rule.name,
+            "iot.silent",
+            summary,
             severity=rule.severity + min(20, n),
             confidence=min(0.95, 0.5 + n / max(1, len(group.seen))),
             category="cyber",
-            summary=summary,
             entity={"device.class": cls},
+            score=round(n / max(1, len(group.seen)), 3),
+            devices=list(group.silent),
+            **{"class": cls},
+        )
+
+    def _fleet_finding(
+        self,
+        episode: Episode,
+        rule_id: str,
+        summary: str,
+        *,
+        severity: int,
+        confidence: float,
+        category: str,
+        entity: dict[str, str],
+        score: float = 0.0,
+        **iot: object,
+    ) -> Detection:
+        """A finding about many devices or the feed, not one device (``iot``: what else its
+        ``attributes.iot`` says)."""
+        rule = RULES[rule_id]
+        return self.detection(
+            episode,
+            rule_id=rule.id,
+            rule_name=rule.name,
+            severity=severity,
+            confidence=confidence,
+            category=category,
+            summary=summary,
+            entity=entity,
             tags=list(rule.tags),
             attributes={
                 "iot": {
                     "device_id": "",
-                    "class": cls,
                     "reasons": [summary],
-                    "score": round(n / max(1, len(group.seen)), 3),
-                    "devices": list(group.silent),
+                    "score": score,
+                    **iot,
                     "measures": list(rule.measures),
                 }
             },
