@@ -40,9 +40,9 @@ from citywatch.store.claims import Claim
 
 _log = structlog.get_logger(__name__)
 _FETCH_WAIT_S = 1.0
+"""How long one fetch waits for messages: also how long a stop request may wait."""
 _CLAIM_S = 5.0
 """Seconds between tries to claim a consumer another worker holds."""
-"""How long one fetch waits for messages: also how long a stop request may wait."""
 
 
 class ConsumerStats(msgspec.Struct, kw_only=True):
