@@ -477,12 +477,12 @@ class PortalProfile(HitDetector):
         )
 
     def _unknown_param(self, endpoint: EndpointRule, location: str, name: str, value: str) -> Hit:
-        short = name[:40]
-        got = NOT_SHOWN if secret_name(name) else f"`{short}={value[:40]}`"
+        short, secret = name[:40], secret_name(name)
+        got = NOT_SHOWN if secret else f"`{short}={value[:40]}`"
         return _tampering(
             "portal.profile.unknown-param",
             f"param:{short}",
-            f"{short}={NOT_SHOWN if secret_name(name) else value[:60]}",
+            f"{short}={NOT_SHOWN if secret else value[:60]}",
             (35, 0.55),
             f"{endpoint.method} {endpoint.template} never takes a {location} parameter "
             f"`{short}` (it takes: {endpoint.known(location)}); got {got}",

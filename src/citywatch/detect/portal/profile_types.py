@@ -328,7 +328,7 @@ _SECRET_PAIRS: Final = frozenset(
 _WORDS: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)  # names come from requests: an attacker's are endless
 def secret_name(name: str) -> bool:
     """True for a parameter whose values are a person's secret (a password, a one-time code,
     a card number, a session), by the words of its name: the model never keeps such values,
