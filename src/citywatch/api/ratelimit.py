@@ -27,8 +27,7 @@ class TokenBuckets:
         """Spend one token from ``key``'s bucket: 0.0 if allowed, else seconds to wait."""
         at = time.monotonic() if now is None else now
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(burst), at))
-            tokens = min(float(burst), tokens + (at - last) * rate)
+            tokens = self._tokens(key, rate, burst, at)
             if tokens < 1.0:
                 self._buckets[key] = (tokens, at)
                 return (1.0 - tokens) / rate
@@ -41,9 +40,13 @@ class TokenBuckets:
         """Seconds until ``key``'s bucket holds a token (0.0: it does), spending none."""
         at = time.monotonic() if now is None else now
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(burst), at))
-        tokens = min(float(burst), tokens + (at - last) * rate)
+            tokens = self._tokens(key, rate, burst, at)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
+
+    def _tokens(self, key: str, rate: float, burst: int, at: float) -> float:
+        """The tokens in ``key``'s bucket at ``at``, refilled since it was last touched."""
+        tokens, last = self._buckets.get(key, (float(burst), at))
+        return min(float(burst), tokens + (at - last) * rate)
 
     def _forget_idle(self, at: float, rate: float, burst: int) -> None:
         idle = [
