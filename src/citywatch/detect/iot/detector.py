@@ -74,7 +74,7 @@ class IotFleet(Detector[DeviceState]):
         self._heard_id = ""
         self._resumed = -math.inf
         """When the telemetry feed came back after its last gap: silence counts from then."""
-        self._outage: Episode | None = None
+        self._feed_gap: Episode | None = None
         """The open "telemetry feed interrupted" finding, while the feed is down."""
         self._active: dict[str, float] = {}
         """Each listed device's latest conn or dns record of its own (one per inventory device)."""
@@ -359,23 +359,23 @@ class IotFleet(Detector[DeviceState]):
 
     def _feed_down(self, watermark: float, out: list[Detection]) -> None:
         """Report the stopped telemetry feed once per gap."""
-        if self._outage is None:
-            self._outage = Episode(
+        if self._feed_gap is None:
+            self._feed_gap = Episode(
                 id=detection_id(self.name, "iot.feed", "feed", self._heard),
                 fired=watermark,
                 first=self._heard,
                 last=watermark,
                 evidence=[self._heard_id] if self._heard_id else [],
             )
-            out.append(self._feed_detection(self._outage, back=False))
+            out.append(self._feed_detection(self._feed_gap, back=False))
 
     def _feed_back(self, ts: float, out: list[Detection]) -> None:
         """The feed came back at ``ts``: restart the silence clock, close the finding."""
         self._resumed = ts
-        if self._outage is not None:
-            self._outage.last = ts
-            out.append(self._feed_detection(self._outage, back=True))
-            self._outage = None
+        if self._feed_gap is not None:
+            self._feed_gap.last = ts
+            out.append(self._feed_detection(self._feed_gap, back=True))
+            self._feed_gap = None
 
     def _feed_detection(self, episode: Episode, *, back: bool) -> Detection:
         minutes = (episode.last - episode.first) / 60
