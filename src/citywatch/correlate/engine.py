@@ -159,6 +159,10 @@ class Correlator:
         self._plans: dict[tuple[object, ...], list[_Step]] = {}
         self._summaries: dict[str, Summary] = {}
         """Group id → the summary of its members (derived state: rebuilt when missing)."""
+        self._registered: dict[str, list[str]] = {}
+        """Group id → the tokens it registered (derived state, rebuilt on restore), so that a
+        merge or a forget visits a group's own tokens, not the whole index. A token another
+        group registered since is still listed: its link tells."""
         self._reached = -math.inf
         """The latest event time of a detection added (what :meth:`tidy` measures from)."""
         self._next_tidy = -math.inf
@@ -213,6 +217,7 @@ class Correlator:
                     link.last = last
             else:
                 index[token] = _Link(target_id, first, last)
+                self._registered.setdefault(target_id, []).append(token)
         state.dirty[target_id] = True
 
     def _suppress(self, detection: Detection) -> bool:
@@ -316,9 +321,13 @@ class Correlator:
         for det_id in group.members:
             state.members[det_id] = into.id
         into.first, into.last = min(into.first, group.first), max(into.last, group.last)
-        for link in state.index.values():
-            if link.group == group.id:
+        index = state.index
+        moved = self._registered.setdefault(into.id, [])
+        for token in self._registered.pop(group.id, ()):
+            link = index.get(token)
+            if link is not None and link.group == group.id:
                 link.group = into.id
+                moved.append(token)
         group.members = {}
         group.status = IncidentStatus.MERGED
         group.history.append(
@@ -353,14 +362,17 @@ class Correlator:
         if not gone:
             return []
         forgotten: list[str] = []
+        index = state.index
         for gid in gone:
             group = state.groups.pop(gid)
             self._summaries.pop(gid, None)
             for det_id in group.members:
                 del state.members[det_id]
                 forgotten.append(det_id)
-        dropped = set(gone)
-        state.index = {t: link for t, link in state.index.items() if link.group not in dropped}
+            for token in self._registered.pop(gid, ()):
+                link = index.get(token)
+                if link is not None and link.group == gid:
+                    del index[token]
         return forgotten
 
     def changed(self) -> list[Incident]:
@@ -391,6 +403,9 @@ class Correlator:
         """Replace the state with one from :meth:`snapshot`."""
         self._state = msgspec.msgpack.decode(blob, type=_State)
         self._summaries = {}
+        self._registered = {}
+        for token, link in self._state.index.items():
+            self._registered.setdefault(link.group, []).append(token)
         self._reached = max((g.last for g in self._state.groups.values()), default=-math.inf)
         self._next_tidy = -math.inf
 
