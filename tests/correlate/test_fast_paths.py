@@ -3,8 +3,9 @@
 ``Plain`` below is the correlator as it was written first: every detection
 matched against every rule (``isinstance`` per rule, comprehensions), a
 merge relinking by a pass over the whole index, every incident built with a
-pass per figure and each selector matched against every member. Random detections, fed to both, must give the same incidents,
-the same changes in the same order and the same checkpoint.
+pass per figure and each selector matched against every member. Random
+detections, fed to both, must give the same incidents, the same changes in
+the same order and the same checkpoint.
 """
 
 from __future__ import annotations
