@@ -8,7 +8,9 @@ scored against its device's baseline and its class's
 learns everything during its trusted warm-up (``learn_s``), afterwards only
 records that scored normal, so an attack in progress is never learned.
 Device baselines are detector state (checkpointed); class baselines are the
-detector's model (``snapshot_model``), and ``--learn`` input feeds them.
+detector's model (``snapshot_model``), and ``--learn`` input feeds them. The
+fleet-wide watch (the feed, the open outages; :class:`FleetWatch`) is
+checkpointed with the model.
 
 A class is silent when enough of its devices sent no telemetry for ``silent_s``
 while the feed itself went on. When no device at all is heard for half of
@@ -43,7 +45,7 @@ from citywatch.detect.iot.fleet import Fleet, Member
 from citywatch.detect.iot.observe import Observer
 from citywatch.detect.iot.rules import RULES
 from citywatch.detect.iot.score import Features
-from citywatch.detect.iot.state import ClassModel, ClassState, DeviceState
+from citywatch.detect.iot.state import ClassModel, ClassState, DeviceState, FleetWatch, IotModel
 from citywatch.model import Connection, Detection, DnsQuery, Event, GeoPoint, Telemetry
 
 ScoreSink = Callable[[Event, float, Features | None], None]
@@ -69,29 +71,16 @@ class IotFleet(Detector[DeviceState]):
         self.classes: dict[str, ClassModel] = {}
         self.emit = Emitter(self, self.fleet.inventory)
         self.observe = Observer(cfg, self.fleet, self.classes, self.emit)
-        self._heard = -math.inf
-        """The latest telemetry heartbeat of any class (silence is judged against it)."""
-        self._heard_id = ""
-        self._resumed = -math.inf
-        """When the telemetry feed came back after its last gap: silence counts from then."""
-        self._feed_gap: Episode | None = None
-        """The open "telemetry feed interrupted" finding, while the feed is down."""
-        self._active: dict[str, float] = {}
-        """Each listed device's latest conn or dns record of its own (one per inventory device)."""
-        self._fleet_heard = -math.inf
-        """The latest record of any device (a device is unseen against it)."""
+        self.watch = FleetWatch()
+        """The fleet-wide watch: the feed, the devices' latest records, the open outages."""
         self._cells = {
             d.id: h3.latlng_to_cell(d.lat, d.lon, cfg.outage_h3)
             for d in self.fleet.inventory or ()
             if d.lat is not None and d.lon is not None
         }
         """Each placed device's H3 cell (devices offline together in an area are an outage)."""
-        self._beats: dict[str, tuple[float, str]] = {}
-        """Each placed device's latest heartbeat: when, and its record id (an outage's evidence)."""
-        self._outages: list[AreaOutage] = []
         self._down: set[str] = set()
         """The devices of the open outages (their ``unseen`` findings are the outage's)."""
-        self._areas_at = -math.inf
 
     @property
     def on_score(self) -> ScoreSink | None:
@@ -145,19 +134,20 @@ class IotFleet(Detector[DeviceState]):
 
     def update(self, key: str, state: DeviceState, event: Event, out: list[Detection]) -> None:
         ts = event.timestamp
+        watch = self.watch
         if state.group is not None:
             dev = event.device_id or ""
             state.group.seen[dev] = ts
             state.group.ids[dev] = event.id
-            if dev in self._cells and ts >= self._beats.get(dev, (-math.inf, ""))[0]:
-                self._beats[dev] = (ts, event.id)
-            if ts > self._heard:
-                if ts - self._heard > self.cfg.silent_s / 2:  # the feed is back after a gap
+            if dev in self._cells and ts >= watch.beats.get(dev, (-math.inf, ""))[0]:
+                watch.beats[dev] = (ts, event.id)
+            if ts > watch.heard:
+                if ts - watch.heard > self.cfg.silent_s / 2:  # the feed is back after a gap
                     self._feed_back(ts, out)
-                self._heard, self._heard_id = ts, event.id
+                watch.heard, watch.heard_id = ts, event.id
             return
-        if ts > self._fleet_heard:  # noqa: PLR1730 - no call on the hot path
-            self._fleet_heard = ts
+        if ts > watch.fleet_heard:  # noqa: PLR1730 - no call on the hot path
+            watch.fleet_heard = ts
         fresh = state.first != state.first  # NaN: the device's first record
         if fresh:
             state.first = state.last = ts
@@ -174,13 +164,13 @@ class IotFleet(Detector[DeviceState]):
             outbound = key.startswith("ip:") or (origin is not None and origin.key == key)
             if outbound:
                 if key.startswith("dev:"):
-                    self._active[key[4:]] = ts
+                    watch.active[key[4:]] = ts
                 self.observe.outbound(key, state, event, payload, out)  # type: ignore[arg-type]
             else:
                 self.observe.inbound(key, state, event, payload, out)  # type: ignore[arg-type]
         elif kind is DnsQuery:
             if key.startswith("dev:"):
-                self._active[key[4:]] = ts
+                watch.active[key[4:]] = ts
             self.observe.dns(key, state, event, payload, out)  # type: ignore[arg-type]
         elif kind is Telemetry:
             if not state.device_class:
@@ -192,8 +182,8 @@ class IotFleet(Detector[DeviceState]):
         self.observe.learn(event)
 
     def expire(self, key: str, state: DeviceState, watermark: float, out: list[Detection]) -> bool:
-        if math.isfinite(watermark) and watermark >= self._areas_at + 60.0:  # once a minute
-            self._areas_at = watermark
+        if math.isfinite(watermark) and watermark >= self.watch.areas_at + 60.0:  # once a minute
+            self.watch.areas_at = watermark
             self._areas(watermark, out)
         if state.group is not None:
             self._silence(key, state.group, watermark, out)
@@ -204,7 +194,7 @@ class IotFleet(Detector[DeviceState]):
             math.isfinite(watermark)
             and watermark - state.last > self.cfg.unseen_s
             # unseen among peers still heard: when no device is, the records stopped, not it
-            and watermark - self._fleet_heard <= self.cfg.unseen_s
+            and watermark - self.watch.fleet_heard <= self.cfg.unseen_s
             and "iot.posture.unseen" not in state.posture
             and key.startswith("dev:")
             and key[4:] not in self._down  # its area went offline: one outage says it
@@ -221,19 +211,19 @@ class IotFleet(Detector[DeviceState]):
         """Open, grow or close the class's silence episode; not at the end of input, nor while
         no class is heard (the telemetry feed stopped, or its file ended before the others:
         that says nothing of the devices, and is one ``iot.feed`` finding)."""
-        if not math.isfinite(watermark) or not math.isfinite(self._heard):
+        if not math.isfinite(watermark) or not math.isfinite(self.watch.heard):
             return  # the end, or no heartbeat since a restart
         cfg = self.cfg
-        if watermark - self._heard > cfg.silent_s / 2:
+        if watermark - self.watch.heard > cfg.silent_s / 2:
             self._feed_down(watermark, out)
             return
         # silent since before the cut-off, by telemetry and by its own network records; devices
         # last heard before the feed's latest gap get silent_s from its end to report again
         cutoff = watermark - cfg.silent_s
-        if self._resumed >= cutoff:
+        if self.watch.resumed >= cutoff:
             silent: list[str] = []
         else:
-            active, never = self._active, -math.inf
+            active, never = self.watch.active, -math.inf
             silent = sorted(
                 d for d, t in group.seen.items() if t < cutoff and active.get(d, never) < cutoff
             )
@@ -267,12 +257,12 @@ class IotFleet(Detector[DeviceState]):
         cfg = self.cfg
         cutoff, half = watermark - cfg.silent_s, cfg.silent_s / 2
         if (
-            watermark - self._heard > half
-            or watermark - self._fleet_heard > half
-            or self._resumed >= cutoff
+            watermark - self.watch.heard > half
+            or watermark - self.watch.fleet_heard > half
+            or self.watch.resumed >= cutoff
         ):
             return
-        beats, active, never = self._beats, self._active, (-math.inf, "")
+        beats, active, never = self.watch.beats, self.watch.active, (-math.inf, "")
         cells = {d: c for d, c in self._cells.items() if d in beats or d in active}
         offline = {
             d
@@ -286,7 +276,7 @@ class IotFleet(Detector[DeviceState]):
             outage = next(
                 (
                     o
-                    for o in self._outages
+                    for o in self.watch.outages
                     if o not in kept and not set(o.devices).isdisjoint(devices)
                 ),
                 None,
@@ -305,18 +295,18 @@ class IotFleet(Detector[DeviceState]):
                     devices=devices,
                     cells=dark,
                 )
-                self._outages.append(outage)
+                self.watch.outages.append(outage)
                 out.append(self._outage_detection(outage, back=False))
             elif outage.devices != devices:
                 outage.devices, outage.cells = devices, dark
                 outage.episode.evidence, outage.episode.last = evidence, watermark
                 out.append(self._outage_detection(outage, back=False))
             kept.append(outage)
-        for outage in self._outages:
+        for outage in self.watch.outages:
             if outage not in kept:  # the area is back
                 outage.episode.last = watermark
                 out.append(self._outage_detection(outage, back=True))
-        self._outages = kept
+        self.watch.outages = kept
         self._down = {d for o in kept for d in o.devices}
 
     def _outage_detection(self, outage: AreaOutage, *, back: bool) -> Detection:
@@ -359,23 +349,23 @@ class IotFleet(Detector[DeviceState]):
 
     def _feed_down(self, watermark: float, out: list[Detection]) -> None:
         """Report the stopped telemetry feed once per gap."""
-        if self._feed_gap is None:
-            self._feed_gap = Episode(
-                id=detection_id(self.name, "iot.feed", "feed", self._heard),
+        if self.watch.feed_gap is None:
+            self.watch.feed_gap = Episode(
+                id=detection_id(self.name, "iot.feed", "feed", self.watch.heard),
                 fired=watermark,
-                first=self._heard,
+                first=self.watch.heard,
                 last=watermark,
-                evidence=[self._heard_id] if self._heard_id else [],
+                evidence=[self.watch.heard_id] if self.watch.heard_id else [],
             )
-            out.append(self._feed_detection(self._feed_gap, back=False))
+            out.append(self._feed_detection(self.watch.feed_gap, back=False))
 
     def _feed_back(self, ts: float, out: list[Detection]) -> None:
         """The feed came back at ``ts``: restart the silence clock, close the finding."""
-        self._resumed = ts
-        if self._feed_gap is not None:
-            self._feed_gap.last = ts
-            out.append(self._feed_detection(self._feed_gap, back=True))
-            self._feed_gap = None
+        self.watch.resumed = ts
+        if self.watch.feed_gap is not None:
+            self.watch.feed_gap.last = ts
+            out.append(self._feed_detection(self.watch.feed_gap, back=True))
+            self.watch.feed_gap = None
 
     def _feed_detection(self, episode: Episode, *, back: bool) -> Detection:
         minutes = (episode.last - episode.first) / 60
@@ -455,11 +445,18 @@ class IotFleet(Detector[DeviceState]):
         )
 
     def snapshot_model(self) -> bytes | None:
-        return msgspec.msgpack.encode(self.classes)
+        return msgspec.msgpack.encode(IotModel(self.classes, self.watch))
 
     def restore_model(self, blob: bytes) -> None:
+        """Take back the class baselines and the fleet-wide watch (a checkpoint saved before
+        the watch was kept holds only the baselines: the watch then starts afresh)."""
+        saved = msgspec.msgpack.decode(blob, type=IotModel | dict[str, ClassModel])
+        classes, self.watch = (
+            (saved.classes, saved.watch) if isinstance(saved, IotModel) else (saved, FleetWatch())
+        )
+        self._down = {d for o in self.watch.outages for d in o.devices}
         self.classes.clear()
-        self.classes.update(msgspec.msgpack.decode(blob, type=dict[str, ClassModel]))
+        self.classes.update(classes)
 
 
 def _topic_class(topic: str) -> str:

@@ -9,9 +9,12 @@ once its rule has fired.
 
 from __future__ import annotations
 
+import math
+
 import msgspec
 
 from citywatch.detect.base import Episode
+from citywatch.detect.iot.area import AreaOutage
 
 
 class Beacon(msgspec.Struct, array_like=True):
@@ -99,3 +102,35 @@ class ClassModel(msgspec.Struct, kw_only=True):
     talks: set[str] = msgspec.field(default_factory=set)
     """Classes of devices this class connects to (lateral movement is a new one)."""
     domains: set[str] = msgspec.field(default_factory=set)
+
+
+class FleetWatch(msgspec.Struct, kw_only=True):
+    """What the detector watches across the fleet at run time (not per key): the telemetry
+    feed, each device's latest records, the open area outages. Checkpointed with the class
+    baselines, so that a restart neither raises an open outage or feed gap again nor loses it.
+    """
+
+    heard: float = -math.inf
+    """The latest telemetry heartbeat of any class (silence is judged against it)."""
+    heard_id: str = ""
+    resumed: float = -math.inf
+    """When the telemetry feed came back after its last gap: silence counts from then."""
+    feed_gap: Episode | None = None
+    """The open "telemetry feed interrupted" finding, while the feed is down."""
+    active: dict[str, float] = msgspec.field(default_factory=dict)
+    """Each listed device's latest conn or dns record of its own (one per inventory device)."""
+    fleet_heard: float = -math.inf
+    """The latest record of any device (a device is unseen against it)."""
+    beats: dict[str, tuple[float, str]] = msgspec.field(default_factory=dict)
+    """Each placed device's latest heartbeat: when, and its record id (an outage's evidence)."""
+    outages: list[AreaOutage] = msgspec.field(default_factory=list)
+    areas_at: float = -math.inf
+    """When the areas were last looked at (once a minute of event time)."""
+
+
+class IotModel(msgspec.Struct, array_like=True):
+    """The detector's checkpoint beside its per-key states: the class baselines (what
+    ``--learn`` teaches) and the fleet-wide watch."""
+
+    classes: dict[str, ClassModel]
+    watch: FleetWatch
