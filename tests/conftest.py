@@ -25,6 +25,7 @@ from citywatch.bus.config import BusConfig
 from citywatch.bus.subjects import Subjects
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.model import Event, HttpRequest
+from citywatch.store.claims import claim_key
 
 T0 = datetime(2026, 3, 14, 8, 0, tzinfo=UTC).timestamp()
 
@@ -166,6 +167,22 @@ def postgres() -> Iterator[Postgres]:
 def postgres_url(postgres: Postgres) -> str:
     """The URL of an empty PostgreSQL store of this test's own."""
     return postgres.fresh_url()
+
+
+@pytest.fixture
+def drop_claim_connection() -> Callable[[str, str], None]:
+    """Ends the PostgreSQL session that holds a claim (store URL, name), as a restart does."""
+
+    def drop(url: str, name: str) -> None:
+        with psycopg.connect(url.split("?", 1)[0], autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND ((classid::bigint << 32) | objid::bigint) = %s",
+                (claim_key(name),),
+            ).fetchone()
+        assert row is not None and row[0], f"no session held the claim on {name}"
+
+    return drop
 
 
 NATS_ENV = "CITYWATCH_TEST_NATS"

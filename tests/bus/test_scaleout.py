@@ -8,8 +8,10 @@ both must find the same detections, with the same evidence.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 from pydantic import SecretStr
 
@@ -19,10 +21,11 @@ from citywatch.bus.jetstream import JetStreamBus
 from citywatch.bus.subjects import Subjects
 from citywatch.config import Settings, load_settings
 from citywatch.detect import DETECTORS
-from citywatch.errors import BusError, ConfigError
+from citywatch.errors import BusError, ConfigError, StoreError
 from citywatch.pipeline import InputSpec, Job
 from citywatch.plugins import build_detectors
 from citywatch.scaleout import publish, run_worker
+from citywatch.scaleout.consume import _Guard
 from citywatch.scaleout.detect import DetectPart
 from citywatch.scaleout.publish import Published
 from citywatch.simulate import simulate
@@ -411,3 +414,50 @@ def test_workers_learn_from_the_learning_inputs_first_as_analyse_does(
     assert profile.processed == published.learning + published.events
     run_worker(settings, "correlate", once=True)
     assert stored(settings) == expected
+
+
+def test_a_worker_whose_claim_was_dropped_takes_it_again_or_stops_without_saving(
+    tmp_path: Path,
+    nats_url: str,
+    bus_config: BusConfig,
+    postgres_url: str,
+    drop_claim_connection: Callable[[str, str], None],
+) -> None:
+    # A worker's claim in PostgreSQL lives on a connection of its own. When the server
+    # dropped it (a restart) the worker ran on, and a second worker started then ran the
+    # same consumer beside it: each held half of the stream in a state of its own.
+    settings = load_settings(
+        data_dir=tmp_path, bus_url=nats_url, bus=bus_config, store_url=postgres_url
+    )
+    (login,) = build_detectors(settings.detectors, [n for n in DETECTORS if n != "login-abuse"])
+
+    async def scenario() -> None:
+        bus = await JetStreamBus.connect(nats_url, bus_config, bus_sealer(settings))
+        try:
+            with open_store(postgres_url) as store, open_store(postgres_url) as other:
+                part = DetectPart(bus, login, store, lateness_s=settings.lateness_s)
+                name = f"consumer {part.stream}/{part.consumer}"
+                claim = store.claim(name)
+                assert claim is not None
+                guard = _Guard(part, claim)
+                guard.check()
+                assert guard.claim is claim
+                drop_claim_connection(postgres_url, name)
+                guard.check()  # no other worker took it, nor saved since: taken again
+                assert guard.claim is not claim and guard.claim.held()
+                drop_claim_connection(postgres_url, name)
+                rival = other.claim(name)
+                assert rival is not None
+                with pytest.raises(StoreError, match="another worker holds it: stopping"):
+                    guard.check()
+                other.save_states({f"{part.prefix}high": msgspec.msgpack.encode(7)})
+                rival.release()
+                with pytest.raises(StoreError, match="checkpointed it since"):
+                    guard.check()  # the rival ran the consumer and stopped: its state rules
+                again = other.claim(name)
+                assert again is not None, "the stopped worker let go"
+                again.release()
+        finally:
+            await bus.close()
+
+    asyncio.run(scenario())

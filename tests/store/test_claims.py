@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from citywatch.store import open_store
@@ -56,3 +57,21 @@ def test_a_process_that_dies_holding_a_name_lets_it_go(url: str) -> None:
         finally:
             if holder.poll() is None:
                 holder.kill()
+
+
+def test_a_claim_knows_when_it_is_no_longer_held(
+    url: str, drop_claim_connection: Callable[[str, str], None]
+) -> None:
+    # A PostgreSQL claim lives on a connection of its own: when the server dropped it, the
+    # worker ran on as if it held its consumer, and a second worker was let in beside it.
+    with open_store(url) as first, open_store(url) as second:
+        claim = first.claim("consumer X/y")
+        assert claim is not None and claim.held()
+        if url.startswith("postgresql"):
+            drop_claim_connection(url, "consumer X/y")
+            assert not claim.held()
+            taken = second.claim("consumer X/y")
+            assert taken is not None and taken.held()
+            taken.release()
+        claim.release()
+        assert not claim.held()

@@ -33,7 +33,7 @@ import structlog
 from nats.aio.msg import Msg
 
 from citywatch.bus.jetstream import JetStreamBus
-from citywatch.errors import ConfigError
+from citywatch.errors import ConfigError, StoreError
 from citywatch.model import DeadLetter
 from citywatch.store import Store
 from citywatch.store.claims import Claim
@@ -122,6 +122,11 @@ class Part(ABC):
         self._high = self.high()
 
     @property
+    def saved_high(self) -> int:
+        """The highest stream sequence this part's own last checkpoint holds."""
+        return self._high
+
+    @property
     def consumer(self) -> str:
         """The durable consumer's name."""
         return self.stats.consumer
@@ -179,16 +184,21 @@ async def consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerSta
     claim = await _claim(part, stop, once=once)
     if claim is None:
         return part.stats
+    guard = _Guard(part, claim)
     try:
-        return await _consume(part, stop, once=once)
+        return await _consume(part, stop, once=once, guard=guard)
     finally:
-        claim.release()
+        guard.claim.release()
+
+
+def _claim_name(part: Part) -> str:
+    return f"consumer {part.stream}/{part.consumer}"
 
 
 async def _claim(part: Part, stop: asyncio.Event, *, once: bool) -> Claim | None:
     """``part``'s consumer, claimed in the store the workers share, once no other worker
     holds it (None: stopped while waiting)."""
-    name = f"consumer {part.stream}/{part.consumer}"
+    name = _claim_name(part)
     while not stop.is_set():
         claim = part.store.claim(name)
         if claim is not None:
@@ -205,7 +215,42 @@ async def _claim(part: Part, stop: asyncio.Event, *, once: bool) -> Claim | None
     return None
 
 
-async def _consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerStats:
+class _Guard:
+    """The worker's claim on its consumer, made sure of before each checkpoint.
+
+    A PostgreSQL claim lives on a connection of its own; when the server drops it (a
+    restart), another worker may take the consumer. Before saving, a lost claim is taken
+    again if no other worker holds it and the store's checkpoint is still this worker's
+    own; otherwise the worker stops without saving (a :class:`StoreError`): its unacked
+    messages come again to whichever worker runs the consumer, from that one's checkpoint.
+    """
+
+    def __init__(self, part: Part, claim: Claim) -> None:
+        self.part = part
+        self.claim = claim
+
+    def check(self) -> None:
+        """Return when the claim is held; raise when it was lost to another worker."""
+        if self.claim.held():
+            return
+        part = self.part
+        self.claim.release()
+        again = part.store.claim(_claim_name(part))
+        if again is not None and part.high() == part.saved_high:
+            _log.warning("consumer_claim_taken_again", consumer=part.consumer)
+            self.claim = again
+            return
+        if again is not None:
+            again.release()
+        raise StoreError(
+            f"{part.consumer}: the store let go of this worker's claim on its consumer (its"
+            " connection dropped) and another worker "
+            + ("holds it" if again is None else "checkpointed it since")
+            + ": stopping without saving; its unacked messages go to that worker"
+        )
+
+
+async def _consume(part: Part, stop: asyncio.Event, *, once: bool, guard: _Guard) -> ConsumerStats:
     bus = part.bus
     config = bus.config
     subscription = await bus.consumer(part.stream, part.consumer, part.subject, part.high())
@@ -230,20 +275,22 @@ async def _consume(part: Part, stop: asyncio.Event, *, once: bool) -> ConsumerSt
                 unacked += handled
             due = time.monotonic() - last >= config.checkpoint_s
             if unacked and (not messages or due or len(unacked) >= config.max_unacked):
-                await _save(part, unacked, done)
+                await _save(part, unacked, done, guard)
                 unacked, last = [], time.monotonic()
             if once and not messages and await bus.backlog(subscription) == 0:
                 await part.finish()
                 break
-        await _save(part, unacked, done)
+        await _save(part, unacked, done, guard)
     finally:
         await subscription.unsubscribe()
     _log.info("consumer_stopped", consumer=part.consumer, messages=part.stats.messages)
     return part.stats
 
 
-async def _save(part: Part, unacked: list[Msg], done: Handled) -> None:
-    """Checkpoint, then ack ``unacked`` (the resumed sequences not come again yet are kept)."""
+async def _save(part: Part, unacked: list[Msg], done: Handled, guard: _Guard) -> None:
+    """Checkpoint, then ack ``unacked`` (the resumed sequences not come again yet are kept),
+    while the worker still holds its consumer."""
+    guard.check()
     part.save(unacked, done.resumed)
     await part.bus.ack(unacked)
     await part.saved()

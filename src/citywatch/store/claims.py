@@ -5,7 +5,9 @@ worker for the same detector (two replicas, a rolling update) waits instead of t
 of the messages into a state of its own: one attacker's attempts became two detections.
 SQLite holds a claim as a lock on a file beside the database, PostgreSQL as a session
 advisory lock on a connection of its own; the system lets go of either when the process
-ends.
+ends. A PostgreSQL server that restarts, or drops the connection, lets go of the lock
+while the worker runs on: :meth:`Claim.held` tells, and the worker asks before each
+checkpoint (:mod:`citywatch.scaleout.consume`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class Claim(Protocol):
     def release(self) -> None:
         """Let the name go (idempotent)."""
 
+    def held(self) -> bool:
+        """Whether the name is still held (a lock on a dropped connection is not)."""
+
 
 def claim_key(name: str) -> int:
     """The signed 64-bit key of ``name`` (an advisory lock's)."""
@@ -37,6 +42,9 @@ class NoClaim:
 
     def release(self) -> None:
         """Nothing to let go."""
+
+    def held(self) -> bool:
+        return True
 
 
 class FileClaim:
@@ -62,6 +70,9 @@ class FileClaim:
             os.close(self._fd)  # closing the last descriptor lets the lock go
             self._fd = None
 
+    def held(self) -> bool:
+        return self._fd is not None  # a lock on an open descriptor stays
+
 
 class SessionClaim:
     """A PostgreSQL session advisory lock, on a connection held for it alone."""
@@ -81,3 +92,13 @@ class SessionClaim:
 
     def release(self) -> None:
         self._conn.close()  # the session ends, and its advisory locks with it
+
+    def held(self) -> bool:
+        try:
+            row = self._conn.execute(
+                "SELECT count(*) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+            ).fetchone()
+        except psycopg.Error:  # the connection dropped, and the lock with it
+            return False
+        return bool(row and row[0])
