@@ -9,17 +9,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from citywatch.errors import ConfigError
 from citywatch.model import Detection, Incident
 from citywatch.respond.blocks import (
+    BlockedName,
     BlockEntry,
     block_entries,
+    blocked_names,
     modsecurity_rules,
     nft_elements,
     nft_ruleset,
     nginx_deny,
+    rpz_zone,
 )
 
 NOW = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
@@ -142,3 +146,47 @@ def test_renderers_recheck_the_allow_list_and_sanitise() -> None:
         assert "198.51.100.20" in text
     mod = modsecurity_rules(sneaky, now=NOW, allow=ALLOW)
     assert "phase:2" not in mod.replace("phase:2_", "") and mod.count("'") == 2
+
+
+def test_the_outside_hosts_devices_reached_are_blocked_going_out(
+    cyber_incident: Incident, make_detection: Callable[..., Detection]
+) -> None:
+    # contain-iot-botnet blocked the attackers only: the devices went on reaching their C2
+    # server and download host, which their detections name (attributes.iot.remote)
+    c2 = msgspec.structs.replace(
+        make_detection("198.51.100.7", ["attack.T1071"]),
+        rule_id="iot.c2",
+        attributes={
+            "iot": {"remote": ["91.92.241.17", "C2.Example.NET", "10.20.1.1", "2001:db8:c17::9"]}
+        },
+    )
+    entries = block_entries(cyber_incident, [c2], now=NOW, allow=ALLOW)
+    assert [(e.address, e.direction) for e in entries] == [
+        ("198.51.100.7", "from"),
+        ("2001:db8::7", "from"),
+        ("91.92.241.17", "to"),
+    ]  # the city's own 10.20.1.1 and allow-listed 2001:db8:c17::9 stay reachable
+    ruleset = nft_ruleset(entries, now=NOW)
+    assert re.search(r"set citywatch_egress \{[^}]*elements = \{ 91\.92\.241\.17 timeout", ruleset)
+    assert "91.92.241.17" not in ruleset.split("set citywatch_egress {")[0]
+    chains = dict(re.findall(r"chain (\w+) \{\n(.*?)\n    \}", ruleset, re.S))
+    assert "ip daddr @citywatch_egress counter drop" in chains["output"]
+    assert "ip daddr @citywatch_egress counter drop" in chains["forward"]
+    assert "ip saddr @citywatch_block counter drop" in chains["forward"]
+    assert "daddr" not in chains["input"] and "saddr" not in chains["output"]
+    assert ruleset.count("{") == ruleset.count("}")
+    assert nft_elements(entries, now=NOW).splitlines()[-1] == (
+        "add element inet citywatch citywatch_egress { 91.92.241.17 timeout 3600s }"
+    )
+    assert "91.92.241.17" not in nginx_deny(entries, now=NOW)  # the portal sees no device
+    assert "91.92.241.17" not in modsecurity_rules(entries, now=NOW)
+    names = blocked_names(cyber_incident, [c2], now=NOW)
+    assert [n.name for n in names] == ["c2.example.net"]
+    zone = rpz_zone([*names, BlockedName(name="gone.example", expires=NOW, incident="x")], now=NOW)
+    assert zone.splitlines()[-2:] == [
+        "c2.example.net CNAME .  ; inc-cyber until 2026-03-14T10:00:00+00:00",
+        "*.c2.example.net CNAME .  ; inc-cyber until 2026-03-14T10:00:00+00:00",
+    ]  # what expired is left out
+    assert "$ORIGIN rpz.citywatch." in zone and "gone.example" not in zone
+    with pytest.raises(ValueError, match="zone name"):
+        rpz_zone(names, now=NOW, origin="x\n@ NS evil.")

@@ -315,9 +315,10 @@ def _iot(did: str, rule: str, source: str, minute: int) -> Detection:
 def test_compromised_devices_are_quarantined_and_their_own_addresses_never_blocked() -> None:
     # A device beaconing to C2 and scanning without touching the portal told no story: its
     # incident got contain-web-attack (no quarantine), whose block listed the device's own 10.20.x
+    c2 = _iot("c2", "iot.c2", "10.20.1.15", 5)
     dets = [
         _iot("brute", "iot.bruteforce", "198.51.100.7", 0),
-        _iot("c2", "iot.c2", "10.20.1.15", 5),
+        msgspec.structs.replace(c2, attributes={"iot": {"remote": ["91.92.241.17"]}}),
         _iot("scan", "iot.scan", "10.20.1.15", 9),
     ]
     correlator = Correlator()  # the shipped rules, with the shipped playbooks
@@ -328,7 +329,10 @@ def test_compromised_devices_are_quarantined_and_their_own_addresses_never_block
     books = [b.id for b in load_playbooks([]) if b.trigger.matches(incident)]
     assert books == ["contain-iot-botnet"]
     entries = block_entries(incident, dets, now=T0)
-    assert [e.address for e in entries] == ["198.51.100.7"]  # the stranger who logged in
+    assert [(e.address, e.direction) for e in entries] == [
+        ("198.51.100.7", "from"),  # the stranger who logged in
+        ("91.92.241.17", "to"),  # and the C2 server the camera beaconed to
+    ]
     portal = msgspec.structs.replace(incident, story="iot-botnet-attacks-portal")
     assert [b.id for b in load_playbooks([]) if b.trigger.matches(portal)] == books
 

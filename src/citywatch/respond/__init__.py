@@ -10,16 +10,20 @@ Each module turns incidents into one kind of artefact for the outside world:
 - :mod:`~citywatch.respond.stix` and :mod:`~citywatch.respond.misp` share
   cyber incidents as STIX 2.1 bundles and MISP events, and import indicators;
 - :mod:`~citywatch.respond.blocks` renders attacker addresses as nftables,
-  nginx and ModSecurity block lists with expiry.
+  nginx and ModSecurity block lists with expiry, and the outside hosts compromised
+  devices reached as nftables egress sets and a DNS response policy zone.
 """
 
 from citywatch.respond.blocks import (
+    BlockedName,
     BlockEntry,
     block_entries,
+    blocked_names,
     modsecurity_rules,
     nft_elements,
     nft_ruleset,
     nginx_deny,
+    rpz_zone,
 )
 from citywatch.respond.cap import cancel, draft_from_incident, eu_alert_message_id
 from citywatch.respond.capfeed import atom_feed, current_alerts
@@ -35,6 +39,7 @@ from citywatch.respond.stix import export_bundle, export_sightings
 __all__ = [
     "HAZARDS",
     "BlockEntry",
+    "BlockedName",
     "CapError",
     "CapSigner",
     "Hazard",
@@ -43,6 +48,7 @@ __all__ = [
     "SigningConfig",
     "atom_feed",
     "block_entries",
+    "blocked_names",
     "cancel",
     "current_alerts",
     "draft_from_incident",
@@ -58,6 +64,7 @@ __all__ = [
     "nft_ruleset",
     "nginx_deny",
     "parse",
+    "rpz_zone",
     "to_xml",
     "validate",
     "verify_signature",

@@ -6,8 +6,10 @@ would do) and which files it wrote. Actions write into the data dir, where
 the city's integrations pick them up:
 
 - ``notify``: a line in ``outbox/notifications.jsonl`` (channel, incident, text);
-- ``block``: ``blocks/<incident>.nft`` (an nftables ruleset with timeout sets)
-  and ``blocks/<incident>.nginx.conf`` (deny rules) for the attacker addresses;
+- ``block``: ``blocks/<incident>.nft`` (an nftables ruleset with timeout sets) for the
+  attacker addresses and the outside addresses the incident's devices reached,
+  ``blocks/<incident>.nginx.conf`` (deny rules) for the attackers, and
+  ``blocks/<incident>.rpz`` (a DNS response policy zone) for the names the devices looked up;
 - ``quarantine``: an HMAC-signed command to each of the incident's devices'
   gateway over MQTT (:mod:`citywatch.respond.quarantine`), acknowledged by the broker;
 - ``draft-alert``: a CAP 1.2 ``Draft`` in ``alerts/drafts/<identifier>.xml``,
@@ -30,7 +32,7 @@ import msgspec
 
 from citywatch.errors import CitywatchError
 from citywatch.model import Alert, Detection, Incident
-from citywatch.respond.blocks import block_entries, nft_ruleset, nginx_deny
+from citywatch.respond.blocks import block_entries, blocked_names, nft_ruleset, nginx_deny, rpz_zone
 from citywatch.respond.cap import draft_from_incident
 from citywatch.respond.capxml import to_xml, validate
 from citywatch.respond.misp import misp_event
@@ -94,22 +96,38 @@ def notify(ctx: Context) -> Outcome:
 
 
 def block(ctx: Context) -> Outcome:
-    """Block the incident's attacker addresses for ``ttl_min`` minutes (default 60)."""
+    """Block the incident's attacker addresses, and the outside hosts its devices reached (a
+    C2 server, a download host), for ``ttl_min`` minutes (default 60)."""
     ttl = timedelta(minutes=float(ctx.params.get("ttl_min", 60)))
     allow = [str(a) for a in ctx.params.get("allow", [])]
     entries = block_entries(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl, allow=allow)
-    if not entries:
-        return Outcome("no attacker address to block", [])
-    addresses = ", ".join(e.address for e in entries[:5]) + (" …" if len(entries) > 5 else "")
+    names = blocked_names(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl)
+    if not entries and not names:
+        return Outcome("no attacker address nor outside host to block", [])
+    said = _listed("addresses", [e.address for e in entries if e.direction == "from"])
+    said += _listed(
+        "outside hosts the devices reached",
+        [e.address for e in entries if e.direction == "to"] + [n.name for n in names],
+    )
+    what = " and ".join(said)
     if ctx.dry_run:
-        return Outcome(f"would block {len(entries)} addresses ({addresses}) for {ttl}", [])
+        return Outcome(f"would block {what} for {ttl}", [])
+    stem = f"blocks/{ctx.incident.id}"
     files = [
-        _write(ctx, f"blocks/{ctx.incident.id}.nft", nft_ruleset(entries, now=ctx.now).encode()),
-        _write(
-            ctx, f"blocks/{ctx.incident.id}.nginx.conf", nginx_deny(entries, now=ctx.now).encode()
-        ),
+        _write(ctx, f"{stem}.nft", nft_ruleset(entries, now=ctx.now).encode()),
+        _write(ctx, f"{stem}.nginx.conf", nginx_deny(entries, now=ctx.now).encode()),
     ]
-    return Outcome(f"blocked {len(entries)} addresses ({addresses}) for {ttl}", files)
+    if names:
+        files.append(_write(ctx, f"{stem}.rpz", rpz_zone(names, now=ctx.now).encode()))
+    return Outcome(f"blocked {what} for {ttl}", files)
+
+
+def _listed(noun: str, values: list[str]) -> list[str]:
+    """``["3 addresses (a, b, c)"]``, at most five named; nothing for no values."""
+    if not values:
+        return []
+    shown = ", ".join(values[:5]) + (" …" if len(values) > 5 else "")
+    return [f"{len(values)} {noun} ({shown})"]
 
 
 def quarantine(ctx: Context) -> Outcome:

@@ -1,14 +1,21 @@
-"""Block lists from an incident's attacker addresses, with expiry.
+"""Block lists from an incident's attacker addresses, and from the outside hosts its
+compromised devices reached, with expiry.
 
 :func:`block_entries` picks the addresses (never one from the allow-list of
 the city's own ranges, nor a loopback, link-local, multicast or unspecified
-one) and gives each an expiry; the renderers write them as
+one) and gives each an expiry and a direction: traffic *from* an attacker,
+traffic *to* a C2 server or download host that city devices reached (their
+detections' ``attributes.<detector>.remote``). The renderers write them as
 
 - nftables: ``add element`` commands for a running ruleset, or a whole
-  ``table inet citywatch`` file with a timeout set per address family (the
-  kernel drops each element when its timeout runs out);
-- nginx ``deny`` rules; and
-- ModSecurity ``SecRule REMOTE_ADDR "@ipMatch …"`` rules (phase 1, 403).
+  ``table inet citywatch`` file with timeout sets per address family and
+  direction (the kernel drops each element when its timeout runs out): an
+  attacker is dropped coming in or through, a device's outside host going out
+  or through (the city's gateway forwards the devices' traffic);
+- nginx ``deny`` rules and ModSecurity ``SecRule REMOTE_ADDR "@ipMatch …"``
+  rules (phase 1, 403), for the attackers (the portal sees no device's traffic); and
+- a DNS response policy zone (RPZ, :func:`rpz_zone`) for the outside host *names*
+  the devices looked up, for the city's resolvers to answer NXDOMAIN.
 
 nginx and ModSecurity have no expiry of their own: regenerate their files
 (expired entries are left out) at least as often as the shortest lifetime.
@@ -24,15 +31,24 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 
 import msgspec
 
 from citywatch.model import Detection, Incident
-from citywatch.respond.evidence import IPAddress, IPNetwork, address, attackers, blockable
+from citywatch.respond.evidence import (
+    IPAddress,
+    IPNetwork,
+    address,
+    attackers,
+    blockable,
+    remotes,
+)
 from citywatch.respond.evidence import networks as _networks
 
 _SAFE: Final = re.compile(r"[^A-Za-z0-9._:-]")
+_HOST: Final = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_ZONE: Final = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}")
 _NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 
 
@@ -40,6 +56,17 @@ class BlockEntry(msgspec.Struct, frozen=True, kw_only=True):
     """One address to block until ``expires``, and the incident that asked for it."""
 
     address: str
+    expires: datetime
+    incident: str
+    direction: Literal["from", "to"] = "from"
+    """``from``: drop what comes from the address (an attacker); ``to``: drop what goes to it
+    (an outside host the incident's devices reached: a C2 server, a download host)."""
+
+
+class BlockedName(msgspec.Struct, frozen=True, kw_only=True):
+    """One outside host name that the incident's devices looked up, to block until ``expires``."""
+
+    name: str
     expires: datetime
     incident: str
 
@@ -52,22 +79,54 @@ def block_entries(
     ttl: timedelta = timedelta(hours=1),
     allow: Iterable[str] = (),
 ) -> list[BlockEntry]:
-    """One entry per attacker address of the incident, expiring ``ttl`` after ``now``."""
+    """One entry per attacker address of the incident, then one per outside address its
+    devices reached, each expiring ``ttl`` after ``now``."""
+    if ttl <= timedelta(0):
+        raise ValueError("ttl must be positive")
+    detections = list(detections)
+    until = now + ttl
+    entries = [
+        BlockEntry(address=str(seen.address), expires=until, incident=incident.id)
+        for seen in attackers(incident, detections, allow=allow)
+    ]
+    nets = _networks(allow)
+    for reached in remotes(detections, allow=allow):
+        ip = address(reached.value)
+        if ip is not None and blockable(ip, nets):
+            entries.append(
+                BlockEntry(address=str(ip), expires=until, incident=incident.id, direction="to")
+            )
+    return entries
+
+
+def blocked_names(
+    incident: Incident,
+    detections: Iterable[Detection] = (),
+    *,
+    now: datetime,
+    ttl: timedelta = timedelta(hours=1),
+) -> list[BlockedName]:
+    """The outside host names the incident's devices looked up (their detections' ``remote``),
+    each expiring ``ttl`` after ``now``."""
     if ttl <= timedelta(0):
         raise ValueError("ttl must be positive")
     return [
-        BlockEntry(address=str(seen.address), expires=now + ttl, incident=incident.id)
-        for seen in attackers(incident, detections, allow=allow)
+        BlockedName(name=r.value, expires=now + ttl, incident=incident.id)
+        for r in remotes(detections)
+        if r.kind == "domain-name"
     ]
 
 
 def _live(
-    entries: Iterable[BlockEntry], now: datetime, allow: Iterable[str]
+    entries: Iterable[BlockEntry], now: datetime, allow: Iterable[str], direction: str = "from"
 ) -> list[tuple[IPAddress, int, BlockEntry]]:
-    """Entries still in force and blockable, as (address, seconds left, entry); one per address."""
+    """Entries of ``direction`` still in force and blockable, as (address, seconds left, entry);
+    one per address."""
     nets: Sequence[IPNetwork] = _networks(allow)
     best: dict[IPAddress, tuple[IPAddress, int, BlockEntry]] = {}
     for entry in entries:
+        if entry.direction != direction:
+            continue
         ip = address(entry.address)
         left = math.ceil((entry.expires - now).total_seconds())
         if ip is None or left <= 0 or not blockable(ip, nets):
@@ -77,7 +136,7 @@ def _live(
     return [best[ip] for ip in sorted(best, key=lambda a: (a.version, int(a)))]
 
 
-def _tag(entry: BlockEntry) -> str:
+def _tag(entry: BlockEntry | BlockedName) -> str:
     return _SAFE.sub("_", entry.incident)[:64] or "unknown"
 
 
@@ -85,6 +144,20 @@ def _check_names(*names: str) -> None:
     for name in names:
         if not _NAME.fullmatch(name):
             raise ValueError(f"not a safe nftables name: {name!r}")
+
+
+def _sets(
+    entries: Iterable[BlockEntry], now: datetime, allow: Iterable[str], names: tuple[str, ...]
+) -> list[tuple[str, str, list[str]]]:
+    """(set name, element type, elements) of the four sets: attackers' addresses (IPv4, IPv6),
+    then the devices' outside hosts (IPv4, IPv6), in ``names``' order."""
+    out = []
+    for direction, (n4, n6) in (("from", names[:2]), ("to", names[2:])):
+        live = _live(entries, now, allow, direction)
+        for version, name, kind in ((4, n4, "ipv4_addr"), (6, n6, "ipv6_addr")):
+            items = [f"{ip} timeout {left}s" for ip, left, _ in live if ip.version == version]
+            out.append((name, kind, items))
+    return out
 
 
 def nft_elements(
@@ -96,8 +169,11 @@ def nft_elements(
     table: str = "citywatch",
     set4: str = "citywatch_block",
     set6: str = "citywatch_block6",
+    egress4: str = "citywatch_egress",
+    egress6: str = "citywatch_egress6",
 ) -> str:
-    """``add element`` commands for sets that already exist (``nft -f`` input).
+    """``add element`` commands for sets that already exist (``nft -f`` input): attackers
+    into ``set4``/``set6``, the devices' outside hosts into ``egress4``/``egress6``.
 
     >>> from datetime import UTC
     >>> t = datetime(2026, 3, 14, tzinfo=UTC)
@@ -105,14 +181,13 @@ def nft_elements(
     >>> print(nft_elements([e], now=t, table="filter"), end="")
     add element inet filter citywatch_block { 198.51.100.7 timeout 3600s }
     """
-    _check_names(family, table, set4, set6)
-    live = _live(entries, now, allow)
-    lines = []
-    for version, name in ((4, set4), (6, set6)):
-        items = [f"{ip} timeout {left}s" for ip, left, _ in live if ip.version == version]
-        if items:
-            lines.append(f"add element {family} {table} {name} {{ {', '.join(items)} }}")
-    return "".join(line + "\n" for line in lines)
+    names = (set4, set6, egress4, egress6)
+    _check_names(family, table, *names)
+    return "".join(
+        f"add element {family} {table} {name} {{ {', '.join(items)} }}\n"
+        for name, _, items in _sets(entries, now, allow, names)
+        if items
+    )
 
 
 def nft_ruleset(
@@ -123,13 +198,16 @@ def nft_ruleset(
     table: str = "citywatch",
     set4: str = "citywatch_block",
     set6: str = "citywatch_block6",
+    egress4: str = "citywatch_egress",
+    egress6: str = "citywatch_egress6",
 ) -> str:
-    """A whole ``table inet citywatch`` file: two timeout sets and an input chain dropping them.
+    """A whole ``table inet citywatch`` file: four timeout sets; attackers dropped coming in
+    (input) or through (forward), the devices' outside hosts going out (output) or through.
 
     Loading it again replaces the table (create-if-missing, delete, define).
     """
-    _check_names(table, set4, set6)
-    live = _live(entries, now, allow)
+    names = (set4, set6, egress4, egress6)
+    _check_names(table, *names)
     out = [
         "#!/usr/sbin/nft -f",
         f"# citywatch block list, generated {now.replace(microsecond=0).isoformat()}",
@@ -137,20 +215,61 @@ def nft_ruleset(
         f"delete table inet {table}",
         f"table inet {table} {{",
     ]
-    for version, name, kind in ((4, set4, "ipv4_addr"), (6, set6, "ipv6_addr")):
+    for name, kind, items in _sets(entries, now, allow, names):
         out += [f"    set {name} {{", f"        type {kind}", "        flags timeout"]
-        items = [f"{ip} timeout {left}s" for ip, left, _ in live if ip.version == version]
         if items:
             out.append("        elements = { " + ", ".join(items) + " }")
         out.append("    }")
-    out += [
-        "    chain input {",
-        "        type filter hook input priority -10; policy accept;",
-        f"        ip saddr @{set4} counter drop",
-        f"        ip6 saddr @{set6} counter drop",
-        "    }",
-        "}",
+    sources = [f"        ip saddr @{set4} counter drop", f"        ip6 saddr @{set6} counter drop"]
+    outside = [
+        f"        ip daddr @{egress4} counter drop",
+        f"        ip6 daddr @{egress6} counter drop",
     ]
+    for chain, rules in (("input", sources), ("forward", sources + outside), ("output", outside)):
+        out += [
+            f"    chain {chain} {{",
+            f"        type filter hook {chain} priority -10; policy accept;",
+            *rules,
+            "    }",
+        ]
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def rpz_zone(names: Iterable[BlockedName], *, now: datetime, origin: str = "rpz.citywatch") -> str:
+    """A DNS response policy zone (RPZ; BIND, Unbound, PowerDNS, Knot) answering NXDOMAIN for
+    each name still in force and its subdomains. RPZ has no expiry of its own: regenerate it.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 3, 14, tzinfo=UTC)
+    >>> n = BlockedName(name="c2.example", expires=t + timedelta(hours=1), incident="inc-1")
+    >>> print(rpz_zone([n], now=t).splitlines()[-1])
+    *.c2.example CNAME .  ; inc-1 until 2026-03-14T01:00:00+00:00
+    """
+    if not _ZONE.fullmatch(origin):
+        raise ValueError(f"not a zone name: {origin!r}")
+    live: dict[str, BlockedName] = {}
+    for entry in names:
+        name = entry.name.lower().rstrip(".")
+        held = live.get(name)
+        if (
+            entry.expires > now
+            and _HOST.fullmatch(name)
+            and (held is None or entry.expires > held.expires)
+        ):
+            live[name] = entry
+    serial = int(now.timestamp())
+    out = [
+        f"; citywatch response policy zone, generated {now.replace(microsecond=0).isoformat()}",
+        f"$ORIGIN {origin}.",
+        "$TTL 60",
+        f"@ SOA localhost. hostmaster.localhost. {serial} 3600 600 86400 60",
+        "@ NS localhost.",
+    ]
+    for name in sorted(live):
+        entry = live[name]
+        note = f"{_tag(entry)} until {entry.expires.replace(microsecond=0).isoformat()}"
+        out += [f"{name} CNAME .  ; {note}", f"*.{name} CNAME .  ; {note}"]
     return "\n".join(out) + "\n"
 
 
