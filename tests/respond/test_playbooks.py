@@ -404,3 +404,27 @@ def test_a_quarantine_without_a_key_fails_the_step_clearly(store: Store, tmp_pat
     (run,) = PlaybookRunner([book], store, data_dir=tmp_path, clock=lambda: T0).runs_for([inc])
     assert run.steps[0].status is StepStatus.FAILED
     assert "no quarantine key configured" in run.steps[0].summary
+
+
+def test_devices_gone_silent_are_checked_on_not_answered_as_a_portal_attack() -> None:
+    # A camera class going silent together got contain-web-attack: "block the attackers" (there
+    # were none) and "share intel" of a silence, and no one sent to the cameras.
+    at = T0 + timedelta(minutes=1)
+    silent = msgspec.structs.replace(
+        _detection("silent"),
+        detector="iot-fleet",
+        rule_id="iot.silent",
+        severity=90,
+        entity={"device.class": "camera"},
+        first_seen=at,
+        last_seen=at,
+        tags=["attack.ics.T0813"],
+    )
+    correlator = Correlator()
+    correlator.add(silent)
+    (incident,) = correlator.incidents()
+    books = [b for b in load_playbooks([]) if b.trigger.matches(incident)]
+    assert [b.id for b in books] == ["check-city-devices"]
+    assert [s.action for s in books[0].steps] == ["notify", "notify"]
+    attack = msgspec.structs.replace(incident, entities={"source.ip": ["198.51.100.7"]})
+    assert [b.id for b in load_playbooks([]) if b.trigger.matches(attack)] == ["contain-web-attack"]

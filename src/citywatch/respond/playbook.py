@@ -97,11 +97,18 @@ class Trigger(_Strict):
         (), description="stories another playbook answers: incidents telling them do not match"
     )
     min_severity: int = Field(1, ge=1, le=100)
+    has: tuple[str, ...] = Field(
+        (),
+        description="entity keys (ECS names) of which the incident must name at least one:"
+        " source.ip for an attack from addresses the city can block, device.id for city devices",
+    )
     place: Place | None = None
 
     def matches(self, incident: Incident) -> bool:
         """True when ``incident`` passes every field given."""
         if self.category and incident.category not in self.category:
+            return False
+        if self.has and not any(incident.entities.get(key) for key in self.has):
             return False
         if self.story and incident.story not in self.story:
             return False
