@@ -246,7 +246,8 @@ class _Guard:
             f"{part.consumer}: the store let go of this worker's claim on its consumer (its"
             " connection dropped) and another worker "
             + ("holds it" if again is None else "checkpointed it since")
-            + ": stopping without saving; its unacked messages go to that worker"
+            + ": stopping without saving; its unacked messages come again to the worker that"
+            " runs the consumer"
         )
 
 

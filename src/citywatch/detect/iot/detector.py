@@ -212,7 +212,7 @@ class IotFleet(Detector[DeviceState]):
         no class is heard (the telemetry feed stopped, or its file ended before the others:
         that says nothing of the devices, and is one ``iot.feed`` finding)."""
         if not math.isfinite(watermark) or not math.isfinite(self.watch.heard):
-            return  # the end, or no heartbeat since a restart
+            return  # the end, or no heartbeat yet
         cfg = self.cfg
         if watermark - self.watch.heard > cfg.silent_s / 2:
             self._feed_down(watermark, out)
