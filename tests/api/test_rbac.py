@@ -43,6 +43,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("GET", "/api/v1/dead-letters"): (A, AN),
     ("GET", "/api/v1/dead-letters/counts"): READ,
     ("GET", "/api/v1/stats"): READ,
+    ("GET", "/api/v1/metrics"): READ,
     ("GET", "/api/v1/runs"): READ,
     ("GET", "/api/v1/plugins"): READ,
     ("GET", "/api/v1/incidents/{incident_id}/stix"): (A, AN),

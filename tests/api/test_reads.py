@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from citywatch.model import DeadLetter
 from citywatch.store import RunInfo, Store
@@ -125,3 +126,38 @@ def test_admins_create_and_list_users(client: TestClient, store: Store, auth: Au
     names = [u["name"] for u in client.get("/api/v1/users", headers=auth("admin")).json()]
     assert "mari" in names
     assert "x" not in names
+
+
+def test_metrics_are_the_stats_in_prometheus_text(
+    client: TestClient, seeded: Store, auth: Auth
+) -> None:
+    # A city's operations team scrapes its services with Prometheus; citywatch had nothing
+    # for it to read (dead letters piling up were seen only on the dashboard).
+    later = datetime.now(tz=UTC) + timedelta(hours=1)
+    seeded.begin_run(RunInfo(id="run-1", command="demo", started=later))
+    seeded.finish_run("run-1", later + timedelta(minutes=2), {'events.a"b\\c.log': 7})
+    seeded.add_dead_letters(
+        "run-1",
+        [
+            DeadLetter(
+                source="portal.log", position=1, stage="ingest", format="access-log",
+                code="bad-line", reason="not a log line", raw=b"x", received=1772359200.0,
+            )
+        ],
+    )  # fmt: skip
+    response = client.get("/api/v1/metrics", headers=auth("viewer"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+    assert samples[("citywatch_detections", (("detector", "iot.telnet"), ("silo", "iot")))] == 1
+    assert samples[("citywatch_incidents", (("status", "resolved"),))] == 1
+    assert samples[("citywatch_dead_letters", (("source", "portal.log"),))] == 1
+    assert samples[("citywatch_live_clients", ())] == 0
+    assert samples[("citywatch_last_run", (("counter", 'events.a"b\\c.log'),))] == 7
+    started = ("citywatch_last_run_timestamp_seconds", (("at", "started"), ("command", "demo")))
+    assert samples[started] == later.timestamp()
+    assert client.get("/api/v1/metrics").status_code == 401

@@ -1,4 +1,4 @@
-"""How the platform itself is doing: dead letters, counts, runs, plug-ins, health."""
+"""How the platform itself is doing: dead letters, counts, metrics, runs, plug-ins, health."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from collections import Counter
 from typing import Annotated
 
 import msgspec
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from citywatch.api.auth import Principal
 from citywatch.api.context import context
+from citywatch.api.metrics import CONTENT_TYPE, Family, render
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import ADMIN, ANALYST, READERS, allow, public
 from citywatch.api.schemas import (
@@ -96,6 +97,54 @@ def add_routes(api: APIRouter) -> None:
             latest_run=RunOut.of(latest[0]) if latest else None,
             live_clients=ctx.broadcaster.clients,
         )
+
+    @api.get(
+        "/api/v1/metrics",
+        name="metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    )
+    def metrics(request: Request, who: Annotated[Principal, allow(*READERS)]) -> Response:
+        """The counts of ``/api/v1/stats`` in Prometheus' text format (scrape it with a reader's
+        API token: ``authorization: {credentials_file: ...}``)."""
+        counts = stats(request, who)
+        by_detector = [
+            ({"detector": d, "silo": silo_of_detector(d)}, n)
+            for d, n in sorted(counts.detections_by_detector.items())
+        ]
+        families = [
+            Family("citywatch_detections", "Detections in the store.", by_detector),
+            Family(
+                "citywatch_incidents",
+                "Incidents in the store, by status.",
+                [({"status": s}, n) for s, n in sorted(counts.incidents_by_status.items())],
+            ),
+            Family(
+                "citywatch_dead_letters",
+                "Records kept as dead letters, by source.",
+                [({"source": s}, n) for s, n in sorted(counts.dead_letters_by_source.items())],
+            ),
+            Family(
+                "citywatch_live_clients",
+                "Dashboards following the live stream on this server.",
+                [({}, counts.live_clients)],
+            ),
+        ]
+        run = counts.latest_run
+        if run is not None:
+            times = [({"command": run.command, "at": "started"}, run.started.timestamp())]
+            if run.finished is not None:
+                times.append(({"command": run.command, "at": "finished"}, run.finished.timestamp()))
+            families += [
+                Family("citywatch_last_run_timestamp_seconds", "The latest run.", times),
+                Family(
+                    "citywatch_last_run",
+                    "The latest run's counters.",
+                    [({"counter": k}, v) for k, v in sorted(run.stats.items())],
+                ),
+            ]
+        return Response(render(families), media_type=CONTENT_TYPE)
 
     @api.get("/api/v1/runs", name="runs.list", tags=["operations"], response_model=list[RunOut])
     def list_runs(
