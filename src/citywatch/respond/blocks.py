@@ -37,6 +37,7 @@ import msgspec
 
 from citywatch.model import Detection, Incident
 from citywatch.respond.evidence import (
+    DOMAIN,
     IPAddress,
     IPNetwork,
     address,
@@ -47,7 +48,6 @@ from citywatch.respond.evidence import (
 from citywatch.respond.evidence import networks as _networks
 
 _SAFE: Final = re.compile(r"[^A-Za-z0-9._:-]")
-_HOST: Final = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 _ZONE: Final = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}")
 _NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 
@@ -254,7 +254,7 @@ def rpz_zone(names: Iterable[BlockedName], *, now: datetime, origin: str = "rpz.
         held = live.get(name)
         if (
             entry.expires > now
-            and _HOST.fullmatch(name)
+            and DOMAIN.fullmatch(name)
             and (held is None or entry.expires > held.expires)
         ):
             live[name] = entry

@@ -32,7 +32,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TECHNIQUE: Final = re.compile(r"attack\.(t\d{4}(?:\.\d{3})?)", re.I)
 _ADDRESS_LIKE: Final = re.compile(r"\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})?|[0-9A-Fa-f:.]{2,45}")
-_DOMAIN: Final = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+DOMAIN: Final = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+"""A host name as resolvers look it up (lower case; a top-level label of letters)."""
+"""A host name as a resolver looks it up (lower case, a top-level label of letters)."""
 
 # Names of the ATT&CK (Enterprise) techniques citywatch's detectors tag.
 TECHNIQUES: Final[dict[str, str]] = {
@@ -279,7 +281,7 @@ def remotes(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> li
                     continue
                 kind = "domain-name" if ip is None else f"ipv{ip.version}-addr"
                 text = str(value).lower() if ip is None else str(ip)
-                if ip is None and not _DOMAIN.fullmatch(text):
+                if ip is None and not DOMAIN.fullmatch(text):
                     continue
                 old = rows.get(text)
                 found = techniques(d.tags)
