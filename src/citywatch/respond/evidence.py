@@ -34,7 +34,6 @@ _TECHNIQUE: Final = re.compile(r"attack\.(t\d{4}(?:\.\d{3})?)", re.I)
 _ADDRESS_LIKE: Final = re.compile(r"\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})?|[0-9A-Fa-f:.]{2,45}")
 DOMAIN: Final = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 """A host name as resolvers look it up (lower case; a top-level label of letters)."""
-"""A host name as a resolver looks it up (lower case, a top-level label of letters)."""
 
 # Names of the ATT&CK (Enterprise) techniques citywatch's detectors tag.
 TECHNIQUES: Final[dict[str, str]] = {
