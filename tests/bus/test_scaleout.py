@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import structlog
 from pydantic import SecretStr
 
 from citywatch.app import analyse, bus_sealer, city_store
@@ -24,6 +25,7 @@ from citywatch.detect import DETECTORS
 from citywatch.errors import BusError, ConfigError, StoreError
 from citywatch.pipeline import InputSpec, Job
 from citywatch.plugins import build_detectors
+from citywatch.scaleout import consume as consume_module
 from citywatch.scaleout import publish, run_worker
 from citywatch.scaleout.consume import _Guard
 from citywatch.scaleout.detect import DetectPart
@@ -461,3 +463,23 @@ def test_a_worker_whose_claim_was_dropped_takes_it_again_or_stops_without_saving
             await bus.close()
 
     asyncio.run(scenario())
+
+
+def test_a_running_worker_says_how_far_it_has_come_and_what_waits(
+    tmp_path: Path,
+    city: tuple[Path, list[InputSpec]],
+    nats_url: str,
+    bus_config: BusConfig,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A worker ran for hours without a word: whether it kept up was seen only on the server.
+    settings, _, published = portal_on_the_bus(tmp_path, city, nats_url, bus_config)
+    monkeypatch.setattr(consume_module, "PROGRESS_S", 0.0)  # a line at every checkpoint
+    with structlog.testing.capture_logs() as logs:
+        (stats,) = run_worker(settings, "detect", detectors=["login-abuse"], once=True)
+    progress = [e for e in logs if e["event"] == "consumer_progress"]
+    assert progress, [e["event"] for e in logs]
+    assert {e["consumer"] for e in progress} == {"detect-login-abuse"}
+    assert progress[-1]["messages"] == stats.messages == published.events
+    assert progress[-1]["backlog"] == 0
+    assert [e["messages"] for e in progress] == sorted(e["messages"] for e in progress)

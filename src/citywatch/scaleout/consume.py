@@ -43,6 +43,8 @@ _FETCH_WAIT_S = 1.0
 """How long one fetch waits for messages: also how long a stop request may wait."""
 _CLAIM_S = 5.0
 """Seconds between tries to claim a consumer another worker holds."""
+PROGRESS_S = 60.0
+"""Seconds between a worker's progress lines (what it did, what waits for it)."""
 
 
 class ConsumerStats(msgspec.Struct, kw_only=True):
@@ -263,7 +265,7 @@ async def _consume(part: Part, stop: asyncio.Event, *, once: bool, guard: _Guard
         horizon_s=2 * (config.ack_wait_s + _FETCH_WAIT_S),
     )
     unacked: list[Msg] = []
-    last = time.monotonic()
+    last = reported = time.monotonic()
     try:
         while not stop.is_set():
             messages = await bus.fetch(subscription, _FETCH_WAIT_S)
@@ -278,6 +280,12 @@ async def _consume(part: Part, stop: asyncio.Event, *, once: bool, guard: _Guard
             if unacked and (not messages or due or len(unacked) >= config.max_unacked):
                 await _save(part, unacked, done, guard)
                 unacked, last = [], time.monotonic()
+                if last - reported >= PROGRESS_S:
+                    reported = last
+                    backlog = await bus.backlog(subscription)
+                    _log.info(
+                        "consumer_progress", backlog=backlog, **msgspec.to_builtins(part.stats)
+                    )
             if once and not messages and await bus.backlog(subscription) == 0:
                 await part.finish()
                 break
