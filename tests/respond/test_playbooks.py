@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pydantic import SecretStr
 from citywatch.correlate import Correlator
 from citywatch.errors import ConfigError
 from citywatch.model import Detection, Incident, IncidentStatus, StatusChange, StepStatus
+from citywatch.respond.actions import Context, block
 from citywatch.respond.blocks import block_entries
 from citywatch.respond.capxml import validate
 from citywatch.respond.playbook import load_playbooks, parse_playbooks
@@ -428,3 +430,32 @@ def test_devices_gone_silent_are_checked_on_not_answered_as_a_portal_attack() ->
     assert [s.action for s in books[0].steps] == ["notify", "notify"]
     attack = msgspec.structs.replace(incident, entities={"source.ip": ["198.51.100.7"]})
     assert [b.id for b in load_playbooks([]) if b.trigger.matches(attack)] == ["contain-web-attack"]
+
+
+def test_the_block_step_writes_the_devices_outside_hosts_beside_the_attackers(
+    tmp_path: Path,
+) -> None:
+    c2 = msgspec.structs.replace(
+        _iot("c2", "iot.c2", "10.20.1.15", 5),
+        attributes={"iot": {"remote": ["91.92.241.17", "cnc.example.net"]}},
+    )
+    dets = [_iot("brute", "iot.bruteforce", "198.51.100.7", 0), c2]
+    correlator = Correlator()
+    for d in dets:
+        correlator.add(d)
+    (incident,) = correlator.incidents()
+    context = Context(
+        incident=incident, detections=dets, params={"ttl_min": 30}, now=T0, data_dir=tmp_path,
+        actor="rob", dry_run=False, quarantine=QuarantineConfig(), cap_sender="alerts@city",
+    )  # fmt: skip
+    outcome = block(context)
+    assert outcome.summary == (
+        "blocked 1 addresses (198.51.100.7) and 2 outside hosts the devices reached"
+        " (91.92.241.17, cnc.example.net) for 0:30:00"
+    )
+    stem = tmp_path / "blocks" / incident.id
+    assert sorted(outcome.files) == sorted(str(stem) + s for s in (".nft", ".nginx.conf", ".rpz"))
+    nft = Path(f"{stem}.nft").read_text()
+    assert re.search(r"set citywatch_egress \{[^}]*91\.92\.241\.17 timeout 1800s", nft)
+    assert "91.92.241.17" not in Path(f"{stem}.nginx.conf").read_text()
+    assert "cnc.example.net CNAME ." in Path(f"{stem}.rpz").read_text()
