@@ -30,7 +30,14 @@ $(CHROMIUM):
 	@{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 	  >/dev/null 2>&1 || echo "test: could not install Debian's chromium; the browser tests will fail"
 
-test: $(STAMP) bytecode | $(CHROMIUM)
+# The block lists' nftables rulesets are checked by nft itself (`nft -c`, no privilege needed).
+NFT := /usr/sbin/nft
+
+$(NFT):
+	@{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables; } \
+	  >/dev/null 2>&1 || echo "test: could not install Debian's nftables; its ruleset check is skipped"
+
+test: $(STAMP) bytecode | $(CHROMIUM) $(NFT)
 	$(BIN)/python -m pytest -q
 
 check: $(STAMP)

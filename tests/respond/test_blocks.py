@@ -96,8 +96,12 @@ def test_nft_ruleset_shape(entries: list[BlockEntry]) -> None:
 
 @pytest.mark.skipif(shutil.which("nft") is None, reason="nft is not installed here")
 def test_nft_accepts_the_ruleset(entries: list[BlockEntry], tmp_path: Path) -> None:
+    outside = [
+        BlockEntry(address=a, expires=NOW + timedelta(hours=1), incident="inc-1", direction="to")
+        for a in ("91.92.241.17", "2001:db8:77::1")
+    ]
     path = tmp_path / "citywatch.nft"
-    path.write_text(nft_ruleset(entries, now=NOW))
+    path.write_text(nft_ruleset([*entries, *outside], now=NOW))
     result = subprocess.run(["nft", "-c", "-f", str(path)], capture_output=True, check=False)
     assert result.returncode == 0, result.stderr
 
