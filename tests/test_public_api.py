@@ -10,6 +10,7 @@ PUBLIC = {
     "citywatch.respond": [
         "HAZARDS",
         "BlockEntry",
+        "BlockedName",
         "CapError",
         "CapSigner",
         "Hazard",
@@ -18,6 +19,7 @@ PUBLIC = {
         "SigningConfig",
         "atom_feed",
         "block_entries",
+        "blocked_names",
         "cancel",
         "current_alerts",
         "draft_from_incident",
@@ -33,6 +35,7 @@ PUBLIC = {
         "nft_ruleset",
         "nginx_deny",
         "parse",
+        "rpz_zone",
         "to_xml",
         "validate",
         "verify_signature",

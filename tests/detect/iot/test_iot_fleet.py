@@ -344,8 +344,9 @@ def _fleet_day(cut: set[str], gap: tuple[float, float] = (0.0, 0.0)) -> list[Eve
     """Every device heartbeats and connects every 10 min for 3 h; from 30 min the devices
     in ``cut`` are dark (no records at all); no telemetry at all during ``gap``."""
     events: list[Event] = []
+    fleet = build_fleet(1)
     for t in range(0, 10800, 600):
-        for i, d in enumerate(build_fleet(1)):
+        for i, d in enumerate(fleet):
             ts = T0 + t + i
             if d.id in cut and t >= 1800:
                 continue
