@@ -89,13 +89,12 @@ def block_entries(
         BlockEntry(address=str(seen.address), expires=until, incident=incident.id)
         for seen in attackers(incident, detections, allow=allow)
     ]
-    nets = _networks(allow)
-    for reached in remotes(detections, allow=allow):
-        ip = address(reached.value)
-        if ip is not None and blockable(ip, nets):
-            entries.append(
-                BlockEntry(address=str(ip), expires=until, incident=incident.id, direction="to")
-            )
+    # remotes() gives addresses in their normal form, none of the city's own nor special
+    entries += [
+        BlockEntry(address=r.value, expires=until, incident=incident.id, direction="to")
+        for r in remotes(detections, allow=allow)
+        if r.kind != "domain-name"
+    ]
     return entries
 
 
