@@ -307,7 +307,7 @@ class IotFleet(Detector[DeviceState]):
                 outage.episode.last = watermark
                 out.append(self._outage_detection(outage, back=True))
         self.watch.outages = kept
-        self._down = {d for o in kept for d in o.devices}
+        self._down = self.watch.down()
 
     def _outage_detection(self, outage: AreaOutage, *, back: bool) -> Detection:
         rule = RULES["iot.outage"]
@@ -454,7 +454,7 @@ class IotFleet(Detector[DeviceState]):
         classes, self.watch = (
             (saved.classes, saved.watch) if isinstance(saved, IotModel) else (saved, FleetWatch())
         )
-        self._down = {d for o in self.watch.outages for d in o.devices}
+        self._down = self.watch.down()
         self.classes.clear()
         self.classes.update(classes)
 

@@ -127,6 +127,10 @@ class FleetWatch(msgspec.Struct, kw_only=True):
     areas_at: float = -math.inf
     """When the areas were last looked at (once a minute of event time)."""
 
+    def down(self) -> set[str]:
+        """The devices of the open outages."""
+        return {d for o in self.outages for d in o.devices}
+
 
 class IotModel(msgspec.Struct, array_like=True):
     """The detector's checkpoint beside its per-key states: the class baselines (what
