@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import msgspec
 import pytest
 
+from citywatch.detect.portal.masking import secret_name
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
 from citywatch.detect.portal.profile_model import (
     EndpointModel,
@@ -18,7 +19,6 @@ from citywatch.detect.portal.profile_model import (
     ProfileModel,
 )
 from citywatch.detect.portal.profile_rules import NOT_SHOWN
-from citywatch.detect.portal.profile_types import secret_name
 from citywatch.enrich import Enricher, Pseudonymiser
 from citywatch.model import Event, HttpRequest
 

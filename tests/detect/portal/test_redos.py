@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from citywatch.detect.portal import cmdi, objects, rules, urls
+from citywatch.detect.portal.masking import mask_secrets, masked
 from citywatch.detect.portal.normalise import (
     fold,
     html_decode,
@@ -150,6 +151,18 @@ SHAPES: dict[str, list[str]] = {
     "path": [_fill("/a"), _fill("/"), _fill("/."), _fill("/.."), _fill("/.git"), _fill("a")],
     "agent": [_fill("a"), _fill("nikt"), _fill("sqlma"), _fill("Mozilla/5.0 (")],
     "decode": [_fill("%"), _fill("%25"), _fill("%u"), _fill("&"), _fill("&#"), _fill("%c0")],
+    "masking": [
+        _fill("a"),
+        _fill("a="),
+        _fill("&a"),
+        _fill("&password="),
+        _fill('"'),
+        _fill('"a'),
+        _fill('"pin":"'),
+        _fill('"\\'),
+        _fill("authorization: "),
+        _fill("\nauthorization: a "),
+    ],
 }
 
 CHECKS: dict[str, list[Callable[[str], object]]] = {
@@ -178,6 +191,7 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
     ],
     "agent": [scanner_agent],
     "decode": [url_decode, html_decode, fold],
+    "masking": [mask_secrets, masked],
 }
 
 

@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from citywatch.detect.portal.bodies import media_type
 from citywatch.detect.portal.headers import auth_scheme
 from citywatch.detect.portal.hits import BLOCK_CLIENTS, Hit, HitDetector
+from citywatch.detect.portal.masking import secret_name
 from citywatch.detect.portal.params import JSON_TYPES, Param, ParsedRequest
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
 from citywatch.detect.portal.profile_rules import (
@@ -51,7 +52,7 @@ from citywatch.detect.portal.profile_rules import (
     compile_endpoint,
     shown,
 )
-from citywatch.detect.portal.profile_types import TEXTUAL, folded, secret_name
+from citywatch.detect.portal.profile_types import TEXTUAL, folded
 from citywatch.detect.portal.request import parse_request
 from citywatch.detect.portal.signatures import WebAttackSignatures
 from citywatch.model import Event, HttpRequest

@@ -26,6 +26,7 @@ from typing import Final
 
 import msgspec
 
+from citywatch.detect.portal.masking import secret_name
 from citywatch.detect.portal.profile_types import (
     TYPE_BITS,
     TYPES,
@@ -34,7 +35,6 @@ from citywatch.detect.portal.profile_types import (
     iban_ok,
     iso_day,
     leading_zero,
-    secret_name,
     shape_of,
     to_number,
     value_facts,
@@ -180,7 +180,7 @@ class ParamModel(msgspec.Struct, kw_only=True):
     never kept readable (it moves to :attr:`values` once ``keep`` clients sent it)."""
     salt: bytes = msgspec.field(default_factory=lambda: os.urandom(8))
     secret: bool = False
-    """A secret's parameter (:func:`~.profile_types.secret_name`): its values, their numbers,
+    """A secret's parameter (:func:`~.masking.secret_name`): its values, their numbers,
     shapes and dates are never kept; only their lengths, characters and types."""
     pruned: int = 0
     """Values seen once and forgotten to make room: evidence of an open set."""

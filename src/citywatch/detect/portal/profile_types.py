@@ -18,8 +18,6 @@ True
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 import re
 import string
@@ -293,54 +291,6 @@ def folded(raw: str) -> bool:
     """
     text = unquote(raw) if "%" in raw else raw
     return not text.isascii() and unicodedata.normalize("NFKC", text) != text
-
-
-_SECRET_WORDS: Final = frozenset(
-    {
-        "password",
-        "passwd",
-        "passphrase",
-        "passcode",
-        "pass",
-        "pwd",
-        "pw",
-        "secret",
-        "otp",
-        "pin",
-        "cvv",
-        "cvc",
-        "csc",
-        "apikey",
-        "token",
-        "jwt",
-        "auth",
-        "session",
-        "sessionid",
-        "sessid",
-        "sid",
-        "jsessionid",
-        "phpsessid",
-    }
-)
-_SECRET_PAIRS: Final = frozenset(
-    {("card", "number"), ("api", "key"), ("private", "key"), ("security", "code")}
-)
-_WORDS: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
-
-
-@functools.lru_cache(maxsize=4096)  # names come from requests: an attacker's are endless
-def secret_name(name: str) -> bool:
-    """True for a parameter whose values are a person's secret (a password, a one-time code,
-    a card number, a session), by the words of its name: the model never keeps such values,
-    and a finding never quotes them.
-
-    >>> [secret_name(n) for n in ("password", "newPassword", "card_number", "passenger")]
-    [True, True, True, False]
-    """
-    words = [w.lower() for w in _WORDS.findall(name[:128])]
-    return any(w in _SECRET_WORDS for w in words) or any(
-        pair in _SECRET_PAIRS for pair in itertools.pairwise(words)
-    )
 
 
 _IBAN: Final = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", re.ASCII)

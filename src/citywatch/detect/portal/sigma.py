@@ -49,6 +49,7 @@ import ahocorasick_rs
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.masking import mask_secrets, masked, secret_name
 from citywatch.detect.portal.sigma_fields import (
     ANYWHERE,
     MAX_VALUE,
@@ -331,6 +332,8 @@ def _hit(rule: CompiledRule, trace: Trace, request: HttpRequest) -> Hit:
         _, where, snippet = next(t for t in trace if t[0] == best)
     else:  # matched through negations only
         where, snippet = "request", f"{request.method} {request.uri}"[:120]
+    name = where.partition(":")[2]
+    snippet = masked(snippet) if secret_name(name) else mask_secrets(snippet)
     info = rule.info
     return Hit(
         attack_class=info.attack_class,

@@ -53,6 +53,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Final
 
+from citywatch.detect.portal.masking import mask_secrets
 from citywatch.model import Event, HttpRequest
 
 MAX_VALUE: Final = 65_536
@@ -365,6 +366,7 @@ class RequestView:
         """
         original = self.original(key)
         text = original if original is not None and len(original) == len(value) else value
+        text = mask_secrets(text)  # before the cut, which may leave a secret's name out
         where = location(key)
         lo_limit, hi_limit = 0, len(text)
         if key == "headers":

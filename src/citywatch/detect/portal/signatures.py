@@ -30,6 +30,7 @@ from citywatch.detect.portal import objects, urls
 from citywatch.detect.portal.catalog import ANOMALY_RULES, CLASSES, RULES, Found
 from citywatch.detect.portal.hits import Hit, HitDetector
 from citywatch.detect.portal.hosts import HostModel, host_name
+from citywatch.detect.portal.masking import masked, secret_name
 from citywatch.detect.portal.normalise import fold
 from citywatch.detect.portal.params import MAX_PARAMS, Collector, Param
 from citywatch.detect.portal.probes import probe_path, scanner_agent, scanner_header
@@ -367,7 +368,7 @@ class WebAttackSignatures(HitDetector):
                 rule_name=rule.name,
                 technique=rule.technique,
                 location=location,
-                snippet=snippet(text),
+                snippet=snippet(masked(text) if secret_name(location.partition(":")[2]) else text),
                 severity=rule.severity,
                 confidence=rule.confidence,
             )
