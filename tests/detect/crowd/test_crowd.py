@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from citywatch.correlate import Correlator
 from citywatch.detect import DetectorRunner
 from citywatch.detect.crowd import CrowdConfig, CrowdSafety
 from citywatch.detect.crowd.measures import Picture, zone_measures
@@ -18,6 +19,7 @@ from citywatch.ingest import GateCountsAdapter, ZoneCountsAdapter
 from citywatch.ingest.venue import ARENA_YAML, load_venue
 from citywatch.model import Detection, Event, to_epoch
 from citywatch.model.payloads import GateCount, ZoneCount
+from citywatch.respond.cap import draft_from_incident
 from citywatch.simulate.crowd.match import SCENARIOS
 from citywatch.simulate.crowd.writer import GATE_COUNTS, ZONE_COUNTS, Written, write_match_day
 
@@ -78,6 +80,7 @@ def test_crush_warned_early_and_detected_within_two_minutes(days: dict[str, Day]
     assert to_epoch(crush.timestamp) - crossing <= 2 * 60
     assert crush.entity == {
         "venue.id": "arena",
+        "place": "Aldmere Arena",  # what the incident's title and public alert name
         "venue.zone": "south-forecourt",
     }
     crowd = warning.attributes["crowd"]
@@ -88,6 +91,19 @@ def test_crush_warned_early_and_detected_within_two_minutes(days: dict[str, Day]
     assert "Gate 3 admits no one" in text and "North Forecourt" in text and "Exit B" in text
     assert re.search(r"at about \d\d:\d\d \(in \d+ min\)", text), "a predicted clock time"
     assert all(d.category == "public_safety" and d.geo is not None for d in detections)
+
+
+def test_a_venue_incident_and_its_public_alert_name_the_venue(days: dict[str, Day]) -> None:
+    # Before, a crowd incident no citizen had posted about was titled "Dangerous crowding"
+    # and its public alert said "Dangerous crowding – Affected area".
+    correlator = Correlator()
+    for detection in _detect(days["crush"][1]):
+        correlator.add(detection)
+    (incident,) = correlator.changed()
+    assert incident.title.endswith(" in Aldmere Arena")
+    alert = draft_from_incident(incident, sender="ops@aldmere.city", drafted_by="duty")
+    assert {a.area_desc for info in alert.infos for a in info.areas} == {"Aldmere Arena"}
+    assert alert.infos[0].headline.endswith("– Aldmere Arena")
 
 
 def test_blocked_exit_detected_with_its_measures(days: dict[str, Day]) -> None:

@@ -19,7 +19,8 @@ time-to-critical, and checks the rules:
 
 Every detection carries ``entity["venue.id"]`` (and ``venue.zone`` or
 ``venue.gate``), so one venue's situation is one incident (the ``same-venue``
-correlation rule), and ``attributes.crowd`` (FORMATS.md) with measures for
+correlation rule), ``entity["place"]``, the venue's name (what the incident's
+title and its public alert's area say), and ``attributes.crowd`` (FORMATS.md) with measures for
 the venue's own layout.
 """
 
@@ -213,7 +214,7 @@ class CrowdSafety(Detector[CrowdState]):
         rule, subject = ep_key.split("|", 1)
         label, severity, confidence = _RULES[rule]
         detail = state.details[ep_key]
-        entity = {"venue.id": venue.id}
+        entity = {"venue.id": venue.id, "place": venue.name}
         point = None
         if subject.startswith("gate:"):
             entity["venue.gate"] = subject[5:]
