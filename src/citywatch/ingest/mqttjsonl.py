@@ -9,7 +9,7 @@ Each line is one JSON object (FORMATS.md)::
 Every message needs ``topic`` (text), ``time`` (ISO 8601 or epoch seconds),
 ``device_id`` (text or an integer, at most 128 characters) and ``type``; the
 type says which fields must be there too. A topic laid out as
-``ROOT/CLASS/ID/telemetry`` names its device (:func:`topic_device`): broker ACLs
+``ROOT/CLASS/ID/telemetry`` names its device (:func:`topic_names`): broker ACLs
 are per topic, so that is the device that sent it. There ``device_id`` may be
 left out (the topic's is used), and a ``device_id`` naming another device makes
 a dead letter: one compromised device must not speak for others (fake their
@@ -217,7 +217,7 @@ def _event(rec: dict[str, object], source: str, lineno: int) -> Event:
         raise MissingFieldError("missing field 'time'")
     ts = _time(when)
     device = rec.get("device_id")
-    sender = topic_device(topic)
+    sender = topic_names(topic)[1]
     if device is None and sender:
         if len(sender) > 128:
             raise ValueError(f"the topic's device is {len(sender)} characters long, at most 128")
@@ -278,18 +278,20 @@ def _event(rec: dict[str, object], source: str, lineno: int) -> Event:
     )
 
 
-def topic_device(topic: str) -> str:
-    """The device a ``ROOT/CLASS/ID/telemetry`` topic names (the simulator's and README's
-    layout; the root may have several levels), else empty: other layouts say nothing of the
-    sender.
+def topic_names(topic: str) -> tuple[str, str]:
+    """The class and the device a ``ROOT/CLASS/ID/telemetry`` topic names (the simulator's
+    and README's layout; the root may have several levels), else empty: other layouts say
+    nothing of the sender.
 
-    >>> topic_device("city/camera/cam-0042/telemetry"), topic_device("city/alarms")
-    ('cam-0042', '')
+    >>> topic_names("city/camera/cam-0042/telemetry"), topic_names("a/b/meter/m-1/telemetry")
+    (('camera', 'cam-0042'), ('meter', 'm-1'))
+    >>> topic_names("city/alarms"), topic_names("city/camera/cam-0042/status")
+    (('', ''), ('', ''))
     """
     parts = topic.split("/")
     if len(parts) >= 4 and parts[-1] == "telemetry" and all(parts[:-1]):
-        return parts[-2]
-    return ""
+        return parts[-3], parts[-2]
+    return "", ""
 
 
 def _time(value: object) -> float:

@@ -382,3 +382,15 @@ def test_an_outage_or_a_feed_gap_survives_a_restart_as_one_finding(
         return sorted((d.id, d.rule_id, len(d.evidence), d.summary) for d in found)
 
     assert seen(restarted) == seen(plain)
+
+
+def test_an_unlisted_device_s_class_is_read_from_its_topic_as_the_adapter_reads_it() -> None:
+    # The detector took the second level of any topic as the class: under a root of two
+    # levels (region/city/CLASS/ID/telemetry) every unlisted device's class was the city.
+    payload = Telemetry(topic="hr/aldmere/air/air-0007/telemetry", kind="heartbeat")
+    event = Event(
+        id="m1", timestamp=T0, dataset="iot.telemetry", device_id="air-0007", payload=payload
+    )
+    assert IotFleet().keys(event) == ("dev:air-0007", "cls:air")
+    odd = msgspec.structs.replace(payload, topic="hr/aldmere/alarms")
+    assert IotFleet().keys(msgspec.structs.replace(event, payload=odd)) == ("dev:air-0007",)

@@ -46,6 +46,7 @@ from citywatch.detect.iot.observe import Observer
 from citywatch.detect.iot.rules import RULES
 from citywatch.detect.iot.score import Features
 from citywatch.detect.iot.state import ClassModel, ClassState, DeviceState, FleetWatch, IotModel
+from citywatch.ingest.mqttjsonl import topic_names
 from citywatch.model import Connection, Detection, DnsQuery, Event, GeoPoint, Telemetry
 
 ScoreSink = Callable[[Event, float, Features | None], None]
@@ -101,7 +102,7 @@ class IotFleet(Detector[DeviceState]):
             key = f"dev:{dev}"
             if payload.kind == "heartbeat":
                 member = fleet.by_id.get(dev)
-                cls = member.device_class if member else _topic_class(payload.topic)
+                cls = member.device_class if member else topic_names(payload.topic)[0]
                 return (key, f"cls:{cls}") if cls else (key,)
             return (key,)
         src = event.source_ip
@@ -174,7 +175,7 @@ class IotFleet(Detector[DeviceState]):
             self.observe.dns(key, state, event, payload, out)  # type: ignore[arg-type]
         elif kind is Telemetry:
             if not state.device_class:
-                state.device_class = _topic_class(payload.topic)  # type: ignore[union-attr]
+                state.device_class = topic_names(payload.topic)[0]  # type: ignore[union-attr]
             self.observe.telemetry(key, state, event, payload, out)  # type: ignore[arg-type]
 
     def learn(self, event: Event) -> None:
@@ -457,12 +458,6 @@ class IotFleet(Detector[DeviceState]):
         self._down = self.watch.down()
         self.classes.clear()
         self.classes.update(classes)
-
-
-def _topic_class(topic: str) -> str:
-    """The class in a ``city/CLASS/ID/telemetry`` topic, else empty."""
-    parts = topic.split("/")
-    return parts[1] if len(parts) >= 3 else ""
 
 
 __all__ = ["IotFleet", "ScoreSink", "device_id"]
