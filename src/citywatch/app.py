@@ -75,6 +75,7 @@ def build_job(settings: Settings, bus: LocalBus, store: Store | None = None) -> 
     """
     suppressions = store.suppressions(active_at=datetime.now(tz=UTC)) if store else []
     return Job(
+        city=city_map(settings),
         adapters=build_adapters(),
         enricher=Enricher(pseudonymiser(settings), settings.enrich),
         detectors=build_detectors(settings.detectors, settings.disabled),
@@ -85,12 +86,20 @@ def build_job(settings: Settings, bus: LocalBus, store: Store | None = None) -> 
     )
 
 
+def city_map(settings: Settings) -> CityMap:
+    """The city's map: the ``city_map`` setting, else the newest under the data dir (the
+    demo's), else an empty one."""
+    if settings.city_map is not None:
+        return CityMap.load(settings.city_map)
+    return CityMap.find(settings.data_dir)
+
+
 def city_tz(settings: Settings, city: CityMap | None = None) -> tzinfo:
-    """The city's time zone: the ``tz`` setting, else the offset of its map (``city``, or the
-    newest under the data dir), else UTC."""
+    """The city's time zone: the ``tz`` setting, else the offset of its map (``city``, or
+    :func:`city_map`), else UTC."""
     if settings.tz:
         return ZoneInfo(settings.tz)
-    return (city or CityMap.find(settings.data_dir)).tz
+    return (city or city_map(settings)).tz
 
 
 def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from citywatch import __version__
 from citywatch.app import Analysis, analyse, city_store
+from citywatch.city import CITY_FILE
 from citywatch.cli_console import console, err
 from citywatch.cli_options import ConfigOpt, DataDirOpt
 from citywatch.cli_prune import prune_cmd
@@ -212,7 +213,12 @@ def demo_cmd(
     with console.status(f"simulating the city (seed {seed})…"):
         manifest = simulate(seed, city)
     _print_manifest(manifest, city)
-    settings = settings.model_copy(update={"detectors": with_inventory(settings.detectors, city)})
+    settings = settings.model_copy(
+        update={
+            "detectors": with_inventory(settings.detectors, city),
+            "city_map": city / CITY_FILE,
+        }
+    )
     specs = [
         *(InputSpec(format=i.format, path=city / i.path, learn=True) for i in manifest.learn),
         *(InputSpec(format=i.format, path=city / i.path) for i in manifest.inputs),
@@ -223,7 +229,7 @@ def demo_cmd(
     if not no_serve:
         from citywatch.api import serve  # noqa: PLC0415 - the web stack loads only to serve
 
-        serve(settings, host=host, port=port, city=city / "city.geojson", announce=_announce)
+        serve(settings, host=host, port=port, announce=_announce)
 
 
 @app.command("serve")

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         description="the city's time zone (IANA, e.g. Europe/Zagreb): the times of public"
         " alerts and the dashboard, summer time included; empty: the city map's offset, else UTC",
     )
+    city_map: Path | None = Field(
+        None,
+        description="the city's districts, a GeoJSON FeatureCollection (a name per district):"
+        " the dashboard's map, the district a detection is placed in; default: the newest"
+        " city.geojson under DATA_DIR/city/ (the demo's)",
+    )
     enrich: EnrichConfig = Field(default_factory=EnrichConfig)
     correlate: CorrelatorConfig = Field(default_factory=CorrelatorConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)

@@ -65,18 +65,15 @@ class Serving(NamedTuple):
 
 
 @contextmanager
-def serving(
-    settings: Settings, *, tls: bool = False, city: Path | None = None
-) -> Iterator[Serving]:
+def serving(settings: Settings, *, tls: bool = False) -> Iterator[Serving]:
     """The API and dashboard on the store at ``settings.store``, with a live pipeline.
 
     With a bus, a publisher that follows the correlator worker instead of the
     pipeline. Opens (and migrates) the store, creates an admin if none exists,
     and on exit closes the pipeline (checkpointing its state) and the store.
-    ``city`` is the map's ``city.geojson`` (default: the newest under the data dir).
     """
     # The dashboard is built on this package, so it is imported when serving, not before.
-    from citywatch.web import CityMap, create_app  # noqa: PLC0415
+    from citywatch.web import create_app  # noqa: PLC0415
 
     store = city_store(settings)
     pipeline: LiveInput | None = None
@@ -84,8 +81,7 @@ def serving(
         password = ensure_admin(store)
         pipeline = open_live(settings, store, command="serve", inputs=["api"], follow=True)
         config = settings.api.model_copy(update={"tls": tls})
-        city_map = CityMap.load(city) if city else CityMap.find(settings.data_dir)
-        app = create_app(settings, store, pipeline=pipeline, config=config, city=city_map)
+        app = create_app(settings, store, pipeline=pipeline, config=config)
         yield Serving(app=app, store=store, admin_password=password)
     finally:
         if pipeline is not None:
@@ -100,20 +96,16 @@ def serve(
     port: int = 8000,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
-    city: Path | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Run the API and dashboard until interrupted; prints the URL and a new admin's password.
-
-    ``city`` is the map's ``city.geojson`` (default: the newest under the data dir).
-    """
+    """Run the API and dashboard until interrupted; prints the URL and a new admin's password."""
     if (tls_cert is None) != (tls_key is None):
         raise ConfigError("give both --tls-cert and --tls-key, or neither", where="serve")
     for path in (tls_cert, tls_key):
         if path is not None and not path.is_file():
             raise ConfigError("file not found", where=str(path))
     _bindable(host, port)
-    with serving(settings, tls=tls_cert is not None, city=city) as served:
+    with serving(settings, tls=tls_cert is not None) as served:
         scheme = "https" if tls_cert else "http"
         # the store's URL as it shows it: a PostgreSQL password is masked
         announce(f"citywatch dashboard on {scheme}://{host}:{port}/ (store {served.store.url})")

@@ -35,6 +35,7 @@ from typing import Final
 import msgspec
 
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
+from citywatch.city import CityMap
 from citywatch.correlate import Correlator
 from citywatch.detect import Detector, DetectorRunner
 from citywatch.enrich import Enricher
@@ -94,8 +95,11 @@ class Job:
         lateness_s: float = 300.0,
         max_ahead_s: float = 120.0,
         sweep_s: float = 300.0,
+        city: CityMap | None = None,
     ) -> None:
         self.adapters = adapters
+        self.city = city if city is not None and city.has_districts else None
+        """The city's districts: a detection at a point in one names it (``district``)."""
         self.enricher = enricher
         self.runners = [DetectorRunner(d, self._plugin_failed) for d in detectors]
         self._routes: dict[str, list[Callable[[Event, list[Detection]], None]]] = {}
@@ -249,13 +253,26 @@ class Job:
                     runner.advance(watermark, out)
                 next_sweep = watermark + self.sweep_s
             if out:
-                self.bus.publish(DETECTIONS, out)
+                self._publish(out)
                 out = []
         self.watermark = watermark
         self._reached = (first, second, third)
         self._next_sweep = next_sweep
         self._publish_incidents()
         self._flush_dead()
+
+    def _publish(self, detections: list[Detection]) -> None:
+        """Publish detections, each at a point in a district of the city naming it."""
+        city = self.city
+        if city is not None:
+            for i, d in enumerate(detections):
+                geo = d.geo
+                if geo is not None and "district" not in d.entity:
+                    name = city.district_at(geo.lat, geo.lon)
+                    if name is not None:
+                        entity = {**d.entity, "district": name}
+                        detections[i] = msgspec.structs.replace(d, entity=entity)
+        self.bus.publish(DETECTIONS, detections)
 
     def _ahead(self, event: Event, horizon: float) -> None:
         """A dead letter for an event timed beyond ``horizon`` (this machine's clock ahead by
@@ -275,7 +292,7 @@ class Job:
         out: list[Detection] = []
         for runner in self.runners:
             runner.flush(out)
-        self.bus.publish(DETECTIONS, out)
+        self._publish(out)
         self._publish_incidents()
         self._flush_dead()
         if self.correlator is not None:

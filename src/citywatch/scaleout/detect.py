@@ -28,6 +28,7 @@ from nats.js.api import PubAck
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, LocalBus
 from citywatch.bus.jetstream import JetStreamBus, poison
 from citywatch.bus.seal import SealError
+from citywatch.city import CityMap
 from citywatch.detect import Detector
 from citywatch.model import DeadLetter, Detection, Event
 from citywatch.pipeline import Job, heap
@@ -49,6 +50,7 @@ class DetectPart(Part):
         lateness_s: float,
         max_ahead_s: float = 120.0,
         part: int | None = None,
+        city: CityMap | None = None,
     ) -> None:
         names = bus.subjects
         consumer = f"detect-{detector.name}"
@@ -78,6 +80,7 @@ class DetectPart(Part):
             bus=local,
             lateness_s=lateness_s,
             max_ahead_s=max_ahead_s,
+            city=city,
         )
         self.stats.resumed = self.job.restore(store, self.prefix)
         heap.settle()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
-from citywatch.app import bus_sealer, city_store, playbook_runner, start_run
+from citywatch.app import bus_sealer, city_map, city_store, playbook_runner, start_run
 from citywatch.bus import LocalBus
 from citywatch.bus.jetstream import JetStreamBus
 from citywatch.config import Settings
@@ -70,6 +70,7 @@ async def _run(
         store = city_store(settings)
         try:
             if role == "detect":
+                city = city_map(settings)
                 parts: list[Part] = [
                     DetectPart(
                         bus,
@@ -78,6 +79,7 @@ async def _run(
                         lateness_s=settings.lateness_s,
                         max_ahead_s=settings.max_ahead_s,
                         part=part,
+                        city=city,
                     )
                     for d in chosen
                 ]

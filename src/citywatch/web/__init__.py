@@ -34,7 +34,7 @@ from citywatch.api.config import ApiConfig
 from citywatch.api.context import ApiContext
 from citywatch.api.problems import http_exception_handler
 from citywatch.api.rbac import route_table
-from citywatch.app import city_tz
+from citywatch.app import city_map, city_tz
 from citywatch.city import CityMap
 from citywatch.config import Settings
 from citywatch.live import LiveInput
@@ -69,9 +69,10 @@ def create_app(
     config: ApiConfig | None = None,
     city: CityMap | None = None,
 ) -> FastAPI:
-    """The operations API with the dashboard; ``city`` defaults to the data dir's newest map."""
+    """The operations API with the dashboard; ``city`` defaults to the settings' map
+    (:func:`~citywatch.app.city_map`)."""
     app = create_api(settings, store, pipeline=pipeline, config=config)
-    app.state.city = city = city or CityMap.find(settings.data_dir)
+    app.state.city = city = city or city_map(settings)
     ctx = context_of(app)
     ctx.tz = ctx.runner.tz = city_tz(settings, city)
     add_pages(app.router)

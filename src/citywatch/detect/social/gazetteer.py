@@ -24,6 +24,7 @@ from pathlib import Path
 import h3
 import msgspec
 
+from citywatch.city import inside
 from citywatch.detect.social.text import tokens
 from citywatch.errors import ConfigError
 
@@ -185,7 +186,7 @@ class Gazetteer:
     def locate(self, lat: float, lon: float) -> Place | None:
         """The district that contains a point, as a place at that point; None outside the city."""
         for district in self._districts:
-            if _inside(lon, lat, district.polygon):
+            if inside(lon, lat, district.polygon):
                 known = self._by_district[district.name]
                 cell = h3.latlng_to_cell(lat, lon, h3.get_resolution(known.h3))
                 return Place(
@@ -201,14 +202,3 @@ class Gazetteer:
     def district(self, name: str) -> Place | None:
         """The district called ``name`` (its centre), if the gazetteer has it."""
         return self._by_district.get(name)
-
-
-def _inside(x: float, y: float, ring: list[tuple[float, float]]) -> bool:
-    """Whether ``(x, y)`` lies inside the closed ring (ray casting)."""
-    inside = False
-    x0, y0 = ring[-1]
-    for x1, y1 in ring:
-        if (y1 > y) != (y0 > y) and x < (x0 - x1) * (y - y1) / (y0 - y1) + x1:
-            inside = not inside
-        x0, y0 = x1, y1
-    return inside

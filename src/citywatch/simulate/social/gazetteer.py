@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Final, cast
 
+from citywatch.city import inside
 from citywatch.detect.social.text import tokens
 from citywatch.simulate.city import LAT, build_city
 from citywatch.simulate.names import STREETS, ascii_fold
@@ -66,16 +67,6 @@ _KM_LAT: Final = 110.574
 _KM_LON: Final = 111.320 * math.cos(math.radians(LAT))
 
 
-def _inside(x: float, y: float, ring: tuple[tuple[float, float], ...]) -> bool:
-    inside = False
-    x0, y0 = ring[-1]
-    for x1, y1 in ring:
-        if (y1 > y) != (y0 > y) and x < (x0 - x1) * (y - y1) / (y0 - y1) + x1:
-            inside = not inside
-        x0, y0 = x1, y1
-    return inside
-
-
 def _key(name: str) -> str:
     return " ".join(tokens(name))
 
@@ -113,7 +104,7 @@ def gazetteer() -> dict[str, object]:
     ]
     centre = {d.name: d.centroid for d in city.districts}
     places: list[dict[str, object]] = []
-    arena_district = next(d.name for d in city.districts if _inside(ARENA_LON, ARENA_LAT, d.ring))
+    arena_district = next(d.name for d in city.districts if inside(ARENA_LON, ARENA_LAT, d.ring))
     places.append(
         {
             "name": ARENA_NAME,
