@@ -127,7 +127,7 @@ def _events() -> list[Event]:
             timestamp=1_773_475_200.0 + i,
             dataset="test",
             geo=GeoPoint(lat=p[0], lon=p[1]) if p else None,
-        )  # fmt: skip
+        )
         for i, (name, p) in enumerate(at.items())
     ]
 
