@@ -125,10 +125,14 @@ class Plain(Correlator):
                 if m.point is None:
                     continue
                 cell = h3.latlng_to_cell(m.point[0], m.point[1], rule.resolution)
-                lookups += [
-                    (f"{rule.id}@{c}", rule.window, False) for c in h3.grid_disk(cell, rule.rings)
-                ]
-                registers.append(f"{rule.id}@{cell}")
+                n = len(rule.match)  # several selectors: what another one saw, not its own
+                for j in range(n):
+                    if n == 1 or any(i != j for i in steps):
+                        lookups += [
+                            (f"{rule.id}@{j}@{c}", rule.window, False)
+                            for c in h3.grid_disk(cell, rule.rings)
+                        ]
+                registers += [f"{rule.id}@{i}@{cell}" for i in steps]
                 continue
             values = [d.entity[k] for k in rule.keys if k in d.entity]
             if isinstance(rule, SameEntityRule):

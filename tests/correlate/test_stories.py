@@ -142,6 +142,33 @@ def test_place_and_time_fuse_silos_near_each_other_only() -> None:
     assert incidents[("exodus", "posts")].title == "Stadium emergency"
 
 
+def test_a_story_of_two_silos_never_links_two_detections_of_one_silo() -> None:
+    # A fight and a fire posted about 800 m apart, no crowd sensor involved, were one incident
+    # ("violence and 1 more"), and its public alert warned of the fight only.
+    def post(did: str, minute: float, where: tuple[float, float]) -> Detection:
+        return _det(did, minute, {"place": did}, detector="social", where=where,
+                    category="public_safety")  # fmt: skip
+
+    near = (ARENA[0] + 0.002, ARENA[1] + 0.002)
+    c = Correlator(rules=RULES)
+    c.add(post("fight", 0, ARENA))
+    c.add(post("fire", 20, near))
+    assert sorted(tuple(i.detections) for i in c.incidents()) == [("fight",), ("fire",)]
+    # a crowd sensor at the venue is what both are about: they join its incident
+    c.add(_det("crush", 22, {"venue.id": "arena"}, detector="crowd", where=ARENA,
+               category="public_safety"))  # fmt: skip
+    (joined,) = c.incidents()
+    assert sorted(joined.detections) == ["crush", "fight", "fire"]
+    # a rule of one selector still links its own detections near each other
+    alone = parse_rules(
+        "- {id: near, kind: place-time, match: [{detector: [social]}], window: 1h}", "one"
+    )
+    c = Correlator(rules=alone)
+    c.add(post("fight", 0, ARENA))
+    c.add(post("fire", 20, near))
+    assert len(c.incidents()) == 1
+
+
 def test_a_sequence_links_only_in_order_and_within_its_time() -> None:
     c = Correlator(rules=RULES[2:])  # no same-entity rule on source.ip
     c.add(_det("s", 0, {"source.ip": "1.1.1.1"}, rule="scan"))

@@ -77,15 +77,32 @@ class _Linker:
     """The rule's ``window``, or for a sequence its ``within``."""
     resolution: int = 0
     rings: int = 0
+    selectors: int = 1
+    """A place-time rule's selectors: with several, a detection links only with what another
+    selector matched (a crowd sensor and posts at the venue, not two posts of their own)."""
 
     @classmethod
     def of(cls, rule: AnyRule) -> _Linker:
         """The linker of ``rule``."""
         if isinstance(rule, PlaceTimeRule):
-            return cls(_PLACE, rule.id, (), rule.window, rule.resolution, rule.rings)
+            return cls(
+                _PLACE, rule.id, (), rule.window, rule.resolution, rule.rings, len(rule.match)
+            )
         if isinstance(rule, SameEntityRule):
             return cls(_SAME, rule.id, rule.keys, rule.window)
         return cls(_SEQUENCE, rule.id, rule.keys, rule.within)
+
+
+def _partners(matched: list[int], selectors: int) -> list[int]:
+    """The selectors of a place-time rule whose detections one that matched ``matched`` links
+    with: every other one (all, when it matched several); a rule of one selector, that one.
+
+    >>> _partners([0], 1), _partners([0], 2), _partners([1], 3), _partners([0, 1], 2)
+    ([0], [1], [0, 2], [0, 1])
+    """
+    if selectors == 1 or len(matched) > 1:
+        return list(range(selectors))
+    return [j for j in range(selectors) if j != matched[0]]
 
 
 _Step = tuple[str, str, float, _Linker, list[int], tuple[str, ...]]
@@ -244,10 +261,10 @@ class Correlator:
                 if m.point is None:
                     continue
                 cell = h3.latlng_to_cell(m.point[0], m.point[1], link.resolution)
-                lookups += [
-                    (f"{link.id}@{c}", window, False) for c in h3.grid_disk(cell, link.rings)
-                ]
-                registers.append(f"{link.id}@{cell}")
+                near = h3.grid_disk(cell, link.rings)
+                for j in _partners(steps, link.selectors):
+                    lookups += [(f"{link.id}@{j}@{c}", window, False) for c in near]
+                registers += [f"{link.id}@{i}@{cell}" for i in steps]
                 continue
             values = [entity[k] for k in link.keys if k in entity]
             for i in steps:

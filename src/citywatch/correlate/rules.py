@@ -11,7 +11,10 @@ detections it reads:
   (a weak key, such as the attacked service, then links one campaign, not
   every actor that touched the service that day);
 - ``place-time``: detections whose places lie within ``rings`` H3 cells of
-  each other at ``resolution``, within ``window``, are one incident;
+  each other at ``resolution``, within ``window``, are one incident; with
+  several selectors, only detections of different selectors link (a crowd
+  sensor and the posts at its venue; two posts near each other do not, unless
+  through a detection of another selector);
 - ``sequence``: a detection matching ``steps[i]`` joins the incident of one
   matching ``steps[i-1]`` that shares a value of ``keys`` and started at most
   ``within`` before it (A then B within T).
