@@ -253,3 +253,84 @@ def test_a_playbook_draft_needs_two_officers_one_to_approve_one_to_publish(
     assert refused.status_code == 409
     assert refused.json()["type"].endswith("second-person-required")
     assert client.post(f"/api/v1/alerts/{ident}/publish", headers=ben).status_code == 200
+
+
+def test_an_alert_follows_its_incident_when_the_correlator_merged_it(
+    client: TestClient, seeded: Store, make_token: Callable[..., str], build: type
+) -> None:
+    # An update of a published fire alert, after its incident was merged into another,
+    # re-drafted from the merged-away stub: "Cyber attack on city services", severity Minor.
+    from citywatch.model import IncidentStatus, StatusChange  # noqa: PLC0415
+
+    ana, ben = officers(make_token)
+    fire = build.incident(
+        "inc-fire", title="Fire in Riverside", category="public_safety", severity=80,
+        detections=["det-2"], entities={"place": ["Riverside"]},
+    )  # fmt: skip
+    seeded.upsert_incidents([fire])
+    made = draft(client, ana, incident_id="inc-fire", languages=["en-GB"])
+    publish(client, made["identifier"], ben)
+    stub = build.incident(
+        "inc-fire", title="(merged)", category="cyber", severity=1, detections=[],
+        status=IncidentStatus.MERGED,
+        history=[StatusChange(status=IncidentStatus.MERGED, at=build.T0, by="correlator",
+                              note="merged into inc-big")],
+    )  # fmt: skip
+    big = build.incident(
+        "inc-big", title="Fire and 1 more in Riverside", category="public_safety",
+        severity=85, detections=["det-2"], entities={"place": ["Riverside"]},
+    )  # fmt: skip
+    seeded.upsert_incidents([stub, big])
+    update = client.post(f"/api/v1/alerts/{made['identifier']}/update", json={}, headers=ana)
+    assert update.status_code == 201, update.text
+    cap = parse(
+        client.get(f"/api/v1/alerts/{update.json()['identifier']}/cap", headers=ana).content
+    )
+    assert cap.incidents == ["inc-big"]
+    assert cap.infos[0].event == "Fire" and cap.infos[0].severity != "Minor"
+    again = client.post("/api/v1/alerts", json={"incident_id": "inc-fire"}, headers=ana)
+    assert again.status_code == 201 and again.json()["incidents"] == ["inc-big"]
+
+
+def test_an_expired_draft_is_neither_approved_nor_published(
+    client: TestClient, seeded: Store, make_token: Callable[..., str]
+) -> None:
+    # A playbook's draft approved and published hours later went out already expired:
+    # "published", and no citizen ever saw it in the feed.
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from citywatch.respond.cap import draft_from_incident  # noqa: PLC0415
+    from citywatch.store.base import StoredAlert  # noqa: PLC0415
+
+    incident = seeded.incident("inc-2")
+    assert incident is not None
+    ana, ben = officers(make_token)
+    late = datetime.now(tz=UTC) - timedelta(hours=5)
+    old = draft_from_incident(
+        incident, sender="a@aldmere.example", drafted_by="playbook:x", sent=late
+    )
+    seeded.save_alert(StoredAlert(alert=old))
+    refused = client.post(f"/api/v1/alerts/{old.identifier}/approve", headers=ana)
+    assert refused.status_code == 409 and refused.json()["type"].endswith("expired")
+    seeded.save_alert(StoredAlert(alert=old.approved("ana")))
+    refused = client.post(f"/api/v1/alerts/{old.identifier}/publish", headers=ben)
+    assert refused.status_code == 409 and refused.json()["type"].endswith("expired")
+    assert old.identifier not in feed_ids(client)
+
+
+def test_text_no_cap_document_can_carry_is_refused_when_drafting(
+    client: TestClient, seeded: Store, auth: Auth
+) -> None:
+    # "Arena\u0007" was drafted (201), then its CAP document and its publication were 500s.
+    officer = auth("alert-officer")
+    for body in (
+        {"area_desc": "Arena\u0007"},
+        {"area_desc": "Arena\u0000"},
+        {"languages": ["HR-hr"]},
+        {"languages": ["en-GB", "en-GB"]},
+    ):
+        answer = client.post(
+            "/api/v1/alerts", json={"incident_id": "inc-2", **body}, headers=officer
+        )
+        assert answer.status_code == 422, body
+    assert draft(client, officer, area_desc="Arena, north stand\tgate 3")

@@ -20,6 +20,10 @@ from citywatch.store.base import StoredAlert
 AlertState = Literal["draft", "approved", "published", "replaced", "cancelled"]
 LANGUAGE = r"^[a-z]{2}-[A-Z]{2}$"
 HAZARD = r"^[a-z_]{1,40}$"
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$"
+"""Text a CAP document can carry (XML 1.0 characters: no control characters but tab and
+newlines)."""
+Language = Annotated[str, Field(pattern=LANGUAGE)]
 DAMAGE_CODES = frozenset({0.0, 0.5, 0.75, 1.0, 2.0, 3.0})
 
 
@@ -32,26 +36,33 @@ class AlertDraftIn(_In):
 
     incident_id: str = Field(min_length=1, max_length=200)
     hazard: str | None = Field(None, pattern=HAZARD, description="default: inferred")
-    languages: list[str] = Field(
+    languages: list[Language] = Field(
         default_factory=lambda: ["en-GB", "de-DE"],
         min_length=1,
         max_length=3,
-        description="one info block per language (en, de, hr)",
+        description="one info block per language (en, de, hr), each once",
+        json_schema_extra={"uniqueItems": True},
     )
-    area_desc: str | None = Field(None, min_length=1, max_length=200)
+    area_desc: str | None = Field(None, min_length=1, max_length=200, pattern=TEXT)
     expires_in_min: int | None = Field(None, ge=5, le=7 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _distinct_languages(self) -> Self:
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("each language once")
+        return self
 
 
 class AlertUpdateIn(_In):
     """An update re-drafts from the incident as it is now, with the same choices."""
 
     hazard: str | None = Field(None, pattern=HAZARD)
-    area_desc: str | None = Field(None, min_length=1, max_length=200)
+    area_desc: str | None = Field(None, min_length=1, max_length=200, pattern=TEXT)
     expires_in_min: int | None = Field(None, ge=5, le=7 * 24 * 60)
 
 
 class AlertCancelIn(_In):
-    note: str | None = Field(None, min_length=1, max_length=500, description="why")
+    note: str | None = Field(None, min_length=1, max_length=500, pattern=TEXT, description="why")
 
 
 class AlertOut(BaseModel):

@@ -35,6 +35,7 @@ from citywatch.model import (
     from_epoch,
     to_epoch,
 )
+from citywatch.model.incident import MERGED_INTO
 
 _MEMO = 10_000
 """Distinct detection labels whose rule matches are remembered."""
@@ -352,7 +353,7 @@ class Correlator:
                 status=IncidentStatus.MERGED,
                 at=from_epoch(at),
                 by="correlator",
-                note=f"merged into {into.id}",
+                note=f"{MERGED_INTO}{into.id}",
             )
         )
         state.dirty[group.id] = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -19,6 +19,10 @@ class IncidentStatus(enum.StrEnum):
     RESOLVED = "resolved"
     FALSE_POSITIVE = "false_positive"
     MERGED = "merged"
+
+
+MERGED_INTO: Final = "merged into "
+"""How a merge's status change begins its note; the target's id follows."""
 
 
 class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,3 +59,11 @@ class Incident(msgspec.Struct, frozen=True, kw_only=True):
     history: list[StatusChange] = msgspec.field(default_factory=list)
     story: str | None = None
     exposure: dict[str, int] = msgspec.field(default_factory=dict)
+
+    @property
+    def merged_into(self) -> str | None:
+        """The incident the correlator merged this one into, if it did."""
+        for change in reversed(self.history):
+            if change.status == IncidentStatus.MERGED and change.note.startswith(MERGED_INTO):
+                return change.note[len(MERGED_INTO) :]
+        return None

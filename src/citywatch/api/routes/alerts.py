@@ -32,7 +32,7 @@ from citywatch.api.context import ApiContext, context
 from citywatch.api.problems import Problem
 from citywatch.api.rbac import ADMIN, ALERT_OFFICER, READERS, allow
 from citywatch.live import Change
-from citywatch.model import Alert, Detection, Incident
+from citywatch.model import Alert, Detection, Incident, IncidentStatus
 from citywatch.respond import RespondError, cancel, draft_from_incident, to_xml, validate
 from citywatch.respond.capfeed import CAP_MIME
 from citywatch.respond.hazards import HAZARDS
@@ -58,10 +58,32 @@ def stored(ctx: ApiContext, identifier: str) -> StoredAlert:
 
 
 def _incident(ctx: ApiContext, incident_id: str) -> Incident:
+    """The incident, or the one the correlator merged it into (as it is now, which an alert
+    must describe: a merged-away incident has no members left)."""
     found = ctx.store.incident(incident_id)
+    seen = {incident_id}
+    while found is not None and (into := found.merged_into) is not None and into not in seen:
+        seen.add(into)
+        found = ctx.store.incident(into)
     if found is None:
         raise Problem(404, "not-found", f"no incident {incident_id!r}")
+    if found.status == IncidentStatus.MERGED:
+        raise Problem(409, "merged", f"incident {incident_id!r} was merged away")
     return found
+
+
+def _in_force(alert: Alert) -> None:
+    """409 for an alert whose every info block has expired: published, citizens would never
+    see it (a draft approved hours after a playbook wrote it)."""
+    now = datetime.now(tz=UTC)
+    ends = [info.expires for info in alert.infos if info.expires is not None]
+    if ends and max(ends) <= now:
+        raise Problem(
+            409,
+            "expired",
+            f"{alert.identifier} expired at {max(ends).isoformat()}: draft it again from its "
+            "incident",
+        )
 
 
 def _hazard(hazard: str | None) -> str | None:
@@ -188,6 +210,7 @@ def add_routes(api: APIRouter) -> None:
         found = stored(ctx, identifier)
         if found.alert.status != "Draft":
             raise Problem(409, "not-a-draft", f"{identifier} is already {found.alert.status}")
+        _in_force(found.alert)
         approved = found.alert.approved(who.name)
         if not approved.can_publish():
             raise Problem(
@@ -223,6 +246,7 @@ def add_routes(api: APIRouter) -> None:
                 "second-person-required",
                 "a playbook drafted it and you approved it: a second person must publish it",
             )
+        _in_force(found.alert)
         problems = validate(to_xml(found.alert))
         if problems:
             raise Problem(409, "invalid-cap", "; ".join(problems)[:1000])
