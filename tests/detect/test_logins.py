@@ -66,6 +66,21 @@ def test_benign_typos_and_shared_nat_stay_quiet(login: LoginMaker) -> None:
     assert _run(events)[0] == []
 
 
+def test_many_people_behind_one_address_with_typos_stay_quiet(login: LoginMaker) -> None:
+    # A carrier's address: 60 people log in within 30 minutes, one in six after a typo.
+    # It was "credential stuffing" with 60 accounts "taken over" and a forced reset for all.
+    events = []
+    for i in range(60):
+        t = i * 30
+        if i % 6 == 0:
+            events.append(login(t, "93.136.1.1", f"citizen{i}", ok=False))
+        events.append(login(t + 20, "93.136.1.1", f"citizen{i}", ok=True))
+    assert _run(events)[0] == []
+    # the same address sending a list of credentials, most failing, is still stuffing
+    stuffing = [login(2000 + t, "93.136.1.1", f"victim{t}", ok=(t % 20 == 0)) for t in range(40)]
+    assert [d.rule_id for d in _run(events + stuffing)[0]] == ["portal.login.stuffing"]
+
+
 def test_failures_spread_beyond_the_window_do_not_fire(login: LoginMaker) -> None:
     events = [login(t * 240, "198.51.100.9", "x") for t in range(30)]  # one per 4 min
     assert _run(events)[0] == []

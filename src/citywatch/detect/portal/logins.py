@@ -14,7 +14,10 @@ no response). Rules (ATT&CK T1110):
 - account under attack (T1110.001): one account, ``account_failures``
   suspect attempts from any clients.
 
-Successful logins by a client already flagged, and on an account under attack
+A client's failures on an account it then logged in to within the window are
+typos, not evidence (many people behind one address, an office's or a mobile
+carrier's, log in, a few after a typo); failures on accounts it never got
+into are. Successful logins by a client already flagged, and on an account under attack
 by a client that failed on it, are reported as possible account takeovers.
 On an account under attack, a successful login from a client that has not
 failed on it within the window is the owner's, most likely: it is counted
@@ -63,6 +66,7 @@ class LoginAbuseConfig(BaseModel):
     failures: int = Field(10, ge=2, description="suspect attempts from one client to fire")
     stuffing_accounts: int = Field(8, ge=2, description="distinct accounts that make it stuffing")
     account_failures: int = Field(10, ge=2, description="suspect attempts on one account to fire")
+
     gap_s: float = Field(900.0, gt=0, description="idle time that closes an episode, seconds")
 
 
@@ -164,6 +168,8 @@ class LoginAbuse(Detector[LoginState]):
         threshold = self.cfg.failures if by_client else self.cfg.account_failures
         if state.suspects < threshold:
             return
+        if by_client and state.suspects - _typos(state) < threshold:
+            return  # people behind one address who mistyped, then logged in
         window = [
             i
             for i in range(state.head, len(state.times))
@@ -275,3 +281,15 @@ class LoginAbuse(Detector[LoginState]):
                 }
             },
         )
+
+
+def _typos(state: LoginState) -> int:
+    """A client's suspect attempts in the window on accounts it then logged in to (a typo,
+    then the right password); not where the source shows no account (``?``)."""
+    if not state.distinct:
+        return 0
+    logged_in = {
+        state.others[i] for i in range(state.head, len(state.times)) if not state.suspect[i]
+    }
+    logged_in.discard("?")
+    return sum(n for other, n in state.distinct.items() if other in logged_in)
