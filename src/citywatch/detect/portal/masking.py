@@ -51,11 +51,38 @@ _SECRET_WORDS: Final = frozenset(
         "sid",
         "jsessionid",
         "phpsessid",
+        "credential",
+        "credentials",
+        "cred",
+        "creds",
+        "cardnumber",
+        "ccnumber",
+        "creditcard",
+        "passwort",  # de
+        "kennwort",
+        "lozinka",  # hr, sr, bs
+        "zaporka",
+        "geslo",  # sl
+        "heslo",  # cs, sk
+        "haslo",  # pl
+        "jelszo",  # hu
+        "parola",  # it, ro
+        "contrasena",  # es
+        "senha",  # pt
     }
 )
 _SECRET_PAIRS: Final = frozenset(
-    {("card", "number"), ("api", "key"), ("private", "key"), ("security", "code")}
+    {
+        ("card", "number"),
+        ("cc", "number"),
+        ("credit", "card"),
+        ("api", "key"),
+        ("private", "key"),
+        ("security", "code"),
+    }
 )
+_SECRET_ENDS: Final = ("pwd", "passwd", "password", "sid", "sessid", "token", "secret")
+"""Endings that make a word a secret's (``oldpwd``, ``aldsid``, ``csrftoken``)."""
 _WORDS: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 
 
@@ -67,11 +94,13 @@ def secret_name(name: str) -> bool:
 
     >>> [secret_name(n) for n in ("password", "newPassword", "card_number", "passenger")]
     [True, True, True, False]
-    >>> secret_name("Authorization"), secret_name("X-Api-Key")
-    (True, True)
+    >>> secret_name("Authorization"), secret_name("X-Api-Key"), secret_name("lozinka")
+    (True, True, True)
+    >>> [secret_name(n) for n in ("oldpwd", "aldsid", "cc_number", "credentials", "Passwort")]
+    [True, True, True, True, True]
     """
     words = [w.lower() for w in _WORDS.findall(name[:128])]
-    return any(w in _SECRET_WORDS for w in words) or any(
+    return any(w in _SECRET_WORDS or w.endswith(_SECRET_ENDS) for w in words) or any(
         pair in _SECRET_PAIRS for pair in itertools.pairwise(words)
     )
 
