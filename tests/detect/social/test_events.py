@@ -84,6 +84,23 @@ def test_a_burst_of_reports_is_one_placed_event() -> None:
     assert {a.event for a in detector.annotations.values()} == {last.id}
 
 
+def test_a_summary_quotes_no_word_of_the_posts_but_signs_of_the_event() -> None:
+    # A victim's name and street, repeated in the posts, were a summary's key terms
+    # ("victim, babicevic, kaptolska"), exported word for word to partners in MISP.
+    lines = [
+        post(
+            i, f"{text} The victim is Tomislav Babicevic, he lives on Kaptolska", f"a-{i}", 40.0 * i
+        )
+        for i, text in enumerate(REPORTS)
+    ]
+    detector = SocialEvents(SocialConfig(strong=False))
+    (last, *_) = run(lines, detector)[::-1]
+    terms = last.summary.rpartition("(")[2].rstrip(")").split(", ")
+    assert terms and set(terms) <= detector.classify.model.event_words
+    text = msgspec.json.encode(last).decode().lower()
+    assert "babicevic" not in text and "tomislav" not in text and "kaptolska" not in text
+
+
 QUAKE = [
     "Earthquake!! Everything is shaking at Port d'Aldmere",
     "Strong earthquake just now, a building collapsed at Port d'Aldmere",

@@ -236,8 +236,9 @@ class SocialEvents(Detector[SocialState]):
         state.news += ref.news
         state.score_sum += ref.score
         names = self.gazetteer.words
+        signs = self.classify.model.event_words  # never a word of the posts' own: a name
         for w in words:
-            if len(w) > 4 and w not in _FILLERS and w not in names:
+            if len(w) > 4 and w in signs and w not in _FILLERS and w not in names:
                 state.terms[w] = state.terms.get(w, 0) + 1
 
     def expire(self, key: str, state: SocialState, watermark: float, out: list[Detection]) -> bool:

@@ -10,6 +10,7 @@ weights ship in the package (``weights.json``), written deterministically by
 
 from __future__ import annotations
 
+import functools
 import math
 from importlib import resources
 from pathlib import Path
@@ -69,6 +70,12 @@ class LinearModel:
             return cls(msgspec.json.decode(raw, type=ModelFile))
         except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise ConfigError(f"not a classifier weights file: {exc}", where=str(path)) from exc
+
+    @functools.cached_property
+    def event_words(self) -> frozenset[str]:
+        """Single words the model reads as signs of a high-risk event (a positive weight):
+        the only words a summary may quote of posts, which can name people and their homes."""
+        return frozenset(f for f, w in self._w.items() if w > 0 and " " not in f)
 
     def score(self, feats: list[str]) -> float:
         """The calibrated probability that a post with these features is high-risk."""
