@@ -112,6 +112,7 @@ def test_cyber_incident_gets_public_advice_not_its_soc_measures(
         ("Chemical smell at the river port", "public_safety", "hazmat", "CBRNE"),
         ("City IoT botnet attacks the portal: HTTP flood", "hybrid", "cyber", "Infra"),
         ("Something odd at the square", "public_safety", "other", "Safety"),
+        ("Social media: explosion terror in Trnje", "public_safety", "terror", "Security"),
     ],
 )
 def test_hazard_is_inferred_and_every_draft_validates(
@@ -365,4 +366,19 @@ def test_utc_alerts_write_minus_zero(make_incident: IncidentMaker) -> None:
         make_incident(), sender=SENDER, drafted_by="ana", sent=T0, tz=UTC, languages=("en-GB",)
     )
     assert b"<sent>2026-03-14T08:00:00-00:00</sent>" in to_xml(a)
+    assert validate(to_xml(a)) == []
+
+
+def test_citizens_reporting_a_bomb_at_the_stadium_get_a_bomb_alert(
+    make_incident: IncidentMaker,
+) -> None:
+    # A crowd incident with explosion posts at the arena drafted "Dangerous crowding... Stay
+    # calm, do not push"; an explosion reported alone, "Public safety warning", Monitor.
+    story = make_incident(title="Emergency at the stadium, seen by crowd sensors and citizens")
+    story = msgspec.structs.replace(
+        story, entities={"social.category": ["crowd-danger", "explosion-terror"]}
+    )
+    a = draft_from_incident(story, sender="ops@aldmere.example", drafted_by="duty")
+    assert a.infos[0].event == "Explosion or armed attack"
+    assert "Shelter" in a.infos[0].response_types
     assert validate(to_xml(a)) == []

@@ -69,6 +69,20 @@ HAZARDS: Final[dict[str, Hazard]] = {
             "assault",
         ),
         Hazard(
+            "terror",
+            ("Security",),
+            ("Shelter", "Avoid"),
+            {
+                "en": "Explosion or armed attack",
+                "de": "Explosion oder bewaffneter Angriff",
+                "hr": "Eksplozija ili oružani napad",
+            },
+            ("shelter_in_place", "avoid_area", "keep_access_clear", "follow_officials"),
+            timedelta(hours=3),
+            "security",
+            "suspiciousAction",
+        ),
+        Hazard(
             "fire",
             ("Fire",),
             ("Avoid", "Shelter"),
@@ -136,6 +150,10 @@ HAZARDS: Final[dict[str, Hazard]] = {
 # Physical hazards by words in the incident title, first match wins. "HTTP flood",
 # "firewall" and the like are cyber words and must not read as floods or fires.
 _PHYSICAL: Final = (
+    (
+        "terror",
+        re.compile(r"\b(explosion|explosive|bomb|blast|terror|gunman|armed attack)", re.I),
+    ),
     ("earthquake", re.compile(r"\b(earthquake|quake|seismic|tremor|aftershock)", re.I)),
     ("hazmat", re.compile(r"\b(gas leak|chemical|toxic|hazmat|hazardous substance)", re.I)),
     ("fire", re.compile(r"\b(fire|smoke|blaze)\b", re.I)),
@@ -152,7 +170,8 @@ _PHYSICAL: Final = (
 
 
 def infer_hazard(incident: Incident) -> Hazard:
-    """The hazard an incident most likely is: by category, then by words in its title.
+    """The hazard an incident most likely is: by category, by what citizens report of a bomb
+    or an attack, by words in its title, then by the other things citizens report.
 
     >>> from datetime import UTC, datetime
     >>> from citywatch.model import IncidentStatus
@@ -164,14 +183,29 @@ def infer_hazard(incident: Incident) -> Hazard:
     ['crowd', 'earthquake', 'flood']
     >>> infer_hazard(inc("HTTP flood against portal", "hybrid")).key
     'cyber'
+    >>> import msgspec
+    >>> story = msgspec.structs.replace(inc("Emergency at the stadium"),
+    ...     entities={"social.category": ["crowd-danger", "explosion-terror"]})
+    >>> infer_hazard(story).key, infer_hazard(inc("Social media: explosion terror in Trnje")).key
+    ('terror', 'terror')
     """
     if incident.category == "cyber":
         return HAZARDS["cyber"]
+    said = incident.entities.get("social.category", [])
+    if "explosion-terror" in said:  # citizens report a bomb or an attack: that, whatever else
+        return HAZARDS["terror"]
     title = incident.title[:500]
     for key, pattern in _PHYSICAL:
         if pattern.search(title):
             return HAZARDS[key]
+    for category, key in _SAID:
+        if category in said:
+            return HAZARDS[key]
     return HAZARDS["cyber" if incident.category == "hybrid" else "other"]
+
+
+_SAID: Final = (("fire", "fire"), ("violence", "violence"), ("crowd-danger", "crowd"))
+"""Hazards by what citizens' posts say (``social.category``), where the title tells none."""
 
 
 def primary(language: str) -> str:
