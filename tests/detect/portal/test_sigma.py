@@ -9,6 +9,7 @@ import time
 import uuid
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given, settings
@@ -1023,3 +1024,35 @@ def test_end_to_end_through_the_runner(enricher: Enricher) -> None:
     assert trav.attributes["portal"]["location"] == "uri"
     assert "..%2f" in trav.attributes["portal"]["snippet"]
     assert runner.states == {}
+
+
+_TAX = (("Host", "portal.aldmere.city"), ("Content-Type", "application/x-www-form-urlencoded"))
+
+
+def _tax_note(note: str) -> Event:
+    body = urlencode({"year": "2025", "amount": "2419.65", "note": note})
+    return Event(
+        id="t-1", timestamp=T0, dataset="portal.http",
+        payload=HttpRequest(method="POST", uri="/tax/file", body=body, headers=_TAX),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("note", "sqli"),
+    [
+        # notes citizens write (were "SQL Injection In A Tax Filing")
+        ("Rent for 'Ilica 12' and 'Savska 3' flats", False),
+        ("Is the 'student' or 'employee' rate right?", False),
+        ("Trade union select committee fee deductible?", False),
+        # injections
+        ("x' or '1'='1", True),
+        ("x') or ('a'='a", True),
+        ("x' UNION SELECT NULL,NULL--", True),
+        ("x'/**/union/**/select/**/null--", True),
+        ("a' and sleep(5)--", True),
+        ("1 or 1=1", True),
+    ],
+)
+def test_the_shipped_tax_filing_rule_reads_injections_not_notes(note: str, sqli: bool) -> None:
+    names = {h.rule_name for h in SigmaRules().inspect(_tax_note(note))}
+    assert ("SQL Injection In A Tax Filing" in names) is sqli
