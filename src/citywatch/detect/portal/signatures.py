@@ -455,6 +455,9 @@ class WebAttackSignatures(HitDetector):
             if not header and (mask & URL_CLASSES or urlish or relative):
                 extra = (SSRF if urlish else 0) | (RFI if relative else 0)
                 found.extend(url_findings(fold(value), name, mask | extra))
+        if len(found) > 1 and any(key.startswith("jndi.") for key, _ in found):
+            # the lookup's own ldap:// or rmi:// URL is Log4Shell, not a second attack (SSRF)
+            return tuple(f for f in found if f[0] != "ssrf.scheme")
         return tuple(found)
 
     def _other_site(self, name: str, lname: str, value: str) -> Found | None:
