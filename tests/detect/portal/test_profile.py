@@ -1000,6 +1000,22 @@ def test_the_portals_token_cookies_are_held_to_their_form_and_no_other_cookie_is
     assert sessions.inspect(_sent(enricher_m, page, tracker)) == []
     cookies = sessions.describe()["cookies"]
     assert [(c["name"], c["type"], c["fixed_length"]) for c in cookies] == [("sid", "token", 22)]  # type: ignore[index]
+    # a session ended: the server's Set-Cookie left it empty or "deleted" (was "Session
+    # tampering" after every logout)
+    for ended in ("sid=", "sid=deleted"):
+        assert sessions.inspect(_sent(enricher_m, page, ("Cookie", ended))) == []
+
+
+def test_a_campaign_or_an_ad_click_adds_no_unknown_parameter(
+    sessions: PortalProfile, enricher_m: Enricher
+) -> None:
+    # A newsletter's link (?utm_source=...) or an ad click (?fbclid=...) was "Parameter
+    # tampering: unknown parameter", T1190.
+    page = "/traffic/incidents?district=3&page=1"
+    for extra in ("utm_source=newsletter&utm_campaign=tax-2025", "fbclid=IwAR2x9", "gclid=Cj0K"):
+        assert sessions.inspect(_sent(enricher_m, f"{page}&{extra}", _SID)) == [], extra
+    (hit,) = sessions.inspect(_sent(enricher_m, f"{page}&debug=1", _SID))
+    assert hit.rule_id == "portal.profile.unknown-param"
 
 
 def test_a_model_learned_before_cookies_and_credentials_checks_nothing_of_them(

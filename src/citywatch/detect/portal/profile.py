@@ -86,6 +86,10 @@ _BENIGN_ANOMALIES: Final = frozenset({"bad-url-encoding"})
 """Parser anomalies that do not stop a request from being learned (``50% off``)."""
 
 
+_ENDED: Final = frozenset({"", "deleted"})
+"""A session cookie's value after logout (the server's ``Set-Cookie`` to end it)."""
+
+
 class PortalProfileConfig(BaseModel):
     """How the positive model learns and what it enforces."""
 
@@ -114,6 +118,12 @@ class PortalProfileConfig(BaseModel):
         ("query", "body", "path"), description="parameter locations learned and enforced"
     )
     unknown_params: bool = Field(True, description="flag parameters an endpoint never takes")
+    tracking_params: tuple[str, ...] = Field(
+        ("utm_*", "fbclid", "gclid", "gbraid", "wbraid", "dclid", "msclkid", "yclid", "twclid",
+         "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmktg", "mkt_tok"),
+        description="query parameters a link adds on its way (campaigns, ad clicks, analytics):"
+        " never unknown; a trailing * matches any ending",
+    )  # fmt: skip
     unknown_endpoints: bool = Field(
         False, description="flag answered requests to endpoints never learned (low severity)"
     )
@@ -143,6 +153,9 @@ class PortalProfile(HitDetector):
         self.model = ProfileModel()
         self._gate: Gate = gate if gate is not None else WebAttackSignatures().inspect
         self._locations = frozenset(self.cfg.locations)
+        tracking = self.cfg.tracking_params
+        self._tracking = frozenset(t.lower() for t in tracking if not t.endswith("*"))
+        self._tracking_starts = tuple(t[:-1].lower() for t in tracking if t.endswith("*"))
         self._keep = max(self.cfg.min_clients, self.cfg.value_clients)
         self._rules: dict[str, dict[str, EndpointRule]] = {}
         self._cookies: dict[str, ParamRule] = {}
@@ -268,7 +281,7 @@ class PortalProfile(HitDetector):
                 if location != "cookie" or not cookies or (hit := self._cookie(param)) is None:
                     continue
             elif (rule := known.get(location, _NO_PARAMS).get(param.name)) is None:
-                if self.cfg.unknown_params and not endpoint.open:
+                if self.cfg.unknown_params and not endpoint.open and not self._tracked(param):
                     hit = self._unknown_param(endpoint, param.location, param.name, param.value)
                 else:
                     continue
@@ -297,6 +310,13 @@ class PortalProfile(HitDetector):
             if len(hits) >= self.cfg.max_hits:
                 break
         return hits
+
+    def _tracked(self, param: Param) -> bool:
+        """Whether a parameter is one a link adds on its way (``utm_source``, ``fbclid``)."""
+        if param.location != "query":
+            return False
+        name = param.name.lower()
+        return name in self._tracking or name.startswith(self._tracking_starts)
 
     def _learning(self, event: Event) -> bool:
         """Learn ``event`` if it falls in the learning window at the start of the stream."""
@@ -395,7 +415,7 @@ class PortalProfile(HitDetector):
         """A finding when a token cookie of the portal's is not of its learned form."""
         rule = self._cookies.get(param.name)
         value = param.value
-        if rule is None or value in rule.passed or self._passes(rule, value):
+        if rule is None or value in _ENDED or value in rule.passed or self._passes(rule, value):
             return None
         found = rule.explain(value)
         return _tampering(
