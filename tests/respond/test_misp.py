@@ -94,3 +94,21 @@ def test_a_botnet_event_names_its_c2_and_never_the_city_devices(
     assert shared[("ip-dst", "91.92.241.17")]["comment"] == "Command and control server"
     assert ("domain", "cdn.example.org") in shared
     assert not any("10.20." in str(a["value"]) for a in attrs)
+
+
+def test_every_technique_a_detector_or_rule_names_has_its_att_ck_name() -> None:
+    # The rogue-device incident was tagged "ATT&CK technique T1200 - T1200" in MISP.
+    import re  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    import citywatch  # noqa: PLC0415
+    from citywatch.respond.evidence import TECHNIQUES  # noqa: PLC0415
+
+    root = Path(citywatch.__file__).parent
+    named: set[str] = set()
+    for folder in ("detect", "correlate", "respond"):
+        for path in (root / folder).rglob("*"):
+            if path.suffix in {".py", ".yml", ".yaml", ".json"}:
+                text = path.read_text(encoding="utf-8")
+                named |= set(re.findall(r"\bT1\d{3}(?:\.\d{3})?\b", text))
+    assert named and named <= set(TECHNIQUES), sorted(named - set(TECHNIQUES))
