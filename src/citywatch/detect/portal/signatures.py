@@ -294,7 +294,7 @@ class WebAttackSignatures(HitDetector):
         hits: list[Hit] = []
         seen: set[str] = set()
         for item in self._param(acc.params[0]):
-            self._add(hits, seen, item, f"header:{name}")
+            self._add(hits, seen, item, f"header:{name}", acc.params[0].value)
         if len(known) >= _LINE_CACHE:
             known.clear()
         known[value] = found = tuple(hits)
@@ -314,7 +314,7 @@ class WebAttackSignatures(HitDetector):
                 self._paths.clear()
             self._paths[decoded] = found
         for item in found:
-            self._add(hits, seen, item, "path")
+            self._add(hits, seen, item, "path", decoded)
         # Parameters repeat far more than requests do (hosts, agents, session cookies, page
         # numbers), so what each shows is remembered whole, keyed by the parameter itself:
         # a known one costs one dict lookup, with no regex run.
@@ -327,7 +327,7 @@ class WebAttackSignatures(HitDetector):
                 name = param.name
                 where = f"header:{name}" if param.location == "header" else f"param:{name}"
                 for item in found:
-                    self._add(hits, seen, item, where)
+                    self._add(hits, seen, item, where, param.value)
         return hits
 
     def _param(self, param: Param) -> tuple[Found, ...]:
@@ -353,7 +353,9 @@ class WebAttackSignatures(HitDetector):
             return ()
         return self._findings(location, name, value)
 
-    def _add(self, hits: list[Hit], seen: set[str], found: Found, location: str) -> None:
+    def _add(
+        self, hits: list[Hit], seen: set[str], found: Found, location: str, original: str = ""
+    ) -> None:
         key, text = found
         if key not in self._allowed:
             return
@@ -368,7 +370,11 @@ class WebAttackSignatures(HitDetector):
                 rule_name=rule.name,
                 technique=rule.technique,
                 location=location,
-                snippet=snippet(masked(text) if secret_name(location.partition(":")[2]) else text),
+                snippet=snippet(
+                    masked(text)
+                    if secret_name(location.partition(":")[2])
+                    else cased(text, original)
+                ),
                 severity=rule.severity,
                 confidence=rule.confidence,
             )
@@ -523,6 +529,20 @@ class WebAttackSignatures(HitDetector):
                 self._cache.clear()
             self._cache[value] = cached
         return cached
+
+
+def cased(text: str, original: str) -> str:
+    """``text`` as ``original`` writes it: a check reads a value casefolded, and an analyst
+    needs the value as sent (a Log4Shell class name, a base64 payload, a scanner's marker).
+    ``text`` itself where the folding changed more than case (decoding, compatibility forms).
+
+    >>> cased("${jndi:ldap://x/exploit}", "a=${jndi:ldap://x/Exploit}"), cased("ab", "xyz")
+    ('${jndi:ldap://x/Exploit}', 'ab')
+    """
+    if not original or text in original:
+        return text
+    at = original.lower().find(text)
+    return original[at : at + len(text)] if at >= 0 else text
 
 
 def snippet(text: str) -> str:
