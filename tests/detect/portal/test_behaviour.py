@@ -226,7 +226,33 @@ def test_portal_wide_daily_peak_is_normal_but_a_botnet_flood_is_not(make: Maker)
     flood = detections[0]
     assert flood.entity == {"target": "portal"}
     assert "attack.T1498" in flood.tags
+    assert flood.attributes["portal"]["attack_technique"] == "T1499.002"  # the application's
     assert flood.attributes["portal"]["top_sources"], "the heaviest sources are named"
+    # it ends when the rate falls back: it ran to the end of the day (14:00), counting every
+    # citizen's request after it as evidence of the flood
+    assert flood.last_seen.timestamp() - botnet[-1].timestamp <= 120
+    assert flood.attributes["portal"]["requests"] < len(botnet) * 1.2
+    assert "many clients" in flood.summary
+
+
+def test_one_client_s_flood_is_said_to_be_one_client_s_and_the_next_flood_is_its_own(
+    make: Maker,
+) -> None:
+    # A single client's flood at 10:00 was "from many clients", and its portal-wide episode
+    # never ended: a botnet's flood at 12:00 became part of it and had no detection.
+    rng = random.Random(4)
+    day = _day(make, rng, 5, 9, peak=100)
+    one = [make(2 * 3600 + i * 0.04, "198.51.100.66", "/traffic/cameras", 200, ua="curl/8.5")
+           for i in range(3000)]  # fmt: skip
+    botnet = [make(4 * 3600 + i * 0.03, f"203.0.{i % 200}.{i % 7}", "/search?q=x", ua="Mozilla/5.0")
+              for i in range(4000)]  # fmt: skip
+    floods = [
+        d for d in _run(day + one + botnet, None, portal_rate=40.0)
+        if d.rule_id == "portal.behaviour.portal-flood"
+    ]  # fmt: skip
+    assert len(floods) == 2
+    assert "mostly one client" in floods[0].summary and "many clients" in floods[1].summary
+    assert floods[1].first_seen.timestamp() >= botnet[0].timestamp
 
 
 def test_learned_hourly_baseline_keeps_the_first_peak_quiet(make: Maker) -> None:

@@ -196,11 +196,13 @@ class PortalBehaviour(Detector[BehaviourState]):
         rate = state.rate
         if rate is None:
             rate = state.rate = Rate()
-        flooding = PORTAL_FLOOD in state.open
-        per_minute = rate.add(ts, cfg.portal_half_life_s, flooding)
-        if flooding:
-            _heavy_hitter(state.top, event.source_pseudonym or "?")
-            self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
+        flood = state.open.get(PORTAL_FLOOD)
+        per_minute = rate.add(ts, cfg.portal_half_life_s, flood is not None)
+        if flood is not None:
+            if per_minute >= flood.floor:  # at flood level still: the portal's own traffic
+                flood.peak = max(flood.peak, per_minute)  # after it is no evidence of it
+                _heavy_hitter(state.top, event.source_pseudonym or "?")
+                self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
             return
         if per_minute < cfg.portal_rate:
             return
@@ -211,6 +213,9 @@ class PortalBehaviour(Detector[BehaviourState]):
         if per_minute >= cfg.portal_factor * baseline:
             state.top = {}
             self._fire(PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out)
+            flood = state.open[PORTAL_FLOOD]
+            flood.floor = 0.5 * max(cfg.portal_rate, cfg.portal_factor * baseline)
+            flood.peak = per_minute
 
     def _scan(
         self,

@@ -42,7 +42,7 @@ RULES: Final = {
         "portal.behaviour.portal-flood",
         "Request flood on the portal",
         "denial-of-service",
-        ("T1498", "T1499.002"),
+        ("T1499.002", "T1498"),
         70,
         0.7,
         (
@@ -127,6 +127,10 @@ def describe(
         who = f"one account used from {len(state.sources)} clients"
     else:
         who = "many clients"
+        flood = state.open.get(rule)
+        # the Misra-Gries counts are lower bounds: the heaviest sent at least this many
+        if flood is not None and state.top and max(state.top.values()) * 2 >= flood.total:
+            who = "mostly one client"
     stats = _figures(state, rule, last) or last
     return _summary(rule, who, stats, cfg), entity, stats
 
@@ -142,7 +146,9 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
         # the busier of the last full minute and this one so far (a minute just begun has
         # seen few), and never less than an earlier emission of the episode said: its peak
         earlier = last.get("per_minute")
-        busiest = max(rate.count, rate.prev, earlier if isinstance(earlier, int) else 0)
+        flood = state.open.get(rule)
+        peak = int(flood.peak) if flood is not None else 0
+        busiest = max(rate.count, rate.prev, earlier if isinstance(earlier, int) else 0, peak)
         stats: Stats = {"per_minute": busiest, "baseline_per_minute": round(rate.peak, 1)}
         if rule == "portal-flood":
             stats["top_sources"] = sorted(state.top, key=lambda s: -state.top[s])[:8]

@@ -213,6 +213,11 @@ class RuleEpisode(msgspec.Struct, kw_only=True, gc=False):
     total: int = 0
     """Events of the episode, beyond the evidence cap too."""
     stats: dict[str, object] = msgspec.field(default_factory=dict)
+    floor: float = 0.0
+    """A flood's: the rate (requests per minute) below which a request is no longer part of
+    it, so that the episode ends when the rate falls back."""
+    peak: float = 0.0
+    """A flood's: its highest rate so far, beyond the evidence cap too."""
 
 
 class BehaviourState(msgspec.Struct, kw_only=True, gc=False):
