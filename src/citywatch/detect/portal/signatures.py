@@ -93,6 +93,16 @@ _SERVER_SCRIPT = re.compile(r"\.(?:jspx?|php\d?|phtml|aspx?|ashx|asmx|cgi|pl|war
 """What a web server would run: written with PUT (or moved there), a web shell."""
 _PATH_SPECIAL = re.compile(r"[<>'\"${}()`;|\\\r\n]|\.\.|//")
 _NAME_OK = re.compile(r"[\w.\[\]-]*").fullmatch
+_NAME_OF_NOTE = re.compile(r"filename|proto|classloader").search
+"""Parts of a plain name that make even a plain value worth a look (an uploaded file's name,
+prototype pollution, Spring's class binding)."""
+_UPLOADED_SCRIPT = re.compile(
+    r"\.(?:php\d?|phtml|phar|pht|phps|jspx?|jsw|jsv|jspf|aspx?|ashx|asmx|asa|cer|cgi|pl|war"
+    r"|shtml)[.\s\x00]*$|(?:^|[\\/])(?:\.htaccess|\.user\.ini|web\.config)$"
+)
+"""A file name a web server would run or obey (CRS 933110: ``shell.php``, ``x.jpg.php``,
+``.htaccess``), trailing dots and spaces included (``shell.php.``)."""
+_FILENAME_HEADERS = frozenset({"x-filename", "x_filename", "x-file-name"})
 _NAMES_OF_NOTE = urls.URLISH_NAMES | {"__viewstate"}
 _TYPE_KEYS = ("$type", "@type", "@class", "@c")
 """JSON keys that name the class to instantiate (.NET Json.NET, Fastjson, Jackson)."""
@@ -348,7 +358,7 @@ class WebAttackSignatures(HitDetector):
             and _NAME_OK(name)
             and (len(value) < 12 or not CASED.search(value))
             and (lname := name.lower()) not in _NAMES_OF_NOTE
-            and "classloader" not in lname
+            and not _NAME_OF_NOTE(lname)
         ):
             return ()
         return self._findings(location, name, value)
@@ -506,7 +516,13 @@ class WebAttackSignatures(HitDetector):
                 return None
             if lname == "x-middleware-subrequest":  # Next.js' own, never a client's
                 return "protocol.auth-bypass", f"{name}: {value[:60]}"
+            if lname in _FILENAME_HEADERS and _UPLOADED_SCRIPT.search(value.lower()):
+                return "protocol.script-file", f"{name}: {value[:80]}"
             return scanner_header(lname)
+        if lname.endswith("filename") and _UPLOADED_SCRIPT.search(value.lower()):
+            return "protocol.script-file", value[:80]
+        if "__proto__" in lname or ("constructor" in lname and "prototype" in lname):
+            return "deserialisation.prototype", name[:80]
         if "classloader" in lname or lname.startswith("class.module"):
             return "ssti.class-binding", name[:80]
         if lname == "__viewstate" and not self.settings.aspnet and value:
