@@ -104,3 +104,24 @@ def test_idle_gap_splits_episodes(enricher: Enricher) -> None:
     dets = _run(events)
     assert len(dets) == 2
     assert [len(d.evidence) for d in dets] == [3, 3]
+
+
+def test_requests_that_name_no_client_are_no_one_client_and_link_nothing() -> None:
+    # Records without an address were all "from one client", entity source.pseudonym
+    # "unknown-client": the correlator then linked every such detection into one incident.
+    from citywatch.correlate import Correlator  # noqa: PLC0415
+
+    events = [
+        Event(id=f"n{i}", timestamp=float(i), dataset="portal.http",
+              payload=HttpRequest(method="GET", uri=f"/q?x='{i}"))
+        for i in range(3)
+    ]  # fmt: skip
+    (found,) = _run(events)
+    assert "source.pseudonym" not in found.entity and "source.ip" not in found.entity
+    assert "clients the records do not name" in found.summary
+    late = Event(id="n9", timestamp=5000.0, dataset="portal.http",
+                 payload=HttpRequest(method="GET", uri="/q?x=<"))  # fmt: skip
+    correlator = Correlator()
+    for detection in [found, *_run([late])]:
+        correlator.add(detection)
+    assert len(correlator.incidents()) == 2

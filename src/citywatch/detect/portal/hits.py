@@ -23,6 +23,8 @@ from citywatch.model import Detection, Event
 TARGET = "portal"
 """The ``target`` entity of portal detections: the correlator fuses attacks on it."""
 DATASETS: frozenset[str] = frozenset({"portal.access", "portal.http"})
+UNNAMED: Final = "unnamed-clients"
+"""The state key of requests whose records name no client (no address to pseudonymise)."""
 """The datasets of the portal's requests (access-log lines, full requests): what every portal
 detector reads, and all that it reads."""
 BLOCK_CLIENTS = "Rate-limit or block the flagged client addresses at the portal's reverse proxy"
@@ -106,7 +108,7 @@ class HitDetector(Detector[ClientHits]):
         if not hits:
             return ()
         self._hits = hits
-        return (event.source_pseudonym or "unknown-client",)
+        return (event.source_pseudonym or UNNAMED,)
 
     def new_state(self, key: str) -> ClientHits:
         return ClientHits()
@@ -163,12 +165,18 @@ class HitDetector(Detector[ClientHits]):
     def _emit(self, key: str, state: ClientHits, open_: ClassEpisode) -> Detection:
         worst = open_.worst
         n = open_.hits
-        where = state.address or "one client"
+        where = state.address or (
+            "clients the records do not name" if key == UNNAMED else "one client"
+        )
         summary = f"{worst.rule_name} from {where}"
         summary += f": {n} requests" if n > 1 else f" in {worst.location}"
         if worst.explanation:
             summary += f" ({worst.explanation})"
-        entity = {"target": TARGET, "source.pseudonym": key}
+        # requests with no address are no one client's: naming them one would link every
+        # such detection into one incident
+        entity = (
+            {"target": TARGET} if key == UNNAMED else {"target": TARGET, "source.pseudonym": key}
+        )
         if state.address:
             entity["source.ip"] = state.address
         confidence = min(0.99, worst.confidence + 0.02 * min(n - 1, 10))
