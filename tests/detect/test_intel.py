@@ -96,3 +96,41 @@ def test_no_bundle_checks_nothing_and_a_bad_bundle_is_a_config_error(tmp_path: P
         ThreatIntel(ThreatIntelConfig(bundles=(bad,)))
     with pytest.raises(ConfigError, match="cannot read"):
         ThreatIntel(ThreatIntelConfig(bundles=(tmp_path / "missing.json",)))
+
+
+def test_a_url_indicator_matches_the_portal_s_url_however_written_and_names_its_client(
+    tmp_path: Path,
+) -> None:
+    # A URL indicator matched only "https://HOST/URI" exactly: an http:// indicator, a
+    # Host with :443 or a query string missed; a hit named no client and said "1 records".
+    from citywatch.detect import DetectorRunner  # noqa: PLC0415
+    from citywatch.model import Event, HttpRequest  # noqa: PLC0415
+
+    indicator = stix2.Indicator(
+        name="Exploit kit landing",
+        pattern="[url:value = 'http://portal.aldmere.city/wp-login.php']",
+        pattern_type="stix",
+        valid_from="2026-01-01T00:00:00Z",
+    )
+    bundle = tmp_path / "b.json"
+    bundle.write_text(stix2.Bundle(indicator).serialize())
+    detector = ThreatIntel(ThreatIntelConfig(bundles=(bundle,)))
+
+    def seen(uri: str, host: str, ip: str, at: float) -> Event:
+        request = HttpRequest(method="GET", uri=uri, headers=(("Host", host),))
+        return Event(id=f"r{at}", timestamp=T0.timestamp() + at, dataset="portal.http",
+                     source_ip=ip, payload=request)  # fmt: skip
+
+    for event in (
+        seen("/wp-login.php", "portal.aldmere.city:443", "203.0.113.50", 0),
+        seen("/wp-login.php?redirect_to=x", "Portal.Aldmere.City", "203.0.113.50", 1),
+    ):
+        assert detector.keys(event), event.payload
+    out: list[Detection] = []
+    runner = DetectorRunner(detector, lambda *a: (_ for _ in ()).throw(AssertionError(a)))
+    runner.process(seen("/wp-login.php", "portal.aldmere.city", "203.0.113.50", 0), out)
+    runner.flush(out)
+    (det,) = {d.id: d for d in out}.values()
+    assert det.entity["source.ip"] == "203.0.113.50"
+    assert det.summary.endswith("1 record from 203.0.113.50")
+    assert not detector.keys(seen("/wp-login.php.bak", "portal.aldmere.city", "203.0.113.9", 2))

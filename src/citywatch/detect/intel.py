@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,11 +38,17 @@ class ThreatIntelConfig(BaseModel):
     severity: int = Field(70, ge=1, le=100, description="severity of a known-indicator hit")
 
 
+_CLIENTS: Final = 8
+"""Addresses a URL detection names at most."""
+
+
 class IntelState(msgspec.Struct, kw_only=True):
     """One indicator and the value that hit it: the open episode, if any."""
 
     episode: Episode | None = None
     where: str = ""
+    clients: list[str] = msgspec.field(default_factory=list)
+    """For a URL: the addresses that asked for it (the first few)."""
 
 
 class ThreatIntel(Detector[IntelState]):
@@ -115,6 +121,11 @@ class ThreatIntel(Detector[IntelState]):
             episode = state.episode = None
         if episode is None:
             state.where = self._hits(event).get(key, "")
+            state.clients = []
+        ip, clients = event.source_ip, state.clients
+        if state.where == "url.full" and ip and ip not in clients and len(clients) < _CLIENTS:
+            clients.append(ip)
+        if episode is None:
             state.episode = Episode(
                 id=detection_id(self.name, "indicator", key, ts),
                 fired=ts,
@@ -144,6 +155,12 @@ class ThreatIntel(Detector[IntelState]):
         entity = {"indicator.id": indicator_id}
         if state.where in ("source.ip", "destination.ip"):
             entity[state.where] = value
+        clients = ""
+        if state.where == "url.full" and state.clients:  # who asked for it
+            if len(state.clients) == 1:
+                entity["source.ip"] = state.clients[0]
+            clients = f" from {', '.join(state.clients)}"
+        n = len(episode.evidence)
         return self.detection(
             episode,
             rule_id=indicator_id,
@@ -154,7 +171,7 @@ class ThreatIntel(Detector[IntelState]):
             summary=(
                 f"{value} ({state.where or 'observed'}) matches shared indicator {indicator_id}"
                 f"{f' ({indicator.name})' if indicator and indicator.name else ''}: "
-                f"{len(episode.evidence)} records"
+                f"{n} {'record' if n == 1 else 'records'}{clients}"
             ),
             entity=entity,
             tags=["intel.stix"],

@@ -145,7 +145,8 @@ class IndicatorMatcher:
                 self._nets.append((ipaddress.ip_network(ind.value), ind))
             else:
                 kind = "ip" if ind.type in ("ipv4", "ipv6") else ind.type
-                self._exact.setdefault((kind, ind.value), []).append(ind)
+                value = url_key(ind.value) if kind == "url" else ind.value
+                self._exact.setdefault((kind, value), []).append(ind)
 
     def match_ip(self, value: str, at: datetime) -> list[Indicator]:
         """Indicators in force at ``at`` that name this address or a network holding it."""
@@ -163,5 +164,31 @@ class IndicatorMatcher:
         return [i for i in self._exact.get(key, []) if i.valid_at(at)]
 
     def match_url(self, value: str, at: datetime) -> list[Indicator]:
-        """Indicators in force at ``at`` for exactly this URL."""
-        return [i for i in self._exact.get(("url", value.strip()), []) if i.valid_at(at)]
+        """Indicators in force at ``at`` for this URL (:func:`url_key`: either scheme, the
+        default port or none), or for the same URL without its query."""
+        key = url_key(value)
+        hits = list(self._exact.get(("url", key), []))
+        if "?" in key:
+            hits += self._exact.get(("url", key.partition("?")[0]), [])
+        return [i for i in hits if i.valid_at(at)]
+
+
+def url_key(url: str) -> str:
+    """A URL as indicators are matched by: no scheme (a portal answers both), the host in
+    lower case without its default port, no fragment.
+
+    >>> url_key("HTTP://Portal.Aldmere.City:80/wp-login.php#x")
+    '//portal.aldmere.city/wp-login.php'
+    >>> url_key("https://portal.aldmere.city:443/a?b=1"), url_key("https://h:8443/")
+    ('//portal.aldmere.city/a?b=1', '//h:8443/')
+    """
+    rest = url.strip().partition("#")[0]
+    scheme, sep, after = rest.partition("://")
+    if not sep:
+        return rest
+    host, slash, path = after.partition("/")
+    host = host.lower()
+    default = {"http": ":80", "https": ":443"}.get(scheme.lower())
+    if default and host.endswith(default):
+        host = host[: -len(default)]
+    return f"//{host}{slash}{path}"
