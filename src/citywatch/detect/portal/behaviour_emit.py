@@ -140,7 +140,13 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
     if rule == "scan" and state.scan is not None and state.scan.misses:
         scan = state.scan
         paths = sorted(scan.paths, key=lambda p: -scan.paths[p])
-        return {"misses": len(scan.misses), "distinct_paths": len(paths), "paths": paths[:8]}
+        span = scan.misses.newest() - scan.misses.oldest()
+        return {
+            "misses": len(scan.misses),
+            "distinct_paths": len(paths),
+            "paths": paths[:8],
+            "span_s": round(span),
+        }
     if rule in ("flood", "portal-flood") and state.rate is not None:
         rate = state.rate
         # the busier of the last full minute and this one so far (a minute just begun has
@@ -187,9 +193,11 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
     if not stats:
         return f"{name} from {who}"
     if rule == "scan":
+        span = stats.get("span_s")
+        took = _took(span) if isinstance(span, int) else f"{cfg.scan_window_s / 60:.0f} min"
         return (
             f"Web scanning from {who}: {stats['misses']} requests answered 4xx "
-            f"on {stats['distinct_paths']} paths in {cfg.scan_window_s / 60:.0f} min"
+            f"on {stats['distinct_paths']} paths in {took}"
         )
     if rule in ("flood", "portal-flood"):
         usual = stats["baseline_per_minute"]
@@ -222,4 +230,18 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
     return (
         f"Mass business actions from {who}: {kinds[busiest]} × {busiest} in "
         f"{cfg.action_window_s / 60:.0f} min by {whom}"
+    )
+
+
+def _took(seconds: int) -> str:
+    """How long something took, in words a summary uses.
+
+    >>> _took(40), _took(150), _took(3600)
+    ('40 s', '2.5 min', '60 min')
+    """
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds / 60
+    return (
+        f"{minutes:.0f} min" if minutes >= 10 or minutes == int(minutes) else f"{minutes:.1f} min"
     )
