@@ -382,3 +382,15 @@ def test_citizens_reporting_a_bomb_at_the_stadium_get_a_bomb_alert(
     assert a.infos[0].event == "Explosion or armed attack"
     assert "Shelter" in a.infos[0].response_types
     assert validate(to_xml(a)) == []
+
+
+def test_a_cyber_attack_s_alert_draws_no_map_of_the_city_s_devices(
+    make_incident: IncidentMaker,
+) -> None:
+    # The botnet incident's draft put circles at the compromised cameras into a public alert.
+    botnet = make_incident(title="City IoT botnet attacks the citizen portal", category="cyber")
+    assert botnet.area is not None
+    a = draft_from_incident(botnet, sender="ops@aldmere.example", drafted_by="duty")
+    assert a.infos[0].event == "Cyber attack on city services"
+    assert all(not area.circles and not area.polygons for i in a.infos for area in i.areas)
+    assert validate(to_xml(a)) == []

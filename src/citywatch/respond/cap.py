@@ -198,7 +198,9 @@ def draft_from_incident(
     places (or districts), else "Affected area" in each language. The area is
     the incident's place; where its ``detections`` say what they reach
     (:func:`~citywatch.respond.area.declared_circles`: a quake's felt area),
-    those circles instead of small ones round each point. With ``supersedes`` the
+    those circles instead of small ones round each point. A cyber attack's alert has no
+    shape: it concerns the city's services, and the places of its devices (cameras a botnet
+    took) are not for the public. With ``supersedes`` the
     draft is an ``Update`` of that alert and references it and everything it
     referenced. Measures the phrasebook does not know are left out of the
     public text (see :func:`~citywatch.respond.phrasebook.instruction_for`).
@@ -210,7 +212,9 @@ def draft_from_incident(
     when = (sent or datetime.now(tz)).astimezone(tz).replace(microsecond=0)
     ident = identifier or _UNSAFE.sub("_", f"{incident.id}.{when:%Y%m%dT%H%M%S}")
     rings, circles = shapes(incident.area, radius_km=radius_km)
-    if declared := declared_circles(detections):  # what the detections say they reach (a quake)
+    if kind.key == "cyber":  # the city's services, not a place: and no map of its devices
+        rings, circles = [], []
+    elif declared := declared_circles(detections):  # what the detections say they reach
         circles = declared
     since = incident.first_seen.astimezone(tz)
     infos = []
