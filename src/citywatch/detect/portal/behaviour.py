@@ -199,8 +199,10 @@ class PortalBehaviour(Detector[BehaviourState]):
         flood = state.open.get(PORTAL_FLOOD)
         per_minute = rate.add(ts, cfg.portal_half_life_s, flood is not None)
         if flood is not None:
-            if per_minute >= flood.floor:  # at flood level still: the portal's own traffic
-                flood.peak = max(flood.peak, per_minute)  # after it is no evidence of it
+            # at flood level still (a flood of an older checkpoint has no floor): the portal's
+            # own traffic after it is no evidence of it
+            if per_minute >= (flood.floor or 0.5 * cfg.portal_rate):
+                flood.peak = max(flood.peak, per_minute)
                 _heavy_hitter(state.top, event.source_pseudonym or "?")
                 self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
             return

@@ -66,7 +66,6 @@ class LoginAbuseConfig(BaseModel):
     failures: int = Field(10, ge=2, description="suspect attempts from one client to fire")
     stuffing_accounts: int = Field(8, ge=2, description="distinct accounts that make it stuffing")
     account_failures: int = Field(10, ge=2, description="suspect attempts on one account to fire")
-
     gap_s: float = Field(900.0, gt=0, description="idle time that closes an episode, seconds")
 
 
