@@ -394,3 +394,24 @@ def test_a_cyber_attack_s_alert_draws_no_map_of_the_city_s_devices(
     assert a.infos[0].event == "Cyber attack on city services"
     assert all(not area.circles and not area.polygons for i in a.infos for area in i.areas)
     assert validate(to_xml(a)) == []
+
+
+def test_a_quake_alert_says_since_the_quake_s_origin_not_its_first_phone_report(
+    make_incident: IncidentMaker,
+) -> None:
+    # "since 13:05": the incident's first evidence was a phone trigger 15 s before the
+    # origin the quake detection gives (12:06:00 UTC).
+    origin = T0.replace(minute=6)  # 09:06 in the city
+    quake = make_incident(
+        title="Earthquake M4.9", first_seen=origin - timedelta(seconds=15), entities={}
+    )
+    found = Detection(
+        id="q-1", timestamp=origin, detector="quake", rule_id="quake.detected",
+        rule_name="Earthquake", severity=90, confidence=0.9, category="public_safety",
+        summary="s", entity={"quake.id": "q-1"}, evidence=["t-1"], first_seen=origin,
+        last_seen=origin, attributes={"quake": {"origin_time": origin.astimezone(UTC).isoformat()}},
+    )  # fmt: skip
+    a = draft_from_incident(quake, sender=SENDER, drafted_by="ana", tz=CITY_TZ, detections=[found])
+    assert "09:06" in (a.infos[0].description or "")
+    plain = draft_from_incident(quake, sender=SENDER, drafted_by="ana", tz=CITY_TZ)
+    assert "09:05" in (plain.infos[0].description or "")  # no detection says: the evidence

@@ -167,6 +167,24 @@ def _pick(value: str | Mapping[str, str] | None, lang: str, default: str) -> str
     return value.get(lang, default)
 
 
+def _began(incident: Incident, detections: Sequence[Detection]) -> datetime:
+    """When the incident began: the earliest origin time its detections declare
+    (``attributes.<silo>.origin_time``: a quake's, which its first phone report may precede by
+    a false trigger), else its first evidence."""
+    times = []
+    for d in detections:
+        for attrs in d.attributes.values():
+            origin = attrs.get("origin_time") if isinstance(attrs, dict) else None
+            if isinstance(origin, str):
+                try:
+                    when = datetime.fromisoformat(origin)
+                except ValueError:
+                    continue
+                if when.tzinfo is not None:
+                    times.append(when)
+    return min(times) if times else incident.first_seen
+
+
 def draft_from_incident(
     incident: Incident,
     *,
@@ -216,7 +234,7 @@ def draft_from_incident(
         rings, circles = [], []
     elif declared := declared_circles(detections):  # what the detections say they reach
         circles = declared
-    since = incident.first_seen.astimezone(tz)
+    since = _began(incident, detections).astimezone(tz)
     infos = []
     for tag, lang in langs:
         text = _TEXT[lang]
