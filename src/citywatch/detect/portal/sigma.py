@@ -329,11 +329,14 @@ class SigmaRules(HitDetector):
 def _hit(rule: CompiledRule, trace: Trace, request: HttpRequest) -> Hit:
     if trace:
         best = max(t[0] for t in trace)
-        _, where, snippet = next(t for t in trace if t[0] == best)
+        _, where, text, start, end = next(t for t in trace if t[0] == best)
     else:  # matched through negations only
-        where, snippet = "request", f"{request.method} {request.uri}"[:120]
-    name = where.partition(":")[2]
-    snippet = masked(snippet) if secret_name(name) else mask_secrets(snippet)
+        where, text = "request", f"{request.method} {request.uri}"
+        start, end = 0, min(len(text), 120)
+    if secret_name(where.partition(":")[2]):
+        snippet = masked(text[start:end])
+    else:  # before the cut, which may leave a secret's name out (masking keeps the length)
+        snippet = mask_secrets(text)[start:end]
     info = rule.info
     return Hit(
         attack_class=info.attack_class,

@@ -79,8 +79,10 @@ from citywatch.detect.portal.sigma_match import (
     wildcard_matcher,
 )
 
-Trace = list[tuple[int, str, str]]
-"""(rank, location, snippet) of every positive leaf that made a predicate true so far.
+Trace = list[tuple[int, str, str, int, int]]
+"""(rank, location, text, start, end) of every positive leaf that made a predicate true so
+far: the snippet is ``text[start:end]``, cut when a hit is made of it (after its secrets are
+masked, which keeps the text's length).
 
 Rank 2: a ``contains``, wildcard, regex or keyword match (the payload);
 1: an exact, prefix or suffix match; 0: numbers, addresses, presence and the
@@ -239,8 +241,8 @@ def _leaf(key: str, match: Matcher, cased: bool, rank: int) -> Predicate:
     return pred
 
 
-def _context(key: str, text: str) -> tuple[int, str, str]:
-    return (0, location(key), text[:120])
+def _context(key: str, text: str) -> tuple[int, str, str, int, int]:
+    return (0, location(key), text, 0, min(len(text), 120))
 
 
 def _string(key: str, value: SigmaString, *, keyword: bool) -> tuple[Predicate, Needs]:

@@ -53,7 +53,6 @@ from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Final
 
-from citywatch.detect.portal.masking import mask_secrets
 from citywatch.model import Event, HttpRequest
 
 MAX_VALUE: Final = 65_536
@@ -357,8 +356,9 @@ class RequestView:
         """The whole casefolded line, as keyword detections search it."""
         return self.scan_text(True, True)[0]
 
-    def evidence(self, key: str, value: str, start: int, end: int) -> tuple[str, str]:
-        """Where ``value[start:end]`` of field ``key`` is, and a short snippet around it.
+    def evidence(self, key: str, value: str, start: int, end: int) -> tuple[str, str, int, int]:
+        """Where ``value[start:end]`` of field ``key`` is, and the text and bounds of a short
+        snippet around it.
 
         ``value`` is the text that was matched (casefolded or not); the
         snippet is in the original case unless casefolding changed the
@@ -366,7 +366,6 @@ class RequestView:
         """
         original = self.original(key)
         text = original if original is not None and len(original) == len(value) else value
-        text = mask_secrets(text)  # before the cut, which may leave a secret's name out
         where = location(key)
         lo_limit, hi_limit = 0, len(text)
         if key == "headers":
@@ -379,7 +378,7 @@ class RequestView:
                 lo_limit += len(name) + 2
         lo = max(lo_limit, start - 24)
         hi = min(hi_limit, max(end, start + 1) + 40, lo + 120)
-        return where, text[lo:hi]
+        return where, text, lo, hi
 
     def _compute(self, key: str) -> str | None:
         getter = _GETTERS.get(key)
