@@ -19,6 +19,7 @@ import h3
 from citywatch.model import Detection
 from citywatch.model.alert import AlertCircle
 from citywatch.respond.errors import RespondError
+from citywatch.respond.evidence import declared
 
 Ring = list[tuple[float, float]]
 
@@ -91,19 +92,17 @@ def declared_circles(detections: Iterable[Detection]) -> list[AlertCircle]:
     [AlertCircle(lat=45.7, lon=16.1, radius_km=21.4)]
     """
     out: list[AlertCircle] = []
-    for d in detections:
-        for attrs in d.attributes.values():
-            circle = attrs.get("circle") if isinstance(attrs, dict) else None
-            if not isinstance(circle, dict):
-                continue
-            try:
-                lat, lon = _point([circle["lon"], circle["lat"]])
-                radius = float(circle["radius_km"])
-            except (KeyError, TypeError, ValueError, RespondError):
-                continue
-            found = AlertCircle(lat=lat, lon=lon, radius_km=round(radius, 3))
-            if radius > 0 and found not in out:
-                out.append(found)
+    for _, circle in declared(detections, "circle"):
+        if not isinstance(circle, dict):
+            continue
+        try:
+            lat, lon = _point([circle["lon"], circle["lat"]])
+            radius = float(circle["radius_km"])
+        except (KeyError, TypeError, ValueError, RespondError):
+            continue
+        found = AlertCircle(lat=lat, lon=lon, radius_km=round(radius, 3))
+        if radius > 0 and found not in out:
+            out.append(found)
     return out[:MAX_CIRCLES]
 
 

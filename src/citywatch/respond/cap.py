@@ -36,6 +36,7 @@ from citywatch.model.alert import (
 from citywatch.respond.area import declared_circles, shapes
 from citywatch.respond.capxml import cap_time, parse, to_xml, validate
 from citywatch.respond.errors import RespondError
+from citywatch.respond.evidence import declared
 from citywatch.respond.hazards import HAZARDS, Hazard, infer_hazard
 from citywatch.respond.phrasebook import check_language, instruction_for, phrase
 
@@ -172,16 +173,14 @@ def _began(incident: Incident, detections: Sequence[Detection]) -> datetime:
     (``attributes.<silo>.origin_time``: a quake's, which its first phone report may precede by
     a false trigger), else its first evidence."""
     times = []
-    for d in detections:
-        for attrs in d.attributes.values():
-            origin = attrs.get("origin_time") if isinstance(attrs, dict) else None
-            if isinstance(origin, str):
-                try:
-                    when = datetime.fromisoformat(origin)
-                except ValueError:
-                    continue
-                if when.tzinfo is not None:
-                    times.append(when)
+    for _, origin in declared(detections, "origin_time"):
+        if isinstance(origin, str):
+            try:
+                when = datetime.fromisoformat(origin)
+            except ValueError:
+                continue
+            if when.tzinfo is not None:
+                times.append(when)
     return min(times) if times else incident.first_seen
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Final, NamedTuple
 
@@ -271,33 +271,49 @@ def attackers(
     return [rows[ip] for ip in sorted(rows, key=lambda a: (a.version, int(a)))]
 
 
+def declared(detections: Iterable[Detection], name: str) -> Iterator[tuple[Detection, object]]:
+    """What detections declare as ``attributes.<silo>.<name>`` (a quake's circle, what devices
+    reached), each with its detection, in order.
+
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 3, 14, tzinfo=UTC)
+    >>> d = Detection(id="q", timestamp=t, detector="quake", rule_id="r", rule_name="r",
+    ...     severity=80, confidence=0.9, category="public_safety", summary="s", entity={},
+    ...     evidence=[], first_seen=t, last_seen=t, attributes={"quake": {"depth_km": 10}})
+    >>> [value for _, value in declared([d], "depth_km")], list(declared([d], "circle"))
+    ([10], [])
+    """
+    for d in detections:
+        for attrs in d.attributes.values():
+            if isinstance(attrs, dict) and name in attrs:
+                yield d, attrs[name]
+
+
 def remotes(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> list[Remote]:
     """The outside addresses and names the detections name as what devices reached
     (``attributes.<detector>.remote``), in first-seen order; none of the city's own."""
     nets = networks(allow)
     rows: dict[str, Remote] = {}
-    for d in detections:
-        for attrs in d.attributes.values():
-            values = attrs.get("remote") if isinstance(attrs, dict) else None
-            for value in values if isinstance(values, list) else ():
-                ip = address(str(value))
-                if ip is not None and not outside(ip, nets):
-                    continue
-                kind = "domain-name" if ip is None else f"ipv{ip.version}-addr"
-                text = str(value).lower() if ip is None else str(ip)
-                if ip is None and not DOMAIN.fullmatch(text):
-                    continue
-                old = rows.get(text)
-                found = techniques(d.tags)
-                role = _ROLES.get(d.rule_id, _REACHED)
-                if old is None:
-                    rows[text] = Remote(text, kind, role, d.first_seen, d.last_seen, found, [d.id])
-                    continue
-                rows[text] = old._replace(
-                    role=min(old.role, role, key=_RANKED.index),  # a C2 server above all
-                    first=min(old.first, d.first_seen),
-                    last=max(old.last, d.last_seen),
-                    techniques=old.techniques + [t for t in found if t not in old.techniques],
-                    detections=[*old.detections, d.id],
-                )
+    for d, values in declared(detections, "remote"):
+        for value in values if isinstance(values, list) else ():
+            ip = address(str(value))
+            if ip is not None and not outside(ip, nets):
+                continue
+            kind = "domain-name" if ip is None else f"ipv{ip.version}-addr"
+            text = str(value).lower() if ip is None else str(ip)
+            if ip is None and not DOMAIN.fullmatch(text):
+                continue
+            old = rows.get(text)
+            found = techniques(d.tags)
+            role = _ROLES.get(d.rule_id, _REACHED)
+            if old is None:
+                rows[text] = Remote(text, kind, role, d.first_seen, d.last_seen, found, [d.id])
+                continue
+            rows[text] = old._replace(
+                role=min(old.role, role, key=_RANKED.index),  # a C2 server above all
+                first=min(old.first, d.first_seen),
+                last=max(old.last, d.last_seen),
+                techniques=old.techniques + [t for t in found if t not in old.techniques],
+                detections=[*old.detections, d.id],
+            )
     return list(rows.values())
