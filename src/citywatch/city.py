@@ -156,7 +156,8 @@ def _number(value: object) -> bool:
 
 
 def _districts(doc: dict[str, Any]) -> list[_District]:
-    """The named districts of a FeatureCollection already checked by :func:`_problem`."""
+    """The named districts of a FeatureCollection; a feature :func:`_problem` refuses is left
+    out (:meth:`CityMap.load` refuses a file that has one; a map built in code is not checked)."""
     found = []
     for feature in doc.get("features") or []:
         if _problem(feature) is not None:
