@@ -160,6 +160,31 @@ def test_a_rotated_gzip_log_is_read_as_it_is(settings, tmp_path: Path) -> None: 
         list(read_lines(zipped))
 
 
+def test_a_gzip_log_cut_short_keeps_its_lines_and_the_run_goes_on(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A rotated log copied mid-write stopped the whole run (exit 2): no output, the other
+    # files' results lost, a run left unfinished in the store.
+    whole = _log(tmp_path / "b.log", _stuffing("198.51.100.7", 1))
+    rows = [row for minute in range(2, 60) for row in _stuffing(f"198.51.100.{minute}", minute)]
+    plain = _log(tmp_path / "a.log", rows)
+    cut = tmp_path / "a.log.1.gz"
+    packed = gzip.compress(plain.read_bytes())
+    cut.write_bytes(packed[: len(packed) * 2 // 3])
+    broken: list[tuple[int, str]] = []
+    lines = list(read_lines(cut, on_break=lambda at, why: broken.append((at, why))))
+    assert 0 < len(lines) < len(plain.read_bytes().splitlines())
+    assert lines == plain.read_bytes().splitlines(keepends=True)[: len(lines)]
+    assert broken and broken[0][0] == len(lines) + 1
+    specs = [InputSpec.parse(f"access-log:{whole}"), InputSpec.parse(f"access-log:{cut}")]
+    result = analyse(settings, specs, None, command="t")
+    stats = result.stats
+    assert stats.events[str(whole)] == 12
+    assert stats.events[str(cut)] == len(lines) - stats.dead_letters.get(f"{cut} bad-line", 0)
+    assert stats.dead_letters[f"{cut} truncated"] == 1
+    assert stats.records[str(cut)] == stats.events[str(cut)] + sum(
+        n for k, n in stats.dead_letters.items() if k.startswith(f"{cut} ")
+    )
+
+
 def test_a_line_without_end_is_cut_not_held_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

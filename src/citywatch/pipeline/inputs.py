@@ -15,6 +15,8 @@ from citywatch.errors import InputError
 
 Progress = Callable[[int], None]
 """Told how many more bytes were read."""
+Broken = Callable[[int, str], None]
+"""Told where (line number) a file's gzip stream broke off, and why."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,17 @@ def _capped(fh: io.BufferedIOBase) -> Iterator[bytes]:
         yield line
 
 
-def read_lines(path: Path, progress: Progress | None = None) -> Iterator[bytes]:
+def read_lines(
+    path: Path, progress: Progress | None = None, on_break: Broken | None = None
+) -> Iterator[bytes]:
     """The lines of a file as bytes (a gzip file's, uncompressed: rotated logs are kept so),
     reporting the bytes of the file read every few thousand lines.
 
-    Raises :class:`InputError` when the file cannot be opened or its gzip stream is broken.
+    A gzip stream that breaks off (a log copied while it was written, a
+    transfer cut short) ends the lines there: with ``on_break`` it is told
+    the line number where the break is and why, and the lines before it
+    stand; without, :class:`InputError` is raised. Raises :class:`InputError`
+    too when the file cannot be opened or read.
     """
     try:
         raw = path.open("rb")
@@ -83,10 +91,22 @@ def read_lines(path: Path, progress: Progress | None = None) -> Iterator[bytes]:
         fh: io.BufferedIOBase = gzip.GzipFile(fileobj=raw) if zipped else raw
         # a plain file no longer than the cap holds no longer line: read it the quick way
         small = not zipped and os.fstat(raw.fileno()).st_size <= LINE_CAP
+        lines = _lines(fh, raw, progress, capped=not small)
+        if not zipped:
+            try:
+                yield from lines
+            except OSError as exc:
+                raise InputError(f"cannot read: {exc}", path=str(path)) from exc
+            return
+        n = 0
         try:
-            yield from _lines(fh, raw, progress, capped=not small)
+            for n, line in enumerate(lines, 1):  # noqa: B007 - n says where a break is
+                yield line
         except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
-            raise InputError(f"broken gzip data: {exc}", path=str(path)) from exc
+            reason = f"broken gzip data after line {n}: {exc}"
+            if on_break is None:
+                raise InputError(reason, path=str(path)) from exc
+            on_break(n + 1, reason)
 
 
 def _lines(

@@ -309,8 +309,28 @@ class Job:
 
     def _events(self, spec: InputSpec, progress: Progress | None) -> Iterator[Event]:
         counted = self.stats.learned if spec.learn else self.stats.events
-        parsed = self.adapters[spec.format].parse(spec.source, read_lines(spec.path, progress))
-        return self._accept(parsed, spec.source, counted)
+
+        def broke(position: int, reason: str) -> None:
+            """A gzip stream cut short: its lines so far stand, the break is a dead letter
+            (counted as a record, so records still add up to events and dead letters)."""
+            self.stats.records[spec.source] += 1
+            self._add_dead(
+                DeadLetter(
+                    source=spec.source,
+                    position=position,
+                    stage="ingest",
+                    format=spec.format,
+                    code="truncated",
+                    reason=f"{reason}; the lines before it were read, the rest is lost",
+                    raw=b"",
+                    received=time.time(),
+                )
+            )
+
+        lines = read_lines(spec.path, progress, on_break=broke)
+        return self._accept(
+            self.adapters[spec.format].parse(spec.source, lines), spec.source, counted
+        )
 
     def _accept(
         self,
