@@ -404,3 +404,30 @@ def test_a_logged_error_shows_no_local_variables(capsys: pytest.CaptureFixture[s
     logged = capsys.readouterr().err
     assert "api_unhandled_error" in logged and "RuntimeError: store unreachable" in logged
     assert "Officer-Pw-123" not in logged and "S3cretPW" not in logged
+
+
+def test_analyse_says_which_sigma_rules_it_could_not_use(tmp_path: Path) -> None:
+    # Broken and duplicate Sigma rules were found and kept in a report nothing showed: analyse
+    # ran silently without them, and engineers believed the rules were live.
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule = "title: {t}\nid: {i}\nstatus: test\nlogsource:\n    category: webserver\n"
+    rule += "detection:\n    sel:\n        cs-uri-query|{m}: 'x'\n    condition: sel\nlevel: high\n"
+    same = "7745c2ea-0000-4000-8000-000000000001"
+    (rules / "a.yml").write_text(rule.format(t="A", i=same, m="contains"))
+    (rules / "b.yml").write_text(rule.format(t="B", i=same, m="contains"))
+    (rules / "c.yml").write_text(
+        rule.format(t="C", i="7745c2ea-0000-4000-8000-000000000002", m="containz")
+    )
+    config = tmp_path / "citywatch.toml"
+    config.write_text(f'[detectors.sigma]\nrule_dirs = ["{rules}"]\n')
+    log = tmp_path / "access.log"
+    log.write_text(
+        '198.51.100.9 - - [10/Mar/2025:09:00:00 +0100] "GET /?x=1 HTTP/1.1" 200 5 "-" "-"\n'
+    )
+    args = ["analyse", "--config", str(config), "--no-store", "--in", f"access-log:{log}"]
+    result = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "b.yml: rule 7745c2ea-0000-4000-8000-000000000001: duplicate rule id (also in" in said
+    assert "c.yml: rule 7745c2ea-0000-4000-8000-000000000002:" in said and "containz" in said

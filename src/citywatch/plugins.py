@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 import msgspec
+import structlog
 from pydantic import BaseModel, ValidationError
 
 from citywatch.detect import DETECTORS, Detector
@@ -18,6 +19,8 @@ from citywatch.errors import ConfigError, PluginError
 from citywatch.ingest import ADAPTERS, Adapter, NoConfig
 from citywatch.respond.actions import ACTIONS
 from citywatch.respond.playbook import ACTION_PARAMS
+
+_log = structlog.get_logger(__name__)
 
 KINDS = ("adapters", "detectors", "actions")
 
@@ -87,7 +90,10 @@ def build_detectors(
             config = cls.config_model.model_validate(configs.get(name, {}))
         except ValidationError as exc:
             raise ConfigError(str(exc), where=f"detectors.{name}") from exc
-        built.append(cls(config))
+        detector = cls(config)
+        for notice in detector.notices():  # every command that runs detectors says it, once
+            _log.warning("detector_config_notice", detector=name, notice=notice)
+        built.append(detector)
     return built
 
 

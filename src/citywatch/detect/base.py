@@ -104,6 +104,11 @@ class Detector(ABC, Generic[S]):
     def learn(self, event: Event) -> None:
         """Learn normal behaviour from a trusted record (``--learn``); by default nothing."""
 
+    def notices(self) -> list[str]:
+        """What of its configuration the detector could not use, each a line a person can act
+        on (a rule file that is broken, rules it does not evaluate); by default nothing."""
+        return []
+
     def snapshot_model(self) -> bytes | None:
         """What the detector learned across keys, for a checkpoint; None when it learns nothing."""
         return None

@@ -40,6 +40,7 @@ lines or 240,000 full requests per CPU-second with the shipped rules,
 
 from __future__ import annotations
 
+from collections import Counter
 from importlib.resources import files
 from itertools import filterfalse
 from pathlib import Path
@@ -100,6 +101,12 @@ class SigmaRulesConfig(BaseModel):
         False, description="raise on the first invalid rule instead of reporting it and going on"
     )
     gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
+
+
+_MAX_NOTICES: Final = 20
+"""Broken rules named one by one in :meth:`SigmaRules.notices`; the rest are counted."""
+_MAX_NAMED_SKIPS: Final = 5
+"""Rules not evaluated that :meth:`SigmaRules.notices` names; more are counted by reason."""
 
 
 class _Prefilter:
@@ -302,6 +309,24 @@ class SigmaRules(HitDetector):
     def load_report(self) -> LoadReport:
         """What was loaded, skipped (with the reason) and found broken (with file and rule id)."""
         return self._report
+
+    def notices(self) -> list[str]:
+        """Each broken file or rule (file, rule id, why; the first :data:`_MAX_NOTICES`), then
+        the rules not evaluated: each named when few, else counted by reason (a SigmaHQ
+        checkout holds thousands of rules of other log sources)."""
+        report = self._report
+        out = [
+            f"{e.file}: {f'rule {e.id}: ' if e.id else ''}{e.message}"
+            for e in report.errors[:_MAX_NOTICES]
+        ]
+        if len(report.errors) > _MAX_NOTICES:
+            out.append(f"and {len(report.errors) - _MAX_NOTICES:,} more broken rules")
+        if len(report.skipped) <= _MAX_NAMED_SKIPS:
+            out += [f"{r.file}: rule {r.id} not evaluated: {r.reason}" for r in report.skipped]
+        else:
+            reasons = Counter(r.reason for r in report.skipped)
+            out += [f"{n:,} rules not evaluated: {why}" for why, n in reasons.most_common()]
+        return out
 
     @property
     def rules(self) -> tuple[CompiledRule, ...]:
