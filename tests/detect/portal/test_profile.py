@@ -759,7 +759,7 @@ ROUND_THREE = {
     "homoglyph": (
         _tax(full_name="Ana K\u03bfva\u010di\u0107"),
         "portal.profile.chars",
-        "`Kοvačić`, one word in Greek and Latin letters",
+        "`*ο**č*ć`, one word in Greek and Latin letters",  # a person's name: masked
     ),
     "full-width": (
         _tax(year="\uff12\uff10\uff12\uff15"),

@@ -102,6 +102,31 @@ def test_a_finding_on_a_secret_never_quotes_it(
     assert "quotes" in quoted.explanation  # what an injection needs is still told
 
 
+def test_a_finding_on_a_persons_value_names_the_parameter_not_the_value(
+    learned: tuple[PortalProfile, list[str]], enricher: Enricher
+) -> None:
+    # An unknown parameter's finding quoted `iban=HR12…` in its summary, snippet and
+    # explanation, and its samples quoted a citizen's e-mail and name: the MISP export and a
+    # viewer's API token read them all.
+    detector, _ = learned
+    base = {"username": "ana@mail.example", "password": "Tajna1!", "lang": "hr"}
+    extra = {
+        "iban": "HR1210010051863000160",
+        "e_mail": "ana.horvat@example.hr",
+        "full_name": "Ana Horvat",
+        "ref": "+385 91 234 5678",
+    }
+    for name, value in extra.items():
+        hits = detector.inspect(_event(enricher, 10**6, 7, {**base, name: value}))
+        assert [h.rule_id for h in hits] == ["portal.profile.unknown-param"], (name, hits)
+        (hit,) = hits
+        assert f"`{name}`" in hit.explanation and name in hit.snippet
+        for part in value.split():
+            assert part not in hit.snippet and part not in hit.explanation, hit
+    (debug,) = detector.inspect(_event(enricher, 10**6, 7, {**base, "debug": "true"}))
+    assert "`debug=true`" in debug.explanation  # no person's: what was sent is told
+
+
 def test_a_model_saved_before_values_were_hidden_is_sealed_when_restored() -> None:
     one = Fact(count=1, clients=[1])
     many = Fact(count=40, clients=[1, 2, 3, 4, 5])

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from citywatch.detect.portal import cmdi, objects, rules, urls
-from citywatch.detect.portal.masking import mask_secrets, masked
+from citywatch.detect.portal.masking import mask_private, masked
 from citywatch.detect.portal.normalise import (
     fold,
     html_decode,
@@ -191,7 +191,7 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
     ],
     "agent": [scanner_agent],
     "decode": [url_decode, html_decode, fold],
-    "masking": [mask_secrets, masked],
+    "masking": [mask_private, masked],
 }
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from citywatch.detect import DetectorRunner
 from citywatch.detect.portal.hits import Hit, HitDetector
-from citywatch.detect.portal.masking import mask_secrets, masked
+from citywatch.detect.portal.masking import mask_private, masked
 from citywatch.detect.portal.sigma import SigmaRules, SigmaRulesConfig
 from citywatch.detect.portal.signatures import WebAttackSignatures
 from citywatch.model import Detection, Event, HttpRequest
@@ -159,7 +159,28 @@ def test_a_sigma_match_in_a_secret_is_masked(tmp_path: Path, field: str, event: 
 
 def test_mask_keeps_the_length_and_leaves_other_values() -> None:
     text = "user=anna&password=Tajna%27+or+1%3D1&page=2"
-    out = mask_secrets(text)
+    out = mask_private(text)
     assert len(out) == len(text)
     assert out.startswith("user=anna&password=") and out.endswith("&page=2")
     assert "Tajna" not in out and "%27" not in out and "%" in out
+
+
+def test_a_sigma_snippet_masks_a_persons_values_beside_the_match_not_the_match() -> None:
+    # The snippet of a shipped rule's hit in a tax filing's body showed most of the citizen's
+    # IBAN next to the script: a window around the match pulls the neighbours' values in.
+    iban, oib = "HR1210010051863000160", "12345678903"
+    body = f"oib={oib}&iban={iban}&full_name=Ana+Horvat&note=<script>alert(1)</script>"
+    (detection,) = _detections(SigmaRules(), _event("/tax/file", body))
+    snippet = detection.attributes["portal"]["snippet"]  # type: ignore[index]
+    assert "<script>" in snippet
+    assert not any(s in snippet for s in ("10010051863", oib[3:], "Horvat")), snippet
+    # an injection in a person's own field is the attack: it is shown
+    attack = "x' union select password from users--"
+    (hit,) = [
+        d
+        for d in _detections(
+            WebAttackSignatures(), _event("/tax/file", urlencode({"full_name": attack}))
+        )
+        if d.rule_id.startswith("web.sqli")
+    ]
+    assert "union select password" in hit.attributes["portal"]["snippet"].lower()  # type: ignore[index]

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from citywatch.detect.portal.bodies import media_type
 from citywatch.detect.portal.headers import auth_scheme
 from citywatch.detect.portal.hits import BLOCK_CLIENTS, Hit, HitDetector
-from citywatch.detect.portal.masking import secret_name
+from citywatch.detect.portal.masking import masked, personal_name, personal_value, secret_name
 from citywatch.detect.portal.params import JSON_TYPES, Param, ParsedRequest
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
 from citywatch.detect.portal.profile_rules import (
@@ -457,7 +457,9 @@ class PortalProfile(HitDetector):
             rule,
             f"{rule.name}={NOT_SHOWN}"
             if rule.secret
-            else f"{rule.name}={shown(first)}, {rule.name}={shown(value)}"[:80],
+            else f"{rule.name}={shown(rule.said(first))}, {rule.name}={shown(rule.said(value))}"[
+                :80
+            ],
             (45, 0.6),
             f"is sent once per request; got it twice, {_quoted(rule, first)} then "
             f"{_quoted(rule, value)}",
@@ -499,6 +501,8 @@ class PortalProfile(HitDetector):
 
     def _unknown_param(self, endpoint: EndpointRule, location: str, name: str, value: str) -> Hit:
         short, secret = name[:40], secret_name(name)
+        if not secret and (personal_name(name) or personal_value(value)):
+            value = masked(value)  # the name tells the finding; a person's value is theirs
         got = NOT_SHOWN if secret else f"`{short}={value[:40]}`"
         return _tampering(
             "portal.profile.unknown-param",
@@ -598,13 +602,14 @@ def _param_tampering(
 
 
 def _snippet(rule: ParamRule, value: str) -> str:
-    """What a finding shows of ``value``: its start, or that it is a secret's."""
-    return NOT_SHOWN if rule.secret else value[:80]
+    """What a finding shows of ``value``: its start (masked, a person's), or that it is a
+    secret's."""
+    return NOT_SHOWN if rule.secret else rule.said(value[:80])
 
 
 def _quoted(rule: ParamRule, value: str) -> str:
-    """``value`` as an explanation quotes it, or that it is a secret's."""
-    return NOT_SHOWN if rule.secret else f"`{shown(value)}`"
+    """``value`` as an explanation quotes it (masked, a person's), or that it is a secret's."""
+    return NOT_SHOWN if rule.secret else f"`{shown(rule.said(value))}`"
 
 
 def _scheme(scheme: str) -> str:

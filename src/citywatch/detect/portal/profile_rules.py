@@ -14,6 +14,7 @@ import re
 from datetime import date
 from typing import Final, Protocol
 
+from citywatch.detect.portal.masking import masked, personal_name, personal_value
 from citywatch.detect.portal.profile_model import (
     MAX_MEDIA,
     MAX_SCHEMES,
@@ -143,6 +144,7 @@ class ParamRule:
         "num_lo",
         "one_script",
         "passed",
+        "personal",
         "places",
         "precision",
         "required",
@@ -190,7 +192,9 @@ class ParamRule:
         """The range of each digit group of a value of that shape (``None``: not bounded)."""
         self.required = False
         """The parameter was never empty: an empty value is a finding."""
-        self.secret = False  # a secret's parameter (a password): never quoted nor remembered
+        # a secret's parameter (a password): never quoted nor remembered; a person's (a name,
+        # an e-mail, an IBAN): its values quoted masked
+        self.secret = self.personal = False
         self.single = False
         """The parameter was never sent twice in one request (HTTP parameter pollution)."""
         self.jsons: frozenset[str] = frozenset()
@@ -299,16 +303,21 @@ class ParamRule:
             text += f" shaped `{self.shape}` ({', '.join(bounded)})"
         return text
 
+    def said(self, value: str) -> str:
+        """``value`` as a finding may show it: :func:`~.masking.masked` when it is a person's
+        (by the parameter's name or its own shape), else as it is (a secret's is never shown:
+        see :data:`NOT_SHOWN`)."""
+        return masked(value) if self.personal or personal_value(value) else value
+
     def explain(self, value: str) -> Violation:
         """Why ``value`` failed :meth:`check` (call it only then); the worst problem leads."""
         n = len(value)
+        said = self.said(value)
         if not value or (self.required and not value.strip(_INVISIBLE)):
             got = "an empty value" if not value else f"{n} invisible characters and nothing else"
             return Violation("portal.profile.length", 40, 0.55, got)
         if self.enum is not None and value not in self.enum:
-            return Violation(
-                "portal.profile.enum", 45, 0.6, f"`{shown(value)}`, a value never seen"
-            )
+            return Violation("portal.profile.enum", 45, 0.6, f"`{shown(said)}`, a value never seen")
         found: list[Violation] = []
         bad = set(value).difference(self.char_re.findall(value))
         if bad:
@@ -323,32 +332,34 @@ class ParamRule:
         if self.one_script and (mixed := mixed_word(value)) is not None:
             found.append(Violation("portal.profile.chars", 55, 0.65, ""))
             word, scripts = mixed
+            if said != value:  # a person's name: the letters of other scripts show, no more
+                word = _ASCII_ALNUM.sub("*", word)
             parts.append(f"`{shown(word)}`, one word in {' and '.join(scripts)} letters")
         if n < self.length:
             found.append(Violation("portal.profile.length", 40, 0.55, ""))
             parts.append(f"{_chars(n)}, where it always has {self.length}")
         if self.iban and not bad and not iban_ok(value):
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
-            parts.append(f"`{shown(value)}`, not of an IBAN's form")
+            parts.append(f"`{shown(said)}`, not of an IBAN's form")
         if self.lower and value != value.lower():
             found.append(Violation("portal.profile.chars", 45, 0.6, ""))
-            parts.append(f"`{shown(value)}`, in upper case where it always is in lower case")
+            parts.append(f"`{shown(said)}`, in upper case where it always is in lower case")
         if self.unpadded and not bad and leading_zero(value):
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
-            parts.append(f"`{shown(value)}`, a number written with leading zeros")
+            parts.append(f"`{shown(said)}`, a number written with leading zeros")
         if self.form is not None and not bad and reshaped(self.form, value):
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
-            parts.append(f"`{shown(value)}`, shaped `{shape_of(value)}`")
+            parts.append(f"`{shown(said)}`, shaped `{shape_of(said)}`")
         if not bad and self.type_re is not None and self.type_re.fullmatch(value) is None:
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
-            parts.append(f"`{shown(value)}`, not {_ARTICLE[self.kind]}")
-        elif not bad and (why := self._out_of_range(value)) is not None:
+            parts.append(f"`{shown(said)}`, not {_ARTICLE[self.kind]}")
+        elif not bad and (why := self._out_of_range(value, said)) is not None:
             found.append(Violation("portal.profile.range", 40, 0.55, ""))
             parts.append(why)
         if not found:
             found.append(Violation("portal.profile.type", 40, 0.5, ""))
         best = max(found, key=lambda v: v.severity)
-        best.got = self._secret(n, bad) if self.secret else "; ".join(parts) or f"`{shown(value)}`"
+        best.got = self._secret(n, bad) if self.secret else "; ".join(parts) or f"`{shown(said)}`"
         return best
 
     def _secret(self, n: int, bad: set[str]) -> str:
@@ -362,29 +373,33 @@ class ParamRule:
             says.append(f"where it always has {self.length}")
         return f"{', '.join(says)} {NOT_SHOWN}"
 
-    def _out_of_range(self, value: str) -> str | None:
-        """Why a well-formed ``value`` is outside what was learned (number, places, date or
-        digit group)."""
+    def _out_of_range(self, value: str, said: str) -> str | None:
+        """Why a well-formed ``value`` (shown as ``said``) is outside what was learned
+        (number, places, date or digit group)."""
+        hidden = said != value  # a person's: the number or date is not told
         if self.num_lo is not None:
             number = to_number(value)
             if number is None:
                 return None
             if not self.num_lo <= number <= self.num_hi:
-                return f"the number {_num(number)}, out of range"
+                if hidden:
+                    return "a number out of range"
+                exact = _SIGNED.fullmatch(value.strip()) is not None  # no float's rounding
+                return f"the number {shown(value.strip()) if exact else _num(number)}, out of range"
             if self.places is not None and _too_precise(value, number, self.places):
-                return f"`{shown(value)}`, with {fraction_digits(value)} decimal places"
+                return f"`{shown(said)}`, with {fraction_digits(value)} decimal places"
             return None
         if self.day_lo is not None:
             day = iso_day(value)
             if day is None:
-                return f"`{shown(value)}`, a date no calendar has" if _impossible(value) else None
+                return f"`{shown(said)}`, a date no calendar has" if _impossible(value) else None
             if not self.day_lo <= day <= self.day_hi:
-                return f"the date {_day(day)}, out of range"
+                return "a date out of range" if hidden else f"the date {_day(day)}, out of range"
         lo = self.whole_lo
         if lo is not None and _SIGNED.fullmatch(value) is not None:
-            return (
-                None if lo <= int(value) <= self.whole_hi else f"the number {value}, out of range"
-            )
+            if lo <= int(value) <= self.whole_hi:
+                return None
+            return "a number out of range" if hidden else f"the number {value}, out of range"
         if self.shape is not None and (off := self._group_out_of_range(value)) is not None:
             return f"{off[1]} as its {_ORDINAL[off[0]]} number, out of range"
         return None
@@ -518,6 +533,7 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     """The check of one learned parameter."""
     rule = ParamRule(model.location, model.name)
     rule.secret = model.secret
+    rule.personal = personal_name(model.name)
     keep = cfg.value_clients
     nonempty = model.nonempty
     rule.enforced = (
@@ -767,6 +783,7 @@ def _chars(n: int) -> str:
     return f"{n} char" if n == 1 else f"{n} chars"
 
 
+_ASCII_ALNUM: Final = re.compile("[A-Za-z0-9]")
 NOT_SHOWN: Final = "(a secret's value: not shown)"
 
 

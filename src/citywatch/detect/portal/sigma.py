@@ -50,7 +50,7 @@ import ahocorasick_rs
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.hits import Hit, HitDetector
-from citywatch.detect.portal.masking import mask_secrets, masked, secret_name
+from citywatch.detect.portal.masking import mask_private, masked, secret_name
 from citywatch.detect.portal.sigma_fields import (
     ANYWHERE,
     MAX_VALUE,
@@ -354,14 +354,15 @@ class SigmaRules(HitDetector):
 def _hit(rule: CompiledRule, trace: Trace, request: HttpRequest) -> Hit:
     if trace:
         best = max(t[0] for t in trace)
-        _, where, text, start, end = next(t for t in trace if t[0] == best)
+        _, where, text, lo, hi, start, end = next(t for t in trace if t[0] == best)
     else:  # matched through negations only
         where, text = "request", f"{request.method} {request.uri}"
-        start, end = 0, min(len(text), 120)
+        lo, hi, start, end = 0, min(len(text), 120), 0, 0
     if secret_name(where.partition(":")[2]):
-        snippet = masked(text[start:end])
-    else:  # before the cut, which may leave a secret's name out (masking keeps the length)
-        snippet = mask_secrets(text)[start:end]
+        snippet = masked(text[lo:hi])
+    else:  # before the cut, which may leave a name out (masking keeps the length); a
+        # person's value beside the match is masked, the match itself is the attack
+        snippet = mask_private(text, (start, end))[lo:hi]
     info = rule.info
     return Hit(
         attack_class=info.attack_class,

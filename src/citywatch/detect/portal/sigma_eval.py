@@ -79,10 +79,11 @@ from citywatch.detect.portal.sigma_match import (
     wildcard_matcher,
 )
 
-Trace = list[tuple[int, str, str, int, int]]
-"""(rank, location, text, start, end) of every positive leaf that made a predicate true so
-far: the snippet is ``text[start:end]``, cut when a hit is made of it (after its secrets are
-masked, which keeps the text's length).
+Trace = list[tuple[int, str, str, int, int, int, int]]
+"""(rank, location, text, lo, hi, start, end) of every positive leaf that made a predicate
+true so far: the snippet is ``text[lo:hi]``, cut when a hit is made of it (after the secrets
+in the text, and the persons' values but the match ``text[start:end]``, are masked, which
+keeps the text's length).
 
 Rank 2: a ``contains``, wildcard, regex or keyword match (the payload);
 1: an exact, prefix or suffix match; 0: numbers, addresses, presence and the
@@ -235,14 +236,14 @@ def _leaf(key: str, match: Matcher, cased: bool, rank: int) -> Predicate:
         span = match(text)
         if span is None:
             return False
-        trace.append((rank, *v.evidence(key, text, span[0], span[1])))
+        trace.append((rank, *v.evidence(key, text, span[0], span[1]), span[0], span[1]))
         return True
 
     return pred
 
 
-def _context(key: str, text: str) -> tuple[int, str, str, int, int]:
-    return (0, location(key), text, 0, min(len(text), 120))
+def _context(key: str, text: str) -> tuple[int, str, str, int, int, int, int]:
+    return (0, location(key), text, 0, min(len(text), 120), 0, 0)
 
 
 def _string(key: str, value: SigmaString, *, keyword: bool) -> tuple[Predicate, Needs]:
