@@ -59,6 +59,8 @@ def app(v: Visit, r: Resident, districts: Sequence[int]) -> None:
                 "lat": r.lat,
                 "lon": r.lon,
             }
+            if rng.random() < 0.15:  # location permission denied: the app sends no place
+                report |= {"lat": None, "lon": None}
             v.api("POST", "/api/v1/complaints", 201, 214, report)
         elif roll < 0.12:
             service = "fcm" if platform == "android" else "apns"

@@ -21,13 +21,20 @@ from citywatch.simulate.visit import Visit, new_uuid
 _HOUSE_SUFFIXES: Final = ("", "", "", "", "", "", "a", "b", "/1", "/2", "/3", "/a", "/II")
 """House numbers as people write them: 12, 12a, 12/3 (a flat), 56/a, 1/II (a floor)."""
 
+_ALL_DISTRICTS: Final = 0.06
+"""Searches for incidents in every district (the district field left empty)."""
+_APPEAL: Final = 0.04
+"""Complaints that are a long formal appeal (paragraphs, 1–4 thousand characters)."""
+
 Errand = Callable[[Visit, Resident, City], None]
 
 
 def incidents_uri(rng: Random, districts: Sequence[int]) -> str:
-    """A page of the traffic-incident search for one district."""
+    """A page of the traffic-incident search for one district, or for all (the form's empty
+    choice: a browser sends the field empty)."""
     page = 1 if rng.random() < 0.7 else between(rng, 2, 5)
-    return f"/traffic/incidents?district={pick(rng, districts)}&page={page}"
+    district = "" if rng.random() < _ALL_DISTRICTS else pick(rng, districts)
+    return f"/traffic/incidents?district={district}&page={page}"
 
 
 def traffic(v: Visit, r: Resident, city: City) -> None:
@@ -76,13 +83,17 @@ def address(v: Visit, r: Resident, city: City) -> None:
     v.page("/address", SIZE["/address"])
     v.think(60.0)
     district = pick(rng, city.districts)
+    postcode = district.postcode
+    if rng.random() < 0.1:  # 10 010 as many write it
+        postcode = f"{postcode[:2]} {postcode[2:]}"
+    month = between(rng, 4, 16)  # registered within a year of the move, some late
     fields = [
         ("street", pick(rng, STREETS)),
         ("number", f"{between(rng, 1, 200)}{pick(rng, _HOUSE_SUFFIXES)}"),
-        ("postcode", district.postcode),
+        ("postcode", postcode),
         ("city", city.name),
         ("district", str(district.id)),
-        ("moved_on", f"2026-0{between(rng, 1, 4)}-{between(rng, 1, 29):02d}"),
+        ("moved_on", f"{2025 + month // 13}-{(month - 1) % 12 + 1:02d}-{between(rng, 1, 29):02d}"),
     ]
     v.post("/address/change", fields, 303, SIZE["redirect"])
     v.page("/address/confirmation", SIZE["/address/confirmation"])
@@ -103,13 +114,20 @@ def complaint(v: Visit, r: Resident, city: City) -> None:
     rng = v.rng
     v.page("/complaints/new", SIZE["/complaints/new"])
     v.think(120.0)
+    if rng.random() < _APPEAL:  # paragraphs of grievances, as a formal appeal runs
+        text = " ".join(pick(rng, COMPLAINTS) for _ in range(between(rng, 12, 40)))
+    else:
+        text = pick(rng, COMPLAINTS)
     fields = [
         ("category", pick(rng, COMPLAINT_CATEGORIES)),
         ("district", str(r.district)),
-        ("text", pick(rng, COMPLAINTS)),
+        ("text", text),
     ]
-    if rng.random() < 0.5:
+    roll = rng.random()
+    if roll < 0.5:
         fields.append(("contact", r.email))
+    elif roll < 0.6:  # the optional field sent empty
+        fields.append(("contact", ""))
     v.post("/complaints", fields, 303, SIZE["redirect"])
     v.page("/complaints/thanks", SIZE["/complaints/thanks"])
 

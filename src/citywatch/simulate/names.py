@@ -163,7 +163,9 @@ STREETS: tuple[str, ...] = _t(
     "Kaptol,Nova cesta,Zelengaj,Šubićeva ulica,Kvaternikov trg,Maksimirska cesta,Vukovarska "
     "ulica,Ulica grada Mainza,Aleja Bologne,Ulica Hrvoja Macanovića,Trg kralja Tomislava,"
     "Riverside Walk,Brückenweg,Quai d'Orsay-Aldmere,Obala Ivana Meštrovića,Ulica Ivane Brlić-"
-    "Mažuranić,Ulica Ðakovačka,Hafenstraße,Plac Rynkowy,Ul. Kovačića,Slavonska avenija"
+    "Mažuranić,Ulica Ðakovačka,Hafenstraße,Plac Rynkowy,Ul. Kovačića,Slavonska avenija,"
+    "Ulica 1. svibnja,Trg 150. brigade,Ulica 2. Vukovarske brigade,Straße des 17. Juni,"
+    "Rue du 8 Mai 1945,Ulica 22. lipnja"
 )
 
 # The names of Aldmere's districts: the centre, the inner ring, the outer ring.

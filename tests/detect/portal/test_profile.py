@@ -125,7 +125,7 @@ def _benign(rng: random.Random) -> HttpRequest:
             "category": rng.choice(("roads", "waste")),
             "district": rng.randint(1, 12),
             "text": rng.choice(TEXTS),
-            "lat": round(45.8 + rng.random() / 10, 5),
+            "lat": round(45.8 + rng.random() / 10, 5) if rng.random() > 0.15 else None,
             "lon": round(15.9 + rng.random() / 10, 5),
         }
     ).decode()
@@ -179,6 +179,17 @@ ATTACKS = {
         "the date 1901-01-01, out of range",
     ),
     "iban": (_tax(iban="HR12" + "1" * 196), "portal.profile.type", "200 chars"),
+    # 200 nines were "not an integer", and a 20-digit number was told rounded by a float
+    "long-number": (
+        HttpRequest(method="GET", uri=f"/traffic/incidents?district={'9' * 200}&page=1"),
+        "portal.profile.length",
+        "got 200 chars; the number 9999",
+    ),
+    "exact-number": (
+        HttpRequest(method="GET", uri="/traffic/incidents?district=12345678901234567890"),
+        "portal.profile.range",
+        "the number 12345678901234567890, out of range",
+    ),
     "extra": (_tax(is_admin="1"), "portal.profile.unknown-param", "is_admin"),
     "district": (
         HttpRequest(method="GET", uri="/traffic/incidents?district=../../etc&page=1"),
@@ -314,6 +325,18 @@ def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m:
             headers=JSON,
         ),
         HttpRequest(method="GET", uri="/traffic/incidents?district=12&page=3"),
+        HttpRequest(  # location permission denied: the app sends no place, as it did before
+            method="POST",
+            uri="/api/v1/complaints",
+            body='{"category":"roads","district":3,"text":"x","lat":null,"lon":15.9}',
+            headers=JSON,
+        ),
+        HttpRequest(  # a formal appeal runs to pages, far past the learned complaints
+            method="POST",
+            uri="/complaints",
+            body=urlencode({"category": "waste", "district": "4", "text": " ".join(TEXTS * 12)}),
+            headers=FORM,
+        ),
         _tax(year="2024", note="A late return, for last year."),
         _tax(full_name="María del Carmen Núñez-García de la Torre y Villanueva"),
         HttpRequest(method="GET", uri="/tax/returns/2026-000001"),

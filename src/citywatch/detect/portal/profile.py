@@ -276,8 +276,7 @@ class PortalProfile(HitDetector):
         known, locations, cookies = endpoint.params, self._locations, self._cookies
         once: dict[ParamRule, str] | None = None
         for param in parsed.params:
-            location = param.location
-            if location not in locations:
+            if (location := param.location) not in locations:
                 if location != "cookie" or not cookies or (hit := self._cookie(param)) is None:
                     continue
             elif (rule := known.get(location, _NO_PARAMS).get(param.name)) is None:
@@ -294,7 +293,14 @@ class PortalProfile(HitDetector):
                     if once is None:
                         once = {}
                     once[rule] = param.value
-                if param.json and rule.jsons and param.json not in rule.jsons:
+                # a JSON null is an empty value (an app's place without location permission):
+                # a finding only where a value was never missing
+                if (
+                    param.json
+                    and rule.jsons
+                    and param.json not in rule.jsons
+                    and (param.json != "z" or rule.required)
+                ):
                     hit = self._json_type(endpoint, rule, param)
                 elif not rule.enforced:
                     continue

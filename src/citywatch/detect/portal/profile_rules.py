@@ -350,7 +350,9 @@ class ParamRule:
         if self.form is not None and not bad and reshaped(self.form, value):
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
             parts.append(f"`{shown(said)}`, shaped `{shape_of(said)}`")
-        if not bad and self.type_re is not None and self.type_re.fullmatch(value) is None:
+        typed = value[: self.max_len] if long else value  # too long is said; 200 nines are
+        # an integer's digits, not "not an integer"
+        if not bad and self.type_re is not None and self.type_re.fullmatch(typed) is None:
             found.append(Violation("portal.profile.type", 50, 0.65, ""))
             parts.append(f"`{shown(said)}`, not {_ARTICLE[self.kind]}")
         elif not bad and (why := self._out_of_range(value, said)) is not None:
@@ -384,7 +386,7 @@ class ParamRule:
             if not self.num_lo <= number <= self.num_hi:
                 if hidden:
                     return "a number out of range"
-                exact = _SIGNED.fullmatch(value.strip()) is not None  # no float's rounding
+                exact = PATTERNS["integer"].fullmatch(value.strip()) is not None  # not rounded
                 return f"the number {shown(value.strip()) if exact else _num(number)}, out of range"
             if self.places is not None and _too_precise(value, number, self.places):
                 return f"`{shown(said)}`, with {fraction_digits(value)} decimal places"
@@ -565,8 +567,9 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     hi = max(med, min(hi_q, math.ceil(med + 8 * scale)))
     rule.len_lo, rule.len_hi = length_of(lo_q), length_of(hi)
     rule.one_script = kind != "text" or rule.len_hi <= _PROSE
-    if kind == "text":  # notes and complaints run long: only an absurd length is a finding
-        rule.max_len = max(4 * rule.len_hi, rule.len_hi + 1024)
+    if kind == "text":  # notes and complaints run long (a formal appeal runs to pages, and
+        # the longest are too rare to set a bound): only an absurd length is a finding
+        rule.max_len = max(16 * rule.len_hi, rule.len_hi + _PAGES)
     elif kind in TEXTUAL:  # names vary more than a sample shows (María del Carmen Núñez-García
         # de la Torre y Villanueva is no attack): only far longer is a finding
         rule.max_len = max(3 * rule.len_hi, rule.len_hi + 48)
@@ -784,6 +787,9 @@ def _chars(n: int) -> str:
 
 
 _ASCII_ALNUM: Final = re.compile("[A-Za-z0-9]")
+_PAGES: Final = 16_384
+"""Characters of free text a person may write (an appeal of several pages) over the longest
+learned: only longer is a finding."""
 NOT_SHOWN: Final = "(a secret's value: not shown)"
 
 

@@ -78,10 +78,10 @@ _PATTERNS: Final = {
 PATTERNS: Final = _PATTERNS
 """The pattern of each type but ``text`` (``fullmatch`` them)."""
 
-COMPANIONS: Final = {**_WORD_PUNCTUATION, "email": ".-_+@'", "decimal": ".,"}
+COMPANIONS: Final = {**_WORD_PUNCTUATION, "email": ".-_+@'0123456789", "decimal": ".,"}
 """Characters a type always allows, learned or not: a name's or a house number's punctuation
-(:data:`_WORD_PUNCTUATION`), and an amount's decimal comma (``1250,00`` is how many citizens
-write it)."""
+(:data:`_WORD_PUNCTUATION`), an e-mail address's punctuation and digits (``ana.85@…``), and an
+amount's decimal comma (``1250,00`` is how many citizens write it)."""
 
 _ASCII_FACT: Final = {
     **dict.fromkeys(string.digits, "digit"),
