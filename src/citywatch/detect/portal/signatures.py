@@ -469,7 +469,7 @@ class WebAttackSignatures(HitDetector):
             found.extend(items)
             relative = value.startswith("//")  # protocol-relative: //evil.example/x.php
             if not header and (mask & URL_CLASSES or urlish or relative):
-                extra = (SSRF if urlish else 0) | (RFI if relative else 0)
+                extra = (SSRF if urlish or relative else 0) | (RFI if relative else 0)
                 found.extend(url_findings(fold(value), name, mask | extra))
         if len(found) > 1 and any(key.startswith("jndi.") for key, _ in found):
             # the lookup's own ldap:// or rmi:// URL is Log4Shell, not a second attack (SSRF)
@@ -511,7 +511,11 @@ class WebAttackSignatures(HitDetector):
                 # the client's own claim is the first address: proxies append theirs (a
                 # local hop's 127.0.0.1 at the end is no spoofing)
                 claimed = value.split(",", 1)[0].lower()
-                if lname == "x-custom-ip-authorization" or _LOOPBACK.search(claimed):
+                if (
+                    lname == "x-custom-ip-authorization"
+                    or _LOOPBACK.search(claimed)
+                    or urls.loopback_claim(claimed)  # ::ffff:7f00:1, [::1]:80, 2130706433
+                ):
                     return "protocol.ip-spoofing", f"{name}: {value[:60]}"
                 return None
             if lname == "x-middleware-subrequest":  # Next.js' own, never a client's

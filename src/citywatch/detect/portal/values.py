@@ -98,7 +98,7 @@ _TRIGGERS: dict[str, int] = {
     "/var/log": TRAVERSAL,
     "/root/": TRAVERSAL,
     "/home/": TRAVERSAL,
-    ":/": TRAVERSAL,
+    ":/": TRAVERSAL | SSRF,  # http:/169.254.169.254/ is a URL to WHATWG parsers
     ":\\": TRAVERSAL | RFI,
     "\\\\": RFI,
     "://": RFI | SSRF | TRAVERSAL,

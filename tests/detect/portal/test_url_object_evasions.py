@@ -1,0 +1,116 @@
+"""Third-round evasions of SSRF, template injection and deserialisation, each by its rule,
+with the look-alikes a citizen sends beside them."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from citywatch.detect.portal.catalog import RULES
+from citywatch.detect.portal.signatures import WebAttackSignatures
+from citywatch.detect.portal import urls
+from citywatch.model import Event, HttpRequest
+
+DETECTOR = WebAttackSignatures()
+
+
+def _event(
+    uri: str, *, method: str = "GET", body: str = "", headers: tuple[tuple[str, str], ...] = ()
+) -> Event:
+    headers = (("Host", "portal.aldmere.city"), *headers)
+    req = HttpRequest(method=method, uri=uri, version="HTTP/1.1", headers=headers, body=body)
+    return Event(id="r-1", timestamp=1_773_475_200.0, dataset="portal.http", payload=req)
+
+
+def q(value: str, name: str = "q") -> Event:
+    return _event(f"/services/view?{quote(name)}={quote(value, safe='')}")
+
+
+def raw(query: str) -> Event:
+    return _event(f"/services/view?{query}")
+
+
+def form(value: str, name: str = "text") -> Event:
+    body = f"category=roads&{name}={quote(value, safe='')}"
+    ctype = (("Content-Type", "application/x-www-form-urlencoded"),)
+    return _event("/complaints", method="POST", body=body, headers=ctype)
+
+
+def api(body: str) -> Event:
+    ctype = (("Content-Type", "application/json"),)
+    return _event("/api/v1/search", method="POST", body=body, headers=ctype)
+
+
+def header(name: str, value: str) -> Event:
+    return _event("/", headers=((name, value),))
+
+
+def _rules(event: Event) -> set[str]:
+    return {h.rule_id.removeprefix("web.") for h in DETECTOR.inspect(event)}
+
+
+EVASIONS: list[tuple[str, Event]] = [
+    # a trailing dot is the DNS root: the same name to every resolver
+    ("ssrf.metadata", q("http://metadata.google.internal./computeMetadata/v1/", "url")),
+    ("ssrf.internal", q("http://localhost./admin", "url")),
+    ("ssrf.metadata", q("http://instance-data./latest/", "url")),
+    ("ssrf.internal", q("localhost.:6379", "callback")),
+    # dots IDNA maps to "."
+    ("ssrf.metadata", q("http://169\u3002254\u3002169\u3002254/latest/meta-data/", "url")),
+    ("ssrf.metadata", q("http://169\uff0e254\uff0e169\uff0e254/latest/meta-data/", "url")),
+    ("ssrf.metadata", q("http://169\uff61254\uff61169\uff61254/latest/meta-data/", "url")),
+    # one slash, or none before the host: WHATWG parsers read http://
+    ("ssrf.metadata", q("http:/169.254.169.254/latest/meta-data/", "url")),
+    ("ssrf.metadata", q("http:\\169.254.169.254/latest/meta-data/", "url")),
+    ("ssrf.metadata", q("see http:/169.254.169.254/latest/meta-data/")),
+    ("ssrf.metadata", q("//169.254.169.254/latest/meta-data/", "url")),
+    ("ssrf.metadata", q("//169.254.169.254/latest/meta-data/", "doc")),
+    # IPv4 inside IPv6: compatible, 6to4, NAT64 (ipaddress calls them global)
+    ("ssrf.obfuscated-ip", q("http://[::127.0.0.1]/admin", "url")),
+    ("ssrf.metadata", q("http://[64:ff9b::a9fe:a9fe]/latest/", "url")),
+    ("ssrf.obfuscated-ip", q("http://[2002:7f00:1::]/", "url")),
+    # the server's own address claimed in a client-IP header, however written
+    ("protocol.ip-spoofing", header("X-Forwarded-For", "0:0:0:0:0:ffff:7f00:1")),
+    ("protocol.ip-spoofing", header("X-Forwarded-For", "::ffff:127.0.0.1, 203.0.113.7")),
+    ("protocol.ip-spoofing", header("X-Real-IP", "[0:0:0:0:0:0:0:1]:443")),
+    ("protocol.ip-spoofing", header("X-Client-IP", "2130706433")),
+]
+
+LOOK_ALIKES: list[Event] = [
+    q("https://portal.aldmere.city./account", "return_url"),
+    q("https://aldmere.city\u3002hr/", "url"),
+    q("//portal.aldmere.city/account", "next"),
+    q("//cdn.aldmere.city/img/logo.png", "image"),
+    form("The link http:/portal.aldmere.city is broken, says my neighbour Željka"),
+    form("Ratio 3:/2 in the plan, see page 4"),
+    form("市政府。請修路。謝謝"),  # ideographic full stops in prose
+    q("localhost.", "q"),
+    header("X-Forwarded-For", "203.0.113.7, ::1"),  # a local proxy hop appended
+    header("X-Forwarded-For", "2001:db8::17"),
+    header("X-Forwarded-For", "0"),
+    header("X-Forwarded-For", "unknown"),
+]
+
+
+@pytest.mark.parametrize(("rule", "event"), EVASIONS)
+def test_an_evasion_hits_its_rule(rule: str, event: Event) -> None:
+    assert rule in RULES
+    assert rule in _rules(event), (event.payload, DETECTOR.inspect(event))
+
+
+@pytest.mark.parametrize("event", LOOK_ALIKES)
+def test_a_look_alike_does_not_hit(event: Event) -> None:
+    assert DETECTOR.inspect(event) == [], event.payload
+
+
+def test_loopback_claims_are_read_as_addresses() -> None:
+    assert urls.loopback_claim("[::ffff:7f00:1]:8080")
+    assert urls.loopback_claim("::127.0.0.1")
+    assert not urls.loopback_claim("::ffff:203.0.113.7")
+    assert not urls.loopback_claim("192.0.2.60:8080")
+
+
+def test_a_remark_with_a_one_slash_url_is_not_ssrf() -> None:
+    # an internal URL inside prose is a remark, as with two slashes
+    assert urls.ssrf("our wiki at http:/localhost:8080/docs is down again today", "text") is None
