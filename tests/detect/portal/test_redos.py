@@ -108,6 +108,11 @@ SHAPES: dict[str, list[str]] = {
         _fill("<% a"),
         _fill("@{"),
         _fill("@{ system."),
+        _fill("#{t("),
+        _fill("#{t( a"),
+        _fill("*{"),
+        _fill("{{="),
+        _fill("{{ require"),
     ],
     "xxe": [
         _fill("<!entity "),

@@ -7,9 +7,9 @@ from urllib.parse import quote
 
 import pytest
 
+from citywatch.detect.portal import urls
 from citywatch.detect.portal.catalog import RULES
 from citywatch.detect.portal.signatures import WebAttackSignatures
-from citywatch.detect.portal import urls
 from citywatch.model import Event, HttpRequest
 
 DETECTOR = WebAttackSignatures()
@@ -75,6 +75,14 @@ EVASIONS: list[tuple[str, Event]] = [
     ("protocol.ip-spoofing", header("X-Forwarded-For", "::ffff:127.0.0.1, 203.0.113.7")),
     ("protocol.ip-spoofing", header("X-Real-IP", "[0:0:0:0:0:0:0:1]:443")),
     ("protocol.ip-spoofing", header("X-Client-IP", "2130706433")),
+    # Spring SpEL's #{...}: a type reference needs no package for java.lang
+    ("ssti.code", q('#{T(Runtime).getRuntime().exec(new String[]{"id"})}')),
+    ("ssti.code", form("#{ T ( Runtime ) . getRuntime ( ) . exec ( 'id' ) }", "note")),
+    ("ssti.code", q("*{T(Runtime).getRuntime().exec('id')}")),  # Thymeleaf's selection
+    # doT's {{= }} and {{! }}: an arithmetic probe or JavaScript inside
+    ("ssti.arithmetic", q("{{=7*7}}")),
+    ("ssti.arithmetic", q("{{! 7*7 }}")),
+    ("ssti.object", q("{{= global.process.mainModule.require('child_process') }}")),
 ]
 
 LOOK_ALIKES: list[Event] = [
@@ -90,6 +98,10 @@ LOOK_ALIKES: list[Event] = [
     header("X-Forwarded-For", "2001:db8::17"),
     header("X-Forwarded-For", "0"),
     header("X-Forwarded-For", "unknown"),
+    form("Great turnout! #{hashtag} #{Zagreb2026} see you at T(ram) stop 4."),
+    form("Paste of my template: {{ }} and {{= name }} and {{=it.street}}"),
+    form("Šime wrote #{7} days late; T(otal): 7*7 = 49"),
+    q("#{t(shirt)}"),
 ]
 
 

@@ -184,7 +184,7 @@ def jndi(text: str) -> Found | None:
 
 _SSTI = re.compile(
     r"""
-    (?P<arithmetic>(?:\{\{|\$\{|\#\{|\*\{|@\(|\{%=?|<%=|\[\[)\s*+['"]?\d{1,10}['"]?\s*+[*+/-]\s*+
+    (?P<arithmetic>(?:\{\{[=!]?|\$\{|\#\{|\*\{|@\(|\{%=?|<%=|\[\[)\s*+['"]?\d{1,10}['"]?\s*+[*+/-]\s*+
         ['"]?\d{1,10}['"]?\s*+(?:\}\}|\}|\)|%\}|%>|\]\]))
     |(?P<dunder>(?:\.|\[["'])__(?:class|mro|subclasses|globals|builtins|import|init|base|bases
         |getattribute|reduce|code|dict)__|__(?:subclasses|globals|builtins|mro)__|__import__\s*+\()
@@ -211,6 +211,13 @@ _EL_CODE = re.compile(
 """Code in ``${...}``: Java EL and JSP (Runtime, pageContext), Mako (Python's os)."""
 _JS_CODE = re.compile(r"process\.mainmodule|require\s*+\(|child_process|\bconstructor\b")
 """Code in Pug's ``#{...}``: Node's process and modules."""
+_SPEL_CODE = re.compile(
+    r"\bt\s*+\(\s*+[a-z_$][\w.$]{0,120}+\s*+\)\s*+\.|getruntime|processbuilder|\.exec\s*+\("
+    r"|getclass|forname|new\s++java\.|process\.mainmodule|require\s*+\(|child_process"
+    r"|\bconstructor\b"
+)
+"""Code in ``#{...}``: Spring SpEL's type references (``T(Runtime).getRuntime()``, no package
+needed for java.lang) and Java's process classes, or Pug's Node process and modules."""
 _TAG_CODE = re.compile(
     r"process\.mainmodule|require\s*+\(|child_process|\bglobal\.process\b|getruntime|\bkernel\."
     r"|\b(?:system|exec|eval|spawn|popen)\s*+\(|io\.popen|file\.(?:read|open)|`|%x\(|open3"
@@ -228,12 +235,15 @@ def ssti(text: str) -> Found | None:
     match = _SSTI.search(text)
     if match is not None:
         return f"ssti.{match.lastgroup or ''}".replace("_", "-"), match.group()
-    found = _inside(text, "{{", "}}", 400, _JINJA_OBJECTS)
+    found = _inside(text, "{{", "}}", 400, _JINJA_OBJECTS) or _inside(
+        text, "{{", "}}", 400, _JS_CODE
+    )  # doT, Handlebars, Nunjucks: JavaScript inside
     if found is not None:
         return "ssti.object", found
     found = (
         _inside(text, "${", "}", 100, _EL_CODE)
-        or _inside(text, "#{", "}", 200, _JS_CODE)
+        or _inside(text, "#{", "}", 200, _SPEL_CODE)
+        or _inside(text, "*{", "}", 200, _SPEL_CODE)  # Thymeleaf's selection expression
         or _inside(text, "<%", "%>", 400, _TAG_CODE)
         or _inside(text, "@{", "}", 400, _DOTNET_CODE)
     )
