@@ -132,6 +132,10 @@ SHAPES: dict[str, list[str]] = {
         "BAh" + _fill("v"),
         _fill('"__construct()"'),
         _fill("$1:__proto__"),
+        _fill('["java.'),
+        _fill('["java.a'),
+        _fill('o:+1:"a'),
+        "Tzor" + _fill("A"),
     ],
     "nosqli": [
         _fill("{$"),
@@ -183,7 +187,7 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
     "jndi": [rules.jndi],
     "ssti": [rules.ssti],
     "xxe": [rules.xxe, rules.xxe_in_base64],
-    "deserialisation": [lambda s: objects.deserialisation(s, s)],
+    "deserialisation": [lambda s: objects.deserialisation(s, s), objects.array_type_tag],
     "nosqli": [objects.nosqli, objects.nosqli_name],
     "protocol": [rules.response_splitting],
     "urls": [

