@@ -76,6 +76,7 @@ SHAPES: dict[str, list[str]] = {
         _fill("file:/"),
         _fill("php://"),
         _fill("=/proc/"),
+        _fill("=/proc/thread-self/"),
         _fill("c:/"),
     ],
     "cmdi": [
@@ -146,7 +147,12 @@ SHAPES: dict[str, list[str]] = {
         _fill("doc['"),
         _fill('"; while('),
     ],
-    "protocol": [_fill("\r\n"), _fill("\nset-cookie"), _fill("\r\nlocation:")],
+    "protocol": [
+        _fill("\r\n"),
+        _fill("\nset-cookie"),
+        _fill("\r\nlocation:"),
+        _fill("\u560a\u560dset-cookie"),
+    ],
     "urls": [
         _fill("a"),
         _fill("a:"),

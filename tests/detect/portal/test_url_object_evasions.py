@@ -114,6 +114,13 @@ EVASIONS: list[tuple[str, Event]] = [
     ("deserialisation.php", q('C:+11:"ArrayObject":0:{}', "data")),
     ("deserialisation.php", q('a:+1:{i:0;O:+4:"Evil":0:{}}', "data")),
     ("deserialisation.php", header("Cookie", "prefs=" + _b64(b'O:+4:"User":1:{s:4:"role";}'))),
+    # the application's own files through procfs
+    ("traversal.sensitive-file", q("/proc/self/cwd/config/database.yml", "file")),
+    ("traversal.sensitive-file", q("/proc/thread-self/root/etc/shadow", "doc")),
+    ("traversal.sensitive-file", q("file:///proc/1/cwd/.env", "template")),
+    # 嘊嘍 (U+560A U+560D): LF and CR to a server that keeps the low byte
+    ("protocol.response-splitting", raw("next=%E5%98%8A%E5%98%8DSet-Cookie:%20aldsid=attacker")),
+    ("protocol.response-splitting", q("/ok\u560d\u560aLocation: //evil.example/", "next")),
 ]
 
 LOOK_ALIKES: list[Event] = [
@@ -137,6 +144,10 @@ LOOK_ALIKES: list[Event] = [
     api('{"packages":["java.util","javax"],"langs":["Java","Kotlin"]}'),
     form('Our app is com.example.app; I wrote ["java", "rocks"] in the form, Ivana Čović'),
     form("Score O:+8 in the match, a:+1 for us, C:+2 at home"),
+    form("我們到了嘍！嘊嘍 Set the cookie jar down: 謝謝"),
+    form("好嘍 Set-Cookie: is a header name my nephew told me about"),
+    form("The kernel docs on /proc say self and cwd mean the caller and its folder"),
+    q("/docs/procedures/self-help.pdf", "file"),
 ]
 
 

@@ -60,6 +60,8 @@ _TRIGGERS: dict[str, int] = {
     "$(": CMDI,
     "\n": CMDI | DESER | CRLF,
     "\r": CRLF,
+    "\u560a": CRLF,  # 嘊 and 嘍: LF and CR to a server that keeps the low byte
+    "\u560d": CRLF,
     "/dev/": CMDI,
     ".execute(": CMDI,
     "child_process": CMDI,
