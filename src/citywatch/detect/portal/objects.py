@@ -24,8 +24,10 @@ import zlib
 
 from citywatch.detect.portal.catalog import Found
 
-_PHP_OBJECT = re.compile(r"(?:^|[;{(\s\"'=|])[oc]:\d{1,4}:\"[\w\\]{1,200}+\":\d{1,4}:\{")
-_PHP_ARRAY = re.compile(r"^a:\d{1,6}:\{(?:[isdb]:|[sa]:\d|o:\d|\})")
+_PHP_OBJECT = re.compile(r"(?:^|[;{(\s\"'=|])[oc]:\+?\d{1,4}:\"[\w\\]{1,200}+\":\+?\d{1,4}:\{")
+_PHP_ARRAY = re.compile(r"^a:\+?\d{1,6}:\{(?:[isdb]:|[sa]:\+?\d|o:\+?\d|\})")
+"""PHP's serialised objects and arrays; ``unserialize`` reads a signed length (``O:+8:``),
+the classic way past a filter of ``O:`` and digits."""
 _TYPE_GADGET = re.compile(
     r"\"\$type\"\s*+:\s*+\"[^\"]{0,200}?(?:system\.|objectdataprovider|windowsidentity|"
     r"typeconfusedelegate|textformattingrunproperties|expandedwrapper|psobject)"
@@ -39,7 +41,8 @@ _YAML_TAG = re.compile(
 _GADGETS = re.compile(
     r"com\.sun\.rowset\.jdbcrowsetimpl|org\.apache\.xbean\.propertyeditor\.jndiconverter"
     r"|org\.apache\.commons\.collections\d?\.functors|java\.beans\.eventhandler|<dynamic-proxy>"
-    r"|ch\.qos\.logback\.core\.db\.jndiconnectionsource|com\.mchange\.v2\.c3p0"
+    r"|ch\.qos\.logback\.core\.db\.(?:jndi|drivermanager)connectionsource|com\.mchange\.v2\.c3p0"
+    r"|org\.springframework\.context\.support\.(?:classpath|filesystem)xmlapplicationcontext"
     r"|sun\.reflect\.annotation\.annotationinvocationhandler|org\.codehaus\.groovy\.runtime"
     r"|com\.sun\.org\.apache\.xalan\.internal\.xsltc\.trax\.templatesimpl|bsh\.interpreter"
     r"|org\.springframework\.beans\.factory\.config\.propertypathfactorybean"
@@ -47,6 +50,42 @@ _GADGETS = re.compile(
     r"|[<:]objectdataprovider\b|textformattingrunproperties|system\.windows\.data\.objectdata"
     r"|\"__construct\(\)\"\s*+:|guzzlehttp\\{1,2}psr7\\{1,2}fnstream"
 )
+_GADGET_PACKAGES = (
+    r"java|javax|jdk|sun|com\.sun|org\.apache|ch\.qos|com\.mchange|org\.springframework"
+    r"|org\.codehaus|bsh|groovy|org\.hibernate|com\.zaxxer|org\.jboss|net\.sf|oracle|com\.mysql"
+    r"|org\.h2|org\.mozilla|org\.python|com\.alibaba|org\.aspectj|com\.caucho|org\.slf4j"
+    r"|org\.quartz|com\.ibatis|org\.jdom2?|org\.eclipse|com\.fasterxml|org\.yaml|org\.dom4j"
+    r"|com\.thoughtworks|org\.glassfish|weblogic|com\.ibm|clojure|com\.vaadin|org\.postgresql"
+)
+"""Packages that Java deserialisation gadgets come from: the JDK's, and the libraries
+(logging, pools, Spring, drivers...) whose classes exploit chains instantiate."""
+_TYPE_TAG = re.compile(
+    rf"(?:{_GADGET_PACKAGES})\.(?:[a-z_$][\w$]{{0,60}}+\.){{0,12}}+[A-Z][\w$]{{0,120}}+"
+)
+"""A Java class named in full, as written (packages lowercase, the class capitalised)."""
+_ARRAY_TYPE = re.compile(
+    rf"\[\s*+\"(?:{_GADGET_PACKAGES})\.[\w.$]{{1,200}}+\"\s*+,\s*+[\[{{\"]", re.IGNORECASE
+)
+"""A JSON array ``["<class>", <value>]``: Jackson's polymorphic typing as a wrapper array
+(``["java.util.HashSet", [...]]``), the class one of a gadget package."""
+
+
+def array_type_tag(value: str) -> Found | None:
+    """A JSON array element (``name[]``) that is a whole class name of a gadget package:
+    the type tag of Jackson's wrapper array (its value follows as the next element).
+    ``com.example.app`` in a citizen's list is no class, nor ``java.util`` a package alone.
+
+    >>> array_type_tag("org.springframework.context.support.FileSystemXmlApplicationContext")[0]
+    'deserialisation.json-type'
+    >>> array_type_tag("com.example.App"), array_type_tag("java.util")
+    (None, None)
+    """
+    if len(value) > 300 or "." not in value:
+        return None
+    value = value.strip()
+    return ("deserialisation.json-type", value) if _TYPE_TAG.fullmatch(value) else None
+
+
 _SCRIPTED = re.compile(
     r"_\$\$nd_func\$\$_|\"__js_function\"\s*+:|\"py/(?:reduce|object|function|newobj)\""
     r"|\$\d{1,4}:(?:__proto__|constructor):"
@@ -56,10 +95,11 @@ references that walk to ``__proto__`` or ``constructor`` (CVE-2025-55182): code 
 document."""
 _WRAPPED = re.compile(
     r"(?:H4sI|gA[JNSU]|Y(?:29z|3Bvc2l4|250|3N1YnByb2Nlc3|19fYnVpbHRpbl9f|2J1aWx0aW5z)C"
-    r"|[TQ]zo[\dxyz])[\w+/=-]{8,}"
+    r"|[TQ]zo[\dxyzr])[\w+/=-]{8,}"
 )
 """Base64 that starts like a gzip stream, a pickle (protocol 2, 3, 5), a protocol 0 pickle
-of ``os``, ``posix``, ``nt``, ``subprocess`` or the builtins, or a PHP object (``O:8:``)."""
+of ``os``, ``posix``, ``nt``, ``subprocess`` or the builtins, or a PHP object (``O:8:``,
+``O:+8:``)."""
 _WRAPPED_MAX = 16384
 _UNZIPPED_MAX = 65536
 _RUBY_GADGETS = re.compile(
@@ -110,6 +150,10 @@ def deserialisation(value: str, text: str) -> Found | None:
             return "deserialisation.json-type" if "@type" in match.group() else (
                 "deserialisation.dotnet"
             ), match.group()
+    if '"' in text and "[" in text:
+        match = _ARRAY_TYPE.search(text)
+        if match is not None:
+            return "deserialisation.json-type", match.group()
     if "!" in text:
         match = _YAML_TAG.search(text)
         if match is not None:

@@ -99,13 +99,16 @@ _TRAVERSAL_TARGET = re.compile(
 )
 _SENSITIVE_FILE = re.compile(
     r"(?:^|[\s=:'\"(\x00,;]|file:/{0,3})(?:/etc/(?:passwd|shadow|group|hosts|issue|crontab|sudoers"
-    r"|master\.passwd)\b|/proc/(?:self|\d{1,7})/(?:environ|cmdline|maps|fd|status|mem)\b"
+    r"|master\.passwd)\b|/proc/(?:self|thread-self|\d{1,7})/(?:environ|cmdline|maps|fd|status|mem"
+    r"|cwd|root|exe)\b"
     r"|/var/log/[\w.-]{1,64}|/root/\.|/home/[\w.-]{1,64}/\.(?:ssh|bash_history|aws)"
     r"|[a-z]:/(?:(?:windows|winnt)/(?:win\.ini|system\.ini|repair/|panther/|debug/|system32/"
     r"(?:drivers/etc/|config/|inetsrv/|license\.rtf))|boot\.ini|inetpub/))"
 )
 """Files that local file inclusion reads, not every path that mentions them: a complaint
-quoting ``C:\\Windows\\System32\\cmd.exe`` reads nothing."""
+quoting ``C:\\Windows\\System32\\cmd.exe`` reads nothing. ``/proc/self/cwd/`` and
+``/proc/self/root/`` reach the application's own files (``config/database.yml``) by any
+path."""
 
 
 _SLASH_RUN = re.compile(r"/{2,}")
@@ -184,7 +187,7 @@ def jndi(text: str) -> Found | None:
 
 _SSTI = re.compile(
     r"""
-    (?P<arithmetic>(?:\{\{|\$\{|\#\{|\*\{|@\(|\{%=?|<%=|\[\[)\s*+['"]?\d{1,10}['"]?\s*+[*+/-]\s*+
+    (?P<arithmetic>(?:\{\{[=!]?|\$\{|\#\{|\*\{|@\(|\{%=?|<%=|\[\[)\s*+['"]?\d{1,10}['"]?\s*+[*+/-]\s*+
         ['"]?\d{1,10}['"]?\s*+(?:\}\}|\}|\)|%\}|%>|\]\]))
     |(?P<dunder>(?:\.|\[["'])__(?:class|mro|subclasses|globals|builtins|import|init|base|bases
         |getattribute|reduce|code|dict)__|__(?:subclasses|globals|builtins|mro)__|__import__\s*+\()
@@ -211,6 +214,13 @@ _EL_CODE = re.compile(
 """Code in ``${...}``: Java EL and JSP (Runtime, pageContext), Mako (Python's os)."""
 _JS_CODE = re.compile(r"process\.mainmodule|require\s*+\(|child_process|\bconstructor\b")
 """Code in Pug's ``#{...}``: Node's process and modules."""
+_SPEL_CODE = re.compile(
+    r"\bt\s*+\(\s*+[a-z_$][\w.$]{0,120}+\s*+\)\s*+\.|getruntime|processbuilder|\.exec\s*+\("
+    r"|getclass|forname|new\s++java\.|process\.mainmodule|require\s*+\(|child_process"
+    r"|\bconstructor\b"
+)
+"""Code in ``#{...}``: Spring SpEL's type references (``T(Runtime).getRuntime()``, no package
+needed for java.lang) and Java's process classes, or Pug's Node process and modules."""
 _TAG_CODE = re.compile(
     r"process\.mainmodule|require\s*+\(|child_process|\bglobal\.process\b|getruntime|\bkernel\."
     r"|\b(?:system|exec|eval|spawn|popen)\s*+\(|io\.popen|file\.(?:read|open)|`|%x\(|open3"
@@ -228,12 +238,15 @@ def ssti(text: str) -> Found | None:
     match = _SSTI.search(text)
     if match is not None:
         return f"ssti.{match.lastgroup or ''}".replace("_", "-"), match.group()
-    found = _inside(text, "{{", "}}", 400, _JINJA_OBJECTS)
+    found = _inside(text, "{{", "}}", 400, _JINJA_OBJECTS) or _inside(
+        text, "{{", "}}", 400, _JS_CODE
+    )  # doT, Handlebars, Nunjucks: JavaScript inside
     if found is not None:
         return "ssti.object", found
     found = (
         _inside(text, "${", "}", 100, _EL_CODE)
-        or _inside(text, "#{", "}", 200, _JS_CODE)
+        or _inside(text, "#{", "}", 200, _SPEL_CODE)
+        or _inside(text, "*{", "}", 200, _SPEL_CODE)  # Thymeleaf's selection expression
         or _inside(text, "<%", "%>", 400, _TAG_CODE)
         or _inside(text, "@{", "}", 400, _DOTNET_CODE)
     )
@@ -324,6 +337,18 @@ def response_splitting(text: str) -> Found | None:
     'protocol.response-splitting'
     >>> response_splitting("Dear city,\\r\\nLocation: Ilica 12, by the tram stop") is None
     True
+    >>> response_splitting("\u560a\u560dset-cookie: aldsid=attacker")[0]
+    'protocol.response-splitting'
     """
-    match = _SPLITTING.search(text)
+    found = text
+    if "\u560a" in text or "\u560d" in text:
+        found = _TRUNCATED_CRLF.sub(lambda m: m.group().translate(_CRLF_BYTES), text)
+    match = _SPLITTING.search(found)
     return None if match is None else ("protocol.response-splitting", text[: match.end() + 40])
+
+
+_TRUNCATED_CRLF = re.compile("[\u560a\u560d]{2}|[\u560a\u560d](?=[a-z])")
+"""嘊 (U+560A) and 嘍 (U+560D): a server that keeps a character's low byte in a header sends
+LF and CR ("Unicode CRLF"). Read so as a pair, or one right before a header's name: 嘍 ends
+many a Chinese sentence."""
+_CRLF_BYTES = str.maketrans("\u560a\u560d", "\n\r")

@@ -357,6 +357,7 @@ class WebAttackSignatures(HitDetector):
             and PLAIN(value)
             and _NAME_OK(name)
             and (len(value) < 12 or not CASED.search(value))
+            and not (name.endswith("[]") and "." in value)  # a class as an array's type tag
             and (lname := name.lower()) not in _NAMES_OF_NOTE
             and not _NAME_OF_NOTE(lname)
         ):
@@ -469,7 +470,7 @@ class WebAttackSignatures(HitDetector):
             found.extend(items)
             relative = value.startswith("//")  # protocol-relative: //evil.example/x.php
             if not header and (mask & URL_CLASSES or urlish or relative):
-                extra = (SSRF if urlish else 0) | (RFI if relative else 0)
+                extra = (SSRF if urlish or relative else 0) | (RFI if relative else 0)
                 found.extend(url_findings(fold(value), name, mask | extra))
         if len(found) > 1 and any(key.startswith("jndi.") for key, _ in found):
             # the lookup's own ldap:// or rmi:// URL is Log4Shell, not a second attack (SSRF)
@@ -511,7 +512,11 @@ class WebAttackSignatures(HitDetector):
                 # the client's own claim is the first address: proxies append theirs (a
                 # local hop's 127.0.0.1 at the end is no spoofing)
                 claimed = value.split(",", 1)[0].lower()
-                if lname == "x-custom-ip-authorization" or _LOOPBACK.search(claimed):
+                if (
+                    lname == "x-custom-ip-authorization"
+                    or _LOOPBACK.search(claimed)
+                    or urls.loopback_claim(claimed)  # ::ffff:7f00:1, [::1]:80, 2130706433
+                ):
                     return "protocol.ip-spoofing", f"{name}: {value[:60]}"
                 return None
             if lname == "x-middleware-subrequest":  # Next.js' own, never a client's
@@ -532,6 +537,8 @@ class WebAttackSignatures(HitDetector):
             return objects.deserialisation(value, f'"{key}":"{fold(value)}"')
         if "py/" in lname or lname.endswith("__js_function"):  # jsonpickle, funcster
             return objects.deserialisation(value, f'"{lname.rsplit(".", 1)[-1]}":')
+        if lname.endswith("[]"):  # Jackson's ["java.util.HashSet", [...]]
+            return objects.array_type_tag(value)
         return None
 
     def _scan(self, value: str) -> tuple[int, tuple[Found, ...]]:

@@ -141,8 +141,8 @@ def host_ip(host: str) -> tuple[IPAddress | None, bool]:
             ip6 = ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
             return None, False
-        mapped = ip6.ipv4_mapped
-        return (mapped, True) if mapped is not None else (ip6, False)
+        embedded = _embedded_ipv4(ip6)
+        return (embedded, True) if embedded is not None else (ip6, False)
     parts = host.split(".")
     if not host or len(parts) > 4:
         return None, False
@@ -170,6 +170,47 @@ def host_ip(host: str) -> tuple[IPAddress | None, bool]:
     return ip4, str(ip4) != host
 
 
+_NAT64: Final = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip6: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries: mapped (``::ffff:7f00:1``), compatible
+    (``::127.0.0.1``, deprecated yet still routed by some stacks), 6to4 (``2002:7f00:1::``)
+    or NAT64 (``64:ff9b::7f00:1``); ``ipaddress`` calls all but the mapped form global.
+
+    >>> _embedded_ipv4(ipaddress.IPv6Address("::127.0.0.1"))
+    IPv4Address('127.0.0.1')
+    >>> _embedded_ipv4(ipaddress.IPv6Address("::1")) is None
+    True
+    """
+    if ip6.ipv4_mapped is not None:
+        return ip6.ipv4_mapped
+    if ip6.sixtofour is not None:
+        return ip6.sixtofour
+    value = int(ip6)
+    if 1 < value < 1 << 32 or ip6 in _NAT64:  # ::1 is loopback and :: unspecified as they are
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
+def loopback_claim(value: str) -> bool:
+    """Whether a client-IP header's address is the server's own, however written
+    (``::ffff:127.0.0.1``, ``0:0:0:0:0:ffff:7f00:1``, ``[::1]:80``, ``2130706433``).
+
+    >>> loopback_claim("0:0:0:0:0:ffff:7f00:1"), loopback_claim("203.0.113.7")
+    (True, False)
+    """
+    value = value.strip().strip('"')
+    if value.startswith("["):
+        value = value[1:].split("]", 1)[0]
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]  # 127.0.0.1:8080
+    if len(value) < 8 and "." not in value and ":" not in value:
+        return False  # "0", "1": no proxy writes an address so
+    ip, _ = host_ip(value[:64])
+    return ip is not None and (ip.is_loopback or ip.is_unspecified)
+
+
 def _host(authority: str) -> str:
     host = authority.rsplit("@", 1)[-1]
     if host.startswith("["):
@@ -190,8 +231,9 @@ _DOCUMENTATION: Final = tuple(
 
 
 def _classify(host: str) -> str | None:
-    """The SSRF rule a host triggers, if any."""
-    host = host.lower()
+    """The SSRF rule a host triggers, if any (``localhost.`` is ``localhost``: a resolver
+    reads a trailing dot as the root, and the name stays the same)."""
+    host = host.lower().rstrip(".")
     if host in _METADATA_HOSTS or host.strip("[]") in _METADATA_HOSTS:
         return "ssrf.metadata"
     if host in _LOCAL_NAMES or host.endswith(_INTERNAL_SUFFIXES):
@@ -213,6 +255,14 @@ def _classify(host: str) -> str | None:
     return "ssrf.obfuscated-ip" if obfuscated else "ssrf.internal"
 
 
+_IDNA_DOTS = str.maketrans("\u3002\uff0e\uff61", "...")
+"""Dots IDNA maps to ``.`` (ideographic, fullwidth, halfwidth ideographic full stops): a URL
+library that applies it fetches ``169。254。169。254`` as ``169.254.169.254``."""
+_LAX_WEB = re.compile(r"(?<![\w+.-])(https?|ftps?):[/\\](?![/\\])")
+"""A web URL written with one slash (``http:/169.254.169.254/``): WHATWG URL parsers, as
+browsers and Node's ``fetch`` use, read it as ``http://``."""
+
+
 _PROSE_SPACES = 3
 """Spaces that make a value prose: a plain internal URL in a sentence is not a request to
 fetch it (metadata addresses, odd schemes and obfuscated IPs still are)."""
@@ -223,6 +273,12 @@ _MARKUP = re.compile(r"[<>{}=]")
 def ssrf(text: str, name: str) -> Found | None:
     """Server-side request forgery: URLs (or, in URL-ish parameters, bare hosts) to
     internal, loopback, link-local or metadata addresses, odd schemes, rebinding domains."""
+    if not text.isascii():
+        text = text.translate(_IDNA_DOTS)
+    if text.startswith("//"):
+        text = "http:" + text  # scheme-relative: //169.254.169.254/ is fetched over http
+    elif ":/" in text or ":\\" in text:
+        text = _LAX_WEB.sub(r"\1://", text, _MAX_URLS)
     urlish = name.lower() in URLISH_NAMES
     prose = not urlish and text.count(" ") >= _PROSE_SPACES and _MARKUP.search(text) is None
     for count, match in enumerate(_URL.finditer(text)):
@@ -248,6 +304,7 @@ def ssrf(text: str, name: str) -> Found | None:
 
 def _hostlike(host: str) -> bool:
     """Whether a bare value reads as a host rather than a number or a word ("0.5", "12")."""
+    host = host.rstrip(".")
     if host.count(".") == 3 or ":" in host or host.startswith("["):
         return True
     if host.isascii() and host.isdigit():  # "¹" is a digit to isdigit, and no int

@@ -60,6 +60,8 @@ _TRIGGERS: dict[str, int] = {
     "$(": CMDI,
     "\n": CMDI | DESER | CRLF,
     "\r": CRLF,
+    "\u560a": CRLF,  # 嘊 and 嘍: LF and CR to a server that keeps the low byte
+    "\u560d": CRLF,
     "/dev/": CMDI,
     ".execute(": CMDI,
     "child_process": CMDI,
@@ -98,7 +100,7 @@ _TRIGGERS: dict[str, int] = {
     "/var/log": TRAVERSAL,
     "/root/": TRAVERSAL,
     "/home/": TRAVERSAL,
-    ":/": TRAVERSAL,
+    ":/": TRAVERSAL | SSRF,  # http:/169.254.169.254/ is a URL to WHATWG parsers
     ":\\": TRAVERSAL | RFI,
     "\\\\": RFI,
     "://": RFI | SSRF | TRAVERSAL,
