@@ -274,3 +274,24 @@ def test_one_incident_at_two_tlp_levels_is_two_versions_apart(
     amber = _objects(export_bundle(cyber_incident, detections, allow=ALLOW, tlp="amber"))
     ids = {o.id for kind in ("indicator", "sighting", "attack-pattern") for o in white[kind]}
     assert not ids & {o.id for kind in ("indicator", "sighting") for o in amber[kind]}
+
+
+def test_a_sighting_counts_each_record_once_and_a_flood_by_its_count(
+    cyber_incident: Incident, make_detection: DetectionMaker
+) -> None:
+    # Sightings said 85,333 requests for an address that sent 50,000: a request that a
+    # signature and a Sigma rule both flag was counted twice, and a flood's kept ids added on.
+    flood = make_detection("198.51.100.7", ["attack.t1499.002"], n=3)
+    flood = msgspec.structs.replace(flood, attributes={"portal": {"requests": 50_000}})
+    sqli = make_detection("198.51.100.7", ["attack.t1190"], n=4)
+    sigma = msgspec.structs.replace(sqli, id="det-sigma", evidence=[*sqli.evidence[:3], "req-x"])
+    counts = {}
+    for bundle in (
+        export_bundle(cyber_incident, [sqli, sigma], allow=ALLOW),
+        export_bundle(cyber_incident, [sqli, sigma, flood], allow=ALLOW),
+    ):
+        objs = _objects(bundle)
+        (v4,) = [i for i in objs["indicator"] if "198.51.100.7" in i.pattern]
+        (sight,) = [s for s in objs["sighting"] if s.sighting_of_ref == v4.id]
+        counts[len(counts)] = sight.count
+    assert counts == {0: 5, 1: 50_000}

@@ -247,20 +247,25 @@ def attackers(
         return ip is not None and check(ip, nets)
 
     rows: dict[IPAddress, Seen] = {}
+    records: dict[IPAddress, set[str]] = {}  # the records seen of each, once however many
+    # detections name them (a request that a signature and a Sigma rule both flag)
     for d in detections:
         ip = address(d.entity.get("source.ip", ""))
         if ip is None or not wanted(ip):
             continue
+        seen = records.setdefault(ip, set())
+        seen.update(d.evidence)
+        hits = max(len(seen), _counted(d))
         old = rows.get(ip)
         found = techniques(d.tags)
         if old is None:
-            rows[ip] = Seen(ip, d.first_seen, d.last_seen, len(d.evidence), found, [d.id])
+            rows[ip] = Seen(ip, d.first_seen, d.last_seen, hits, found, [d.id])
             continue
         rows[ip] = Seen(
             ip,
             min(old.first, d.first_seen),
             max(old.last, d.last_seen),
-            old.hits + len(d.evidence),
+            max(old.hits, hits),
             old.techniques + [t for t in found if t not in old.techniques],
             [*old.detections, d.id],
         )
@@ -269,6 +274,13 @@ def attackers(
         if ip is not None and ip not in rows and wanted(ip):
             rows[ip] = Seen(ip, incident.first_seen, incident.last_seen, 1, [], [])
     return [rows[ip] for ip in sorted(rows, key=lambda a: (a.version, int(a)))]
+
+
+def _counted(d: Detection) -> int:
+    """How many records ``d`` counted: its evidence, or more when it keeps only some ids of a
+    flood (``attributes.<silo>.requests``)."""
+    counts = [n for _, n in declared((d,), "requests") if isinstance(n, int)]
+    return max([len(d.evidence), *counts])
 
 
 def declared(detections: Iterable[Detection], name: str) -> Iterator[tuple[Detection, object]]:
