@@ -178,6 +178,40 @@ def test_nginx_json_time_local_and_split_request() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        # what Filebeat's nginx module and Elastic Agent write: ECS, nested
+        b'{"@timestamp":"2026-10-10T11:55:36Z","source":{"ip":"203.0.113.9"},'
+        b'"http":{"request":{"method":"POST","referrer":"https://portal.example/"},'
+        b'"response":{"status_code":401,"body":{"bytes":17}},"version":"1.1"},'
+        b'"url":{"original":"/login?next=%2Ftax"},"user_agent":{"original":"curl/8.5.0"},'
+        b'"user":{"name":"ana"},"event":{"id":"7f1c2a9e"}}',
+        # the same dotted, as Logstash's pipelines flatten it, with the URL in parts
+        b'{"@timestamp":"2026-10-10T11:55:36Z","source.ip":"203.0.113.9",'
+        b'"http.request.method":"POST","http.request.referrer":"https://portal.example/",'
+        b'"http.response.status_code":"401","http.response.body.bytes":17,"http.version":"1.1",'
+        b'"url.path":"/login","url.query":"next=%2Ftax","user_agent.original":"curl/8.5.0",'
+        b'"user.name":"ana","event.id":"7f1c2a9e"}',
+    ],
+)
+def test_ecs_json_nested_or_dotted(line: bytes) -> None:
+    # ECS JSON logs were dead letters ("missing-field: expected request or request_method +
+    # request_uri"): only nginx's own variable names were read.
+    event = one_event(line)
+    assert (event.id, event.timestamp, event.source_ip) == ("7f1c2a9e", TS, "203.0.113.9")
+    assert (event.user_id, event.outcome) == ("ana", "failure")
+    assert http(event) == HttpRequest(
+        method="POST",
+        uri="/login?next=%2Ftax",
+        version="HTTP/1.1",
+        status=401,
+        bytes_out=17,
+        referrer="https://portal.example/",
+        user_agent="curl/8.5.0",
+    )
+
+
 def test_nginx_json_msec() -> None:
     event = one_event(b'{"msec":"1791633336.250","request":"GET / HTTP/1.1"}')
     assert event.timestamp == TS + 0.25

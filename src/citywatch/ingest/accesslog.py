@@ -1,9 +1,14 @@
-"""``access-log``: Apache/nginx combined (or common) log format and nginx JSON logs.
+"""``access-log``: Apache/nginx combined (or common) log format and JSON logs.
 
 The format is detected per line: a line starting with ``{`` is a JSON log
 record, anything else is read as combined/common log format::
 
     203.0.113.9 - alice [10/Oct/2026:13:55:36 +0200] "GET /tax HTTP/1.1" 200 2326 "ref" "UA"
+
+A JSON record names its fields as nginx's ``log_format ... escape=json``
+does (``request``, ``remote_addr``, ``status``...) or as the Elastic Common
+Schema does (``url.original``, ``source.ip``, ``http.response.status_code``...:
+what Filebeat, Logstash and Elastic Agent write), nested or dotted.
 
 A well-formed line whose request is not ``METHOD URI VERSION`` (a TLS
 handshake sent to a plain-HTTP port, say) is kept as an event with method
@@ -200,7 +205,7 @@ class AccessLogAdapter(Adapter):
                 source, lineno, "bad-json", "JSON log line is not an object", raw
             )
         try:
-            return _from_nginx_json(rec, f"{source}:{lineno}", source)
+            return _from_json(_dotted(rec), f"{source}:{lineno}", source)
         except MissingFieldError as exc:
             return self.dead_letter(source, lineno, "missing-field", str(exc), raw)
         except ValueError as exc:
@@ -228,8 +233,38 @@ def _int(rec: dict[str, object], *keys: str) -> int | None:
         raise ValueError(f"field {keys[0]!r} is {text[:20]!r}, expected an integer") from None
 
 
-def _from_nginx_json(rec: dict[str, object], default_id: str, source: str) -> Event:
-    """An event from an nginx ``log_format ... escape=json`` record (nginx variable names)."""
+_NESTING = 4
+"""Levels of nested objects read in a JSON record (ECS nests three: ``http.response.body``)."""
+
+
+def _dotted(rec: dict[str, object]) -> dict[str, object]:
+    """``rec`` with its nested objects' fields also under dotted names (``{"url":
+    {"original": x}}`` gives ``url.original``), as ECS writes them either way.
+
+    >>> dotted = _dotted({"url": {"original": "/a"}, "http": {"response": {"status_code": 200}}})
+    >>> dotted["url.original"], dotted["http.response.status_code"]
+    ('/a', 200)
+    """
+    if not any(isinstance(v, dict) for v in rec.values()):
+        return rec
+    out = dict(rec)
+    nested: list[tuple[str, dict[str, object], int]] = [
+        (k, v, 1) for k, v in rec.items() if isinstance(v, dict)
+    ]
+    while nested:
+        prefix, obj, depth = nested.pop(0)
+        for key, value in obj.items():
+            name = f"{prefix}.{key}"
+            if isinstance(value, dict):
+                if depth < _NESTING:
+                    nested.append((name, value, depth + 1))
+            else:
+                out.setdefault(name, value)
+    return out
+
+
+def _from_json(rec: dict[str, object], default_id: str, source: str) -> Event:
+    """An event from a JSON log record: nginx variable names or ECS field names (dotted)."""
     when = rec.get("time_iso8601", rec.get("@timestamp", rec.get("timestamp")))
     if when is not None:
         ts = parse_time(when)
@@ -238,37 +273,61 @@ def _from_nginx_json(rec: dict[str, object], default_id: str, source: str) -> Ev
     elif (msec := _text(rec, "msec")) is not None:
         ts = parse_time(msec)
     else:
-        raise MissingFieldError("missing time: expected time_iso8601, time_local or msec")
+        raise MissingFieldError(
+            "missing time: expected @timestamp, time_iso8601, time_local or msec"
+        )
     request = _text(rec, "request")
     if request is not None:
         method, uri, version = split_request(request)
     else:
-        method = _text(rec, "request_method") or "-"
-        uri = _text(rec, "request_uri") or ""
-        version = _text(rec, "server_protocol") or ""
+        method = _text(rec, "request_method", "http.request.method") or "-"
+        uri = _text(rec, "request_uri", "url.original") or _ecs_uri(rec)
+        version = _text(rec, "server_protocol") or _ecs_version(rec)
         if not uri:
             raise MissingFieldError(
-                "missing request: expected request or request_method + request_uri"
+                "missing request: expected request, request_method + request_uri, or (ECS) "
+                "http.request.method + url.original (or url.path)"
             )
-    host = _text(rec, "remote_addr", "client_ip")
-    status = _int(rec, "status")
+    host = _text(rec, "remote_addr", "client_ip", "source.ip", "client.ip", "source.address")
+    status = _int(rec, "status", "http.response.status_code")
     if status is not None and not 100 <= status <= 999:
         raise ValueError(f"status {status} out of range")
     return Event(
-        id=_text(rec, "id", "request_id") or default_id,
+        id=_text(rec, "id", "request_id", "event.id", "http.request.id") or default_id,
         timestamp=ts,
         dataset=DATASET,
         observer=source,
         outcome=http_outcome(status),
         source_ip=parse_ip(host) if host is not None else None,
-        user_id=_text(rec, "remote_user"),
+        user_id=_text(rec, "remote_user", "user.name"),
         payload=HttpRequest(
             method=method,
             uri=uri,
             version=version,
             status=status,
-            bytes_out=_int(rec, "body_bytes_sent", "bytes_sent"),
-            referrer=_text(rec, "http_referer"),
-            user_agent=_text(rec, "http_user_agent"),
+            bytes_out=_int(
+                rec,
+                "body_bytes_sent",
+                "bytes_sent",
+                "http.response.body.bytes",
+                "http.response.bytes",
+            ),
+            referrer=_text(rec, "http_referer", "http.request.referrer"),
+            user_agent=_text(rec, "http_user_agent", "user_agent.original"),
         ),
     )
+
+
+def _ecs_uri(rec: dict[str, object]) -> str:
+    """The request's URI from ECS ``url.path`` and ``url.query`` (empty without a path)."""
+    path = _text(rec, "url.path")
+    if path is None:
+        return ""
+    query = _text(rec, "url.query")
+    return f"{path}?{query}" if query is not None else path
+
+
+def _ecs_version(rec: dict[str, object]) -> str:
+    """``HTTP/1.1`` from ECS ``http.version`` (``1.1``), or empty."""
+    version = _text(rec, "http.version")
+    return "" if version is None else f"HTTP/{version}"
