@@ -119,8 +119,9 @@ class PortalProfileConfig(BaseModel):
     )
     unknown_params: bool = Field(True, description="flag parameters an endpoint never takes")
     tracking_params: tuple[str, ...] = Field(
-        ("utm_*", "fbclid", "gclid", "gbraid", "wbraid", "dclid", "msclkid", "yclid", "twclid",
-         "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmktg", "mkt_tok"),
+        ("utm_*", "mtm_*", "pk_*", "fbclid", "gclid", "gbraid", "wbraid", "dclid", "msclkid",
+         "yclid", "twclid", "ttclid", "li_fat_id", "srsltid", "igshid", "igsh", "mc_cid",
+         "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "_hsmktg", "mkt_tok", "_kx"),
         description="query parameters a link adds on its way (campaigns, ad clicks, analytics):"
         " never unknown; a trailing * matches any ending",
     )  # fmt: skip
@@ -487,10 +488,21 @@ class PortalProfile(HitDetector):
 
     def _sibling(self, method: str, template: str) -> EndpointRule | None:
         """The learned endpoint this unknown ``template`` is, but for the kind of its ids
-        (``/documents/{id}/download`` where ``{uuid}`` was learned), if any."""
-        if "{" not in template:
-            return None
-        learned = self._routes.get(_unnamed(template))
+        (``/documents/{id}/download`` where ``{uuid}`` was learned), or but for one segment
+        that no id pattern collapsed yet looks like an id tampered with (digits in it, or
+        longer than any word: ``/permits/12ab``, ``/permits/AAAA…`` where ``/permits/{id}``
+        was learned; ``/permits/new`` is a page of its own), if any."""
+        shape = _unnamed(template)
+        learned = self._routes.get(shape) if "{" in template else None
+        if learned is None:
+            segments = shape.split("/")
+            for i in range(len(segments) - 1, 0, -1):
+                segment = segments[i]
+                if segment == "{}" or not (len(segment) > _WORDY or _DIGIT.search(segment)):
+                    continue
+                learned = self._routes.get("/".join((*segments[:i], "{}", *segments[i + 1 :])))
+                if learned is not None:
+                    break
         methods = None if learned is None else self._rules.get(learned)
         endpoint = None if methods is None else methods.get(method)
         return endpoint if endpoint is not None and endpoint.enforced else None
@@ -625,6 +637,11 @@ def _scheme(scheme: str) -> str:
 
 
 _PLACEHOLDER: Final = re.compile(r"\{(?:id|uuid|token)\}")
+
+
+_WORDY: Final = 32
+"""A path segment longer than this is no page's name (see :meth:`PortalProfile._sibling`)."""
+_DIGIT: Final = re.compile("[0-9]")
 
 
 def _unnamed(template: str) -> str:
