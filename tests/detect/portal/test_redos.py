@@ -29,7 +29,7 @@ from citywatch.detect.portal.normalise import (
 from citywatch.detect.portal.probes import probe_path, scanner_agent
 from citywatch.detect.portal.request import parse_request, path_template
 from citywatch.detect.portal.signatures import WebAttackConfig, WebAttackSignatures
-from citywatch.detect.portal.sqli import fingerprint, sql_injection
+from citywatch.detect.portal.sqli import fingerprint, sql_condition, sql_injection
 from citywatch.model import Event, HttpRequest
 
 SIZE = 100_000
@@ -55,6 +55,10 @@ SHAPES: dict[str, list[str]] = {
         _fill("0x"),
         _fill("1e"),
         _fill("@@"),
+        _fill("1 or true "),
+        _fill("case when 1=1 "),
+        _fill("'='"),
+        "1 or 1 like " + _fill("1"),
     ],
     "xss": [
         _fill("<a"),
@@ -166,7 +170,13 @@ SHAPES: dict[str, list[str]] = {
 }
 
 CHECKS: dict[str, list[Callable[[str], object]]] = {
-    "sqli": [sql_injection, fingerprint, sql_compact, lambda s: sql_compact(s, join=True)],
+    "sqli": [
+        sql_injection,
+        sql_condition,
+        fingerprint,
+        sql_compact,
+        lambda s: sql_compact(s, join=True),
+    ],
     "xss": [rules.xss],
     "traversal": [rules.traversal],
     "cmdi": [cmdi.cmdi, shell_normalise],
