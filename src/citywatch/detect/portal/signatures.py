@@ -421,7 +421,8 @@ class WebAttackSignatures(HitDetector):
         if probe is not None:
             found.append(probe)
         if _PATH_SPECIAL.search(decoded):
-            found.extend(self._scan(decoded)[1])
+            # Tomcat's /..;/ is a path parameter (traversal, found above), not a shell separator
+            found.extend(self._scan(decoded.replace("/..;/", "/../"))[1])
         return tuple(found)
 
     def _findings(self, location: str, name: str, value: str) -> tuple[Found, ...]:
