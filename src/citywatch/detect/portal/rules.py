@@ -45,6 +45,7 @@ _SCRIPT_CLOSE = re.compile(r"</script")
 _HANDLER = re.compile(r"[\s/\"'\x00;]on[a-z]{3,30}+\s*+=")
 _TAG_START = frozenset("abcdefghijklmnopqrstuvwxyz!/")
 _CONTROL = str.maketrans("", "", "\t\n\r\x00")
+_AS_SPACE = str.maketrans("\t\n\r", "   ")
 _JS_LINE_COMMENT = re.compile(
     r"(script\s{0,8}+:\s{0,8}+)//[^\n\r\u2028\u2029]{0,200}+[\n\r\u2028\u2029]"
 )
@@ -56,6 +57,10 @@ _QUOTED = re.compile(r"\"[^\"]{0,300}+\"|'[^']{0,300}+'")
 def xss(text: str) -> Found | None:
     """Script injection into HTML: tags, handlers, ``javascript:`` URIs, script calls."""
     if "\t" in text or "\n" in text or "\r" in text or "\x00" in text:
+        if "<" in text:  # between attributes a tab or a line break is a space: x\tonerror=
+            found = _event_handler(text.translate(_AS_SPACE))
+            if found is not None:
+                return found
         if "script" in text:
             text = _JS_LINE_COMMENT.sub(r"\1", text)
         text = text.translate(_CONTROL)  # java\tscript:, <scr\x00ipt>
