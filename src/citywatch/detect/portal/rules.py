@@ -22,10 +22,12 @@ from citywatch.detect.portal.objects import base64_bytes
 _XSS = re.compile(
     r"""
     (?P<attribute_break>["'`][\s/;]*+on[a-z]{3,30}+\s*+=\s*+["'`]?[^"'`\s]{0,60}?[(`])
-    |(?P<js_uri>(?:java|vb|live)script\s*+:\s*+[\w$.\[\]'"]{1,60}\s*+[(`=])
+    |(?P<js_uri>(?:java|vb|live)script\s*+:\s*+(?:/\*[^*]{0,100}+\*/\s*+)?[\w$.\[\]'"+()]{1,60}\s*+[(`=])
     |(?P<dangerous_tag><(?:iframe|frame|object|embed|applet|meta|base|isindex|svg|math|xss)[\s/>])
     |(?P<js_call>(?:^|[;'"`(){}=+\-|&>])\s*+(?:alert|prompt|confirm|eval|settimeout|setinterval)
-        \s*+[(`]|document\s*+\.\s*+(?:cookie|domain|write)\b|string\.fromcharcode\s*+\()
+        \s*+[(`]|document\s*+(?:\.\s*+|\[\s*+['"`])(?:cookie|domain|write)\b|string\.fromcharcode\s*+\(
+        |\b(?:top|window|self|parent|frames|globalthis|this)\[[^\]\n]{1,60}+\]\s*+[(`]
+        |\b(?:window|document|top|self|parent)\s*+\.\s*+location(?:\s*+\.\s*+href)?\s*+=[^=])
     |(?P<css_expression>expression\s*+\(|-moz-binding\s*+:|behavior\s*+:\s*+url)
     |(?P<style_sheet><style\b[^<>]{0,100}>[^<]{0,200}?(?:@import\b|url\s*+\()
         |<link\b[^<>]{0,200}?\brel\s*+=\s*+["']?(?:stylesheet|import)\b)
@@ -43,11 +45,24 @@ _SCRIPT_CLOSE = re.compile(r"</script")
 _HANDLER = re.compile(r"[\s/\"'\x00;]on[a-z]{3,30}+\s*+=")
 _TAG_START = frozenset("abcdefghijklmnopqrstuvwxyz!/")
 _CONTROL = str.maketrans("", "", "\t\n\r\x00")
+_AS_SPACE = str.maketrans("\t\n\r", "   ")
+_JS_LINE_COMMENT = re.compile(
+    r"(script\s{0,8}+:\s{0,8}+)//[^\n\r\u2028\u2029]{0,200}+[\n\r\u2028\u2029]"
+)
+"""``javascript://%0aalert(1)``: a comment the line break ends, then the code."""
+_QUOTED = re.compile(r"\"[^\"]{0,300}+\"|'[^']{0,300}+'")
+"""Quoted attribute values: a ``>`` in one closes no tag (``<img alt=">" src=x onerror=``)."""
 
 
 def xss(text: str) -> Found | None:
     """Script injection into HTML: tags, handlers, ``javascript:`` URIs, script calls."""
     if "\t" in text or "\n" in text or "\r" in text or "\x00" in text:
+        if "<" in text:  # between attributes a tab or a line break is a space: x\tonerror=
+            found = _event_handler(text.translate(_AS_SPACE))
+            if found is not None:
+                return found
+        if "script" in text:
+            text = _JS_LINE_COMMENT.sub(r"\1", text)
         text = text.translate(_CONTROL)  # java\tscript:, <scr\x00ipt>
     if "<" in text:
         found = _script_tag(text) or _event_handler(text)
@@ -84,7 +99,7 @@ def _event_handler(text: str) -> Found | None:
         if (
             open_ >= 0
             and text[open_ + 1 : open_ + 2] in _TAG_START
-            and text.find(">", open_, at) < 0
+            and (text.find(">", open_, at) < 0 or ">" not in _QUOTED.sub("", text[open_:at]))
         ):
             return "xss.event-handler", text[open_ : match.end()]
         if count >= MAX_TRIES:

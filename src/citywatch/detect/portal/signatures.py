@@ -36,7 +36,7 @@ from citywatch.detect.portal.params import MAX_PARAMS, Collector, Param
 from citywatch.detect.portal.probes import probe_path, scanner_agent, scanner_header
 from citywatch.detect.portal.profile_model import client_hash
 from citywatch.detect.portal.request import ParsedRequest, parse_request
-from citywatch.detect.portal.sqli import sql_injection
+from citywatch.detect.portal.sqli import NUMBER_FIRST, sql_condition, sql_injection
 from citywatch.detect.portal.values import (
     CASED,
     CLASS_BITS,
@@ -422,7 +422,8 @@ class WebAttackSignatures(HitDetector):
         if probe is not None:
             found.append(probe)
         if _PATH_SPECIAL.search(decoded):
-            found.extend(self._scan(decoded)[1])
+            # Tomcat's /..;/ is a path parameter (traversal, found above), not a shell separator
+            found.extend(self._scan(decoded.replace("/..;/", "/../"))[1])
         return tuple(found)
 
     def _findings(self, location: str, name: str, value: str) -> tuple[Found, ...]:
@@ -461,8 +462,15 @@ class WebAttackSignatures(HitDetector):
             elif len(value) >= 12 and CASED.search(value):
                 found.extend(self._scan(value)[1])
         elif TEXT(value):
-            if self._enabled & SQLI and SQL_WORDS.search(value.lower()):
-                item = sql_injection(value)
+            if self._enabled & SQLI:
+                lower = value.lower()
+                item = (
+                    sql_injection(value)
+                    if SQL_WORDS.search(lower)
+                    else sql_condition(value)
+                    if NUMBER_FIRST(lower)
+                    else None
+                )
                 if item is not None:
                     found.append((f"sqli.{item[0]}", item[1]))
         else:

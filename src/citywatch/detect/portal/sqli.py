@@ -7,7 +7,11 @@ Each token becomes one letter and the letters make a *fingerprint*;
 injections have fingerprints that prose never has. ``' OR 1=1-- -`` read
 inside a quote is ``s&n=nc``; "O'Brien or Õun" is ``sb&b``, "select a
 district" ``Ebb``. Rules are small regexes over fingerprints (at most
-:data:`MAX_TOKENS` letters), so the cost is linear in the value.
+:data:`MAX_TOKENS` letters), so the cost is linear in the value. Where prose
+and SQL share a fingerprint ("1 or 2" and ``1 or true`` are both ``n&n``), the
+words decide: a whole value that is a boolean condition after a number, a
+``CASE WHEN`` with a comparison, THEN and END, a break-out like ``'='`` with
+no words around it.
 
 Token letters: ``s`` string, ``n`` number (and NULL/TRUE/FALSE), ``b``
 bare word, ``v`` @variable, ``k`` keyword, ``G`` ORDER/GROUP, ``U`` UNION,
@@ -99,10 +103,10 @@ _OPERATORS = {
 
 _RULES = re.compile(
     r"""
-    (?P<union>U[kU]?E(?:\(|[nvsfFQo](?:[,kc()&;]|$)|b[,k]|Ek))
+    (?P<union>U[kU]?\({0,3}E(?:\(|[nvsfFQo](?:[,kc()&;]|$)|b[,k]|Ek))
     |(?P<tautology>(?:^|[sn)])&\({0,3}(?:[snv]\){0,3}o?=\({0,3}[snvbfF]|[bfF]\){0,3}=\({0,3}[snvfF]))
     |(?P<stacked>;(?:E(?:\(|k|[nvsfFQo](?:[,kc()&;]|$)|b[,k])|Dk|I(?:k|bk)|X|W))
-    |(?P<function>(?:^|[&o=;(,E])F\((?:[nsv(]|\))|[&o=;(]f\((?:E|F\())
+    |(?P<function>(?:^|[&o=;(,E])F\((?:[nsv](?!b)|[()])|[&o=;(]f\((?:E|F\())
     |(?P<subquery>[&o=,(]\(E)
     |(?P<orderby>[sn)]Gkn(?:c|,|$))
     |(?P<time>W[kb]s)
@@ -110,7 +114,7 @@ _RULES = re.compile(
     """,
     re.VERBOSE,
 )
-_QUOTED_RULES = re.compile(r"^s\)*(?:c|;c|&\(?[nsv]\)*(?:c|$)|k\(?[nsv]=)")
+_QUOTED_RULES = re.compile(r"^s\)*(?:c|;c|&\(?[nsv]\)*(?:c|$)|k\(?[nsv]=|[=o]\(?[nsv]\)*c)")
 """Rules that hold only where the value breaks out of a quoted string."""
 
 _NUMBER_PROBE = re.compile(r"-?\d+(?:[.,]\d+)?")
@@ -125,7 +129,13 @@ def fingerprint(text: str) -> str:
     >>> fingerprint("1 and user like 'a%'")
     'n&b=s'
     """
+    return "".join(_tokens(text)[0])
+
+
+def _tokens(text: str) -> tuple[list[str], list[str]]:
+    """The token letters of ``text`` and, for each, its word (empty for other tokens)."""
     letters: list[str] = []
+    words: list[str] = []
     word = ""
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
@@ -136,6 +146,7 @@ def fingerprint(text: str) -> str:
             letter = _WORDS.get(lexeme, "b")
             word = lexeme
             letters.append(letter)
+            words.append(lexeme)
         else:
             if kind == "p":
                 if lexeme == "(" and word and letters:  # a call: name(
@@ -152,9 +163,10 @@ def fingerprint(text: str) -> str:
                 letter = kind or "x"
             word = ""
             letters.append(letter)
+            words.append("")
         if len(letters) >= MAX_TOKENS:
             break
-    return "".join(letters)
+    return letters, words
 
 
 def sql_injection(value: str) -> tuple[str, str] | None:
@@ -178,19 +190,110 @@ def sql_injection(value: str) -> tuple[str, str] | None:
     return found, value
 
 
+NUMBER_FIRST = re.compile(r"\s{0,8}+-?\d{1,20}+\s++(?:and|or|xor|r?like|regexp)\b").match
+"""A value of words that starts like a boolean condition (``1 or true``): worth
+:func:`sql_condition` even with no SQL keyword in it."""
+
+
+def sql_condition(value: str) -> tuple[str, str] | None:
+    """A value that is, whole, a boolean condition after a number, or None.
+
+    Values of words, digits and spaces carry no SQL syntax, so only the whole-value
+    conditions of :func:`_boolean` count in them (the other rules read "1 or 2 is fine"
+    as ``n&n=b``).
+
+    >>> sql_condition("1 OR true"), sql_condition("1 or 2 times")
+    (('tautology', '1 OR true'), None)
+    """
+    letters, words = _tokens(fold(value))
+    return ("tautology", value) if _boolean("".join(letters), words) else None
+
+
 def _check(text: str) -> str | None:
-    match = _RULES.search(fingerprint(text))
+    letters, words = _tokens(text)
+    fp = "".join(letters)
+    match = _RULES.search(fp)
     if match is not None:
         return match.lastgroup
+    if _boolean(fp, words) or _case_when(letters, words):
+        return "tautology"
     for quote in ("'", '"'):
         if quote in text:
-            fp = fingerprint(quote + text)
+            letters, words = _tokens(quote + text)
+            fp = "".join(letters)
             match = _RULES.search(fp)
             if match is not None:
                 return match.lastgroup
-            if _QUOTED_RULES.search(fp):
+            if _QUOTED_RULES.search(fp) or _balanced_break(fp, text, quote):
                 return "quote-break"
+            if _case_when(letters, words):
+                return "tautology"
     return None
+
+
+_BOOLEAN = re.compile(r"n(?:&n)?=o?n(?:&n)?c?|n&nc?")
+"""A whole value that is a number, a boolean operator and a predicate: ``1 or 1 like 1``,
+``1 and 1 between 0 and 2``, ``1 and 1 is not null``, ``1 or true``."""
+_PATTERN_WORDS = frozenset(("like", "rlike", "regexp", "sounds"))
+_TRUTH = frozenset(("true", "false", "null"))
+
+
+def _boolean(fp: str, words: list[str]) -> bool:
+    """Whether the whole value is a boolean SQL condition after a number (numeric context).
+
+    Prose has the same letters ("1 or 2" is ``n&n``, "5 in 10" ``n=n``), so the words decide:
+    the last operand of ``n&n`` is TRUE or FALSE, ``is`` tests NULL/TRUE/FALSE, ``in`` never
+    counts, and without AND/OR the comparison is a pattern match (``1 rlike 1``).
+
+    >>> _boolean("n&n", ["", "or", "true"]), _boolean("n&n", ["", "or", ""])
+    (True, False)
+    """
+    if _BOOLEAN.fullmatch(fp) is None:
+        return False
+    if "=" not in fp:
+        return words[2] in ("true", "false")
+    operator = words[fp.index("=")]
+    last = words[-2] if fp.endswith("c") else words[-1]
+    if operator == "in" or (operator == "is" and last not in _TRUTH):
+        return False
+    if fp.endswith(("&n", "&nc")) and operator != "between":
+        return False  # 1 or 2 = 3 or 4
+    return fp[1] == "&" or operator in _PATTERN_WORDS
+
+
+def _case_when(letters: list[str], words: list[str]) -> bool:
+    """``CASE WHEN <comparison> THEN ... END``: the conditional of boolean-blind injection
+    (a complaint may say "in case when", never with a comparison, THEN and END after it)."""
+    for i in range(len(words) - 1):
+        if words[i] == "case" and words[i + 1] == "when":
+            try:
+                then = words.index("then", i + 2)
+            except ValueError:
+                return False
+            return "=" in letters[i + 2 : then] and "end" in words[then + 1 :]
+    return False
+
+
+_BREAK_OPERATORS = frozenset(("=", "-", "+", "*", "/", "%", "^", "|", "&", "<", ">", "<>", "!="))
+_BREAK_SIDE = 32
+
+
+def _balanced_break(fp: str, text: str, quote: str) -> bool:
+    """A value that closes the query's string, adds an operator and opens a string again
+    (``'='``, ``x'='x``, ``'-'``: ``WHERE name=''=''`` is true), with no words around it
+    ("the sign '=' means equals" is prose).
+
+    >>> _balanced_break("s=s", "'='", "'"), _balanced_break("s=s", "sign '=' means", "'")
+    (True, False)
+    """
+    if fp not in ("s=s", "sos", "s&s"):
+        return False
+    parts = text.split(quote)
+    return (
+        len(parts) == 3
+        and parts[1].strip() in _BREAK_OPERATORS
+        and all(len(p) <= _BREAK_SIDE and not any(c.isspace() for c in p) for p in parts[::2])
+    )
 
 
 def _probe(text: str) -> str | None:

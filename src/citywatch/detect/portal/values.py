@@ -118,6 +118,8 @@ _TRIGGERS: dict[str, int] = {
     "confirm": XSS,
     "eval": XSS,
     "document.": XSS,
+    "document[": XSS,
+    "](": XSS,
     "fromcharcode": XSS,
     "settimeout": XSS,
     "setinterval": XSS,
