@@ -8,6 +8,15 @@ multipart/form-data parts (a file's name is a parameter ``NAME.filename``)
 and, for XML or anything else, the body as one ``body`` parameter. A body
 without a content type is sniffed from its first character. Every parser is
 capped: body characters, JSON depth, parts.
+
+JSON is read under every name a framework takes it by (``text/json`` in
+ASP.NET Core, ``application/x-json``, ``*+json``), and a body that *is* a JSON
+object or array is read as JSON whatever its declared type says: Go's
+``json.Decoder``, Flask's ``get_json(force=True)`` and catch-all parsers never
+look at the type, so ``text/plain`` must not hide what ``application/json``
+would show. Such a body stays one ``body`` parameter (or a form) as well; a
+declared type that is not JSON, on a body that does not parse, is left as it is
+(no ``bad-json``: plain text may well start with ``{``).
 """
 
 from __future__ import annotations
@@ -45,6 +54,10 @@ def media_type(content_type: str) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
+JSON_TYPES = frozenset({"application/json", "text/json", "application/x-json", "text/x-json"})
+"""Media types read as JSON (and every ``*+json``)."""
+
+
 def parse_body(body: str, content_type: str, acc: Collector) -> None:
     """Add the parameters of ``body`` (as its ``content_type`` says) to ``acc``."""
     if len(body) > MAX_BODY:
@@ -61,26 +74,34 @@ def parse_body(body: str, content_type: str, acc: Collector) -> None:
             ctype = "application/xml"
         elif "=" in body and "\n" not in body:
             ctype = "application/x-www-form-urlencoded"
+    if ctype in JSON_TYPES or ctype.endswith("+json"):
+        _json_body(body, acc)
+        return
     if ctype == "application/x-www-form-urlencoded":
         acc.form("body", body)
-    elif ctype == "application/json" or ctype.endswith("+json"):
-        _json_body(body, acc)
     elif ctype == "multipart/form-data":
         _multipart(body, content_type, acc)
+        return
     else:
         acc.add("body", "body", body)
+    if body.lstrip()[:1] in ("{", "[") and body.rstrip()[-1:] in ("}", "]"):
+        _json_body(body, acc, sniffed=True)  # JSON whatever the type says
 
 
-def _json_body(body: str, acc: Collector) -> None:
+def _json_body(body: str, acc: Collector, *, sniffed: bool = False) -> None:
     try:
         doc = _json.decode(body)
     except RecursionError:
         acc.note("json-too-deep")
-        acc.add("body", "body", body)
+        if not sniffed:
+            acc.add("body", "body", body)
         return
     except msgspec.DecodeError:
-        acc.note("bad-json")
-        acc.add("body", "body", body)
+        if not sniffed:
+            acc.note("bad-json")
+            acc.add("body", "body", body)
+        return
+    if sniffed and doc.__class__ is not dict and doc.__class__ is not list:
         return
     _flatten(doc, "", acc, 0)
     if doc.__class__ is dict or doc.__class__ is list:

