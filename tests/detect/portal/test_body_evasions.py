@@ -4,6 +4,8 @@ content, scripts written with PUT under a disguised name, XML in UTF-16 and UTF-
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from citywatch.detect.portal.request import parse_request
@@ -79,3 +81,45 @@ def test_sniffed_json_keeps_the_body_and_form_as_they_were() -> None:
 )
 def test_citizens_json_and_brace_text_under_other_types_stay_quiet(body: str, ctype: str) -> None:
     assert _rules(_request(PREFERENCES, body, ctype)) == set()
+
+
+# 2. multipart parts under every boundary, base64 parts ----------------------------------
+
+UNION = "1 UNION SELECT password FROM users-- -"
+
+
+def test_parts_under_every_declared_boundary_are_read_and_the_duplicate_flagged() -> None:
+    body = f'--real\r\nContent-Disposition: form-data; name="text"\r\n\r\n{UNION}\r\n--real--\r\n'
+    for ctype in (
+        "multipart/form-data; boundary=real; boundary=fake",
+        "multipart/form-data; boundary=fake; boundary=real",
+    ):
+        assert _rules(_request("/complaints", body, ctype)) == {
+            "web.sqli.union",
+            "web.protocol.multipart-ambiguous",
+        }
+
+
+def test_one_boundary_written_twice_alike_is_no_ambiguity() -> None:
+    body = '--b\r\nContent-Disposition: form-data; name="text"\r\n\r\nAuk teel\r\n--b--\r\n'
+    ctype = "multipart/form-data; boundary=b; boundary=b"
+    parsed = parse_request(_request("/complaints", body, ctype))
+    assert parsed.anomalies == ()
+
+
+def test_a_base64_part_is_decoded_and_inspected() -> None:
+    hidden = base64.b64encode(UNION.encode()).decode()
+    body = _multipart('name="text"', hidden, "Content-Transfer-Encoding: base64\r\n")
+    assert "web.sqli.union" in _rules(
+        _request("/complaints", body, "multipart/form-data; boundary=b")
+    )
+
+
+def test_a_base64_photo_or_note_is_no_attack() -> None:
+    photo = base64.b64encode(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256))).decode()
+    note = base64.b64encode("Tänav on auklik, palun parandage (Müller)".encode()).decode()
+    for content in (photo, note):
+        body = _multipart(
+            'name="photo"; filename="auk.jpg"', content, "Content-Transfer-Encoding: base64\r\n"
+        )
+        assert _rules(_request("/complaints", body, "multipart/form-data; boundary=b")) == set()

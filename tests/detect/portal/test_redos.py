@@ -18,6 +18,7 @@ import pytest
 
 from citywatch.detect.portal import cmdi, objects, rules, urls
 from citywatch.detect.portal.masking import mask_secrets, masked
+from citywatch.detect.portal.multipart import _part_head
 from citywatch.detect.portal.normalise import (
     fold,
     html_decode,
@@ -138,6 +139,12 @@ SHAPES: dict[str, list[str]] = {
         _fill('"; while('),
     ],
     "protocol": [_fill("\r\n"), _fill("\nset-cookie"), _fill("\r\nlocation:")],
+    "multipart": [
+        "Content-Disposition: form-data" + _fill("; filename*=a'"),
+        "Content-Disposition: form-data" + _fill("; filename='"),
+        "Content-Disposition: form-data; filename*=" + _fill("a"),
+        "Content-Disposition: form-data" + _fill(';a="\\'),
+    ],
     "urls": [
         _fill("a"),
         _fill("a:"),
@@ -176,6 +183,7 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
     "deserialisation": [lambda s: objects.deserialisation(s, s)],
     "nosqli": [objects.nosqli, objects.nosqli_name],
     "protocol": [rules.response_splitting],
+    "multipart": [_part_head],
     "urls": [
         lambda s: urls.ssrf(s, "url"),
         lambda s: urls.ssrf(s, "text"),
@@ -268,6 +276,7 @@ def test_deep_json_and_many_parts_are_bounded() -> None:
         (keys[:-1] + ',"k0":1}', "application/json"),
         (batch, "application/json"),
         (deep, "text/plain"),  # sniffed as JSON
+        (many, "multipart/form-data; boundary=b; boundary=c; boundary=--b; boundary=x"),
     ):
         req = HttpRequest(method="POST", uri="/", headers=(("Content-Type", ctype),), body=body)
         assert _timed(lambda _, r=req: parse_request(r), "") < LIMIT_S  # about 1 ms each

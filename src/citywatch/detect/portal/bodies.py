@@ -4,10 +4,10 @@ A body that hides a second HTTP request (``0\\r\\n\\r\\nGET /admin HTTP/1.1``)
 is noted as ``smuggled-request``.
 
 urlencoded forms, JSON (flattened: dotted names, arrays as ``name[]``),
-multipart/form-data parts (a file's name is a parameter ``NAME.filename``)
-and, for XML or anything else, the body as one ``body`` parameter. A body
-without a content type is sniffed from its first character. Every parser is
-capped: body characters, JSON depth, parts.
+multipart/form-data parts (:mod:`.multipart`) and, for XML or anything else,
+the body as one ``body`` parameter. A body without a content type is sniffed
+from its first character. Every parser is capped: body characters, JSON
+depth, parts.
 
 JSON is read under every name a framework takes it by (``text/json`` in
 ASP.NET Core, ``application/x-json``, ``*+json``), and a body that *is* a JSON
@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from citywatch.detect.portal.multipart import parse_multipart
+
 if TYPE_CHECKING:
     from citywatch.detect.portal.params import Collector
 
@@ -35,8 +37,6 @@ MAX_DEPTH = 24
 """Nesting levels of a JSON body flattened (beyond: anomaly ``json-too-deep``)."""
 MAX_ITEMS = 512
 """Items of one JSON array flattened."""
-MAX_PARTS = 64
-"""Parts of a multipart body parsed (beyond: anomaly ``too-many-parts``)."""
 
 _json = msgspec.json.Decoder()
 _EMBEDDED_REQUEST = re.compile(
@@ -80,7 +80,7 @@ def parse_body(body: str, content_type: str, acc: Collector) -> None:
     if ctype == "application/x-www-form-urlencoded":
         acc.form("body", body)
     elif ctype == "multipart/form-data":
-        _multipart(body, content_type, acc)
+        parse_multipart(body, content_type, acc)
         return
     else:
         acc.add("body", "body", body)
@@ -179,65 +179,3 @@ def _leaf_or_flatten(node: object, name: str, acc: Collector, depth: int) -> Non
         acc.add("body", name, "true" if node else "false", json="b")
     else:  # int, float
         acc.add("body", name, str(node), json="n")
-
-
-def _multipart(body: str, content_type: str, acc: Collector) -> None:
-    boundary = ""
-    for piece in content_type.split(";")[1:]:
-        key, _, value = piece.strip().partition("=")
-        if key.lower() == "boundary":
-            boundary = value.strip().strip('"')
-    if not boundary or len(boundary) > 200:
-        acc.note("bad-multipart")
-        acc.add("body", "body", body)
-        return
-    delimiter = "--" + boundary
-    chunks = body.split(delimiter, MAX_PARTS + 1)
-    if len(chunks) < 2 or not chunks[-1].startswith("--"):
-        acc.note("bad-multipart")
-    if len(chunks) > MAX_PARTS + 1:
-        acc.note("too-many-parts")
-    for chunk in chunks[1 : MAX_PARTS + 1]:
-        if chunk.startswith("--"):
-            break
-        head, sep, content = chunk.lstrip("\r\n").partition("\r\n\r\n")
-        if not sep:
-            head, sep, content = chunk.lstrip("\n").partition("\n\n")
-        if not sep:
-            acc.note("bad-multipart")
-            continue
-        name, filename = _disposition(head)
-        if filename is not None:
-            acc.add("body", f"{name}.filename", filename)
-        if content.endswith("\r\n"):
-            content = content[:-2]
-        elif content.endswith("\n"):
-            content = content[:-1]
-        acc.add("body", name, content)
-
-
-_DISPOSITION_PARAM = re.compile(
-    r';\s*+([\w*-]{1,40})\s*+=\s*+("(?:[^"\\]|\\.){0,1024}"?|[^;]{0,1024})'
-)
-"""``; key=value`` of a Content-Disposition, a quoted value whole."""
-
-
-def _disposition(head: str) -> tuple[str, str | None]:
-    """The ``name`` and ``filename`` of a part's Content-Disposition (quoted values may hold
-    ``;``: ``filename="a.jpg;curl x|sh;.jpg"`` is one file name).
-
-    >>> _disposition('Content-Disposition: form-data; name="f"; filename="a.jpg;id;.jpg"')
-    ('f', 'a.jpg;id;.jpg')
-    """
-    name, filename = "", None
-    for line in head.splitlines():
-        if line[:20].lower().startswith("content-disposition"):
-            for match in _DISPOSITION_PARAM.finditer(line):
-                key, value = match.group(1).lower(), match.group(2)
-                if value.startswith('"'):
-                    value = value[1:-1] if len(value) > 1 and value.endswith('"') else value[1:]
-                if key == "name":
-                    name = value
-                elif key == "filename":
-                    filename = value
-    return name, filename

@@ -197,6 +197,9 @@ RULES: dict[str, Rule] = {
     "protocol.json-duplicate-key": Rule(
         "protocol", "JSON object with a key twice (parser differential)", 55, 0.8
     ),
+    "protocol.multipart-ambiguous": Rule(
+        "protocol", "Multipart body with two boundaries (parser differential)", 55, 0.8
+    ),
     "protocol.graphql-batch": Rule(
         "protocol", "GraphQL request repeating one mutation (brute force)", 60, 0.85, 1, "T1110"
     ),
@@ -268,5 +271,6 @@ ANOMALY_RULES: dict[str, str] = {
     "json-duplicate-key": "protocol.json-duplicate-key",
     "graphql-batch": "protocol.graphql-batch",
     "too-many-parts": "protocol.limits",
+    "multipart-boundaries": "protocol.multipart-ambiguous",
 }
 """The rule each parse anomaly of :func:`~citywatch.detect.portal.request.parse_request` maps to."""
