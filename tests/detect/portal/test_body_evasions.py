@@ -123,3 +123,90 @@ def test_a_base64_photo_or_note_is_no_attack() -> None:
             'name="photo"; filename="auk.jpg"', content, "Content-Transfer-Encoding: base64\r\n"
         )
         assert _rules(_request("/complaints", body, "multipart/form-data; boundary=b")) == set()
+
+
+# 3. web shells: file names in every form, PHP one-liners, PUT under a disguised name ----
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        "name=\"photo\"; filename*=UTF-8''shell.php",
+        "name=\"photo\"; filename*=utf-8'en'shell%2Ephp",
+        "name=\"photo\"; filename='shell.php'",
+        'name="photo"; filename="shell.php"; filename="a.jpg"',
+        'name="photo"; filename="a.jpg"; filename="shell.php"',
+        'name="photo"; filename="x.php::$DATA"',
+    ],
+)
+def test_a_script_file_name_in_any_form_is_a_web_shell(disposition: str) -> None:
+    body = _multipart(disposition)
+    rules = _rules(_request("/complaints", body, "multipart/form-data; boundary=b"))
+    assert "web.protocol.script-file" in rules
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        "name=\"photo\"; filename*=UTF-8''T%C3%A4nav%20auk.jpg",
+        "name=\"photo\"; filename='O''Brien garden.png'",
+        'name="photo"; filename="auk.jpg"; filename="auk (2).jpg"',
+        "name=\"doc\"; filename='php manual notes.pdf'",
+    ],
+)
+def test_citizens_file_names_in_those_forms_stay_quiet(disposition: str) -> None:
+    body = _multipart(disposition)
+    assert _rules(_request("/complaints", body, "multipart/form-data; boundary=b")) == set()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "<?php eval($_POST[1]);?>",
+        "GIF89a<?php @eval($_POST['x']);?>",
+        "<?php assert($_REQUEST['c']);?>",
+        "<?php @eval(base64_decode($_COOKIE['z']));?>",
+        '<?php $f = create_function("", $_GET["c"]); $f(); ?>',
+        "<?php $_GET['f']($_GET['c']); ?>",
+        '<?php preg_replace("/.*/e", $_POST["c"], "");?>',
+    ],
+)
+def test_a_php_one_liner_in_a_file_is_a_web_shell(content: str) -> None:
+    body = _multipart('name="photo"; filename="avatar.jpg"', content)
+    rules = _rules(_request("/complaints", body, "multipart/form-data; boundary=b"))
+    assert "web.cmdi.web-shell" in rules
+
+
+def test_system_with_a_superglobal_stays_code_execution() -> None:
+    body = _multipart('name="photo"; filename="avatar.jpg"', "<?php system($_REQUEST['c']);?>")
+    assert "web.cmdi.code" in _rules(
+        _request("/complaints", body, "multipart/form-data; boundary=b")
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please evaluate ($_POST office hours) my request, the assert (clause 3) is wrong",
+        "Palun hinnake eval (hindamine) uuesti; maksin $_ 40 eurot",
+        "preg_replace('/\\s+/', ' ', $name) trims spaces, my developer said",
+        "The system (bins) on Õun street: $_GET is what my son typed",
+    ],
+)
+def test_citizens_mentioning_the_same_words_stay_quiet(text: str) -> None:
+    req = _request("/complaints", f"text={text}", "application/x-www-form-urlencoded")
+    assert not {r for r in _rules(req) if r.startswith("web.cmdi")}
+
+
+@pytest.mark.parametrize(
+    "uri", ["/uploads/x.jsp%20", "/uploads/x.php::$DATA", "/uploads/x.jsp/", "/uploads/x.php."]
+)
+def test_a_script_written_with_put_under_a_disguised_name(uri: str) -> None:
+    req = _request(uri, "<% out.println(1); %>", "text/plain", method="PUT")
+    assert "web.protocol.script-upload" in _rules(req)
+
+
+@pytest.mark.parametrize("uri", ["/uploads/photo.jpg%20", "/uploads/notes.txt/", "/api/v1/php"])
+def test_put_of_other_files_stays_quiet(uri: str) -> None:
+    req = _request(uri, "hello", "text/plain", method="PUT")
+    assert "web.protocol.script-upload" not in _rules(req)

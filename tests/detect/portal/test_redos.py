@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from citywatch.detect.portal import cmdi, objects, rules, urls
+from citywatch.detect.portal import cmdi, objects, rules, urls, webshells
 from citywatch.detect.portal.masking import mask_secrets, masked
 from citywatch.detect.portal.multipart import _part_head
 from citywatch.detect.portal.normalise import (
@@ -139,6 +139,16 @@ SHAPES: dict[str, list[str]] = {
         _fill('"; while('),
     ],
     "protocol": [_fill("\r\n"), _fill("\nset-cookie"), _fill("\r\nlocation:")],
+    "webshell": [
+        _fill("eval("),
+        _fill("eval( "),
+        _fill("eval(a("),
+        _fill("$_get["),
+        _fill("$_get[a]"),
+        "preg_replace('/" + _fill("/"),
+        _fill('preg_replace("/a/'),
+        _fill("system(@'"),
+    ],
     "multipart": [
         "Content-Disposition: form-data" + _fill("; filename*=a'"),
         "Content-Disposition: form-data" + _fill("; filename='"),
@@ -183,6 +193,7 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
     "deserialisation": [lambda s: objects.deserialisation(s, s)],
     "nosqli": [objects.nosqli, objects.nosqli_name],
     "protocol": [rules.response_splitting],
+    "webshell": [webshells.php_code],
     "multipart": [_part_head],
     "urls": [
         lambda s: urls.ssrf(s, "url"),

@@ -117,6 +117,9 @@ RULES: dict[str, Rule] = {
     "cmdi.code": Rule("cmdi", "OS command through a code execution function", 85, 0.9),
     "cmdi.shellshock": Rule("cmdi", "Shellshock (CVE-2014-6271)", 90, 0.98),
     "cmdi.reverse-shell": Rule("cmdi", "OS command injection: reverse shell", 95, 0.98),
+    "cmdi.web-shell": Rule(
+        "cmdi", "PHP code running request input (web shell one-liner)", 90, 0.95, 1, "T1505.003"
+    ),
     # Others
     "xxe.external-entity": Rule("xxe", "XXE: external entity", 80, 0.95),
     "xxe.parameter-entity": Rule("xxe", "XXE: parameter entity", 80, 0.9),
