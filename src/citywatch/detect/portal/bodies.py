@@ -17,6 +17,9 @@ look at the type, so ``text/plain`` must not hide what ``application/json``
 would show. Such a body stays one ``body`` parameter (or a form) as well; a
 declared type that is not JSON, on a body that does not parse, is left as it is
 (no ``bad-json``: plain text may well start with ``{``).
+
+A body in UTF-16 or UTF-7 (:mod:`.charsets`) is read as the text its parser
+decodes; UTF-7 is noted as ``utf7-body`` (an evasion: no real client sends it).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from citywatch.detect.portal.charsets import charset_of, decoded_body
 from citywatch.detect.portal.multipart import parse_multipart
 
 if TYPE_CHECKING:
@@ -54,6 +58,8 @@ def media_type(content_type: str) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
+_SNIFF = 320
+"""Leading characters of a body where a UTF-7 sign (``+/v8``, an XML declaration) must be."""
 JSON_TYPES = frozenset({"application/json", "text/json", "application/x-json", "text/x-json"})
 """Media types read as JSON (and every ``*+json``)."""
 
@@ -65,6 +71,12 @@ def parse_body(body: str, content_type: str, acc: Collector) -> None:
         body = body[:MAX_BODY]
     if "HTTP/" in body and _EMBEDDED_REQUEST.search(body):
         acc.note("smuggled-request")  # a second request hidden in the body
+    if "\x00" in body[:4] or "+" in body[:_SNIFF] or "charset" in content_type.lower():
+        decoded = decoded_body(body, charset_of(content_type))
+        if decoded is not None:
+            body, codec = decoded
+            if codec == "utf-7":
+                acc.note("utf7-body")
     ctype = media_type(content_type)
     if not ctype:
         first = body.lstrip()[:1]

@@ -275,5 +275,6 @@ ANOMALY_RULES: dict[str, str] = {
     "graphql-batch": "protocol.graphql-batch",
     "too-many-parts": "protocol.limits",
     "multipart-boundaries": "protocol.multipart-ambiguous",
+    "utf7-body": "protocol.charset",
 }
 """The rule each parse anomaly of :func:`~citywatch.detect.portal.request.parse_request` maps to."""
