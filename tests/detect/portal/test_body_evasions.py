@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citywatch.detect.portal.request import parse_request
 from citywatch.detect.portal.signatures import WebAttackSignatures
@@ -255,3 +257,25 @@ def test_a_binary_body_with_nuls_is_left_as_it_is() -> None:
     binary = "\x00\x01\x02\x03" + "".join(chr(i) for i in range(256))
     parsed = parse_request(_request("/upload", binary, "application/octet-stream"))
     assert [p.raw for p in parsed.params if p.location == "body"] == [binary[:8192]]
+
+
+def test_a_utf7_form_is_read_field_by_field_and_a_lone_surrogate_never_crashes() -> None:
+    form = "iban=HR12+2340+0091+1103+4567+8&full_name=Marko+Horvat&note=%2BADw-x"
+    parsed = parse_request(
+        _request("/tax/file", form, "application/x-www-form-urlencoded; charset=utf-7")
+    )
+    assert ("full_name", "Marko Horvat") in [(p.name, p.value) for p in parsed.params]
+    assert _rules(_request(PREFERENCES, '{"a":"+2H4-x"}', "text/plain; charset=utf-7")) == {
+        "web.protocol.charset"
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.text(
+        alphabet=st.sampled_from("+/-v8AD\x00<?xml{}[]\"'\u2028\ufeff\xfe\xffé "), max_size=60
+    ),
+    ctype=st.sampled_from(["text/xml", "text/plain; charset=utf-7", "application/json", None]),
+)
+def test_any_body_in_any_encoding_is_inspected_without_error(body: str, ctype: str | None) -> None:
+    _rules(_request("/api/soap", body, ctype))

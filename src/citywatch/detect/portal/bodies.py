@@ -60,6 +60,9 @@ def media_type(content_type: str) -> str:
 
 _SNIFF = 320
 """Leading characters of a body where a UTF-7 sign (``+/v8``, an XML declaration) must be."""
+_FIELD_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+"""Bodies whose charset applies to each field once it is decoded, not to the body's text
+(``+`` of a form is a space, never the start of a UTF-7 sequence)."""
 JSON_TYPES = frozenset({"application/json", "text/json", "application/x-json", "text/x-json"})
 """Media types read as JSON (and every ``*+json``)."""
 
@@ -71,7 +74,9 @@ def parse_body(body: str, content_type: str, acc: Collector) -> None:
         body = body[:MAX_BODY]
     if "HTTP/" in body and _EMBEDDED_REQUEST.search(body):
         acc.note("smuggled-request")  # a second request hidden in the body
-    if "\x00" in body[:4] or "+" in body[:_SNIFF] or "charset" in content_type.lower():
+    if (
+        "\x00" in body[:4] or "+" in body[:_SNIFF] or "charset" in content_type.lower()
+    ) and media_type(content_type) not in _FIELD_TYPES:  # their fields decode one by one
         decoded = decoded_body(body, charset_of(content_type))
         if decoded is not None:
             body, codec = decoded

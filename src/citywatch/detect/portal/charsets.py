@@ -44,7 +44,7 @@ def decoded_body(body: str, charset: str) -> tuple[str, str] | None:
         or (body[:1] == "+" and body.startswith(_UTF7_BOM))
         or (body[:320].lstrip()[:5] == "<?xml" and _XML_UTF7.match(body) is not None)
     ):
-        return _bytes(body).decode("utf-7", "replace").removeprefix("\ufeff"), "utf-7"
+        return _text(_bytes(body).decode("utf-7", "replace")).removeprefix("\ufeff"), "utf-7"
     return None
 
 
@@ -60,7 +60,7 @@ def _utf16(body: str) -> tuple[str, str] | None:
         return None
     if high.strip("\x00"):
         return None  # not 2-byte ASCII throughout its start: binary, left as it is
-    decoded = _bytes(text[: len(text) // 2 * 2]).decode(codec, "replace")
+    decoded = _text(_bytes(text[: len(text) // 2 * 2]).decode(codec, "replace"))
     if decoded.lstrip()[:1] not in ("<", "{", "["):
         return None
     return decoded, codec
@@ -68,6 +68,13 @@ def _utf16(body: str) -> tuple[str, str] | None:
 
 def _bytes(text: str) -> bytes:
     return text.encode("latin-1", "replace")
+
+
+def _text(decoded: str) -> str:
+    """``decoded`` without lone surrogates (UTF-7 may encode one; no check can read them)."""
+    if decoded.isascii():
+        return decoded
+    return decoded.encode("utf-8", "replace").decode("utf-8")
 
 
 def charset_of(content_type: str) -> str:
