@@ -16,8 +16,10 @@ from collections.abc import Callable
 
 import pytest
 
-from citywatch.detect.portal import cmdi, objects, rules, urls
+from citywatch.detect.portal import cmdi, objects, rules, urls, webshells
+from citywatch.detect.portal.charsets import decoded_body
 from citywatch.detect.portal.masking import mask_private, masked
+from citywatch.detect.portal.multipart import _part_head
 from citywatch.detect.portal.normalise import (
     fold,
     html_decode,
@@ -174,6 +176,29 @@ SHAPES: dict[str, list[str]] = {
         _fill("\r\nlocation:"),
         _fill("\u560a\u560dset-cookie"),
     ],
+    "webshell": [
+        _fill("eval("),
+        _fill("eval( "),
+        _fill("eval(a("),
+        _fill("$_get["),
+        _fill("$_get[a]"),
+        "preg_replace('/" + _fill("/"),
+        _fill('preg_replace("/a/'),
+        _fill("system(@'"),
+    ],
+    "charsets": [
+        "<?xml " + _fill(" encoding="),
+        "<?xml" + _fill(" "),
+        "\x00<" + _fill("\x00a"),
+        "\xff\xfe<\x00" + _fill("a\x00"),
+        "+/v8" + _fill("+AD"),
+    ],
+    "multipart": [
+        "Content-Disposition: form-data" + _fill("; filename*=a'"),
+        "Content-Disposition: form-data" + _fill("; filename='"),
+        "Content-Disposition: form-data; filename*=" + _fill("a"),
+        "Content-Disposition: form-data" + _fill(';a="\\'),
+    ],
     "urls": [
         _fill("a"),
         _fill("a:"),
@@ -223,6 +248,9 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
     "deserialisation": [lambda s: objects.deserialisation(s, s), objects.array_type_tag],
     "nosqli": [objects.nosqli, objects.nosqli_name],
     "protocol": [rules.response_splitting],
+    "webshell": [webshells.php_code],
+    "charsets": [lambda s: decoded_body(s, ""), lambda s: decoded_body(s, "utf-7")],
+    "multipart": [_part_head],
     "urls": [
         lambda s: urls.ssrf(s, "url"),
         lambda s: urls.ssrf(s, "text"),
@@ -315,6 +343,9 @@ def test_deep_json_and_many_parts_are_bounded() -> None:
         (many, "multipart/form-data; boundary=b"),
         (keys[:-1] + ',"k0":1}', "application/json"),
         (batch, "application/json"),
+        (deep, "text/plain"),  # sniffed as JSON
+        ("\x00[" * 50_000, "text/plain"),  # UTF-16 JSON, deep
+        (many, "multipart/form-data; boundary=b; boundary=c; boundary=--b; boundary=x"),
     ):
         req = HttpRequest(method="POST", uri="/", headers=(("Content-Type", ctype),), body=body)
         assert _timed(lambda _, r=req: parse_request(r), "") < LIMIT_S  # about 1 ms each

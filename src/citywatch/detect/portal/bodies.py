@@ -4,10 +4,22 @@ A body that hides a second HTTP request (``0\\r\\n\\r\\nGET /admin HTTP/1.1``)
 is noted as ``smuggled-request``.
 
 urlencoded forms, JSON (flattened: dotted names, arrays as ``name[]``),
-multipart/form-data parts (a file's name is a parameter ``NAME.filename``)
-and, for XML or anything else, the body as one ``body`` parameter. A body
-without a content type is sniffed from its first character. Every parser is
-capped: body characters, JSON depth, parts.
+multipart/form-data parts (:mod:`.multipart`) and, for XML or anything else,
+the body as one ``body`` parameter. A body without a content type is sniffed
+from its first character. Every parser is capped: body characters, JSON
+depth, parts.
+
+JSON is read under every name a framework takes it by (``text/json`` in
+ASP.NET Core, ``application/x-json``, ``*+json``), and a body that *is* a JSON
+object or array is read as JSON whatever its declared type says: Go's
+``json.Decoder``, Flask's ``get_json(force=True)`` and catch-all parsers never
+look at the type, so ``text/plain`` must not hide what ``application/json``
+would show. Such a body stays one ``body`` parameter (or a form) as well; a
+declared type that is not JSON, on a body that does not parse, is left as it is
+(no ``bad-json``: plain text may well start with ``{``).
+
+A body in UTF-16 or UTF-7 (:mod:`.charsets`) is read as the text its parser
+decodes; UTF-7 is noted as ``utf7-body`` (an evasion: no real client sends it).
 """
 
 from __future__ import annotations
@@ -16,6 +28,9 @@ import re
 from typing import TYPE_CHECKING
 
 import msgspec
+
+from citywatch.detect.portal.charsets import charset_of, decoded_body
+from citywatch.detect.portal.multipart import parse_multipart
 
 if TYPE_CHECKING:
     from citywatch.detect.portal.params import Collector
@@ -26,8 +41,6 @@ MAX_DEPTH = 24
 """Nesting levels of a JSON body flattened (beyond: anomaly ``json-too-deep``)."""
 MAX_ITEMS = 512
 """Items of one JSON array flattened."""
-MAX_PARTS = 64
-"""Parts of a multipart body parsed (beyond: anomaly ``too-many-parts``)."""
 
 _json = msgspec.json.Decoder()
 _EMBEDDED_REQUEST = re.compile(
@@ -45,6 +58,15 @@ def media_type(content_type: str) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
+_SNIFF = 320
+"""Leading characters of a body where a UTF-7 sign (``+/v8``, an XML declaration) must be."""
+_FIELD_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+"""Bodies whose charset applies to each field once it is decoded, not to the body's text
+(``+`` of a form is a space, never the start of a UTF-7 sequence)."""
+JSON_TYPES = frozenset({"application/json", "text/json", "application/x-json", "text/x-json"})
+"""Media types read as JSON (and every ``*+json``)."""
+
+
 def parse_body(body: str, content_type: str, acc: Collector) -> None:
     """Add the parameters of ``body`` (as its ``content_type`` says) to ``acc``."""
     if len(body) > MAX_BODY:
@@ -52,6 +74,14 @@ def parse_body(body: str, content_type: str, acc: Collector) -> None:
         body = body[:MAX_BODY]
     if "HTTP/" in body and _EMBEDDED_REQUEST.search(body):
         acc.note("smuggled-request")  # a second request hidden in the body
+    if (
+        "\x00" in body[:4] or "+" in body[:_SNIFF] or "charset" in content_type.lower()
+    ) and media_type(content_type) not in _FIELD_TYPES:  # their fields decode one by one
+        decoded = decoded_body(body, charset_of(content_type))
+        if decoded is not None:
+            body, codec = decoded
+            if codec == "utf-7":
+                acc.note("utf7-body")
     ctype = media_type(content_type)
     if not ctype:
         first = body.lstrip()[:1]
@@ -61,26 +91,34 @@ def parse_body(body: str, content_type: str, acc: Collector) -> None:
             ctype = "application/xml"
         elif "=" in body and "\n" not in body:
             ctype = "application/x-www-form-urlencoded"
+    if ctype in JSON_TYPES or ctype.endswith("+json"):
+        _json_body(body, acc)
+        return
     if ctype == "application/x-www-form-urlencoded":
         acc.form("body", body)
-    elif ctype == "application/json" or ctype.endswith("+json"):
-        _json_body(body, acc)
     elif ctype == "multipart/form-data":
-        _multipart(body, content_type, acc)
+        parse_multipart(body, content_type, acc)
+        return
     else:
         acc.add("body", "body", body)
+    if body.lstrip()[:1] in ("{", "[") and body.rstrip()[-1:] in ("}", "]"):
+        _json_body(body, acc, sniffed=True)  # JSON whatever the type says
 
 
-def _json_body(body: str, acc: Collector) -> None:
+def _json_body(body: str, acc: Collector, *, sniffed: bool = False) -> None:
     try:
         doc = _json.decode(body)
     except RecursionError:
         acc.note("json-too-deep")
-        acc.add("body", "body", body)
+        if not sniffed:
+            acc.add("body", "body", body)
         return
     except msgspec.DecodeError:
-        acc.note("bad-json")
-        acc.add("body", "body", body)
+        if not sniffed:
+            acc.note("bad-json")
+            acc.add("body", "body", body)
+        return
+    if sniffed and doc.__class__ is not dict and doc.__class__ is not list:
         return
     _flatten(doc, "", acc, 0)
     if doc.__class__ is dict or doc.__class__ is list:
@@ -158,65 +196,3 @@ def _leaf_or_flatten(node: object, name: str, acc: Collector, depth: int) -> Non
         acc.add("body", name, "true" if node else "false", json="b")
     else:  # int, float
         acc.add("body", name, str(node), json="n")
-
-
-def _multipart(body: str, content_type: str, acc: Collector) -> None:
-    boundary = ""
-    for piece in content_type.split(";")[1:]:
-        key, _, value = piece.strip().partition("=")
-        if key.lower() == "boundary":
-            boundary = value.strip().strip('"')
-    if not boundary or len(boundary) > 200:
-        acc.note("bad-multipart")
-        acc.add("body", "body", body)
-        return
-    delimiter = "--" + boundary
-    chunks = body.split(delimiter, MAX_PARTS + 1)
-    if len(chunks) < 2 or not chunks[-1].startswith("--"):
-        acc.note("bad-multipart")
-    if len(chunks) > MAX_PARTS + 1:
-        acc.note("too-many-parts")
-    for chunk in chunks[1 : MAX_PARTS + 1]:
-        if chunk.startswith("--"):
-            break
-        head, sep, content = chunk.lstrip("\r\n").partition("\r\n\r\n")
-        if not sep:
-            head, sep, content = chunk.lstrip("\n").partition("\n\n")
-        if not sep:
-            acc.note("bad-multipart")
-            continue
-        name, filename = _disposition(head)
-        if filename is not None:
-            acc.add("body", f"{name}.filename", filename)
-        if content.endswith("\r\n"):
-            content = content[:-2]
-        elif content.endswith("\n"):
-            content = content[:-1]
-        acc.add("body", name, content)
-
-
-_DISPOSITION_PARAM = re.compile(
-    r';\s*+([\w*-]{1,40})\s*+=\s*+("(?:[^"\\]|\\.){0,1024}"?|[^;]{0,1024})'
-)
-"""``; key=value`` of a Content-Disposition, a quoted value whole."""
-
-
-def _disposition(head: str) -> tuple[str, str | None]:
-    """The ``name`` and ``filename`` of a part's Content-Disposition (quoted values may hold
-    ``;``: ``filename="a.jpg;curl x|sh;.jpg"`` is one file name).
-
-    >>> _disposition('Content-Disposition: form-data; name="f"; filename="a.jpg;id;.jpg"')
-    ('f', 'a.jpg;id;.jpg')
-    """
-    name, filename = "", None
-    for line in head.splitlines():
-        if line[:20].lower().startswith("content-disposition"):
-            for match in _DISPOSITION_PARAM.finditer(line):
-                key, value = match.group(1).lower(), match.group(2)
-                if value.startswith('"'):
-                    value = value[1:-1] if len(value) > 1 and value.endswith('"') else value[1:]
-                if key == "name":
-                    name = value
-                elif key == "filename":
-                    filename = value
-    return name, filename

@@ -117,6 +117,9 @@ RULES: dict[str, Rule] = {
     "cmdi.code": Rule("cmdi", "OS command through a code execution function", 85, 0.9),
     "cmdi.shellshock": Rule("cmdi", "Shellshock (CVE-2014-6271)", 90, 0.98),
     "cmdi.reverse-shell": Rule("cmdi", "OS command injection: reverse shell", 95, 0.98),
+    "cmdi.web-shell": Rule(
+        "cmdi", "PHP code running request input (web shell one-liner)", 90, 0.95, 1, "T1505.003"
+    ),
     # Others
     "xxe.external-entity": Rule("xxe", "XXE: external entity", 80, 0.95),
     "xxe.parameter-entity": Rule("xxe", "XXE: parameter entity", 80, 0.9),
@@ -197,6 +200,9 @@ RULES: dict[str, Rule] = {
     "protocol.json-duplicate-key": Rule(
         "protocol", "JSON object with a key twice (parser differential)", 55, 0.8
     ),
+    "protocol.multipart-ambiguous": Rule(
+        "protocol", "Multipart body with two boundaries (parser differential)", 55, 0.8
+    ),
     "protocol.graphql-batch": Rule(
         "protocol", "GraphQL request repeating one mutation (brute force)", 60, 0.85, 1, "T1110"
     ),
@@ -268,5 +274,7 @@ ANOMALY_RULES: dict[str, str] = {
     "json-duplicate-key": "protocol.json-duplicate-key",
     "graphql-batch": "protocol.graphql-batch",
     "too-many-parts": "protocol.limits",
+    "multipart-boundaries": "protocol.multipart-ambiguous",
+    "utf7-body": "protocol.charset",
 }
 """The rule each parse anomaly of :func:`~citywatch.detect.portal.request.parse_request` maps to."""

@@ -89,8 +89,12 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}").fullmatch
 _WRITES = frozenset({"PUT", "MOVE", "COPY"})
 _PROTOCOL_METHODS = _WRITES | {"TRACE"}
 """Methods the protocol rules judge even in a well-formed request."""
-_SERVER_SCRIPT = re.compile(r"\.(?:jspx?|php\d?|phtml|aspx?|ashx|asmx|cgi|pl|war)$")
-"""What a web server would run: written with PUT (or moved there), a web shell."""
+_SERVER_SCRIPT = re.compile(
+    r"\.(?:jspx?|php\d?|phtml|aspx?|ashx|asmx|cgi|pl|war)(?:::\$data)?[.\s/\x00]*+$"
+)
+"""What a web server would run: written with PUT (or moved there), a web shell; a trailing
+space, dot or slash (Tomcat's CVE-2017-12615 writes ``x.jsp%20`` as ``x.jsp``) or an NTFS
+stream (IIS writes ``x.php::$DATA`` as ``x.php``) included."""
 _PATH_SPECIAL = re.compile(r"[<>'\"${}()`;|\\\r\n]|\.\.|//")
 _NAME_OK = re.compile(r"[\w.\[\]-]*").fullmatch
 _NAME_OF_NOTE = re.compile(r"filename|proto|classloader").search
@@ -98,10 +102,10 @@ _NAME_OF_NOTE = re.compile(r"filename|proto|classloader").search
 prototype pollution, Spring's class binding)."""
 _UPLOADED_SCRIPT = re.compile(
     r"\.(?:php\d?|phtml|phar|pht|phps|jspx?|jsw|jsv|jspf|aspx?|ashx|asmx|asa|cer|cgi|pl|war"
-    r"|shtml)[.\s\x00]*$|(?:^|[\\/])(?:\.htaccess|\.user\.ini|web\.config)$"
+    r"|shtml)(?:::\$data)?[.\s\x00]*$|(?:^|[\\/])(?:\.htaccess|\.user\.ini|web\.config)$"
 )
 """A file name a web server would run or obey (CRS 933110: ``shell.php``, ``x.jpg.php``,
-``.htaccess``), trailing dots and spaces included (``shell.php.``)."""
+``.htaccess``), trailing dots and spaces (``shell.php.``) and NTFS streams included."""
 _FILENAME_HEADERS = frozenset({"x-filename", "x_filename", "x-file-name"})
 _NAMES_OF_NOTE = urls.URLISH_NAMES | {"__viewstate"}
 _TYPE_KEYS = ("$type", "@type", "@class", "@c")

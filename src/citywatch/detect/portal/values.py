@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import ahocorasick_rs
 
-from citywatch.detect.portal import cmdi, objects, rules, urls
+from citywatch.detect.portal import cmdi, objects, rules, urls, webshells
 from citywatch.detect.portal.catalog import Found
 from citywatch.detect.portal.normalise import fold, html_decode
 from citywatch.detect.portal.sqli import sql_injection
@@ -67,6 +67,8 @@ _TRIGGERS: dict[str, int] = {
     "child_process": CMDI,
     "invokefunction": CMDI,
     "call_user_func": CMDI,
+    "$_": CMDI,  # a PHP superglobal: web-shell code (webshells)
+    "preg_replace": CMDI,
     "{": SSTI,
     "${": JNDI | SSTI,
     "<%": SSTI,
@@ -264,6 +266,7 @@ _TEXT_CHECKS: tuple[tuple[int, Callable[[str], Found | None]], ...] = (
     (XSS, rules.xss),
     (TRAVERSAL, rules.traversal),
     (CMDI, cmdi.cmdi),
+    (CMDI, webshells.php_code),
     (JNDI, rules.jndi),
     (SSTI, rules.ssti),
     (XXE, rules.xxe),
