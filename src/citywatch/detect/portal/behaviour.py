@@ -41,7 +41,14 @@ from pydantic import BaseModel
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal.behaviour_baseline import HourlyBaseline
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
-from citywatch.detect.portal.behaviour_emit import RULES, describe
+from citywatch.detect.portal import behaviour_crowd as crowd
+from citywatch.detect.portal.behaviour_emit import (
+    CROWD_CONFIDENCE,
+    CROWD_MEASURES,
+    CROWD_SEVERITY,
+    RULES,
+    describe,
+)
 from citywatch.detect.portal.behaviour_request import Facts, RequestFacts
 from citywatch.detect.portal.behaviour_state import (
     Actions,
@@ -189,7 +196,10 @@ class PortalBehaviour(Detector[BehaviourState]):
             and per_minute >= cfg.flood_factor * rate.peak
             and (_agents(rate) <= cfg.flood_agents or per_minute >= cfg.flood_hard_rate)
         ):
-            self._fire(key, state, FLOOD, event, ts, [event.id], int(per_minute), out)
+            rate.recent.clear()  # the minutes just before are its ramp: they teach nothing
+            self._fire(
+                key, state, FLOOD, event, ts, [event.id], int(per_minute), out, baseline=rate.peak
+            )
 
     def _portal(self, state: BehaviourState, event: Event, ts: float, out: list[Detection]) -> None:
         cfg = self.cfg
@@ -197,15 +207,28 @@ class PortalBehaviour(Detector[BehaviourState]):
         if rate is None:
             rate = state.rate = Rate()
         flood = state.open.get(PORTAL_FLOOD)
+        minute = rate.minute
         per_minute = rate.add(ts, cfg.portal_half_life_s, flood is not None)
+        source, info = event.source_pseudonym or "?", self._info
         if flood is not None:
             # at flood level still (a flood of an older checkpoint has no floor): the portal's
             # own traffic after it is no evidence of it
             if per_minute >= (flood.floor or 0.5 * cfg.portal_rate):
                 flood.peak = max(flood.peak, per_minute)
-                _heavy_hitter(state.top, event.source_pseudonym or "?")
+                _heavy_hitter(state.top, source)
+                if flood.tally is not None:
+                    crowd.add(flood.tally, source, info.path, info.status)
                 self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
             return
+        if rate.minute != minute:  # a new minute: the one before is the last one, if it was
+            state.tally_before = state.tally if rate.minute == minute + 1 else None
+            state.tally = None
+        if per_minute < 0.5 * cfg.portal_rate:
+            return
+        # near flood rates: who sends it, so that a flood firing now can tell a crowd
+        if state.tally is None:
+            state.tally = crowd.Tally()
+        crowd.add(state.tally, source, info.path, info.status)
         if per_minute < cfg.portal_rate:
             return
         learned = self.baseline.peak(ts)
@@ -214,7 +237,15 @@ class PortalBehaviour(Detector[BehaviourState]):
         baseline = max(rate.peak, learned or 0.0)
         if per_minute >= cfg.portal_factor * baseline:
             state.top = {}
-            self._fire(PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out)
+            rate.recent.clear()  # the minutes just before are its ramp: they teach nothing
+            tally = state.tally
+            if state.tally_before is not None:
+                tally = crowd.merge(state.tally_before, tally)
+            state.tally = state.tally_before = None
+            self._fire(
+                PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out,
+                baseline=baseline, tally=tally,
+            )  # fmt: skip
             flood = state.open[PORTAL_FLOOD]
             flood.floor = 0.5 * max(cfg.portal_rate, cfg.portal_factor * baseline)
             flood.peak = per_minute
@@ -372,6 +403,9 @@ class PortalBehaviour(Detector[BehaviourState]):
         total: int,
         out: list[Detection],
         first: float | None = None,
+        *,
+        baseline: float = -1.0,
+        tally: crowd.Tally | None = None,
     ) -> None:
         episode = Episode(
             id=detection_id(self.name, rule, key, ts),
@@ -380,7 +414,9 @@ class PortalBehaviour(Detector[BehaviourState]):
             last=ts,
             evidence=evidence[-_EVIDENCE_CAP:],
         )
-        state.open[rule] = RuleEpisode(episode=episode, total=max(total, len(evidence)))
+        state.open[rule] = RuleEpisode(
+            episode=episode, total=max(total, len(evidence)), baseline=baseline, tally=tally
+        )
         state.due = min(state.due, ts + self.cfg.gap_s)
         if key.startswith("src:") and event.source_ip is not None:
             state.address = event.source_ip
@@ -419,12 +455,15 @@ class PortalBehaviour(Detector[BehaviourState]):
         spec = RULES[rule]
         summary, entity, stats = describe(key, state, rule, self.cfg, open_.stats)
         open_.stats = stats
+        severity, confidence, measures = spec.severity, spec.confidence, spec.measures
+        if stats.get("likely") == "crowd":  # a surge of people: capacity, not an attack
+            severity, confidence, measures = CROWD_SEVERITY, CROWD_CONFIDENCE, CROWD_MEASURES
         return self.detection(
             open_.episode,
             rule_id=spec.rule_id,
             rule_name=spec.name,
-            severity=spec.severity + min(15, open_.total // 100),
-            confidence=spec.confidence,
+            severity=severity + min(15, open_.total // 100),
+            confidence=confidence,
             category="cyber",
             summary=summary,
             entity=entity,
@@ -436,7 +475,7 @@ class PortalBehaviour(Detector[BehaviourState]):
                     "location": "client" if key.startswith("src:") else key.partition(":")[0],
                     "requests": open_.total,
                     **open_.stats,
-                    "measures": list(spec.measures),
+                    "measures": list(measures),
                 }
             },
         )
