@@ -189,8 +189,7 @@ def test_a_carrier_s_address_where_most_log_in_is_no_stuffing(login: LoginMaker)
     # takeover", with a forced reset of all. Stuffing succeeds on a few per cent of a list.
     rng = random.Random(3)
     events = [
-        login(rng.uniform(0, 1800), "37.244.200.1", f"građanin{i}", ok=i >= 10)
-        for i in range(100)
+        login(rng.uniform(0, 1800), "37.244.200.1", f"građanin{i}", ok=i >= 10) for i in range(100)
     ]
     assert _run(sorted(events, key=lambda e: e.timestamp))[0] == []
 

@@ -150,6 +150,25 @@ def test_busy_nat_with_stale_links_and_a_crawler_are_not_scanning(make: Maker) -
     assert _run(events) == []
 
 
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def test_a_crawler_re_fetching_pages_that_are_gone_is_no_scan(make: Maker) -> None:
+    # Googlebot re-crawling 45 old news URLs that now 404 was "Web scanning"
+    gone = [f"/vijesti/2019/{m:02d}/članak-{k}" for m in range(1, 13) for k in range(4)]
+    events = [make(i * 4.0, "66.249.66.12", p, 404, ua=GOOGLEBOT) for i, p in enumerate(gone)]
+    events += [make(i * 4.0 + 2, "66.249.66.12", "/news", 200, ua=GOOGLEBOT) for i in range(15)]
+    assert _run(events) == []
+    # a scanner that says it is Googlebot still probes for what never existed
+    words = [f"/{w}{ext}" for w in ("admin", "backup", ".env", ".git/config", "wp-login", "db")
+             for ext in ("", ".php", ".bak", ".zip", ".old")]  # fmt: skip
+    words += [f"/%2e{w}" for w in ("env", "git/config", "svn/entries", "htpasswd", "aws/creds")]
+    probes = [make(i * 0.5, "203.0.113.66", p, 404, ua=GOOGLEBOT) for i, p in enumerate(words)]
+    [scan] = _run([*probes, make(30, "203.0.113.66", "/", 200, ua=GOOGLEBOT)])
+    assert scan.rule_id == "portal.behaviour.scan"
+    assert scan.attributes["portal"]["misses"] >= 25
+
+
 # floods -----------------------------------------------------------------------------
 
 
@@ -278,7 +297,7 @@ def test_the_usual_rate_of_a_flood_is_the_one_before_it(make: Maker) -> None:
     # minutes of its own ramp had become the usual rate
     rng = random.Random(12)
     day = _day(make, rng, 5, 9, peak=100)
-    ramp = [make(4 * 3600 + i * 0.25, f"78.1.{i % 250}.{i % 7}", "/tax") for i in range(960)]
+    ramp = [make(4 * 3600 + i * 0.5, f"78.1.{i % 250}.{i % 7}", "/tax") for i in range(480)]
     rush = [
         make(4 * 3600 + 240 + i * 0.12, f"93.2.{i % 250}.{i % 11}", ASSETS[i % 4])
         for i in range(5000)  # 500 a minute for ten minutes
@@ -372,6 +391,25 @@ def test_own_documents_and_a_nat_of_people_reading_their_own_are_fine(make: Make
     assert _run(events) == []
 
 
+def test_an_accountant_opening_clients_returns_is_no_enumeration(make: Maker) -> None:
+    # 40 clients' returns in 8 minutes, by power of attorney, all answered: it was
+    # "Enumeration of citizen records" 70 on the count alone
+    rng = random.Random(13)
+    ids = sorted(rng.sample(range(100_000, 999_999), 40))
+    events = [
+        make(30 + 12.0 * i, "195.29.40.6", f"/tax/returns/2025-{x:06d}", 200, session="račun")
+        for i, x in enumerate(ids)
+    ]
+    assert _run(events) == []
+    # far more than a person reads, even answered and out of order, is still enumeration
+    many = sorted(rng.sample(range(100_000, 999_999), 120))
+    scrape = [
+        make(i * 4.0, "198.51.100.66", f"/tax/returns/2025-{x:06d}", 200, session="s")
+        for i, x in enumerate(many)
+    ]
+    assert _rules(_run(scrape)) == ["portal.behaviour.enumeration"]
+
+
 def test_one_session_walking_ids_from_rotating_addresses(make: Maker) -> None:
     events = [
         make(i * 5.0, f"203.0.113.{i // 4}", f"/tax/returns/{900 + i}", 403, session="stolen")
@@ -458,6 +496,8 @@ def test_one_session_changing_many_addresses(make: Maker) -> None:
     assert mass.rule_id == "portal.behaviour.mass-action"
     assert mass.attributes["portal"]["actions"] == {"address change": 12}
     assert "12 × address change" in mass.summary
+    # one session acting for many is also an accountant's or an employer's work: not accused
+    assert "an accountant or an employer acting for others does this too" in mass.summary
 
 
 def test_many_people_behind_one_address_moving_house(make: Maker) -> None:

@@ -5,14 +5,20 @@ cookie (``sid:<hash>``) and per account (``acct:<pseudonym>``) where a
 request names them, and one key for the whole portal. Rules:
 
 - scanning (T1595.003): a burst of 403/404s on many distinct paths, most of
-  what the client asked in the window;
+  what the client asked in the window; a search engine's crawler re-fetching
+  pages that are gone is no scan, so its misses count only where the path is
+  a probe (a secret file, an admin console...), which a scanner faking the
+  crawler's user agent still sends;
 - request flood (T1499.002): one client's rate per minute far above its own
   recent peak and above a floor, from one or two programs; and portal-wide
   (T1498), the rate far above the learned rate of that hour of the day or
-  the rolling peak, so a normal daily peak never fires;
+  the rolling peak, so a normal daily peak never fires; many clients each
+  sending a few requests on the usual paths, answered, are said to be a
+  crowd (an alert push, a deadline) at a low severity (:mod:`.behaviour_crowd`);
 - enumeration of citizen records (IDOR, T1190): many distinct ids under
   ``/tax/returns/``, ``/documents/``... mostly one step after the other,
-  mostly denied, or many per session;
+  mostly denied, or far more per session than a person reads (an accountant
+  opening 40 clients' returns is no enumeration);
 - password spraying (T1110.003): few attempts on each of many accounts
   that never succeed, with few passwords, low and slow over hours; with a
   different password per account it is slow credential stuffing
@@ -34,14 +40,15 @@ from __future__ import annotations
 import math
 import zlib
 from typing import ClassVar, Final
+from urllib.parse import unquote
 
 import msgspec
 from pydantic import BaseModel
 
 from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.portal import behaviour_crowd as crowd
 from citywatch.detect.portal.behaviour_baseline import HourlyBaseline
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
-from citywatch.detect.portal import behaviour_crowd as crowd
 from citywatch.detect.portal.behaviour_emit import (
     CROWD_CONFIDENCE,
     CROWD_MEASURES,
@@ -69,6 +76,7 @@ from citywatch.detect.portal.behaviour_windows import (
     add_object,
 )
 from citywatch.detect.portal.hits import DATASETS
+from citywatch.detect.portal.probes import probe_path
 from citywatch.model import Detection, Event, HttpRequest
 
 PORTAL: Final = "portal"
@@ -264,7 +272,7 @@ class PortalBehaviour(Detector[BehaviourState]):
         if scan is None:
             scan = state.scan = Scan()
         scan.count(ts, cfg.scan_window_s)
-        if not info.miss:
+        if not info.miss or _crawler_refetch(event, info.path):
             return
         add_miss(scan, ts, info.path, event.id, cfg.scan_window_s, cfg.window_cap)
         if SCAN in state.open:
@@ -533,6 +541,41 @@ def _heavy_hitter(top: dict[str, int], source: str) -> None:
                 del top[other]
             else:
                 top[other] -= 1
+
+
+_CRAWLERS: Final = (
+    "googlebot",
+    "bingbot",
+    "yandexbot",
+    "duckduckbot",
+    "baiduspider",
+    "applebot",
+    "yahoo! slurp",
+    "petalbot",
+    "seznambot",
+    "qwantbot",
+)
+"""Search engines' crawlers (by user agent), which re-fetch pages they once found."""
+
+
+def _crawler_refetch(event: Event, path: str) -> bool:
+    """A crawler's miss on a path that is no probe: a page that is gone, not reconnaissance.
+
+    >>> from citywatch.model import HttpRequest
+    >>> bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    >>> req = HttpRequest(method="GET", uri="/", user_agent=bot)
+    >>> event = Event(id="1", timestamp=0.0, dataset="portal.http", payload=req)
+    >>> _crawler_refetch(event, "/news/2019/04/old-story"), _crawler_refetch(event, "/%2eenv")
+    (True, False)
+    """
+    request = event.payload
+    agent = request.user_agent if isinstance(request, HttpRequest) else None
+    if not agent:
+        return False
+    low = agent[:512].lower()
+    if not any(name in low for name in _CRAWLERS):
+        return False
+    return probe_path(unquote(unquote(path)), wordpress=False) is None
 
 
 def _agents(rate: Rate) -> int:

@@ -263,10 +263,16 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
     busiest = max(kinds, key=lambda k: kinds[k])
     by = identities.get(busiest, 0)
     whom = "one session or agent" if by == 1 else f"{by} sessions or agents"
-    return (
+    text = (
         f"Mass business actions from {who}: {kinds[busiest]} × {busiest} in "
         f"{cfg.action_window_s / 60:.0f} min by {whom}"
     )
+    if by == 1:  # what an accountant or an employer does for others, or a fraud: say both
+        text += (
+            " (an accountant or an employer acting for others does this too: check that "
+            "they are authorised before holding them)"
+        )
+    return text
 
 
 def _took(seconds: int) -> str:
