@@ -150,6 +150,25 @@ def test_busy_nat_with_stale_links_and_a_crawler_are_not_scanning(make: Maker) -
     assert _run(events) == []
 
 
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def test_a_crawler_re_fetching_pages_that_are_gone_is_no_scan(make: Maker) -> None:
+    # Googlebot re-crawling 45 old news URLs that now 404 was "Web scanning"
+    gone = [f"/vijesti/2019/{m:02d}/članak-{k}" for m in range(1, 13) for k in range(4)]
+    events = [make(i * 4.0, "66.249.66.12", p, 404, ua=GOOGLEBOT) for i, p in enumerate(gone)]
+    events += [make(i * 4.0 + 2, "66.249.66.12", "/news", 200, ua=GOOGLEBOT) for i in range(15)]
+    assert _run(events) == []
+    # a scanner that says it is Googlebot still probes for what never existed
+    words = [f"/{w}{ext}" for w in ("admin", "backup", ".env", ".git/config", "wp-login", "db")
+             for ext in ("", ".php", ".bak", ".zip", ".old")]  # fmt: skip
+    words += [f"/%2e{w}" for w in ("env", "git/config", "svn/entries", "htpasswd", "aws/creds")]
+    probes = [make(i * 0.5, "203.0.113.66", p, 404, ua=GOOGLEBOT) for i, p in enumerate(words)]
+    [scan] = _run([*probes, make(30, "203.0.113.66", "/", 200, ua=GOOGLEBOT)])
+    assert scan.rule_id == "portal.behaviour.scan"
+    assert scan.attributes["portal"]["misses"] >= 25
+
+
 # floods -----------------------------------------------------------------------------
 
 
@@ -234,6 +253,58 @@ def test_portal_wide_daily_peak_is_normal_but_a_botnet_flood_is_not(make: Maker)
     assert flood.last_seen.timestamp() - botnet[-1].timestamp <= 120
     assert flood.attributes["portal"]["requests"] < len(botnet) * 1.2
     assert "many clients" in flood.summary
+    assert "signs of a denial of service: one path takes 9" in flood.summary
+    assert flood.severity >= 70 and flood.attributes["portal"]["likely"] == "dos"
+    assert any("DDoS" in m for m in flood.attributes["portal"]["measures"])
+
+
+def _push(make: Maker, rng: random.Random, t0: float, people: int) -> list[Event]:
+    """A public alert pushed to the app: each person opens it, three requests each, answered."""
+    events = []
+    for i in range(people):
+        t = t0 + rng.expovariate(1 / 40)
+        ip = f"{rng.choice((5, 37, 78))}.{rng.randrange(256)}.{rng.randrange(256)}.{i % 250 + 1}"
+        for k, uri in enumerate(("/api/v1/config", "/api/v1/alerts?since=today", "/api/v1/news")):
+            events.append(make(t + 0.15 * k, ip, uri, 200, ua="AldmereCity/4.2.0 okhttp/4.12"))
+    return events
+
+
+def test_a_crowd_after_an_alert_push_is_a_surge_not_a_ddos(make: Maker) -> None:
+    # 5,000 app users within a minute of a public alert were "Request flood on the portal",
+    # 85, with DDoS protection advised: many sources, a few requests each, all answered
+    rng = random.Random(11)
+    day = _day(make, rng, 5, 9, peak=100)
+    cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
+    [surge] = _run(day + _push(make, rng, 4 * 3600, 1500), None, **cfg)
+    assert surge.rule_id == "portal.behaviour.portal-flood"
+    assert "a crowd most likely" in surge.summary
+    assert "no sign of a denial of service" in surge.summary
+    assert surge.severity < 50 and surge.confidence < 0.5
+    assert not any("DDoS protection or" in m for m in surge.attributes["portal"]["measures"])
+    # the same rate from 40 sources on one expensive endpoint, the portal failing: a DoS
+    bots = [
+        make(4 * 3600 + i * 0.02, f"203.0.113.{i % 40}", "/search?q=a", 503, ua=BROWSERS[i % 9])
+        for i in range(4500)
+    ]
+    [dos] = _run(day + bots, None, **cfg)
+    assert "signs of a denial of service" in dos.summary
+    assert "answered 5xx or 429" in dos.summary and "one path takes" in dos.summary
+    assert dos.severity >= 70
+
+
+def test_the_usual_rate_of_a_flood_is_the_one_before_it(make: Maker) -> None:
+    # the tax deadline's rush said "up to 3084 requests per minute (usually 2924.1)": the
+    # minutes of its own ramp had become the usual rate
+    rng = random.Random(12)
+    day = _day(make, rng, 5, 9, peak=100)
+    ramp = [make(4 * 3600 + i * 0.5, f"78.1.{i % 250}.{i % 7}", "/tax") for i in range(480)]
+    rush = [
+        make(4 * 3600 + 240 + i * 0.12, f"93.2.{i % 250}.{i % 11}", ASSETS[i % 4])
+        for i in range(5000)  # 500 a minute for ten minutes
+    ]
+    [flood] = _run(day + ramp + rush, None, portal_rate=300.0, flood_client_rate=1e6)
+    usual = flood.attributes["portal"]["baseline_per_minute"]
+    assert isinstance(usual, float) and usual < 160, flood.summary
 
 
 def test_one_client_s_flood_is_said_to_be_one_client_s_and_the_next_flood_is_its_own(
@@ -318,6 +389,25 @@ def test_own_documents_and_a_nat_of_people_reading_their_own_are_fine(make: Make
                 make(t, "192.0.2.30", f"/tax/returns/{year}-{own:06d}", 200, session=session)
             )
     assert _run(events) == []
+
+
+def test_an_accountant_opening_clients_returns_is_no_enumeration(make: Maker) -> None:
+    # 40 clients' returns in 8 minutes, by power of attorney, all answered: it was
+    # "Enumeration of citizen records" 70 on the count alone
+    rng = random.Random(13)
+    ids = sorted(rng.sample(range(100_000, 999_999), 40))
+    events = [
+        make(30 + 12.0 * i, "195.29.40.6", f"/tax/returns/2025-{x:06d}", 200, session="račun")
+        for i, x in enumerate(ids)
+    ]
+    assert _run(events) == []
+    # far more than a person reads, even answered and out of order, is still enumeration
+    many = sorted(rng.sample(range(100_000, 999_999), 120))
+    scrape = [
+        make(i * 4.0, "198.51.100.66", f"/tax/returns/2025-{x:06d}", 200, session="s")
+        for i, x in enumerate(many)
+    ]
+    assert _rules(_run(scrape)) == ["portal.behaviour.enumeration"]
 
 
 def test_one_session_walking_ids_from_rotating_addresses(make: Maker) -> None:
@@ -406,6 +496,8 @@ def test_one_session_changing_many_addresses(make: Maker) -> None:
     assert mass.rule_id == "portal.behaviour.mass-action"
     assert mass.attributes["portal"]["actions"] == {"address change": 12}
     assert "12 × address change" in mass.summary
+    # one session acting for many is also an accountant's or an employer's work: not accused
+    assert "an accountant or an employer acting for others does this too" in mass.summary
 
 
 def test_many_people_behind_one_address_moving_house(make: Maker) -> None:

@@ -5,14 +5,20 @@ cookie (``sid:<hash>``) and per account (``acct:<pseudonym>``) where a
 request names them, and one key for the whole portal. Rules:
 
 - scanning (T1595.003): a burst of 403/404s on many distinct paths, most of
-  what the client asked in the window;
+  what the client asked in the window; a search engine's crawler re-fetching
+  pages that are gone is no scan, so its misses count only where the path is
+  a probe (a secret file, an admin console...), which a scanner faking the
+  crawler's user agent still sends;
 - request flood (T1499.002): one client's rate per minute far above its own
   recent peak and above a floor, from one or two programs; and portal-wide
   (T1498), the rate far above the learned rate of that hour of the day or
-  the rolling peak, so a normal daily peak never fires;
+  the rolling peak, so a normal daily peak never fires; many clients each
+  sending a few requests on the usual paths, answered, are said to be a
+  crowd (an alert push, a deadline) at a low severity (:mod:`.behaviour_crowd`);
 - enumeration of citizen records (IDOR, T1190): many distinct ids under
   ``/tax/returns/``, ``/documents/``... mostly one step after the other,
-  mostly denied, or many per session;
+  mostly denied, or far more per session than a person reads (an accountant
+  opening 40 clients' returns is no enumeration);
 - password spraying (T1110.003): few attempts on each of many accounts
   that never succeed, with few passwords, low and slow over hours; with a
   different password per account it is slow credential stuffing
@@ -34,14 +40,22 @@ from __future__ import annotations
 import math
 import zlib
 from typing import ClassVar, Final
+from urllib.parse import unquote
 
 import msgspec
 from pydantic import BaseModel
 
 from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.portal import behaviour_crowd as crowd
 from citywatch.detect.portal.behaviour_baseline import HourlyBaseline
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
-from citywatch.detect.portal.behaviour_emit import RULES, describe
+from citywatch.detect.portal.behaviour_emit import (
+    CROWD_CONFIDENCE,
+    CROWD_MEASURES,
+    CROWD_SEVERITY,
+    RULES,
+    describe,
+)
 from citywatch.detect.portal.behaviour_request import Facts, RequestFacts
 from citywatch.detect.portal.behaviour_state import (
     Actions,
@@ -62,6 +76,7 @@ from citywatch.detect.portal.behaviour_windows import (
     add_object,
 )
 from citywatch.detect.portal.hits import DATASETS
+from citywatch.detect.portal.probes import probe_path
 from citywatch.model import Detection, Event, HttpRequest
 
 PORTAL: Final = "portal"
@@ -189,7 +204,10 @@ class PortalBehaviour(Detector[BehaviourState]):
             and per_minute >= cfg.flood_factor * rate.peak
             and (_agents(rate) <= cfg.flood_agents or per_minute >= cfg.flood_hard_rate)
         ):
-            self._fire(key, state, FLOOD, event, ts, [event.id], int(per_minute), out)
+            rate.recent.clear()  # the minutes just before are its ramp: they teach nothing
+            self._fire(
+                key, state, FLOOD, event, ts, [event.id], int(per_minute), out, baseline=rate.peak
+            )
 
     def _portal(self, state: BehaviourState, event: Event, ts: float, out: list[Detection]) -> None:
         cfg = self.cfg
@@ -197,15 +215,28 @@ class PortalBehaviour(Detector[BehaviourState]):
         if rate is None:
             rate = state.rate = Rate()
         flood = state.open.get(PORTAL_FLOOD)
+        minute = rate.minute
         per_minute = rate.add(ts, cfg.portal_half_life_s, flood is not None)
+        source, info = event.source_pseudonym or "?", self._info
         if flood is not None:
             # at flood level still (a flood of an older checkpoint has no floor): the portal's
             # own traffic after it is no evidence of it
             if per_minute >= (flood.floor or 0.5 * cfg.portal_rate):
                 flood.peak = max(flood.peak, per_minute)
-                _heavy_hitter(state.top, event.source_pseudonym or "?")
+                _heavy_hitter(state.top, source)
+                if flood.tally is not None:
+                    crowd.add(flood.tally, source, info.path, info.status)
                 self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
             return
+        if rate.minute != minute:  # a new minute: the one before is the last one, if it was
+            state.tally_before = state.tally if rate.minute == minute + 1 else None
+            state.tally = None
+        if per_minute < 0.5 * cfg.portal_rate:
+            return
+        # near flood rates: who sends it, so that a flood firing now can tell a crowd
+        if state.tally is None:
+            state.tally = crowd.Tally()
+        crowd.add(state.tally, source, info.path, info.status)
         if per_minute < cfg.portal_rate:
             return
         learned = self.baseline.peak(ts)
@@ -214,7 +245,15 @@ class PortalBehaviour(Detector[BehaviourState]):
         baseline = max(rate.peak, learned or 0.0)
         if per_minute >= cfg.portal_factor * baseline:
             state.top = {}
-            self._fire(PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out)
+            rate.recent.clear()  # the minutes just before are its ramp: they teach nothing
+            tally = state.tally
+            if state.tally_before is not None:
+                tally = crowd.merge(state.tally_before, tally)
+            state.tally = state.tally_before = None
+            self._fire(
+                PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out,
+                baseline=baseline, tally=tally,
+            )  # fmt: skip
             flood = state.open[PORTAL_FLOOD]
             flood.floor = 0.5 * max(cfg.portal_rate, cfg.portal_factor * baseline)
             flood.peak = per_minute
@@ -233,7 +272,7 @@ class PortalBehaviour(Detector[BehaviourState]):
         if scan is None:
             scan = state.scan = Scan()
         scan.count(ts, cfg.scan_window_s)
-        if not info.miss:
+        if not info.miss or _crawler_refetch(event, info.path):
             return
         add_miss(scan, ts, info.path, event.id, cfg.scan_window_s, cfg.window_cap)
         if SCAN in state.open:
@@ -372,6 +411,9 @@ class PortalBehaviour(Detector[BehaviourState]):
         total: int,
         out: list[Detection],
         first: float | None = None,
+        *,
+        baseline: float = -1.0,
+        tally: crowd.Tally | None = None,
     ) -> None:
         episode = Episode(
             id=detection_id(self.name, rule, key, ts),
@@ -380,7 +422,9 @@ class PortalBehaviour(Detector[BehaviourState]):
             last=ts,
             evidence=evidence[-_EVIDENCE_CAP:],
         )
-        state.open[rule] = RuleEpisode(episode=episode, total=max(total, len(evidence)))
+        state.open[rule] = RuleEpisode(
+            episode=episode, total=max(total, len(evidence)), baseline=baseline, tally=tally
+        )
         state.due = min(state.due, ts + self.cfg.gap_s)
         if key.startswith("src:") and event.source_ip is not None:
             state.address = event.source_ip
@@ -419,12 +463,15 @@ class PortalBehaviour(Detector[BehaviourState]):
         spec = RULES[rule]
         summary, entity, stats = describe(key, state, rule, self.cfg, open_.stats)
         open_.stats = stats
+        severity, confidence, measures = spec.severity, spec.confidence, spec.measures
+        if stats.get("likely") == "crowd":  # a surge of people: capacity, not an attack
+            severity, confidence, measures = CROWD_SEVERITY, CROWD_CONFIDENCE, CROWD_MEASURES
         return self.detection(
             open_.episode,
             rule_id=spec.rule_id,
             rule_name=spec.name,
-            severity=spec.severity + min(15, open_.total // 100),
-            confidence=spec.confidence,
+            severity=severity + min(15, open_.total // 100),
+            confidence=confidence,
             category="cyber",
             summary=summary,
             entity=entity,
@@ -436,7 +483,7 @@ class PortalBehaviour(Detector[BehaviourState]):
                     "location": "client" if key.startswith("src:") else key.partition(":")[0],
                     "requests": open_.total,
                     **open_.stats,
-                    "measures": list(spec.measures),
+                    "measures": list(measures),
                 }
             },
         )
@@ -494,6 +541,41 @@ def _heavy_hitter(top: dict[str, int], source: str) -> None:
                 del top[other]
             else:
                 top[other] -= 1
+
+
+_CRAWLERS: Final = (
+    "googlebot",
+    "bingbot",
+    "yandexbot",
+    "duckduckbot",
+    "baiduspider",
+    "applebot",
+    "yahoo! slurp",
+    "petalbot",
+    "seznambot",
+    "qwantbot",
+)
+"""Search engines' crawlers (by user agent), which re-fetch pages they once found."""
+
+
+def _crawler_refetch(event: Event, path: str) -> bool:
+    """A crawler's miss on a path that is no probe: a page that is gone, not reconnaissance.
+
+    >>> from citywatch.model import HttpRequest
+    >>> bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    >>> req = HttpRequest(method="GET", uri="/", user_agent=bot)
+    >>> event = Event(id="1", timestamp=0.0, dataset="portal.http", payload=req)
+    >>> _crawler_refetch(event, "/news/2019/04/old-story"), _crawler_refetch(event, "/%2eenv")
+    (True, False)
+    """
+    request = event.payload
+    agent = request.user_agent if isinstance(request, HttpRequest) else None
+    if not agent:
+        return False
+    low = agent[:512].lower()
+    if not any(name in low for name in _CRAWLERS):
+        return False
+    return probe_path(unquote(unquote(path)), wordpress=False) is None
 
 
 def _agents(rate: Rate) -> int:

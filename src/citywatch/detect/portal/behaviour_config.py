@@ -72,7 +72,10 @@ class BehaviourConfig(BaseModel):
         0.5, gt=0, le=1, description="share of requests denied (401/403/404)"
     )
     idor_per_identity: float = Field(
-        25.0, gt=1, description="distinct ids per session (or user agent) that is enumeration"
+        100.0,
+        gt=1,
+        description="distinct ids per session (or user agent) that is enumeration on the count "
+        "alone: far more than a person reads (an accountant opens 40 clients' returns in 10 min)",
     )
 
     spray_window_s: float = Field(4 * 3600.0, gt=0, description="password-spraying window, seconds")

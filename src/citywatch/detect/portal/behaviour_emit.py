@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
+from citywatch.detect.portal import behaviour_crowd as crowd
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.behaviour_state import BehaviourState
 from citywatch.detect.portal.hits import BLOCK_CLIENTS, TARGET
@@ -101,6 +102,16 @@ RULES: Final = {
     ),
 }
 
+CROWD_SEVERITY: Final = 30
+CROWD_CONFIDENCE: Final = 0.4
+CROWD_MEASURES: Final = (
+    "Check that the portal keeps up (response times, errors) and add capacity if it does not",
+    "Look for the cause: a public alert, a deadline, news that sends people to the portal",
+    "Turn on the DDoS protection only if errors or timeouts rise or a few sources stand out",
+)
+"""A portal-wide flood that looks like a crowd (:mod:`.behaviour_crowd`): a surge of people
+needs capacity, not DDoS protection."""
+
 Stats = dict[str, object]
 
 
@@ -155,9 +166,22 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
         flood = state.open.get(rule)
         peak = int(flood.peak) if flood is not None else 0
         busiest = max(rate.count, rate.prev, earlier if isinstance(earlier, int) else 0, peak)
-        stats: Stats = {"per_minute": busiest, "baseline_per_minute": round(rate.peak, 1)}
+        # the usual rate it was compared with when it fired, not what the flood has taught since
+        usual = flood.baseline if flood is not None and flood.baseline >= 0 else rate.peak
+        stats: Stats = {"per_minute": busiest, "baseline_per_minute": round(usual, 1)}
         if rule == "portal-flood":
             stats["top_sources"] = sorted(state.top, key=lambda s: -state.top[s])[:8]
+            if flood is not None and flood.tally is not None:
+                likely, signs = crowd.verdict(flood.tally)
+                if likely == "dos":
+                    flood.dos = True
+                elif flood.dos:
+                    likely = "dos"  # once a DoS, always: a sign may fade as a crowd joins in
+                tally = flood.tally
+                stats["likely"] = likely
+                stats["dos_signs"] = signs
+                stats["clients"] = len(tally.sources)
+                stats["per_client"] = round(tally.requests / max(1, len(tally.sources)), 1)
         return stats
     if rule == "enumeration" and state.objects is not None and state.objects.q:
         objects = state.objects
@@ -201,9 +225,21 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
         )
     if rule in ("flood", "portal-flood"):
         usual = stats["baseline_per_minute"]
-        return f"{name}: up to {stats['per_minute']} requests per minute from {who} " + (
+        rate = f"up to {stats['per_minute']} requests per minute from {who} " + (
             f"(usually {usual})" if usual else "(none before)"
         )
+        likely, signs = stats.get("likely"), stats.get("dos_signs")
+        if likely == "crowd":
+            clients = stats["clients"]
+            many = f"{clients}+" if clients == crowd.SOURCES_CAP else str(clients)
+            return (
+                f"Surge of requests on the portal: {rate}; a crowd most likely ({many} clients, "
+                f"{stats['per_client']} requests each on the usual paths, nearly all answered): "
+                "no sign of a denial of service"
+            )
+        if likely == "dos" and isinstance(signs, list) and signs:
+            return f"{name}: {rate}; signs of a denial of service: {', '.join(signs)}"
+        return f"{name}: {rate}"
     if rule == "enumeration":
         return (
             f"Enumeration of citizen records from {who}: {stats['distinct_ids']} distinct ids "
@@ -227,10 +263,16 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
     busiest = max(kinds, key=lambda k: kinds[k])
     by = identities.get(busiest, 0)
     whom = "one session or agent" if by == 1 else f"{by} sessions or agents"
-    return (
+    text = (
         f"Mass business actions from {who}: {kinds[busiest]} × {busiest} in "
         f"{cfg.action_window_s / 60:.0f} min by {whom}"
     )
+    if by == 1:  # what an accountant or an employer does for others, or a fraud: say both
+        text += (
+            " (an accountant or an employer acting for others does this too: check that "
+            "they are authorised before holding them)"
+        )
+    return text
 
 
 def _took(seconds: int) -> str:

@@ -15,6 +15,7 @@ from typing import Final, TypeVar
 import msgspec
 
 from citywatch.detect.base import Episode
+from citywatch.detect.portal.behaviour_crowd import Tally
 
 RING = 10
 """Slots of a request-count ring per window."""
@@ -218,6 +219,13 @@ class RuleEpisode(msgspec.Struct, kw_only=True, gc=False):
     it, so that the episode ends when the rate falls back."""
     peak: float = 0.0
     """A flood's: its highest rate so far, beyond the evidence cap too."""
+    baseline: float = -1.0
+    """A flood's: the usual rate it was compared with when it fired (-1: not kept, an older
+    checkpoint's), so that what it says is usual is not what the flood itself taught."""
+    tally: Tally | None = None
+    """A portal-wide flood's: who sent its requests (crowd or DoS, :mod:`.behaviour_crowd`)."""
+    dos: bool = False
+    """A portal-wide flood's: once it showed a DoS sign it stays a DoS."""
 
 
 class BehaviourState(msgspec.Struct, kw_only=True, gc=False):
@@ -235,5 +243,9 @@ class BehaviourState(msgspec.Struct, kw_only=True, gc=False):
     """The client's raw address, kept only while one of its episodes is open."""
     top: dict[str, int] = msgspec.field(default_factory=dict)
     """Heavy hitters during a portal-wide flood (Misra-Gries counters)."""
+    tally: Tally | None = None
+    """The portal's: who sent this minute's requests, kept only near flood rates."""
+    tally_before: Tally | None = None
+    """The portal's: the same of the minute before."""
     due: float = -math.inf
     """Before this watermark a sweep has nothing to do on the key (see ``_due``)."""

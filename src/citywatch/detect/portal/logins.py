@@ -17,8 +17,16 @@ no response). Rules (ATT&CK T1110):
 A client's failures on an account it then logged in to within the window are
 typos, not evidence (many people behind one address, an office's or a mobile
 carrier's, log in, a few after a typo); failures on accounts it never got
-into are. Successful logins by a client already flagged, and on an account under attack
-by a client that failed on it, are reported as possible account takeovers.
+into are. Stuffing succeeds on a few per cent of a list: a client whose
+logins mostly succeed (``shared_logins`` successes per suspect attempt) is
+an address many people share, whose few who forgot a password are no attack.
+Without outcomes (a mirror with no response), many accounts each tried once
+at a human pace is what a crowd behind a proxy looks like: there the
+attempts must come at a machine's pace (``blind_burst_s``) or repeat
+accounts. Successful logins by a client already flagged, and on an account under attack
+by a client that failed on it, are reported as possible account takeovers,
+unless they are so many that they are the address's own users logging in
+(then the detection says so and asks for a check, not a reset for all).
 On an account under attack, a successful login from a client that has not
 failed on it within the window is the owner's, most likely: it is counted
 (``owner_logins``) but is no evidence of the attack. One episode per key: the
@@ -55,6 +63,13 @@ _MEASURES = {
     ],
 }
 _TAKEOVER = ["Force a password reset and end all sessions of the accounts that logged in"]
+_CHECK_LOGINS = [
+    "Check the accounts that logged in for signs of takeover (a new device, changed contact "
+    "details) before forcing resets: most are likely their owners behind a shared address"
+]
+_HIT_RATE = 0.2
+"""Successes per attempt of an episode above which they are not stuffing's hits (a few per
+cent of a list) but the logins of the people who share the address."""
 
 
 class LoginAbuseConfig(BaseModel):
@@ -67,6 +82,18 @@ class LoginAbuseConfig(BaseModel):
     stuffing_accounts: int = Field(8, ge=2, description="distinct accounts that make it stuffing")
     account_failures: int = Field(10, ge=2, description="suspect attempts on one account to fire")
     gap_s: float = Field(900.0, gt=0, description="idle time that closes an episode, seconds")
+    shared_logins: float = Field(
+        3.0,
+        gt=0,
+        description="successful logins per suspect attempt from one client that make it a "
+        "shared address (a carrier's CGNAT, an office proxy), not stuffing",
+    )
+    blind_burst_s: float = Field(
+        60.0,
+        gt=0,
+        description="without outcomes, the time within which a client's last `failures` "
+        "attempts on distinct accounts must come to be stuffing, seconds",
+    )
 
 
 class LoginState(msgspec.Struct, kw_only=True):
@@ -167,8 +194,14 @@ class LoginAbuse(Detector[LoginState]):
         threshold = self.cfg.failures if by_client else self.cfg.account_failures
         if state.suspects < threshold:
             return
-        if by_client and state.suspects - _typos(state) < threshold:
-            return  # people behind one address who mistyped, then logged in
+        if by_client:
+            evidence = state.suspects - _typos(state)
+            if evidence < threshold:
+                return  # people behind one address who mistyped, then logged in
+            if _logged_in(state) >= self.cfg.shared_logins * evidence:
+                return  # most of its logins succeed: an address many people share
+            if event.outcome is None and not _blind_evidence(state, threshold, self.cfg):
+                return  # no outcomes: distinct accounts once each, at a human pace
         window = [
             i
             for i in range(state.head, len(state.times))
@@ -247,14 +280,26 @@ class LoginAbuse(Detector[LoginState]):
                 f"{state.ep_attempts} login attempts on {accounts} from "
                 f"{state.address or 'one client'}"
             )
-            if state.taken_over:
+            succeeded = state.ep_successes if unseen else len(state.taken_over)
+            shared = _shared(state)
+            if succeeded and shared:
+                summary += (
+                    f"; {succeeded} succeeded, as logins from an address many people share "
+                    "mostly do: check them before assuming a takeover"
+                )
+            elif succeeded:
                 severity += 20
-                summary += f"; {len(state.taken_over)} succeeded: possible account takeover"
+                summary += f"; {succeeded} succeeded: possible account takeover"
             entity = {"target": TARGET}
             if state.address:
                 entity["source.ip"] = state.address
             entity["source.pseudonym"] = key[4:]
-        measures = _MEASURES[rule] + (_TAKEOVER if state.taken_over else [])
+        if not state.taken_over:
+            measures = _MEASURES[rule]
+        elif by_client and _shared(state):
+            measures = _MEASURES[rule] + _CHECK_LOGINS
+        else:
+            measures = _MEASURES[rule] + _TAKEOVER
         confidence = min(0.99, 0.5 + 0.05 * (state.ep_attempts - state.ep_successes))
         return self.detection(
             episode,
@@ -292,3 +337,39 @@ def _typos(state: LoginState) -> int:
     }
     logged_in.discard("?")
     return sum(n for other, n in state.distinct.items() if other in logged_in)
+
+
+def _logged_in(state: LoginState) -> int:
+    """A client's successful logins in the window: distinct accounts, or attempts where the
+    source does not show the account."""
+    accounts = {
+        state.others[i] for i in range(state.head, len(state.times)) if not state.suspect[i]
+    }
+    if "?" in accounts:
+        accounts.discard("?")
+        accounts.update(
+            str(i)
+            for i in range(state.head, len(state.times))
+            if not state.suspect[i] and state.others[i] == "?"
+        )
+    return len(accounts)
+
+
+def _blind_evidence(state: LoginState, threshold: int, cfg: LoginAbuseConfig) -> bool:
+    """Without outcomes: the suspect attempts repeat accounts (guessing), name none (an
+    access log), or the last ``threshold`` of them came within ``blind_burst_s`` (a tool)."""
+    distinct = state.distinct
+    if "?" in distinct or state.suspects >= 2 * len(distinct):
+        return True
+    seen = 0
+    for i in range(len(state.times) - 1, state.head - 1, -1):
+        if state.suspect[i]:
+            seen += 1
+            if seen >= threshold:
+                return state.times[-1] - state.times[i] <= cfg.blind_burst_s
+    return False
+
+
+def _shared(state: LoginState) -> bool:
+    """The episode's successes are too many to be stuffing's hits: the address's own users."""
+    return state.ep_successes > _HIT_RATE * state.ep_attempts
