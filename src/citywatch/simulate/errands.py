@@ -13,7 +13,7 @@ from random import Random
 from typing import Final
 
 from citywatch.simulate.city import City, Resident
-from citywatch.simulate.names import STREETS
+from citywatch.simulate.names import DATED_STREETS, STREETS
 from citywatch.simulate.rand import Weighted, between, pick
 from citywatch.simulate.site import COMPLAINT_CATEGORIES, COMPLAINTS, SIZE, TAX_NOTES
 from citywatch.simulate.visit import Visit, new_uuid
@@ -23,6 +23,8 @@ _HOUSE_SUFFIXES: Final = ("", "", "", "", "", "", "a", "b", "/1", "/2", "/3", "/
 
 _ALL_DISTRICTS: Final = 0.06
 """Searches for incidents in every district (the district field left empty)."""
+_DATED: Final = 0.1
+"""Moves to a street named for a date (Ulica 1. svibnja): digits in a street's name."""
 _APPEAL: Final = 0.04
 """Complaints that are a long formal appeal (paragraphs, 1–4 thousand characters)."""
 
@@ -88,7 +90,7 @@ def address(v: Visit, r: Resident, city: City) -> None:
         postcode = f"{postcode[:2]} {postcode[2:]}"
     month = between(rng, 4, 16)  # registered within a year of the move, some late
     fields = [
-        ("street", pick(rng, STREETS)),
+        ("street", pick(rng, DATED_STREETS if rng.random() < _DATED else STREETS)),
         ("number", f"{between(rng, 1, 200)}{pick(rng, _HOUSE_SUFFIXES)}"),
         ("postcode", postcode),
         ("city", city.name),

@@ -163,7 +163,11 @@ STREETS: tuple[str, ...] = _t(
     "Kaptol,Nova cesta,Zelengaj,Šubićeva ulica,Kvaternikov trg,Maksimirska cesta,Vukovarska "
     "ulica,Ulica grada Mainza,Aleja Bologne,Ulica Hrvoja Macanovića,Trg kralja Tomislava,"
     "Riverside Walk,Brückenweg,Quai d'Orsay-Aldmere,Obala Ivana Meštrovića,Ulica Ivane Brlić-"
-    "Mažuranić,Ulica Ðakovačka,Hafenstraße,Plac Rynkowy,Ul. Kovačića,Slavonska avenija,"
+    "Mažuranić,Ulica Ðakovačka,Hafenstraße,Plac Rynkowy,Ul. Kovačića,Slavonska avenija"
+)
+
+# Streets named for a date or a unit, as a form gets them (the social gazetteer keeps STREETS).
+DATED_STREETS: tuple[str, ...] = _t(
     "Ulica 1. svibnja,Trg 150. brigade,Ulica 2. Vukovarske brigade,Straße des 17. Juni,"
     "Rue du 8 Mai 1945,Ulica 22. lipnja"
 )
