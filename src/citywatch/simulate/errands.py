@@ -85,14 +85,11 @@ def address(v: Visit, r: Resident, city: City) -> None:
     v.page("/address", SIZE["/address"])
     v.think(60.0)
     district = pick(rng, city.districts)
-    postcode = district.postcode
-    if rng.random() < 0.1:  # 10 010 as many write it
-        postcode = f"{postcode[:2]} {postcode[2:]}"
     month = between(rng, 4, 16)  # registered within a year of the move, some late
     fields = [
         ("street", pick(rng, DATED_STREETS if rng.random() < _DATED else STREETS)),
         ("number", f"{between(rng, 1, 200)}{pick(rng, _HOUSE_SUFFIXES)}"),
-        ("postcode", postcode),
+        ("postcode", district.postcode),
         ("city", city.name),
         ("district", str(district.id)),
         ("moved_on", f"{2025 + month // 13}-{(month - 1) % 12 + 1:02d}-{between(rng, 1, 29):02d}"),
