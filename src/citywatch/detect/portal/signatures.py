@@ -33,6 +33,7 @@ from citywatch.detect.portal.hosts import HostModel, host_name
 from citywatch.detect.portal.masking import masked, secret_name
 from citywatch.detect.portal.normalise import fold
 from citywatch.detect.portal.params import MAX_PARAMS, Collector, Param
+from citywatch.detect.portal.passwords import secret_findings
 from citywatch.detect.portal.probes import probe_path, scanner_agent, scanner_header
 from citywatch.detect.portal.profile_model import client_hash
 from citywatch.detect.portal.request import ParsedRequest, parse_request
@@ -347,6 +348,8 @@ class WebAttackSignatures(HitDetector):
     def _param(self, param: Param) -> tuple[Found, ...]:
         """What one parameter shows (remembered unless its value is long)."""
         found = self._param_findings(param.location, param.name, param.value)
+        if found and secret_name(param.name):  # a generated password's chance punctuation
+            found = secret_findings(found, param.value)
         if len(param.value) <= _CACHE_LEN:
             memo = self._memo
             if len(memo) >= _CACHE_SIZE:
