@@ -117,3 +117,38 @@ def test_few_generated_passwords_are_flagged(alphabet: str) -> None:
 def test_a_backtick_is_closed_by_a_backtick() -> None:
     assert "web.cmdi.substitution" not in _rules(search("`ps^)+NSmw2dDUQ"))
     assert "web.cmdi.substitution" in _rules(search("x`cat /etc/passwd`"))
+
+
+# 3. A developer's complaint
+
+DEVELOPER = [
+    "The 'Pay' button links to javascript:void(0); nothing happens in Safari.",
+    'Links are <a href="javascript:void 0"> on the map page',
+    "See ../ and ../../ links on the documents page, all broken.",
+    "Poveznice ../ i ../../ na stranici dokumenata ne rade",
+]
+
+
+@pytest.mark.parametrize("text", DEVELOPER)
+def test_developer_words_in_a_complaint_stay_quiet(text: str) -> None:
+    assert _rules(posted("/complaints", category="web", text=text)) == set()
+
+
+@pytest.mark.parametrize(
+    ("payload", "rule"),
+    [
+        ("javascript:alert(1)", "web.xss.js-uri"),
+        ("javascript:void(0);alert(1)", "web.xss.js-uri"),
+        ("javascript:void(alert(document.domain))", "web.xss.js-uri"),
+        ("../../etc/passwd", "web.traversal.dotdot"),
+        ("see ../../../../etc/passwd", "web.traversal.dotdot"),
+        ("../../../../", "web.traversal.dotdot"),
+    ],
+)
+def test_scripts_and_traversals_stay_found(payload: str, rule: str) -> None:
+    assert rule in _rules(search(payload, "file"))
+
+
+def test_a_script_src_in_a_complaint_stays_flagged() -> None:
+    text = 'Your page loads <script src="http://cdn.aldmere.city/app.js"> over plain HTTP'
+    assert "web.xss.script-tag" in _rules(posted("/complaints", text=text))

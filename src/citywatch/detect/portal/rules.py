@@ -50,6 +50,13 @@ _JS_LINE_COMMENT = re.compile(
     r"(script\s{0,8}+:\s{0,8}+)//[^\n\r\u2028\u2029]{0,200}+[\n\r\u2028\u2029]"
 )
 """``javascript://%0aalert(1)``: a comment the line break ends, then the code."""
+_INERT_VOID = re.compile(
+    r"((?:java|vb|live)script\s{0,8}+:\s{0,8}+)void(?:\s{0,8}+\(\s{0,8}+0?\s{0,8}+\)"
+    r"|\s{1,8}+0(?![\w.]))\s{0,8}+;?"
+)
+"""``javascript:void(0)``, the do-nothing link a web page writes (and a complaint about it
+quotes): it runs nothing, so it is taken out and what follows it judged
+(``javascript:void(0);alert(1)`` is still ``javascript:alert(1)``)."""
 _QUOTED = re.compile(r"\"[^\"]{0,300}+\"|'[^']{0,300}+'")
 """Quoted attribute values: a ``>`` in one closes no tag (``<img alt=">" src=x onerror=``)."""
 
@@ -68,6 +75,8 @@ def xss(text: str) -> Found | None:
         found = _script_tag(text) or _event_handler(text)
         if found is not None:
             return found
+    if "void" in text:
+        text = _INERT_VOID.sub(r"\1", text)
     match = _XSS.search(text)
     if match is None:
         return None
@@ -127,6 +136,9 @@ path."""
 
 
 _SLASH_RUN = re.compile(r"/{2,}")
+_DOTDOT_MENTION = re.compile(r"(?:^|(?<=\s))(?:\.\./){1,16}+(?=$|[\s,;:!?)])")
+"""``../`` standing alone as a word: prose about relative links ("see ../ and ../../ links"),
+no path (``../../etc/passwd`` goes on to its target)."""
 
 
 def traversal(text: str) -> Found | None:
@@ -135,6 +147,8 @@ def traversal(text: str) -> Found | None:
         text = text.replace("\\", "/")
     if "//" in text and "://" not in text:  # ////etc//passwd is /etc/passwd
         text = _SLASH_RUN.sub("/", text)
+    if " " in text and "../" in text:  # prose mentioning ../ and ../../ reads nothing
+        text = _DOTDOT_MENTION.sub(" ", text)
     at = text.find("../")
     semi = text.find("..;/")
     if semi >= 0:
