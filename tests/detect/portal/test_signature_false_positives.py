@@ -152,3 +152,63 @@ def test_scripts_and_traversals_stay_found(payload: str, rule: str) -> None:
 def test_a_script_src_in_a_complaint_stays_flagged() -> None:
     text = 'Your page loads <script src="http://cdn.aldmere.city/app.js"> over plain HTTP'
     assert "web.xss.script-tag" in _rules(posted("/complaints", text=text))
+
+
+# 4. Uploads
+
+_JPEG = "\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xdb'#;|id&"
+_DOCX = "PK\x03\x04\x14\x00\x06\x00[Content_Types].xml<Types xmlns='x'/>\x00\x00;id;'--"
+_SVG = (
+    '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    '<rect width="10" height="10" fill="red"/><text x="1" y="9">Ulica 1. svibnja</text></svg>'
+)
+
+
+def _upload(filename: str, ctype: str, content: str) -> Event:
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="text"\r\n\r\nRupa na cesti, vidi prilog.\r\n'
+        f'--b\r\nContent-Disposition: form-data; name="photo"; filename="{filename}"\r\n'
+        f"Content-Type: {ctype}\r\n\r\n{content}\r\n--b--\r\n"
+    )
+    headers = (("Host", "portal.aldmere.city"), ("Content-Type", "multipart/form-data; boundary=b"))
+    return _event(HttpRequest(method="POST", uri="/complaints", headers=headers, body=body))
+
+
+@pytest.mark.parametrize(
+    ("filename", "ctype", "content"),
+    [
+        ("Fotografija 14.03.2026. u 09.12.jpg", "image/jpeg", _JPEG),
+        ("Žalba - Horvat Ana.docx", "application/octet-stream", _DOCX),
+        ("skica ulice.svg", "image/svg+xml", _SVG),
+    ],
+)
+def test_an_uploaded_photo_document_or_drawing_is_no_attack(
+    filename: str, ctype: str, content: str
+) -> None:
+    assert _rules(_upload(filename, ctype, content)) == set()
+
+
+@pytest.mark.parametrize(
+    ("content", "rule"),
+    [
+        ('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "web.xss.event-handler"),
+        ("<svg><script>alert(document.cookie)</script></svg>", "web.xss.script-tag"),
+        ('<svg><script href="https://x.example/a.js"/></svg>', "web.xss.script-tag"),
+        ("<svg><foreignObject><body>hi</body></foreignObject></svg>", "web.xss.dangerous-tag"),
+        ('<svg><a href="javascript:alert(1)"><text>x</text></a></svg>', "web.xss.js-uri"),
+    ],
+)
+def test_a_script_in_an_uploaded_svg_stays_found(content: str, rule: str) -> None:
+    assert rule in _rules(_upload("x.svg", "image/svg+xml", content))
+
+
+def test_php_in_a_binary_photo_stays_a_web_shell() -> None:
+    content = _JPEG + "<?php eval($_POST[1]);?>\x00\x00"
+    assert "web.cmdi.web-shell" in _rules(_upload("avatar.jpg", "image/jpeg", content))
+
+
+def test_a_nul_byte_in_a_form_field_stays_flagged() -> None:
+    body = '--b\r\nContent-Disposition: form-data; name="file"\r\n\r\n../x.php\x00.jpg\r\n--b--\r\n'
+    headers = (("Host", "portal.aldmere.city"), ("Content-Type", "multipart/form-data; boundary=b"))
+    req = HttpRequest(method="POST", uri="/complaints", headers=headers, body=body)
+    assert "web.protocol.nul" in _rules(_event(req))

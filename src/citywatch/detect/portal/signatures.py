@@ -48,6 +48,7 @@ from citywatch.detect.portal.values import (
     SSRF,
     TEXT,
     URL_CLASSES,
+    file_findings,
     url_findings,
     value_findings,
 )
@@ -347,7 +348,10 @@ class WebAttackSignatures(HitDetector):
 
     def _param(self, param: Param) -> tuple[Found, ...]:
         """What one parameter shows (remembered unless its value is long)."""
-        found = self._param_findings(param.location, param.name, param.value)
+        if param.file:  # an uploaded file's content, judged as a file (values.file_findings)
+            found = self._findings(param.location, param.name, param.value, file=True)
+        else:
+            found = self._param_findings(param.location, param.name, param.value)
         if found and secret_name(param.name):  # a generated password's chance punctuation
             found = secret_findings(found, param.value)
         if len(param.value) <= _CACHE_LEN:
@@ -433,8 +437,11 @@ class WebAttackSignatures(HitDetector):
             found.extend(self._scan(decoded.replace("/..;/", "/../"))[1])
         return tuple(found)
 
-    def _findings(self, location: str, name: str, value: str) -> tuple[Found, ...]:
-        """Everything one parameter shows, whatever the request around it."""
+    def _findings(
+        self, location: str, name: str, value: str, *, file: bool = False
+    ) -> tuple[Found, ...]:
+        """Everything one parameter (an uploaded ``file``'s content) shows, whatever the
+        request around it."""
         found: list[Found] = []
         header = location == "header"
         lname = name.lower()
@@ -481,7 +488,7 @@ class WebAttackSignatures(HitDetector):
                 if item is not None:
                     found.append((f"sqli.{item[0]}", item[1]))
         else:
-            mask, items = self._scan(value)
+            mask, items = file_findings(value, self._enabled) if file else self._scan(value)
             found.extend(items)
             relative = value.startswith("//")  # protocol-relative: //evil.example/x.php
             if not header and (mask & URL_CLASSES or urlish or relative):
