@@ -212,3 +212,17 @@ def test_a_nul_byte_in_a_form_field_stays_flagged() -> None:
     headers = (("Host", "portal.aldmere.city"), ("Content-Type", "multipart/form-data; boundary=b"))
     req = HttpRequest(method="POST", uri="/complaints", headers=headers, body=body)
     assert "web.protocol.nul" in _rules(_event(req))
+
+
+# 5. An access log's empty request
+
+
+def test_a_connection_that_sent_nothing_is_no_bad_method() -> None:
+    req = HttpRequest(method="-", uri="-", version="")
+    assert parse_request(req).anomalies == ()
+    assert DETECTOR.inspect(_event(req)) == []
+
+
+def test_a_tls_handshake_to_a_plain_port_stays_malformed() -> None:
+    req = HttpRequest(method="-", uri="\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", version="")
+    assert [h.attack_class for h in DETECTOR.inspect(_event(req))] == ["protocol"]
