@@ -226,3 +226,32 @@ def test_a_connection_that_sent_nothing_is_no_bad_method() -> None:
 def test_a_tls_handshake_to_a_plain_port_stays_malformed() -> None:
     req = HttpRequest(method="-", uri="\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", version="")
     assert [h.attack_class for h in DETECTOR.inspect(_event(req))] == ["protocol"]
+
+
+# 6. Explanations
+
+
+def test_a_hit_explains_itself_in_one_sentence() -> None:
+    req = HttpRequest(method="GET", uri="/traffic/incidents?district=3%27+OR+%271%27%3D%271")
+    [hit] = DETECTOR.inspect(_event(req))
+    assert hit.explanation == (
+        "SQL injection: boolean condition in query parameter `district` of "
+        "GET /traffic/incidents: `3' OR '1'='1`"
+    )
+
+
+def test_an_explanation_quotes_a_secret_masked_and_the_endpoint_without_ids() -> None:
+    [hit] = DETECTOR.inspect(_login("Tajna7' or '1'='1"))
+    assert hit.explanation.endswith(f"body field `password` of POST /login: `{hit.snippet}`")
+    assert "Tajna7" not in hit.explanation
+    req = HttpRequest(method="GET", uri="/tax/returns/123456?year=1%20UNION%20SELECT%201,2--")
+    [hit] = DETECTOR.inspect(_event(req))
+    assert "GET /tax/returns/{id}" in hit.explanation and "123456" not in hit.explanation
+
+
+def test_an_access_log_agent_hit_names_the_endpoint() -> None:
+    req = HttpRequest(
+        method="GET", uri="/tax", user_agent="sqlmap/1.8.2#stable (https://sqlmap.org)"
+    )
+    [hit] = DETECTOR.inspect(_event(req))
+    assert hit.explanation.startswith(f"{hit.rule_name} in header `User-Agent` of GET /tax: `")
