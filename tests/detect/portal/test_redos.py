@@ -28,10 +28,12 @@ from citywatch.detect.portal.normalise import (
     sql_compact,
     url_decode,
 )
+from citywatch.detect.portal.passwords import secret_findings
 from citywatch.detect.portal.probes import probe_path, scanner_agent
 from citywatch.detect.portal.request import parse_request, path_template
 from citywatch.detect.portal.signatures import WebAttackConfig, WebAttackSignatures
 from citywatch.detect.portal.sqli import fingerprint, sql_condition, sql_injection
+from citywatch.detect.portal.values import ENABLED, file_findings
 from citywatch.model import Event, HttpRequest
 
 SIZE = 100_000
@@ -61,6 +63,9 @@ SHAPES: dict[str, list[str]] = {
         _fill("case when 1=1 "),
         _fill("'='"),
         "1 or 1 like " + _fill("1"),
+        _fill("6 or 14 = both "),
+        _fill("-1 or -"),
+        _fill("->"),
     ],
     "xss": [
         _fill("<a"),
@@ -81,6 +86,10 @@ SHAPES: dict[str, list[str]] = {
         _fill("<a b='>"),
         _fill("window.location"),
         _fill("document['"),
+        _fill("javascript:void(0);"),
+        _fill("javascript:void "),
+        _fill("<svg><script "),
+        _fill("<foreignobject "),
     ],
     "traversal": [
         _fill("."),
@@ -92,6 +101,8 @@ SHAPES: dict[str, list[str]] = {
         _fill("=/proc/"),
         _fill("=/proc/thread-self/"),
         _fill("c:/"),
+        _fill(" ../"),
+        _fill(" ../../ a"),
     ],
     "cmdi": [
         _fill(";"),
@@ -229,6 +240,16 @@ SHAPES: dict[str, list[str]] = {
         _fill("authorization: "),
         _fill("\nauthorization: a "),
     ],
+    "secrets": [
+        _fill("a"),
+        _fill("'"),
+        "admin" + _fill("'--"),
+        _fill("a'='"),
+        _fill("; a"),
+        _fill(";a"),
+        _fill(" or"),
+        _fill("<%"),
+    ],
 }
 
 CHECKS: dict[str, list[Callable[[str], object]]] = {
@@ -239,7 +260,7 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
         sql_compact,
         lambda s: sql_compact(s, join=True),
     ],
-    "xss": [rules.xss],
+    "xss": [rules.xss, rules.xss_in_file, lambda s: file_findings(s, ENABLED)],
     "traversal": [rules.traversal],
     "cmdi": [cmdi.cmdi, shell_normalise],
     "jndi": [rules.jndi],
@@ -268,6 +289,10 @@ CHECKS: dict[str, list[Callable[[str], object]]] = {
     "agent": [scanner_agent],
     "decode": [url_decode, html_decode, fold],
     "masking": [mask_private, masked],
+    "secrets": [
+        lambda s: secret_findings((("sqli.quote-break", s), ("cmdi.command", s)), s),
+        lambda s: secret_findings((("ssti.code", "<%"),), s),
+    ],
 }
 
 

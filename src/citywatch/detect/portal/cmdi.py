@@ -85,9 +85,10 @@ _RUNTIME_EXEC = re.compile(
 (ThinkPHP's ``invokefunction``)."""
 _SHELLSHOCK = re.compile(r"\(\s*+\)\s*+\{[^}]{0,100}+\}\s*+;")
 _SUBSTITUTION = re.compile(
-    r"(?:`|\$\()\s*+(?:[/\\][\w./\\-]{0,40}?[/\\])?(?P<cmd>[a-z][\w.-]{0,15}?)(?![\w./\\-])"
-    r"(?P<args>[^`)]{0,80})[`)]"
+    r"(?:(?P<tick>`)|\$\()\s*+(?:[/\\][\w./\\-]{0,40}?[/\\])?(?P<cmd>[a-z][\w.-]{0,15}?)"
+    r"(?![\w./\\-])(?P<args>[^`)]{0,80})(?(tick)`|\))"
 )
+"""``$(cmd args)`` or ```cmd args```, each closed by its own (```ps^)`` runs nothing)."""
 
 
 def cmdi(text: str) -> Found | None:

@@ -170,8 +170,8 @@ class HitDetector(Detector[ClientHits]):
         )
         summary = f"{worst.rule_name} from {where}"
         summary += f": {n} requests" if n > 1 else f" in {worst.location}"
-        if worst.explanation:
-            summary += f" ({worst.explanation})"
+        if worst.explanation and not worst.explanation.startswith(worst.rule_name):
+            summary += f" ({worst.explanation})"  # not a sentence that repeats the title
         # requests with no address are no one client's: naming them one would link every
         # such detection into one incident
         entity = (

@@ -14,6 +14,9 @@ inspected, and the ambiguity itself is noted:
   of its own: its lower rule would stand in for the script file's); a name in
   RFC 5987 form (``filename*=UTF-8''shell.php``) or in single quotes (PHP reads
   ``filename='shell.php'``) is read as the server would;
+- a file (a part with a file name) is its content as sent, marked as a file
+  (:attr:`~citywatch.detect.portal.params.Param.file`): not URL-decoded, and
+  its NUL bytes no anomaly (a photo or a DOCX is full of them);
 - a part sent ``Content-Transfer-Encoding: base64``: its decoded text is a
   parameter too (bounded by the body's cap; a binary file is not decoded).
 
@@ -82,7 +85,10 @@ def _parts(body: str, delimiter: str, acc: Collector) -> bool:
             content = content[:-2]
         elif content.endswith("\n"):
             content = content[:-1]
-        acc.add("body", name, content)
+        if filenames:
+            acc.file(name, content)
+        else:
+            acc.add("body", name, content)
         if encoding == "base64":
             decoded = _base64_text(content)
             if decoded is not None and decoded != content:

@@ -28,7 +28,8 @@ class Param(msgspec.Struct, frozen=True, gc=False):
     ``location`` is ``query``, ``body``, ``cookie``, ``header`` or ``path``;
     ``raw`` is the value as sent (capped), ``value`` the URL-decoded one
     (repeatedly, see :func:`~citywatch.detect.portal.normalise.url_decode`);
-    ``json`` the JSON type of a JSON body's value (:data:`JSON_TYPES`), else empty.
+    ``json`` the JSON type of a JSON body's value (:data:`JSON_TYPES`), else empty;
+    ``file`` true for an uploaded file's content (a multipart part with a file name).
     """
 
     location: str
@@ -36,6 +37,7 @@ class Param(msgspec.Struct, frozen=True, gc=False):
     raw: str
     value: str
     json: str = ""
+    file: bool = False
 
 
 JSON_TYPES = {"s": "a string", "n": "a number", "b": "true or false", "z": "null"}
@@ -94,6 +96,17 @@ class Collector:
         if not value.isascii():
             value = _nfkc(value)
         self.params.append(Param(location, name, raw, value, json))
+
+    def file(self, name: str, content: str) -> None:
+        """Add an uploaded file's content as a body parameter, as sent: no server URL-decodes
+        a file, and a NUL byte is as normal in a photo as it is odd in a form field."""
+        if len(self.params) >= MAX_PARAMS:
+            self.note("too-many-params")
+            return
+        if len(content) > MAX_VALUE or len(name) > MAX_NAME:
+            content, name = content[:MAX_VALUE], name[:MAX_NAME]
+            self.note("value-too-long")
+        self.params.append(Param("body", name, content, content, file=True))
 
     def fast(self, location: str, name: str, value: str) -> None:
         """Add a parameter: inline when nothing needs decoding or capping (the common case)."""

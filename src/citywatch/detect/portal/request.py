@@ -72,13 +72,17 @@ def parse_request(req: HttpRequest) -> ParsedRequest:
         return last
     acc = Collector()
     method = req.method
-    if method not in KNOWN_METHODS:
+    uri = req.uri
+    # nginx logs "-" (400, 408) for a connection that sent no request at all (a browser's
+    # preconnect, a timeout): no method and no URI were sent, so none is odd. A line that is
+    # not HTTP (a TLS handshake to a plain port) is one, and stays bad.
+    silent = method == "-" and uri in ("-", "") and not req.version
+    if method not in KNOWN_METHODS and not silent:
         acc.note("unknown-method" if method.isalpha() and method.isupper() else "bad-method")
     if req.version not in _VERSIONS:
         acc.note("bad-version")
 
-    uri = req.uri
-    if uri[:1] != "/":
+    if uri[:1] != "/" and not silent:
         match = _ABSOLUTE.match(uri)
         if match:
             acc.note("absolute-uri")  # origin servers get origin-form; this one asks a proxy

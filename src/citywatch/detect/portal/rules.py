@@ -19,11 +19,10 @@ from citywatch.detect.portal.catalog import MAX_TRIES, Found
 from citywatch.detect.portal.normalise import fold
 from citywatch.detect.portal.objects import base64_bytes
 
-_XSS = re.compile(
-    r"""
+_XSS_PATTERN = r"""
     (?P<attribute_break>["'`][\s/;]*+on[a-z]{3,30}+\s*+=\s*+["'`]?[^"'`\s]{0,60}?[(`])
     |(?P<js_uri>(?:java|vb|live)script\s*+:\s*+(?:/\*[^*]{0,100}+\*/\s*+)?[\w$.\[\]'"+()]{1,60}\s*+[(`=])
-    |(?P<dangerous_tag><(?:iframe|frame|object|embed|applet|meta|base|isindex|svg|math|xss)[\s/>])
+    |(?P<dangerous_tag><(?:TAGS)[\s/>])
     |(?P<js_call>(?:^|[;'"`(){}=+\-|&>])\s*+(?:alert|prompt|confirm|eval|settimeout|setinterval)
         \s*+[(`]|document\s*+(?:\.\s*+|\[\s*+['"`])(?:cookie|domain|write)\b|string\.fromcharcode\s*+\(
         |\b(?:top|window|self|parent|frames|globalthis|this)\[[^\]\n]{1,60}+\]\s*+[(`]
@@ -32,9 +31,23 @@ _XSS = re.compile(
     |(?P<style_sheet><style\b[^<>]{0,100}>[^<]{0,200}?(?:@import\b|url\s*+\()
         |<link\b[^<>]{0,200}?\brel\s*+=\s*+["']?(?:stylesheet|import)\b)
     |(?P<data_uri>data:\s*+(?:text/html|image/svg\+xml|application/xhtml\+xml|text/xml)\s*+[;,])
-    """,
+    """
+_XSS = re.compile(
+    _XSS_PATTERN.replace("TAGS", "iframe|frame|object|embed|applet|meta|base|isindex|svg|math|xss"),
     re.VERBOSE,
 )
+_XSS_FILE = re.compile(
+    _XSS_PATTERN.replace(
+        "TAGS", "iframe|frame|object|embed|applet|meta|base|isindex|xss|foreignobject"
+    ),
+    re.VERBOSE,
+)
+""":data:`_XSS` for an uploaded file: an SVG or MathML document is its own root element (a
+drawing attached to a complaint), what it holds is judged (scripts, handlers, HTML inside
+``<foreignObject>``)."""
+_SVG_SCRIPT = re.compile(r"<script\b[^<>]{0,200}+>")
+"""A script element in an uploaded SVG: it runs where the file is opened, inline or by
+``href``."""
 _SCRIPT_OPEN = re.compile(r"<script\b")
 _SCRIPT_SRC = re.compile(r"\bsrc\s*+=")
 _SCRIPT_CODE = re.compile(
@@ -50,11 +63,18 @@ _JS_LINE_COMMENT = re.compile(
     r"(script\s{0,8}+:\s{0,8}+)//[^\n\r\u2028\u2029]{0,200}+[\n\r\u2028\u2029]"
 )
 """``javascript://%0aalert(1)``: a comment the line break ends, then the code."""
+_INERT_VOID = re.compile(
+    r"((?:java|vb|live)script\s{0,8}+:\s{0,8}+)void(?:\s{0,8}+\(\s{0,8}+0?\s{0,8}+\)"
+    r"|\s{1,8}+0(?![\w.]))\s{0,8}+;?"
+)
+"""``javascript:void(0)``, the do-nothing link a web page writes (and a complaint about it
+quotes): it runs nothing, so it is taken out and what follows it judged
+(``javascript:void(0);alert(1)`` is still ``javascript:alert(1)``)."""
 _QUOTED = re.compile(r"\"[^\"]{0,300}+\"|'[^']{0,300}+'")
 """Quoted attribute values: a ``>`` in one closes no tag (``<img alt=">" src=x onerror=``)."""
 
 
-def xss(text: str) -> Found | None:
+def xss(text: str, patterns: re.Pattern[str] = _XSS) -> Found | None:
     """Script injection into HTML: tags, handlers, ``javascript:`` URIs, script calls."""
     if "\t" in text or "\n" in text or "\r" in text or "\x00" in text:
         if "<" in text:  # between attributes a tab or a line break is a space: x\tonerror=
@@ -68,10 +88,28 @@ def xss(text: str) -> Found | None:
         found = _script_tag(text) or _event_handler(text)
         if found is not None:
             return found
-    match = _XSS.search(text)
+    if "void" in text:
+        text = _INERT_VOID.sub(r"\1", text)
+    match = patterns.search(text)
     if match is None:
         return None
     return f"xss.{match.lastgroup or ''}".replace("_", "-"), match.group()
+
+
+def xss_in_file(text: str) -> Found | None:
+    """:func:`xss` in an uploaded file's text: a ``<svg>`` root is no attack, a script in it
+    (even by ``href``), an event handler, ``<foreignObject>`` or a ``javascript:`` link is.
+
+    >>> xss_in_file('<svg xmlns="http://www.w3.org/2000/svg"><rect width="10"/></svg>') is None
+    True
+    >>> xss_in_file('<svg><script href="https://x.example/a.js"></script></svg>')
+    ('xss.script-tag', '<script href="https://x.example/a.js">')
+    """
+    if "<script" in text:
+        match = _SVG_SCRIPT.search(text)
+        if match is not None:
+            return "xss.script-tag", match.group()
+    return xss(text, _XSS_FILE)
 
 
 def _script_tag(text: str) -> Found | None:
@@ -127,6 +165,9 @@ path."""
 
 
 _SLASH_RUN = re.compile(r"/{2,}")
+_DOTDOT_MENTION = re.compile(r"(?:^|(?<=\s))(?:\.\./){1,16}+(?=$|[\s,;:!?)])")
+"""``../`` standing alone as a word: prose about relative links ("see ../ and ../../ links"),
+no path (``../../etc/passwd`` goes on to its target)."""
 
 
 def traversal(text: str) -> Found | None:
@@ -135,6 +176,8 @@ def traversal(text: str) -> Found | None:
         text = text.replace("\\", "/")
     if "//" in text and "://" not in text:  # ////etc//passwd is /etc/passwd
         text = _SLASH_RUN.sub("/", text)
+    if " " in text and "../" in text:  # prose mentioning ../ and ../../ reads nothing
+        text = _DOTDOT_MENTION.sub(" ", text)
     at = text.find("../")
     semi = text.find("..;/")
     if semi >= 0:

@@ -33,6 +33,7 @@ from citywatch.detect.portal.hosts import HostModel, host_name
 from citywatch.detect.portal.masking import masked, secret_name
 from citywatch.detect.portal.normalise import fold
 from citywatch.detect.portal.params import MAX_PARAMS, Collector, Param
+from citywatch.detect.portal.passwords import secret_findings
 from citywatch.detect.portal.probes import probe_path, scanner_agent, scanner_header
 from citywatch.detect.portal.profile_model import client_hash
 from citywatch.detect.portal.request import ParsedRequest, parse_request
@@ -47,6 +48,7 @@ from citywatch.detect.portal.values import (
     SSRF,
     TEXT,
     URL_CLASSES,
+    file_findings,
     url_findings,
     value_findings,
 )
@@ -214,7 +216,7 @@ class WebAttackSignatures(HitDetector):
         self._cache: dict[str, tuple[int, tuple[Found, ...]]] = {}
         self._memo: dict[Param, tuple[Found, ...]] = {}
         self._paths: dict[str, tuple[Found, ...]] = {}
-        self._lines: dict[tuple[str, str, str], tuple[tuple[Hit, ...], bool]] = {}
+        self._lines: dict[tuple[str, str, str], tuple[tuple[Hit, ...], bool, str]] = {}
         self._agents: dict[str, tuple[Hit, ...]] = {}
         self._referrers: dict[str, tuple[Hit, ...]] = {}
 
@@ -268,11 +270,15 @@ class WebAttackSignatures(HitDetector):
         if line is None:
             alone = HttpRequest(method=req.method, uri=req.uri, version=req.version)
             parsed = parse_request(alone)
-            line = (tuple(self.findings(parsed)), len(parsed.params) <= MAX_PARAMS - 2)
+            line = (
+                tuple(self.findings(parsed)),
+                len(parsed.params) <= MAX_PARAMS - 2,
+                parsed.template,
+            )
             if len(self._lines) >= _LINE_CACHE:
                 self._lines.clear()
             self._lines[key] = line
-        hits, room = line
+        hits, room, endpoint = line
         agent: tuple[Hit, ...] | None = ()
         if value := req.user_agent:
             agent = self._agents.get(value)
@@ -292,7 +298,7 @@ class WebAttackSignatures(HitDetector):
         for hit in (*agent, *more):
             if hit.attack_class not in seen:
                 seen.add(hit.attack_class)
-                merged.append(hit)
+                merged.append(_explained(hit, req.method, endpoint))
         return merged
 
     def _field(
@@ -308,7 +314,7 @@ class WebAttackSignatures(HitDetector):
         hits: list[Hit] = []
         seen: set[str] = set()
         for item in self._param(acc.params[0]):
-            self._add(hits, seen, item, f"header:{name}", acc.params[0].value)
+            self._add(hits, seen, item, f"header:{name}", acc.params[0].value, "header")
         if len(known) >= _LINE_CACHE:
             known.clear()
         known[value] = found = tuple(hits)
@@ -328,7 +334,7 @@ class WebAttackSignatures(HitDetector):
                 self._paths.clear()
             self._paths[decoded] = found
         for item in found:
-            self._add(hits, seen, item, "path", decoded)
+            self._add(hits, seen, item, "path", decoded, "path")
         # Parameters repeat far more than requests do (hosts, agents, session cookies, page
         # numbers), so what each shows is remembered whole, keyed by the parameter itself:
         # a known one costs one dict lookup, with no regex run.
@@ -341,12 +347,19 @@ class WebAttackSignatures(HitDetector):
                 name = param.name
                 where = f"header:{name}" if param.location == "header" else f"param:{name}"
                 for item in found:
-                    self._add(hits, seen, item, where, param.value)
+                    self._add(hits, seen, item, where, param.value, param.location)
+        if hits:  # the attack path only: a clean request builds no sentence
+            hits = [_explained(hit, parsed.method, parsed.template) for hit in hits]
         return hits
 
     def _param(self, param: Param) -> tuple[Found, ...]:
         """What one parameter shows (remembered unless its value is long)."""
-        found = self._param_findings(param.location, param.name, param.value)
+        if param.file:  # an uploaded file's content, judged as a file (values.file_findings)
+            found = self._findings(param.location, param.name, param.value, file=True)
+        else:
+            found = self._param_findings(param.location, param.name, param.value)
+        if found and secret_name(param.name):  # a generated password's chance punctuation
+            found = secret_findings(found, param.value)
         if len(param.value) <= _CACHE_LEN:
             memo = self._memo
             if len(memo) >= _CACHE_SIZE:
@@ -369,8 +382,16 @@ class WebAttackSignatures(HitDetector):
         return self._findings(location, name, value)
 
     def _add(
-        self, hits: list[Hit], seen: set[str], found: Found, location: str, original: str = ""
+        self,
+        hits: list[Hit],
+        seen: set[str],
+        found: Found,
+        location: str,
+        original: str = "",
+        kind: str = "request",
     ) -> None:
+        """Add the hit of ``found`` at ``location`` (a parameter of ``kind``: query, body,
+        cookie, header, path), unless its rule is off or its class already has one."""
         key, text = found
         if key not in self._allowed:
             return
@@ -378,6 +399,9 @@ class WebAttackSignatures(HitDetector):
         if rule.attack_class in seen:
             return
         seen.add(rule.attack_class)
+        text = snippet(
+            masked(text) if secret_name(location.partition(":")[2]) else cased(text, original)
+        )
         hits.append(
             Hit(
                 attack_class=rule.attack_class,
@@ -385,12 +409,9 @@ class WebAttackSignatures(HitDetector):
                 rule_name=rule.name,
                 technique=rule.technique,
                 location=location,
-                snippet=snippet(
-                    masked(text)
-                    if secret_name(location.partition(":")[2])
-                    else cased(text, original)
-                ),
+                snippet=text,
                 severity=rule.severity,
+                explanation=_where(kind, location.partition(":")[2]),
                 confidence=rule.confidence,
             )
         )
@@ -430,8 +451,11 @@ class WebAttackSignatures(HitDetector):
             found.extend(self._scan(decoded.replace("/..;/", "/../"))[1])
         return tuple(found)
 
-    def _findings(self, location: str, name: str, value: str) -> tuple[Found, ...]:
-        """Everything one parameter shows, whatever the request around it."""
+    def _findings(
+        self, location: str, name: str, value: str, *, file: bool = False
+    ) -> tuple[Found, ...]:
+        """Everything one parameter (an uploaded ``file``'s content) shows, whatever the
+        request around it."""
         found: list[Found] = []
         header = location == "header"
         lname = name.lower()
@@ -478,7 +502,7 @@ class WebAttackSignatures(HitDetector):
                 if item is not None:
                     found.append((f"sqli.{item[0]}", item[1]))
         else:
-            mask, items = self._scan(value)
+            mask, items = file_findings(value, self._enabled) if file else self._scan(value)
             found.extend(items)
             relative = value.startswith("//")  # protocol-relative: //evil.example/x.php
             if not header and (mask & URL_CLASSES or urlish or relative):
@@ -564,6 +588,43 @@ class WebAttackSignatures(HitDetector):
                 self._cache.clear()
             self._cache[value] = cached
         return cached
+
+
+_PLACES = {
+    "query": "query parameter",
+    "body": "body field",
+    "cookie": "cookie",
+    "header": "header",
+    "path": "path parameter",
+}
+_NAME_SHOWN = 60
+_ENDPOINT_SHOWN = 100
+
+
+def _where(kind: str, name: str) -> str:
+    """Where in a request a hit is, in words: ``query parameter `district```, ``the path``."""
+    if not name:
+        return "the path" if kind == "path" else "the request line"
+    return f"{_PLACES.get(kind, 'parameter')} `{snippet(name[:_NAME_SHOWN])}`"
+
+
+def _explained(hit: Hit, method: str, endpoint: str) -> Hit:
+    """``hit`` with its explanation said whole: the rule, where (the place :meth:`_add` noted
+    and the endpoint, ids collapsed) and the snippet, already masked and capped; nothing else
+    of the request is quoted.
+
+    >>> h = Hit(attack_class="sqli", rule_id="web.sqli.tautology", technique="T1190",
+    ...     rule_name="SQL injection: boolean condition", location="param:id",
+    ...     snippet="3' OR '1'='1", severity=80, confidence=0.9,
+    ...     explanation="query parameter `id`")
+    >>> _explained(h, "GET", "/traffic/{id}").explanation
+    "SQL injection: boolean condition in query parameter `id` of GET /traffic/{id}: `3' OR '1'='1`"
+    """
+    where = hit.explanation or "the request"
+    route = snippet(f"{method[:16]} {endpoint}"[:_ENDPOINT_SHOWN])
+    return msgspec.structs.replace(
+        hit, explanation=f"{hit.rule_name} in {where} of {route}: `{hit.snippet}`"
+    )
 
 
 def cased(text: str, original: str) -> str:

@@ -49,7 +49,7 @@ _TOKEN = re.compile(
     |(?P<n>(?:0x[0-9a-f]++|0b[01]++|(?:\d++(?:\.\d*+)?|\.\d++)(?:e[+-]?\d++)?)(?![\w$]))
     |(?P<v>@@?[\w$.]*+)
     |(?P<w>[^\W\d][\w$]*+(?:\.[^\W\d][\w$]*+)*+|\d++[^\W\d][\w$]*+)
-    |(?P<o>!=|<>|<=>|<=|>=|\|\||&&|::|:=|[=<>!+\-*/%^|&~])
+    |(?P<o>->>?|!=|<>|<=>|<=|>=|\|\||&&|::|:=|[=<>!+\-*/%^|&~])
     |(?P<p>[(),;.])
     |(?P<x>.)
     """,
@@ -95,6 +95,8 @@ _FUNCTIONS = word_set(
     "sqlite_version pg_read_file lo_import dbms_xmlgen.getxml"
 )
 
+_SIGN_AFTER = frozenset("&=(,")
+"""Tokens after which a ``-`` is a number's sign, not a subtraction."""
 _OPERATORS = {
     "||": "&",
     "&&": "&",
@@ -137,11 +139,17 @@ def _tokens(text: str) -> tuple[list[str], list[str]]:
     letters: list[str] = []
     words: list[str] = []
     word = ""
+    minus = False  # the last token is a ``-`` where an operand is due: a sign
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
         if kind in ("ws", "vc", "ic"):
             continue  # whitespace, and comments that only stand for it: 1/**/OR/**/1=1
         lexeme = match.group()
+        if minus and kind == "n":  # -1 OR true: a signed number is one operand
+            letters[-1] = "n"
+            minus = False
+            continue
+        minus = lexeme == "-" and (len(letters) == 0 or letters[-1] in _SIGN_AFTER)
         if kind == "w":
             letter = _WORDS.get(lexeme, "b")
             word = lexeme
@@ -212,23 +220,62 @@ def sql_condition(value: str) -> tuple[str, str] | None:
 def _check(text: str) -> str | None:
     letters, words = _tokens(text)
     fp = "".join(letters)
-    match = _RULES.search(fp)
-    if match is not None:
-        return match.lastgroup
+    found = _rule(fp, letters, words)
+    if found is not None:
+        return found
     if _boolean(fp, words) or _case_when(letters, words):
         return "tautology"
     for quote in ("'", '"'):
         if quote in text:
             letters, words = _tokens(quote + text)
             fp = "".join(letters)
-            match = _RULES.search(fp)
-            if match is not None:
-                return match.lastgroup
+            found = _rule(fp, letters, words)
+            if found is not None:
+                return found
             if _QUOTED_RULES.search(fp) or _balanced_break(fp, text, quote):
                 return "quote-break"
             if _case_when(letters, words):
                 return "tautology"
     return None
+
+
+def _rule(fp: str, letters: list[str], words: list[str]) -> str | None:
+    """The first rule the fingerprint ``fp`` matches, but a comparison prose makes."""
+    for match in _RULES.finditer(fp):
+        name = match.lastgroup
+        if name != "tautology" or not _prose_comparison(letters, words, match.start()):
+            return name
+    return None
+
+
+def _prose_comparison(letters: list[str], words: list[str], start: int) -> bool:
+    """Whether the condition of a tautology match at ``start`` is prose, not SQL: a number
+    after a bare word ("Tram 4 or 9 = late": SQL never writes a name and a number side by
+    side), ``IN`` without a list ("2 or 3 in total"), ``IS`` without NULL, TRUE, FALSE or NOT
+    ("2 or 3 is fine"), or a bare word compared and followed by another ("6 or 14 = both
+    late", "3 or 4 < no hot water").
+
+    >>> _prose_comparison(*_tokens("6 or 14 = both late"), 0)
+    True
+    >>> _prose_comparison(*_tokens("1 or 1 = x"), 0)
+    False
+    >>> _prose_comparison(*_tokens("1 or 1 in (1)"), 0)
+    False
+    """
+    if start > 0 and letters[start] == "n" and letters[start - 1] == "b":
+        return True
+    at = letters.index("=", start) if "=" in letters[start:] else -1
+    if at < 0:
+        return False
+    operator, after = words[at], letters[at + 1 : at + 3]
+    if operator == "in":
+        return after[:1] != ["("]
+    if operator == "is":
+        return after[:1] not in (["n"], ["o"])
+    return after == ["b", "b"] or (after[:1] == ["b"] and words[at + 1] in _PROSE_WORDS)
+
+
+_PROSE_WORDS = frozenset(("both", "no", "not"))
 
 
 _BOOLEAN = re.compile(r"n(?:&n)?=o?n(?:&n)?c?|n&nc?")

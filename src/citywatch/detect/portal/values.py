@@ -233,8 +233,11 @@ def url_findings(text: str, name: str, mask: int) -> list[Found]:
     return found
 
 
-def value_findings(value: str, enabled: int) -> tuple[int, tuple[Found, ...]]:
-    """Candidate classes of a value, and findings of the classes that need no context."""
+def value_findings(
+    value: str, enabled: int, *, file: bool = False
+) -> tuple[int, tuple[Found, ...]]:
+    """Candidate classes of a value, and findings of the classes that need no context (of
+    an uploaded ``file``: its XSS by :func:`~citywatch.detect.portal.rules.xss_in_file`)."""
     text = value
     if "&" in text:
         text = html_decode(text)
@@ -245,7 +248,7 @@ def value_findings(value: str, enabled: int) -> tuple[int, tuple[Found, ...]]:
         hit = sql_injection(text)
         if hit is not None:
             found.append((f"sqli.{hit[0]}", hit[1]))
-    for bit, check in _TEXT_CHECKS:
+    for bit, check in _FILE_CHECKS if file else _TEXT_CHECKS:
         if mask & bit:
             hit = check(text)
             if hit is not None:
@@ -261,6 +264,24 @@ def value_findings(value: str, enabled: int) -> tuple[int, tuple[Found, ...]]:
     return mask, tuple(found)
 
 
+_BINARY = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+"""Control characters no text file holds (ESC aside: terminal colours in a log file)."""
+_FILE_CODE = frozenset(("cmdi.web-shell", "cmdi.code", "ssti.code", "xss.script-tag"))
+"""What a binary file (a photo, a PDF, a DOCX) carries that attacks: server code hidden in
+it (a polyglot JPEG holding ``<?php eval($_POST[1]);?>``) or a script a browser sniffing it
+as HTML runs. Its other bytes are chance: a quote, ``#``, ``;`` and ``|`` in any order."""
+
+
+def file_findings(value: str, enabled: int) -> tuple[int, tuple[Found, ...]]:
+    """:func:`value_findings` of an uploaded file's content: a binary file is judged only by
+    the code it hides (:data:`_FILE_CODE`), a text file (an SVG, a CSV) as text, its
+    ``<svg>`` root no attack (:func:`~citywatch.detect.portal.rules.xss_in_file`)."""
+    mask, found = value_findings(value, enabled, file=True)
+    if found and _BINARY.search(value, 0, 4096) is not None:
+        found = tuple(item for item in found if item[0] in _FILE_CODE)
+    return mask, found
+
+
 _TEXT_CHECKS: tuple[tuple[int, Callable[[str], Found | None]], ...] = (
     (RFI, rules.php_cgi),
     (XSS, rules.xss),
@@ -272,6 +293,10 @@ _TEXT_CHECKS: tuple[tuple[int, Callable[[str], Found | None]], ...] = (
     (XXE, rules.xxe),
     (NOSQLI, objects.nosqli),
     (CRLF, rules.response_splitting),
+)
+
+_FILE_CHECKS = tuple(
+    (bit, rules.xss_in_file if check is rules.xss else check) for bit, check in _TEXT_CHECKS
 )
 
 ENABLED = sum(CLASS_BITS.values())
