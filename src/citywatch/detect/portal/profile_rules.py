@@ -580,7 +580,9 @@ def compile_param(model: ParamModel, cfg: RuleConfig, need: int = 0) -> ParamRul
             rule.kind = kind
             break
     kind = rule.kind
-    facts = {name for name, fact in model.facts.items() if fact.trusted(keep)}
+    # a character is a habit of few (a space in a postcode, ``10 000``): ``value_clients``
+    # make it normal, and the signatures keep an injection's characters out of learning
+    facts = {name for name, fact in model.facts.items() if fact.trusted(cfg.value_clients)}
     _alphabet(rule, facts)
     rule.value_re = rule.chars_re
     if kind not in TEXTUAL:
