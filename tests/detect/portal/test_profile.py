@@ -444,7 +444,9 @@ def test_default_gate_is_the_web_attack_signatures(enricher_m: Enricher) -> None
     assert len(gated.model.flagged) == 5
     for name in ("role", "year"):
         assert gated.inspect(_attack(enricher_m, name)), name
-    assert not open_.inspect(_attack(enricher_m, "role")), "the gate is what stopped it"
+    # five addresses of some 150 are under the share of clients that makes a value normal:
+    # even without the gate, role=admin stays out of the enumeration
+    assert open_.inspect(_attack(enricher_m, "role"))
     # 1899 from five of the endpoint's clients, each counted once, does not stretch the
     # bounds even without the gate: they come from the range that more clients reach
     gated_low, gated_high = _year_range(gated)

@@ -638,7 +638,7 @@ def _fixed(rule: ParamRule, model: ParamModel, keep: int, cfg: RuleConfig) -> No
     shape, an IBAN's form, lower case (an issued id)."""
     kind = rule.kind
     if kind in _ENUM_TYPES and not model.overflow:
-        _enumeration(rule, model, keep, cfg.enum_max)
+        _enumeration(rule, model, cfg.value_clients, keep, cfg.enum_max)
     if kind not in _FREE_FORM:
         if len(model.lengths) == 1:
             rule.length = length_of(next(iter(model.lengths)))
@@ -719,7 +719,7 @@ def both(chars: re.Pattern[str], kind: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(f"(?={chars.pattern}\\Z)(?{scope}:{kind.pattern})", chars.flags)
 
 
-def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> None:
+def _enumeration(rule: ParamRule, model: ParamModel, keep: int, need: int, most: int) -> None:
     """Make the rule an enumeration when the values form a small closed set.
 
     The set is closed when values seen once or twice (the Good-Turing
@@ -727,7 +727,8 @@ def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> No
     few to trust yet (a real choice a small sample holds a few times), are
     under 2 % of all; values many times from one client are not evidence
     either way (that is what poisoning looks like) but may not be more than a
-    tenth.
+    tenth; nor are values ``keep`` clients but fewer than ``need`` sent (a small
+    group's ``district=0``): they are left out of the set.
     """
     common: list[str] = []
     rare = model.pruned
@@ -737,7 +738,7 @@ def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> No
     for value, fact in [*model.values.items(), *((None, f) for f in model.hidden.values())]:
         if fact.count <= 2 or (len(fact.clients) > 1 and not fact.trusted(keep)):
             rare += fact.count
-        elif not fact.trusted(keep):
+        elif not fact.trusted(keep) or (value is not None and not fact.trusted(need)):
             few_clients += fact.count
         elif value is not None and len(value) <= _ENUM_LEN:
             common.append(value)
@@ -822,6 +823,12 @@ def _format(
     groups: list[tuple[int, int] | None] = []
     for numbers in shape.groups:
         trusted = {n: fact.count for n, fact in (numbers or {}).items() if fact.trusted(keep)}
+        if not trusted:  # too few clients for a share: as many as make a fact normal at all
+            trusted = {
+                n: fact.count
+                for n, fact in (numbers or {}).items()
+                if fact.trusted(cfg.value_clients)
+            }
         closed = numbers is not None and shape.count >= _FORMAT_REPEATS * len(numbers)
         groups.append(_whole_range(trusted, cfg.quantile) if closed and trusted else None)
     if any(groups):
