@@ -444,11 +444,14 @@ def test_default_gate_is_the_web_attack_signatures(enricher_m: Enricher) -> None
     assert len(gated.model.flagged) == 5
     for name in ("role", "year"):
         assert gated.inspect(_attack(enricher_m, name)), name
-    assert not open_.inspect(_attack(enricher_m, "role")), "the gate is what stopped it"
-    # 1899 is past even the poisoned model's robust bounds, but the poison stretched them
+    # five addresses of some 150 are under the share of clients that makes a value normal:
+    # even without the gate, role=admin stays out of the enumeration
+    assert open_.inspect(_attack(enricher_m, "role"))
+    # 1899 from five of the endpoint's clients, each counted once, does not stretch the
+    # bounds even without the gate: they come from the range that more clients reach
     gated_low, gated_high = _year_range(gated)
-    open_low, open_high = _year_range(open_)
-    assert open_low < gated_low <= 2025 <= gated_high < open_high
+    assert gated_low <= 2025 <= gated_high
+    assert _year_range(open_) == [gated_low, gated_high]
 
 
 def _year_range(detector: PortalProfile) -> list[int]:
@@ -705,8 +708,13 @@ def test_a_fixed_format_is_bounded_per_digit_group() -> None:
     model = ParamModel(location="path", name="{id}")
     for i in range(600):
         model.learn(f"{2023 + i % 3}-{i * 37 % 5000:06d}", i % 200, 100, cfg.value_clients)
-    model.learn("2024-12345", 7, 100, cfg.value_clients)  # a few of other shapes are allowed
+    model.learn("2024-12345", 7, 100, cfg.value_clients)
+    # a shape one client sent is no habit: every value keeps the learned one
+    assert compile_param(model, cfg).form == "9999-999999"
+    for client in range(cfg.value_clients):  # a few of other shapes are allowed
+        model.learn("2024-12345", client, 100, cfg.value_clients)
     rule = compile_param(model, cfg)
+    assert rule.form is None
     assert rule.shape == "9999-999999"
     assert rule.groups[0] == (2021, 2027)
     assert rule.check("2024-000815") and rule.check("2026-009000") and rule.check("1970-12345")
@@ -1171,3 +1179,107 @@ def test_an_id_no_pattern_collapses_is_still_the_learned_endpoints(
         assert [h.rule_id for h in found] == ["portal.profile.type"], uri
         assert "GET /tax/returns/{id} takes ids of that kind" in found[0].explanation
     assert hits("/tax/returns/summary") == []  # a page of its own name, not an id
+
+
+def _group_poison(enricher: Enricher, clients: int, times: int) -> list[Event]:
+    """What a small group of addresses teaches together (the red team's poisoning): a huge
+    amount, a year long past, an extra ``is_admin``, district 0 sent twice."""
+    taught = (
+        _tax(amount="99999999999999", is_admin="1"),
+        _tax(year="1899", amount="150000.00", is_admin="1"),
+        HttpRequest(method="GET", uri="/traffic/incidents?district=0&page=1&district=1"),
+        HttpRequest(method="GET", uri="/traffic/incidents?district=99&page=1&district=1"),
+    )
+    out = []
+    for c in range(clients):
+        for i in range(times):
+            event = Event(
+                id=f"group-{c}-{i}",
+                timestamp=T0 + 100_000 + c * 50 + i,
+                dataset="portal.http",
+                source_ip=f"198.51.100.{c + 1}",
+            )
+            out.append(enricher(msgspec.structs.replace(event, payload=taught[i % len(taught)])))
+    return out
+
+
+GROUP_TAMPERING = {
+    "amount": _tax(amount="99999999999999"),
+    "amount-2m": _tax(amount="2000000.00"),
+    "amount-150k": _tax(amount="150000.00"),
+    "year": _tax(year="1899"),
+    "year-2011": _tax(year="2011"),
+    "extra": _tax(is_admin="1"),
+    "zero": HttpRequest(method="GET", uri="/traffic/incidents?district=0&page=1"),
+    "twice": HttpRequest(method="GET", uri="/traffic/incidents?district=5&page=3&district=1"),
+}
+
+
+def _group_learned(enricher: Enricher, **cfg: object) -> PortalProfile:
+    detector = PortalProfile(PortalProfileConfig(**cfg), gate=_no_gate)
+    events = _events(enricher, 1, 6000, clients=400) + _group_poison(enricher, 12, 10)
+    for event in sorted(events, key=lambda e: e.timestamp):
+        detector.learn(event)
+    return detector
+
+
+@pytest.fixture(scope="module")
+def grouped(enricher_m: Enricher) -> PortalProfile:
+    return _group_learned(enricher_m)
+
+
+@pytest.mark.parametrize("name", sorted(GROUP_TAMPERING))
+def test_a_small_group_of_clients_teaches_no_tampering(
+    grouped: PortalProfile, enricher_m: Enricher, name: str
+) -> None:
+    """Twelve addresses of some 400 (more than ``value_clients``, under ``client_share``),
+    each sending its poison ten times, stretch no bound and make no fact normal."""
+    event = Event(id=f"later-{name}", timestamp=T0 + 10**6, dataset="portal.http")
+    event = enricher_m(
+        msgspec.structs.replace(event, source_ip="203.0.113.77", payload=GROUP_TAMPERING[name])
+    )
+    assert grouped.inspect(event), f"{name} passes after a group taught it"
+
+
+def test_a_small_group_is_what_the_share_of_clients_stops(enricher_m: Enricher) -> None:
+    """The same group taught the model when any five clients made a fact normal."""
+    lax = _group_learned(enricher_m, client_share=0.0)
+    event = Event(id="later", timestamp=T0 + 10**6, dataset="portal.http")
+    event = enricher_m(
+        msgspec.structs.replace(event, source_ip="203.0.113.77", payload=GROUP_TAMPERING["extra"])
+    )
+    assert not lax.inspect(event)
+
+
+def test_the_range_is_a_quantile_over_clients_each_counted_once(grouped: PortalProfile) -> None:
+    tax = next(e for e in grouped.describe()["endpoints"] if e["template"] == "/tax/file")  # type: ignore[attr-defined]
+    params = {p["name"]: p for p in tax["params"]}
+    assert "is_admin" not in params
+    low, high = params["year"]["range"]
+    assert 1899 < low <= 2025 <= high < 2031
+    assert params["amount"]["range"][1] < 150_000
+
+
+def test_an_optional_field_a_minority_uses_stays_known(enricher_m: Enricher) -> None:
+    """A phone number one in eight filers adds is a minority's habit, not an unknown one."""
+    rng = random.Random(3)
+    extra = []
+    for c in range(0, 400, 8):
+        event = Event(
+            id=f"phone-{c}",
+            timestamp=T0 + 200_000 + c,
+            dataset="portal.http",
+            source_ip=f"10.1.{c // 200}.{c % 200 + 1}",
+        )
+        request = _tax(phone=f"+385 91 {rng.randrange(10**6):06d}", note="Zovite me poslijepodne")
+        extra.append(enricher_m(msgspec.structs.replace(event, payload=request)))
+    detector = PortalProfile(gate=_no_gate)
+    for event in _events(enricher_m, 1, 6000, clients=400) + extra:
+        detector.learn(event)
+    later = Event(id="later-phone", timestamp=T0 + 10**6, dataset="portal.http")
+    later = enricher_m(
+        msgspec.structs.replace(
+            later, source_ip="203.0.113.78", payload=_tax(phone="+385 91 765432")
+        )
+    )
+    assert not detector.inspect(later)

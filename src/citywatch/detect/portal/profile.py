@@ -20,8 +20,10 @@ Bearer tokens).
 
 Learning resists poisoning: a request a signature flags is not learned, nor
 is anything more from its client; each client contributes a few values per
-parameter; a fact counts as normal only when several clients showed it; and
-bounds are clipped quantiles (see :mod:`.profile_model`).
+parameter; a fact counts as normal only when several clients, and a share
+(``client_share``) of the endpoint's clients, showed it; and bounds are
+clipped quantiles, of values and of each client's own range counted once, so
+a small group of clients cannot stretch them (see :mod:`.profile_model`).
 
 The learned model is global detector state, kept apart from the per-client
 episode states: :meth:`PortalProfile.snapshot_model` and
@@ -108,6 +110,23 @@ class PortalProfileConfig(BaseModel):
     value_clients: int = Field(
         5, ge=1, description="distinct clients that make a value, character or name normal"
     )
+    client_share: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description="share of an endpoint's distinct clients that must show a parameter, a"
+        " value, a character, a type, a shape or a repeated parameter for it to be normal, and"
+        " that a length, number or date bound leaves outside (each client counted once with its"
+        " own range), so a small group of clients cannot teach tampering; a rarely used optional"
+        " field (a note) is used by more than this",
+    )
+    trust_clients: int = Field(
+        64,
+        ge=1,
+        le=1024,
+        description="most distinct clients a learned fact counts: the share's count is capped at"
+        " this (and is never below value_clients)",
+    )
     per_client: int = Field(3, ge=1, le=255, description="values per parameter one client teaches")
     quantile: float = Field(0.99, gt=0.5, lt=1.0, description="quantile of the length bounds")
     enum_max: int = Field(12, ge=1, description="most distinct values of an enumeration")
@@ -158,6 +177,8 @@ class PortalProfile(HitDetector):
         self._tracking = frozenset(t.lower() for t in tracking if not t.endswith("*"))
         self._tracking_starts = tuple(t[:-1].lower() for t in tracking if t.endswith("*"))
         self._keep = max(self.cfg.min_clients, self.cfg.value_clients)
+        self._cap = max(self._keep, self.cfg.trust_clients)
+        """Distinct clients a fact keeps (the share of an endpoint's clients is counted to it)."""
         self._rules: dict[str, dict[str, EndpointRule]] = {}
         self._cookies: dict[str, ParamRule] = {}
         """The portal's token cookies (:func:`~.profile_rules.compile_cookies`), by name."""
@@ -189,15 +210,16 @@ class PortalProfile(HitDetector):
             model.flag(client)
             model.skipped += 1
             return
-        keep = self._keep
+        keep, cap = self._keep, self._cap
         endpoint = model.endpoint(parsed.method, parsed.template, keep)
         if endpoint is None:
             return
         endpoint.seen += 1
+        endpoint.visit(client)
         if len(endpoint.clients) < keep and client not in endpoint.clients:
             endpoint.clients.append(client)
-        endpoint.body(media_type(parsed.content_type) if payload.body else "", client, keep)
-        endpoint.credential(auth_scheme(payload.headers), client, keep)
+        endpoint.body(media_type(parsed.content_type) if payload.body else "", client, cap)
+        endpoint.credential(auth_scheme(payload.headers), client, cap)
         per_client, locations = self.cfg.per_client, self._locations
         sent: set[int] = set()  # the ids of the parameter models this request fed
         for param in parsed.params:
@@ -210,11 +232,11 @@ class PortalProfile(HitDetector):
                 else None
             )
             if learned is not None:
-                learned.learn(param.value, client, per_client, keep, param.json)
+                learned.learn(param.value, client, per_client, keep, param.json, cap)
                 if id(learned) not in sent:
                     sent.add(id(learned))
-                elif learned.repeats >= 0:
-                    learned.repeats += 1
+                else:
+                    learned.repeated(client, cap)
         model.learned += 1
         self._dirty = True
 

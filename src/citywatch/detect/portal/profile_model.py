@@ -11,7 +11,13 @@ made hard to poison in three ways:
   distinct clients that showed it, and counts as normal only when
   ``value_clients`` of them did;
 - bounds are quantiles of those capped counts, clipped to the median plus
-  eight robust deviations (MAD), so a tail of outliers does not stretch them.
+  eight robust deviations (MAD), so a tail of outliers does not stretch them;
+- and, against a small group of clients acting together (eight addresses
+  teaching ``is_admin=1`` or ``amount=99999999999999``), each client's own
+  range of lengths, numbers and dates is kept once (:attr:`ParamModel.spans`),
+  and the endpoint counts its distinct clients (:attr:`EndpointModel.people`):
+  the rules then hold a fact, a shape or a bound to a *share* of the
+  endpoint's clients, not just to a handful (see :mod:`.profile_rules`).
 
 The model is compiled into fast checks by :mod:`.profile_rules`.
 """
@@ -72,6 +78,9 @@ MAX_SHAPES: Final = 8
 """Value shapes a parameter counts (more: its values have no fixed format)."""
 _SHAPE_LEN: Final = 48
 _DATE_BIT: Final = TYPE_BITS["date"]
+SPANS: Final = ("length", "number", "whole", "day")
+"""What a client's span keeps the range of (see :attr:`ParamModel.spans`)."""
+_PEOPLE_BYTES: Final = QUOTA_SLOTS // 8
 
 
 def client_hash(pseudonym: str | None) -> int:
@@ -119,9 +128,14 @@ class Shape(msgspec.Struct, array_like=True):
 
     count: int = 0
     groups: list[dict[int, Fact] | None] = msgspec.field(default_factory=list)
+    clients: list[int] = msgspec.field(default_factory=list)
+    """The first distinct clients that sent a value of this shape (empty: a model learned
+    before they were kept)."""
 
     def add(self, value: str, client: int, keep: int) -> None:
         self.count += 1
+        if len(self.clients) < keep and client not in self.clients:
+            self.clients.append(client)
         groups = self.groups
         for i, number in enumerate(digit_groups(value)):
             numbers = groups[i]
@@ -148,6 +162,9 @@ class ParamModel(msgspec.Struct, kw_only=True):
     """Empty values (``-1``: not counted, a model learned before they were)."""
     repeats: int = -1
     """Requests that sent the parameter more than once (``-1``: not counted)."""
+    repeaters: list[int] | None = None
+    """The first distinct clients that sent it more than once (None: not kept, a model
+    learned before they were)."""
     ibans: int = -1
     """Values of an IBAN's form (``-1``: not counted)."""
     upper: int = -1
@@ -186,10 +203,42 @@ class ParamModel(msgspec.Struct, kw_only=True):
     """Values seen once and forgotten to make room: evidence of an open set."""
     overflow: bool = False
     quota: bytearray = msgspec.field(default_factory=lambda: bytearray(QUOTA_SLOTS))
+    spans: dict[str, dict[int, list[int]]] = msgspec.field(default_factory=dict)
+    """Per measure of :data:`SPANS`, each client's (by quota slot) lowest and highest key,
+    so a bound can be a quantile over clients: a client counts once however often it sent
+    its extreme (empty: a model learned before they were kept)."""
 
-    def learn(self, value: str, client: int, per_client: int, keep: int, json: str = "") -> None:
-        """Fold one value sent by ``client`` in (``json``: its JSON type, in a JSON body)."""
+    def repeated(self, client: int, keep: int) -> None:
+        """Count a request of ``client`` that sent the parameter more than once."""
+        if self.repeats >= 0:
+            self.repeats += 1
+        repeaters = self.repeaters
+        if repeaters is not None and len(repeaters) < keep and client not in repeaters:
+            repeaters.append(client)
+
+    def _span(self, measure: str, slot: int, key: int) -> None:
+        """Widen the span of ``measure`` of the client in quota slot ``slot`` to ``key``."""
+        table = self.spans.get(measure)
+        if table is None:
+            table = self.spans[measure] = {}
+        span = table.get(slot)
+        if span is None:
+            table[slot] = [key, key]
+        elif key < span[0]:
+            span[0] = key
+        elif key > span[1]:
+            span[1] = key
+
+    def learn(
+        self, value: str, client: int, per_client: int, keep: int, json: str = "", cap: int = 0
+    ) -> None:
+        """Fold one value sent by ``client`` in (``json``: its JSON type, in a JSON body).
+
+        ``keep`` clients make a value readable; facts keep up to ``cap`` (at least ``keep``)
+        distinct clients, so the rules can ask for a share of an endpoint's clients.
+        """
         self.seen += 1
+        keep, readable = max(keep, cap), keep
         clients = self.clients
         if len(clients) < keep and client not in clients:
             clients.append(client)
@@ -211,6 +260,7 @@ class ParamModel(msgspec.Struct, kw_only=True):
         n = len(value)
         key = n if n <= _LEN_CAP else _LEN_CAP + n.bit_length()
         self.lengths[key] = self.lengths.get(key, 0) + 1
+        self._span("length", slot, key)
         facts = self.facts
         for name in value_facts(value):
             _see(facts, name, client, keep)
@@ -228,20 +278,25 @@ class ParamModel(msgspec.Struct, kw_only=True):
             if number is not None:
                 bucket = round(math.copysign(math.log1p(abs(number)) * _NUM_SCALE, number))
                 self.numbers[bucket] = self.numbers.get(bucket, 0) + 1
+                self._span("number", slot, bucket)
                 places = fraction_digits(value)
                 self.fractions[places] = self.fractions.get(places, 0) + 1
             if bits & _INTEGER_BIT and not self.wholes_overflow:
                 self._whole(int(value))
+                if not self.wholes_overflow:
+                    self._span("whole", slot, int(value))
         if bits & _DATE_BIT and (day := iso_day(value)) is not None:
             self.days[day] = self.days.get(day, 0) + 1
+            self._span("day", slot, day)
         if not self.shapes_overflow:
             self._shape(value, client, keep)
-        self._value(value[:256], client, keep)
+        self._value(value[:256], client, keep, readable)
 
     def _whole(self, whole: int) -> None:
         wholes = self.wholes
         if abs(whole) >= _WHOLE_LIMIT or (whole not in wholes and len(wholes) >= MAX_WHOLES):
             wholes.clear()
+            self.spans.pop("whole", None)
             self.wholes_overflow = True
         else:
             wholes[whole] = wholes.get(whole, 0) + 1
@@ -258,7 +313,7 @@ class ParamModel(msgspec.Struct, kw_only=True):
             shape = shapes[key] = Shape(groups=[{} for _ in digit_groups(value)])
         shape.add(value, client, keep)
 
-    def _value(self, value: str, client: int, keep: int) -> None:
+    def _value(self, value: str, client: int, keep: int, readable: int) -> None:
         fact = self.values.get(value)
         if fact is not None:
             fact.see(client, keep)
@@ -271,7 +326,7 @@ class ParamModel(msgspec.Struct, kw_only=True):
                 return
             fact = hidden[key] = Fact()
         fact.see(client, keep)
-        if fact.trusted(keep):
+        if fact.trusted(readable):
             self.values[value] = hidden.pop(key)
 
     def _digest(self, value: str) -> str:
@@ -305,6 +360,7 @@ class ParamModel(msgspec.Struct, kw_only=True):
             self.numbers.clear()
             self.fractions.clear()
             self.days.clear()
+            self.spans.clear()
             return
         for value in [v for v, f in self.values.items() if not f.trusted(keep)]:
             self.hidden[self._digest(value)] = self.values.pop(value)
@@ -327,6 +383,18 @@ class EndpointModel(msgspec.Struct, kw_only=True):
     auth: dict[str, Fact] = msgspec.field(default_factory=dict)
     """The schemes of its ``Authorization`` credentials (``bearer``; ``""``: none), at most
     :data:`MAX_SCHEMES` (an empty table: a model learned before they were counted)."""
+    people: int = 0
+    """Its distinct clients (by quota slot; 0: a model learned before they were counted):
+    the base of the share of clients a fact needs to be normal."""
+    slots: bytearray = msgspec.field(default_factory=lambda: bytearray(_PEOPLE_BYTES))
+
+    def visit(self, client: int) -> None:
+        """Count a request of ``client`` (a client not seen before adds to :attr:`people`)."""
+        slot = client % QUOTA_SLOTS
+        byte, bit = slot >> 3, 1 << (slot & 7)
+        if not self.slots[byte] & bit:
+            self.slots[byte] |= bit
+            self.people += 1
 
     def body(self, media: str, client: int, keep: int) -> None:
         """Count one request's body by its media type (``""``: none)."""
@@ -369,6 +437,7 @@ def _param(
         upper=0,
         leading_zeros=0,
         secret=secret_name(name),
+        repeaters=[],
     )
     return model, dropped
 

@@ -104,6 +104,23 @@ class RuleConfig(Protocol):
     def enum_max(self) -> int: ...
     @property
     def type_tolerance(self) -> float: ...
+    @property
+    def client_share(self) -> float: ...
+    @property
+    def trust_clients(self) -> int: ...
+
+
+def needed(people: int, cfg: RuleConfig) -> int:
+    """The distinct clients that make a fact of an endpoint with ``people`` clients normal:
+    ``value_clients`` at least, and the ``client_share`` of them up to ``trust_clients`` (a
+    fact keeps no more clients than that), so eight addresses among 200 teach nothing.
+
+    >>> class Cfg: value_clients, client_share, trust_clients = 5, 0.05, 64
+    >>> needed(0, Cfg()), needed(60, Cfg()), needed(226, Cfg()), needed(5000, Cfg())
+    (5, 5, 12, 64)
+    """
+    share = math.ceil(cfg.client_share * people - 1e-9)
+    return max(cfg.value_clients, min(share, max(cfg.trust_clients, cfg.value_clients)))
 
 
 class Violation:
@@ -474,33 +491,37 @@ class EndpointRule:
 
 
 def compile_endpoint(model: EndpointModel, cfg: RuleConfig) -> EndpointRule:
-    """The checks of one learned endpoint."""
+    """The checks of one learned endpoint: a parameter fewer than :func:`needed` of its
+    clients sent is unknown (an ``is_admin`` a few addresses taught is still tampering)."""
     rule = EndpointRule(model.method, model.template)
     rule.requests = model.seen
     rule.enforced = model.seen >= cfg.min_requests and len(model.clients) >= cfg.min_clients
+    need = needed(model.people, cfg)
     rare = 0
     for param in model.params.values():
         if len(param.clients) < cfg.value_clients:
-            rare += 1
+            rare += 1  # the endpoint is open when many names are one client's or two
             continue
-        compiled = compile_param(param, cfg)
+        if len(param.clients) < need:
+            continue
+        compiled = compile_param(param, cfg, need)
         rule.params.setdefault(param.location, {})[param.name] = compiled
     known = sum(len(p) for p in rule.params.values())
     rule.open = model.dropped > 0 or rare > max(8, known)
     if rule.enforced:
-        rule.media = _trusted(model.media, MAX_MEDIA, cfg)
-        schemes = _trusted(model.auth, MAX_SCHEMES, cfg)
+        rule.media = _trusted(model.media, MAX_MEDIA, cfg.min_requests, need)
+        schemes = _trusted(model.auth, MAX_SCHEMES, cfg.min_requests, need)
         rule.auth = schemes if schemes is not None and any(schemes) else None
     return rule
 
 
-def _trusted(table: dict[str, Fact], most: int, cfg: RuleConfig) -> frozenset[str] | None:
-    """The kinds (body media types, credential schemes) enough clients sent, once enough
+def _trusted(table: dict[str, Fact], most: int, least: int, need: int) -> frozenset[str] | None:
+    """The kinds (body media types, credential schemes) ``need`` clients sent, once ``least``
     requests were counted in a table that did not fill up; None when there is nothing to
     hold to."""
-    if len(table) >= most or sum(f.count for f in table.values()) < cfg.min_requests:
+    if len(table) >= most or sum(f.count for f in table.values()) < least:
         return None
-    return frozenset(k for k, f in table.items() if f.trusted(cfg.value_clients)) or None
+    return frozenset(k for k, f in table.items() if f.trusted(need)) or None
 
 
 def compile_cookies(models: dict[str, ParamModel], cfg: RuleConfig) -> dict[str, ParamRule]:
@@ -531,12 +552,13 @@ def compile_cookies(models: dict[str, ParamModel], cfg: RuleConfig) -> dict[str,
     return rules
 
 
-def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
-    """The check of one learned parameter."""
+def compile_param(model: ParamModel, cfg: RuleConfig, need: int = 0) -> ParamRule:
+    """The check of one learned parameter; ``need`` clients (at least ``value_clients``) make
+    a fact of it normal, and bound its ranges (see :func:`needed`)."""
     rule = ParamRule(model.location, model.name)
     rule.secret = model.secret
     rule.personal = personal_name(model.name)
-    keep = cfg.value_clients
+    keep = max(need, cfg.value_clients)
     nonempty = model.nonempty
     rule.enforced = (
         nonempty > 0 and model.seen >= cfg.min_requests and len(model.clients) >= cfg.min_clients
@@ -544,6 +566,8 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     if not nonempty:
         return rule
     _habits(rule, model, keep)
+    if model.repeaters is not None and not rule.single and rule.enforced:
+        rule.single = len(model.repeaters) < keep  # a few clients' pollution is no habit
 
     for kind in TYPES:
         miss = model.misses.get(kind)
@@ -556,16 +580,15 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
             rule.kind = kind
             break
     kind = rule.kind
-    facts = {name for name, fact in model.facts.items() if fact.trusted(keep)}
+    # a character is a habit of few (a space in a postcode, ``10 000``): ``value_clients``
+    # make it normal, and the signatures keep an injection's characters out of learning
+    facts = {name for name, fact in model.facts.items() if fact.trusted(cfg.value_clients)}
     _alphabet(rule, facts)
     rule.value_re = rule.chars_re
     if kind not in TEXTUAL:
         rule.type_re = PATTERNS[kind]
         rule.value_re = both(rule.chars_re, rule.type_re)
-    lo_q, med, hi_q = quantiles(model.lengths, (1 - cfg.quantile, 0.5, cfg.quantile))
-    scale = max(1.4826 * mad(model.lengths, med), 1.0)
-    hi = max(med, min(hi_q, math.ceil(med + 8 * scale)))
-    rule.len_lo, rule.len_hi = length_of(lo_q), length_of(hi)
+    rule.len_lo, rule.len_hi = _lengths(model, cfg.quantile, keep)
     rule.one_script = kind != "text" or rule.len_hi <= _PROSE
     if kind == "text":  # notes and complaints run long (a formal appeal runs to pages, and
         # the longest are too rare to set a bound): only an absurd length is a finding
@@ -578,23 +601,36 @@ def compile_param(model: ParamModel, cfg: RuleConfig) -> ParamRule:
     else:
         rule.max_len = math.ceil(rule.len_hi * 1.25) + 2
     exact = model.wholes if not model.wholes_overflow else None
+    wholes = _by_client(model.spans.get("whole"), keep)
     if kind == "integer" and exact:
-        rule.num_lo, rule.num_hi = _whole_range(exact, cfg.quantile)
+        rule.num_lo, rule.num_hi = _whole_range(exact, cfg.quantile, wholes)
     elif kind in NUMERIC and model.numbers:
-        _range(rule, model.numbers, cfg.quantile)
+        _range(rule, model.numbers, cfg.quantile, _by_client(model.spans.get("number"), keep))
         if model.fractions:
             rule.places = quantiles(model.fractions, (cfg.quantile,))[0]
             if kind == "decimal":  # an integer (its pattern passed) has no decimal places
                 rule.precision = rule.places
     elif kind == "date" and model.days:
-        _days(rule, model.days, cfg.quantile)
+        _days(rule, model.days, cfg.quantile, _by_client(model.spans.get("day"), keep))
     elif kind == "alphanumeric" and exact and sum(exact.values()) >= 0.5 * nonempty:
-        rule.whole_lo, rule.whole_hi = _whole_range(exact, cfg.quantile)
+        rule.whole_lo, rule.whole_hi = _whole_range(exact, cfg.quantile, wholes)
     if kind in _FORMATTED and model.shapes:
-        _format(rule, model.shapes, nonempty, cfg)
+        _format(rule, model.shapes, nonempty, cfg, keep)
     if nonempty >= _FIXED_MIN:
         _fixed(rule, model, keep, cfg)
     return rule
+
+
+def _lengths(model: ParamModel, q: float, keep: int) -> tuple[int, int]:
+    """The robust range of a parameter's lengths: quantiles clipped to the median plus eight
+    deviations, and to the lengths ``keep`` clients reach (:func:`_by_client`)."""
+    lo, med, hi_q = quantiles(model.lengths, (1 - q, 0.5, q))
+    scale = max(1.4826 * mad(model.lengths, med), 1.0)
+    hi = max(med, min(hi_q, math.ceil(med + 8 * scale)))
+    if (by_client := _by_client(model.spans.get("length"), keep)) is not None:
+        hi = max(med, min(hi, by_client[1]))
+        lo = min(max(lo, by_client[0]), hi)
+    return length_of(lo), length_of(hi)
 
 
 def _fixed(rule: ParamRule, model: ParamModel, keep: int, cfg: RuleConfig) -> None:
@@ -602,12 +638,12 @@ def _fixed(rule: ParamRule, model: ParamModel, keep: int, cfg: RuleConfig) -> No
     shape, an IBAN's form, lower case (an issued id)."""
     kind = rule.kind
     if kind in _ENUM_TYPES and not model.overflow:
-        _enumeration(rule, model, keep, cfg.enum_max)
+        _enumeration(rule, model, cfg.value_clients, keep, cfg.enum_max)
     if kind not in _FREE_FORM:
         if len(model.lengths) == 1:
             rule.length = length_of(next(iter(model.lengths)))
-        if len(model.shapes) == 1 and not model.shapes_overflow:
-            rule.form = next(iter(model.shapes))
+        if not model.shapes_overflow:
+            rule.form = _one_shape(model.shapes, model.nonempty, keep)
     rule.iban = model.ibans == model.nonempty
     rule.lower = kind in _ISSUED and model.upper == 0
     rule.unpadded = kind in NUMERIC and model.leading_zeros == 0
@@ -621,6 +657,33 @@ def _habits(rule: ParamRule, model: ParamModel, keep: int) -> None:
     rule.required = model.empty == 0
     rule.single = model.repeats == 0
     rule.jsons = frozenset(t for t, fact in model.jsons.items() if fact.trusted(keep))
+
+
+def _one_shape(shapes: dict[str, Shape], nonempty: int, keep: int) -> str | None:
+    """The one shape of every value, or of all values but a few that fewer than ``keep``
+    clients sent (``123456-2025`` from eight addresses where ``2025-123456`` is the form)."""
+    if len(shapes) == 1:
+        return next(iter(shapes))
+    trusted = [key for key, shape in shapes.items() if len(shape.clients) >= keep]
+    if len(trusted) != 1:
+        return None
+    return trusted[0] if shapes[trusted[0]].count >= _FORMAT_SHARE * nonempty else None
+
+
+def _by_client(spans: dict[int, list[int]] | None, keep: int) -> tuple[int, int] | None:
+    """The range that ``keep`` clients reach at each end, each client counted once with its
+    own lowest and highest (None: too few clients for it): a bound no small group of
+    clients can stretch, however often they send their extreme.
+
+    >>> _by_client({c: [c, c] for c in range(20)} | {99: [-1000, 1000]}, 5)
+    (3, 16)
+    """
+    if not spans or len(spans) < 2 * keep - 1:
+        return None
+    lows = sorted(span[0] for span in spans.values())
+    highs = sorted((span[1] for span in spans.values()), reverse=True)
+    lo, hi = lows[keep - 1], highs[keep - 1]
+    return (lo, hi) if lo <= hi else None
 
 
 _RUNS: Final = re.compile(r"9++|a++|[\s\S]")
@@ -656,7 +719,7 @@ def both(chars: re.Pattern[str], kind: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(f"(?={chars.pattern}\\Z)(?{scope}:{kind.pattern})", chars.flags)
 
 
-def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> None:
+def _enumeration(rule: ParamRule, model: ParamModel, keep: int, need: int, most: int) -> None:
     """Make the rule an enumeration when the values form a small closed set.
 
     The set is closed when values seen once or twice (the Good-Turing
@@ -664,7 +727,8 @@ def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> No
     few to trust yet (a real choice a small sample holds a few times), are
     under 2 % of all; values many times from one client are not evidence
     either way (that is what poisoning looks like) but may not be more than a
-    tenth.
+    tenth; nor are values ``keep`` clients but fewer than ``need`` sent (a small
+    group's ``district=0``): they are left out of the set.
     """
     common: list[str] = []
     rare = model.pruned
@@ -674,7 +738,7 @@ def _enumeration(rule: ParamRule, model: ParamModel, keep: int, most: int) -> No
     for value, fact in [*model.values.items(), *((None, f) for f in model.hidden.values())]:
         if fact.count <= 2 or (len(fact.clients) > 1 and not fact.trusted(keep)):
             rare += fact.count
-        elif not fact.trusted(keep):
+        elif not fact.trusted(keep) or (value is not None and not fact.trusted(need)):
             few_clients += fact.count
         elif value is not None and len(value) <= _ENUM_LEN:
             common.append(value)
@@ -715,17 +779,28 @@ def _characters(kind: str, facts: set[str]) -> re.Pattern[str]:
     return re.compile(f"[{cls}]*+" if cls else "")
 
 
-def _robust(hist: dict[int, int], q: float, least_scale: float) -> tuple[int, int]:
+def _robust(
+    hist: dict[int, int],
+    q: float,
+    least_scale: float,
+    by_client: tuple[int, int] | None = None,
+) -> tuple[int, int]:
     """The ``1 - q`` and ``q`` quantiles of a histogram, clipped to its median plus and minus
     eight robust deviations (the MAD as a normal's sigma, at least ``least_scale``), so a
-    tail of outliers, or of poison, does not stretch them."""
+    tail of outliers, or of poison, does not stretch them; and clipped to ``by_client``
+    (:func:`_by_client`), so a few clients do not either."""
     lo, med, hi = quantiles(hist, (1 - q, 0.5, q))
     scale = max(1.4826 * mad(hist, med), least_scale)
-    return max(lo, math.floor(med - 8 * scale)), min(hi, math.ceil(med + 8 * scale))
+    lo, hi = max(lo, math.floor(med - 8 * scale)), min(hi, math.ceil(med + 8 * scale))
+    if by_client is not None:
+        lo, hi = max(lo, min(by_client[0], med)), min(hi, max(by_client[1], med))
+    return lo, hi
 
 
-def _range(rule: ParamRule, numbers: dict[int, int], q: float) -> None:
-    lo_b, hi_b = _robust(numbers, q, 20.0)
+def _range(
+    rule: ParamRule, numbers: dict[int, int], q: float, by_client: tuple[int, int] | None
+) -> None:
+    lo_b, hi_b = _robust(numbers, q, 20.0, by_client)
     lo, hi = number_of(lo_b), number_of(hi_b)
     margin = max(hi - lo, 0.01 * max(abs(lo), abs(hi)), 1.0)
     # the margin widens the range, but never across a sign or down to zero the values never
@@ -737,7 +812,9 @@ def _range(rule: ParamRule, numbers: dict[int, int], q: float) -> None:
         rule.num_lo, rule.num_hi = max(round(lo - margin, 2), floor), round(hi + margin, 2)
 
 
-def _format(rule: ParamRule, shapes: dict[str, Shape], nonempty: int, cfg: RuleConfig) -> None:
+def _format(
+    rule: ParamRule, shapes: dict[str, Shape], nonempty: int, cfg: RuleConfig, keep: int
+) -> None:
     """A fixed format: one shape held by all values but a few, with digit groups that are
     closed sets (a year), each bounded by the numbers enough clients sent."""
     key, shape = max(shapes.items(), key=lambda item: item[1].count)
@@ -745,29 +822,37 @@ def _format(rule: ParamRule, shapes: dict[str, Shape], nonempty: int, cfg: RuleC
         return
     groups: list[tuple[int, int] | None] = []
     for numbers in shape.groups:
-        trusted = {
-            n: fact.count for n, fact in (numbers or {}).items() if fact.trusted(cfg.value_clients)
-        }
+        trusted = {n: fact.count for n, fact in (numbers or {}).items() if fact.trusted(keep)}
+        if not trusted:  # too few clients for a share: as many as make a fact normal at all
+            trusted = {
+                n: fact.count
+                for n, fact in (numbers or {}).items()
+                if fact.trusted(cfg.value_clients)
+            }
         closed = numbers is not None and shape.count >= _FORMAT_REPEATS * len(numbers)
         groups.append(_whole_range(trusted, cfg.quantile) if closed and trusted else None)
     if any(groups):
         rule.shape, rule.groups = key, tuple(groups)
 
 
-def _whole_range(wholes: dict[int, int], q: float) -> tuple[int, int]:
+def _whole_range(
+    wholes: dict[int, int], q: float, by_client: tuple[int, int] | None = None
+) -> tuple[int, int]:
     """The range of whole numbers counted exactly: their robust bounds widened by their width
     and at least 2, never across zero they did not reach (tax year 2025 is not 2031; house
     numbers 1–200 are not 100000)."""
-    lo, hi = _robust(wholes, q, 1.0)
+    lo, hi = _robust(wholes, q, 1.0, by_client)
     margin = max(hi - lo, 2)
     low = lo - margin if lo < 0 else max(lo - margin, min(lo, 1))
     return low, hi + margin
 
 
-def _days(rule: ParamRule, days: dict[int, int], q: float) -> None:
+def _days(
+    rule: ParamRule, days: dict[int, int], q: float, by_client: tuple[int, int] | None
+) -> None:
     """The date range: the robust bounds of the learned days (as numbers' are), widened by
     their width and at least 30 days."""
-    lo, hi = _robust(days, q, 7.0)
+    lo, hi = _robust(days, q, 7.0, by_client)
     margin = max(hi - lo, 30)
     rule.day_lo, rule.day_hi = lo - margin, hi + margin
 
