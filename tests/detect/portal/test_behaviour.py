@@ -327,6 +327,39 @@ def test_one_client_s_flood_is_said_to_be_one_client_s_and_the_next_flood_is_its
     assert floods[1].first_seen.timestamp() >= botnet[0].timestamp
 
 
+def test_a_bot_swarm_under_every_client_s_floor_is_a_portal_flood(make: Maker) -> None:
+    # 40 addresses x 60 a minute on one endpoint for 20 min (2,400 a minute against ~100) was
+    # nothing: under the crowd's floor of 3,000 a minute and each under a client's
+    rng = random.Random(21)
+    day = _day(make, rng, 5, 9, peak=100)
+    bots = [
+        make(4 * 3600 + i * 0.025, f"203.0.113.{i % 40}", "/traffic/incidents", ua=BROWSERS[i % 40])
+        for i in range(48_000)
+    ]
+    [dos] = _run(day + bots)
+    assert dos.rule_id == "portal.behaviour.portal-flood"
+    assert "signs of a denial of service: one path takes" in dos.summary
+    assert dos.attributes["portal"]["likely"] == "dos"
+    # a crowd at the same rates (an alert push, people each sending a few requests) is no flood
+    # below the crowd's floor
+    assert _run(day + _push(make, rng, 4 * 3600, 1200)) == []
+
+
+def test_one_program_under_the_old_client_floor_is_a_flood(make: Maker) -> None:
+    # one address at 550 a minute for 30 min (Go-http-client) was under the 600 a minute floor
+    events = [make(i * 3.0, f"10.0.{i % 50}.{i % 200}", "/alerts", 200) for i in range(200)]
+    for i in range(5 * 550):
+        ua = "Go-http-client/1.1"
+        events.append(make(600 + i * 60 / 550, "198.51.100.10", "/traffic/incidents", ua=ua))
+    flood = [d for d in _run(events) if d.rule_id == "portal.behaviour.flood"]
+    assert len(flood) == 1 and flood[0].entity["source.ip"] == "198.51.100.10"
+    # a busy person (a page a second with its assets) is no flood
+    person = [
+        make(i * 0.5, "198.51.100.11", ("/", *ASSETS)[i % 5], session="s1") for i in range(600)
+    ]
+    assert _run(person) == []
+
+
 def test_learned_hourly_baseline_keeps_the_first_peak_quiet(make: Maker) -> None:
     rng = random.Random(5)
     cfg = BehaviourConfig(portal_rate=40.0, flood_client_rate=10**6, warmup_s=0)

@@ -187,6 +187,8 @@ class PortalBehaviour(Detector[BehaviourState]):
         flooding = FLOOD in state.open
         per_minute = rate.add(ts, cfg.flood_half_life_s, flooding)
         if flooding:
+            flood = state.open[FLOOD]  # its busiest minute, beyond the evidence cap too
+            flood.peak = max(flood.peak, float(rate.count), float(rate.prev))
             self._more(key, state, FLOOD, event.id, ts, out)
             return
         floor = cfg.flood_client_rate
@@ -231,32 +233,40 @@ class PortalBehaviour(Detector[BehaviourState]):
         if rate.minute != minute:  # a new minute: the one before is the last one, if it was
             state.tally_before = state.tally if rate.minute == minute + 1 else None
             state.tally = None
-        if per_minute < 0.5 * cfg.portal_rate:
+        lowest = min(cfg.portal_rate, cfg.portal_dos_rate)
+        if per_minute < 0.5 * lowest:
             return
         # near flood rates: who sends it, so that a flood firing now can tell a crowd
         if state.tally is None:
             state.tally = crowd.Tally()
         crowd.add(state.tally, source, info.path, info.status)
-        if per_minute < cfg.portal_rate:
+        if per_minute < lowest:
             return
         learned = self.baseline.peak(ts)
         if learned is None and rate.history * 60 < cfg.warmup_s:
             return
         baseline = max(rate.peak, learned or 0.0)
-        if per_minute >= cfg.portal_factor * baseline:
-            state.top = {}
-            rate.recent.clear()  # the minutes just before are its ramp: they teach nothing
-            tally = state.tally
-            if state.tally_before is not None:
-                tally = crowd.merge(state.tally_before, tally)
-            state.tally = state.tally_before = None
-            self._fire(
-                PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out,
-                baseline=baseline, tally=tally,
-            )  # fmt: skip
-            flood = state.open[PORTAL_FLOOD]
-            flood.floor = 0.5 * max(cfg.portal_rate, cfg.portal_factor * baseline)
-            flood.peak = per_minute
+        if per_minute < cfg.portal_factor * baseline:
+            return
+        # below the crowd's floor only a flood that shows a DoS's signs this minute
+        floor = cfg.portal_rate
+        if per_minute < floor:
+            if crowd.verdict(state.tally)[0] != "dos":
+                return
+            floor = cfg.portal_dos_rate
+        state.top = {}
+        rate.recent.clear()  # the minutes just before are its ramp: they teach nothing
+        tally = state.tally
+        if state.tally_before is not None:
+            tally = crowd.merge(state.tally_before, tally)
+        state.tally = state.tally_before = None
+        self._fire(
+            PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out,
+            baseline=baseline, tally=tally,
+        )  # fmt: skip
+        flood = state.open[PORTAL_FLOOD]
+        flood.floor = 0.5 * max(floor, cfg.portal_factor * baseline)
+        flood.peak = per_minute
 
     def _scan(
         self,

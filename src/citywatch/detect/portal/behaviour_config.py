@@ -26,7 +26,10 @@ class BehaviourConfig(BaseModel):
     )
 
     flood_client_rate: float = Field(
-        600.0, gt=0, description="requests per minute from one client that can be a flood"
+        300.0,
+        gt=0,
+        description="requests per minute from one client that can be a flood (a person's "
+        "browser sends a few dozen; one program at 5 a second for minutes is no person)",
     )
     flood_factor: float = Field(
         5.0, gt=1, description="times the client's own recent peak that makes a flood"
@@ -42,6 +45,13 @@ class BehaviourConfig(BaseModel):
     )
     portal_rate: float = Field(
         3000.0, gt=0, description="portal-wide requests per minute that can be a flood"
+    )
+    portal_dos_rate: float = Field(
+        600.0,
+        gt=0,
+        description="portal-wide requests per minute that flood when they show a denial of "
+        "service's signs (one path taking most, many requests per client): below the crowd's "
+        "floor, so that 40 bots each under a client's floor are not hidden by it",
     )
     portal_factor: float = Field(
         3.0, gt=1, description="times the learned or rolling peak that makes a portal flood"
