@@ -239,3 +239,46 @@ def test_without_outcomes_colleagues_behind_a_proxy_are_no_stuffing(login: Login
     assert [d.rule_id for d in _run(office + tool)[0]] == ["portal.login.stuffing"]
     slow = [login(t * 150, "198.51.100.40", f"b{t % 3}", ok=None) for t in range(12)]
     assert [d.rule_id for d in _run(slow)[0]] == ["portal.login.bruteforce"]
+
+
+def _pool(login: LoginMaker, ok: bool | None) -> list[Event]:
+    """Stuffing through a residential proxy pool: 400 addresses x 4 accounts in an hour."""
+    rng = random.Random(7)
+    events = []
+    for i in range(1600):
+        hit = ok if ok is None else rng.random() < 0.03
+        ip = f"81.{i % 400 // 250}.{i % 400 % 250}.7"
+        events.append(login(3600 + i * 2.25, ip, f"victim{i}@mail.example", ok=hit))
+    return events
+
+
+def _rush(login: LoginMaker, ok: bool | None) -> list[Event]:
+    """The tax deadline's evening: 3,000 people log in within an hour, one in 12 after a typo."""
+    events = []
+    for i in range(3000):
+        t, ip, who = 3600 + i * 1.2, f"37.{i // 250}.{i % 250}.9", f"Čeněk.{i}"
+        if i % 12 == 0:
+            events.append(login(t, ip, who, ok=None if ok is None else False))
+        events.append(login(t + 20, ip, who, ok=ok))
+    return events
+
+
+def test_stuffing_through_a_proxy_pool_is_one_portal_wide_detection(login: LoginMaker) -> None:
+    # 400 addresses each trying 4 accounts in an hour stayed under every per-client threshold
+    day = [login(i * 30.0, f"37.9.{i % 250}.1", f"Ágnes{i}", ok=i % 15 != 0) for i in range(120)]
+    for ok in (False, None):
+        events = sorted(day + _pool(login, ok), key=lambda e: e.timestamp)
+        dets, _ = _run(events)
+        assert [d.rule_id for d in dets] == ["portal.login.stuffing-spread"], ok
+        [spread] = dets
+        assert "attack.T1110.004" in spread.tags
+        assert (
+            spread.attributes["portal"]["distinct"] >= 400
+            and " accounts at once " in spread.summary
+        )
+        assert len(spread.evidence) >= 1400
+
+
+def test_a_deadline_rush_of_logins_with_typos_is_no_stuffing(login: LoginMaker) -> None:
+    for ok in (True, None):
+        assert _run(_rush(login, ok))[0] == [], ok
