@@ -443,6 +443,27 @@ def test_an_accountant_opening_clients_returns_is_no_enumeration(make: Maker) ->
     assert _rules(_run(scrape)) == ["portal.behaviour.enumeration"]
 
 
+def test_walks_down_or_by_strides_from_rotating_sessions_are_enumeration(make: Maker) -> None:
+    # ids going down by one, or up by 11 to 23 with sessions and agents rotated every 12
+    # requests and normal pages between, all answered 200, were never steps
+    down = [
+        make(
+            i * 6.0, "198.51.100.70", f"/tax/returns/2025-{900_000 - i:06d}", session=f"d{i // 10}"
+        )
+        for i in range(40)
+    ]
+    assert _rules(_run(down)) == ["portal.behaviour.enumeration"]
+    rng = random.Random(22)
+    stride, number = [], 300_000
+    for i in range(40):
+        number += rng.randint(11, 23)
+        ua, session = BROWSERS[i // 12], f"x{i // 12}"
+        uri = f"/documents/{number}"
+        stride.append(make(i * 8.0, "198.51.100.71", uri, ua=ua, session=session))
+        stride.append(make(i * 8.0 + 3, "198.51.100.71", "/news", ua=ua, session=session))
+    assert _rules(_run(stride)) == ["portal.behaviour.enumeration"]
+
+
 def test_one_session_walking_ids_from_rotating_addresses(make: Maker) -> None:
     events = [
         make(i * 5.0, f"203.0.113.{i // 4}", f"/tax/returns/{900 + i}", 403, session="stolen")

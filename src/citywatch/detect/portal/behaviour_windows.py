@@ -12,6 +12,8 @@ from citywatch.detect.portal.behaviour_state import Actions, Logins, Objects, Sc
 DENIED = 1
 STEP = 2
 FAILED, SUCCEEDED, UNKNOWN = 0, 1, 2
+MAX_STEP = 25
+"""The largest difference between two record numbers that is still one step of a walk."""
 
 
 def evict_scan(scan: Scan, before: float, cap: int) -> None:
@@ -50,7 +52,13 @@ def add_object(
     """One request for the record ``ref`` (prefix, id, number in the id or -1)."""
     evict_objects(objects, ts - window_s, cap - 1)
     prefix, ident, number = ref
-    step = number >= 0 and prefix == objects.last_prefix and 0 < number - objects.last_number <= 10
+    # a step either way, small and constant or not: a walk down, or by 11 to 23, is a walk too
+    step = (
+        number >= 0
+        and objects.last_number >= 0
+        and prefix == objects.last_prefix
+        and 0 < abs(number - objects.last_number) <= MAX_STEP
+    )
     objects.last_prefix, objects.last_number = prefix, number
     key = f"{prefix}{ident}"
     objects.q.push(ts, key, int(denied) | (int(step) << 1) | (identity << 2), event_id)
