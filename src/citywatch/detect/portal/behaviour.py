@@ -28,7 +28,8 @@ request names them, and one key for the whole portal. Rules:
 - mass business actions: many address changes, tax filings or complaints
   in an hour from one session or account, or from one client when they are
   several per session, all from one program (one user agent acting for many
-  accounts), or simply too many.
+  accounts), more from one client than the people behind a NAT do (whatever its
+  sessions and agents), or simply too many.
 
 Session and account keys report only what rotates addresses (used from two
 clients or more): otherwise the client key has it already. One growing
@@ -403,6 +404,7 @@ class PortalBehaviour(Detector[BehaviourState]):
             or count >= cfg.action_per_identity * actions.identities[kind]
             or actions.agents[kind] <= cfg.action_agents  # one program, many sessions
             or count >= cfg.action_hard
+            or count >= cfg.action_per_address
         ):
             q = actions.q
             ids = [item[3] for item in q.items[q.head :] if item[1] == kind]

@@ -135,6 +135,13 @@ class BehaviourConfig(BaseModel):
     action_agents: int = Field(
         1, ge=0, description="user agents at most of many actions in many sessions (one program)"
     )
+    action_per_address: int = Field(
+        40,
+        ge=2,
+        description="actions of one kind from one client per window that are mass actions "
+        "whatever its sessions and agents: above a NAT's (its people move house or file a "
+        "return a few times an hour), below the hard limit that also binds sessions",
+    )
     action_hard: int = Field(
         100, ge=2, description="actions of one kind per window that are mass actions regardless"
     )
