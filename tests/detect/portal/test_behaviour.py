@@ -494,6 +494,25 @@ def test_low_and_slow_spraying_with_one_password(make: Maker) -> None:
     assert _run_logins(events) == [], "too slow for login-abuse: no double report"
 
 
+def test_spraying_account_by_account_or_slower_is_one_detection(make: Maker) -> None:
+    # three passwords tried account by account (three each, one every 5.2 min), and one
+    # password on 20 accounts one every 18 min (6 h), were nothing; one every 17 min was
+    # seven detections, one per 15-min gap
+    passwords = ("Aldmere2026!", "Proljeće2026!", "Zagreb2026!")
+    major = [
+        make.login(i * 312.0, "198.51.100.21", f"user{i // 3:02d}.city", passwords[i % 3], False)
+        for i in range(60)
+    ]
+    assert _rules(_run(major)) == ["portal.behaviour.spraying"]
+    slow = [
+        make.login(i * 1080.0, "198.51.100.22", f"acct{i:03d}", "Aldmere2026!", False)
+        for i in range(20)
+    ]
+    [spray] = _run(slow)
+    assert spray.rule_id == "portal.behaviour.spraying"
+    assert len(spray.evidence) >= 15
+
+
 def _run_logins(events: list[Event]) -> list[str]:
     runner = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
     out: list[Detection] = []

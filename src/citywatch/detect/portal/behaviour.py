@@ -437,7 +437,7 @@ class PortalBehaviour(Detector[BehaviourState]):
         state.open[rule] = RuleEpisode(
             episode=episode, total=max(total, len(evidence)), baseline=baseline, tally=tally
         )
-        state.due = min(state.due, ts + self.cfg.gap_s)
+        state.due = min(state.due, ts + self._gap(rule))
         if key.startswith("src:") and event.source_ip is not None:
             state.address = event.source_ip
         out.append(self._emit(key, state, rule))
@@ -464,11 +464,15 @@ class PortalBehaviour(Detector[BehaviourState]):
         self, key: str, state: BehaviourState, now: float, out: list[Detection]
     ) -> None:
         for rule, open_ in list(state.open.items()):
-            if now - open_.episode.last > self.cfg.gap_s:
+            if now - open_.episode.last > self._gap(rule):
                 out.append(self._emit(key, state, rule))
                 del state.open[rule]
         if not state.open:
             state.address = None
+
+    def _gap(self, rule: str) -> float:
+        """The idle time that closes an episode of ``rule``: longer for slow spraying."""
+        return self.cfg.spray_gap_s if rule in (SPRAY, SLOW_STUFFING) else self.cfg.gap_s
 
     def _emit(self, key: str, state: BehaviourState, rule: str) -> Detection:
         open_ = state.open[rule]
@@ -520,8 +524,8 @@ class PortalBehaviour(Detector[BehaviourState]):
         if state.rate is not None:
             idle = 2 * cfg.portal_half_life_s if key == PORTAL else _RATE_IDLE_S
             due = max(due, state.rate.minute * 60 + 60 + idle)
-        for open_ in state.open.values():
-            due = min(due, open_.episode.last + cfg.gap_s)
+        for rule, open_ in state.open.items():
+            due = min(due, open_.episode.last + self._gap(rule))
         return due
 
     def expire(

@@ -88,12 +88,25 @@ class BehaviourConfig(BaseModel):
         "alone: far more than a person reads (an accountant opens 40 clients' returns in 10 min)",
     )
 
-    spray_window_s: float = Field(4 * 3600.0, gt=0, description="password-spraying window, seconds")
+    spray_window_s: float = Field(
+        8 * 3600.0,
+        gt=0,
+        description="password-spraying window, seconds (20 accounts one every 18 min is 6 h)",
+    )
+    spray_gap_s: float = Field(
+        3600.0,
+        gt=0,
+        description="idle time that closes a spraying detection, seconds: spraying is slow by "
+        "nature (a guess every 17 min was 7 detections with the 15 min of the others)",
+    )
     spray_accounts: int = Field(
         15, ge=2, description="accounts failed and never logged into that make spraying"
     )
     spray_per_account: float = Field(
-        2.0, gt=0, description="attempts per account at most (spraying tries each a few times)"
+        3.0,
+        gt=0,
+        description="attempts per account at most (spraying tries each a few times: three "
+        "passwords, account by account, is three each)",
     )
     spray_passwords: int = Field(
         4, ge=1, description="distinct passwords at most, when the bodies show them"
