@@ -83,7 +83,8 @@ def test_many_people_behind_one_address_with_typos_stay_quiet(login: LoginMaker)
 
 
 def test_failures_spread_beyond_the_window_do_not_fire(login: LoginMaker) -> None:
-    events = [login(t * 240, "198.51.100.9", "x") for t in range(30)]  # one per 4 min
+    # one per 4 min: 15 in an hour is under both windows (30 in two hours is low and slow)
+    events = [login(t * 240, "198.51.100.9", "x") for t in range(15)]
     assert _run(events)[0] == []
 
 
@@ -282,3 +283,22 @@ def test_stuffing_through_a_proxy_pool_is_one_portal_wide_detection(login: Login
 def test_a_deadline_rush_of_logins_with_typos_is_no_stuffing(login: LoginMaker) -> None:
     for ok in (True, None):
         assert _run(_rush(login, ok))[0] == [], ok
+
+
+def test_low_and_slow_guessing_on_one_account_over_hours(login: LoginMaker) -> None:
+    # a guess every 4 minutes for 6 hours, from one address or from a new one each time, was
+    # 7 or 8 in any half hour: under every threshold
+    one = [login(i * 240.0, "185.220.101.33", "Dragana.Đorđević") for i in range(85)]
+    many = [login(i * 240.0, f"94.{i}.7.1", "Dragana.Đorđević") for i in range(85)]
+    for events in (one, many):
+        dets, _ = _run(events)
+        assert "portal.login.account-attack" in [d.rule_id for d in dets]
+        [attack] = [d for d in dets if d.rule_id == "portal.login.account-attack"]
+        assert len(attack.evidence) >= 80
+    # the owner who forgot the password: a few failures in the day, then a reset and a login
+    owner = [login(i * 900.0, "37.9.1.1", "Dragana.Đorđević") for i in range(8)]
+    owner.append(login(9000.0, "37.9.1.1", "Dragana.Đorđević", ok=True))
+    assert _run(owner)[0] == []
+    # unknown outcomes (a mirror with no response): the owner logging in all day is no attack
+    daily = [login(i * 600.0, "37.9.1.1", "Dragana.Đorđević", ok=None) for i in range(36)]
+    assert _run(daily)[0] == []

@@ -12,7 +12,8 @@ no response). Rules (ATT&CK T1110):
 - repeated failed logins (T1110): the same from a source that does not show
   the account (access logs), where guessing and stuffing look alike;
 - account under attack (T1110.001): one account, ``account_failures``
-  suspect attempts from any clients;
+  suspect attempts from any clients; or, low and slow, ``slow_failures``
+  known failures within ``slow_window_s`` (hours);
 - credential stuffing from many clients (T1110.004), keyed ``portal``: a
   proxy pool's hundreds of addresses each try a few accounts, under every
   per-client threshold, but across the portal the failures in the window
@@ -81,6 +82,8 @@ PORTAL = "portal"
 _OUTCOME = {"failure": 0, "success": 1}
 _PORTAL_CAP = 16384
 """Login attempts the portal-wide window keeps, at most."""
+_SLOW_CAP = 2048
+"""Failures an account's long window keeps, at most."""
 _BUCKET_S = 600.0
 """How often the portal's failures in the window are sampled for its baseline, seconds."""
 _TAKEOVER = ["Force a password reset and end all sessions of the accounts that logged in"]
@@ -108,6 +111,18 @@ class LoginAbuseConfig(BaseModel):
         gt=0,
         description="successful logins per suspect attempt from one client that make it a "
         "shared address (a carrier's CGNAT, an office proxy), not stuffing",
+    )
+    slow_window_s: float = Field(
+        6 * 3600.0,
+        gt=0,
+        description="long window of failed logins on one account, seconds (low and slow: a "
+        "guess every 4 minutes is 7 in the short window, 90 in six hours)",
+    )
+    slow_failures: int = Field(
+        20,
+        ge=2,
+        description="failed logins (outcome known) on one account within the long window to "
+        "fire: a person who forgot a password tries a few, then resets it",
     )
     portal_failures: int = Field(
         100,
@@ -187,6 +202,9 @@ class LoginState(msgspec.Struct, kw_only=True):
     distinct: dict[str, int] = msgspec.field(default_factory=dict)
     """Suspect attempts per other party (account or client) in the window."""
     episode: Episode | None = None
+    slow: list[tuple[float, str]] = msgspec.field(default_factory=list)
+    """An account's: (time, event id) of its known failures within the long window."""
+    slow_head: int = 0
     portal: PortalLogins | None = None
     """The portal-wide key's attempts (none on a client's or an account's key)."""
     address: str | None = None
@@ -266,6 +284,10 @@ class LoginAbuse(Detector[LoginState]):
         if suspect:
             state.suspects += 1
             state.distinct[other] = state.distinct.get(other, 0) + 1
+        if not by_client and event.outcome == "failure":
+            state.slow.append((ts, event.id))
+        if state.slow:
+            _evict_slow(state, ts - self.cfg.slow_window_s)
         episode = state.episode
         if episode is not None:
             if not by_client and not suspect and other not in state.distinct:
@@ -279,6 +301,8 @@ class LoginAbuse(Detector[LoginState]):
             return
         threshold = self.cfg.failures if by_client else self.cfg.account_failures
         if state.suspects < threshold:
+            if not by_client and len(state.slow) - state.slow_head >= self.cfg.slow_failures:
+                self._slow(key, state, ts, out)
             return
         if by_client:
             evidence = state.suspects - _typos(state)
@@ -306,6 +330,22 @@ class LoginAbuse(Detector[LoginState]):
             self._count(state, state.others[i], state.suspect[i])
             if not state.suspect[i] and state.others[i] not in state.taken_over:
                 state.taken_over.append(state.others[i])
+        out.append(self._emit(key, state))
+
+    def _slow(self, key: str, state: LoginState, ts: float, out: list[Detection]) -> None:
+        """Low and slow on one account: its failures over hours, under the short window's."""
+        window = state.slow[state.slow_head :]
+        state.episode = Episode(
+            id=detection_id(self.name, "login", key, ts),
+            fired=ts,
+            first=window[0][0],
+            last=ts,
+            evidence=[event_id for _, event_id in window],
+        )
+        state.ep_attempts = len(window)
+        for i in range(state.head, len(state.times)):
+            if state.suspect[i]:
+                state.ep_others[state.others[i]] = state.ep_others.get(state.others[i], 0) + 1
         out.append(self._emit(key, state))
 
     def _portal(self, state: LoginState, event: Event, out: list[Detection]) -> None:
@@ -374,10 +414,12 @@ class LoginAbuse(Detector[LoginState]):
                 self._close(key, state, out)
             return state.episode is None and portal.head >= len(portal.times)
         state.evict(watermark - self.cfg.window_s)
+        if state.slow:
+            _evict_slow(state, watermark - self.cfg.slow_window_s)
         episode = state.episode
         if episode is not None and watermark - episode.last > self.cfg.gap_s:
             self._close(key, state, out)
-        return state.episode is None and state.head >= len(state.times)
+        return state.episode is None and state.head >= len(state.times) and not state.slow
 
     def _close(self, key: str, state: LoginState, out: list[Detection]) -> None:
         """Emit the episode's final version and forget it."""
@@ -599,3 +641,18 @@ def _roll(portal: PortalLogins, ts: float, cfg: LoginAbuseConfig, attacked: bool
         while portal.recent and portal.recent[0][0] <= bucket - lag:
             portal.peak = max(portal.peak, float(portal.recent.pop(0)[1]))
     portal.bucket = bucket
+
+
+def _evict_slow(state: LoginState, before: float) -> None:
+    """Drop an account's failures older than ``before`` (or beyond the cap) from the long
+    window."""
+    slow, head = state.slow, state.slow_head
+    while head < len(slow) and (slow[head][0] < before or len(slow) - head > _SLOW_CAP):
+        head += 1
+    if head > 64 and head * 2 > len(slow):
+        del slow[:head]
+        head = 0
+    state.slow_head = head
+    if head >= len(slow):
+        slow.clear()
+        state.slow_head = 0
