@@ -139,6 +139,22 @@ def test_scanner_bursts_of_404s_on_many_paths(make: Maker) -> None:
     assert scan.summary.endswith("30 requests answered 4xx on 30 paths in 14 s")
 
 
+def test_slow_or_interleaved_scans_over_hours(make: Maker) -> None:
+    # 240 missing paths over two hours, each followed by a normal page, or 18 in 5 minutes,
+    # never had 25 distinct in the 5-minute window
+    words = [
+        f"/{w}{s}" for w in ("admin", "backup", "old", "dev", "cms", "hr") for s in "abcdefghij"
+    ]
+    words += [f"/{w}/x{i}" for w in ("api", "files", "dumps", "logs") for i in range(45)]
+    interleaved = []
+    for i, path in enumerate(words[:240]):
+        interleaved.append(make(i * 30.0, "203.0.113.50", path, 404))
+        interleaved.append(make(i * 30.0 + 4, "203.0.113.50", "/traffic/incidents", 200))
+    assert _rules(_run(interleaved)) == ["portal.behaviour.scan"]
+    slow = [make(i * 16.2, "203.0.113.51", path, 404) for i, path in enumerate(words[:240])]
+    assert _rules(_run(slow)) == ["portal.behaviour.scan"]
+
+
 def test_busy_nat_with_stale_links_and_a_crawler_are_not_scanning(make: Maker) -> None:
     rng = random.Random(1)
     events: list[Event] = []

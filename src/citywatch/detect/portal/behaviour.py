@@ -73,6 +73,7 @@ from citywatch.detect.portal.behaviour_windows import (
     UNKNOWN,
     add_action,
     add_login,
+    add_long_miss,
     add_miss,
     add_object,
 )
@@ -282,16 +283,22 @@ class PortalBehaviour(Detector[BehaviourState]):
         scan = state.scan
         if scan is None:
             scan = state.scan = Scan()
-        scan.count(ts, cfg.scan_window_s)
+        scan.count(ts, cfg.scan_window_s, cfg.scan_long_s)
         if not info.miss or _crawler_refetch(event, info.path):
             return
         add_miss(scan, ts, info.path, event.id, cfg.scan_window_s, cfg.window_cap)
+        add_long_miss(scan, ts, info.path, event.id, cfg.scan_long_s, cfg.window_cap)
         if SCAN in state.open:
             self._more(key, state, SCAN, event.id, ts, out)
         elif len(scan.paths) >= cfg.scan_paths:
             misses = len(scan.misses)
             if misses >= cfg.scan_share * scan.requests(ts, cfg.scan_window_s):
                 q = scan.misses
+                self._fire(key, state, SCAN, event, ts, q.ids(), misses, out, q.oldest())
+        if SCAN not in state.open and len(scan.long_paths) >= cfg.scan_long_paths:
+            misses = len(scan.long_misses)  # slow, or interleaved with normal pages
+            if misses >= cfg.scan_long_share * scan.long_requests(ts, cfg.scan_long_s):
+                q = scan.long_misses
                 self._fire(key, state, SCAN, event, ts, q.ids(), misses, out, q.oldest())
 
     def _enumeration(
@@ -514,7 +521,10 @@ class PortalBehaviour(Detector[BehaviourState]):
         cfg = self.cfg
         due = -math.inf
         if state.scan is not None:
-            due = state.scan.misses.newest() + cfg.scan_window_s
+            due = max(
+                state.scan.misses.newest() + cfg.scan_window_s,
+                state.scan.long_misses.newest() + cfg.scan_long_s,
+            )
         if state.objects is not None:
             due = max(due, state.objects.q.newest() + cfg.idor_window_s)
         if state.logins is not None:

@@ -25,6 +25,18 @@ class BehaviourConfig(BaseModel):
         0.5, gt=0, le=1, description="share of the client's requests in the window that missed"
     )
 
+    scan_long_s: float = Field(
+        7200.0,
+        gt=0,
+        description="slow scanning's window, seconds (18 misses in 5 min, or a miss then a "
+        "page, stay under the short window's)",
+    )
+    scan_long_paths: int = Field(
+        60, ge=2, description="distinct paths answered 4xx within the long window for a scan"
+    )
+    scan_long_share: float = Field(
+        0.3, gt=0, le=1, description="share of the client's requests in the long window missed"
+    )
     flood_client_rate: float = Field(
         300.0,
         gt=0,

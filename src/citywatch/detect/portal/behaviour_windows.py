@@ -165,3 +165,15 @@ def add_action(
     actions.kinds[kind] = actions.kinds.get(kind, 0) + 1
     _distinct(actions, kind, f"{kind} {identity}", actions.identities, 1)
     _distinct(actions, kind, f"{kind} a{agent}", actions.agents, 1)
+
+
+def add_long_miss(
+    scan: Scan, ts: float, path: str, event_id: str, window_s: float, cap: int
+) -> None:
+    """One miss in the long window of a scan."""
+    q = scan.long_misses
+    for _, old, _, _ in q.leaving(ts - window_s, cap - 1):
+        bump(scan.long_paths, old, -1)
+    q.compact()
+    q.push(ts, path, 0, event_id)
+    scan.long_paths[path] = scan.long_paths.get(path, 0) + 1
