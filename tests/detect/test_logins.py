@@ -83,7 +83,8 @@ def test_many_people_behind_one_address_with_typos_stay_quiet(login: LoginMaker)
 
 
 def test_failures_spread_beyond_the_window_do_not_fire(login: LoginMaker) -> None:
-    events = [login(t * 240, "198.51.100.9", "x") for t in range(30)]  # one per 4 min
+    # one per 4 min: 15 in an hour is under both windows (30 in two hours is low and slow)
+    events = [login(t * 240, "198.51.100.9", "x") for t in range(15)]
     assert _run(events)[0] == []
 
 
@@ -239,3 +240,65 @@ def test_without_outcomes_colleagues_behind_a_proxy_are_no_stuffing(login: Login
     assert [d.rule_id for d in _run(office + tool)[0]] == ["portal.login.stuffing"]
     slow = [login(t * 150, "198.51.100.40", f"b{t % 3}", ok=None) for t in range(12)]
     assert [d.rule_id for d in _run(slow)[0]] == ["portal.login.bruteforce"]
+
+
+def _pool(login: LoginMaker, ok: bool | None) -> list[Event]:
+    """Stuffing through a residential proxy pool: 400 addresses x 4 accounts in an hour."""
+    rng = random.Random(7)
+    events = []
+    for i in range(1600):
+        hit = ok if ok is None else rng.random() < 0.03
+        ip = f"81.{i % 400 // 250}.{i % 400 % 250}.7"
+        events.append(login(3600 + i * 2.25, ip, f"victim{i}@mail.example", ok=hit))
+    return events
+
+
+def _rush(login: LoginMaker, ok: bool | None) -> list[Event]:
+    """The tax deadline's evening: 3,000 people log in within an hour, one in 12 after a typo."""
+    events = []
+    for i in range(3000):
+        t, ip, who = 3600 + i * 1.2, f"37.{i // 250}.{i % 250}.9", f"Čeněk.{i}"
+        if i % 12 == 0:
+            events.append(login(t, ip, who, ok=None if ok is None else False))
+        events.append(login(t + 20, ip, who, ok=ok))
+    return events
+
+
+def test_stuffing_through_a_proxy_pool_is_one_portal_wide_detection(login: LoginMaker) -> None:
+    # 400 addresses each trying 4 accounts in an hour stayed under every per-client threshold
+    day = [login(i * 30.0, f"37.9.{i % 250}.1", f"Ágnes{i}", ok=i % 15 != 0) for i in range(120)]
+    for ok in (False, None):
+        events = sorted(day + _pool(login, ok), key=lambda e: e.timestamp)
+        dets, _ = _run(events)
+        assert [d.rule_id for d in dets] == ["portal.login.stuffing-spread"], ok
+        [spread] = dets
+        assert "attack.T1110.004" in spread.tags
+        assert (
+            spread.attributes["portal"]["distinct"] >= 400
+            and " accounts at once " in spread.summary
+        )
+        assert len(spread.evidence) >= 1400
+
+
+def test_a_deadline_rush_of_logins_with_typos_is_no_stuffing(login: LoginMaker) -> None:
+    for ok in (True, None):
+        assert _run(_rush(login, ok))[0] == [], ok
+
+
+def test_low_and_slow_guessing_on_one_account_over_hours(login: LoginMaker) -> None:
+    # a guess every 4 minutes for 6 hours, from one address or from a new one each time, was
+    # 7 or 8 in any half hour: under every threshold
+    one = [login(i * 240.0, "185.220.101.33", "Dragana.Đorđević") for i in range(85)]
+    many = [login(i * 240.0, f"94.{i}.7.1", "Dragana.Đorđević") for i in range(85)]
+    for events in (one, many):
+        dets, _ = _run(events)
+        assert "portal.login.account-attack" in [d.rule_id for d in dets]
+        [attack] = [d for d in dets if d.rule_id == "portal.login.account-attack"]
+        assert len(attack.evidence) >= 80
+    # the owner who forgot the password: a few failures in the day, then a reset and a login
+    owner = [login(i * 900.0, "37.9.1.1", "Dragana.Đorđević") for i in range(8)]
+    owner.append(login(9000.0, "37.9.1.1", "Dragana.Đorđević", ok=True))
+    assert _run(owner)[0] == []
+    # unknown outcomes (a mirror with no response): the owner logging in all day is no attack
+    daily = [login(i * 600.0, "37.9.1.1", "Dragana.Đorđević", ok=None) for i in range(36)]
+    assert _run(daily)[0] == []

@@ -139,6 +139,22 @@ def test_scanner_bursts_of_404s_on_many_paths(make: Maker) -> None:
     assert scan.summary.endswith("30 requests answered 4xx on 30 paths in 14 s")
 
 
+def test_slow_or_interleaved_scans_over_hours(make: Maker) -> None:
+    # 240 missing paths over two hours, each followed by a normal page, or 18 in 5 minutes,
+    # never had 25 distinct in the 5-minute window
+    words = [
+        f"/{w}{s}" for w in ("admin", "backup", "old", "dev", "cms", "hr") for s in "abcdefghij"
+    ]
+    words += [f"/{w}/x{i}" for w in ("api", "files", "dumps", "logs") for i in range(45)]
+    interleaved = []
+    for i, path in enumerate(words[:240]):
+        interleaved.append(make(i * 30.0, "203.0.113.50", path, 404))
+        interleaved.append(make(i * 30.0 + 4, "203.0.113.50", "/traffic/incidents", 200))
+    assert _rules(_run(interleaved)) == ["portal.behaviour.scan"]
+    slow = [make(i * 16.2, "203.0.113.51", path, 404) for i, path in enumerate(words[:240])]
+    assert _rules(_run(slow)) == ["portal.behaviour.scan"]
+
+
 def test_busy_nat_with_stale_links_and_a_crawler_are_not_scanning(make: Maker) -> None:
     rng = random.Random(1)
     events: list[Event] = []
@@ -327,6 +343,39 @@ def test_one_client_s_flood_is_said_to_be_one_client_s_and_the_next_flood_is_its
     assert floods[1].first_seen.timestamp() >= botnet[0].timestamp
 
 
+def test_a_bot_swarm_under_every_client_s_floor_is_a_portal_flood(make: Maker) -> None:
+    # 40 addresses x 60 a minute on one endpoint for 20 min (2,400 a minute against ~100) was
+    # nothing: under the crowd's floor of 3,000 a minute and each under a client's
+    rng = random.Random(21)
+    day = _day(make, rng, 5, 9, peak=100)
+    bots = [
+        make(4 * 3600 + i * 0.025, f"203.0.113.{i % 40}", "/traffic/incidents", ua=BROWSERS[i % 40])
+        for i in range(48_000)
+    ]
+    [dos] = _run(day + bots)
+    assert dos.rule_id == "portal.behaviour.portal-flood"
+    assert "signs of a denial of service: one path takes" in dos.summary
+    assert dos.attributes["portal"]["likely"] == "dos"
+    # a crowd at the same rates (an alert push, people each sending a few requests) is no flood
+    # below the crowd's floor
+    assert _run(day + _push(make, rng, 4 * 3600, 1200)) == []
+
+
+def test_one_program_under_the_old_client_floor_is_a_flood(make: Maker) -> None:
+    # one address at 550 a minute for 30 min (Go-http-client) was under the 600 a minute floor
+    events = [make(i * 3.0, f"10.0.{i % 50}.{i % 200}", "/alerts", 200) for i in range(200)]
+    for i in range(5 * 550):
+        ua = "Go-http-client/1.1"
+        events.append(make(600 + i * 60 / 550, "198.51.100.10", "/traffic/incidents", ua=ua))
+    flood = [d for d in _run(events) if d.rule_id == "portal.behaviour.flood"]
+    assert len(flood) == 1 and flood[0].entity["source.ip"] == "198.51.100.10"
+    # a busy person (a page a second with its assets) is no flood
+    person = [
+        make(i * 0.5, "198.51.100.11", ("/", *ASSETS)[i % 5], session="s1") for i in range(600)
+    ]
+    assert _run(person) == []
+
+
 def test_learned_hourly_baseline_keeps_the_first_peak_quiet(make: Maker) -> None:
     rng = random.Random(5)
     cfg = BehaviourConfig(portal_rate=40.0, flood_client_rate=10**6, warmup_s=0)
@@ -410,6 +459,27 @@ def test_an_accountant_opening_clients_returns_is_no_enumeration(make: Maker) ->
     assert _rules(_run(scrape)) == ["portal.behaviour.enumeration"]
 
 
+def test_walks_down_or_by_strides_from_rotating_sessions_are_enumeration(make: Maker) -> None:
+    # ids going down by one, or up by 11 to 23 with sessions and agents rotated every 12
+    # requests and normal pages between, all answered 200, were never steps
+    down = [
+        make(
+            i * 6.0, "198.51.100.70", f"/tax/returns/2025-{900_000 - i:06d}", session=f"d{i // 10}"
+        )
+        for i in range(40)
+    ]
+    assert _rules(_run(down)) == ["portal.behaviour.enumeration"]
+    rng = random.Random(22)
+    stride, number = [], 300_000
+    for i in range(40):
+        number += rng.randint(11, 23)
+        ua, session = BROWSERS[i // 12], f"x{i // 12}"
+        uri = f"/documents/{number}"
+        stride.append(make(i * 8.0, "198.51.100.71", uri, ua=ua, session=session))
+        stride.append(make(i * 8.0 + 3, "198.51.100.71", "/news", ua=ua, session=session))
+    assert _rules(_run(stride)) == ["portal.behaviour.enumeration"]
+
+
 def test_one_session_walking_ids_from_rotating_addresses(make: Maker) -> None:
     events = [
         make(i * 5.0, f"203.0.113.{i // 4}", f"/tax/returns/{900 + i}", 403, session="stolen")
@@ -438,6 +508,25 @@ def test_low_and_slow_spraying_with_one_password(make: Maker) -> None:
     assert "possible account takeover" in spray.summary
     assert "Spring2026" not in msgspec.json.encode(spray).decode()
     assert _run_logins(events) == [], "too slow for login-abuse: no double report"
+
+
+def test_spraying_account_by_account_or_slower_is_one_detection(make: Maker) -> None:
+    # three passwords tried account by account (three each, one every 5.2 min), and one
+    # password on 20 accounts one every 18 min (6 h), were nothing; one every 17 min was
+    # seven detections, one per 15-min gap
+    passwords = ("Aldmere2026!", "Proljeće2026!", "Zagreb2026!")
+    major = [
+        make.login(i * 312.0, "198.51.100.21", f"user{i // 3:02d}.city", passwords[i % 3], False)
+        for i in range(60)
+    ]
+    assert _rules(_run(major)) == ["portal.behaviour.spraying"]
+    slow = [
+        make.login(i * 1080.0, "198.51.100.22", f"acct{i:03d}", "Aldmere2026!", False)
+        for i in range(20)
+    ]
+    [spray] = _run(slow)
+    assert spray.rule_id == "portal.behaviour.spraying"
+    assert len(spray.evidence) >= 15
 
 
 def _run_logins(events: list[Event]) -> list[str]:
@@ -523,7 +612,17 @@ def test_a_bot_rotating_sessions_and_agents_still_hits_the_hard_limit(make: Make
         _change(make, i * 30.0, "198.51.100.31", f"fresh{i}", ua=rng.choice(BROWSERS))
         for i in range(110)
     ]
-    assert _rules(_run(events[:90])) == []
+    assert _rules(_run(events[:35])) == []  # a NAT's people: a few an hour, rarely 35
+    assert _rules(_run(events)) == ["portal.behaviour.mass-action"]
+
+
+def test_many_actions_from_one_address_with_a_session_each(make: Maker) -> None:
+    # 95 address changes in an hour from one address, a new session each and three agents,
+    # were under the hour's hard limit of 100
+    events = [
+        _change(make, 120 + i * 37.2, "198.51.100.9", f"new{i}", ua=BROWSERS[i % 3])
+        for i in range(95)
+    ]
     assert _rules(_run(events)) == ["portal.behaviour.mass-action"]
 
 

@@ -28,7 +28,8 @@ request names them, and one key for the whole portal. Rules:
 - mass business actions: many address changes, tax filings or complaints
   in an hour from one session or account, or from one client when they are
   several per session, all from one program (one user agent acting for many
-  accounts), or simply too many.
+  accounts), more from one client than the people behind a NAT do (whatever its
+  sessions and agents), or simply too many.
 
 Session and account keys report only what rotates addresses (used from two
 clients or more): otherwise the client key has it already. One growing
@@ -72,6 +73,7 @@ from citywatch.detect.portal.behaviour_windows import (
     UNKNOWN,
     add_action,
     add_login,
+    add_long_miss,
     add_miss,
     add_object,
 )
@@ -187,6 +189,8 @@ class PortalBehaviour(Detector[BehaviourState]):
         flooding = FLOOD in state.open
         per_minute = rate.add(ts, cfg.flood_half_life_s, flooding)
         if flooding:
+            flood = state.open[FLOOD]  # its busiest minute, beyond the evidence cap too
+            flood.peak = max(flood.peak, float(rate.count), float(rate.prev))
             self._more(key, state, FLOOD, event.id, ts, out)
             return
         floor = cfg.flood_client_rate
@@ -231,32 +235,40 @@ class PortalBehaviour(Detector[BehaviourState]):
         if rate.minute != minute:  # a new minute: the one before is the last one, if it was
             state.tally_before = state.tally if rate.minute == minute + 1 else None
             state.tally = None
-        if per_minute < 0.5 * cfg.portal_rate:
+        lowest = min(cfg.portal_rate, cfg.portal_dos_rate)
+        if per_minute < 0.5 * lowest:
             return
         # near flood rates: who sends it, so that a flood firing now can tell a crowd
         if state.tally is None:
             state.tally = crowd.Tally()
         crowd.add(state.tally, source, info.path, info.status)
-        if per_minute < cfg.portal_rate:
+        if per_minute < lowest:
             return
         learned = self.baseline.peak(ts)
         if learned is None and rate.history * 60 < cfg.warmup_s:
             return
         baseline = max(rate.peak, learned or 0.0)
-        if per_minute >= cfg.portal_factor * baseline:
-            state.top = {}
-            rate.recent.clear()  # the minutes just before are its ramp: they teach nothing
-            tally = state.tally
-            if state.tally_before is not None:
-                tally = crowd.merge(state.tally_before, tally)
-            state.tally = state.tally_before = None
-            self._fire(
-                PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out,
-                baseline=baseline, tally=tally,
-            )  # fmt: skip
-            flood = state.open[PORTAL_FLOOD]
-            flood.floor = 0.5 * max(cfg.portal_rate, cfg.portal_factor * baseline)
-            flood.peak = per_minute
+        if per_minute < cfg.portal_factor * baseline:
+            return
+        # below the crowd's floor only a flood that shows a DoS's signs this minute
+        floor = cfg.portal_rate
+        if per_minute < floor:
+            if crowd.verdict(state.tally)[0] != "dos":
+                return
+            floor = cfg.portal_dos_rate
+        state.top = {}
+        rate.recent.clear()  # the minutes just before are its ramp: they teach nothing
+        tally = state.tally
+        if state.tally_before is not None:
+            tally = crowd.merge(state.tally_before, tally)
+        state.tally = state.tally_before = None
+        self._fire(
+            PORTAL, state, PORTAL_FLOOD, event, ts, [event.id], int(per_minute), out,
+            baseline=baseline, tally=tally,
+        )  # fmt: skip
+        flood = state.open[PORTAL_FLOOD]
+        flood.floor = 0.5 * max(floor, cfg.portal_factor * baseline)
+        flood.peak = per_minute
 
     def _scan(
         self,
@@ -271,16 +283,22 @@ class PortalBehaviour(Detector[BehaviourState]):
         scan = state.scan
         if scan is None:
             scan = state.scan = Scan()
-        scan.count(ts, cfg.scan_window_s)
+        scan.count(ts, cfg.scan_window_s, cfg.scan_long_s)
         if not info.miss or _crawler_refetch(event, info.path):
             return
         add_miss(scan, ts, info.path, event.id, cfg.scan_window_s, cfg.window_cap)
+        add_long_miss(scan, ts, info.path, event.id, cfg.scan_long_s, cfg.window_cap)
         if SCAN in state.open:
             self._more(key, state, SCAN, event.id, ts, out)
         elif len(scan.paths) >= cfg.scan_paths:
             misses = len(scan.misses)
             if misses >= cfg.scan_share * scan.requests(ts, cfg.scan_window_s):
                 q = scan.misses
+                self._fire(key, state, SCAN, event, ts, q.ids(), misses, out, q.oldest())
+        if SCAN not in state.open and len(scan.long_paths) >= cfg.scan_long_paths:
+            misses = len(scan.long_misses)  # slow, or interleaved with normal pages
+            if misses >= cfg.scan_long_share * scan.long_requests(ts, cfg.scan_long_s):
+                q = scan.long_misses
                 self._fire(key, state, SCAN, event, ts, q.ids(), misses, out, q.oldest())
 
     def _enumeration(
@@ -393,6 +411,7 @@ class PortalBehaviour(Detector[BehaviourState]):
             or count >= cfg.action_per_identity * actions.identities[kind]
             or actions.agents[kind] <= cfg.action_agents  # one program, many sessions
             or count >= cfg.action_hard
+            or count >= cfg.action_per_address
         ):
             q = actions.q
             ids = [item[3] for item in q.items[q.head :] if item[1] == kind]
@@ -425,7 +444,7 @@ class PortalBehaviour(Detector[BehaviourState]):
         state.open[rule] = RuleEpisode(
             episode=episode, total=max(total, len(evidence)), baseline=baseline, tally=tally
         )
-        state.due = min(state.due, ts + self.cfg.gap_s)
+        state.due = min(state.due, ts + self._gap(rule))
         if key.startswith("src:") and event.source_ip is not None:
             state.address = event.source_ip
         out.append(self._emit(key, state, rule))
@@ -452,11 +471,15 @@ class PortalBehaviour(Detector[BehaviourState]):
         self, key: str, state: BehaviourState, now: float, out: list[Detection]
     ) -> None:
         for rule, open_ in list(state.open.items()):
-            if now - open_.episode.last > self.cfg.gap_s:
+            if now - open_.episode.last > self._gap(rule):
                 out.append(self._emit(key, state, rule))
                 del state.open[rule]
         if not state.open:
             state.address = None
+
+    def _gap(self, rule: str) -> float:
+        """The idle time that closes an episode of ``rule``: longer for slow spraying."""
+        return self.cfg.spray_gap_s if rule in (SPRAY, SLOW_STUFFING) else self.cfg.gap_s
 
     def _emit(self, key: str, state: BehaviourState, rule: str) -> Detection:
         open_ = state.open[rule]
@@ -498,7 +521,10 @@ class PortalBehaviour(Detector[BehaviourState]):
         cfg = self.cfg
         due = -math.inf
         if state.scan is not None:
-            due = state.scan.misses.newest() + cfg.scan_window_s
+            due = max(
+                state.scan.misses.newest() + cfg.scan_window_s,
+                state.scan.long_misses.newest() + cfg.scan_long_s,
+            )
         if state.objects is not None:
             due = max(due, state.objects.q.newest() + cfg.idor_window_s)
         if state.logins is not None:
@@ -508,8 +534,8 @@ class PortalBehaviour(Detector[BehaviourState]):
         if state.rate is not None:
             idle = 2 * cfg.portal_half_life_s if key == PORTAL else _RATE_IDLE_S
             due = max(due, state.rate.minute * 60 + 60 + idle)
-        for open_ in state.open.values():
-            due = min(due, open_.episode.last + cfg.gap_s)
+        for rule, open_ in state.open.items():
+            due = min(due, open_.episode.last + self._gap(rule))
         return due
 
     def expire(

@@ -25,8 +25,23 @@ class BehaviourConfig(BaseModel):
         0.5, gt=0, le=1, description="share of the client's requests in the window that missed"
     )
 
+    scan_long_s: float = Field(
+        7200.0,
+        gt=0,
+        description="slow scanning's window, seconds (18 misses in 5 min, or a miss then a "
+        "page, stay under the short window's)",
+    )
+    scan_long_paths: int = Field(
+        60, ge=2, description="distinct paths answered 4xx within the long window for a scan"
+    )
+    scan_long_share: float = Field(
+        0.3, gt=0, le=1, description="share of the client's requests in the long window missed"
+    )
     flood_client_rate: float = Field(
-        600.0, gt=0, description="requests per minute from one client that can be a flood"
+        300.0,
+        gt=0,
+        description="requests per minute from one client that can be a flood (a person's "
+        "browser sends a few dozen; one program at 5 a second for minutes is no person)",
     )
     flood_factor: float = Field(
         5.0, gt=1, description="times the client's own recent peak that makes a flood"
@@ -42,6 +57,13 @@ class BehaviourConfig(BaseModel):
     )
     portal_rate: float = Field(
         3000.0, gt=0, description="portal-wide requests per minute that can be a flood"
+    )
+    portal_dos_rate: float = Field(
+        600.0,
+        gt=0,
+        description="portal-wide requests per minute that flood when they show a denial of "
+        "service's signs (one path taking most, many requests per client): below the crowd's "
+        "floor, so that 40 bots each under a client's floor are not hidden by it",
     )
     portal_factor: float = Field(
         3.0, gt=1, description="times the learned or rolling peak that makes a portal flood"
@@ -78,12 +100,25 @@ class BehaviourConfig(BaseModel):
         "alone: far more than a person reads (an accountant opens 40 clients' returns in 10 min)",
     )
 
-    spray_window_s: float = Field(4 * 3600.0, gt=0, description="password-spraying window, seconds")
+    spray_window_s: float = Field(
+        8 * 3600.0,
+        gt=0,
+        description="password-spraying window, seconds (20 accounts one every 18 min is 6 h)",
+    )
+    spray_gap_s: float = Field(
+        3600.0,
+        gt=0,
+        description="idle time that closes a spraying detection, seconds: spraying is slow by "
+        "nature (a guess every 17 min was 7 detections with the 15 min of the others)",
+    )
     spray_accounts: int = Field(
         15, ge=2, description="accounts failed and never logged into that make spraying"
     )
     spray_per_account: float = Field(
-        2.0, gt=0, description="attempts per account at most (spraying tries each a few times)"
+        3.0,
+        gt=0,
+        description="attempts per account at most (spraying tries each a few times: three "
+        "passwords, account by account, is three each)",
     )
     spray_passwords: int = Field(
         4, ge=1, description="distinct passwords at most, when the bodies show them"
@@ -124,6 +159,13 @@ class BehaviourConfig(BaseModel):
     )
     action_agents: int = Field(
         1, ge=0, description="user agents at most of many actions in many sessions (one program)"
+    )
+    action_per_address: int = Field(
+        40,
+        ge=2,
+        description="actions of one kind from one client per window that are mass actions "
+        "whatever its sessions and agents: above a NAT's (its people move house or file a "
+        "return a few times an hour), below the hard limit that also binds sessions",
     )
     action_hard: int = Field(
         100, ge=2, description="actions of one kind per window that are mass actions regardless"

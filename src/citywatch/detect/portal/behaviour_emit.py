@@ -150,10 +150,14 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
     """The rule's figures from the key's window now (None when the window is empty)."""
     if rule == "scan" and state.scan is not None and state.scan.misses:
         scan = state.scan
-        paths = sorted(scan.paths, key=lambda p: -scan.paths[p])
-        span = scan.misses.newest() - scan.misses.oldest()
+        # the long window's, when it saw more (a slow scan, or one between normal pages)
+        misses, counts = scan.misses, scan.paths
+        if len(scan.long_paths) > len(counts):
+            misses, counts = scan.long_misses, scan.long_paths
+        paths = sorted(counts, key=lambda p: -counts[p])
+        span = misses.newest() - misses.oldest()
         return {
-            "misses": len(scan.misses),
+            "misses": len(misses),
             "distinct_paths": len(paths),
             "paths": paths[:8],
             "span_s": round(span),

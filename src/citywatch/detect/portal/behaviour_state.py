@@ -144,21 +144,39 @@ class Scan(msgspec.Struct, kw_only=True, gc=False):
     ring_count: list[int] = msgspec.field(default_factory=lambda: [0] * RING)
     """All requests per tenth of the window (a ring of slots)."""
 
-    def count(self, ts: float, window_s: float) -> None:
-        """Count one request of any kind."""
-        slot = int(ts * RING // window_s)
-        i = slot % RING
-        if self.ring_slot[i] != slot:
-            self.ring_slot[i] = slot
-            self.ring_count[i] = 0
-        self.ring_count[i] += 1
+    long_misses: Queue = msgspec.field(default_factory=Queue)
+    long_paths: dict[str, int] = msgspec.field(default_factory=dict)
+    """The same over the long window (a slow scan, or one interleaved with normal pages)."""
+    long_slot: list[int] = msgspec.field(default_factory=lambda: [-1] * RING)
+    long_count: list[int] = msgspec.field(default_factory=lambda: [0] * RING)
+
+    def count(self, ts: float, window_s: float, long_s: float = 0.0) -> None:
+        """Count one request of any kind (in the long window's ring too, if one is given)."""
+        _ring_add(self.ring_slot, self.ring_count, ts, window_s)
+        if long_s > 0:
+            _ring_add(self.long_slot, self.long_count, ts, long_s)
 
     def requests(self, ts: float, window_s: float) -> int:
         """Requests of any kind in the window ending at ``ts``."""
-        now = int(ts * RING // window_s)
-        return sum(
-            c for s, c in zip(self.ring_slot, self.ring_count, strict=True) if now - s < RING
-        )
+        return _ring_sum(self.ring_slot, self.ring_count, ts, window_s)
+
+    def long_requests(self, ts: float, long_s: float) -> int:
+        """Requests of any kind in the long window ending at ``ts``."""
+        return _ring_sum(self.long_slot, self.long_count, ts, long_s)
+
+
+def _ring_add(slots: list[int], counts: list[int], ts: float, window_s: float) -> None:
+    slot = int(ts * RING // window_s)
+    i = slot % RING
+    if slots[i] != slot:
+        slots[i] = slot
+        counts[i] = 0
+    counts[i] += 1
+
+
+def _ring_sum(slots: list[int], counts: list[int], ts: float, window_s: float) -> int:
+    now = int(ts * RING // window_s)
+    return sum(c for s, c in zip(slots, counts, strict=True) if now - s < RING)
 
 
 class Objects(msgspec.Struct, kw_only=True, gc=False):

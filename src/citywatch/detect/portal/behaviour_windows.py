@@ -12,6 +12,8 @@ from citywatch.detect.portal.behaviour_state import Actions, Logins, Objects, Sc
 DENIED = 1
 STEP = 2
 FAILED, SUCCEEDED, UNKNOWN = 0, 1, 2
+MAX_STEP = 25
+"""The largest difference between two record numbers that is still one step of a walk."""
 
 
 def evict_scan(scan: Scan, before: float, cap: int) -> None:
@@ -50,7 +52,13 @@ def add_object(
     """One request for the record ``ref`` (prefix, id, number in the id or -1)."""
     evict_objects(objects, ts - window_s, cap - 1)
     prefix, ident, number = ref
-    step = number >= 0 and prefix == objects.last_prefix and 0 < number - objects.last_number <= 10
+    # a step either way, small and constant or not: a walk down, or by 11 to 23, is a walk too
+    step = (
+        number >= 0
+        and objects.last_number >= 0
+        and prefix == objects.last_prefix
+        and 0 < abs(number - objects.last_number) <= MAX_STEP
+    )
     objects.last_prefix, objects.last_number = prefix, number
     key = f"{prefix}{ident}"
     objects.q.push(ts, key, int(denied) | (int(step) << 1) | (identity << 2), event_id)
@@ -157,3 +165,15 @@ def add_action(
     actions.kinds[kind] = actions.kinds.get(kind, 0) + 1
     _distinct(actions, kind, f"{kind} {identity}", actions.identities, 1)
     _distinct(actions, kind, f"{kind} a{agent}", actions.agents, 1)
+
+
+def add_long_miss(
+    scan: Scan, ts: float, path: str, event_id: str, window_s: float, cap: int
+) -> None:
+    """One miss in the long window of a scan."""
+    q = scan.long_misses
+    for _, old, _, _ in q.leaving(ts - window_s, cap - 1):
+        bump(scan.long_paths, old, -1)
+    q.compact()
+    q.push(ts, path, 0, event_id)
+    scan.long_paths[path] = scan.long_paths.get(path, 0) + 1

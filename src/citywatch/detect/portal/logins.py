@@ -12,7 +12,14 @@ no response). Rules (ATT&CK T1110):
 - repeated failed logins (T1110): the same from a source that does not show
   the account (access logs), where guessing and stuffing look alike;
 - account under attack (T1110.001): one account, ``account_failures``
-  suspect attempts from any clients.
+  suspect attempts from any clients; or, low and slow, ``slow_failures``
+  known failures within ``slow_window_s`` (hours);
+- credential stuffing from many clients (T1110.004), keyed ``portal``: a
+  proxy pool's hundreds of addresses each try a few accounts, under every
+  per-client threshold, but across the portal the failures in the window
+  are far above its usual (a decaying peak) from many clients; mostly
+  failed where outcomes are known (a deadline's rush of people mistypes a
+  few per cent), else with many clients trying two accounts or more.
 
 A client's failures on an account it then logged in to within the window are
 typos, not evidence (many people behind one address, an office's or a mobile
@@ -62,6 +69,23 @@ _MEASURES = {
         "Lock the account temporarily and tell its owner through a channel already on file",
     ],
 }
+_SPREAD = (
+    "portal.login.stuffing-spread",
+    "Credential stuffing from many clients",
+    "attack.T1110.004",
+)
+_MEASURES[_SPREAD[0]] = [
+    "Require a second factor or a challenge on login while the campaign lasts",
+    "Rate-limit logins per account and reject passwords known from breaches",
+]
+PORTAL = "portal"
+_OUTCOME = {"failure": 0, "success": 1}
+_PORTAL_CAP = 16384
+"""Login attempts the portal-wide window keeps, at most."""
+_SLOW_CAP = 2048
+"""Failures an account's long window keeps, at most."""
+_BUCKET_S = 600.0
+"""How often the portal's failures in the window are sampled for its baseline, seconds."""
 _TAKEOVER = ["Force a password reset and end all sessions of the accounts that logged in"]
 _CHECK_LOGINS = [
     "Check the accounts that logged in for signs of takeover (a new device, changed contact "
@@ -88,12 +112,82 @@ class LoginAbuseConfig(BaseModel):
         description="successful logins per suspect attempt from one client that make it a "
         "shared address (a carrier's CGNAT, an office proxy), not stuffing",
     )
+    slow_window_s: float = Field(
+        6 * 3600.0,
+        gt=0,
+        description="long window of failed logins on one account, seconds (low and slow: a "
+        "guess every 4 minutes is 7 in the short window, 90 in six hours)",
+    )
+    slow_failures: int = Field(
+        20,
+        ge=2,
+        description="failed logins (outcome known) on one account within the long window to "
+        "fire: a person who forgot a password tries a few, then resets it",
+    )
+    portal_failures: int = Field(
+        100,
+        ge=2,
+        description="failed or unconfirmed logins across the portal within the window that "
+        "can be stuffing through a proxy pool (each client under every per-client threshold)",
+    )
+    portal_clients: int = Field(
+        20, ge=2, description="distinct clients of those attempts, at least (a spread)"
+    )
+    portal_factor: float = Field(
+        4.0, gt=1, description="times the portal's usual failures per window (decaying peak)"
+    )
+    portal_failed_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="share of the attempts with outcomes that failed (people mistype a few "
+        "per cent, even in a deadline's rush; a list's passwords fail at 95 % or more)",
+    )
+    portal_multi_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="without outcomes: share of the clients that tried two accounts or more "
+        "(a rush is one person, one account per address, mostly)",
+    )
+    portal_half_life_s: float = Field(
+        24 * 3600.0, gt=0, description="half-life of the portal's usual failures, seconds"
+    )
     blind_burst_s: float = Field(
         60.0,
         gt=0,
         description="without outcomes, the time within which a client's last `failures` "
         "attempts on distinct accounts must come to be stuffing, seconds",
     )
+
+
+class PortalLogins(msgspec.Struct, kw_only=True, gc=False):
+    """Login attempts across the portal within the window: who tried which accounts, how
+    they were answered, and the usual number of failures (a decaying peak, the baseline)."""
+
+    times: list[float] = msgspec.field(default_factory=list)
+    rows: list[tuple[str, str, int]] = msgspec.field(default_factory=list)
+    """(client, account, outcome: 0 failed, 1 succeeded, 2 unknown) of each attempt."""
+    ids: list[str] = msgspec.field(default_factory=list)
+    head: int = 0
+    attempts: int = 0
+    known: int = 0
+    failed: int = 0
+    suspects: int = 0
+    clients: dict[str, int] = msgspec.field(default_factory=dict)
+    """Suspect attempts per client."""
+    accounts: dict[str, int] = msgspec.field(default_factory=dict)
+    """Suspect attempts per account."""
+    pairs: dict[str, int] = msgspec.field(default_factory=dict)
+    """Suspect attempts per ``client account``."""
+    per_client: dict[str, int] = msgspec.field(default_factory=dict)
+    """Distinct accounts with suspect attempts per client."""
+    multi: int = 0
+    """Clients with suspect attempts on two accounts or more."""
+    peak: float = 0.0
+    bucket: int = -1
+    recent: list[tuple[int, int]] = msgspec.field(default_factory=list)
+    """(bucket, suspect attempts in the window then): they join ``peak`` a window later."""
 
 
 class LoginState(msgspec.Struct, kw_only=True):
@@ -108,6 +202,11 @@ class LoginState(msgspec.Struct, kw_only=True):
     distinct: dict[str, int] = msgspec.field(default_factory=dict)
     """Suspect attempts per other party (account or client) in the window."""
     episode: Episode | None = None
+    slow: list[tuple[float, str]] = msgspec.field(default_factory=list)
+    """An account's: (time, event id) of its known failures within the long window."""
+    slow_head: int = 0
+    portal: PortalLogins | None = None
+    """The portal-wide key's attempts (none on a client's or an account's key)."""
     address: str | None = None
     """The client's raw address, kept only while it is under an open episode."""
     ep_attempts: int = 0
@@ -117,6 +216,8 @@ class LoginState(msgspec.Struct, kw_only=True):
     """Accounts a flagged client logged in to, or clients that logged in to an attacked
     account after failing on it."""
     ep_owner: int = 0
+    ep_accounts: int = 0
+    """The portal-wide key's: the most distinct accounts failed in its window during it."""
     """Successful logins to an attacked account from clients that never failed on it."""
 
     def evict(self, before: float) -> None:
@@ -155,7 +256,7 @@ class LoginAbuse(Detector[LoginState]):
     def keys(self, event: Event) -> tuple[str, ...]:
         if event.action != "login":
             return ()
-        keys: tuple[str, ...] = ()
+        keys: tuple[str, ...] = (PORTAL,)
         if event.source_pseudonym is not None:
             keys += (f"src:{event.source_pseudonym}",)
         if event.user_id is not None:
@@ -166,6 +267,9 @@ class LoginAbuse(Detector[LoginState]):
         return LoginState()
 
     def update(self, key: str, state: LoginState, event: Event, out: list[Detection]) -> None:
+        if key == PORTAL:
+            self._portal(state, event, out)
+            return
         by_client = key.startswith("src:")
         other = (event.user_id if by_client else event.source_pseudonym) or "?"
         suspect = event.outcome != "success"
@@ -180,6 +284,10 @@ class LoginAbuse(Detector[LoginState]):
         if suspect:
             state.suspects += 1
             state.distinct[other] = state.distinct.get(other, 0) + 1
+        if not by_client and event.outcome == "failure":
+            state.slow.append((ts, event.id))
+        if state.slow:
+            _evict_slow(state, ts - self.cfg.slow_window_s)
         episode = state.episode
         if episode is not None:
             if not by_client and not suspect and other not in state.distinct:
@@ -193,6 +301,8 @@ class LoginAbuse(Detector[LoginState]):
             return
         threshold = self.cfg.failures if by_client else self.cfg.account_failures
         if state.suspects < threshold:
+            if not by_client and len(state.slow) - state.slow_head >= self.cfg.slow_failures:
+                self._slow(key, state, ts, out)
             return
         if by_client:
             evidence = state.suspects - _typos(state)
@@ -222,17 +332,94 @@ class LoginAbuse(Detector[LoginState]):
                 state.taken_over.append(state.others[i])
         out.append(self._emit(key, state))
 
+    def _slow(self, key: str, state: LoginState, ts: float, out: list[Detection]) -> None:
+        """Low and slow on one account: its failures over hours, under the short window's."""
+        window = state.slow[state.slow_head :]
+        state.episode = Episode(
+            id=detection_id(self.name, "login", key, ts),
+            fired=ts,
+            first=window[0][0],
+            last=ts,
+            evidence=[event_id for _, event_id in window],
+        )
+        state.ep_attempts = len(window)
+        for i in range(state.head, len(state.times)):
+            if state.suspect[i]:
+                state.ep_others[state.others[i]] = state.ep_others.get(state.others[i], 0) + 1
+        out.append(self._emit(key, state))
+
+    def _portal(self, state: LoginState, event: Event, out: list[Detection]) -> None:
+        """Stuffing through a proxy pool: failures across the portal, far above its usual."""
+        cfg, ts = self.cfg, event.timestamp
+        if state.episode is not None and ts - state.episode.last > cfg.gap_s:
+            self._close(PORTAL, state, out)
+        portal = state.portal
+        if portal is None:
+            portal = state.portal = PortalLogins()
+        _roll(portal, ts, cfg, state.episode is not None)
+        _evict_portal(portal, ts - cfg.window_s)
+        outcome = _OUTCOME.get(event.outcome or "", 2)
+        client, account = event.source_pseudonym or "?", event.user_id or "?"
+        if len(portal.times) - portal.head >= _PORTAL_CAP:
+            _evict_portal(portal, portal.times[portal.head] + 1e-9)
+        _push_portal(portal, ts, client, account, outcome, event.id)
+        episode = state.episode
+        if episode is not None:
+            state.ep_accounts = max(state.ep_accounts, len(portal.accounts))
+            if outcome != 1:
+                self._count(state, client, True)
+                if episode.add(event.id, ts):
+                    out.append(self._emit(PORTAL, state))
+            else:
+                state.ep_attempts += 1
+                state.ep_successes += 1
+            return
+        if (
+            outcome == 1
+            or portal.suspects < cfg.portal_failures
+            or len(portal.clients) < cfg.portal_clients
+            or portal.suspects < cfg.portal_factor * portal.peak
+        ):
+            return
+        if portal.known >= 0.8 * portal.attempts:
+            if portal.failed < cfg.portal_failed_share * portal.known:
+                return  # mostly answered logins: a rush of people, a few mistyping
+        elif portal.multi < cfg.portal_multi_share * len(portal.clients):
+            return  # no outcomes: one account per address, as people log in
+        window = [i for i in range(portal.head, len(portal.times)) if portal.rows[i][2] != 1]
+        state.episode = Episode(
+            id=detection_id(self.name, "login-spread", PORTAL, ts),
+            fired=ts,
+            first=portal.times[window[0]],
+            last=ts,
+            evidence=[portal.ids[i] for i in window],
+        )
+        for i in window:
+            self._count(state, portal.rows[i][0], True)
+        state.ep_successes = portal.attempts - len(window)
+        state.ep_attempts += state.ep_successes
+        state.ep_accounts = len(portal.accounts)
+        out.append(self._emit(PORTAL, state))
+
     def _count(self, state: LoginState, other: str, suspect: bool) -> None:
         state.ep_attempts += 1
         state.ep_successes += not suspect
         state.ep_others[other] = state.ep_others.get(other, 0) + 1
 
     def expire(self, key: str, state: LoginState, watermark: float, out: list[Detection]) -> bool:
+        portal = state.portal
+        if portal is not None:
+            _evict_portal(portal, watermark - self.cfg.window_s)
+            if state.episode is not None and watermark - state.episode.last > self.cfg.gap_s:
+                self._close(key, state, out)
+            return state.episode is None and portal.head >= len(portal.times)
         state.evict(watermark - self.cfg.window_s)
+        if state.slow:
+            _evict_slow(state, watermark - self.cfg.slow_window_s)
         episode = state.episode
         if episode is not None and watermark - episode.last > self.cfg.gap_s:
             self._close(key, state, out)
-        return state.episode is None and state.head >= len(state.times)
+        return state.episode is None and state.head >= len(state.times) and not state.slow
 
     def _close(self, key: str, state: LoginState, out: list[Detection]) -> None:
         """Emit the episode's final version and forget it."""
@@ -242,14 +429,27 @@ class LoginAbuse(Detector[LoginState]):
         state.ep_attempts = state.ep_successes = 0
         state.ep_others = {}
         state.taken_over = []
-        state.ep_owner = 0
+        state.ep_owner = state.ep_accounts = 0
 
     def _emit(self, key: str, state: LoginState) -> Detection:
         episode = state.episode
         assert episode is not None
         by_client = key.startswith("src:")
         n_others = len(state.ep_others)
-        if not by_client:
+        if key == PORTAL:
+            rule, label, tag = _SPREAD
+            severity = 70
+            failed = state.ep_attempts - state.ep_successes
+            n_accounts = state.ep_accounts
+            summary = (
+                f"{failed} failed or unconfirmed logins across the portal from "
+                f"{n_others} clients"
+                + (f" on {n_accounts} accounts at once" if n_accounts > 1 else "")
+                + f" ({failed / max(1, state.ep_attempts):.0%} of {state.ep_attempts} attempts)"
+                ", far above its usual: credential stuffing through many addresses"
+            ).replace("%", " %")
+            entity = {"target": TARGET}
+        elif not by_client:
             rule, label, tag = _ACCOUNT
             severity = 55
             clients = "one client" if n_others == 1 else f"{n_others} clients"
@@ -294,7 +494,7 @@ class LoginAbuse(Detector[LoginState]):
             if state.address:
                 entity["source.ip"] = state.address
             entity["source.pseudonym"] = key[4:]
-        if not state.taken_over:
+        if key == PORTAL or not state.taken_over:
             measures = _MEASURES[rule]
         elif by_client and _shared(state):
             measures = _MEASURES[rule] + _CHECK_LOGINS
@@ -373,3 +573,86 @@ def _blind_evidence(state: LoginState, threshold: int, cfg: LoginAbuseConfig) ->
 def _shared(state: LoginState) -> bool:
     """The episode's successes are too many to be stuffing's hits: the address's own users."""
     return state.ep_successes > _HIT_RATE * state.ep_attempts
+
+
+def _push_portal(
+    portal: PortalLogins, ts: float, client: str, account: str, outcome: int, event_id: str
+) -> None:
+    portal.times.append(ts)
+    portal.rows.append((client, account, outcome))
+    portal.ids.append(event_id)
+    _tally(portal, client, account, outcome, 1)
+
+
+def _tally(portal: PortalLogins, client: str, account: str, outcome: int, by: int) -> None:
+    """Count an attempt in (``by`` 1) or out of (-1) the portal-wide aggregates."""
+    portal.attempts += by
+    if outcome != 2:
+        portal.known += by
+        portal.failed += by * (outcome == 0)
+    if outcome == 1:
+        return
+    portal.suspects += by
+    _bump(portal.clients, client, by)
+    _bump(portal.accounts, account, by)
+    pair = f"{client} {account}"
+    before = portal.pairs.get(pair, 0)
+    _bump(portal.pairs, pair, by)
+    if (before == 0) != (portal.pairs.get(pair, 0) == 0):  # a new account for it, or gone
+        was = portal.per_client.get(client, 0)
+        _bump(portal.per_client, client, by)
+        now = was + by
+        portal.multi += (now >= 2) - (was >= 2)
+
+
+def _bump(counts: dict[str, int], key: str, by: int) -> None:
+    left = counts.get(key, 0) + by
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
+
+
+def _evict_portal(portal: PortalLogins, before: float) -> None:
+    head, times = portal.head, portal.times
+    while head < len(times) and times[head] < before:
+        client, account, outcome = portal.rows[head]
+        _tally(portal, client, account, outcome, -1)
+        head += 1
+    portal.head = head
+    if head > 256 and head * 2 > len(times):
+        del portal.times[:head], portal.rows[:head], portal.ids[:head]
+        portal.head = 0
+
+
+def _roll(portal: PortalLogins, ts: float, cfg: LoginAbuseConfig, attacked: bool) -> None:
+    """Sample the window's failures every :data:`_BUCKET_S` for the baseline: a sample joins
+    the decaying peak a window later (a campaign's ramp is not its own baseline), and none is
+    taken while a campaign is open."""
+    bucket = int(ts // _BUCKET_S)
+    if bucket <= portal.bucket:
+        return
+    if portal.bucket >= 0:
+        gap = bucket - portal.bucket
+        portal.peak *= 0.5 ** (gap * _BUCKET_S / cfg.portal_half_life_s)
+        if not attacked:
+            portal.recent.append((portal.bucket, portal.suspects))
+        lag = int(cfg.window_s // _BUCKET_S) + 1
+        while portal.recent and portal.recent[0][0] <= bucket - lag:
+            portal.peak = max(portal.peak, float(portal.recent.pop(0)[1]))
+    portal.bucket = bucket
+
+
+def _evict_slow(state: LoginState, before: float) -> None:
+    """Drop an account's failures older than ``before`` (or beyond the cap) from the long
+    window."""
+    slow, head = state.slow, state.slow_head
+    while head < len(slow) and (slow[head][0] < before or len(slow) - head > _SLOW_CAP):
+        head += 1
+    if head > 64 and head * 2 > len(slow):
+        del slow[:head]
+        head = 0
+    state.slow_head = head
+    if head >= len(slow):
+        slow.clear()
+        state.slow_head = 0
