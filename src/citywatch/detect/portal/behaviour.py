@@ -227,7 +227,7 @@ class PortalBehaviour(Detector[BehaviourState]):
             # own traffic after it is no evidence of it
             if per_minute >= (flood.floor or 0.5 * cfg.portal_rate):
                 flood.peak = max(flood.peak, per_minute)
-                _heavy_hitter(state.top, source)
+                crowd.misra_gries(state.top, source)
                 if flood.tally is not None:
                     crowd.add(flood.tally, source, info.path, info.status)
                 self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
@@ -250,10 +250,12 @@ class PortalBehaviour(Detector[BehaviourState]):
         baseline = max(rate.peak, learned or 0.0)
         if per_minute < cfg.portal_factor * baseline:
             return
-        # below the crowd's floor only a flood that shows a DoS's signs this minute
+        # below the crowd's floor only a flood that shows a DoS's signs this minute, and not
+        # one client's (the per-client rule's, whose evidence is that client's requests alone:
+        # here it would be every citizen's request of those minutes)
         floor = cfg.portal_rate
         if per_minute < floor:
-            if crowd.verdict(state.tally)[0] != "dos":
+            if crowd.verdict(state.tally)[0] != "dos" or crowd.one_client(state.tally):
                 return
             floor = cfg.portal_dos_rate
         state.top = {}
@@ -553,20 +555,6 @@ class PortalBehaviour(Detector[BehaviourState]):
             self._close_idle(key, state, watermark, out)
         due = state.due = self._due(key, state)
         return watermark >= due and not state.open
-
-
-def _heavy_hitter(top: dict[str, int], source: str) -> None:
-    """Misra-Gries: the clients sending most of a flood, in 16 counters."""
-    if source in top:
-        top[source] += 1
-    elif len(top) < 16:
-        top[source] = 1
-    else:
-        for other in list(top):
-            if top[other] <= 1:
-                del top[other]
-            else:
-                top[other] -= 1
 
 
 _CRAWLERS: Final = (

@@ -38,6 +38,7 @@ _MIN_REQUESTS: Final = 200
 PER_SOURCE: Final = 40.0
 """Requests per client over a flood that people send (a page and its assets, a few pages)."""
 _HEAVY_SHARE: Final = 0.1
+_ONE_CLIENT: Final = 0.5
 _PATH_SHARE: Final = 0.6
 _ERROR_SHARE: Final = 0.1
 _MISS_SHARE: Final = 0.2
@@ -64,8 +65,8 @@ def add(tally: Tally, source: str, path: str, status: int | None) -> None:
     tally.requests += 1
     if len(tally.sources) < SOURCES_CAP:
         tally.sources.add(zlib.crc32(source.encode()))
-    _misra_gries(tally.heavy, source)
-    _misra_gries(tally.paths, path[:200])
+    misra_gries(tally.heavy, source)
+    misra_gries(tally.paths, path[:200])
     if status is not None:
         tally.answered += 1
         if status >= 500 or status == 429:
@@ -95,6 +96,12 @@ def merge(a: Tally, b: Tally) -> Tally:
     return out
 
 
+def one_client(tally: Tally) -> bool:
+    """Whether one client sends most of the tally's requests: a client flood, which the
+    per-client rule finds with that client's own requests as its evidence."""
+    return bool(tally.heavy) and max(tally.heavy.values()) > _ONE_CLIENT * tally.requests
+
+
 def verdict(tally: Tally) -> tuple[str, list[str]]:
     """``crowd``, ``dos`` or ``unknown`` (too few requests yet), and the DoS signs seen.
 
@@ -121,7 +128,8 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
     return ("dos" if signs else "crowd"), [s.replace("%", " %") for s in signs]
 
 
-def _misra_gries(top: dict[str, int], key: str) -> None:
+def misra_gries(top: dict[str, int], key: str) -> None:
+    """Count ``key`` in Misra-Gries counters (16): the heaviest keys, their counts lower bounds."""
     if key in top:
         top[key] += 1
     elif len(top) < _COUNTERS:
