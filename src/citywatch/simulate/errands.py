@@ -26,7 +26,7 @@ _ALL_DISTRICTS: Final = 0.06
 _DATED: Final = 0.1
 """Moves to a street named for a date (Ulica 1. svibnja): digits in a street's name."""
 _APPEAL: Final = 0.04
-"""Complaints that are a long formal appeal (paragraphs, 1–4 thousand characters)."""
+"""Complaints that are a long formal appeal (paragraphs, 1–3 thousand characters)."""
 
 Errand = Callable[[Visit, Resident, City], None]
 
@@ -114,7 +114,7 @@ def complaint(v: Visit, r: Resident, city: City) -> None:
     v.page("/complaints/new", SIZE["/complaints/new"])
     v.think(120.0)
     if rng.random() < _APPEAL:  # paragraphs of grievances, as a formal appeal runs
-        text = " ".join(pick(rng, COMPLAINTS) for _ in range(between(rng, 12, 40)))
+        text = " ".join(pick(rng, COMPLAINTS) for _ in range(between(rng, 10, 30)))
     else:
         text = pick(rng, COMPLAINTS)
     fields = [

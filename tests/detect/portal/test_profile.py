@@ -331,10 +331,10 @@ def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m:
             body='{"category":"roads","district":3,"text":"x","lat":null,"lon":15.9}',
             headers=JSON,
         ),
-        HttpRequest(  # a formal appeal runs to pages, far past the learned complaints
+        HttpRequest(  # an appeal of a page or two (2,900 chars), past the learned
             method="POST",
             uri="/complaints",
-            body=urlencode({"category": "waste", "district": "4", "text": " ".join(TEXTS * 12)}),
+            body=urlencode({"category": "waste", "district": "4", "text": " ".join(TEXTS * 8)}),
             headers=FORM,
         ),
         _tax(year="2024", note="A late return, for last year."),

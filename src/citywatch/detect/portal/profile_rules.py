@@ -201,7 +201,7 @@ class ParamRule:
         self.day_lo: int | None = None
         self.day_hi = 0
         self.whole_lo: int | None = None
-        """The range of a mostly numeric parameter's whole-number values (a house number)."""
+        """The range of a often numeric parameter's whole-number values (a house number)."""
         self.whole_hi = 0
         self.shape: str | None = None
         """The one shape (:func:`shape_of`) of a fixed-format value, such as a record number."""
@@ -612,7 +612,7 @@ def compile_param(model: ParamModel, cfg: RuleConfig, need: int = 0) -> ParamRul
                 rule.precision = rule.places
     elif kind == "date" and model.days:
         _days(rule, model.days, cfg.quantile, _by_client(model.spans.get("day"), keep))
-    elif kind == "alphanumeric" and exact and sum(exact.values()) >= 0.5 * nonempty:
+    elif kind == "alphanumeric" and exact and sum(exact.values()) >= _OFTEN_WHOLE * nonempty:
         rule.whole_lo, rule.whole_hi = _whole_range(exact, cfg.quantile, wholes)
     if kind in _FORMATTED and model.shapes:
         _format(rule, model.shapes, nonempty, cfg, keep)
@@ -872,9 +872,12 @@ def _chars(n: int) -> str:
 
 
 _ASCII_ALNUM: Final = re.compile("[A-Za-z0-9]")
-_PAGES: Final = 16_384
-"""Characters of free text a person may write (an appeal of several pages) over the longest
-learned: only longer is a finding."""
+_OFTEN_WHOLE: Final = 0.3
+"""The share of a letters-and-digits parameter's values that are whole numbers for those to be
+bounded (a house number: 12, 12a, 12/3; about half are bare numbers, a day's sample fewer)."""
+_PAGES: Final = 4096
+"""Characters of free text a person may write (an appeal of a page or two) over the longest
+learned: only longer is a finding (a value is read up to :data:`~.params.MAX_VALUE`, 8192)."""
 NOT_SHOWN: Final = "(a secret's value: not shown)"
 
 
