@@ -55,6 +55,11 @@ _STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
 _GUESSING = ("portal.login.bruteforce", "Password brute force", "attack.T1110.001")
 _FAILURES = ("portal.login.failures", "Repeated failed logins", "attack.T1110")
 _ACCOUNT = ("portal.login.account-attack", "Account under password attack", "attack.T1110.001")
+_SPREAD = (
+    "portal.login.stuffing-spread",
+    "Credential stuffing from many clients",
+    "attack.T1110.004",
+)
 _MEASURES = {
     _STUFFING[0]: [
         BLOCK_CLIENTS,
@@ -68,16 +73,11 @@ _MEASURES = {
     _ACCOUNT[0]: [
         "Lock the account temporarily and tell its owner through a channel already on file",
     ],
+    _SPREAD[0]: [
+        "Require a second factor or a challenge on login while the campaign lasts",
+        "Rate-limit logins per account and reject passwords known from breaches",
+    ],
 }
-_SPREAD = (
-    "portal.login.stuffing-spread",
-    "Credential stuffing from many clients",
-    "attack.T1110.004",
-)
-_MEASURES[_SPREAD[0]] = [
-    "Require a second factor or a challenge on login while the campaign lasts",
-    "Rate-limit logins per account and reject passwords known from breaches",
-]
 PORTAL = "portal"
 _OUTCOME = {"failure": 0, "success": 1}
 _PORTAL_CAP = 16384
