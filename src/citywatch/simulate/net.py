@@ -55,7 +55,7 @@ _PROXY: Final = (
     "186.0.0.0/16",
 )
 CRAWLER_NETS: Final = {
-    "google": "66.249.64.0/20",
+    "google": "66.249.68.0/22",  # inside the ranges Google publishes for Googlebot
     "bing": "157.55.39.0/24",
     "other": "5.255.253.0/24",
 }

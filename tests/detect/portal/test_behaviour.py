@@ -185,6 +185,18 @@ def test_a_crawler_re_fetching_pages_that_are_gone_is_no_scan(make: Maker) -> No
     assert scan.attributes["portal"]["misses"] >= 25
 
 
+def test_a_scanner_dressed_as_googlebot_from_outside_googles_ranges_is_scanning(
+    make: Maker,
+) -> None:
+    # a wordlist of paths no probe list knows: only the address tells it from Googlebot
+    words = [f"/{a}-{b}" for a in ("arhiva", "stari", "test", "dev", "kopija", "privremeno")
+             for b in ("portal", "obrasci", "prijava", "uprava", "izvjesca")]  # fmt: skip
+    for ip, scans in (("203.0.113.67", True), ("66.249.66.12", False)):
+        events = [make(i * 0.5, ip, p, 404, ua=GOOGLEBOT) for i, p in enumerate(words)]
+        found = _run([*events, make(30, ip, "/", 200, ua=GOOGLEBOT)])
+        assert _rules(found) == (["portal.behaviour.scan"] if scans else []), ip
+
+
 # floods -----------------------------------------------------------------------------
 
 

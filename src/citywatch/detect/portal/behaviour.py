@@ -77,6 +77,7 @@ from citywatch.detect.portal.behaviour_windows import (
     add_miss,
     add_object,
 )
+from citywatch.detect.portal.crawlers import forged, search_crawler
 from citywatch.detect.portal.hits import DATASETS
 from citywatch.detect.portal.probes import probe_path
 from citywatch.model import Detection, Event, HttpRequest
@@ -557,37 +558,23 @@ class PortalBehaviour(Detector[BehaviourState]):
         return watermark >= due and not state.open
 
 
-_CRAWLERS: Final = (
-    "googlebot",
-    "bingbot",
-    "yandexbot",
-    "duckduckbot",
-    "baiduspider",
-    "applebot",
-    "yahoo! slurp",
-    "petalbot",
-    "seznambot",
-    "qwantbot",
-)
-"""Search engines' crawlers (by user agent), which re-fetch pages they once found."""
-
-
 def _crawler_refetch(event: Event, path: str) -> bool:
     """A crawler's miss on a path that is no probe: a page that is gone, not reconnaissance.
+    A client naming a crawler from outside the addresses its operator publishes is no crawler.
 
     >>> from citywatch.model import HttpRequest
     >>> bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
     >>> req = HttpRequest(method="GET", uri="/", user_agent=bot)
-    >>> event = Event(id="1", timestamp=0.0, dataset="portal.http", payload=req)
+    >>> event = Event(id="1", timestamp=0.0, dataset="portal.http", payload=req,
+    ...     source_ip="66.249.66.1")
     >>> _crawler_refetch(event, "/news/2019/04/old-story"), _crawler_refetch(event, "/%2eenv")
     (True, False)
+    >>> _crawler_refetch(msgspec.structs.replace(event, source_ip="203.0.113.9"), "/old")
+    False
     """
     request = event.payload
     agent = request.user_agent if isinstance(request, HttpRequest) else None
-    if not agent:
-        return False
-    low = agent[:512].lower()
-    if not any(name in low for name in _CRAWLERS):
+    if search_crawler(agent) is None or forged(agent, event.source_ip):
         return False
     return probe_path(unquote(unquote(path)), wordpress=False) is None
 
