@@ -55,7 +55,7 @@ def rule_yaml(
 def detector(tmp_path: Path, *rules: str, **config: object) -> SigmaRules:
     """A detector over the given rule texts, one file each."""
     folder = tmp_path / "rules"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for i, text in enumerate(rules):
         (folder / f"rule_{i:02d}.yml").write_text(text, encoding="utf-8")
     return SigmaRules(SigmaRulesConfig.model_validate({"rule_dirs": [folder], **config}))
@@ -557,14 +557,17 @@ def test_correlation_rules_are_skipped_and_their_base_rule_runs(tmp_path: Path) 
         level: high
         """
     )
-    det = detector(tmp_path, base + "---\n" + correlation)
-    report = det.load_report()
-    assert [r.title for r in report.loaded] == ["Failed login"]
-    assert [(s.title, s.reason) for s in report.skipped] == [
-        ("Many failed logins", "correlation rules are not evaluated per request")
-    ]
-    assert titles(det, req("/login", "POST", status=401)) == ["Failed login"]
-    assert titles(det, req("/login", "POST", status=302)) == []
+    # in one file, and each in a file of its own (as SigmaHQ keeps them)
+    for texts in ([base + "---\n" + correlation], [base, correlation]):
+        det = detector(tmp_path / str(len(texts)), *texts)
+        report = det.load_report()
+        assert report.errors == []
+        assert [r.title for r in report.loaded] == ["Failed login"]
+        assert [(s.title, s.reason) for s in report.skipped] == [
+            ("Many failed logins", "correlation rules are not evaluated per request")
+        ]
+        assert titles(det, req("/login", "POST", status=401)) == ["Failed login"]
+        assert titles(det, req("/login", "POST", status=302)) == []
 
 
 BROKEN = {

@@ -183,7 +183,10 @@ class _Loader:
         try:
             text = path.read_text(encoding="utf-8")
             collection = SigmaCollection.from_dicts(  # pySigma's from_yaml, on libyaml
-                load_yaml_all(text), collect_errors=True, source=SigmaRuleLocation(path)
+                load_yaml_all(text),
+                collect_errors=True,
+                source=SigmaRuleLocation(path),
+                resolve_references=False,  # correlations are skipped; their rules may be elsewhere
             )
         except Exception as exc:  # any parser failure is this file's error, not a crash
             self.error(file, None, f"cannot parse: {type(exc).__name__}: {exc}", exc)
