@@ -222,6 +222,24 @@ def test_analyse_output_contract_and_truth(city: Path, tmp_path: Path) -> None:
     assert {d for i in incident_lines for d in i["detections"]} == {d["id"] for d in detections}
 
 
+def test_incidents_list_the_public_alerts_drafted_for_them(city: Path, tmp_path: Path) -> None:
+    incidents, data = tmp_path / "i.jsonl", tmp_path / "data"
+    inputs = ("phone-triggers:phone-triggers.jsonl", "felt-reports:felt-reports.jsonl")
+    args = [a for spec in inputs for a in ("--in", spec.replace(":", f":{city}/", 1))]
+    result = runner.invoke(
+        app, ["analyse", *args, "--incidents", str(incidents), "--data-dir", str(data)]
+    )
+    assert result.exit_code == 0, result.output
+    (quake,) = [json.loads(line) for line in incidents.read_text().splitlines()]
+    store = open_store(f"sqlite:///{data / 'citywatch.db'}")
+    try:  # the public-safety playbook drafted one CAP alert for it, in several languages
+        (saved,) = store.alerts()
+    finally:
+        store.close()
+    assert saved.alert.incidents == [quake["id"]]
+    assert quake["alerts"] == [saved.alert.identifier]
+
+
 def test_the_summary_lists_the_most_severe_incidents_and_says_where_all_are(
     tmp_path: Path,
 ) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from citywatch.plugins import build_adapters, build_detectors
 from citywatch.respond.playbook import load_playbooks
 from citywatch.respond.runner import PlaybookRunner
 from citywatch.store import RunInfo, Store, open_store
+from citywatch.store.base import alerts_by_incident
 
 BUS_KEY_FILE = "bus.key"
 """The data dir's key sealing events on the bus, when ``bus.key`` is not set."""
@@ -147,12 +148,14 @@ def start_run(
 class Analysis:
     """A finished run: its job (detections, incidents) and counters.
 
-    ``run_id`` is the store's run, empty when the run kept no store.
+    ``run_id`` is the store's run, empty when the run kept no store; ``alerts`` the CAP
+    identifiers of the public alerts its playbooks drafted, by incident id.
     """
 
     run_id: str
     job: Job
     stats: RunStats
+    alerts: dict[str, list[str]] = field(default_factory=dict)
 
 
 def analyse(
@@ -172,7 +175,8 @@ def analyse(
         runner = playbook_runner(settings, store)
         run_id = start_run(bus, store, kind="run", command=command, inputs=names, runner=runner)
     stats = job.run(inputs, progress)
-    if store is not None:
-        job.save(store)
-        store.finish_run(run_id, datetime.now(tz=UTC), stats.flat())
-    return Analysis(run_id=run_id, job=job, stats=stats)
+    if store is None:
+        return Analysis(run_id=run_id, job=job, stats=stats)
+    job.save(store)
+    store.finish_run(run_id, datetime.now(tz=UTC), stats.flat())
+    return Analysis(run_id=run_id, job=job, stats=stats, alerts=alerts_by_incident(store))

@@ -185,7 +185,7 @@ def analyse_cmd(
         )
     found = analysis.job.incidents()
     if incidents is not None:
-        _write_jsonl(incidents, found)
+        _write_incidents(incidents, found, analysis.alerts)
     kept = [str(incidents)] if incidents is not None else []
     if not no_store:
         kept.append(_IN_STORE)
@@ -420,6 +420,18 @@ def _write_jsonl(path: Path, items: Sequence[msgspec.Struct]) -> None:
     with path.open("wb") as fh:
         for item in items:
             fh.write(encoder.encode(item) + b"\n")
+
+
+def _write_incidents(
+    path: Path, incidents: Sequence[Incident], alerts: dict[str, list[str]]
+) -> None:
+    """Incidents as JSONL, each with the CAP identifiers of the alerts drafted for it."""
+    encoder = msgspec.json.Encoder()
+    with path.open("wb") as fh:
+        for incident in incidents:
+            fields = msgspec.to_builtins(incident)
+            fields["alerts"] = alerts.get(incident.id, [])
+            fh.write(encoder.encode(fields) + b"\n")
 
 
 def _print_manifest(manifest: Manifest, where: Path) -> None:

@@ -394,3 +394,13 @@ class Store(Protocol):
         self, *, incident_id: str | None = None, limit: int = 100
     ) -> list[PlaybookRun]:
         """Runs newest first, optionally of one incident."""
+
+
+def alerts_by_incident(store: Store) -> dict[str, list[str]]:
+    """Incident id → the CAP identifiers of the public alerts drafted for it, oldest first
+    (of the latest 1,000 alerts)."""
+    out: dict[str, list[str]] = {}
+    for saved in reversed(store.alerts(limit=1000)):
+        for incident_id in saved.alert.incidents:
+            out.setdefault(incident_id, []).append(saved.alert.identifier)
+    return out

@@ -38,7 +38,11 @@ from citywatch.api.schemas import (
 )
 from citywatch.live import Change
 from citywatch.model import Incident, IncidentStatus, StatusChange
-from citywatch.store.base import IncidentActivity, IncidentStatusConflictError, Store
+from citywatch.store.base import (
+    IncidentActivity,
+    IncidentStatusConflictError,
+    alerts_by_incident,
+)
 
 S = IncidentStatus
 TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
@@ -70,21 +74,12 @@ def _incident(ctx: ApiContext, incident_id: str) -> Incident:
     return found
 
 
-def alerts_of(store: Store) -> dict[str, list[str]]:
-    """Incident id → the public alerts drafted for it (identifiers, oldest first)."""
-    out: dict[str, list[str]] = {}
-    for saved in reversed(store.alerts(limit=1000)):
-        for incident_id in saved.alert.incidents:
-            out.setdefault(incident_id, []).append(saved.alert.identifier)
-    return out
-
-
 def detail(ctx: ApiContext, incident_id: str) -> IncidentDetail:
     """The incident with its assignee, comments and public alerts; 404 if unknown."""
     found = _incident(ctx, incident_id)
     activity = ctx.store.incident_activity(incident_id)
     assigns = [a.text for a in activity if a.kind == "assign"]
-    base = IncidentOut.of(found, alerts_of(ctx.store))
+    base = IncidentOut.of(found, alerts_by_incident(ctx.store))
     return IncidentDetail(
         **base.model_dump(),
         assignee=(assigns[-1] or None) if assigns else None,
@@ -137,7 +132,7 @@ def add_routes(api: APIRouter) -> None:
         if box is not None:
             found = [i for i in found if (p := incident_point(store, i)) and inside(p, box)]
             found = found[offset:]
-        alerts = alerts_of(store)
+        alerts = alerts_by_incident(store)
         return [IncidentOut.of(i, alerts) for i in found[:limit]]
 
     @api.get(
