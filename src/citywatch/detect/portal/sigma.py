@@ -89,9 +89,13 @@ class SigmaRulesConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    shipped: bool = Field(
+        True, description="evaluate citywatch's own portal rules (shipped with it) too"
+    )
     rule_dirs: list[Path] = Field(
-        default_factory=lambda: [shipped_rules()],
-        description="rule files or folders (recursive *.yml/*.yaml); default: the shipped rules",
+        default_factory=list,
+        description="more rule files or folders (recursive *.yml/*.yaml, e.g. SigmaHQ's "
+        "rules/web), evaluated beside the shipped rules",
     )
     include_categories: list[str] = Field(
         default_factory=lambda: ["webserver", "proxy"],
@@ -101,6 +105,25 @@ class SigmaRulesConfig(BaseModel):
         False, description="raise on the first invalid rule instead of reporting it and going on"
     )
     gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
+
+
+def rule_sources(cfg: SigmaRulesConfig) -> list[Path]:
+    """The rule files and folders ``cfg`` asks for: the shipped rules (unless turned off),
+    then ``rule_dirs``, each once (the shipped folder named again is not loaded twice).
+
+    >>> [p.name for p in rule_sources(SigmaRulesConfig(rule_dirs=[Path("/x/web")]))]
+    ['rules', 'web']
+    >>> rule_sources(SigmaRulesConfig(shipped=False, rule_dirs=[shipped_rules()])) == [
+    ...     shipped_rules()]
+    True
+    """
+    out = [shipped_rules()] if cfg.shipped else []
+    seen = {p.resolve() for p in out}
+    for path in cfg.rule_dirs:
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            out.append(path)
+    return out
 
 
 _MAX_NOTICES: Final = 20
@@ -302,7 +325,7 @@ class SigmaRules(HitDetector):
         cfg = self.config
         assert isinstance(cfg, SigmaRulesConfig)
         self._rules, self._report = load_rules(
-            cfg.rule_dirs, categories=cfg.include_categories, strict=cfg.strict
+            rule_sources(cfg), categories=cfg.include_categories, strict=cfg.strict
         )
         self._prefilter = _Prefilter(self._rules)
 
