@@ -302,3 +302,14 @@ def test_low_and_slow_guessing_on_one_account_over_hours(login: LoginMaker) -> N
     # unknown outcomes (a mirror with no response): the owner logging in all day is no attack
     daily = [login(i * 600.0, "37.9.1.1", "Dragana.Đorđević", ok=None) for i in range(36)]
     assert _run(daily)[0] == []
+
+
+def test_low_and_slow_on_one_account_is_one_detection_at_a_guess_every_16_minutes(
+    login: LoginMaker,
+) -> None:
+    # 22 in six hours: past the 20th, each guess came after more than the 15 idle minutes that
+    # close a fast episode, and each was a detection of its own (11 for 30 guesses)
+    events = [login(i * 960.0, f"94.{i}.7.1", "Dragana.Đorđević") for i in range(30)]
+    (attack,) = _run(events)[0]
+    assert attack.rule_id == "portal.login.account-attack"
+    assert len(attack.evidence) == 30

@@ -11,6 +11,10 @@ no response). Rules (ATT&CK T1110):
   on fewer accounts;
 - repeated failed logins (T1110): the same from a source that does not show
   the account (access logs), where guessing and stuffing look alike;
+- slow failed logins (T1110.001, T1110.003): low and slow from a source that
+  does not show the account, ``slow_failures`` known failures from one client
+  within ``slow_window_s`` (hours), each short window under ``failures``;
+  not from an address whose logins mostly succeed (``shared_logins``);
 - account under attack (T1110.001): one account, ``account_failures``
   suspect attempts from any clients; or, low and slow, ``slow_failures``
   known failures within ``slow_window_s`` (hours);
@@ -37,11 +41,15 @@ unless they are so many that they are the address's own users logging in
 On an account under attack, a successful login from a client that has not
 failed on it within the window is the owner's, most likely: it is counted
 (``owner_logins``) but is no evidence of the attack. One episode per key: the
-attack is one detection whose evidence grows, not an alert per request.
+attack is one detection whose evidence grows, not an alert per request; a
+low-and-slow episode stays open across ``slow_gap_s`` between attempts, and
+the failures of a closed episode are reported: the long window starts over.
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from typing import ClassVar
 
 import msgspec
@@ -54,22 +62,25 @@ from citywatch.model import Detection, Event
 _STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
 _GUESSING = ("portal.login.bruteforce", "Password brute force", "attack.T1110.001")
 _FAILURES = ("portal.login.failures", "Repeated failed logins", "attack.T1110")
+_SLOW = ("portal.login.slow-guessing", "Low-and-slow failed logins", "attack.T1110.001")
+_ALSO: dict[str, tuple[str, ...]] = {_SLOW[0]: ("attack.T1110.003",)}
+"""Techniques a rule's detections may be besides its own: without the account, slow guessing
+at one and a few passwords sprayed over many look alike."""
 _ACCOUNT = ("portal.login.account-attack", "Account under password attack", "attack.T1110.001")
 _SPREAD = (
     "portal.login.stuffing-spread",
     "Credential stuffing from many clients",
     "attack.T1110.004",
 )
+_CHECK_ACCOUNTS = "Check the application log for the accounts these clients tried"
 _MEASURES = {
     _STUFFING[0]: [
         BLOCK_CLIENTS,
         "Require a second factor or a challenge on login while the campaign lasts",
     ],
     _GUESSING[0]: [BLOCK_CLIENTS],
-    _FAILURES[0]: [
-        BLOCK_CLIENTS,
-        "Check the application log for the accounts these clients tried",
-    ],
+    _FAILURES[0]: [BLOCK_CLIENTS, _CHECK_ACCOUNTS],
+    _SLOW[0]: [BLOCK_CLIENTS, _CHECK_ACCOUNTS],
     _ACCOUNT[0]: [
         "Lock the account temporarily and tell its owner through a channel already on file",
     ],
@@ -83,7 +94,7 @@ _OUTCOME = {"failure": 0, "success": 1}
 _PORTAL_CAP = 16384
 """Login attempts the portal-wide window keeps, at most."""
 _SLOW_CAP = 2048
-"""Failures an account's long window keeps, at most."""
+"""Failures a long window keeps, at most."""
 _BUCKET_S = 600.0
 """How often the portal's failures in the window are sampled for its baseline, seconds."""
 _TAKEOVER = ["Force a password reset and end all sessions of the accounts that logged in"]
@@ -115,14 +126,22 @@ class LoginAbuseConfig(BaseModel):
     slow_window_s: float = Field(
         6 * 3600.0,
         gt=0,
-        description="long window of failed logins on one account, seconds (low and slow: a "
+        description="long window of failed logins on one account, or from one client where "
+        "the source does not show the account (an access log), seconds (low and slow: a "
         "guess every 4 minutes is 7 in the short window, 90 in six hours)",
     )
     slow_failures: int = Field(
         20,
         ge=2,
-        description="failed logins (outcome known) on one account within the long window to "
-        "fire: a person who forgot a password tries a few, then resets it",
+        description="failed logins (outcome known) within the long window to fire: a person "
+        "who forgot a password tries a few, then resets it",
+    )
+    slow_gap_s: float = Field(
+        3600.0,
+        gt=0,
+        description="idle time that closes a low-and-slow episode, seconds: the slowest pace "
+        "the long window catches is a guess every 18 min, and ``gap_s`` would make each "
+        "attempt past the threshold a detection of its own",
     )
     portal_failures: int = Field(
         100,
@@ -203,8 +222,14 @@ class LoginState(msgspec.Struct, kw_only=True):
     """Suspect attempts per other party (account or client) in the window."""
     episode: Episode | None = None
     slow: list[tuple[float, str]] = msgspec.field(default_factory=list)
-    """An account's: (time, event id) of its known failures within the long window."""
+    """(time, event id) of the known failures within the long window: an account's, or a
+    client's where its source does not show the account."""
     slow_head: int = 0
+    slow_logins: list[float] = msgspec.field(default_factory=list)
+    """A client's: times of its successful logins that show no account, within the long
+    window, kept while it has failures there (to tell an address many people share)."""
+    ep_slow: bool = False
+    """The open episode is low and slow (fired on the long window)."""
     portal: PortalLogins | None = None
     """The portal-wide key's attempts (none on a client's or an account's key)."""
     address: str | None = None
@@ -274,7 +299,7 @@ class LoginAbuse(Detector[LoginState]):
         other = (event.user_id if by_client else event.source_pseudonym) or "?"
         suspect = event.outcome != "success"
         ts = event.timestamp
-        if state.episode is not None and ts - state.episode.last > self.cfg.gap_s:
+        if state.episode is not None and ts - state.episode.last > self._gap(state):
             self._close(key, state, out)  # the sweep has not come by yet: close it first
         state.evict(ts - self.cfg.window_s)
         state.times.append(ts)
@@ -284,10 +309,13 @@ class LoginAbuse(Detector[LoginState]):
         if suspect:
             state.suspects += 1
             state.distinct[other] = state.distinct.get(other, 0) + 1
-        if not by_client and event.outcome == "failure":
-            state.slow.append((ts, event.id))
+        if not by_client or other == "?":  # an account's, or a client's that shows none
+            if event.outcome == "failure":
+                state.slow.append((ts, event.id))
+            elif by_client and event.outcome == "success" and state.slow:
+                state.slow_logins.append(ts)
         if state.slow:
-            _evict_slow(state, ts - self.cfg.slow_window_s)
+            _evict_slow(state, ts - self.cfg.slow_window_s, self.cfg)
         episode = state.episode
         if episode is not None:
             if not by_client and not suspect and other not in state.distinct:
@@ -300,18 +328,38 @@ class LoginAbuse(Detector[LoginState]):
                 out.append(self._emit(key, state))
             return
         threshold = self.cfg.failures if by_client else self.cfg.account_failures
-        if state.suspects < threshold:
-            if not by_client and len(state.slow) - state.slow_head >= self.cfg.slow_failures:
-                self._slow(key, state, ts, out)
+        if self._short_evidence(state, event, by_client, threshold):
+            self._open(key, state, event, by_client, out)
             return
-        if by_client:
-            evidence = state.suspects - _typos(state)
-            if evidence < threshold:
-                return  # people behind one address who mistyped, then logged in
-            if _logged_in(state) >= self.cfg.shared_logins * evidence:
-                return  # most of its logins succeed: an address many people share
-            if event.outcome is None and not _blind_evidence(state, threshold, self.cfg):
-                return  # no outcomes: distinct accounts once each, at a human pace
+        if len(state.slow) - state.slow_head < self.cfg.slow_failures:
+            return
+        if by_client and _shared_over_hours(state, self.cfg):
+            return  # most of its logins over the hours succeed: an address many people share
+        self._slow(key, state, event, out)
+
+    def _short_evidence(
+        self, state: LoginState, event: Event, by_client: bool, threshold: int
+    ) -> bool:
+        """The short window's suspect attempts are evidence enough to fire."""
+        if state.suspects < threshold:
+            return False
+        if not by_client:
+            return True
+        evidence = state.suspects - _typos(state)
+        if evidence < threshold:
+            return False  # people behind one address who mistyped, then logged in
+        if _shared_address(_logged_in(state), evidence, self.cfg) or _shared_over_hours(
+            state, self.cfg
+        ):
+            return False  # most of its logins succeed: an address many people share
+        # without outcomes: distinct accounts once each, at a human pace, are no evidence
+        return event.outcome is not None or _blind_evidence(state, threshold, self.cfg)
+
+    def _open(
+        self, key: str, state: LoginState, event: Event, by_client: bool, out: list[Detection]
+    ) -> None:
+        """Open an episode on the short window's attempts."""
+        ts = event.timestamp
         window = [
             i
             for i in range(state.head, len(state.times))
@@ -332,8 +380,10 @@ class LoginAbuse(Detector[LoginState]):
                 state.taken_over.append(state.others[i])
         out.append(self._emit(key, state))
 
-    def _slow(self, key: str, state: LoginState, ts: float, out: list[Detection]) -> None:
-        """Low and slow on one account: its failures over hours, under the short window's."""
+    def _slow(self, key: str, state: LoginState, event: Event, out: list[Detection]) -> None:
+        """Low and slow: an account's failures over hours, or a client's where the source
+        does not show the account, under the short window's."""
+        ts = event.timestamp
         window = state.slow[state.slow_head :]
         state.episode = Episode(
             id=detection_id(self.name, "login", key, ts),
@@ -342,10 +392,15 @@ class LoginAbuse(Detector[LoginState]):
             last=ts,
             evidence=[event_id for _, event_id in window],
         )
+        state.ep_slow = True
         state.ep_attempts = len(window)
-        for i in range(state.head, len(state.times)):
-            if state.suspect[i]:
-                state.ep_others[state.others[i]] = state.ep_others.get(state.others[i], 0) + 1
+        if key.startswith("src:"):
+            state.ep_others = {"?": len(window)}
+            state.address = event.source_ip
+        else:
+            for i in range(state.head, len(state.times)):
+                if state.suspect[i]:
+                    state.ep_others[state.others[i]] = state.ep_others.get(state.others[i], 0) + 1
         out.append(self._emit(key, state))
 
     def _portal(self, state: LoginState, event: Event, out: list[Detection]) -> None:
@@ -415,21 +470,43 @@ class LoginAbuse(Detector[LoginState]):
             return state.episode is None and portal.head >= len(portal.times)
         state.evict(watermark - self.cfg.window_s)
         if state.slow:
-            _evict_slow(state, watermark - self.cfg.slow_window_s)
+            _evict_slow(state, watermark - self.cfg.slow_window_s, self.cfg)
         episode = state.episode
-        if episode is not None and watermark - episode.last > self.cfg.gap_s:
+        if episode is not None and watermark - episode.last > self._gap(state):
             self._close(key, state, out)
         return state.episode is None and state.head >= len(state.times) and not state.slow
 
+    def _gap(self, state: LoginState) -> float:
+        """The idle time that closes the open episode: longer for a low-and-slow one."""
+        return self.cfg.slow_gap_s if state.ep_slow else self.cfg.gap_s
+
     def _close(self, key: str, state: LoginState, out: list[Detection]) -> None:
-        """Emit the episode's final version and forget it."""
+        """Emit the episode's final version and forget it, and the long window's failures
+        with it (they are reported: a new episode needs failures of its own)."""
         out.append(self._emit(key, state))
         state.episode = None
+        state.ep_slow = False
+        state.slow.clear()
+        state.slow_head = 0
+        state.slow_logins.clear()
         state.address = None
         state.ep_attempts = state.ep_successes = 0
         state.ep_others = {}
         state.taken_over = []
         state.ep_owner = state.ep_accounts = 0
+
+    def _slow_summary(self, state: LoginState, episode: Episode) -> str:
+        """A client's low-and-slow failures, and what the missing account means."""
+        failed = state.ep_attempts - state.ep_successes
+        span = episode.last - episode.first
+        return (
+            f"{failed} failed logins in {span / 3600:.1f} h from "
+            f"{state.address or 'one client'}, one every {span / 60 / max(1, failed - 1):.1f} "
+            f"min on average, too slow for the {self.cfg.window_s / 60:.0f} min window; the "
+            "source does not show the account, so a slow guess at one account's password and a "
+            "few passwords sprayed over many accounts look alike (so does a device retrying a "
+            "stale saved password): the application log shows which accounts it tried"
+        )
 
     def _emit(self, key: str, state: LoginState) -> Detection:
         episode = state.episode
@@ -467,19 +544,23 @@ class LoginAbuse(Detector[LoginState]):
         else:
             unseen = set(state.ep_others) == {"?"}  # access logs do not show the account
             stuffing = not unseen and n_others >= self.cfg.stuffing_accounts
-            rule, label, tag = _FAILURES if unseen else _STUFFING if stuffing else _GUESSING
             severity = 65 if stuffing else 55 if unseen else 50
-            accounts = (
-                "accounts the source does not show"
-                if unseen
-                else "one account"
-                if n_others == 1
-                else f"{n_others} accounts"
-            )
-            summary = (
-                f"{state.ep_attempts} login attempts on {accounts} from "
-                f"{state.address or 'one client'}"
-            )
+            if state.ep_slow:
+                rule, label, tag = _SLOW
+                summary = self._slow_summary(state, episode)
+            else:
+                rule, label, tag = _FAILURES if unseen else _STUFFING if stuffing else _GUESSING
+                accounts = (
+                    "accounts the source does not show"
+                    if unseen
+                    else "one account"
+                    if n_others == 1
+                    else f"{n_others} accounts"
+                )
+                summary = (
+                    f"{state.ep_attempts} login attempts on {accounts} from "
+                    f"{state.address or 'one client'}"
+                )
             succeeded = state.ep_successes if unseen else len(state.taken_over)
             shared = _shared(state)
             if succeeded and shared:
@@ -510,7 +591,7 @@ class LoginAbuse(Detector[LoginState]):
             category="cyber",
             summary=summary,
             entity=entity,
-            tags=[tag, "attack.credential_access"],
+            tags=[tag, *_ALSO.get(rule, ()), "attack.credential_access"],
             attributes={
                 "portal": {
                     "class": "credential-access",
@@ -553,6 +634,22 @@ def _logged_in(state: LoginState) -> int:
             if not state.suspect[i] and state.others[i] == "?"
         )
     return len(accounts)
+
+
+def _shared_address(logins: int, failures: int, cfg: LoginAbuseConfig) -> bool:
+    """A client whose successful logins are ``shared_logins`` times its failures or more is
+    an address many people share (a carrier's CGNAT, an office proxy, a university): its few
+    who mistype or forgot a password are no attack, in the short window or the long one."""
+    return logins >= cfg.shared_logins * failures
+
+
+def _shared_over_hours(state: LoginState, cfg: LoginAbuseConfig) -> bool:
+    """:func:`_shared_address` on a client's long window, where its source shows no account
+    (an access log): there a typo cannot be told from a guess by the account it was on, and
+    half an hour of a busy shared address holds ten typos by chance (a university's 400
+    logins in six hours, one in eight after a typo, did); its hours do not."""
+    failures = len(state.slow) - state.slow_head
+    return failures > 0 and _shared_address(len(state.slow_logins), failures, cfg)
 
 
 def _blind_evidence(state: LoginState, threshold: int, cfg: LoginAbuseConfig) -> bool:
@@ -643,9 +740,9 @@ def _roll(portal: PortalLogins, ts: float, cfg: LoginAbuseConfig, attacked: bool
     portal.bucket = bucket
 
 
-def _evict_slow(state: LoginState, before: float) -> None:
-    """Drop an account's failures older than ``before`` (or beyond the cap) from the long
-    window."""
+def _evict_slow(state: LoginState, before: float, cfg: LoginAbuseConfig) -> None:
+    """Drop the failures older than ``before`` (or beyond the cap) from the long window, and
+    a client's successful logins with them (all of them once no failure is left)."""
     slow, head = state.slow, state.slow_head
     while head < len(slow) and (slow[head][0] < before or len(slow) - head > _SLOW_CAP):
         head += 1
@@ -653,6 +750,12 @@ def _evict_slow(state: LoginState, before: float) -> None:
         del slow[:head]
         head = 0
     state.slow_head = head
+    logins = state.slow_logins
     if head >= len(slow):
         slow.clear()
         state.slow_head = 0
+        logins.clear()
+    elif logins:
+        # as many as make any count of failures under the cap a shared address's, no more
+        cap = math.ceil(cfg.shared_logins * _SLOW_CAP)
+        del logins[: max(bisect_left(logins, before), len(logins) - cap)]
