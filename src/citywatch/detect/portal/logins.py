@@ -241,9 +241,9 @@ class LoginState(msgspec.Struct, kw_only=True):
     """Accounts a flagged client logged in to, or clients that logged in to an attacked
     account after failing on it."""
     ep_owner: int = 0
+    """Successful logins to an attacked account from clients that never failed on it."""
     ep_accounts: int = 0
     """The portal-wide key's: the most distinct accounts failed in its window during it."""
-    """Successful logins to an attacked account from clients that never failed on it."""
 
     def evict(self, before: float) -> None:
         """Drop attempts older than ``before`` from the window."""
