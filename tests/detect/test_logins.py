@@ -13,7 +13,9 @@ from citywatch.model import Detection, Event, HttpRequest
 LoginMaker = Callable[..., Event]
 
 
-def _run(events: list[Event], detector: LoginAbuse | None = None) -> tuple[list[Detection], int]:
+def run_logins(
+    events: list[Event], detector: LoginAbuse | None = None
+) -> tuple[list[Detection], int]:
     """Final version of each detection, and how many emissions there were."""
     errors: list[Exception] = []
     runner = DetectorRunner(detector or LoginAbuse(), lambda n, e, x: errors.append(x))
@@ -30,7 +32,7 @@ def _run(events: list[Event], detector: LoginAbuse | None = None) -> tuple[list[
 
 def test_credential_stuffing_one_source_many_accounts(login: LoginMaker) -> None:
     events = [login(t * 5, "198.51.100.7", f"user{t}", ok=(t == 30)) for t in range(40)]
-    dets, _ = _run(events)
+    dets, _ = run_logins(events)
     by_rule = {d.rule_id: d for d in dets}
     stuffing = by_rule["portal.login.stuffing"]
     assert stuffing.entity["source.ip"] == "198.51.100.7"
@@ -45,13 +47,13 @@ def test_credential_stuffing_one_source_many_accounts(login: LoginMaker) -> None
 
 def test_brute_force_one_account_fires_per_source_and_account(login: LoginMaker) -> None:
     events = [login(t * 3, "198.51.100.8", "ÕunMari") for t in range(12)]
-    rules = sorted(d.rule_id for d in _run(events)[0])
+    rules = sorted(d.rule_id for d in run_logins(events)[0])
     assert rules == ["portal.login.account-attack", "portal.login.bruteforce"]
 
 
 def test_distributed_attack_on_one_account(login: LoginMaker) -> None:
     events = [login(t * 3, f"198.51.100.{t}", "mayor") for t in range(12)]
-    dets, _ = _run(events)
+    dets, _ = run_logins(events)
     assert [d.rule_id for d in dets] == ["portal.login.account-attack"]
     assert dets[0].entity["user.id"].startswith("user:")
     assert "mayor" not in msgspec.json.encode(dets[0]).decode()
@@ -64,7 +66,7 @@ def test_benign_typos_and_shared_nat_stay_quiet(login: LoginMaker) -> None:
         if i % 10 == 0:
             events.append(login(t, "192.0.2.10", f"reader{i}", ok=False))
         events.append(login(t + 5, "192.0.2.10", f"reader{i}", ok=True))
-    assert _run(events)[0] == []
+    assert run_logins(events)[0] == []
 
 
 def test_many_people_behind_one_address_with_typos_stay_quiet(login: LoginMaker) -> None:
@@ -76,26 +78,26 @@ def test_many_people_behind_one_address_with_typos_stay_quiet(login: LoginMaker)
         if i % 6 == 0:
             events.append(login(t, "93.136.1.1", f"citizen{i}", ok=False))
         events.append(login(t + 20, "93.136.1.1", f"citizen{i}", ok=True))
-    assert _run(events)[0] == []
+    assert run_logins(events)[0] == []
     # the same address sending a list of credentials, most failing, is still stuffing
     stuffing = [login(2000 + t, "93.136.1.1", f"victim{t}", ok=(t % 20 == 0)) for t in range(40)]
-    assert [d.rule_id for d in _run(events + stuffing)[0]] == ["portal.login.stuffing"]
+    assert [d.rule_id for d in run_logins(events + stuffing)[0]] == ["portal.login.stuffing"]
 
 
 def test_failures_spread_beyond_the_window_do_not_fire(login: LoginMaker) -> None:
     # one per 4 min: 15 in an hour is under both windows (30 in two hours is low and slow)
     events = [login(t * 240, "198.51.100.9", "x") for t in range(15)]
-    assert _run(events)[0] == []
+    assert run_logins(events)[0] == []
 
 
 def test_unknown_outcomes_count_as_suspect(login: LoginMaker) -> None:
     events = [login(t, "198.51.100.10", f"a{t}", ok=None) for t in range(10)]
-    assert [d.rule_id for d in _run(events)[0]] == ["portal.login.stuffing"]
+    assert [d.rule_id for d in run_logins(events)[0]] == ["portal.login.stuffing"]
 
 
 def test_one_episode_many_attempts_few_emissions(login: LoginMaker) -> None:
     events = [login(t * 0.5, "198.51.100.11", f"u{t % 500}") for t in range(5000)]
-    dets, emissions = _run(events, LoginAbuse(LoginAbuseConfig(account_failures=1000)))
+    dets, emissions = run_logins(events, LoginAbuse(LoginAbuseConfig(account_failures=1000)))
     assert len(dets) == 1
     assert len(dets[0].evidence) == 5000
     assert emissions <= 12, "re-emitted as evidence doubles, not per request"
@@ -104,7 +106,7 @@ def test_one_episode_many_attempts_few_emissions(login: LoginMaker) -> None:
 def test_idle_gap_closes_episode_and_a_new_one_opens(login: LoginMaker) -> None:
     first = [login(t, "198.51.100.12", f"a{t}") for t in range(10)]
     later = [login(5000 + t, "198.51.100.12", f"b{t}") for t in range(10)]
-    dets, _ = _run(first + later)
+    dets, _ = run_logins(first + later)
     stuffing = sorted(
         (d for d in dets if d.rule_id.endswith("stuffing")), key=lambda d: d.timestamp
     )
@@ -114,7 +116,7 @@ def test_idle_gap_closes_episode_and_a_new_one_opens(login: LoginMaker) -> None:
 
 def test_fires_at_threshold_event_time(login: LoginMaker) -> None:
     events = [login(t * 10, "198.51.100.13", f"a{t}") for t in range(15)]
-    dets, _ = _run(events)
+    dets, _ = run_logins(events)
     assert dets[0].timestamp.timestamp() == events[9].timestamp  # the 10th suspect attempt
 
 
@@ -152,7 +154,7 @@ def test_sources_without_accounts_are_named_honestly(enricher) -> None:  # type:
         )
         for t in range(12)
     ]
-    (det,) = _run(events)[0]
+    (det,) = run_logins(events)[0]
     assert det.rule_id == "portal.login.failures"
     assert "does not show" in det.summary
 
@@ -163,7 +165,7 @@ def test_the_owners_own_login_is_no_evidence_of_an_attack_on_the_account(
     attack = [login(t * 3, f"198.51.100.{t}", "mayor") for t in range(12)]
     before = login(1, "192.0.2.44", "mayor", ok=True)  # the owner, from home, in the window
     during = login(40, "192.0.2.44", "mayor", ok=True)  # and again while the attack goes on
-    dets, _ = _run(sorted([*attack, before, during], key=lambda e: e.timestamp))
+    dets, _ = run_logins(sorted([*attack, before, during], key=lambda e: e.timestamp))
     (det,) = [d for d in dets if d.rule_id == "portal.login.account-attack"]
     assert set(det.evidence) == {e.id for e in attack}
     portal = det.attributes["portal"]
@@ -175,7 +177,7 @@ def test_the_owners_own_login_is_no_evidence_of_an_attack_on_the_account(
 def test_a_client_that_failed_then_logged_in_takes_the_account_over(login: LoginMaker) -> None:
     attack = [login(t * 3, f"198.51.100.{t % 4}", "mayor") for t in range(12)]
     entry = login(60, "198.51.100.2", "mayor", ok=True)  # one of the attackers gets in
-    dets, _ = _run([*attack, entry])
+    dets, _ = run_logins([*attack, entry])
     (det,) = [d for d in dets if d.rule_id == "portal.login.account-attack"]
     assert entry.id in det.evidence
     assert len(det.attributes["portal"]["taken_over"]) == 1
@@ -192,7 +194,7 @@ def test_a_carrier_s_address_where_most_log_in_is_no_stuffing(login: LoginMaker)
     events = [
         login(rng.uniform(0, 1800), "37.244.200.1", f"građanin{i}", ok=i >= 10) for i in range(100)
     ]
-    assert _run(sorted(events, key=lambda e: e.timestamp))[0] == []
+    assert run_logins(sorted(events, key=lambda e: e.timestamp))[0] == []
 
 
 def test_stuffing_through_a_busy_shared_address_does_not_call_its_users_taken_over(
@@ -200,7 +202,7 @@ def test_stuffing_through_a_busy_shared_address_does_not_call_its_users_taken_ov
 ) -> None:
     people = [login(i * 30, "93.136.1.1", f"citizen{i}", ok=True) for i in range(60)]
     stuffing = [login(1700 + t, "93.136.1.1", f"victim{t}", ok=(t % 20 == 0)) for t in range(40)]
-    (det,) = _run(people + stuffing)[0]
+    (det,) = run_logins(people + stuffing)[0]
     assert det.rule_id == "portal.login.stuffing"
     assert "check them before assuming a takeover" in det.summary
     assert "possible account takeover" not in det.summary
@@ -228,18 +230,18 @@ def test_an_access_log_of_a_shared_address_is_no_attack(enricher) -> None:  # ty
                 )
             )
     events = [enricher(e) for e in sorted(events, key=lambda e: e.timestamp)]
-    assert _run(events)[0] == []
+    assert run_logins(events)[0] == []
 
 
 def test_without_outcomes_colleagues_behind_a_proxy_are_no_stuffing(login: LoginMaker) -> None:
     # A mirror with no response status: 12 colleagues log in once each over half an hour.
     office = [login(i * 150, "213.191.128.7", f"zaposlenik{i}", ok=None) for i in range(12)]
-    assert _run(office)[0] == []
+    assert run_logins(office)[0] == []
     # a tool going through a list is fast even without outcomes; guessing repeats accounts
     tool = [login(5000 + t * 2, "213.191.128.7", f"a{t}", ok=None) for t in range(12)]
-    assert [d.rule_id for d in _run(office + tool)[0]] == ["portal.login.stuffing"]
+    assert [d.rule_id for d in run_logins(office + tool)[0]] == ["portal.login.stuffing"]
     slow = [login(t * 150, "198.51.100.40", f"b{t % 3}", ok=None) for t in range(12)]
-    assert [d.rule_id for d in _run(slow)[0]] == ["portal.login.bruteforce"]
+    assert [d.rule_id for d in run_logins(slow)[0]] == ["portal.login.bruteforce"]
 
 
 def _pool(login: LoginMaker, ok: bool | None) -> list[Event]:
@@ -269,7 +271,7 @@ def test_stuffing_through_a_proxy_pool_is_one_portal_wide_detection(login: Login
     day = [login(i * 30.0, f"37.9.{i % 250}.1", f"Ágnes{i}", ok=i % 15 != 0) for i in range(120)]
     for ok in (False, None):
         events = sorted(day + _pool(login, ok), key=lambda e: e.timestamp)
-        dets, _ = _run(events)
+        dets, _ = run_logins(events)
         assert [d.rule_id for d in dets] == ["portal.login.stuffing-spread"], ok
         [spread] = dets
         assert "attack.T1110.004" in spread.tags
@@ -282,7 +284,7 @@ def test_stuffing_through_a_proxy_pool_is_one_portal_wide_detection(login: Login
 
 def test_a_deadline_rush_of_logins_with_typos_is_no_stuffing(login: LoginMaker) -> None:
     for ok in (True, None):
-        assert _run(_rush(login, ok))[0] == [], ok
+        assert run_logins(_rush(login, ok))[0] == [], ok
 
 
 def test_low_and_slow_guessing_on_one_account_over_hours(login: LoginMaker) -> None:
@@ -291,17 +293,17 @@ def test_low_and_slow_guessing_on_one_account_over_hours(login: LoginMaker) -> N
     one = [login(i * 240.0, "185.220.101.33", "Dragana.Đorđević") for i in range(85)]
     many = [login(i * 240.0, f"94.{i}.7.1", "Dragana.Đorđević") for i in range(85)]
     for events in (one, many):
-        dets, _ = _run(events)
+        dets, _ = run_logins(events)
         assert "portal.login.account-attack" in [d.rule_id for d in dets]
         [attack] = [d for d in dets if d.rule_id == "portal.login.account-attack"]
         assert len(attack.evidence) >= 80
     # the owner who forgot the password: a few failures in the day, then a reset and a login
     owner = [login(i * 900.0, "37.9.1.1", "Dragana.Đorđević") for i in range(8)]
     owner.append(login(9000.0, "37.9.1.1", "Dragana.Đorđević", ok=True))
-    assert _run(owner)[0] == []
+    assert run_logins(owner)[0] == []
     # unknown outcomes (a mirror with no response): the owner logging in all day is no attack
     daily = [login(i * 600.0, "37.9.1.1", "Dragana.Đorđević", ok=None) for i in range(36)]
-    assert _run(daily)[0] == []
+    assert run_logins(daily)[0] == []
 
 
 def test_low_and_slow_on_one_account_is_one_detection_at_a_guess_every_16_minutes(
@@ -310,6 +312,6 @@ def test_low_and_slow_on_one_account_is_one_detection_at_a_guess_every_16_minute
     # 22 in six hours: past the 20th, each guess came after more than the 15 idle minutes that
     # close a fast episode, and each was a detection of its own (11 for 30 guesses)
     events = [login(i * 960.0, f"94.{i}.7.1", "Dragana.Đorđević") for i in range(30)]
-    (attack,) = _run(events)[0]
+    (attack,) = run_logins(events)[0]
     assert attack.rule_id == "portal.login.account-attack"
     assert len(attack.evidence) == 30

@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from citywatch.detect import DetectorRunner
-from citywatch.detect.portal import LoginAbuse, LoginAbuseConfig
+from tests.detect.test_logins import run_logins
+
+from citywatch.detect.portal import LoginAbuseConfig
 from citywatch.enrich import Enricher
 from citywatch.ingest import AccessLogAdapter
 from citywatch.model import Detection, Event
@@ -41,20 +42,6 @@ def _events(enricher: Enricher, hits: list[Hit]) -> list[Event]:
     return events
 
 
-def _run(events: list[Event], detector: LoginAbuse | None = None) -> tuple[list[Detection], int]:
-    """Final version of each detection, and how many emissions there were."""
-    errors: list[Exception] = []
-    runner = DetectorRunner(detector or LoginAbuse(), lambda n, e, x: errors.append(x))
-    out: list[Detection] = []
-    for event in events:
-        runner.process(event, out)
-        runner.advance(event.timestamp - 60, out)
-    runner.flush(out)
-    assert not errors
-    assert not runner.states, "every state is dropped after the flush"
-    return list({d.id: d for d in out}.values()), len(out)
-
-
 def _guesser(rng: random.Random, start: float = 0.0, hours: float = 6.0) -> list[Hit]:
     """One address posting to the login form every 4-6 minutes for hours, every one failing."""
     hits, t = [], start
@@ -76,7 +63,7 @@ def test_a_slow_guesser_in_an_access_log_is_one_detection(enricher: Enricher) ->
     # a guess every 4-6 minutes for 6 hours: 5-8 in any half hour, under the short window's 10
     hits = _guesser(random.Random(1))
     events = _events(enricher, hits)
-    dets, emissions = _run(events)
+    dets, emissions = run_logins(events)
     det = _only_the_guesser(dets, len(hits))
     assert det.timestamp.timestamp() == events[19].timestamp, "fires on the 20th failure"
     assert emissions <= 5, "one detection whose evidence grows, not one per attempt"
@@ -94,7 +81,7 @@ def test_a_guess_every_16_minutes_stays_one_detection(enricher: Enricher) -> Non
     # 22 in six hours: past the threshold each guess came after more than the short rules'
     # 15 idle minutes, which would have closed the episode and opened a new one per guess
     hits = [(i * 960.0, GUESSER, "POST", "/login", 401, FIREFOX) for i in range(30)]
-    _only_the_guesser(_run(_events(enricher, hits))[0], 30)
+    _only_the_guesser(run_logins(_events(enricher, hits))[0], 30)
 
 
 def test_a_shared_address_where_most_log_in_is_no_slow_guessing(enricher: Enricher) -> None:
@@ -113,9 +100,9 @@ def test_a_shared_address_where_most_log_in_is_no_slow_guessing(enricher: Enrich
         if i % 40:
             campus.append((t + 20 * fails, "161.53.72.10", "POST", "/login", 302, agent))
     assert sum(h[4] == 401 for h in campus) == 3 * LoginAbuseConfig().slow_failures
-    assert _run(_events(enricher, campus))[0] == []
+    assert run_logins(_events(enricher, campus))[0] == []
     hits = _guesser(random.Random(3))
-    _only_the_guesser(_run(_events(enricher, campus + hits))[0], len(hits))
+    _only_the_guesser(run_logins(_events(enricher, campus + hits))[0], len(hits))
 
 
 def test_a_person_who_fails_a_few_times_a_day_is_no_slow_guessing(enricher: Enricher) -> None:
@@ -131,7 +118,7 @@ def test_a_person_who_fails_a_few_times_a_day_is_no_slow_guessing(enricher: Enri
             home.append((start + 40 * k, "89.164.1.7", "POST", "/login", 401, agent))
         home.append((start + 40 * fails + 600, "89.164.1.7", "POST", "/login", 302, agent))
     hits = _guesser(random.Random(4), start=2 * HOUR)
-    _only_the_guesser(_run(_events(enricher, home + hits))[0], len(hits))
+    _only_the_guesser(run_logins(_events(enricher, home + hits))[0], len(hits))
 
 
 def test_a_crawler_on_the_login_pages_is_no_slow_guessing(enricher: Enricher) -> None:
@@ -146,7 +133,7 @@ def test_a_crawler_on_the_login_pages_is_no_slow_guessing(enricher: Enricher) ->
         crawler.append((t, "66.249.66.1", rng.choice(["GET", "HEAD"]), path, status, GOOGLEBOT))
         t += rng.uniform(120, 300)
     hits = _guesser(random.Random(6))
-    _only_the_guesser(_run(_events(enricher, crawler + hits))[0], len(hits))
+    _only_the_guesser(run_logins(_events(enricher, crawler + hits))[0], len(hits))
 
 
 def test_after_a_fast_burst_the_slow_window_counts_only_new_failures(enricher: Enricher) -> None:
@@ -154,7 +141,7 @@ def test_after_a_fast_burst_the_slow_window_counts_only_new_failures(enricher: E
     # the same address slowly: its new failures are a new episode, without the burst's again
     burst = [(i * 1.8, GUESSER, "POST", "/login", 401, FIREFOX) for i in range(100)]
     hits = _guesser(random.Random(7), start=HOUR)
-    dets, _ = _run(_events(enricher, burst + hits))
+    dets, _ = run_logins(_events(enricher, burst + hits))
     assert sorted(d.rule_id for d in dets) == ["portal.login.failures", SLOW]
     (slow,) = [d for d in dets if d.rule_id == SLOW]
     assert len(slow.evidence) == len(hits)
