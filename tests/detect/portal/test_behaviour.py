@@ -42,9 +42,15 @@ class Maker:
         form: dict[str, str] | None = None,
         session: str | None = None,
         ua: str = BROWSERS[0],
+        lang: str | None = None,
+        referer: str | None = None,
     ) -> Event:
         self.n += 1
         headers: list[tuple[str, str]] = [("User-Agent", ua)]
+        if lang is not None:
+            headers.append(("Accept-Language", lang))
+        if referer is not None:
+            headers.append(("Referer", referer))
         if session is not None:
             headers.append(("Cookie", f"consent=necessary; aldsid={session}"))
         body = ""
@@ -58,6 +64,7 @@ class Maker:
             headers=tuple(headers),
             body=body,
             status=status,
+            referrer=referer,
             user_agent=ua,
         )
         event = Event(
@@ -371,6 +378,133 @@ def test_a_bot_swarm_under_every_client_s_floor_is_a_portal_flood(make: Maker) -
     # a crowd at the same rates (an alert push, people each sending a few requests) is no flood
     # below the crowd's floor
     assert _run(day + _push(make, rng, 4 * 3600, 1200)) == []
+
+
+ORIGIN = "https://portal.aldmere.city"
+LANGS = ("hr-HR,hr;q=0.9,en;q=0.8", "hr", "en-GB,en;q=0.9", "de-DE,de;q=0.9,hr;q=0.7")
+PAGES = ("/", "/alerts", "/api/v1/alerts", "/traffic", "/traffic/incidents?district=2")
+
+
+def _person(
+    make: Maker, rng: random.Random, t: float, ip: str, *, headers: bool = True
+) -> list[Event]:
+    """A person's browser: a page opened from outside (no Referer; the session cookie the
+    portal sets kept from its answer on), its assets, a link followed. ``headers``: the log
+    records Accept-Language and cookies (an access log records neither)."""
+    ua, session = rng.choice(BROWSERS), uuid.UUID(int=rng.getrandbits(128)).hex
+    lang = rng.choice(LANGS) if headers else None
+    first = rng.choice(("/", "/alerts", "/traffic"))
+    cookie = session if headers else None
+
+    def more(dt: float, uri: str, referer: str) -> Event:
+        return make(t + dt, ip, uri, ua=ua, lang=lang, session=cookie, referer=referer)
+
+    events = [make(t, ip, first, ua=ua, lang=lang)]
+    events += [more(0.2 + 0.05 * k, a, ORIGIN + first) for k, a in enumerate(ASSETS)]
+    events.append(more(rng.uniform(5, 40), rng.choice(PAGES[1:]), ORIGIN + first))
+    return events
+
+
+def _browsing_day(
+    make: Maker, rng: random.Random, hours: float, *, headers: bool = True
+) -> tuple[list[Event], list[str]]:
+    """Residents browsing from 05:00, up to ~100 requests a minute at noon; their addresses."""
+    events, ips = [], [f"31.45.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(900)]
+    t = 5 * 3600.0
+    while t < (5 + hours) * 3600:
+        per_minute = 20 + 80 * max(0.0, math.sin(math.pi * ((t / 3600) % 24 - 6) / 12)) ** 2
+        t += 6 * 60.0 / per_minute * rng.uniform(0.5, 1.5)  # a visit is six requests
+        events += _person(make, rng, t - 8 * 3600, rng.choice(ips), headers=headers)
+    return events, ips
+
+
+def _bots(make: Maker, rng: random.Random, t0: float, bots: int, span_s: float) -> list[Event]:
+    """A botnet imitating browsing: new addresses, five requests each evenly over ``span_s``
+    on the usual pages, a browser's user agent (one of a short list), all answered."""
+    events = []
+    for b in range(bots):
+        ip, ua, start = f"{rng.choice((45, 91, 185))}.{b // 250}.{b % 250}.7", BROWSERS[b % 8], t0
+        for k in range(5):
+            uri = PAGES[(b + k) % len(PAGES)]
+            events.append(make(start + k * span_s / 5 + rng.uniform(0, 1), ip, uri, ua=ua))
+    return events
+
+
+def test_a_botnet_imitating_browsing_is_no_crowd(make: Maker) -> None:
+    # 3,000 new addresses, five requests each over the usual pages, all answered, were "a
+    # crowd most likely" at severity 30 with capacity advised: their "browsers" keep no
+    # cookie, send no Referer and no Accept-Language, which the portal's people all do
+    rng = random.Random(31)
+    day, _ = _browsing_day(make, rng, 7)
+    [flood] = _run(day + _bots(make, rng, 4 * 3600, 3000, 120))
+    portal = flood.attributes["portal"]
+    assert flood.rule_id == "portal.behaviour.portal-flood"
+    assert portal["likely"] == "botnet", flood.summary
+    assert "a botnet imitating browsing most likely, not a crowd" in flood.summary
+    assert "no cookie on 100 % of the browsers' repeat requests" in flood.summary
+    assert "no Referer on 100 %" in flood.summary and "no Accept-Language on 100 %" in flood.summary
+    assert flood.summary.endswith("a denial of service (T1499.002, T1498)")
+    assert "attack.T1498" in flood.tags and flood.severity >= 70 and flood.confidence >= 0.7
+    assert any("challenge" in m for m in portal["measures"])
+    assert not any("add capacity if" in m for m in portal["measures"])
+    # the same bots sending one browser header right are still two habits short
+    polite = [
+        make.enricher(
+            msgspec.structs.replace(
+                e, payload=msgspec.structs.replace(
+                    e.payload, headers=(*e.payload.headers, ("Accept-Language", "hr"))
+                )
+            )
+        )
+        for e in _bots(make, rng, 4 * 3600, 3000, 120)
+        if isinstance(e.payload, HttpRequest)
+    ]  # fmt: skip
+    [flood] = _run(day + polite)
+    assert flood.attributes["portal"]["likely"] == "botnet"
+    assert "Accept-Language" not in flood.summary
+    # below the crowd's floor (1,500 a minute) a botnet is a flood too, as a DoS is
+    [slow] = _run(day + _bots(make, rng, 4 * 3600, 1000, 240))
+    assert slow.attributes["portal"]["likely"] == "botnet"
+
+
+def test_a_crowd_of_residents_browsing_is_still_a_crowd(make: Maker) -> None:
+    # the same rate from people (an alert pushed): each browser keeps the session cookie,
+    # sends its page as Referer for assets and links, and its language
+    rng = random.Random(32)
+    day, ips = _browsing_day(make, rng, 7)
+    crowd = [
+        e
+        for i in range(2500)
+        for e in _person(make, rng, 4 * 3600 + rng.expovariate(1 / 40), rng.choice(ips) if i % 3
+                         else f"78.{i // 250}.{i % 250}.9")
+    ]  # fmt: skip
+    [surge] = _run(day + crowd)
+    assert surge.attributes["portal"]["likely"] == "crowd", surge.summary
+    assert "browsers sending cookie, Referer, Accept-Language as people's do" in surge.summary
+    assert surge.severity < 50
+    # through a mobile carrier's NAT (six people an address): an address's "repeats" hold
+    # other people's first pages, without cookie or Referer; still a crowd
+    nat = [
+        e
+        for i in range(2500)
+        for e in _person(
+            make, rng, 4 * 3600 + rng.expovariate(1 / 40), f"93.2.{i % 420 // 210}.{i % 210}"
+        )
+    ]
+    [surge] = _run(day + nat)
+    assert surge.attributes["portal"]["likely"] == "crowd", surge.summary
+    # a log that records no cookie and no Accept-Language (an access log): their absence
+    # proves nothing, and a Referer alone does not make people a botnet
+    day, ips = _browsing_day(make, rng, 7, headers=False)
+    crowd = [
+        e
+        for _ in range(2500)
+        for e in _person(make, rng, 4 * 3600 + rng.expovariate(1 / 40), rng.choice(ips),
+                         headers=False)
+    ]  # fmt: skip
+    [surge] = _run(day + crowd)
+    assert surge.attributes["portal"]["likely"] == "crowd", surge.summary
+    assert "browsers sending Referer as people's do" in surge.summary
 
 
 def test_one_program_under_the_old_client_floor_is_a_flood(make: Maker) -> None:

@@ -14,7 +14,9 @@ request names them, and one key for the whole portal. Rules:
   (T1498), the rate far above the learned rate of that hour of the day or
   the rolling peak, so a normal daily peak never fires; many clients each
   sending a few requests on the usual paths, answered, are said to be a
-  crowd (an alert push, a deadline) at a low severity (:mod:`.behaviour_crowd`);
+  crowd (an alert push, a deadline) at a low severity, unless they claim to
+  be browsers and lack a browser's habits (cookies kept, Referers, languages):
+  a botnet imitating browsing (:mod:`.behaviour_crowd`);
 - enumeration of citizen records (IDOR, T1190): many distinct ids under
   ``/tax/returns/``, ``/documents/``... mostly one step after the other,
   mostly denied, or far more per session than a person reads (an accountant
@@ -51,6 +53,7 @@ from citywatch.detect.portal import behaviour_crowd as crowd
 from citywatch.detect.portal.behaviour_baseline import HourlyBaseline
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.behaviour_emit import (
+    BOTNET_MEASURES,
     CROWD_CONFIDENCE,
     CROWD_MEASURES,
     CROWD_SEVERITY,
@@ -223,6 +226,8 @@ class PortalBehaviour(Detector[BehaviourState]):
         minute = rate.minute
         per_minute = rate.add(ts, cfg.portal_half_life_s, flood is not None)
         source, info = event.source_pseudonym or "?", self._info
+        request = event.payload
+        assert isinstance(request, HttpRequest)
         if flood is not None:
             # at flood level still (a flood of an older checkpoint has no floor): the portal's
             # own traffic after it is no evidence of it
@@ -230,7 +235,8 @@ class PortalBehaviour(Detector[BehaviourState]):
                 flood.peak = max(flood.peak, per_minute)
                 crowd.misra_gries(state.top, source)
                 if flood.tally is not None:
-                    crowd.add(flood.tally, source, info.path, info.status)
+                    flags = crowd.habits_of(request)
+                    crowd.add(flood.tally, source, info.path, info.status, flags)
                 self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
             return
         if rate.minute != minute:  # a new minute: the one before is the last one, if it was
@@ -238,11 +244,14 @@ class PortalBehaviour(Detector[BehaviourState]):
             state.tally = None
         lowest = min(cfg.portal_rate, cfg.portal_dos_rate)
         if per_minute < 0.5 * lowest:
+            if rate.count % crowd.SAMPLE == 0:  # the usual traffic: what its browsers carry
+                state.habits = crowd.learn(state.habits, crowd.habits_of(request))
             return
         # near flood rates: who sends it, so that a flood firing now can tell a crowd
         if state.tally is None:
-            state.tally = crowd.Tally()
-        crowd.add(state.tally, source, info.path, info.status)
+            usual = None if state.habits is None else msgspec.structs.replace(state.habits)
+            state.tally = crowd.Tally(usual=usual)
+        crowd.add(state.tally, source, info.path, info.status, crowd.habits_of(request))
         if per_minute < lowest:
             return
         learned = self.baseline.peak(ts)
@@ -251,12 +260,13 @@ class PortalBehaviour(Detector[BehaviourState]):
         baseline = max(rate.peak, learned or 0.0)
         if per_minute < cfg.portal_factor * baseline:
             return
-        # below the crowd's floor only a flood that shows a DoS's signs this minute, and not
-        # one client's (the per-client rule's, whose evidence is that client's requests alone:
-        # here it would be every citizen's request of those minutes)
+        # below the crowd's floor only a flood that shows a DoS's (or a botnet's) signs this
+        # minute, and not one client's (the per-client rule's, whose evidence is that client's
+        # requests alone: here it would be every citizen's request of those minutes)
         floor = cfg.portal_rate
         if per_minute < floor:
-            if crowd.verdict(state.tally)[0] != "dos" or crowd.one_client(state.tally):
+            likely = crowd.verdict(state.tally)[0]
+            if likely not in ("dos", "botnet") or crowd.one_client(state.tally):
                 return
             floor = cfg.portal_dos_rate
         state.top = {}
@@ -490,8 +500,11 @@ class PortalBehaviour(Detector[BehaviourState]):
         summary, entity, stats = describe(key, state, rule, self.cfg, open_.stats)
         open_.stats = stats
         severity, confidence, measures = spec.severity, spec.confidence, spec.measures
-        if stats.get("likely") == "crowd":  # a surge of people: capacity, not an attack
+        likely = stats.get("likely")
+        if likely == "crowd":  # a surge of people: capacity, not an attack
             severity, confidence, measures = CROWD_SEVERITY, CROWD_CONFIDENCE, CROWD_MEASURES
+        elif likely == "botnet":  # bots each under any per-client limit: challenge them
+            measures = BOTNET_MEASURES
         return self.detection(
             open_.episode,
             rule_id=spec.rule_id,

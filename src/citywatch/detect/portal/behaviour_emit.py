@@ -111,6 +111,13 @@ CROWD_MEASURES: Final = (
 )
 """A portal-wide flood that looks like a crowd (:mod:`.behaviour_crowd`): a surge of people
 needs capacity, not DDoS protection."""
+BOTNET_MEASURES: Final = (
+    "Turn on the upstream DDoS protection or the CDN's challenge mode: a JavaScript or cookie "
+    "challenge stops clients that keep no session, however many addresses they have",
+    "Expect nothing of per-address rate limits: each bot sends no more than a person does",
+)
+"""A portal-wide flood of browsers without a browser's habits (:mod:`.behaviour_crowd`): a
+botnet imitating browsing, thousands of addresses that each stay under any per-client limit."""
 
 Stats = dict[str, object]
 
@@ -176,16 +183,21 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
         if rule == "portal-flood":
             stats["top_sources"] = sorted(state.top, key=lambda s: -state.top[s])[:8]
             if flood is not None and flood.tally is not None:
-                likely, signs = crowd.verdict(flood.tally)
-                if likely == "dos":
-                    flood.dos = True
-                elif flood.dos:
-                    likely = "dos"  # once a DoS, always: a sign may fade as a crowd joins in
                 tally = flood.tally
+                likely, signs = crowd.verdict(tally)
+                flood.dos |= likely == "dos"
+                flood.botnet |= likely == "botnet"
+                # once a DoS (or a botnet), always: a sign may fade as a crowd joins in
+                sticky = "dos" if flood.dos else "botnet" if flood.botnet else likely
+                if sticky != likely:
+                    earlier = last.get("dos_signs")
+                    likely, signs = sticky, earlier if isinstance(earlier, list) else []
                 stats["likely"] = likely
                 stats["dos_signs"] = signs
                 stats["clients"] = len(tally.sources)
                 stats["per_client"] = round(tally.requests / max(1, len(tally.sources)), 1)
+                stats["browser_habits"] = crowd.habit_figures(tally)
+                stats["browsers_keep"] = crowd.browser_signs(tally)[0]
         return stats
     if rule == "enumeration" and state.objects is not None and state.objects.q:
         objects = state.objects
@@ -233,13 +245,25 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
             f"(usually {usual})" if usual else "(none before)"
         )
         likely, signs = stats.get("likely"), stats.get("dos_signs")
+        clients = stats.get("clients")
+        many = f"{clients}+" if clients == crowd.SOURCES_CAP else str(clients)
+        each = f"{many} clients, {stats.get('per_client')} requests each on the usual paths"
         if likely == "crowd":
-            clients = stats["clients"]
-            many = f"{clients}+" if clients == crowd.SOURCES_CAP else str(clients)
+            keep = stats.get("browsers_keep")
+            habits = (
+                f", browsers sending {', '.join(keep)} as people's do"
+                if isinstance(keep, list) and keep
+                else ""
+            )
             return (
-                f"Surge of requests on the portal: {rate}; a crowd most likely ({many} clients, "
-                f"{stats['per_client']} requests each on the usual paths, nearly all answered): "
-                "no sign of a denial of service"
+                f"Surge of requests on the portal: {rate}; a crowd most likely ({each}, nearly "
+                f"all answered{habits}): no sign of a denial of service"
+            )
+        if likely == "botnet" and isinstance(signs, list):
+            techniques = ", ".join(RULES[rule].techniques)
+            return (
+                f"{name}: {rate}; a botnet imitating browsing most likely, not a crowd ({each}, "
+                f"answered, but {'; '.join(signs)}): a denial of service ({techniques})"
             )
         if likely == "dos" and isinstance(signs, list) and signs:
             return f"{name}: {rate}; signs of a denial of service: {', '.join(signs)}"

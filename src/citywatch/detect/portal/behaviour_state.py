@@ -15,7 +15,7 @@ from typing import Final, TypeVar
 import msgspec
 
 from citywatch.detect.base import Episode
-from citywatch.detect.portal.behaviour_crowd import Tally
+from citywatch.detect.portal.behaviour_crowd import Habits, Tally
 
 RING = 10
 """Slots of a request-count ring per window."""
@@ -244,6 +244,8 @@ class RuleEpisode(msgspec.Struct, kw_only=True, gc=False):
     """A portal-wide flood's: who sent its requests (crowd or DoS, :mod:`.behaviour_crowd`)."""
     dos: bool = False
     """A portal-wide flood's: once it showed a DoS sign it stays a DoS."""
+    botnet: bool = False
+    """A portal-wide flood's: once its browsers lacked a browser's habits it stays a botnet."""
 
 
 class BehaviourState(msgspec.Struct, kw_only=True, gc=False):
@@ -265,5 +267,7 @@ class BehaviourState(msgspec.Struct, kw_only=True, gc=False):
     """The portal's: who sent this minute's requests, kept only near flood rates."""
     tally_before: Tally | None = None
     """The portal's: the same of the minute before."""
+    habits: Habits | None = None
+    """The portal's: what its browser requests usually carry, learned outside floods."""
     due: float = -math.inf
     """Before this watermark a sweep has nothing to do on the key (see ``_due``)."""
