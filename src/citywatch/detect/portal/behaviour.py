@@ -235,8 +235,7 @@ class PortalBehaviour(Detector[BehaviourState]):
                 flood.peak = max(flood.peak, per_minute)
                 crowd.misra_gries(state.top, source)
                 if flood.tally is not None:
-                    flags = crowd.habits_of(request)
-                    crowd.add(flood.tally, source, info.path, info.status, flags)
+                    crowd.add_request(flood.tally, source, info.path, info.status, request)
                 self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
             return
         if rate.minute != minute:  # a new minute: the one before is the last one, if it was
@@ -251,7 +250,7 @@ class PortalBehaviour(Detector[BehaviourState]):
         if state.tally is None:
             usual = None if state.habits is None else msgspec.structs.replace(state.habits)
             state.tally = crowd.Tally(usual=usual)
-        crowd.add(state.tally, source, info.path, info.status, crowd.habits_of(request))
+        crowd.add_request(state.tally, source, info.path, info.status, request)
         if per_minute < lowest:
             return
         learned = self.baseline.peak(ts)

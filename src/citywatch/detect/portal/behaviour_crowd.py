@@ -92,6 +92,9 @@ _BROWSERS: Final = 0.5
 _MIN_REPEATS: Final = 100
 """Repeat browser requests (from a source already counted) before cookies and Referers judge."""
 _MISSING: Final = 2
+_PEOPLE_SHARE: Final = 0.8
+"""Share of a flood's requests that must come in sessions of two requests or more (a cookie
+or an app's token sent again) for those sessions, not addresses, to count its clients."""
 """Habits missing that make a flood of browsers a botnet."""
 
 
@@ -149,6 +152,26 @@ def habits_of(request: HttpRequest) -> int:
     return flags
 
 
+def person_of(request: HttpRequest) -> int:
+    """A hash of what tells one person's requests behind an address from another's: the
+    browser's cookies or the app's credentials as sent (0 with neither). Many people share an
+    address behind a mobile carrier's NAT; each keeps a session of its own.
+
+    >>> a = HttpRequest(method="GET", uri="/", headers=(("Authorization", "Bearer t1"),))
+    >>> b = HttpRequest(method="GET", uri="/", headers=(("Cookie", "sid=t2"),))
+    >>> person_of(a) != person_of(b) != 0, person_of(HttpRequest(method="GET", uri="/"))
+    (True, 0)
+    """
+    for name, value in request.headers:
+        size = len(name)
+        if value and (
+            (size == 6 and name.lower() == "cookie")
+            or (size == 13 and name.lower() == "authorization")
+        ):
+            return zlib.crc32(value.encode("utf-8", "surrogatepass")) or 1
+    return 0
+
+
 @functools.lru_cache(maxsize=4096)
 def claims_browser(agent: str) -> bool:
     """Whether a user agent names a web browser (``Mozilla/5.0 (...``), not a crawler or a
@@ -171,6 +194,9 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
 
     requests: int = 0
     sources: set[int] = msgspec.field(default_factory=set)
+    people: dict[int, int] = msgspec.field(default_factory=dict)
+    """Requests per (source, :func:`person_of`) pair, for the first :data:`SOURCES_CAP` pairs:
+    the sessions behind the addresses."""
     heavy: dict[str, int] = msgspec.field(default_factory=dict)
     """Misra-Gries counters of the sources (lower bounds of their requests)."""
     paths: dict[str, int] = msgspec.field(default_factory=dict)
@@ -195,15 +221,23 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
     """The portal's usual habits when the tally began (None: not known, not judged)."""
 
 
-def add(tally: Tally, source: str, path: str, status: int | None, flags: int = 0) -> None:
+def add(
+    tally: Tally, source: str, path: str, status: int | None, flags: int = 0, person: int = 0
+) -> None:
     """Count one request of ``source`` on ``path`` answered ``status`` (None: not known),
-    carrying ``flags`` (:func:`habits_of`)."""
+    carrying ``flags`` (:func:`habits_of`), sent by ``person`` (:func:`person_of`)."""
     tally.requests += 1
     sources = tally.sources
     source_hash = zlib.crc32(source.encode())
     repeat = source_hash in sources
     if not repeat and len(sources) < SOURCES_CAP:
         sources.add(source_hash)
+    if person:
+        people, pair = tally.people, source_hash << 32 | person
+        if pair in people:
+            people[pair] += 1
+        elif len(people) < SOURCES_CAP:
+            people[pair] = 1
     if flags & BROWSER:
         tally.browser += 1
         tally.language += bool(flags & LANGUAGE)
@@ -221,6 +255,13 @@ def add(tally: Tally, source: str, path: str, status: int | None, flags: int = 0
             tally.misses += 1
 
 
+def add_request(
+    tally: Tally, source: str, path: str, status: int | None, request: HttpRequest
+) -> None:
+    """:func:`add` one request, with what it carries and whose session it is."""
+    add(tally, source, path, status, habits_of(request), person_of(request))
+
+
 def merge(a: Tally, b: Tally) -> Tally:
     """Both tallies as one (the two minutes before a flood fired)."""
     out = Tally(
@@ -236,6 +277,9 @@ def merge(a: Tally, b: Tally) -> Tally:
         language=a.language + b.language,
         usual=a.usual or b.usual,
     )
+    for pair, n in (*a.people.items(), *b.people.items()):
+        if pair in out.people or len(out.people) < SOURCES_CAP:
+            out.people[pair] = out.people.get(pair, 0) + n
     for counters, target in ((a.heavy, out.heavy), (b.heavy, out.heavy)):
         for key, n in counters.items():
             target[key] = target.get(key, 0) + n
@@ -267,9 +311,10 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
         return "unknown", []
     signs = []
     per_source = n / max(1, len(tally.sources))
-    if per_source > PER_SOURCE:
+    shared = sessions_behind(tally) > 0  # people behind shared addresses: those say nothing
+    if per_source > PER_SOURCE and not shared:
         signs.append(f"{per_source:.0f} requests per client")
-    if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n:
+    if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n and not shared:
         signs.append("a few clients send most of it")
     if tally.paths and max(tally.paths.values()) > _PATH_SHARE * n:
         share = max(tally.paths.values()) / n
@@ -285,6 +330,32 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
     if len(missing) >= _MISSING:
         return "botnet", missing
     return "crowd", []
+
+
+def sessions_behind(tally: Tally) -> int:
+    """The people behind the flood's addresses when their sessions carry it, else 0: most
+    requests come in sessions sent again (a cookie, the app's token), each a human number of
+    requests. Many people share an address behind a mobile carrier's NAT (a stadium's phones
+    after an alert push): then an address's many requests, and the few addresses sending
+    most, are no sign of a denial of service. A tool that makes up a session per request
+    has none sent again; one that keeps a session sends a flood's number in it. (One that
+    keeps many short sessions passes for people: the other signs still judge it.)
+
+    >>> app = ("/api/v1/config", "/api/v1/alerts", "/api/v1/news")
+    >>> cgnat, tool = Tally(), Tally()
+    >>> for i in range(6000):  # 1,500 people behind 10 addresses, four requests each
+    ...     add(cgnat, f"nat{i % 10}", app[i % 3], 200, person=1 + i % 1500)
+    ...     add(tool, f"bot{i % 10}", app[i % 3], 200, person=1 + i)  # a new session each time
+    >>> verdict(cgnat), sessions_behind(cgnat)
+    (('crowd', []), 1500)
+    >>> verdict(tool)
+    ('dos', ['600 requests per client'])
+    """
+    again = [n for n in tally.people.values() if n > 1]
+    carried = sum(again)
+    if carried < _PEOPLE_SHARE * tally.requests or carried > PER_SOURCE * len(again):
+        return 0
+    return len(again)
 
 
 def browser_signs(tally: Tally) -> tuple[list[str], list[str]]:

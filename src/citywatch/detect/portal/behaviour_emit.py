@@ -195,7 +195,9 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
                 stats["likely"] = likely
                 stats["dos_signs"] = signs
                 stats["clients"] = len(tally.sources)
-                stats["per_client"] = round(tally.requests / max(1, len(tally.sources)), 1)
+                people = stats["sessions"] = crowd.sessions_behind(tally)
+                per = people or len(tally.sources)
+                stats["per_client"] = round(tally.requests / max(1, per), 1)
                 stats["browser_habits"] = crowd.habit_figures(tally)
                 stats["browsers_keep"] = crowd.browser_signs(tally)[0]
         return stats
@@ -247,7 +249,13 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
         likely, signs = stats.get("likely"), stats.get("dos_signs")
         clients = stats.get("clients")
         many = f"{clients}+" if clients == crowd.SOURCES_CAP else str(clients)
+        people = stats.get("sessions")
         each = f"{many} clients, {stats.get('per_client')} requests each on the usual paths"
+        if people:  # people behind shared addresses (a carrier's NAT), each in a session
+            each = (
+                f"{people} people's sessions behind {many} addresses, "
+                f"{stats.get('per_client')} requests each on the usual paths"
+            )
         if likely == "crowd":
             keep = stats.get("browsers_keep")
             habits = (
