@@ -500,6 +500,19 @@ def test_a_botnet_imitating_browsing_is_no_crowd(make: Maker) -> None:
     assert slow.attributes["portal"]["likely"] == "botnet"
 
 
+def test_a_botnet_imitating_browsing_in_an_access_log_is_no_crowd(make: Maker) -> None:
+    # an access log records no cookie and no Accept-Language: a botnet sending only pages,
+    # no Referer, was a crowd; people's browsers fetch a page's assets, which the log shows
+    rng = random.Random(33)
+    day, ips = _browsing_day(make, rng, 7, headers=False)
+    [flood] = _run(day + _bots(make, rng, 4 * 3600, 3000, 120))
+    assert flood.attributes["portal"]["likely"] == "botnet", flood.summary
+    assert "page assets in 0 % of the browsers' requests (usually 6" in flood.summary
+    assert "no Referer on 100 %" in flood.summary and "cookie" not in flood.summary
+    habits = flood.attributes["portal"]["browser_habits"]
+    assert habits["for_assets"] == 0 and habits["usually_for_assets"] > 0.5
+
+
 def test_a_crowd_of_residents_browsing_is_still_a_crowd(make: Maker) -> None:
     # the same rate from people (an alert pushed): each browser keeps the session cookie,
     # sends its page as Referer for assets and links, and its language
@@ -513,7 +526,10 @@ def test_a_crowd_of_residents_browsing_is_still_a_crowd(make: Maker) -> None:
     ]  # fmt: skip
     [surge] = _run(day + crowd)
     assert surge.attributes["portal"]["likely"] == "crowd", surge.summary
-    assert "browsers sending cookie, Referer, Accept-Language as people's do" in surge.summary
+    assert (
+        "browsers sending cookie, Referer, Accept-Language and fetching page assets as people's do"
+        in surge.summary
+    )
     assert surge.severity < 50
     # through a mobile carrier's NAT (six people an address): an address's "repeats" hold
     # other people's first pages, without cookie or Referer; still a crowd
@@ -537,7 +553,7 @@ def test_a_crowd_of_residents_browsing_is_still_a_crowd(make: Maker) -> None:
     ]  # fmt: skip
     [surge] = _run(day + crowd)
     assert surge.attributes["portal"]["likely"] == "crowd", surge.summary
-    assert "browsers sending Referer as people's do" in surge.summary
+    assert "browsers sending Referer and fetching page assets as people's do" in surge.summary
 
 
 def test_one_program_under_the_old_client_floor_is_a_flood(make: Maker) -> None:

@@ -27,8 +27,9 @@ over the usual pages, all answered: by those signs alone a crowd. What it
 rarely does is behave like the browsers it names. A person's browser keeps
 the cookie the portal set on its first answer and sends it back, sends a
 Referer for a page's assets and for links within the portal, and an
-Accept-Language on every request; a flooding tool sends none of these, or not
-all. So the requests whose user agent claims a web browser are also counted
+Accept-Language on every request, and fetches the page's assets (scripts,
+styles, images: what an access log shows besides the Referer); a flooding
+tool does none of these, or not all. So the requests whose user agent claims a web browser are also counted
 by what they carry (:func:`habits_of`), and compared with what the portal's
 own browser traffic usually carries (:class:`Habits`, learned outside
 floods): a header the log does not record, or the portal's people do not
@@ -69,9 +70,16 @@ _PATH_SHARE: Final = 0.6
 _ERROR_SHARE: Final = 0.1
 _MISS_SHARE: Final = 0.2
 
-BROWSER, COOKIE, REFERER, LANGUAGE = 1, 2, 4, 8
+BROWSER, COOKIE, REFERER, LANGUAGE, ASSET = 1, 2, 4, 8, 16
 """What a request carries (:func:`habits_of`): it claims a web browser, and sends a cookie,
-a Referer, an Accept-Language."""
+a Referer, an Accept-Language, or asks for a page's asset (a script, a style sheet, an image,
+a font)."""
+_ASSETS: Final = (
+    ".css", ".js", ".mjs", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".ico",
+    ".woff", ".woff2", ".ttf", ".map",
+)  # fmt: skip
+"""Ends of the paths of a page's assets, which a browser fetches with the page and a flooding
+tool rarely does; the one browser habit an access log shows besides the Referer."""
 SAMPLE: Final = 8
 """The usual habits are learned from one request in this many: they need a share, not every
 request (on the simulated city's day, learning from each cost 29 % more of the behaviour
@@ -100,8 +108,8 @@ or an app's token sent again) for those sessions, not addresses, to count its cl
 
 class Habits(msgspec.Struct, kw_only=True, gc=False):
     """What the portal's browser requests usually carry: the shares with a cookie, a Referer
-    and an Accept-Language, moving averages over the last :data:`_HABITS_OF` sampled outside
-    floods.
+    and an Accept-Language, and for a page's asset, moving averages over the last
+    :data:`_HABITS_OF` sampled outside floods.
 
     Over all browser requests, a visit's first among them (no session cookie yet, no
     Referer when typed or opened from a notification): lower than a person's repeat
@@ -112,6 +120,7 @@ class Habits(msgspec.Struct, kw_only=True, gc=False):
     cookie: float = 0.0
     referer: float = 0.0
     language: float = 0.0
+    asset: float = 0.0
 
 
 def learn(habits: Habits | None, flags: int) -> Habits | None:
@@ -126,6 +135,7 @@ def learn(habits: Habits | None, flags: int) -> Habits | None:
     habits.cookie += (bool(flags & COOKIE) - habits.cookie) * weight
     habits.referer += (bool(flags & REFERER) - habits.referer) * weight
     habits.language += (bool(flags & LANGUAGE) - habits.language) * weight
+    habits.asset += (bool(flags & ASSET) - habits.asset) * weight
     return habits
 
 
@@ -143,6 +153,9 @@ def habits_of(request: HttpRequest) -> int:
     if not claims_browser(request.user_agent or ""):
         return 0
     flags = BROWSER | (REFERER if request.referrer else 0)
+    path = request.uri.partition("?")[0]
+    if path[-8:].lower().endswith(_ASSETS):
+        flags |= ASSET
     for name, value in request.headers:
         size = len(name)
         if size == 6 and value and name.lower() == "cookie":
@@ -217,6 +230,8 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
     """Repeat browser requests with a Referer."""
     language: int = 0
     """Browser requests with an Accept-Language."""
+    asset: int = 0
+    """Browser requests for a page's asset."""
     usual: Habits | None = None
     """The portal's usual habits when the tally began (None: not known, not judged)."""
 
@@ -241,6 +256,7 @@ def add(
     if flags & BROWSER:
         tally.browser += 1
         tally.language += bool(flags & LANGUAGE)
+        tally.asset += bool(flags & ASSET)
         if repeat:
             tally.repeats += 1
             tally.cookie += bool(flags & COOKIE)
@@ -275,6 +291,7 @@ def merge(a: Tally, b: Tally) -> Tally:
         cookie=a.cookie + b.cookie,
         referer=a.referer + b.referer,
         language=a.language + b.language,
+        asset=a.asset + b.asset,
         usual=a.usual or b.usual,
     )
     for pair, n in (*a.people.items(), *b.people.items()):
@@ -378,7 +395,10 @@ def browser_signs(tally: Tally) -> tuple[list[str], list[str]]:
     signs: list[str] = []
     if usual is None or usual.seen < _HABITS_WARM or tally.browser < _BROWSERS * tally.requests:
         return kept, signs
-    judged = [("Accept-Language", tally.language, tally.browser, "", usual.language)]
+    judged = [
+        ("Accept-Language", tally.language, tally.browser, "", usual.language),
+        ("asset", tally.asset, tally.browser, "", usual.asset),
+    ]
     if tally.repeats >= _MIN_REPEATS:
         judged[:0] = [
             ("cookie", tally.cookie, tally.repeats, "repeat ", usual.cookie),
@@ -388,7 +408,12 @@ def browser_signs(tally: Tally) -> tuple[list[str], list[str]]:
         if share < _USUAL:
             continue
         if have >= _LACKING * share * of:
-            kept.append(what)
+            kept.append("assets" if what == "asset" else what)
+        elif what == "asset":
+            signs.append(
+                f"page assets in {have / of:.0%} of the browsers' requests (usually "
+                f"{share:.0%})".replace("%", " %")
+            )
         else:
             signs.append(
                 f"no {what} on {1 - have / of:.0%} of the browsers' {repeat}requests "
@@ -408,9 +433,11 @@ def habit_figures(tally: Tally) -> dict[str, float]:
         "repeats_with_cookie": round(tally.cookie / repeats, 3),
         "repeats_with_referer": round(tally.referer / repeats, 3),
         "with_accept_language": round(tally.language / tally.browser, 3),
+        "for_assets": round(tally.asset / tally.browser, 3),
         "usually_with_cookie": round(usual.cookie, 3),
         "usually_with_referer": round(usual.referer, 3),
         "usually_with_accept_language": round(usual.language, 3),
+        "usually_for_assets": round(usual.asset, 3),
     }
 
 

@@ -259,7 +259,7 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
         if likely == "crowd":
             keep = stats.get("browsers_keep")
             habits = (
-                f", browsers sending {', '.join(keep)} as people's do"
+                f", browsers {_habits(keep)} as people's do"
                 if isinstance(keep, list) and keep
                 else ""
             )
@@ -323,3 +323,16 @@ def _took(seconds: int) -> str:
     return (
         f"{minutes:.0f} min" if minutes >= 10 or minutes == int(minutes) else f"{minutes:.1f} min"
     )
+
+
+def _habits(keep: list[str]) -> str:
+    """The browser habits a crowd keeps, in words (empty: none judged).
+
+    >>> _habits(["cookie", "Referer", "assets"]), _habits(["assets"]), _habits([])
+    ('sending cookie, Referer and fetching page assets', 'fetching page assets', '')
+    """
+    sent = [k for k in keep if k != "assets"]
+    words = [f"sending {', '.join(sent)}"] if sent else []
+    if "assets" in keep:
+        words.append("fetching page assets")
+    return " and ".join(words)
