@@ -504,7 +504,7 @@ def test_a_botnet_imitating_browsing_in_an_access_log_is_no_crowd(make: Maker) -
     # an access log records no cookie and no Accept-Language: a botnet sending only pages,
     # no Referer, was a crowd; people's browsers fetch a page's assets, which the log shows
     rng = random.Random(33)
-    day, ips = _browsing_day(make, rng, 7, headers=False)
+    day, _ = _browsing_day(make, rng, 7, headers=False)
     [flood] = _run(day + _bots(make, rng, 4 * 3600, 3000, 120))
     assert flood.attributes["portal"]["likely"] == "botnet", flood.summary
     assert "page assets in 0 % of the browsers' requests (usually 6" in flood.summary
