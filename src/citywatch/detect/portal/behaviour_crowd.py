@@ -32,8 +32,8 @@ styles, images: what an access log shows besides the Referer); a flooding
 tool does none of these, or not all. So the requests whose user agent claims a
 web browser are also counted by what they carry (:func:`habits_of`), and
 compared with what the portal's own browser traffic usually carries
-(:class:`Habits`, learned outside floods): a header the log does not record, or the portal's people do not
-send, proves nothing. Two such habits missing from most of a flood of
+(:class:`Habits`, learned outside floods): a header the log does not record,
+or the portal's people do not send, proves nothing. Two such habits missing from most of a flood of
 browsers make it a botnet imitating browsing (a denial of service, T1498);
 one alone does not (a crowd reached through one mobile carrier's NAT has
 other people's first requests among an address's "repeats").
