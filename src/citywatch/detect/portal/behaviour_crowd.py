@@ -92,10 +92,10 @@ _BROWSERS: Final = 0.5
 _MIN_REPEATS: Final = 100
 """Repeat browser requests (from a source already counted) before cookies and Referers judge."""
 _MISSING: Final = 2
+"""Habits missing that make a flood of browsers a botnet."""
 _PEOPLE_SHARE: Final = 0.8
 """Share of a flood's requests that must come in sessions of two requests or more (a cookie
 or an app's token sent again) for those sessions, not addresses, to count its clients."""
-"""Habits missing that make a flood of browsers a botnet."""
 
 
 class Habits(msgspec.Struct, kw_only=True, gc=False):
@@ -311,11 +311,14 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
         return "unknown", []
     signs = []
     per_source = n / max(1, len(tally.sources))
-    shared = sessions_behind(tally) > 0  # people behind shared addresses: those say nothing
-    if per_source > PER_SOURCE and not shared:
+    if per_source > PER_SOURCE:
         signs.append(f"{per_source:.0f} requests per client")
-    if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n and not shared:
+    if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n:
         signs.append("a few clients send most of it")
+    # people behind shared addresses: those say nothing (looked for only when they would
+    # speak, a tally's sessions being thousands and a verdict asked for every request)
+    if signs and sessions_behind(tally):
+        signs = []
     if tally.paths and max(tally.paths.values()) > _PATH_SHARE * n:
         share = max(tally.paths.values()) / n
         signs.append(f"one path takes {share:.0%}")
