@@ -157,17 +157,24 @@ def person_of(request: HttpRequest) -> int:
     browser's cookies or the app's credentials as sent (0 with neither). Many people share an
     address behind a mobile carrier's NAT; each keeps a session of its own.
 
+    Basic credentials are no session: they carry the password, and a short unkeyed hash of
+    them (kept in a checkpoint) would confirm a guessed one.
+
     >>> a = HttpRequest(method="GET", uri="/", headers=(("Authorization", "Bearer t1"),))
     >>> b = HttpRequest(method="GET", uri="/", headers=(("Cookie", "sid=t2"),))
     >>> person_of(a) != person_of(b) != 0, person_of(HttpRequest(method="GET", uri="/"))
     (True, 0)
+    >>> person_of(HttpRequest(method="GET", uri="/",
+    ...     headers=(("Authorization", "basic YW5hOmxvemlua2Ex"),)))
+    0
     """
     for name, value in request.headers:
         size = len(name)
-        if value and (
-            (size == 6 and name.lower() == "cookie")
-            or (size == 13 and name.lower() == "authorization")
-        ):
+        if not value:
+            continue
+        if size == 6 and name.lower() == "cookie":
+            return zlib.crc32(value.encode("utf-8", "surrogatepass")) or 1
+        if size == 13 and name.lower() == "authorization" and value[:6].lower() != "basic ":
             return zlib.crc32(value.encode("utf-8", "surrogatepass")) or 1
     return 0
 
