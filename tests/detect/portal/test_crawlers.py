@@ -19,6 +19,11 @@ YANDEX = "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)"
         (GOOGLEBOT, "203.0.113.66", True),
         (GOOGLEBOT, "66.249.79.100", True),  # between two published /27s, in neither
         (GOOGLEBOT, "not an address", True),
+        (GOOGLEBOT, "::ffff:66.249.66.1", False),  # IPv4 as a dual-stack server logs it
+        (GOOGLEBOT, "::ffff:203.0.113.66", True),
+        # a longer name of a crawler checked by DNS only (or not at all) beside Googlebot's
+        (f"{GOOGLEBOT} Baiduspider", "203.0.113.66", True),
+        (f"{GOOGLEBOT} (Screaming Frog SEO Spider)", "203.0.113.66", True),
         (BINGBOT, "40.77.167.1", False),
         (BINGBOT, "66.249.66.1", True),  # Google's address is no Bing crawler's
         (YANDEX, "203.0.113.66", False),  # checked by reverse DNS only: taken at its word

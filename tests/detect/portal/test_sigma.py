@@ -719,8 +719,9 @@ def test_rule_dirs_add_to_the_shipped_rules_unless_they_are_turned_off(tmp_path:
     only = SigmaRules(SigmaRulesConfig(rule_dirs=[SAMPLES], shipped=False)).load_report().loaded
     assert shipped and shipped < theirs
     assert {r.id for r in only} == theirs - shipped
-    again = SigmaRules(SigmaRulesConfig(rule_dirs=[shipped_rules()])).load_report()
-    assert again.errors == [] and {r.id for r in again.loaded} == shipped, "named twice, once"
+    for named in (shipped_rules(), shipped_rules() / "portal_jndi_any_header.yml"):
+        again = SigmaRules(SigmaRulesConfig(rule_dirs=[named], strict=True)).load_report()
+        assert again.errors == [] and {r.id for r in again.loaded} == shipped, "named twice, once"
 
 
 @pytest.mark.parametrize(

@@ -100,10 +100,10 @@ _BROWSERS: Final = 0.5
 _MIN_REPEATS: Final = 100
 """Repeat browser requests (from a source already counted) before cookies and Referers judge."""
 _MISSING: Final = 2
+"""Habits missing that make a flood of browsers a botnet."""
 _PEOPLE_SHARE: Final = 0.8
 """Share of a flood's requests that must come in sessions of two requests or more (a cookie
 or an app's token sent again) for those sessions, not addresses, to count its clients."""
-"""Habits missing that make a flood of browsers a botnet."""
 
 
 class Habits(msgspec.Struct, kw_only=True, gc=False):
@@ -170,17 +170,24 @@ def person_of(request: HttpRequest) -> int:
     browser's cookies or the app's credentials as sent (0 with neither). Many people share an
     address behind a mobile carrier's NAT; each keeps a session of its own.
 
+    Basic credentials are no session: they carry the password, and a short unkeyed hash of
+    them (kept in a checkpoint) would confirm a guessed one.
+
     >>> a = HttpRequest(method="GET", uri="/", headers=(("Authorization", "Bearer t1"),))
     >>> b = HttpRequest(method="GET", uri="/", headers=(("Cookie", "sid=t2"),))
     >>> person_of(a) != person_of(b) != 0, person_of(HttpRequest(method="GET", uri="/"))
     (True, 0)
+    >>> person_of(HttpRequest(method="GET", uri="/",
+    ...     headers=(("Authorization", "basic YW5hOmxvemlua2Ex"),)))
+    0
     """
     for name, value in request.headers:
         size = len(name)
-        if value and (
-            (size == 6 and name.lower() == "cookie")
-            or (size == 13 and name.lower() == "authorization")
-        ):
+        if not value:
+            continue
+        if size == 6 and name.lower() == "cookie":
+            return zlib.crc32(value.encode("utf-8", "surrogatepass")) or 1
+        if size == 13 and name.lower() == "authorization" and value[:6].lower() != "basic ":
             return zlib.crc32(value.encode("utf-8", "surrogatepass")) or 1
     return 0
 
@@ -328,11 +335,14 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
         return "unknown", []
     signs = []
     per_source = n / max(1, len(tally.sources))
-    shared = sessions_behind(tally) > 0  # people behind shared addresses: those say nothing
-    if per_source > PER_SOURCE and not shared:
+    if per_source > PER_SOURCE:
         signs.append(f"{per_source:.0f} requests per client")
-    if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n and not shared:
+    if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n:
         signs.append("a few clients send most of it")
+    # people behind shared addresses: those say nothing (looked for only when they would
+    # speak, a tally's sessions being thousands and a verdict asked for every request)
+    if signs and sessions_behind(tally):
+        signs = []
     if tally.paths and max(tally.paths.values()) > _PATH_SHARE * n:
         share = max(tally.paths.values()) / n
         signs.append(f"one path takes {share:.0%}")

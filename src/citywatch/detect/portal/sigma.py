@@ -109,7 +109,7 @@ class SigmaRulesConfig(BaseModel):
 
 def rule_sources(cfg: SigmaRulesConfig) -> list[Path]:
     """The rule files and folders ``cfg`` asks for: the shipped rules (unless turned off),
-    then ``rule_dirs``, each once (the shipped folder named again is not loaded twice).
+    then ``rule_dirs`` (a file named twice is loaded once: :func:`.sigma_load.rule_files`).
 
     >>> [p.name for p in rule_sources(SigmaRulesConfig(rule_dirs=[Path("/x/web")]))]
     ['rules', 'web']
@@ -117,13 +117,7 @@ def rule_sources(cfg: SigmaRulesConfig) -> list[Path]:
     ...     shipped_rules()]
     True
     """
-    out = [shipped_rules()] if cfg.shipped else []
-    seen = {p.resolve() for p in out}
-    for path in cfg.rule_dirs:
-        if path.resolve() not in seen:
-            seen.add(path.resolve())
-            out.append(path)
-    return out
+    return [*([shipped_rules()] if cfg.shipped else []), *cfg.rule_dirs]
 
 
 _MAX_NOTICES: Final = 20

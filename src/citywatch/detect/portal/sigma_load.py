@@ -124,15 +124,22 @@ class CompiledRule:
 
 
 def rule_files(paths: Sequence[Path]) -> list[Path]:
-    """The rule files under ``paths``; a path that does not exist is a ConfigError."""
+    """The rule files under ``paths``, each once however often the paths name it (a folder
+    and a file in it, the shipped rules and a copy of their folder's path); a path that does
+    not exist is a ConfigError."""
     files: list[Path] = []
+    seen: set[Path] = set()
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml"))
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml"))
         elif path.is_file():
-            files.append(path)
+            found = [path]
         else:
             raise ConfigError("no such rule file or directory", where=f"rule_dirs: {path}")
+        for file in found:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                files.append(file)
     return files
 
 
