@@ -11,6 +11,7 @@ import pytest
 
 from citywatch.detect import DetectorRunner
 from citywatch.detect.portal import LoginAbuse
+from citywatch.detect.portal import behaviour_crowd as crowd
 from citywatch.detect.portal.behaviour import PortalBehaviour
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.behaviour_request import RequestFacts
@@ -352,12 +353,55 @@ def test_a_crowd_behind_a_carriers_nat_is_a_surge_not_a_ddos(make: Maker) -> Non
         return events
 
     [surge] = _run(day + push(lambda i, k: f"phone-{i}"), None, **cfg)
-    assert "a crowd most likely" in surge.summary, surge.summary
-    assert surge.severity < 50
+    portal = surge.attributes["portal"]
+    assert portal["likely"] in ("crowd", "shared"), surge.summary  # no DoS: its phones, not bots
+    assert "1500 sessions behind" in surge.summary and surge.severity < 70
+    assert not any("Rate-limit the heaviest sources" in m for m in portal["measures"])
     # a tool making up a token for every request is no phone: its many per address stay a DoS
     [dos] = _run(day + push(lambda i, k: f"forged-{i}-{k}"), None, **cfg)
     assert "requests per client" in dos.summary, dos.summary
     assert dos.severity >= 70
+
+
+def test_a_tool_making_up_sessions_is_no_crowd_but_shared(make: Maker) -> None:
+    # ten addresses, a made-up token every 20 requests: sessions of a human size, as people
+    # behind a NAT have; nothing tells the two apart, so neither a crowd nor blocked unseen
+    rng = random.Random(13)
+    day = _day(make, rng, 5, 9, peak=20)
+    cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
+    app = ("/api/v1/config", "/api/v1/alerts?since=today", "/api/v1/news")
+    tool = [
+        make(4 * 3600 + i * 0.02, f"45.9.{i % 10}.3", app[i % 3], 200, ua="okhttp/4.12",
+             token=f"made-up-{i // 200}-{i % 10}")
+        for i in range(6000)
+    ]  # fmt: skip
+    [flood] = _run(day + tool, None, **cfg)
+    portal = flood.attributes["portal"]
+    assert portal["likely"] == "shared", flood.summary
+    assert "people behind shared addresses (a carrier's NAT) or a tool making up sessions" in (
+        flood.summary
+    )
+    assert 50 <= flood.severity < 70
+    assert any("Find whose the busiest addresses are" in m for m in portal["measures"])
+
+
+def test_a_crowd_opening_one_page_behind_a_nat_is_no_botnet() -> None:
+    # 3,000 people opening a page from a push, ten behind each of 300 NAT addresses (the
+    # assets come from a CDN): an address's "repeats" are other people's first pages, with
+    # no cookie and no Referer yet; one confusion, not two signs of a botnet
+    usual = crowd.Habits(seen=5000, cookie=0.8, referer=0.85, language=0.99, asset=0.0)
+    tally = crowd.Tally(usual=usual)
+    for i in range(3000):
+        flags = crowd.BROWSER | crowd.LANGUAGE
+        crowd.add(tally, f"nat{i % 300}", PAGES[i % len(PAGES)], 200, flags)
+    kept, missing, lacking = crowd.browser_signs(tally)
+    assert kept == ["Accept-Language"] and len(missing) == 2 and lacking == 1
+    assert crowd.verdict(tally) == ("crowd", [])
+    # bots that send no language either are two signs short
+    bots = crowd.Tally(usual=usual)
+    for i in range(3000):
+        crowd.add(bots, f"bot{i % 600}", PAGES[i % len(PAGES)], 200, crowd.BROWSER)
+    assert crowd.verdict(bots)[0] == "botnet"
 
 
 def test_the_usual_rate_of_a_flood_is_the_one_before_it(make: Maker) -> None:

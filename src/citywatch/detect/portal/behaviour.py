@@ -58,6 +58,9 @@ from citywatch.detect.portal.behaviour_emit import (
     CROWD_MEASURES,
     CROWD_SEVERITY,
     RULES,
+    SHARED_CONFIDENCE,
+    SHARED_MEASURES,
+    SHARED_SEVERITY,
     describe,
 )
 from citywatch.detect.portal.behaviour_request import Facts, RequestFacts
@@ -504,6 +507,8 @@ class PortalBehaviour(Detector[BehaviourState]):
             severity, confidence, measures = CROWD_SEVERITY, CROWD_CONFIDENCE, CROWD_MEASURES
         elif likely == "botnet":  # bots each under any per-client limit: challenge them
             measures = BOTNET_MEASURES
+        elif likely == "shared":  # a carrier's NAT or made-up sessions: look before blocking
+            severity, confidence, measures = SHARED_SEVERITY, SHARED_CONFIDENCE, SHARED_MEASURES
         return self.detection(
             open_.episode,
             rule_id=spec.rule_id,

@@ -323,12 +323,17 @@ def one_client(tally: Tally) -> bool:
 
 
 def verdict(tally: Tally) -> tuple[str, list[str]]:
-    """``crowd``, ``dos``, ``botnet`` or ``unknown`` (too few requests yet), and the signs seen.
+    """``crowd``, ``dos``, ``botnet``, ``shared`` or ``unknown`` (too few requests yet), and
+    the signs seen.
 
     A crowd is many sources each sending a human number of requests over the
     usual paths, nearly all answered; any DoS sign makes it a DoS. A crowd by
     those signs whose browsers lack a browser's habits is a botnet imitating
-    browsing (:func:`browser_signs`).
+    browsing (:func:`browser_signs`). Addresses that each send a flood's share
+    in sessions of a human size (:func:`sessions_behind`) are ``shared``: people
+    behind a carrier's NAT, or a tool making up sessions, which nothing in the
+    requests tells apart (the portal's answers, which issue sessions, are not
+    seen): neither a crowd to serve nor addresses to block unseen.
     """
     n = tally.requests
     if n < _MIN_REQUESTS:
@@ -339,10 +344,13 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
         signs.append(f"{per_source:.0f} requests per client")
     if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n:
         signs.append("a few clients send most of it")
-    # people behind shared addresses: those say nothing (looked for only when they would
-    # speak, a tally's sessions being thousands and a verdict asked for every request)
-    if signs and sessions_behind(tally):
-        signs = []
+    # people behind shared addresses, or a tool making up sessions (looked for only when the
+    # addresses' signs would speak, a tally's sessions being thousands and a verdict asked
+    # for every request)
+    people = sessions_behind(tally) if signs else 0
+    shared = [f"{people} sessions of a human size behind them"] if people else []
+    if shared:
+        shared[:0], signs = signs, []
     if tally.paths and max(tally.paths.values()) > _PATH_SHARE * n:
         share = max(tally.paths.values()) / n
         signs.append(f"one path takes {share:.0%}")
@@ -353,10 +361,10 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
             signs.append(f"{tally.misses / tally.answered:.0%} answered 4xx")
     if signs:
         return "dos", [s.replace("%", " %") for s in signs]
-    missing = browser_signs(tally)[1]
-    if len(missing) >= _MISSING:
+    _, missing, lacking = browser_signs(tally)
+    if lacking >= _MISSING:
         return "botnet", missing
-    return "crowd", []
+    return ("shared", shared) if shared else ("crowd", [])
 
 
 def sessions_behind(tally: Tally) -> int:
@@ -364,9 +372,10 @@ def sessions_behind(tally: Tally) -> int:
     requests come in sessions sent again (a cookie, the app's token), each a human number of
     requests. Many people share an address behind a mobile carrier's NAT (a stadium's phones
     after an alert push): then an address's many requests, and the few addresses sending
-    most, are no sign of a denial of service. A tool that makes up a session per request
-    has none sent again; one that keeps a session sends a flood's number in it. (One that
-    keeps many short sessions passes for people: the other signs still judge it.)
+    most, are no proof of a denial of service. A tool that makes up a session per request
+    has none sent again; one that keeps a session sends a flood's number in it; one that
+    keeps many short sessions looks like people (so :func:`verdict` calls it ``shared``,
+    not a crowd).
 
     >>> app = ("/api/v1/config", "/api/v1/alerts", "/api/v1/news")
     >>> cgnat, tool = Tally(), Tally()
@@ -374,7 +383,7 @@ def sessions_behind(tally: Tally) -> int:
     ...     add(cgnat, f"nat{i % 10}", app[i % 3], 200, person=1 + i % 1500)
     ...     add(tool, f"bot{i % 10}", app[i % 3], 200, person=1 + i)  # a new session each time
     >>> verdict(cgnat), sessions_behind(cgnat)
-    (('crowd', []), 1500)
+    (('shared', ['600 requests per client', '1500 sessions of a human size behind them']), 1500)
     >>> verdict(tool)
     ('dos', ['600 requests per client'])
     """
@@ -385,9 +394,12 @@ def sessions_behind(tally: Tally) -> int:
     return len(again)
 
 
-def browser_signs(tally: Tally) -> tuple[list[str], list[str]]:
-    """The browser habits judged that a flood's browsers keep (their names), and the signs of
-    those they lack, against the portal's usual habits.
+def browser_signs(tally: Tally) -> tuple[list[str], list[str], int]:
+    """The browser habits judged that a flood's browsers keep (their names), the signs of
+    those they lack, against the portal's usual habits, and how many of those are signs of
+    their own: the cookie and the Referer, judged on an address's repeat requests, count as
+    one (behind a carrier's NAT an address's "repeats" are other people's first requests,
+    which have neither: one confusion, not two signs).
 
     Judged only when most of the flood claims a browser and the usual habits are
     known; a habit only where the portal's browsers usually show it (an access log
@@ -398,13 +410,14 @@ def browser_signs(tally: Tally) -> tuple[list[str], list[str]]:
     >>> bots = Tally(usual=usual, requests=1000, browser=1000, repeats=800, cookie=20,
     ...     referer=700, language=0)
     >>> browser_signs(bots)
-    (['Referer'], ["no cookie on 98 % of the browsers' repeat requests (usually 80 % have one)"])
+    (['Referer'], ["no cookie on 98 % of the browsers' repeat requests (usually 80 % have one)"], 1)
     """
     usual = tally.usual
     kept: list[str] = []
     signs: list[str] = []
+    lacking: set[str] = set()
     if usual is None or usual.seen < _HABITS_WARM or tally.browser < _BROWSERS * tally.requests:
-        return kept, signs
+        return kept, signs, 0
     judged = [
         ("Accept-Language", tally.language, tally.browser, "", usual.language),
         ("asset", tally.asset, tally.browser, "", usual.asset),
@@ -419,7 +432,9 @@ def browser_signs(tally: Tally) -> tuple[list[str], list[str]]:
             continue
         if have >= _LACKING * share * of:
             kept.append("assets" if what == "asset" else what)
-        elif what == "asset":
+            continue
+        lacking.add(repeat or what)  # the repeat requests' habits: one sign between them
+        if what == "asset":
             signs.append(
                 f"page assets in {have / of:.0%} of the browsers' requests (usually "
                 f"{share:.0%})".replace("%", " %")
@@ -429,7 +444,7 @@ def browser_signs(tally: Tally) -> tuple[list[str], list[str]]:
                 f"no {what} on {1 - have / of:.0%} of the browsers' {repeat}requests "
                 f"(usually {share:.0%} have one)".replace("%", " %")
             )
-    return kept, signs
+    return kept, signs, len(lacking)
 
 
 def habit_figures(tally: Tally) -> dict[str, float]:

@@ -118,6 +118,19 @@ BOTNET_MEASURES: Final = (
 )
 """A portal-wide flood of browsers without a browser's habits (:mod:`.behaviour_crowd`): a
 botnet imitating browsing, thousands of addresses that each stay under any per-client limit."""
+SHARED_SEVERITY: Final = 50
+SHARED_CONFIDENCE: Final = 0.5
+SHARED_MEASURES: Final = (
+    "Find whose the busiest addresses are before limiting them: a mobile carrier's NAT carries "
+    "thousands of citizens (a stadium's phones after an alert push), and blocking it cuts "
+    "them off",
+    "Turn on the CDN's challenge mode: people's browsers and the city's app pass it, a tool "
+    "making up sessions rarely does",
+    "Check that the portal keeps up (response times, errors) and add capacity if it does not",
+)
+"""A portal-wide flood from addresses that each send many requests, in sessions of a human
+size (:mod:`.behaviour_crowd`): people behind shared addresses, or a tool making up sessions;
+nothing in the requests tells which."""
 
 Stats = dict[str, object]
 
@@ -251,9 +264,9 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
         many = f"{clients}+" if clients == crowd.SOURCES_CAP else str(clients)
         people = stats.get("sessions")
         each = f"{many} clients, {stats.get('per_client')} requests each on the usual paths"
-        if people:  # people behind shared addresses (a carrier's NAT), each in a session
+        if people:  # sessions behind shared addresses (a carrier's NAT), or made up
             each = (
-                f"{people} people's sessions behind {many} addresses, "
+                f"{people} sessions behind {many} addresses, "
                 f"{stats.get('per_client')} requests each on the usual paths"
             )
         if likely == "crowd":
@@ -272,6 +285,12 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
             return (
                 f"{name}: {rate}; a botnet imitating browsing most likely, not a crowd ({each}, "
                 f"answered, but {'; '.join(signs)}): a denial of service ({techniques})"
+            )
+        if likely == "shared" and isinstance(signs, list):
+            return (
+                f"Surge of requests on the portal: {rate}; people behind shared addresses (a "
+                f"carrier's NAT) or a tool making up sessions ({each}, nearly all answered; "
+                f"{', '.join(signs)}): whose the addresses are tells which"
             )
         if likely == "dos" and isinstance(signs, list) and signs:
             return f"{name}: {rate}; signs of a denial of service: {', '.join(signs)}"
