@@ -15,8 +15,10 @@ request names them, and one key for the whole portal. Rules:
   the rolling peak, so a normal daily peak never fires; many clients each
   sending a few requests on the usual paths, answered, are said to be a
   crowd (an alert push, a deadline) at a low severity, unless they claim to
-  be browsers and lack a browser's habits (cookies kept, Referers, languages):
-  a botnet imitating browsing (:mod:`.behaviour_crowd`);
+  be browsers and lack a browser's habits (cookies kept, Referers, languages,
+  page assets): a botnet imitating browsing; addresses that each send many,
+  in sessions of a human size, are shared (people behind a carrier's NAT, or
+  a tool making up sessions: look before blocking) (:mod:`.behaviour_crowd`);
 - enumeration of citizen records (IDOR, T1190): many distinct ids under
   ``/tax/returns/``, ``/documents/``... mostly one step after the other,
   mostly denied, or far more per session than a person reads (an accountant
