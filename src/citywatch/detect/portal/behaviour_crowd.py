@@ -33,10 +33,11 @@ tool does none of these, or not all. So the requests whose user agent claims a
 web browser are also counted by what they carry (:func:`habits_of`), and
 compared with what the portal's own browser traffic usually carries
 (:class:`Habits`, learned outside floods): a header the log does not record,
-or the portal's people do not send, proves nothing. Two such habits missing from most of a flood of
-browsers make it a botnet imitating browsing (a denial of service, T1498);
-one alone does not (a crowd reached through one mobile carrier's NAT has
-other people's first requests among an address's "repeats").
+or the portal's people do not send, proves nothing. Two such habits missing
+from most of a flood of browsers make it a botnet imitating browsing (a
+denial of service, T1498); one alone does not, nor do the cookie and the
+Referer together, both judged on an address's repeats (behind a mobile
+carrier's NAT those are other people's first requests, which have neither).
 
 >>> usual = Habits(seen=5000, cookie=0.8, referer=0.85, language=0.99)
 >>> botnet = Tally(usual=usual)
@@ -347,10 +348,9 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
     # people behind shared addresses, or a tool making up sessions (looked for only when the
     # addresses' signs would speak, a tally's sessions being thousands and a verdict asked
     # for every request)
-    people = sessions_behind(tally) if signs else 0
-    shared = [f"{people} sessions of a human size behind them"] if people else []
-    if shared:
-        shared[:0], signs = signs, []
+    shared: list[str] = []
+    if signs and (people := sessions_behind(tally)):
+        shared, signs = [*signs, f"{people} sessions of a human size behind them"], []
     if tally.paths and max(tally.paths.values()) > _PATH_SHARE * n:
         share = max(tally.paths.values()) / n
         signs.append(f"one path takes {share:.0%}")

@@ -262,13 +262,9 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
         likely, signs = stats.get("likely"), stats.get("dos_signs")
         clients = stats.get("clients")
         many = f"{clients}+" if clients == crowd.SOURCES_CAP else str(clients)
-        people = stats.get("sessions")
-        each = f"{many} clients, {stats.get('per_client')} requests each on the usual paths"
-        if people:  # sessions behind shared addresses (a carrier's NAT), or made up
-            each = (
-                f"{people} sessions behind {many} addresses, "
-                f"{stats.get('per_client')} requests each on the usual paths"
-            )
+        people = stats.get("sessions")  # behind shared addresses (a carrier's NAT), or made up
+        who = f"{people} sessions behind {many} addresses" if people else f"{many} clients"
+        each = f"{who}, {stats.get('per_client')} requests each on the usual paths"
         if likely == "crowd":
             keep = stats.get("browsers_keep")
             habits = (

@@ -406,7 +406,7 @@ class LoginAbuse(Detector[LoginState]):
     def _portal(self, state: LoginState, event: Event, out: list[Detection]) -> None:
         """Stuffing through a proxy pool: failures across the portal, far above its usual."""
         cfg, ts = self.cfg, event.timestamp
-        if state.episode is not None and ts - state.episode.last > cfg.gap_s:
+        if state.episode is not None and ts - state.episode.last > self._gap(state):
             self._close(PORTAL, state, out)
         portal = state.portal
         if portal is None:
@@ -465,7 +465,7 @@ class LoginAbuse(Detector[LoginState]):
         portal = state.portal
         if portal is not None:
             _evict_portal(portal, watermark - self.cfg.window_s)
-            if state.episode is not None and watermark - state.episode.last > self.cfg.gap_s:
+            if state.episode is not None and watermark - state.episode.last > self._gap(state):
                 self._close(key, state, out)
             return state.episode is None and portal.head >= len(portal.times)
         state.evict(watermark - self.cfg.window_s)
