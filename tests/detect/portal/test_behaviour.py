@@ -457,6 +457,28 @@ def test_a_bot_swarm_under_every_client_s_floor_is_a_portal_flood(make: Maker) -
     assert _run(day + _push(make, rng, 4 * 3600, 1200)) == []
 
 
+def test_one_client_s_flood_does_not_teach_the_portal_that_floods_are_usual(make: Maker) -> None:
+    # A bot swarm 3 h after one program's flood was nothing: the program's 1,500 requests a
+    # minute had become the portal's usual rate ("usually 995.5"), though its own rule had
+    # taken it as a flood.
+    rng = random.Random(22)
+    day = _day(make, rng, 5, 9, peak=100)
+    one = [
+        make(3600 + i * 0.04, "198.51.100.66", "/traffic/cameras", 200, ua="curl/8.5")
+        for i in range(15_000)
+    ]  # fmt: skip  1,500 a minute for ten minutes
+    bots = [
+        make(4 * 3600 + i * 0.025, f"203.0.113.{i % 40}", "/traffic/incidents", ua=BROWSERS[i % 40])
+        for i in range(48_000)
+    ]
+    detections = _run(day + one + bots)
+    assert _rules(detections) == ["portal.behaviour.flood", "portal.behaviour.portal-flood"]
+    (dos,) = [d for d in detections if d.rule_id == "portal.behaviour.portal-flood"]
+    assert dos.first_seen.timestamp() >= bots[0].timestamp
+    usual = dos.attributes["portal"]["baseline_per_minute"]
+    assert isinstance(usual, float) and usual < 300, dos.summary
+
+
 ORIGIN = "https://portal.aldmere.city"
 LANGS = ("hr-HR,hr;q=0.9,en;q=0.8", "hr", "en-GB,en;q=0.9", "de-DE,de;q=0.9,hr;q=0.7")
 PAGES = ("/", "/alerts", "/api/v1/alerts", "/traffic", "/traffic/incidents?district=2")
@@ -826,6 +848,20 @@ def test_one_session_changing_many_addresses(make: Maker) -> None:
     assert "12 × address change" in mass.summary
     # one session acting for many is also an accountant's or an employer's work: not accused
     assert "an accountant or an employer acting for others does this too" in mass.summary
+
+
+def test_actions_the_portal_refused_are_no_mass_action(make: Maker) -> None:
+    # sqlmap's 16 POSTs to /tax/file, each refused (422), were "18 × tax filing": a mass
+    # business action, with "contact the account owners" among the measures
+    form = {"year": "2025", "amount": "1' OR '1'='1", "iban": "HR12"}
+    refused = [
+        make(i * 30.0, "198.51.100.31", "/tax/file", 422, method="POST", form=form, session="s")
+        for i in range(16)
+    ]
+    assert _run(refused) == []
+    taken = [msgspec.structs.replace(e, payload=msgspec.structs.replace(e.payload, status=303))
+             for e in refused]  # fmt: skip
+    assert _rules(_run(taken)) == ["portal.behaviour.mass-action"]
 
 
 def test_many_people_behind_one_address_moving_house(make: Maker) -> None:

@@ -94,7 +94,9 @@ class RequestFacts:
             facts.object = self._object(path)
         facts.miss = status in MISS and facts.object is None  # records: enumeration's business
         login = event.action == "login"
-        if request.method in _WRITES and not login:
+        # an action the portal refused (a 422 for a form sqlmap filled) was not taken: no mass
+        # action of the city's records (the refusals are other rules' evidence)
+        if request.method in _WRITES and not login and (status is None or status < 400):
             facts.action = self._actions.get(f"{request.method} {path_template(path)}")
         if facts.object is not None or facts.action is not None or login:
             self._identify(request, facts, login)

@@ -102,13 +102,17 @@ class Rate(msgspec.Struct, kw_only=True, gc=False):
     """Distinct user agents this minute (tracked only when the rate is high)."""
     agents_before: list[int] = msgspec.field(default_factory=list)
     """Those of the minute before, if it was the last one: a minute just begun has seen few."""
+    held: int = 0
+    """Requests this minute that teach the baseline nothing: a client's that its own rule
+    takes as a flood (counted in the rate all the same)."""
     recent: list[tuple[int, int]] = msgspec.field(default_factory=list)
     """(minute, requests) of the completed minutes not yet in ``peak``: a minute teaches the
     baseline only :data:`BASELINE_LAG_MIN` minutes later, so the first, partial minute of a
     flood is not the peak the flood is compared with."""
 
-    def add(self, ts: float, half_life_s: float, flooding: bool) -> float:
-        """Count one request at ``ts``; the sliding one-minute rate."""
+    def add(self, ts: float, half_life_s: float, flooding: bool, teaches: bool = True) -> float:
+        """Count one request at ``ts`` (one that ``teaches`` the baseline nothing is held
+        apart); the sliding one-minute rate."""
         minute = int(ts // 60)
         if minute != self.minute:
             if minute > self.minute:
@@ -116,6 +120,8 @@ class Rate(msgspec.Struct, kw_only=True, gc=False):
             else:  # a late request in an earlier minute: count it in this one
                 minute = self.minute
         self.count += 1
+        if not teaches:
+            self.held += 1
         return self.count + self.prev * (1.0 - (ts - minute * 60) / 60.0)
 
     def _roll(self, minute: int, half_life_s: float, flooding: bool) -> None:
@@ -124,12 +130,12 @@ class Rate(msgspec.Struct, kw_only=True, gc=False):
             self.peak *= math.pow(0.5, gap * 60.0 / half_life_s)
             recent = self.recent
             if not flooding:  # a flood must not teach the baseline that floods are normal
-                recent.append((self.minute, self.count))
+                recent.append((self.minute, self.count - self.held))
             while recent and recent[0][0] <= minute - BASELINE_LAG_MIN:
                 self.peak = max(self.peak, float(recent.pop(0)[1]))
             self.history += gap
         self.prev = self.count if gap == 1 else 0
-        self.count = 0
+        self.count = self.held = 0
         self.minute = minute
         self.agents_before = self.agents if gap == 1 else []
         self.agents = []
