@@ -485,11 +485,12 @@ PAGES = ("/", "/alerts", "/api/v1/alerts", "/traffic", "/traffic/incidents?distr
 
 
 def _person(
-    make: Maker, rng: random.Random, t: float, ip: str, *, headers: bool = True
+    make: Maker, rng: random.Random, t: float, ip: str, *, headers: bool = True, cdn: bool = False
 ) -> list[Event]:
     """A person's browser: a page opened from outside (no Referer; the session cookie the
     portal sets kept from its answer on), its assets, a link followed. ``headers``: the log
-    records Accept-Language and cookies (an access log records neither)."""
+    records Accept-Language and cookies (an access log records neither); ``cdn``: the assets
+    come from a CDN (not in the portal's log)."""
     ua, session = rng.choice(BROWSERS), uuid.UUID(int=rng.getrandbits(128)).hex
     lang = rng.choice(LANGS) if headers else None
     first = rng.choice(("/", "/alerts", "/traffic"))
@@ -499,21 +500,23 @@ def _person(
         return make(t + dt, ip, uri, ua=ua, lang=lang, session=cookie, referer=referer)
 
     events = [make(t, ip, first, ua=ua, lang=lang)]
-    events += [more(0.2 + 0.05 * k, a, ORIGIN + first) for k, a in enumerate(ASSETS)]
+    if not cdn:
+        events += [more(0.2 + 0.05 * k, a, ORIGIN + first) for k, a in enumerate(ASSETS)]
     events.append(more(rng.uniform(5, 40), rng.choice(PAGES[1:]), ORIGIN + first))
     return events
 
 
 def _browsing_day(
-    make: Maker, rng: random.Random, hours: float, *, headers: bool = True
+    make: Maker, rng: random.Random, hours: float, *, headers: bool = True, cdn: bool = False
 ) -> tuple[list[Event], list[str]]:
-    """Residents browsing from 05:00, up to ~100 requests a minute at noon; their addresses."""
+    """Residents browsing from 05:00, up to ~100 requests a minute at noon (:func:`_person`);
+    their addresses."""
     events, ips = [], [f"31.45.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(900)]
     t = 5 * 3600.0
     while t < (5 + hours) * 3600:
         per_minute = 20 + 80 * max(0.0, math.sin(math.pi * ((t / 3600) % 24 - 6) / 12)) ** 2
         t += 6 * 60.0 / per_minute * rng.uniform(0.5, 1.5)  # a visit is six requests
-        events += _person(make, rng, t - 8 * 3600, rng.choice(ips), headers=headers)
+        events += _person(make, rng, t - 8 * 3600, rng.choice(ips), headers=headers, cdn=cdn)
     return events, ips
 
 
@@ -620,6 +623,131 @@ def test_a_crowd_of_residents_browsing_is_still_a_crowd(make: Maker) -> None:
     [surge] = _run(day + crowd)
     assert surge.attributes["portal"]["likely"] == "crowd", surge.summary
     assert "browsers sending Referer and fetching page assets as people's do" in surge.summary
+
+
+ALERT = "/alerts/2026-03-14-flood-warning?from=push"
+
+
+def _alert(make: Maker, rng: random.Random, t0: float, people: int, *, cdn: bool) -> list[Event]:
+    """A public alert pushed to residents' phones: each opens the page it links to in the
+    browser (no Referer, no cookie yet), a third reload it once or twice (the cookie the
+    portal set sent back), all answered; ``cdn``: its assets come from a CDN, not the portal."""
+    events = []
+    for i in range(people):
+        t = t0 + rng.expovariate(1 / 40)
+        ip = f"{rng.choice((31, 78, 93))}.{rng.randrange(256)}.{rng.randrange(256)}.{i % 250 + 1}"
+        ua, lang = rng.choice(BROWSERS), rng.choice(LANGS)
+        session = uuid.UUID(int=rng.getrandbits(128)).hex
+        events.append(make(t, ip, ALERT, ua=ua, lang=lang))
+        if not cdn:
+            events += [
+                make(t + 0.2 + 0.05 * k, ip, a, ua=ua, lang=lang, session=session,
+                     referer=ORIGIN + ALERT)
+                for k, a in enumerate(ASSETS)
+            ]  # fmt: skip
+        for k in range(rng.choice((0, 0, 1, 2))):
+            dt = 30.0 * (k + 1) + rng.uniform(0, 30)
+            events.append(make(t + dt, ip, ALERT, ua=ua, lang=lang, session=session))
+    return events
+
+
+def test_a_crowd_opening_an_alert_s_page_is_a_surge_not_a_ddos(make: Maker) -> None:
+    # 6,000 residents opening the page a public alert links to, its assets from a CDN: the
+    # portal saw 100 % of the flood on one path, and said "signs of a denial of service: one
+    # path takes 100 %" with "rate-limit the heaviest sources" advised, in an emergency
+    rng = random.Random(41)
+    day, _ = _browsing_day(make, rng, 7, cdn=True)
+    [surge] = _run(day + _alert(make, rng, 4 * 3600, 6000, cdn=True))
+    portal = surge.attributes["portal"]
+    assert portal["likely"] == "crowd", surge.summary
+    assert "requests each on one page (/alerts/2026-03-14-flood-warning)" in surge.summary
+    assert "no sign of a denial of service" in surge.summary and surge.severity < 50
+    assert not any("Rate-limit the heaviest sources" in m for m in portal["measures"])
+    # below the crowd's floor it is no flood at all (it was one, a DoS)
+    assert _run(day + _alert(make, rng, 4 * 3600, 1500, cdn=True)) == []
+    # the page's assets from the portal: the page and its assets, a crowd as before
+    day, _ = _browsing_day(make, rng, 7)
+    [surge] = _run(day + _alert(make, rng, 4 * 3600, 3000, cdn=False))
+    assert surge.attributes["portal"]["likely"] == "crowd", surge.summary
+    assert "on the usual paths" in surge.summary
+    # the same shape busting caches on the search (a random query each time) is a DoS
+    day, _ = _browsing_day(make, rng, 7, cdn=True)
+    busting = [
+        make(4 * 3600 + i * 0.006, f"45.{i // 500 % 250}.{i // 2 % 250}.7",
+             f"/search?q={rng.getrandbits(48):x}", ua=BROWSERS[i % 8], lang="hr")
+        for i in range(12_000)
+    ]  # fmt: skip
+    [dos] = _run(day + busting)
+    assert dos.attributes["portal"]["likely"] == "dos", dos.summary
+    assert "signs of a denial of service: one path takes 100 %" in dos.summary
+
+
+def _one_path(
+    sources: int,
+    each: int,
+    uri: Callable[[int], str],
+    *,
+    method: str = "GET",
+    status: int | None = 200,
+    lang: bool = True,
+) -> crowd.Tally:
+    """A flood's tally: ``sources`` addresses sending ``each`` requests for ``uri(i)``,
+    claiming a browser, against a portal whose browsers usually keep their habits; a source's
+    repeats send the portal's cookie back (no Referer: a page opened from a notification)."""
+    usual = crowd.Habits(seen=5000, cookie=0.8, referer=0.85, language=0.99, asset=0.0)
+    tally = crowd.Tally(usual=usual)
+    for i in range(sources * each):
+        headers = [("User-Agent", BROWSERS[i % 9])]
+        if lang:
+            headers.append(("Accept-Language", "hr-HR,hr;q=0.9"))
+        if i >= sources:
+            headers.append(("Cookie", f"aldsid=s{i % sources}"))
+        target = uri(i)
+        request = HttpRequest(
+            method=method, uri=target, headers=tuple(headers), status=status,
+            user_agent=BROWSERS[i % 9],
+        )  # fmt: skip
+        crowd.add_request(
+            tally, f"45.{i % sources}", target.partition("?")[0][:200], status, request
+        )
+    return tally
+
+
+def test_one_path_is_a_dos_sign_unless_people_open_one_page() -> None:
+    # people opening an alert's page, twice each: a crowd (it was "one path takes 100 %")
+    alert = _one_path(3000, 2, lambda i: ALERT)
+    assert crowd.verdict(alert) == ("crowd", [])
+    assert crowd.one_page(alert) == "/alerts/2026-03-14-flood-warning"
+    dos = ("dos", ["one path takes 100 %"])
+    # many sources hammering one endpoint: more than people send
+    assert crowd.verdict(_one_path(2000, 40, lambda i: "/search?q=water")) == dos
+    # busting caches: a random query, or a query or path too long to be kept whole
+    assert crowd.verdict(_one_path(3000, 2, lambda i: f"/search?q={i}")) == dos
+    assert crowd.verdict(_one_path(3000, 2, lambda i: f"/search?p={'a' * 300}&q={i}")) == dos
+    assert crowd.verdict(_one_path(3000, 2, lambda i: f"/alerts/{'a' * 200}/{i}")) == dos
+    # a login flood POSTs
+    assert crowd.verdict(_one_path(3000, 2, lambda i: "/login", method="POST")) == dos
+    # the portal failing under it, or its answers not known
+    failing = crowd.verdict(_one_path(3000, 2, lambda i: ALERT, status=503))
+    assert failing == ("dos", ["100 % answered 5xx or 429"])
+    assert crowd.verdict(_one_path(3000, 2, lambda i: ALERT, status=None)) == dos
+    # a botnet without a browser's habits on one page is still one
+    assert crowd.verdict(_one_path(3000, 2, lambda i: ALERT, lang=False))[0] == "botnet"
+
+
+def test_a_crowd_of_more_clients_than_are_counted_is_judged_by_those_counted() -> None:
+    # 280,000 residents on the portal after an alert, 2.5 requests each: past the 16,384
+    # sources counted, all the requests over those counted were "43 requests per client", a DoS
+    tally = crowd.Tally()
+    for i in range(700_000):
+        crowd.add(tally, f"p{i * 2 // 5}", ("/alerts/quake", "/", "/traffic")[i % 3], 200)
+    assert len(tally.sources) == crowd.SOURCES_CAP
+    assert crowd.verdict(tally) == ("crowd", [])
+    # 60,000 opening the alert's page: more than a handful each by that count, one path a DoS
+    page = crowd.Tally()
+    for i in range(150_000):
+        crowd.add(page, f"p{i * 2 // 5}", "/alerts/quake", 200, crowd.BROWSER, url="/alerts/quake")
+    assert crowd.verdict(page) == ("crowd", [])
 
 
 def test_one_program_under_the_old_client_floor_is_a_flood(make: Maker) -> None:

@@ -8,8 +8,8 @@ service shows the opposite signs: few sources sending most of it, many
 sources hammering one endpoint, or the portal failing (5xx, 429) or
 answering misses. The portal-wide flood keeps firing on the rate (capacity
 matters either way) but says which it most likely is, from a :class:`Tally`
-of its requests (bounded: sources as a capped set of hashes, paths and
-sources as Misra-Gries counters).
+of its requests (bounded: sources as a capped set of hashes, paths, the
+GETs' URLs and sources as Misra-Gries counters).
 
 >>> tally = Tally()
 >>> for i in range(3000):
@@ -21,6 +21,37 @@ sources as Misra-Gries counters).
 ...     add(bots, f"bot{i % 40}", "/search", 200)
 >>> verdict(bots)
 ('dos', ['75 requests per client', 'one path takes 100 %'])
+
+A public alert (CAP, a web push, the app's notification) sends people to one
+page: thousands open it within minutes, and when its assets come from a CDN
+the portal's log holds little else, one path nearly all of the flood. One
+path taking most is a DoS sign only when the flood on it is not people opening
+a page (:func:`one_page`): GETs of a few URLs (what a cache answers; an attack
+busting caches varies the query, a login flood POSTs), by browsers (whose
+habits then judge them, as any crowd's), a handful per client (hammering one
+endpoint takes more), their answers known (a portal failing under them answers
+5xx or 429, a DoS sign of its own).
+
+>>> alert = Tally()
+>>> for i in range(3000):
+...     add(alert, f"phone{i // 2}", "/alerts/flood", 200, BROWSER | LANGUAGE, url="/alerts/flood")
+>>> verdict(alert), one_page(alert)
+(('crowd', []), '/alerts/flood')
+>>> busting = Tally()
+>>> for i in range(3000):
+...     add(busting, f"bot{i // 2}", "/search", 200, BROWSER | LANGUAGE, url=f"/search?q={i}")
+>>> verdict(busting)
+('dos', ['one path takes 100 %'])
+
+Accepted: a botnet sending from each address a handful of the same GET of one
+page, claiming a browser and keeping its habits, passes for such a crowd. It
+costs the portal least of any flood: one URL that a cache can answer, no
+search run, no password hashed, no more from an address than a person sends;
+to cost more it must vary the URL, POST or send more, each a sign. It is
+still reported as a flood (capacity advised, DDoS protection once errors or
+timeouts rise), and a portal failing under it answers 5xx or 429, a DoS sign
+of its own. Judging it a DoS instead would advise rate-limiting the
+residents who open an alert in an emergency, the worst of the two mistakes.
 
 A botnet of thousands of addresses can send each a human handful of requests
 over the usual pages, all answered: by those signs alone a crowd. What it
@@ -50,6 +81,7 @@ carrier's NAT those are other people's first requests, which have neither).
 from __future__ import annotations
 
 import functools
+import hashlib
 import zlib
 from typing import Final
 
@@ -70,6 +102,14 @@ _ONE_CLIENT: Final = 0.5
 _PATH_SHARE: Final = 0.6
 _ERROR_SHARE: Final = 0.1
 _MISS_SHARE: Final = 0.2
+_HANDFUL: Final = 8.0
+"""Requests per client, at most, of people opening one page (:func:`one_page`): opened from
+each channel an alert came by (the app, an SMS, a web push) and reloaded for news, a few
+people behind a home router; a fifth of what browsing sends (:data:`PER_SOURCE`)."""
+_ANSWERED: Final = 0.5
+"""Share of a flood's requests whose answers must be known for it to be judged one page
+opened by people: whether the portal keeps up (its 5xx, 429) is the guard against a botnet
+passing for them."""
 
 BROWSER, COOKIE, REFERER, LANGUAGE, ASSET = 1, 2, 4, 8, 16
 """What a request carries (:func:`habits_of`): it claims a web browser, and sends a cookie,
@@ -215,6 +255,9 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
 
     requests: int = 0
     sources: set[int] = msgspec.field(default_factory=set)
+    counted: int = 0
+    """Requests of the sources counted (the first :data:`SOURCES_CAP`): over their number,
+    what a client sends, however many clients there are."""
     people: dict[int, int] = msgspec.field(default_factory=dict)
     """Requests per (source, :func:`person_of`) pair, for the first :data:`SOURCES_CAP` pairs:
     the sessions behind the addresses."""
@@ -222,6 +265,9 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
     """Misra-Gries counters of the sources (lower bounds of their requests)."""
     paths: dict[str, int] = msgspec.field(default_factory=dict)
     """Misra-Gries counters of the paths."""
+    urls: dict[str, int] = msgspec.field(default_factory=dict)
+    """Misra-Gries counters of the URLs of the GETs, each as a hash of the whole URL (16 hex
+    digits: a long query is not cut short, nor a long path) and its path as counted."""
     answered: int = 0
     errors: int = 0
     """Answered 5xx or 429: the portal failing or throttling."""
@@ -245,16 +291,26 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
 
 
 def add(
-    tally: Tally, source: str, path: str, status: int | None, flags: int = 0, person: int = 0
+    tally: Tally,
+    source: str,
+    path: str,
+    status: int | None,
+    flags: int = 0,
+    person: int = 0,
+    url: str | None = None,
 ) -> None:
     """Count one request of ``source`` on ``path`` answered ``status`` (None: not known),
-    carrying ``flags`` (:func:`habits_of`), sent by ``person`` (:func:`person_of`)."""
+    carrying ``flags`` (:func:`habits_of`), sent by ``person`` (:func:`person_of`), a GET of
+    ``url`` (its path and query; None: another method)."""
     tally.requests += 1
     sources = tally.sources
     source_hash = zlib.crc32(source.encode())
     repeat = source_hash in sources
-    if not repeat and len(sources) < SOURCES_CAP:
+    if repeat:
+        tally.counted += 1
+    elif len(sources) < SOURCES_CAP:
         sources.add(source_hash)
+        tally.counted += 1
     if person:
         people, pair = tally.people, source_hash << 32 | person
         if pair in people:
@@ -271,6 +327,9 @@ def add(
             tally.referer += bool(flags & REFERER)
     misra_gries(tally.heavy, source)
     misra_gries(tally.paths, path[:200])
+    if url is not None:
+        digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8)
+        misra_gries(tally.urls, digest.hexdigest() + path[:200])
     if status is not None:
         tally.answered += 1
         if status >= 500 or status == 429:
@@ -282,8 +341,10 @@ def add(
 def add_request(
     tally: Tally, source: str, path: str, status: int | None, request: HttpRequest
 ) -> None:
-    """:func:`add` one request, with what it carries and whose session it is."""
-    add(tally, source, path, status, habits_of(request), person_of(request))
+    """:func:`add` one request, with what it carries, whose session it is and, a GET's, its
+    URL."""
+    url = request.uri if request.method == "GET" else None
+    add(tally, source, path, status, habits_of(request), person_of(request), url)
 
 
 def merge(a: Tally, b: Tally) -> Tally:
@@ -291,6 +352,7 @@ def merge(a: Tally, b: Tally) -> Tally:
     out = Tally(
         requests=a.requests + b.requests,
         sources=set(a.sources) | b.sources,
+        counted=a.counted + b.counted,
         answered=a.answered + b.answered,
         errors=a.errors + b.errors,
         misses=a.misses + b.misses,
@@ -311,7 +373,10 @@ def merge(a: Tally, b: Tally) -> Tally:
     for counters, target in ((a.paths, out.paths), (b.paths, out.paths)):
         for key, n in counters.items():
             target[key] = target.get(key, 0) + n
-    for counters in (out.heavy, out.paths):
+    for counters, target in ((a.urls, out.urls), (b.urls, out.urls)):
+        for key, n in counters.items():
+            target[key] = target.get(key, 0) + n
+    for counters in (out.heavy, out.paths, out.urls):
         while len(counters) > _COUNTERS:  # keep the heaviest; the rest were lower bounds anyway
             del counters[min(counters, key=counters.__getitem__)]
     return out
@@ -328,7 +393,8 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
     the signs seen.
 
     A crowd is many sources each sending a human number of requests over the
-    usual paths, nearly all answered; any DoS sign makes it a DoS. A crowd by
+    usual paths, or on the one page an alert sent them to (:func:`one_page`),
+    nearly all answered; any DoS sign makes it a DoS. A crowd by
     those signs whose browsers lack a browser's habits is a botnet imitating
     browsing (:func:`browser_signs`). Addresses that each send a flood's share
     in sessions of a human size (:func:`sessions_behind`) are ``shared``: people
@@ -340,7 +406,7 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
     if n < _MIN_REQUESTS:
         return "unknown", []
     signs = []
-    per_source = n / max(1, len(tally.sources))
+    per_source = tally.counted / max(1, len(tally.sources))
     if per_source > PER_SOURCE:
         signs.append(f"{per_source:.0f} requests per client")
     if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n:
@@ -351,7 +417,7 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
     shared: list[str] = []
     if signs and (people := sessions_behind(tally)):
         shared, signs = [*signs, f"{people} sessions of a human size behind them"], []
-    if tally.paths and max(tally.paths.values()) > _PATH_SHARE * n:
+    if tally.paths and max(tally.paths.values()) > _PATH_SHARE * n and one_page(tally) is None:
         share = max(tally.paths.values()) / n
         signs.append(f"one path takes {share:.0%}")
     if tally.answered:
@@ -365,6 +431,36 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
     if lacking >= _MISSING:
         return "botnet", missing
     return ("shared", shared) if shared else ("crowd", [])
+
+
+def one_page(tally: Tally) -> str | None:
+    """The path of the one page people open that carries the flood (None: no such page): a
+    public alert's, opened by thousands within minutes, with its assets from a CDN that the
+    portal's log does not show. Its path takes most of the flood (:data:`_PATH_SHARE`) in GETs
+    of a few URLs (up to 16), by browsers, a handful per client (:data:`_HANDFUL`), the
+    portal's answers to most of it known.
+
+    What each of those rules out: an attack busting caches varies the query (each URL a
+    few requests), a login flood POSTs, many sources hammering one endpoint send more than
+    a handful each. A flood of clients that claim no browser (tools, and the app, whose
+    requests show nothing of a person's) has no habits to judge it, so on one path it stays
+    a DoS sign; a browsers' flood is judged by its habits as any crowd's (:func:`verdict`).
+    A flood whose answers are not known shows nothing of the portal failing (5xx, 429), the
+    guard against a botnet passing for people; it stays a DoS sign too. So does a push
+    whose link carries a parameter of its own per person (a tracking id): that is a query
+    varied as a cache buster's is, and nothing tells them apart.
+    """
+    n = tally.requests
+    if (
+        not tally.paths
+        or tally.counted > _HANDFUL * len(tally.sources)
+        or tally.browser < _BROWSERS * n
+        or tally.answered < _ANSWERED * n
+    ):
+        return None
+    path = max(tally.paths, key=tally.paths.__getitem__)
+    gets = sum(count for key, count in tally.urls.items() if key[16:] == path)
+    return path if gets > _PATH_SHARE * n else None
 
 
 def sessions_behind(tally: Tally) -> int:

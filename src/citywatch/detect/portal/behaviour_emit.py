@@ -209,8 +209,12 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
                 stats["dos_signs"] = signs
                 stats["clients"] = len(tally.sources)
                 people = stats["sessions"] = crowd.sessions_behind(tally)
-                per = people or len(tally.sources)
-                stats["per_client"] = round(tally.requests / max(1, per), 1)
+                # the addresses' requests over the addresses counted, however many there are
+                sent, per = (
+                    (tally.requests, people) if people else (tally.counted, len(tally.sources))
+                )
+                stats["per_client"] = round(sent / max(1, per), 1)
+                stats["one_page"] = crowd.one_page(tally) or ""  # an alert's, most likely
                 stats["browser_habits"] = crowd.habit_figures(tally)
                 stats["browsers_keep"] = crowd.browser_signs(tally)[0]
         return stats
@@ -264,7 +268,9 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
         many = f"{clients}+" if clients == crowd.SOURCES_CAP else str(clients)
         people = stats.get("sessions")  # behind shared addresses (a carrier's NAT), or made up
         who = f"{people} sessions behind {many} addresses" if people else f"{many} clients"
-        each = f"{who}, {stats.get('per_client')} requests each on the usual paths"
+        page = stats.get("one_page")
+        where = f"on one page ({page})" if page else "on the usual paths"
+        each = f"{who}, {stats.get('per_client')} requests each {where}"
         if likely == "crowd":
             keep = stats.get("browsers_keep")
             habits = (
