@@ -582,6 +582,98 @@ def test_a_botnet_imitating_browsing_in_an_access_log_is_no_crowd(make: Maker) -
     assert habits["for_assets"] == 0 and habits["usually_for_assets"] > 0.5
 
 
+def _later(events: list[Event], days: int) -> list[Event]:
+    """The same events ``days`` later."""
+    return [msgspec.structs.replace(e, timestamp=e.timestamp + days * 86400) for e in events]
+
+
+def _habitless(make: Maker, rng: random.Random, t0: float, hours: float) -> list[Event]:
+    """Bots feeding the usual habits: 150 browser requests a minute, under every flood rate,
+    with no cookie, Referer, Accept-Language or asset, from thousands of addresses."""
+    return [
+        make(t0 + i * 0.4, f"{rng.choice((45, 91, 185))}.{i % 3000 // 250}.{i % 250}.8",
+             rng.choice(PAGES), ua=BROWSERS[i % 8])
+        for i in range(int(hours * 9000))
+    ]  # fmt: skip
+
+
+def test_bots_feeding_the_usual_habits_for_hours_do_not_hide_their_flood(make: Maker) -> None:
+    # 150 habit-less "browsers" a minute for two hours dragged the usual habits (a moving
+    # average of a few hours) under the bar where they are judged at all: the botnet's
+    # flood after it was a crowd; the usual habits move by days now, a day's step bounded
+    rng = random.Random(34)
+    yesterday, _ = _browsing_day(make, rng, 7)
+    today = _later(_browsing_day(make, rng, 7)[0], 1)
+    feeding = _habitless(make, rng, 86400 + 2 * 3600, 2)  # 10:00 to 12:00
+    attack = feeding + _bots(make, rng, 86400 + 4 * 3600, 3000, 120)
+    [flood] = _run(yesterday + today + attack)
+    assert flood.attributes["portal"]["likely"] == "botnet", flood.summary
+    # the same on the first live day, the habits learned from trusted records (--learn) and
+    # kept with the detector's model
+    learned = PortalBehaviour()
+    for event in yesterday:
+        learned.learn(event)
+    detector = PortalBehaviour()
+    detector.restore_model(learned.snapshot_model())
+    [flood] = _run(today + attack, detector)
+    assert flood.attributes["portal"]["likely"] == "botnet", flood.summary
+
+
+def _redesigned(make: Maker, rng: random.Random, t: float, ip: str) -> list[Event]:
+    """A person's browser after a redesign that sets no cookie and inlines the page's assets:
+    a page opened from outside, a link followed."""
+    ua, lang, first = rng.choice(BROWSERS), rng.choice(LANGS), rng.choice(("/", "/alerts"))
+    link = rng.choice(PAGES[1:])
+    return [
+        make(t, ip, first, ua=ua, lang=lang),
+        make(t + rng.uniform(5, 40), ip, link, ua=ua, lang=lang, referer=ORIGIN + first),
+    ]
+
+
+def test_a_lasting_change_in_the_portal_s_habits_is_followed_in_days_not_hours(
+    make: Maker,
+) -> None:
+    # a redesign at noon on the third day stops setting the session cookie and inlines the
+    # page's assets: people's browsers have kept no cookie and fetched no asset since, two
+    # habits a botnet lacks. The usual habits followed the change within hours (so bots
+    # could bend them as fast); now by a tenth of a share a day: people after it are judged
+    # a botnet until the assets' 67 % is followed (two days' steps: a day and a half), a
+    # crowd after, and the cookie's 83 % is no longer judged four days' steps later
+    rng = random.Random(42)
+    ips = [f"31.46.{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(900)]
+    change = 2 * 86400 + 4 * 3600.0
+    events: list[Event] = []
+    for day in range(10):
+        for hour in range(6, 18):
+            start = day * 86400 + (hour - 8) * 3600.0
+            # eight busy minutes an hour, a city's every minute the day after the change
+            for minute in range(60 if 0 <= start - change < 86400 else 8):
+                t = start + minute * 60
+                visit, visits = (_person, 10) if t < change else (_redesigned, 30)
+                for _ in range(visits):
+                    events += visit(make, rng, t + rng.uniform(0, 60), rng.choice(ips))
+    people = crowd.Tally()  # 3,000 people after the redesign, five requests each
+    for i in range(3000):
+        flags = crowd.BROWSER | crowd.LANGUAGE | (crowd.REFERER if i >= 600 else 0)
+        crowd.add(people, f"person{i % 600}", PAGES[i % len(PAGES)], 200, flags)
+    runner = DetectorRunner(PortalBehaviour(), lambda n, e, x: None)
+    out: list[Detection] = []
+    judged: list[tuple[float, str]] = []  # hours after the change, the people's verdict
+    hour = -1
+    for event in sorted(events, key=lambda e: e.timestamp):
+        state = runner.states.get("portal")
+        if int(event.timestamp // 3600) != hour and isinstance(state, BehaviourState):
+            hour = int(event.timestamp // 3600)
+            people.usual = state.habits and msgspec.structs.replace(state.habits)
+            judged.append(((event.timestamp - T0 - change) / 3600, crowd.verdict(people)[0]))
+        runner.process(event, out)
+    assert out == []
+    assert {v for h, v in judged if 0 < h < 36} == {"botnet"}, judged
+    assert {v for h, v in judged if h > 48} == {"crowd"}, judged
+    figures = crowd.habit_figures(people)
+    assert figures["usually_with_cookie"] < 0.5 and figures["usually_for_assets"] < 0.5, figures
+
+
 def test_a_crowd_of_residents_browsing_is_still_a_crowd(make: Maker) -> None:
     # the same rate from people (an alert pushed): each browser keeps the session cookie,
     # sends its page as Referer for assets and links, and its language

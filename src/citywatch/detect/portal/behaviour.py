@@ -151,16 +151,18 @@ class PortalBehaviour(Detector[BehaviourState]):
     # learning -----------------------------------------------------------------
 
     def learn(self, event: Event) -> None:
-        """Learn the portal's requests per minute by hour of the day."""
-        if event.payload.__class__ is HttpRequest:
-            self.baseline.learn(event.timestamp)
+        """Learn the portal's requests per minute by hour of the day, and its browsers' habits."""
+        request = event.payload
+        if type(request) is HttpRequest:
+            self.baseline.learn(event.timestamp, request)
 
     def snapshot_model(self) -> bytes:
-        """The learned rates as MessagePack (save it beside the detector's checkpoint)."""
+        """The learned rates and habits as MessagePack (save it beside the detector's
+        checkpoint)."""
         return self.baseline.snapshot()
 
     def restore_model(self, blob: bytes) -> None:
-        """Replace the learned rates with those of :meth:`snapshot_model`."""
+        """Replace the learned rates and habits with those of :meth:`snapshot_model`."""
         self.baseline.restore(blob)
 
     # scoring ------------------------------------------------------------------
@@ -259,12 +261,15 @@ class PortalBehaviour(Detector[BehaviourState]):
         lowest = min(cfg.portal_rate, cfg.portal_dos_rate)
         if per_minute < 0.5 * lowest:
             if rate.count % crowd.SAMPLE == 0:  # the usual traffic: what its browsers carry
-                state.habits = crowd.learn(state.habits, crowd.habits_of(request))
+                habits, flags = self._habits(state), crowd.habits_of(request)
+                state.habits = crowd.learn(habits, flags, int(ts // 86400))
             return
         # near flood rates: who sends it, so that a flood firing now can tell a crowd
         if state.tally is None:
-            usual = None if state.habits is None else msgspec.structs.replace(state.habits)
-            state.tally = crowd.Tally(usual=usual)
+            usual = self._habits(state)
+            state.tally = crowd.Tally(
+                usual=None if usual is None else msgspec.structs.replace(usual)
+            )
         crowd.add_request(state.tally, source, info.path, info.status, request)
         if per_minute < lowest:
             return
@@ -309,6 +314,13 @@ class PortalBehaviour(Detector[BehaviourState]):
             rate.recent.clear()
             rate.held = rate.count
         return per_minute
+
+    def _habits(self, state: BehaviourState) -> crowd.Habits | None:
+        """The portal's usual habits (:class:`.behaviour_crowd.Habits`), started from those
+        learned from trusted records if there are any."""
+        if state.habits is None:
+            state.habits = crowd.trusted(self.baseline.model.habits)
+        return state.habits
 
     def _scan(
         self,

@@ -1,14 +1,17 @@
-"""The portal's learned request rate by hour of the day, the baseline of portal-wide floods.
+"""The portal's learned request rate by hour of the day, the baseline of portal-wide floods,
+and what its browsers' requests carry (:class:`~.behaviour_crowd.Habits`).
 
 Learned from trusted records (``--learn``): requests per minute, kept per
 UTC hour of the day. The busy rate of an hour is the 95th percentile of the
 minutes within an hour either side, so a flood of a few minutes in the
 learned days does not raise it, and the normal daily peak is known from the
-first minute of a stream.
+first minute of a stream. The browsers' habits learned with them start the
+live ones as a settled day (the live traffic moves them by days only), so that
+bots feeding the first live day habit-less requests do not bend them.
 
->>> baseline = HourlyBaseline()
+>>> baseline, request = HourlyBaseline(), HttpRequest(method="GET", uri="/")
 >>> for second in range(0, 3 * 3600, 2):  # 30 requests a minute from midnight to 03:00
-...     baseline.learn(float(second))
+...     baseline.learn(float(second), request)
 >>> baseline.peak(3600.0), baseline.peak(12 * 3600.0)
 (30.0, None)
 """
@@ -16,6 +19,9 @@ first minute of a stream.
 from __future__ import annotations
 
 import msgspec
+
+from citywatch.detect.portal import behaviour_crowd as crowd
+from citywatch.model import HttpRequest
 
 _KEEP = 2048
 """Minutes kept per hour of the day (older ones thinned out)."""
@@ -27,6 +33,8 @@ class BaselineModel(msgspec.Struct, kw_only=True):
     hours: dict[int, list[int]] = msgspec.field(default_factory=dict)
     minute: int = -1
     count: int = 0
+    habits: crowd.Habits | None = None
+    """What the browser requests carried (one in :data:`~.behaviour_crowd.SAMPLE`)."""
 
 
 class HourlyBaseline:
@@ -36,8 +44,9 @@ class HourlyBaseline:
         self.model = BaselineModel()
         self._peaks: list[float | None] | None = None
 
-    def learn(self, ts: float) -> None:
-        """Count one request at ``ts`` (a record out of order counts in the current minute)."""
+    def learn(self, ts: float, request: HttpRequest) -> None:
+        """Count one ``request`` at ``ts`` (a record out of order counts in the current
+        minute), and what it carries if it is a sampled one."""
         model = self.model
         minute = int(ts // 60)
         if minute > model.minute:
@@ -48,6 +57,8 @@ class HourlyBaseline:
                     del counts[::2]
             model.minute, model.count = minute, 0
         model.count += 1
+        if model.count % crowd.SAMPLE == 0:
+            model.habits = crowd.learn(model.habits, crowd.habits_of(request), minute // 1440)
         self._peaks = None
 
     def peak(self, ts: float) -> float | None:

@@ -126,9 +126,13 @@ SAMPLE: Final = 8
 request (on the simulated city's day, learning from each cost 29 % more of the behaviour
 detector's time, one in eight 5 %)."""
 _HABITS_OF: Final = 2048
-"""Sampled browser requests the usual habits average over (a moving average of ~16,000
-requests: hours of a city's traffic, so that the first seconds of a flood, or bots creeping
-in, barely move it)."""
+"""Sampled browser requests the first day's habits average over, before a day has settled
+(a moving average of ~16,000 requests: hours of a city's traffic)."""
+_DAY_SAMPLES: Final = 500
+"""Sampled browser requests (~4,000 browser requests) a day needs to move the usual habits; a
+quieter day's join the next one's."""
+_DAY_STEP: Final = 0.1
+"""How far one day may move the usual share of a habit, either way."""
 _HABITS_WARM: Final = 100
 """Sampled browser requests seen outside floods before their habits are trusted."""
 _USUAL: Final = 0.5
@@ -149,35 +153,121 @@ or an app's token sent again) for those sessions, not addresses, to count its cl
 
 class Habits(msgspec.Struct, kw_only=True, gc=False):
     """What the portal's browser requests usually carry: the shares with a cookie, a Referer
-    and an Accept-Language, and for a page's asset, moving averages over the last
-    :data:`_HABITS_OF` sampled outside floods.
+    and an Accept-Language, and for a page's asset, sampled outside floods.
 
     Over all browser requests, a visit's first among them (no session cookie yet, no
     Referer when typed or opened from a notification): lower than a person's repeat
     requests show, so a flood's repeats are compared with a bar that people clear.
+
+    The usual shares are a baseline an attacker can feed: bots sending habit-less browser
+    requests under the flood rates (150 a minute for two hours) dragged a moving average
+    of a few hours below :data:`_USUAL`, the habits were no longer judged, and the
+    botnet's flood after it passed for a crowd. So the usual shares move by days, not by
+    requests: within a day they stand still while the day's samples are counted, and when
+    the day ends (in event time, UTC; a day of fewer than :data:`_DAY_SAMPLES` joins the
+    next) each moves towards the day's share by :data:`_DAY_STEP` at most. Bots then bend
+    a habit's 80 % below the bar in four days at the fastest, the last of them as many
+    bots as people all day long: no longer a baseline bent but the traffic changed. A
+    genuine change (a redesign that stops setting the cookie, or inlines the assets) is
+    followed at that pace, days not hours: a habit no longer shown is judged no more
+    after two days from 67 %, four from 80 %, six at most. Until
+    then it counts against people's floods; one habit is one sign (the cookie and the
+    Referer one between them) and a botnet takes two, so only a change of two habits at
+    once makes a crowd look like a botnet, until the first is followed.
+
+    The first day has no settled day before it: its moving average (over
+    :data:`_HABITS_OF` samples) is the usual until it ends, which bots feeding it could
+    bend; the habits learned from trusted records (``--learn``, kept with
+    :class:`~.behaviour_baseline.HourlyBaseline`) start the live ones settled instead.
+    Not chosen: a baseline per hour of the day (the habits are people's browsers', much
+    the same at any hour; each hour's would learn from a 24th of the samples, and bots
+    feed the hour they will flood in as easily), nor learning each habit only from
+    returning clients (a returning client is told by the cookie it keeps, one of the
+    habits measured, whose share would be learned as nearly 1; and bots return as
+    easily as they come).
+
+    >>> habits = None
+    >>> for day, flags in ((0, BROWSER | COOKIE), (1, BROWSER), (2, BROWSER), (3, BROWSER)):
+    ...     for _ in range(1000):  # the portal stops setting its cookie on day 1
+    ...         habits = learn(habits, flags, day)
+    ...     print(day, habits.cookie)  # a day moves them when the next begins
+    0 1.0
+    1 1.0
+    2 0.9
+    3 0.8
     """
 
     seen: int = 0
+    """Sampled browser requests (the warm-up: judged from :data:`_HABITS_WARM`)."""
     cookie: float = 0.0
     referer: float = 0.0
     language: float = 0.0
     asset: float = 0.0
+    settled: bool = False
+    """Whether a day has settled (else the first day's moving average is the usual)."""
+    day: int = -1
+    """The day (UTC, event time) being counted, and its samples: browser requests, and those
+    with a cookie, a Referer, an Accept-Language, for an asset."""
+    day_seen: int = 0
+    day_cookie: int = 0
+    day_referer: int = 0
+    day_language: int = 0
+    day_asset: int = 0
 
 
-def learn(habits: Habits | None, flags: int) -> Habits | None:
-    """Fold one request's :func:`habits_of` into the usual habits (a browser's only; None:
-    none seen yet); the habits."""
+def learn(habits: Habits | None, flags: int, day: int) -> Habits | None:
+    """Fold one sampled request's :func:`habits_of` on ``day`` (UTC, event time) into the
+    usual habits (a browser's only; None: none seen yet); the habits."""
     if not flags & BROWSER:
         return habits
     if habits is None:
-        habits = Habits()
+        habits = Habits(day=day)
+    if day > habits.day:
+        if habits.day_seen >= _DAY_SAMPLES:
+            _settle(habits)
+        habits.day = day
     habits.seen += 1
-    weight = 1.0 / min(habits.seen, _HABITS_OF)
-    habits.cookie += (bool(flags & COOKIE) - habits.cookie) * weight
-    habits.referer += (bool(flags & REFERER) - habits.referer) * weight
-    habits.language += (bool(flags & LANGUAGE) - habits.language) * weight
-    habits.asset += (bool(flags & ASSET) - habits.asset) * weight
+    habits.day_seen += 1
+    cookie, referer = bool(flags & COOKIE), bool(flags & REFERER)
+    language, asset = bool(flags & LANGUAGE), bool(flags & ASSET)
+    habits.day_cookie += cookie
+    habits.day_referer += referer
+    habits.day_language += language
+    habits.day_asset += asset
+    if not habits.settled:
+        weight = 1.0 / min(habits.seen, _HABITS_OF)
+        habits.cookie += (cookie - habits.cookie) * weight
+        habits.referer += (referer - habits.referer) * weight
+        habits.language += (language - habits.language) * weight
+        habits.asset += (asset - habits.asset) * weight
     return habits
+
+
+def trusted(habits: Habits | None) -> Habits | None:
+    """A copy of ``habits`` learned from trusted records (``--learn``) with their last day
+    settled, to start the live ones from (None: none learned, or too few to go by)."""
+    if habits is None or habits.seen < _DAY_SAMPLES:
+        return None
+    habits = msgspec.structs.replace(habits)
+    _settle(habits)
+    return habits
+
+
+def _settle(habits: Habits) -> None:
+    """End the day being counted: its shares move the usual ones by :data:`_DAY_STEP` at most
+    (the first day's, counted into the usual as they came, move nothing more)."""
+    if habits.settled and (n := habits.day_seen):
+        habits.cookie = _step(habits.cookie, habits.day_cookie / n)
+        habits.referer = _step(habits.referer, habits.day_referer / n)
+        habits.language = _step(habits.language, habits.day_language / n)
+        habits.asset = _step(habits.asset, habits.day_asset / n)
+    habits.settled = True
+    habits.day_seen = habits.day_cookie = habits.day_referer = 0
+    habits.day_language = habits.day_asset = 0
+
+
+def _step(usual: float, day: float) -> float:
+    return usual + max(-_DAY_STEP, min(_DAY_STEP, day - usual))
 
 
 def habits_of(request: HttpRequest) -> int:
