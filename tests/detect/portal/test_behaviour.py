@@ -520,6 +520,19 @@ def _browsing_day(
     return events, ips
 
 
+def test_a_quiet_portal_learns_its_usual_habits_too(make: Maker) -> None:
+    # one request in eight by its number within the minute: a portal of fewer than eight a
+    # minute never learned what its browsers carry, live or from --learn
+    rng = random.Random(31)
+    quiet = [e for e in _browsing_day(make, rng, 24)[0] if rng.random() < 0.05]
+    assert len(quiet) / (24 * 60) < 8, "under eight requests a minute"
+    detector = PortalBehaviour()
+    for event in quiet:
+        detector.learn(event)
+    habits = detector.baseline.model.habits
+    assert habits is not None and habits.seen >= len(quiet) // 16
+
+
 def _bots(make: Maker, rng: random.Random, t0: float, bots: int, span_s: float) -> list[Event]:
     """A botnet imitating browsing: new addresses, five requests each evenly over ``span_s``
     on the usual pages, a browser's user agent (one of a short list), all answered."""

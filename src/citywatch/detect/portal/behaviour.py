@@ -260,7 +260,7 @@ class PortalBehaviour(Detector[BehaviourState]):
             state.tally = None
         lowest = min(cfg.portal_rate, cfg.portal_dos_rate)
         if per_minute < 0.5 * lowest:
-            if rate.count % crowd.SAMPLE == 0:  # the usual traffic: what its browsers carry
+            if crowd.sampled(rate.count, rate.minute):  # the usual traffic: what its browsers carry
                 habits, flags = self._habits(state), crowd.habits_of(request)
                 state.habits = crowd.learn(habits, flags, int(ts // 86400))
             return

@@ -57,7 +57,7 @@ class HourlyBaseline:
                     del counts[::2]
             model.minute, model.count = minute, 0
         model.count += 1
-        if model.count % crowd.SAMPLE == 0:
+        if crowd.sampled(model.count, minute):
             model.habits = crowd.learn(model.habits, crowd.habits_of(request), minute // 1440)
         self._peaks = None
 

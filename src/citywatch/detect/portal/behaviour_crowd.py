@@ -125,6 +125,20 @@ SAMPLE: Final = 8
 """The usual habits are learned from one request in this many: they need a share, not every
 request (on the simulated city's day, learning from each cost 29 % more of the behaviour
 detector's time, one in eight 5 %)."""
+
+
+def sampled(count: int, minute: int) -> bool:
+    """Whether the ``count``-th request of a ``minute`` is one the usual habits learn from:
+    one in :data:`SAMPLE`, counted on from minute to minute, so a quiet portal's minutes of
+    fewer requests than that are sampled too (by its number within the minute alone, a portal
+    of seven requests a minute learned nothing).
+
+    >>> sum(sampled(c, m) for m in range(80) for c in range(1, 6))
+    50
+    """
+    return (count + minute) % SAMPLE == 0
+
+
 _HABITS_OF: Final = 2048
 """Sampled browser requests the first day's habits average over, before a day has settled
 (a moving average of ~16,000 requests: hours of a city's traffic)."""
