@@ -301,6 +301,23 @@ def test_the_shipped_playbooks_load() -> None:
     assert {"contain-web-attack", "warn-the-public"} <= {b.id for b in load_playbooks([])}
 
 
+@pytest.mark.parametrize(
+    ("severity", "answered"),
+    [(35, set()), (57, {"review-web-attack"}), (60, {"contain-web-attack"})],
+)
+def test_a_lesser_attack_on_the_portal_still_reaches_the_soc(
+    severity: int, answered: set[str]
+) -> None:
+    # a Hydra brute force (57), forty address changes by a script at 02:00 (50) and spraying
+    # seen in an access log (55) reached no one: the one portal playbook starts at 60
+    incident = _incident("i1", severity=severity)
+    books = [b for b in load_playbooks([]) if b.trigger.matches(incident)]
+    assert {b.id for b in books} == answered
+    assert all(
+        step.approval is None for b in books if b.id != "contain-web-attack" for step in b.steps
+    )
+
+
 def _iot(did: str, rule: str, source: str, minute: int) -> Detection:
     at = T0 + timedelta(minutes=minute)
     return msgspec.structs.replace(

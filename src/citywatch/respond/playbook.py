@@ -97,6 +97,13 @@ class Trigger(_Strict):
         (), description="stories another playbook answers: incidents telling them do not match"
     )
     min_severity: int = Field(1, ge=1, le=100)
+    max_severity: int = Field(
+        100,
+        ge=1,
+        le=100,
+        description="the highest severity answered: a lesser incident's playbook leaves the"
+        " graver ones to another",
+    )
     has: tuple[str, ...] = Field(
         (),
         description="entity keys (ECS names) of which the incident must name at least one:"
@@ -114,7 +121,7 @@ class Trigger(_Strict):
             return False
         if incident.story is not None and incident.story in self.not_story:
             return False
-        if incident.severity < self.min_severity:
+        if not self.min_severity <= incident.severity <= self.max_severity:
             return False
         if self.place is not None:
             centre = (self.place.lat, self.place.lon)
