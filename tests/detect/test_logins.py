@@ -282,6 +282,32 @@ def test_stuffing_through_a_proxy_pool_is_one_portal_wide_detection(login: Login
         assert len(spread.evidence) >= 1400
 
 
+def test_residents_typos_during_a_proxy_pool_campaign_are_not_its_evidence(
+    login: LoginMaker,
+) -> None:
+    # While the pool works, 120 residents log in from their own addresses, one in three after
+    # a typo corrected within half a minute. Their typos were evidence of the campaign:
+    # residents listed as attackers in the incident, for whatever blocks on it.
+    def residents(ok: bool | None) -> list[Event]:
+        events = []
+        for i in range(120):
+            t, ip, who = 3000 + i * 30.0, f"37.9.{i}.1", f"Ágnes{i}"
+            if i % 3 == 0:
+                events.append(login(t, ip, who, ok=None if ok is None else False))
+            events.append(login(t + 25, ip, who, ok=ok))
+        return events
+
+    for ok in (True, None):
+        people, pool = residents(ok), _pool(login, None if ok is None else False)
+        dets, _ = run_logins(sorted(people + pool, key=lambda e: e.timestamp))
+        [spread] = dets
+        assert spread.rule_id == "portal.login.stuffing-spread"
+        assert not {e.id for e in people} & set(spread.evidence), ok
+        failed = {e.id for e in pool if e.outcome != "success"}
+        assert set(spread.evidence) == failed, ok
+        assert spread.attributes["portal"]["distinct"] == 400, "the pool's clients, no others"
+
+
 def test_a_deadline_rush_of_logins_with_typos_is_no_stuffing(login: LoginMaker) -> None:
     for ok in (True, None):
         assert run_logins(_rush(login, ok))[0] == [], ok

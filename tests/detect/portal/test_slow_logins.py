@@ -145,3 +145,48 @@ def test_after_a_fast_burst_the_slow_window_counts_only_new_failures(enricher: E
     assert sorted(d.rule_id for d in dets) == ["portal.login.failures", SLOW]
     (slow,) = [d for d in dets if d.rule_id == SLOW]
     assert len(slow.evidence) == len(hits)
+
+
+def _logs_in_after_each_guess(hits: list[Hit], times: int = 4) -> list[Hit]:
+    """The guesser's own valid account: after each failed guess, ``times`` logins that succeed,
+    from the same address and browser."""
+    logins = [
+        (t + 20 + 30 * k, ip, "POST", "/login", 302, agent)
+        for t, ip, _, _, _, agent in hits
+        for k in range(times)
+    ]
+    return hits + logins
+
+
+def _carrier(rng: random.Random) -> list[Hit]:
+    """A carrier's NAT address over six hours: 300 people log in from eight kinds of phone
+    (phones of one model and version send one user agent), one in 12 after a typo or two:
+    37 failures from 8 agents beside 300 logins."""
+    phones = [f"{PHONE} v{n}" for n in range(8)]
+    hits = []
+    for i in range(300):
+        t, agent = rng.uniform(0, 6 * HOUR), phones[i % len(phones)]
+        fails = (1 + i % 24 // 12) if i % 12 == 0 else 0
+        for k in range(fails):
+            hits.append((t + 15 * k, "93.142.1.1", "POST", "/login", 401, agent))
+        hits.append((t + 15 * fails, "93.142.1.1", "POST", "/login", 302, agent))
+    return hits
+
+
+def test_a_guesser_logging_in_to_his_own_account_is_no_shared_address(
+    enricher: Enricher,
+) -> None:
+    # Four logins per failed guess made the address "shared" (successes three times its
+    # failures or more, as behind a carrier's NAT) and hid the guessing, slow or fast; they
+    # come from one browser, a shared address's from many
+    carrier = _carrier(random.Random(9))
+    assert sum(h[4] == 401 for h in carrier) == 37
+    slow = _guesser(random.Random(8))
+    fast = [(i * 100.0, GUESSER, "POST", "/login", 401, FIREFOX) for i in range(12)]
+    for rule, hits in ((SLOW, slow), ("portal.login.failures", fast)):
+        events = _events(enricher, carrier + _logs_in_after_each_guess(hits))
+        (det,) = run_logins(events)[0]
+        assert det.rule_id == rule
+        assert det.entity["source.ip"] == GUESSER
+        guesses = {e.id for e in events if e.outcome == "failure" and e.source_ip == GUESSER}
+        assert len(guesses) == len(hits) and guesses <= set(det.evidence)

@@ -14,7 +14,9 @@ no response). Rules (ATT&CK T1110):
 - slow failed logins (T1110.001, T1110.003): low and slow from a source that
   does not show the account, ``slow_failures`` known failures from one client
   within ``slow_window_s`` (hours), each short window under ``failures``;
-  not from an address whose logins mostly succeed (``shared_logins``);
+  not from an address whose logins mostly succeed (``shared_logins``) from
+  ``shared_agents`` user agents or more (one valid account of the guesser's
+  own, logged in to again and again, does not make an address shared);
 - account under attack (T1110.001): one account, ``account_failures``
   suspect attempts from any clients; or, low and slow, ``slow_failures``
   known failures within ``slow_window_s`` (hours);
@@ -23,7 +25,14 @@ no response). Rules (ATT&CK T1110):
   per-client threshold, but across the portal the failures in the window
   are far above its usual (a decaying peak) from many clients; mostly
   failed where outcomes are known (a deadline's rush of people mistypes a
-  few per cent), else with many clients trying two accounts or more.
+  few per cent), else with many clients trying two accounts or more. Its
+  evidence is the campaign's attempts, not the residents' of those minutes
+  (see :func:`_campaigns`): a failure the same client follows within
+  ``typo_s`` with a login to the same account is a typo and is left out
+  (the evidence waits that long for it); without outcomes, the attempts of a
+  client that tried one account. Where the source shows no account (an
+  access log) a client's login takes its failures of the ``typo_s`` before
+  out, a proxy's too when it got in.
 
 A client's failures on an account it then logged in to within the window are
 typos, not evidence (many people behind one address, an office's or a mobile
@@ -49,6 +58,7 @@ the failures of a closed episode are reported: the long window starts over.
 from __future__ import annotations
 
 import math
+import zlib
 from bisect import bisect_left
 from typing import ClassVar
 
@@ -57,7 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal.hits import BLOCK_CLIENTS, DATASETS, TARGET
-from citywatch.model import Detection, Event
+from citywatch.model import Detection, Event, HttpRequest
 
 _STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
 _GUESSING = ("portal.login.bruteforce", "Password brute force", "attack.T1110.001")
@@ -172,6 +182,20 @@ class LoginAbuseConfig(BaseModel):
     portal_half_life_s: float = Field(
         24 * 3600.0, gt=0, description="half-life of the portal's usual failures, seconds"
     )
+    typo_s: float = Field(
+        120.0,
+        gt=0,
+        description="a failure the same client follows, within this, with a login to the same "
+        "account is a typo, not a campaign's: the portal-wide rule's evidence waits this long "
+        "for it, seconds",
+    )
+    shared_agents: int = Field(
+        5,
+        ge=2,
+        description="where the source shows no account: distinct user agents of its logins, "
+        "at least, at an address many people share (they log in with browsers and phones of "
+        "their own; one attacker with one valid account logs in with his one tool)",
+    )
     blind_burst_s: float = Field(
         60.0,
         gt=0,
@@ -207,6 +231,12 @@ class PortalLogins(msgspec.Struct, kw_only=True, gc=False):
     bucket: int = -1
     recent: list[tuple[int, int]] = msgspec.field(default_factory=list)
     """(bucket, suspect attempts in the window then): they join ``peak`` a window later."""
+    held: list[tuple[float, str, str, str]] = msgspec.field(default_factory=list)
+    """(time, client, account, event id) of an open campaign's failures younger than
+    ``typo_s``: evidence once that passes without the client logging in to the account."""
+    alone: dict[str, list[tuple[float, str]]] = msgspec.field(default_factory=dict)
+    """(time, event id) of an open campaign's unanswered attempts (no outcome) per client
+    that has tried one account in the window: evidence once it tries a second."""
 
 
 class LoginState(msgspec.Struct, kw_only=True):
@@ -216,6 +246,8 @@ class LoginState(msgspec.Struct, kw_only=True):
     others: list[str] = msgspec.field(default_factory=list)
     suspect: list[bool] = msgspec.field(default_factory=list)
     ids: list[str] = msgspec.field(default_factory=list)
+    agents: list[int] = msgspec.field(default_factory=list)
+    """A client's: the user agent (:func:`_agent`) of each attempt that shows no account."""
     head: int = 0
     suspects: int = 0
     distinct: dict[str, int] = msgspec.field(default_factory=dict)
@@ -228,6 +260,10 @@ class LoginState(msgspec.Struct, kw_only=True):
     slow_logins: list[float] = msgspec.field(default_factory=list)
     """A client's: times of its successful logins that show no account, within the long
     window, kept while it has failures there (to tell an address many people share)."""
+    slow_agents: list[int] = msgspec.field(default_factory=list)
+    """Their user agents (:func:`_agent`)."""
+    named_agents: bool = False
+    """A client's: one of its attempts that show no account named a user agent."""
     ep_slow: bool = False
     """The open episode is low and slow (fired on the long window)."""
     portal: PortalLogins | None = None
@@ -261,6 +297,7 @@ class LoginState(msgspec.Struct, kw_only=True):
         self.head = head
         if head > 256 and head * 2 > len(times):
             del self.times[:head], self.others[:head], self.suspect[:head], self.ids[:head]
+            del self.agents[:head]
             self.head = 0
 
 
@@ -306,6 +343,9 @@ class LoginAbuse(Detector[LoginState]):
         state.others.append(other)
         state.suspect.append(suspect)
         state.ids.append(event.id)
+        agent = _agent(event) if by_client and other == "?" else 0
+        state.agents.append(agent)
+        state.named_agents = state.named_agents or agent != 0
         if suspect:
             state.suspects += 1
             state.distinct[other] = state.distinct.get(other, 0) + 1
@@ -314,6 +354,7 @@ class LoginAbuse(Detector[LoginState]):
                 state.slow.append((ts, event.id))
             elif by_client and event.outcome == "success" and state.slow:
                 state.slow_logins.append(ts)
+                state.slow_agents.append(agent)
         if state.slow:
             _evict_slow(state, ts - self.cfg.slow_window_s, self.cfg)
         episode = state.episode
@@ -348,7 +389,8 @@ class LoginAbuse(Detector[LoginState]):
         evidence = state.suspects - _typos(state)
         if evidence < threshold:
             return False  # people behind one address who mistyped, then logged in
-        if _shared_address(_logged_in(state), evidence, self.cfg) or _shared_over_hours(
+        logins, agents = _logged_in(state)
+        if _shared_address(logins, evidence, self.cfg, agents) or _shared_over_hours(
             state, self.cfg
         ):
             return False  # most of its logins succeed: an address many people share
@@ -406,11 +448,13 @@ class LoginAbuse(Detector[LoginState]):
     def _portal(self, state: LoginState, event: Event, out: list[Detection]) -> None:
         """Stuffing through a proxy pool: failures across the portal, far above its usual."""
         cfg, ts = self.cfg, event.timestamp
-        if state.episode is not None and ts - state.episode.last > self._gap(state):
-            self._close(PORTAL, state, out)
         portal = state.portal
         if portal is None:
             portal = state.portal = PortalLogins()
+        if state.episode is not None:
+            self._release(state, ts, out)
+            if ts - state.episode.last > self._gap(state):
+                self._close(PORTAL, state, out)
         _roll(portal, ts, cfg, state.episode is not None)
         _evict_portal(portal, ts - cfg.window_s)
         outcome = _OUTCOME.get(event.outcome or "", 2)
@@ -418,16 +462,17 @@ class LoginAbuse(Detector[LoginState]):
         if len(portal.times) - portal.head >= _PORTAL_CAP:
             _evict_portal(portal, portal.times[portal.head] + 1e-9)
         _push_portal(portal, ts, client, account, outcome, event.id)
-        episode = state.episode
-        if episode is not None:
+        if state.episode is not None:
             state.ep_accounts = max(state.ep_accounts, len(portal.accounts))
-            if outcome != 1:
-                self._count(state, client, True)
-                if episode.add(event.id, ts):
-                    out.append(self._emit(PORTAL, state))
+            if outcome == 0:
+                portal.held.append((ts, client, account, event.id))
+            elif outcome == 2:
+                self._unanswered(state, ts, client, event.id, out)
             else:
                 state.ep_attempts += 1
                 state.ep_successes += 1
+                # the failures it follows on the account were its typos, not the campaign's
+                portal.held = [h for h in portal.held if h[1] != client or h[2] != account]
             return
         if (
             outcome == 1
@@ -441,20 +486,68 @@ class LoginAbuse(Detector[LoginState]):
                 return  # mostly answered logins: a rush of people, a few mistyping
         elif portal.multi < cfg.portal_multi_share * len(portal.clients):
             return  # no outcomes: one account per address, as people log in
-        window = [i for i in range(portal.head, len(portal.times)) if portal.rows[i][2] != 1]
+        self._open_portal(state, ts, out)
+
+    def _open_portal(self, state: LoginState, ts: float, out: list[Detection]) -> None:
+        """Open the portal-wide episode on the window's attempts that are the campaign's (see
+        :func:`_campaigns`); failures too young to tell wait in ``held``."""
+        portal = state.portal
+        assert portal is not None
+        evidence, portal.held, portal.alone = _campaigns(portal, ts, self.cfg)
         state.episode = Episode(
             id=detection_id(self.name, "login-spread", PORTAL, ts),
             fired=ts,
-            first=portal.times[window[0]],
+            first=portal.times[evidence[0]] if evidence else ts,
             last=ts,
-            evidence=[portal.ids[i] for i in window],
+            evidence=[portal.ids[i] for i in evidence],
         )
-        for i in window:
+        for i in evidence:
             self._count(state, portal.rows[i][0], True)
-        state.ep_successes = portal.attempts - len(window)
+        state.ep_successes = portal.attempts - portal.suspects
         state.ep_attempts += state.ep_successes
         state.ep_accounts = len(portal.accounts)
         out.append(self._emit(PORTAL, state))
+
+    def _release(
+        self, state: LoginState, now: float, out: list[Detection], *, closing: bool = False
+    ) -> None:
+        """Make the campaign's evidence of the held failures no login followed within
+        ``typo_s`` (all of them when the episode closes)."""
+        portal, episode = state.portal, state.episode
+        assert portal is not None
+        assert episode is not None
+        held, before = portal.held, now - self.cfg.typo_s
+        n = 0
+        while n < len(held) and (closing or held[n][0] <= before):
+            n += 1
+        if not n:
+            return
+        grown = False
+        for ts, client, _, event_id in held[:n]:
+            self._count(state, client, True)
+            grown = episode.add(event_id, ts) or grown
+        del held[:n]
+        if grown and not closing:
+            out.append(self._emit(PORTAL, state))
+
+    def _unanswered(
+        self, state: LoginState, ts: float, client: str, event_id: str, out: list[Detection]
+    ) -> None:
+        """An attempt without outcome during the campaign: evidence, with the client's earlier
+        ones, once the client has tried two accounts in the window; else it waits."""
+        portal, episode = state.portal, state.episode
+        assert portal is not None
+        assert episode is not None
+        if portal.per_client.get(client, 0) < 2:
+            portal.alone.setdefault(client, []).append((ts, event_id))
+            return
+        grown = False
+        for when, held_id in [*portal.alone.pop(client, []), (ts, event_id)]:
+            if when >= ts - self.cfg.window_s:
+                self._count(state, client, True)
+                grown = episode.add(held_id, when) or grown
+        if grown:
+            out.append(self._emit(PORTAL, state))
 
     def _count(self, state: LoginState, other: str, suspect: bool) -> None:
         state.ep_attempts += 1
@@ -465,8 +558,11 @@ class LoginAbuse(Detector[LoginState]):
         portal = state.portal
         if portal is not None:
             _evict_portal(portal, watermark - self.cfg.window_s)
-            if state.episode is not None and watermark - state.episode.last > self._gap(state):
-                self._close(key, state, out)
+            if state.episode is not None:
+                self._release(state, watermark, out)
+                _forget_alone(portal, watermark - self.cfg.window_s)
+                if watermark - state.episode.last > self._gap(state):
+                    self._close(key, state, out)
             return state.episode is None and portal.head >= len(portal.times)
         state.evict(watermark - self.cfg.window_s)
         if state.slow:
@@ -483,12 +579,16 @@ class LoginAbuse(Detector[LoginState]):
     def _close(self, key: str, state: LoginState, out: list[Detection]) -> None:
         """Emit the episode's final version and forget it, and the long window's failures
         with it (they are reported: a new episode needs failures of its own)."""
+        if state.portal is not None:
+            self._release(state, math.inf, out, closing=True)
+            state.portal.alone = {}
         out.append(self._emit(key, state))
         state.episode = None
         state.ep_slow = False
         state.slow.clear()
         state.slow_head = 0
         state.slow_logins.clear()
+        state.slow_agents.clear()
         state.address = None
         state.ep_attempts = state.ep_successes = 0
         state.ep_others = {}
@@ -620,27 +720,49 @@ def _typos(state: LoginState) -> int:
     return sum(n for other, n in state.distinct.items() if other in logged_in)
 
 
-def _logged_in(state: LoginState) -> int:
+def _logged_in(state: LoginState) -> tuple[int, int | None]:
     """A client's successful logins in the window: distinct accounts, or attempts where the
-    source does not show the account."""
+    source does not show the account; and then the distinct user agents of those (None
+    where it shows accounts, or where none of the client's attempts named an agent)."""
     accounts = {
         state.others[i] for i in range(state.head, len(state.times)) if not state.suspect[i]
     }
-    if "?" in accounts:
-        accounts.discard("?")
-        accounts.update(
-            str(i)
-            for i in range(state.head, len(state.times))
-            if not state.suspect[i] and state.others[i] == "?"
-        )
-    return len(accounts)
+    if "?" not in accounts:
+        return len(accounts), None
+    accounts.discard("?")
+    unseen = [
+        i
+        for i in range(state.head, len(state.times))
+        if not state.suspect[i] and state.others[i] == "?"
+    ]
+    agents = len({state.agents[i] for i in unseen}) if state.named_agents else None
+    return len(accounts) + len(unseen), agents
 
 
-def _shared_address(logins: int, failures: int, cfg: LoginAbuseConfig) -> bool:
+def _shared_address(
+    logins: int, failures: int, cfg: LoginAbuseConfig, agents: int | None = None
+) -> bool:
     """A client whose successful logins are ``shared_logins`` times its failures or more is
     an address many people share (a carrier's CGNAT, an office proxy, a university): its few
-    who mistype or forgot a password are no attack, in the short window or the long one."""
-    return logins >= cfg.shared_logins * failures
+    who mistype or forgot a password are no attack, in the short window or the long one.
+
+    Where the source shows no account (an access log) the logins could all be one account's:
+    an attacker with a valid account of his own logs in three times per guess. There the
+    logins must also come from ``shared_agents`` distinct user agents (``agents``) or more:
+    people behind a shared address log in with browsers and phones of their own (a
+    university's 390 logins in six hours came from 40 kinds, a carrier's 300 from phones of
+    eight models), an attacker with his one tool or browser. The number is not scaled with
+    the failures: one user agent is the same string on every phone of a model and version,
+    so a busy carrier's many typos can come from a few.
+
+    What an access log cannot tell: an attacker who varies the user agent of his logins as
+    a crowd's would vary (the log has no cookie or account to count people by); and a
+    client none of whose attempts names an agent (``agents`` None: a log in the common
+    format, which has no agents, or a tool that sends none), where the logins' number alone
+    decides."""
+    if logins < cfg.shared_logins * failures:
+        return False
+    return agents is None or agents >= cfg.shared_agents
 
 
 def _shared_over_hours(state: LoginState, cfg: LoginAbuseConfig) -> bool:
@@ -649,7 +771,17 @@ def _shared_over_hours(state: LoginState, cfg: LoginAbuseConfig) -> bool:
     half an hour of a busy shared address holds ten typos by chance (a university's 400
     logins in six hours, one in eight after a typo, did); its hours do not."""
     failures = len(state.slow) - state.slow_head
-    return failures > 0 and _shared_address(len(state.slow_logins), failures, cfg)
+    agents = len(set(state.slow_agents)) if state.named_agents else None
+    return failures > 0 and _shared_address(len(state.slow_logins), failures, cfg, agents)
+
+
+def _agent(event: Event) -> int:
+    """The user agent an attempt names, as a CRC-32 (0: none)."""
+    payload = event.payload
+    if not isinstance(payload, HttpRequest):
+        return 0
+    agent = payload.user_agent or payload.header("user-agent")
+    return (zlib.crc32(agent.encode()) or 1) if agent else 0
 
 
 def _blind_evidence(state: LoginState, threshold: int, cfg: LoginAbuseConfig) -> bool:
@@ -670,6 +802,55 @@ def _blind_evidence(state: LoginState, threshold: int, cfg: LoginAbuseConfig) ->
 def _shared(state: LoginState) -> bool:
     """The episode's successes are too many to be stuffing's hits: the address's own users."""
     return state.ep_successes > _HIT_RATE * state.ep_attempts
+
+
+def _campaigns(
+    portal: PortalLogins, now: float, cfg: LoginAbuseConfig
+) -> tuple[list[int], list[tuple[float, str, str, str]], dict[str, list[tuple[float, str]]]]:
+    """The window's attempts that are a campaign's when it is found: its indexes, in time
+    order; the failures younger than ``typo_s`` (a login may still follow); and the attempts
+    without outcome of clients that tried one account so far.
+
+    A failure the same client followed within ``typo_s`` with a login to the same account
+    is a resident's typo; one that no login followed, the campaign's (a list's password
+    for an account is wrong, and the tool moves on). Without outcomes an attempt is the
+    campaign's when its client tried two accounts or more in the window, the sign the rule
+    fired on; one account from one client is how people log in, typos and all.
+    """
+    evidence: list[int] = []
+    held: list[tuple[float, str, str, str]] = []
+    alone: dict[str, list[tuple[float, str]]] = {}
+    login: dict[tuple[str, str], float] = {}
+    """The nearest later login of each (client, account), going back in time."""
+    for i in range(len(portal.times) - 1, portal.head - 1, -1):
+        client, account, outcome = portal.rows[i]
+        ts = portal.times[i]
+        if outcome == 1:
+            login[client, account] = ts
+        elif outcome == 2:
+            if portal.per_client.get(client, 0) >= 2:
+                evidence.append(i)
+            else:
+                alone.setdefault(client, []).insert(0, (ts, portal.ids[i]))
+        elif login.get((client, account), math.inf) - ts <= cfg.typo_s:
+            continue  # a typo, then the right password
+        elif ts > now - cfg.typo_s:
+            held.insert(0, (ts, client, account, portal.ids[i]))
+        else:
+            evidence.append(i)
+    evidence.reverse()
+    return evidence, held, alone
+
+
+def _forget_alone(portal: PortalLogins, before: float) -> None:
+    """Drop the waiting attempts without outcome older than ``before``: their clients tried
+    one account in a window, as people do."""
+    for client in list(portal.alone):
+        kept = [entry for entry in portal.alone[client] if entry[0] >= before]
+        if kept:
+            portal.alone[client] = kept
+        else:
+            del portal.alone[client]
 
 
 def _push_portal(
@@ -755,7 +936,9 @@ def _evict_slow(state: LoginState, before: float, cfg: LoginAbuseConfig) -> None
         slow.clear()
         state.slow_head = 0
         logins.clear()
+        state.slow_agents.clear()
     elif logins:
         # as many as make any count of failures under the cap a shared address's, no more
         cap = math.ceil(cfg.shared_logins * _SLOW_CAP)
-        del logins[: max(bisect_left(logins, before), len(logins) - cap)]
+        old = max(bisect_left(logins, before), len(logins) - cap)
+        del logins[:old], state.slow_agents[:old]
