@@ -188,6 +188,13 @@ def test_an_attack_of_several_rules_and_one_technique_is_named_by_it() -> None:
     assert inc.title == "Password attacks against portal from 5.188.62.79"
 
 
+def test_a_rule_naming_its_target_is_not_said_to_be_against_it_again() -> None:
+    c = Correlator()
+    c.add(_det("flood", 0, {"target": "portal"}, rule="Request flood on the portal"))
+    (inc,) = c.incidents()
+    assert inc.title == "Request flood on the portal"  # was "... on the portal against portal"
+
+
 def test_a_long_lived_correlator_forgets_incidents_quiet_for_its_horizon() -> None:
     """Memory of a pipeline that runs for months stays bounded: an incident that gained
     nothing for ``forget_after_s`` of event time leaves the state, tokens and all; the
