@@ -399,8 +399,8 @@ def _title(
     elif len(sources) == 1 and "source.ip" in entities:
         origin = f" from {sources[0]}"
     if len(rules) == 1:  # "Request flood on the portal" names its target: not "... against portal"
-        named = not target or all(t.casefold() in main.casefold() for t in entities["target"])
-        return f"{main}{'' if named else f' against {target}'}{origin}"
+        itself = not target or all(t.casefold() in main.casefold() for t in entities["target"])
+        return f"{main}{'' if itself else f' against {target}'}{origin}"
     words = [w for w, _ in doings.most_common()]
     if len(words) == 1:  # several rules, one technique: "Password attacks against portal"
         return f"{words[0][:1].upper()}{words[0][1:]} against {target or 'several assets'}{origin}"

@@ -298,6 +298,29 @@ def test_portal_wide_daily_peak_is_normal_but_a_botnet_flood_is_not(make: Maker)
     assert any("DDoS" in m for m in flood.attributes["portal"]["measures"])
 
 
+def test_a_dos_names_the_addresses_of_its_heaviest_sources_and_no_resident_s(
+    make: Maker,
+) -> None:
+    # "Rate-limit the heaviest sources" listed pseudonyms: nothing a proxy can limit
+    rng = random.Random(5)
+    day = _day(make, rng, 5, 9, peak=100)
+    bots = [
+        make(4 * 3600 + i * 0.02, f"198.51.100.{i % 12}", f"/search?q={i}", ua="Mozilla/5.0")
+        for i in range(6000)  # 3,000 a minute for two minutes, from twelve addresses
+    ]
+    cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
+    (flood,) = _run(day + bots, None, **cfg)
+    figures = flood.attributes["portal"]
+    assert figures["likely"] == "dos"
+    named = figures["top_addresses"]
+    assert 1 <= len(named) <= 8 and all(ip.startswith("198.51.100.") for ip in named)
+    assert any("top_addresses" in m for m in figures["measures"])
+    # a crowd's sources are people: no address is named
+    (surge,) = _run(day + _push(make, rng, 4 * 3600, 6000), None, **cfg)
+    assert surge.attributes["portal"]["likely"] == "crowd"
+    assert "top_addresses" not in surge.attributes["portal"]
+
+
 def _push(make: Maker, rng: random.Random, t0: float, people: int) -> list[Event]:
     """A public alert pushed to the app: each person opens it, three requests each, answered."""
     events = []

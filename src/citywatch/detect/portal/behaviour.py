@@ -250,9 +250,7 @@ class PortalBehaviour(Detector[BehaviourState]):
             # own traffic after it is no evidence of it
             if per_minute >= (flood.floor or 0.5 * cfg.portal_rate):
                 flood.peak = max(flood.peak, per_minute)
-                crowd.misra_gries(state.top, source)
-                if flood.tally is not None:
-                    crowd.add_request(flood.tally, source, info.path, info.status, request)
+                self._flooding(state, flood, event, source)
                 self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
             return
         if rate.minute != minute:  # a new minute: the one before is the last one, if it was
@@ -288,7 +286,7 @@ class PortalBehaviour(Detector[BehaviourState]):
             if likely not in ("dos", "botnet") or crowd.one_client(state.tally):
                 return
             floor = cfg.portal_dos_rate
-        state.top = {}
+        state.top, state.top_addresses = {}, {}
         rate.recent.clear()  # the minutes just before are its ramp: they teach nothing
         tally = state.tally
         if state.tally_before is not None:
@@ -301,6 +299,19 @@ class PortalBehaviour(Detector[BehaviourState]):
         flood = state.open[PORTAL_FLOOD]
         flood.floor = 0.5 * max(floor, cfg.portal_factor * baseline)
         flood.peak = per_minute
+
+    def _flooding(
+        self, state: BehaviourState, flood: RuleEpisode, event: Event, source: str
+    ) -> None:
+        """Count a request of a portal-wide flood: its source among the heaviest (and their
+        addresses), and who sent it in the flood's tally."""
+        crowd.misra_gries(state.top, source)
+        if event.source_ip is not None and source in state.top:
+            _keep_address(state, source, event.source_ip)
+        if flood.tally is not None:
+            info, request = self._info, event.payload
+            assert isinstance(request, HttpRequest)
+            crowd.add_request(flood.tally, source, info.path, info.status, request)
 
     def _portal_count(self, rate: Rate, ts: float, flooding: bool) -> float:
         """Count a request in the portal's rate; its sliding one-minute rate.
@@ -528,6 +539,7 @@ class PortalBehaviour(Detector[BehaviourState]):
                 del state.open[rule]
         if not state.open:
             state.address = None
+            state.top_addresses = {}
 
     def _gap(self, rule: str) -> float:
         """The idle time that closes an episode of ``rule``: longer for slow spraying."""
@@ -636,3 +648,12 @@ def _crawler_refetch(event: Event, path: str) -> bool:
 def _agents(rate: Rate) -> int:
     """Distinct user agents of this minute and the one before (the sliding minute's)."""
     return len(set(rate.agents).union(rate.agents_before))
+
+
+def _keep_address(state: BehaviourState, source: str, address: str) -> None:
+    """Remember the address of ``source``, one of a portal-wide flood's heavy hitters (those
+    it no longer counts are forgotten once as many again have been kept)."""
+    kept = state.top_addresses
+    kept[source] = address
+    if len(kept) > 2 * len(state.top):
+        state.top_addresses = {k: v for k, v in kept.items() if k in state.top}

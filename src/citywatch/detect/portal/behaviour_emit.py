@@ -48,7 +48,7 @@ RULES: Final = {
         0.7,
         (
             "Turn on the upstream DDoS protection or the CDN's challenge mode",
-            "Rate-limit the heaviest sources listed in the detection",
+            "Rate-limit the heaviest sources: their addresses are the detection's top_addresses",
         ),
     ),
     "enumeration": RuleSpec(
@@ -166,6 +166,15 @@ def describe(
     return _summary(rule, who, stats, cfg), entity, stats
 
 
+def heaviest(state: BehaviourState) -> list[str]:
+    """The addresses of the portal-wide flood's heaviest sources, each of which sent more
+    than a person does (:data:`~.behaviour_crowd.PER_SOURCE`; the counts are lower bounds),
+    the heaviest first: what "rate-limit the heaviest sources" limits."""
+    top, kept = state.top, state.top_addresses
+    heavy = [s for s in sorted(top, key=lambda s: -top[s]) if top[s] >= crowd.PER_SOURCE]
+    return [kept[s] for s in heavy if s in kept][:8]
+
+
 def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
     """The rule's figures from the key's window now (None when the window is empty)."""
     if rule == "scan" and state.scan is not None and state.scan.misses:
@@ -207,6 +216,8 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
                     likely, signs = sticky, earlier if isinstance(earlier, list) else []
                 stats["likely"] = likely
                 stats["dos_signs"] = signs
+                if likely in ("dos", "shared"):  # the measures name them: never a crowd's
+                    stats["top_addresses"] = heaviest(state)
                 stats["clients"] = len(tally.sources)
                 people = stats["sessions"] = crowd.sessions_behind(tally)
                 # the addresses' requests over the addresses counted, however many there are

@@ -269,6 +269,9 @@ class BehaviourState(msgspec.Struct, kw_only=True, gc=False):
     """The client's raw address, kept only while one of its episodes is open."""
     top: dict[str, int] = msgspec.field(default_factory=dict)
     """Heavy hitters during a portal-wide flood (Misra-Gries counters)."""
+    top_addresses: dict[str, str] = msgspec.field(default_factory=dict)
+    """The raw addresses of those heavy hitters, kept only while the flood is open: the
+    measure against a denial of service's heaviest sources names them."""
     tally: Tally | None = None
     """The portal's: who sent this minute's requests, kept only near flood rates."""
     tally_before: Tally | None = None
