@@ -10,6 +10,8 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from citywatch.bus import DEAD_LETTERS, DETECTIONS, INCIDENTS, LocalBus
@@ -17,6 +19,9 @@ from citywatch.bus.seal import Sealer
 from citywatch.city import CityMap
 from citywatch.config import Settings
 from citywatch.correlate import Correlator
+from citywatch.detect import Detector
+from citywatch.detect.portal.behaviour import PortalBehaviour
+from citywatch.detect.portal.crawlers import RANGES_FILE
 from citywatch.enrich import Enricher, Pseudonymiser, load_or_create_key
 from citywatch.errors import ConfigError
 from citywatch.pipeline import InputSpec, Job, RunStats
@@ -79,12 +84,28 @@ def build_job(settings: Settings, bus: LocalBus, store: Store | None = None) -> 
         city=city_map(settings),
         adapters=build_adapters(),
         enricher=Enricher(pseudonymiser(settings), settings.enrich),
-        detectors=build_detectors(settings.detectors, settings.disabled),
+        detectors=job_detectors(settings),
         correlator=Correlator(settings.correlate, suppressions=suppressions),
         bus=bus,
         lateness_s=settings.lateness_s,
         max_ahead_s=settings.max_ahead_s,
     )
+
+
+def crawler_ranges_file(settings: Settings) -> Path:
+    """Where ``citywatch crawlers refresh`` keeps the search crawlers' ranges and the portal
+    reads them: ``detectors.portal-behaviour.crawler_ranges``, else in the data dir."""
+    configured = settings.detectors.get(PortalBehaviour.name, {}).get("crawler_ranges")
+    return Path(configured) if configured else settings.data_dir / RANGES_FILE
+
+
+def job_detectors(settings: Settings) -> list[Detector]:  # type: ignore[type-arg]
+    """Every enabled detector, configured from ``settings`` and given what the data dir
+    keeps for it (the refreshed crawler ranges: :func:`crawler_ranges_file`)."""
+    portal: dict[str, Any] = {**settings.detectors.get(PortalBehaviour.name, {})}
+    portal["crawler_ranges"] = str(crawler_ranges_file(settings))
+    configs = {**settings.detectors, PortalBehaviour.name: portal}
+    return build_detectors(configs, settings.disabled)
 
 
 def city_map(settings: Settings) -> CityMap:

@@ -22,6 +22,7 @@ from citywatch import __version__
 from citywatch.app import Analysis, analyse, city_store
 from citywatch.city import CITY_FILE
 from citywatch.cli_console import console, err
+from citywatch.cli_crawlers import crawlers_app
 from citywatch.cli_options import ConfigOpt, DataDirOpt
 from citywatch.cli_prune import prune_cmd
 from citywatch.cli_rules import rules_app
@@ -302,6 +303,7 @@ ingest_app = typer.Typer(
 )
 app.add_typer(ingest_app)
 app.add_typer(rules_app)
+app.add_typer(crawlers_app)
 app.add_typer(social_app)
 
 

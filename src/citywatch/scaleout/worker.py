@@ -15,13 +15,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
-from citywatch.app import bus_sealer, city_map, city_store, playbook_runner, start_run
+from citywatch.app import (
+    bus_sealer,
+    city_map,
+    city_store,
+    job_detectors,
+    playbook_runner,
+    start_run,
+)
 from citywatch.bus import LocalBus
 from citywatch.bus.jetstream import JetStreamBus
 from citywatch.config import Settings
 from citywatch.detect import Detector
 from citywatch.errors import CitywatchError, ConfigError
-from citywatch.plugins import build_detectors
 from citywatch.scaleout.consume import ConsumerStats, Part, consume
 from citywatch.scaleout.correlate import CorrelatePart, DeadLetterPart, Notices
 from citywatch.scaleout.detect import DetectPart
@@ -143,7 +149,7 @@ async def _consume_all(
 
 
 def _detectors(settings: Settings, names: Sequence[str]) -> list[Detector]:  # type: ignore[type-arg]
-    enabled = {d.name: d for d in build_detectors(settings.detectors, settings.disabled)}
+    enabled = {d.name: d for d in job_detectors(settings)}
     unknown = [n for n in names if n not in enabled]
     if unknown:
         raise ConfigError(

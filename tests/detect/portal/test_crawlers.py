@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from citywatch.detect.portal.crawlers import forged, search_crawler
+from citywatch.detect.portal.crawlers import CrawlerRanges, search_crawler
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 BINGBOT = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"
@@ -34,7 +34,7 @@ YANDEX = "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)"
 def test_a_crawler_name_from_outside_its_operators_ranges_is_forged(
     agent: str, address: str | None, is_forged: bool
 ) -> None:
-    assert forged(agent, address) is is_forged
+    assert CrawlerRanges().forged(agent, address) is is_forged
 
 
 def test_search_crawlers_are_named_as_their_operators_spell_them() -> None:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from datetime import UTC, datetime
 from typing import ClassVar, Final
 from urllib.parse import unquote
 
@@ -85,7 +86,7 @@ from citywatch.detect.portal.behaviour_windows import (
     add_miss,
     add_object,
 )
-from citywatch.detect.portal.crawlers import forged, search_crawler
+from citywatch.detect.portal.crawlers import CrawlerRanges, search_crawler
 from citywatch.detect.portal.hits import DATASETS
 from citywatch.detect.portal.probes import probe_path
 from citywatch.model import Detection, Event, HttpRequest
@@ -120,6 +121,8 @@ class PortalBehaviour(Detector[BehaviourState]):
         self.cfg: BehaviourConfig = self.config
         self.baseline = HourlyBaseline()
         self._facts = RequestFacts(self.cfg)
+        self.crawlers = CrawlerRanges.load(self.cfg.crawler_ranges)
+        """The search crawlers' published ranges: the newer of the package's and the refreshed."""
         self._info = Facts()
         """The facts of the request :meth:`keys` saw last (the runner updates its keys next)."""
         self._flooder = False
@@ -147,6 +150,11 @@ class PortalBehaviour(Detector[BehaviourState]):
 
     def new_state(self, key: str) -> BehaviourState:
         return BehaviourState()
+
+    def notices(self) -> list[str]:
+        """The search crawlers' ranges, when they are older than ``crawler_ranges_days`` (or
+        their refreshed file cannot be used): the command that refreshes them."""
+        return self.crawlers.notices(datetime.now(tz=UTC), self.cfg.crawler_ranges_days)
 
     # learning -----------------------------------------------------------------
 
@@ -347,7 +355,7 @@ class PortalBehaviour(Detector[BehaviourState]):
         if scan is None:
             scan = state.scan = Scan()
         scan.count(ts, cfg.scan_window_s, cfg.scan_long_s)
-        if not info.miss or _crawler_refetch(event, info.path):
+        if not info.miss or _crawler_refetch(event, info.path, self.crawlers):
             return
         add_miss(scan, ts, info.path, event.id, cfg.scan_window_s, cfg.window_cap)
         add_long_miss(scan, ts, info.path, event.id, cfg.scan_long_s, cfg.window_cap)
@@ -624,23 +632,27 @@ class PortalBehaviour(Detector[BehaviourState]):
         return watermark >= due and not state.open
 
 
-def _crawler_refetch(event: Event, path: str) -> bool:
+def _crawler_refetch(event: Event, path: str, crawlers: CrawlerRanges) -> bool:
     """A crawler's miss on a path that is no probe: a page that is gone, not reconnaissance.
-    A client naming a crawler from outside the addresses its operator publishes is no crawler.
+    A client naming a crawler from outside the addresses its operator publishes (in
+    ``crawlers``) is no crawler.
 
     >>> from citywatch.model import HttpRequest
     >>> bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
     >>> req = HttpRequest(method="GET", uri="/", user_agent=bot)
     >>> event = Event(id="1", timestamp=0.0, dataset="portal.http", payload=req,
     ...     source_ip="66.249.66.1")
-    >>> _crawler_refetch(event, "/news/2019/04/old-story"), _crawler_refetch(event, "/%2eenv")
-    (True, False)
-    >>> _crawler_refetch(msgspec.structs.replace(event, source_ip="203.0.113.9"), "/old")
+    >>> ranges = CrawlerRanges()
+    >>> _crawler_refetch(event, "/news/2019/04/old-story", ranges)
+    True
+    >>> _crawler_refetch(event, "/%2eenv", ranges)
+    False
+    >>> _crawler_refetch(msgspec.structs.replace(event, source_ip="203.0.113.9"), "/old", ranges)
     False
     """
     request = event.payload
     agent = request.user_agent if isinstance(request, HttpRequest) else None
-    if search_crawler(agent) is None or forged(agent, event.source_ip):
+    if search_crawler(agent) is None or crawlers.forged(agent, event.source_ip):
         return False
     return probe_path(unquote(unquote(path)), wordpress=False) is None
 

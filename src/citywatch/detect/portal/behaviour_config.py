@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.portal.logins import LoginAbuseConfig
@@ -16,6 +18,19 @@ class BehaviourConfig(BaseModel):
 
     gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
     window_cap: int = Field(512, ge=16, description="events a window keeps per key, at most")
+
+    crawler_ranges: Path | None = Field(
+        None,
+        description="the search crawlers' ranges `citywatch crawlers refresh` fetched (default:"
+        " DATA_DIR/crawler-ranges.json); of each operator's list the newer of it and the"
+        " package's is used: a crawler's misses are no scan, a forger's are",
+    )
+    crawler_ranges_days: int = Field(
+        30,
+        ge=1,
+        description="age of the crawler ranges in use, days, beyond which every run says to"
+        " refresh them (operators add ranges: a real crawler's new address passes for forged)",
+    )
 
     scan_window_s: float = Field(300.0, gt=0, description="scanning window, seconds")
     scan_paths: int = Field(

