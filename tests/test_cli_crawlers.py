@@ -3,8 +3,11 @@ the ranges it fetched."""
 
 from __future__ import annotations
 
+import http.client
+import io
 import json
 import threading
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,8 +20,10 @@ from typer.testing import CliRunner
 from citywatch.app import job_detectors
 from citywatch.cli import app
 from citywatch.config import Settings
+from citywatch.detect.portal import crawler_refresh
 from citywatch.detect.portal.behaviour import PortalBehaviour
 from citywatch.detect.portal.crawlers import RANGES_FILE, CrawlerRanges, packaged_lists
+from citywatch.errors import InputError
 
 runner = CliRunner()
 
@@ -240,3 +245,18 @@ def test_a_ranges_file_that_cannot_be_read_is_set_aside_said_and_replaced(
     ranges = _in_use(tmp_path)
     assert ranges.problem is None
     assert not ranges.forged(GOOGLEBOT, NEW_ADDRESS)
+
+
+def test_a_list_fetched_over_https_is_never_redirected_to_plain_http() -> None:
+    # urllib follows a redirect from https to http: anyone on the path could then write
+    # which addresses are Googlebot
+    handler = crawler_refresh._NoDowngrade()
+    request = urllib.request.Request("https://developers.google.com/googlebot.json")
+    with pytest.raises(InputError, match="redirected off https"):
+        handler.redirect_request(
+            request, io.BytesIO(), 302, "Found", http.client.HTTPMessage(), "http://x/g.json"
+        )
+    onward = handler.redirect_request(
+        request, io.BytesIO(), 301, "Moved", http.client.HTTPMessage(), "https://y/g.json"
+    )
+    assert onward is not None and onward.full_url == "https://y/g.json"

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 from urllib.parse import urlsplit
 
 import msgspec
@@ -99,6 +99,28 @@ def parse_list(body: bytes, url: str, fetched_at: datetime) -> OperatorList:
     )
 
 
+class _NoDowngrade(urllib.request.HTTPRedirectHandler):
+    """Follows redirects, but never from https to anything else: a list fetched over TLS
+    says which addresses are Googlebot, and a redirect to plain http would let anyone on the
+    path write it."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urlsplit(req.full_url).scheme == "https" and urlsplit(newurl).scheme != "https":
+            raise InputError(f"redirected off https, to {newurl}", path=req.full_url)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER: Final = urllib.request.build_opener(_NoDowngrade)
+
+
 def fetch(url: str, timeout_s: float = TIMEOUT_S) -> bytes:
     """The body at ``url`` (http or https); :class:`InputError` when there is none whole."""
     if urlsplit(url).scheme not in ("http", "https"):
@@ -106,7 +128,7 @@ def fetch(url: str, timeout_s: float = TIMEOUT_S) -> bytes:
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - scheme checked above
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout_s) as response:
             body: bytes = response.read(MAX_BYTES + 1)
             missing = response.length  # of the Content-Length, when the connection closed early
     except urllib.error.HTTPError as exc:
