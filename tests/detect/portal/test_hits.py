@@ -95,6 +95,10 @@ def test_more_kinds_of_finding_from_one_client_are_more_severe(enricher: Enriche
     assert [d.severity for d in one_kind] == [40]
     assert [(d.rule_id, d.severity) for d in two_kinds] == [("r.a", 45)]
     assert two_kinds[0].attributes["portal"]["rules"] == {"r.a": 2, "r.a2": 2}
+    # named by its worst rule, it says what it mostly did ("SQL injection: stacked query" was
+    # the name of 77 requests of which one was a stacked query)
+    assert two_kinds[0].summary.endswith("4 requests; by kind: Rule a 2, Rule a2 2")
+    assert "by kind" not in one_kind[0].summary
 
 
 def test_idle_gap_splits_episodes(enricher: Enricher) -> None:

@@ -63,6 +63,8 @@ class ClassEpisode(msgspec.Struct, kw_only=True):
     worst: Hit
     hits: int = 0
     rules: dict[str, int] = msgspec.field(default_factory=dict)
+    names: dict[str, str] = msgspec.field(default_factory=dict)
+    """The name of each rule in ``rules``."""
     samples: list[Hit] = msgspec.field(default_factory=list)
 
 
@@ -139,7 +141,12 @@ class HitDetector(Detector[ClientHits]):
                 open_.worst = worst
             open_.hits += 1
             for hit in mine:
-                open_.rules[hit.rule_id] = open_.rules.get(hit.rule_id, 0) + 1
+                rules = open_.rules
+                if hit.rule_id in rules:
+                    rules[hit.rule_id] += 1
+                else:
+                    rules[hit.rule_id] = 1
+                    open_.names[hit.rule_id] = hit.rule_name
                 if len(open_.samples) < _MAX_SAMPLES and hit.snippet not in {
                     s.snippet for s in open_.samples
                 }:
@@ -172,6 +179,8 @@ class HitDetector(Detector[ClientHits]):
         summary += f": {n} requests" if n > 1 else f" in {worst.location}"
         if worst.explanation and not worst.explanation.startswith(worst.rule_name):
             summary += f" ({worst.explanation})"  # not a sentence that repeats the title
+        if len(open_.rules) > 1:  # named by its worst, said by what it mostly did
+            summary += f"; by kind: {_kinds(open_.rules, open_.names)}"
         # requests with no address are no one client's: naming them one would link every
         # such detection into one incident
         entity = (
@@ -225,6 +234,31 @@ def _by_class(hits: list[Hit]) -> Iterable[tuple[str, list[Hit]]]:
     for hit in hits:
         by_class.setdefault(hit.attack_class, []).append(hit)
     return by_class.items()
+
+
+_KINDS_SHOWN: Final = 4
+
+
+def _kinds(rules: dict[str, int], names: dict[str, str]) -> str:
+    """The rules of an episode by how often each matched, most first, in a clause; the
+    class their names share is said once (the detection is named by it).
+
+    >>> names = {"a": "SQL injection: UNION", "b": "SQL injection: stacked query",
+    ...          "c": "SQL injection: boolean"}
+    >>> _kinds({"b": 1, "a": 45, "c": 31}, names)
+    'UNION 45, boolean 31, stacked query 1'
+    >>> _kinds({"x": 2, "y": 9}, {"x": "Webshell upload", "y": "Sigma: PHP code in URL"})
+    'Sigma: PHP code in URL 9, Webshell upload 2'
+    """
+    ranked = sorted(rules.items(), key=lambda kv: -kv[1])
+    said = [names.get(rule, rule) for rule, _ in ranked]
+    classes = {name.partition(": ")[0] for name in said}
+    if len(classes) == 1 and all(": " in name for name in said):
+        said = [name.partition(": ")[2] for name in said]
+    shown = [f"{name} {count}" for name, (_, count) in zip(said, ranked, strict=True)]
+    if len(shown) > _KINDS_SHOWN:
+        shown[_KINDS_SHOWN - 1 :] = [f"{len(shown) - _KINDS_SHOWN + 1} more"]
+    return ", ".join(shown)
 
 
 def _sample(hit: Hit) -> dict[str, str]:
