@@ -73,7 +73,8 @@ RULES: Final = {
         0.75,
         (
             BLOCK_CLIENTS,
-            "Ban the sprayed passwords and make the accounts that used them change password",
+            "Make the accounts it tried that logged in change password, and have the portal "
+            "refuse common passwords (spraying tries them; which were tried is not kept)",
         ),
     ),
     "slow-stuffing": RuleSpec(
@@ -245,6 +246,7 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
             "attempts": len(logins.q),
             "accounts": len(logins.accounts),
             "unresolved_accounts": logins.unresolved,
+            "span_s": round(logins.q.newest() - logins.q.oldest()),
             "distinct_passwords": len(logins.passwords) if logins.with_password else -1,
             "succeeded": sorted(logins.succeeded)[:20],
         }
@@ -316,10 +318,12 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
         )
     if rule in ("spraying", "slow-stuffing"):
         taken = stats["succeeded"]
+        span = stats.get("span_s")  # an earlier version's figures may not have it
+        took = _took(span) if isinstance(span, int) else f"{cfg.spray_window_s / 3600:.0f} h"
         text = (
             f"{name} from {who}: {stats['attempts']} attempts on "
-            f"{stats['accounts']} accounts in {cfg.spray_window_s / 3600:.0f} h, "
-            f"{stats['unresolved_accounts']} never logged into"
+            f"{stats['accounts']} accounts over {took}, "
+            f"{stats['unresolved_accounts']} of them with no successful login"
         )
         if isinstance(taken, list) and taken:
             text += f"; {len(taken)} succeeded: possible account takeover"
@@ -346,12 +350,14 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
 def _took(seconds: int) -> str:
     """How long something took, in words a summary uses.
 
-    >>> _took(40), _took(150), _took(3600)
-    ('40 s', '2.5 min', '60 min')
+    >>> _took(40), _took(150), _took(3600), _took(17_640)
+    ('40 s', '2.5 min', '60 min', '4.9 h')
     """
     if seconds < 60:
         return f"{seconds} s"
     minutes = seconds / 60
+    if minutes >= 120:
+        return f"{minutes / 60:.1f} h"
     return (
         f"{minutes:.0f} min" if minutes >= 10 or minutes == int(minutes) else f"{minutes:.1f} min"
     )
