@@ -259,6 +259,30 @@ def test_one_exploit_sprayed_from_many_addresses_at_once_is_one_campaign() -> No
     assert sorted(len(i.detections) for i in c.incidents()) == [1, 5]
 
 
+def test_a_crowd_each_with_one_low_finding_is_a_busy_day_not_a_corroborated_attack() -> None:
+    # 30 residents filing large tax returns on the deadline, each one value off the learned
+    # model (40), were one incident at 50 "from 30 sources": each counted as corroboration,
+    # and one more finding at 50 would have lifted it to 60, where a playbook blocks them all.
+    c = Correlator()
+    for n in range(30):
+        d = _web(f"tax-{n}", n, f"89.164.{n}.7", "portal.profile.range", ["attack.T1190"])
+        c.add(msgspec.structs.replace(d, detector="portal-profile", severity=40))
+    (crowd,) = c.incidents()
+    assert len(crowd.detections) == 30 and crowd.title.endswith("from 30 sources")
+    assert crowd.severity == 40
+    c.add(_web("sqli-0", 40, "203.0.113.1", "web.sqli.union", ["attack.T1190"]))
+    c.add(_web("sqli-1", 41, "203.0.113.2", "web.sqli.union", ["attack.T1190"]))
+    sqli = next(i for i in c.incidents() if "sqli-0" in i.detections)
+    assert sqli.detections == ["sqli-0", "sqli-1"]
+    assert sqli.severity == 52, "the same exploit from two addresses corroborates as ever"
+    # two findings of one address (a second class, or a second detector) make it a witness
+    for n in range(2):
+        d = _web(f"type-{n}", 31 + n, f"89.164.{n}.7", "portal.profile.type", ["attack.T1190"])
+        c.add(msgspec.structs.replace(d, detector="portal-profile", severity=40))
+    (crowd,) = [i for i in c.incidents() if "tax-0" in i.detections]
+    assert "type-1" in crowd.detections and crowd.severity == 42
+
+
 def test_severity_ranks_harm_to_people_above_one_attackers_many_findings() -> None:
     # One scanner's probing (16 findings by four detectors over the same requests) was 100,
     # above an M4.8 earthquake (73) and a stadium evacuation: each finding counted as

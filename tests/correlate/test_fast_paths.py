@@ -237,8 +237,10 @@ def plain_incident(
     facilities = sorted({f for m in ms for f in m.facilities})
     people = max(m.people for m in ms)
     services = len(entities.get("target", []))
-    witnesses = {build_module.witness(m) for m in ms}
-    severity = max(m.severity for m in ms) + min(10, 2 * (len(witnesses) - 1))
+    parties = Counter(build_module.witness(m) for m in ms)
+    witnesses = {p for p, n in parties.items() if n > 1}
+    witnesses |= {build_module.witness(m) for m in ms if build_module.corroborates(m)}
+    severity = max(m.severity for m in ms) + min(10, 2 * max(0, len(witnesses) - 1))
     severity += 5 * bool(facilities) + 5 * (people >= 1_000) + 5 * (people >= 10_000)
     severity += 2 * max(0, services - 1)
     if story is not None:

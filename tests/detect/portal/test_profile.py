@@ -303,6 +303,41 @@ def test_explanation_reads_like_a_sentence(profile: PortalProfile, enricher_m: E
     assert hit.severity >= 60, "quotes in a number are worth more than a long number"
 
 
+def _filed(enricher: Enricher, n: int, amount: str) -> Event:
+    event = Event(id=f"filed-{n}", timestamp=T0 + 10**6 + n, dataset="portal.http")
+    request = _tax(amount=amount, iban=_iban(random.Random(n)), full_name="Ivana O'Brien")
+    return enricher(msgspec.structs.replace(event, source_ip=f"89.164.{n}.7", payload=request))
+
+
+def test_large_returns_on_the_deadline_are_no_tampering(
+    profile: PortalProfile, enricher_m: Enricher
+) -> None:
+    """Amounts were learned from 40 to 4,200; on the deadline 30 residents file 9,000 to
+    48,000. The learned range plus its width (0 to about 8,300) called each one tampering;
+    an amount spans orders of magnitude and is judged by them, so only absurd ones are."""
+    rng = random.Random(14)
+    large = [_filed(enricher_m, n, f"{rng.uniform(9000, 48000):.2f}") for n in range(30)]
+    assert [profile.inspect(e) for e in large] == [[]] * 30
+    absurd = {
+        "999999.99": "2.4 orders of magnitude above the largest learned",
+        "1000000000.00": "5.4 orders of magnitude above the largest learned",
+        "0.00": "the number 0.00, zero where it never is, out of range",
+        "0.50": "2.3 orders of magnitude below the smallest learned",
+    }
+    for n, (amount, words) in enumerate(absurd.items()):
+        (hit,) = profile.inspect(_filed(enricher_m, 100 + n, amount))
+        assert hit.rule_id == "portal.profile.range" and words in hit.explanation, amount
+        assert "a quantity judged by magnitude" in hit.explanation
+    (negative,) = profile.inspect(_filed(enricher_m, 200, "-4200.00"))
+    assert negative.rule_id == "portal.profile.chars", "no amount was ever negative"
+    # a coordinate (45.8 to 45.9) spans no magnitudes: judged by its width, 47.5 is out
+    body = '{"category":"roads","district":3,"text":"x","lat":47.5,"lon":15.9}'
+    request = HttpRequest(method="POST", uri="/api/v1/complaints", body=body, headers=JSON)
+    event = Event(id="far", timestamp=T0 + 10**6, dataset="portal.http", source_ip="89.164.9.9")
+    (far,) = profile.inspect(enricher_m(msgspec.structs.replace(event, payload=request)))
+    assert far.rule_id == "portal.profile.range" and "magnitude" not in far.explanation
+
+
 def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m: Enricher) -> None:
     fresh = _events(enricher_m, 2, 3000, clients=400)  # other people, other values
     flagged = [(e.payload, profile.inspect(e)) for e in fresh if profile.inspect(e)]

@@ -5,7 +5,8 @@ Signatures know attacks; this detector knows the portal. From trusted records
 learns, per endpoint (method and path template), which parameters exist and
 what their values look like: a type (integer, decimal, date, e-mail, UUID,
 letters, token, free text...), an enumeration when a few values are all there
-is, robust length and number ranges, the character classes seen, the JSON
+is, robust length and number ranges (an amount, which spans orders of
+magnitude, by its order of magnitude), the character classes seen, the JSON
 types of a JSON body's values, whether it was ever empty and whether it was
 ever sent twice in one request; also the media types of its bodies and the
 schemes of its credentials, and, portal-wide, the form of the portal's own

@@ -150,6 +150,7 @@ class ParamRule:
         "iban",
         "jsons",
         "kind",
+        "learned",
         "len_hi",
         "len_lo",
         "length",
@@ -175,7 +176,7 @@ class ParamRule:
         "whole_lo",
     )
 
-    def __init__(self, location: str, name: str) -> None:
+    def __init__(self, location: str, name: str) -> None:  # noqa: PLR0915 - one per fact, told
         self.location = location
         self.name = name
         self.enforced = False
@@ -194,6 +195,9 @@ class ParamRule:
         self.enum: frozenset[str] | None = None
         self.num_lo: float | None = None
         self.num_hi = 0.0
+        self.learned: tuple[float, float] | None = None
+        """The learned bottom and top of a quantity judged by its order of magnitude (see
+        :func:`_range`; None: judged by its width, or not a number)."""
         self.places: int | None = None
         """Most decimal places a number has (None: not checked)."""
         self.precision: int | None = None
@@ -303,6 +307,9 @@ class ParamRule:
         text = f"{_ARTICLE[self.kind]} of {lengths}"
         if self.num_lo is not None:
             text += f" between {_num(self.num_lo)} and {_num(self.num_hi)}"
+            if self.learned is not None:
+                lo, hi = self.learned
+                text += f" (learned {_num(lo)} to {_num(hi)}, a quantity judged by magnitude)"
             if self.places is not None and self.kind == "decimal":
                 text += f" with at most {self.places} decimal places"
         elif self.day_lo is not None:
@@ -400,14 +407,14 @@ class ParamRule:
             number = to_number(value)
             if number is None:
                 return None
-            if not self.num_lo <= number <= self.num_hi:
-                if hidden:
-                    return "a number out of range"
-                exact = PATTERNS["integer"].fullmatch(value.strip()) is not None  # not rounded
-                return f"the number {shown(value.strip()) if exact else _num(number)}, out of range"
             if self.places is not None and _too_precise(value, number, self.places):
                 return f"`{shown(said)}`, with {fraction_digits(value)} decimal places"
-            return None
+            if self.num_lo <= number <= self.num_hi:
+                return None
+            if hidden:
+                return "a number out of range"
+            # as written: a float rounds 20 digits, and two places round 0.0001 to 0.00
+            return f"the number {shown(value.strip())}, {self._beyond(number)}out of range"
         if self.day_lo is not None:
             day = iso_day(value)
             if day is None:
@@ -422,6 +429,20 @@ class ParamRule:
         if self.shape is not None and (off := self._group_out_of_range(value)) is not None:
             return f"{off[1]} as its {_ORDINAL[off[0]]} number, out of range"
         return None
+
+    def _beyond(self, number: float) -> str:
+        """How far ``number``, out of the numeric range, is from what was learned, in words
+        ending in a comma (or nothing: a number judged by its width says no more)."""
+        if number < 0 <= (self.num_lo or 0):
+            return "negative where it never is, "
+        if self.learned is None:
+            return ""
+        lo, hi = self.learned
+        if number == 0:
+            return "zero where it never is, "
+        if number > hi:
+            return f"{math.log10(number / hi):.1f} orders of magnitude above the largest learned, "
+        return f"{math.log10(lo / number):.1f} orders of magnitude below the smallest learned, "
 
     def describe(self) -> dict[str, object]:
         """A JSON-able summary for the dashboard."""
@@ -453,6 +474,8 @@ class ParamRule:
             out["values"] = sorted(self.enum)
         if self.num_lo is not None:
             out["range"] = [self.num_lo, self.num_hi]
+        if self.learned is not None:
+            out["by_magnitude"] = list(self.learned)
         if self.places is not None:
             out["decimal_places"] = self.places
         if self.day_lo is not None:
@@ -800,16 +823,34 @@ def _robust(
 def _range(
     rule: ParamRule, numbers: dict[int, int], q: float, by_client: tuple[int, int] | None
 ) -> None:
+    """The range of a number not counted exactly: its robust bounds widened by their width.
+
+    A quantity whose learned values span an order of magnitude or more (an amount of 40 to
+    4,200, an area, a count: :data:`_DECADE`) is widened on the log scale its buckets are
+    kept in (:func:`~.profile_model.number_of`): by the factor between its learned bottom
+    and top, each way (upwards a hundredfold at most: :data:`_FOLD`). Such quantities are
+    heavy-tailed, and a day's sample does not reach their top: a tax-deadline filing of
+    48,000 where the sample's largest was 3,900 is a large return, not tampering, while a
+    million or a billion is orders of magnitude beyond what anyone sent, and a negative
+    amount, or zero far below the smallest, is still out of range. A narrow one (a coordinate, 45.76
+    to 45.99) is widened by its width as it is.
+    """
     lo_b, hi_b = _robust(numbers, q, 20.0, by_client)
     lo, hi = number_of(lo_b), number_of(hi_b)
-    margin = max(hi - lo, 0.01 * max(abs(lo), abs(hi)), 1.0)
+    if lo >= 0 and math.log1p(hi) - math.log1p(lo) >= _DECADE:
+        rule.learned = (lo, hi)
+        low = number_of(max(2 * lo_b - hi_b, 0))
+        high = min(number_of(2 * hi_b - lo_b), hi * _FOLD)
+    else:
+        margin = max(hi - lo, 0.01 * max(abs(lo), abs(hi)), 1.0)
+        low, high = lo - margin, hi + margin
     # the margin widens the range, but never across a sign or down to zero the values never
     # reached: a district numbered from 1 is not 0, an amount is not negative
     floor = 1.0 if lo >= 1 and rule.kind == "integer" else 0.0 if lo >= 0 else -math.inf
     if rule.kind == "integer":
-        rule.num_lo, rule.num_hi = max(math.floor(lo - margin), floor), math.ceil(hi + margin)
+        rule.num_lo, rule.num_hi = max(math.floor(low), floor), math.ceil(high)
     else:
-        rule.num_lo, rule.num_hi = max(round(lo - margin, 2), floor), round(hi + margin, 2)
+        rule.num_lo, rule.num_hi = max(round(low, 2), floor), round(high, 2)
 
 
 def _format(
@@ -872,6 +913,13 @@ def _chars(n: int) -> str:
 
 
 _ASCII_ALNUM: Final = re.compile("[A-Za-z0-9]")
+_DECADE: Final = math.log(10)
+"""How far apart (in the natural log of one plus the value, as the model's buckets) a
+number's learned bottom and top are for it to be a quantity judged by order of magnitude:
+one plus its top ten times one plus its bottom."""
+_FOLD: Final = 100.0
+"""The most a quantity judged by order of magnitude is widened above its learned top: two
+orders (an amount learned from 5 to 4,000 spans near three, and a million is still absurd)."""
 _OFTEN_WHOLE: Final = 0.3
 """The share of a letters-and-digits parameter's values that are whole numbers for those to be
 bounded (a house number: 12, 12a, 12/3; about half are bare numbers, a day's sample fewer)."""
