@@ -93,6 +93,13 @@ class Detector(ABC, Generic[S]):
     def keys(self, event: Event) -> tuple[str, ...]:
         """The state keys this event updates; empty to ignore it."""
 
+    def follow_keys(self, event: Event) -> tuple[str, ...]:
+        """Keys this event updates only where their state already exists: a key that watches
+        what follows something it saw (an account taken over, then used) gets the event, no
+        key gets a new state from it. By default none: the cost of the default is one call."""
+        del event
+        return ()
+
     @abstractmethod
     def new_state(self, key: str) -> S:
         """A fresh state for a key seen for the first time."""

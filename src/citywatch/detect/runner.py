@@ -49,6 +49,9 @@ class DetectorRunner(Generic[S]):
                 if state is None:
                     state = self.states[key] = detector.new_state(key)
                 detector.update(key, state, event, out)
+            for key in detector.follow_keys(event):
+                if (state := self.states.get(key)) is not None:
+                    detector.update(key, state, event, out)
         except Exception as exc:
             self._on_error(self.name, event, exc)
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from tests.detect.test_logins import run_logins
 
 from citywatch.detect.portal import LoginAbuseConfig
+from citywatch.detect.portal.hits import BLOCK_CLIENTS
 from citywatch.enrich import Enricher
 from citywatch.ingest import AccessLogAdapter
 from citywatch.model import Detection, Event
@@ -190,3 +191,60 @@ def test_a_guesser_logging_in_to_his_own_account_is_no_shared_address(
         assert det.entity["source.ip"] == GUESSER
         guesses = {e.id for e in events if e.outcome == "failure" and e.source_ip == GUESSER}
         assert len(guesses) == len(hits) and guesses <= set(det.evidence)
+        # its logins are one browser's: his own account, or a guessed one; not a crowd's
+        assert "many people share" not in det.summary
+        assert "possible account takeover" in det.summary
+        assert det.attributes["portal"]["measures"][0] == BLOCK_CLIENTS
+
+
+REDUCED = [  # reduced user agents: one string for every user of a browser and platform
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/133.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/18.2 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Android 14; Mobile; rv:135.0) Gecko/135.0 Firefox/135.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/18.3 Safari/605.1.15",
+]
+
+
+def _deadline(rng: random.Random, forgot: int) -> list[Hit]:
+    """A university's address on a filing deadline: 150 people log in within 20 minutes from
+    four browsers' user agents, one in six after a typo; ``forgot`` of them try three times
+    and go to reset the password."""
+    hits = []
+    for i in range(150):
+        t, agent = rng.uniform(0, 1200), REDUCED[i % len(REDUCED)]
+        fails = 3 if i < forgot else 1 if i % 6 == 0 else 0
+        for k in range(fails):
+            hits.append((t + 15 * k, "161.53.2.10", "POST", "/login", 401, agent))
+        if i >= forgot:
+            hits.append((t + 15 * fails, "161.53.2.10", "POST", "/login", 302, agent))
+    return hits
+
+
+def test_a_deadline_at_a_university_s_address_is_no_attack(enricher: Enricher) -> None:
+    # 150 people behind one address, four user agents among them (a reduced agent is one
+    # string for all users of a browser on a platform), 25 typos: "Repeated failed logins",
+    # block advised. Four agents are a crowd; an attacker's own logins come from one or two.
+    hits = _deadline(random.Random(10), forgot=0)
+    assert sum(h[4] == 401 for h in hits) == 25
+    assert run_logins(_events(enricher, hits))[0] == []
+
+
+def test_a_shared_address_failing_more_than_typos_is_never_advised_blocked(
+    enricher: Enricher,
+) -> None:
+    # The same deadline with nine people who forgot their password (27 more failures): more
+    # than typos explain, so an analyst should look, but the summary said "an address many
+    # people share" and the first measure was to block it (severity 55; the playbook blocks
+    # from 60): 140 residents locked out on the deadline.
+    hits = _deadline(random.Random(10), forgot=9)
+    (det,) = run_logins(_events(enricher, hits))[0]
+    assert det.rule_id == "portal.login.failures"
+    assert det.severity < 60, "under the severity at which the playbook blocks the source"
+    measures = det.attributes["portal"]["measures"]
+    assert measures[0].startswith("Do not block the address")
+    assert not any("block the flagged client" in m.lower() for m in measures)
+    assert "many people share" in det.summary
+    assert "possible account takeover" not in det.summary

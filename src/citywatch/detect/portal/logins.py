@@ -32,14 +32,18 @@ no response). Rules (ATT&CK T1110):
   (the evidence waits that long for it); without outcomes, the attempts of a
   client that tried one account. Where the source shows no account (an
   access log) a client's login takes its failures of the ``typo_s`` before
-  out, a proxy's too when it got in.
+  out, a proxy's too when it got in. A login during the campaign from one of
+  its addresses (one that failed on another account, see :func:`_of_pool`)
+  is a takeover: its account is listed, pseudonymised, and resets proposed.
 
 A client's failures on an account it then logged in to within the window are
 typos, not evidence (many people behind one address, an office's or a mobile
 carrier's, log in, a few after a typo); failures on accounts it never got
 into are. Stuffing succeeds on a few per cent of a list: a client whose
-logins mostly succeed (``shared_logins`` successes per suspect attempt) is
-an address many people share, whose few who forgot a password are no attack.
+logins are many beside its failures is an address many people share, one
+verdict for every rule (:func:`_sharing`): with failures as few as their
+typos (``shared_logins``) no attack; with more, a detection that calls their
+logins no takeover and never proposes blocking the address.
 Without outcomes (a mirror with no response), many accounts each tried once
 at a human pace is what a crowd behind a proxy looks like: there the
 attempts must come at a machine's pace (``blind_burst_s``) or repeat
@@ -49,7 +53,10 @@ unless they are so many that they are the address's own users logging in
 (then the detection says so and asks for a check, not a reset for all).
 On an account under attack, a successful login from a client that has not
 failed on it within the window is the owner's, most likely: it is counted
-(``owner_logins``) but is no evidence of the attack. One episode per key: the
+(``owner_logins``) but is no evidence of the attack. The requests of the
+client and agent that took an account over, for ``follow_s`` after the login,
+are the detection's evidence and its ``after_takeover`` (see
+:mod:`.logins_after`). One episode per key: the
 attack is one detection whose evidence grows, not an alert per request; a
 low-and-slow episode stays open across ``slow_gap_s`` between attempts, and
 the failures of a closed episode are reported: the long window starts over.
@@ -67,6 +74,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal.hits import BLOCK_CLIENTS, DATASETS, TARGET
+from citywatch.detect.portal.logins_after import Login, endpoint, follows
+from citywatch.detect.portal.logins_after import summary as summary_after
 from citywatch.model import Detection, Event, HttpRequest
 
 _STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
@@ -112,9 +121,18 @@ _CHECK_LOGINS = [
     "Check the accounts that logged in for signs of takeover (a new device, changed contact "
     "details) before forcing resets: most are likely their owners behind a shared address"
 ]
-_HIT_RATE = 0.2
-"""Successes per attempt of an episode above which they are not stuffing's hits (a few per
-cent of a list) but the logins of the people who share the address."""
+_WATCHED = 16
+"""Takeover logins of one client watched for the requests after them, per episode."""
+_NOT_SHARED, _SHARED, _TYPOS = 0, 1, 2
+"""Verdicts of :func:`_sharing` on a client's address."""
+_SHARED_SEVERITY = 50
+"""A flagged address many people share: under the 60 at which the city's playbook blocks
+the source (``contain-web-attack``), in the band where it tells the SOC to look."""
+_DONT_BLOCK = (
+    "Do not block the address: many people log in from it. Limit failed logins per account "
+    "and put a challenge (CAPTCHA) on logins from it, and look at the accounts it failed on "
+    "in the application log before limiting more"
+)
 
 
 class LoginAbuseConfig(BaseModel):
@@ -130,8 +148,15 @@ class LoginAbuseConfig(BaseModel):
     shared_logins: float = Field(
         3.0,
         gt=0,
-        description="successful logins per suspect attempt from one client that make it a "
-        "shared address (a carrier's CGNAT, an office proxy), not stuffing",
+        description="successful logins per failure, at least, at an address many people share "
+        "(a carrier's CGNAT, an office proxy) whose failures are their typos: no detection",
+    )
+    shared_hits: float = Field(
+        0.25,
+        gt=0,
+        description="successful logins per failure above which they are not an attack's hits "
+        "(stuffing gets in on a few per cent of a list) but the logins of the people who share "
+        "the address: a detection there calls them no takeover and proposes no block",
     )
     slow_window_s: float = Field(
         6 * 3600.0,
@@ -190,11 +215,19 @@ class LoginAbuseConfig(BaseModel):
         "for it, seconds",
     )
     shared_agents: int = Field(
-        5,
+        3,
         ge=2,
         description="where the source shows no account: distinct user agents of its logins, "
         "at least, at an address many people share (they log in with browsers and phones of "
-        "their own; one attacker with one valid account logs in with his one tool)",
+        "their own; one attacker with one valid account logs in with his tool or browser: "
+        "one or two). Not more: a reduced user agent is one string for every user of a "
+        "browser, platform and major version, so 150 people can show four",
+    )
+    follow_s: float = Field(
+        1800.0,
+        gt=0,
+        description="after a takeover, the requests of its client and agent within this are "
+        "the detection's evidence of what the account was used for, seconds",
     )
     blind_burst_s: float = Field(
         60.0,
@@ -237,6 +270,17 @@ class PortalLogins(msgspec.Struct, kw_only=True, gc=False):
     alone: dict[str, list[tuple[float, str]]] = msgspec.field(default_factory=dict)
     """(time, event id) of an open campaign's unanswered attempts (no outcome) per client
     that has tried one account in the window: evidence once it tries a second."""
+    logged: dict[str, int] = msgspec.field(default_factory=dict)
+    """Successful logins per ``client account``."""
+    fixed: dict[str, int] = msgspec.field(default_factory=dict)
+    """Per client: accounts it has both suspect attempts on and logged in to (its typos'
+    accounts, its own)."""
+    pool: dict[str, str] = msgspec.field(default_factory=dict)
+    """An open campaign's clients (its evidence's) and the account they failed on, ``*`` for
+    two or more: the pool's addresses, beyond the window too."""
+    waiting: dict[str, list[Login]] = msgspec.field(default_factory=dict)
+    """An open campaign's successful logins, per client, of clients that had not failed on
+    another account yet: takeovers if they do within the window (see :func:`_of_pool`)."""
 
 
 class LoginState(msgspec.Struct, kw_only=True):
@@ -247,7 +291,7 @@ class LoginState(msgspec.Struct, kw_only=True):
     suspect: list[bool] = msgspec.field(default_factory=list)
     ids: list[str] = msgspec.field(default_factory=list)
     agents: list[int] = msgspec.field(default_factory=list)
-    """A client's: the user agent (:func:`_agent`) of each attempt that shows no account."""
+    """The user agent (:func:`_agent`) of each attempt."""
     head: int = 0
     suspects: int = 0
     distinct: dict[str, int] = msgspec.field(default_factory=dict)
@@ -280,6 +324,12 @@ class LoginState(msgspec.Struct, kw_only=True):
     """Successful logins to an attacked account from clients that never failed on it."""
     ep_accounts: int = 0
     """The portal-wide key's: the most distinct accounts failed in its window during it."""
+    ep_agents: list[int] = msgspec.field(default_factory=list)
+    """A client's: distinct user agents of the episode's logins that show no account, at
+    most ``shared_agents`` (enough for :func:`_sharing`)."""
+    watch: dict[str, list[Login]] = msgspec.field(default_factory=dict)
+    """The episode's takeovers per taking-over client, with the requests after each (see
+    :mod:`.logins_after`)."""
 
     def evict(self, before: float) -> None:
         """Drop attempts older than ``before`` from the window."""
@@ -325,10 +375,24 @@ class LoginAbuse(Detector[LoginState]):
             keys += (f"acct:{event.user_id}",)
         return keys
 
+    def follow_keys(self, event: Event) -> tuple[str, ...]:
+        """A request that is no login may follow a takeover: the keys that may watch it."""
+        if event.action == "login":
+            return ()
+        keys: tuple[str, ...] = (PORTAL,)
+        if event.source_pseudonym is not None:
+            keys += (f"src:{event.source_pseudonym}",)
+        if event.user_id is not None:
+            keys += (f"acct:{event.user_id}",)
+        return keys
+
     def new_state(self, key: str) -> LoginState:
         return LoginState()
 
     def update(self, key: str, state: LoginState, event: Event, out: list[Detection]) -> None:
+        if event.action != "login":
+            self._after(key, state, event, out)
+            return
         if key == PORTAL:
             self._portal(state, event, out)
             return
@@ -343,9 +407,9 @@ class LoginAbuse(Detector[LoginState]):
         state.others.append(other)
         state.suspect.append(suspect)
         state.ids.append(event.id)
-        agent = _agent(event) if by_client and other == "?" else 0
+        agent = _agent(event)
         state.agents.append(agent)
-        state.named_agents = state.named_agents or agent != 0
+        state.named_agents = state.named_agents or (by_client and other == "?" and agent != 0)
         if suspect:
             state.suspects += 1
             state.distinct[other] = state.distinct.get(other, 0) + 1
@@ -359,12 +423,14 @@ class LoginAbuse(Detector[LoginState]):
             _evict_slow(state, ts - self.cfg.slow_window_s, self.cfg)
         episode = state.episode
         if episode is not None:
+            if by_client and not suspect and other == "?":
+                _login_agent(state, agent, self.cfg)
             if not by_client and not suspect and other not in state.distinct:
                 state.ep_owner += 1  # the owner, most likely: no evidence of the attack
                 return
             self._count(state, other, suspect)
-            if not suspect and other not in state.taken_over:
-                state.taken_over.append(other)
+            if not suspect:
+                self._took(key, state, other, ts, agent, event.id)
             if episode.add(event.id, ts):
                 out.append(self._emit(key, state))
             return
@@ -374,8 +440,8 @@ class LoginAbuse(Detector[LoginState]):
             return
         if len(state.slow) - state.slow_head < self.cfg.slow_failures:
             return
-        if by_client and _shared_over_hours(state, self.cfg):
-            return  # most of its logins over the hours succeed: an address many people share
+        if by_client and _typos_over_hours(state, self.cfg):
+            return  # many people's logins over the hours, and failures as few as their typos
         self._slow(key, state, event, out)
 
     def _short_evidence(
@@ -390,10 +456,10 @@ class LoginAbuse(Detector[LoginState]):
         if evidence < threshold:
             return False  # people behind one address who mistyped, then logged in
         logins, agents = _logged_in(state)
-        if _shared_address(logins, evidence, self.cfg, agents) or _shared_over_hours(
+        if _sharing(logins, evidence, self.cfg, agents) == _TYPOS or _typos_over_hours(
             state, self.cfg
         ):
-            return False  # most of its logins succeed: an address many people share
+            return False  # many people's logins, and failures as few as their typos
         # without outcomes: distinct accounts once each, at a human pace, are no evidence
         return event.outcome is not None or _blind_evidence(state, threshold, self.cfg)
 
@@ -418,9 +484,32 @@ class LoginAbuse(Detector[LoginState]):
         state.address = event.source_ip if by_client else None
         for i in window:
             self._count(state, state.others[i], state.suspect[i])
-            if not state.suspect[i] and state.others[i] not in state.taken_over:
-                state.taken_over.append(state.others[i])
+            if not state.suspect[i] and state.others[i] == "?":
+                _login_agent(state, state.agents[i], self.cfg)
+        for i in window:
+            if not state.suspect[i]:
+                self._took(
+                    key, state, state.others[i], state.times[i], state.agents[i], state.ids[i]
+                )
         out.append(self._emit(key, state))
+
+    def _took(
+        self, key: str, state: LoginState, other: str, ts: float, agent: int, event_id: str
+    ) -> None:
+        """A successful login during a client's or an account's episode: a takeover (listed in
+        ``taken_over``), whose requests after it are watched unless the client's address is
+        one many people share (its logins are theirs, and so are its requests)."""
+        if other not in state.taken_over:
+            state.taken_over.append(other)
+        if key.startswith("src:"):
+            if _episode_shared(state, self.cfg):
+                return
+            client, account = key[4:], other
+        else:
+            client, account = other, key[5:]
+        logins = state.watch.setdefault(client, [])
+        if len(logins) < _WATCHED:
+            logins.append(Login(ts=ts, client=client, account=account, agent=agent, id=event_id))
 
     def _slow(self, key: str, state: LoginState, event: Event, out: list[Detection]) -> None:
         """Low and slow: an account's failures over hours, or a client's where the source
@@ -473,6 +562,13 @@ class LoginAbuse(Detector[LoginState]):
                 state.ep_successes += 1
                 # the failures it follows on the account were its typos, not the campaign's
                 portal.held = [h for h in portal.held if h[1] != client or h[2] != account]
+                login = Login(
+                    ts=ts, client=client, account=account, agent=_agent(event), id=event.id
+                )
+                if account != "?" and self._campaign_login(state, login):
+                    out.append(self._emit(PORTAL, state))
+            if outcome != 1 and client in portal.waiting:
+                self._confirm(state, client, ts, out)
             return
         if (
             outcome == 1
@@ -503,10 +599,92 @@ class LoginAbuse(Detector[LoginState]):
         )
         for i in evidence:
             self._count(state, portal.rows[i][0], True)
+            _pooled(portal, portal.rows[i][0], portal.rows[i][1])
         state.ep_successes = portal.attempts - portal.suspects
         state.ep_attempts += state.ep_successes
         state.ep_accounts = len(portal.accounts)
+        for i in range(portal.head, len(portal.times)):
+            client, account, outcome = portal.rows[i]
+            if outcome == 1 and account != "?":
+                # its requests before the opening are not kept: no agent to watch them by
+                login = Login(
+                    ts=portal.times[i], client=client, account=account, agent=-1, id=portal.ids[i]
+                )
+                self._campaign_login(state, login)
         out.append(self._emit(PORTAL, state))
+
+    def _campaign_login(self, state: LoginState, login: Login) -> bool:
+        """A successful login during the portal-wide campaign: a takeover when its client is
+        one of the pool's (:func:`_of_pool`), else it waits for the client to show it; True
+        when the detection should be re-emitted."""
+        portal = state.portal
+        assert portal is not None
+        if _of_pool(portal, login.client, login.account):
+            return self._take(state, login)
+        waiting = portal.waiting
+        if login.client not in waiting and len(waiting) >= _PORTAL_CAP:
+            del waiting[next(iter(waiting))]
+        logins = waiting.setdefault(login.client, [])
+        if len(logins) < _WATCHED:
+            logins.append(login)
+        return False
+
+    def _confirm(self, state: LoginState, client: str, now: float, out: list[Detection]) -> None:
+        """A client whose logins wait failed or tried another account: they are takeovers if
+        that makes it one of the pool's, within the window."""
+        portal = state.portal
+        assert portal is not None
+        grown, kept = False, []
+        for login in portal.waiting.pop(client):
+            if login.ts < now - self.cfg.window_s:
+                continue
+            if _of_pool(portal, client, login.account):
+                grown = self._take(state, login) or grown
+            else:
+                kept.append(login)
+        if kept:
+            portal.waiting[client] = kept
+        if grown:
+            out.append(self._emit(PORTAL, state))
+
+    def _take(self, state: LoginState, login: Login) -> bool:
+        """A takeover in the portal-wide campaign: its account listed, its login and the
+        requests after it evidence; True when the detection should be re-emitted."""
+        episode = state.episode
+        assert episode is not None
+        if login.account not in state.taken_over:
+            state.taken_over.append(login.account)
+        watched = state.watch.setdefault(login.client, [])
+        if len(watched) < _WATCHED:
+            watched.append(login)
+        grown = episode.add(login.id, login.ts)
+        for when, event_id, _ in login.after:
+            grown = episode.add(event_id, when) or grown
+        return grown
+
+    def _after(self, key: str, state: LoginState, event: Event, out: list[Detection]) -> None:
+        """A request that is no login: evidence of what a taken-over account was used for when
+        it follows a takeover of the open episode (see :mod:`.logins_after`)."""
+        episode, client, ts = state.episode, event.source_pseudonym, event.timestamp
+        if episode is None or client is None or ts - episode.last > self._gap(state):
+            return
+        watched = state.watch.get(client)
+        waiting = state.portal.waiting.get(client) if state.portal is not None else None
+        if watched is None and waiting is None:
+            return
+        if key.startswith("src:") and _episode_shared(state, self.cfg):
+            return  # many people's logins, and requests
+        agent, follow_s = _agent(event), self.cfg.follow_s
+        for login in reversed(watched or ()):
+            if follows(login, event, agent, follow_s):
+                login.after.append((ts, event.id, endpoint(event)))
+                if episode.add(event.id, ts):
+                    out.append(self._emit(key, state))
+                return
+        for login in reversed(waiting or ()):
+            if follows(login, event, agent, follow_s):
+                login.after.append((ts, event.id, endpoint(event)))
+                return
 
     def _release(
         self, state: LoginState, now: float, out: list[Detection], *, closing: bool = False
@@ -523,8 +701,9 @@ class LoginAbuse(Detector[LoginState]):
         if not n:
             return
         grown = False
-        for ts, client, _, event_id in held[:n]:
+        for ts, client, account, event_id in held[:n]:
             self._count(state, client, True)
+            _pooled(portal, client, account)
             grown = episode.add(event_id, ts) or grown
         del held[:n]
         if grown and not closing:
@@ -542,6 +721,7 @@ class LoginAbuse(Detector[LoginState]):
             portal.alone.setdefault(client, []).append((ts, event_id))
             return
         grown = False
+        portal.pool[client] = "*"  # two accounts or more
         for when, held_id in [*portal.alone.pop(client, []), (ts, event_id)]:
             if when >= ts - self.cfg.window_s:
                 self._count(state, client, True)
@@ -561,6 +741,7 @@ class LoginAbuse(Detector[LoginState]):
             if state.episode is not None:
                 self._release(state, watermark, out)
                 _forget_alone(portal, watermark - self.cfg.window_s)
+                _forget_waiting(portal, watermark - self.cfg.window_s)
                 if watermark - state.episode.last > self._gap(state):
                     self._close(key, state, out)
             return state.episode is None and portal.head >= len(portal.times)
@@ -582,6 +763,8 @@ class LoginAbuse(Detector[LoginState]):
         if state.portal is not None:
             self._release(state, math.inf, out, closing=True)
             state.portal.alone = {}
+            state.portal.waiting = {}
+            state.portal.pool = {}
         out.append(self._emit(key, state))
         state.episode = None
         state.ep_slow = False
@@ -594,6 +777,8 @@ class LoginAbuse(Detector[LoginState]):
         state.ep_others = {}
         state.taken_over = []
         state.ep_owner = state.ep_accounts = 0
+        state.ep_agents = []
+        state.watch = {}
 
     def _slow_summary(self, state: LoginState, episode: Episode) -> str:
         """A client's low-and-slow failures, and what the missing account means."""
@@ -613,18 +798,10 @@ class LoginAbuse(Detector[LoginState]):
         assert episode is not None
         by_client = key.startswith("src:")
         n_others = len(state.ep_others)
+        shared = False
         if key == PORTAL:
             rule, label, tag = _SPREAD
-            severity = 70
-            failed = state.ep_attempts - state.ep_successes
-            n_accounts = state.ep_accounts
-            summary = (
-                f"{failed} failed or unconfirmed logins across the portal from "
-                f"{n_others} clients"
-                + (f" on {n_accounts} accounts at once" if n_accounts > 1 else "")
-                + f" ({failed / max(1, state.ep_attempts):.0%} of {state.ep_attempts} attempts)"
-                ", far above its usual: credential stuffing through many addresses"
-            ).replace("%", " %")
+            severity, summary = _spread_summary(state)
             entity = {"target": TARGET}
         elif not by_client:
             rule, label, tag = _ACCOUNT
@@ -662,11 +839,13 @@ class LoginAbuse(Detector[LoginState]):
                     f"{state.address or 'one client'}"
                 )
             succeeded = state.ep_successes if unseen else len(state.taken_over)
-            shared = _shared(state)
-            if succeeded and shared:
+            shared = _episode_shared(state, self.cfg)
+            if shared:
+                severity = min(severity, _SHARED_SEVERITY)
                 summary += (
-                    f"; {succeeded} succeeded, as logins from an address many people share "
-                    "mostly do: check them before assuming a takeover"
+                    f"; {succeeded} succeeded, too many for an attack's hits: an address many "
+                    "people share, whose failures are more than their typos (check them "
+                    "before assuming a takeover; do not block the address)"
                 )
             elif succeeded:
                 severity += 20
@@ -675,12 +854,11 @@ class LoginAbuse(Detector[LoginState]):
             if state.address:
                 entity["source.ip"] = state.address
             entity["source.pseudonym"] = key[4:]
-        if key == PORTAL or not state.taken_over:
-            measures = _MEASURES[rule]
-        elif by_client and _shared(state):
-            measures = _MEASURES[rule] + _CHECK_LOGINS
-        else:
-            measures = _MEASURES[rule] + _TAKEOVER
+        measures = _measures(rule, state, by_client and shared)
+        after = {}
+        watched = [login for logins in state.watch.values() for login in logins]
+        if watched and not (by_client and shared):
+            after["after_takeover"] = summary_after(watched)
         confidence = min(0.99, 0.5 + 0.05 * (state.ep_attempts - state.ep_successes))
         return self.detection(
             episode,
@@ -703,9 +881,41 @@ class LoginAbuse(Detector[LoginState]):
                     "taken_over": list(state.taken_over),
                     "owner_logins": state.ep_owner,
                     "measures": measures,
+                    **after,
                 }
             },
         )
+
+
+def _spread_summary(state: LoginState) -> tuple[int, str]:
+    """Severity and summary of the portal-wide campaign."""
+    failed = state.ep_attempts - state.ep_successes
+    n_accounts = state.ep_accounts
+    summary = (
+        f"{failed} failed or unconfirmed logins across the portal from "
+        f"{len(state.ep_others)} clients"
+        + (f" on {n_accounts} accounts at once" if n_accounts > 1 else "")
+        + f" ({failed / max(1, state.ep_attempts):.0%} of {state.ep_attempts} attempts)"
+        ", far above its usual: credential stuffing through many addresses"
+    ).replace("%", " %")
+    if not state.taken_over:
+        return 70, summary
+    n = len(state.taken_over)
+    return 90, summary + (
+        f"; {n} account{'s' if n > 1 else ''} logged in from the campaign's addresses (each "
+        "had failed on other accounts in the campaign): account takeover"
+    )
+
+
+def _measures(rule: str, state: LoginState, shared: bool) -> list[str]:
+    """What to do: at an address many people share nothing that locks them all out, and a
+    check of its logins rather than resets; after a takeover, resets."""
+    if shared:
+        kept = [m for m in _MEASURES[rule] if m != BLOCK_CLIENTS]
+        return [_DONT_BLOCK, *kept, *(_CHECK_LOGINS if state.taken_over else [])]
+    if state.taken_over:
+        return _MEASURES[rule] + _TAKEOVER
+    return _MEASURES[rule]
 
 
 def _typos(state: LoginState) -> int:
@@ -739,12 +949,20 @@ def _logged_in(state: LoginState) -> tuple[int, int | None]:
     return len(accounts) + len(unseen), agents
 
 
-def _shared_address(
-    logins: int, failures: int, cfg: LoginAbuseConfig, agents: int | None = None
-) -> bool:
-    """A client whose successful logins are ``shared_logins`` times its failures or more is
-    an address many people share (a carrier's CGNAT, an office proxy, a university): its few
-    who mistype or forgot a password are no attack, in the short window or the long one.
+def _sharing(logins: int, failures: int, cfg: LoginAbuseConfig, agents: int | None = None) -> int:
+    """What a client's address is, by its successful logins beside its failures: the one
+    verdict every rule and every detection's wording and measures take.
+
+    - :data:`_TYPOS`: many people log in from it (a carrier's CGNAT, an office proxy, a
+      university) and it fails no more than their typos and forgotten passwords make
+      (``shared_logins`` logins per failure or more): no attack, in the short window or the
+      long one;
+    - :data:`_SHARED`: many people log in from it (more than ``shared_hits`` logins per
+      failure: stuffing gets in on a few per cent of a list, guessing on one account), and it
+      fails more than their typos explain: a detection, but its logins are the residents' (no
+      takeover is assumed) and it proposes nothing that locks them all out (no block of the
+      address: per-account limits, a challenge, a look at the accounts first);
+    - :data:`_NOT_SHARED`: one party, whose logins may be the attack's hits.
 
     Where the source shows no account (an access log) the logins could all be one account's:
     an attacker with a valid account of his own logs in three times per guess. There the
@@ -753,26 +971,42 @@ def _shared_address(
     university's 390 logins in six hours came from 40 kinds, a carrier's 300 from phones of
     eight models), an attacker with his one tool or browser. The number is not scaled with
     the failures: one user agent is the same string on every phone of a model and version,
-    so a busy carrier's many typos can come from a few.
+    and on every desktop of a browser's major version, so a busy address can show few.
 
     What an access log cannot tell: an attacker who varies the user agent of his logins as
     a crowd's would vary (the log has no cookie or account to count people by); and a
     client none of whose attempts names an agent (``agents`` None: a log in the common
     format, which has no agents, or a tool that sends none), where the logins' number alone
     decides."""
-    if logins < cfg.shared_logins * failures:
-        return False
-    return agents is None or agents >= cfg.shared_agents
+    if agents is not None and agents < cfg.shared_agents:
+        return _NOT_SHARED
+    if logins >= cfg.shared_logins * failures:
+        return _TYPOS
+    return _SHARED if logins > cfg.shared_hits * failures else _NOT_SHARED
 
 
-def _shared_over_hours(state: LoginState, cfg: LoginAbuseConfig) -> bool:
-    """:func:`_shared_address` on a client's long window, where its source shows no account
-    (an access log): there a typo cannot be told from a guess by the account it was on, and
-    half an hour of a busy shared address holds ten typos by chance (a university's 400
-    logins in six hours, one in eight after a typo, did); its hours do not."""
+def _login_agent(state: LoginState, agent: int, cfg: LoginAbuseConfig) -> None:
+    """Count a client's episode login that shows no account by its user agent (none: 0)."""
+    if agent and agent not in state.ep_agents and len(state.ep_agents) < cfg.shared_agents:
+        state.ep_agents.append(agent)
+
+
+def _typos_over_hours(state: LoginState, cfg: LoginAbuseConfig) -> bool:
+    """:func:`_sharing` on a client's long window, where its source shows no account (an
+    access log), says typos: there a typo cannot be told from a guess by the account it was
+    on, and half an hour of a busy shared address holds ten typos by chance (a university's
+    400 logins in six hours, one in eight after a typo, did); its hours do not."""
     failures = len(state.slow) - state.slow_head
     agents = len(set(state.slow_agents)) if state.named_agents else None
-    return failures > 0 and _shared_address(len(state.slow_logins), failures, cfg, agents)
+    return failures > 0 and _sharing(len(state.slow_logins), failures, cfg, agents) == _TYPOS
+
+
+def _episode_shared(state: LoginState, cfg: LoginAbuseConfig) -> bool:
+    """:func:`_sharing` on a client's open episode: its logins are many people's (the
+    episode's logins from ``shared_agents`` agents where the source shows no account)."""
+    failed = state.ep_attempts - state.ep_successes
+    agents = len(state.ep_agents) if "?" in state.ep_others and state.named_agents else None
+    return _sharing(state.ep_successes, failed, cfg, agents) != _NOT_SHARED
 
 
 def _agent(event: Event) -> int:
@@ -797,11 +1031,6 @@ def _blind_evidence(state: LoginState, threshold: int, cfg: LoginAbuseConfig) ->
             if seen >= threshold:
                 return state.times[-1] - state.times[i] <= cfg.blind_burst_s
     return False
-
-
-def _shared(state: LoginState) -> bool:
-    """The episode's successes are too many to be stuffing's hits: the address's own users."""
-    return state.ep_successes > _HIT_RATE * state.ep_attempts
 
 
 def _campaigns(
@@ -853,6 +1082,41 @@ def _forget_alone(portal: PortalLogins, before: float) -> None:
             del portal.alone[client]
 
 
+def _forget_waiting(portal: PortalLogins, before: float) -> None:
+    """Drop the waiting logins older than ``before``: their clients showed no sign of the
+    pool within the window."""
+    for client in list(portal.waiting):
+        kept = [login for login in portal.waiting[client] if login.ts >= before]
+        if kept:
+            portal.waiting[client] = kept
+        else:
+            del portal.waiting[client]
+
+
+def _of_pool(portal: PortalLogins, client: str, account: str) -> bool:
+    """The client failed (or tried without an answer) on an account it has not logged in to, in
+    the window or as the open campaign's evidence (a pool paces each address's few attempts
+    over an hour or more): the campaign's sign on an address. A proxy of the pool tries each
+    account of its list once, with the list's password, and a hit is on an account it did
+    not fail on; a resident fails on his own account, then logs in to it (or resets the
+    password and logs in later). So a login from an address outside the pool, or a
+    resident's to his own account after a typo or a reset, is no takeover; the pool's agents
+    are not asked (a pool sends residents' own browsers' agents), nor is an account the pool
+    tried (from an address outside it, that is the owner, as on the account's own key).
+
+    What it gets wrong: a household that failed on one member's account and logs in to
+    another's from the same address during a campaign."""
+    if portal.per_client.get(client, 0) > portal.fixed.get(client, 0):
+        return True
+    return portal.pool.get(client, account) != account
+
+
+def _pooled(portal: PortalLogins, client: str, account: str) -> None:
+    """The client's failure on ``account`` is the open campaign's evidence."""
+    was = portal.pool.get(client)
+    portal.pool[client] = account if was is None or was == account else "*"
+
+
 def _push_portal(
     portal: PortalLogins, ts: float, client: str, account: str, outcome: int, event_id: str
 ) -> None:
@@ -868,19 +1132,25 @@ def _tally(portal: PortalLogins, client: str, account: str, outcome: int, by: in
     if outcome != 2:
         portal.known += by
         portal.failed += by * (outcome == 0)
+    pair = f"{client} {account}"
     if outcome == 1:
+        before = portal.logged.get(pair, 0)
+        _bump(portal.logged, pair, by)
+        if (before == 0) != (pair not in portal.logged) and pair in portal.pairs:
+            _bump(portal.fixed, client, by)  # logged in to an account it failed on, or gone
         return
     portal.suspects += by
     _bump(portal.clients, client, by)
     _bump(portal.accounts, account, by)
-    pair = f"{client} {account}"
     before = portal.pairs.get(pair, 0)
     _bump(portal.pairs, pair, by)
-    if (before == 0) != (portal.pairs.get(pair, 0) == 0):  # a new account for it, or gone
+    if (before == 0) != (pair not in portal.pairs):  # a new account for it, or gone
         was = portal.per_client.get(client, 0)
         _bump(portal.per_client, client, by)
         now = was + by
         portal.multi += (now >= 2) - (was >= 2)
+        if pair in portal.logged:
+            _bump(portal.fixed, client, by)
 
 
 def _bump(counts: dict[str, int], key: str, by: int) -> None:
