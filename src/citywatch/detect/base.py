@@ -96,7 +96,8 @@ class Detector(ABC, Generic[S]):
     def follow_keys(self, event: Event) -> tuple[str, ...]:
         """Keys this event updates only where their state already exists: a key that watches
         what follows something it saw (an account taken over, then used) gets the event, no
-        key gets a new state from it. By default none: the cost of the default is one call."""
+        key gets a new state from it. By default none (and a detector that does not override
+        this is never asked)."""
         del event
         return ()
 

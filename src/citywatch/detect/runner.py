@@ -34,6 +34,8 @@ class DetectorRunner(Generic[S]):
         self.states: dict[str, S] = {}
         self._on_error = on_error
         self._codec_type = _Checkpoint[detector.state_type]  # type: ignore[name-defined]
+        self._follows = type(detector).follow_keys is not Detector.follow_keys
+        """Whether the detector follows keys at all: most do not, and are not asked per event."""
 
     def process(self, event: Event, out: list[Detection]) -> None:
         """Fold one event into the states of every key it touches (if the detector reads it)."""
@@ -49,9 +51,10 @@ class DetectorRunner(Generic[S]):
                 if state is None:
                     state = self.states[key] = detector.new_state(key)
                 detector.update(key, state, event, out)
-            for key in detector.follow_keys(event):
-                if (state := self.states.get(key)) is not None:
-                    detector.update(key, state, event, out)
+            if self._follows:
+                for key in detector.follow_keys(event):
+                    if (state := self.states.get(key)) is not None:
+                        detector.update(key, state, event, out)
         except Exception as exc:
             self._on_error(self.name, event, exc)
 
