@@ -322,6 +322,27 @@ def test_a_dos_names_the_addresses_of_its_heaviest_sources_and_no_resident_s(
     assert "top_addresses" not in surge.attributes["portal"]
 
 
+def test_a_dos_s_evidence_is_its_sources_requests_not_the_residents_(make: Maker) -> None:
+    # 64 of a DoS's 2,000 evidence ids were residents' requests of its minutes
+    rng = random.Random(6)
+    day = _day(make, rng, 5, 9, peak=100)
+    cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
+    heavy = [  # twelve addresses, each far more than a person sends, a query each
+        make(4 * 3600 + i * 0.02, f"198.51.100.{i % 12}", f"/search?q={i}", ua="Mozilla/5.0")
+        for i in range(6000)
+    ]
+    swarm = [  # 1,400 addresses, a person's few requests each, all on one path
+        make(4 * 3600 + i * 0.03, f"203.0.{i % 200}.{i % 7}", "/search?q=x", ua="Mozilla/5.0")
+        for i in range(4000)
+    ]
+    for attack in (heavy, swarm):
+        (flood,) = _run(day + attack, None, **cfg)
+        assert flood.attributes["portal"]["likely"] == "dos"
+        assert len(flood.evidence) == 2000
+        assert set(flood.evidence) <= {e.id for e in attack}, "no resident's request"
+        assert flood.attributes["portal"]["requests"] > len(attack), "theirs still counted"
+
+
 def _push(make: Maker, rng: random.Random, t0: float, people: int) -> list[Event]:
     """A public alert pushed to the app: each person opens it, three requests each, answered."""
     events = []

@@ -262,7 +262,10 @@ class PortalBehaviour(Detector[BehaviourState]):
             if per_minute >= (flood.floor or 0.5 * cfg.portal_rate):
                 self._flood_peak(flood, rate, per_minute)
                 self._flooding(state, flood, event, source)
-                self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
+                # a resident's request meanwhile counts in the flood, but is no evidence of it
+                tally = flood.tally
+                cited = tally is None or crowd.evidence(tally, source, info.path)
+                self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out, cited)
             return
         if rate.minute != minute:  # a new minute: the one before is the last one, if it was
             state.tally_before = state.tally if rate.minute == minute + 1 else None
@@ -552,11 +555,14 @@ class PortalBehaviour(Detector[BehaviourState]):
         event_id: str,
         ts: float,
         out: list[Detection],
+        cited: bool = True,
     ) -> None:
+        """Count one more event of an open episode of ``rule``; its evidence too, if it is
+        ``cited`` and the evidence is not at its cap."""
         open_ = state.open[rule]
         open_.total += 1
         episode = open_.episode
-        if len(episode.evidence) < _EVIDENCE_CAP:
+        if cited and len(episode.evidence) < _EVIDENCE_CAP:
             if episode.add(event_id, ts):
                 out.append(self._emit(key, state, rule))
         else:
