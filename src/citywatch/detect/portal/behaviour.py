@@ -681,10 +681,10 @@ def usual_rate(peak: float, learned: float | None, bound: float) -> float:
       enough to reach the flood factor (x3 in 5 h at that rise) fires, as
       the crowd it most likely is; an attacker's two hours lift the bar 1.56
       times, not 2.6, and only at the cost of sending the traffic for them.
-      A peak, a max, rather than a high quantile of minutes: a quantile moves
-      just as much under hours of traffic (they are most of its minutes), and
-      the rise bound already makes a few busy minutes (an alert's crowd)
-      teach it next to nothing;
+      A peak, a max, rather than a high quantile of minutes: the 95th
+      percentile of a day's minutes is the attacker's once they send for more
+      than an hour and a quarter of it, and the rise bound already makes a
+      few busy minutes (an alert's crowd) teach the peak little;
     - with a learned rate of the hour, the rolling peak counts for ``bound``
       (2) times it at most: however long or slow the attacker's ramp, a flood
       fires at 2 x 3 times the learned rate. The learned rate comes from
