@@ -4,6 +4,7 @@ import math
 import random
 import uuid
 from collections.abc import Callable
+from itertools import pairwise
 from urllib.parse import urlencode
 
 import msgspec
@@ -319,6 +320,27 @@ def test_a_dos_names_the_addresses_of_its_heaviest_sources_and_no_resident_s(
     (surge,) = _run(day + _push(make, rng, 4 * 3600, 6000), None, **cfg)
     assert surge.attributes["portal"]["likely"] == "crowd"
     assert "top_addresses" not in surge.attributes["portal"]
+
+
+def test_a_dos_s_evidence_is_its_sources_requests_not_the_residents_(make: Maker) -> None:
+    # 64 of a DoS's 2,000 evidence ids were residents' requests of its minutes
+    rng = random.Random(6)
+    day = _day(make, rng, 5, 9, peak=100)
+    cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
+    heavy = [  # twelve addresses, each far more than a person sends, a query each
+        make(4 * 3600 + i * 0.02, f"198.51.100.{i % 12}", f"/search?q={i}", ua="Mozilla/5.0")
+        for i in range(6000)
+    ]
+    swarm = [  # 1,400 addresses, a person's few requests each, all on one path
+        make(4 * 3600 + i * 0.03, f"203.0.{i % 200}.{i % 7}", "/search?q=x", ua="Mozilla/5.0")
+        for i in range(4000)
+    ]
+    for attack in (heavy, swarm):
+        (flood,) = _run(day + attack, None, **cfg)
+        assert flood.attributes["portal"]["likely"] == "dos"
+        assert len(flood.evidence) == 2000
+        assert set(flood.evidence) <= {e.id for e in attack}, "no resident's request"
+        assert flood.attributes["portal"]["requests"] > len(attack), "theirs still counted"
 
 
 def _push(make: Maker, rng: random.Random, t0: float, people: int) -> list[Event]:
@@ -1239,3 +1261,78 @@ def test_record_numbers_are_ascii_digits(path: str, number: int | None) -> None:
     # found by fuzzing (fuzz/portal.py); a record number is what the portal writes, 0-9
     found = RequestFacts(BehaviourConfig())._object(path)
     assert (found[2] if found else None) == number
+
+
+def _ramp(
+    make: Maker, rng: random.Random, knots: list[tuple[float, float]], src: str
+) -> list[Event]:
+    """Traffic whose rate per minute goes straight from knot to knot (hour of the day, rate),
+    from many clients of ``src`` (the first two octets), each a page now and then."""
+    events = []
+    for (h0, r0), (h1, r1) in pairwise(knots):
+        t = h0 * 3600
+        while t < h1 * 3600:
+            per_minute = r0 + (r1 - r0) * (t / 3600 - h0) / (h1 - h0)
+            t += 60.0 / per_minute * rng.uniform(0.5, 1.5)
+            ip = f"{src}.{rng.randrange(250)}.{rng.randrange(1, 250)}"
+            events.append(make(t - 8 * 3600, ip, rng.choice(PAGES), ua=rng.choice(BROWSERS)))
+    return events
+
+
+def _dos(make: Maker, t0: float, per_minute: int, minutes: int) -> list[Event]:
+    """Bots hammering the search from many addresses."""
+    gap = 60.0 / per_minute
+    return [
+        make(t0 + i * gap, f"203.0.{i % 200}.{i % 7}", "/search?q=x", ua="Mozilla/5.0")
+        for i in range(per_minute * minutes)
+    ]
+
+
+def test_traffic_ramped_up_under_the_flood_factor_does_not_hide_the_flood_after_it(
+    make: Maker,
+) -> None:
+    # Many clients each sending a person's few requests, ramped up from 09:00 to 100 a minute
+    # more by noon, under three times the usual all along: the portal's usual rate became
+    # ~200 a minute, and a DoS of 400 more a minute at noon (5 times the portal's own 100)
+    # was nothing. The usual rate rises 1.25 times an hour at most now.
+    rng = random.Random(31)
+    cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
+    day = _day(make, rng, 5, 9, peak=100)
+    feed = _ramp(make, rng, [(9.0, 2.0), (12.0, 100.0)], "77.4")
+    assert _run(day + feed, None, **cfg) == [], "the ramp itself stays under the factor"
+    [dos] = _run(day + feed + _dos(make, 4 * 3600, 400, 3), None, **cfg)
+    assert dos.rule_id == "portal.behaviour.portal-flood"
+    assert dos.first_seen.timestamp() >= T0 + 4 * 3600
+    usual = dos.attributes["portal"]["baseline_per_minute"]
+    assert isinstance(usual, float) and usual < 120, dos.summary
+    # the portal's own ramps are still followed: a morning rush from 20 to 100 a minute over
+    # 3 h from a cold start, and the tax deadline's evening, 100 to 300 a minute over 4 h
+    rush = _ramp(make, rng, [(5.0, 20.0), (6.0, 20.0), (9.0, 100.0), (11.0, 100.0)], "10.1")
+    assert _run(rush, None, **cfg) == []
+    deadline = [(5.0, 20.0), (6.0, 20.0), (9.0, 100.0), (14.0, 100.0), (18.0, 300.0)]
+    assert _run(_ramp(make, rng, [*deadline, (20.0, 300.0)], "10.2"), None, **cfg) == []
+
+
+def test_a_learned_hour_bounds_how_far_traffic_under_the_flood_factor_lifts_the_usual_rate(
+    make: Maker,
+) -> None:
+    # However slowly the attacker ramps up (here over eleven hours, from 01:00), the rolling
+    # peak counts for twice the learned rate of the hour at most
+    rng = random.Random(32)
+    cfg = BehaviourConfig(portal_rate=40.0, flood_client_rate=10**6)
+    detector = PortalBehaviour(cfg)
+    for event in _day(make, rng, 0, 24, peak=100):  # yesterday, learned
+        detector.learn(event)
+    blob = detector.snapshot_model()
+    today = [
+        msgspec.structs.replace(e, timestamp=e.timestamp + 86400)
+        for e in _day(make, rng, 0, 13, peak=100)
+        + _ramp(make, rng, [(1.0, 1.0), (12.0, 200.0), (13.0, 200.0)], "77.4")
+        + _dos(make, 4 * 3600, 450, 3)
+    ]
+    restored = PortalBehaviour(cfg)
+    restored.restore_model(blob)
+    [dos] = _run(today, restored)
+    assert dos.first_seen.timestamp() >= T0 + 86400 + 4 * 3600
+    usual = dos.attributes["portal"]["baseline_per_minute"]
+    assert isinstance(usual, float) and 100 <= usual <= 250, dos.summary

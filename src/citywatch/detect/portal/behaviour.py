@@ -12,7 +12,10 @@ request names them, and one key for the whole portal. Rules:
 - request flood (T1499.002): one client's rate per minute far above its own
   recent peak and above a floor, from one or two programs; and portal-wide
   (T1498), the rate far above the learned rate of that hour of the day or
-  the rolling peak, so a normal daily peak never fires; many clients each
+  the rolling peak, so a normal daily peak never fires (the rolling peak
+  rises a bounded factor an hour and, where a rate was learned, counts for
+  a bounded multiple of it: hours of traffic under the flood factor do not
+  raise the bar, :func:`usual_rate`); many clients each
   sending a few requests on the usual paths, answered, are said to be a
   crowd (an alert push, a deadline) at a low severity, unless they claim to
   be browsers and lack a browser's habits (cookies kept, Referers, languages,
@@ -257,9 +260,12 @@ class PortalBehaviour(Detector[BehaviourState]):
             # at flood level still (a flood of an older checkpoint has no floor): the portal's
             # own traffic after it is no evidence of it
             if per_minute >= (flood.floor or 0.5 * cfg.portal_rate):
-                flood.peak = max(flood.peak, per_minute)
+                self._flood_peak(flood, rate, per_minute)
                 self._flooding(state, flood, event, source)
-                self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out)
+                # a resident's request meanwhile counts in the flood, but is no evidence of it
+                tally = flood.tally
+                cited = tally is None or crowd.evidence(tally, source, info.path)
+                self._more(PORTAL, state, PORTAL_FLOOD, event.id, ts, out, cited)
             return
         if rate.minute != minute:  # a new minute: the one before is the last one, if it was
             state.tally_before = state.tally if rate.minute == minute + 1 else None
@@ -282,7 +288,7 @@ class PortalBehaviour(Detector[BehaviourState]):
         learned = self.baseline.peak(ts)
         if learned is None and rate.history * 60 < cfg.warmup_s:
             return
-        baseline = max(rate.peak, learned or 0.0)
+        baseline = usual_rate(rate.peak, learned, cfg.portal_learned_bound)
         if per_minute < cfg.portal_factor * baseline:
             return
         # below the crowd's floor only a flood that shows a DoS's (or a botnet's) signs this
@@ -306,7 +312,24 @@ class PortalBehaviour(Detector[BehaviourState]):
         )  # fmt: skip
         flood = state.open[PORTAL_FLOOD]
         flood.floor = 0.5 * max(floor, cfg.portal_factor * baseline)
-        flood.peak = per_minute
+        self._flood_peak(flood, rate, per_minute)
+
+    def _flood_peak(self, flood: RuleEpisode, rate: Rate, per_minute: float) -> None:
+        """Count ``per_minute`` in a portal-wide flood's peak; the rate below which it ends.
+
+        Below half its threshold, and below half of what it would take to be a
+        flood over the portal's recent minutes unbounded (:attr:`.Rate.unbounded`):
+        the rise bound holds the baseline below a steep morning's rate, and a
+        flood judged by it alone went on through hours of the day's traffic
+        after it. Never above half its own peak, so that traffic which lifted
+        the portal's minutes does not end the flood it comes before.
+        """
+        if per_minute > flood.peak:
+            flood.peak = per_minute
+            # (an older checkpoint's rate has no unbounded peak yet: its peak then)
+            unbounded = max(rate.unbounded, rate.peak)
+            lately = min(per_minute, self.cfg.portal_factor * unbounded)
+            flood.floor = max(flood.floor, 0.5 * lately)
 
     def _flooding(
         self, state: BehaviourState, flood: RuleEpisode, event: Event, source: str
@@ -326,9 +349,13 @@ class PortalBehaviour(Detector[BehaviourState]):
 
         A client's flood is its own rule's: the portal's usual rate learns
         nothing from it, nor from the minutes of its ramp (a program's 1,500
-        requests a minute made a bot swarm's 2,400 usual, hours later).
+        requests a minute made a bot swarm's 2,400 usual, hours later). Past
+        the warm-up, busier minutes lift the rolling peak by ``portal_rise``
+        an hour at most (:func:`usual_rate` says why).
         """
-        per_minute = rate.add(ts, self.cfg.portal_half_life_s, flooding, not self._flooder)
+        cfg = self.cfg
+        rise = cfg.portal_rise if rate.history * 60 >= cfg.warmup_s else 0.0
+        per_minute = rate.add(ts, cfg.portal_half_life_s, flooding, not self._flooder, rise)
         if self._flood_began:  # the minutes just before, and this one so far, held its ramp
             rate.recent.clear()
             rate.held = rate.count
@@ -528,11 +555,14 @@ class PortalBehaviour(Detector[BehaviourState]):
         event_id: str,
         ts: float,
         out: list[Detection],
+        cited: bool = True,
     ) -> None:
+        """Count one more event of an open episode of ``rule``; its evidence too, if it is
+        ``cited`` and the evidence is not at its cap."""
         open_ = state.open[rule]
         open_.total += 1
         episode = open_.episode
-        if len(episode.evidence) < _EVIDENCE_CAP:
+        if cited and len(episode.evidence) < _EVIDENCE_CAP:
             if episode.add(event_id, ts):
                 out.append(self._emit(key, state, rule))
         else:
@@ -630,6 +660,49 @@ class PortalBehaviour(Detector[BehaviourState]):
             self._close_idle(key, state, watermark, out)
         due = state.due = self._due(key, state)
         return watermark >= due and not state.open
+
+
+def usual_rate(peak: float, learned: float | None, bound: float) -> float:
+    """The portal's usual rate per minute, that a portal-wide flood is a multiple of: the
+    rolling ``peak`` of its live minutes, or the ``learned`` rate of the hour (``--learn``)
+    if higher, the peak counting for ``bound`` times the learned rate at most.
+
+    The usual rate must follow the portal's own ramps (a morning rush from 20
+    to 100 a minute, the evening of the tax deadline) and not an attacker's:
+    traffic from many clients kept under the flood factor for hours (each
+    client a person's few requests) made the rolling peak of the minutes
+    260 a minute where the portal's own was 100, so a flood had to be three
+    times that; repeated, the bar ratcheted up. By its rate alone an
+    attacker's slow ramp is a deadline's, so two bounds of different
+    strength:
+
+    - the rolling peak rises ``portal_rise`` (1.25) an hour at most after the
+      warm-up (:meth:`.Rate._teach`): a ramp steeper than that for long
+      enough to reach the flood factor (x3 in 5 h at that rise) fires, as
+      the crowd it most likely is; an attacker's two hours lift the bar 1.56
+      times, not 2.6, and only at the cost of sending the traffic for them.
+      A peak, a max, rather than a high quantile of minutes: the 95th
+      percentile of a day's minutes is the attacker's once they send for more
+      than an hour and a quarter of it, and the rise bound already makes a
+      few busy minutes (an alert's crowd) teach the peak little;
+    - with a learned rate of the hour, the rolling peak counts for ``bound``
+      (2) times it at most: however long or slow the attacker's ramp, a flood
+      fires at 2 x 3 times the learned rate. The learned rate comes from
+      trusted records, which the attacker cannot feed.
+
+    Left open: without a learned rate a patient attacker still lifts the bar
+    ``portal_rise`` an hour, as long as they keep sending (the rolling peak
+    then forgets it with its half-life, a day); traffic during the warm-up
+    teaches the peak freely. With one, a portal whose traffic has grown
+    past ``bound`` times what was learned fires on its busy hours until it
+    is learned again.
+
+    >>> usual_rate(260.0, None, 2.0), usual_rate(260.0, 100.0, 2.0), usual_rate(80.0, 100.0, 2.0)
+    (260.0, 200.0, 100.0)
+    """
+    if learned is None:
+        return peak
+    return max(learned, min(peak, bound * learned))
 
 
 def _crawler_refetch(event: Event, path: str, crawlers: CrawlerRanges) -> bool:

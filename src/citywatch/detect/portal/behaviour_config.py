@@ -86,6 +86,20 @@ class BehaviourConfig(BaseModel):
     portal_half_life_s: float = Field(
         24 * 3600.0, gt=0, description="half-life of the portal's rolling peak rate"
     )
+    portal_rise: float = Field(
+        1.25,
+        gt=1,
+        description="times per hour, at most, that busier minutes lift the portal's rolling "
+        "peak (after the warm-up): a morning rush of 20 to 100 a minute over 3 h stays under "
+        "the flood factor, hours of an attacker's traffic under it lift its bar little",
+    )
+    portal_learned_bound: float = Field(
+        2.0,
+        ge=1,
+        description="times the learned rate of the hour (--learn) that the portal's rolling "
+        "peak counts for at most: however long traffic under the flood factor lasts, a flood "
+        "fires at this times the flood factor times the learned rate",
+    )
     warmup_s: float = Field(
         1800.0, ge=0, description="history before the rolling portal baseline is trusted"
     )

@@ -105,18 +105,33 @@ class Rate(msgspec.Struct, kw_only=True, gc=False):
     held: int = 0
     """Requests this minute that teach the baseline nothing: a client's that its own rule
     takes as a flood (counted in the rate all the same)."""
+    unbounded: float = 0.0
+    """The peak as the minutes would have lifted it without a rise bound: how busy the
+    portal has been lately, which ends a flood (by the bounded peak, which lags a busy
+    morning, a flood went on through hours of the day's traffic after it)."""
+    rise_from: float = 0.0
+    rise_minute: int = -1
+    """The peak at the start of the hour it may rise in (:meth:`_teach`), and that minute."""
     recent: list[tuple[int, int]] = msgspec.field(default_factory=list)
     """(minute, requests) of the completed minutes not yet in ``peak``: a minute teaches the
     baseline only :data:`BASELINE_LAG_MIN` minutes later, so the first, partial minute of a
     flood is not the peak the flood is compared with."""
 
-    def add(self, ts: float, half_life_s: float, flooding: bool, teaches: bool = True) -> float:
+    def add(
+        self,
+        ts: float,
+        half_life_s: float,
+        flooding: bool,
+        teaches: bool = True,
+        rise: float = 0.0,
+    ) -> float:
         """Count one request at ``ts`` (one that ``teaches`` the baseline nothing is held
-        apart); the sliding one-minute rate."""
+        apart); the sliding one-minute rate. With a ``rise``, a minute lifts the peak by at
+        most that factor per hour (:meth:`_teach`)."""
         minute = int(ts // 60)
         if minute != self.minute:
             if minute > self.minute:
-                self._roll(minute, half_life_s, flooding)
+                self._roll(minute, half_life_s, flooding, rise)
             else:  # a late request in an earlier minute: count it in this one
                 minute = self.minute
         self.count += 1
@@ -124,21 +139,37 @@ class Rate(msgspec.Struct, kw_only=True, gc=False):
             self.held += 1
         return self.count + self.prev * (1.0 - (ts - minute * 60) / 60.0)
 
-    def _roll(self, minute: int, half_life_s: float, flooding: bool) -> None:
+    def _roll(self, minute: int, half_life_s: float, flooding: bool, rise: float) -> None:
         gap = minute - self.minute if self.minute >= 0 else 1
         if self.minute >= 0:
-            self.peak *= math.pow(0.5, gap * 60.0 / half_life_s)
+            decay = math.pow(0.5, gap * 60.0 / half_life_s)
+            self.peak *= decay
+            self.unbounded *= decay
             recent = self.recent
             if not flooding:  # a flood must not teach the baseline that floods are normal
                 recent.append((self.minute, self.count - self.held))
             while recent and recent[0][0] <= minute - BASELINE_LAG_MIN:
-                self.peak = max(self.peak, float(recent.pop(0)[1]))
+                self._teach(*recent.pop(0), rise)
             self.history += gap
         self.prev = self.count if gap == 1 else 0
         self.count = self.held = 0
         self.minute = minute
         self.agents_before = self.agents if gap == 1 else []
         self.agents = []
+
+    def _teach(self, minute: int, count: int, rise: float) -> None:
+        """Let a completed ``minute`` of ``count`` requests lift the peak: to it, or with a
+        ``rise`` (a factor per hour, 0: none) to ``rise`` times the peak at the start of the
+        hour at most, so that each hour of busier minutes lifts it that factor at most (a
+        bound on each minute instead would hold it back further on a noisy ramp, whose
+        minutes only now and then top the peak). A peak of nothing yet learns as it is."""
+        lifted = float(count)
+        self.unbounded = max(self.unbounded, lifted)
+        if rise > 0.0 and self.peak > 0.0:
+            if self.rise_minute < 0 or minute - self.rise_minute >= 60:
+                self.rise_from, self.rise_minute = self.peak, minute
+            lifted = min(lifted, rise * self.rise_from)
+        self.peak = max(self.peak, lifted)
 
 
 class Scan(msgspec.Struct, kw_only=True, gc=False):
