@@ -26,7 +26,7 @@ from citywatch.enrich import Enricher, Pseudonymiser, load_or_create_key
 from citywatch.errors import ConfigError
 from citywatch.pipeline import InputSpec, Job, RunStats
 from citywatch.pipeline.inputs import Progress
-from citywatch.plugins import build_adapters, build_detectors
+from citywatch.plugins import build_adapters, build_detectors, detector_classes
 from citywatch.respond.playbook import load_playbooks
 from citywatch.respond.runner import PlaybookRunner
 from citywatch.store import RunInfo, Store, open_store
@@ -102,9 +102,11 @@ def crawler_ranges_file(settings: Settings) -> Path:
 def job_detectors(settings: Settings) -> list[Detector]:  # type: ignore[type-arg]
     """Every enabled detector, configured from ``settings`` and given what the data dir
     keeps for it (the refreshed crawler ranges: :func:`crawler_ranges_file`)."""
-    portal: dict[str, Any] = {**settings.detectors.get(PortalBehaviour.name, {})}
-    portal["crawler_ranges"] = str(crawler_ranges_file(settings))
-    configs = {**settings.detectors, PortalBehaviour.name: portal}
+    configs = dict(settings.detectors)
+    if PortalBehaviour.name in detector_classes():  # (a deployment may register its own set)
+        portal: dict[str, Any] = {**configs.get(PortalBehaviour.name, {})}
+        portal["crawler_ranges"] = str(crawler_ranges_file(settings))
+        configs[PortalBehaviour.name] = portal
     return build_detectors(configs, settings.disabled)
 
 
