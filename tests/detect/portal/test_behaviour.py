@@ -655,6 +655,25 @@ def test_bots_feeding_the_usual_habits_for_hours_do_not_hide_their_flood(make: M
     assert flood.attributes["portal"]["likely"] == "botnet", flood.summary
 
 
+def test_a_few_learned_requests_after_the_last_whole_day_move_no_habit() -> None:
+    # --learn over three days and twenty minutes past midnight: the last day's few requests
+    # (night traffic, twenty sampled) moved every usual habit by a whole day's step when the
+    # live ones started from them; a day that few join the next, live or learned
+    learned = None
+    for day in range(3):
+        for _ in range(1000):
+            learned = crowd.learn(learned, crowd.BROWSER | crowd.COOKIE | crowd.LANGUAGE, day)
+    for _ in range(20):
+        learned = crowd.learn(learned, crowd.BROWSER, 3)
+    start = crowd.trusted(learned)
+    assert start is not None and (start.cookie, start.language) == (1.0, 1.0)
+    live = start
+    for _ in range(1000):  # the first live day: the twenty join it
+        live = crowd.learn(live, crowd.BROWSER | crowd.COOKIE | crowd.LANGUAGE, 4)
+    live = crowd.learn(live, crowd.BROWSER | crowd.COOKIE | crowd.LANGUAGE, 5)
+    assert live is not None and live.cookie == pytest.approx(1.0 - 20 / 1020)
+
+
 def _redesigned(make: Maker, rng: random.Random, t: float, ip: str) -> list[Event]:
     """A person's browser after a redesign that sets no cookie and inlines the page's assets:
     a page opened from outside, a link followed."""

@@ -259,11 +259,14 @@ def learn(habits: Habits | None, flags: int, day: int) -> Habits | None:
 
 def trusted(habits: Habits | None) -> Habits | None:
     """A copy of ``habits`` learned from trusted records (``--learn``) with their last day
-    settled, to start the live ones from (None: none learned, or too few to go by)."""
+    settled, to start the live ones from (None: none learned, or too few to go by). A last
+    day of fewer than :data:`_DAY_SAMPLES` (the records ended past midnight) joins the first
+    live day, as a quiet day joins the next: its few requests do not move a habit alone."""
     if habits is None or habits.seen < _DAY_SAMPLES:
         return None
     habits = msgspec.structs.replace(habits)
-    _settle(habits)
+    if not habits.settled or habits.day_seen >= _DAY_SAMPLES:
+        _settle(habits)
     return habits
 
 
