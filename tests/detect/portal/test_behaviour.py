@@ -314,11 +314,13 @@ def test_a_dos_names_the_addresses_of_its_heaviest_sources_and_no_resident_s(
     assert figures["likely"] == "dos"
     named = figures["top_addresses"]
     assert 1 <= len(named) <= 8 and all(ip.startswith("198.51.100.") for ip in named)
+    assert figures["shared_addresses"] == []
     assert any("top_addresses" in m for m in figures["measures"])
     # a crowd's sources are people: no address is named
     (surge,) = _run(day + _push(make, rng, 4 * 3600, 6000), None, **cfg)
     assert surge.attributes["portal"]["likely"] == "crowd"
     assert "top_addresses" not in surge.attributes["portal"]
+    assert "shared_addresses" not in surge.attributes["portal"]
 
 
 def _push(make: Maker, rng: random.Random, t0: float, people: int) -> list[Event]:
@@ -827,6 +829,34 @@ def test_a_crowd_opening_an_alert_s_page_is_a_surge_not_a_ddos(make: Maker) -> N
     [dos] = _run(day + busting)
     assert dos.attributes["portal"]["likely"] == "dos", dos.summary
     assert "signs of a denial of service: one path takes 100 %" in dos.summary
+
+
+def test_a_carrier_s_nat_in_a_struggling_portal_s_crowd_is_not_named_to_limit(
+    make: Maker,
+) -> None:
+    # 6,000 residents open an alert's page while the portal answers a fifth 503: a DoS by its
+    # errors. A fifth of them come through a carrier's three NAT addresses, the heaviest
+    # sources: "rate-limit the heaviest sources: their addresses are the top_addresses"
+    # named those three, and limiting them cuts 1,200 residents off in an emergency
+    rng = random.Random(41)
+    day, _ = _browsing_day(make, rng, 7, cdn=True)
+    events = []
+    for i in range(6000):
+        t = 4 * 3600 + rng.expovariate(1 / 40)
+        ip = f"100.64.10.{i % 3}" if i % 5 == 0 else f"{rng.choice((31, 78, 93))}.{i}.7"
+        ua, lang = rng.choice(BROWSERS), rng.choice(LANGS)
+        session = uuid.UUID(int=rng.getrandbits(128)).hex
+        events.append(make(t, ip, ALERT, rng.choice((200, 200, 200, 200, 503)), ua=ua, lang=lang))
+        for k in range(rng.choice((0, 0, 1, 2))):  # reloads, the portal's cookie sent back
+            status = rng.choice((200, 200, 200, 200, 503))
+            dt = 30.0 * (k + 1) + rng.uniform(0, 30)
+            events.append(make(t + dt, ip, ALERT, status, ua=ua, lang=lang, session=session))
+    [flood] = _run(day + events)
+    portal = flood.attributes["portal"]
+    assert portal["likely"] == "dos", flood.summary
+    assert portal["top_addresses"] == [], "people's sessions behind each: no source to limit"
+    assert sorted(portal["shared_addresses"]) == ["100.64.10.0", "100.64.10.1", "100.64.10.2"]
+    assert any("shared_addresses" in m and "before" in m for m in portal["measures"])
 
 
 def _one_path(

@@ -597,6 +597,27 @@ def sessions_behind(tally: Tally) -> int:
     return len(again)
 
 
+def carrying_people(tally: Tally, sources: list[str]) -> set[str]:
+    """Those of ``sources`` whose requests in ``tally`` carry two sessions or more sent again,
+    each of a human size: people behind one address (a carrier's NAT), or a tool keeping many
+    short sessions, which nothing tells apart (:func:`sessions_behind`). Limiting such an
+    address cuts the people behind it off: it is named to be looked into, not limited.
+
+    >>> tally = Tally()
+    >>> for i in range(600):
+    ...     add(tally, "nat", "/alerts/quake", 200, person=1 + i % 200)
+    ...     add(tally, "bot", "/alerts/quake", 200, person=0 if i % 2 else 7)
+    >>> carrying_people(tally, ["nat", "bot", "absent"])
+    {'nat'}
+    """
+    by_hash = {zlib.crc32(source.encode()): source for source in sources}
+    sessions: dict[int, int] = {}
+    for pair, n in tally.people.items():
+        if (source := pair >> 32) in by_hash and 1 < n <= PER_SOURCE:
+            sessions[source] = sessions.get(source, 0) + 1
+    return {by_hash[source] for source, count in sessions.items() if count > 1}
+
+
 def browser_signs(tally: Tally) -> tuple[list[str], list[str], int]:
     """The browser habits judged that a flood's browsers keep (their names), the signs of
     those they lack, against the portal's usual habits, and how many of those are signs of
