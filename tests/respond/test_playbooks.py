@@ -289,6 +289,11 @@ def test_a_webhook_posts_the_incident_and_a_dead_endpoint_fails_the_step(
         ),
         ("{id: x, name: X, trigger: {colour: red}, steps: [{id: a, action: notify}]}", "colour"),
         ("{id: x, name: X, trigger: {}, steps: []}", "steps"),
+        (  # a band answering no severity at all: the playbook would never run, unsaid
+            "{id: x, name: X, trigger: {min_severity: 60, max_severity: 59},"
+            " steps: [{id: a, action: notify}]}",
+            "max_severity 59 is below min_severity 60",
+        ),
     ],
 )
 def test_bad_playbooks_are_clear_errors(text: str, message: str) -> None:

@@ -111,6 +111,15 @@ class Trigger(_Strict):
     )
     place: Place | None = None
 
+    @model_validator(mode="after")
+    def _band(self) -> Trigger:
+        # said when the playbook is loaded: a band that holds no severity never runs it
+        if self.max_severity < self.min_severity:
+            raise ValueError(
+                f"max_severity {self.max_severity} is below min_severity {self.min_severity}"
+            )
+        return self
+
     def matches(self, incident: Incident) -> bool:
         """True when ``incident`` passes every field given."""
         if self.category and incident.category not in self.category:

@@ -315,11 +315,13 @@ def test_a_dos_names_the_addresses_of_its_heaviest_sources_and_no_resident_s(
     assert figures["likely"] == "dos"
     named = figures["top_addresses"]
     assert 1 <= len(named) <= 8 and all(ip.startswith("198.51.100.") for ip in named)
+    assert figures["shared_addresses"] == []
     assert any("top_addresses" in m for m in figures["measures"])
     # a crowd's sources are people: no address is named
     (surge,) = _run(day + _push(make, rng, 4 * 3600, 6000), None, **cfg)
     assert surge.attributes["portal"]["likely"] == "crowd"
     assert "top_addresses" not in surge.attributes["portal"]
+    assert "shared_addresses" not in surge.attributes["portal"]
 
 
 def test_a_dos_s_evidence_is_its_sources_requests_not_the_residents_(make: Maker) -> None:
@@ -677,6 +679,25 @@ def test_bots_feeding_the_usual_habits_for_hours_do_not_hide_their_flood(make: M
     assert flood.attributes["portal"]["likely"] == "botnet", flood.summary
 
 
+def test_a_few_learned_requests_after_the_last_whole_day_move_no_habit() -> None:
+    # --learn over three days and twenty minutes past midnight: the last day's few requests
+    # (night traffic, twenty sampled) moved every usual habit by a whole day's step when the
+    # live ones started from them; a day that few join the next, live or learned
+    learned = None
+    for day in range(3):
+        for _ in range(1000):
+            learned = crowd.learn(learned, crowd.BROWSER | crowd.COOKIE | crowd.LANGUAGE, day)
+    for _ in range(20):
+        learned = crowd.learn(learned, crowd.BROWSER, 3)
+    start = crowd.trusted(learned)
+    assert start is not None and (start.cookie, start.language) == (1.0, 1.0)
+    live = start
+    for _ in range(1000):  # the first live day: the twenty join it
+        live = crowd.learn(live, crowd.BROWSER | crowd.COOKIE | crowd.LANGUAGE, 4)
+    live = crowd.learn(live, crowd.BROWSER | crowd.COOKIE | crowd.LANGUAGE, 5)
+    assert live is not None and live.cookie == pytest.approx(1.0 - 20 / 1020)
+
+
 def _redesigned(make: Maker, rng: random.Random, t: float, ip: str) -> list[Event]:
     """A person's browser after a redesign that sets no cookie and inlines the page's assets:
     a page opened from outside, a link followed."""
@@ -830,6 +851,34 @@ def test_a_crowd_opening_an_alert_s_page_is_a_surge_not_a_ddos(make: Maker) -> N
     [dos] = _run(day + busting)
     assert dos.attributes["portal"]["likely"] == "dos", dos.summary
     assert "signs of a denial of service: one path takes 100 %" in dos.summary
+
+
+def test_a_carrier_s_nat_in_a_struggling_portal_s_crowd_is_not_named_to_limit(
+    make: Maker,
+) -> None:
+    # 6,000 residents open an alert's page while the portal answers a fifth 503: a DoS by its
+    # errors. A fifth of them come through a carrier's three NAT addresses, the heaviest
+    # sources: "rate-limit the heaviest sources: their addresses are the top_addresses"
+    # named those three, and limiting them cuts 1,200 residents off in an emergency
+    rng = random.Random(41)
+    day, _ = _browsing_day(make, rng, 7, cdn=True)
+    events = []
+    for i in range(6000):
+        t = 4 * 3600 + rng.expovariate(1 / 40)
+        ip = f"100.64.10.{i % 3}" if i % 5 == 0 else f"{rng.choice((31, 78, 93))}.{i}.7"
+        ua, lang = rng.choice(BROWSERS), rng.choice(LANGS)
+        session = uuid.UUID(int=rng.getrandbits(128)).hex
+        events.append(make(t, ip, ALERT, rng.choice((200, 200, 200, 200, 503)), ua=ua, lang=lang))
+        for k in range(rng.choice((0, 0, 1, 2))):  # reloads, the portal's cookie sent back
+            status = rng.choice((200, 200, 200, 200, 503))
+            dt = 30.0 * (k + 1) + rng.uniform(0, 30)
+            events.append(make(t + dt, ip, ALERT, status, ua=ua, lang=lang, session=session))
+    [flood] = _run(day + events)
+    portal = flood.attributes["portal"]
+    assert portal["likely"] == "dos", flood.summary
+    assert portal["top_addresses"] == [], "people's sessions behind each: no source to limit"
+    assert sorted(portal["shared_addresses"]) == ["100.64.10.0", "100.64.10.1", "100.64.10.2"]
+    assert any("shared_addresses" in m and "before" in m for m in portal["measures"])
 
 
 def _one_path(

@@ -259,11 +259,14 @@ def learn(habits: Habits | None, flags: int, day: int) -> Habits | None:
 
 def trusted(habits: Habits | None) -> Habits | None:
     """A copy of ``habits`` learned from trusted records (``--learn``) with their last day
-    settled, to start the live ones from (None: none learned, or too few to go by)."""
+    settled, to start the live ones from (None: none learned, or too few to go by). A last
+    day of fewer than :data:`_DAY_SAMPLES` (the records ended past midnight) joins the first
+    live day, as a quiet day joins the next: its few requests do not move a habit alone."""
     if habits is None or habits.seen < _DAY_SAMPLES:
         return None
     habits = msgspec.structs.replace(habits)
-    _settle(habits)
+    if not habits.settled or habits.day_seen >= _DAY_SAMPLES:
+        _settle(habits)
     return habits
 
 
@@ -616,6 +619,27 @@ def sessions_behind(tally: Tally) -> int:
     if carried < _PEOPLE_SHARE * tally.requests or carried > PER_SOURCE * len(again):
         return 0
     return len(again)
+
+
+def carrying_people(tally: Tally, sources: list[str]) -> set[str]:
+    """Those of ``sources`` whose requests in ``tally`` carry two sessions or more sent again,
+    each of a human size: people behind one address (a carrier's NAT), or a tool keeping many
+    short sessions, which nothing tells apart (:func:`sessions_behind`). Limiting such an
+    address cuts the people behind it off: it is named to be looked into, not limited.
+
+    >>> tally = Tally()
+    >>> for i in range(600):
+    ...     add(tally, "nat", "/alerts/quake", 200, person=1 + i % 200)
+    ...     add(tally, "bot", "/alerts/quake", 200, person=0 if i % 2 else 7)
+    >>> carrying_people(tally, ["nat", "bot", "absent"])
+    {'nat'}
+    """
+    by_hash = {zlib.crc32(source.encode()): source for source in sources}
+    sessions: dict[int, int] = {}
+    for pair, n in tally.people.items():
+        if (source := pair >> 32) in by_hash and 1 < n <= PER_SOURCE:
+            sessions[source] = sessions.get(source, 0) + 1
+    return {by_hash[source] for source, count in sessions.items() if count > 1}
 
 
 def browser_signs(tally: Tally) -> tuple[list[str], list[str], int]:

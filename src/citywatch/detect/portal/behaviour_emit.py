@@ -48,7 +48,9 @@ RULES: Final = {
         0.7,
         (
             "Turn on the upstream DDoS protection or the CDN's challenge mode",
-            "Rate-limit the heaviest sources: their addresses are the detection's top_addresses",
+            "Rate-limit the heaviest sources: their addresses are the detection's top_addresses"
+            " (find whose the shared_addresses are before limiting them: people's sessions come"
+            " through each, as through a carrier's NAT)",
         ),
     ),
     "enumeration": RuleSpec(
@@ -167,13 +169,17 @@ def describe(
     return _summary(rule, who, stats, cfg), entity, stats
 
 
-def heaviest(state: BehaviourState) -> list[str]:
+def heaviest(state: BehaviourState, tally: crowd.Tally) -> tuple[list[str], list[str]]:
     """The addresses of the portal-wide flood's heaviest sources, each of which sent more
     than a person does (:data:`~.behaviour_crowd.PER_SOURCE`; the counts are lower bounds),
-    the heaviest first: what "rate-limit the heaviest sources" limits."""
+    the heaviest first: those to limit ("rate-limit the heaviest sources"), and those whose
+    requests carry people's sessions (:func:`~.behaviour_crowd.carrying_people`: a
+    carrier's NAT in a crowd the portal fails under), to be looked into first."""
     top, kept = state.top, state.top_addresses
     heavy = [s for s in sorted(top, key=lambda s: -top[s]) if top[s] >= crowd.PER_SOURCE]
-    return [kept[s] for s in heavy if s in kept][:8]
+    named = [s for s in heavy if s in kept][:8]
+    shared = crowd.carrying_people(tally, named)
+    return [kept[s] for s in named if s not in shared], [kept[s] for s in named if s in shared]
 
 
 def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
@@ -218,7 +224,7 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
                 stats["likely"] = likely
                 stats["dos_signs"] = signs
                 if likely in ("dos", "shared"):  # the measures name them: never a crowd's
-                    stats["top_addresses"] = heaviest(state)
+                    stats["top_addresses"], stats["shared_addresses"] = heaviest(state, tally)
                 stats["clients"] = len(tally.sources)
                 people = stats["sessions"] = crowd.sessions_behind(tally)
                 # the addresses' requests over the addresses counted, however many there are
