@@ -297,6 +297,9 @@ def test_portal_wide_daily_peak_is_normal_but_a_botnet_flood_is_not(make: Maker)
     assert "signs of a denial of service: one path takes 9" in flood.summary
     assert flood.severity >= 70 and flood.attributes["portal"]["likely"] == "dos"
     assert any("DDoS" in m for m in flood.attributes["portal"]["measures"])
+    # 1,400 addresses of three requests each: none heavier than a person, none to rate-limit
+    assert flood.attributes["portal"]["top_addresses"] == []
+    assert not any("Rate-limit" in m for m in flood.attributes["portal"]["measures"])
 
 
 def test_a_dos_names_the_addresses_of_its_heaviest_sources_and_no_resident_s(
@@ -924,6 +927,11 @@ def test_one_path_is_a_dos_sign_unless_people_open_one_page() -> None:
     assert crowd.verdict(_one_path(3000, 2, lambda i: f"/search?q={i}")) == dos
     assert crowd.verdict(_one_path(3000, 2, lambda i: f"/search?p={'a' * 300}&q={i}")) == dos
     assert crowd.verdict(_one_path(3000, 2, lambda i: f"/alerts/{'a' * 200}/{i}")) == dos
+    # a search (or an API call) repeated is the portal's work each time, however alike
+    assert crowd.verdict(_one_path(4000, 6, lambda i: "/search?q=%25a%25")) == dos
+    # while a push's link may carry its campaign's tags
+    tagged = _one_path(3000, 2, lambda i: f"{ALERT}?utm_source=push&utm_medium=app")
+    assert crowd.verdict(tagged) == ("crowd", [])
     # a login flood POSTs
     assert crowd.verdict(_one_path(3000, 2, lambda i: "/login", method="POST")) == dos
     # the portal failing under it, or its answers not known

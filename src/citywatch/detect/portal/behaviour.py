@@ -63,6 +63,7 @@ from citywatch.detect.portal.behaviour_emit import (
     CROWD_CONFIDENCE,
     CROWD_MEASURES,
     CROWD_SEVERITY,
+    LIMIT_HEAVIEST,
     RULES,
     SHARED_CONFIDENCE,
     SHARED_MEASURES,
@@ -596,6 +597,8 @@ class PortalBehaviour(Detector[BehaviourState]):
             measures = BOTNET_MEASURES
         elif likely == "shared":  # a carrier's NAT or made-up sessions: look before blocking
             severity, confidence, measures = SHARED_SEVERITY, SHARED_CONFIDENCE, SHARED_MEASURES
+        if not stats.get("top_addresses") and not stats.get("shared_addresses"):
+            measures = tuple(m for m in measures if m != LIMIT_HEAVIEST)  # none to limit
         return self.detection(
             open_.episode,
             rule_id=spec.rule_id,

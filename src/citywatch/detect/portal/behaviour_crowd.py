@@ -434,7 +434,7 @@ def add(
             tally.referer += bool(flags & REFERER)
     misra_gries(tally.heavy, source)
     misra_gries(tally.paths, path[:200])
-    if url is not None:
+    if url is not None and _page(url):
         digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8)
         misra_gries(tally.urls, digest.hexdigest() + path[:200])
     if status is not None:
@@ -564,6 +564,27 @@ def evidence(tally: Tally, source: str, path: str) -> bool:
     return not any(count >= PER_SOURCE for count in tally.heavy.values())
 
 
+_LINK_PARAMS: Final = ("utm_", "mtm_", "pk_", "fbclid", "gclid", "msclkid", "ref", "source", "from")
+"""The query parameters a link adds on its way (a push's campaign tags, an ad click's id):
+a page opened from an alert may carry them and still be a page."""
+
+
+def _page(url: str) -> bool:
+    """Whether ``url`` asks for a page as a link gives it: no query, or only the parameters a
+    link adds (:data:`_LINK_PARAMS`); a search's or an API call's query asks the portal to
+    work, whatever a cache does with it.
+
+    >>> _page("/alerts/flood"), _page("/alerts/flood?utm_source=push&utm_medium=app")
+    (True, True)
+    >>> _page("/search?q=%25a%25"), _page("/api/v1/alerts?district=3")
+    (False, False)
+    """
+    query = url.partition("?")[2]
+    return not query or all(
+        pair.partition("=")[0].lower().startswith(_LINK_PARAMS) for pair in query.split("&")
+    )
+
+
 def one_page(tally: Tally) -> str | None:
     """The path of the one page people open that carries the flood (None: no such page): a
     public alert's, opened by thousands within minutes, with its assets from a CDN that the
@@ -571,15 +592,17 @@ def one_page(tally: Tally) -> str | None:
     of a few URLs (up to 16), by browsers, a handful per client (:data:`_HANDFUL`), the
     portal's answers to most of it known.
 
-    What each of those rules out: an attack busting caches varies the query (each URL a
-    few requests), a login flood POSTs, many sources hammering one endpoint send more than
-    a handful each. A flood of clients that claim no browser (tools, and the app, whose
-    requests show nothing of a person's) has no habits to judge it, so on one path it stays
-    a DoS sign; a browsers' flood is judged by its habits as any crowd's (:func:`verdict`).
-    A flood whose answers are not known shows nothing of the portal failing (5xx, 429), the
-    guard against a botnet passing for people; it stays a DoS sign too. So does a push
-    whose link carries a parameter of its own per person (a tracking id): that is a query
-    varied as a cache buster's is, and nothing tells them apart.
+    What each of those rules out: an attack busting caches varies the query (each URL a few
+    requests), a repeated search or API call asks the portal to work (a page as a link gives
+    it has no query but a link's own tags, :func:`_page`), a login flood POSTs, many sources
+    hammering one endpoint send more than a handful each. A flood of clients that claim no
+    browser (tools, and the app, whose requests show nothing of a person's) has no habits to
+    judge it, so on one path it stays a DoS sign; a browsers' flood is judged by its habits
+    as any crowd's (:func:`verdict`). A flood whose answers are not known shows nothing of
+    the portal failing (5xx, 429), the guard against a botnet passing for people; it stays a
+    DoS sign too. So does a push whose link carries a parameter of its own per person (a
+    tracking id): that is a query varied as a cache buster's is, and nothing tells them
+    apart.
     """
     n = tally.requests
     if (

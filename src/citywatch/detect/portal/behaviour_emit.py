@@ -20,6 +20,14 @@ class RuleSpec(NamedTuple):
     measures: tuple[str, ...]
 
 
+LIMIT_HEAVIEST: Final = (
+    "Rate-limit the heaviest sources: their addresses are the detection's top_addresses (find "
+    "whose the shared_addresses are before limiting them: people's sessions come through each, "
+    "as through a carrier's NAT)"
+)
+"""A portal-wide denial of service's measure against its heaviest sources, said only when it
+names some (:func:`heaviest`)."""
+
 RULES: Final = {
     "scan": RuleSpec(
         "portal.behaviour.scan",
@@ -46,12 +54,7 @@ RULES: Final = {
         ("T1499.002", "T1498"),
         70,
         0.7,
-        (
-            "Turn on the upstream DDoS protection or the CDN's challenge mode",
-            "Rate-limit the heaviest sources: their addresses are the detection's top_addresses"
-            " (find whose the shared_addresses are before limiting them: people's sessions come"
-            " through each, as through a carrier's NAT)",
-        ),
+        ("Turn on the upstream DDoS protection or the CDN's challenge mode", LIMIT_HEAVIEST),
     ),
     "enumeration": RuleSpec(
         "portal.behaviour.enumeration",
