@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
+import msgspec
 import pytest
 from typer.testing import CliRunner
 
@@ -22,7 +23,12 @@ from citywatch.cli import app
 from citywatch.config import Settings
 from citywatch.detect.portal import crawler_refresh
 from citywatch.detect.portal.behaviour import PortalBehaviour
-from citywatch.detect.portal.crawlers import RANGES_FILE, CrawlerRanges, packaged_lists
+from citywatch.detect.portal.crawlers import (
+    RANGES_FILE,
+    CrawlerRanges,
+    RangesFile,
+    packaged_lists,
+)
 from citywatch.errors import InputError
 
 runner = CliRunner()
@@ -199,17 +205,25 @@ def test_when_every_list_fails_the_package_s_ranges_stay_and_no_file_is_written(
     assert _in_use(tmp_path).forged(GOOGLEBOT, NEW_ADDRESS)
 
 
-def test_ranges_older_than_the_threshold_are_said_to_be_stale_with_the_command() -> None:
-    snapshot = min(lst.fetched_at for lst in packaged_lists().values())
-    ranges = CrawlerRanges()
-    assert ranges.notices(snapshot + timedelta(days=29), 30) == []
-    [notice] = ranges.notices(snapshot + timedelta(days=45), 30)
-    assert "45 days old" in notice
+def test_refreshed_ranges_older_than_the_threshold_are_said_to_be_stale_with_the_command() -> None:
+    packaged = packaged_lists()
+    snapshot = max(lst.fetched_at for lst in packaged.values())
+    fetched = snapshot + timedelta(days=1)
+    refreshed = {
+        name: msgspec.structs.replace(lst, fetched_at=fetched) for name, lst in packaged.items()
+    }
+    ranges = CrawlerRanges(refreshed)
+    assert ranges.notices(fetched + timedelta(days=29), 30) == []
+    [notice] = ranges.notices(fetched + timedelta(days=45), 30)
+    assert "last refreshed 45 days ago" in notice
     assert "google-googlebot" in notice
     assert "citywatch crawlers refresh" in notice
+    # the package's own lists are as new as the release: no warning at every command's start
+    # that a deployment without a refresh could not act on
+    assert CrawlerRanges().notices(snapshot + timedelta(days=400), 30) == []
 
 
-def test_a_run_says_once_that_the_ranges_are_stale_until_they_are_refreshed(
+def test_a_run_says_once_that_the_refreshed_ranges_are_stale(
     tmp_path: Path, operators: tuple[str, dict[str, bytes | int | tuple[str, bytes]]]
 ) -> None:
     base, _ = operators
@@ -218,14 +232,20 @@ def test_a_run_says_once_that_the_ranges_are_stale_until_they_are_refreshed(
     config.write_text("[detectors.portal-behaviour]\ncrawler_ranges_days = 1\n")
     log = _dead_links_log(tmp_path / "access.log")
     analyse = ["analyse", "--in", f"access-log:{log}", "--no-store", "--data-dir", str(data)]
-    assert datetime.now(tz=UTC) - packaged_lists()["google-googlebot"].fetched_at > timedelta(1)
 
+    packaged = runner.invoke(app, [*analyse, "--config", str(config)])
+    assert packaged.exit_code == 0, packaged.output
+    assert "crawlers refresh" not in packaged.output
+
+    assert _refresh(data, base)[0] == 0
+    kept = msgspec.json.decode((data / RANGES_FILE).read_bytes(), type=RangesFile).sources
+    two_days_ago = datetime.now(tz=UTC) - timedelta(days=2)  # and the schedule stopped since
+    aged = {n: msgspec.structs.replace(lst, fetched_at=two_days_ago) for n, lst in kept.items()}
+    (data / RANGES_FILE).write_bytes(msgspec.json.encode(RangesFile(aged)))
     stale = runner.invoke(app, [*analyse, "--config", str(config)])
     assert stale.exit_code == 0, stale.output
     assert stale.output.count("citywatch crawlers refresh") == 1, stale.output
-
-    assert _refresh(data, base)[0] == 0
-    fresh = runner.invoke(app, [*analyse, "--config", str(config)])
+    fresh = runner.invoke(app, analyse)
     assert fresh.exit_code == 0, fresh.output
     assert "crawlers refresh" not in fresh.output
 

@@ -28,8 +28,9 @@ class BehaviourConfig(BaseModel):
     crawler_ranges_days: int = Field(
         30,
         ge=1,
-        description="age of the crawler ranges in use, days, beyond which every run says to"
-        " refresh them (operators add ranges: a real crawler's new address passes for forged)",
+        description="age of the refreshed crawler ranges in use, days, beyond which every run"
+        " says the refresh has stopped (operators add ranges: a real crawler's new address"
+        " passes for forged); the installed release's own lists are never said to be old",
     )
 
     scan_window_s: float = Field(300.0, gt=0, description="scanning window, seconds")

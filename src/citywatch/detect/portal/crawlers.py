@@ -226,31 +226,31 @@ class CrawlerRanges:
 
     def notices(self, now: datetime, max_age_days: int) -> list[str]:
         """What an operator should do about the ranges in use at ``now``: a ranges file set
-        aside, lists fetched more than ``max_age_days`` ago (each named, with its date).
+        aside, refreshed lists fetched more than ``max_age_days`` ago (each named, with its
+        date: the refresh the city scheduled has stopped).
+
+        The package's own lists are not said to be old, however old: they are as new as the
+        installed release, which an upgrade renews, and a warning at every start of every
+        command that no deployment without a refresh could act on would teach operators to
+        skip warnings. A city that refreshes is told when its refreshing stops.
 
         >>> from datetime import UTC
-        >>> CrawlerRanges().notices(datetime(2026, 9, 3, tzinfo=UTC), 30)
+        >>> CrawlerRanges().notices(datetime(2027, 11, 28, tzinfo=UTC), 30)
         []
-        >>> print(CrawlerRanges().notices(datetime(2026, 11, 28, tzinfo=UTC), 30)[0])
-        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
-        search crawlers' address ranges are 86 days old, older than 30 (apple-applebot, ...: the
-        package's of 2026-09-02): ...
         """
         out = []
         if self.problem:
             out.append(f"crawler ranges: {self.problem}; run `{REFRESH_COMMAND}`")
-        old = [n for n, lst in self.lists.items() if now - lst.fetched_at > timedelta(max_age_days)]
+        limit = timedelta(max_age_days)
+        old = sorted(n for n in self.refreshed if now - self.lists[n].fetched_at > limit)
         if old:
-            age = (now - min(self.lists[n].fetched_at for n in old)).days
-            by_copy: dict[str, list[str]] = {}
-            for n in old:
-                copy = "refreshed" if n in self.refreshed else "the package's"
-                by_copy.setdefault(f"{copy} of {self.lists[n].fetched_at:%Y-%m-%d}", []).append(n)
-            named = "; ".join(f"{', '.join(names)}: {copy}" for copy, names in by_copy.items())
+            oldest = min(self.lists[n].fetched_at for n in old)
             out.append(
-                f"search crawlers' address ranges are {age} days old, older than {max_age_days}"
-                f" ({named}): a crawler fetching from a range its operator added since is taken"
-                f" for a forged one, and its dead links for a scan; run `{REFRESH_COMMAND}`"
+                f"search crawlers' address ranges were last refreshed {(now - oldest).days} days"
+                f" ago, more than {max_age_days} ({', '.join(old)}: of {oldest:%Y-%m-%d}): a"
+                " crawler fetching from a range its operator added since is taken for a forged"
+                f" one, and its dead links for a scan; run `{REFRESH_COMMAND}` (is its schedule"
+                " still running?)"
             )
         return out
 
