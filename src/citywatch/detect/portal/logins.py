@@ -46,8 +46,14 @@ typos (``shared_logins``) no attack; with more, a detection that calls their
 logins no takeover and never proposes blocking the address.
 Without outcomes (a mirror with no response), many accounts each tried once
 at a human pace is what a crowd behind a proxy looks like: there the
-attempts must come at a machine's pace (``blind_burst_s``) or repeat
-accounts. Successful logins by a client already flagged, and on an account under attack
+attempts must come at a machine's pace (``blind_burst_s``), repeat accounts,
+or name more accounts than people behind one address log in to
+(``blind_accounts``) from fewer sessions and user agents than a crowd's
+(``blind_people``; see :func:`.logins_keys.blind_evidence`); such a
+detection says the outcomes are unknown, under the playbook's block and
+less sure than one on known failures.
+
+Successful logins by a client already flagged, and on an account under attack
 by a client that failed on it, are reported as possible account takeovers,
 unless they are so many that they are the address's own users logging in
 (then the detection says so and asks for a check, not a reset for all).
@@ -105,6 +111,7 @@ from citywatch.detect.portal.logins_state import (
     evict_slow,
     forget_alone,
     forget_waiting,
+    identity_of,
     push_portal,
 )
 from citywatch.model import Detection, Event
@@ -125,6 +132,7 @@ class LoginAbuse(Detector[LoginState]):
         super().__init__(config)
         assert isinstance(self.config, LoginAbuseConfig)
         self.cfg: LoginAbuseConfig = self.config
+        self._cookies = frozenset(c.lower() for c in self.cfg.session_cookies)
 
     def keys(self, event: Event) -> tuple[str, ...]:
         if event.action != "login":
@@ -170,6 +178,7 @@ class LoginAbuse(Detector[LoginState]):
         state.ids.append(event.id)
         agent = agent_of(event)
         state.agents.append(agent)
+        state.identities.append(identity_of(event, agent, self._cookies) if by_client else 0)
         state.named_agents = state.named_agents or (by_client and other == "?" and agent != 0)
         if suspect:
             state.suspects += 1
@@ -307,7 +316,7 @@ class LoginAbuse(Detector[LoginState]):
             state.portal.pool = {}
         out.append(self._emit(key, state))
         state.episode = None
-        state.ep_slow = False
+        state.ep_slow = state.ep_blind = False
         state.slow.clear()
         state.slow_head = 0
         state.slow_logins.clear()

@@ -105,3 +105,24 @@ class LoginAbuseConfig(BaseModel):
         description="without outcomes, the time within which a client's last `failures` "
         "attempts on distinct accounts must come to be stuffing, seconds",
     )
+    blind_accounts: int = Field(
+        20,
+        ge=2,
+        description="without outcomes, distinct accounts one client tries within the window "
+        "that can be stuffing at a human pace: more than a household has, and than the "
+        "people behind an office's or a university's address log in to in half an hour "
+        "(a campus's busiest half hour was 12)",
+    )
+    blind_people: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="without outcomes, the identities (a session, else a user agent) per "
+        "account of those attempts below which they are not each a person's login: people "
+        "behind one address log in from browsers and phones of their own, a stuffing tool "
+        "goes through its list with a few agents (16 for 52 accounts)",
+    )
+    session_cookies: tuple[str, ...] = Field(
+        ("aldsid", "sessionid", "session", "jsessionid", "phpsessid", "asp.net_sessionid"),
+        description="cookies that carry a session id (kept only as a hash)",
+    )

@@ -47,9 +47,17 @@ _CHECK_LOGINS = [
     "Check the accounts that logged in for signs of takeover (a new device, changed contact "
     "details) before forcing resets: most are likely their owners behind a shared address"
 ]
-_SHARED_SEVERITY = 50
-"""A flagged address many people share: under the 60 at which the city's playbook blocks
-the source (``contain-web-attack``), in the band where it tells the SOC to look."""
+_LOOK_SEVERITY = 50
+"""A flagged address many people share, or a client's attempts whose outcomes are unknown:
+under the 60 at which the city's playbook blocks the source (``contain-web-attack``), in
+the band where it tells the SOC to look."""
+_BLIND_CONFIDENCE = 0.6
+"""The most a client's detection on attempts whose outcomes are unknown is sure of: they
+show the trying, not that the passwords were wrong."""
+_CHECK_OUTCOMES = (
+    "Check the application log for the outcomes of these attempts (the source records none) "
+    "and block the address if most failed"
+)
 _DONT_BLOCK = (
     "Do not block the address: many people log in from it. Limit failed logins per account "
     "and put a challenge (CAPTCHA) on logins from it, and look at the accounts it failed on "
@@ -98,47 +106,20 @@ def describe(key: str, state: LoginState, cfg: LoginAbuseConfig) -> Said:
             )
         entity = {"user.id": key[5:], "target": TARGET}
     else:
-        unseen = set(state.ep_others) == {"?"}  # access logs do not show the account
-        stuffing = not unseen and n_others >= cfg.stuffing_accounts
-        severity = 65 if stuffing else 55 if unseen else 50
-        if state.ep_slow:
-            rule, label, tag = _SLOW
-            summary = _slow_summary(state, episode, cfg)
-        else:
-            rule, label, tag = _FAILURES if unseen else _STUFFING if stuffing else _GUESSING
-            accounts = (
-                "accounts the source does not show"
-                if unseen
-                else "one account"
-                if n_others == 1
-                else f"{n_others} accounts"
-            )
-            summary = (
-                f"{state.ep_attempts} login attempts on {accounts} from "
-                f"{state.address or 'one client'}"
-            )
-        succeeded = state.ep_successes if unseen else len(state.taken_over)
-        shared = episode_shared(state, cfg)
-        if shared:
-            severity = min(severity, _SHARED_SEVERITY)
-            summary += (
-                f"; {succeeded} succeeded, too many for an attack's hits: an address many "
-                "people share, whose failures are more than their typos (check them "
-                "before assuming a takeover; do not block the address)"
-            )
-        elif succeeded:
-            severity += 20
-            summary += f"; {succeeded} succeeded: possible account takeover"
+        (rule, label, tag), severity, summary, shared = _client_summary(state, episode, cfg)
         entity = {"target": TARGET}
         if state.address:
             entity["source.ip"] = state.address
         entity["source.pseudonym"] = key[4:]
-    measures = _measures(rule, state, by_client and shared)
+    measures = _measures(rule, state, by_client and shared, state.ep_blind)
     after = {}
     watched = [login for logins in state.watch.values() for login in logins]
     if watched and not (by_client and shared):
         after["after_takeover"] = summary_after(watched)
-    confidence = min(0.99, 0.5 + 0.05 * (state.ep_attempts - state.ep_successes))
+    confidence = min(
+        _BLIND_CONFIDENCE if state.ep_blind else 0.99,
+        0.5 + 0.05 * (state.ep_attempts - state.ep_successes),
+    )
     return Said(
         rule=rule,
         label=label,
@@ -162,6 +143,49 @@ def describe(key: str, state: LoginState, cfg: LoginAbuseConfig) -> Said:
             }
         },
     )
+
+
+def _client_summary(
+    state: LoginState, episode: Episode, cfg: LoginAbuseConfig
+) -> tuple[tuple[str, str, str], int, str, bool]:
+    """Rule, severity and summary of a client's episode, and whether its address is one many
+    people share; where its attempts' outcomes are unknown, it says so at a severity under
+    the playbook's block."""
+    n_others = len(state.ep_others)
+    unseen = set(state.ep_others) == {"?"}  # access logs do not show the account
+    stuffing = not unseen and n_others >= cfg.stuffing_accounts
+    severity = 65 if stuffing else 55 if unseen else 50
+    if state.ep_slow:
+        rule, label, tag = _SLOW
+        summary = _slow_summary(state, episode, cfg)
+    else:
+        rule, label, tag = _FAILURES if unseen else _STUFFING if stuffing else _GUESSING
+        accounts = (
+            "accounts the source does not show"
+            if unseen
+            else "one account"
+            if n_others == 1
+            else f"{n_others} accounts"
+        )
+        summary = (
+            f"{state.ep_attempts} login attempts on {accounts} from {state.address or 'one client'}"
+        )
+    succeeded = state.ep_successes if unseen else len(state.taken_over)
+    shared = episode_shared(state, cfg)
+    if shared:
+        severity = min(severity, _LOOK_SEVERITY)
+        summary += (
+            f"; {succeeded} succeeded, too many for an attack's hits: an address many "
+            "people share, whose failures are more than their typos (check them "
+            "before assuming a takeover; do not block the address)"
+        )
+    elif succeeded:
+        severity += 20
+        summary += f"; {succeeded} succeeded: possible account takeover"
+    if state.ep_blind:
+        severity = min(severity, _LOOK_SEVERITY)
+        summary += "; outcomes unknown (the source records no response)"
+    return (rule, label, tag), severity, summary, shared
 
 
 def _slow_summary(state: LoginState, episode: Episode, cfg: LoginAbuseConfig) -> str:
@@ -198,12 +222,15 @@ def _spread_summary(state: LoginState) -> tuple[int, str]:
     )
 
 
-def _measures(rule: str, state: LoginState, shared: bool) -> list[str]:
+def _measures(rule: str, state: LoginState, shared: bool, blind: bool) -> list[str]:
     """What to do: at an address many people share nothing that locks them all out, and a
-    check of its logins rather than resets; after a takeover, resets."""
+    check of its logins rather than resets; where the outcomes are unknown, a look at them
+    before a block; after a takeover, resets."""
     if shared:
         kept = [m for m in _MEASURES[rule] if m != BLOCK_CLIENTS]
         return [_DONT_BLOCK, *kept, *(_CHECK_LOGINS if state.taken_over else [])]
+    if blind:
+        return [_CHECK_OUTCOMES if m == BLOCK_CLIENTS else m for m in _MEASURES[rule]]
     if state.taken_over:
         return _MEASURES[rule] + _TAKEOVER
     return _MEASURES[rule]

@@ -62,6 +62,7 @@ def open_short(
         evidence=[state.ids[i] for i in window],
     )
     state.address = event.source_ip if by_client else None
+    state.ep_blind = by_client and event.outcome is None
     for i in window:
         count(state, state.others[i], state.suspect[i])
         if not state.suspect[i] and state.others[i] == "?":
@@ -121,10 +122,33 @@ def open_slow(name: str, key: str, state: LoginState, event: Event) -> None:
 
 def blind_evidence(state: LoginState, threshold: int, cfg: LoginAbuseConfig) -> bool:
     """Without outcomes: the suspect attempts repeat accounts (guessing), name none (an
-    access log), or the last ``threshold`` of them came within ``blind_burst_s`` (a tool)."""
+    access log), came fast (a tool: the last ``threshold`` of them within ``blind_burst_s``),
+    or, at a human pace, name more accounts than people log in to (``blind_accounts``) from
+    fewer people than accounts (``blind_people``).
+
+    A person logs in to one account, a household to a few; the people behind an office's,
+    a university's or a carrier's address log in to many, each from a browser session or
+    a phone of their own: about one identity (:func:`.logins_state.identity_of`) per
+    account, a few fewer where a household shares a browser or phones of one model show one
+    user agent. A stuffing tool goes through its list with the few user agents it has and
+    sends no session, or a new one now and then: a proxy of a pool tried 52 accounts in 25
+    minutes with 16 agents and 19 sessions, one 55 accounts with one agent and none.
+
+    What it cannot tell: a tool that makes up a session (or a user agent) for every attempt,
+    at a human pace, looks like a crowd; and people who log in without sessions (an app)
+    with phones that send one user agent, many of them within half an hour, look like a
+    tool; where the requests show neither session nor agent, the accounts alone decide.
+    The detection says that the outcomes are unknown, at a severity under the playbook's
+    block (see :mod:`.logins_emit`)."""
     distinct = state.distinct
     if "?" in distinct or state.suspects >= 2 * len(distinct):
         return True
+    if len(distinct) >= cfg.blind_accounts:
+        people = {
+            state.identities[i] for i in range(state.head, len(state.times)) if state.suspect[i]
+        }
+        if len(people) < cfg.blind_people * len(distinct):
+            return True
     seen = 0
     for i in range(len(state.times) - 1, state.head - 1, -1):
         if state.suspect[i]:

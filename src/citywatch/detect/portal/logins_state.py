@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 import zlib
 from bisect import bisect_left
+from collections.abc import Container
 
 import msgspec
 
 from citywatch.detect.base import Episode
 from citywatch.detect.portal.logins_after import Login
 from citywatch.detect.portal.logins_config import LoginAbuseConfig
+from citywatch.enrich.identity import session_hash
 from citywatch.model import Event, HttpRequest
 
 OUTCOME = {"failure": 0, "success": 1}
@@ -86,6 +88,8 @@ class LoginState(msgspec.Struct, kw_only=True):
     ids: list[str] = msgspec.field(default_factory=list)
     agents: list[int] = msgspec.field(default_factory=list)
     """The user agent (:func:`agent_of`) of each attempt."""
+    identities: list[int] = msgspec.field(default_factory=list)
+    """Who made each attempt (:func:`identity_of`): its session, else its user agent."""
     head: int = 0
     suspects: int = 0
     distinct: dict[str, int] = msgspec.field(default_factory=dict)
@@ -104,6 +108,8 @@ class LoginState(msgspec.Struct, kw_only=True):
     """A client's: one of its attempts that show no account named a user agent."""
     ep_slow: bool = False
     """The open episode is low and slow (fired on the long window)."""
+    ep_blind: bool = False
+    """A client's open episode fired on attempts whose outcomes the source does not record."""
     portal: PortalLogins | None = None
     """The portal-wide key's attempts (none on a client's or an account's key)."""
     address: str | None = None
@@ -141,7 +147,7 @@ class LoginState(msgspec.Struct, kw_only=True):
         self.head = head
         if head > 256 and head * 2 > len(times):
             del self.times[:head], self.others[:head], self.suspect[:head], self.ids[:head]
-            del self.agents[:head]
+            del self.agents[:head], self.identities[:head]
             self.head = 0
 
 
@@ -159,6 +165,14 @@ def agent_of(event: Event) -> int:
         return 0
     agent = payload.user_agent or payload.header("user-agent")
     return (zlib.crc32(agent.encode()) or 1) if agent else 0
+
+
+def identity_of(event: Event, agent: int, cookies: Container[str]) -> int:
+    """Who made an attempt, as far as the request tells: its session (a hash of one of
+    ``cookies``), else its user agent ``agent`` (:func:`agent_of`)."""
+    payload = event.payload
+    session = session_hash(payload, cookies) if isinstance(payload, HttpRequest) else ""
+    return zlib.crc32(session.encode()) if session else agent
 
 
 def push_portal(
