@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+from collections.abc import Container
 from urllib.parse import parse_qs
 
 import msgspec
@@ -30,6 +32,25 @@ def request_path(uri: str) -> str:
         if 0 <= i < end:
             end = i
     return uri[:end]
+
+
+def session_hash(request: HttpRequest, cookies: Container[str]) -> str:
+    """A hash of the session a request carries in one of ``cookies`` (lower case), or ``""``:
+    enough to tell sessions apart, never the session itself.
+
+    >>> r = HttpRequest(method="GET", uri="/", headers=(("Cookie", "a=1; SID=x"),))
+    >>> len(session_hash(r, ("sid",))), session_hash(r, ("other",))
+    (16, '')
+    """
+    session = ""
+    for name, value in request.headers:
+        if len(name) == 6 and name.lower() == "cookie":
+            for pair in value.split(";", 64):
+                cookie, _, raw = pair.strip().partition("=")
+                if raw and cookie.lower() in cookies:
+                    raw = raw.strip().strip('"')
+                    session = hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+    return session
 
 
 def login_account(request: HttpRequest, fields: tuple[str, ...]) -> str | None:

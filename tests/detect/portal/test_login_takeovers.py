@@ -28,7 +28,7 @@ class City:
         self.enricher = enricher
         self.events: list[Event] = []
 
-    def _add(self, t: float, ip: str, request: HttpRequest, outcome: str | None) -> Event:
+    def add(self, t: float, ip: str, request: HttpRequest, outcome: str | None) -> Event:
         event = self.enricher(
             Event(
                 id=f"req-{len(self.events) + 1}",
@@ -50,11 +50,11 @@ class City:
             status=302 if ok else 401,
             headers=(("User-Agent", agent),),
         )
-        return self._add(t, ip, request, "success" if ok else "failure")
+        return self.add(t, ip, request, "success" if ok else "failure")
 
     def get(self, t: float, ip: str, path: str, agent: str) -> Event:
         request = HttpRequest(method="GET", uri=path, status=200, headers=(("User-Agent", agent),))
-        return self._add(t, ip, request, None)
+        return self.add(t, ip, request, None)
 
     def run(self) -> list[Event]:
         return sorted(self.events, key=lambda e: e.timestamp)

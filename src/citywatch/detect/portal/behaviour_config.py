@@ -169,7 +169,7 @@ class BehaviourConfig(BaseModel):
         description="fields that carry a login's password (only a one-byte hash is kept)",
     )
     session_cookies: tuple[str, ...] = Field(
-        ("aldsid", "sessionid", "session", "jsessionid", "phpsessid", "asp.net_sessionid"),
+        _LOGIN_ABUSE["session_cookies"].default,
         description="cookies that carry a session id (kept only as a hash)",
     )
 

@@ -17,6 +17,7 @@ from typing import Final
 
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.request import parse_request, path_template
+from citywatch.enrich.identity import session_hash
 from citywatch.model import Event, HttpRequest
 
 MISS: Final = frozenset({400, 403, 404, 405, 410, 501})
@@ -121,13 +122,7 @@ class RequestFacts:
 
     def _identify(self, request: HttpRequest, facts: Facts, login: bool) -> None:
         """The session (hashed), an identity (session, else user agent), a password bucket."""
-        for name, value in request.headers:
-            if len(name) == 6 and name.lower() == "cookie":
-                for pair in value.split(";", 64):
-                    cookie, _, raw = pair.strip().partition("=")
-                    if raw and cookie.lower() in self._sessions:
-                        raw = raw.strip().strip('"')
-                        facts.session = hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
+        facts.session = session_hash(request, self._sessions)
         if login and request.body:
             for param in parse_request(request).params:
                 if param.location == "body" and param.name in self._passwords:

@@ -13,7 +13,7 @@ request must name the account too.
 What this cannot tell: the attacker's session used from another address or
 with another agent, and, at an address many people share, a resident's
 requests with the attacker's agent; the detector watches no address it judges
-shared (see :func:`citywatch.detect.portal.logins._sharing`).
+shared (see :func:`citywatch.detect.portal.logins_sharing.sharing`).
 
 Bounded in memory: at most :data:`AFTER_CAP` requests per login, and the list
 of what they touched keeps at most :data:`PATHS_CAP` endpoints (path
