@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import ClassVar, Generic, TypeVar
 
 import msgspec
@@ -100,6 +101,10 @@ class Detector(ABC, Generic[S]):
         this is never asked)."""
         del event
         return ()
+
+    def restored(self, states: Mapping[str, S]) -> None:
+        """The runner's states were replaced by a checkpoint's: rebuild what the detector
+        keeps about them (an index of the keys worth following); by default nothing."""
 
     @abstractmethod
     def new_state(self, key: str) -> S:

@@ -96,3 +96,4 @@ class DetectorRunner(Generic[S]):
         """Replace the states with a checkpoint taken by :meth:`snapshot`."""
         checkpoint = msgspec.msgpack.decode(blob, type=self._codec_type)
         self.states = checkpoint.states
+        self.detector.restored(self.states)

@@ -12,8 +12,10 @@ import random
 import msgspec
 from tests.detect.test_logins import run_logins
 
+from citywatch.detect import DetectorRunner
+from citywatch.detect.portal import LoginAbuse
 from citywatch.enrich import Enricher
-from citywatch.model import Event, HttpRequest
+from citywatch.model import Detection, Event, HttpRequest
 
 T0 = 1_773_475_200.0  # 2026-03-14 08:00 UTC
 APP = "AldmereCity/4130 CFNetwork/1568.300.101 Darwin/24.3.0"
@@ -137,6 +139,34 @@ def test_what_a_taken_over_account_was_used_for_is_in_the_detection(
     assert set(det.evidence) == {e.id for e in attempts + after}
     assert not {e.id for e in quiet} & set(det.evidence)
     assert "2024-000123" not in msgspec.json.encode(det).decode(), "ids are templated"
+
+
+def test_what_a_taken_over_account_is_used_for_is_followed_across_a_restart(
+    enricher: Enricher,
+) -> None:
+    # only keys with an open episode are followed (most requests are no login, and routing
+    # each to every key with a state cost the access-log job 3 %): an index a restored
+    # checkpoint must rebuild, or the requests after the restart go unseen
+    city = City(enricher)
+    for t in range(40):
+        city.login(t * 6.0, "185.220.101.9", f"user{t}", t == 30, BROWSER)
+    before = city.run()
+    after = [
+        city.get(30 * 6.0 + 100 + 2 * k, "185.220.101.9", path, BROWSER)
+        for k, path in enumerate(("/account", "/address"))
+    ]
+    first = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
+    out: list[Detection] = []
+    for event in before:
+        first.process(event, out)
+    second = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
+    second.restore(first.snapshot())
+    for event in after:
+        second.process(event, out)
+    second.flush(out)
+    (det,) = {d.id: d for d in out if d.rule_id == "portal.login.stuffing"}.values()
+    assert {e.id for e in after} <= set(det.evidence)
+    assert det.attributes["portal"]["after_takeover"]["requests"] == 2
 
 
 def test_requests_after_a_takeover_are_watched_for_a_bounded_time_and_number(

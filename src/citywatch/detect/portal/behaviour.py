@@ -253,7 +253,17 @@ class PortalBehaviour(Detector[BehaviourState]):
             rate = state.rate = Rate()
         flood = state.open.get(PORTAL_FLOOD)
         minute = rate.minute
-        per_minute = self._portal_count(rate, ts, flood is not None)
+        # a client's flood is its own rule's: the portal's usual rate learns nothing from it,
+        # nor from the minutes of its ramp (a program's 1,500 requests a minute made a bot
+        # swarm's 2,400 usual, hours later); past the warm-up, busier minutes lift the
+        # rolling peak by ``portal_rise`` an hour at most (:func:`usual_rate` says why)
+        rise = cfg.portal_rise if rate.history * 60 >= cfg.warmup_s else 0.0
+        per_minute = rate.add(
+            ts, cfg.portal_half_life_s, flood is not None, not self._flooder, rise
+        )
+        if self._flood_began:  # the minutes just before, and this one so far, held its ramp
+            rate.recent.clear()
+            rate.held = rate.count
         source, info = event.source_pseudonym or "?", self._info
         request = event.payload
         assert isinstance(request, HttpRequest)
@@ -277,7 +287,22 @@ class PortalBehaviour(Detector[BehaviourState]):
                 habits, flags = self._habits(state), crowd.habits_of(request)
                 state.habits = crowd.learn(habits, flags, int(ts // 86400))
             return
-        # near flood rates: who sends it, so that a flood firing now can tell a crowd
+        self._near_flood(state, event, rate, per_minute, out)
+
+    def _near_flood(
+        self,
+        state: BehaviourState,
+        event: Event,
+        rate: Rate,
+        per_minute: float,
+        out: list[Detection],
+    ) -> None:
+        """A request of the portal at near flood rates: who sends it, so that a flood firing
+        now can tell a crowd; the portal-wide flood, if it is one."""
+        cfg, ts, source, info = self.cfg, event.timestamp, event.source_pseudonym or "?", self._info
+        request = event.payload
+        assert isinstance(request, HttpRequest)
+        lowest = min(cfg.portal_rate, cfg.portal_dos_rate)
         if state.tally is None:
             usual = self._habits(state)
             state.tally = crowd.Tally(
@@ -344,23 +369,6 @@ class PortalBehaviour(Detector[BehaviourState]):
             info, request = self._info, event.payload
             assert isinstance(request, HttpRequest)
             crowd.add_request(flood.tally, source, info.path, info.status, request)
-
-    def _portal_count(self, rate: Rate, ts: float, flooding: bool) -> float:
-        """Count a request in the portal's rate; its sliding one-minute rate.
-
-        A client's flood is its own rule's: the portal's usual rate learns
-        nothing from it, nor from the minutes of its ramp (a program's 1,500
-        requests a minute made a bot swarm's 2,400 usual, hours later). Past
-        the warm-up, busier minutes lift the rolling peak by ``portal_rise``
-        an hour at most (:func:`usual_rate` says why).
-        """
-        cfg = self.cfg
-        rise = cfg.portal_rise if rate.history * 60 >= cfg.warmup_s else 0.0
-        per_minute = rate.add(ts, cfg.portal_half_life_s, flooding, not self._flooder, rise)
-        if self._flood_began:  # the minutes just before, and this one so far, held its ramp
-            rate.recent.clear()
-            rate.held = rate.count
-        return per_minute
 
     def _habits(self, state: BehaviourState) -> crowd.Habits | None:
         """The portal's usual habits (:class:`.behaviour_crowd.Habits`), started from those
