@@ -7,6 +7,7 @@ import msgspec
 
 from citywatch.detect import DetectorRunner
 from citywatch.detect.portal import LoginAbuse, LoginAbuseConfig
+from citywatch.detect.portal.hits import BLOCK_CLIENTS
 from citywatch.detect.portal.logins import LoginState
 from citywatch.model import Detection, Event, HttpRequest
 
@@ -209,6 +210,24 @@ def test_stuffing_through_a_busy_shared_address_does_not_call_its_users_taken_ov
     measures = det.attributes["portal"]["measures"]
     assert not any("Force a password reset" in m for m in measures)
     assert any("most are likely their owners" in m for m in measures)
+
+
+def test_a_stuffer_logging_in_to_his_own_account_is_no_shared_address(
+    login: LoginMaker,
+) -> None:
+    # One address stuffs 40 accounts, logging in to an account of its own after every third
+    # failure: 14 logins, one account. The episode counted logins, not accounts, and called it
+    # "an address many people share ... do not block the address" at severity 50.
+    events = []
+    for t in range(40):
+        events.append(login(t * 6.0, "185.220.101.7", f"victim{t}", ok=False))
+        if t % 3 == 0:
+            events.append(login(t * 6.0 + 2, "185.220.101.7", "his-own", ok=True))
+    (det,) = run_logins(events)[0]
+    assert det.rule_id == "portal.login.stuffing"
+    assert "many people share" not in det.summary
+    assert det.severity >= 60, "at the severity at which the playbook blocks the source"
+    assert det.attributes["portal"]["measures"][0] == BLOCK_CLIENTS
 
 
 def test_an_access_log_of_a_shared_address_is_no_attack(enricher) -> None:  # type: ignore[no-untyped-def]

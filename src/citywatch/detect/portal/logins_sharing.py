@@ -107,8 +107,13 @@ def typos_over_hours(state: LoginState, cfg: LoginAbuseConfig) -> bool:
 
 
 def episode_shared(state: LoginState, cfg: LoginAbuseConfig) -> bool:
-    """:func:`sharing` on a client's open episode: its logins are many people's (the
-    episode's logins from ``shared_agents`` agents where the source shows no account)."""
+    """:func:`sharing` on a client's open episode: its logins are many people's. As in the
+    short window (:func:`logged_in`), where the source shows the account they are the
+    distinct accounts logged in to (``taken_over``): a stuffer logging in to one account of
+    his own again and again is one party; where it shows none, the logins, from
+    ``shared_agents`` agents or more."""
     failed = state.ep_attempts - state.ep_successes
-    agents = len(state.ep_agents) if "?" in state.ep_others and state.named_agents else None
+    if "?" not in state.ep_others:
+        return sharing(len(state.taken_over), failed, cfg) != NOT_SHARED
+    agents = len(state.ep_agents) if state.named_agents else None
     return sharing(state.ep_successes, failed, cfg, agents) != NOT_SHARED
