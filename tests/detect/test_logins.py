@@ -11,6 +11,8 @@ from citywatch.detect.portal.hits import BLOCK_CLIENTS
 from citywatch.detect.portal.logins import LoginState
 from citywatch.model import Detection, Event, HttpRequest
 
+T0 = 1_773_475_200.0  # 2026-03-14 08:00 UTC
+
 LoginMaker = Callable[..., Event]
 
 
@@ -139,6 +141,50 @@ def test_state_snapshot_restores_exactly(login: LoginMaker) -> None:
     runner.flush(a)
     copy.flush(b)
     assert a == b
+
+
+def test_a_checkpoint_of_the_release_before_agents_and_logins_were_kept_resumes(
+    enricher,  # type: ignore[no-untyped-def]
+) -> None:
+    # A checkpoint of the release before (a4f24a9) has no user agents per attempt nor logins
+    # per account on the portal's key: they decoded as empty lists beside full windows, and
+    # the next attempts failed with IndexError (dead letters, the address's detection lost),
+    # and the portal's window counted its logins below zero as they left it.
+    def attempt(i: int, t: float, status: int) -> Event:
+        return enricher(
+            Event(
+                id=f"log:{i}",
+                timestamp=T0 + t,
+                dataset="portal.access",
+                outcome="failure" if status == 401 else "success",
+                source_ip="203.0.113.9",
+                payload=HttpRequest(
+                    method="POST", uri="/login", status=status, headers=(("User-Agent", "x"),)
+                ),
+            )
+        )
+
+    errors: list[Exception] = []
+    runner = DetectorRunner(LoginAbuse(), lambda n, e, x: errors.append(x))
+    out: list[Detection] = []
+    for i in range(8):
+        runner.process(attempt(i, i * 10.0, 302 if i % 2 else 401), out)
+    kept_since = {"agents", "identities", "slow_agents", "named_agents", "logged", "fixed"}
+
+    def older(node: object) -> object:
+        if isinstance(node, dict):
+            return {k: older(v) for k, v in node.items() if k not in kept_since}
+        return [older(v) for v in node] if isinstance(node, list) else node
+
+    blob = msgspec.msgpack.encode(older(msgspec.msgpack.decode(runner.snapshot())))
+    resumed = DetectorRunner(LoginAbuse(), lambda n, e, x: errors.append(x))
+    resumed.restore(blob)
+    assert resumed.states["portal"].portal == runner.states["portal"].portal
+    for i in range(15):
+        resumed.process(attempt(100 + i, 100 + i * 10.0, 401), out)
+    resumed.flush(out)
+    assert not errors
+    assert [d.rule_id for d in out][:1] == ["portal.login.failures"]
 
 
 def test_sources_without_accounts_are_named_honestly(enricher) -> None:  # type: ignore[no-untyped-def]

@@ -78,6 +78,17 @@ class PortalLogins(msgspec.Struct, kw_only=True, gc=False):
     another account yet: takeovers if they do within the window (see
     :func:`.logins_campaign.of_pool`)."""
 
+    def __post_init__(self) -> None:
+        """Count the window's attempts into the aggregates again (on decode): they are the
+        rows' tally, and a checkpoint of a release that kept fewer of them (no ``logged`` nor
+        ``fixed``) would leave them wrong, then below zero as its rows leave the window."""
+        if self.head < len(self.rows):
+            self.attempts = self.known = self.failed = self.suspects = self.multi = 0
+            self.clients, self.accounts, self.pairs = {}, {}, {}
+            self.per_client, self.logged, self.fixed = {}, {}, {}
+            for client, account, outcome in self.rows[self.head :]:
+                _tally(self, client, account, outcome, 1)
+
 
 class LoginState(msgspec.Struct, kw_only=True):
     """Login attempts of one client or account within the window, and its open episode."""
@@ -130,6 +141,17 @@ class LoginState(msgspec.Struct, kw_only=True):
     watch: dict[str, list[Login]] = msgspec.field(default_factory=dict)
     """The episode's takeovers per taking-over client, with the requests after each (see
     :mod:`.logins_after`)."""
+
+    def __post_init__(self) -> None:
+        """A checkpoint of a release that kept no user agents (nor identities) per attempt:
+        unknown (0) for its attempts, so that the lists stay parallel to ``times`` (and
+        ``slow_logins``)."""
+        if missing := len(self.times) - len(self.agents):
+            self.agents[:0] = [0] * missing
+        if missing := len(self.times) - len(self.identities):
+            self.identities[:0] = [0] * missing
+        if missing := len(self.slow_logins) - len(self.slow_agents):
+            self.slow_agents[:0] = [0] * missing
 
     def evict(self, before: float) -> None:
         """Drop attempts older than ``before`` from the window."""
