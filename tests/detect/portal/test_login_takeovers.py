@@ -185,3 +185,60 @@ def test_requests_after_a_takeover_are_watched_for_a_bounded_time_and_number(
     assert after["requests"] == 50
     assert len(after["paths"]) <= 32
     assert late.id not in det.evidence
+
+
+def test_what_an_account_taken_over_in_an_attack_on_it_was_used_for_is_in_the_detection(
+    enricher: Enricher,
+) -> None:
+    # Twelve addresses guess the mayor's password; the twelfth gets in and reads her documents.
+    # Its requests name no account (the mirror does not record it on them), so they reached
+    # no account's key: "after_takeover: 0 requests", as if the account had not been used.
+    city = City(enricher)
+    for k in range(12):
+        city.login(k * 20.0, f"198.51.100.{k}", "mayor", False, BROWSER)
+    city.login(250.0, "198.51.100.11", "mayor", True, BROWSER)
+    used = [city.get(255.0, "198.51.100.11", "/documents/2024-17", BROWSER)]
+    # one that names the account (an API's authenticated user) reaches the key both ways
+    named = HttpRequest(
+        method="GET", uri="/address", status=200, headers=(("User-Agent", BROWSER),)
+    )
+    used.append(
+        city.enricher(
+            Event(
+                id="req-named",
+                timestamp=T0 + 260.0,
+                dataset="portal.http",
+                source_ip="198.51.100.11",
+                user_id="mayor",
+                payload=named,
+            )
+        )
+    )
+    city.events.append(used[-1])
+    quiet = [
+        city.get(256.0, "198.51.100.3", "/documents", BROWSER),  # a guesser that did not get in
+        city.get(257.0, "198.51.100.11", "/documents", PHONE),  # another agent at the address
+    ]
+    detector = LoginAbuse()
+    (det,) = run_logins(city.run(), detector)[0]
+    assert not detector._takers, "the index forgets an account's takers when its episode closes"
+    assert det.rule_id == "portal.login.account-attack"
+    assert det.attributes["portal"]["after_takeover"] == {
+        "requests": 2,
+        "paths": ["GET /documents/{id}", "GET /address"],
+    }
+    assert {e.id for e in used} <= set(det.evidence)
+    assert len(det.evidence) == len(set(det.evidence)), "each request once"
+    assert not {e.id for e in quiet} & set(det.evidence)
+    # across a restart between the takeover and its requests: the index is rebuilt
+    events = city.run()
+    first = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
+    out: list[Detection] = []
+    for event in events[:13]:
+        first.process(event, out)
+    second = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
+    second.restore(first.snapshot())
+    for event in events[13:]:
+        second.process(event, out)
+    second.flush(out)
+    assert out[-1].attributes["portal"]["after_takeover"]["requests"] == 2

@@ -138,6 +138,10 @@ class LoginAbuse(Detector[LoginState]):
         """The keys with an open episode: the only ones a request that is no login may be
         evidence for (what a taken-over account was used for). Most requests are no login,
         and routing each to every key that has a state cost the access-log job 3 %."""
+        self._takers: dict[str, list[str]] = {}
+        """Per client: the account keys whose open episode watches its requests (it logged in
+        to the account after failing on it). Its requests name no account where the source
+        records none on them, so the account's key cannot be found from the request."""
 
     def keys(self, event: Event) -> tuple[str, ...]:
         if event.action != "login":
@@ -155,21 +159,31 @@ class LoginAbuse(Detector[LoginState]):
         if not open_ or event.action == "login":  # no attack under way: the common case
             return ()
         keys = [PORTAL] if PORTAL in open_ else []
-        if event.source_pseudonym is not None and (key := f"src:{event.source_pseudonym}") in open_:
-            keys.append(key)
-        if event.user_id is not None and (key := f"acct:{event.user_id}") in open_:
-            keys.append(key)
+        if (client := event.source_pseudonym) is not None:
+            if (key := f"src:{client}") in open_:
+                keys.append(key)
+            keys += self._takers.get(client, ())
+        user = event.user_id
+        if user is not None and (key := f"acct:{user}") in open_ and key not in keys:
+            keys.append(key)  # not twice where its taker's request names it
         return tuple(keys)
 
     def restored(self, states: Mapping[str, LoginState]) -> None:
-        self._open = {key for key, state in states.items() if state.episode is not None}
+        self._open, self._takers = set(), {}
+        for key, state in states.items():
+            self._track(key, state)
 
     def _track(self, key: str, state: LoginState) -> None:
-        """Keep :attr:`_open` right after ``state`` (of ``key``) changed."""
+        """Keep :attr:`_open` and :attr:`_takers` right after ``state`` (of ``key``) changed
+        (:meth:`_close` takes an account's takers out)."""
         if state.episode is None:
             self._open.discard(key)
-        else:
-            self._open.add(key)
+            return
+        self._open.add(key)
+        if key.startswith("acct:"):
+            for client in state.watch:
+                if key not in (keys := self._takers.setdefault(client, [])):
+                    keys.append(key)
 
     def new_state(self, key: str) -> LoginState:
         return LoginState()
@@ -350,6 +364,11 @@ class LoginAbuse(Detector[LoginState]):
         state.taken_over = []
         state.ep_owner = state.ep_accounts = 0
         state.ep_agents = []
+        for client in state.watch if key.startswith("acct:") else ():
+            if key in (keys := self._takers.get(client, [])):
+                keys.remove(key)
+                if not keys:
+                    del self._takers[client]
         state.watch = {}
 
     def _emit(self, key: str, state: LoginState) -> Detection:
