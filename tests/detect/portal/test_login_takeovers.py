@@ -155,15 +155,7 @@ def test_what_a_taken_over_account_is_used_for_is_followed_across_a_restart(
         city.get(30 * 6.0 + 100 + 2 * k, "185.220.101.9", path, BROWSER)
         for k, path in enumerate(("/account", "/address"))
     ]
-    first = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
-    out: list[Detection] = []
-    for event in before:
-        first.process(event, out)
-    second = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
-    second.restore(first.snapshot())
-    for event in after:
-        second.process(event, out)
-    second.flush(out)
+    out = _across_a_restart(before, after)
     (det,) = {d.id: d for d in out if d.rule_id == "portal.login.stuffing"}.values()
     assert {e.id for e in after} <= set(det.evidence)
     assert det.attributes["portal"]["after_takeover"]["requests"] == 2
@@ -232,13 +224,20 @@ def test_what_an_account_taken_over_in_an_attack_on_it_was_used_for_is_in_the_de
     assert not {e.id for e in quiet} & set(det.evidence)
     # across a restart between the takeover and its requests: the index is rebuilt
     events = city.run()
+    out = _across_a_restart(events[:13], events[13:])
+    assert out[-1].attributes["portal"]["after_takeover"]["requests"] == 2
+
+
+def _across_a_restart(before: list[Event], after: list[Event]) -> list[Detection]:
+    """Every emission of a detector that reads ``before``, is checkpointed and restored in a
+    new process, and reads ``after``."""
     first = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
     out: list[Detection] = []
-    for event in events[:13]:
+    for event in before:
         first.process(event, out)
     second = DetectorRunner(LoginAbuse(), lambda n, e, x: None)
     second.restore(first.snapshot())
-    for event in events[13:]:
+    for event in after:
         second.process(event, out)
     second.flush(out)
-    assert out[-1].attributes["portal"]["after_takeover"]["requests"] == 2
+    return out
