@@ -13,6 +13,7 @@ import pytest
 from citywatch.detect import DetectorRunner
 from citywatch.detect.portal import LoginAbuse
 from citywatch.detect.portal import behaviour_crowd as crowd
+from citywatch.detect.portal import behaviour_habits as browsers
 from citywatch.detect.portal.behaviour import PortalBehaviour
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.behaviour_request import RequestFacts
@@ -439,10 +440,10 @@ def test_a_crowd_opening_one_page_behind_a_nat_is_no_botnet() -> None:
     # 3,000 people opening a page from a push, ten behind each of 300 NAT addresses (the
     # assets come from a CDN): an address's "repeats" are other people's first pages, with
     # no cookie and no Referer yet; one confusion, not two signs of a botnet
-    usual = crowd.Habits(seen=5000, cookie=0.8, referer=0.85, language=0.99, asset=0.0)
+    usual = browsers.Habits(seen=5000, cookie=0.8, referer=0.85, language=0.99, asset=0.0)
     tally = crowd.Tally(usual=usual)
     for i in range(3000):
-        flags = crowd.BROWSER | crowd.LANGUAGE
+        flags = browsers.BROWSER | browsers.LANGUAGE
         crowd.add(tally, f"nat{i % 300}", PAGES[i % len(PAGES)], 200, flags)
     kept, missing, lacking = crowd.browser_signs(tally)
     assert kept == ["Accept-Language"] and len(missing) == 2 and lacking == 1
@@ -450,7 +451,7 @@ def test_a_crowd_opening_one_page_behind_a_nat_is_no_botnet() -> None:
     # bots that send no language either are two signs short
     bots = crowd.Tally(usual=usual)
     for i in range(3000):
-        crowd.add(bots, f"bot{i % 600}", PAGES[i % len(PAGES)], 200, crowd.BROWSER)
+        crowd.add(bots, f"bot{i % 600}", PAGES[i % len(PAGES)], 200, browsers.BROWSER)
     assert crowd.verdict(bots)[0] == "botnet"
 
 
@@ -689,15 +690,17 @@ def test_a_few_learned_requests_after_the_last_whole_day_move_no_habit() -> None
     learned = None
     for day in range(3):
         for _ in range(1000):
-            learned = crowd.learn(learned, crowd.BROWSER | crowd.COOKIE | crowd.LANGUAGE, day)
+            learned = browsers.learn(
+                learned, browsers.BROWSER | browsers.COOKIE | browsers.LANGUAGE, day
+            )
     for _ in range(20):
-        learned = crowd.learn(learned, crowd.BROWSER, 3)
-    start = crowd.trusted(learned)
+        learned = browsers.learn(learned, browsers.BROWSER, 3)
+    start = browsers.trusted(learned)
     assert start is not None and (start.cookie, start.language) == (1.0, 1.0)
     live = start
     for _ in range(1000):  # the first live day: the twenty join it
-        live = crowd.learn(live, crowd.BROWSER | crowd.COOKIE | crowd.LANGUAGE, 4)
-    live = crowd.learn(live, crowd.BROWSER | crowd.COOKIE | crowd.LANGUAGE, 5)
+        live = browsers.learn(live, browsers.BROWSER | browsers.COOKIE | browsers.LANGUAGE, 4)
+    live = browsers.learn(live, browsers.BROWSER | browsers.COOKIE | browsers.LANGUAGE, 5)
     assert live is not None and live.cookie == pytest.approx(1.0 - 20 / 1020)
 
 
@@ -736,7 +739,7 @@ def test_a_lasting_change_in_the_portal_s_habits_is_followed_in_days_not_hours(
                     events += visit(make, rng, t + rng.uniform(0, 60), rng.choice(ips))
     people = crowd.Tally()  # 3,000 people after the redesign, five requests each
     for i in range(3000):
-        flags = crowd.BROWSER | crowd.LANGUAGE | (crowd.REFERER if i >= 600 else 0)
+        flags = browsers.BROWSER | browsers.LANGUAGE | (browsers.REFERER if i >= 600 else 0)
         crowd.add(people, f"person{i % 600}", PAGES[i % len(PAGES)], 200, flags)
     runner = DetectorRunner(PortalBehaviour(), lambda n, e, x: None)
     out: list[Detection] = []
@@ -896,7 +899,7 @@ def _one_path(
     """A flood's tally: ``sources`` addresses sending ``each`` requests for ``uri(i)``,
     claiming a browser, against a portal whose browsers usually keep their habits; a source's
     repeats send the portal's cookie back (no Referer: a page opened from a notification)."""
-    usual = crowd.Habits(seen=5000, cookie=0.8, referer=0.85, language=0.99, asset=0.0)
+    usual = browsers.Habits(seen=5000, cookie=0.8, referer=0.85, language=0.99, asset=0.0)
     tally = crowd.Tally(usual=usual)
     for i in range(sources * each):
         headers = [("User-Agent", BROWSERS[i % 9])]
@@ -953,7 +956,9 @@ def test_a_crowd_of_more_clients_than_are_counted_is_judged_by_those_counted() -
     # 60,000 opening the alert's page: more than a handful each by that count, one path a DoS
     page = crowd.Tally()
     for i in range(150_000):
-        crowd.add(page, f"p{i * 2 // 5}", "/alerts/quake", 200, crowd.BROWSER, url="/alerts/quake")
+        crowd.add(
+            page, f"p{i * 2 // 5}", "/alerts/quake", 200, browsers.BROWSER, url="/alerts/quake"
+        )
     assert crowd.verdict(page) == ("crowd", [])
 
 

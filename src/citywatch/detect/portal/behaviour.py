@@ -56,6 +56,7 @@ from pydantic import BaseModel
 
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal import behaviour_crowd as crowd
+from citywatch.detect.portal import behaviour_habits as browsers
 from citywatch.detect.portal.behaviour_baseline import HourlyBaseline
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.behaviour_emit import (
@@ -283,9 +284,11 @@ class PortalBehaviour(Detector[BehaviourState]):
             state.tally = None
         lowest = min(cfg.portal_rate, cfg.portal_dos_rate)
         if per_minute < 0.5 * lowest:
-            if crowd.sampled(rate.count, rate.minute):  # the usual traffic: what its browsers carry
-                habits, flags = self._habits(state), crowd.habits_of(request)
-                state.habits = crowd.learn(habits, flags, int(ts // 86400))
+            if browsers.sampled(
+                rate.count, rate.minute
+            ):  # the usual traffic: what its browsers carry
+                habits, flags = self._habits(state), browsers.habits_of(request)
+                state.habits = browsers.learn(habits, flags, int(ts // 86400))
             return
         self._near_flood(state, event, rate, per_minute, out)
 
@@ -370,11 +373,11 @@ class PortalBehaviour(Detector[BehaviourState]):
             assert isinstance(request, HttpRequest)
             crowd.add_request(flood.tally, source, info.path, info.status, request)
 
-    def _habits(self, state: BehaviourState) -> crowd.Habits | None:
-        """The portal's usual habits (:class:`.behaviour_crowd.Habits`), started from those
+    def _habits(self, state: BehaviourState) -> browsers.Habits | None:
+        """The portal's usual habits (:class:`.behaviour_habits.Habits`), started from those
         learned from trusted records if there are any."""
         if state.habits is None:
-            state.habits = crowd.trusted(self.baseline.model.habits)
+            state.habits = browsers.trusted(self.baseline.model.habits)
         return state.habits
 
     def _scan(

@@ -1,5 +1,5 @@
 """The portal's learned request rate by hour of the day, the baseline of portal-wide floods,
-and what its browsers' requests carry (:class:`~.behaviour_crowd.Habits`).
+and what its browsers' requests carry (:class:`~.behaviour_habits.Habits`).
 
 Learned from trusted records (``--learn``): requests per minute, kept per
 UTC hour of the day. The busy rate of an hour is the 95th percentile of the
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import msgspec
 
-from citywatch.detect.portal import behaviour_crowd as crowd
+from citywatch.detect.portal import behaviour_habits as browsers
 from citywatch.model import HttpRequest
 
 _KEEP = 2048
@@ -33,8 +33,8 @@ class BaselineModel(msgspec.Struct, kw_only=True):
     hours: dict[int, list[int]] = msgspec.field(default_factory=dict)
     minute: int = -1
     count: int = 0
-    habits: crowd.Habits | None = None
-    """What the browser requests carried (one in :data:`~.behaviour_crowd.SAMPLE`)."""
+    habits: browsers.Habits | None = None
+    """What the browser requests carried (one in :data:`~.behaviour_habits.SAMPLE`)."""
 
 
 class HourlyBaseline:
@@ -57,8 +57,8 @@ class HourlyBaseline:
                     del counts[::2]
             model.minute, model.count = minute, 0
         model.count += 1
-        if crowd.sampled(model.count, minute):
-            model.habits = crowd.learn(model.habits, crowd.habits_of(request), minute // 1440)
+        if browsers.sampled(model.count, minute):
+            model.habits = browsers.learn(model.habits, browsers.habits_of(request), minute // 1440)
         self._peaks = None
 
     def peak(self, ts: float) -> float | None:

@@ -15,7 +15,8 @@ from typing import Final, TypeVar
 import msgspec
 
 from citywatch.detect.base import Episode
-from citywatch.detect.portal.behaviour_crowd import Habits, Tally
+from citywatch.detect.portal.behaviour_crowd import Tally
+from citywatch.detect.portal.behaviour_habits import Habits
 
 RING = 10
 """Slots of a request-count ring per window."""
