@@ -43,7 +43,10 @@ into are. Stuffing succeeds on a few per cent of a list: a client whose
 logins are many beside its failures is an address many people share, one
 verdict for every rule (:func:`.logins_sharing.sharing`): with failures as few as their
 typos (``shared_logins``) no attack; with more, a detection that calls their
-logins no takeover and never proposes blocking the address.
+logins no takeover and never proposes blocking the address. Where the
+source shows the accounts, the logins must also come from about as many
+sessions or user agents as accounts (``blind_people``): a stuffer's high-yield
+list, or his own accounts, log in from his tool's few.
 Without outcomes (a mirror with no response), many accounts each tried once
 at a human pace is what a crowd behind a proxy looks like: there the
 attempts must come at a machine's pace (``blind_burst_s``), repeat accounts,
@@ -235,7 +238,7 @@ class LoginAbuse(Detector[LoginState]):
                 return
             count(state, other, suspect)
             if not suspect:
-                took(key, state, other, ts, agent, event.id, self.cfg)
+                took(key, state, len(state.times) - 1, self.cfg)
             if episode.add(event.id, ts):
                 out.append(self._emit(key, state))
             return
@@ -364,6 +367,7 @@ class LoginAbuse(Detector[LoginState]):
         state.taken_over = []
         state.ep_owner = state.ep_accounts = 0
         state.ep_agents = []
+        state.ep_people = []
         for client in state.watch if key.startswith("acct:") else ():
             if key in (keys := self._takers.get(client, [])):
                 keys.remove(key)

@@ -117,8 +117,10 @@ class LoginAbuseConfig(BaseModel):
         0.8,
         gt=0,
         le=1,
-        description="without outcomes, the identities (a session, else a user agent) per "
-        "account of those attempts below which they are not each a person's login: people "
+        description="the identities (a session, else a user agent) per account of a client's "
+        "attempts below which they are not each a person's login: without outcomes, of its "
+        "attempts on many accounts at a human pace (no stuffing above it); with them, of its "
+        "logins (an address many people share, no block proposed, only above it). People "
         "behind one address log in from browsers and phones of their own, a stuffing tool "
         "goes through its list with a few agents (16 for 52 accounts)",
     )

@@ -17,6 +17,8 @@ from citywatch.detect.portal.logins_sharing import (
     episode_shared,
     logged_in,
     login_agent,
+    login_person,
+    many_people,
     sharing,
     typos,
     typos_over_hours,
@@ -69,24 +71,19 @@ def open_short(
             login_agent(state, state.agents[i], cfg)
     for i in window:
         if not state.suspect[i]:
-            took(key, state, state.others[i], state.times[i], state.agents[i], state.ids[i], cfg)
+            took(key, state, i, cfg)
 
 
-def took(
-    key: str,
-    state: LoginState,
-    other: str,
-    ts: float,
-    agent: int,
-    event_id: str,
-    cfg: LoginAbuseConfig,
-) -> None:
-    """A successful login during a client's or an account's episode: a takeover (listed in
-    ``taken_over``), whose requests after it are watched unless the client's address is
-    one many people share (its logins are theirs, and so are its requests)."""
+def took(key: str, state: LoginState, i: int, cfg: LoginAbuseConfig) -> None:
+    """The successful login ``i`` of the window during a client's or an account's episode:
+    a takeover (listed in ``taken_over``, and who made it in ``ep_people``), whose requests
+    after it are watched unless the client's address is one many people share (its logins
+    are theirs, and so are its requests)."""
+    other, ts, agent, event_id = state.others[i], state.times[i], state.agents[i], state.ids[i]
     if other not in state.taken_over:
         state.taken_over.append(other)
     if key.startswith("src:"):
+        login_person(state, state.identities[i])
         if episode_shared(state, cfg):
             return
         client, account = key[4:], other
@@ -127,12 +124,8 @@ def blind_evidence(state: LoginState, threshold: int, cfg: LoginAbuseConfig) -> 
     fewer people than accounts (``blind_people``).
 
     A person logs in to one account, a household to a few; the people behind an office's,
-    a university's or a carrier's address log in to many, each from a browser session or
-    a phone of their own: about one identity (:func:`.logins_state.identity_of`) per
-    account, a few fewer where a household shares a browser or phones of one model show one
-    user agent. A stuffing tool goes through its list with the few user agents it has and
-    sends no session, or a new one now and then: a proxy of a pool tried 52 accounts in 25
-    minutes with 16 agents and 19 sessions, one 55 accounts with one agent and none.
+    a university's or a carrier's address log in to many, each as a person of their own
+    (:func:`.logins_sharing.many_people`).
 
     What it cannot tell: a tool that makes up a session (or a user agent) for every attempt,
     at a human pace, looks like a crowd; and people who log in without sessions (an app)
@@ -147,7 +140,7 @@ def blind_evidence(state: LoginState, threshold: int, cfg: LoginAbuseConfig) -> 
         people = {
             state.identities[i] for i in range(state.head, len(state.times)) if state.suspect[i]
         }
-        if len(people) < cfg.blind_people * len(distinct):
+        if not many_people(len(people), len(distinct), cfg):
             return True
     seen = 0
     for i in range(len(state.times) - 1, state.head - 1, -1):

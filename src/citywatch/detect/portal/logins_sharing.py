@@ -47,7 +47,13 @@ def logged_in(state: LoginState) -> tuple[int, int | None]:
     return len(accounts) + len(unseen), agents
 
 
-def sharing(logins: int, failures: int, cfg: LoginAbuseConfig, agents: int | None = None) -> int:
+def sharing(
+    logins: int,
+    failures: int,
+    cfg: LoginAbuseConfig,
+    agents: int | None = None,
+    people: bool = True,
+) -> int:
     """What a client's address is, by its successful logins beside its failures: the one
     verdict every rule and every detection's wording and measures take.
 
@@ -59,7 +65,11 @@ def sharing(logins: int, failures: int, cfg: LoginAbuseConfig, agents: int | Non
       failure: stuffing gets in on a few per cent of a list, guessing on one account), and it
       fails more than their typos explain: a detection, but its logins are the residents' (no
       takeover is assumed) and it proposes nothing that locks them all out (no block of the
-      address: per-account limits, a challenge, a look at the accounts first);
+      address: per-account limits, a challenge, a look at the accounts first). Where the
+      source shows the accounts, only if the logins are each a person's (``people``, see
+      :func:`many_people`): a stuffer's list can yield 20 % (over ``shared_hits``), and one
+      with a dozen accounts of his own logs in to them between guesses, both from his tool's
+      one agent and no session;
     - :data:`NOT_SHARED`: one party, whose logins may be the attack's hits.
 
     Where the source shows no account (an access log) the logins could all be one account's:
@@ -82,12 +92,44 @@ def sharing(logins: int, failures: int, cfg: LoginAbuseConfig, agents: int | Non
     True
     >>> sharing(30, 10, cfg, agents=1) == NOT_SHARED  # one browser's logins: one party
     True
+    >>> sharing(5, 10, cfg, people=False) == NOT_SHARED  # hits on a list, from one tool
+    True
+
+    ``people`` decides no :data:`TYPOS`: three logins per failure is beyond any list's
+    yield, and the logins of a carrier's residents in its app send no session and the
+    agents of a few phone models (300 logins came from eight), fewer than their accounts.
     """
     if agents is not None and agents < cfg.shared_agents:
         return NOT_SHARED
     if logins >= cfg.shared_logins * failures:
         return TYPOS
-    return SHARED if logins > cfg.shared_hits * failures else NOT_SHARED
+    return SHARED if people and logins > cfg.shared_hits * failures else NOT_SHARED
+
+
+def many_people(identities: int, accounts: int, cfg: LoginAbuseConfig) -> bool:
+    """Attempts on ``accounts`` accounts from ``identities`` distinct identities
+    (:func:`.logins_state.identity_of`: a session, else a user agent) are each a person's:
+    ``blind_people`` identities per account or more.
+
+    The people behind an office's, a university's or a carrier's address each log in from
+    a browser session or a phone of their own: about one identity per account, a few fewer
+    where a household shares a browser or phones of one model show one user agent. A
+    stuffing tool goes through its list with the few user agents it has and sends no
+    session, or a new one now and then: a proxy of a pool tried 52 accounts in 25 minutes
+    with 16 agents and 19 sessions, one 55 accounts with one agent and none.
+
+    >>> cfg = LoginAbuseConfig()  # 0.8 identities per account
+    >>> many_people(9, 10, cfg), many_people(1, 10, cfg)
+    (True, False)
+    """
+    return identities >= cfg.blind_people * accounts
+
+
+def login_person(state: LoginState, identity: int) -> None:
+    """Count who made a client's episode login (:func:`.logins_state.identity_of`), up to as
+    many as the accounts it logged in to (``taken_over``): :func:`many_people` needs no more."""
+    if identity not in state.ep_people and len(state.ep_people) < len(state.taken_over):
+        state.ep_people.append(identity)
 
 
 def login_agent(state: LoginState, agent: int, cfg: LoginAbuseConfig) -> None:
@@ -110,10 +152,14 @@ def episode_shared(state: LoginState, cfg: LoginAbuseConfig) -> bool:
     """:func:`sharing` on a client's open episode: its logins are many people's. As in the
     short window (:func:`logged_in`), where the source shows the account they are the
     distinct accounts logged in to (``taken_over``): a stuffer logging in to one account of
-    his own again and again is one party; where it shows none, the logins, from
+    his own again and again is one party; and they must be each a person's
+    (:func:`many_people`, by ``ep_people``) unless none showed a session or an agent, where
+    their number alone decides. Where the source shows no account, the logins, from
     ``shared_agents`` agents or more."""
     failed = state.ep_attempts - state.ep_successes
     if "?" not in state.ep_others:
-        return sharing(len(state.taken_over), failed, cfg) != NOT_SHARED
+        accounts = len(state.taken_over)
+        people = not any(state.ep_people) or many_people(len(state.ep_people), accounts, cfg)
+        return sharing(accounts, failed, cfg, people=people) != NOT_SHARED
     agents = len(state.ep_agents) if state.named_agents else None
     return sharing(state.ep_successes, failed, cfg, agents) != NOT_SHARED

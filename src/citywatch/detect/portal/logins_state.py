@@ -138,6 +138,9 @@ class LoginState(msgspec.Struct, kw_only=True):
     ep_agents: list[int] = msgspec.field(default_factory=list)
     """A client's: distinct user agents of the episode's logins that show no account, at
     most ``shared_agents`` (enough for :func:`.logins_sharing.sharing`)."""
+    ep_people: list[int] = msgspec.field(default_factory=list)
+    """A client's: distinct identities (:func:`identity_of`) of the episode's logins, at most
+    as many as ``taken_over`` (enough for :func:`.logins_sharing.episode_shared`)."""
     watch: dict[str, list[Login]] = msgspec.field(default_factory=dict)
     """The episode's takeovers per taking-over client, with the requests after each (see
     :mod:`.logins_after`)."""
