@@ -321,6 +321,14 @@ def test_a_lesser_attack_on_the_portal_still_reaches_the_soc(
     assert all(
         step.approval is None for b in books if b.id != "contain-web-attack" for step in b.steps
     )
+    # a lesser cyber incident elsewhere (a device missing from the fleet's inventory, severity
+    # 50) is not the portal's: it went to the SOC as "a lesser attack on the citizen portal"
+    device = msgspec.structs.replace(
+        incident, entities={"source.ip": ["10.20.9.99"], "device.id": ["cam-0099"]}
+    )
+    assert "review-web-attack" not in {
+        b.id for b in load_playbooks([]) if b.trigger.matches(device)
+    }
 
 
 def _iot(did: str, rule: str, source: str, minute: int) -> Detection:

@@ -110,6 +110,11 @@ class Trigger(_Strict):
         " source.ip for an attack from addresses the city can block, device.id for city devices",
     )
     place: Place | None = None
+    target: tuple[str, ...] = Field(
+        (),
+        description="attacked services (values of the entity key target, as `portal`) of which"
+        " the incident must name one",
+    )
 
     @model_validator(mode="after")
     def _band(self) -> Trigger:
@@ -125,6 +130,8 @@ class Trigger(_Strict):
         if self.category and incident.category not in self.category:
             return False
         if self.has and not any(incident.entities.get(key) for key in self.has):
+            return False
+        if self.target and not set(self.target) & set(incident.entities.get("target", ())):
             return False
         if self.story and incident.story not in self.story:
             return False

@@ -328,6 +328,28 @@ def test_a_dos_names_the_addresses_of_its_heaviest_sources_and_no_resident_s(
     assert "shared_addresses" not in surge.attributes["portal"]
 
 
+def test_forty_equal_bots_are_each_named_and_their_flood_s_evidence_is_theirs(
+    make: Maker,
+) -> None:
+    # with 16 heavy-hitter counters, forty equal bots each counted none: the DoS named no one
+    # to rate-limit, dropped the measure, and cited residents' requests of its minutes
+    rng = random.Random(6)
+    day = _day(make, rng, 5, 9, peak=100)
+    bots = [
+        make(4 * 3600 + i * 0.01, f"198.51.101.{i % 40}", f"/search?q={i}", ua="Mozilla/5.0")
+        for i in range(12_000)  # 6,000 a minute for two minutes, 300 from each of forty
+    ]
+    cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
+    (flood,) = _run(day + bots, None, **cfg)
+    figures = flood.attributes["portal"]
+    assert figures["likely"] == "dos", flood.summary
+    assert len(figures["top_addresses"]) == 8
+    assert all(ip.startswith("198.51.101.") for ip in figures["top_addresses"])
+    assert any("top_addresses" in m for m in figures["measures"])
+    bot_ids = {e.id for e in bots}
+    assert set(flood.evidence) <= bot_ids, "no resident's request is evidence"
+
+
 def test_a_dos_s_evidence_is_its_sources_requests_not_the_residents_(make: Maker) -> None:
     # 64 of a DoS's 2,000 evidence ids were residents' requests of its minutes
     rng = random.Random(6)

@@ -365,7 +365,7 @@ class PortalBehaviour(Detector[BehaviourState]):
     ) -> None:
         """Count a request of a portal-wide flood: its source among the heaviest (and their
         addresses), and who sent it in the flood's tally."""
-        crowd.misra_gries(state.top, source)
+        crowd.misra_gries(state.top, source, crowd.SOURCE_COUNTERS)
         if event.source_ip is not None and source in state.top:
             _keep_address(state, source, event.source_ip)
         if flood.tally is not None:

@@ -101,6 +101,11 @@ from citywatch.model import HttpRequest
 SOURCES_CAP: Final = 16384
 """Distinct sources a tally counts exactly; past it, "at least this many"."""
 _COUNTERS: Final = 16
+SOURCE_COUNTERS: Final = 64
+"""Heavy-hitter counters of a flood's sources: a denial of service from up to about this many
+addresses has each counted past a person's share, and named (:data:`PER_SOURCE`); with 16,
+forty equal bots each counted none, and the flood named no one to rate-limit. Past it, each
+address sends too little for per-address limits to answer it: DDoS protection does."""
 _MIN_REQUESTS: Final = 200
 """Requests before a tally is judged at all."""
 PER_SOURCE: Final = 40.0
@@ -212,7 +217,7 @@ def add(
             tally.repeats += 1
             tally.cookie += bool(flags & COOKIE)
             tally.referer += bool(flags & REFERER)
-    misra_gries(tally.heavy, source)
+    misra_gries(tally.heavy, source, SOURCE_COUNTERS)
     misra_gries(tally.paths, path[:200])
     if url is not None and _page(url):
         digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8)
@@ -263,8 +268,12 @@ def merge(a: Tally, b: Tally) -> Tally:
     for counters, target in ((a.urls, out.urls), (b.urls, out.urls)):
         for key, n in counters.items():
             target[key] = target.get(key, 0) + n
-    for counters in (out.heavy, out.paths, out.urls):
-        while len(counters) > _COUNTERS:  # keep the heaviest; the rest were lower bounds anyway
+    for counters, size in (
+        (out.heavy, SOURCE_COUNTERS),
+        (out.paths, _COUNTERS),
+        (out.urls, _COUNTERS),
+    ):
+        while len(counters) > size:  # keep the heaviest; the rest were lower bounds anyway
             del counters[min(counters, key=counters.__getitem__)]
     return out
 
@@ -517,11 +526,12 @@ def habit_figures(tally: Tally) -> dict[str, float]:
     }
 
 
-def misra_gries(top: dict[str, int], key: str) -> None:
-    """Count ``key`` in Misra-Gries counters (16): the heaviest keys, their counts lower bounds."""
+def misra_gries(top: dict[str, int], key: str, size: int = _COUNTERS) -> None:
+    """Count ``key`` in ``size`` Misra-Gries counters: the heaviest keys, their counts lower
+    bounds (each short of the truth by at most the requests over ``size`` + 1)."""
     if key in top:
         top[key] += 1
-    elif len(top) < _COUNTERS:
+    elif len(top) < size:
         top[key] = 1
     else:
         for other in list(top):
