@@ -26,6 +26,8 @@ FORM = "application/x-www-form-urlencoded"
 BROWSERS = [f"Mozilla/5.0 (X11; Linux x86_64) Firefox/{v}.0" for v in range(90, 140)]
 STALE = ("/portal/login.aspx", "/eUprava/index.jsp", "/news/2019/winter", "/alerts/rss.xml")
 ASSETS = ("/static/app.js", "/static/app.css", "/static/logo.svg", "/favicon.ico")
+APP_CALLS = ("/api/v1/config", "/api/v1/alerts?since=today", "/api/v1/news")
+"""What the city's app asks for when a person opens it."""
 
 
 class Maker:
@@ -377,7 +379,7 @@ def _push(make: Maker, rng: random.Random, t0: float, people: int) -> list[Event
     for i in range(people):
         t = t0 + rng.expovariate(1 / 40)
         ip = f"{rng.choice((5, 37, 78))}.{rng.randrange(256)}.{rng.randrange(256)}.{i % 250 + 1}"
-        for k, uri in enumerate(("/api/v1/config", "/api/v1/alerts?since=today", "/api/v1/news")):
+        for k, uri in enumerate(APP_CALLS):
             events.append(make(t + 0.15 * k, ip, uri, 200, ua="AldmereCity/4.2.0 okhttp/4.12"))
     return events
 
@@ -412,7 +414,6 @@ def test_a_crowd_behind_a_carriers_nat_is_a_surge_not_a_ddos(make: Maker) -> Non
     rng = random.Random(12)
     day = _day(make, rng, 5, 9, peak=20)
     cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
-    app = ("/api/v1/config", "/api/v1/alerts?since=today", "/api/v1/news")
     ua = "AldmereCity/4.2.0 okhttp/4.12"
 
     def push(token: Callable[[int, int], str]) -> list[Event]:
@@ -421,7 +422,7 @@ def test_a_crowd_behind_a_carriers_nat_is_a_surge_not_a_ddos(make: Maker) -> Non
             t, ip = 4 * 3600 + rng.expovariate(1 / 40), f"46.188.{i % 10}.1"
             events += [
                 make(t + 0.15 * k, ip, uri, 200, ua=ua, token=token(i, k))
-                for k, uri in enumerate(app)
+                for k, uri in enumerate(APP_CALLS)
             ]
         return events
 
@@ -442,9 +443,8 @@ def test_a_tool_making_up_sessions_is_no_crowd_but_shared(make: Maker) -> None:
     rng = random.Random(13)
     day = _day(make, rng, 5, 9, peak=20)
     cfg = {"portal_rate": 40.0, "flood_client_rate": 1e6}
-    app = ("/api/v1/config", "/api/v1/alerts?since=today", "/api/v1/news")
     tool = [
-        make(4 * 3600 + i * 0.02, f"45.9.{i % 10}.3", app[i % 3], 200, ua="okhttp/4.12",
+        make(4 * 3600 + i * 0.02, f"45.9.{i % 10}.3", APP_CALLS[i % 3], 200, ua="okhttp/4.12",
              token=f"made-up-{i // 200}-{i % 10}")
         for i in range(6000)
     ]  # fmt: skip

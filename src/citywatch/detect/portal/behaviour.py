@@ -284,9 +284,8 @@ class PortalBehaviour(Detector[BehaviourState]):
             state.tally = None
         lowest = min(cfg.portal_rate, cfg.portal_dos_rate)
         if per_minute < 0.5 * lowest:
-            if browsers.sampled(
-                rate.count, rate.minute
-            ):  # the usual traffic: what its browsers carry
+            # the usual traffic: what its browsers carry
+            if browsers.sampled(rate.count, rate.minute):
                 habits, flags = self._habits(state), browsers.habits_of(request)
                 state.habits = browsers.learn(habits, flags, int(ts // 86400))
             return

@@ -196,7 +196,7 @@ def add(
     ``url`` (its path and query; None: another method)."""
     tally.requests += 1
     sources = tally.sources
-    source_hash = zlib.crc32(source.encode())
+    source_hash = _source_hash(source)
     repeat = source_hash in sources
     if repeat:
         tally.counted += 1
@@ -228,6 +228,12 @@ def add(
             tally.errors += 1
         elif status >= 400:
             tally.misses += 1
+
+
+def _source_hash(source: str) -> int:
+    """How a tally knows a source (its pseudonym, as a CRC-32): in ``sources`` and, shifted,
+    in the (source, person) pairs of ``people``."""
+    return zlib.crc32(source.encode())
 
 
 def add_request(
@@ -446,7 +452,7 @@ def carrying_people(tally: Tally, sources: list[str]) -> set[str]:
     >>> carrying_people(tally, ["nat", "bot", "absent"])
     {'nat'}
     """
-    by_hash = {zlib.crc32(source.encode()): source for source in sources}
+    by_hash = {_source_hash(source): source for source in sources}
     sessions: dict[int, int] = {}
     for pair, n in tally.people.items():
         if (source := pair >> 32) in by_hash and 1 < n <= PER_SOURCE:

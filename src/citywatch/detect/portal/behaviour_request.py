@@ -17,7 +17,7 @@ from typing import Final
 
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.request import parse_request, path_template
-from citywatch.enrich.identity import session_hash
+from citywatch.enrich.identity import session_hash, session_or_agent
 from citywatch.model import Event, HttpRequest
 
 MISS: Final = frozenset({400, 403, 404, 405, 410, 501})
@@ -131,4 +131,4 @@ class RequestFacts:
                     facts.password = digest[0]
                     break
         facts.agent = zlib.crc32((request.user_agent or "").encode())
-        facts.identity = zlib.crc32(facts.session.encode()) if facts.session else facts.agent
+        facts.identity = session_or_agent(facts.session, facts.agent)

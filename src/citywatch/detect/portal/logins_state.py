@@ -19,7 +19,7 @@ import msgspec
 from citywatch.detect.base import Episode
 from citywatch.detect.portal.logins_after import Login
 from citywatch.detect.portal.logins_config import LoginAbuseConfig
-from citywatch.enrich.identity import session_hash
+from citywatch.enrich.identity import session_hash, session_or_agent
 from citywatch.model import Event, HttpRequest
 
 OUTCOME = {"failure": 0, "success": 1}
@@ -197,7 +197,7 @@ def identity_of(event: Event, agent: int, cookies: Container[str]) -> int:
     ``cookies``), else its user agent ``agent`` (:func:`agent_of`)."""
     payload = event.payload
     session = session_hash(payload, cookies) if isinstance(payload, HttpRequest) else ""
-    return zlib.crc32(session.encode()) if session else agent
+    return session_or_agent(session, agent)
 
 
 def push_portal(
