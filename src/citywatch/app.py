@@ -102,12 +102,12 @@ def crawler_ranges_file(settings: Settings) -> Path:
 def job_detectors(settings: Settings) -> list[Detector]:  # type: ignore[type-arg]
     """Every enabled detector, configured from ``settings`` and given what the data dir
     keeps for it (the refreshed crawler ranges: :func:`crawler_ranges_file`)."""
-    configs = dict(settings.detectors)
-    if PortalBehaviour.name in detector_classes():  # (a deployment may register its own set)
+    configs, classes = dict(settings.detectors), detector_classes()
+    if PortalBehaviour.name in classes:  # (a deployment may register its own set)
         portal: dict[str, Any] = {**configs.get(PortalBehaviour.name, {})}
         portal["crawler_ranges"] = str(crawler_ranges_file(settings))
         configs[PortalBehaviour.name] = portal
-    return build_detectors(configs, settings.disabled)
+    return build_detectors(configs, settings.disabled, classes)
 
 
 def city_map(settings: Settings) -> CityMap:

@@ -71,10 +71,13 @@ def build_adapters() -> dict[str, Adapter]:
 
 
 def build_detectors(
-    configs: dict[str, dict[str, Any]], disabled: list[str] | None = None
+    configs: dict[str, dict[str, Any]],
+    disabled: list[str] | None = None,
+    classes: dict[str, type[Detector]] | None = None,  # type: ignore[type-arg]
 ) -> list[Detector]:  # type: ignore[type-arg]
-    """Every enabled detector, built from its validated config; fails fast on bad config."""
-    classes = detector_classes()
+    """Every enabled detector of ``classes`` (:func:`detector_classes` unless given), built from
+    its validated config; fails fast on bad config."""
+    classes = detector_classes() if classes is None else classes
     named = [(name, f"detectors.{name}") for name in configs]
     named += [(name, f"disabled: {name!r}") for name in disabled or []]
     for name, where in named:
