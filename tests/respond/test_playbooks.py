@@ -205,7 +205,7 @@ def test_a_dry_run_only_says_what_it_would_do(store: Store, tmp_path: Path) -> N
     (run,) = runner.runs_for([inc])
     run = runner.approve(run.id, "block", user="rob", roles=["responder"])
     assert run.steps[1].status is StepStatus.DRY_RUN
-    assert run.steps[1].summary.startswith("would block 1 addresses (203.0.113.5)")
+    assert run.steps[1].summary.startswith("would block 1 address (203.0.113.5)")
     assert not (tmp_path / "blocks").exists() and not (tmp_path / "outbox").exists()
     assert all(e.action.endswith("(dry run)") for e in store.audit())
 
@@ -480,7 +480,7 @@ def test_the_block_step_writes_the_devices_outside_hosts_beside_the_attackers(
     )  # fmt: skip
     outcome = block(context)
     assert outcome.summary == (
-        "blocked 1 addresses (198.51.100.7) and 2 outside hosts the devices reached"
+        "blocked 1 address (198.51.100.7) and 2 outside hosts the devices reached"
         " (91.92.241.17, cnc.example.net) for 0:30:00"
     )
     stem = tmp_path / "blocks" / incident.id

@@ -26,7 +26,15 @@ from typing import Final
 import msgspec
 
 from citywatch.correlate.rules import AnyRule, SequenceRule
-from citywatch.model import Detection, Incident, IncidentStatus, StatusChange, from_epoch, to_epoch
+from citywatch.model import (
+    SHARED_ADDRESSES,
+    Detection,
+    Incident,
+    IncidentStatus,
+    StatusChange,
+    from_epoch,
+    to_epoch,
+)
 
 _CATEGORY = {"cyber": "cyber", "public_safety": "public_safety"}
 
@@ -47,6 +55,8 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
     point: tuple[float, float] | None
     people: int = 0
     facilities: list[str] = msgspec.field(default_factory=list)
+    carriers: list[str] = msgspec.field(default_factory=list)
+    """Addresses the detection judged many people share (``shared_addresses``)."""
 
 
 def member(d: Detection) -> Member:
@@ -54,11 +64,14 @@ def member(d: Detection) -> Member:
     measures: list[str] = []
     people = 0
     facilities: list[str] = []
+    carriers: list[str] = []
     for value in d.attributes.values():
         if not isinstance(value, dict):
             continue
         if isinstance(value.get("measures"), list):
             measures.extend(map(str, value["measures"]))
+        if isinstance(value.get(SHARED_ADDRESSES), list):
+            carriers.extend(map(str, value[SHARED_ADDRESSES]))
         if isinstance(value.get("people"), (int, float)):
             people = max(people, int(value["people"]))
         for p in value.get("priorities") or ():  # facilities, not the populated areas ranked
@@ -78,6 +91,7 @@ def member(d: Detection) -> Member:
         point=(d.geo.lat, d.geo.lon) if d.geo else None,
         people=people,
         facilities=facilities,
+        carriers=carriers,
     )
 
 
@@ -168,6 +182,7 @@ class Summary:
     """
 
     __slots__ = (
+        "carriers",
         "categories",
         "doings",
         "entities",
@@ -208,6 +223,8 @@ class Summary:
         """What the members do, in words (:func:`doing`), counted: a cyber incident's title."""
         self.measures: dict[str, tuple[int, int, int]] = {}
         """Measure → (-severity, arrival, place) of the most severe detection advising it."""
+        self.carriers: dict[str, None] = {}
+        """Addresses members judged many people share, in order (an ordered set)."""
         self.witnesses: set[str] = set()
         """Who saw what (:func:`witness`) with findings that corroborate the incident."""
         self.parties: Counter[str] = Counter()
@@ -266,6 +283,8 @@ class Summary:
             self.witnesses.add(witness(m))
         if m.facilities:
             self.facilities.update(m.facilities)
+        if m.carriers:
+            self.carriers.update(dict.fromkeys(m.carriers))
         if m.people > self.people:  # noqa: PLR1730 - no call on the hot path
             self.people = m.people
         if m.severity > self.top:  # noqa: PLR1730 - no call on the hot path
@@ -297,8 +316,11 @@ class Summary:
         if story is not None:
             severity = max(severity, story.severity or 0)
             category = story.category or category
-        # the measures of the most severe detections first, each once
+        # the measures of the most severe detections first, each once; before them all, the
+        # addresses no one may block (a member's "block the source" means the others)
         measures = sorted(self.measures, key=self.measures.__getitem__)
+        if self.carriers:
+            measures.insert(0, spare(list(self.carriers)))
         points = sorted(self.points)
         exposure = {"people": people, "facilities": len(facilities), "services": services}
         return Incident(
@@ -325,6 +347,20 @@ class Summary:
         )
 
 
+def spare(addresses: list[str]) -> str:
+    """The measure that keeps addresses many people share off every block list.
+
+    >>> spare(["161.53.2.10"])[:66]
+    'Do not block 161.53.2.10: many people share it (the block lists le'
+    """
+    named = ", ".join(addresses[:5]) + (" …" if len(addresses) > 5 else "")
+    them = "it" if len(addresses) == 1 else "them"
+    return (
+        f"Do not block {named}: many people share {them} (the block lists leave {them} out); "
+        f"stop the attack's own requests at the reverse proxy or WAF instead"
+    )
+
+
 def _grew(old: Member, new: Member) -> bool:
     """Whether ``new`` re-emits ``old`` having only grown: the same labels, entity, start and
     place; no less severity, people, facilities or end; its measures extend the old ones."""
@@ -342,6 +378,7 @@ def _grew(old: Member, new: Member) -> bool:
         and new.point == old.point
         and new.measures[: len(old.measures)] == old.measures
         and set(old.facilities) <= set(new.facilities)
+        and set(old.carriers) <= set(new.carriers)
     )
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
 from citywatch.model.event import GeoPoint
+
+SHARED_ADDRESSES: Final = "shared_addresses"
+"""``attributes.<silo>.shared_addresses``: addresses a detector judged many people share (a
+university's, a carrier's NAT). No block list takes them, whatever else their incident
+holds; the incident's first measure says so."""
 
 
 class Detection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -35,6 +35,7 @@ from citywatch.model import Alert, Detection, Incident
 from citywatch.respond.blocks import block_entries, blocked_names, nft_ruleset, nginx_deny, rpz_zone
 from citywatch.respond.cap import draft_from_incident
 from citywatch.respond.capxml import to_xml, validate
+from citywatch.respond.evidence import carriers
 from citywatch.respond.misp import misp_event
 from citywatch.respond.quarantine import QuarantineAction, QuarantineConfig, command
 from citywatch.respond.stix import export_bundle
@@ -97,21 +98,30 @@ def notify(ctx: Context) -> Outcome:
 
 def block(ctx: Context) -> Outcome:
     """Block the incident's attacker addresses, and the outside hosts its devices reached (a
-    C2 server, a download host), for ``ttl_min`` minutes (default 60)."""
+    C2 server, a download host), for ``ttl_min`` minutes (default 60); never an address a
+    detection judged many people share (the outcome names those left out)."""
     ttl = timedelta(minutes=float(ctx.params.get("ttl_min", 60)))
     allow = [str(a) for a in ctx.params.get("allow", [])]
     entries = block_entries(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl, allow=allow)
     names = blocked_names(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl)
+    spared = _listed(
+        "address many people share",
+        "addresses many people share",
+        [str(a) for a in carriers(ctx.detections)],
+    )
+    # an address many people share is never blocked (evidence.attackers): the outcome says so
+    left_out = f"; left out {spared[0]}" if spared else ""
     if not entries and not names:
-        return Outcome("no attacker address nor outside host to block", [])
-    said = _listed("addresses", [e.address for e in entries if e.direction == "from"])
+        return Outcome(f"no attacker address nor outside host to block{left_out}", [])
+    said = _listed("address", "addresses", [e.address for e in entries if e.direction == "from"])
     said += _listed(
+        "outside host the devices reached",
         "outside hosts the devices reached",
         [e.address for e in entries if e.direction == "to"] + [n.name for n in names],
     )
     what = " and ".join(said)
     if ctx.dry_run:
-        return Outcome(f"would block {what} for {ttl}", [])
+        return Outcome(f"would block {what} for {ttl}{left_out}", [])
     stem = f"blocks/{ctx.incident.id}"
     files = [
         _write(ctx, f"{stem}.nft", nft_ruleset(entries, now=ctx.now).encode()),
@@ -119,15 +129,16 @@ def block(ctx: Context) -> Outcome:
     ]
     if names:
         files.append(_write(ctx, f"{stem}.rpz", rpz_zone(names, now=ctx.now).encode()))
-    return Outcome(f"blocked {what} for {ttl}", files)
+    return Outcome(f"blocked {what} for {ttl}{left_out}", files)
 
 
-def _listed(noun: str, values: list[str]) -> list[str]:
-    """``["3 addresses (a, b, c)"]``, at most five named; nothing for no values."""
+def _listed(one: str, many: str, values: list[str]) -> list[str]:
+    """``["3 addresses (a, b, c)"]`` (``one`` for a single value: ``"1 address (a)"``), at
+    most five named; nothing for no values."""
     if not values:
         return []
     shown = ", ".join(values[:5]) + (" …" if len(values) > 5 else "")
-    return [f"{len(values)} {noun} ({shown})"]
+    return [f"{len(values)} {one if len(values) == 1 else many} ({shown})"]
 
 
 def quarantine(ctx: Context) -> Outcome:

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Final, NamedTuple
 
 from citywatch.errors import ConfigError
-from citywatch.model import Detection, Incident
+from citywatch.model import SHARED_ADDRESSES, Detection, Incident
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -237,14 +237,16 @@ def attackers(
 ) -> list[Seen]:
     """The incident's attacker addresses, sorted (IPv4 first), with what was seen of each;
     ``shared``: for partners, without internal addresses, as for an incident of city devices
-    (their own addresses are the internal ones)."""
+    (their own addresses are the internal ones). Never an address a detection judged many
+    people share (:func:`carriers`): blocking it, here or at a partner, locks them all out."""
     nets = networks(allow)
     detections = list(detections)
     devices = "device.id" in incident.entities or any("device.id" in d.entity for d in detections)
     check = outside if shared or devices else blockable
+    many = set(carriers(detections))
 
     def wanted(ip: IPAddress | None) -> bool:
-        return ip is not None and check(ip, nets)
+        return ip is not None and ip not in many and check(ip, nets)
 
     rows: dict[IPAddress, Seen] = {}
     records: dict[IPAddress, set[str]] = {}  # the records seen of each, once however many
@@ -274,6 +276,28 @@ def attackers(
         if ip is not None and ip not in rows and wanted(ip):
             rows[ip] = Seen(ip, incident.first_seen, incident.last_seen, 1, [], [])
     return [rows[ip] for ip in sorted(rows, key=lambda a: (a.version, int(a)))]
+
+
+def carriers(detections: Iterable[Detection]) -> list[IPAddress]:
+    """The addresses the detections judged many people share (``shared_addresses``), in
+    order, each once.
+
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 3, 14, tzinfo=UTC)
+    >>> d = Detection(id="l", timestamp=t, detector="login-abuse", rule_id="r", rule_name="r",
+    ...     severity=50, confidence=0.9, category="cyber", summary="s", entity={}, evidence=[],
+    ...     first_seen=t, last_seen=t,
+    ...     attributes={"portal": {"shared_addresses": ["161.53.2.10", "bad", "161.53.2.10"]}})
+    >>> [str(a) for a in carriers([d])]
+    ['161.53.2.10']
+    """
+    found: dict[IPAddress, None] = {}
+    for _, values in declared(detections, SHARED_ADDRESSES):
+        for value in values if isinstance(values, list) else ():
+            ip = address(str(value))
+            if ip is not None:
+                found[ip] = None
+    return list(found)
 
 
 def _counted(d: Detection) -> int:

@@ -8,6 +8,7 @@ from citywatch.detect.portal import behaviour_crowd as crowd
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.behaviour_state import BehaviourState
 from citywatch.detect.portal.hits import BLOCK_CLIENTS, TARGET
+from citywatch.model import SHARED_ADDRESSES
 
 
 class RuleSpec(NamedTuple):
@@ -227,7 +228,7 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
                 stats["likely"] = likely
                 stats["dos_signs"] = signs
                 if likely in ("dos", "shared"):  # the measures name them: never a crowd's
-                    stats["top_addresses"], stats["shared_addresses"] = heaviest(state, tally)
+                    stats["top_addresses"], stats[SHARED_ADDRESSES] = heaviest(state, tally)
                 stats["clients"] = len(tally.sources)
                 people = stats["sessions"] = crowd.sessions_behind(tally)
                 # the addresses' requests over the addresses counted, however many there are

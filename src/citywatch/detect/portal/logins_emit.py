@@ -11,6 +11,7 @@ from citywatch.detect.portal.logins_campaign import PORTAL
 from citywatch.detect.portal.logins_config import LoginAbuseConfig
 from citywatch.detect.portal.logins_sharing import episode_shared
 from citywatch.detect.portal.logins_state import LoginState
+from citywatch.model import SHARED_ADDRESSES
 
 _STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
 _GUESSING = ("portal.login.bruteforce", "Password brute force", "attack.T1110.001")
@@ -112,10 +113,12 @@ def describe(key: str, state: LoginState, cfg: LoginAbuseConfig) -> Said:
             entity["source.ip"] = state.address
         entity["source.pseudonym"] = key[4:]
     measures = _measures(rule, state, by_client and shared, state.ep_blind)
-    after = {}
+    after: dict[str, object] = {}
     watched = [login for logins in state.watch.values() for login in logins]
     if watched and not (by_client and shared):
         after["after_takeover"] = summary_after(watched)
+    if by_client and shared and state.address:
+        after[SHARED_ADDRESSES] = [state.address]  # no block list takes it (respond.evidence)
     confidence = min(
         _BLIND_CONFIDENCE if state.ep_blind else 0.99,
         0.5 + 0.05 * (state.ep_attempts - state.ep_successes),

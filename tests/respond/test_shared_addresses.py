@@ -1,0 +1,141 @@
+"""An address many people share is never blocked, whatever else its incident holds.
+
+A university's address on a filing deadline: 141 people log in through it, nine of them
+failing three times (login abuse judges it shared: "do not block"), and one student sends
+a UNION injection from the same address. The two detections made one incident at 85, whose
+first measure was "Rate-limit or block the flagged client addresses" and whose playbook
+(contain-web-attack, from 60) blocked the address: every resident behind it locked out of
+the portal on the deadline. A stranger's injection in the same incident is still blocked.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import SecretStr
+from tests.detect.portal.test_slow_logins import T0, _deadline
+
+from citywatch.app import analyse
+from citywatch.config import Settings
+from citywatch.model import SHARED_ADDRESSES, Detection, Incident, IncidentStatus
+from citywatch.pipeline import InputSpec
+from citywatch.respond.actions import Context, block
+from citywatch.respond.blocks import block_entries
+from citywatch.respond.playbook import load_playbooks
+from citywatch.respond.quarantine import QuarantineConfig
+from citywatch.respond.stix import export_bundle
+
+UNIVERSITY = "161.53.2.10"
+STRANGER = "185.220.101.4"
+UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
+SQLI = "/tax/returns?id=1%27%20UNION%20SELECT%20password%20FROM%20users--"
+
+
+def _log(path: Path, *, stranger: bool) -> Path:
+    """The deadline's logins and one student's injections, in combined log format."""
+    hits = _deadline(random.Random(10), forgot=9)
+    hits += [(600 + 30 * k, UNIVERSITY, "GET", f"{SQLI}{k}", 500, UA) for k in range(6)]
+    if stranger:
+        hits += [(700 + 20 * k, STRANGER, "GET", f"{SQLI}{k}", 500, UA) for k in range(6)]
+    lines = []
+    for t, ip, method, target, status, agent in sorted(hits):
+        when = datetime.fromtimestamp(T0 + t, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        lines.append(f'{ip} - - [{when}] "{method} {target} HTTP/1.1" {status} 512 "-" "{agent}"')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_university_s_address_is_never_blocked_for_one_student_s_injection(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
+    log = _log(tmp_path / "access.log", stranger=False)
+    result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+    (incident,) = result.job.correlator.incidents()
+    dets = result.job.detections()
+    shared = [d for d in dets if d.attributes["portal"].get(SHARED_ADDRESSES)]
+    assert [d.detector for d in shared] == ["login-abuse"]
+    assert shared[0].attributes["portal"][SHARED_ADDRESSES] == [UNIVERSITY]
+    assert incident.severity >= 60 and {d.detector for d in dets} == {"login-abuse", "web-attacks"}
+    assert incident.measures[0].startswith(f"Do not block {UNIVERSITY}: many people share it")
+    books = [b.id for b in load_playbooks([]) if b.trigger.matches(incident)]
+    assert "contain-web-attack" in books, "the SOC still hears of the injection"
+    assert block_entries(incident, dets, now=datetime.now(UTC)) == []
+    ctx = Context(
+        incident=incident,
+        detections=dets,
+        params={},
+        now=datetime.now(UTC),
+        data_dir=tmp_path,
+        actor="t",
+        dry_run=False,
+        quarantine=QuarantineConfig(),
+        cap_sender="city@example.org",
+    )
+    outcome = block(ctx)
+    assert outcome.summary == (
+        f"no attacker address nor outside host to block; left out 1 address many people "
+        f"share ({UNIVERSITY})"
+    )
+    assert outcome.files == []
+    bundle = export_bundle(incident, dets)
+    assert UNIVERSITY not in str(bundle), "nor is it given to partners as an attacker's"
+
+
+def _detection(did: str, ip: str, **portal: object) -> Detection:
+    t = datetime.fromtimestamp(T0, tz=UTC)
+    return Detection(
+        id=did,
+        timestamp=t,
+        detector="login-abuse" if portal else "web-attacks",
+        rule_id="r",
+        rule_name="r",
+        severity=50 if portal else 85,
+        confidence=0.9,
+        category="cyber",
+        summary="s",
+        entity={"source.ip": ip, "target": "portal"},
+        evidence=[f"{did}-1"],
+        first_seen=t,
+        last_seen=t,
+        tags=["attack.T1190"],
+        attributes={"portal": portal},
+    )
+
+
+def test_a_stranger_in_the_same_incident_is_still_blocked(tmp_path: Path) -> None:
+    dets = [
+        _detection("logins", UNIVERSITY, **{SHARED_ADDRESSES: [UNIVERSITY]}),
+        _detection("student", UNIVERSITY),
+        _detection("stranger", STRANGER),
+    ]
+    incident = Incident(
+        id="inc",
+        title="t",
+        status=IncidentStatus.NEW,
+        severity=85,
+        category="cyber",
+        first_seen=dets[0].first_seen,
+        last_seen=dets[0].last_seen,
+        detections=[d.id for d in dets],
+        entities={"source.ip": [UNIVERSITY, STRANGER]},
+    )
+    entries = block_entries(incident, dets, now=datetime.now(UTC), ttl=timedelta(minutes=30))
+    assert [e.address for e in entries] == [STRANGER]
+    ctx = Context(
+        incident=incident,
+        detections=dets,
+        params={},
+        now=datetime.now(UTC),
+        data_dir=tmp_path,
+        actor="t",
+        dry_run=True,
+        quarantine=QuarantineConfig(),
+        cap_sender="city@example.org",
+    )
+    assert block(ctx).summary == (
+        f"would block 1 address ({STRANGER}) for 1:00:00; left out 1 address many people "
+        f"share ({UNIVERSITY})"
+    )
