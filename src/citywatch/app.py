@@ -21,7 +21,7 @@ from citywatch.config import Settings
 from citywatch.correlate import Correlator
 from citywatch.detect import Detector
 from citywatch.detect.portal.behaviour import PortalBehaviour
-from citywatch.detect.portal.crawlers import RANGES_FILE
+from citywatch.detect.portal.crawlers import RANGES_FILE, CrawlerRanges
 from citywatch.enrich import Enricher, Pseudonymiser, load_or_create_key
 from citywatch.errors import ConfigError
 from citywatch.pipeline import InputSpec, Job, RunStats
@@ -139,6 +139,7 @@ def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
         quarantine=config.quarantine,
         cap_sender=config.cap_sender,
         tz=city_tz(settings),
+        crawlers=CrawlerRanges.load(crawler_ranges_file(settings)),
     )
 
 

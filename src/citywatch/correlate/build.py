@@ -27,7 +27,7 @@ import msgspec
 
 from citywatch.correlate.rules import AnyRule, SequenceRule
 from citywatch.model import (
-    SHARED_ADDRESSES,
+    SPARED,
     Detection,
     Incident,
     IncidentStatus,
@@ -55,8 +55,8 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
     point: tuple[float, float] | None
     people: int = 0
     facilities: list[str] = msgspec.field(default_factory=list)
-    carriers: list[str] = msgspec.field(default_factory=list)
-    """Addresses the detection judged many people share (``shared_addresses``)."""
+    spared: dict[str, str] = msgspec.field(default_factory=dict)
+    """Addresses the detection says no one should block, each with why (``spared``)."""
 
 
 def member(d: Detection) -> Member:
@@ -64,14 +64,14 @@ def member(d: Detection) -> Member:
     measures: list[str] = []
     people = 0
     facilities: list[str] = []
-    carriers: list[str] = []
+    spared: dict[str, str] = {}
     for value in d.attributes.values():
         if not isinstance(value, dict):
             continue
         if isinstance(value.get("measures"), list):
             measures.extend(map(str, value["measures"]))
-        if isinstance(value.get(SHARED_ADDRESSES), list):
-            carriers.extend(map(str, value[SHARED_ADDRESSES]))
+        if isinstance(value.get(SPARED), dict):
+            spared.update({str(k): str(v) for k, v in value[SPARED].items()})
         if isinstance(value.get("people"), (int, float)):
             people = max(people, int(value["people"]))
         for p in value.get("priorities") or ():  # facilities, not the populated areas ranked
@@ -91,7 +91,7 @@ def member(d: Detection) -> Member:
         point=(d.geo.lat, d.geo.lon) if d.geo else None,
         people=people,
         facilities=facilities,
-        carriers=carriers,
+        spared=spared,
     )
 
 
@@ -182,7 +182,6 @@ class Summary:
     """
 
     __slots__ = (
-        "carriers",
         "categories",
         "doings",
         "entities",
@@ -197,6 +196,7 @@ class Summary:
         "people",
         "points",
         "rule_names",
+        "spared",
         "stories",
         "top",
         "witnesses",
@@ -223,8 +223,8 @@ class Summary:
         """What the members do, in words (:func:`doing`), counted: a cyber incident's title."""
         self.measures: dict[str, tuple[int, int, int]] = {}
         """Measure → (-severity, arrival, place) of the most severe detection advising it."""
-        self.carriers: dict[str, None] = {}
-        """Addresses members judged many people share, in order (an ordered set)."""
+        self.spared: dict[str, str] = {}
+        """Addresses members say no one should block, each with why, in order."""
         self.witnesses: set[str] = set()
         """Who saw what (:func:`witness`) with findings that corroborate the incident."""
         self.parties: Counter[str] = Counter()
@@ -283,8 +283,8 @@ class Summary:
             self.witnesses.add(witness(m))
         if m.facilities:
             self.facilities.update(m.facilities)
-        if m.carriers:
-            self.carriers.update(dict.fromkeys(m.carriers))
+        if m.spared:
+            self.spared.update(m.spared)
         if m.people > self.people:  # noqa: PLR1730 - no call on the hot path
             self.people = m.people
         if m.severity > self.top:  # noqa: PLR1730 - no call on the hot path
@@ -319,8 +319,8 @@ class Summary:
         # the measures of the most severe detections first, each once; before them all, the
         # addresses no one may block (a member's "block the source" means the others)
         measures = sorted(self.measures, key=self.measures.__getitem__)
-        if self.carriers:
-            measures.insert(0, spare(list(self.carriers)))
+        if self.spared:
+            measures.insert(0, spare(self.spared))
         points = sorted(self.points)
         exposure = {"people": people, "facilities": len(facilities), "services": services}
         return Incident(
@@ -347,17 +347,24 @@ class Summary:
         )
 
 
-def spare(addresses: list[str]) -> str:
-    """The measure that keeps addresses many people share off every block list.
+_SPARED_SHOWN: Final = 5
 
-    >>> spare(["161.53.2.10"])[:66]
-    'Do not block 161.53.2.10: many people share it (the block lists le'
+
+def spare(spared: dict[str, str]) -> str:
+    """The measure that keeps ``spared`` addresses (address → why) off every block list,
+    whatever the measures after it say of the incident's addresses.
+
+    >>> spare({"161.53.2.10": "many people log in from it"})[:80]
+    'Do not block 161.53.2.10 (many people log in from it), whatever the measures bel'
     """
-    named = ", ".join(addresses[:5]) + (" …" if len(addresses) > 5 else "")
-    them = "it" if len(addresses) == 1 else "them"
+    shown = [f"{address} ({why})" for address, why in list(spared.items())[:_SPARED_SHOWN]]
+    more = len(spared) - len(shown)
+    named = ", ".join(shown) + (f" and {more} more" if more else "")
+    them = "it" if len(spared) == 1 else "them"
     return (
-        f"Do not block {named}: many people share {them} (the block lists leave {them} out); "
-        f"stop the attack's own requests at the reverse proxy or WAF instead"
+        f"Do not block {named}, whatever the measures below say of the flagged addresses: "
+        f"the block lists leave {them} out; stop the attack's own requests at the reverse "
+        "proxy or WAF instead"
     )
 
 
@@ -378,7 +385,7 @@ def _grew(old: Member, new: Member) -> bool:
         and new.point == old.point
         and new.measures[: len(old.measures)] == old.measures
         and set(old.facilities) <= set(new.facilities)
-        and set(old.carriers) <= set(new.carriers)
+        and old.spared.items() <= new.spared.items()
     )
 
 

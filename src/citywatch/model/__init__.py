@@ -14,7 +14,7 @@ from citywatch.model.alert import (
     AlertResource,
 )
 from citywatch.model.deadletter import DeadLetter
-from citywatch.model.detection import SHARED_ADDRESSES, Detection
+from citywatch.model.detection import SPARED, Detection
 from citywatch.model.event import Event, GeoPoint, Payload
 from citywatch.model.incident import Incident, IncidentStatus, StatusChange
 from citywatch.model.payloads import (
@@ -31,7 +31,7 @@ from citywatch.model.response import PlaybookRun, StepRun, StepStatus, Suppressi
 from citywatch.model.timeutil import from_epoch, to_epoch
 
 __all__ = [
-    "SHARED_ADDRESSES",
+    "SPARED",
     "Alert",
     "AlertArea",
     "AlertCircle",

@@ -9,10 +9,11 @@ import msgspec
 
 from citywatch.model.event import GeoPoint
 
-SHARED_ADDRESSES: Final = "shared_addresses"
-"""``attributes.<silo>.shared_addresses``: addresses a detector judged many people share (a
-university's, a carrier's NAT). No block list takes them, whatever else their incident
-holds; the incident's first measure says so."""
+SPARED: Final = "spared"
+"""``attributes.<silo>.spared``: addresses a detector found that blocking would hurt the city
+more than the attacker, each with why (``{"161.53.2.10": "many people log in from it"}``: a
+university's, a carrier's NAT, a search engine's crawler). No block list or partner intel
+takes them, whatever else their incident holds; the incident's first measure says so."""
 
 
 class Detection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -30,12 +30,13 @@ from typing import Any, NamedTuple
 
 import msgspec
 
+from citywatch.detect.portal.crawlers import CrawlerRanges
 from citywatch.errors import CitywatchError
 from citywatch.model import Alert, Detection, Incident
 from citywatch.respond.blocks import block_entries, blocked_names, nft_ruleset, nginx_deny, rpz_zone
 from citywatch.respond.cap import draft_from_incident
 from citywatch.respond.capxml import to_xml, validate
-from citywatch.respond.evidence import carriers
+from citywatch.respond.evidence import spared
 from citywatch.respond.misp import misp_event
 from citywatch.respond.quarantine import QuarantineAction, QuarantineConfig, command
 from citywatch.respond.stix import export_bundle
@@ -60,6 +61,9 @@ class Context(NamedTuple):
     """The city's CAP sender (``respond.cap_sender``); a step's ``sender`` param overrides it."""
     tz: tzinfo = UTC
     """The city's time zone, which public alerts write their times in."""
+    crawlers: CrawlerRanges | None = None
+    """The search crawlers' ranges in use (the data dir's refresh), whose addresses no block
+    or intel takes; None: the installed lists."""
 
 
 class Outcome(NamedTuple):
@@ -98,19 +102,18 @@ def notify(ctx: Context) -> Outcome:
 
 def block(ctx: Context) -> Outcome:
     """Block the incident's attacker addresses, and the outside hosts its devices reached (a
-    C2 server, a download host), for ``ttl_min`` minutes (default 60); never an address a
-    detection judged many people share (the outcome names those left out)."""
+    C2 server, a download host), for ``ttl_min`` minutes (default 60); never a spared address
+    (:func:`~citywatch.respond.evidence.spared`: the outcome names those left out, and why)."""
     ttl = timedelta(minutes=float(ctx.params.get("ttl_min", 60)))
     allow = [str(a) for a in ctx.params.get("allow", [])]
-    entries = block_entries(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl, allow=allow)
-    names = blocked_names(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl)
-    spared = _listed(
-        "address many people share",
-        "addresses many people share",
-        [str(a) for a in carriers(ctx.detections)],
+    entries = block_entries(
+        ctx.incident, ctx.detections, now=ctx.now, ttl=ttl, allow=allow, crawlers=ctx.crawlers
     )
-    # an address many people share is never blocked (evidence.attackers): the outcome says so
-    left_out = f"; left out {spared[0]}" if spared else ""
+    names = blocked_names(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl)
+    # a spared address is never blocked (evidence.attackers): the outcome says which and why
+    kept = spared(ctx.incident, ctx.detections, ctx.crawlers)
+    left_out = "; ".join(f"{address}: {why}" for address, why in kept.items())
+    left_out = f"; left out {len(kept)} no one should block ({left_out})" if kept else ""
     if not entries and not names:
         return Outcome(f"no attacker address nor outside host to block{left_out}", [])
     said = _listed("address", "addresses", [e.address for e in entries if e.direction == "from"])
@@ -203,8 +206,14 @@ def share_intel(ctx: Context) -> Outcome:
     tlp = str(ctx.params.get("tlp", "amber"))
     if tlp not in ("white", "green", "amber", "red"):
         raise ActionError(f"unknown TLP {tlp!r}")
-    bundle = export_bundle(ctx.incident, ctx.detections, allow=allow, tlp=tlp)  # type: ignore[arg-type]
-    event = misp_event(ctx.incident, ctx.detections, allow=allow)
+    bundle = export_bundle(
+        ctx.incident,
+        ctx.detections,
+        allow=allow,
+        tlp=tlp,  # type: ignore[arg-type]
+        crawlers=ctx.crawlers,
+    )
+    event = misp_event(ctx.incident, ctx.detections, allow=allow, crawlers=ctx.crawlers)
     if ctx.dry_run:
         return Outcome(f"would share intel (TLP:{tlp.upper()})", [])
     files = [

@@ -35,6 +35,7 @@ from typing import Final, Literal
 
 import msgspec
 
+from citywatch.detect.portal.crawlers import CrawlerRanges
 from citywatch.model import Detection, Incident
 from citywatch.respond.evidence import (
     DOMAIN,
@@ -78,16 +79,18 @@ def block_entries(
     now: datetime,
     ttl: timedelta = timedelta(hours=1),
     allow: Iterable[str] = (),
+    crawlers: CrawlerRanges | None = None,
 ) -> list[BlockEntry]:
-    """One entry per attacker address of the incident, then one per outside address its
-    devices reached, each expiring ``ttl`` after ``now``."""
+    """One entry per attacker address of the incident (none spared, by ``crawlers``' ranges
+    among others: :func:`~citywatch.respond.evidence.spared`), then one per outside address
+    its devices reached, each expiring ``ttl`` after ``now``."""
     if ttl <= timedelta(0):
         raise ValueError("ttl must be positive")
     detections = list(detections)
     until = now + ttl
     entries = [
         BlockEntry(address=str(seen.address), expires=until, incident=incident.id)
-        for seen in attackers(incident, detections, allow=allow)
+        for seen in attackers(incident, detections, allow=allow, crawlers=crawlers)
     ]
     # remotes() gives addresses in their normal form, none of the city's own nor special
     entries += [

@@ -19,14 +19,16 @@ IPv4 address. ATT&CK technique ids come from detection tags such as
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Final, NamedTuple
 
+from citywatch.detect.portal.crawlers import CrawlerRanges
 from citywatch.errors import ConfigError
-from citywatch.model import SHARED_ADDRESSES, Detection, Incident
+from citywatch.model import SPARED, Detection, Incident
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -234,19 +236,20 @@ def attackers(
     *,
     allow: Iterable[str] = (),
     shared: bool = False,
+    crawlers: CrawlerRanges | None = None,
 ) -> list[Seen]:
     """The incident's attacker addresses, sorted (IPv4 first), with what was seen of each;
     ``shared``: for partners, without internal addresses, as for an incident of city devices
-    (their own addresses are the internal ones). Never an address a detection judged many
-    people share (:func:`carriers`): blocking it, here or at a partner, locks them all out."""
+    (their own addresses are the internal ones). Never a :func:`spared` one: blocking it,
+    here or at a partner, hurts the city more than the attacker."""
     nets = networks(allow)
     detections = list(detections)
     devices = "device.id" in incident.entities or any("device.id" in d.entity for d in detections)
     check = outside if shared or devices else blockable
-    many = set(carriers(detections))
+    spare = spared(incident, detections, crawlers)
 
     def wanted(ip: IPAddress | None) -> bool:
-        return ip is not None and ip not in many and check(ip, nets)
+        return ip is not None and ip not in spare and check(ip, nets)
 
     rows: dict[IPAddress, Seen] = {}
     records: dict[IPAddress, set[str]] = {}  # the records seen of each, once however many
@@ -278,26 +281,48 @@ def attackers(
     return [rows[ip] for ip in sorted(rows, key=lambda a: (a.version, int(a)))]
 
 
-def carriers(detections: Iterable[Detection]) -> list[IPAddress]:
-    """The addresses the detections judged many people share (``shared_addresses``), in
-    order, each once.
+def spared(
+    incident: Incident, detections: Iterable[Detection], crawlers: CrawlerRanges | None = None
+) -> dict[IPAddress, str]:
+    """The incident's addresses no block list or partner intel may take, each with why, in
+    order: those its detections declare (``attributes.<silo>.spared``: many people share
+    it...), then of its addresses those of a search engine's crawler (``crawlers``' ranges;
+    the installed lists when None), whatever its requests were: planted links make a
+    crawler fetch attacks, and a crawler blocked drops the portal from its search engine.
 
     >>> from datetime import UTC, datetime
     >>> t = datetime(2026, 3, 14, tzinfo=UTC)
     >>> d = Detection(id="l", timestamp=t, detector="login-abuse", rule_id="r", rule_name="r",
-    ...     severity=50, confidence=0.9, category="cyber", summary="s", entity={}, evidence=[],
-    ...     first_seen=t, last_seen=t,
-    ...     attributes={"portal": {"shared_addresses": ["161.53.2.10", "bad", "161.53.2.10"]}})
-    >>> [str(a) for a in carriers([d])]
-    ['161.53.2.10']
+    ...     severity=50, confidence=0.9, category="cyber", summary="s",
+    ...     entity={"source.ip": "66.249.66.1"}, evidence=[], first_seen=t, last_seen=t,
+    ...     attributes={"portal": {"spared": {"161.53.2.10": "many people log in from it"}}})
+    >>> i = Incident(id="i", title="t", status="new", severity=80, category="cyber",
+    ...     first_seen=t, last_seen=t, detections=["l"], entities={})
+    >>> for a, why in spared(i, [d]).items():
+    ...     print(a, why)
+    161.53.2.10 many people log in from it
+    66.249.66.1 Googlebot, a search engine's crawler (by its operator's published ranges)
     """
-    found: dict[IPAddress, None] = {}
-    for _, values in declared(detections, SHARED_ADDRESSES):
-        for value in values if isinstance(values, list) else ():
+    detections = list(detections)
+    found: dict[IPAddress, str] = {}
+    for _, values in declared(detections, SPARED):
+        for value, why in values.items() if isinstance(values, dict) else ():
             ip = address(str(value))
             if ip is not None:
-                found[ip] = None
-    return list(found)
+                found.setdefault(ip, str(why))
+    ranges = crawlers or _installed_crawlers()
+    candidates = [d.entity.get("source.ip", "") for d in detections]
+    for value in [*candidates, *incident.entities.get("source.ip", [])]:
+        ip = address(value)
+        if ip is not None and ip not in found and (name := ranges.crawler_at(str(ip))):
+            found[ip] = f"{name}, a search engine's crawler (by its operator's published ranges)"
+    return found
+
+
+@functools.cache
+def _installed_crawlers() -> CrawlerRanges:
+    """The search crawlers' ranges the package installs (a caller without the data dir's)."""
+    return CrawlerRanges()
 
 
 def _counted(d: Detection) -> int:

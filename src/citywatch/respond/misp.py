@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from citywatch.detect.portal.crawlers import CrawlerRanges
 from citywatch.model import Detection, Incident
 from citywatch.respond.evidence import (
     attackers,
@@ -84,17 +85,20 @@ def misp_event(
     allow: Iterable[str] = (),
     tlp: Literal["clear", "white", "green", "amber", "red"] = "amber",
     distribution: Literal["organisation", "community", "connected", "all"] = "community",
+    crawlers: CrawlerRanges | None = None,
 ) -> dict[str, Any]:
     """The incident as a MISP event (``{"Event": {...}}``).
 
-    Detections from addresses in ``allow`` (the city's own) are left out entirely.
+    Detections from addresses in ``allow`` (the city's own) are left out entirely; spared
+    addresses (:func:`~citywatch.respond.evidence.spared`, by ``crawlers``' ranges) are no
+    attackers'.
     """
     allow, detections = list(allow), list(detections)
     dets = shareable(detections, allow=allow)
     event_uuid = _uuid("event", incident.id)
     when = incident.last_seen
     attrs: list[dict[str, Any]] = []
-    for seen in attackers(incident, dets, allow=allow, shared=True):
+    for seen in attackers(incident, dets, allow=allow, shared=True, crawlers=crawlers):
         used = ", ".join(seen.techniques) or "see event"
         attrs.append(
             _attribute(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import msgspec
 
+from citywatch.detect.portal.crawlers import CrawlerRanges
 from citywatch.errors import CitywatchError
 from citywatch.model import Alert, Incident, IncidentStatus, PlaybookRun, StepRun, StepStatus
 from citywatch.model.alert import MACHINE_DRAFTER
@@ -51,6 +52,7 @@ class PlaybookRunner:
         cap_sender: str = CAP_SENDER,
         tz: tzinfo = UTC,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+        crawlers: CrawlerRanges | None = None,
     ) -> None:
         self.playbooks = list(playbooks)
         self.store = store
@@ -61,6 +63,8 @@ class PlaybookRunner:
         self.tz = tz
         """The city's time zone: the times public alerts write."""
         self._clock = clock
+        self.crawlers = crawlers
+        """The search crawlers' ranges in use, whose addresses no block or intel takes."""
 
     def start(self, incidents: Sequence[Incident]) -> None:
         """Start the playbooks these incidents trigger (once per incident and playbook)."""
@@ -168,6 +172,7 @@ class PlaybookRunner:
             quarantine=self.quarantine,
             cap_sender=self.cap_sender,
             tz=self.tz,
+            crawlers=self.crawlers,
         )
         step.at = ctx.now
         try:

@@ -94,7 +94,7 @@ from citywatch.detect.portal.behaviour_windows import (
 from citywatch.detect.portal.crawlers import CrawlerRanges, search_crawler
 from citywatch.detect.portal.hits import DATASETS
 from citywatch.detect.portal.probes import probe_path
-from citywatch.model import SHARED_ADDRESSES, Detection, Event, HttpRequest
+from citywatch.model import Detection, Event, HttpRequest
 
 PORTAL: Final = "portal"
 SCAN, FLOOD, PORTAL_FLOOD = "scan", "flood", "portal-flood"
@@ -607,7 +607,7 @@ class PortalBehaviour(Detector[BehaviourState]):
             measures = BOTNET_MEASURES
         elif likely == "shared":  # a carrier's NAT or made-up sessions: look before blocking
             severity, confidence, measures = SHARED_SEVERITY, SHARED_CONFIDENCE, SHARED_MEASURES
-        if not stats.get("top_addresses") and not stats.get(SHARED_ADDRESSES):
+        if not stats.get("top_addresses") and not stats.get("shared_addresses"):
             measures = tuple(m for m in measures if m != LIMIT_HEAVIEST)  # none to limit
         return self.detection(
             open_.episode,

@@ -8,7 +8,7 @@ from citywatch.detect.portal import behaviour_crowd as crowd
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.behaviour_state import BehaviourState
 from citywatch.detect.portal.hits import BLOCK_CLIENTS, TARGET
-from citywatch.model import SHARED_ADDRESSES
+from citywatch.model import SPARED
 
 
 class RuleSpec(NamedTuple):
@@ -21,6 +21,8 @@ class RuleSpec(NamedTuple):
     measures: tuple[str, ...]
 
 
+_CARRYING: Final = "people's sessions come through it"
+"""Why a flood's shared address is spared any block (:data:`~citywatch.model.SPARED`)."""
 LIMIT_HEAVIEST: Final = (
     "Rate-limit the heaviest sources: their addresses are the detection's top_addresses (find "
     "whose the shared_addresses are before limiting them: people's sessions come through each, "
@@ -228,7 +230,9 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
                 stats["likely"] = likely
                 stats["dos_signs"] = signs
                 if likely in ("dos", "shared"):  # the measures name them: never a crowd's
-                    stats["top_addresses"], stats[SHARED_ADDRESSES] = heaviest(state, tally)
+                    stats["top_addresses"], shared = heaviest(state, tally)
+                    stats["shared_addresses"] = shared
+                    stats[SPARED] = dict.fromkeys(shared, _CARRYING)
                 stats["clients"] = len(tally.sources)
                 people = stats["sessions"] = crowd.sessions_behind(tally)
                 # the addresses' requests over the addresses counted, however many there are

