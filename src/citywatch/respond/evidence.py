@@ -286,9 +286,10 @@ def spared(
 ) -> dict[IPAddress, str]:
     """The incident's addresses no block list or partner intel may take, each with why, in
     order: those its detections declare (``attributes.<silo>.spared``: many people share
-    it...), then of its addresses those of a search engine's crawler (``crawlers``' ranges;
-    the installed lists when None), whatever its requests were: planted links make a
-    crawler fetch attacks, and a crawler blocked drops the portal from its search engine.
+    it...); those of people's browsers sent by a planted link (:func:`_linked`); then of its
+    addresses those of a search engine's crawler (``crawlers``' ranges; the installed lists
+    when None), whatever its requests were: planted links make a crawler fetch attacks, and
+    a crawler blocked drops the portal from its search engine.
 
     >>> from datetime import UTC, datetime
     >>> t = datetime(2026, 3, 14, tzinfo=UTC)
@@ -310,12 +311,44 @@ def spared(
             ip = address(str(value))
             if ip is not None:
                 found.setdefault(ip, str(why))
+    for ip, why in _linked(detections).items():
+        found.setdefault(ip, why)
     ranges = crawlers or _installed_crawlers()
     candidates = [d.entity.get("source.ip", "") for d in detections]
     for value in [*candidates, *incident.entities.get("source.ip", [])]:
         ip = address(value)
         if ip is not None and ip not in found and (name := ranges.crawler_at(str(ip))):
             found[ip] = f"{name}, a search engine's crawler (by its operator's published ranges)"
+    return found
+
+
+LINK_CROWD: Final = 5
+"""Addresses that each sent the same attack once or twice, by a link on the same page,
+before they are taken for people's browsers that followed it."""
+
+
+def _linked(detections: list[Detection]) -> dict[IPAddress, str]:
+    """The addresses of people's browsers sent to an attack by a link planted on a page (a
+    forum post's ``<img>``, a phishing mail's link): :data:`LINK_CROWD` or more addresses
+    that each sent the same attack (the detection's snippet) once or twice, every time as a
+    GET from that page (``attributes.portal.referrer``, :func:`~citywatch.detect.portal.hits.
+    linked_from`). Blocking them locks residents out and shares their addresses with partners
+    as attackers', on the schedule of whoever planted the link (analyst review: 30 residents
+    behind one forum post's Log4Shell link). An attacker who sends an attack once from each
+    of many addresses, with a Referer he makes up, is spared too: blocking an address after
+    its one request stops nothing of his.
+    """
+    crowds: dict[tuple[str, str], dict[IPAddress, None]] = {}
+    for d, via in declared(detections, "referrer"):
+        ip = address(d.entity.get("source.ip", ""))
+        snippet = d.attributes.get("portal", {}).get("snippet")
+        if ip is not None and isinstance(via, str) and via and isinstance(snippet, str):
+            crowds.setdefault((via, snippet), {})[ip] = None
+    found: dict[IPAddress, str] = {}
+    for (via, _), ips in crowds.items():
+        if len(ips) >= LINK_CROWD:
+            why = f"a browser sent by a link on {via}, as {len(ips) - 1} other addresses were"
+            found.update(dict.fromkeys(ips, why))
     return found
 
 

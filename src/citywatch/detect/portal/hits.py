@@ -18,7 +18,8 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.base import Detector, Episode, detection_id
-from citywatch.model import Detection, Event
+from citywatch.detect.portal.hosts import host_name
+from citywatch.model import Detection, Event, HttpRequest
 
 TARGET = "portal"
 """The ``target`` entity of portal detections: the correlator fuses attacks on it."""
@@ -73,6 +74,9 @@ class ClientHits(msgspec.Struct, kw_only=True):
 
     open: dict[str, ClassEpisode] = msgspec.field(default_factory=dict)
     address: str | None = None
+    via: str | None = None
+    """The host of the page that sent every flagged request of the client (their Referer),
+    all GETs; "" once one was not, None before the first (see :func:`linked_from`)."""
 
 
 class MergeConfig(BaseModel):
@@ -123,6 +127,9 @@ class HitDetector(Detector[ClientHits]):
         hits, self._hits = self._hits, []
         if event.source_ip is not None:
             state.address = event.source_ip
+        if state.via != "":
+            via = linked_from(event)
+            state.via = via if state.via is None or state.via == via else ""
         for cls, mine in _by_class(hits):
             worst = mine[0] if len(mine) == 1 else max(mine, key=_rank)
             found = state.open.get(cls)
@@ -157,7 +164,7 @@ class HitDetector(Detector[ClientHits]):
     def expire(self, key: str, state: ClientHits, watermark: float, out: list[Detection]) -> bool:
         self._close_idle(key, state, watermark, out)
         if not state.open:
-            state.address = None
+            state.address = state.via = None
         return not state.open
 
     def _close_idle(self, key: str, state: ClientHits, now: float, out: list[Detection]) -> None:
@@ -192,6 +199,11 @@ class HitDetector(Detector[ClientHits]):
         # the more requests and the more kinds of finding (one odd value may be a bug; five
         # kinds of tampering in ten minutes are someone probing), the more it matters
         breadth = 5 * min(3, len(open_.rules) - 1)
+        linked = {}
+        measures = list(self.measures)
+        if state.via and n <= LINKED_REQUESTS:  # a link followed, by a person or a crawler
+            linked["referrer"] = state.via
+            measures.append(TAKE_DOWN.format(host=state.via))
         return self.detection(
             open_.episode,
             rule_id=worst.rule_id,
@@ -211,11 +223,42 @@ class HitDetector(Detector[ClientHits]):
                     "explanation": worst.explanation,
                     "requests": n,
                     "rules": dict(open_.rules),
-                    "measures": list(self.measures),
+                    "measures": measures,
                     "samples": [_sample(s) for s in open_.samples],
+                    **linked,
                 }
             },
         )
+
+
+LINKED_REQUESTS: Final = 2
+"""Flagged requests, at most, of a client that followed a link to them: a browser opening a
+page (or an image) that a link or a planted ``<img>`` points at sends the request once, a
+reload twice; an attacker's own tool sends many."""
+TAKE_DOWN: Final = (
+    "Find the page on {host} that links to the attack (its address is the detection's "
+    "snippet) and have it taken down: browsers and crawlers that follow it send the attack"
+)
+
+
+def linked_from(event: Event) -> str:
+    """The host of the page whose link sent ``event``'s request (its Referer), for a GET with
+    one; else "".
+
+    >>> from citywatch.model import HttpRequest
+    >>> get = HttpRequest(method="GET", uri="/x", referrer="https://Forum.example.net/t/9")
+    >>> e = Event(id="1", timestamp=0.0, dataset="portal.http", payload=get)
+    >>> linked_from(e)
+    'forum.example.net'
+    """
+    request = event.payload
+    if not isinstance(request, HttpRequest) or request.method != "GET":
+        return ""
+    referrer = request.referrer or request.header("referer") or ""
+    scheme, _, rest = referrer.partition("://")
+    if not scheme or not rest:
+        return ""
+    return host_name(rest.split("/", 1)[0].rpartition("@")[2])
 
 
 ATTEMPT_CEILING: Final = 90
