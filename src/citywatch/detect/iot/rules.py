@@ -17,7 +17,7 @@ class Rule(NamedTuple):
     measures: tuple[str, ...]
 
 
-_ISOLATE = "Quarantine the device (quarantine action) and block its address (block action)"
+_ISOLATE = "Quarantine the device at its gateway (quarantine action)"
 _REFLASH = "Re-flash the firmware from a trusted image and change every credential on it"
 
 RULES: Final = {
@@ -41,7 +41,8 @@ RULES: Final = {
              ("attack.ics.T0867", "attack.T1105"), (_ISOLATE, _REFLASH)),
         Rule("iot.ddos", "Device flooding a destination (DDoS participation)", 80,
              ("attack.ics.T0814", "attack.T1498", "attack.T1499"),
-             (_ISOLATE, "Tell the target's operator which addresses flood it")),
+             (_ISOLATE, "Tell whoever runs the flooded destination (the city's own team, "
+              "for a city service) which of the city's devices flood it")),
         Rule("iot.dns", "Lookup of a never-seen, machine-generated domain", 60,
              ("attack.T1568.002", "attack.ics.T0869"),
              ("Sinkhole the domain at the fleet resolver", _ISOLATE)),

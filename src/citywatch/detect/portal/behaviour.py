@@ -70,6 +70,7 @@ from citywatch.detect.portal.behaviour_emit import (
     SHARED_MEASURES,
     SHARED_SEVERITY,
     describe,
+    limit_heaviest,
 )
 from citywatch.detect.portal.behaviour_request import Facts, RequestFacts
 from citywatch.detect.portal.behaviour_state import (
@@ -607,8 +608,14 @@ class PortalBehaviour(Detector[BehaviourState]):
             measures = BOTNET_MEASURES
         elif likely == "shared":  # a carrier's NAT or made-up sessions: look before blocking
             severity, confidence, measures = SHARED_SEVERITY, SHARED_CONFIDENCE, SHARED_MEASURES
-        if not stats.get("top_addresses") and not stats.get("shared_addresses"):
-            measures = tuple(m for m in measures if m != LIMIT_HEAVIEST)  # none to limit
+        if LIMIT_HEAVIEST in measures:  # said with the addresses it names, or not at all
+            top = stats.get("top_addresses")
+            named = limit_heaviest([str(a) for a in top]) if isinstance(top, list) and top else ""
+            measures = tuple(
+                named if m == LIMIT_HEAVIEST else m
+                for m in measures
+                if m != LIMIT_HEAVIEST or named
+            )
         return self.detection(
             open_.episode,
             rule_id=spec.rule_id,

@@ -23,13 +23,28 @@ class RuleSpec(NamedTuple):
 
 _CARRYING: Final = "people's sessions come through it"
 """Why a flood's shared address is spared any block (:data:`~citywatch.model.SPARED`)."""
-LIMIT_HEAVIEST: Final = (
-    "Rate-limit the heaviest sources: their addresses are the detection's top_addresses (find "
-    "whose the shared_addresses are before limiting them: people's sessions come through each, "
-    "as through a carrier's NAT)"
-)
+LIMIT_HEAVIEST: Final = "Rate-limit the heaviest sources"
 """A portal-wide denial of service's measure against its heaviest sources, said only when it
-names some (:func:`heaviest`)."""
+names some (:func:`limit_heaviest`)."""
+_NAMED: Final = 5
+"""Addresses a measure names; the detection's ``top_addresses`` has them all."""
+
+
+def limit_heaviest(top: list[str]) -> str:
+    """:data:`LIMIT_HEAVIEST`, naming the addresses (the flood's shared ones, carrying
+    people's sessions, are spared: the incident's first measure names them).
+
+    >>> print(limit_heaviest(["198.51.100.7"]))
+    Rate-limit the heaviest sources: 198.51.100.7 (the detection's top_addresses)
+    >>> print(limit_heaviest([f"198.51.100.{i}" for i in range(8)]).partition(", 198.51.100.3")[2])
+    , 198.51.100.4 and 3 more (the detection's top_addresses has all)
+    """
+    named = ", ".join(top[:_NAMED])
+    if len(top) > _NAMED:
+        more = len(top) - _NAMED
+        return f"{LIMIT_HEAVIEST}: {named} and {more} more (the detection's top_addresses has all)"
+    return f"{LIMIT_HEAVIEST}: {named} (the detection's top_addresses)"
+
 
 RULES: Final = {
     "scan": RuleSpec(
