@@ -987,6 +987,52 @@ def test_a_crowd_of_more_clients_than_are_counted_is_judged_by_those_counted() -
     assert crowd.verdict(page) == ("crowd", [])
 
 
+def test_a_flood_after_a_filled_set_of_sources_is_still_many_requests_per_client() -> None:
+    # a botnet sent one request from each of 16,384 addresses, filling the sources counted
+    # exactly, then flooded the usual pages from 300 others, 2,400 requests each: theirs were
+    # not counted, so the flood was "1 request per client", a crowd; and the heavy-hitter
+    # counters catch none of the 300 (each sends a third of a percent of it)
+    tally = crowd.Tally()
+    pages = ("/", "/alerts", "/traffic")
+    for i in range(crowd.SOURCES_CAP):
+        crowd.add(tally, f"filler{i}", pages[i % 3], 200)
+    for i in range(300 * 2400):
+        crowd.add(tally, f"bot{i % 300}", pages[i % 3], 200)
+    assert max(tally.heavy.values()) < 0.1 * tally.requests
+    assert crowd.verdict(tally) == ("dos", ["44 requests per client"])  # 736,384 / 16,684
+    # on one page opened by browsers, the addresses filled first made it a handful each
+    page = crowd.Tally()
+    alert, flags = "/alerts/quake", browsers.BROWSER | browsers.LANGUAGE
+    for i in range(crowd.SOURCES_CAP):
+        crowd.add(page, f"filler{i}", alert, 200, flags, url=alert)
+    for i in range(300 * 600):
+        crowd.add(page, f"bot{i % 300}", alert, 200, flags, url=alert)
+    assert crowd.one_page(page) is None
+    assert crowd.verdict(page) == ("dos", ["one path takes 100 %"])
+
+
+def test_a_flood_tally_of_an_older_checkpoint_counts_on_from_its_sources() -> None:
+    # a checkpoint from before the sketch of all sources: the tally has the first 16,384
+    # sources and their requests alone (2.5 each; 20,000 residents sent 50,000 requests)
+    pages = ("/", "/alerts", "/traffic")
+    tally = crowd.Tally()
+    for i in range(50_000):
+        crowd.add(tally, f"p{i * 2 // 5}", pages[i % 3], 200)
+    old = msgspec.to_builtins(tally)
+    del old["least"]
+    old["counted"] = crowd.SOURCES_CAP * 5 // 2
+    blob = msgspec.msgpack.encode({"tally": old})
+    restored = msgspec.msgpack.decode(blob, type=BehaviourState).tally
+    assert restored is not None and len(restored.least) == crowd.LEAST
+    assert abs(crowd.per_client(restored) - 2.5) < 0.1
+    # 20,000 more residents after the restart: the sources counted before are counted on
+    for i in range(50_000, 100_000):
+        crowd.add(restored, f"p{i * 2 // 5}", pages[i % 3], 200)
+    assert abs(crowd.clients(restored) - 36_384) < 0.05 * 36_384
+    assert abs(crowd.per_client(restored) - 2.5) < 0.1
+    assert crowd.verdict(restored) == ("crowd", [])
+
+
 def test_one_program_under_the_old_client_floor_is_a_flood(make: Maker) -> None:
     # one address at 550 a minute for 30 min (Go-http-client) was under the 600 a minute floor
     events = [make(i * 3.0, f"10.0.{i % 50}.{i % 200}", "/alerts", 200) for i in range(200)]

@@ -8,8 +8,9 @@ service shows the opposite signs: few sources sending most of it, many
 sources hammering one endpoint, or the portal failing (5xx, 429) or
 answering misses. The portal-wide flood keeps firing on the rate (capacity
 matters either way) but says which it most likely is, from a :class:`Tally`
-of its requests (bounded: sources as a capped set of hashes, paths, the
-GETs' URLs and sources as Misra-Gries counters).
+of its requests (bounded: the first sources as a set of hashes, all of them
+as a k-minimum-values sketch, paths, the GETs' URLs and sources as
+Misra-Gries counters).
 
 >>> tally = Tally()
 >>> for i in range(3000):
@@ -82,6 +83,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from bisect import bisect_left
 from typing import Final
 
 import msgspec
@@ -99,7 +101,16 @@ from citywatch.detect.portal.behaviour_habits import (
 from citywatch.model import HttpRequest
 
 SOURCES_CAP: Final = 16384
-"""Distinct sources a tally counts exactly; past it, "at least this many"."""
+"""Distinct sources a tally knows exactly (whether a request is a source's repeat); past it,
+their number is estimated (:data:`LEAST`)."""
+LEAST: Final = 1024
+"""Smallest source hashes a tally keeps (a k-minimum-values sketch) to estimate how many
+sources sent its requests, however many: within about 3 % (1/sqrt(1022)), the sources' hashes
+being CRC-32s of keyed pseudonyms, uniform (those of sequential names, as tests use, measured no
+worse). Counting
+only the first :data:`SOURCES_CAP` sources' requests let a botnet fill them with one request
+from each of 16,384 addresses, then flood from a few hundred others uncounted: "1 request per
+client", a crowd. Now the addresses filled first are worth a person's share each, no more."""
 _COUNTERS: Final = 16
 SOURCE_COUNTERS: Final = 64
 """Heavy-hitter counters of a flood's sources: a denial of service from up to about this many
@@ -147,9 +158,13 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
 
     requests: int = 0
     sources: set[int] = msgspec.field(default_factory=set)
+    """The first :data:`SOURCES_CAP` sources' hashes (:func:`_source_hash`)."""
     counted: int = 0
-    """Requests of the sources counted (the first :data:`SOURCES_CAP`): over their number,
-    what a client sends, however many clients there are."""
+    """Requests of the sources counted in ``least``: over their number (:func:`clients`), what
+    a client sends, however many clients there are. All of them, but in a tally of a
+    checkpoint from before ``least``, whose requests past the cap were not counted."""
+    least: list[int] = msgspec.field(default_factory=list)
+    """The :data:`LEAST` smallest source hashes seen, ascending (all of them while fewer)."""
     people: dict[int, int] = msgspec.field(default_factory=dict)
     """Requests per (source, :func:`person_of`) pair, for the first :data:`SOURCES_CAP` pairs:
     the sessions behind the addresses."""
@@ -181,6 +196,11 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
     usual: Habits | None = None
     """The portal's usual habits when the tally began (None: not known, not judged)."""
 
+    def __post_init__(self) -> None:
+        # a checkpoint's from before ``least``: its sources are those counted (``counted``)
+        if self.sources and not self.least:
+            self.least = sorted(self.sources)[:LEAST]
+
 
 def add(
     tally: Tally,
@@ -195,14 +215,16 @@ def add(
     carrying ``flags`` (:func:`habits_of`), sent by ``person`` (:func:`person_of`), a GET of
     ``url`` (its path and query; None: another method)."""
     tally.requests += 1
+    tally.counted += 1
     sources = tally.sources
     source_hash = _source_hash(source)
     repeat = source_hash in sources
-    if repeat:
-        tally.counted += 1
-    elif len(sources) < SOURCES_CAP:
-        sources.add(source_hash)
-        tally.counted += 1
+    if not repeat:  # (a repeat's hash was offered to ``least`` the first time)
+        if len(sources) < SOURCES_CAP:
+            sources.add(source_hash)
+        least = tally.least
+        if len(least) < LEAST or source_hash < least[-1]:
+            _keep_least(least, source_hash)
     if person:
         people, pair = tally.people, source_hash << 32 | person
         if pair in people:
@@ -236,6 +258,39 @@ def _source_hash(source: str) -> int:
     return zlib.crc32(source.encode())
 
 
+def _keep_least(least: list[int], source_hash: int) -> None:
+    """Keep ``source_hash`` among the :data:`LEAST` smallest, ascending, if it is one and
+    not there yet."""
+    i = bisect_left(least, source_hash)
+    if i == len(least) or least[i] != source_hash:
+        least.insert(i, source_hash)
+        if len(least) > LEAST:
+            del least[-1]
+
+
+def clients(tally: Tally) -> int:
+    """How many sources sent the requests of ``tally`` (those in ``counted``): exactly up to
+    :data:`SOURCES_CAP`, estimated past it from the :data:`LEAST` smallest hashes (the k-th
+    smallest of n uniform hashes is about k/n of their range).
+
+    >>> crowd = Tally()
+    >>> for i in range(100_000):
+    ...     add(crowd, f"resident{i}", "/", 200)
+    >>> clients(crowd), len(crowd.sources)
+    (100613, 16384)
+    """
+    exact = len(tally.sources)
+    least = tally.least
+    if exact < SOURCES_CAP or len(least) < LEAST:
+        return exact
+    return max(exact, (LEAST - 1) * 2**32 // (least[-1] + 1))
+
+
+def per_client(tally: Tally) -> float:
+    """Requests per client (:func:`clients`) in ``tally``."""
+    return tally.counted / max(1, clients(tally))
+
+
 def add_request(
     tally: Tally, source: str, path: str, status: int | None, request: HttpRequest
 ) -> None:
@@ -251,6 +306,7 @@ def merge(a: Tally, b: Tally) -> Tally:
         requests=a.requests + b.requests,
         sources=set(a.sources) | b.sources,
         counted=a.counted + b.counted,
+        least=sorted({*a.least, *b.least})[:LEAST],
         answered=a.answered + b.answered,
         errors=a.errors + b.errors,
         misses=a.misses + b.misses,
@@ -308,7 +364,7 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
     if n < _MIN_REQUESTS:
         return "unknown", []
     signs = []
-    per_source = tally.counted / max(1, len(tally.sources))
+    per_source = per_client(tally)
     if per_source > PER_SOURCE:
         signs.append(f"{per_source:.0f} requests per client")
     if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n:
@@ -402,7 +458,7 @@ def one_page(tally: Tally) -> str | None:
     n = tally.requests
     if (
         not tally.paths
-        or tally.counted > _HANDFUL * len(tally.sources)
+        or per_client(tally) > _HANDFUL
         or tally.browser < _BROWSERS * n
         or tally.answered < _ANSWERED * n
     ):

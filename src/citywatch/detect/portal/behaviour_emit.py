@@ -248,13 +248,11 @@ def _figures(state: BehaviourState, rule: str, last: Stats) -> Stats | None:
                     stats["top_addresses"], shared = heaviest(state, tally)
                     stats["shared_addresses"] = shared
                     stats[SPARED] = dict.fromkeys(shared, _CARRYING)
-                stats["clients"] = len(tally.sources)
+                stats["clients"] = crowd.clients(tally)
                 people = stats["sessions"] = crowd.sessions_behind(tally)
-                # the addresses' requests over the addresses counted, however many there are
-                sent, per = (
-                    (tally.requests, people) if people else (tally.counted, len(tally.sources))
-                )
-                stats["per_client"] = round(sent / max(1, per), 1)
+                # the addresses' requests over the addresses, however many there are
+                per = tally.requests / people if people else crowd.per_client(tally)
+                stats["per_client"] = round(per, 1)
                 stats["one_page"] = crowd.one_page(tally) or ""  # an alert's, most likely
                 stats["browser_habits"] = crowd.habit_figures(tally)
                 stats["browsers_keep"] = crowd.browser_signs(tally)[0]
@@ -307,7 +305,9 @@ def _summary(rule: str, who: str, stats: Stats, cfg: BehaviourConfig) -> str:
         )
         likely, signs = stats.get("likely"), stats.get("dos_signs")
         clients = stats.get("clients")
-        many = f"{clients}+" if clients == crowd.SOURCES_CAP else str(clients)
+        # past the sources known exactly, an estimate (within a few per cent)
+        estimated = isinstance(clients, int) and clients >= crowd.SOURCES_CAP
+        many = f"about {clients}" if estimated else str(clients)
         people = stats.get("sessions")  # behind shared addresses (a carrier's NAT), or made up
         who = f"{people} sessions behind {many} addresses" if people else f"{many} clients"
         page = stats.get("one_page")
