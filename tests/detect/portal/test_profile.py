@@ -375,7 +375,7 @@ def test_benign_traffic_and_look_alikes_pass(profile: PortalProfile, enricher_m:
         _tax(year="2024", note="A late return, for last year."),
         _tax(full_name="María del Carmen Núñez-García de la Torre y Villanueva"),
         HttpRequest(method="GET", uri="/tax/returns/2026-000001"),
-        HttpRequest(method="GET", uri="/tax/returns/2025-1234567"),  # another shape: not judged
+        HttpRequest(method="GET", uri="/tax/returns/2025-1234567"),  # an id that grew, in range
         HttpRequest(  # a house number past the learned ones, but not absurdly far
             method="POST",
             uri="/address/change",
@@ -763,6 +763,41 @@ def test_a_fixed_format_is_bounded_per_digit_group() -> None:
     for i in range(40):  # no fixed format once a twentieth of the values have other shapes
         model.learn(f"R{i}", i, 100, cfg.value_clients)
     assert compile_param(model, cfg).shape is None
+
+
+def _records(poison: int = 0) -> ParamModel:
+    """Record numbers ``2023-004211`` of 200 clients, serials up to about 5,000; and
+    ``poison`` clients that each sent ``2024-999999`` ten times."""
+    cfg = PortalProfileConfig()
+    model = ParamModel(location="path", name="{id}")
+    for i in range(600):
+        model.learn(f"{2023 + i % 3}-{i * 37 % 5000:06d}", i % 200, 100, cfg.value_clients)
+    for i in range(10 * poison):
+        model.learn("2024-999999", 1000 + i % poison, 100, cfg.value_clients)
+    return model
+
+
+def test_a_serial_far_past_any_issued_one_is_out_of_range_even_when_it_grew() -> None:
+    """``2024-9999999`` where serials reach about 5,000 is an id probe, not a record: a serial
+    no closed set bounds is held to two orders of magnitude above the highest that enough
+    clients sent; and a value whose runs grew is still judged group by group."""
+    cfg = PortalProfileConfig()
+    rule = compile_param(_records(), cfg)
+    assert rule.shape == "9999-999999" and rule.groups[1] is not None
+    assert not rule.check("2024-9999999")
+    assert rule.explain("2024-9999999").got == "9999999 as its second number, out of range"
+    assert not rule.check("1970-0000001"), "an id that grew keeps its year checked"
+    assert "second number 0–" in rule.normally()
+    # look-alikes: serials issued since, past the learned width but not absurdly far
+    for issued in ("2025-004999", "2025-0012345", "2026-104000"):
+        assert rule.check(issued), issued
+    # four clients sending one ten times each do not raise the bound
+    assert not rule.check("2024-999999")
+    assert not compile_param(_records(poison=4), cfg).check("2024-999999")
+    old = msgspec.msgpack.decode(msgspec.msgpack.encode(_records()), type=ParamModel)
+    for shape in old.shapes.values():
+        shape.tops.clear()  # a model learned before serials were bounded
+    assert compile_param(old, cfg).check("2024-9999999")
 
 
 def _form(uri: str, body: str) -> HttpRequest:

@@ -131,13 +131,21 @@ class Shape(msgspec.Struct, array_like=True):
     clients: list[int] = msgspec.field(default_factory=list)
     """The first distinct clients that sent a value of this shape (empty: a model learned
     before they were kept)."""
+    tops: list[dict[int, int]] = msgspec.field(default_factory=list)
+    """Per digit group, each client's (by quota slot) highest number, so an open group (a
+    serial) can be bounded by what enough clients reached, each counted once (empty: a model
+    learned before they were kept)."""
 
     def add(self, value: str, client: int, keep: int) -> None:
         self.count += 1
         if len(self.clients) < keep and client not in self.clients:
             self.clients.append(client)
-        groups = self.groups
+        groups, tops, slot = self.groups, self.tops, client % QUOTA_SLOTS
         for i, number in enumerate(digit_groups(value)):
+            if tops:
+                top, capped = tops[i], min(number, _WHOLE_LIMIT)
+                if top.get(slot, -1) < capped:
+                    top[slot] = capped
             numbers = groups[i]
             if numbers is None:
                 continue
@@ -310,7 +318,10 @@ class ParamModel(msgspec.Struct, kw_only=True):
                 shapes.clear()
                 self.shapes_overflow = True
                 return
-            shape = shapes[key] = Shape(groups=[{} for _ in digit_groups(value)])
+            runs = len(digit_groups(value))
+            shape = shapes[key] = Shape(
+                groups=[{} for _ in range(runs)], tops=[{} for _ in range(runs)]
+            )
         shape.add(value, client, keep)
 
     def _value(self, value: str, client: int, keep: int, readable: int) -> None:

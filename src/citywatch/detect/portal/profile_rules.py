@@ -284,9 +284,11 @@ class ParamRule:
         return True
 
     def _group_out_of_range(self, value: str) -> tuple[int, int] | None:
-        """(index, number) of the first digit group of a value of the learned shape that is
-        out of its range, if any."""
-        if shape_of(value) != self.shape:
+        """(index, number) of the first digit group of a value of the learned shape, or of
+        that shape with longer runs (an id that grew: ``1970-0000001``), that is out of its
+        range, if any."""
+        shape = self.shape
+        if shape is None or (shape_of(value) != shape and reshaped(shape, value)):
             return None
         for i, (bounds, number) in enumerate(zip(self.groups, digit_groups(value), strict=True)):
             if bounds is not None and not bounds[0] <= number <= bounds[1]:
@@ -857,12 +859,15 @@ def _format(
     rule: ParamRule, shapes: dict[str, Shape], nonempty: int, cfg: RuleConfig, keep: int
 ) -> None:
     """A fixed format: one shape held by all values but a few, with digit groups that are
-    closed sets (a year), each bounded by the numbers enough clients sent."""
+    closed sets (a year), each bounded by the numbers enough clients sent; and open groups (a
+    serial number) held, like a quantity, to two orders of magnitude (:data:`_FOLD`) above the
+    highest that ``keep`` clients reached: records are issued, and ``2024-9999999`` where
+    serials reach 5,000 is an id probe, not one issued since."""
     key, shape = max(shapes.items(), key=lambda item: item[1].count)
     if shape.count < _FORMAT_SHARE * nonempty or len(shape.groups) > len(_ORDINAL):
         return
     groups: list[tuple[int, int] | None] = []
-    for numbers in shape.groups:
+    for i, numbers in enumerate(shape.groups):
         trusted = {n: fact.count for n, fact in (numbers or {}).items() if fact.trusted(keep)}
         if not trusted:  # too few clients for a share: as many as make a fact normal at all
             trusted = {
@@ -871,9 +876,26 @@ def _format(
                 if fact.trusted(cfg.value_clients)
             }
         closed = numbers is not None and shape.count >= _FORMAT_REPEATS * len(numbers)
-        groups.append(_whole_range(trusted, cfg.quantile) if closed and trusted else None)
+        if closed and trusted:
+            groups.append(_whole_range(trusted, cfg.quantile))
+        else:
+            top = _serial_top(shape.tops[i] if shape.tops else None, keep)
+            groups.append(None if top is None else (0, math.ceil(max(top, 1) * _FOLD)))
     if any(groups):
         rule.shape, rule.groups = key, tuple(groups)
+
+
+def _serial_top(tops: dict[int, int] | None, keep: int) -> int | None:
+    """The highest number of a digit group that ``keep`` clients reached, each counted once
+    with its own highest (None: too few clients for it, as :func:`_by_client`), so a few
+    clients sending ``9999999`` do not raise it.
+
+    >>> _serial_top({c: c for c in range(20)} | {99: 9999999}, 5), _serial_top({1: 5}, 5)
+    (16, None)
+    """
+    if not tops or len(tops) < 2 * keep - 1:
+        return None
+    return sorted(tops.values(), reverse=True)[keep - 1]
 
 
 def _whole_range(
