@@ -1353,3 +1353,17 @@ def test_an_optional_field_a_minority_uses_stays_known(enricher_m: Enricher) -> 
         )
     )
     assert not detector.inspect(later)
+
+
+def test_a_learned_value_with_a_huge_digit_run_saves_and_loads() -> None:
+    # A value of 48 characters or fewer with a run of 20 or more digits ("2024-" and thirty
+    # nines) made a digit group's number past 64 bits: saving the learned model raised
+    # OverflowError and stopped the learning job (helper h2). Such a group is no closed set.
+    cfg = PortalProfileConfig()
+    model = ParamModel(location="query", name="ref", empty=0, repeats=0, ibans=0)
+    for i in range(40):
+        model.learn(f"2024-{i:07d}", i, 3, cfg.value_clients)
+    model.learn("2024-" + "9" * 30, 99, 3, cfg.value_clients)
+    endpoint = EndpointModel(method="GET", template="/x", params={"ref": model})
+    blob = msgspec.msgpack.encode(endpoint)
+    assert msgspec.msgpack.decode(blob, type=EndpointModel).params["ref"].name == "ref"

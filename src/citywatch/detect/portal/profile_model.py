@@ -151,7 +151,9 @@ class Shape(msgspec.Struct, array_like=True):
                 continue
             fact = numbers.get(number)
             if fact is None:
-                if len(numbers) >= MAX_GROUP_VALUES:
+                # a number past what a model saves (64 bits; 2**53 as the wholes) is no
+                # closed set's member: an account's or a serial's digits
+                if len(numbers) >= MAX_GROUP_VALUES or number >= _WHOLE_LIMIT:
                     groups[i] = None
                     continue
                 fact = numbers[number] = Fact()
