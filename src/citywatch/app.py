@@ -140,6 +140,7 @@ def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
         cap_sender=config.cap_sender,
         tz=city_tz(settings),
         crawlers=CrawlerRanges.load(crawler_ranges_file(settings)),
+        own_networks=tuple(str(n) for n in config.own_networks),
     )
 
 

@@ -23,7 +23,7 @@ from citywatch.model import Detection, Incident, IncidentStatus, StatusChange, S
 from citywatch.respond.actions import Context, block
 from citywatch.respond.blocks import block_entries
 from citywatch.respond.capxml import validate
-from citywatch.respond.playbook import load_playbooks, parse_playbooks
+from citywatch.respond.playbook import RespondConfig, load_playbooks, parse_playbooks
 from citywatch.respond.quarantine import QuarantineConfig, verify
 from citywatch.respond.runner import ApprovalError, PlaybookRunner
 from citywatch.store import Store, open_store
@@ -489,3 +489,22 @@ def test_the_block_step_writes_the_devices_outside_hosts_beside_the_attackers(
     assert re.search(r"set citywatch_egress \{[^}]*91\.92\.241\.17 timeout 1800s", nft)
     assert "91.92.241.17" not in Path(f"{stem}.nginx.conf").read_text()
     assert "cnc.example.net CNAME ." in Path(f"{stem}.rpz").read_text()
+
+
+def test_the_city_s_own_networks_are_never_blocked_whatever_a_step_allows(
+    store: Store, tmp_path: Path
+) -> None:
+    # The shipped playbooks set no `allow`: a city scanner or an office behind the city's
+    # own range, flagged on the portal, was blocked once a responder approved. The city's
+    # ranges are one setting, respond.own_networks, that every block and intel step honours.
+    inc = _incident("inc-own")
+    _seed(store, inc)
+    runner = PlaybookRunner(
+        BOOKS, store, data_dir=tmp_path, clock=lambda: T0, own_networks=("203.0.113.0/24",)
+    )
+    (run,) = runner.runs_for([inc])
+    run = runner.approve(run.id, "block", user="rob", roles=["responder"])
+    assert run.steps[1].summary == "no attacker address nor outside host to block"
+    assert RespondConfig(own_networks=["10.20.0.0/16"]).own_networks[0].num_addresses == 65536
+    with pytest.raises(ValueError, match="own_networks"):
+        RespondConfig(own_networks=["10.20.0.0/33"])

@@ -64,6 +64,13 @@ class Context(NamedTuple):
     crawlers: CrawlerRanges | None = None
     """The search crawlers' ranges in use (the data dir's refresh), whose addresses no block
     or intel takes; None: the installed lists."""
+    own_networks: tuple[str, ...] = ()
+    """The city's own ranges (``respond.own_networks``), which no block or intel names."""
+
+
+def _allowed(ctx: Context) -> list[str]:
+    """What a block or an intel step leaves out: the city's own ranges and its ``allow``."""
+    return [*ctx.own_networks, *(str(a) for a in ctx.params.get("allow", []))]
 
 
 class Outcome(NamedTuple):
@@ -105,7 +112,7 @@ def block(ctx: Context) -> Outcome:
     C2 server, a download host), for ``ttl_min`` minutes (default 60); never a spared address
     (:func:`~citywatch.respond.evidence.spared`: the outcome names those left out, and why)."""
     ttl = timedelta(minutes=float(ctx.params.get("ttl_min", 60)))
-    allow = [str(a) for a in ctx.params.get("allow", [])]
+    allow = _allowed(ctx)
     entries = block_entries(
         ctx.incident, ctx.detections, now=ctx.now, ttl=ttl, allow=allow, crawlers=ctx.crawlers
     )
@@ -202,7 +209,7 @@ def draft_alert(ctx: Context) -> Outcome:
 
 def share_intel(ctx: Context) -> Outcome:
     """Write the incident as a STIX 2.1 bundle and a MISP event for the CERT and neighbours."""
-    allow = [str(a) for a in ctx.params.get("allow", [])]
+    allow = _allowed(ctx)
     tlp = str(ctx.params.get("tlp", "amber"))
     if tlp not in ("white", "green", "amber", "red"):
         raise ActionError(f"unknown TLP {tlp!r}")

@@ -25,7 +25,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    TypeAdapter,
+    model_validator,
+)
 
 from citywatch.model import Incident
 from citywatch.respond.area import distance_km
@@ -73,6 +80,11 @@ class RespondConfig(BaseModel):
     cap_signing: SigningConfig = Field(
         default_factory=SigningConfig,
         description="key and certificate that sign published CAP alerts (XML signature)",
+    )
+    own_networks: tuple[IPvAnyNetwork, ...] = Field(
+        (),
+        description="the city's own address ranges (CIDR): no block list, and no intel shared"
+        " with partners, ever names an address in them, whatever a playbook's step allows",
     )
 
 

@@ -53,6 +53,7 @@ class PlaybookRunner:
         tz: tzinfo = UTC,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
         crawlers: CrawlerRanges | None = None,
+        own_networks: tuple[str, ...] = (),
     ) -> None:
         self.playbooks = list(playbooks)
         self.store = store
@@ -65,6 +66,8 @@ class PlaybookRunner:
         self._clock = clock
         self.crawlers = crawlers
         """The search crawlers' ranges in use, whose addresses no block or intel takes."""
+        self.own_networks = own_networks
+        """The city's own ranges, which no block or intel names."""
 
     def start(self, incidents: Sequence[Incident]) -> None:
         """Start the playbooks these incidents trigger (once per incident and playbook)."""
@@ -173,6 +176,7 @@ class PlaybookRunner:
             cap_sender=self.cap_sender,
             tz=self.tz,
             crawlers=self.crawlers,
+            own_networks=self.own_networks,
         )
         step.at = ctx.now
         try:
