@@ -60,6 +60,7 @@ PUBLIC = {
         "IncidentStatus",
         "Payload",
         "PlaybookRun",
+        "SPARED",
         "SensorTrigger",
         "StatusChange",
         "StepRun",
