@@ -256,3 +256,27 @@ def test_four_addresses_by_one_link_are_no_crowd_of_browsers(tmp_path: Path) -> 
         for e in block_entries(i, dets, now=now)
     }
     assert len(blocked) == 4
+
+
+def test_an_attacker_s_addresses_that_also_attack_are_no_link_s_followers() -> None:
+    # Five addresses each send the JNDI lookup once with a made-up Referer (each then a
+    # "browser sent by a link"), and fifty injections: blocking them stops the injections
+    follow = {"referrer": "forum.example.net", "snippet": JNDI, "requests": 1}
+    attackers = [f"203.0.113.{k}" for k in range(1, 6)]
+    dets = [_detection(f"l{k}", ip, **follow) for k, ip in enumerate(attackers)]
+    dets += [_detection(f"s{k}", ip) for k, ip in enumerate(attackers)]
+    incident = Incident(
+        id="inc",
+        title="t",
+        status=IncidentStatus.NEW,
+        severity=85,
+        category="cyber",
+        first_seen=dets[0].first_seen,
+        last_seen=dets[0].last_seen,
+        detections=[d.id for d in dets],
+        entities={"source.ip": attackers},
+    )
+    now = datetime.now(UTC)
+    assert [e.address for e in block_entries(incident, dets, now=now)] == attackers
+    # five that only followed the link are still spared
+    assert block_entries(incident, dets[:5], now=now) == []

@@ -336,19 +336,32 @@ def _linked(detections: list[Detection]) -> dict[IPAddress, str]:
     as attackers', on the schedule of whoever planted the link (analyst review: 30 residents
     behind one forum post's Log4Shell link). An attacker who sends an attack once from each
     of many addresses, with a Referer he makes up, is spared too: blocking an address after
-    its one request stops nothing of his.
+    its one request stops nothing of his. But an address with any other detection in the
+    incident (fifty injections beside its one "followed" link) is no follower, nor counted
+    as one: a made-up Referer on one request must not spare the rest.
     """
     crowds: dict[tuple[str, str], dict[IPAddress, None]] = {}
-    for d, via in declared(detections, "referrer"):
+    attacking: set[IPAddress] = set()
+    for d in detections:
         ip = address(d.entity.get("source.ip", ""))
-        snippet = d.attributes.get("portal", {}).get("snippet")
-        if ip is not None and isinstance(via, str) and via and isinstance(snippet, str):
-            crowds.setdefault((via, snippet), {})[ip] = None
+        if ip is None:
+            continue
+        followed = False
+        for attrs in d.attributes.values():
+            if not isinstance(attrs, dict):
+                continue
+            via, snippet = attrs.get("referrer"), attrs.get("snippet")
+            if isinstance(via, str) and via and isinstance(snippet, str):
+                crowds.setdefault((via, snippet), {})[ip] = None
+                followed = True
+        if not followed:
+            attacking.add(ip)
     found: dict[IPAddress, str] = {}
     for (via, _), ips in crowds.items():
-        if len(ips) >= LINK_CROWD:
-            why = f"a browser sent by a link on {via}, as {len(ips) - 1} other addresses were"
-            found.update(dict.fromkeys(ips, why))
+        followers = [ip for ip in ips if ip not in attacking]
+        if len(followers) >= LINK_CROWD:
+            why = f"a browser sent by a link on {via}, as {len(followers) - 1} other addresses were"
+            found.update(dict.fromkeys(followers, why))
     return found
 
 
