@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Final, NamedTuple
 
@@ -202,14 +202,18 @@ def shareable(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> 
     return out
 
 
-def redact(text: str, allow: Iterable[str] = ()) -> str:
+def redact(text: str, allow: Iterable[str] = (), spare: Container[IPAddress] = frozenset()) -> str:
     """Free text with the city's own, internal and special addresses replaced by
-    ``[city address]`` (what leaves the city says nothing of its networks).
+    ``[city address]`` (what leaves the city says nothing of its networks), and the
+    ``spare`` ones (:func:`spared`) by ``[spared address]``: no partner reads them as an
+    attacker's in a detection's words.
 
     >>> redact("stuffing from 172.16.2.3 and 198.51.100.7 via 91.0.0.1", ["91.0.0.0/24"])
     'stuffing from [city address] and 198.51.100.7 via [city address]'
     >>> redact("flood to 10.20.1.39:80, login from [fd00::1]:443 and 198.51.100.7:22")
     'flood to [city address]:80, login from [city address]:443 and 198.51.100.7:22'
+    >>> redact("injection from 161.53.2.10", spare={address("161.53.2.10")})
+    'injection from [spared address]'
     """
     nets = networks(allow)
 
@@ -225,6 +229,8 @@ def redact(text: str, allow: Iterable[str] = ()) -> str:
         ip = address(host.strip(".:"))
         if ip is not None and not outside(ip, nets):
             return f"[city address]{port}"
+        if ip is not None and ip in spare:
+            return f"[spared address]{port}"
         return text
 
     return _ADDRESS_LIKE.sub(swap, text)
