@@ -29,6 +29,7 @@ from citywatch.model import SPARED, Detection, Incident, IncidentStatus
 from citywatch.pipeline import InputSpec
 from citywatch.respond.actions import Context, block
 from citywatch.respond.blocks import block_entries
+from citywatch.respond.misp import misp_event
 from citywatch.respond.playbook import load_playbooks
 from citywatch.respond.quarantine import QuarantineConfig
 from citywatch.respond.stix import export_bundle
@@ -90,6 +91,9 @@ def test_the_university_s_address_is_never_blocked_for_one_student_s_injection(
     assert outcome.files == []
     bundle = export_bundle(incident, dets)
     assert UNIVERSITY not in str(bundle), "nor is it given to partners as an attacker's"
+    event = msgspec.json.encode(misp_event(incident, dets)).decode()
+    assert UNIVERSITY not in event, "not even in the words of a detection's summary"
+    assert "UNION query from [spared address]: 6 requests" in event
 
 
 def _detection(did: str, ip: str, **portal: object) -> Detection:
@@ -256,3 +260,53 @@ def test_four_addresses_by_one_link_are_no_crowd_of_browsers(tmp_path: Path) -> 
         for e in block_entries(i, dets, now=now)
     }
     assert len(blocked) == 4
+
+
+def test_an_attacker_s_addresses_that_also_attack_are_no_link_s_followers() -> None:
+    # Five addresses each send the JNDI lookup once with a made-up Referer (each then a
+    # "browser sent by a link"), and fifty injections: blocking them stops the injections
+    follow = {"referrer": "forum.example.net", "snippet": JNDI, "requests": 1}
+    attackers = [f"203.0.113.{k}" for k in range(1, 6)]
+    dets = [_detection(f"l{k}", ip, **follow) for k, ip in enumerate(attackers)]
+    dets += [_detection(f"s{k}", ip) for k, ip in enumerate(attackers)]
+    incident = Incident(
+        id="inc",
+        title="t",
+        status=IncidentStatus.NEW,
+        severity=85,
+        category="cyber",
+        first_seen=dets[0].first_seen,
+        last_seen=dets[0].last_seen,
+        detections=[d.id for d in dets],
+        entities={"source.ip": attackers},
+    )
+    now = datetime.now(UTC)
+    assert [e.address for e in block_entries(incident, dets, now=now)] == attackers
+    # five that only followed the link are still spared
+    assert block_entries(incident, dets[:5], now=now) == []
+
+
+def test_partners_hear_of_a_link_s_followers_as_the_block_does() -> None:
+    # two of the five browsers a forum post's link sent are the city's own office's: no
+    # block takes the five, nor may partner intel take the three residents' (MISP counted
+    # the followers among the detections it may share only, so three: "no crowd")
+    follow = {"referrer": "forum.example.net", "snippet": JNDI, "requests": 1}
+    office = ["193.198.4.20", "193.198.4.21"]
+    residents = ["46.188.1.11", "46.188.2.12", "46.188.3.13"]
+    dets = [_detection(f"l{k}", ip, **follow) for k, ip in enumerate(office + residents)]
+    incident = Incident(
+        id="inc",
+        title="t",
+        status=IncidentStatus.NEW,
+        severity=85,
+        category="cyber",
+        first_seen=dets[0].first_seen,
+        last_seen=dets[0].last_seen,
+        detections=[d.id for d in dets],
+        entities={"source.ip": office + residents},
+    )
+    own = ["193.198.0.0/16"]
+    assert block_entries(incident, dets, now=datetime.now(UTC), allow=own) == []
+    assert not any(ip in export_bundle(incident, dets, allow=own) for ip in residents)
+    event = msgspec.json.encode(misp_event(incident, dets, allow=own)).decode()
+    assert not any(ip in event for ip in residents)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Final, NamedTuple
 
@@ -202,14 +202,18 @@ def shareable(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> 
     return out
 
 
-def redact(text: str, allow: Iterable[str] = ()) -> str:
+def redact(text: str, allow: Iterable[str] = (), spare: Container[IPAddress] = frozenset()) -> str:
     """Free text with the city's own, internal and special addresses replaced by
-    ``[city address]`` (what leaves the city says nothing of its networks).
+    ``[city address]`` (what leaves the city says nothing of its networks), and the
+    ``spare`` ones (:func:`spared`) by ``[spared address]``: no partner reads them as an
+    attacker's in a detection's words.
 
     >>> redact("stuffing from 172.16.2.3 and 198.51.100.7 via 91.0.0.1", ["91.0.0.0/24"])
     'stuffing from [city address] and 198.51.100.7 via [city address]'
     >>> redact("flood to 10.20.1.39:80, login from [fd00::1]:443 and 198.51.100.7:22")
     'flood to [city address]:80, login from [city address]:443 and 198.51.100.7:22'
+    >>> redact("injection from 161.53.2.10", spare={address("161.53.2.10")})
+    'injection from [spared address]'
     """
     nets = networks(allow)
 
@@ -225,6 +229,8 @@ def redact(text: str, allow: Iterable[str] = ()) -> str:
         ip = address(host.strip(".:"))
         if ip is not None and not outside(ip, nets):
             return f"[city address]{port}"
+        if ip is not None and ip in spare:
+            return f"[spared address]{port}"
         return text
 
     return _ADDRESS_LIKE.sub(swap, text)
@@ -336,19 +342,32 @@ def _linked(detections: list[Detection]) -> dict[IPAddress, str]:
     as attackers', on the schedule of whoever planted the link (analyst review: 30 residents
     behind one forum post's Log4Shell link). An attacker who sends an attack once from each
     of many addresses, with a Referer he makes up, is spared too: blocking an address after
-    its one request stops nothing of his.
+    its one request stops nothing of his. But an address with any other detection in the
+    incident (fifty injections beside its one "followed" link) is no follower, nor counted
+    as one: a made-up Referer on one request must not spare the rest.
     """
     crowds: dict[tuple[str, str], dict[IPAddress, None]] = {}
-    for d, via in declared(detections, "referrer"):
+    attacking: set[IPAddress] = set()
+    for d in detections:
         ip = address(d.entity.get("source.ip", ""))
-        snippet = d.attributes.get("portal", {}).get("snippet")
-        if ip is not None and isinstance(via, str) and via and isinstance(snippet, str):
-            crowds.setdefault((via, snippet), {})[ip] = None
+        if ip is None:
+            continue
+        followed = False
+        for attrs in d.attributes.values():
+            if not isinstance(attrs, dict):
+                continue
+            via, snippet = attrs.get("referrer"), attrs.get("snippet")
+            if isinstance(via, str) and via and isinstance(snippet, str):
+                crowds.setdefault((via, snippet), {})[ip] = None
+                followed = True
+        if not followed:
+            attacking.add(ip)
     found: dict[IPAddress, str] = {}
     for (via, _), ips in crowds.items():
-        if len(ips) >= LINK_CROWD:
-            why = f"a browser sent by a link on {via}, as {len(ips) - 1} other addresses were"
-            found.update(dict.fromkeys(ips, why))
+        followers = [ip for ip in ips if ip not in attacking]
+        if len(followers) >= LINK_CROWD:
+            why = f"a browser sent by a link on {via}, as {len(followers) - 1} other addresses were"
+            found.update(dict.fromkeys(followers, why))
     return found
 
 

@@ -26,6 +26,7 @@ from citywatch.respond.evidence import (
     redact,
     remotes,
     shareable,
+    spared,
     technique_name,
     techniques,
 )
@@ -95,10 +96,13 @@ def misp_event(
     """
     allow, detections = list(allow), list(detections)
     dets = shareable(detections, allow=allow)
+    spare = spared(incident, detections, crawlers)  # named in no detection's words either
     event_uuid = _uuid("event", incident.id)
     when = incident.last_seen
     attrs: list[dict[str, Any]] = []
-    for seen in attackers(incident, dets, allow=allow, shared=True, crawlers=crawlers):
+    # spared over all the detections, as the block step and STIX judge it (a link's
+    # followers in the city's own offices are followers too); the allowed ones are no rows
+    for seen in attackers(incident, detections, allow=allow, shared=True, crawlers=crawlers):
         used = ", ".join(seen.techniques) or "see event"
         attrs.append(
             _attribute(
@@ -142,7 +146,7 @@ def misp_event(
                 event_uuid,
                 "comment",
                 "Other",
-                redact(f"{d.rule_name}: {d.summary}", allow)[:1024],
+                redact(f"{d.rule_name}: {d.summary}", allow, spare)[:1024],
                 to_ids=False,
                 when=d.last_seen,
                 comment=d.id,
@@ -156,7 +160,7 @@ def misp_event(
     return {
         "Event": {
             "uuid": event_uuid,
-            "info": redact(f"citywatch {incident.id}: {incident.title}", allow)[:1024],
+            "info": redact(f"citywatch {incident.id}: {incident.title}", allow, spare)[:1024],
             "date": incident.first_seen.date().isoformat(),
             "timestamp": _ts(when),
             "threat_level_id": _threat_level(incident.severity),

@@ -1469,3 +1469,17 @@ def test_a_learned_hour_bounds_how_far_traffic_under_the_flood_factor_lifts_the_
     assert dos.first_seen.timestamp() >= T0 + 86400 + 4 * 3600
     usual = dos.attributes["portal"]["baseline_per_minute"]
     assert isinstance(usual, float) and 100 <= usual <= 250, dos.summary
+
+
+def test_a_flood_s_address_carries_people_only_with_sessions_enough_for_its_requests() -> None:
+    # A flood's address is spared any block when it carries people's sessions (a carrier's
+    # NAT). A tool sending 5,000 requests with no cookie, and two made-up cookies twice each,
+    # showed "two sessions of a human size": spared for four requests. The NAT's 600 people
+    # send about eight requests each.
+    tally = crowd.Tally()
+    for i in range(5000):
+        crowd.add(tally, "tool", "/api/v1/alerts", 200)
+        crowd.add(tally, "nat", "/api/v1/alerts", 200, person=1 + i % 600)
+    for person in (7, 7, 8, 8):
+        crowd.add(tally, "tool", "/api/v1/alerts", 200, person=person)
+    assert crowd.carrying_people(tally, ["tool", "nat"]) == {"nat"}

@@ -5,7 +5,7 @@ from typing import ClassVar
 from pydantic import BaseModel
 
 from citywatch.detect import DetectorRunner
-from citywatch.detect.portal.hits import Hit, HitDetector, MergeConfig
+from citywatch.detect.portal.hits import Hit, HitDetector, MergeConfig, linked_from
 from citywatch.enrich import Enricher
 from citywatch.model import Detection, Event, HttpRequest
 
@@ -129,3 +129,26 @@ def test_requests_that_name_no_client_are_no_one_client_and_link_nothing() -> No
     for detection in [found, *_run([late])]:
         correlator.add(detection)
     assert len(correlator.incidents()) == 2
+
+
+def _from(referrer: str) -> str:
+    get = HttpRequest(method="GET", uri="/x", referrer=referrer)
+    return linked_from(Event(id="1", timestamp=0.0, dataset="portal.http", payload=get))
+
+
+def test_the_linking_page_is_its_host_alone_and_only_a_host() -> None:
+    # the host a browser would name: not the query a path-less Referer carries (a token, an
+    # address), nor a port, userinfo, a trailing dot, nor a backslash's tail
+    for referrer in (
+        "https://forum.example.net?t=9&mail=ana%40example.org",
+        "https://forum.example.net#top",
+        "https://u:p@Forum.Example.net:443/t/9",
+        "https://forum.example.net./t/9",
+        "https://forum.example.net?@evil.example/",
+        "https://forum.example.net\\@evil.example/",
+    ):
+        assert _from(referrer) == "forum.example.net", referrer
+    assert _from("https://[2001:DB8::1]:8443/x") == "[2001:db8::1]"
+    # what is no host names no page (and puts no made-up text in a measure)
+    for referrer in ("https://a b/x", "https://a\x00b/", "https://" + "a" * 300, "https:///x", "-"):
+        assert _from(referrer) == "", referrer

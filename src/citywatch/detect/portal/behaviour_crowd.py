@@ -497,9 +497,10 @@ def sessions_behind(tally: Tally) -> int:
 
 def carrying_people(tally: Tally, sources: list[str]) -> set[str]:
     """Those of ``sources`` whose requests in ``tally`` carry two sessions or more sent again,
-    each of a human size: people behind one address (a carrier's NAT), or a tool keeping many
-    short sessions, which nothing tells apart (:func:`sessions_behind`). Limiting such an
-    address cuts the people behind it off: it is named to be looked into, not limited.
+    each of a human size, and enough of them for its requests: people behind one address (a
+    carrier's NAT), or a tool keeping many short sessions, which nothing tells apart
+    (:func:`sessions_behind`). Limiting such an address cuts the people behind it off: it
+    is named to be looked into, not limited, and spared any block.
 
     >>> tally = Tally()
     >>> for i in range(600):
@@ -513,7 +514,17 @@ def carrying_people(tally: Tally, sources: list[str]) -> set[str]:
     for pair, n in tally.people.items():
         if (source := pair >> 32) in by_hash and 1 < n <= PER_SOURCE:
             sessions[source] = sessions.get(source, 0) + 1
-    return {by_hash[source] for source, count in sessions.items() if count > 1}
+    # and enough of them for what the address sent, a human number of requests per session
+    # (as :func:`sessions_behind` asks of the whole flood): a tool's 5,000 requests with no
+    # cookie beside two made-up sessions of two requests carry no one. Once the pairs are all
+    # taken, a session begun since is not counted: then the sessions alone decide, as before
+    full = len(tally.people) >= SOURCES_CAP
+    heavy = tally.heavy
+    return {
+        by_hash[source]
+        for source, count in sessions.items()
+        if count > 1 and (full or count * PER_SOURCE >= heavy.get(by_hash[source], 0))
+    }
 
 
 def browser_signs(tally: Tally) -> tuple[list[str], list[str], int]:

@@ -9,6 +9,7 @@ lists every request, not a million alerts.
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from collections.abc import Iterable
 from operator import attrgetter
@@ -239,6 +240,11 @@ TAKE_DOWN: Final = (
     "Find the page on {host} that links to the attack (its address is the detection's "
     "snippet) and have it taken down: browsers and crawlers that follow it send the attack"
 )
+_REFERRER_READ: Final = 512
+"""Characters of a Referer read for its host (a host name is at most 253)."""
+_AUTHORITY_END: Final = re.compile(r"[/?#\\]")
+_HOST: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_])?|\[[0-9a-f:.]{2,45}\]")
+"""A host name or an IP literal, what a detection may name and a measure say; else none."""
 
 
 def linked_from(event: Event) -> str:
@@ -258,7 +264,11 @@ def linked_from(event: Event) -> str:
     scheme, _, rest = referrer.partition("://")
     if not scheme or not rest:
         return ""
-    return host_name(rest.split("/", 1)[0].rpartition("@")[2])
+    # the authority ends where a browser ends it (a path, a query, a fragment; a backslash in
+    # http's URLs), so "host?t=9&mail=..." names the host, not what the query holds
+    authority = _AUTHORITY_END.split(rest[:_REFERRER_READ], maxsplit=1)[0]
+    host = host_name(authority.rpartition("@")[2]).removesuffix(".")
+    return host if _HOST.fullmatch(host) else ""
 
 
 ATTEMPT_CEILING: Final = 90
