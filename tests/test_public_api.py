@@ -41,6 +41,7 @@ PUBLIC = {
         "verify_signature",
     ],
     "citywatch.model": [
+        "SPARED",
         "Alert",
         "AlertArea",
         "AlertCircle",
@@ -60,7 +61,6 @@ PUBLIC = {
         "IncidentStatus",
         "Payload",
         "PlaybookRun",
-        "SPARED",
         "SensorTrigger",
         "StatusChange",
         "StepRun",

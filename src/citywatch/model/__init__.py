@@ -31,6 +31,7 @@ from citywatch.model.response import PlaybookRun, StepRun, StepStatus, Suppressi
 from citywatch.model.timeutil import from_epoch, to_epoch
 
 __all__ = [
+    "SPARED",
     "Alert",
     "AlertArea",
     "AlertCircle",
@@ -50,7 +51,6 @@ __all__ = [
     "IncidentStatus",
     "Payload",
     "PlaybookRun",
-    "SPARED",
     "SensorTrigger",
     "StatusChange",
     "StepRun",
