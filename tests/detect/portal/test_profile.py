@@ -15,7 +15,13 @@ from citywatch.detect import DetectorRunner
 from citywatch.detect.portal import profile as profile_module
 from citywatch.detect.portal.hits import Hit
 from citywatch.detect.portal.profile import PortalProfile, PortalProfileConfig
-from citywatch.detect.portal.profile_model import EndpointModel, ParamModel
+from citywatch.detect.portal.profile_model import (
+    QUOTA_SLOTS,
+    TOPS_KEPT,
+    EndpointModel,
+    ParamModel,
+    Shape,
+)
 from citywatch.detect.portal.profile_rules import (
     NOT_SHOWN,
     ParamRule,
@@ -1367,3 +1373,19 @@ def test_a_learned_value_with_a_huge_digit_run_saves_and_loads() -> None:
     endpoint = EndpointModel(method="GET", template="/x", params={"ref": model})
     blob = msgspec.msgpack.encode(endpoint)
     assert msgspec.msgpack.decode(blob, type=EndpointModel).params["ref"].name == "ref"
+
+
+def test_a_serial_group_keeps_few_highs_and_bounds_as_all_would() -> None:
+    # Each digit group kept every quota slot's highest (4,096): 96 KB of a saved model per
+    # shape of a busy portal's record number (review h4). The 127 highest bound it the same.
+    rng = random.Random(5)
+    shape = Shape(groups=[{}, {}], tops=[{}, {}])
+    every: dict[int, int] = {}
+    for _ in range(20000):
+        client, serial = rng.randrange(50000), rng.randrange(1, 400000)
+        shape.add(f"2025-{serial:06d}", client, 5)
+        slot = client % QUOTA_SLOTS
+        every[slot] = max(every.get(slot, 0), serial)
+    assert len(shape.tops[1]) == TOPS_KEPT
+    for keep in (5, 12, 64):
+        assert _serial_top(shape.tops[1], keep) == _serial_top(every, keep)

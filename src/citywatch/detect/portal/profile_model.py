@@ -143,9 +143,7 @@ class Shape(msgspec.Struct, array_like=True):
         groups, tops, slot = self.groups, self.tops, client % QUOTA_SLOTS
         for i, number in enumerate(digit_groups(value)):
             if tops:
-                top, capped = tops[i], min(number, _WHOLE_LIMIT)
-                if top.get(slot, -1) < capped:
-                    top[slot] = capped
+                _raise_top(tops[i], slot, min(number, _WHOLE_LIMIT))
             numbers = groups[i]
             if numbers is None:
                 continue
@@ -158,6 +156,37 @@ class Shape(msgspec.Struct, array_like=True):
                     continue
                 fact = numbers[number] = Fact()
             fact.see(client, keep)
+
+
+TOPS_KEPT: Final = 127
+"""Clients' highest numbers a digit group keeps, the highest: the bound of an open group is
+the ``keep``-th highest of at least ``2 * keep - 1`` (:func:`.profile_rules._serial_top`),
+and ``keep`` is at most the default ``trust_clients`` (64), so keeping the 127 highest gives
+the bound all 4,096 quota slots would (a ``trust_clients`` set higher bounds nothing past
+it). A slot's number only grows, so one dropped for a lower number is never needed back."""
+
+
+def _raise_top(top: dict[int, int], slot: int, number: int) -> None:
+    """Note ``number`` as quota slot ``slot``'s highest in ``top``, which keeps the
+    :data:`TOPS_KEPT` highest slots.
+
+    >>> top = {}
+    >>> for slot in range(300):
+    ...     _raise_top(top, slot, slot)
+    >>> len(top), min(top.values()), max(top.values())
+    (127, 173, 299)
+    """
+    old = top.get(slot)
+    if old is not None:
+        if old < number:
+            top[slot] = number
+    elif len(top) < TOPS_KEPT:
+        top[slot] = number
+    else:
+        lowest = min(top, key=top.__getitem__)
+        if top[lowest] < number:
+            del top[lowest]
+            top[slot] = number
 
 
 class ParamModel(msgspec.Struct, kw_only=True):
