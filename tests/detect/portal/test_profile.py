@@ -26,6 +26,7 @@ from citywatch.detect.portal.profile_rules import (
     NOT_SHOWN,
     ParamRule,
     _alphabet,
+    _serial_top,
     _too_precise,
     both,
     compile_endpoint,
