@@ -194,6 +194,7 @@ def test_a_search_engine_s_crawler_fed_planted_links_is_never_blocked(tmp_path: 
         f"({CRAWLER}: Googlebot, a search engine's crawler (by its operator's published ranges))"
     )
     assert CRAWLER not in export_bundle(incident, dets)
+    assert incident.measures[0].startswith(f"Do not block {CRAWLER} (Googlebot, a search engine")
     # a forger's address is no crawler's: blocked as any attacker's
     forged = msgspec.structs.replace(incident, entities={"source.ip": ["203.0.113.66"]})
     assert [e.address for e in block_entries(forged, [], now=now)] == ["203.0.113.66"]

@@ -19,14 +19,13 @@ IPv4 address. ATT&CK technique ids come from detection tags such as
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 from collections.abc import Container, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Final, NamedTuple
 
-from citywatch.detect.portal.crawlers import CrawlerRanges
+from citywatch.detect.portal.crawlers import CrawlerRanges, crawler_spared, spared_why
 from citywatch.errors import ConfigError
 from citywatch.model import SPARED, Detection, Incident
 
@@ -319,12 +318,18 @@ def spared(
                 found.setdefault(ip, str(why))
     for ip, why in _linked(detections).items():
         found.setdefault(ip, why)
-    ranges = crawlers or _installed_crawlers()
     candidates = [d.entity.get("source.ip", "") for d in detections]
     for value in [*candidates, *incident.entities.get("source.ip", [])]:
         ip = address(value)
-        if ip is not None and ip not in found and (name := ranges.crawler_at(str(ip))):
-            found[ip] = f"{name}, a search engine's crawler (by its operator's published ranges)"
+        if ip is None or ip in found:
+            continue
+        why = (
+            crawler_spared(str(ip))
+            if crawlers is None
+            else spared_why(crawlers.crawler_at(str(ip)))
+        )
+        if why is not None:
+            found[ip] = why
     return found
 
 
@@ -369,12 +374,6 @@ def _linked(detections: list[Detection]) -> dict[IPAddress, str]:
             why = f"a browser sent by a link on {via}, as {len(followers) - 1} other addresses were"
             found.update(dict.fromkeys(followers, why))
     return found
-
-
-@functools.cache
-def _installed_crawlers() -> CrawlerRanges:
-    """The search crawlers' ranges the package installs (a caller without the data dir's)."""
-    return CrawlerRanges()
 
 
 def _counted(d: Detection) -> int:

@@ -318,6 +318,32 @@ def _token_lists() -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def crawler_spared(address: str) -> str | None:
+    """Why ``address`` is spared any block, by the installed lists: it is a search engine's
+    crawler (:meth:`CrawlerRanges.crawler_at`); None when it is none.
+
+    >>> crawler_spared("66.249.66.1"), crawler_spared("203.0.113.66")
+    ("Googlebot, a search engine's crawler (by its operator's published ranges)", None)
+    """
+    return spared_why(_installed().crawler_at(address))
+
+
+def spared_why(crawler: str | None) -> str | None:
+    """Why an address of ``crawler`` (its name, or None) is spared any block."""
+    return (
+        None
+        if crawler is None
+        else f"{crawler}, a search engine's crawler (by its operator's published ranges)"
+    )
+
+
+@functools.cache
+def _installed() -> CrawlerRanges:
+    """The ranges of the installed lists (what a detector uses without the data dir's)."""
+    return CrawlerRanges()
+
+
 @functools.cache
 def _crawler_names() -> dict[str, str]:
     """The crawler's name of each list (``google-googlebot`` → ``Googlebot``)."""

@@ -19,8 +19,9 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.base import Detector, Episode, detection_id
+from citywatch.detect.portal.crawlers import crawler_spared
 from citywatch.detect.portal.hosts import host_name
-from citywatch.model import Detection, Event, HttpRequest
+from citywatch.model import SPARED, Detection, Event, HttpRequest
 
 TARGET = "portal"
 """The ``target`` entity of portal detections: the correlator fuses attacks on it."""
@@ -200,11 +201,13 @@ class HitDetector(Detector[ClientHits]):
         # the more requests and the more kinds of finding (one odd value may be a bug; five
         # kinds of tampering in ten minutes are someone probing), the more it matters
         breadth = 5 * min(3, len(open_.rules) - 1)
-        linked = {}
+        linked: dict[str, object] = {}
         measures = list(self.measures)
         if state.via and n <= LINKED_REQUESTS:  # a link followed, by a person or a crawler
             linked["referrer"] = state.via
             measures.append(TAKE_DOWN.format(host=state.via))
+        if state.address and (why := crawler_spared(state.address)) is not None:
+            linked[SPARED] = {state.address: why}  # the incident's first measure names it
         return self.detection(
             open_.episode,
             rule_id=worst.rule_id,
