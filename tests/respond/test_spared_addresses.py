@@ -64,10 +64,13 @@ def test_the_university_s_address_is_never_blocked_for_one_student_s_injection(
     dets = result.job.detections()
     shared = [d for d in dets if d.attributes["portal"].get(SPARED)]
     assert [d.detector for d in shared] == ["login-abuse"]
-    assert shared[0].attributes["portal"][SPARED] == {UNIVERSITY: "many people log in from it"}
+    (why,) = shared[0].attributes["portal"][SPARED].values()
+    assert shared[0].attributes["portal"][SPARED] == {UNIVERSITY: why}
+    # an access log shows no accounts: the responder is told what the verdict rests on
+    assert why.startswith("many people log in from it, by their user agents")
     assert incident.severity >= 60 and {d.detector for d in dets} == {"login-abuse", "web-attacks"}
     assert incident.measures[0].startswith(
-        f"Do not block {UNIVERSITY} (many people log in from it), whatever the measures below say"
+        f"Do not block {UNIVERSITY} ({why}), whatever the measures below say"
     )
     books = [b.id for b in load_playbooks([]) if b.trigger.matches(incident)]
     assert "contain-web-attack" in books, "the SOC still hears of the injection"
@@ -85,8 +88,8 @@ def test_the_university_s_address_is_never_blocked_for_one_student_s_injection(
     )
     outcome = block(ctx)
     assert outcome.summary == (
-        "no attacker address nor outside host to block; left out 1 no one should block "
-        f"({UNIVERSITY}: many people log in from it)"
+        f"no attacker address nor outside host to block; left out 1 no one should block "
+        f"({UNIVERSITY}: {why})"
     )
     assert outcome.files == []
     bundle = export_bundle(incident, dets)

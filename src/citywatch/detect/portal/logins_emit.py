@@ -66,6 +66,16 @@ _DONT_BLOCK = (
 )
 
 
+_MANY = "many people log in from it"
+_MANY_UNSEEN = (
+    "many people log in from it, by their user agents: the log shows no accounts, and an "
+    "attacker with one of his own could vary his"
+)
+"""Why an address is spared any block: its logins are many people's, by their accounts or,
+where the source shows none (an access log), by their user agents, which one attacker with
+an account of his own can imitate (the responder who reads it can still block by hand)."""
+
+
 class Said(NamedTuple):
     """A detection's content but for its episode (see :func:`describe`)."""
 
@@ -117,8 +127,9 @@ def describe(key: str, state: LoginState, cfg: LoginAbuseConfig) -> Said:
     watched = [login for logins in state.watch.values() for login in logins]
     if watched and not (by_client and shared):
         after["after_takeover"] = summary_after(watched)
-    if by_client and shared and state.address:
-        after[SPARED] = {state.address: "many people log in from it"}  # see respond.evidence
+    if by_client and shared and state.address:  # no block takes it (respond.evidence)
+        unseen = set(state.ep_others) == {"?"}
+        after[SPARED] = {state.address: _MANY_UNSEEN if unseen else _MANY}
     confidence = min(
         _BLIND_CONFIDENCE if state.ep_blind else 0.99,
         0.5 + 0.05 * (state.ep_attempts - state.ep_successes),
