@@ -23,7 +23,7 @@ import msgspec
 from pydantic import SecretStr
 from tests.detect.portal.test_slow_logins import T0, _deadline
 
-from citywatch.app import analyse
+from citywatch.app import Analysis, analyse
 from citywatch.config import Settings
 from citywatch.model import SPARED, Detection, Incident, IncidentStatus
 from citywatch.pipeline import InputSpec
@@ -40,26 +40,68 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
 SQLI = "/tax/returns?id=1%27%20UNION%20SELECT%20password%20FROM%20users--"
 
 
-def _log(path: Path, *, stranger: bool) -> Path:
-    """The deadline's logins and one student's injections, in combined log format."""
-    hits = _deadline(random.Random(10), forgot=9)
-    hits += [(600 + 30 * k, UNIVERSITY, "GET", f"{SQLI}{k}", 500, UA) for k in range(6)]
-    if stranger:
-        hits += [(700 + 20 * k, STRANGER, "GET", f"{SQLI}{k}", 500, UA) for k in range(6)]
-    lines = []
-    for t, ip, method, target, status, agent in sorted(hits):
+Line = tuple[float, str, str, str, int, str, str]
+"""(seconds after T0, address, method, target, status, Referer, user agent) of one line."""
+
+
+def _analysed(tmp_path: Path, lines: list[Line]) -> Analysis:
+    """The lines as a combined-format access log, analysed as ``citywatch analyse`` does."""
+    text = []
+    for t, ip, method, target, status, referrer, agent in sorted(lines):
         when = datetime.fromtimestamp(T0 + t, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
-        lines.append(f'{ip} - - [{when}] "{method} {target} HTTP/1.1" {status} 512 "-" "{agent}"')
-    path.write_text("\n".join(lines) + "\n")
-    return path
+        text.append(
+            f'{ip} - - [{when}] "{method} {target} HTTP/1.1" {status} 512 "{referrer}" "{agent}"'
+        )
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(text) + "\n")
+    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
+    return analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+
+
+def _context(
+    incident: Incident, dets: list[Detection], tmp_path: Path, *, dry_run: bool
+) -> Context:
+    """What the block action works with, for ``incident``."""
+    return Context(
+        incident=incident,
+        detections=dets,
+        params={},
+        now=datetime.now(UTC),
+        data_dir=tmp_path,
+        actor="t",
+        dry_run=dry_run,
+        quarantine=QuarantineConfig(),
+        cap_sender="city@example.org",
+    )
+
+
+def _incident(dets: list[Detection], addresses: list[str]) -> Incident:
+    return Incident(
+        id="inc",
+        title="t",
+        status=IncidentStatus.NEW,
+        severity=85,
+        category="cyber",
+        first_seen=dets[0].first_seen,
+        last_seen=dets[0].last_seen,
+        detections=[d.id for d in dets],
+        entities={"source.ip": addresses},
+    )
+
+
+def _university(*, stranger: bool) -> list[Line]:
+    """The deadline's logins and one student's injections (and a stranger's)."""
+    lines = [(*hit[:5], "-", hit[5]) for hit in _deadline(random.Random(10), forgot=9)]
+    lines += [(600 + 30 * k, UNIVERSITY, "GET", f"{SQLI}{k}", 500, "-", UA) for k in range(6)]
+    if stranger:
+        lines += [(700 + 20 * k, STRANGER, "GET", f"{SQLI}{k}", 500, "-", UA) for k in range(6)]
+    return lines
 
 
 def test_the_university_s_address_is_never_blocked_for_one_student_s_injection(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
-    log = _log(tmp_path / "access.log", stranger=False)
-    result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+    result = _analysed(tmp_path, _university(stranger=False))
     (incident,) = result.job.correlator.incidents()
     dets = result.job.detections()
     shared = [d for d in dets if d.attributes["portal"].get(SPARED)]
@@ -75,17 +117,7 @@ def test_the_university_s_address_is_never_blocked_for_one_student_s_injection(
     books = [b.id for b in load_playbooks([]) if b.trigger.matches(incident)]
     assert "contain-web-attack" in books, "the SOC still hears of the injection"
     assert block_entries(incident, dets, now=datetime.now(UTC)) == []
-    ctx = Context(
-        incident=incident,
-        detections=dets,
-        params={},
-        now=datetime.now(UTC),
-        data_dir=tmp_path,
-        actor="t",
-        dry_run=False,
-        quarantine=QuarantineConfig(),
-        cap_sender="city@example.org",
-    )
+    ctx = _context(incident, dets, tmp_path, dry_run=False)
     outcome = block(ctx)
     assert outcome.summary == (
         f"no attacker address nor outside host to block; left out 1 no one should block "
@@ -126,30 +158,10 @@ def test_a_stranger_in_the_same_incident_is_still_blocked(tmp_path: Path) -> Non
         _detection("student", UNIVERSITY),
         _detection("stranger", STRANGER),
     ]
-    incident = Incident(
-        id="inc",
-        title="t",
-        status=IncidentStatus.NEW,
-        severity=85,
-        category="cyber",
-        first_seen=dets[0].first_seen,
-        last_seen=dets[0].last_seen,
-        detections=[d.id for d in dets],
-        entities={"source.ip": [UNIVERSITY, STRANGER]},
-    )
+    incident = _incident(dets, [UNIVERSITY, STRANGER])
     entries = block_entries(incident, dets, now=datetime.now(UTC), ttl=timedelta(minutes=30))
     assert [e.address for e in entries] == [STRANGER]
-    ctx = Context(
-        incident=incident,
-        detections=dets,
-        params={},
-        now=datetime.now(UTC),
-        data_dir=tmp_path,
-        actor="t",
-        dry_run=True,
-        quarantine=QuarantineConfig(),
-        cap_sender="city@example.org",
-    )
+    ctx = _context(incident, dets, tmp_path, dry_run=True)
     assert block(ctx).summary == (
         f"would block 1 address ({STRANGER}) for 1:00:00; left out 1 no one should block "
         f"({UNIVERSITY}: many people log in from it)"
@@ -167,31 +179,26 @@ PLANTED = (
 
 
 def test_a_search_engine_s_crawler_fed_planted_links_is_never_blocked(tmp_path: Path) -> None:
-    lines = []
-    for k in range(30):  # its usual fetches, then the planted links, then more usual ones
-        target = PLANTED[k % 3] if 10 <= k < 16 else f"/news/{k}"
-        when = datetime.fromtimestamp(T0 + 60 * k, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
-        lines.append(f'{CRAWLER} - - [{when}] "GET {target} HTTP/1.1" 200 512 "-" "{GOOGLEBOT}"')
-    log = tmp_path / "access.log"
-    log.write_text("\n".join(lines) + "\n")
-    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
-    result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+    # its usual fetches, then the planted links, then more usual ones
+    lines: list[Line] = [
+        (
+            60 * k,
+            CRAWLER,
+            "GET",
+            PLANTED[k % 3] if 10 <= k < 16 else f"/news/{k}",
+            200,
+            "-",
+            GOOGLEBOT,
+        )
+        for k in range(30)
+    ]
+    result = _analysed(tmp_path, lines)
     (incident,) = result.job.correlator.incidents()
     dets = result.job.detections()
     assert incident.severity >= 60 and CRAWLER in incident.entities["source.ip"]
     now = datetime.now(UTC)
     assert block_entries(incident, dets, now=now) == []
-    ctx = Context(
-        incident=incident,
-        detections=dets,
-        params={},
-        now=now,
-        data_dir=tmp_path,
-        actor="t",
-        dry_run=True,
-        quarantine=QuarantineConfig(),
-        cap_sender="city@example.org",
-    )
+    ctx = _context(incident, dets, tmp_path, dry_run=True)
     assert block(ctx).summary == (
         "no attacker address nor outside host to block; left out 1 no one should block "
         f"({CRAWLER}: Googlebot, a search engine's crawler (by its operator's published ranges))"
@@ -215,16 +222,11 @@ def test_residents_sent_to_an_attack_by_a_planted_link_are_never_blocked(
     # gave partners their addresses as Log4Shell attackers' (analyst review h1). The one who
     # planted it, trying the lookup from his own address six times, is blocked.
     residents = [f"46.188.{k}.{10 + k}" for k in range(30)]
-    hits = [(20 * k, ip, JNDI, FORUM) for k, ip in enumerate(residents)]
-    hits += [(300 + 10 * k, STRANGER, f"{JNDI}{k}", "-") for k in range(6)]
-    lines = []
-    for t, ip, target, referrer in sorted(hits):
-        when = datetime.fromtimestamp(T0 + t, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
-        lines.append(f'{ip} - - [{when}] "GET {target} HTTP/1.1" 200 512 "{referrer}" "{UA}"')
-    log = tmp_path / "access.log"
-    log.write_text("\n".join(lines) + "\n")
-    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
-    result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+    lines: list[Line] = [
+        (20 * k, ip, "GET", JNDI, 200, FORUM, UA) for k, ip in enumerate(residents)
+    ]
+    lines += [(300 + 10 * k, STRANGER, "GET", f"{JNDI}{k}", 200, "-", UA) for k in range(6)]
+    result = _analysed(tmp_path, lines)
     dets = result.job.detections()
     linked = [d for d in dets if d.attributes["portal"].get("referrer")]
     assert {d.entity["source.ip"] for d in linked} == set(residents)
@@ -243,19 +245,20 @@ def test_residents_sent_to_an_attack_by_a_planted_link_are_never_blocked(
     for incident in result.job.correlator.incidents():
         bundle = export_bundle(incident, dets)
         assert not any(ip in bundle for ip in residents)
+    (linked_incident,) = [
+        i for i in result.job.correlator.incidents() if residents[0] in i.entities["source.ip"]
+    ]
+    said = block(_context(linked_incident, dets, tmp_path, dry_run=True)).summary
+    # the thirty share one reason, said once (it was said thirty times: 2,772 characters)
+    assert said.count("a browser sent by a link on forum.example.net") == 1
+    assert "and 25 more: a browser sent by a link" in said and len(said) < 400
 
 
 def test_four_addresses_by_one_link_are_no_crowd_of_browsers(tmp_path: Path) -> None:
     # under LINK_CROWD a link's followers cannot be told from an attacker's few addresses
-    hits = [(20 * k, f"46.188.{k}.{10 + k}", JNDI, FORUM) for k in range(4)]
-    lines = []
-    for t, ip, target, referrer in hits:
-        when = datetime.fromtimestamp(T0 + t, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
-        lines.append(f'{ip} - - [{when}] "GET {target} HTTP/1.1" 200 512 "{referrer}" "{UA}"')
-    log = tmp_path / "access.log"
-    log.write_text("\n".join(lines) + "\n")
-    settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
-    result = analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+    result = _analysed(
+        tmp_path, [(20 * k, f"46.188.{k}.{10 + k}", "GET", JNDI, 200, FORUM, UA) for k in range(4)]
+    )
     dets = result.job.detections()
     now = datetime.now(UTC)
     blocked = {
@@ -273,17 +276,7 @@ def test_an_attacker_s_addresses_that_also_attack_are_no_link_s_followers() -> N
     attackers = [f"203.0.113.{k}" for k in range(1, 6)]
     dets = [_detection(f"l{k}", ip, **follow) for k, ip in enumerate(attackers)]
     dets += [_detection(f"s{k}", ip) for k, ip in enumerate(attackers)]
-    incident = Incident(
-        id="inc",
-        title="t",
-        status=IncidentStatus.NEW,
-        severity=85,
-        category="cyber",
-        first_seen=dets[0].first_seen,
-        last_seen=dets[0].last_seen,
-        detections=[d.id for d in dets],
-        entities={"source.ip": attackers},
-    )
+    incident = _incident(dets, attackers)
     now = datetime.now(UTC)
     assert [e.address for e in block_entries(incident, dets, now=now)] == attackers
     # five that only followed the link are still spared
@@ -298,17 +291,7 @@ def test_partners_hear_of_a_link_s_followers_as_the_block_does() -> None:
     office = ["193.198.4.20", "193.198.4.21"]
     residents = ["46.188.1.11", "46.188.2.12", "46.188.3.13"]
     dets = [_detection(f"l{k}", ip, **follow) for k, ip in enumerate(office + residents)]
-    incident = Incident(
-        id="inc",
-        title="t",
-        status=IncidentStatus.NEW,
-        severity=85,
-        category="cyber",
-        first_seen=dets[0].first_seen,
-        last_seen=dets[0].last_seen,
-        detections=[d.id for d in dets],
-        entities={"source.ip": office + residents},
-    )
+    incident = _incident(dets, office + residents)
     own = ["193.198.0.0/16"]
     assert block_entries(incident, dets, now=datetime.now(UTC), allow=own) == []
     assert not any(ip in export_bundle(incident, dets, allow=own) for ip in residents)
