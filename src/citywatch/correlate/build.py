@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 import msgspec
@@ -348,6 +348,34 @@ class Summary:
 
 
 _SPARED_SHOWN: Final = 5
+"""Addresses named per reason for sparing them; the detections list them all."""
+
+
+def by_reason(spared: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Spared addresses (address → why) by reason, in order: each reason once, with at most
+    :data:`_SPARED_SHOWN` of its addresses named (a flood's many shared addresses, thirty
+    browsers a planted link sent, share one).
+
+    >>> for named, why in by_reason({f"192.0.2.{i}": "a" for i in range(7)} | {"192.0.2.9": "b"}):
+    ...     print(f"{named}: {why}")
+    192.0.2.0, 192.0.2.1, 192.0.2.2, 192.0.2.3, 192.0.2.4 and 2 more: a
+    192.0.2.9: b
+    """
+    grouped: dict[str, list[str]] = {}
+    for address, why in spared.items():
+        grouped.setdefault(why, []).append(address)
+    return [
+        (
+            ", ".join(addresses[:_SPARED_SHOWN])
+            + (
+                f" and {len(addresses) - _SPARED_SHOWN} more"
+                if len(addresses) > _SPARED_SHOWN
+                else ""
+            ),
+            why,
+        )
+        for why, addresses in grouped.items()
+    ]
 
 
 def spare(spared: dict[str, str]) -> str:
@@ -357,9 +385,7 @@ def spare(spared: dict[str, str]) -> str:
     >>> spare({"161.53.2.10": "many people log in from it"})[:80]
     'Do not block 161.53.2.10 (many people log in from it), whatever the measures bel'
     """
-    shown = [f"{address} ({why})" for address, why in list(spared.items())[:_SPARED_SHOWN]]
-    more = len(spared) - len(shown)
-    named = ", ".join(shown) + (f" and {more} more" if more else "")
+    named = "; ".join(f"{addresses} ({why})" for addresses, why in by_reason(spared))
     them = "it" if len(spared) == 1 else "them"
     return (
         f"Do not block {named}, whatever the measures below say of the flagged addresses: "

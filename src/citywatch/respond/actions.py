@@ -30,13 +30,14 @@ from typing import Any, NamedTuple
 
 import msgspec
 
+from citywatch.correlate.build import by_reason
 from citywatch.detect.portal.crawlers import CrawlerRanges
 from citywatch.errors import CitywatchError
 from citywatch.model import Alert, Detection, Incident
 from citywatch.respond.blocks import block_entries, blocked_names, nft_ruleset, nginx_deny, rpz_zone
 from citywatch.respond.cap import draft_from_incident
 from citywatch.respond.capxml import to_xml, validate
-from citywatch.respond.evidence import IPAddress, spared
+from citywatch.respond.evidence import spared
 from citywatch.respond.misp import misp_event
 from citywatch.respond.quarantine import QuarantineAction, QuarantineConfig, command
 from citywatch.respond.stix import export_bundle
@@ -119,7 +120,9 @@ def block(ctx: Context) -> Outcome:
     names = blocked_names(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl)
     # a spared address is never blocked (evidence.attackers): the outcome says which and why
     kept = spared(ctx.incident, ctx.detections, ctx.crawlers)
-    left_out = f"; left out {len(kept)} no one should block ({_reasons(kept)})" if kept else ""
+    reasons = by_reason({str(address): why for address, why in kept.items()})
+    named = "; ".join(f"{addresses}: {why}" for addresses, why in reasons)
+    left_out = f"; left out {len(kept)} no one should block ({named})" if kept else ""
     if not entries and not names:
         return Outcome(f"no attacker address nor outside host to block{left_out}", [])
     said = _listed("address", "addresses", [e.address for e in entries if e.direction == "from"])
@@ -139,25 +142,6 @@ def block(ctx: Context) -> Outcome:
     if names:
         files.append(_write(ctx, f"{stem}.rpz", rpz_zone(names, now=ctx.now).encode()))
     return Outcome(f"blocked {what} for {ttl}{left_out}", files)
-
-
-def _reasons(kept: dict[IPAddress, str]) -> str:
-    """Spared addresses by why, each reason once with at most five of its addresses
-    (thirty browsers a planted link sent share one).
-
-    >>> from ipaddress import ip_address as ip
-    >>> _reasons({ip("192.0.2.1"): "a", ip("192.0.2.2"): "a", ip("192.0.2.3"): "b"})
-    '192.0.2.1, 192.0.2.2: a; 192.0.2.3: b'
-    """
-    by_why: dict[str, list[str]] = {}
-    for address, why in kept.items():
-        by_why.setdefault(why, []).append(str(address))
-    return "; ".join(
-        ", ".join(addresses[:5])
-        + (f" and {len(addresses) - 5} more" if len(addresses) > 5 else "")
-        + f": {why}"
-        for why, addresses in by_why.items()
-    )
 
 
 def _listed(one: str, many: str, values: list[str]) -> list[str]:
