@@ -30,7 +30,7 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from importlib.resources import files
-from ipaddress import IPv6Address, ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -214,15 +214,10 @@ class CrawlerRanges:
         name = None if token is None else _token_lists().get(token)
         if name is None:
             return False
-        try:
-            ip = ip_address(address.strip())
-        except ValueError:
+        ip = _parsed(address)
+        if ip is None:
             return True  # a crawler's request names its address; a broken one is no crawler's
-        if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        starts, ends = self._spans[name][ip.version == 6]
-        at = bisect_right(starts, int(ip)) - 1
-        return at < 0 or int(ip) > ends[at]
+        return not _within(self._spans[name], ip)
 
     def crawler_at(self, address: str) -> str | None:
         """The search crawler whose operator publishes ``address`` among its crawlers' (its
@@ -233,16 +228,11 @@ class CrawlerRanges:
         >>> ranges.crawler_at("66.249.66.1"), ranges.crawler_at("203.0.113.66")
         ('Googlebot', None)
         """
-        try:
-            ip = ip_address(address.strip())
-        except ValueError:
+        ip = _parsed(address)
+        if ip is None:
             return None
-        if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
         for name, spans in self._spans.items():
-            starts, ends = spans[ip.version == 6]
-            at = bisect_right(starts, int(ip)) - 1
-            if at >= 0 and int(ip) <= ends[at]:
+            if _within(spans, ip):
                 return _crawler_names().get(name, name)
         return None
 
@@ -316,6 +306,25 @@ def _token_lists() -> dict[str, str]:
         if crawler.source in package.sources:
             out[token] = crawler.source
     return out
+
+
+def _parsed(address: str) -> IPv4Address | IPv6Address | None:
+    """An address as the lists are checked: an IPv4 address logged as IPv6 (``::ffff:...``,
+    a dual-stack server's) as IPv4; None when it is none."""
+    try:
+        ip = ip_address(address.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _within(spans: _Spans, ip: IPv4Address | IPv6Address) -> bool:
+    """Whether ``ip`` is in a list's merged intervals (:func:`_spans`)."""
+    starts, ends = spans[ip.version == 6]
+    at = bisect_right(starts, int(ip)) - 1
+    return at >= 0 and int(ip) <= ends[at]
 
 
 @functools.lru_cache(maxsize=4096)
