@@ -114,12 +114,12 @@ def block(ctx: Context) -> Outcome:
     (:func:`~citywatch.respond.evidence.spared`: the outcome names those left out, and why)."""
     ttl = timedelta(minutes=float(ctx.params.get("ttl_min", 60)))
     allow = _allowed(ctx)
-    entries = block_entries(
-        ctx.incident, ctx.detections, now=ctx.now, ttl=ttl, allow=allow, crawlers=ctx.crawlers
-    )
-    names = blocked_names(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl)
     # a spared address is never blocked (evidence.attackers): the outcome says which and why
     kept = spared(ctx.incident, ctx.detections, ctx.crawlers)
+    entries = block_entries(
+        ctx.incident, ctx.detections, now=ctx.now, ttl=ttl, allow=allow, spare=kept
+    )
+    names = blocked_names(ctx.incident, ctx.detections, now=ctx.now, ttl=ttl)
     reasons = by_reason({str(address): why for address, why in kept.items()})
     named = "; ".join(f"{addresses}: {why}" for addresses, why in reasons)
     left_out = f"; left out {len(kept)} no one should block ({named})" if kept else ""
@@ -215,14 +215,15 @@ def share_intel(ctx: Context) -> Outcome:
     tlp = str(ctx.params.get("tlp", "amber"))
     if tlp not in ("white", "green", "amber", "red"):
         raise ActionError(f"unknown TLP {tlp!r}")
+    kept = spared(ctx.incident, ctx.detections, ctx.crawlers)  # judged once for both
     bundle = export_bundle(
         ctx.incident,
         ctx.detections,
         allow=allow,
         tlp=tlp,  # type: ignore[arg-type]
-        crawlers=ctx.crawlers,
+        spare=kept,
     )
-    event = misp_event(ctx.incident, ctx.detections, allow=allow, crawlers=ctx.crawlers)
+    event = misp_event(ctx.incident, ctx.detections, allow=allow, spare=kept)
     if ctx.dry_run:
         return Outcome(f"would share intel (TLP:{tlp.upper()})", [])
     files = [

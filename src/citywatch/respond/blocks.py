@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
 import msgspec
 
-from citywatch.detect.portal.crawlers import CrawlerRanges
 from citywatch.model import Detection, Incident
 from citywatch.respond.evidence import (
     DOMAIN,
@@ -79,18 +78,18 @@ def block_entries(
     now: datetime,
     ttl: timedelta = timedelta(hours=1),
     allow: Iterable[str] = (),
-    crawlers: CrawlerRanges | None = None,
+    spare: Mapping[IPAddress, str] | None = None,
 ) -> list[BlockEntry]:
-    """One entry per attacker address of the incident (none spared, by ``crawlers``' ranges
-    among others: :func:`~citywatch.respond.evidence.spared`), then one per outside address
-    its devices reached, each expiring ``ttl`` after ``now``."""
+    """One entry per attacker address of the incident (none ``spare``: the incident's
+    :func:`~citywatch.respond.evidence.spared` when None), then one per outside address its
+    devices reached, each expiring ``ttl`` after ``now``."""
     if ttl <= timedelta(0):
         raise ValueError("ttl must be positive")
     detections = list(detections)
     until = now + ttl
     entries = [
         BlockEntry(address=str(seen.address), expires=until, incident=incident.id)
-        for seen in attackers(incident, detections, allow=allow, crawlers=crawlers)
+        for seen in attackers(incident, detections, allow=allow, spare=spare)
     ]
     # remotes() gives addresses in their normal form, none of the city's own nor special
     entries += [

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Final, NamedTuple
 
@@ -241,17 +241,19 @@ def attackers(
     *,
     allow: Iterable[str] = (),
     shared: bool = False,
-    crawlers: CrawlerRanges | None = None,
+    spare: Mapping[IPAddress, str] | None = None,
 ) -> list[Seen]:
     """The incident's attacker addresses, sorted (IPv4 first), with what was seen of each;
     ``shared``: for partners, without internal addresses, as for an incident of city devices
-    (their own addresses are the internal ones). Never a :func:`spared` one: blocking it,
-    here or at a partner, hurts the city more than the attacker."""
+    (their own addresses are the internal ones). Never a ``spare`` one (the incident's
+    :func:`spared`, by the installed crawler lists when None): blocking it, here or at a
+    partner, hurts the city more than the attacker."""
     nets = networks(allow)
     detections = list(detections)
     devices = "device.id" in incident.entities or any("device.id" in d.entity for d in detections)
     check = outside if shared or devices else blockable
-    spare = spared(incident, detections, crawlers)
+    if spare is None:
+        spare = spared(incident, detections)
 
     def wanted(ip: IPAddress | None) -> bool:
         return ip is not None and ip not in spare and check(ip, nets)

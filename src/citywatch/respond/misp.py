@@ -15,13 +15,13 @@ re-exporting an incident updates the same event and attributes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from citywatch.detect.portal.crawlers import CrawlerRanges
 from citywatch.model import Detection, Incident
 from citywatch.respond.evidence import (
+    IPAddress,
     attackers,
     redact,
     remotes,
@@ -86,23 +86,24 @@ def misp_event(
     allow: Iterable[str] = (),
     tlp: Literal["clear", "white", "green", "amber", "red"] = "amber",
     distribution: Literal["organisation", "community", "connected", "all"] = "community",
-    crawlers: CrawlerRanges | None = None,
+    spare: Mapping[IPAddress, str] | None = None,
 ) -> dict[str, Any]:
     """The incident as a MISP event (``{"Event": {...}}``).
 
-    Detections from addresses in ``allow`` (the city's own) are left out entirely; spared
-    addresses (:func:`~citywatch.respond.evidence.spared`, by ``crawlers``' ranges) are no
-    attackers'.
+    Detections from addresses in ``allow`` (the city's own) are left out entirely; ``spare``
+    addresses (the incident's :func:`~citywatch.respond.evidence.spared` when None) are no
+    attackers', and no detection's words name them.
     """
     allow, detections = list(allow), list(detections)
     dets = shareable(detections, allow=allow)
-    spare = spared(incident, detections, crawlers)  # named in no detection's words either
+    if spare is None:
+        spare = spared(incident, detections)
     event_uuid = _uuid("event", incident.id)
     when = incident.last_seen
     attrs: list[dict[str, Any]] = []
     # spared over all the detections, as the block step and STIX judge it (a link's
     # followers in the city's own offices are followers too); the allowed ones are no rows
-    for seen in attackers(incident, detections, allow=allow, shared=True, crawlers=crawlers):
+    for seen in attackers(incident, detections, allow=allow, shared=True, spare=spare):
         used = ", ".join(seen.techniques) or "see event"
         attrs.append(
             _attribute(

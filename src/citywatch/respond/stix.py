@@ -24,14 +24,14 @@ Importing indicators and matching them to events happens at enrichment
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
-from citywatch.detect.portal.crawlers import CrawlerRanges
 from citywatch.enrich.intel import Indicator
 from citywatch.model import Detection, Incident
 from citywatch.respond.evidence import (
+    IPAddress,
     attackers,
     redact,
     remotes,
@@ -95,10 +95,10 @@ def export_bundle(
     allow: Iterable[str] = (),
     valid_for: timedelta = timedelta(days=30),
     tlp: Literal["white", "green", "amber", "red"] = "amber",
-    crawlers: CrawlerRanges | None = None,
+    spare: Mapping[IPAddress, str] | None = None,
 ) -> str:
     """The incident as a STIX 2.1 bundle (JSON text); addresses in ``allow`` are left out, and
-    spared ones (:func:`~citywatch.respond.evidence.spared`, by ``crawlers``' ranges)."""
+    ``spare`` ones (the incident's :func:`~citywatch.respond.evidence.spared` when None)."""
     import stix2  # noqa: PLC0415 - lazy, as in identity()
 
     if valid_for <= timedelta(0):
@@ -110,7 +110,7 @@ def export_bundle(
     created, modified = incident.first_seen, max(incident.last_seen, incident.first_seen)
     objects: list[Any] = [marking, me]
     detections = list(detections)
-    seen_list = attackers(incident, detections, allow=allow, shared=True, crawlers=crawlers)
+    seen_list = attackers(incident, detections, allow=allow, shared=True, spare=spare)
     reached = remotes(detections, allow=allow)
     patterns: dict[str, Any] = {}
     used = [
