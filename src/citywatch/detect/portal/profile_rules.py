@@ -893,9 +893,8 @@ def _serial_top(tops: dict[int, int] | None, keep: int) -> int | None:
     >>> _serial_top({c: c for c in range(20)} | {99: 9999999}, 5), _serial_top({1: 5}, 5)
     (16, None)
     """
-    if not tops or len(tops) < 2 * keep - 1:
-        return None
-    return sorted(tops.values(), reverse=True)[keep - 1]
+    bounds = _by_client({slot: [0, top] for slot, top in (tops or {}).items()}, keep)
+    return None if bounds is None else bounds[1]
 
 
 def _whole_range(
