@@ -107,10 +107,10 @@ LEAST: Final = 1024
 """Smallest source hashes a tally keeps (a k-minimum-values sketch) to estimate how many
 sources sent its requests, however many: within about 3 % (1/sqrt(1022)), the sources' hashes
 being CRC-32s of keyed pseudonyms, uniform (those of sequential names, as tests use, measured no
-worse). Counting
-only the first :data:`SOURCES_CAP` sources' requests let a botnet fill them with one request
-from each of 16,384 addresses, then flood from a few hundred others uncounted: "1 request per
-client", a crowd. Now the addresses filled first are worth a person's share each, no more."""
+worse). Counting only the first :data:`SOURCES_CAP` sources' requests let a botnet fill them
+with one request from each of 16,384 addresses, then flood from a few hundred others
+uncounted: "1 request per client", a crowd. Now the addresses filled first are worth a
+person's share each, no more."""
 _COUNTERS: Final = 16
 SOURCE_COUNTERS: Final = 64
 """Heavy-hitter counters of a flood's sources: a denial of service from up to about this many

@@ -123,13 +123,13 @@ def describe(key: str, state: LoginState, cfg: LoginAbuseConfig) -> Said:
             entity["source.ip"] = state.address
         entity["source.pseudonym"] = key[4:]
     measures = _measures(rule, state, by_client and shared, state.ep_blind)
-    after: dict[str, object] = {}
+    extra: dict[str, object] = {}  # what only some detections carry
     watched = [login for logins in state.watch.values() for login in logins]
     if watched and not (by_client and shared):
-        after["after_takeover"] = summary_after(watched)
+        extra["after_takeover"] = summary_after(watched)
     if by_client and shared and state.address:  # no block takes it (respond.evidence)
         unseen = set(state.ep_others) == {"?"}
-        after[SPARED] = {state.address: _MANY_UNSEEN if unseen else _MANY}
+        extra[SPARED] = {state.address: _MANY_UNSEEN if unseen else _MANY}
     confidence = min(
         _BLIND_CONFIDENCE if state.ep_blind else 0.99,
         0.5 + 0.05 * (state.ep_attempts - state.ep_successes),
@@ -153,7 +153,7 @@ def describe(key: str, state: LoginState, cfg: LoginAbuseConfig) -> Said:
                 "taken_over": list(state.taken_over),
                 "owner_logins": state.ep_owner,
                 "measures": measures,
-                **after,
+                **extra,
             }
         },
     )
