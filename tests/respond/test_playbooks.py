@@ -504,7 +504,11 @@ def test_the_city_s_own_networks_are_never_blocked_whatever_a_step_allows(
     )
     (run,) = runner.runs_for([inc])
     run = runner.approve(run.id, "block", user="rob", roles=["responder"])
-    assert run.steps[1].summary == "no attacker address nor outside host to block"
+    # the responder who approved reads why nothing was blocked, not only that nothing was
+    assert run.steps[1].summary == (
+        "no attacker address nor outside host to block; left out 1 address (203.0.113.5) "
+        "in the city's own networks or this step's allow list"
+    )
     assert RespondConfig(own_networks=["10.20.0.0/16"]).own_networks[0].num_addresses == 65536
     with pytest.raises(ValueError, match="own_networks"):
         RespondConfig(own_networks=["10.20.0.0/33"])

@@ -37,7 +37,7 @@ from citywatch.model import Alert, Detection, Incident
 from citywatch.respond.blocks import block_entries, blocked_names, nft_ruleset, nginx_deny, rpz_zone
 from citywatch.respond.cap import draft_from_incident
 from citywatch.respond.capxml import to_xml, validate
-from citywatch.respond.evidence import spared
+from citywatch.respond.evidence import allowed, spared
 from citywatch.respond.misp import misp_event
 from citywatch.respond.quarantine import QuarantineAction, QuarantineConfig, command
 from citywatch.respond.stix import export_bundle
@@ -123,6 +123,8 @@ def block(ctx: Context) -> Outcome:
     reasons = by_reason({str(address): why for address, why in kept.items()})
     named = "; ".join(f"{addresses}: {why}" for addresses, why in reasons)
     left_out = f"; left out {len(kept)} no one should block ({named})" if kept else ""
+    for own in _listed("address", "addresses", allowed(ctx.incident, ctx.detections, allow)):
+        left_out += f"; left out {own} in the city's own networks or this step's allow list"
     if not entries and not names:
         return Outcome(f"no attacker address nor outside host to block{left_out}", [])
     said = _listed("address", "addresses", [e.address for e in entries if e.direction == "from"])

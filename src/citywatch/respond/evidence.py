@@ -190,6 +190,26 @@ def outside(ip: IPAddress, allow: Sequence[IPNetwork]) -> bool:
     return blockable(ip, allow) and not _within(ip, _INTERNAL)
 
 
+def allowed(incident: Incident, detections: Iterable[Detection], allow: Iterable[str]) -> list[str]:
+    """The incident's source addresses inside ``allow`` (the city's own networks, a step's
+    allow list), sorted: what a block leaves out for being the city's, said so that the
+    responder who approved it knows why.
+
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 3, 14, tzinfo=UTC)
+    >>> i = Incident(id="i", title="t", status="new", severity=50, category="cyber",
+    ...     first_seen=t, last_seen=t, detections=[],
+    ...     entities={"source.ip": ["10.20.1.5", "198.51.100.7", "10.20.0.9"]})
+    >>> allowed(i, [], ["10.20.0.0/16"])
+    ['10.20.0.9', '10.20.1.5']
+    """
+    nets = networks(allow)
+    values = [d.entity.get("source.ip", "") for d in detections]
+    values += incident.entities.get("source.ip", [])
+    found = {ip for v in values if (ip := address(v)) is not None and _within(ip, nets)}
+    return [str(ip) for ip in sorted(found, key=lambda a: (a.version, int(a)))]
+
+
 def shareable(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> list[Detection]:
     """Detections that may leave the city: none whose source address is the city's own."""
     nets = networks(allow)
