@@ -302,3 +302,22 @@ def test_a_restarted_detector_still_places_what_it_detects() -> None:
     second.flush(closing)  # the episode closes in the restarted detector
     (last,) = closing
     assert last.geo is not None and last.entity["district"] == "Kaptolje"
+
+
+def test_an_event_says_what_the_city_can_do_and_what_it_must_verify_first() -> None:
+    # Social incidents listed no measures: the duty officer read "violence in Kaptolje" and
+    # nothing of what to do with unverified posts. Each category now says it, at its place.
+    lines = [post(i, t, f"author-{i}", 40.0 * i) for i, t in enumerate(REPORTS)]
+    violence = run(lines, SocialEvents(SocialConfig(strong=False)))[-1]
+    said = violence.attributes["social"]["measures"]
+    place = violence.entity["place"]
+    assert said and all(isinstance(m, str) for m in said)
+    assert any("police" in m and place in m for m in said)
+    assert any("unverified" in m for m in said), "posts are not yet facts"
+    # a gang's extortion wave: to the police's unit, and no public alert that would warn them
+    news = [report("Shop owners in Brückenfeld report a gang demanding protection money", 0.0)]
+    wave = [post(0, EXTORTION[0], "author-0", 1500.0)]
+    crime = run(wave, SocialEvents(SocialConfig(strong=False)), news=news)[-1]
+    measures = crime.attributes["social"]["measures"]
+    assert any("organised crime unit" in m for m in measures)
+    assert any("No public alert" in m for m in measures)

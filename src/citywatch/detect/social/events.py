@@ -41,7 +41,7 @@ from citywatch.detect.social.gazetteer import Gazetteer, Place
 from citywatch.detect.social.model import LinearModel
 from citywatch.detect.social.state import Annotation, PostRef, SocialState
 from citywatch.detect.social.strong import StrongModel, available
-from citywatch.detect.social.summary import SEVERITY, describe
+from citywatch.detect.social.summary import SEVERITY, describe, measures
 from citywatch.model import Detection, Event, GeoPoint, TextPost
 
 _FILLERS: Final = frozenset({
@@ -309,6 +309,7 @@ class SocialEvents(Detector[SocialState]):
                     "sources": {"social": social, "news": state.news},
                     "pattern": "wave" if state.slow else "burst",
                     "places": dict(sorted(state.places.items(), key=lambda kv: -kv[1])[:5]),
+                    "measures": measures(category, name),
                 }
             },
         )
