@@ -331,6 +331,25 @@ def test_a_lesser_attack_on_the_portal_still_reaches_the_soc(
     }
 
 
+@pytest.mark.parametrize(
+    ("severity", "answered"),
+    [(35, set()), (65, {"tell-the-duty-officer"}), (70, {"warn-the-public"})],
+)
+def test_a_lesser_public_safety_event_still_reaches_the_duty_officer(
+    severity: int, answered: set[str]
+) -> None:
+    # an organised-crime wave in posts and news (65) and a few posts of a stabbing (65)
+    # reached no one: the one public-safety playbook starts at 70, where it drafts an alert
+    incident = msgspec.structs.replace(
+        _incident("i1", category="public_safety", severity=severity),
+        entities={"place": ["Brückenfeld"], "social.category": ["organised-crime"]},
+    )
+    books = [b for b in load_playbooks([]) if b.trigger.matches(incident)]
+    assert {b.id for b in books} == answered
+    if answered and severity < 70:  # told, and nothing drafted for the public nor waiting on anyone
+        assert [(s.action, s.approval) for b in books for s in b.steps] == [("notify", None)]
+
+
 def _iot(did: str, rule: str, source: str, minute: int) -> Detection:
     at = T0 + timedelta(minutes=minute)
     return msgspec.structs.replace(
