@@ -26,6 +26,7 @@ from typing import Final
 import msgspec
 
 from citywatch.correlate.rules import AnyRule, SequenceRule
+from citywatch.detect.portal.links import Crowds, Link, followed
 from citywatch.model import (
     SPARED,
     Detection,
@@ -57,6 +58,10 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
     facilities: list[str] = msgspec.field(default_factory=list)
     spared: dict[str, str] = msgspec.field(default_factory=dict)
     """Addresses the detection says no one should block, each with why (``spared``)."""
+    links: tuple[Link, ...] = ()
+    """The links its client followed to the attack (:func:`~citywatch.detect.portal.links.
+    followed`): whether the incident's addresses are a link's followers is known only from
+    all its members."""
 
 
 def member(d: Detection) -> Member:
@@ -92,6 +97,7 @@ def member(d: Detection) -> Member:
         people=people,
         facilities=facilities,
         spared=spared,
+        links=followed(d.attributes),
     )
 
 
@@ -183,6 +189,7 @@ class Summary:
 
     __slots__ = (
         "categories",
+        "crowds",
         "doings",
         "entities",
         "facilities",
@@ -225,6 +232,9 @@ class Summary:
         """Measure → (-severity, arrival, place) of the most severe detection advising it."""
         self.spared: dict[str, str] = {}
         """Addresses members say no one should block, each with why, in order."""
+        self.crowds: Crowds[str] = Crowds()
+        """The links the members' addresses followed, and those with attacks of their own:
+        whose addresses are a link's followers, also not to be blocked."""
         self.witnesses: set[str] = set()
         """Who saw what (:func:`witness`) with findings that corroborate the incident."""
         self.parties: Counter[str] = Counter()
@@ -260,6 +270,8 @@ class Summary:
             else:
                 values[value] = None
         self.categories.add(_CATEGORY.get(m.category, "public_safety"))
+        if address := m.entity.get("source.ip"):
+            self.crowds.add(address, m.links)
         if m.point is not None:
             self.points.add(m.point)
         if m.first < self.first:  # noqa: PLR1730 - no call on the hot path
@@ -317,10 +329,14 @@ class Summary:
             severity = max(severity, story.severity or 0)
             category = story.category or category
         # the measures of the most severe detections first, each once; before them all, the
-        # addresses no one may block (a member's "block the source" means the others)
+        # addresses no one may block (a member's "block the source" means the others): those
+        # members declare, then a link's followers, as the block step leaves them out
         measures = sorted(self.measures, key=self.measures.__getitem__)
-        if self.spared:
-            measures.insert(0, spare(self.spared))
+        spared = self.spared
+        if followers := self.crowds.followers():
+            spared = spared | {a: why for a, why in followers.items() if a not in spared}
+        if spared:
+            measures.insert(0, spare(spared))
         points = sorted(self.points)
         exposure = {"people": people, "facilities": len(facilities), "services": services}
         return Incident(
@@ -395,8 +411,9 @@ def spare(spared: dict[str, str]) -> str:
 
 
 def _grew(old: Member, new: Member) -> bool:
-    """Whether ``new`` re-emits ``old`` having only grown: the same labels, entity, start and
-    place; no less severity, people, facilities or end; its measures extend the old ones."""
+    """Whether ``new`` re-emits ``old`` having only grown: the same labels, entity, start,
+    place and links followed (past LINKED_REQUESTS a link's follower is one no more); no less
+    severity, people, facilities or end; its measures extend the old ones."""
     return (
         new.first == old.first
         and new.severity >= old.severity
@@ -412,6 +429,7 @@ def _grew(old: Member, new: Member) -> bool:
         and new.measures[: len(old.measures)] == old.measures
         and set(old.facilities) <= set(new.facilities)
         and old.spared.items() <= new.spared.items()
+        and new.links == old.links
     )
 
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Final, NamedTuple
 
 from citywatch.detect.portal.crawlers import CrawlerRanges, crawler_spared, spared_why
+from citywatch.detect.portal.links import Crowds, followed
 from citywatch.errors import ConfigError
 from citywatch.model import SPARED, Detection, Incident
 
@@ -355,47 +356,16 @@ def spared(
     return found
 
 
-LINK_CROWD: Final = 5
-"""Addresses that each sent the same attack once or twice, by a link on the same page,
-before they are taken for people's browsers that followed it."""
-
-
 def _linked(detections: list[Detection]) -> dict[IPAddress, str]:
-    """The addresses of people's browsers sent to an attack by a link planted on a page (a
-    forum post's ``<img>``, a phishing mail's link): :data:`LINK_CROWD` or more addresses
-    that each sent the same attack (the detection's snippet) once or twice, every time as a
-    GET from that page (``attributes.portal.referrer``, :func:`~citywatch.detect.portal.hits.
-    linked_from`). Blocking them locks residents out and shares their addresses with partners
-    as attackers', on the schedule of whoever planted the link (analyst review: 30 residents
-    behind one forum post's Log4Shell link). An attacker who sends an attack once from each
-    of many addresses, with a Referer he makes up, is spared too: blocking an address after
-    its one request stops nothing of his. But an address with any other detection in the
-    incident (fifty injections beside its one "followed" link) is no follower, nor counted
-    as one: a made-up Referer on one request must not spare the rest.
-    """
-    crowds: dict[tuple[str, str], dict[IPAddress, None]] = {}
-    attacking: set[IPAddress] = set()
+    """The addresses of people's browsers sent to an attack by a link planted on a page, each
+    with why (:class:`~citywatch.detect.portal.links.Crowds`: the correlator's incident names
+    them by the same rule)."""
+    crowds: Crowds[IPAddress] = Crowds()
     for d in detections:
         ip = address(d.entity.get("source.ip", ""))
-        if ip is None:
-            continue
-        followed = False
-        for attrs in d.attributes.values():
-            if not isinstance(attrs, dict):
-                continue
-            via, snippet = attrs.get("referrer"), attrs.get("snippet")
-            if isinstance(via, str) and via and isinstance(snippet, str):
-                crowds.setdefault((via, snippet), {})[ip] = None
-                followed = True
-        if not followed:
-            attacking.add(ip)
-    found: dict[IPAddress, str] = {}
-    for (via, _), ips in crowds.items():
-        followers = [ip for ip in ips if ip not in attacking]
-        if len(followers) >= LINK_CROWD:
-            why = f"a browser sent by a link on {via}, as {len(followers) - 1} other addresses were"
-            found.update(dict.fromkeys(followers, why))
-    return found
+        if ip is not None:
+            crowds.add(ip, followed(d.attributes))
+    return crowds.followers()
 
 
 def _counted(d: Detection) -> int:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal.crawlers import crawler_spared
 from citywatch.detect.portal.hosts import host_name
+from citywatch.detect.portal.links import LINKED_REQUESTS
 from citywatch.model import SPARED, Detection, Event, HttpRequest
 
 TARGET = "portal"
@@ -235,10 +236,6 @@ class HitDetector(Detector[ClientHits]):
         )
 
 
-LINKED_REQUESTS: Final = 2
-"""Flagged requests, at most, of a client that followed a link to them: a browser opening a
-page (or an image) that a link or a planted ``<img>`` points at sends the request once, a
-reload twice; an attacker's own tool sends many."""
 TAKE_DOWN: Final = (
     "Find the page on {host} that links to the attack (its address is the detection's "
     "snippet) and have it taken down: browsers and crawlers that follow it send the attack"
