@@ -141,6 +141,7 @@ def playbook_runner(settings: Settings, store: Store) -> PlaybookRunner:
         tz=city_tz(settings),
         crawlers=CrawlerRanges.load(crawler_ranges_file(settings)),
         own_networks=tuple(str(n) for n in config.own_networks),
+        shared_networks=tuple((str(n), why) for n, why in config.shared_networks.items()),
     )
 
 

@@ -67,6 +67,8 @@ class Context(NamedTuple):
     or intel takes; None: the installed lists."""
     own_networks: tuple[str, ...] = ()
     """The city's own ranges (``respond.own_networks``), which no block or intel names."""
+    shared_networks: tuple[tuple[str, str], ...] = ()
+    """Ranges many people share, each with whose (``respond.shared_networks``): spared."""
 
 
 def _allowed(ctx: Context) -> list[str]:
@@ -115,7 +117,7 @@ def block(ctx: Context) -> Outcome:
     ttl = timedelta(minutes=float(ctx.params.get("ttl_min", 60)))
     allow = _allowed(ctx)
     # a spared address is never blocked (evidence.attackers): the outcome says which and why
-    kept = spared(ctx.incident, ctx.detections, ctx.crawlers)
+    kept = spared(ctx.incident, ctx.detections, ctx.crawlers, ctx.shared_networks)
     entries = block_entries(
         ctx.incident, ctx.detections, now=ctx.now, ttl=ttl, allow=allow, spare=kept
     )
@@ -217,7 +219,9 @@ def share_intel(ctx: Context) -> Outcome:
     tlp = str(ctx.params.get("tlp", "amber"))
     if tlp not in ("white", "green", "amber", "red"):
         raise ActionError(f"unknown TLP {tlp!r}")
-    kept = spared(ctx.incident, ctx.detections, ctx.crawlers)  # judged once for both
+    kept = spared(
+        ctx.incident, ctx.detections, ctx.crawlers, ctx.shared_networks
+    )  # judged once for both
     bundle = export_bundle(
         ctx.incident,
         ctx.detections,

@@ -310,14 +310,20 @@ def attackers(
 
 
 def spared(
-    incident: Incident, detections: Iterable[Detection], crawlers: CrawlerRanges | None = None
+    incident: Incident,
+    detections: Iterable[Detection],
+    crawlers: CrawlerRanges | None = None,
+    shared: Sequence[tuple[str, str]] = (),
 ) -> dict[IPAddress, str]:
     """The incident's addresses no block list or partner intel may take, each with why, in
     order: those its detections declare (``attributes.<silo>.spared``: many people share
     it...); those of people's browsers sent by a planted link (:func:`_linked`); then of its
     addresses those of a search engine's crawler (``crawlers``' ranges; the installed lists
     when None), whatever its requests were: planted links make a crawler fetch attacks, and
-    a crawler blocked drops the portal from its search engine.
+    a crawler blocked drops the portal from its search engine; and those in a ``shared``
+    network (CIDR, whose: ``respond.shared_networks``), which the city knows many people
+    share, though nothing in the incident can tell (one student's injections from a
+    carrier's NAT).
 
     >>> from datetime import UTC, datetime
     >>> t = datetime(2026, 3, 14, tzinfo=UTC)
@@ -341,6 +347,7 @@ def spared(
                 found.setdefault(ip, str(why))
     for ip, why in _linked(detections).items():
         found.setdefault(ip, why)
+    nets = list(zip(networks(c for c, _ in shared), [w for _, w in shared], strict=True))
     candidates = [d.entity.get("source.ip", "") for d in detections]
     for value in [*candidates, *incident.entities.get("source.ip", [])]:
         ip = address(value)
@@ -351,9 +358,16 @@ def spared(
             if crawlers is None
             else spared_why(crawlers.crawler_at(str(ip)))
         )
+        if why is None:
+            why = next((_shared_why(w) for n, w in nets if _within(ip, [n])), None)
         if why is not None:
             found[ip] = why
     return found
+
+
+def _shared_why(whose: str) -> str:
+    """Why an address in a network of ``respond.shared_networks`` is spared."""
+    return f"in {whose}, which many people share (respond.shared_networks)"
 
 
 def _linked(detections: list[Detection]) -> dict[IPAddress, str]:

@@ -86,6 +86,12 @@ class RespondConfig(BaseModel):
         description="the city's own address ranges (CIDR): no block list, and no intel shared"
         " with partners, ever names an address in them, whatever a playbook's step allows",
     )
+    shared_networks: dict[IPvAnyNetwork, str] = Field(
+        default_factory=dict,
+        description="ranges many people share (CIDR → whose and why: a carrier's NAT, a"
+        " university's), which no block list takes nor intel gives partners as an attacker's:"
+        " one person's attack from them would cut all off; the block step says so",
+    )
 
 
 class _Strict(BaseModel):

@@ -54,6 +54,7 @@ class PlaybookRunner:
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
         crawlers: CrawlerRanges | None = None,
         own_networks: tuple[str, ...] = (),
+        shared_networks: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.playbooks = list(playbooks)
         self.store = store
@@ -68,6 +69,8 @@ class PlaybookRunner:
         """The search crawlers' ranges in use, whose addresses no block or intel takes."""
         self.own_networks = own_networks
         """The city's own ranges, which no block or intel names."""
+        self.shared_networks = shared_networks
+        """Ranges many people share, each with whose, which no block or intel takes."""
 
     def start(self, incidents: Sequence[Incident]) -> None:
         """Start the playbooks these incidents trigger (once per incident and playbook)."""
@@ -177,6 +180,7 @@ class PlaybookRunner:
             tz=self.tz,
             crawlers=self.crawlers,
             own_networks=self.own_networks,
+            shared_networks=self.shared_networks,
         )
         step.at = ctx.now
         try:
