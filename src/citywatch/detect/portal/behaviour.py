@@ -57,6 +57,7 @@ from pydantic import BaseModel
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal import behaviour_crowd as crowd
 from citywatch.detect.portal import behaviour_habits as browsers
+from citywatch.detect.portal import behaviour_heavy as heavy
 from citywatch.detect.portal.behaviour_baseline import HourlyBaseline
 from citywatch.detect.portal.behaviour_config import BehaviourConfig
 from citywatch.detect.portal.behaviour_emit import (
@@ -365,8 +366,8 @@ class PortalBehaviour(Detector[BehaviourState]):
     ) -> None:
         """Count a request of a portal-wide flood: its source among the heaviest (and their
         addresses), and who sent it in the flood's tally."""
-        crowd.misra_gries(state.top, source, crowd.SOURCE_COUNTERS)
-        if event.source_ip is not None and source in state.top:
+        counted = heavy.count(state.top, source, crowd.SOURCE_COUNTERS)
+        if event.source_ip is not None and counted:
             _keep_address(state, source, event.source_ip)
         if flood.tally is not None:
             info, request = self._info, event.payload

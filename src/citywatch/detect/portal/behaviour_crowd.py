@@ -10,7 +10,7 @@ answering misses. The portal-wide flood keeps firing on the rate (capacity
 matters either way) but says which it most likely is, from a :class:`Tally`
 of its requests (bounded: the first sources as a set of hashes, all of them
 as a k-minimum-values sketch, paths, the GETs' URLs and sources as
-Misra-Gries counters).
+heavy-hitter counters, :mod:`.behaviour_heavy`).
 
 >>> tally = Tally()
 >>> for i in range(3000):
@@ -88,6 +88,7 @@ from typing import Final
 
 import msgspec
 
+from citywatch.detect.portal import behaviour_heavy as heavy
 from citywatch.detect.portal.behaviour_habits import (
     ASSET,
     BROWSER,
@@ -112,11 +113,15 @@ with one request from each of 16,384 addresses, then flood from a few hundred ot
 uncounted: "1 request per client", a crowd. Now the addresses filled first are worth a
 person's share each, no more."""
 _COUNTERS: Final = 16
-SOURCE_COUNTERS: Final = 64
-"""Heavy-hitter counters of a flood's sources: a denial of service from up to about this many
-addresses has each counted past a person's share, and named (:data:`PER_SOURCE`); with 16,
-forty equal bots each counted none, and the flood named no one to rate-limit. Past it, each
-address sends too little for per-address limits to answer it: DDoS protection does."""
+"""Heavy-hitter counters kept of a flood's paths and URLs (:mod:`.behaviour_heavy`)."""
+SOURCE_COUNTERS: Final = 2048
+"""Heavy-hitter counters kept of a flood's sources (:mod:`.behaviour_heavy`; a table holds
+up to twice as many): a denial of service from up to 1,000 addresses has each counted short
+by at most a thousandth of everyone else's requests (their number over 2,049 - 1,000), so each
+that sent more than a person's share is named (:data:`PER_SOURCE`). With 64 Misra-Gries
+counters, 300 equal bots each counted none, and the flood named no one to rate-limit. Past a
+few thousand addresses, each sends too little for per-address limits to answer it: DDoS
+protection does."""
 _MIN_REQUESTS: Final = 200
 """Requests before a tally is judged at all."""
 PER_SOURCE: Final = 40.0
@@ -169,11 +174,16 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
     """Requests per (source, :func:`person_of`) pair, for the first :data:`SOURCES_CAP` pairs:
     the sessions behind the addresses."""
     heavy: dict[str, int] = msgspec.field(default_factory=dict)
-    """Misra-Gries counters of the sources (lower bounds of their requests)."""
+    """Heavy-hitter counters of the sources (:data:`SOURCE_COUNTERS`): lower bounds of their
+    requests."""
+    heaviest: int = 0
+    """The highest of ``heavy``, kept beside it so that judging a flood (asked at each of its
+    requests) scans none of its thousands; worked out again on load (a checkpoint from before
+    it has none)."""
     paths: dict[str, int] = msgspec.field(default_factory=dict)
-    """Misra-Gries counters of the paths."""
+    """Heavy-hitter counters of the paths."""
     urls: dict[str, int] = msgspec.field(default_factory=dict)
-    """Misra-Gries counters of the URLs of the GETs, each as a hash of the whole URL (16 hex
+    """Heavy-hitter counters of the URLs of the GETs, each as a hash of the whole URL (16 hex
     digits: a long query is not cut short, nor a long path) and its path as counted."""
     answered: int = 0
     errors: int = 0
@@ -200,6 +210,7 @@ class Tally(msgspec.Struct, kw_only=True, gc=False):
         # a checkpoint's from before ``least``: its sources are those counted (``counted``)
         if self.sources and not self.least:
             self.least = sorted(self.sources)[:LEAST]
+        self.heaviest = max(self.heavy.values(), default=0)
 
 
 def add(
@@ -239,11 +250,15 @@ def add(
             tally.repeats += 1
             tally.cookie += bool(flags & COOKIE)
             tally.referer += bool(flags & REFERER)
-    misra_gries(tally.heavy, source, SOURCE_COUNTERS)
-    misra_gries(tally.paths, path[:200])
+    sent = heavy.count(tally.heavy, source, SOURCE_COUNTERS)
+    if sent > tally.heaviest:
+        tally.heaviest = sent
+    elif not sent:  # every counter was lowered
+        tally.heaviest = max(tally.heavy.values(), default=0)
+    heavy.count(tally.paths, path[:200], _COUNTERS)
     if url is not None and _page(url):
         digest = hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8)
-        misra_gries(tally.urls, digest.hexdigest() + path[:200])
+        heavy.count(tally.urls, digest.hexdigest() + path[:200], _COUNTERS)
     if status is not None:
         tally.answered += 1
         if status >= 500 or status == 429:
@@ -307,6 +322,9 @@ def merge(a: Tally, b: Tally) -> Tally:
         sources=set(a.sources) | b.sources,
         counted=a.counted + b.counted,
         least=sorted({*a.least, *b.least})[:LEAST],
+        heavy=heavy.merged(a.heavy, b.heavy, SOURCE_COUNTERS),
+        paths=heavy.merged(a.paths, b.paths, _COUNTERS),
+        urls=heavy.merged(a.urls, b.urls, _COUNTERS),
         answered=a.answered + b.answered,
         errors=a.errors + b.errors,
         misses=a.misses + b.misses,
@@ -321,29 +339,13 @@ def merge(a: Tally, b: Tally) -> Tally:
     for pair, n in (*a.people.items(), *b.people.items()):
         if pair in out.people or len(out.people) < SOURCES_CAP:
             out.people[pair] = out.people.get(pair, 0) + n
-    for counters, target in ((a.heavy, out.heavy), (b.heavy, out.heavy)):
-        for key, n in counters.items():
-            target[key] = target.get(key, 0) + n
-    for counters, target in ((a.paths, out.paths), (b.paths, out.paths)):
-        for key, n in counters.items():
-            target[key] = target.get(key, 0) + n
-    for counters, target in ((a.urls, out.urls), (b.urls, out.urls)):
-        for key, n in counters.items():
-            target[key] = target.get(key, 0) + n
-    for counters, size in (
-        (out.heavy, SOURCE_COUNTERS),
-        (out.paths, _COUNTERS),
-        (out.urls, _COUNTERS),
-    ):
-        while len(counters) > size:  # keep the heaviest; the rest were lower bounds anyway
-            del counters[min(counters, key=counters.__getitem__)]
     return out
 
 
 def one_client(tally: Tally) -> bool:
     """Whether one client sends most of the tally's requests: a client flood, which the
     per-client rule finds with that client's own requests as its evidence."""
-    return bool(tally.heavy) and max(tally.heavy.values()) > _ONE_CLIENT * tally.requests
+    return tally.heaviest > _ONE_CLIENT * tally.requests
 
 
 def verdict(tally: Tally) -> tuple[str, list[str]]:
@@ -367,7 +369,7 @@ def verdict(tally: Tally) -> tuple[str, list[str]]:
     per_source = per_client(tally)
     if per_source > PER_SOURCE:
         signs.append(f"{per_source:.0f} requests per client")
-    if tally.heavy and max(tally.heavy.values()) > _HEAVY_SHARE * n:
+    if tally.heaviest > _HEAVY_SHARE * n:
         signs.append("a few clients send most of it")
     # people behind shared addresses, or a tool making up sessions (looked for only when the
     # addresses' signs would speak, a tally's sessions being thousands and a verdict asked
@@ -412,7 +414,7 @@ def evidence(tally: Tally, source: str, path: str) -> bool:
     top_path = max(tally.paths.values(), default=0)
     if top_path > _PATH_SHARE * tally.requests:
         return tally.paths.get(path[:200], 0) == top_path
-    return not any(count >= PER_SOURCE for count in tally.heavy.values())
+    return tally.heaviest < PER_SOURCE
 
 
 _LINK_PARAMS: Final = ("utm_", "mtm_", "pk_", "fbclid", "gclid", "msclkid", "ref", "source", "from")
@@ -597,18 +599,3 @@ def habit_figures(tally: Tally) -> dict[str, float]:
         "usually_with_accept_language": round(usual.language, 3),
         "usually_for_assets": round(usual.asset, 3),
     }
-
-
-def misra_gries(top: dict[str, int], key: str, size: int = _COUNTERS) -> None:
-    """Count ``key`` in ``size`` Misra-Gries counters: the heaviest keys, their counts lower
-    bounds (each short of the truth by at most the requests over ``size`` + 1)."""
-    if key in top:
-        top[key] += 1
-    elif len(top) < size:
-        top[key] = 1
-    else:
-        for other in list(top):
-            if top[other] <= 1:
-                del top[other]
-            else:
-                top[other] -= 1

@@ -183,7 +183,7 @@ def describe(
     else:
         who = "many clients"
         flood = state.open.get(rule)
-        # the Misra-Gries counts are lower bounds: the heaviest sent at least this many
+        # the heavy-hitter counts are lower bounds: the heaviest sent at least this many
         if flood is not None and state.top and max(state.top.values()) * 2 >= flood.total:
             who = "mostly one client"
     stats = _figures(state, rule, last) or last
@@ -193,12 +193,13 @@ def describe(
 def heaviest(state: BehaviourState, tally: crowd.Tally) -> tuple[list[str], list[str]]:
     """The addresses of the portal-wide flood's heaviest sources, each of which sent more
     than a person does (:data:`~.behaviour_crowd.PER_SOURCE`; the counts are lower bounds),
-    the heaviest first: those to limit ("rate-limit the heaviest sources"), and those whose
-    requests carry people's sessions (:func:`~.behaviour_crowd.carrying_people`: a
-    carrier's NAT in a crowd the portal fails under), to be looked into first."""
+    all of them (a flood of a thousand equal bots has a thousand to limit), the heaviest
+    first: those to limit ("rate-limit the heaviest sources"), and those whose requests
+    carry people's sessions (:func:`~.behaviour_crowd.carrying_people`: a carrier's NAT in
+    a crowd the portal fails under), to be looked into first."""
     top, kept = state.top, state.top_addresses
     heavy = [s for s in sorted(top, key=lambda s: -top[s]) if top[s] >= crowd.PER_SOURCE]
-    named = [s for s in heavy if s in kept][:8]
+    named = [s for s in heavy if s in kept]
     shared = crowd.carrying_people(tally, named)
     return [kept[s] for s in named if s not in shared], [kept[s] for s in named if s in shared]
 

@@ -300,7 +300,8 @@ class BehaviourState(msgspec.Struct, kw_only=True, gc=False):
     address: str | None = None
     """The client's raw address, kept only while one of its episodes is open."""
     top: dict[str, int] = msgspec.field(default_factory=dict)
-    """Heavy hitters during a portal-wide flood (Misra-Gries counters)."""
+    """Heavy hitters during a portal-wide flood (:mod:`.behaviour_heavy`, lower bounds of
+    their requests)."""
     top_addresses: dict[str, str] = msgspec.field(default_factory=dict)
     """The raw addresses of those heavy hitters, kept only while the flood is open: the
     measure against a denial of service's heaviest sources names them."""
