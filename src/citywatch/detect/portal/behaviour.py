@@ -367,7 +367,9 @@ class PortalBehaviour(Detector[BehaviourState]):
         """Count a request of a portal-wide flood: its source among the heaviest (and their
         addresses), and who sent it in the flood's tally."""
         counted = heavy.count(state.top, source, crowd.SOURCE_COUNTERS)
-        if event.source_ip is not None and counted:
+        # an address is kept to be named, and only one past a person's share is (heaviest()):
+        # of thousands counted, people's raw addresses would sit in memory and checkpoints
+        if event.source_ip is not None and counted >= crowd.PER_SOURCE:
             _keep_address(state, source, event.source_ip)
         if flood.tally is not None:
             info, request = self._info, event.payload
