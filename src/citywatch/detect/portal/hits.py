@@ -4,7 +4,9 @@ Signature and learned-model detectors inspect one request at a time and
 return :class:`Hit` s. :class:`HitDetector` keys them by client and folds
 them into one episode per attack class, so a flood of a million attack
 requests from a few clients is a handful of detections whose evidence
-lists every request, not a million alerts.
+lists every request, not a million alerts. From ``--learn`` traffic it also learns which
+clients many people share (:mod:`.crowds`: a campus's, a carrier's NAT), and declares such a
+client's address spared in its detections: reported, never blocked.
 """
 
 from __future__ import annotations
