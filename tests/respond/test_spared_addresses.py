@@ -16,7 +16,9 @@ alerts on it, dropped from Google's search on an attacker's schedule.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 
 import msgspec
@@ -29,6 +31,7 @@ from citywatch.model import SPARED, Detection, Incident, IncidentStatus
 from citywatch.pipeline import InputSpec
 from citywatch.respond.actions import Context, block
 from citywatch.respond.blocks import block_entries
+from citywatch.respond.evidence import spared
 from citywatch.respond.misp import misp_event
 from citywatch.respond.playbook import load_playbooks
 from citywatch.respond.quarantine import QuarantineConfig
@@ -44,8 +47,11 @@ Line = tuple[float, str, str, str, int, str, str]
 """(seconds after T0, address, method, target, status, Referer, user agent) of one line."""
 
 
-def _analysed(tmp_path: Path, lines: list[Line]) -> Analysis:
-    """The lines as a combined-format access log, analysed as ``citywatch analyse`` does."""
+def _analysed(
+    tmp_path: Path, lines: list[Line], learn: Sequence[dict[str, object]] = ()
+) -> Analysis:
+    """The lines as a combined-format access log, analysed as ``citywatch analyse`` does
+    (after learning from ``learn``, full requests as ``http-jsonl`` records, when given)."""
     text = []
     for t, ip, method, target, status, referrer, agent in sorted(lines):
         when = datetime.fromtimestamp(T0 + t, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
@@ -55,7 +61,12 @@ def _analysed(tmp_path: Path, lines: list[Line]) -> Analysis:
     log = tmp_path / "access.log"
     log.write_text("\n".join(text) + "\n")
     settings = Settings(data_dir=tmp_path / "data", pseudonym_key=SecretStr("5a" * 32))
-    return analyse(settings, [InputSpec.parse(f"access-log:{log}")], None, command="t")
+    inputs = [InputSpec.parse(f"access-log:{log}")]
+    if learn:
+        trusted = tmp_path / "learn.jsonl"
+        trusted.write_bytes(b"\n".join(msgspec.json.encode(r) for r in learn) + b"\n")
+        inputs.insert(0, InputSpec("http-jsonl", trusted, learn=True))
+    return analyse(settings, inputs, None, command="t")
 
 
 def _context(
@@ -297,3 +308,66 @@ def test_partners_hear_of_a_link_s_followers_as_the_block_does() -> None:
     assert not any(ip in export_bundle(incident, dets, allow=own) for ip in residents)
     event = msgspec.json.encode(misp_event(incident, dets, allow=own)).decode()
     assert not any(ip in event for ip in residents)
+
+
+def _students(n: int) -> list[dict[str, object]]:
+    """Last week's busy hour behind the campus NAT, as full requests: ``n`` students, each
+    with a session of their own, three pages each, from four browsers' reduced agents; and a
+    stranger's one visit (one session)."""
+    agents = [UA, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/125.0.0.0 Safari/537.36"]
+    records: list[dict[str, object]] = []
+    for student in range(n):
+        for page in range(3):
+            agent = agents[student % 2]
+            records.append(
+                {
+                    "id": f"l-{student}-{page}",
+                    "@timestamp": T0 - 7 * 86400 + 50 * student + 5 * page,
+                    "source.ip": UNIVERSITY,
+                    "method": "GET",
+                    "uri": f"/tax/returns?id={1000 + student}",
+                    "headers": [["User-Agent", agent], ["Cookie", f"aldsid=s{student:04d}k"]],
+                    "http.response.status_code": 200,
+                }
+            )
+    for page in range(3):
+        records.append(
+            {
+                "id": f"l-stranger-{page}",
+                "@timestamp": T0 - 7 * 86400 + 10 * page,
+                "source.ip": STRANGER,
+                "method": "GET",
+                "uri": "/tax/returns?id=7",
+                "headers": [["User-Agent", UA], ["Cookie", "aldsid=one-session"]],
+                "http.response.status_code": 200,
+            }
+        )
+    return records
+
+
+def test_a_campus_nat_learned_from_trusted_traffic_is_never_blocked(tmp_path: Path) -> None:
+    # Last week's traffic showed 60 students' sessions behind the university's address in
+    # one hour. Today one of them sends six UNION injections, with no login or flood beside
+    # them to say the address is shared: the playbook blocked the campus. A stranger, one
+    # session in the learning traffic, sends the same and is blocked.
+    attacks = _university(stranger=True)[-12:]  # the injections only, no logins
+    result = _analysed(tmp_path, attacks, learn=_students(60))
+    dets = result.job.detections()
+    assert {d.detector for d in dets} >= {"web-attacks"}
+    assert not any(d.detector == "login-abuse" for d in dets)
+    why = (
+        "60 sessions from it within an hour of the learning traffic: many people share it "
+        "(a campus or a carrier NAT); block the account or session instead"
+    )
+    for d in dets:
+        declared = d.attributes["portal"].get(SPARED)
+        assert declared == ({UNIVERSITY: why} if d.entity["source.ip"] == UNIVERSITY else None)
+    now = datetime.now(UTC)
+    incidents = result.job.correlator.incidents()
+    blocked = [e.address for i in incidents for e in block_entries(i, dets, now=now)]
+    assert blocked == [STRANGER]
+    (campus,) = [i for i in incidents if UNIVERSITY in i.entities["source.ip"]]
+    assert spared(campus, dets)[ip_address(UNIVERSITY)] == why
+    assert f"({UNIVERSITY}: {why})" in block(_context(campus, dets, tmp_path, dry_run=True)).summary
+    for incident in incidents:
+        assert UNIVERSITY not in export_bundle(incident, dets)

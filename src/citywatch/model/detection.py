@@ -12,7 +12,8 @@ from citywatch.model.event import GeoPoint
 SPARED: Final = "spared"
 """``attributes.<silo>.spared``: addresses a detector found that blocking would hurt the city
 more than the attacker, each with why (``{"161.53.2.10": "many people log in from it"}``: a
-university's, a carrier's NAT, a search engine's crawler). No block list or partner intel
+university's, a carrier's NAT, by what a detection saw or what the learning traffic showed of
+it; a search engine's crawler). No block list or partner intel
 takes them, whatever else their incident holds; the incident's first measure says so."""
 
 

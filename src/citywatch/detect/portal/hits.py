@@ -4,7 +4,9 @@ Signature and learned-model detectors inspect one request at a time and
 return :class:`Hit` s. :class:`HitDetector` keys them by client and folds
 them into one episode per attack class, so a flood of a million attack
 requests from a few clients is a handful of detections whose evidence
-lists every request, not a million alerts.
+lists every request, not a million alerts. From ``--learn`` traffic it also learns which
+clients many people share (:mod:`.crowds`: a campus's, a carrier's NAT), and declares such a
+client's address spared in its detections: reported, never blocked.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal.crawlers import crawler_spared
+from citywatch.detect.portal.crowds import CrowdModel, Crowds
 from citywatch.detect.portal.hosts import host_name
 from citywatch.detect.portal.links import LINKED_REQUESTS
+from citywatch.detect.portal.logins_config import LoginAbuseConfig
 from citywatch.model import SPARED, Detection, Event, HttpRequest
 
 TARGET = "portal"
@@ -59,6 +63,15 @@ class Hit(msgspec.Struct, frozen=True, kw_only=True):
     explanation: str = ""
 
 
+class HitModel(msgspec.Struct, tag="hits", kw_only=True):
+    """What a per-request detector saves of what it learned: the clients many people share,
+    and its own model (``own``) as it saves it alone. Tagged, so that an older release's own
+    model alone (untagged) is told from it and still loads."""
+
+    crowds: CrowdModel
+    own: bytes | None = None
+
+
 class ClassEpisode(msgspec.Struct, kw_only=True):
     """An open detection for one client and one attack class."""
 
@@ -83,11 +96,31 @@ class ClientHits(msgspec.Struct, kw_only=True):
 
 
 class MergeConfig(BaseModel):
-    """How hits are merged into detections."""
+    """What every per-request detector's config holds: how hits are merged into detections,
+    and what makes a client address one many people share (:mod:`.crowds`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
+    shared_people: int = Field(
+        20,
+        ge=2,
+        description="distinct sessions, logged-in accounts or user agents (each counted apart) "
+        "that one client address showed within shared_window_s of the --learn traffic to be "
+        "one many people share (a campus's or a carrier's NAT): its detections declare it "
+        "spared, and no block nor partner intel takes it. A household that visits all day "
+        "shows a few an hour, a campus dozens",
+    )
+    shared_window_s: float = Field(
+        3600.0,
+        gt=0,
+        description="window of the learning traffic in which shared_people are counted, "
+        "seconds (a person's sessions are one a visit: counted over days, a household's add up)",
+    )
+    session_cookies: tuple[str, ...] = Field(
+        LoginAbuseConfig.model_fields["session_cookies"].default,
+        description="cookies that carry a session id (counted only as a hash, while learning)",
+    )
 
 
 class HitDetector(Detector[ClientHits]):
@@ -102,12 +135,52 @@ class HitDetector(Detector[ClientHits]):
 
     def __init__(self, config: BaseModel | None = None) -> None:
         super().__init__(config)
-        self.gap_s = float(getattr(self.config, "gap_s", 900.0))
+        cfg = self.config
+        assert isinstance(cfg, MergeConfig), "a per-request detector's config is a MergeConfig"
+        self.gap_s = cfg.gap_s
         """Idle seconds that close an episode (from the config's ``gap_s``)."""
+        self.crowds = Crowds(
+            people=cfg.shared_people,
+            window_s=cfg.shared_window_s,
+            session_cookies=cfg.session_cookies,
+        )
+        """The client keys many people share, learned (:mod:`.crowds`)."""
 
     @abstractmethod
     def inspect(self, event: Event) -> list[Hit]:
         """The findings in one request (empty for a clean one)."""
+
+    def learn(self, event: Event) -> None:
+        """Learn which clients many people share (a subclass that learns more calls this)."""
+        self.crowds.learn(event)
+
+    def snapshot_model(self) -> bytes | None:
+        """What the detector learned: the shared clients beside its own model
+        (:meth:`snapshot_own`); None when it learned nothing."""
+        own = self.snapshot_own()
+        if own is None and not self.crowds.model.shared:
+            return None
+        return msgspec.msgpack.encode(HitModel(crowds=self.crowds.model, own=own))
+
+    def restore_model(self, blob: bytes) -> None:
+        """Take back what :meth:`snapshot_model` saved, or the detector's own model as it was
+        saved before shared clients were learned (then none is known shared)."""
+        try:
+            saved = msgspec.msgpack.decode(blob, type=HitModel)
+        except msgspec.ValidationError:  # untagged: the own model alone, of an older release
+            self.restore_own(blob)
+            return
+        self.crowds.model = saved.crowds
+        if saved.own is not None:
+            self.restore_own(saved.own)
+
+    def snapshot_own(self) -> bytes | None:
+        """What the detector itself learned, for :meth:`snapshot_model`; by default nothing."""
+        return None
+
+    def restore_own(self, blob: bytes) -> None:
+        """Take back what :meth:`snapshot_own` saved."""
+        del blob
 
     def keys(self, event: Event) -> tuple[str, ...]:
         # Inspect here, so a clean request touches no state: most requests are clean,
@@ -207,7 +280,11 @@ class HitDetector(Detector[ClientHits]):
         if state.via and n <= LINKED_REQUESTS:  # a link followed, by a person or a crawler
             linked["referrer"] = state.via
             measures.append(TAKE_DOWN.format(host=state.via))
-        if state.address and (why := crawler_spared(state.address)) is not None:
+        # a crawler's reason before a crowd's: its operator's ranges say more than a count
+        if state.address and (
+            (why := crawler_spared(state.address)) is not None
+            or (why := self.crowds.why(key)) is not None
+        ):
             linked[SPARED] = {state.address: why}  # the incident's first measure names it
         return self.detection(
             open_.episode,

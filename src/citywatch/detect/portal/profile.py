@@ -39,11 +39,11 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar, Final, cast
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from citywatch.detect.portal.bodies import media_type
 from citywatch.detect.portal.headers import auth_scheme
-from citywatch.detect.portal.hits import BLOCK_CLIENTS, Hit, HitDetector
+from citywatch.detect.portal.hits import BLOCK_CLIENTS, Hit, HitDetector, MergeConfig
 from citywatch.detect.portal.masking import masked, personal_name, personal_value, secret_name
 from citywatch.detect.portal.params import JSON_TYPES, Param, ParsedRequest
 from citywatch.detect.portal.profile_model import ProfileModel, client_hash
@@ -93,12 +93,9 @@ _ENDED: Final = frozenset({"", "deleted"})
 """A session cookie's value after logout (the server's ``Set-Cookie`` to end it)."""
 
 
-class PortalProfileConfig(BaseModel):
+class PortalProfileConfig(MergeConfig):
     """How the positive model learns and what it enforces."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
     learn_first_s: float = Field(
         0.0, ge=0, description="learn from the first seconds of a live stream (0: off)"
     )
@@ -193,7 +190,9 @@ class PortalProfile(HitDetector):
     # learning ---------------------------------------------------------------
 
     def learn(self, event: Event) -> None:
-        """Learn one trusted request (skipped when a signature or its client's past says no)."""
+        """Learn one trusted request (skipped when a signature or its client's past says no;
+        which clients many people share is learned of every one)."""
+        super().learn(event)
         payload = event.payload
         if not isinstance(payload, HttpRequest):
             return
@@ -241,12 +240,13 @@ class PortalProfile(HitDetector):
         model.learned += 1
         self._dirty = True
 
-    def snapshot_model(self) -> bytes:
-        """The learned model as MessagePack (save it beside the detector's checkpoint)."""
+    def snapshot_own(self) -> bytes:
+        """The learned model as MessagePack (what :meth:`snapshot_model` saves beside the
+        shared clients, and all that releases before them saved)."""
         return msgspec.msgpack.encode(self.model)
 
-    def restore_model(self, blob: bytes) -> None:
-        """Replace the learned model with one from :meth:`snapshot_model` (one saved before
+    def restore_own(self, blob: bytes) -> None:
+        """Replace the learned model with one from :meth:`snapshot_own` (one saved before
         values were hidden is sealed: see :meth:`ParamModel.seal`)."""
         model = msgspec.msgpack.decode(blob, type=ProfileModel)
         for endpoint in model.endpoints.values():

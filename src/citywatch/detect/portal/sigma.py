@@ -47,9 +47,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final
 
 import ahocorasick_rs
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.hits import Hit, HitDetector, MergeConfig
 from citywatch.detect.portal.masking import mask_private, masked, secret_name
 from citywatch.detect.portal.sigma_fields import (
     ANYWHERE,
@@ -84,10 +84,8 @@ def shipped_rules() -> Path:
     return Path(str(files("citywatch.detect.portal") / "rules"))
 
 
-class SigmaRulesConfig(BaseModel):
+class SigmaRulesConfig(MergeConfig):
     """Which Sigma rules to evaluate on portal requests."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     shipped: bool = Field(
         True, description="evaluate citywatch's own portal rules (shipped with it) too"
@@ -104,7 +102,6 @@ class SigmaRulesConfig(BaseModel):
     strict: bool = Field(
         False, description="raise on the first invalid rule instead of reporting it and going on"
     )
-    gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
 
 
 def rule_sources(cfg: SigmaRulesConfig) -> list[Path]:

@@ -24,11 +24,11 @@ import re
 from typing import ClassVar
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from citywatch.detect.portal import objects, urls
 from citywatch.detect.portal.catalog import ANOMALY_RULES, CLASSES, RULES, Found
-from citywatch.detect.portal.hits import Hit, HitDetector
+from citywatch.detect.portal.hits import Hit, HitDetector, MergeConfig
 from citywatch.detect.portal.hosts import HostModel, host_name
 from citywatch.detect.portal.masking import masked, secret_name
 from citywatch.detect.portal.normalise import fold
@@ -55,15 +55,12 @@ from citywatch.detect.portal.values import (
 from citywatch.model import Event, HttpRequest
 
 
-class WebAttackConfig(BaseModel):
+class WebAttackConfig(MergeConfig):
     """Settings of the web-attack signatures."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     sensitivity: int = Field(
         1, ge=1, le=4, description="1 fires only on clear attacks; 2-4 add weaker rules"
     )
-    gap_s: float = Field(900.0, gt=0, description="idle time that closes a detection, seconds")
     disabled: tuple[str, ...] = Field((), description="attack classes not to report")
     wordpress: bool = Field(False, description="the portal runs WordPress (wp-* paths are normal)")
     aspnet: bool = Field(False, description="the portal runs ASP.NET (__VIEWSTATE is normal)")
@@ -221,7 +218,9 @@ class WebAttackSignatures(HitDetector):
         self._referrers: dict[str, tuple[Hit, ...]] = {}
 
     def learn(self, event: Event) -> None:
-        """Learn the portal's host names from trusted traffic, unless ``site_hosts`` names them."""
+        """Learn the portal's host names from trusted traffic, unless ``site_hosts`` names them
+        (and, as every per-request detector, which clients many people share)."""
+        super().learn(event)
         req = event.payload
         if self.settings.site_hosts or not isinstance(req, HttpRequest):
             return
@@ -230,14 +229,14 @@ class WebAttackSignatures(HitDetector):
             if name.lower() == "host" and self._learned_hosts.learn(value, client):
                 self._use_hosts(self._learned_hosts.trusted())
 
-    def snapshot_model(self) -> bytes | None:
+    def snapshot_own(self) -> bytes | None:
         """The learned host names (None when they are configured or nothing was learned)."""
         if self.settings.site_hosts or not self._learned_hosts.clients:
             return None
         return msgspec.msgpack.encode(self._learned_hosts)
 
-    def restore_model(self, blob: bytes) -> None:
-        """Take back the host names :meth:`snapshot_model` saved."""
+    def restore_own(self, blob: bytes) -> None:
+        """Take back the host names :meth:`snapshot_own` saved."""
         if self.settings.site_hosts:
             return
         self._learned_hosts = msgspec.msgpack.decode(blob, type=HostModel)
