@@ -187,7 +187,7 @@ def test_what_was_learned_is_kept_by_a_restore_and_names_no_address(
     assert UNIVERSITY.encode() not in blob and HOME.encode() not in blob, "pseudonyms only"
     restored = kind()
     restored.restore_model(blob)
-    assert restored.crowds.model == learned.crowds.model
+    assert restored.shared.model == learned.shared.model
     if kind is PortalProfile:  # its own model came back beside it
         assert restored.describe() == learned.describe()  # type: ignore[attr-defined]
         return

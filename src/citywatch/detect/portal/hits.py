@@ -4,9 +4,10 @@ Signature and learned-model detectors inspect one request at a time and
 return :class:`Hit` s. :class:`HitDetector` keys them by client and folds
 them into one episode per attack class, so a flood of a million attack
 requests from a few clients is a handful of detections whose evidence
-lists every request, not a million alerts. From ``--learn`` traffic it also learns which
-clients many people share (:mod:`.crowds`: a campus's, a carrier's NAT), and declares such a
-client's address spared in its detections: reported, never blocked.
+lists every request, not a million alerts. From ``--learn`` traffic it also
+learns which clients many people share (:mod:`.shared_clients`: a campus's, a
+carrier's NAT), and declares such a client's address spared in its
+detections: reported, never blocked.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from citywatch.detect.base import Detector, Episode, detection_id
 from citywatch.detect.portal.crawlers import crawler_spared
-from citywatch.detect.portal.crowds import CrowdModel, Crowds
 from citywatch.detect.portal.hosts import host_name
 from citywatch.detect.portal.links import LINKED_REQUESTS
 from citywatch.detect.portal.logins_config import LoginAbuseConfig
+from citywatch.detect.portal.shared_clients import SharedClients, SharedModel
 from citywatch.model import SPARED, Detection, Event, HttpRequest
 
 TARGET = "portal"
@@ -68,7 +69,7 @@ class HitModel(msgspec.Struct, tag="hits", kw_only=True):
     and its own model (``own``) as it saves it alone. Tagged, so that an older release's own
     model alone (untagged) is told from it and still loads."""
 
-    crowds: CrowdModel
+    shared: SharedModel
     own: bytes | None = None
 
 
@@ -97,7 +98,7 @@ class ClientHits(msgspec.Struct, kw_only=True):
 
 class MergeConfig(BaseModel):
     """What every per-request detector's config holds: how hits are merged into detections,
-    and what makes a client address one many people share (:mod:`.crowds`)."""
+    and what makes a client address one many people share (:mod:`.shared_clients`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -139,12 +140,12 @@ class HitDetector(Detector[ClientHits]):
         assert isinstance(cfg, MergeConfig), "a per-request detector's config is a MergeConfig"
         self.gap_s = cfg.gap_s
         """Idle seconds that close an episode (from the config's ``gap_s``)."""
-        self.crowds = Crowds(
+        self.shared = SharedClients(
             people=cfg.shared_people,
             window_s=cfg.shared_window_s,
             session_cookies=cfg.session_cookies,
         )
-        """The client keys many people share, learned (:mod:`.crowds`)."""
+        """The client keys many people share, learned (:mod:`.shared_clients`)."""
 
     @abstractmethod
     def inspect(self, event: Event) -> list[Hit]:
@@ -152,15 +153,15 @@ class HitDetector(Detector[ClientHits]):
 
     def learn(self, event: Event) -> None:
         """Learn which clients many people share (a subclass that learns more calls this)."""
-        self.crowds.learn(event)
+        self.shared.learn(event)
 
     def snapshot_model(self) -> bytes | None:
         """What the detector learned: the shared clients beside its own model
         (:meth:`snapshot_own`); None when it learned nothing."""
         own = self.snapshot_own()
-        if own is None and not self.crowds.model.shared:
+        if own is None and not self.shared.model.shared:
             return None
-        return msgspec.msgpack.encode(HitModel(crowds=self.crowds.model, own=own))
+        return msgspec.msgpack.encode(HitModel(shared=self.shared.model, own=own))
 
     def restore_model(self, blob: bytes) -> None:
         """Take back what :meth:`snapshot_model` saved, or the detector's own model as it was
@@ -170,7 +171,7 @@ class HitDetector(Detector[ClientHits]):
         except msgspec.ValidationError:  # untagged: the own model alone, of an older release
             self.restore_own(blob)
             return
-        self.crowds.model = saved.crowds
+        self.shared.model = saved.shared
         if saved.own is not None:
             self.restore_own(saved.own)
 
@@ -283,7 +284,7 @@ class HitDetector(Detector[ClientHits]):
         # a crawler's reason before a crowd's: its operator's ranges say more than a count
         if state.address and (
             (why := crawler_spared(state.address)) is not None
-            or (why := self.crowds.why(key)) is not None
+            or (why := self.shared.why(key)) is not None
         ):
             linked[SPARED] = {state.address: why}  # the incident's first measure names it
         return self.detection(

@@ -20,24 +20,24 @@ every user of a browser on a platform (a campus's 150 logins showed four): there
 crowd of distinct agents, or of accounts the log names, counts; full requests
 (``http-jsonl``) show the sessions.
 
-The model keeps only pseudonyms and counts (:class:`CrowdModel`). While learning, the
+The model keeps only pseudonyms and counts (:class:`SharedModel`). While learning, the
 open window's identities are counted as hashes in memory, each key's at most
 ``shared_people`` (a shared key's up to :data:`SAY_UP_TO` times that, to say how many), for
 at most :data:`MAX_TRACKED` keys per window; the window's counts go when it closes, so
 memory follows the busiest hour, not the length of the learning.
 
 >>> from citywatch.model import Event, HttpRequest
->>> crowds = Crowds(people=3, window_s=3600.0, session_cookies=("sid",))
+>>> shared = SharedClients(people=3, window_s=3600.0, session_cookies=("sid",))
 >>> def visit(n, key):
 ...     request = HttpRequest(method="GET", uri="/", headers=(("Cookie", f"sid={n}"),))
 ...     return Event(id=str(n), timestamp=60.0 * n, dataset="portal.http",
 ...                  source_pseudonym=key, payload=request)
 >>> for n in range(4):
-...     crowds.learn(visit(n, "ip:campus"))
->>> crowds.learn(visit(9, "ip:home"))
->>> crowds.why("ip:campus").partition(":")[0]
+...     shared.learn(visit(n, "ip:campus"))
+>>> shared.learn(visit(9, "ip:home"))
+>>> shared.why("ip:campus").partition(":")[0]
 '4 sessions from it within an hour of the learning traffic'
->>> crowds.why("ip:home") is None
+>>> shared.why("ip:home") is None
 True
 """
 
@@ -63,24 +63,24 @@ KINDS: Final = ("sessions", "accounts", "user agents")
 _SESSION, _ACCOUNT, _AGENT = range(3)
 
 
-class Crowd(msgspec.Struct, array_like=True, frozen=True):
+class Sharing(msgspec.Struct, array_like=True, frozen=True):
     """The most distinct identities of one kind a shared key showed within one window."""
 
     people: int
     kind: str
 
 
-class CrowdModel(msgspec.Struct):
+class SharedModel(msgspec.Struct):
     """What was learned: the shared keys (pseudonyms) with their crowd; nothing else."""
 
-    shared: dict[str, Crowd] = msgspec.field(default_factory=dict)
+    shared: dict[str, Sharing] = msgspec.field(default_factory=dict)
 
 
-class Crowds:
-    """Learns :class:`CrowdModel` from trusted requests and says why a key is spared."""
+class SharedClients:
+    """Learns :class:`SharedModel` from trusted requests and says why a key is spared."""
 
     def __init__(self, *, people: int, window_s: float, session_cookies: tuple[str, ...]) -> None:
-        self.model = CrowdModel()
+        self.model = SharedModel()
         self._people = people
         self._window_s = window_s
         self._cookies = frozenset(c.lower() for c in session_cookies)
@@ -124,7 +124,7 @@ class Crowds:
         seen.append(identity)
         n = len(seen)
         if n >= self._people and (crowd.people < n if crowd else len(shared) < MAX_SHARED):
-            shared[key] = Crowd(people=n, kind=KINDS[kind])
+            shared[key] = Sharing(people=n, kind=KINDS[kind])
 
     def why(self, key: str) -> str | None:
         """Why no one should block ``key``'s address, for a responder; None when it is not
