@@ -2,7 +2,9 @@
 
 Exports carry a TLP marking (``tlp``, default amber). Reading them is an
 analyst's (they go to partners); an alert's FIWARE ``Alert`` entity (for the
-city's context broker) is for any reader.
+city's context broker) is for any reader. An export names no address the
+share-intel step leaves out: none in the city's own networks, none spared
+(``respond.shared_networks``, a crawler's, one its detections declare).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from citywatch.api.rbac import ADMIN, ANALYST, READERS, allow
 from citywatch.api.routes.alerts import stored
 from citywatch.model import Detection, Incident
 from citywatch.respond import export_bundle, fiware_alert, misp_event
+from citywatch.respond.evidence import IPAddress, spared
 
 ID = Annotated[str, Path(min_length=1, max_length=200)]
 TLP = Literal["white", "green", "amber", "red"]
@@ -40,6 +43,16 @@ def _incident(ctx: ApiContext, incident_id: str) -> tuple[Incident, list[Detecti
     return found, [d for i in found.detections if (d := ctx.store.detection(i))]
 
 
+def _withheld(
+    ctx: ApiContext, incident: Incident, detections: list[Detection]
+) -> tuple[list[str], dict[IPAddress, str]]:
+    """What an export leaves out, as the share-intel step judges it (the runner holds the
+    respond settings): the city's own networks, and the incident's spared addresses."""
+    runner = ctx.runner
+    spare = spared(incident, detections, runner.crawlers, runner.shared_networks)
+    return list(runner.own_networks), spare
+
+
 def add_routes(api: APIRouter) -> None:
     """Add the export routes to ``api``."""
 
@@ -57,8 +70,10 @@ def add_routes(api: APIRouter) -> None:
         tlp: Annotated[TLP, Query()] = "amber",
     ) -> StixResponse:
         """The incident as a STIX 2.1 bundle: indicators, sightings, ATT&CK attack patterns."""
-        incident, detections = _incident(context(request), incident_id)
-        bundle = export_bundle(incident, detections, tlp=tlp)
+        ctx = context(request)
+        incident, detections = _incident(ctx, incident_id)
+        allow, spare = _withheld(ctx, incident, detections)
+        bundle = export_bundle(incident, detections, allow=allow, tlp=tlp, spare=spare)
         return StixResponse(content=_json(bundle))
 
     @api.get(
@@ -74,8 +89,10 @@ def add_routes(api: APIRouter) -> None:
         tlp: Annotated[TLP, Query()] = "amber",
     ) -> dict[str, Any]:
         """The incident as a MISP event (``{"Event": {...}}``)."""
-        incident, detections = _incident(context(request), incident_id)
-        return misp_event(incident, detections, tlp=tlp)
+        ctx = context(request)
+        incident, detections = _incident(ctx, incident_id)
+        allow, spare = _withheld(ctx, incident, detections)
+        return misp_event(incident, detections, allow=allow, tlp=tlp, spare=spare)
 
     @api.get(
         "/api/v1/alerts/{identifier}/fiware",
