@@ -227,3 +227,32 @@ def test_models_saved_before_shared_clients_were_learned_still_load(
     # nothing was learned of shared addresses: an injection from the campus is not spared
     found = _detected(signatures, _injections(enricher, UNIVERSITY))
     assert SPARED not in found[UNIVERSITY].attributes["portal"]
+
+
+SCANNER = "45.148.10.94"
+
+
+@pytest.mark.parametrize(("kind", "attack"), [*DETECTORS, (PortalProfile, SQLI)])
+def test_a_scanner_in_the_learning_traffic_is_not_learned_shared(
+    kind: type[HitDetector], attack: str, enricher: Enricher
+) -> None:
+    # reviewer's probe: a scanner rotating its user agent (sqlmap --random-agent), twenty
+    # injections in the learning hour, was learned "shared" and its later injections spared;
+    # so were twenty clean requests with made-up agents, and an address that attacked in one
+    # hour and made up twenty session cookies in another
+    detector = kind()
+    learning = _learning(enricher)
+    for k in range(20):
+        rotated = (
+            f"Mozilla/5.0 (X11; Linux x86_64; rv:{60 + k}.0) Gecko/20100101 Firefox/{60 + k}.0"
+        )
+        t = T0 + 4 * 3600 + 10 * k
+        learning.append(_request(enricher, f"r-{k}", t, SCANNER, f"{attack}{k}", "", rotated))
+        learning.append(_request(enricher, f"c-{k}", t + 5, HOME, "/news", "", rotated))
+        cookie = _request(enricher, f"s-{k}", T0 + 6 * 3600 + k, SCANNER, "/news", f"fake{k}", "x")
+        learning.append(cookie)
+    for event in sorted(learning, key=lambda e: e.timestamp):
+        detector.learn(event)
+    assert set(detector.shared.model.shared) == {
+        _injections(enricher, UNIVERSITY)[0].source_pseudonym
+    }

@@ -106,11 +106,11 @@ class MergeConfig(BaseModel):
     shared_people: int = Field(
         20,
         ge=2,
-        description="distinct sessions, logged-in accounts or user agents (each counted apart) "
-        "that one client address showed within shared_window_s of the --learn traffic to be "
-        "one many people share (a campus's or a carrier's NAT): its detections declare it "
-        "spared, and no block nor partner intel takes it. A household that visits all day "
-        "shows a few an hour, a campus dozens",
+        description="distinct sessions or logged-in accounts (each counted apart) that one "
+        "client address showed within shared_window_s of the --learn traffic, with no request "
+        "a detector flags, to be one many people share (a campus's or a carrier's NAT): its "
+        "detections declare it spared, and no block nor partner intel takes it. A household "
+        "that visits all day shows one an hour, a campus dozens",
     )
     shared_window_s: float = Field(
         3600.0,
@@ -152,8 +152,15 @@ class HitDetector(Detector[ClientHits]):
         """The findings in one request (empty for a clean one)."""
 
     def learn(self, event: Event) -> None:
-        """Learn which clients many people share (a subclass that learns more calls this)."""
-        self.shared.learn(event)
+        """Learn which clients many people share (a subclass that learns more calls this, or
+        :meth:`learn_shared` with its own verdict on the request)."""
+        self.learn_shared(event, bool(self.inspect(event)))
+
+    def learn_shared(self, event: Event, flagged: bool) -> None:
+        """Count a trusted request's client towards one many people share, unless ``flagged``:
+        an attack in the learning traffic keeps its client from ever being learned shared
+        (:meth:`~.shared_clients.SharedClients.learn`)."""
+        self.shared.learn(event, flagged)
 
     def snapshot_model(self) -> bytes | None:
         """What the detector learned: the shared clients beside its own model

@@ -191,8 +191,9 @@ class PortalProfile(HitDetector):
 
     def learn(self, event: Event) -> None:
         """Learn one trusted request (skipped when a signature or its client's past says no;
-        which clients many people share is learned of every one)."""
-        super().learn(event)
+        which clients many people share is learned of every one the signatures pass)."""
+        gated = bool(self._gate(event))
+        self.learn_shared(event, gated)
         payload = event.payload
         if not isinstance(payload, HttpRequest):
             return
@@ -206,7 +207,7 @@ class PortalProfile(HitDetector):
         if client in model.flagged or not _BENIGN_ANOMALIES.issuperset(parsed.anomalies):
             model.skipped += 1
             return
-        if self._gate(event):
+        if gated:
             model.flag(client)
             model.skipped += 1
             return

@@ -10,15 +10,13 @@ the portal's normal traffic showed of it does: the per-request detectors
 
 The rule: a client key (the address's pseudonym) is shared once, within one window of
 ``shared_window_s`` (an hour) of the learning traffic, it showed ``shared_people`` (20)
-distinct sessions, or logged-in accounts, or user agents, each kind counted apart. A
-window, not the whole learning: a person's session ends with each visit and login, so a
-household that comes back every hour shows twenty sessions in a day and four in an hour,
-where a campus shows its sixty in its busy hour. Each kind apart: one person's browser
-shows an agent before it has a session, and one counted twice would bring a household
-nearer a crowd. An access log shows no cookie, and reduced user agents are one string for
-every user of a browser on a platform (a campus's 150 logins showed four): there only a
-crowd of distinct agents, or of accounts the log names, counts; full requests
-(``http-jsonl``) show the sessions.
+distinct sessions or logged-in accounts, each kind counted apart, and sent no request a
+detector flags while learning (a scanner's made-up sessions are many too). A window, not
+the whole learning: a person's session ends with each visit and login, so a household that
+comes back every hour shows twenty sessions in a day and one in an hour, where a campus
+shows its sixty in its busy hour. Each kind apart: one person's login and session counted
+as two would bring a household nearer a crowd. An access log shows no cookie: there only
+the accounts the log names count; full requests (``http-jsonl``) show the sessions.
 
 The model keeps only pseudonyms and counts (:class:`SharedModel`). While learning, the
 open window's identities are counted as hashes in memory, each key's at most
@@ -33,8 +31,8 @@ memory follows the busiest hour, not the length of the learning.
 ...     return Event(id=str(n), timestamp=60.0 * n, dataset="portal.http",
 ...                  source_pseudonym=key, payload=request)
 >>> for n in range(4):
-...     shared.learn(visit(n, "ip:campus"))
->>> shared.learn(visit(9, "ip:home"))
+...     shared.learn(visit(n, "ip:campus"), flagged=False)
+>>> shared.learn(visit(9, "ip:home"), flagged=False)
 >>> shared.why("ip:campus").partition(":")[0]
 '4 sessions from it within an hour of the learning traffic'
 >>> shared.why("ip:home") is None
@@ -58,9 +56,11 @@ MAX_SHARED: Final = 16384
 """Shared keys kept: a city's campuses, offices and its carriers' CGNAT addresses."""
 SAY_UP_TO: Final = 5
 """How far past ``shared_people`` a shared key's identities are counted, to say how many."""
-KINDS: Final = ("sessions", "accounts", "user agents")
-"""What is counted of a key's requests, each apart, as a reason names it."""
-_SESSION, _ACCOUNT, _AGENT = range(3)
+KINDS: Final = ("sessions", "accounts")
+"""What is counted of a key's requests, each apart, as a reason names it. Not user agents: a
+scanner rotates its own (``sqlmap --random-agent``), and reduced agents are one string for
+every user of a browser on a platform, so they tell neither a crowd nor a person."""
+_SESSION, _ACCOUNT = range(2)
 
 
 class Sharing(msgspec.Struct, array_like=True, frozen=True):
@@ -85,14 +85,25 @@ class SharedClients:
         self._window_s = window_s
         self._cookies = frozenset(c.lower() for c in session_cookies)
         self._start = -math.inf
-        self._seen: tuple[dict[str, list[int]], ...] = ({}, {}, {})
-        """The open window's identities (hashes) per key, by kind (sessions, accounts, agents)."""
+        self._seen: tuple[dict[str, list[int]], ...] = ({}, {})
+        """The open window's identities (hashes) per key, by kind (sessions, accounts)."""
+        self._attacked: set[str] = set()
+        """Keys that sent a flagged request while learning: never learned shared."""
 
-    def learn(self, event: Event) -> None:
-        """Count the identities of one trusted request from its client key."""
+    def learn(self, event: Event, flagged: bool) -> None:
+        """Count the identities of one trusted request from its client key; a ``flagged`` one
+        (an attack in the learning traffic) makes its key one never learned shared. A tool's
+        made-up sessions are many identities too: the key that also attacks is no crowd, nor
+        kept out of blocks by what it made up (a campus with an attacking student then has
+        its block approved by hand, or spared by ``respond.shared_networks``)."""
         key = event.source_pseudonym
         request = event.payload
-        if key is None or not isinstance(request, HttpRequest):
+        if key is None or not isinstance(request, HttpRequest) or key in self._attacked:
+            return
+        if flagged:
+            if len(self._attacked) < MAX_TRACKED:
+                self._attacked.add(key)
+            self.model.shared.pop(key, None)
             return
         ts = event.timestamp
         start, window = self._start, self._window_s
@@ -106,8 +117,6 @@ class SharedClients:
             self._count(_SESSION, key, hash(session))
         if event.user_id is not None and event.outcome != "failure":
             self._count(_ACCOUNT, key, hash(event.user_id))
-        if request.user_agent:
-            self._count(_AGENT, key, hash(request.user_agent))
 
     def _count(self, kind: int, key: str, identity: int) -> None:
         seen_by_key = self._seen[kind]
