@@ -110,3 +110,9 @@ def test_shared_networks_come_from_the_settings_and_a_bad_one_is_a_clear_error(
     assert runner.shared_networks == (("46.188.0.0/16", "Aldmere Mobile's carrier-grade NAT"),)
     with pytest.raises(ValidationError, match="shared_networks"):
         RespondConfig(shared_networks={"46.188.0.0/33": "a typo"})
+    # reviewer: 0.0.0.0/0 spared every attacker from every block, and "" read "in , which…"
+    with pytest.raises(ValidationError, match="wider than any carrier's or campus's range"):
+        RespondConfig(shared_networks={"0.0.0.0/0": "everyone"})
+    with pytest.raises(ValidationError, match="say whose range it is"):
+        RespondConfig(shared_networks={"46.188.0.0/16": " "})
+    assert RespondConfig(shared_networks={"2a00:1a00::/24": "a carrier"}).shared_networks

@@ -31,6 +31,7 @@ from pydantic import (
     Field,
     IPvAnyNetwork,
     TypeAdapter,
+    field_validator,
     model_validator,
 )
 
@@ -92,6 +93,25 @@ class RespondConfig(BaseModel):
         " university's), which no block list takes nor intel gives partners as an attacker's:"
         " one person's attack from them would cut all off; the block step says so",
     )
+
+    @field_validator("shared_networks")
+    @classmethod
+    def _narrow_and_named(cls, value: dict[IPvAnyNetwork, str]) -> dict[IPvAnyNetwork, str]:
+        """A shared range is a carrier's or a campus's, named: ``0.0.0.0/0`` (or a /4) would
+        spare every attacker from every block, silently."""
+        for net, whose in value.items():
+            if net.prefixlen < _WIDEST_SHARED[net.version]:
+                raise ValueError(
+                    f"{net} is wider than any carrier's or campus's range (at most "
+                    f"/{_WIDEST_SHARED[net.version]}): it would spare attackers from every block"
+                )
+            if not whose.strip():
+                raise ValueError(f"{net}: say whose range it is (it is the block step's reason)")
+        return value
+
+
+_WIDEST_SHARED: Final = {4: 8, 6: 16}
+"""The widest prefix a shared range may have, by IP version (a carrier's whole block)."""
 
 
 class _Strict(BaseModel):

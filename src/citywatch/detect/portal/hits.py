@@ -137,7 +137,8 @@ class HitDetector(Detector[ClientHits]):
     def __init__(self, config: BaseModel | None = None) -> None:
         super().__init__(config)
         cfg = self.config
-        assert isinstance(cfg, MergeConfig), "a per-request detector's config is a MergeConfig"
+        if not isinstance(cfg, MergeConfig):  # a plug-in's own: said, not a bare assert
+            raise TypeError(f"{type(self).__name__}'s config must subclass MergeConfig")
         self.gap_s = cfg.gap_s
         """Idle seconds that close an episode (from the config's ``gap_s``)."""
         self.shared = SharedClients(
