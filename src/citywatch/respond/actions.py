@@ -219,9 +219,8 @@ def share_intel(ctx: Context) -> Outcome:
     tlp = str(ctx.params.get("tlp", "amber"))
     if tlp not in ("white", "green", "amber", "red"):
         raise ActionError(f"unknown TLP {tlp!r}")
-    kept = spared(
-        ctx.incident, ctx.detections, ctx.crawlers, ctx.shared_networks
-    )  # judged once for both
+    # judged once, for the bundle and the event
+    kept = spared(ctx.incident, ctx.detections, ctx.crawlers, ctx.shared_networks)
     bundle = export_bundle(
         ctx.incident,
         ctx.detections,
