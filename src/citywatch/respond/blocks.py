@@ -41,6 +41,7 @@ from citywatch.respond.evidence import (
     IPAddress,
     IPNetwork,
     address,
+    address_order,
     attackers,
     blockable,
     remotes,
@@ -134,7 +135,7 @@ def _live(
             continue
         if ip not in best or left > best[ip][1]:
             best[ip] = (ip, left, entry)
-    return [best[ip] for ip in sorted(best, key=lambda a: (a.version, int(a)))]
+    return [best[ip] for ip in sorted(best, key=address_order)]
 
 
 def _tag(entry: BlockEntry | BlockedName) -> str:

@@ -170,6 +170,11 @@ def address(value: str) -> IPAddress | None:
     return ip
 
 
+def address_order(ip: IPAddress) -> tuple[int, int]:
+    """The sort key of addresses: IPv4 first, then by number."""
+    return ip.version, int(ip)
+
+
 def _within(ip: IPAddress, nets: Sequence[IPNetwork]) -> bool:
     return any(ip.version == net.version and ip in net for net in nets)
 
@@ -205,10 +210,16 @@ def allowed(incident: Incident, detections: Iterable[Detection], allow: Iterable
     ['10.20.0.9', '10.20.1.5']
     """
     nets = networks(allow)
-    values = [d.entity.get("source.ip", "") for d in detections]
-    values += incident.entities.get("source.ip", [])
+    values = _sources(incident, detections)
     found = {ip for v in values if (ip := address(v)) is not None and _within(ip, nets)}
-    return [str(ip) for ip in sorted(found, key=lambda a: (a.version, int(a)))]
+    return [str(ip) for ip in sorted(found, key=address_order)]
+
+
+def _sources(incident: Incident, detections: Iterable[Detection]) -> list[str]:
+    """The source addresses, as text, of ``detections`` then of ``incident``'s entities."""
+    return [d.entity.get("source.ip", "") for d in detections] + incident.entities.get(
+        "source.ip", []
+    )
 
 
 def shareable(detections: Iterable[Detection], *, allow: Iterable[str] = ()) -> list[Detection]:
@@ -306,7 +317,7 @@ def attackers(
         ip = address(value)
         if ip is not None and ip not in rows and wanted(ip):
             rows[ip] = Seen(ip, incident.first_seen, incident.last_seen, 1, [], [])
-    return [rows[ip] for ip in sorted(rows, key=lambda a: (a.version, int(a)))]
+    return [rows[ip] for ip in sorted(rows, key=address_order)]
 
 
 def spared(
@@ -348,8 +359,7 @@ def spared(
     for ip, why in _linked(detections).items():
         found.setdefault(ip, why)
     nets = list(zip(networks(c for c, _ in shared), [w for _, w in shared], strict=True))
-    candidates = [d.entity.get("source.ip", "") for d in detections]
-    for value in [*candidates, *incident.entities.get("source.ip", [])]:
+    for value in _sources(incident, detections):
         ip = address(value)
         if ip is None or ip in found:
             continue
